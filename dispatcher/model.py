@@ -1,0 +1,588 @@
+"""The domain, pure: places, requests, vehicles, the compiled Problem and the Plan.
+
+Conventions (see the README's architecture section):
+
+* Inside the model every time is an integer number of seconds since midnight of the service
+  day (local time, Europe/Paris by default); every distance is integer metres; durations end
+  in ``_s`` and distances in ``_m``. Conversion to ISO 8601 with offset happens at the edges
+  (``dispatcher.io``), never here.
+* A ``Problem`` carries its own matrices (``duration_s[i][j]``, ``distance_m[i][j]``) aligned
+  with ``Problem.locations``; requests and vehicles name their places by ``Location.id``.
+* Ride time of a passenger = start of service at the drop-off minus the end of service
+  (boarding) at the pickup, as in the dial-a-ride literature (Cordeau 2006).
+* No I/O, no OR-Tools, no HTTP: every other module imports this one, it imports nothing of the
+  project but ``dispatcher.errors``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from dispatcher.errors import InputError
+
+VehicleKind = Literal["minibus", "car", "volunteer"]
+VEHICLE_KINDS: tuple[str, ...] = ("minibus", "car", "volunteer")
+DIMENSIONS: tuple[str, ...] = ("seats", "wheelchairs")
+DAY_S = 24 * 3600
+
+
+def _check(cond: bool, where: str, message: str) -> None:
+    if not cond:
+        raise InputError(message, where)
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+# --------------------------------------------------------------------------------------------
+# Places
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place: a stop of the territory, a depot, or any lon/lat point.
+
+    ``id`` is unique within a Problem (for a stop, its stop id; for a free point, any string).
+    For benchmark instances with given matrices, lon/lat may hold plain x/y coordinates.
+    """
+
+    id: str
+    lon: float
+    lat: float
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        _check(bool(self.id), "location.id", "must be a non-empty string")
+        for attr in ("lon", "lat"):
+            v = getattr(self, attr)
+            _check(
+                isinstance(v, (int, float)) and math.isfinite(v),
+                f"location[{self.id}].{attr}",
+                f"must be a finite number, got {v!r}",
+            )
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """A closed interval of seconds since midnight of the service day."""
+
+    start_s: int
+    end_s: int
+
+    def validate(self, where: str) -> None:
+        _check(_is_int(self.start_s) and _is_int(self.end_s), where, "bounds must be integer seconds")
+        _check(self.start_s <= self.end_s, where, f"starts after it ends ({self.start_s} > {self.end_s})")
+        _check(self.start_s >= 0, where, f"starts before the service day ({self.start_s} s)")
+
+    def contains(self, t: int) -> bool:
+        return self.start_s <= t <= self.end_s
+
+
+# --------------------------------------------------------------------------------------------
+# Service rules, requests, vehicles
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceRules:
+    """Rules of a service, the defaults for every request.
+
+    The max ride time of a request with direct drive time ``t`` is
+    ``min(ride_alpha * t + ride_beta_s, t + max_detour_s)`` (MATSim's rule, capped by a max
+    detour), unless the request sets ``max_ride_s`` itself.
+    """
+
+    ride_alpha: float = 1.5
+    ride_beta_s: int = 600
+    max_detour_s: int = 1800
+    boarding_s: int = 60
+    alighting_s: int = 60
+    pickup_window_s: int = 900
+    service_hours: TimeWindow = TimeWindow(6 * 3600, 20 * 3600)
+    co2_g_per_km: Mapping[str, float] = field(
+        default_factory=lambda: {"minibus": 250.0, "car": 193.0, "volunteer": 193.0}
+    )
+
+    def __post_init__(self) -> None:
+        _check(self.ride_alpha >= 1.0, "rules.ride_alpha", f"must be >= 1, got {self.ride_alpha}")
+        for name in ("ride_beta_s", "max_detour_s", "boarding_s", "alighting_s", "pickup_window_s"):
+            v = getattr(self, name)
+            _check(_is_int(v) and v >= 0, f"rules.{name}", f"must be a non-negative integer, got {v!r}")
+        self.service_hours.validate("rules.service_hours")
+
+    def max_ride_s(self, direct_s: int) -> int:
+        return min(int(self.ride_alpha * direct_s + self.ride_beta_s), direct_s + self.max_detour_s)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One trip asked for by one party (``seats`` seated passengers, ``wheelchairs`` wheelchair places).
+
+    Exactly one of ``pickup_window`` (desired pickup time) or ``arrive_by_s`` (appointment:
+    arrive at the drop-off by then, and not before ``not_before_s`` if given) is set.
+    ``boarding_s``/``alighting_s``/``max_ride_s`` default to the service rules when None.
+    """
+
+    id: str
+    pickup: str  # Location.id
+    dropoff: str  # Location.id
+    seats: int = 1
+    wheelchairs: int = 0
+    pickup_window: TimeWindow | None = None
+    arrive_by_s: int | None = None
+    not_before_s: int | None = None
+    boarding_s: int | None = None
+    alighting_s: int | None = None
+    max_ride_s: int | None = None
+    priority: int = 1
+    return_of: str | None = None  # id of the outbound request this one is the return of
+    name: str = ""
+    phone: str = ""
+
+    @property
+    def is_appointment(self) -> bool:
+        return self.arrive_by_s is not None
+
+    def validate(self, where: str) -> None:
+        _check(bool(self.id), f"{where}.id", "must be a non-empty string")
+        _check(_is_int(self.seats) and self.seats >= 0, f"{where}.seats", f"must be a non-negative integer, got {self.seats!r}")
+        _check(
+            _is_int(self.wheelchairs) and self.wheelchairs >= 0,
+            f"{where}.wheelchairs",
+            f"must be a non-negative integer, got {self.wheelchairs!r}",
+        )
+        _check(self.seats + self.wheelchairs > 0, f"{where}.seats", "a request carries at least one passenger")
+        _check(self.pickup != self.dropoff, f"{where}.dropoff", "drop-off is the same place as the pickup")
+        _check(
+            (self.pickup_window is None) != (self.arrive_by_s is None),
+            f"{where}.pickup_window",
+            "give either a pickup window or an appointment time (arrive_by), exactly one",
+        )
+        if self.pickup_window is not None:
+            self.pickup_window.validate(f"{where}.pickup_window")
+            _check(self.not_before_s is None, f"{where}.not_before", "only meaningful with arrive_by")
+        if self.arrive_by_s is not None:
+            _check(_is_int(self.arrive_by_s) and self.arrive_by_s >= 0, f"{where}.arrive_by", "must be a non-negative integer time")
+            if self.not_before_s is not None:
+                _check(
+                    _is_int(self.not_before_s) and 0 <= self.not_before_s <= self.arrive_by_s,
+                    f"{where}.not_before",
+                    "must be a time before arrive_by",
+                )
+        for name in ("boarding_s", "alighting_s", "max_ride_s"):
+            v = getattr(self, name)
+            if v is not None:
+                _check(_is_int(v) and v >= 0, f"{where}.{name}", f"must be a non-negative integer, got {v!r}")
+        _check(_is_int(self.priority) and self.priority >= 1, f"{where}.priority", "must be an integer >= 1")
+
+
+@dataclass(frozen=True)
+class Break:
+    """A driver's break of ``duration_s`` taken entirely inside ``window``."""
+
+    window: TimeWindow
+    duration_s: int
+
+    def validate(self, where: str) -> None:
+        self.window.validate(f"{where}.window")
+        _check(_is_int(self.duration_s) and self.duration_s > 0, f"{where}.duration_s", "must be a positive integer")
+        _check(
+            self.window.end_s - self.window.start_s >= self.duration_s,
+            f"{where}.window",
+            "is shorter than the break",
+        )
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    """A vehicle and its driver's day. Costs are in euros."""
+
+    id: str
+    start: str  # Location.id of the start depot
+    end: str  # Location.id of the end depot (may differ)
+    shift: TimeWindow
+    seats: int = 8
+    wheelchairs: int = 0
+    breaks: tuple[Break, ...] = ()
+    cost_per_km: float = 0.5
+    cost_per_hour: float = 25.0
+    fixed_cost: float = 0.0
+    kind: str = "minibus"
+    name: str = ""
+    phone: str = ""
+
+    def capacity(self, dim: str) -> int:
+        return int(getattr(self, dim))
+
+    def validate(self, where: str) -> None:
+        _check(bool(self.id), f"{where}.id", "must be a non-empty string")
+        _check(
+            self.shift.end_s > self.shift.start_s,
+            f"{where}.shift",
+            f"ends before it starts ({self.shift.start_s} >= {self.shift.end_s})",
+        )
+        self.shift.validate(f"{where}.shift")
+        for dim in DIMENSIONS:
+            v = getattr(self, dim)
+            _check(_is_int(v) and v >= 0, f"{where}.{dim}", f"must be a non-negative integer, got {v!r}")
+        for name in ("cost_per_km", "cost_per_hour", "fixed_cost"):
+            v = getattr(self, name)
+            _check(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, f"{where}.{name}", "must be a non-negative number")
+        _check(self.kind in VEHICLE_KINDS, f"{where}.kind", f"must be one of {', '.join(VEHICLE_KINDS)}")
+        for k, b in enumerate(self.breaks):
+            b.validate(f"{where}.breaks[{k}]")
+
+
+# --------------------------------------------------------------------------------------------
+# Objective, solver parameters, the compiled problem
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectiveWeights:
+    """Weights of the objective: travel cost (euros, from the vehicles' costs) plus refusals.
+
+    A refused request costs ``refusal_penalty * priority`` euros; ``balance_per_hour`` > 0 adds a
+    cost on the longest route (balanced work across drivers).
+    """
+
+    refusal_penalty: float = 1000.0
+    balance_per_hour: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check(self.refusal_penalty > 0, "weights.refusal_penalty", "must be positive")
+        _check(self.balance_per_hour >= 0, "weights.balance_per_hour", "must be non-negative")
+
+
+FIRST_SOLUTION_STRATEGIES = (
+    "AUTOMATIC",
+    "PATH_CHEAPEST_ARC",
+    "PARALLEL_CHEAPEST_INSERTION",
+    "LOCAL_CHEAPEST_INSERTION",
+    "SEQUENTIAL_CHEAPEST_INSERTION",
+    "SAVINGS",
+    "CHRISTOFIDES",
+    "GLOBAL_CHEAPEST_ARC",
+)
+METAHEURISTICS = ("AUTOMATIC", "GREEDY_DESCENT", "GUIDED_LOCAL_SEARCH", "SIMULATED_ANNEALING", "TABU_SEARCH")
+
+
+@dataclass(frozen=True)
+class SolverParams:
+    """Validated solver parameters. ``effort`` (0..5) is the one knob for people who don't tune:
+    it sets the time limit when ``time_limit_s`` is None (0: first plan only, 5: 120 s)."""
+
+    time_limit_s: float | None = 10.0
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    effort: int = 2
+    seed: int = 0
+    solution_limit: int | None = None
+    log_search: bool = False
+
+    EFFORT_TIME_S = (0.0, 2.0, 10.0, 30.0, 60.0, 120.0)
+
+    def __post_init__(self) -> None:
+        _check(_is_int(self.effort) and 0 <= self.effort <= 5, "params.effort", "must be an integer from 0 to 5")
+        if self.time_limit_s is not None:
+            _check(
+                isinstance(self.time_limit_s, (int, float)) and math.isfinite(self.time_limit_s) and self.time_limit_s >= 0,
+                "params.time_limit_s",
+                "must be a non-negative number of seconds",
+            )
+        _check(
+            self.first_solution in FIRST_SOLUTION_STRATEGIES,
+            "params.first_solution",
+            f"must be one of {', '.join(FIRST_SOLUTION_STRATEGIES)}",
+        )
+        _check(self.metaheuristic in METAHEURISTICS, "params.metaheuristic", f"must be one of {', '.join(METAHEURISTICS)}")
+        _check(_is_int(self.seed) and self.seed >= 0, "params.seed", "must be a non-negative integer")
+        if self.solution_limit is not None:
+            _check(_is_int(self.solution_limit) and self.solution_limit >= 1, "params.solution_limit", "must be an integer >= 1")
+
+    @property
+    def effective_time_limit_s(self) -> float:
+        return float(self.time_limit_s) if self.time_limit_s is not None else self.EFFORT_TIME_S[self.effort]
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """Everything the solver needs, compiled: places with their matrices, requests, fleet, rules.
+
+    ``duration_s`` and ``distance_m`` are square integer matrices (lists of lists or numpy
+    arrays) aligned with ``locations``. Construction validates everything and raises
+    ``InputError`` naming the offending field.
+    """
+
+    locations: tuple[Location, ...]
+    duration_s: Sequence[Sequence[int]]
+    distance_m: Sequence[Sequence[int]]
+    requests: tuple[Request, ...]
+    vehicles: tuple[Vehicle, ...]
+    rules: ServiceRules = ServiceRules()
+    weights: ObjectiveWeights = ObjectiveWeights()
+    params: SolverParams = SolverParams()
+    day: date | None = None
+    timezone: str = "Europe/Paris"
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        n = len(self.locations)
+        index: dict[str, int] = {}
+        for i, loc in enumerate(self.locations):
+            _check(loc.id not in index, f"locations[{i}].id", f"duplicate location id {loc.id!r}")
+            index[loc.id] = i
+        object.__setattr__(self, "_index", index)
+        for mname in ("duration_s", "distance_m"):
+            m = getattr(self, mname)
+            _check(len(m) == n, mname, f"has {len(m)} rows for {n} locations")
+            for i in range(n):
+                row = m[i]
+                _check(len(row) == n, f"{mname}[{i}]", f"has {len(row)} columns for {n} locations")
+        ids: set[str] = set()
+        for k, r in enumerate(self.requests):
+            where = f"requests[{k}]"
+            r.validate(where)
+            _check(r.id not in ids, f"{where}.id", f"duplicate request id {r.id!r}")
+            ids.add(r.id)
+            _check(r.pickup in index, f"{where}.pickup", f"unknown location {r.pickup!r}")
+            _check(r.dropoff in index, f"{where}.dropoff", f"unknown location {r.dropoff!r}")
+            if r.pickup_window is not None:
+                direct = self.direct_s(r)
+                latest_dropoff = r.pickup_window.end_s + self.boarding_s(r) + self.max_ride_s(r)
+                _check(
+                    direct < 10**8 and latest_dropoff >= r.pickup_window.start_s,
+                    f"{where}.pickup_window",
+                    "leaves no time to reach the drop-off",
+                )
+        for k, r in enumerate(self.requests):
+            if r.return_of is not None:
+                _check(r.return_of in ids, f"requests[{k}].return_of", f"unknown request {r.return_of!r}")
+        vids: set[str] = set()
+        for k, v in enumerate(self.vehicles):
+            where = f"vehicles[{k}]"
+            v.validate(where)
+            _check(v.id not in vids, f"{where}.id", f"duplicate vehicle id {v.id!r}")
+            vids.add(v.id)
+            _check(v.start in index, f"{where}.start", f"unknown location {v.start!r}")
+            _check(v.end in index, f"{where}.end", f"unknown location {v.end!r}")
+
+    # ---- look-ups -----------------------------------------------------------------------
+    def index(self, location_id: str) -> int:
+        return self._index[location_id]  # type: ignore[attr-defined,no-any-return]
+
+    def location(self, location_id: str) -> Location:
+        return self.locations[self.index(location_id)]
+
+    def request(self, request_id: str) -> Request:
+        for r in self.requests:
+            if r.id == request_id:
+                return r
+        raise KeyError(request_id)
+
+    def vehicle(self, vehicle_id: str) -> Vehicle:
+        for v in self.vehicles:
+            if v.id == vehicle_id:
+                return v
+        raise KeyError(vehicle_id)
+
+    def travel_s(self, a: str, b: str) -> int:
+        return int(self.duration_s[self.index(a)][self.index(b)])
+
+    def travel_m(self, a: str, b: str) -> int:
+        return int(self.distance_m[self.index(a)][self.index(b)])
+
+    # ---- per-request rules (one place for the defaults) -----------------------------------
+    def boarding_s(self, r: Request) -> int:
+        return self.rules.boarding_s if r.boarding_s is None else r.boarding_s
+
+    def alighting_s(self, r: Request) -> int:
+        return self.rules.alighting_s if r.alighting_s is None else r.alighting_s
+
+    def direct_s(self, r: Request) -> int:
+        return self.travel_s(r.pickup, r.dropoff)
+
+    def max_ride_s(self, r: Request) -> int:
+        """Longest allowed ride (end of boarding to start of alighting)."""
+        return self.rules.max_ride_s(self.direct_s(r)) if r.max_ride_s is None else r.max_ride_s
+
+    def pickup_tw(self, r: Request) -> TimeWindow:
+        """Window for the start of service at the pickup (derived for appointments)."""
+        if r.pickup_window is not None:
+            return r.pickup_window
+        assert r.arrive_by_s is not None
+        direct, board = self.direct_s(r), self.boarding_s(r)
+        lo = (r.not_before_s if r.not_before_s is not None else 0) - board - self.max_ride_s(r)
+        hi = r.arrive_by_s - board - direct
+        return TimeWindow(max(0, lo), max(0, hi))
+
+    def dropoff_tw(self, r: Request) -> TimeWindow:
+        """Window for the start of service at the drop-off (derived for pickup-window requests)."""
+        if r.arrive_by_s is not None:
+            lo = r.not_before_s if r.not_before_s is not None else 0
+            return TimeWindow(lo, r.arrive_by_s)
+        assert r.pickup_window is not None
+        board = self.boarding_s(r)
+        return TimeWindow(
+            r.pickup_window.start_s + board + self.direct_s(r),
+            r.pickup_window.end_s + board + self.max_ride_s(r),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# The plan
+# --------------------------------------------------------------------------------------------
+
+
+class Reason(str, enum.Enum):
+    """Why a request was refused. Each is established by checking the request alone against
+    every vehicle (``dispatcher.solver.explain``), except DISPLACED, which means it was
+    feasible alone but not together with the others."""
+
+    OUTSIDE_SERVICE_HOURS = "outside_service_hours"
+    GROUP_TOO_LARGE = "group_too_large"
+    NO_COMPATIBLE_VEHICLE = "no_compatible_vehicle"
+    NO_ROAD = "no_road"
+    RIDE_TIME_RULE = "ride_time_rule"
+    PICKUP_UNREACHABLE = "pickup_unreachable"
+    SHIFT_TOO_SHORT = "shift_too_short"
+    DISPLACED = "displaced"
+
+
+REASON_MESSAGES: dict[Reason, dict[str, str]] = {
+    Reason.OUTSIDE_SERVICE_HOURS: {
+        "fr": "Demande en dehors des heures de service.",
+        "en": "Request outside the service hours.",
+    },
+    Reason.GROUP_TOO_LARGE: {
+        "fr": "Groupe plus grand que la capacité de tout véhicule.",
+        "en": "Group larger than the capacity of any vehicle.",
+    },
+    Reason.NO_COMPATIBLE_VEHICLE: {
+        "fr": "Aucun véhicule adapté (fauteuil roulant) en service à cette heure.",
+        "en": "No compatible vehicle (wheelchair) on duty at that time.",
+    },
+    Reason.NO_ROAD: {
+        "fr": "Aucun itinéraire routier entre ces lieux.",
+        "en": "No road route between these places.",
+    },
+    Reason.RIDE_TIME_RULE: {
+        "fr": "La règle de durée maximale de trajet ne peut pas être tenue, même seul à bord.",
+        "en": "The maximum ride time rule cannot hold, even riding alone.",
+    },
+    Reason.PICKUP_UNREACHABLE: {
+        "fr": "Aucun véhicule ne peut atteindre le lieu de prise en charge dans le créneau demandé.",
+        "en": "No vehicle can reach the pickup within the requested window.",
+    },
+    Reason.SHIFT_TOO_SHORT: {
+        "fr": "Aucun service de conducteur ne couvre ce trajet (fin de service trop tôt).",
+        "en": "No driver's shift covers this trip (shift ends too early).",
+    },
+    Reason.DISPLACED: {
+        "fr": "Réalisable seul, mais pas avec les autres réservations de la journée.",
+        "en": "Feasible alone, but not together with the other bookings of the day.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One stop of a route. ``seats``/``wheelchairs`` are the load after the visit;
+    ``ride_time_s`` is set on drop-offs."""
+
+    request_id: str
+    kind: Literal["pickup", "dropoff"]
+    location_id: str
+    arrival_s: int
+    start_s: int
+    departure_s: int
+    seats: int
+    wheelchairs: int
+    ride_time_s: int | None = None
+
+
+@dataclass(frozen=True)
+class BreakTaken:
+    """A break taken on a route: it starts at ``start_s`` after visit number ``after`` of the
+    route (-1: before the first visit, i.e. at or after leaving the start depot)."""
+
+    start_s: int
+    duration_s: int
+    after: int
+
+
+@dataclass(frozen=True)
+class Route:
+    """The day of one vehicle: leaves its start depot at ``start_s``, visits, returns at ``end_s``."""
+
+    vehicle_id: str
+    start_s: int
+    end_s: int
+    visits: tuple[Visit, ...]
+    breaks: tuple[BreakTaken, ...] = ()
+    distance_m: int = 0
+
+
+@dataclass(frozen=True)
+class Rejection:
+    request_id: str
+    reason: Reason
+    message: str  # French, for operators
+    message_en: str = ""
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KPIs:
+    requests: int = 0
+    served: int = 0
+    refused: int = 0
+    passengers_served: int = 0
+    vehicles_used: int = 0
+    vehicle_km: float = 0.0
+    vehicle_hours: float = 0.0
+    empty_km: float = 0.0
+    mean_occupancy: float = 0.0  # passenger-km / vehicle-km
+    mean_ride_min: float = 0.0
+    max_ride_min: float = 0.0
+    mean_detour: float = 0.0  # mean of ride time / direct time
+    co2_kg: float = 0.0
+    cost_eur: float = 0.0
+
+
+@dataclass(frozen=True)
+class SolverStats:
+    status: str = ""
+    objective: float = 0.0
+    first_solution_s: float | None = None
+    total_s: float = 0.0
+    solver: str = "ortools"
+
+
+@dataclass(frozen=True)
+class Plan:
+    routes: tuple[Route, ...]
+    rejections: tuple[Rejection, ...] = ()
+    kpis: KPIs = KPIs()
+    stats: SolverStats = SolverStats()
+
+    def route(self, vehicle_id: str) -> Route | None:
+        for r in self.routes:
+            if r.vehicle_id == vehicle_id:
+                return r
+        return None
+
+    @property
+    def served_ids(self) -> list[str]:
+        return [v.request_id for r in self.routes for v in r.visits if v.kind == "pickup"]
+
+    @property
+    def refused_ids(self) -> list[str]:
+        return [j.request_id for j in self.rejections]
