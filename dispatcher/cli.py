@@ -1,0 +1,377 @@
+"""The command line, thin like the API: parse, call the library, print.
+
+Every error of the project's hierarchy becomes one readable line on stderr and an exit code
+(2 bad input, 3 bad data file, 4 unreachable places, 5 solver failure); never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from dispatcher import __version__
+from dispatcher.errors import DispatcherError, InputError
+
+app = typer.Typer(
+    name="dispatcher",
+    help="Route optimisation for rural on-demand transport (TAD) and carpooling.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+graph_app = typer.Typer(help="Build and inspect the road graph.", no_args_is_help=True)
+app.add_typer(graph_app, name="graph")
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(fn: F) -> F:
+    """Turn the project's errors into one line on stderr and the error's exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DispatcherError as e:
+            err_console.print(f"[bold red]error[/]: {e}", highlight=False, soft_wrap=True)
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def step(description: str) -> Iterator[None]:
+    """A progress line with a spinner and the elapsed time, for every step that can take a while."""
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=False
+    ) as progress:
+        task = progress.add_task(description, total=1)
+        yield
+        progress.update(task, completed=1)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        console.print(f"dispatcher {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    """Route optimisation for rural on-demand transport (TAD) and carpooling."""
+
+
+def _parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"not a date (YYYY-MM-DD): {value!r}", "--day") from None
+
+
+def _territory(epcis: str | None) -> Any:
+    from dispatcher.territory import Territory
+
+    keys = [k.strip() for k in epcis.split(",")] if epcis else None
+    return Territory.load(keys)
+
+
+# --------------------------------------------------------------------------------------------
+# graph
+# --------------------------------------------------------------------------------------------
+
+
+@graph_app.command("build")
+@handle_errors
+def graph_build(
+    source: Annotated[str, typer.Option(help="default | osm-file | overpass")] = "default",
+    path: Annotated[Path | None, typer.Argument(help="The .osm or .osm.pbf file (with --source osm-file).")] = None,
+    territory: Annotated[str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all').")] = None,
+    speed_factor: Annotated[float, typer.Option(help="Multiply every speed by this factor.")] = 1.0,
+) -> None:
+    """Build the road graph from a source and print its summary."""
+    from dispatcher.graph import build_graph, graph_summary
+
+    if source not in ("default", "osm-file", "overpass"):
+        raise InputError("must be default, osm-file or overpass", "--source")
+    if source == "osm-file" and path is None:
+        raise InputError("give the path of the .osm or .osm.pbf file", "--source osm-file")
+    with step(f"Building the road graph ({source})"):
+        G, written = build_graph(
+            source, path, speed_factor=speed_factor, territory=_territory(territory) if source == "overpass" else None
+        )
+    _print_summary(graph_summary(G))
+    console.print(f"graph written to {written}")
+
+
+@graph_app.command("info")
+@handle_errors
+def graph_info(
+    source: Annotated[str, typer.Option(help="default | osm-file")] = "default",
+    path: Annotated[Path | None, typer.Argument(help="A .osm/.osm.pbf file (with --source osm-file).")] = None,
+) -> None:
+    """Nodes, edges, km of road per class, components, bounding box."""
+    from dispatcher.graph import graph_summary, load_graph
+
+    with step("Loading the road graph"):
+        G = load_graph(source, path)
+    _print_summary(graph_summary(G))
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    t = Table(title="Road graph", show_header=False)
+    for k, v in s.items():
+        if isinstance(v, dict):
+            v = ", ".join(f"{a}: {b:.1f}" if isinstance(b, float) else f"{a}: {b}" for a, b in v.items())
+        t.add_row(str(k), str(v))
+    console.print(t)
+
+
+# --------------------------------------------------------------------------------------------
+# matrix
+# --------------------------------------------------------------------------------------------
+
+
+@app.command("matrix")
+@handle_errors
+def matrix(
+    points: Annotated[Path | None, typer.Option(help="CSV of points (columns id, lon, lat); default: the communes.")] = None,
+    territory: Annotated[str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all').")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv | json")] = "csv",
+    out: Annotated[Path | None, typer.Option(help="Output file (default: standard output).")] = None,
+    what: Annotated[str, typer.Option(help="time (minutes in CSV, seconds in JSON) | distance (m)")] = "time",
+) -> None:
+    """Travel-time and distance matrices between the communes (or the points of a CSV)."""
+    import csv as _csv
+    import io as _io
+    import json as _json
+
+    from dispatcher.graph import RoadNetwork
+
+    if fmt not in ("csv", "json"):
+        raise InputError("must be csv or json", "--format")
+    if what not in ("time", "distance"):
+        raise InputError("must be time or distance", "--what")
+    terr = _territory(territory)
+    if points is None:
+        labels = [c.name for c in terr.communes]
+        coords = [(s.lon, s.lat) for s in (terr.stop(c.insee) for c in terr.communes)]
+    else:
+        labels, coords = _read_points(points)
+    with step("Loading the road graph"):
+        net = RoadNetwork.default()
+    with step(f"Computing {len(coords)} x {len(coords)} matrices"):
+        dur, dist = net.matrices(coords, labels=labels, territory=terr)
+    if fmt == "json":
+        text = _json.dumps({"labels": labels, "duration_s": dur.tolist(), "distance_m": dist.tolist()}, ensure_ascii=False)
+    else:
+        buf = _io.StringIO()
+        w = _csv.writer(buf)
+        w.writerow(["from \\ to", *labels])
+        for lab, row in zip(labels, dur if what == "time" else dist, strict=True):
+            w.writerow([lab, *([f"{x / 60:.1f}" for x in row] if what == "time" else [int(x) for x in row])])
+        text = buf.getvalue()
+    if out:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"written to {out}")
+    else:
+        sys.stdout.write(text)
+
+
+def _read_points(path: Path) -> tuple[list[str], list[tuple[float, float]]]:
+    import csv as _csv
+
+    try:
+        rows = list(_csv.DictReader(path.open(encoding="utf-8-sig")))
+    except OSError as e:
+        raise InputError(f"cannot read: {e}", str(path)) from None
+    labels, coords = [], []
+    for k, row in enumerate(rows, start=2):
+        try:
+            lon, lat = float(row["lon"]), float(row["lat"])
+        except (KeyError, TypeError, ValueError):
+            raise InputError("needs numeric 'lon' and 'lat' columns", f"{path}: line {k}") from None
+        labels.append(row.get("id") or row.get("name") or f"p{k - 1}")
+        coords.append((lon, lat))
+    if not coords:
+        raise InputError("no points", str(path))
+    return labels, coords
+
+
+# --------------------------------------------------------------------------------------------
+# plan, check, demo
+# --------------------------------------------------------------------------------------------
+
+
+def _solve_and_report(problem: Any, out: Path | None, geojson: Path | None, network: Any) -> Any:
+    from dispatcher.io import plan_to_dict, plan_to_geojson, problem_to_dict, write_json
+    from dispatcher.solver.checker import check_plan
+    from dispatcher.solver.routing import OrToolsSolver
+
+    limit = problem.params.effective_time_limit_s
+    with step(f"Planning {len(problem.requests)} requests on {len(problem.vehicles)} vehicles (time limit {limit:g} s)"):
+        plan = OrToolsSolver().solve(problem)
+    with step("Checking the plan independently"):
+        report = check_plan(problem, plan)
+    _print_kpis(plan)
+    _print_rejections(problem, plan)
+    if out:
+        write_json(out, plan_to_dict(plan, problem))
+        problem_path = out.with_name(out.stem + ".problem.json")
+        write_json(problem_path, problem_to_dict(problem))
+        console.print(f"plan written to {out}, problem to {problem_path}")
+    if geojson:
+        with step("Drawing the routes along the roads"):
+            write_json(geojson, plan_to_geojson(plan, problem, network))
+        console.print(f"GeoJSON written to {geojson}")
+    if report.ok:
+        console.print("[green]checker: the plan satisfies every constraint[/]")
+    else:
+        console.print(f"[red]checker: {len(report.violations)} violation(s)[/]")
+        for v in report.violations[:20]:
+            console.print(f"  {v.code} {v.where}: {v.message}", highlight=False)
+        raise typer.Exit(6)
+    return plan
+
+
+def _print_kpis(plan: Any) -> None:
+    k = plan.kpis
+    t = Table(title="Plan of the day")
+    t.add_column("indicator")
+    t.add_column("value", justify="right")
+    rows = [
+        ("requests", f"{k.requests}"),
+        ("served", f"{k.served}"),
+        ("refused", f"{k.refused}"),
+        ("passengers served", f"{k.passengers_served}"),
+        ("vehicles used", f"{k.vehicles_used}"),
+        ("vehicle km", f"{k.vehicle_km:.1f}"),
+        ("vehicle hours", f"{k.vehicle_hours:.1f}"),
+        ("empty km", f"{k.empty_km:.1f}"),
+        ("mean occupancy (pass.-km / veh.-km)", f"{k.mean_occupancy:.2f}"),
+        ("mean ride (min)", f"{k.mean_ride_min:.1f}"),
+        ("max ride (min)", f"{k.max_ride_min:.1f}"),
+        ("mean detour (ride / direct)", f"{k.mean_detour:.2f}"),
+        ("CO2 (kg)", f"{k.co2_kg:.1f}"),
+        ("cost (EUR)", f"{k.cost_eur:.2f}"),
+        ("solver status", plan.stats.status),
+        ("first plan (s)", f"{plan.stats.first_solution_s:.2f}" if plan.stats.first_solution_s is not None else "-"),
+        ("total time (s)", f"{plan.stats.total_s:.2f}"),
+    ]
+    for a, b in rows:
+        t.add_row(a, b)
+    console.print(t)
+
+
+def _print_rejections(problem: Any, plan: Any) -> None:
+    if not plan.rejections:
+        return
+    t = Table(title="Refused requests")
+    t.add_column("request")
+    t.add_column("reason")
+    t.add_column("message")
+    for j in plan.rejections:
+        t.add_row(j.request_id, j.reason.value, j.message)
+    console.print(t)
+
+
+@app.command("plan")
+@handle_errors
+def plan_cmd(
+    requests: Annotated[Path, typer.Argument(help="Requests, CSV or JSON.")],
+    fleet: Annotated[Path, typer.Option(help="Fleet, CSV or JSON.")],
+    day: Annotated[str, typer.Option(help="Service day, YYYY-MM-DD.")],
+    time_limit: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 10.0,
+    seed: Annotated[int, typer.Option(help="Solver seed.")] = 0,
+    out: Annotated[Path, typer.Option(help="Plan JSON (the problem is written beside it).")] = Path("plan.json"),
+    geojson: Annotated[Path | None, typer.Option(help="Also write the routes as GeoJSON.")] = None,
+    territory: Annotated[str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all').")] = None,
+) -> None:
+    """Plan a day: requests and fleet in, routes and refusals (with reasons) out, checked."""
+    from dispatcher.graph import RoadNetwork
+    from dispatcher.io import load_fleet, load_requests, problem_from_dicts
+    from dispatcher.model import SolverParams
+
+    service_day = _parse_day(day)
+    reqs, vehs = load_requests(requests), load_fleet(fleet)
+    terr = _territory(territory or "all")
+    with step("Loading the road graph"):
+        net = RoadNetwork.default()
+    with step("Placing the stops and computing travel times"):
+        problem = problem_from_dicts(
+            reqs, vehs, terr, net, day=service_day, params=SolverParams(time_limit_s=time_limit, seed=seed), name=str(requests)
+        )
+    _solve_and_report(problem, out, geojson, net)
+
+
+@app.command("check")
+@handle_errors
+def check_cmd(
+    problem: Annotated[Path, typer.Argument(help="Problem JSON.")],
+    plan: Annotated[Path, typer.Argument(help="Plan JSON.")],
+) -> None:
+    """Check a plan against its problem, independently of the solver; name every violation."""
+    from dispatcher.io import load_plan, load_problem
+    from dispatcher.solver.checker import check_plan
+
+    p = load_problem(problem)
+    report = check_plan(p, load_plan(plan, p))
+    if report.ok:
+        console.print(f"OK: {report.summary()}")
+        return
+    for v in report.violations:
+        console.print(f"{v.code}\t{v.where}\t{v.message}", highlight=False, soft_wrap=True)
+    err_console.print(f"{len(report.violations)} violation(s)")
+    raise typer.Exit(1)
+
+
+@app.command("demo")
+@handle_errors
+def demo(
+    requests: Annotated[int, typer.Option(help="Number of requests to generate.")] = 120,
+    vehicles: Annotated[int, typer.Option(help="Vehicles in the fleet.")] = 6,
+    wheelchair: Annotated[int, typer.Option(help="Of which wheelchair-equipped.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed of the demand and the solver.")] = 1,
+    time_limit: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 10.0,
+    day: Annotated[str, typer.Option(help="Service day, YYYY-MM-DD.")] = "2026-12-01",
+    out: Annotated[Path, typer.Option(help="Folder for plan.json, problem and routes.geojson.")] = Path("out/demo"),
+) -> None:
+    """A realistic day on the Pays du Coquelicot, planned on the default graph and checked."""
+    from dispatcher.demand import generate_fleet, generate_requests
+    from dispatcher.graph import RoadNetwork
+    from dispatcher.io import problem_from_dicts
+    from dispatcher.model import SolverParams
+
+    terr = _territory(None)
+    with step("Loading the road graph of the Pays du Coquelicot"):
+        net = RoadNetwork.default()
+    reqs = generate_requests(terr, requests, seed=seed)
+    fleet = generate_fleet(terr, vehicles, wheelchair, seed=seed)
+    with step(f"Placing {len(reqs)} requests and computing travel times"):
+        problem = problem_from_dicts(
+            reqs, fleet, terr, net, day=_parse_day(day), params=SolverParams(time_limit_s=time_limit, seed=seed), name="demo"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    _solve_and_report(problem, out / "plan.json", out / "routes.geojson", net)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

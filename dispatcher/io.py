@@ -1,0 +1,776 @@
+"""The edges: JSON, CSV and GeoJSON in and out, local times in ISO 8601, places resolved.
+
+Inside the model every time is integer seconds since midnight of the service day. Here, and
+only here, they become local times: ISO 8601 with the offset of the service's time zone
+(``2026-12-01T08:30:00+01:00``) when the problem has a day, plain integer seconds otherwise
+(benchmark instances). On input a time may be given as ISO 8601 (on the service day), as
+``HH:MM`` or ``HH:MM:SS``, or as integer seconds.
+
+Documented schemas: ``docs/schema.md`` (problem, plan, requests CSV, fleet CSV).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, fields
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from dispatcher.errors import DataError, InputError
+from dispatcher.model import (
+    Break,
+    BreakTaken,
+    KPIs,
+    Location,
+    ObjectiveWeights,
+    Plan,
+    Problem,
+    Reason,
+    Rejection,
+    Request,
+    Route,
+    ServiceRules,
+    SolverParams,
+    SolverStats,
+    TimeWindow,
+    Vehicle,
+    Visit,
+)
+
+PROBLEM_SCHEMA = "dispatcher/problem/1"
+PLAN_SCHEMA = "dispatcher/plan/1"
+
+# --------------------------------------------------------------------------------------------
+# Times
+# --------------------------------------------------------------------------------------------
+
+_HHMM = re.compile(r"^\s*(\d{1,2})[:hH](\d{2})(?::(\d{2}))?\s*$")
+
+
+def format_time(seconds: int, day: date | None, tz: str = "Europe/Paris") -> str | int:
+    """Seconds since midnight -> ISO 8601 local time with offset (or the int itself without a day)."""
+    if day is None:
+        return int(seconds)
+    midnight = datetime.combine(day, time(0), tzinfo=ZoneInfo(tz))
+    # Wall-clock arithmetic: seconds since local midnight, as operators read them.
+    local = (midnight.replace(tzinfo=None) + timedelta(seconds=int(seconds))).replace(tzinfo=ZoneInfo(tz))
+    return local.isoformat()
+
+
+def parse_time(value: Any, where: str, day: date | None = None, tz: str = "Europe/Paris") -> int:
+    """Parse a time given as int seconds, ``HH:MM[:SS]`` or ISO 8601 into seconds since midnight."""
+    if isinstance(value, bool) or value is None:
+        raise InputError(f"expected a time, got {value!r}", where)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            raise InputError(f"expected whole seconds, got {value!r}", where)
+        return int(value)
+    if not isinstance(value, str):
+        raise InputError(f"expected a time, got {value!r}", where)
+    s = value.strip()
+    if s.isdigit():
+        return int(s)
+    m = _HHMM.match(s)
+    if m:
+        h, mi, se = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+        if h > 47 or mi > 59 or se > 59:
+            raise InputError(f"not a valid time of day: {value!r}", where)
+        return h * 3600 + mi * 60 + se
+    try:
+        dt = datetime.fromisoformat(s)
+    except ValueError:
+        raise InputError(f"not a time (use HH:MM or ISO 8601 such as 2026-12-01T08:30:00+01:00): {value!r}", where) from None
+    zone = ZoneInfo(tz)
+    dt = dt.replace(tzinfo=zone) if dt.tzinfo is None else dt.astimezone(zone)
+    if day is None:
+        raise InputError("a date-time needs a service day; give the problem a 'day' or use HH:MM", where)
+    offset_days = (dt.date() - day).days
+    if offset_days not in (0, 1):
+        raise InputError(f"{value!r} is not on the service day {day.isoformat()}", where)
+    return offset_days * 86400 + dt.hour * 3600 + dt.minute * 60 + dt.second
+
+
+def parse_day(value: Any, where: str = "day") -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"not a date (YYYY-MM-DD): {value!r}", where) from None
+
+
+def _window(value: Any, where: str, day: date | None, tz: str) -> TimeWindow:
+    if isinstance(value, Mapping):
+        if "start" not in value or "end" not in value:
+            raise InputError("a window needs 'start' and 'end'", where)
+        a, b = value["start"], value["end"]
+    elif isinstance(value, (list, tuple)) and len(value) == 2:
+        a, b = value
+    else:
+        raise InputError(f"a window is {{'start': .., 'end': ..}} or [start, end], got {value!r}", where)
+    w = TimeWindow(parse_time(a, f"{where}.start", day, tz), parse_time(b, f"{where}.end", day, tz))
+    w.validate(where)
+    return w
+
+
+def _window_out(w: TimeWindow, day: date | None, tz: str) -> dict[str, Any]:
+    return {"start": format_time(w.start_s, day, tz), "end": format_time(w.end_s, day, tz)}
+
+
+# --------------------------------------------------------------------------------------------
+# Small typed readers for dict fields (each error names its field)
+# --------------------------------------------------------------------------------------------
+
+
+def _get(d: Mapping[str, Any], key: str, where: str, default: Any = ..., kind: type | tuple[type, ...] | None = None) -> Any:
+    if key not in d or d[key] is None or d[key] == "":
+        if default is ...:
+            raise InputError("is required", f"{where}.{key}")
+        return default
+    v = d[key]
+    if kind is int:
+        if isinstance(v, bool):
+            raise InputError(f"must be an integer, got {v!r}", f"{where}.{key}")
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, str):
+            try:
+                v = int(v.strip())
+            except ValueError:
+                raise InputError(f"must be an integer, got {v!r}", f"{where}.{key}") from None
+        if not isinstance(v, int):
+            raise InputError(f"must be an integer, got {v!r}", f"{where}.{key}")
+    elif kind is float:
+        if isinstance(v, bool):
+            raise InputError(f"must be a number, got {v!r}", f"{where}.{key}")
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise InputError(f"must be a number, got {v!r}", f"{where}.{key}") from None
+        if not math.isfinite(v):
+            raise InputError(f"must be a finite number, got {v!r}", f"{where}.{key}")
+    elif kind is str:
+        v = str(v)
+    return v
+
+
+def _check_keys(d: Any, allowed: Iterable[str], where: str) -> None:
+    if not isinstance(d, Mapping):
+        raise InputError(f"must be an object, got {type(d).__name__}", where)
+    unknown = sorted(set(d) - set(allowed))
+    if unknown:
+        raise InputError(f"unknown field(s) {', '.join(unknown)}; expected some of {', '.join(sorted(allowed))}", where)
+
+
+# --------------------------------------------------------------------------------------------
+# Requests and vehicles from dicts (the input vocabulary shared by JSON, CSV, API and demo)
+# --------------------------------------------------------------------------------------------
+
+REQUEST_FIELDS = (
+    "id", "pickup", "dropoff", "seats", "wheelchairs", "pickup_window", "arrive_by", "arrive_by_s",
+    "not_before", "not_before_s", "boarding_s", "alighting_s", "max_ride_s", "priority", "return_of",
+    "name", "phone",
+)
+VEHICLE_FIELDS = (
+    "id", "start", "end", "shift", "seats", "wheelchairs", "breaks", "cost_per_km", "cost_per_hour",
+    "fixed_cost", "kind", "name", "phone",
+)
+
+
+def request_from_dict(d: Mapping[str, Any], where: str, day: date | None = None, tz: str = "Europe/Paris") -> Request:
+    """Build a Request whose pickup/dropoff are place keys (resolved to Location ids later)."""
+    _check_keys(d, REQUEST_FIELDS, where)
+    pw = d.get("pickup_window")
+    arrive = d.get("arrive_by", d.get("arrive_by_s"))
+    not_before = d.get("not_before", d.get("not_before_s"))
+    return Request(
+        id=str(_get(d, "id", where)),
+        pickup=_place_key(_get(d, "pickup", where)),
+        dropoff=_place_key(_get(d, "dropoff", where)),
+        seats=_get(d, "seats", where, 1, int),
+        wheelchairs=_get(d, "wheelchairs", where, 0, int),
+        pickup_window=None if pw in (None, "") else _window(pw, f"{where}.pickup_window", day, tz),
+        arrive_by_s=None if arrive in (None, "") else parse_time(arrive, f"{where}.arrive_by", day, tz),
+        not_before_s=None if not_before in (None, "") else parse_time(not_before, f"{where}.not_before", day, tz),
+        boarding_s=_get(d, "boarding_s", where, None, int),
+        alighting_s=_get(d, "alighting_s", where, None, int),
+        max_ride_s=_get(d, "max_ride_s", where, None, int),
+        priority=_get(d, "priority", where, 1, int),
+        return_of=_get(d, "return_of", where, None, str),
+        name=_get(d, "name", where, "", str),
+        phone=_get(d, "phone", where, "", str),
+    )
+
+
+def vehicle_from_dict(d: Mapping[str, Any], where: str, day: date | None = None, tz: str = "Europe/Paris") -> Vehicle:
+    _check_keys(d, VEHICLE_FIELDS, where)
+    breaks = []
+    for k, b in enumerate(d.get("breaks") or ()):
+        bw = f"{where}.breaks[{k}]"
+        _check_keys(b, ("window", "duration_s"), bw)
+        breaks.append(Break(_window(_get(b, "window", bw), f"{bw}.window", day, tz), _get(b, "duration_s", bw, kind=int)))
+    start = _place_key(_get(d, "start", where))
+    shift = _get(d, "shift", where)
+    if isinstance(shift, Mapping):
+        a, b2 = shift.get("start"), shift.get("end")
+    elif isinstance(shift, (list, tuple)) and len(shift) == 2:
+        a, b2 = shift
+    else:
+        raise InputError(f"a shift is {{'start': .., 'end': ..}} or [start, end], got {shift!r}", f"{where}.shift")
+    shift_w = TimeWindow(parse_time(a, f"{where}.shift.start", day, tz), parse_time(b2, f"{where}.shift.end", day, tz))
+    return Vehicle(
+        id=str(_get(d, "id", where)),
+        start=start,
+        end=_place_key(d["end"]) if d.get("end") not in (None, "") else start,
+        shift=shift_w,
+        seats=_get(d, "seats", where, 8, int),
+        wheelchairs=_get(d, "wheelchairs", where, 0, int),
+        breaks=tuple(breaks),
+        cost_per_km=_get(d, "cost_per_km", where, 0.5, float),
+        cost_per_hour=_get(d, "cost_per_hour", where, 25.0, float),
+        fixed_cost=_get(d, "fixed_cost", where, 0.0, float),
+        kind=_get(d, "kind", where, "minibus", str),
+        name=_get(d, "name", where, "", str),
+        phone=_get(d, "phone", where, "", str),
+    )
+
+
+def _place_key(value: Any) -> str:
+    """A place is a stop id or commune name (str), or a point {lon, lat} / [lon, lat] -> 'lon,lat'."""
+    if isinstance(value, Mapping):
+        return f"{value.get('lon')},{value.get('lat')}"
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return f"{value[0]},{value[1]}"
+    return str(value).strip()
+
+
+_POINT = re.compile(r"^\s*(-?\d+(?:\.\d+)?|nan|-?inf)\s*,\s*(-?\d+(?:\.\d+)?|nan|-?inf)\s*$", re.IGNORECASE)
+
+
+class PlaceResolver(Protocol):
+    def stop(self, key: str) -> Any: ...
+
+
+class MatrixSource(Protocol):
+    def matrices(self, points: Sequence[tuple[float, float]], labels: Sequence[str] | None = None) -> tuple[Any, Any]: ...
+
+
+def resolve_place(key: str, territory: PlaceResolver | None, where: str) -> Location:
+    """A place key -> Location: 'lon,lat' is a free point, anything else a stop of the territory."""
+    m = _POINT.match(key)
+    if m:
+        lon, lat = float(m.group(1)), float(m.group(2))
+        if not (math.isfinite(lon) and math.isfinite(lat)):
+            raise InputError(f"point {key!r} is not a number", where)
+        return Location(id=f"{lon:.6f},{lat:.6f}", lon=lon, lat=lat, name=f"{lat:.5f} N, {lon:.5f} E")
+    if territory is None:
+        raise InputError(f"unknown place {key!r} (no territory to look it up in)", where)
+    try:
+        stop = territory.stop(key)
+    except InputError as e:
+        raise type(e)(e.message, where) from None
+    return Location(id=stop.id, lon=stop.lon, lat=stop.lat, name=stop.name)
+
+
+def problem_from_dicts(
+    requests: Sequence[Mapping[str, Any]],
+    vehicles: Sequence[Mapping[str, Any]],
+    territory: PlaceResolver | None,
+    network: MatrixSource,
+    *,
+    day: date | None = None,
+    timezone: str = "Europe/Paris",
+    rules: ServiceRules | None = None,
+    weights: ObjectiveWeights | None = None,
+    params: SolverParams | None = None,
+    name: str = "",
+) -> Problem:
+    """The friendly builder: request and vehicle dicts with place names -> a compiled Problem.
+
+    Places are resolved on the territory (stop ids, commune names, or ``lon,lat`` points),
+    placed on the road network, and the travel-time and distance matrices computed once.
+    """
+    reqs = [request_from_dict(d, f"requests[{k}]", day, timezone) for k, d in enumerate(requests)]
+    vehs = [vehicle_from_dict(d, f"vehicles[{k}]", day, timezone) for k, d in enumerate(vehicles)]
+    locations: dict[str, Location] = {}
+
+    def place(key: str, where: str) -> str:
+        loc = resolve_place(key, territory, where)
+        locations.setdefault(loc.id, loc)
+        return loc.id
+
+    reqs = [
+        _replace(r, pickup=place(r.pickup, f"requests[{k}].pickup"), dropoff=place(r.dropoff, f"requests[{k}].dropoff"))
+        for k, r in enumerate(reqs)
+    ]
+    vehs = [
+        _replace(v, start=place(v.start, f"vehicles[{k}].start"), end=place(v.end, f"vehicles[{k}].end"))
+        for k, v in enumerate(vehs)
+    ]
+    locs = tuple(locations.values())
+    duration, distance = network.matrices([(loc.lon, loc.lat) for loc in locs], labels=[loc.id for loc in locs])
+    return Problem(
+        locations=locs,
+        duration_s=duration,
+        distance_m=distance,
+        requests=tuple(reqs),
+        vehicles=tuple(vehs),
+        rules=rules or ServiceRules(),
+        weights=weights or ObjectiveWeights(),
+        params=params or SolverParams(),
+        day=day,
+        timezone=timezone,
+        name=name,
+    )
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(obj, **changes)
+
+
+# --------------------------------------------------------------------------------------------
+# Problem JSON
+# --------------------------------------------------------------------------------------------
+
+
+def _dataclass_from(cls: type, d: Any, where: str, convert: Mapping[str, Callable[[Any, str], Any]] | None = None) -> Any:
+    names = {f.name for f in fields(cls)}
+    _check_keys(d, names, where)
+    kwargs = {}
+    for k, v in d.items():
+        kwargs[k] = convert[k](v, f"{where}.{k}") if convert and k in convert else v
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise InputError(str(e), where) from None
+
+
+def problem_to_dict(p: Problem) -> dict[str, Any]:
+    day, tz = p.day, p.timezone
+
+    def req(r: Request) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": r.id, "pickup": r.pickup, "dropoff": r.dropoff, "seats": r.seats, "wheelchairs": r.wheelchairs}
+        if r.pickup_window is not None:
+            out["pickup_window"] = _window_out(r.pickup_window, day, tz)
+        if r.arrive_by_s is not None:
+            out["arrive_by"] = format_time(r.arrive_by_s, day, tz)
+        if r.not_before_s is not None:
+            out["not_before"] = format_time(r.not_before_s, day, tz)
+        for k in ("boarding_s", "alighting_s", "max_ride_s", "return_of"):
+            if getattr(r, k) is not None:
+                out[k] = getattr(r, k)
+        if r.priority != 1:
+            out["priority"] = r.priority
+        for k in ("name", "phone"):
+            if getattr(r, k):
+                out[k] = getattr(r, k)
+        return out
+
+    def veh(v: Vehicle) -> dict[str, Any]:
+        return {
+            "id": v.id, "start": v.start, "end": v.end, "shift": _window_out(v.shift, day, tz),
+            "seats": v.seats, "wheelchairs": v.wheelchairs,
+            "breaks": [{"window": _window_out(b.window, day, tz), "duration_s": b.duration_s} for b in v.breaks],
+            "cost_per_km": v.cost_per_km, "cost_per_hour": v.cost_per_hour, "fixed_cost": v.fixed_cost,
+            "kind": v.kind, "name": v.name, "phone": v.phone,
+        }
+
+    rules = asdict(p.rules)
+    rules["service_hours"] = _window_out(p.rules.service_hours, day, tz)
+    rules["co2_g_per_km"] = dict(p.rules.co2_g_per_km)
+    return {
+        "schema": PROBLEM_SCHEMA,
+        "name": p.name,
+        "day": p.day.isoformat() if p.day else None,
+        "timezone": p.timezone,
+        "rules": rules,
+        "weights": asdict(p.weights),
+        "params": asdict(p.params),
+        "locations": [asdict(loc) for loc in p.locations],
+        "duration_s": [[int(x) for x in row] for row in p.duration_s],
+        "distance_m": [[int(x) for x in row] for row in p.distance_m],
+        "requests": [req(r) for r in p.requests],
+        "vehicles": [veh(v) for v in p.vehicles],
+    }
+
+
+def problem_from_dict(d: Mapping[str, Any]) -> Problem:
+    _check_keys(
+        d,
+        ("schema", "name", "day", "timezone", "rules", "weights", "params", "locations", "duration_s", "distance_m", "requests", "vehicles"),
+        "problem",
+    )
+    if d.get("schema", PROBLEM_SCHEMA) != PROBLEM_SCHEMA:
+        raise InputError(f"unsupported schema {d.get('schema')!r}, expected {PROBLEM_SCHEMA}", "schema")
+    day = parse_day(d.get("day"))
+    tz = str(d.get("timezone") or "Europe/Paris")
+    rules_d = dict(d.get("rules") or {})
+    if "service_hours" in rules_d:
+        rules_d["service_hours"] = _window(rules_d["service_hours"], "rules.service_hours", day, tz)
+    rules = _dataclass_from(ServiceRules, rules_d, "rules")
+    weights = _dataclass_from(ObjectiveWeights, d.get("weights") or {}, "weights")
+    params = _dataclass_from(SolverParams, d.get("params") or {}, "params")
+    locations = tuple(_dataclass_from(Location, loc, f"locations[{k}]") for k, loc in enumerate(_get(d, "locations", "problem")))
+    return Problem(
+        locations=locations,
+        duration_s=_matrix(d, "duration_s"),
+        distance_m=_matrix(d, "distance_m"),
+        requests=tuple(request_from_dict(r, f"requests[{k}]", day, tz) for k, r in enumerate(d.get("requests") or [])),
+        vehicles=tuple(vehicle_from_dict(v, f"vehicles[{k}]", day, tz) for k, v in enumerate(d.get("vehicles") or [])),
+        rules=rules,
+        weights=weights,
+        params=params,
+        day=day,
+        timezone=tz,
+        name=str(d.get("name") or ""),
+    )
+
+
+def _matrix(d: Mapping[str, Any], key: str) -> list[list[int]]:
+    m = _get(d, key, "problem")
+    if not isinstance(m, list):
+        raise InputError("must be a list of rows", key)
+    out = []
+    for i, row in enumerate(m):
+        if not isinstance(row, list):
+            raise InputError("must be a list of integers", f"{key}[{i}]")
+        for j, x in enumerate(row):
+            if isinstance(x, bool) or not isinstance(x, int) or x < 0:
+                raise InputError(f"must be a non-negative integer, got {x!r}", f"{key}[{i}][{j}]")
+        out.append(row)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Plan JSON
+# --------------------------------------------------------------------------------------------
+
+
+def plan_to_dict(plan: Plan, problem: Problem | None = None) -> dict[str, Any]:
+    day = problem.day if problem else None
+    tz = problem.timezone if problem else "Europe/Paris"
+
+    def t(s: int) -> str | int:
+        return format_time(s, day, tz)
+
+    return {
+        "schema": PLAN_SCHEMA,
+        "day": day.isoformat() if day else None,
+        "timezone": tz,
+        "routes": [
+            {
+                "vehicle_id": r.vehicle_id,
+                "start": t(r.start_s),
+                "end": t(r.end_s),
+                "distance_m": r.distance_m,
+                "visits": [
+                    {
+                        "request_id": v.request_id,
+                        "kind": v.kind,
+                        "location_id": v.location_id,
+                        "arrival": t(v.arrival_s),
+                        "start": t(v.start_s),
+                        "departure": t(v.departure_s),
+                        "load": {"seats": v.seats, "wheelchairs": v.wheelchairs},
+                        "ride_time_s": v.ride_time_s,
+                    }
+                    for v in r.visits
+                ],
+                "breaks": [{"start": t(b.start_s), "duration_s": b.duration_s, "after": b.after} for b in r.breaks],
+            }
+            for r in plan.routes
+        ],
+        "rejections": [
+            {"request_id": j.request_id, "reason": j.reason.value, "message": j.message, "message_en": j.message_en, "details": dict(j.details)}
+            for j in plan.rejections
+        ],
+        "kpis": asdict(plan.kpis),
+        "stats": asdict(plan.stats),
+    }
+
+
+def plan_from_dict(d: Mapping[str, Any], problem: Problem | None = None) -> Plan:
+    if not isinstance(d, Mapping):
+        raise InputError("a plan must be a JSON object", "plan")
+    if d.get("schema", PLAN_SCHEMA) != PLAN_SCHEMA:
+        raise InputError(f"unsupported schema {d.get('schema')!r}, expected {PLAN_SCHEMA}", "schema")
+    day = problem.day if problem else parse_day(d.get("day"))
+    tz = problem.timezone if problem else str(d.get("timezone") or "Europe/Paris")
+
+    def t(v: Any, where: str) -> int:
+        return parse_time(v, where, day, tz)
+
+    routes = []
+    for i, r in enumerate(d.get("routes") or []):
+        w = f"routes[{i}]"
+        visits = []
+        for k, v in enumerate(_get(r, "visits", w, [])):
+            vw = f"{w}.visits[{k}]"
+            kind = _get(v, "kind", vw)
+            if kind not in ("pickup", "dropoff"):
+                raise InputError(f"must be 'pickup' or 'dropoff', got {kind!r}", f"{vw}.kind")
+            load = v.get("load") or {}
+            visits.append(
+                Visit(
+                    request_id=str(_get(v, "request_id", vw)),
+                    kind=kind,
+                    location_id=str(_get(v, "location_id", vw)),
+                    arrival_s=t(_get(v, "arrival", vw), f"{vw}.arrival"),
+                    start_s=t(_get(v, "start", vw), f"{vw}.start"),
+                    departure_s=t(_get(v, "departure", vw), f"{vw}.departure"),
+                    seats=_get(load, "seats", f"{vw}.load", 0, int),
+                    wheelchairs=_get(load, "wheelchairs", f"{vw}.load", 0, int),
+                    ride_time_s=_get(v, "ride_time_s", vw, None, int),
+                )
+            )
+        breaks = tuple(
+            BreakTaken(t(_get(b, "start", f"{w}.breaks[{k}]"), f"{w}.breaks[{k}].start"), _get(b, "duration_s", f"{w}.breaks[{k}]", kind=int), _get(b, "after", f"{w}.breaks[{k}]", kind=int))
+            for k, b in enumerate(r.get("breaks") or [])
+        )
+        routes.append(
+            Route(
+                vehicle_id=str(_get(r, "vehicle_id", w)),
+                start_s=t(_get(r, "start", w), f"{w}.start"),
+                end_s=t(_get(r, "end", w), f"{w}.end"),
+                visits=tuple(visits),
+                breaks=breaks,
+                distance_m=_get(r, "distance_m", w, 0, int),
+            )
+        )
+    rejections = []
+    for k, j in enumerate(d.get("rejections") or []):
+        w = f"rejections[{k}]"
+        try:
+            reason = Reason(_get(j, "reason", w))
+        except ValueError:
+            raise InputError(f"unknown reason {j.get('reason')!r}", f"{w}.reason") from None
+        rejections.append(Rejection(str(_get(j, "request_id", w)), reason, _get(j, "message", w, "", str), _get(j, "message_en", w, "", str), dict(j.get("details") or {})))
+    kpis = _dataclass_from(KPIs, d.get("kpis") or {}, "kpis")
+    stats = _dataclass_from(SolverStats, d.get("stats") or {}, "stats")
+    return Plan(routes=tuple(routes), rejections=tuple(rejections), kpis=kpis, stats=stats)
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------
+
+
+def read_json(path: str | Path) -> Any:
+    p = Path(path)
+    try:
+        with p.open(encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise InputError("file not found", str(p)) from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}", str(p)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read: {e}", str(p)) from None
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Write atomically: a temp file in the same folder, then rename."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(p)
+
+
+def load_problem(path: str | Path) -> Problem:
+    data = read_json(path)
+    try:
+        return problem_from_dict(data)
+    except InputError as e:
+        raise InputError(e.message, f"{path}: {e.where}") from None
+
+
+def load_plan(path: str | Path, problem: Problem | None = None) -> Plan:
+    data = read_json(path)
+    try:
+        return plan_from_dict(data, problem)
+    except InputError as e:
+        raise InputError(e.message, f"{path}: {e.where}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# CSV: requests and fleet (operators live in spreadsheets)
+# --------------------------------------------------------------------------------------------
+
+REQUEST_CSV_COLUMNS = (
+    "id", "pickup", "dropoff", "seats", "wheelchairs", "pickup_from", "pickup_to", "arrive_by",
+    "not_before", "priority", "return_of", "name", "phone",
+)
+FLEET_CSV_COLUMNS = (
+    "id", "start", "end", "shift_start", "shift_end", "seats", "wheelchairs", "break_from", "break_to",
+    "break_min", "cost_per_km", "cost_per_hour", "fixed_cost", "kind", "name", "phone",
+)
+
+
+def _read_csv(path: str | Path, known: Sequence[str], required: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError("file not found", str(p)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read: {e}", str(p)) from None
+    dialect = csv.excel
+    try:
+        dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else ",", delimiters=",;\t")  # type: ignore[assignment]
+    except csv.Error:
+        pass
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}; columns are {', '.join(known)}", str(p))
+    unknown = [c for c in header if c not in known]
+    if unknown:
+        raise InputError(f"unknown column(s) {', '.join(unknown)}; columns are {', '.join(known)}", str(p))
+    rows = []
+    for line, row in enumerate(reader, start=2):
+        clean = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        if any(clean.values()):
+            rows.append((line, clean))
+    return rows
+
+
+def requests_from_csv(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a requests CSV -> request dicts (the same vocabulary as JSON)."""
+    out = []
+    for line, row in _read_csv(path, REQUEST_CSV_COLUMNS, ("id", "pickup", "dropoff")):
+        d: dict[str, Any] = {k: row[k] for k in ("id", "pickup", "dropoff") }
+        for k in ("seats", "wheelchairs", "priority", "return_of", "name", "phone", "arrive_by", "not_before"):
+            if row.get(k):
+                d[k] = row[k]
+        if row.get("pickup_from") or row.get("pickup_to"):
+            if not (row.get("pickup_from") and row.get("pickup_to")):
+                raise InputError("give both pickup_from and pickup_to", f"{path}: line {line}")
+            d["pickup_window"] = [row["pickup_from"], row["pickup_to"]]
+        d["_line"] = line
+        out.append(d)
+    return out
+
+
+def fleet_from_csv(path: str | Path) -> list[dict[str, Any]]:
+    out = []
+    for line, row in _read_csv(path, FLEET_CSV_COLUMNS, ("id", "start", "shift_start", "shift_end")):
+        d: dict[str, Any] = {"id": row["id"], "start": row["start"], "shift": [row["shift_start"], row["shift_end"]]}
+        for k in ("end", "seats", "wheelchairs", "cost_per_km", "cost_per_hour", "fixed_cost", "kind", "name", "phone"):
+            if row.get(k):
+                d[k] = row[k]
+        if row.get("break_from") or row.get("break_to") or row.get("break_min"):
+            if not (row.get("break_from") and row.get("break_to") and row.get("break_min")):
+                raise InputError("a break needs break_from, break_to and break_min", f"{path}: line {line}")
+            try:
+                minutes = int(row["break_min"])
+            except ValueError:
+                raise InputError(f"break_min must be whole minutes, got {row['break_min']!r}", f"{path}: line {line}") from None
+            d["breaks"] = [{"window": [row["break_from"], row["break_to"]], "duration_s": minutes * 60}]
+        d["_line"] = line
+        out.append(d)
+    return out
+
+
+def strip_lines(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k != "_line"} for r in rows]
+
+
+def load_requests(path: str | Path) -> list[dict[str, Any]]:
+    """A requests file, CSV or JSON (a list, or {"requests": [...]})."""
+    if str(path).lower().endswith(".csv"):
+        return strip_lines(requests_from_csv(path))
+    data = read_json(path)
+    data = data.get("requests") if isinstance(data, Mapping) else data
+    if not isinstance(data, list):
+        raise InputError("expected a list of requests (or an object with a 'requests' list)", str(path))
+    return data
+
+
+def load_fleet(path: str | Path) -> list[dict[str, Any]]:
+    if str(path).lower().endswith(".csv"):
+        return strip_lines(fleet_from_csv(path))
+    data = read_json(path)
+    data = data.get("vehicles") if isinstance(data, Mapping) else data
+    if not isinstance(data, list):
+        raise InputError("expected a list of vehicles (or an object with a 'vehicles' list)", str(path))
+    return data
+
+
+# --------------------------------------------------------------------------------------------
+# GeoJSON of routes, following the roads of the graph
+# --------------------------------------------------------------------------------------------
+
+
+class PathSource(Protocol):
+    def path_coords(self, a: tuple[float, float], b: tuple[float, float]) -> list[tuple[float, float]]: ...
+
+
+def plan_to_geojson(plan: Plan, problem: Problem, network: PathSource | None = None) -> dict[str, Any]:
+    """Routes as LineStrings along the roads (straight legs without a network), visits and refusals as Points."""
+    day, tz = problem.day, problem.timezone
+    features: list[dict[str, Any]] = []
+    for r in plan.routes:
+        v = problem.vehicle(r.vehicle_id)
+        stops = [v.start] + [x.location_id for x in r.visits] + [v.end]
+        coords: list[tuple[float, float]] = []
+        for a, b in zip(stops, stops[1:], strict=False):
+            la, lb = problem.location(a), problem.location(b)
+            leg = network.path_coords((la.lon, la.lat), (lb.lon, lb.lat)) if network else [(la.lon, la.lat), (lb.lon, lb.lat)]
+            coords.extend(leg if not coords else leg[1:])
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": [list(c) for c in coords]},
+                "properties": {
+                    "kind": "route", "vehicle_id": r.vehicle_id, "start": format_time(r.start_s, day, tz),
+                    "end": format_time(r.end_s, day, tz), "distance_m": r.distance_m, "visits": len(r.visits),
+                },
+            }
+        )
+        for k, x in enumerate(r.visits):
+            loc = problem.location(x.location_id)
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [loc.lon, loc.lat]},
+                    "properties": {
+                        "kind": x.kind, "vehicle_id": r.vehicle_id, "order": k, "request_id": x.request_id,
+                        "place": loc.name or loc.id, "start": format_time(x.start_s, day, tz),
+                        "seats": x.seats, "wheelchairs": x.wheelchairs,
+                    },
+                }
+            )
+    for j in plan.rejections:
+        req = problem.request(j.request_id)
+        loc = problem.location(req.pickup)
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [loc.lon, loc.lat]},
+                "properties": {"kind": "refused", "request_id": j.request_id, "reason": j.reason.value, "message": j.message},
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "attribution": "Road data © OpenStreetMap contributors (ODbL), via the Travel Mapping project",
+    }
+
+
+def ensure_data_file(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise DataError(f"{what} is missing; regenerate it (see the README)", str(path))
+    return path
