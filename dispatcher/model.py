@@ -36,6 +36,10 @@ def _check(cond: bool, where: str, message: str) -> None:
         raise InputError(message, where)
 
 
+def _hhmm(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
 def _is_int(x: object) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
@@ -105,6 +109,7 @@ class ServiceRules:
     boarding_s: int = 60
     alighting_s: int = 60
     pickup_window_s: int = 900
+    appointment_window_s: int = 1800  # arrive within this long before an appointment, unless not_before says otherwise
     service_hours: TimeWindow = TimeWindow(6 * 3600, 20 * 3600)
     co2_g_per_km: Mapping[str, float] = field(
         default_factory=lambda: {"minibus": 250.0, "car": 193.0, "volunteer": 193.0}
@@ -112,7 +117,7 @@ class ServiceRules:
 
     def __post_init__(self) -> None:
         _check(self.ride_alpha >= 1.0, "rules.ride_alpha", f"must be >= 1, got {self.ride_alpha}")
-        for name in ("ride_beta_s", "max_detour_s", "boarding_s", "alighting_s", "pickup_window_s"):
+        for name in ("ride_beta_s", "max_detour_s", "boarding_s", "alighting_s", "pickup_window_s", "appointment_window_s"):
             v = getattr(self, name)
             _check(_is_int(v) and v >= 0, f"rules.{name}", f"must be a non-negative integer, got {v!r}")
         self.service_hours.validate("rules.service_hours")
@@ -125,8 +130,9 @@ class ServiceRules:
 class Request:
     """One trip asked for by one party (``seats`` seated passengers, ``wheelchairs`` wheelchair places).
 
-    Exactly one of ``pickup_window`` (desired pickup time) or ``arrive_by_s`` (appointment:
-    arrive at the drop-off by then, and not before ``not_before_s`` if given) is set.
+    At least one of ``pickup_window`` (desired pickup time) or ``arrive_by_s`` (appointment:
+    arrive at the drop-off by then, and not before ``not_before_s`` if given) is set; with
+    both, the pickup window and the appointment hold together.
     ``boarding_s``/``alighting_s``/``max_ride_s`` default to the service rules when None.
     """
 
@@ -161,12 +167,13 @@ class Request:
         _check(self.seats + self.wheelchairs > 0, f"{where}.seats", "a request carries at least one passenger")
         _check(self.pickup != self.dropoff, f"{where}.dropoff", "drop-off is the same place as the pickup")
         _check(
-            (self.pickup_window is None) != (self.arrive_by_s is None),
+            self.pickup_window is not None or self.arrive_by_s is not None,
             f"{where}.pickup_window",
-            "give either a pickup window or an appointment time (arrive_by), exactly one",
+            "give a pickup window, an appointment time (arrive_by), or both",
         )
         if self.pickup_window is not None:
             self.pickup_window.validate(f"{where}.pickup_window")
+        if self.arrive_by_s is None:
             _check(self.not_before_s is None, f"{where}.not_before", "only meaningful with arrive_by")
         if self.arrive_by_s is not None:
             _check(_is_int(self.arrive_by_s) and self.arrive_by_s >= 0, f"{where}.arrive_by", "must be a non-negative integer time")
@@ -354,13 +361,19 @@ class Problem:
             ids.add(r.id)
             _check(r.pickup in index, f"{where}.pickup", f"unknown location {r.pickup!r}")
             _check(r.dropoff in index, f"{where}.dropoff", f"unknown location {r.dropoff!r}")
-            if r.pickup_window is not None:
-                direct = self.direct_s(r)
-                latest_dropoff = r.pickup_window.end_s + self.boarding_s(r) + self.max_ride_s(r)
+            if r.pickup_window is not None and r.arrive_by_s is not None:
+                earliest = r.pickup_window.start_s + self.boarding_s(r) + self.direct_s(r)
                 _check(
-                    direct < 10**8 and latest_dropoff >= r.pickup_window.start_s,
-                    f"{where}.pickup_window",
-                    "leaves no time to reach the drop-off",
+                    r.arrive_by_s >= earliest,
+                    f"{where}.arrive_by",
+                    f"drop-off deadline {_hhmm(r.arrive_by_s)} comes before the earliest arrival "
+                    f"{_hhmm(earliest)} allowed by the pickup window",
+                )
+                latest = r.pickup_window.end_s + self.boarding_s(r) + self.max_ride_s(r)
+                _check(
+                    self.not_before_s(r) <= latest,
+                    f"{where}.not_before",
+                    f"comes after the latest arrival {_hhmm(latest)} allowed by the pickup window",
                 )
         for k, r in enumerate(self.requests):
             if r.return_of is not None:
@@ -413,27 +426,32 @@ class Problem:
         """Longest allowed ride (end of boarding to start of alighting)."""
         return self.rules.max_ride_s(self.direct_s(r)) if r.max_ride_s is None else r.max_ride_s
 
-    def pickup_tw(self, r: Request) -> TimeWindow:
-        """Window for the start of service at the pickup (derived for appointments)."""
-        if r.pickup_window is not None:
-            return r.pickup_window
+    def not_before_s(self, r: Request) -> int:
+        """Earliest arrival for an appointment: its own ``not_before``, else the service's window."""
         assert r.arrive_by_s is not None
-        direct, board = self.direct_s(r), self.boarding_s(r)
-        lo = (r.not_before_s if r.not_before_s is not None else 0) - board - self.max_ride_s(r)
-        hi = r.arrive_by_s - board - direct
+        if r.not_before_s is not None:
+            return r.not_before_s
+        return max(0, r.arrive_by_s - self.rules.appointment_window_s)
+
+    def pickup_tw(self, r: Request) -> TimeWindow:
+        """Window for the start of service at the pickup: the desired window, narrowed by the
+        appointment if there is one (derived from it alone otherwise)."""
+        direct, board, ride = self.direct_s(r), self.boarding_s(r), self.max_ride_s(r)
+        lo, hi = (r.pickup_window.start_s, r.pickup_window.end_s) if r.pickup_window else (0, DAY_S * 2)
+        if r.arrive_by_s is not None:
+            lo = max(lo, self.not_before_s(r) - board - ride)
+            hi = min(hi, r.arrive_by_s - board - direct)
         return TimeWindow(max(0, lo), max(0, hi))
 
     def dropoff_tw(self, r: Request) -> TimeWindow:
-        """Window for the start of service at the drop-off (derived for pickup-window requests)."""
-        if r.arrive_by_s is not None:
-            lo = r.not_before_s if r.not_before_s is not None else 0
-            return TimeWindow(lo, r.arrive_by_s)
-        assert r.pickup_window is not None
+        """Window for the start of service at the drop-off: the appointment, narrowed by the
+        pickup window and the ride-time rule if there is one (derived from them otherwise)."""
         board = self.boarding_s(r)
-        return TimeWindow(
-            r.pickup_window.start_s + board + self.direct_s(r),
-            r.pickup_window.end_s + board + self.max_ride_s(r),
-        )
+        lo, hi = (self.not_before_s(r), r.arrive_by_s) if r.arrive_by_s is not None else (0, DAY_S * 2)
+        if r.pickup_window is not None:
+            lo = max(lo, r.pickup_window.start_s + board + self.direct_s(r))
+            hi = min(hi, r.pickup_window.end_s + board + self.max_ride_s(r))
+        return TimeWindow(lo, hi)
 
 
 # --------------------------------------------------------------------------------------------
@@ -441,7 +459,7 @@ class Problem:
 # --------------------------------------------------------------------------------------------
 
 
-class Reason(str, enum.Enum):
+class Reason(enum.StrEnum):
     """Why a request was refused. Each is established by checking the request alone against
     every vehicle (``dispatcher.solver.explain``), except DISPLACED, which means it was
     feasible alone but not together with the others."""
