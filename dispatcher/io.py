@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from dispatcher.errors import DataError, InputError
+from dispatcher.errors import InputError
 from dispatcher.model import (
     Break,
     BreakTaken,
@@ -626,12 +626,9 @@ def _read_csv(path: str | Path, known: Sequence[str], required: Sequence[str]) -
         raise InputError("file not found", str(p)) from None
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"cannot read: {e}", str(p)) from None
-    dialect = csv.excel
-    try:
-        dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else ",", delimiters=",;\t")  # type: ignore[assignment]
-    except csv.Error:
-        pass
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    first = text.splitlines()[0] if text else ""
+    delimiter = max(",;\t", key=first.count) if first else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in required if c not in header]
     if missing:
@@ -770,7 +767,3 @@ def plan_to_geojson(plan: Plan, problem: Problem, network: PathSource | None = N
     }
 
 
-def ensure_data_file(path: Path, what: str) -> Path:
-    if not path.exists():
-        raise DataError(f"{what} is missing; regenerate it (see the README)", str(path))
-    return path
