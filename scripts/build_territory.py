@@ -107,7 +107,7 @@ def _repair_merged_communes(
     by_epci: dict[str, list[str]] = {}
     for insee, siren in epci_of.items():
         by_epci.setdefault(siren, []).append(insee)
-    for siren, members in sorted(by_epci.items()):
+    for _siren, members in sorted(by_epci.items()):
         union = unary_union([polys[i] for i in members])
         holes = [Polygon(r) for p in getattr(union, "geoms", [union]) for r in p.interiors]
         for hole in holes:
