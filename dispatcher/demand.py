@@ -1,0 +1,273 @@
+"""A seeded generator of realistic rural demand and fleets, for the demo and the benchmarks.
+
+It returns plain dicts in the project's request and vehicle input vocabulary (not model
+objects: the stops still have to be placed on the road graph). Same arguments, same seed ->
+identical output, on any machine (only ``random.Random`` and ``math`` are used).
+
+The demand model, in short:
+
+* origins drawn in proportion to commune population (the commune's main stop);
+* destinations: with probability ``hub_share`` a hub (Albert and the pôles, or the chosen
+  neighbours' main towns) other than the origin's commune, drawn by gravity
+  (hub population / distance²); otherwise another, non-hub commune by the same gravity rule;
+  a hub commune with extra stops (e.g. Albert station) gets some trips to those;
+* a time-of-day profile with a morning peak (08:30), a midday bump, an afternoon peak
+  (16:45) and a flat base;
+* ``appointment_share`` of the outbound trips are appointments (``arrive_by_s`` set, no pickup
+  window); the others have a pickup window of ``pickup_window_s``;
+* ``return_share`` of the outbound trips (appointments or not) get a return trip later the same
+  day, from the destination back to the origin, with a pickup window that opens after the
+  outbound's arrival plus an activity time; ``return_of`` names the outbound;
+* ``wheelchair_share`` of the parties travel with a wheelchair (``wheelchairs=1``, ``seats``
+  0 or 1 companion); other parties are 1 to 3 seated passengers, mostly 1.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+from collections.abc import Sequence
+from itertools import accumulate
+from typing import Any
+
+from dispatcher.errors import InputError
+from dispatcher.territory import Commune, Stop, Territory, haversine_m
+
+ROUND_S = 300  # times are rounded to 5 minutes, as a booking clerk would
+GRAVITY_FLOOR_M = 2000.0  # below this, distance no longer increases attraction
+EST_SPEED_KPH = 50.0  # rough rural door-to-door speed, only used to keep times plausible
+EST_CIRCUITY = 1.3
+# Time-of-day profile of outbound trips: (weight, mean hour, standard deviation in hours);
+# the remaining weight is spread uniformly over the service day.
+PEAKS: tuple[tuple[float, float, float], ...] = ((0.35, 8.5, 0.75), (0.15, 12.0, 1.0), (0.30, 16.75, 1.0))
+GROUP_SIZES = ((1, 0.80), (2, 0.15), (3, 0.05))
+APPOINTMENT_ACTIVITY_MIN = (30, 45, 60, 60, 90, 120, 180)
+OTHER_ACTIVITY_MIN = (60, 90, 120, 150, 180, 240, 300)
+
+
+def _check_share(name: str, v: float) -> None:
+    if not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0):
+        raise InputError(f"must be a number between 0 and 1, got {v!r}", name)
+
+
+def _check_int(name: str, v: int, low: int = 0) -> None:
+    if not (isinstance(v, int) and not isinstance(v, bool) and v >= low):
+        raise InputError(f"must be an integer >= {low}, got {v!r}", name)
+
+
+def estimated_ride_s(a: Stop, b: Stop) -> int:
+    """A rough door-to-door drive time (straight line x circuity at 50 km/h), for plausibility only."""
+    d = haversine_m(a.lon, a.lat, b.lon, b.lat) * EST_CIRCUITY
+    return int(d / (EST_SPEED_KPH / 3.6)) + 120
+
+
+class _Draw:
+    """Weighted draws over a fixed list, reproducible (cumulative weights + bisect)."""
+
+    def __init__(self, items: Sequence[Any], weights: Sequence[float]) -> None:
+        self.items = list(items)
+        self.cum = list(accumulate(weights))
+
+    def __call__(self, rng: random.Random) -> Any:
+        x = rng.random() * self.cum[-1]
+        return self.items[min(bisect.bisect_right(self.cum, x), len(self.items) - 1)]
+
+
+class _Gravity:
+    """Destination draws per origin commune, computed lazily and cached."""
+
+    def __init__(self, territory: Territory) -> None:
+        hub_insees = {h.insee for h in territory.hubs}
+        self.main = {c.insee: territory.main_stop(c.insee) for c in territory.communes}
+        self.hubs = [c for c in territory.communes if c.insee in hub_insees]
+        self.others = [c for c in territory.communes if c.insee not in hub_insees]
+        self._cache: dict[tuple[str, bool], _Draw | None] = {}
+
+    def draw(self, origin: Commune, to_hub: bool, rng: random.Random) -> Commune | None:
+        key = (origin.insee, to_hub)
+        if key not in self._cache:
+            o = self.main[origin.insee]
+            pool = [c for c in (self.hubs if to_hub else self.others) if c.insee != origin.insee]
+            weights = []
+            for c in pool:
+                s = self.main[c.insee]
+                d = max(GRAVITY_FLOOR_M, haversine_m(o.lon, o.lat, s.lon, s.lat))
+                weights.append(max(c.population, 1) / (d * d))
+            self._cache[key] = _Draw(pool, weights) if pool else None
+        d = self._cache[key]
+        return None if d is None else d(rng)
+
+
+def _round(t: float) -> int:
+    return int(round(t / ROUND_S)) * ROUND_S
+
+
+def _time_of_day(rng: random.Random, lo: int, hi: int) -> int:
+    """A time in [lo, hi] from the day profile (resampled when a peak falls outside)."""
+    for _ in range(20):
+        u = rng.random()
+        acc = 0.0
+        t: float | None = None
+        for w, mean_h, sd_h in PEAKS:
+            acc += w
+            if u < acc:
+                t = rng.gauss(mean_h * 3600, sd_h * 3600)
+                break
+        if t is None:
+            t = rng.uniform(lo, hi)
+        if lo <= t <= hi:
+            return int(t)
+    return int(rng.uniform(lo, hi))
+
+
+def _party(rng: random.Random, wheelchair_share: float) -> tuple[int, int]:
+    if rng.random() < wheelchair_share:
+        return (1 if rng.random() < 0.4 else 0), 1
+    u = rng.random()
+    acc = 0.0
+    for size, p in GROUP_SIZES:
+        acc += p
+        if u < acc:
+            return size, 0
+    return 1, 0
+
+
+def generate_requests(
+    territory: Territory,
+    n: int,
+    seed: int = 0,
+    *,
+    wheelchair_share: float = 0.05,
+    appointment_share: float = 0.3,
+    return_share: float = 0.3,
+    hub_share: float = 0.8,
+    day_start_s: int = 7 * 3600,
+    day_end_s: int = 19 * 3600,
+    pickup_window_s: int = 900,
+) -> list[dict[str, Any]]:
+    """``n`` request dicts over ``territory``, reproducible by ``seed`` (see the module doc).
+
+    Each dict: ``{"id", "pickup", "dropoff", "seats", "wheelchairs", "pickup_window",
+    "arrive_by_s", "return_of"}`` with stop ids of the territory, exactly one of
+    ``pickup_window`` ([start_s, end_s]) and ``arrive_by_s`` set, never pickup == dropoff, and
+    every time inside [day_start_s, day_end_s]. A return trip follows its outbound in the list.
+    """
+    _check_int("n", n)
+    _check_int("seed", seed)
+    for name, v in (("wheelchair_share", wheelchair_share), ("appointment_share", appointment_share),
+                    ("return_share", return_share), ("hub_share", hub_share)):
+        _check_share(name, v)
+    _check_int("pickup_window_s", pickup_window_s)
+    _check_int("day_start_s", day_start_s)
+    _check_int("day_end_s", day_end_s)
+    if day_end_s > 2 * 86400:
+        raise InputError(f"must be within two days of midnight, got {day_end_s}", "day_end_s")
+    if day_end_s - day_start_s < pickup_window_s + 3600:
+        raise InputError("the service day must last at least the pickup window plus one hour", "day_end_s")
+    if len(territory.communes) < 2:
+        raise InputError("needs a territory of at least two communes", "territory")
+
+    rng = random.Random(f"dispatcher.demand:{seed}")
+    origin_draw = _Draw(territory.communes, [max(c.population, 1) for c in territory.communes])
+    gravity = _Gravity(territory)
+    width = max(4, len(str(n)))
+    out: list[dict[str, Any]] = []
+
+    def new_id() -> str:
+        return f"r{len(out) + 1:0{width}d}"
+
+    while len(out) < n:
+        origin: Commune = origin_draw(rng)
+        to_hub = rng.random() < hub_share
+        dest = gravity.draw(origin, to_hub, rng) or gravity.draw(origin, not to_hub, rng)
+        assert dest is not None  # two communes at least, so one of the pools is non-empty
+        pickup = gravity.main[origin.insee]
+        dropoff = gravity.main[dest.insee]
+        extras = [s for s in territory.stops_of(dest.insee) if s.id != dropoff.id]
+        if extras and rng.random() < 0.3:
+            dropoff = extras[rng.randrange(len(extras))]
+        seats, wheelchairs = _party(rng, wheelchair_share)
+        ride_s = estimated_ride_s(pickup, dropoff)
+
+        outbound: dict[str, Any] = {
+            "id": new_id(), "pickup": pickup.id, "dropoff": dropoff.id, "seats": seats,
+            "wheelchairs": wheelchairs, "pickup_window": None, "arrive_by_s": None, "return_of": None,
+        }
+        earliest_arrival = day_start_s + ride_s + 900  # a vehicle must be able to get there
+        wants_appointment = rng.random() < appointment_share
+        if wants_appointment and earliest_arrival <= day_end_s:
+            t = _time_of_day(rng, earliest_arrival, day_end_s)
+            arrive = min(max(_round(t), earliest_arrival), day_end_s)
+            outbound["arrive_by_s"] = arrive
+            free_from = arrive
+            activities = APPOINTMENT_ACTIVITY_MIN
+        else:
+            latest = day_end_s - pickup_window_s
+            start = min(max(_round(_time_of_day(rng, day_start_s, latest)), day_start_s), latest)
+            outbound["pickup_window"] = [start, start + pickup_window_s]
+            free_from = start + pickup_window_s + ride_s
+            activities = OTHER_ACTIVITY_MIN
+        out.append(outbound)
+
+        if len(out) < n and rng.random() < return_share:
+            start = int(math.ceil((free_from + 60 * activities[rng.randrange(len(activities))]) / ROUND_S)) * ROUND_S
+            if start + pickup_window_s <= day_end_s:
+                out.append({
+                    "id": new_id(), "pickup": outbound["dropoff"], "dropoff": outbound["pickup"],
+                    "seats": seats, "wheelchairs": wheelchairs,
+                    "pickup_window": [start, start + pickup_window_s], "arrive_by_s": None,
+                    "return_of": outbound["id"],
+                })
+    return out
+
+
+def generate_fleet(
+    territory: Territory,
+    n_vehicles: int,
+    n_wheelchair: int,
+    seed: int = 0,
+    *,
+    shift: tuple[int, int] = (7 * 3600, 19 * 3600),
+    break_window: tuple[int, int] = (11 * 3600 + 1800, 14 * 3600),
+    break_s: int = 2700,
+    main_hub_share: float = 0.6,
+) -> list[dict[str, Any]]:
+    """``n_vehicles`` minibus dicts, ``n_wheelchair`` of them wheelchair-accessible.
+
+    Each dict: ``{"id", "start", "end", "shift", "seats", "wheelchairs", "breaks", "kind"}``.
+    Depots are the territory's hubs' main stops: ``main_hub_share`` of the vehicles at the first
+    hub (Albert for the pilot), the rest spread round-robin over the other hubs, then shuffled by
+    ``seed``. Standard minibuses have 8 seats; accessible ones 6 seats and 2 wheelchair places.
+    Every driver has one break of ``break_s`` inside ``break_window``.
+    """
+    _check_int("n_vehicles", n_vehicles)
+    _check_int("n_wheelchair", n_wheelchair)
+    _check_int("seed", seed)
+    _check_share("main_hub_share", main_hub_share)
+    if n_wheelchair > n_vehicles:
+        raise InputError(f"{n_wheelchair} wheelchair vehicles out of {n_vehicles}", "n_wheelchair")
+    if not (0 <= shift[0] < shift[1]):
+        raise InputError(f"must start before it ends, got {list(shift)}", "shift")
+    if not (break_window[0] < break_window[1] and break_window[1] - break_window[0] >= break_s > 0):
+        raise InputError("the break window must be at least as long as the break", "break_window")
+    hubs = list(territory.hubs) or [territory.main_stop(territory.communes[0].insee)]
+    n_main = n_vehicles if len(hubs) == 1 else int(math.ceil(main_hub_share * n_vehicles))
+    depots = [hubs[0]] * n_main + [hubs[1 + k % (len(hubs) - 1)] for k in range(n_vehicles - n_main)]
+    rng = random.Random(f"dispatcher.fleet:{seed}")
+    rng.shuffle(depots)
+    width = max(2, len(str(n_vehicles)))
+    fleet = []
+    for i, depot in enumerate(depots):
+        accessible = i < n_wheelchair
+        fleet.append({
+            "id": f"v{i + 1:0{width}d}",
+            "start": depot.id,
+            "end": depot.id,
+            "shift": [int(shift[0]), int(shift[1])],
+            "seats": 6 if accessible else 8,
+            "wheelchairs": 2 if accessible else 0,
+            "breaks": [{"window": [int(break_window[0]), int(break_window[1])], "duration_s": int(break_s)}],
+            "kind": "minibus",
+        })
+    return fleet
