@@ -95,8 +95,8 @@ class _Gravity:
                 d = max(GRAVITY_FLOOR_M, haversine_m(o.lon, o.lat, s.lon, s.lat))
                 weights.append(max(c.population, 1) / (d * d))
             self._cache[key] = _Draw(pool, weights) if pool else None
-        d = self._cache[key]
-        return None if d is None else d(rng)
+        draw = self._cache[key]
+        return None if draw is None else draw(rng)
 
 
 def _round(t: float) -> int:

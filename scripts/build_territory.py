@@ -165,7 +165,7 @@ def build(shared: Path, out: Path) -> list[str]:
     repaired_insee = {target for target, _ in repaired}
 
     # communes.csv
-    communes_out = []
+    communes_out: list[list[Any]] = []
     for r in sorted(rows, key=lambda r: r["insee"]):
         insee = r["insee"]
         lon, lat = round(float(r["inner_lon"]), 6), round(float(r["inner_lat"]), 6)
@@ -178,13 +178,13 @@ def build(shared: Path, out: Path) -> list[str]:
     by_name = {r["nom"]: r["insee"] for r in rows}
     epci_rows = []
     for siren, meta in EPCI_META.items():
-        members = [c for c in communes_out if c[2] == siren]
+        in_epci = [c for c in communes_out if c[2] == siren]
         hubs = [by_name[n] for n in meta["hubs"]]
         for h in hubs:
             if epci_of[h] != siren:
                 raise BuildError(f"hub {names[h]} is not in {siren}")
         epci_rows.append([siren, meta["key"], epci_names[siren], by_name[meta["main"]], " ".join(hubs),
-                          sum(int(c[4]) for c in members), len(members)])
+                          sum(int(c[4]) for c in in_epci), len(in_epci)])
 
     # boundaries.geojson: dissolve, simplify as a coverage so that neighbours still touch
     sirens = list(EPCI_META)
@@ -208,7 +208,7 @@ def build(shared: Path, out: Path) -> list[str]:
     outline = {s: g for s, g in zip(sirens, simplified, strict=True)}
 
     # stops.csv
-    stops = []
+    stops: list[list[Any]] = []
     for c in communes_out:
         insee, name, siren, lon, lat = c[0], c[1], c[2], c[5], c[6]
         if not outline[siren].buffer(0.0005).contains(Point(lon, lat)):
