@@ -306,10 +306,10 @@ def alone_report(problem: Problem, request: Request) -> AloneReport:
         return AloneReport(False, reason, (), {**base, **extra})
 
     # 1. service hours
-    windows_meet = max(ptw.start_s, sh.start_s) <= min(ptw.end_s, sh.end_s) and max(
-        dtw.start_s, sh.start_s
-    ) <= min(dtw.end_s, sh.end_s)
-    if not windows_meet or (
+    def misses_hours(w: TimeWindow) -> bool:  # a non-empty window that does not meet the hours
+        return w.start_s <= w.end_s and max(w.start_s, sh.start_s) > min(w.end_s, sh.end_s)
+
+    if misses_hours(ptw) or misses_hours(dtw) or (
         _pair_feasible(problem, r, with_service_hours=False)
         and not _pair_feasible(problem, r, with_service_hours=True)
     ):

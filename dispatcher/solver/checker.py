@@ -1,0 +1,443 @@
+"""The one independent plan checker: every constraint stated once, re-derived from the Problem.
+
+``check_plan(problem, plan)`` recomputes everything from the Problem and the order of the
+visits and never trusts the plan's own numbers (loads, ride times, distances are compared
+with the recomputation, not used). It knows nothing of the solver that produced the plan.
+
+Conventions (those of :mod:`dispatcher.model`):
+
+* Times are integer seconds since midnight. A visit starts no earlier than it arrives
+  (waiting allowed) and departs exactly when its service ends: ``departure_s = start_s +
+  boarding`` for a pickup, ``+ alighting`` for a drop-off.
+* The legs of a route are the gaps ``after = -1`` (start depot to first visit), ``0 ..
+  len(visits) - 2`` and ``len(visits) - 1`` (last visit to the end depot). On a leg from ``prev``
+  to ``next`` the vehicle leaves at ``prev.departure_s`` (``route.start_s`` for the depot),
+  arrives at ``next.arrival_s`` (``route.end_s`` for the end depot) and starts service at
+  ``next.start_s`` (``route.end_s`` for the end depot). The vehicle drives whenever it is not on
+  a break: the time in ``[prev.departure_s, next.arrival_s]`` not covered by the breaks of that
+  leg must hold the matrix travel time (this is implied by ``next.arrival_s >= prev.departure_s
+  + travel + sum of the leg's breaks`` and also accepts a break taken while waiting at the stop).
+* A break ``BreakTaken(start_s, duration_s, after)`` lies inside the leg ``after``
+  (``[prev.departure_s, next.start_s]``), does not overlap another break, and matches one of
+  the vehicle's ``Break``: same duration, entirely inside its window. Each Break of a used
+  vehicle (a route with visits) is taken exactly once.
+* Every visit starts within the service hours: pickups AND drop-offs.
+* Time windows: a pickup starts in ``problem.pickup_tw(r)``, a drop-off in
+  ``problem.dropoff_tw(r)``.
+* Ride time = ``dropoff.start_s - (pickup.start_s + boarding)`` <= ``problem.max_ride_s(r)``.
+* Loads after each visit are recomputed from the order, starting empty; never above the
+  vehicle's capacity per dimension, never negative, empty at the end.
+* An empty route (no visits) is an unused vehicle: only its id is checked (and its distance,
+  which must be 0 or the depot-to-depot distance).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dispatcher.model import (
+    Break,
+    BreakTaken,
+    Plan,
+    Problem,
+    Reason,
+    Request,
+    Route,
+    Vehicle,
+    Visit,
+)
+
+VIOLATION_CODES: dict[str, str] = {
+    "unknown_vehicle": "a route names a vehicle that is not in the Problem",
+    "duplicate_vehicle": "two routes use the same vehicle",
+    "unknown_request": "a visit or a rejection names a request that is not in the Problem",
+    "visit_kind": "a visit's kind is neither 'pickup' nor 'dropoff'",
+    "duplicate_request": "a request has more than one pickup or drop-off, or is refused twice",
+    "unpaired": "a request has a pickup without a drop-off or a drop-off without a pickup",
+    "split_vehicle": "a request's pickup and drop-off are on different routes",
+    "pickup_after_dropoff": "a request's drop-off comes before its pickup on the route",
+    "served_and_refused": "a request is both served and refused",
+    "missing_request": "a request is neither served nor refused",
+    "reason": "a rejection carries no valid Reason",
+    "location": "a visit's location is not the request's pickup/drop-off place",
+    "capacity": "the recomputed load exceeds the vehicle's seats or wheelchair places",
+    "wheelchair": "a request needing wheelchair places is on a vehicle with too few of them",
+    "load_negative": "the recomputed load goes below zero (not reported when a pairing error explains it)",
+    "load_mismatch": "a visit's reported load differs from the load recomputed from the order",
+    "time_window": "a visit starts outside the request's pickup/drop-off window",
+    "service_hours": "a visit starts outside the service hours",
+    "travel_time": "a leg leaves less driving time than the matrix travel time (or no road)",
+    "early_start": "a visit starts before the vehicle arrives there",
+    "service_time": "a visit's departure is not its start plus the boarding/alighting time",
+    "shift": "the route leaves its depot before the shift starts or returns after it ends",
+    "break": "a break is missing, taken twice, outside its window, outside its leg, overlapping "
+    "another break, or does not match any of the vehicle's breaks",
+    "ride_time": "a passenger's ride time exceeds the maximum ride time",
+    "ride_time_mismatch": "a drop-off's reported ride_time_s differs from the recomputed ride time",
+    "distance": "a route's distance_m differs from the sum of matrix distances along it",
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken constraint. ``code`` is a key of ``VIOLATION_CODES``; ``where`` names the
+    route/visit/request (e.g. ``routes[2] (bus-3) visit 4 (r17 dropoff)``)."""
+
+    code: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    violations: tuple[Violation, ...]
+    recomputed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    @property
+    def codes(self) -> set[str]:
+        return {v.code for v in self.violations}
+
+    def summary(self) -> str:
+        rc = self.recomputed
+        head = (
+            f"{'OK' if self.ok else 'INVALID'}: {rc.get('served', 0)} served, {rc.get('refused', 0)} refused, "
+            f"{rc.get('vehicles_used', 0)} vehicles, {rc.get('distance_m', 0) / 1000:.1f} km, "
+            f"{rc.get('duration_s', 0) / 3600:.2f} h"
+        )
+        if self.ok:
+            return head
+        counts: dict[str, int] = defaultdict(int)
+        for v in self.violations:
+            counts[v.code] += 1
+        lines = [head + f"; {len(self.violations)} violation(s): " + ", ".join(f"{c} x{n}" for c, n in sorted(counts.items()))]
+        lines += [f"  {v}" for v in self.violations[:20]]
+        if len(self.violations) > 20:
+            lines.append(f"  ... and {len(self.violations) - 20} more")
+        return "\n".join(lines)
+
+
+def _t(t: int) -> str:
+    sign = "-" if t < 0 else ""
+    t = abs(int(t))
+    return f"{sign}{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
+
+
+def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
+    return max(0, min(a1, b1) - max(a0, b0))
+
+
+def _match_breaks(taken: Sequence[BreakTaken], required: Sequence[Break]) -> tuple[list[int], list[int]]:
+    """Maximum bipartite matching of taken breaks to the vehicle's breaks (same duration, inside
+    the window). Returns (unmatched taken indices, unmatched required indices)."""
+    fits = [
+        [
+            j
+            for j, b in enumerate(required)
+            if t.duration_s == b.duration_s and b.window.start_s <= t.start_s and t.start_s + t.duration_s <= b.window.end_s
+        ]
+        for t in taken
+    ]
+    owner: dict[int, int] = {}
+
+    def augment(i: int, seen: set[int]) -> bool:
+        for j in fits[i]:
+            if j in seen:
+                continue
+            seen.add(j)
+            if j not in owner or augment(owner[j], seen):
+                owner[j] = i
+                return True
+        return False
+
+    for i in range(len(taken)):
+        augment(i, set())
+    matched_taken = set(owner.values())
+    return [i for i in range(len(taken)) if i not in matched_taken], [j for j in range(len(required)) if j not in owner]
+
+
+class _Checker:
+    def __init__(self, problem: Problem, plan: Plan) -> None:
+        self.p = problem
+        self.plan = plan
+        self.out: list[Violation] = []
+        self.requests = {r.id: r for r in problem.requests}
+        self.vehicles = {v.id: v for v in problem.vehicles}
+
+    def add(self, code: str, where: str, message: str) -> None:
+        assert code in VIOLATION_CODES, code
+        self.out.append(Violation(code, where, message))
+
+    # ---- where strings -------------------------------------------------------------------
+    @staticmethod
+    def rwhere(k: int, route: Route) -> str:
+        return f"routes[{k}] ({route.vehicle_id})"
+
+    def vwhere(self, k: int, route: Route, i: int) -> str:
+        v = route.visits[i]
+        return f"{self.rwhere(k, route)} visit {i} ({v.request_id} {v.kind})"
+
+    # ---- the checks ----------------------------------------------------------------------
+    def run(self) -> CheckReport:
+        p, plan = self.p, self.plan
+        seen_vehicles: dict[str, int] = {}
+        pickups: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        dropoffs: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for k, route in enumerate(plan.routes):
+            where = self.rwhere(k, route)
+            if route.vehicle_id not in self.vehicles:
+                self.add("unknown_vehicle", where, f"vehicle {route.vehicle_id!r} is not in the problem")
+            elif route.vehicle_id in seen_vehicles:
+                self.add("duplicate_vehicle", where, f"vehicle {route.vehicle_id!r} already has routes[{seen_vehicles[route.vehicle_id]}]")
+            else:
+                seen_vehicles[route.vehicle_id] = k
+            for i, v in enumerate(route.visits):
+                vw = self.vwhere(k, route, i)
+                r = self.requests.get(v.request_id)
+                if r is None:
+                    self.add("unknown_request", vw, f"request {v.request_id!r} is not in the problem")
+                    continue
+                if v.kind == "pickup":
+                    pickups[r.id].append((k, i))
+                    if v.location_id != r.pickup:
+                        self.add("location", vw, f"at {v.location_id!r}, but the request's pickup is {r.pickup!r}")
+                elif v.kind == "dropoff":
+                    dropoffs[r.id].append((k, i))
+                    if v.location_id != r.dropoff:
+                        self.add("location", vw, f"at {v.location_id!r}, but the request's drop-off is {r.dropoff!r}")
+                else:
+                    self.add("visit_kind", vw, f"kind {v.kind!r} is neither 'pickup' nor 'dropoff'")
+
+        # pairing: the requests whose pickup and drop-off are one each, same route, in order
+        paired: dict[str, tuple[int, int, int]] = {}  # id -> (route, pickup index, dropoff index)
+        for rid in sorted(set(pickups) | set(dropoffs)):
+            ps, ds = pickups.get(rid, []), dropoffs.get(rid, [])
+            where = f"request {rid}"
+            if len(ps) > 1 or len(ds) > 1:
+                places = ", ".join(f"routes[{k}] visit {i}" for k, i in sorted(ps + ds))
+                self.add("duplicate_request", where, f"{len(ps)} pickup(s) and {len(ds)} drop-off(s): {places}")
+                continue
+            if not ps or not ds:
+                (k, i), what = (ps or ds)[0], ("drop-off" if ps else "pickup")
+                self.add("unpaired", where, f"routes[{k}] visit {i} has no matching {what}")
+                continue
+            (kp, ip), (kd, id_) = ps[0], ds[0]
+            if kp != kd:
+                self.add("split_vehicle", where, f"picked up on routes[{kp}] ({plan.routes[kp].vehicle_id}), dropped off on routes[{kd}] ({plan.routes[kd].vehicle_id})")
+                continue
+            if ip > id_:
+                self.add("pickup_after_dropoff", where, f"routes[{kp}] ({plan.routes[kp].vehicle_id}): drop-off at visit {id_} before the pickup at visit {ip}")
+                continue
+            paired[rid] = (kp, ip, id_)
+        broken = (set(pickups) | set(dropoffs)) - set(paired)
+
+        # accounting: served once or refused once
+        served = set(pickups) | set(dropoffs)
+        refused_seen: dict[str, int] = {}
+        for j, rej in enumerate(plan.rejections):
+            where = f"rejections[{j}] ({rej.request_id})"
+            if rej.request_id not in self.requests:
+                self.add("unknown_request", where, f"request {rej.request_id!r} is not in the problem")
+                continue
+            if not isinstance(rej.reason, Reason):
+                try:
+                    Reason(rej.reason)
+                except ValueError:
+                    self.add("reason", where, f"{rej.reason!r} is not one of {', '.join(x.value for x in Reason)}")
+            if rej.request_id in refused_seen:
+                self.add("duplicate_request", where, f"already refused in rejections[{refused_seen[rej.request_id]}]")
+                continue
+            refused_seen[rej.request_id] = j
+            if rej.request_id in served:
+                self.add("served_and_refused", where, "the request is also on a route")
+        for r in p.requests:
+            if r.id not in served and r.id not in refused_seen:
+                self.add("missing_request", f"request {r.id}", "neither served nor refused")
+
+        # per route: loads, times, breaks, distance
+        total_distance = 0
+        total_duration = 0
+        used = 0
+        for k, route in enumerate(plan.routes):
+            vehicle = self.vehicles.get(route.vehicle_id)
+            total_distance += self.check_distance(k, route, vehicle)
+            if not route.visits or vehicle is None:
+                continue
+            used += 1
+            total_duration += route.end_s - route.start_s
+            self.check_loads(k, route, vehicle, broken)
+            self.check_times(k, route, vehicle)
+            self.check_breaks(k, route, vehicle)
+        for rid, (k, ip, id_) in paired.items():
+            self.check_ride(k, ip, id_, self.requests[rid])
+
+        recomputed = {
+            "requests": len(p.requests),
+            "served": len([r for r in paired if r not in refused_seen]),
+            "refused": len(refused_seen),
+            "vehicles_used": used,
+            "distance_m": total_distance,
+            "duration_s": total_duration,
+        }
+        return CheckReport(tuple(self.out), recomputed)
+
+    def check_distance(self, k: int, route: Route, vehicle: Vehicle | None) -> int:
+        if vehicle is None:
+            return 0
+        p = self.p
+        if not route.visits:
+            depot = p.travel_m(vehicle.start, vehicle.end)
+            if route.distance_m not in (0, depot):
+                self.add("distance", self.rwhere(k, route), f"an unused vehicle reports {route.distance_m} m")
+            return 0
+        try:
+            stops = [vehicle.start, *(v.location_id for v in route.visits), vehicle.end]
+            dist = sum(p.travel_m(a, b) for a, b in zip(stops, stops[1:], strict=False))
+        except KeyError:
+            return 0  # unknown location, reported as "location"
+        if dist != route.distance_m:
+            self.add("distance", self.rwhere(k, route), f"reports {route.distance_m} m, the matrix gives {dist} m")
+        return dist
+
+    def check_loads(self, k: int, route: Route, vehicle: Vehicle, broken: set[str]) -> None:
+        """Loads recomputed naively from the order (pickup +, drop-off -), starting empty. A
+        negative load or a non-empty vehicle at the end is only reported when no pairing error
+        on this route already explains it."""
+        seats = wheelchairs = 0
+        onboard: set[str] = set()
+        pairing_error = any(v.request_id in broken for v in route.visits)
+        for i, v in enumerate(route.visits):
+            r = self.requests.get(v.request_id)
+            if r is None or v.kind not in ("pickup", "dropoff"):
+                continue
+            vw = self.vwhere(k, route, i)
+            sign = 1 if v.kind == "pickup" else -1
+            seats += sign * r.seats
+            wheelchairs += sign * r.wheelchairs
+            if v.kind == "pickup":
+                onboard.add(r.id)
+                if r.wheelchairs > vehicle.wheelchairs:
+                    self.add("wheelchair", vw, f"needs {r.wheelchairs} wheelchair place(s), the vehicle has {vehicle.wheelchairs}")
+            else:
+                onboard.discard(r.id)
+            if seats > vehicle.seats:
+                self.add("capacity", vw, f"{seats} seated passengers on board, the vehicle has {vehicle.seats} seats")
+            incompatible = any(self.requests[x].wheelchairs > vehicle.wheelchairs for x in onboard)
+            if wheelchairs > vehicle.wheelchairs and not incompatible:
+                self.add("capacity", vw, f"{wheelchairs} wheelchairs on board, the vehicle has {vehicle.wheelchairs} places")
+            if (seats < 0 or wheelchairs < 0) and not pairing_error:
+                self.add("load_negative", vw, f"load goes negative ({seats} seats, {wheelchairs} wheelchairs)")
+            if (v.seats, v.wheelchairs) != (seats, wheelchairs):
+                self.add("load_mismatch", vw, f"reports a load of {v.seats} seats and {v.wheelchairs} wheelchairs, the order gives {seats} and {wheelchairs}")
+
+    def service_s(self, r: Request | None, v: Visit) -> int | None:
+        if r is None:
+            return None
+        return self.p.boarding_s(r) if v.kind == "pickup" else self.p.alighting_s(r) if v.kind == "dropoff" else None
+
+    def check_times(self, k: int, route: Route, vehicle: Vehicle) -> None:
+        p = self.p
+        rw = self.rwhere(k, route)
+        sh = p.rules.service_hours
+        if route.start_s < vehicle.shift.start_s:
+            self.add("shift", rw, f"leaves the depot at {_t(route.start_s)}, before the shift starts at {_t(vehicle.shift.start_s)}")
+        if route.end_s > vehicle.shift.end_s:
+            self.add("shift", rw, f"returns to the depot at {_t(route.end_s)}, after the shift ends at {_t(vehicle.shift.end_s)}")
+        n = len(route.visits)
+        for i, v in enumerate(route.visits):
+            vw = self.vwhere(k, route, i)
+            r = self.requests.get(v.request_id)
+            if v.start_s < v.arrival_s:
+                self.add("early_start", vw, f"starts at {_t(v.start_s)}, before arriving at {_t(v.arrival_s)}")
+            svc = self.service_s(r, v)
+            if svc is not None and v.departure_s != v.start_s + svc:
+                self.add("service_time", vw, f"departs at {_t(v.departure_s)}, the service ends at {_t(v.start_s + svc)} ({svc} s from {_t(v.start_s)})")
+            if not sh.contains(v.start_s):
+                self.add("service_hours", vw, f"starts at {_t(v.start_s)}, outside the service hours {_t(sh.start_s)}-{_t(sh.end_s)}")
+            if r is not None and v.kind in ("pickup", "dropoff"):
+                tw = p.pickup_tw(r) if v.kind == "pickup" else p.dropoff_tw(r)
+                if v.start_s < tw.start_s:
+                    self.add("time_window", vw, f"starts at {_t(v.start_s)}, before the window start {_t(tw.start_s)}")
+                elif v.start_s > tw.end_s:
+                    self.add("time_window", vw, f"starts at {_t(v.start_s)}, after the window end {_t(tw.end_s)}")
+        # legs
+        by_gap: dict[int, list[BreakTaken]] = defaultdict(list)
+        for b in route.breaks:
+            by_gap[b.after].append(b)
+        for g in range(-1, n):
+            if g == -1:
+                prev_loc, prev_dep, what_prev = vehicle.start, route.start_s, "the start depot"
+            else:
+                pv = route.visits[g]
+                prev_loc, prev_dep, what_prev = pv.location_id, pv.departure_s, f"visit {g}"
+            if g == n - 1:
+                next_loc, next_arr, next_start, what_next = vehicle.end, route.end_s, route.end_s, "the end depot"
+            else:
+                nv = route.visits[g + 1]
+                next_loc, next_arr, next_start, what_next = nv.location_id, nv.arrival_s, nv.start_s, f"visit {g + 1}"
+            try:
+                travel = p.travel_s(prev_loc, next_loc)
+            except KeyError:
+                continue  # unknown location, reported as "location"
+            breaks = sorted(by_gap.get(g, []), key=lambda b: b.start_s)
+            for b in breaks:
+                if b.start_s < prev_dep or b.start_s + b.duration_s > next_start:
+                    self.add(
+                        "break",
+                        f"{rw} break at {_t(b.start_s)} (after {g})",
+                        f"{_t(b.start_s)}-{_t(b.start_s + b.duration_s)} is not within its leg {_t(prev_dep)}-{_t(next_start)} ({what_prev} to {what_next})",
+                    )
+            for a, b in zip(breaks, breaks[1:], strict=False):
+                if b.start_s < a.start_s + a.duration_s:
+                    self.add("break", f"{rw} break at {_t(b.start_s)} (after {g})", f"overlaps the break at {_t(a.start_s)}")
+            on_break = sum(_overlap(b.start_s, b.start_s + b.duration_s, prev_dep, next_arr) for b in breaks)
+            driving = next_arr - prev_dep - on_break
+            if driving < travel:
+                where = f"{rw} leg {g} ({what_prev} to {what_next})"
+                self.add(
+                    "travel_time",
+                    where,
+                    f"leaves {_t(prev_dep)}, arrives {_t(next_arr)}: {driving} s of driving for a {travel} s trip"
+                    + (f" ({on_break} s on break)" if on_break else ""),
+                )
+
+    def check_breaks(self, k: int, route: Route, vehicle: Vehicle) -> None:
+        rw = self.rwhere(k, route)
+        n = len(route.visits)
+        for b in route.breaks:
+            if not -1 <= b.after <= n - 1:
+                self.add("break", f"{rw} break at {_t(b.start_s)}", f"after={b.after} is not a leg of a route with {n} visits")
+        extra, missing = _match_breaks(route.breaks, vehicle.breaks)
+        for i in extra:
+            b = route.breaks[i]
+            self.add("break", f"{rw} break at {_t(b.start_s)} (after {b.after})", f"{b.duration_s} s from {_t(b.start_s)} matches none of the vehicle's breaks (duration, window)")
+        for j in missing:
+            b = vehicle.breaks[j]
+            self.add("break", f"{rw} ({vehicle.id}) breaks[{j}]", f"the {b.duration_s // 60} min break in {_t(b.window.start_s)}-{_t(b.window.end_s)} is not taken")
+
+    def check_ride(self, k: int, ip: int, id_: int, r: Request) -> None:
+        route = self.plan.routes[k]
+        pv, dv = route.visits[ip], route.visits[id_]
+        ride = dv.start_s - (pv.start_s + self.p.boarding_s(r))
+        mx = self.p.max_ride_s(r)
+        vw = self.vwhere(k, route, id_)
+        if ride > mx:
+            self.add("ride_time", vw, f"ride of {ride} s ({_t(pv.start_s)} to {_t(dv.start_s)}), the maximum is {mx} s")
+        if dv.ride_time_s != ride:
+            self.add("ride_time_mismatch", vw, f"reports ride_time_s={dv.ride_time_s}, the schedule gives {ride} s")
+
+
+def check_plan(problem: Problem, plan: Plan) -> CheckReport:
+    """Check ``plan`` against ``problem``: every constraint, recomputed; see the module doc."""
+    return _Checker(problem, plan).run()
+
+
+__all__ = ["VIOLATION_CODES", "CheckReport", "Violation", "check_plan"]

@@ -1,0 +1,161 @@
+"""Test helpers for the solver tests: a plain route builder and hypothesis strategies.
+
+``build_route`` schedules a given visit order the obvious way (earliest times, waiting for
+windows, explicit breaks) so that tests can write plans without an engine; it is deliberately
+naive and independent of the checker (it never consults it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from hypothesis import strategies as st
+
+from dispatcher.model import (
+    Break,
+    BreakTaken,
+    Location,
+    Problem,
+    Request,
+    Route,
+    ServiceRules,
+    TimeWindow,
+    Vehicle,
+    Visit,
+)
+
+H = 3600
+
+
+def build_route(
+    problem: Problem,
+    vehicle_id: str,
+    order: Sequence[tuple[str, str]],
+    *,
+    start_s: int | None = None,
+    breaks: Sequence[tuple[int, int, int]] = (),
+    wait_for_windows: bool = True,
+) -> Route:
+    """A route for ``vehicle_id`` visiting ``order`` ((request id, "pickup"|"dropoff") pairs).
+
+    Leaves the depot at ``start_s`` (default: shift start). ``breaks`` are (after, start_s,
+    duration_s): taken before driving the leg ``after``; the next arrival is then
+    ``max(prev departure, break starts...) + breaks + travel``. Each visit starts at
+    max(arrival, window start, service-hours start) when ``wait_for_windows``. Loads are the
+    running sums (pickup +, drop-off -), ride times end of boarding to start of alighting."""
+    v = problem.vehicle(vehicle_id)
+    reqs = {r.id: r for r in problem.requests}
+    sh = problem.rules.service_hours
+    t = v.shift.start_s if start_s is None else start_s
+    route_start = t
+    loc = v.start
+    seats = wheelchairs = 0
+    visits: list[Visit] = []
+    pickup_end: dict[str, int] = {}
+    taken: list[BreakTaken] = []
+    dist = 0
+    by_gap: dict[int, list[tuple[int, int]]] = {}
+    for after, bs, dur in breaks:
+        by_gap.setdefault(after, []).append((bs, dur))
+
+    def drive(t: int, gap: int, a: str, b: str) -> int:
+        for bs, dur in sorted(by_gap.get(gap, [])):
+            t = max(t, bs) + dur
+            taken.append(BreakTaken(bs, dur, gap))
+        return t + problem.travel_s(a, b)
+
+    for i, (rid, kind) in enumerate(order):
+        r = reqs[rid]
+        place = r.pickup if kind == "pickup" else r.dropoff
+        arrival = drive(t, i - 1, loc, place)
+        dist += problem.travel_m(loc, place)
+        tw = problem.pickup_tw(r) if kind == "pickup" else problem.dropoff_tw(r)
+        start = max(arrival, tw.start_s, sh.start_s) if wait_for_windows else arrival
+        if kind == "pickup":
+            dep = start + problem.boarding_s(r)
+            pickup_end[rid] = dep
+            seats += r.seats
+            wheelchairs += r.wheelchairs
+            ride = None
+        else:
+            dep = start + problem.alighting_s(r)
+            seats -= r.seats
+            wheelchairs -= r.wheelchairs
+            ride = start - pickup_end[rid] if rid in pickup_end else None
+        visits.append(Visit(rid, kind, place, arrival, start, dep, seats, wheelchairs, ride))  # type: ignore[arg-type]
+        t, loc = dep, place
+    end = drive(t, len(order) - 1, loc, v.end)
+    dist += problem.travel_m(loc, v.end)
+    return Route(vehicle_id, route_start, end, tuple(visits), tuple(taken), dist)
+
+
+# --------------------------------------------------------------------------------------------
+# Synthetic Euclidean instances
+# --------------------------------------------------------------------------------------------
+
+SPEED_MPS = 50_000 / 3600  # 50 km/h
+
+
+def euclidean_matrices(points: Sequence[tuple[float, float]]) -> tuple[list[list[int]], list[list[int]]]:
+    """Durations (ceil seconds at 50 km/h) and distances (ceil metres) between points in metres.
+    Ceiling of a metric stays within +1 of it, so the triangle inequality can fail by at most 1;
+    it is restored exactly by a Floyd-Warshall pass (shortest paths are metric)."""
+    n = len(points)
+    dist = [[0 if i == j else math.ceil(math.dist(points[i], points[j])) for j in range(n)] for i in range(n)]
+    dur = [[0 if i == j else math.ceil(math.dist(points[i], points[j]) / SPEED_MPS) for j in range(n)] for i in range(n)]
+    for m in (dist, dur):
+        for k in range(n):
+            for i in range(n):
+                for j in range(n):
+                    if m[i][k] + m[k][j] < m[i][j]:
+                        m[i][j] = m[i][k] + m[k][j]
+    return dur, dist
+
+
+@st.composite
+def problems(draw: st.DrawFn, max_requests: int = 6, max_vehicles: int = 3) -> Problem:
+    """A random dial-a-ride Problem in a 30 km square: a depot or two, a few stops, requests
+    with pickup windows or appointments (some impossible on purpose: too early, too large,
+    wheelchairs), vehicles with and without wheelchair places and breaks."""
+    n_stops = draw(st.integers(3, 7))
+    coord = st.integers(0, 30_000)
+    pts = [(draw(coord), draw(coord)) for _ in range(n_stops + 2)]
+    locations = tuple(Location(f"L{i}", float(x), float(y)) for i, (x, y) in enumerate(pts))
+    dur, dist = euclidean_matrices(pts)
+    rules = ServiceRules(service_hours=TimeWindow(6 * H, 20 * H))
+    depots = ["L0", "L1"]
+    stops = [loc.id for loc in locations[2:]]
+    vehicles = []
+    for k in range(draw(st.integers(1, max_vehicles))):
+        s = draw(st.integers(5 * H, 10 * H))
+        e = s + draw(st.integers(2 * H, 9 * H))
+        brks: tuple[Break, ...] = ()
+        if draw(st.booleans()):
+            ws = draw(st.integers(s, e - H))
+            brks = (Break(TimeWindow(ws, ws + draw(st.integers(1800, 2 * H))), draw(st.sampled_from([900, 1800]))),)
+        vehicles.append(
+            Vehicle(
+                f"v{k}",
+                draw(st.sampled_from(depots)),
+                draw(st.sampled_from(depots)),
+                TimeWindow(s, e),
+                seats=draw(st.integers(1, 8)),
+                wheelchairs=draw(st.sampled_from([0, 0, 1, 2])),
+                breaks=brks,
+            )
+        )
+    requests = []
+    for k in range(draw(st.integers(1, max_requests))):
+        a = draw(st.sampled_from(stops))
+        b = draw(st.sampled_from([x for x in stops if x != a]))
+        seats = draw(st.sampled_from([1, 1, 1, 2, 3, 9]))
+        wc = draw(st.sampled_from([0, 0, 0, 1]))
+        if draw(st.booleans()):
+            t0 = draw(st.integers(4 * H, 21 * H))
+            req = Request(f"r{k}", a, b, seats=seats, wheelchairs=wc, pickup_window=TimeWindow(t0, t0 + 900))
+        else:
+            t1 = draw(st.integers(5 * H, 21 * H))
+            req = Request(f"r{k}", a, b, seats=seats, wheelchairs=wc, arrive_by_s=t1)
+        requests.append(req)
+    return Problem(locations, dur, dist, tuple(requests), tuple(vehicles), rules=rules, name="generated")
