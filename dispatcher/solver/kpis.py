@@ -1,0 +1,66 @@
+"""Key figures of a plan, derived from the Problem and the routes alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dispatcher.model import KPIs, Problem, Rejection, Route
+
+
+def compute_kpis(problem: Problem, routes: Sequence[Route], rejections: Sequence[Rejection]) -> KPIs:
+    """Served and refused counts, vehicle km/hours (depot to depot), empty km (legs with nobody
+    on board, depot legs included), occupancy (passenger-km / vehicle-km, passengers = seats +
+    wheelchairs), ride times, detour (ride / direct, over requests with a direct time > 0), CO2
+    (``rules.co2_g_per_km`` by vehicle kind) and cost (km, hours, fixed cost of used vehicles)."""
+    served_ids: set[str] = set()
+    passengers = 0
+    vehicles_used = 0
+    km = hours = empty_km = pkm = co2 = cost = 0.0
+    rides: list[float] = []
+    detours: list[float] = []
+    for route in routes:
+        if not route.visits:
+            continue
+        vehicles_used += 1
+        v = problem.vehicle(route.vehicle_id)
+        places = [v.start] + [vis.location_id for vis in route.visits] + [v.end]
+        loads = [0] + [vis.seats + vis.wheelchairs for vis in route.visits]
+        route_km = 0.0
+        for g in range(len(places) - 1):
+            leg_km = problem.travel_m(places[g], places[g + 1]) / 1000.0
+            route_km += leg_km
+            pkm += loads[g] * leg_km
+            if loads[g] == 0:
+                empty_km += leg_km
+        route_h = (route.end_s - route.start_s) / 3600.0
+        km += route_km
+        hours += route_h
+        co2 += route_km * float(problem.rules.co2_g_per_km.get(v.kind, 0.0)) / 1000.0
+        cost += route_km * v.cost_per_km + route_h * v.cost_per_hour + v.fixed_cost
+        for vis in route.visits:
+            if vis.kind == "pickup":
+                if vis.request_id not in served_ids:
+                    served_ids.add(vis.request_id)
+                    r = problem.request(vis.request_id)
+                    passengers += r.seats + r.wheelchairs
+            elif vis.ride_time_s is not None:
+                rides.append(vis.ride_time_s)
+                direct = problem.direct_s(problem.request(vis.request_id))
+                if direct > 0:
+                    detours.append(vis.ride_time_s / direct)
+    return KPIs(
+        requests=len(problem.requests),
+        served=len(served_ids),
+        refused=len(rejections),
+        passengers_served=passengers,
+        vehicles_used=vehicles_used,
+        vehicle_km=round(km, 3),
+        vehicle_hours=round(hours, 3),
+        empty_km=round(empty_km, 3),
+        mean_occupancy=round(pkm / km, 4) if km > 0 else 0.0,
+        mean_ride_min=round(sum(rides) / len(rides) / 60.0, 3) if rides else 0.0,
+        max_ride_min=round(max(rides) / 60.0, 3) if rides else 0.0,
+        mean_detour=round(sum(detours) / len(detours), 4) if detours else 0.0,
+        co2_kg=round(co2, 3),
+        cost_eur=round(cost, 2),
+    )

@@ -1,0 +1,403 @@
+"""The OR-Tools dial-a-ride model: Problem in, Plan out.
+
+One start and one end node per vehicle, one pickup and one drop-off node per request; a time
+dimension (transit = service at the from-node + travel, waiting allowed) with the windows of
+the Problem clipped to the service hours; seats and wheelchair dimensions; pickup-and-delivery
+pairs on the same vehicle with the pickup first and the ride-time limit as a hard constraint on
+the cumuls (with the pair limit function to guide the search filters); allowed vehicles per
+request (capacity, wheelchairs, and whether the vehicle can serve the request alone at all);
+drivers' breaks as fixed-duration intervals inside the route; every request optional behind a
+refusal penalty (both nodes of a pair share it), which also keeps the first-solution heuristics
+from dead-ending. Costs are integers in 1e-5 euro.
+
+The search only decides who serves what in which order. Service times are then rebuilt route by
+route by ``dispatcher.solver.schedule`` (delaying pickups so passengers ride less), and every
+refused request gets its reason from ``dispatcher.solver.explain``. The solver never judges its
+own plans: ``dispatcher.solver.checker.check_plan`` does.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from dispatcher.model import (
+    REASON_MESSAGES,
+    Plan,
+    Problem,
+    Reason,
+    Rejection,
+    Request,
+    Route,
+    SolverParams,
+    SolverStats,
+    Vehicle,
+)
+from dispatcher.solver.kpis import compute_kpis
+from dispatcher.solver.schedule import (
+    RouteTimer,
+    Stop,
+    feasible_alone,
+    horizon_s,
+    stop_service_s,
+    stop_window,
+    usable_breaks,
+)
+
+log = logging.getLogger(__name__)
+
+COST_SCALE = 100_000  # objective units per euro
+MAX_DISTANCE_M = 10_000_000  # cap for unreachable pairs in cost matrices
+
+
+@dataclass
+class SearchTrace:
+    """What the last search did: (seconds since the solve began, objective in euros) for the first
+    solution and each improvement, and where the time went."""
+
+    solutions: list[tuple[float, float]] = field(default_factory=list)
+    build_s: float = 0.0
+    search_s: float = 0.0
+    schedule_s: float = 0.0
+    explain_s: float = 0.0
+    modelled: int = 0
+    skipped: int = 0
+    unschedulable: int = 0
+
+
+def _status_name(code: int) -> str:
+    try:
+        return str(routing_enums_pb2.RoutingSearchStatus.Value.Name(code))
+    except ValueError:
+        return f"STATUS_{code}"
+
+
+def _explain(problem: Problem, refused: Sequence[str], plan: Plan | None) -> list[Rejection]:
+    """Reasons for the refused requests, from the independent explainer."""
+    if not refused:
+        return []
+    from dispatcher.solver.explain import explain_rejections
+
+    out = explain_rejections(problem, list(refused), plan)
+    order = {rid: k for k, rid in enumerate(r.id for r in problem.requests)}
+    return sorted(out, key=lambda j: order.get(j.request_id, len(order)))
+
+
+def _has_explainer() -> bool:
+    try:
+        import dispatcher.solver.explain  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _basic_rejections(problem: Problem, refused: Sequence[str], feasible: set[str]) -> list[Rejection]:
+    """Used only while dispatcher.solver.explain is not available: DISPLACED or PICKUP_UNREACHABLE."""
+    out = []
+    for rid in refused:
+        reason = Reason.DISPLACED if rid in feasible else Reason.PICKUP_UNREACHABLE
+        msg = REASON_MESSAGES[reason]
+        out.append(Rejection(rid, reason, msg["fr"], msg["en"]))
+    return out
+
+
+class OrToolsSolver:
+    """The dial-a-ride model on OR-Tools routing (implements dispatcher.solver.Solver)."""
+
+    def __init__(self, params: SolverParams | None = None) -> None:
+        self.params = params
+        self.trace = SearchTrace()
+
+    # ------------------------------------------------------------------------------------------
+    def solve(self, problem: Problem) -> Plan:
+        t0 = time.perf_counter()
+        params = self.params or problem.params
+        trace = self.trace = SearchTrace()
+
+        # Vehicles that can work at all (breaks fit in the shift) and, per request, the vehicles
+        # able to serve it alone. Requests nobody can serve alone stay out of the model.
+        vehicles = [k for k, v in enumerate(problem.vehicles) if usable_breaks(v) is not None]
+        allowed: dict[str, list[int]] = {}
+        cache: dict[tuple[object, ...], bool] = {}
+        for r in problem.requests:
+            ok = []
+            for k in vehicles:
+                v = problem.vehicles[k]
+                key = (r.id, v.start, v.end, v.shift, usable_breaks(v), v.seats >= r.seats, v.wheelchairs >= r.wheelchairs)
+                if key not in cache:
+                    cache[key] = feasible_alone(problem, r, v)
+                if cache[key]:
+                    ok.append(k)
+            allowed[r.id] = ok
+        modelled = [r for r in problem.requests if allowed[r.id]]
+        skipped = [r.id for r in problem.requests if not allowed[r.id]]
+        trace.modelled, trace.skipped = len(modelled), len(skipped)
+
+        status = "NO_REQUESTS" if not problem.requests else "NO_VEHICLES" if not vehicles else ""
+        routes: list[Route] = []
+        refused: list[str] = list(skipped)
+        objective = 0.0
+        if modelled and vehicles:
+            status, routes, dropped, objective = self._search(problem, params, modelled, vehicles, allowed, t0)
+            refused += dropped
+        elif not status:
+            status = "NOTHING_FEASIBLE"
+        first_s = trace.solutions[0][0] if trace.solutions else None
+
+        t_explain = time.perf_counter()
+        partial = Plan(routes=tuple(routes))
+        if _has_explainer():
+            rejections = _explain(problem, refused, partial)
+        else:
+            rejections = _basic_rejections(problem, refused, {r.id for r in modelled})
+        trace.explain_s = time.perf_counter() - t_explain
+        kpis = compute_kpis(problem, routes, rejections)
+        stats = SolverStats(
+            status=status,
+            objective=objective,
+            first_solution_s=first_s,
+            total_s=time.perf_counter() - t0,
+            solver="ortools",
+        )
+        return Plan(routes=tuple(routes), rejections=tuple(rejections), kpis=kpis, stats=stats)
+
+    # ------------------------------------------------------------------------------------------
+    def _search(
+        self,
+        problem: Problem,
+        params: SolverParams,
+        requests: Sequence[Request],
+        vehicle_ids: Sequence[int],
+        allowed: dict[str, list[int]],
+        t0: float,
+    ) -> tuple[str, list[Route], list[str], float]:
+        trace = self.trace
+        vehicles: list[Vehicle] = [problem.vehicles[k] for k in vehicle_ids]
+        slot_of = {k: s for s, k in enumerate(vehicle_ids)}  # problem vehicle index -> model vehicle
+        nv, nr = len(vehicles), len(requests)
+        H = horizon_s(problem)
+
+        # ---- nodes: starts, ends, then (pickup, drop-off) per request ----
+        loc: list[int] = []
+        service: list[int] = []
+        seats: list[int] = []
+        wheel: list[int] = []
+        for v in vehicles:
+            loc.append(problem.index(v.start))
+        for v in vehicles:
+            loc.append(problem.index(v.end))
+        service += [0] * (2 * nv)
+        seats += [0] * (2 * nv)
+        wheel += [0] * (2 * nv)
+        for r in requests:
+            loc += [problem.index(r.pickup), problem.index(r.dropoff)]
+            service += [stop_service_s(problem, r, "pickup"), stop_service_s(problem, r, "dropoff")]
+            seats += [r.seats, -r.seats]
+            wheel += [r.wheelchairs, -r.wheelchairs]
+        n_nodes = len(loc)
+        manager = pywrapcp.RoutingIndexManager(n_nodes, nv, list(range(nv)), list(range(nv, 2 * nv)))
+        routing = pywrapcp.RoutingModel(manager)
+        solver = routing.solver()
+
+        L = np.asarray(loc, dtype=np.int64)
+        dur = np.minimum(np.asarray(problem.duration_s, dtype=np.int64), H + 1)[np.ix_(L, L)]
+        dist = np.minimum(np.asarray(problem.distance_m, dtype=np.int64), MAX_DISTANCE_M)[np.ix_(L, L)]
+        svc = np.asarray(service, dtype=np.int64)
+        time_m = dur + svc[:, None]
+        time_cb = routing.RegisterTransitMatrix(time_m.tolist())
+
+        # ---- costs per vehicle class ----
+        cost_cb: dict[tuple[float, float], int] = {}
+        for s, v in enumerate(vehicles):
+            key = (v.cost_per_km, v.cost_per_hour)
+            if key not in cost_cb:
+                c = dist * (v.cost_per_km * COST_SCALE / 1000.0) + time_m * (v.cost_per_hour * COST_SCALE / 3600.0)
+                cost_cb[key] = routing.RegisterTransitMatrix(np.rint(c).astype(np.int64).tolist())
+            routing.SetArcCostEvaluatorOfVehicle(cost_cb[key], s)
+            if v.fixed_cost > 0:
+                routing.SetFixedCostOfVehicle(int(round(v.fixed_cost * COST_SCALE)), s)
+
+        # ---- time ----
+        routing.AddDimension(time_cb, H, H, False, "time")
+        tdim = routing.GetDimensionOrDie("time")
+        for s, v in enumerate(vehicles):
+            tdim.CumulVar(routing.Start(s)).SetRange(v.shift.start_s, v.shift.end_s)
+            tdim.CumulVar(routing.End(s)).SetRange(v.shift.start_s, v.shift.end_s)
+            routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(s)))
+            routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(routing.Start(s)))
+        if problem.weights.balance_per_hour > 0:
+            tdim.SetGlobalSpanCostCoefficient(int(round(problem.weights.balance_per_hour * COST_SCALE / 3600.0)))
+
+        # ---- capacities ----
+        seats_cb = routing.RegisterUnaryTransitVector(seats)
+        routing.AddDimensionWithVehicleCapacity(seats_cb, 0, [v.seats for v in vehicles], True, "seats")
+        if any(w for w in wheel):
+            wheel_cb = routing.RegisterUnaryTransitVector(wheel)
+            routing.AddDimensionWithVehicleCapacity(wheel_cb, 0, [v.wheelchairs for v in vehicles], True, "wheelchairs")
+
+        # ---- requests ----
+        pair_limits: list[int] = []
+        for q, r in enumerate(requests):
+            p_node, d_node = 2 * nv + 2 * q, 2 * nv + 2 * q + 1
+            pi, di = manager.NodeToIndex(p_node), manager.NodeToIndex(d_node)
+            ptw, dtw = stop_window(problem, r, "pickup"), stop_window(problem, r, "dropoff")
+            assert ptw is not None and dtw is not None  # guaranteed by the feasible-alone filter
+            tdim.CumulVar(pi).SetRange(ptw.start_s, ptw.end_s)
+            tdim.CumulVar(di).SetRange(dtw.start_s, dtw.end_s)
+            routing.AddPickupAndDelivery(pi, di)
+            solver.Add(routing.VehicleVar(pi) == routing.VehicleVar(di))
+            solver.Add(tdim.CumulVar(pi) <= tdim.CumulVar(di))
+            limit = problem.boarding_s(r) + problem.max_ride_s(r)
+            solver.Add(tdim.CumulVar(di) - tdim.CumulVar(pi) <= limit)
+            pair_limits.append(limit)
+            slots = [slot_of[k] for k in allowed[r.id]]
+            if len(slots) < nv:
+                # SetAllowedVehiclesForIndex takes an absl::Span that the 9.15 Python wrapper
+                # cannot build; restricting the vehicle variable is the equivalent (-1: refused).
+                routing.VehicleVar(pi).SetValues([-1, *slots])
+                routing.VehicleVar(di).SetValues([-1, *slots])
+            penalty = int(round(problem.weights.refusal_penalty * r.priority * COST_SCALE / 2))
+            routing.AddDisjunction([pi], penalty)
+            routing.AddDisjunction([di], penalty)
+            routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(pi))
+            routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(di))
+        for q, limit in enumerate(pair_limits):
+            tdim.SetPickupToDeliveryLimitFunctionForPair(lambda a, b, _l=limit: _l, q)
+
+        # ---- breaks, inside the route of their vehicle ----
+        break_vars: dict[int, list[pywrapcp.IntervalVar]] = {}
+        for s, v in enumerate(vehicles):
+            brks = usable_breaks(v) or ()
+            if not brks:
+                continue
+            ivs = []
+            for j, b in enumerate(brks):
+                iv = solver.FixedDurationIntervalVar(
+                    b.window.start_s, b.window.end_s - b.duration_s, b.duration_s, False, f"break_{v.id}_{j}"
+                )
+                solver.Add(iv.StartExpr() >= tdim.CumulVar(routing.Start(s)))
+                solver.Add(iv.EndExpr() <= tdim.CumulVar(routing.End(s)))
+                ivs.append(iv)
+            for a, b2 in zip(ivs, ivs[1:], strict=False):
+                solver.Add(b2.StartExpr() >= a.EndExpr())
+            tdim.SetBreakIntervalsOfVehicle(ivs, s, service)
+            for iv in ivs:
+                routing.AddIntervalToAssignment(iv)
+            break_vars[s] = ivs
+
+        # ---- search parameters ----
+        sp = pywrapcp.DefaultRoutingSearchParameters()
+        sp.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, params.first_solution)
+        limit_s = params.effective_time_limit_s
+        first_only = limit_s <= 0
+        if first_only:
+            sp.solution_limit = 1
+            sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+        else:
+            sp.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
+            if params.solution_limit is not None:
+                sp.solution_limit = params.solution_limit
+            # The search gets what is left of the budget once the model is built, minus a share
+            # for timing the routes and explaining refusals afterwards.
+            elapsed = time.perf_counter() - t0
+            reserve = min(0.1 * limit_s, 0.002 * nr + 0.05)
+            sp.time_limit.FromMilliseconds(max(50, int(1000 * (limit_s - elapsed - reserve))))
+        sp.log_search = params.log_search
+
+        def on_solution() -> None:  # records improvements only (GLS reports every move it accepts)
+            cost = routing.CostVar().Value() / COST_SCALE
+            if not trace.solutions or cost < trace.solutions[-1][1]:
+                trace.solutions.append((time.perf_counter() - t0, cost))
+
+        routing.AddAtSolutionCallback(on_solution)
+        trace.build_s = time.perf_counter() - t0
+        t_search = time.perf_counter()
+        sol = routing.SolveWithParameters(sp)
+        trace.search_s = time.perf_counter() - t_search
+        status = _status_name(routing.status())
+        if sol is None:
+            log.warning("OR-Tools found no plan (%s); every request is refused", status)
+            return status, [], [r.id for r in requests], 0.0
+
+        # ---- read the routes and time them ----
+        t_sched = time.perf_counter()
+        routes: list[Route] = []
+        served: set[str] = set()
+        dropped_late: list[str] = []
+        for s, v in enumerate(vehicles):
+            idx = routing.Start(s)
+            stops: list[Stop] = []
+            hint = [sol.Min(tdim.CumulVar(idx))]
+            idx = sol.Value(routing.NextVar(idx))
+            while not routing.IsEnd(idx):
+                node = manager.IndexToNode(idx)
+                q, is_drop = divmod(node - 2 * nv, 2)
+                stops.append((requests[q], "dropoff" if is_drop else "pickup"))
+                hint.append(sol.Min(tdim.CumulVar(idx)))
+                idx = sol.Value(routing.NextVar(idx))
+            hint.append(sol.Min(tdim.CumulVar(idx)))
+            if not stops:
+                continue
+            hint_breaks: list[int | None] = [
+                sol.StartValue(iv) for iv in break_vars.get(s, [])
+            ]
+            route, removed = _time_route(problem, v, stops, hint, hint_breaks)
+            dropped_late += removed
+            if route is not None:
+                routes.append(route)
+                served.update(vis.request_id for vis in route.visits)
+        trace.schedule_s = time.perf_counter() - t_sched
+        trace.unschedulable = len(dropped_late)
+        if dropped_late:
+            log.warning("%d request(s) could not be timed on their route and are refused", len(dropped_late))
+            status += "_RETIMED"
+        refused = [r.id for r in requests if r.id not in served]
+        return status, routes, refused, sol.ObjectiveValue() / COST_SCALE
+
+
+def _time_route(
+    problem: Problem,
+    vehicle: Vehicle,
+    stops: list[Stop],
+    hint: Sequence[int] | None,
+    hint_breaks: Sequence[int | None] | None,
+) -> tuple[Route | None, list[str]]:
+    """Time the route; if its order cannot be timed (it should always can), drop requests one at
+    a time, last picked up first, until it can. Returns the route and the dropped ids."""
+    removed: list[str] = []
+    route = RouteTimer(problem, vehicle, stops).schedule(hint, hint_breaks)
+    while route is None and stops:
+        candidates = list(dict.fromkeys(r.id for r, _ in stops))
+        best = None
+        for rid in reversed(candidates):
+            trial = [st for st in stops if st[0].id != rid]
+            if not trial:
+                best = (rid, trial, None)
+                break
+            rt = RouteTimer(problem, vehicle, trial).schedule()
+            if rt is not None:
+                best = (rid, trial, rt)
+                break
+        if best is None:
+            rid = candidates[-1]
+            stops = [st for st in stops if st[0].id != rid]
+            removed.append(rid)
+            continue
+        removed.append(best[0])
+        stops, route = best[1], best[2]
+        if not stops:
+            return None, removed
+    return route, removed
+
+
+def solve(problem: Problem, params: SolverParams | None = None) -> Plan:
+    """Solve a Problem with OR-Tools (``params`` default to ``problem.params``)."""
+    return OrToolsSolver(params).solve(problem)
+
+
+__all__ = ["COST_SCALE", "OrToolsSolver", "SearchTrace", "solve"]
