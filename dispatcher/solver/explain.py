@@ -48,13 +48,16 @@ from dispatcher.errors import NotFoundError
 from dispatcher.model import (
     REASON_MESSAGES,
     Break,
+    BreakTaken,
     Plan,
     Problem,
     Reason,
     Rejection,
     Request,
+    Route,
     TimeWindow,
     Vehicle,
+    Visit,
 )
 
 UNREACHABLE_S = 10**8
@@ -84,18 +87,26 @@ def hhmm(t: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _pass_gap(t: int, travel_s: int, breaks: Sequence[Break]) -> int | None:
+def _pass_gap_starts(t: int, travel_s: int, breaks: Sequence[Break]) -> tuple[int, list[int]] | None:
     """Earliest time the vehicle is ready at the next stop when it leaves at ``t``, drives
     ``travel_s`` and takes ``breaks`` in that order, each as early as its window allows
-    (driving whenever it is not on a break). None if a break cannot fit its window."""
+    (driving whenever it is not on a break), with the start of each break. None if a break
+    cannot fit its window."""
     remaining = travel_s
+    starts: list[int] = []
     for b in breaks:
         bs = max(t, b.window.start_s)
         remaining -= min(remaining, bs - t)
         if bs + b.duration_s > b.window.end_s:
             return None
+        starts.append(bs)
         t = bs + b.duration_s
-    return t + remaining
+    return t + remaining, starts
+
+
+def _pass_gap(t: int, travel_s: int, breaks: Sequence[Break]) -> int | None:
+    res = _pass_gap_starts(t, travel_s, breaks)
+    return None if res is None else res[0]
 
 
 def _break_placements(breaks: Sequence[Break]) -> Iterator[tuple[tuple[Break, ...], ...]]:
@@ -207,6 +218,57 @@ def _alone_on_vehicle(
     if best_lo is None or best_hi is None:
         return _VehicleResult(False)
     return _VehicleResult(True, best_lo, best_hi)
+
+
+def alone_route(problem: Problem, request: Request, vehicle: Vehicle, pickup_s: int | None = None) -> Route | None:
+    """A witness: the one-request route of ``vehicle`` serving ``request`` alone with its pickup
+    starting at ``pickup_s`` (default: the earliest feasible), or None if that is infeasible.
+    It is built from the same exact timing as :func:`alone_report`, so the independent checker
+    can confirm every "feasible alone" claim."""
+    r, v = request, vehicle
+    if not _fits(r, v):
+        return None
+    sh = problem.rules.service_hours
+    ptw, dtw = problem.pickup_tw(r), problem.dropoff_tw(r)
+    if pickup_s is None:
+        res = _alone_on_vehicle(problem, r, v, ptw, dtw)
+        if not res.feasible or res.earliest_pickup_s is None:
+            return None
+        pickup_s = res.earliest_pickup_s
+    t_sp, t_pd, t_de = problem.travel_s(v.start, r.pickup), problem.direct_s(r), problem.travel_s(r.dropoff, v.end)
+    if unreachable(t_sp) or unreachable(t_pd) or unreachable(t_de):
+        return None
+    board, alight = problem.boarding_s(r), problem.alighting_s(r)
+    d_lo, d_hi = _intersect(dtw, sh)
+    p_lo, p_hi = _intersect(ptw, sh)
+    if not p_lo <= pickup_s <= p_hi:
+        return None
+    for placement in _break_placements(v.breaks):
+        g0 = _pass_gap_starts(v.shift.start_s, t_sp, placement[0])
+        if g0 is None or g0[0] > pickup_s:
+            continue
+        dep_p = pickup_s + board
+        g1 = _pass_gap_starts(dep_p, t_pd, placement[1])
+        if g1 is None:
+            continue
+        start_d = max(g1[0], d_lo)
+        if start_d > d_hi or start_d - dep_p > problem.max_ride_s(r):
+            continue
+        g2 = _pass_gap_starts(start_d + alight, t_de, placement[2])
+        if g2 is None or g2[0] > v.shift.end_s:
+            continue
+        breaks = tuple(
+            BreakTaken(bs, b.duration_s, after)
+            for after, (brks, (_, starts)) in zip((-1, 0, 1), zip(placement, (g0, g1, g2), strict=True), strict=True)
+            for b, bs in zip(brks, starts, strict=True)
+        )
+        visits = (
+            Visit(r.id, "pickup", r.pickup, g0[0], pickup_s, dep_p, r.seats, r.wheelchairs),
+            Visit(r.id, "dropoff", r.dropoff, g1[0], start_d, start_d + alight, 0, 0, start_d - dep_p),
+        )
+        dist = problem.travel_m(v.start, r.pickup) + problem.travel_m(r.pickup, r.dropoff) + problem.travel_m(r.dropoff, v.end)
+        return Route(v.id, v.shift.start_s, g2[0], visits, breaks, dist)
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -486,6 +548,7 @@ __all__ = [
     "UNREACHABLE_S",
     "AloneReport",
     "alone_report",
+    "alone_route",
     "explain_rejections",
     "feasible_alone",
     "hhmm",

@@ -59,12 +59,16 @@ def tiny_problem(
     r1: dict[str, object] | None = None,
     r2: dict[str, object] | None = None,
     bus: dict[str, object] | None = None,
+    van: dict[str, object] | None = None,
+    with_van: bool = True,
+    durations: list[list[int]] | None = None,
     extra_requests: tuple[Request, ...] = (),
     rules: object = None,
 ) -> Problem:
     """The tiny instance, with fields of r1/r2/bus-1 overridden for variants."""
     locs = tuple(Location(x, float(i), 0.0) for i, x in enumerate("DABC"))
-    dist = [[10 * d for d in row] for row in DURATIONS]
+    dur = DURATIONS if durations is None else durations
+    dist = [[10 * d for d in row] for row in dur]
     req1 = {"id": "r1", "pickup": "A", "dropoff": "C", "seats": 1, "pickup_window": TimeWindow(hm(8, 0), hm(8, 15))}
     req2 = {"id": "r2", "pickup": "B", "dropoff": "C", "seats": 2, "pickup_window": TimeWindow(hm(8, 10), hm(8, 30))}
     req1.update(r1 or {})
@@ -79,14 +83,16 @@ def tiny_problem(
         "breaks": (Break(TimeWindow(hm(9, 0), hm(10, 30)), 20 * M),),
     }
     b.update(bus or {})
-    van = Vehicle("van-2", "D", "D", TimeWindow(hm(7, 0), hm(12, 0)), seats=2, wheelchairs=1)
+    v2 = {"id": "van-2", "start": "D", "end": "D", "shift": TimeWindow(hm(7, 0), hm(12, 0)), "seats": 2, "wheelchairs": 1}
+    v2.update(van or {})
+    fleet = (Vehicle(**b), Vehicle(**v2)) if with_van else (Vehicle(**b),)  # type: ignore[arg-type]
     kwargs = {} if rules is None else {"rules": rules}
     return Problem(
         locs,
-        DURATIONS,
+        dur,
         dist,
         (Request(**req1), Request(**req2), *extra_requests),  # type: ignore[arg-type]
-        (Vehicle(**b), van),  # type: ignore[arg-type]
+        fleet,
         name="tiny",
         **kwargs,  # type: ignore[arg-type]
     )
