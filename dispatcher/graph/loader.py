@@ -261,16 +261,21 @@ def _read_graph_file(path: Path) -> nx.MultiDiGraph:
 
 
 def _territory_polygon(territory: Any, buffer_m: float) -> Any:
+    import numpy as np
+    import shapely
     from pyproj import Transformer
-    from shapely.ops import transform
 
     boundary = territory.boundary
     lat0 = boundary.centroid.y
     lon0 = boundary.centroid.x
     proj = f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +units=m"
-    fwd = Transformer.from_crs("EPSG:4326", proj, always_xy=True).transform
-    back = Transformer.from_crs(proj, "EPSG:4326", always_xy=True).transform
-    return transform(back, transform(fwd, boundary).buffer(buffer_m))
+    fwd = Transformer.from_crs("EPSG:4326", proj, always_xy=True)
+    back = Transformer.from_crs(proj, "EPSG:4326", always_xy=True)
+
+    def apply(tr: Any, geom: Any) -> Any:
+        return shapely.transform(geom, lambda a: np.column_stack(tr.transform(a[:, 0], a[:, 1])))
+
+    return apply(back, apply(fwd, boundary).buffer(buffer_m))
 
 
 def overpass_cache_path(territory: Any, buffer_m: float = OVERPASS_BUFFER_M) -> Path:
