@@ -150,12 +150,12 @@ def problems(draw: st.DrawFn, max_requests: int = 6, max_vehicles: int = 3) -> P
         a = draw(st.sampled_from(stops))
         b = draw(st.sampled_from([x for x in stops if x != a]))
         seats = draw(st.sampled_from([1, 1, 1, 2, 3, 9]))
-        wc = draw(st.sampled_from([0, 0, 0, 1]))
+        wc = draw(st.sampled_from([0, 0, 0, 0, 0, 1]))
         if draw(st.booleans()):
-            t0 = draw(st.integers(4 * H, 21 * H))
+            t0 = draw(st.integers(5 * H, 20 * H))
             req = Request(f"r{k}", a, b, seats=seats, wheelchairs=wc, pickup_window=TimeWindow(t0, t0 + 900))
         else:
-            t1 = draw(st.integers(5 * H, 21 * H))
+            t1 = draw(st.integers(6 * H, 21 * H))
             req = Request(f"r{k}", a, b, seats=seats, wheelchairs=wc, arrive_by_s=t1)
         requests.append(req)
     return Problem(locations, dur, dist, tuple(requests), tuple(vehicles), rules=rules, name="generated")
