@@ -420,8 +420,8 @@ class _Checker:
             b = route.breaks[i]
             self.add("break", f"{rw} break at {_t(b.start_s)} (after {b.after})", f"{b.duration_s} s from {_t(b.start_s)} matches none of the vehicle's breaks (duration, window)")
         for j in missing:
-            b = vehicle.breaks[j]
-            self.add("break", f"{rw} ({vehicle.id}) breaks[{j}]", f"the {b.duration_s // 60} min break in {_t(b.window.start_s)}-{_t(b.window.end_s)} is not taken")
+            need = vehicle.breaks[j]
+            self.add("break", f"{rw} ({vehicle.id}) breaks[{j}]", f"the {need.duration_s // 60} min break in {_t(need.window.start_s)}-{_t(need.window.end_s)} is not taken")
 
     def check_ride(self, k: int, ip: int, id_: int, r: Request) -> None:
         route = self.plan.routes[k]

@@ -480,7 +480,8 @@ def _detail(reason: Reason, problem: Problem, r: Request, d: dict[str, object]) 
     if reason is Reason.NO_COMPATIBLE_VEHICLE:
         return f"{r.wheelchairs} fauteuil(s) demandé(s).", f"{r.wheelchairs} wheelchair place(s) needed."
     if reason is Reason.NO_ROAD:
-        a, b = d.get("leg", ["?", "?"])  # type: ignore[misc]
+        leg = d.get("leg")
+        a, b = (leg[0], leg[1]) if isinstance(leg, list) and len(leg) == 2 else ("?", "?")
         return f"Trajet {a} → {b} impossible.", f"No route {a} -> {b}."
     if reason is Reason.RIDE_TIME_RULE:
         direct, mx = int(d.get("direct_s", 0)), int(d.get("max_ride_s", 0))  # type: ignore[call-overload]
