@@ -104,29 +104,27 @@ def _territory(epcis: str | None) -> Any:
 def graph_build(
     source: Annotated[str, typer.Option(help="default | osm-file | overpass")] = "default",
     path: Annotated[Path | None, typer.Argument(help="The .osm or .osm.pbf file (with --source osm-file).")] = None,
-    territory: Annotated[str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all').")] = None,
-    speed_factor: Annotated[float, typer.Option(help="Multiply every speed by this factor.")] = 1.0,
+    out: Annotated[Path | None, typer.Option(help="Where to write the graph (.graphml or .pickle); default: the cache folder.")] = None,
+    territory: Annotated[str | None, typer.Option(help="Intercommunalities for Overpass (keys or SIREN, comma separated; 'all').")] = None,
+    speed_factor: Annotated[float | None, typer.Option(help="Multiply every speed (default: 0.85 for the default network, 1.0 for OSM).")] = None,
+    overpass_url: Annotated[str | None, typer.Option(help="Overpass API endpoint (default: osmnx's).")] = None,
 ) -> None:
     """Build the road graph from a source and print its summary."""
-    from dispatcher.graph import build_graph, graph_summary
+    from dispatcher.graph import build_graph
 
     if source not in ("default", "osm-file", "overpass"):
         raise InputError("must be default, osm-file or overpass", "--source")
-    if source == "osm-file" and path is None:
-        raise InputError("give the path of the .osm or .osm.pbf file", "--source osm-file")
+    terr = _territory(territory) if source == "overpass" else None
     with step(f"Building the road graph ({source})"):
-        G, written = build_graph(
-            source, path, speed_factor=speed_factor, territory=_territory(territory) if source == "overpass" else None
-        )
-    _print_summary(graph_summary(G))
-    console.print(f"graph written to {written}")
+        summary = build_graph(source, path, out, speed_factor=speed_factor, territory=terr, overpass_url=overpass_url)
+    _print_summary(summary)
 
 
 @graph_app.command("info")
 @handle_errors
 def graph_info(
-    source: Annotated[str, typer.Option(help="default | osm-file")] = "default",
-    path: Annotated[Path | None, typer.Argument(help="A .osm/.osm.pbf file (with --source osm-file).")] = None,
+    source: Annotated[str, typer.Option(help="default | osm-file | graph")] = "default",
+    path: Annotated[Path | None, typer.Argument(help="A .osm/.osm.pbf file (osm-file) or a built graph (graph).")] = None,
 ) -> None:
     """Nodes, edges, km of road per class, components, bounding box."""
     from dispatcher.graph import graph_summary, load_graph
@@ -173,7 +171,7 @@ def matrix(
     terr = _territory(territory)
     if points is None:
         labels = [c.name for c in terr.communes]
-        coords = [(s.lon, s.lat) for s in (terr.stop(c.insee) for c in terr.communes)]
+        coords = [(s.lon, s.lat) for s in (terr.main_stop(c.insee) for c in terr.communes)]
     else:
         labels, coords = _read_points(points)
     with step("Loading the road graph"):
@@ -335,7 +333,7 @@ def check_cmd(
     p = load_problem(problem)
     report = check_plan(p, load_plan(plan, p))
     if report.ok:
-        console.print(f"OK: {report.summary()}")
+        console.print(report.summary())
         return
     for v in report.violations:
         console.print(f"{v.code}\t{v.where}\t{v.message}", highlight=False, soft_wrap=True)

@@ -389,7 +389,7 @@ class Problem:
 
     # ---- look-ups -----------------------------------------------------------------------
     def index(self, location_id: str) -> int:
-        return self._index[location_id]  # type: ignore[attr-defined,no-any-return]
+        return self._index[location_id]  # type: ignore[attr-defined]
 
     def location(self, location_id: str) -> Location:
         return self.locations[self.index(location_id)]
