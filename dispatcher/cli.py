@@ -56,9 +56,15 @@ def handle_errors(fn: F) -> F:
 
 @contextmanager
 def step(description: str) -> Iterator[None]:
-    """A progress line with a spinner and the elapsed time, for every step that can take a while."""
+    """A progress line with a spinner and the elapsed time, for every step that can take a while
+    (on a terminal only: scripts reading stderr get nothing but errors)."""
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=False
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+        disable=not err_console.is_terminal,
     ) as progress:
         task = progress.add_task(description, total=1)
         yield

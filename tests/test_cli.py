@@ -1,0 +1,124 @@
+"""The command line as a user runs it: a real process, real files, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+    return subprocess.run(
+        [sys.executable, "-m", "dispatcher.cli", *args], capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=300
+    )
+
+
+def assert_one_line_error(p: subprocess.CompletedProcess[str], code: int, *fragments: str) -> None:
+    assert p.returncode == code, (p.returncode, p.stdout, p.stderr)
+    assert "Traceback" not in p.stderr + p.stdout
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, p.stderr
+    for f in fragments:
+        assert f in lines[0], lines[0]
+
+
+def test_version() -> None:
+    p = run("--version")
+    assert p.returncode == 0 and "dispatcher" in p.stdout
+
+
+def test_plan_examples_then_check_the_written_files(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    p = run(
+        "plan", str(EXAMPLES / "requests.csv"), "--fleet", str(EXAMPLES / "fleet.csv"), "--day", "2026-12-01",
+        "--time-limit", "2", "--out", str(out), "--geojson", str(tmp_path / "routes.geojson"),
+    )
+    assert p.returncode == 0, p.stderr + p.stdout
+    assert "checker: the plan satisfies every constraint" in p.stdout
+    plan = json.loads(out.read_text())
+    served = {v["request_id"] for r in plan["routes"] for v in r["visits"]}
+    refused = {j["request_id"] for j in plan["rejections"]}
+    assert served | refused == {f"r{i}" for i in range(1, 9)} and not served & refused
+    # local times with their offset at the edge
+    assert plan["routes"][0]["start"].endswith("+01:00")
+    geo = json.loads((tmp_path / "routes.geojson").read_text())
+    lines = [f for f in geo["features"] if f["geometry"]["type"] == "LineString"]
+    assert len(lines) == len(plan["routes"]) and all(len(f["geometry"]["coordinates"]) > 2 for f in lines)
+    problem = tmp_path / "plan.problem.json"
+    ok = run("check", str(problem), str(out))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    # a tampered plan is caught by the checker and named
+    plan["routes"][0]["visits"][0]["load"]["seats"] += 5
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(plan))
+    ko = run("check", str(problem), str(bad))
+    assert ko.returncode == 1 and "load_mismatch" in ko.stdout
+
+
+def test_demo_small(tmp_path: Path) -> None:
+    p = run("demo", "--requests", "25", "--vehicles", "3", "--wheelchair", "1", "--time-limit", "2", "--out", str(tmp_path))
+    assert p.returncode == 0, p.stderr + p.stdout
+    assert "served" in p.stdout and "checker: the plan satisfies every constraint" in p.stdout
+    assert (tmp_path / "plan.json").exists() and (tmp_path / "routes.geojson").exists()
+
+
+def test_unknown_stop_in_requests_csv(tmp_path: Path) -> None:
+    f = tmp_path / "r.csv"
+    f.write_text("id,pickup,dropoff,pickup_from,pickup_to\nr1,Meaulteville,Albert,08:00,08:15\n", encoding="utf-8")
+    p = run("plan", str(f), "--fleet", str(EXAMPLES / "fleet.csv"), "--day", "2026-12-01", "--out", str(tmp_path / "p.json"))
+    assert_one_line_error(p, 2, "requests[0].pickup", "Méaulte")
+
+
+@pytest.mark.parametrize(
+    "row, where",
+    [
+        ("r1,Méaulte,Albert,-2,08:00,08:15", "requests[0].seats"),
+        ("r1,Méaulte,Albert,1,08:30,08:15", "requests[0].pickup_window"),
+    ],
+)
+def test_bad_request_rows(tmp_path: Path, row: str, where: str) -> None:
+    f = tmp_path / "r.csv"
+    f.write_text("id,pickup,dropoff,seats,pickup_from,pickup_to\n" + row + "\n", encoding="utf-8")
+    p = run("plan", str(f), "--fleet", str(EXAMPLES / "fleet.csv"), "--day", "2026-12-01", "--out", str(tmp_path / "p.json"))
+    assert_one_line_error(p, 2, where)
+
+
+def test_bad_fleet_and_day(tmp_path: Path) -> None:
+    f = tmp_path / "fleet.csv"
+    f.write_text("id,start,shift_start,shift_end\nbus,Albert,19:00,07:00\n", encoding="utf-8")
+    p = run("plan", str(EXAMPLES / "requests.csv"), "--fleet", str(f), "--day", "2026-12-01", "--out", str(tmp_path / "p.json"))
+    assert_one_line_error(p, 2, "vehicles[0].shift")
+    p = run("plan", str(EXAMPLES / "requests.csv"), "--fleet", str(EXAMPLES / "fleet.csv"), "--day", "2026-13-45")
+    assert_one_line_error(p, 2, "--day")
+
+
+def test_corrupt_osm_file(tmp_path: Path) -> None:
+    f = tmp_path / "broken.osm"
+    f.write_text("<osm><node id='1' lat='50.0' lon='2.6'><tag k='a'", encoding="utf-8")
+    p = run("graph", "info", "--source", "osm-file", str(f))
+    assert_one_line_error(p, 3, "broken.osm")
+
+
+def test_matrix_of_the_communes_as_json() -> None:
+    p = run("matrix", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert len(d["labels"]) == 65 and "Albert" in d["labels"]
+    i, j = d["labels"].index("Albert"), d["labels"].index("Méaulte")
+    assert 3 * 60 <= d["duration_s"][i][j] <= 10 * 60
+
+
+def test_matrix_of_points_with_one_in_paris(tmp_path: Path) -> None:
+    f = tmp_path / "points.csv"
+    f.write_text("id,lon,lat\nalbert,2.6484,50.0032\nparis,2.35,48.85\n", encoding="utf-8")
+    p = run("matrix", "--points", str(f))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "paris" in p.stderr
