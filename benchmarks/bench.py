@@ -305,7 +305,7 @@ def read_csv(path: Path) -> list[RunResult]:
                     d["family"], d["instance"], d["engine"], int(d["seed"]), float(d["time_limit_s"]),
                     d["feasible"] == "True", int(d["served"]), int(d["requests"]), int(d["vehicles"]),
                     float(d["cost"]), num(d["bks_cost"], float), num(d["bks_vehicles"], int),  # type: ignore[arg-type]
-                    num(d["gap_pct"], float), num(d["first_solution_s"], float), float(d["total_s"]),  # type: ignore[arg-type]
+                    num(d["gap_pct"], float), num(d["first_solution_s"], float), float(d["total_s"]),
                     d["status"], d["violations"],
                 )
             )
@@ -345,8 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)
 
     if args.from_csv:
-        results = read_csv(args.from_csv)
-        rows = aggregate(results)
+        rows = aggregate(read_csv(args.from_csv))
         print_table(rows, f"{args.family} (from {args.from_csv})")
         print(markdown(rows))
         return 0

@@ -53,7 +53,7 @@ class PyVRPSolver:
         t0 = time.perf_counter()
         m = pyvrp.Model()
         locs = [m.add_location(loc.lon, loc.lat, name=loc.id) for loc in problem.locations]
-        depot_of: dict[str, object] = {}
+        depot_of: dict[str, pyvrp.Depot] = {}
         for v in problem.vehicles:
             for lid in (v.start, v.end):
                 if lid not in depot_of:
@@ -63,7 +63,7 @@ class PyVRPSolver:
         def amount(seats: int, wheelchairs: int) -> list[int]:
             return [seats, wheelchairs][:dims]
 
-        groups: dict[tuple[object, ...], list[str]] = defaultdict(list)
+        groups: dict[tuple[str, str, int, int, int, int, float, float, float], list[str]] = defaultdict(list)
         for v in problem.vehicles:
             key = (v.start, v.end, v.shift.start_s, v.shift.end_s, v.seats, v.wheelchairs, v.cost_per_km,
                    v.cost_per_hour, v.fixed_cost)
@@ -73,14 +73,14 @@ class PyVRPSolver:
             start, end, e, lt, seats, wheel, per_km, per_h, fixed = key
             m.add_vehicle_type(
                 num_available=len(ids),
-                capacity=amount(seats, wheel),  # type: ignore[arg-type]
-                start_depot=depot_of[start],  # type: ignore[arg-type]
-                end_depot=depot_of[end],  # type: ignore[arg-type]
-                fixed_cost=round(fixed * 1000),  # type: ignore[operator]
-                tw_early=e,  # type: ignore[arg-type]
-                tw_late=lt,  # type: ignore[arg-type]
-                unit_distance_cost=round(per_km),  # type: ignore[call-overload]
-                unit_duration_cost=round(per_h / 3.6),  # type: ignore[operator]
+                capacity=amount(seats, wheel),
+                start_depot=depot_of[start],
+                end_depot=depot_of[end],
+                fixed_cost=round(fixed * 1000),
+                tw_early=e,
+                tw_late=lt,
+                unit_distance_cost=round(per_km),
+                unit_duration_cost=round(per_h / 3.6),
                 name=",".join(ids),
             )
             type_vehicles.append(ids)

@@ -121,7 +121,7 @@ class VroomSolver:
                     stops.append((req_ids[int(jid)], "dropoff"))
             if delivery_only:
                 stops = [(rid, "pickup") for rid, _ in stops] + stops
-            orders.append((problem.vehicles[int(vk)].id, stops))  # type: ignore[call-overload]
+            orders.append((problem.vehicles[int(vk)].id, stops))
         stats = SolverStats(
             status="SOLVED" if not sol.summary.unassigned else f"UNASSIGNED_{sol.summary.unassigned}",
             objective=sol.summary.cost / 1000.0,
