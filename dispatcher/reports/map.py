@@ -1,0 +1,311 @@
+"""The map of the day as one self-contained HTML file (Leaflet through folium).
+
+folium's pages load Leaflet, jQuery and Bootstrap from CDNs; this machine, and many an
+operator's office, has no reliable internet. Here the page inlines Leaflet 1.9.4 and jQuery
+3.7.1 (slim; folium's popups call ``$``), vendored in ``dispatcher/reports/vendor`` with their
+licences, and draws no tile layer by default (tiles come from the internet): the outline of the
+territory, the routes along the roads (``RoadNetwork.path_coords``), a marker with a popup for
+every visit, the refused requests in red, a legend and a visible OpenStreetMap/ODbL
+attribution. ``tiles=True`` adds the OpenStreetMap tile layer (with its attribution) for
+people who are online.
+
+Every route is a Leaflet path with the CSS classes ``route route-<vehicle>``, visits
+``visit visit-<kind>`` and refusals ``refused``, so a browser test can count them.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import folium
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from dispatcher.errors import InputError
+from dispatcher.model import Plan, Problem
+from dispatcher.reports.manifest import LABELS, hhmm
+
+VENDOR = Path(__file__).resolve().parent / "vendor"
+ATTRIBUTION = (
+    "Routes: dispatcher · road data © OpenStreetMap contributors (ODbL), via the Travel Mapping "
+    "project · communes: IGN Admin Express, INSEE (Licence Ouverte)"
+)
+ATTRIBUTION_HTML = (
+    'Routes: dispatcher · road data © <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+    'contributors (<a href="https://opendatacommons.org/licenses/odbl/">ODbL</a>), via Travel Mapping · '
+    "communes: IGN Admin Express, INSEE (Licence Ouverte)"
+)
+# Distinct colours for routes; red is kept for refused requests.
+PALETTE: tuple[str, ...] = (
+    "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#0b3d91", "#006d2c", "#6a3d9a", "#b15928", "#08519c", "#41ab5d", "#dd3497",
+)
+REFUSED_COLOUR = "#d62728"
+MAP_TITLE = {"fr": "Carte de la journée", "en": "Map of the day"}
+CDN = re.compile(r"""<script[^>]+src\s*=\s*["']https?://|<link[^>]+href\s*=\s*["']https?://""", re.IGNORECASE)
+
+
+class PathSource(Protocol):
+    def path_coords(self, a: tuple[float, float], b: tuple[float, float]) -> list[tuple[float, float]]: ...
+
+
+def css_id(text: str) -> str:
+    """A string usable in a CSS class name (letters, digits, ``-`` and ``_``)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text) or "_"
+
+
+def _e(text: object) -> str:
+    """Escape for HTML inside a JavaScript template literal (folium wraps popups in backticks)."""
+    return html.escape(str(text), quote=True).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
+
+@lru_cache(maxsize=1)
+def _inline_assets() -> str:
+    """Leaflet's CSS (its images as data URIs), Leaflet's JS and jQuery slim, as inline tags."""
+    try:
+        css = (VENDOR / "leaflet" / "leaflet.css").read_text(encoding="utf-8")
+        js = (VENDOR / "leaflet" / "leaflet.js").read_text(encoding="utf-8")
+        jq = (VENDOR / "jquery" / "jquery.slim.min.js").read_text(encoding="utf-8")
+    except OSError as exc:  # a broken install
+        from dispatcher.errors import DataError
+
+        raise DataError(f"vendored Leaflet/jQuery missing: {exc}", str(VENDOR)) from None
+
+    def data_uri(match: re.Match[str]) -> str:
+        png = VENDOR / "leaflet" / "images" / match.group(1)
+        if not png.is_file():
+            return match.group(0)
+        return f"url(data:image/png;base64,{base64.b64encode(png.read_bytes()).decode('ascii')})"
+
+    css = re.sub(r"url\(images/([A-Za-z0-9_.-]+)\)", data_uri, css)
+
+    def safe(code: str) -> str:
+        return code.replace("</script", "<\\/script").replace("</style", "<\\/style")
+
+    return f"<style>{safe(css)}</style>\n<script>{safe(js)}</script>\n<script>{safe(jq)}</script>"
+
+
+class _Attribution(MacroElement):  # type: ignore[misc]
+    """Adds the data attribution to Leaflet's attribution control (shown bottom right)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Attribution"
+        self.text = text
+
+
+def territory_for_problem(problem: Problem) -> Any:
+    """The Territory whose intercommunalities hold the problem's stops (None when the places are
+    not stops of the project's territory, e.g. benchmark instances)."""
+    from dispatcher.errors import DispatcherError
+    from dispatcher.territory import Territory
+
+    try:
+        everything = Territory.load("all")
+    except DispatcherError:
+        return None
+    insee_to_epci = {c.insee: c.epci_siren for c in everything.communes}
+    stop_to_insee = {s.id: s.insee for s in everything.stops}
+    sirens = {insee_to_epci[stop_to_insee[loc.id]] for loc in problem.locations if loc.id in stop_to_insee}
+    if not sirens:
+        return None
+    return Territory.load(sorted(sirens))
+
+
+def _legs(problem: Problem, stops: Sequence[str], path: Callable[[str, str], list[tuple[float, float]]]) -> list[tuple[float, float]]:
+    coords: list[tuple[float, float]] = []
+    for a, b in zip(stops, stops[1:], strict=False):
+        if a == b:
+            continue
+        leg = path(a, b)
+        coords.extend(leg if not coords else leg[1:])
+    if not coords and stops:
+        loc = problem.location(stops[0])
+        coords = [(loc.lon, loc.lat)]
+    return coords
+
+
+def plan_map(
+    problem: Problem,
+    plan: Plan,
+    network: PathSource | None = None,
+    *,
+    territory: Any = None,
+    tiles: bool = False,
+    lang: str = "fr",
+    title: str | None = None,
+) -> folium.Map:
+    """A folium Map of the plan (not yet self-contained: use :func:`plan_map_html`)."""
+    if lang not in LABELS:
+        raise InputError(f"must be one of {', '.join(LABELS)}, got {lang!r}", "lang")
+    t = LABELS[lang]
+    leg_cache: dict[tuple[str, str], list[tuple[float, float]]] = {}
+
+    def path(a: str, b: str) -> list[tuple[float, float]]:
+        if (a, b) not in leg_cache:
+            la, lb = problem.location(a), problem.location(b)
+            if network is None:
+                leg_cache[(a, b)] = [(la.lon, la.lat), (lb.lon, lb.lat)]
+            else:
+                leg_cache[(a, b)] = network.path_coords((la.lon, la.lat), (lb.lon, lb.lat))
+        return leg_cache[(a, b)]
+
+    lons = [loc.lon for loc in problem.locations]
+    lats = [loc.lat for loc in problem.locations]
+    if territory is not None:
+        b = territory.bbox
+        lons += [b[0], b[2]]
+        lats += [b[1], b[3]]
+    centre = ((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2) if lats else (49.95, 2.65)
+    m = folium.Map(location=centre, zoom_start=10, tiles=None, control_scale=True, prefer_canvas=False)
+    m.default_js = []  # inlined instead (see plan_map_html)
+    m.default_css = []
+    if tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
+    _Attribution(ATTRIBUTION_HTML).add_to(m)
+
+    if territory is not None:
+        folium.GeoJson(
+            territory.boundary.__geo_interface__,
+            name=territory.name,
+            style_function=lambda _f: {"color": "#555555", "weight": 1.5, "fillColor": "#f2efe6", "fillOpacity": 0.5, "className": "territory"},
+            control=False,
+        ).add_to(m)
+
+    legend_items = []
+    for k, route in enumerate(plan.routes):
+        if not route.visits:
+            continue
+        colour = PALETTE[k % len(PALETTE)]
+        v = problem.vehicle(route.vehicle_id)
+        vid = css_id(route.vehicle_id)
+        group = folium.FeatureGroup(name=f"{t['vehicle']} {html.escape(route.vehicle_id)}", show=True).add_to(m)
+        stops = [v.start] + [x.location_id for x in route.visits] + [v.end]
+        coords = _legs(problem, stops, path)
+        folium.PolyLine(
+            [(lat, lon) for lon, lat in coords],
+            color=colour, weight=4, opacity=0.8, class_name=f"route route-{vid}",
+            tooltip=_e(f"{t['vehicle']} {route.vehicle_id}: {hhmm(route.start_s)}–{hhmm(route.end_s)}, {route.distance_m / 1000:.1f} km"),
+        ).add_to(group)
+        depot = problem.location(v.start)
+        folium.CircleMarker(
+            (depot.lat, depot.lon), radius=7, color="#000000", weight=2, fill=True, fill_color=colour, fill_opacity=1.0,
+            class_name=f"depot depot-{vid}",
+            popup=folium.Popup(f"<b>{_e(t['start'])}</b><br>{_e(depot.name or depot.id)} · {hhmm(route.start_s)}", max_width=300),
+        ).add_to(group)
+        for order, x in enumerate(route.visits, start=1):
+            loc = problem.location(x.location_id)
+            r = problem.request(x.request_id)
+            lines = [
+                f"<b>{_e(t[x.kind])}</b> · {_e(t['vehicle'])} {_e(route.vehicle_id)} · n° {order}",
+                f"{_e(loc.name or loc.id)}",
+                f"{_e(t['time'])} {hhmm(x.start_s)} ({_e(t['arrival'])} {hhmm(x.arrival_s)})",
+                f"{_e(t['request'])} {_e(r.id)}" + (f" · {_e(r.name)}" if r.name else ""),
+                f"{_e(t['party'])} {r.seats}" + (f" · {_e(t['wheelchair'])} ×{r.wheelchairs}" if r.wheelchairs else ""),
+            ]
+            if r.phone:
+                lines.append(f"{_e(t['phone'])} {_e(r.phone)}")
+            if x.kind == "dropoff" and r.arrive_by_s is not None:
+                lines.append(f"{_e(t['appointment'])} {hhmm(r.arrive_by_s)}")
+            folium.CircleMarker(
+                (loc.lat, loc.lon), radius=5 if x.kind == "pickup" else 4, color=colour, weight=2, fill=True,
+                fill_color="#ffffff" if x.kind == "pickup" else colour, fill_opacity=1.0,
+                class_name=f"visit visit-{x.kind} visit-{vid}",
+                popup=folium.Popup("<br>".join(lines), max_width=320),
+            ).add_to(group)
+        legend_items.append((colour, f"{t['vehicle']} {route.vehicle_id} ({sum(1 for x in route.visits if x.kind == 'pickup')})"))
+
+    if plan.rejections:
+        group = folium.FeatureGroup(name=t["refused"], show=True).add_to(m)
+        for j in plan.rejections:
+            r = problem.request(j.request_id)
+            a, b = problem.location(r.pickup), problem.location(r.dropoff)
+            msg = j.message if lang == "fr" or not j.message_en else j.message_en
+            when = []
+            if r.pickup_window is not None:
+                when.append(f"{hhmm(r.pickup_window.start_s)}–{hhmm(r.pickup_window.end_s)}")
+            if r.arrive_by_s is not None:
+                when.append(f"{t['appointment']} {hhmm(r.arrive_by_s)}")
+            popup = (
+                f"<b>{_e(t['refused'])}</b> · {_e(r.id)}<br>{_e(a.name or a.id)} → {_e(b.name or b.id)}"
+                f"<br>{_e(' · '.join(when))}<br>{_e(t['reason'])}: {_e(msg)}"
+            )
+            folium.PolyLine([(a.lat, a.lon), (b.lat, b.lon)], color=REFUSED_COLOUR, weight=2, dash_array="4 6",
+                            opacity=0.8, class_name="refused refused-leg").add_to(group)
+            folium.CircleMarker((a.lat, a.lon), radius=6, color=REFUSED_COLOUR, weight=2, fill=True,
+                                fill_color=REFUSED_COLOUR, fill_opacity=0.9, class_name="refused refused-pickup",
+                                popup=folium.Popup(popup, max_width=320)).add_to(group)
+        legend_items.append((REFUSED_COLOUR, f"{t['refused']} ({len(plan.rejections)})"))
+
+    folium.LayerControl(collapsed=True).add_to(m)
+    if lats:
+        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(10, 10))
+    name = MAP_TITLE.get(lang, MAP_TITLE["fr"])
+    heading = title or (f"{name} · {problem.day.isoformat()}" if problem.day else name)
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:14px;height:4px;background:{c};margin-right:6px;vertical-align:middle"></span>{html.escape(label)}</div>'
+        for c, label in legend_items
+    )
+    legend = (
+        '<div id="legend" style="position:fixed;top:10px;left:50px;z-index:1000;background:rgba(255,255,255,.92);'
+        'padding:6px 10px;border:1px solid #888;font:12px Arial,sans-serif;max-height:60%;overflow:auto">'
+        f"<b>{html.escape(heading)}</b>{rows}"
+        f'<div style="margin-top:4px;color:#444;font-size:10px;max-width:260px">{ATTRIBUTION_HTML}</div></div>'
+    )
+    m.get_root().html.add_child(Element(legend))
+    m.get_root().title = heading
+    return m
+
+
+def plan_map_html(
+    problem: Problem,
+    plan: Plan,
+    network: PathSource | None = None,
+    *,
+    territory: Any = None,
+    tiles: bool = False,
+    lang: str = "fr",
+    title: str | None = None,
+) -> str:
+    """The map as one HTML page with Leaflet and jQuery inlined: no request leaves the page
+    (unless ``tiles``)."""
+    m = plan_map(problem, plan, network, territory=territory, tiles=tiles, lang=lang, title=title)
+    page = m.get_root().render()
+    head = page.find("<head>")
+    if head < 0:  # folium always writes one; keep a clear failure if that ever changes
+        raise RuntimeError("folium page without <head>")
+    heading = html.escape(m.get_root().title or "")
+    page = page[: head + 6] + f"\n<title>{heading}</title>\n" + _inline_assets() + page[head + 6 :]
+    leftover = CDN.search(page)
+    if leftover:  # folium added a CDN dependency we do not inline
+        raise RuntimeError(f"map page still loads {page[leftover.start(): leftover.start() + 80]!r}")
+    return page
+
+
+def write_plan_map(
+    problem: Problem,
+    plan: Plan,
+    path: str | Path,
+    network: PathSource | None = None,
+    *,
+    territory: Any = None,
+    tiles: bool = False,
+    lang: str = "fr",
+) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(plan_map_html(problem, plan, network, territory=territory, tiles=tiles, lang=lang), encoding="utf-8")
+    return p
