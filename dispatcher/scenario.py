@@ -1,0 +1,594 @@
+"""Planners' scenarios: variants of territory, demand, fleet and service rules, crossed with
+demand seeds, each planned with a time limit and checked, summed up in one table.
+
+A scenario file (TOML) has a ``base`` and a list of ``variants`` that override it key by key
+(see ``examples/scenarios/coquelicot.toml``)::
+
+    name = "Pays du Coquelicot"
+    day = 2026-12-01
+    seeds = [1, 2]
+    time_limit_s = 5
+    reach_minutes = 20          # equity: population whose stop reaches a hub within this time
+
+    [base]
+    territory = ["coquelicot"]
+    demand = { requests = 60, wheelchair_share = 0.05 }
+    fleet = { vehicles = 4, wheelchair = 1 }
+    rules = { ride_alpha = 1.5, ride_beta_min = 10, service_hours = ["07:00", "19:00"] }
+
+    [[variants]]
+    name = "pilot, 4 vehicles"
+
+    [[variants]]
+    name = "pilot and neighbours"
+    territory = ["coquelicot", "val-de-somme", "haute-somme", "amiens"]
+    demand.requests = 150
+    fleet.vehicles = 10
+
+Every error names the key, e.g. ``variants[2].fleet.vehicles: must be an integer >= 0``.
+
+Runs go to a Dask cluster with ``scheduler="tcp://host:port"`` (``distributed.Client``), to
+local processes otherwise (``concurrent.futures.ProcessPoolExecutor``, ``workers`` at most, one
+run in-process when ``workers`` is 1). Each run is a pure function of its :class:`RunSpec`, so
+results do not depend on where it ran (up to the solver's time limit).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from datetime import time as dtime
+from functools import lru_cache
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from dispatcher.errors import InputError
+from dispatcher.model import ServiceRules, TimeWindow
+
+# --------------------------------------------------------------------------------------------
+# Specification
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemandSpec:
+    requests: int = 60
+    wheelchair_share: float = 0.05
+    appointment_share: float = 0.3
+    return_share: float = 0.3
+    hub_share: float = 0.8
+    pickup_window_min: int = 15
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    """Minibuses (``wheelchair`` of them accessible) at the hubs, and ``volunteers`` volunteer
+    drivers' cars (3 seats, mileage allowance only) living in villages drawn by population."""
+
+    vehicles: int = 4
+    wheelchair: int = 1
+    volunteers: int = 0
+    shift: tuple[int, int] | None = None  # default: the service hours
+    break_window: tuple[int, int] = (11 * 3600 + 1800, 14 * 3600)
+    break_min: int = 45
+    cost_per_km: float = 0.5
+    cost_per_hour: float = 25.0
+    volunteer_cost_per_km: float = 0.35
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    territory: tuple[str, ...]
+    demand: DemandSpec
+    fleet: FleetSpec
+    rules: ServiceRules
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    variants: tuple[Variant, ...]
+    seeds: tuple[int, ...] = (1,)
+    time_limit_s: float = 5.0
+    reach_minutes: float = 20.0
+    day: date | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: a variant with one demand seed (picklable, sent to workers)."""
+
+    index: int  # of the variant in the scenario
+    variant: Variant
+    seed: int
+    time_limit_s: float
+    reach_minutes: float
+    day: date | None
+
+
+@dataclass
+class RunResult:
+    spec: RunSpec
+    row: dict[str, Any]
+    communes: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    runs: list[RunResult]
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [r.row for r in self.runs]
+
+    @property
+    def commune_rows(self) -> list[dict[str, Any]]:
+        return [c for r in self.runs for c in r.communes]
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing (strict: every key known, every type checked, every error names its key)
+# --------------------------------------------------------------------------------------------
+
+TOP_KEYS = ("name", "day", "seeds", "time_limit_s", "reach_minutes", "base", "variants")
+VARIANT_KEYS = ("name", "territory", "demand", "fleet", "rules")
+BASE_KEYS = ("territory", "demand", "fleet", "rules")
+
+
+def _fail(where: str, message: str) -> InputError:
+    return InputError(message, where)
+
+
+def _int(v: Any, where: str, low: int = 0) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < low:
+        raise _fail(where, f"must be an integer >= {low}, got {v!r}")
+    return v
+
+
+def _num(v: Any, where: str, low: float = 0.0, high: float = math.inf, strict_low: bool = False) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise _fail(where, f"must be a number, got {v!r}")
+    if v < low or v > high or (strict_low and v == low):
+        bound = f"> {low:g}" if strict_low else f">= {low:g}"
+        raise _fail(where, f"must be {bound}" + (f" and <= {high:g}" if high != math.inf else "") + f", got {v!r}")
+    return float(v)
+
+
+def _share(v: Any, where: str) -> float:
+    return _num(v, where, 0.0, 1.0)
+
+
+def _str(v: Any, where: str) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise _fail(where, f"must be a non-empty string, got {v!r}")
+    return v.strip()
+
+
+def _clock(v: Any, where: str) -> int:
+    """A time of day: "HH:MM", a TOML local time, or integer seconds."""
+    from dispatcher.io import parse_time
+
+    if isinstance(v, dtime):
+        return v.hour * 3600 + v.minute * 60 + v.second
+    if isinstance(v, (str, int)) and not isinstance(v, bool):
+        if isinstance(v, str) and "T" in v:
+            raise _fail(where, f"give a time of day such as \"07:30\", got {v!r}")
+        return parse_time(v, where)
+    raise _fail(where, f"must be a time of day such as \"07:30\", got {v!r}")
+
+
+def _hours(v: Any, where: str) -> tuple[int, int]:
+    if not isinstance(v, list) or len(v) != 2:
+        raise _fail(where, f"must be [start, end] such as [\"07:00\", \"19:00\"], got {v!r}")
+    a, b = _clock(v[0], f"{where}[0]"), _clock(v[1], f"{where}[1]")
+    if b <= a:
+        raise _fail(where, "ends before it starts")
+    return a, b
+
+
+Field = Callable[[Any, str], Any]
+DEMAND_FIELDS: dict[str, Field] = {
+    "requests": lambda v, w: _int(v, w, 1),
+    "wheelchair_share": _share,
+    "appointment_share": _share,
+    "return_share": _share,
+    "hub_share": _share,
+    "pickup_window_min": lambda v, w: _int(v, w, 1),
+}
+FLEET_FIELDS: dict[str, Field] = {
+    "vehicles": lambda v, w: _int(v, w, 0),
+    "wheelchair": lambda v, w: _int(v, w, 0),
+    "volunteers": lambda v, w: _int(v, w, 0),
+    "shift": _hours,
+    "break_window": _hours,
+    "break_min": lambda v, w: _int(v, w, 0),
+    "cost_per_km": lambda v, w: _num(v, w),
+    "cost_per_hour": lambda v, w: _num(v, w),
+    "volunteer_cost_per_km": lambda v, w: _num(v, w),
+}
+RULES_FIELDS: dict[str, Field] = {
+    "ride_alpha": lambda v, w: _num(v, w, 1.0),
+    "ride_beta_min": lambda v, w: _num(v, w),
+    "max_detour_min": lambda v, w: _num(v, w),
+    "boarding_min": lambda v, w: _num(v, w),
+    "alighting_min": lambda v, w: _num(v, w),
+    "service_hours": _hours,
+}
+SECTIONS: dict[str, dict[str, Field]] = {"demand": DEMAND_FIELDS, "fleet": FLEET_FIELDS, "rules": RULES_FIELDS}
+
+
+def _table(v: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(v, Mapping):
+        raise _fail(where, f"must be a table, got {type(v).__name__}")
+    return v
+
+
+def _known(d: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
+    unknown = sorted(set(d) - set(allowed))
+    if unknown:
+        label = f"{where}.{unknown[0]}" if where else unknown[0]
+        raise _fail(label, f"unknown key; expected one of {', '.join(allowed)}")
+
+
+def _section(raw: Any, name: str, where: str) -> dict[str, Any]:
+    """Check one demand/fleet/rules table; return its parsed values."""
+    t = _table(raw, where)
+    _known(t, tuple(SECTIONS[name]), where)
+    return {k: SECTIONS[name][k](v, f"{where}.{k}") for k, v in t.items()}
+
+
+def _territory(v: Any, where: str) -> tuple[str, ...]:
+    from dispatcher.territory import Territory
+
+    items = [v] if isinstance(v, str) else v
+    if not isinstance(items, list) or not items:
+        raise _fail(where, f"must be a list of intercommunality keys such as [\"coquelicot\"], got {v!r}")
+    keys = tuple(_str(x, f"{where}[{k}]") for k, x in enumerate(items))
+    try:
+        Territory.load(keys)
+    except InputError as e:
+        raise InputError(e.message, where) from None
+    return keys
+
+
+def _partial(raw: Any, where: str, keys: Sequence[str]) -> dict[str, Any]:
+    t = _table(raw, where)
+    _known(t, keys, where)
+    out: dict[str, Any] = {}
+    for k, v in t.items():
+        w = f"{where}.{k}" if where else k
+        if k == "name":
+            out[k] = _str(v, w)
+        elif k == "territory":
+            out[k] = _territory(v, w)
+        else:
+            out[k] = _section(v, k, w)
+    return out
+
+
+def _variant(base: Mapping[str, Any], own: Mapping[str, Any], k: int) -> Variant:
+    where = f"variants[{k}]"
+    merged = {s: {**base.get(s, {}), **own.get(s, {})} for s in SECTIONS}
+    territory = own.get("territory", base.get("territory", ("coquelicot",)))
+    r = merged["rules"]
+    hours = r.get("service_hours", (7 * 3600, 19 * 3600))
+    try:
+        rules = ServiceRules(
+            ride_alpha=r.get("ride_alpha", 1.5),
+            ride_beta_s=int(round(r.get("ride_beta_min", 10.0) * 60)),
+            max_detour_s=int(round(r.get("max_detour_min", 30.0) * 60)),
+            boarding_s=int(round(r.get("boarding_min", 1.0) * 60)),
+            alighting_s=int(round(r.get("alighting_min", 1.0) * 60)),
+            service_hours=TimeWindow(*hours),
+        )
+    except InputError as e:
+        raise InputError(e.message, f"{where}.{e.where}") from None
+    demand = DemandSpec(**merged["demand"])
+    fleet = FleetSpec(**merged["fleet"])
+    if fleet.wheelchair > fleet.vehicles:
+        raise _fail(f"{where}.fleet.wheelchair", f"{fleet.wheelchair} wheelchair vehicles out of {fleet.vehicles}")
+    if fleet.vehicles + fleet.volunteers == 0:
+        raise _fail(f"{where}.fleet.vehicles", "a fleet needs at least one vehicle or volunteer")
+    bw = fleet.break_window
+    if fleet.break_min and bw[1] - bw[0] < fleet.break_min * 60:
+        raise _fail(f"{where}.fleet.break_window", "is shorter than the break")
+    if hours[1] - hours[0] < demand.pickup_window_min * 60 + 3600:
+        raise _fail(f"{where}.rules.service_hours", "must last at least the pickup window plus one hour")
+    name = own.get("name") or f"variant {k + 1}"
+    return Variant(name=name, territory=tuple(territory), demand=demand, fleet=fleet, rules=rules)
+
+
+def scenario_from_dict(d: Mapping[str, Any], source: str = "") -> Scenario:
+    """A Scenario from the parsed TOML (or any dict of the same shape)."""
+    _table(d, "scenario")
+    _known(d, TOP_KEYS, "")
+    name = _str(d["name"], "name") if "name" in d else (Path(source).stem if source else "scenario")
+    day: date | None = None
+    if "day" in d:
+        v = d["day"]
+        if isinstance(v, datetime):
+            raise _fail("day", f"must be a date (YYYY-MM-DD), got {v!r}")
+        if isinstance(v, date):
+            day = v
+        elif isinstance(v, str):
+            try:
+                day = date.fromisoformat(v)
+            except ValueError:
+                raise _fail("day", f"must be a date (YYYY-MM-DD), got {v!r}") from None
+        else:
+            raise _fail("day", f"must be a date (YYYY-MM-DD), got {v!r}")
+    seeds: tuple[int, ...] = (1,)
+    if "seeds" in d:
+        if not isinstance(d["seeds"], list) or not d["seeds"]:
+            raise _fail("seeds", f"must be a non-empty list of integers, got {d['seeds']!r}")
+        seeds = tuple(_int(s, f"seeds[{k}]") for k, s in enumerate(d["seeds"]))
+        if len(set(seeds)) != len(seeds):
+            raise _fail("seeds", "has duplicates")
+    time_limit = _num(d["time_limit_s"], "time_limit_s", 0.0, strict_low=True) if "time_limit_s" in d else 5.0
+    reach = _num(d["reach_minutes"], "reach_minutes", 0.0, strict_low=True) if "reach_minutes" in d else 20.0
+    base = _partial(d.get("base", {}), "base", BASE_KEYS)
+    raw_variants = d.get("variants", [{}])
+    if not isinstance(raw_variants, list) or not raw_variants:
+        raise _fail("variants", "must be a non-empty array of tables ([[variants]])")
+    variants = [_variant(base, _partial(v, f"variants[{k}]", VARIANT_KEYS), k) for k, v in enumerate(raw_variants)]
+    names = [v.name for v in variants]
+    for k, n in enumerate(names):
+        if names.index(n) != k:
+            raise _fail(f"variants[{k}].name", f"duplicate variant name {n!r}")
+    return Scenario(name=name, variants=tuple(variants), seeds=seeds, time_limit_s=time_limit, reach_minutes=reach, day=day, source=source)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check a scenario TOML file; errors name the file and the key."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("scenario file not found", str(p)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read: {e}", str(p)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"invalid TOML: {e}", str(p)) from None
+    try:
+        return scenario_from_dict(data, str(p))
+    except InputError as e:
+        raise InputError(e.message, f"{p}: {e.where}" if e.where else str(p)) from None
+
+
+# --------------------------------------------------------------------------------------------
+# One run
+# --------------------------------------------------------------------------------------------
+
+
+def run_specs(scenario: Scenario) -> list[RunSpec]:
+    return [
+        RunSpec(index=k, variant=v, seed=s, time_limit_s=scenario.time_limit_s, reach_minutes=scenario.reach_minutes, day=scenario.day)
+        for k, v in enumerate(scenario.variants)
+        for s in scenario.seeds
+    ]
+
+
+def volunteer_fleet(territory: Any, n: int, seed: int, shift: tuple[int, int], cost_per_km: float) -> list[dict[str, Any]]:
+    """``n`` volunteer drivers' cars (3 seats) at the main stops of villages drawn by population."""
+    rng = random.Random(f"dispatcher.volunteers:{seed}")
+    communes = list(territory.communes)
+    weights = [max(c.population, 1) for c in communes]
+    out = []
+    for i in range(n):
+        c = rng.choices(communes, weights)[0]
+        stop = territory.main_stop(c.insee).id
+        out.append({
+            "id": f"b{i + 1:02d}", "start": stop, "end": stop, "shift": [shift[0], shift[1]], "seats": 3,
+            "wheelchairs": 0, "kind": "volunteer", "cost_per_km": cost_per_km, "cost_per_hour": 0.0,
+        })
+    return out
+
+
+@lru_cache(maxsize=8)
+def reach_share(territory_keys: tuple[str, ...], minutes: float) -> float:
+    """Share of the population whose commune's main stop reaches a hub of the territory within
+    ``minutes`` on the road network (hub communes count as reached)."""
+    from dispatcher.graph import RoadNetwork
+    from dispatcher.territory import Territory
+
+    terr = Territory.load(territory_keys)
+    stops = [terr.main_stop(c.insee) for c in terr.communes]
+    hub_ids = {h.id for h in terr.hubs}
+    hub_cols = [k for k, s in enumerate(stops) if s.id in hub_ids or terr.is_hub(s.insee)]
+    if not hub_cols:
+        return 0.0
+    dur, _ = RoadNetwork.default().matrices([(s.lon, s.lat) for s in stops], labels=[s.id for s in stops], territory=terr)
+    limit = minutes * 60
+    reached = sum(c.population for k, c in enumerate(terr.communes) if min(int(dur[k][j]) for j in hub_cols) <= limit)
+    return reached / max(terr.population, 1)
+
+
+def run_one(spec: RunSpec) -> RunResult:
+    """Generate the demand and fleet, plan with the time limit, check, and measure (pure function)."""
+    from dispatcher.demand import generate_fleet, generate_requests
+    from dispatcher.graph import RoadNetwork
+    from dispatcher.io import problem_from_dicts
+    from dispatcher.model import SolverParams
+    from dispatcher.solver.checker import check_plan
+    from dispatcher.solver.routing import OrToolsSolver
+    from dispatcher.territory import Territory
+
+    v = spec.variant
+    terr = Territory.load(v.territory)
+    hours = (v.rules.service_hours.start_s, v.rules.service_hours.end_s)
+    shift = v.fleet.shift or hours
+    reqs = generate_requests(
+        terr, v.demand.requests, seed=spec.seed, wheelchair_share=v.demand.wheelchair_share,
+        appointment_share=v.demand.appointment_share, return_share=v.demand.return_share, hub_share=v.demand.hub_share,
+        day_start_s=hours[0], day_end_s=hours[1], pickup_window_s=v.demand.pickup_window_min * 60,
+    )
+    fleet: list[dict[str, Any]] = []
+    if v.fleet.vehicles:
+        fleet = generate_fleet(terr, v.fleet.vehicles, v.fleet.wheelchair, seed=spec.seed, shift=shift,
+                               break_window=v.fleet.break_window, break_s=max(v.fleet.break_min * 60, 1))
+        for f in fleet:
+            f["cost_per_km"], f["cost_per_hour"] = v.fleet.cost_per_km, v.fleet.cost_per_hour
+            if not v.fleet.break_min:
+                f["breaks"] = []
+    fleet += volunteer_fleet(terr, v.fleet.volunteers, spec.seed, shift, v.fleet.volunteer_cost_per_km)
+    net = RoadNetwork.default()
+    problem = problem_from_dicts(
+        reqs, fleet, terr, net, day=spec.day, rules=v.rules,
+        params=SolverParams(time_limit_s=spec.time_limit_s, seed=spec.seed), name=f"{v.name} / seed {spec.seed}",
+    )
+    plan = OrToolsSolver().solve(problem)
+    report = check_plan(problem, plan)
+    k = plan.kpis
+
+    # equity: refusals per commune (of the pickup) and per need
+    stop_commune = {s.id: s.insee for s in terr.stops}
+    names = {c.insee: c.name for c in terr.communes}
+    refused = set(plan.refused_ids)
+    per_commune: dict[str, list[int]] = {}
+    need = {"wheelchair": [0, 0], "other": [0, 0]}
+    for r in problem.requests:
+        insee = stop_commune.get(r.pickup, "")
+        per_commune.setdefault(insee, [0, 0])[0] += 1
+        n = need["wheelchair" if r.wheelchairs else "other"]
+        n[0] += 1
+        if r.id in refused:
+            per_commune[insee][1] += 1
+            n[1] += 1
+    communes = [
+        {"variant": v.name, "seed": spec.seed, "insee": insee, "commune": names.get(insee, insee), "requests": a, "refused": b}
+        for insee, (a, b) in sorted(per_commune.items())
+    ]
+    kind_of = {veh.id: veh.kind for veh in problem.vehicles}
+    served_by_kind: dict[str, int] = {}
+    for route in plan.routes:
+        n_served = sum(1 for x in route.visits if x.kind == "pickup")
+        served_by_kind[kind_of[route.vehicle_id]] = served_by_kind.get(kind_of[route.vehicle_id], 0) + n_served
+    served = max(k.served, 1)
+    worst = max((b / a for a, b in per_commune.values() if a), default=0.0)
+    row: dict[str, Any] = {
+        "variant": v.name,
+        "seed": spec.seed,
+        "territory": "+".join(v.territory),
+        "vehicles": v.fleet.vehicles,
+        "wheelchair_vehicles": v.fleet.wheelchair,
+        "volunteers": v.fleet.volunteers,
+        "requests": k.requests,
+        "served": k.served,
+        "refused": k.refused,
+        "refusal_rate": round(k.refused / max(k.requests, 1), 4),
+        "passengers": k.passengers_served,
+        "cost_eur": k.cost_eur,
+        "cost_per_served_eur": round(k.cost_eur / served, 2) if k.served else 0.0,
+        "vehicles_used": k.vehicles_used,
+        "vehicle_km": k.vehicle_km,
+        "vehicle_hours": k.vehicle_hours,
+        "empty_km": k.empty_km,
+        "occupancy": k.mean_occupancy,
+        "mean_ride_min": k.mean_ride_min,
+        "co2_kg": k.co2_kg,
+        "share_minibus": round(served_by_kind.get("minibus", 0) / served, 4) if k.served else 0.0,
+        "share_volunteer": round(served_by_kind.get("volunteer", 0) / served, 4) if k.served else 0.0,
+        "requests_wheelchair": need["wheelchair"][0],
+        "refused_wheelchair": need["wheelchair"][1],
+        "refusal_rate_wheelchair": round(need["wheelchair"][1] / need["wheelchair"][0], 4) if need["wheelchair"][0] else 0.0,
+        "refused_other": need["other"][1],
+        "refusal_rate_other": round(need["other"][1] / need["other"][0], 4) if need["other"][0] else 0.0,
+        "communes_with_refusals": sum(1 for _, b in per_commune.values() if b),
+        "worst_commune_refusal_rate": round(worst, 4),
+        "population": terr.population,
+        "pop_share_hub_within": round(reach_share(tuple(v.territory), spec.reach_minutes), 4),
+        "reach_minutes": spec.reach_minutes,
+        "solver_status": plan.stats.status,
+        "solve_s": round(plan.stats.total_s, 2),
+        "check_ok": report.ok,
+        "violations": len(report.violations),
+    }
+    return RunResult(spec=spec, row=row, communes=communes)
+
+
+# --------------------------------------------------------------------------------------------
+# Many runs
+# --------------------------------------------------------------------------------------------
+
+Progress = Callable[[int, int, RunResult], None]
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    scheduler: str | None = None,
+    workers: int = 2,
+    progress: Progress | None = None,
+) -> ScenarioResult:
+    """Every variant x seed, on a Dask cluster (``scheduler`` address) or local processes."""
+    specs = run_specs(scenario)
+    _int(workers, "--workers", 1)
+    results: list[RunResult] = []
+
+    def done(r: RunResult) -> None:
+        results.append(r)
+        if progress:
+            progress(len(results), len(specs), r)
+
+    if scheduler:
+        try:
+            from distributed import Client
+            from distributed import as_completed as dask_completed
+        except ImportError:  # pragma: no cover - dask is a declared dependency
+            raise InputError("needs dask[distributed] (pip install 'dask[distributed]')", "--scheduler") from None
+        try:
+            client = Client(scheduler, timeout="10s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as e:
+            raise InputError(f"cannot reach the Dask scheduler: {e}", "--scheduler") from None
+        try:
+            futures = client.map(run_one, specs, pure=False)
+            for fut in dask_completed(futures):
+                done(fut.result())
+        finally:
+            client.close()
+    elif workers == 1 or len(specs) == 1:
+        for s in specs:
+            done(run_one(s))
+    else:
+        n = min(workers, len(specs), os.cpu_count() or 1)
+        with ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn")) as pool:
+            futs = [pool.submit(run_one, s) for s in specs]
+            try:
+                for f in as_completed(futs):
+                    done(f.result())
+            except BaseException:
+                for f in futs:
+                    f.cancel()
+                raise
+    order = {(s.index, s.seed): k for k, s in enumerate(specs)}
+    results.sort(key=lambda r: order[(r.spec.index, r.spec.seed)])
+    return ScenarioResult(scenario=scenario, runs=results)
+
+
+def with_overrides(scenario: Scenario, *, seeds: Sequence[int] | None = None, time_limit_s: float | None = None) -> Scenario:
+    """The same scenario with other seeds or another time limit (for quick runs and tests)."""
+    out = scenario
+    if seeds is not None:
+        out = replace(out, seeds=tuple(_int(s, f"seeds[{k}]") for k, s in enumerate(seeds)))
+    if time_limit_s is not None:
+        out = replace(out, time_limit_s=_num(time_limit_s, "time_limit_s", 0.0, strict_low=True))
+    return out
+
+
+__all__ = [
+    "DemandSpec", "FleetSpec", "RunResult", "RunSpec", "Scenario", "ScenarioResult", "Variant",
+    "load_scenario", "reach_share", "run_one", "run_scenario", "run_specs", "scenario_from_dict", "volunteer_fleet",
+    "with_overrides",
+]
