@@ -27,10 +27,8 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from dispatcher.model import (
-    REASON_MESSAGES,
     Plan,
     Problem,
-    Reason,
     Rejection,
     Request,
     Route,
@@ -38,6 +36,7 @@ from dispatcher.model import (
     SolverStats,
     Vehicle,
 )
+from dispatcher.solver.explain import explain_rejections
 from dispatcher.solver.kpis import compute_kpis
 from dispatcher.solver.schedule import (
     RouteTimer,
@@ -79,32 +78,12 @@ def _status_name(code: int) -> str:
 
 
 def _explain(problem: Problem, refused: Sequence[str], plan: Plan | None) -> list[Rejection]:
-    """Reasons for the refused requests, from the independent explainer."""
+    """Reasons for the refused requests, from the independent explainer, in problem order."""
     if not refused:
         return []
-    from dispatcher.solver.explain import explain_rejections
-
     out = explain_rejections(problem, list(refused), plan)
     order = {rid: k for k, rid in enumerate(r.id for r in problem.requests)}
     return sorted(out, key=lambda j: order.get(j.request_id, len(order)))
-
-
-def _has_explainer() -> bool:
-    try:
-        import dispatcher.solver.explain  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _basic_rejections(problem: Problem, refused: Sequence[str], feasible: set[str]) -> list[Rejection]:
-    """Used only while dispatcher.solver.explain is not available: DISPLACED or PICKUP_UNREACHABLE."""
-    out = []
-    for rid in refused:
-        reason = Reason.DISPLACED if rid in feasible else Reason.PICKUP_UNREACHABLE
-        msg = REASON_MESSAGES[reason]
-        out.append(Rejection(rid, reason, msg["fr"], msg["en"]))
-    return out
 
 
 class OrToolsSolver:
@@ -152,10 +131,7 @@ class OrToolsSolver:
 
         t_explain = time.perf_counter()
         partial = Plan(routes=tuple(routes))
-        if _has_explainer():
-            rejections = _explain(problem, refused, partial)
-        else:
-            rejections = _basic_rejections(problem, refused, {r.id for r in modelled})
+        rejections = _explain(problem, refused, partial)
         trace.explain_s = time.perf_counter() - t_explain
         kpis = compute_kpis(problem, routes, rejections)
         stats = SolverStats(
