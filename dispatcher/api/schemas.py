@@ -1,0 +1,289 @@
+"""Request and response bodies of the API (pydantic), in the vocabulary of ``docs/schema.md``.
+
+Bodies are checked here for shape and ranges; places, times and the rules between fields are
+then checked by ``dispatcher.io`` exactly as for the CLI's files.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_T = 2 * 86400
+Seconds = Annotated[int, Field(ge=0, le=MAX_T)]
+Time = Annotated[int, Field(ge=0, le=MAX_T)] | Annotated[str, Field(min_length=1, max_length=40)]
+Count = Annotated[int, Field(ge=0, le=100)]
+Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:@+-]+$")]
+Text = Annotated[str, Field(max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Point(Strict):
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+Place = Annotated[str, Field(min_length=1, max_length=200)] | Point
+
+
+class Window(Strict):
+    start: Time
+    end: Time
+
+
+class RequestIn(Strict):
+    """One trip: places are stop ids, commune names or INSEE codes, or points; times HH:MM, ISO 8601 or seconds."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"id": "r1", "pickup": "Méaulte", "dropoff": "Albert", "seats": 1,
+                                         "pickup_window": {"start": "08:00", "end": "08:15"}, "name": "Mme Martin", "phone": "0322000000"}]},
+    )
+
+    id: Id
+    pickup: Place
+    dropoff: Place
+    seats: Count = 1
+    wheelchairs: Count = 0
+    pickup_window: Window | None = None
+    arrive_by: Time | None = None
+    not_before: Time | None = None
+    boarding_s: Annotated[int, Field(ge=0, le=3600)] | None = None
+    alighting_s: Annotated[int, Field(ge=0, le=3600)] | None = None
+    max_ride_s: Annotated[int, Field(ge=0, le=MAX_T)] | None = None
+    priority: Annotated[int, Field(ge=1, le=100)] = 1
+    return_of: Id | None = None
+    name: Text = ""
+    phone: Text = ""
+
+
+class BookingIn(RequestIn):
+    """A booking: a request whose id may be left out (one is then given)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"id": "web-1042", "pickup": "Bray-sur-Somme", "dropoff": "Albert",
+                                         "arrive_by": "10:00", "seats": 1, "wheelchairs": 0}]},
+    )
+
+    id: Id | None = None  # type: ignore[assignment]
+
+
+class RequestBatchIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"requests": [
+            {"id": "r1", "pickup": "Méaulte", "dropoff": "Albert", "pickup_window": {"start": "08:00", "end": "08:15"}},
+            {"id": "r2", "pickup": "Acheux-en-Amiénois", "dropoff": "Albert", "arrive_by": "09:30", "seats": 2}]}]},
+    )
+
+    requests: list[RequestIn] = Field(min_length=1, max_length=5000)
+
+
+class BreakIn(Strict):
+    window: Window
+    duration_s: Annotated[int, Field(ge=1, le=86400)]
+
+
+class VehicleIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"id": "bus-1", "start": "Albert", "shift": {"start": "07:00", "end": "19:00"}, "seats": 8,
+                                         "wheelchairs": 0, "breaks": [{"window": {"start": "11:30", "end": "14:00"}, "duration_s": 2700}],
+                                         "kind": "minibus", "name": "Jean Dupont"}]},
+    )
+
+    id: Id
+    start: Place
+    end: Place | None = None
+    shift: Window
+    seats: Count = 8
+    wheelchairs: Count = 0
+    breaks: list[BreakIn] = Field(default_factory=list, max_length=10)
+    cost_per_km: float = Field(default=0.5, ge=0, le=1000)
+    cost_per_hour: float = Field(default=25.0, ge=0, le=10000)
+    fixed_cost: float = Field(default=0.0, ge=0, le=100000)
+    kind: Literal["minibus", "car", "volunteer"] = "minibus"
+    name: Text = ""
+    phone: Text = ""
+
+
+class DayIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "open", "note": "Market day in Albert"}]})
+
+    status: Literal["open", "closed"] = "open"
+    note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class PlanJobIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"time_limit_s": 10, "seed": 0}]})
+
+    time_limit_s: float | None = Field(default=None, ge=0, le=3600, description="Solver time limit (default: the server's).")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
+class ScenarioIn(PlanJobIn):
+    """A what-if plan of a day's requests, with another fleet if given; never replaces the day's plan."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"day": "2030-01-07", "time_limit_s": 5, "seed": 1,
+                                                                              "vehicles": [{"id": "extra-1", "start": "Albert", "shift": {"start": "07:00", "end": "19:00"}}]}]})
+
+    day: date
+    vehicles: list[VehicleIn] | None = Field(default=None, max_length=500)
+
+
+# ---- responses ------------------------------------------------------------------------------------
+
+
+class ErrorOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"error": "InputError", "where": "body.requests[0].seats", "message": "must be a non-negative integer, got -1"}]})
+
+    error: str
+    where: str = ""
+    message: str
+
+
+class RefusalOut(ErrorOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "error": "Refused", "where": "booking", "status": "refused", "request_id": "web-1042", "reason": "displaced",
+        "message": "Réalisable seul, mais pas avec les autres réservations de la journée.",
+        "message_en": "Feasible alone, but not together with the other bookings of the day.", "details": {}}]})
+
+    status: Literal["refused"] = "refused"
+    request_id: str
+    reason: str
+    message_en: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class StopPromise(BaseModel):
+    place: str
+    location_id: str
+    planned: str | int
+    window: dict[str, str | int]
+
+
+class PromiseOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "status": "accepted", "request_id": "web-1042", "vehicle_id": "bus-1",
+        "pickup": {"place": "Bray-sur-Somme", "location_id": "80136", "planned": "2030-01-07T09:20:00+01:00",
+                   "window": {"start": "2030-01-07T08:53:00+01:00", "end": "2030-01-07T09:38:00+01:00"}},
+        "dropoff": {"place": "Albert", "location_id": "80016", "planned": "2030-01-07T09:40:00+01:00",
+                    "window": {"start": "2030-01-07T09:30:00+01:00", "end": "2030-01-07T10:00:00+01:00"}}}]})
+
+    status: Literal["accepted"] = "accepted"
+    request_id: str
+    vehicle_id: str
+    pickup: StopPromise
+    dropoff: StopPromise
+    replayed: bool = False
+
+
+class RequestOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "r1", "day": "2030-01-07", "source": "batch", "status": "pending",
+        "request": {"id": "r1", "pickup": "Méaulte", "dropoff": "Albert", "pickup_window": {"start": "08:00", "end": "08:15"}},
+        "promise": None, "refusal": None, "created_at": "2030-01-06T16:00:00+00:00", "updated_at": "2030-01-06T16:00:00+00:00"}]})
+
+    id: str
+    day: str
+    source: Literal["batch", "booking"]
+    status: Literal["pending", "accepted", "refused", "cancelled"]
+    request: dict[str, Any]
+    promise: dict[str, Any] | None = None
+    refusal: dict[str, Any] | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class SubmittedOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"day": "2030-01-07", "created": 2, "ids": ["r1", "r2"]}]})
+
+    day: str
+    created: int
+    ids: list[str]
+
+
+class DayOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "day": "2030-01-07", "status": "open", "note": "", "version": 3, "has_plan": True,
+        "plan_updated_at": "2030-01-06T16:05:00+00:00", "requests": {"accepted": 12, "refused": 1}}]})
+
+    day: str
+    status: str
+    note: str
+    version: int
+    has_plan: bool
+    plan_updated_at: str | None = None
+    requests: dict[str, int]
+
+
+class JobOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "5f0c2a9e1b7d4c11", "kind": "plan", "day": "2030-01-07", "status": "done", "params": {"time_limit_s": 10, "seed": 0},
+        "result": {"served": 12, "refused": 1, "check_ok": True}, "error": None,
+        "created_at": "2030-01-06T16:00:00+00:00", "started_at": "2030-01-06T16:00:00+00:00", "finished_at": "2030-01-06T16:00:10+00:00"}]})
+
+    id: str
+    kind: str
+    day: str
+    status: Literal["queued", "running", "done", "failed"]
+    params: dict[str, Any]
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    created_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+class CheckOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ok": True, "summary": "ok: 3 routes, 12 served, 1 refused", "violations": []}]})
+
+    ok: bool
+    summary: str
+    violations: list[dict[str, str]]
+
+
+class HealthOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok", "database": "ok"}]})
+
+    status: str
+    database: str
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"version": "0.1.0", "api": "v1", "database_revision": "0001", "database": "sqlite"}]})
+
+    version: str
+    api: str
+    database_revision: str | None
+    database: str
+
+
+class WhoAmIOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": 3, "role": "portal", "name": "booking portal", "prefix": "dsp_Xk2a91cd"}]})
+
+    id: int
+    role: str
+    name: str
+    prefix: str
+
+
+PLAN_EXAMPLE: dict[str, Any] = {
+    "schema": "dispatcher/plan/1", "day": "2030-01-07", "timezone": "Europe/Paris",
+    "routes": [{"vehicle_id": "bus-1", "start": "2030-01-07T07:41:00+01:00", "end": "2030-01-07T09:02:00+01:00", "distance_m": 48210,
+                "visits": [{"request_id": "r1", "kind": "pickup", "location_id": "80523", "arrival": "2030-01-07T08:00:00+01:00",
+                            "start": "2030-01-07T08:00:00+01:00", "departure": "2030-01-07T08:01:00+01:00",
+                            "load": {"seats": 1, "wheelchairs": 0}, "ride_time_s": None}], "breaks": []}],
+    "rejections": [], "kpis": {"served": 1}, "stats": {"status": "ROUTING_SUCCESS"},
+}
+GEOJSON_EXAMPLE: dict[str, Any] = {
+    "type": "FeatureCollection",
+    "features": [{"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[2.648, 50.003], [2.642, 49.982]]},
+                  "properties": {"kind": "route", "vehicle_id": "bus-1"}}],
+}

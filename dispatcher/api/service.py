@@ -1,0 +1,379 @@
+"""What the routes call: the store, the territory and road network, the solver, and jobs.
+
+Thin on purpose: validation of places and times through ``dispatcher.io``, persistence through
+``dispatcher.store``, planning through ``dispatcher.solver``, bookings through
+``dispatcher.api.booking.book``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import multiprocessing
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import replace
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dispatcher.api import booking as booking_mod
+from dispatcher.api.settings import Settings
+from dispatcher.errors import DispatcherError, InputError, NotFoundError
+from dispatcher.io import (
+    format_time,
+    plan_from_dict,
+    plan_to_dict,
+    plan_to_geojson,
+    problem_from_dict,
+    problem_from_dicts,
+    problem_to_dict,
+)
+from dispatcher.model import Plan, Problem, Route, SolverParams, Visit
+from dispatcher.store import ConflictError, KeyInfo, Store
+from dispatcher.store.models import Job, RequestRow, utcnow
+
+log = logging.getLogger("dispatcher.api")
+
+
+def _solve(problem: Problem) -> Plan:
+    """Top-level so that a process pool can run it."""
+    from dispatcher.solver.routing import OrToolsSolver
+
+    return OrToolsSolver(problem.params).solve(problem)
+
+
+def _rewhere(e: InputError, old: str, new: str) -> InputError:
+    where = new + e.where[len(old):] if e.where.startswith(old) else (f"{new}.{e.where}" if e.where else new)
+    return type(e)(e.message, where)
+
+
+class Dispatch:
+    """The application's services, one per app."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.resolved_database_url(), migrate=settings.migrate_on_start)
+        self.tz = settings.timezone
+        self._jobs: Executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dispatcher-job")
+        self._solver_pool: Executor | None = None
+        self._pool_lock = threading.Lock()
+        self.interrupted_jobs = self.store.fail_interrupted_jobs()
+
+    def close(self) -> None:
+        self._jobs.shutdown(wait=False, cancel_futures=True)
+        if self._solver_pool is not None:
+            self._solver_pool.shutdown(wait=False, cancel_futures=True)
+        self.store.close()
+
+    # ---- places and problems ------------------------------------------------------------------
+    @cached_property
+    def territory(self) -> Any:
+        from dispatcher.territory import Territory
+
+        keys = [k.strip() for k in self.settings.territory.split(",")] if self.settings.territory else None
+        return Territory.load(keys)
+
+    @cached_property
+    def network(self) -> Any:
+        from dispatcher.graph import RoadNetwork
+
+        return RoadNetwork.default()
+
+    def warm_up(self) -> None:
+        _ = self.territory, self.network
+
+    def compiler(self, day: date) -> Any:
+        def compile_(reqs: Sequence[Mapping[str, Any]], vehicles: Sequence[Mapping[str, Any]], params: SolverParams) -> Problem:
+            return problem_from_dicts(reqs, vehicles, self.territory, self.network, day=day, timezone=self.tz, params=params)
+
+        return compile_
+
+    def validate_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], where: str) -> None:
+        """Every field, place and time of these requests, or an InputError naming the first bad one."""
+        for k, d in enumerate(dicts):
+            try:
+                problem_from_dicts([d], [], self.territory, self.network, day=day, timezone=self.tz)
+            except InputError as e:
+                raise _rewhere(e, "requests[0]", f"{where}[{k}]" if len(dicts) > 1 or where.endswith("requests") else where) from None
+            self.check_not_past(day, d, f"{where}[{k}]" if where.endswith("requests") else where)
+
+    def validate_vehicle(self, d: Mapping[str, Any], where: str) -> None:
+        try:
+            problem_from_dicts([], [d], self.territory, self.network, timezone=self.tz)
+        except InputError as e:
+            raise _rewhere(e, "vehicles[0]", where) from None
+
+    def now_local(self) -> datetime:
+        return datetime.now(ZoneInfo(self.tz))
+
+    def check_day_open(self, day: date) -> None:
+        try:
+            info = self.store.get_day(day)
+        except NotFoundError:
+            days = self.store.service_days()
+            listed = ", ".join(days) if days else "none yet"
+            raise InputError(f"{day.isoformat()} is not in the service calendar (open days: {listed})", "day") from None
+        if info["status"] != "open":
+            raise InputError(f"{day.isoformat()} is closed for bookings", "day")
+        if day < self.now_local().date():
+            raise InputError(f"{day.isoformat()} is in the past", "day")
+
+    def check_not_past(self, day: date, d: Mapping[str, Any], where: str) -> None:
+        now = self.now_local()
+        if day > now.date():
+            return
+        if day < now.date():
+            raise InputError(f"{day.isoformat()} is in the past", "day")
+        from dispatcher.io import request_from_dict
+
+        r = request_from_dict(d, where, day, self.tz)
+        now_s = now.hour * 3600 + now.minute * 60 + now.second
+        last = r.pickup_window.end_s if r.pickup_window is not None else r.arrive_by_s
+        if last is not None and last < now_s:
+            field = "pickup_window.end" if r.pickup_window is not None else "arrive_by"
+            raise InputError(f"{format_time(last, day, self.tz)} is in the past (now {now.strftime('%H:%M')})", f"{where}.{field}")
+
+    # ---- requests ---------------------------------------------------------------------------------
+    def submit_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], key: KeyInfo, where: str = "body.requests") -> list[str]:
+        if not dicts:
+            raise InputError("no requests given", where)
+        self.check_day_open(day)
+        self.validate_requests(day, dicts, where)
+        return self.store.add_requests(day, dicts, source="batch", owner=key.id)
+
+    def cancel_request(self, day: date, request_id: str, key: KeyInfo, source: str | None = None) -> dict[str, Any]:
+        owner = key.id if key.role == "portal" else None
+        with self.store.lock_day(day) as (s, row):
+            req = self.store.request_row(s, day, request_id)
+            if req is None or (source and req.source != source) or (owner is not None and req.owner_key_id != owner):
+                raise NotFoundError(f"no {source or 'request'} {request_id!r} on {day.isoformat()}", "request_id")
+            if req.status == "cancelled":
+                from dispatcher.store.db import request_out
+
+                return request_out(req)
+            was = req.status
+            req.status, req.updated_at = "cancelled", utcnow()
+            if was == "accepted" and row.plan_json is not None and row.problem_json is not None:
+                problem = problem_from_dict(row.problem_json)
+                plan = plan_from_dict(row.plan_json, problem)
+                if request_id in {r.id for r in problem.requests}:
+                    problem, plan = remove_request(problem, plan, request_id)
+                    row.plan_json, row.problem_json = plan_to_dict(plan, problem), problem_to_dict(problem)
+                    row.plan_updated_at = utcnow()
+            row.version += 1
+            from dispatcher.store.db import request_out
+
+            return request_out(req)
+
+    # ---- bookings -----------------------------------------------------------------------------------
+    def book(self, day: date, d: dict[str, Any], key: KeyInfo) -> tuple[int, dict[str, Any]]:
+        """A booking: 201 and the promise, 409 and the refusal (both stored), 200 for a replay."""
+        self.check_day_open(day)
+        self.validate_requests(day, [d], "body")
+        rid = str(d["id"])
+        with self.store.lock_day(day) as (s, row):
+            existing = self.store.request_row(s, day, rid)
+            if existing is not None:
+                if existing.source == "booking" and existing.owner_key_id == key.id and existing.data == d and existing.status == "accepted":
+                    return 200, {**(existing.promise or {}), "replayed": True}
+                if not (existing.source == "booking" and existing.status in ("refused", "cancelled") and existing.owner_key_id == key.id):
+                    raise ConflictError(f"request {rid!r} already exists on {day.isoformat()}", "body.id")
+            accepted = self.store.requests_in(s, day, ["accepted"])
+            state = booking_mod.DayState(
+                day=day,
+                accepted=[a.data for a in accepted],
+                vehicles=self.store.list_vehicles_in(s),
+                compile=self.compiler(day),
+                params=SolverParams(time_limit_s=self.settings.booking_time_limit_s),
+                timezone=self.tz,
+            )
+            if not state.vehicles:
+                raise InputError("the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles")
+            outcome = booking_mod.book(state, d)
+            if existing is None:
+                existing = RequestRow(day=day, request_id=rid, source="booking", data=d, owner_key_id=key.id, status="pending")
+                s.add(existing)
+            existing.data, existing.updated_at = d, utcnow()
+            if isinstance(outcome, booking_mod.Refusal):
+                body = outcome.to_dict(day, self.tz)
+                existing.status, existing.refusal, existing.promise = "refused", body, None
+                row.version += 1
+                return 409, body
+            body = outcome.to_dict()
+            existing.status, existing.promise, existing.refusal = "accepted", body, None
+            row.plan_json = plan_to_dict(outcome.plan, outcome.problem)
+            row.problem_json = problem_to_dict(outcome.problem)
+            row.plan_updated_at = utcnow()
+            row.version += 1
+            return 201, body
+
+    # ---- plans and jobs ---------------------------------------------------------------------------
+    def start_job(self, kind: str, day: date, params: Mapping[str, Any], key: KeyInfo) -> dict[str, Any]:
+        self.store.get_day(day)
+        job = self.store.create_job(kind, day, params, key.id)
+        self._jobs.submit(self._run_job_safely, job["id"])
+        return job
+
+    def _pool(self) -> Executor | None:
+        if not self.settings.solver_processes:
+            return None
+        with self._pool_lock:
+            if self._solver_pool is None:
+                self._solver_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            return self._solver_pool
+
+    def _run_job_safely(self, job_id: str) -> None:
+        try:
+            self._run_job(job_id)
+        except DispatcherError as e:
+            self.store.update_job(job_id, status="failed", error=e.to_dict(), finished_at=utcnow())
+        except Exception as e:  # a job never dies silently
+            log.exception("job %s failed", job_id)
+            self.store.update_job(job_id, status="failed", error={"error": type(e).__name__, "where": "job", "message": str(e)}, finished_at=utcnow())
+
+    def _run_job(self, job_id: str) -> None:
+        self.store.update_job(job_id, status="running", started_at=utcnow())
+        with self.store.read() as s:
+            job = s.get(Job, job_id)
+            assert job is not None
+            day, kind, params, base_version = job.day, job.kind, dict(job.params), job.base_version
+            rows = [r for r in self.store.requests_in(s, day, ["pending", "accepted", "refused"]) if not (r.source == "booking" and r.status == "refused")]
+            dicts = [booking_mod.with_priority(r.data, booking_mod.PROMISE_PRIORITY) if r.status == "accepted" else r.data for r in rows]
+            promised = [r.request_id for r in rows if r.status == "accepted"]
+            vehicles = params.get("vehicles") or self.store.list_vehicles_in(s)
+        sp = SolverParams(time_limit_s=float(params.get("time_limit_s", self.settings.plan_time_limit_s)), seed=int(params.get("seed", 0)))
+        if not dicts:
+            raise InputError(f"no requests to plan on {day.isoformat()}", "day")
+        if not vehicles:
+            raise InputError("the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles")
+        problem = self.compiler(day)(dicts, vehicles, sp)
+        pool = self._pool()
+        plan = pool.submit(_solve, problem).result() if pool else _solve(problem)
+        from dispatcher.solver.checker import check_plan
+
+        report = check_plan(problem, plan)
+        served = set(plan.served_ids)
+        summary = {
+            "served": len(served), "refused": len(plan.rejections), "check_ok": report.ok,
+            "violations": [str(v) for v in report.violations[:20]],
+            "kpis": plan_to_dict(plan, problem)["kpis"], "status": plan.stats.status,
+        }
+        if kind == "scenario":
+            self.store.update_job(job_id, status="done", result={**summary, "plan": plan_to_dict(plan, problem)}, finished_at=utcnow())
+            return
+        with self.store.lock_day(day) as (s, row):
+            job = s.get(Job, job_id)
+            assert job is not None
+            job.finished_at = utcnow()
+            broken = [rid for rid in promised if rid not in served]
+            if row.version != base_version:
+                job.status, job.error = "failed", ConflictError(
+                    "the day changed while planning (requests or bookings arrived); run the job again", "day").to_dict()
+                return
+            if broken or not report.ok:
+                msg = (f"the new plan would break {len(broken)} promise(s) ({', '.join(broken[:10])}); the current plan is kept"
+                       if broken else "the new plan failed the independent check; the current plan is kept")
+                job.status, job.error, job.result = "failed", {"error": "SolverError", "where": "plan", "message": msg}, summary
+                return
+            pd = plan_to_dict(plan, problem)
+            row.plan_json, row.problem_json, row.plan_updated_at = pd, problem_to_dict(problem), utcnow()
+            row.version += 1
+            rejections = {j["request_id"]: j for j in pd["rejections"]}
+            for r in rows:
+                fresh = s.get(RequestRow, r.pk)
+                assert fresh is not None
+                fresh.updated_at = utcnow()
+                if r.request_id in served:
+                    fresh.status, fresh.refusal = "accepted", None
+                    fresh.promise = promise_from_plan(problem, plan, r.request_id)
+                else:
+                    j = rejections.get(r.request_id, {})
+                    fresh.status, fresh.promise = "refused", None
+                    fresh.refusal = {"error": "Refused", "where": "plan", "status": "refused", "request_id": r.request_id,
+                                     "reason": j.get("reason"), "message": j.get("message", ""), "message_en": j.get("message_en", ""),
+                                     "details": booking_mod._jsonable(j.get("details", {}))}
+            job.status, job.result = "done", summary
+
+    # ---- plan views -----------------------------------------------------------------------------
+    def plan_and_problem(self, day: date) -> tuple[Plan, Problem]:
+        got = self.store.get_plan(day)
+        if got is None:
+            raise NotFoundError(f"no plan yet for {day.isoformat()}; run a plan job (POST /v1/days/{day.isoformat()}/plans) or book", "plan")
+        pd, prd = got
+        problem = problem_from_dict(prd)
+        return plan_from_dict(pd, problem), problem
+
+    def geojson(self, day: date) -> dict[str, Any]:
+        plan, problem = self.plan_and_problem(day)
+        return plan_to_geojson(plan, problem, self.network)
+
+    def check(self, day: date) -> dict[str, Any]:
+        from dispatcher.solver.checker import check_plan
+
+        plan, problem = self.plan_and_problem(day)
+        report = check_plan(problem, plan)
+        return {"ok": report.ok, "summary": report.summary(), "violations": [{"code": v.code, "where": v.where, "message": v.message} for v in report.violations]}
+
+    def manifest_csv(self, day: date, vehicle_id: str | None = None) -> str:
+        plan, problem = self.plan_and_problem(day)
+        if vehicle_id is not None and plan.route(vehicle_id) is None:
+            raise NotFoundError(f"vehicle {vehicle_id!r} has no route on {day.isoformat()}", "vehicle_id")
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["vehicle_id", "order", "kind", "time", "place", "location_id", "request_id", "name", "phone",
+                    "party_seats", "party_wheelchairs", "load_seats", "load_wheelchairs"])
+        for route in plan.routes:
+            if vehicle_id is not None and route.vehicle_id != vehicle_id:
+                continue
+            for k, v in enumerate(route.visits):
+                r = problem.request(v.request_id)
+                loc = problem.location(v.location_id)
+                w.writerow([route.vehicle_id, k + 1, v.kind, format_time(v.start_s, problem.day, problem.timezone), loc.name or loc.id,
+                            loc.id, r.id, r.name, r.phone, r.seats, r.wheelchairs, v.seats, v.wheelchairs])
+        return buf.getvalue()
+
+
+def promise_from_plan(problem: Problem, plan: Plan, rid: str) -> dict[str, Any] | None:
+    for route in plan.routes:
+        pick = next((v for v in route.visits if v.request_id == rid and v.kind == "pickup"), None)
+        drop = next((v for v in route.visits if v.request_id == rid and v.kind == "dropoff"), None)
+        if pick and drop:
+            r = problem.request(rid)
+            return booking_mod.Promise(rid, route.vehicle_id, pick.start_s, drop.start_s, problem.pickup_tw(r), problem.dropoff_tw(r), plan, problem).to_dict()
+    return None
+
+
+def remove_request(problem: Problem, plan: Plan, rid: str) -> tuple[Problem, Plan]:
+    """The problem and plan without request ``rid``: its visits leave their route, which is re-timed
+    (or keeps its times, with loads recomputed, if it cannot be re-timed)."""
+    from dispatcher.solver.kpis import compute_kpis
+    from dispatcher.solver.schedule import schedule_route
+
+    problem2 = replace(problem, requests=tuple(r for r in problem.requests if r.id != rid))
+    routes: list[Route] = []
+    for route in plan.routes:
+        if not any(v.request_id == rid for v in route.visits):
+            routes.append(route)
+            continue
+        kept = [v for v in route.visits if v.request_id != rid]
+        if not kept:
+            continue
+        stops = [(problem2.request(v.request_id), v.kind) for v in kept]
+        new = schedule_route(problem2, problem2.vehicle(route.vehicle_id), stops)
+        if new is None:
+            seats = wheel = 0
+            visits = []
+            for v in kept:
+                r = problem2.request(v.request_id)
+                sign = 1 if v.kind == "pickup" else -1
+                seats, wheel = seats + sign * r.seats, wheel + sign * r.wheelchairs
+                visits.append(Visit(v.request_id, v.kind, v.location_id, v.arrival_s, v.start_s, v.departure_s, seats, wheel, v.ride_time_s))
+            new = replace(route, visits=tuple(visits))
+        routes.append(new)
+    rejections = tuple(j for j in plan.rejections if j.request_id != rid)
+    kpis = compute_kpis(problem2, routes, rejections)
+    return problem2, replace(plan, routes=tuple(routes), rejections=rejections, kpis=kpis)

@@ -1,0 +1,431 @@
+"""The store behind a few functions: SQLite by default (WAL, one file in the state folder),
+PostgreSQL by URL; schema migrations with Alembic, run on open.
+
+Durability: every write is one transaction committed before the API answers (SQLite with
+``synchronous=FULL`` in WAL mode; PostgreSQL's defaults). Validation happens before any write,
+so bad input never touches what is stored.
+
+Concurrency (documented choice: pessimistic row locks for bookings, optimistic versions for
+plan jobs):
+
+* Everything that changes a day's plan or requests runs in ``Store.lock_day(day)``: on
+  PostgreSQL a ``SELECT ... FOR UPDATE`` of the day's row, on SQLite a ``BEGIN IMMEDIATE``
+  transaction (SQLite has one writer at a time; the lock is the database's, held across
+  processes). Two bookings on the same day are therefore serialised, each one sees the plan the
+  previous one committed, and no vehicle is over-filled or promise broken, with one worker or
+  several.
+* A plan job solves outside any lock (it can take minutes), remembering the day's ``version``;
+  it commits under ``lock_day`` only if the version is unchanged, and otherwise reports that
+  the day changed while it was planning (run it again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dispatcher.errors import DispatcherError, InputError, NotFoundError
+from dispatcher.store.models import ApiKey, Job, RequestRow, ServiceDay, VehicleRow, utcnow
+
+ROLES = ("operator", "portal", "planner")
+REQUEST_STATUSES = ("pending", "accepted", "refused", "cancelled")
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+TOKEN_PREFIX = "dsp_"
+
+
+class ConflictError(DispatcherError):
+    """A write that conflicts with what is stored (a duplicate id, a day that changed)."""
+
+    exit_code = 2
+    http_status = 409
+
+
+def sqlite_url(folder: str | Path) -> str:
+    p = Path(folder).expanduser().resolve()
+    return f"sqlite:///{p / 'dispatcher.db'}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``. SQLite: WAL, synchronous FULL, foreign keys, a 60 s busy timeout,
+    and transactions begun by us (``BEGIN IMMEDIATE`` for writes, see ``Store.write``)."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, pool_size=20, max_overflow=40)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # let SQLAlchemy's begin event emit BEGIN
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run the Alembic migrations up to ``revision`` (safe to run by several workers at once)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn.execution_options(sqlite_begin="IMMEDIATE")
+        command.upgrade(cfg, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:
+            return None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    id: int
+    role: str
+    name: str
+    prefix: str
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+def request_out(row: RequestRow) -> dict[str, Any]:
+    return {
+        "id": row.request_id,
+        "day": row.day.isoformat(),
+        "source": row.source,
+        "status": row.status,
+        "request": row.data,
+        "promise": row.promise,
+        "refusal": row.refusal,
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
+    }
+
+
+def day_out(row: ServiceDay, counts: Mapping[str, int] | None = None) -> dict[str, Any]:
+    return {
+        "day": row.day.isoformat(),
+        "status": row.status,
+        "note": row.note,
+        "version": row.version,
+        "has_plan": row.plan_json is not None,
+        "plan_updated_at": _iso(row.plan_updated_at),
+        "requests": dict(counts or {}),
+    }
+
+
+def job_out(row: Job) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "day": row.day.isoformat(),
+        "status": row.status,
+        "params": row.params,
+        "result": row.result,
+        "error": row.error,
+        "created_at": _iso(row.created_at),
+        "started_at": _iso(row.started_at),
+        "finished_at": _iso(row.finished_at),
+    }
+
+
+class Store:
+    """The store. ``Store(url)`` opens (and migrates, unless ``migrate=False``) the database."""
+
+    def __init__(self, url: str, migrate: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if migrate:
+            upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- sessions ---------------------------------------------------------------------------
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            yield s
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction, committed on exit (rolled back on any exception)."""
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            if self.is_sqlite:
+                s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            yield s
+
+    @contextmanager
+    def lock_day(self, day: date) -> Iterator[tuple[Session, ServiceDay]]:
+        """A write transaction holding the day's lock (see the module doc)."""
+        with self.write() as s:
+            row = s.execute(select(ServiceDay).where(ServiceDay.day == day).with_for_update()).scalar_one_or_none()
+            if row is None:
+                raise NotFoundError(f"{day.isoformat()} is not a service day; open it first (PUT /v1/days/{day.isoformat()})", "day")
+            yield s, row
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+
+    # ---- API keys ---------------------------------------------------------------------------
+    def create_key(self, role: str, name: str = "") -> tuple[str, KeyInfo]:
+        """A new random key of ``role``; returns the token (shown once, stored only hashed)."""
+        if role not in ROLES:
+            raise InputError(f"unknown role {role!r}; roles are {', '.join(ROLES)}", "role")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.write() as s:
+            row = ApiKey(name=name, role=role, key_hash=hash_token(token), prefix=token[:12])
+            s.add(row)
+            s.flush()
+            info = KeyInfo(row.id, row.role, row.name, row.prefix)
+        return token, info
+
+    def authenticate(self, token: str) -> KeyInfo | None:
+        if not token:
+            return None
+        with self.read() as s:
+            row = s.execute(select(ApiKey).where(ApiKey.key_hash == hash_token(token))).scalar_one_or_none()
+            if row is None or row.revoked_at is not None:
+                return None
+            return KeyInfo(row.id, row.role, row.name, row.prefix)
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        with self.read() as s:
+            return [
+                {"id": k.id, "role": k.role, "name": k.name, "prefix": k.prefix, "created_at": _iso(k.created_at), "revoked": k.revoked_at is not None}
+                for k in s.execute(select(ApiKey).order_by(ApiKey.id)).scalars()
+            ]
+
+    def revoke_key(self, key_id: int) -> None:
+        with self.write() as s:
+            row = s.get(ApiKey, key_id)
+            if row is None:
+                raise NotFoundError(f"no key {key_id}", "key")
+            row.revoked_at = row.revoked_at or utcnow()
+
+    # ---- service days -----------------------------------------------------------------------
+    def _counts(self, s: Session, day: date) -> dict[str, int]:
+        rows = s.execute(select(RequestRow.status, func.count()).where(RequestRow.day == day).group_by(RequestRow.status))
+        return {status: int(n) for status, n in rows}
+
+    def put_day(self, day: date, status: str = "open", note: str = "") -> tuple[dict[str, Any], bool]:
+        """Open (or update) a service day; returns (day, created)."""
+        with self.write() as s:
+            row = s.get(ServiceDay, day)
+            created = row is None
+            if row is None:
+                row = ServiceDay(day=day, status=status, note=note, version=0)
+                s.add(row)
+            else:
+                row.status, row.note = status, note
+                row.version += 1
+            s.flush()
+            return day_out(row, self._counts(s, day)), created
+
+    def get_day(self, day: date) -> dict[str, Any]:
+        with self.read() as s:
+            row = s.get(ServiceDay, day)
+            if row is None:
+                raise NotFoundError(f"{day.isoformat()} is not a service day", "day")
+            return day_out(row, self._counts(s, day))
+
+    def day_row(self, s: Session, day: date) -> ServiceDay:
+        row = s.get(ServiceDay, day)
+        if row is None:
+            raise NotFoundError(f"{day.isoformat()} is not a service day", "day")
+        return row
+
+    def list_days(self) -> list[dict[str, Any]]:
+        with self.read() as s:
+            return [day_out(r, self._counts(s, r.day)) for r in s.execute(select(ServiceDay).order_by(ServiceDay.day)).scalars()]
+
+    def service_days(self, limit: int = 10) -> list[str]:
+        with self.read() as s:
+            q = select(ServiceDay.day).where(ServiceDay.status == "open").order_by(ServiceDay.day.desc()).limit(limit)
+            return sorted(d.isoformat() for d in s.execute(q).scalars())
+
+    def get_plan(self, day: date) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The day's current plan and its problem (dicts), or None."""
+        with self.read() as s:
+            row = self.day_row(s, day)
+            if row.plan_json is None or row.problem_json is None:
+                return None
+            return row.plan_json, row.problem_json
+
+    def get_plan_json(self, day: date) -> dict[str, Any] | None:
+        with self.read() as s:
+            row = s.execute(select(ServiceDay.plan_json).where(ServiceDay.day == day)).one_or_none()
+            if row is None:
+                raise NotFoundError(f"{day.isoformat()} is not a service day", "day")
+            return row[0]
+
+    # ---- vehicles ---------------------------------------------------------------------------
+    def list_vehicles(self) -> list[dict[str, Any]]:
+        with self.read() as s:
+            return [r.data for r in s.execute(select(VehicleRow).order_by(VehicleRow.id)).scalars()]
+
+    @staticmethod
+    def list_vehicles_in(s: Session) -> list[dict[str, Any]]:
+        """The fleet, read inside an open session (so that a booking sees it in its transaction)."""
+        return [r.data for r in s.execute(select(VehicleRow).order_by(VehicleRow.id)).scalars()]
+
+    def get_vehicle(self, vehicle_id: str) -> dict[str, Any]:
+        with self.read() as s:
+            row = s.get(VehicleRow, vehicle_id)
+            if row is None:
+                raise NotFoundError(f"no vehicle {vehicle_id!r}", "vehicle_id")
+            return row.data
+
+    def put_vehicle(self, data: Mapping[str, Any], create_only: bool = False) -> bool:
+        """Create or replace a vehicle (already validated); returns whether it was created."""
+        vid = str(data["id"])
+        with self.write() as s:
+            row = s.get(VehicleRow, vid)
+            if row is not None and create_only:
+                raise ConflictError(f"vehicle {vid!r} already exists; replace it with PUT /v1/vehicles/{vid}", "id")
+            if row is None:
+                s.add(VehicleRow(id=vid, data=dict(data)))
+                return True
+            row.data = dict(data)
+            row.updated_at = utcnow()
+            return False
+
+    def delete_vehicle(self, vehicle_id: str) -> None:
+        with self.write() as s:
+            row = s.get(VehicleRow, vehicle_id)
+            if row is None:
+                raise NotFoundError(f"no vehicle {vehicle_id!r}", "vehicle_id")
+            s.delete(row)
+
+    # ---- requests ---------------------------------------------------------------------------
+    def add_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], source: str = "batch", owner: int | None = None) -> list[str]:
+        """Add validated request dicts to a day as pending, all or nothing."""
+        ids = [str(d["id"]) for d in dicts]
+        seen: set[str] = set()
+        for k, rid in enumerate(ids):
+            if rid in seen:
+                raise InputError(f"duplicate request id {rid!r} in this batch", f"requests[{k}].id")
+            seen.add(rid)
+        with self.lock_day(day) as (s, row):
+            if row.status != "open":
+                raise InputError(f"{day.isoformat()} is closed", "day")
+            existing = set(s.execute(select(RequestRow.request_id).where(RequestRow.day == day, RequestRow.request_id.in_(ids))).scalars())
+            for k, rid in enumerate(ids):
+                if rid in existing:
+                    raise ConflictError(f"request {rid!r} already exists on {day.isoformat()}", f"requests[{k}].id")
+            for d in dicts:
+                s.add(RequestRow(day=day, request_id=str(d["id"]), source=source, status="pending", data=dict(d), owner_key_id=owner))
+            row.version += 1
+            try:
+                s.flush()
+            except IntegrityError:
+                raise ConflictError("a request with one of these ids was added at the same time", "requests") from None
+        return ids
+
+    def list_requests(
+        self, day: date, status: str | None = None, source: str | None = None, owner: int | None = None
+    ) -> list[dict[str, Any]]:
+        with self.read() as s:
+            self.day_row(s, day)
+            q = select(RequestRow).where(RequestRow.day == day)
+            if status:
+                q = q.where(RequestRow.status == status)
+            if source:
+                q = q.where(RequestRow.source == source)
+            if owner is not None:
+                q = q.where(RequestRow.owner_key_id == owner)
+            return [request_out(r) for r in s.execute(q.order_by(RequestRow.pk)).scalars()]
+
+    def get_request(self, day: date, request_id: str, source: str | None = None, owner: int | None = None) -> dict[str, Any]:
+        with self.read() as s:
+            row = self._request_row(s, day, request_id)
+            if (source and row.source != source) or (owner is not None and row.owner_key_id != owner):
+                raise NotFoundError(f"no {source or 'request'} {request_id!r} on {day.isoformat()}", "request_id")
+            return request_out(row)
+
+    def _request_row(self, s: Session, day: date, request_id: str) -> RequestRow:
+        row = s.execute(select(RequestRow).where(RequestRow.day == day, RequestRow.request_id == request_id)).scalar_one_or_none()
+        if row is None:
+            raise NotFoundError(f"no request {request_id!r} on {day.isoformat()}", "request_id")
+        return row
+
+    @staticmethod
+    def requests_in(s: Session, day: date, statuses: Sequence[str]) -> list[RequestRow]:
+        q = select(RequestRow).where(RequestRow.day == day, RequestRow.status.in_(list(statuses))).order_by(RequestRow.pk)
+        return list(s.execute(q).scalars())
+
+    @staticmethod
+    def request_row(s: Session, day: date, request_id: str) -> RequestRow | None:
+        return s.execute(select(RequestRow).where(RequestRow.day == day, RequestRow.request_id == request_id)).scalar_one_or_none()
+
+    # ---- jobs -------------------------------------------------------------------------------
+    def create_job(self, kind: str, day: date, params: Mapping[str, Any], created_by: int | None) -> dict[str, Any]:
+        with self.write() as s:
+            row = self.day_row(s, day)
+            job = Job(id=secrets.token_hex(8), kind=kind, day=day, status="queued", params=dict(params), base_version=row.version, created_by=created_by)
+            s.add(job)
+            s.flush()
+            return job_out(job)
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        with self.read() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                raise NotFoundError(f"no job {job_id!r}", "job_id")
+            return job_out(job)
+
+    def update_job(self, job_id: str, **fields: Any) -> None:
+        with self.write() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                raise NotFoundError(f"no job {job_id!r}", "job_id")
+            for k, v in fields.items():
+                setattr(job, k, v)
+
+    def fail_interrupted_jobs(self) -> int:
+        """Jobs left queued or running by a server that stopped: mark them failed."""
+        with self.write() as s:
+            jobs = list(s.execute(select(Job).where(Job.status.in_(["queued", "running"]))).scalars())
+            for job in jobs:
+                job.status = "failed"
+                job.error = {"error": "Interrupted", "where": "job", "message": "the server stopped before the job finished; run it again"}
+                job.finished_at = utcnow()
+            return len(jobs)
+

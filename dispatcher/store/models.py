@@ -1,0 +1,99 @@
+"""The tables: API keys, service days (with the day's current plan), vehicles, requests, jobs.
+
+Requests and vehicles are stored in the input vocabulary of ``dispatcher.io`` (the same dicts
+the CLI reads from JSON or CSV), so that a stored day can always be re-planned by the same code
+path. The current plan of a day is stored with the compiled problem it answers (schemas
+``dispatcher/plan/1`` and ``dispatcher/problem/1``), so that it can be checked and drawn later.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
+    prefix: Mapped[str] = mapped_column(String(16))  # first characters of the token, to recognise it
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ServiceDay(Base):
+    """A day of the service calendar. ``version`` grows on every change of the day's requests or
+    plan (optimistic check for plan jobs); the row is also the lock taken by bookings."""
+
+    __tablename__ = "service_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | closed
+    note: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    plan_json: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    problem_json: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    plan_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class VehicleRow(Base):
+    __tablename__ = "vehicles"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RequestRow(Base):
+    """A trip request of a day. ``status``: pending (submitted, not planned yet), accepted (served
+    by the day's current plan: a promise), refused (with ``refusal``), cancelled."""
+
+    __tablename__ = "requests"
+    __table_args__ = (UniqueConstraint("day", "request_id", name="uq_requests_day_request_id"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date, ForeignKey("service_days.day"), index=True)
+    request_id: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(20))  # batch | booking
+    status: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    owner_key_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    promise: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    refusal: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Job(Base):
+    """A planning job (``plan``: becomes the day's plan; ``scenario``: a what-if, stored only here)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # plan | scenario
+    day: Mapped[date] = mapped_column(Date, ForeignKey("service_days.day"), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # queued | running | done | failed
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    base_version: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
