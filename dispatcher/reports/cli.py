@@ -1,0 +1,175 @@
+"""Command-line sub-apps for the reports and the scenarios (registered in ``dispatcher.cli``):
+
+* ``dispatcher report manifest PROBLEM PLAN``: driver manifests, CSV and printable HTML;
+* ``dispatcher report map PROBLEM PLAN``: the self-contained map of the day;
+* ``dispatcher report gtfs-flex``: a GTFS-Flex feed of the service, validated by reading it back;
+* ``dispatcher scenario run FILE``: a planners' scenario, table and Markdown report.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from dispatcher.cli import console, err_console, handle_errors, step
+from dispatcher.errors import InputError
+
+report_app = typer.Typer(help="Operators' outputs: driver manifests, map of the day, GTFS-Flex.", no_args_is_help=True)
+scenario_app = typer.Typer(help="Planners' scenarios: variants x seeds, planned, checked, compared.", no_args_is_help=True)
+
+
+def _load(problem: Path, plan: Path) -> tuple[Any, Any]:
+    from dispatcher.io import load_plan, load_problem
+
+    p = load_problem(problem)
+    return p, load_plan(plan, p)
+
+
+def _lang(lang: str) -> str:
+    if lang not in ("fr", "en"):
+        raise InputError(f"must be fr or en, got {lang!r}", "--lang")
+    return lang
+
+
+def _date(value: str | None, where: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"not a date (YYYY-MM-DD): {value!r}", where) from None
+
+
+@report_app.command("manifest")
+@handle_errors
+def manifest_cmd(
+    problem: Annotated[Path, typer.Argument(help="Problem JSON (plan.problem.json).")],
+    plan: Annotated[Path, typer.Argument(help="Plan JSON.")],
+    out: Annotated[Path, typer.Option(help="Folder for manifests.csv and manifests.html.")] = Path("out/manifests"),
+    lang: Annotated[str, typer.Option(help="fr | en")] = "fr",
+) -> None:
+    """Driver manifests: every vehicle's stops in order, who boards and alights, as CSV and HTML."""
+    from dispatcher.reports.manifest import build_manifests, write_manifest_csv, write_manifest_html
+
+    p, pl = _load(problem, plan)
+    lang = _lang(lang)
+    csv_path = write_manifest_csv(p, pl, out / "manifests.csv", lang)
+    html_path = write_manifest_html(p, pl, out / "manifests.html", lang)
+    n = len(build_manifests(p, pl))
+    console.print(f"{n} manifests written to {csv_path} and {html_path}")
+
+
+@report_app.command("map")
+@handle_errors
+def map_cmd(
+    problem: Annotated[Path, typer.Argument(help="Problem JSON (plan.problem.json).")],
+    plan: Annotated[Path, typer.Argument(help="Plan JSON.")],
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("out/map.html"),
+    lang: Annotated[str, typer.Option(help="fr | en")] = "fr",
+    tiles: Annotated[bool, typer.Option(help="Add the OpenStreetMap tile layer (needs the internet to draw).")] = False,
+    roads: Annotated[bool, typer.Option(help="Draw routes along the roads of the default graph (else straight legs).")] = True,
+) -> None:
+    """The map of the day as one self-contained HTML page (routes along the roads, refusals in red)."""
+    from dispatcher.reports.map import territory_for_problem, write_plan_map
+
+    p, pl = _load(problem, plan)
+    network = None
+    if roads:
+        from dispatcher.graph import RoadNetwork
+
+        with step("Loading the road graph"):
+            network = RoadNetwork.default()
+    with step("Drawing the routes"):
+        path = write_plan_map(p, pl, out, network, territory=territory_for_problem(p), tiles=tiles, lang=_lang(lang))
+    console.print(f"map written to {path}")
+
+
+@report_app.command("gtfs-flex")
+@handle_errors
+def gtfs_flex_cmd(
+    out: Annotated[Path, typer.Option(help="The zip to write.")] = Path("out/gtfs-flex.zip"),
+    territory: Annotated[str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all'); default: the pilot.")] = None,
+    zones: Annotated[str, typer.Option(help="epci (a zone per intercommunality) | territory (one zone)")] = "epci",
+    hours: Annotated[str, typer.Option(help="Service hours, HH:MM-HH:MM.")] = "07:00-19:00",
+    booking_deadline: Annotated[str, typer.Option(help="Book the day before, until HH:MM.")] = "17:00",
+    start: Annotated[str | None, typer.Option(help="First day of the feed, YYYY-MM-DD (default: today).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day of the feed, YYYY-MM-DD (default: a year on).")] = None,
+    agency_name: Annotated[str | None, typer.Option(help="Agency name.")] = None,
+    agency_url: Annotated[str | None, typer.Option(help="Agency web page (full URL).")] = None,
+    phone: Annotated[str, typer.Option(help="Booking phone number.")] = "",
+) -> None:
+    """A GTFS-Flex feed of the on-demand service (zones, hours, prior-day booking), read back and validated."""
+    from dataclasses import replace
+
+    from dispatcher.io import parse_time
+    from dispatcher.model import TimeWindow
+    from dispatcher.reports.gtfs_flex import FlexService, read_gtfs_flex, write_gtfs_flex
+    from dispatcher.territory import Territory
+
+    if "-" not in hours:
+        raise InputError(f"must be HH:MM-HH:MM, got {hours!r}", "--hours")
+    a, b = hours.split("-", 1)
+    window = TimeWindow(parse_time(a, "--hours"), parse_time(b, "--hours"))
+    if window.end_s <= window.start_s:
+        raise InputError("ends before it starts", "--hours")
+    svc = FlexService(
+        service_hours=window, booking_last_time_s=parse_time(booking_deadline, "--booking-deadline"),
+        start_date=_date(start, "--start"), end_date=_date(end, "--end"), agency_phone=phone, booking_phone=phone,
+    )
+    if agency_name:
+        svc = replace(svc, agency_name=agency_name)
+    if agency_url:
+        svc = replace(svc, agency_url=agency_url)
+    terr = Territory.load([k.strip() for k in territory.split(",")] if territory else None)
+    path = write_gtfs_flex(out, terr, svc, zones=zones)
+    feed = read_gtfs_flex(path)
+    console.print(
+        f"GTFS-Flex feed written to {path}: {len(feed.zone_ids)} zone(s), {len(feed.tables['trips.txt'])} trips, "
+        f"{len(feed.tables['stops.txt'])} stops; read back and valid"
+    )
+
+
+@scenario_app.command("run")
+@handle_errors
+def scenario_run(
+    file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: out/scenarios/<file name>).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:port); default: local processes.")] = None,
+    workers: Annotated[int, typer.Option(help="Local worker processes (without --scheduler).")] = 2,
+    seeds: Annotated[str | None, typer.Option(help="Override the seeds, comma separated.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Override the solver time limit per run (s).")] = None,
+) -> None:
+    """Run every variant x seed, check every plan, write results.csv, report.md and plots."""
+    from dispatcher.reports.report import write_scenario_report
+    from dispatcher.scenario import load_scenario, run_scenario, with_overrides
+
+    sc = load_scenario(file)
+    seed_list = None
+    if seeds is not None:
+        try:
+            seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+        except ValueError:
+            raise InputError(f"must be integers separated by commas, got {seeds!r}", "--seeds") from None
+    sc = with_overrides(sc, seeds=seed_list, time_limit_s=time_limit)
+    target = out or Path("out") / "scenarios" / file.stem
+    n = len(sc.variants) * len(sc.seeds)
+    where = f"Dask scheduler {scheduler}" if scheduler else f"{min(workers, n)} local process(es)"
+
+    def progress(k: int, total: int, r: Any) -> None:
+        row = r.row
+        err_console.print(
+            f"[{k}/{total}] {row['variant']} / seed {row['seed']}: {row['served']} served, {row['refused']} refused, "
+            f"{row['cost_eur']:.0f} EUR, checker {'ok' if row['check_ok'] else 'FAILED'}",
+            highlight=False,
+        )
+
+    with step(f"Running {n} plans ({len(sc.variants)} variants x {len(sc.seeds)} seeds) on {where}"):
+        result = run_scenario(sc, scheduler=scheduler, workers=workers, progress=progress)
+    md = write_scenario_report(result, target)
+    console.print(f"report written to {md} (table: {target / 'results.csv'})")
+    if not all(r["check_ok"] for r in result.rows):
+        err_console.print("some plans failed the checker (see report.md)")
+        raise typer.Exit(6)
