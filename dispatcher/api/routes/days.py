@@ -78,12 +78,15 @@ def _parse_batch(raw: bytes, content_type: str) -> list[dict[str, Any]]:
                 raise InputError(e.message, e.where.replace(str(path), "body")) from None
         if not rows:
             raise InputError("the CSV has no request rows", "body")
-        where_rows = rows
+        for row in rows:
+            w = row.get("pickup_window")
+            if isinstance(w, list) and len(w) == 2:
+                row["pickup_window"] = {"start": w[0], "end": w[1]}
         try:
-            RequestBatchIn.model_validate({"requests": where_rows})
+            batch = RequestBatchIn.model_validate({"requests": rows})
         except ValidationError as e:
             raise validation_error(e, ("body",)) from None
-        return rows
+        return [r.model_dump(exclude_none=True) for r in batch.requests]
     if content_type and not content_type.startswith("application/json"):
         raise InputError(f"unsupported content type {content_type!r}; send application/json or text/csv", "header Content-Type")
     try:
