@@ -531,6 +531,7 @@ def run_scenario(
     scheduler: str | None = None,
     workers: int = 2,
     progress: Progress | None = None,
+    connect_timeout_s: float = 10.0,
 ) -> ScenarioResult:
     """Every variant x seed, on a Dask cluster (``scheduler`` address) or local processes."""
     specs = run_specs(scenario)
@@ -549,7 +550,7 @@ def run_scenario(
         except ImportError:  # pragma: no cover - dask is a declared dependency
             raise InputError("needs dask[distributed] (pip install 'dask[distributed]')", "--scheduler") from None
         try:
-            client = Client(scheduler, timeout="10s", set_as_default=False)
+            client = Client(scheduler, timeout=f"{connect_timeout_s}s")
         except (OSError, TimeoutError, ValueError) as e:
             raise InputError(f"cannot reach the Dask scheduler: {e}", "--scheduler") from None
         try:

@@ -1,0 +1,111 @@
+"""The scenario report names every variant and seed, and the CLI sub-apps work end to end."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from dispatcher.io import plan_to_dict, problem_to_dict, write_json
+from dispatcher.reports.cli import report_app, scenario_app
+from dispatcher.reports.report import write_scenario_report
+from dispatcher.scenario import load_scenario, run_scenario
+
+from .conftest import Day
+
+SCENARIO = """
+name = "report test | pipes"
+seeds = [3, 4]
+time_limit_s = 0.5
+
+[base]
+demand = { requests = 6 }
+fleet = { vehicles = 1, wheelchair = 1 }
+
+[[variants]]
+name = "one bus"
+
+[[variants]]
+name = "two buses"
+fleet.vehicles = 2
+"""
+
+
+def _cli() -> typer.Typer:
+    app = typer.Typer()
+    app.add_typer(report_app, name="report")
+    app.add_typer(scenario_app, name="scenario")
+    return app
+
+
+@pytest.fixture(scope="module")
+def scenario_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    p = tmp_path_factory.mktemp("scenario") / "small.toml"
+    p.write_text(SCENARIO, encoding="utf-8")
+    return p
+
+
+def test_report_contains_every_variant_and_seed(scenario_file: Path, tmp_path: Path) -> None:
+    sc = load_scenario(scenario_file)
+    result = run_scenario(sc, workers=1)
+    md = write_scenario_report(result, tmp_path)
+    text = md.read_text(encoding="utf-8")
+    for v in sc.variants:
+        assert text.count(f"| {v.name} |") >= 4  # variants, results, equity, every run
+        for s in sc.seeds:
+            assert f"| {v.name} | {s} |" in text
+    assert "report test \\| pipes" in text or "report test | pipes" in text.splitlines()[0]
+    assert "4 of 4 plans satisfy every constraint" in text
+    rows = list(csv.DictReader((tmp_path / "results.csv").open(encoding="utf-8")))
+    assert [(r["variant"], r["seed"]) for r in rows] == [(v.name, str(s)) for v in sc.variants for s in sc.seeds]
+    communes = list(csv.DictReader((tmp_path / "refusals_by_commune.csv").open(encoding="utf-8")))
+    for v in sc.variants:
+        for s in sc.seeds:
+            mine = [c for c in communes if c["variant"] == v.name and c["seed"] == str(s)]
+            assert sum(int(c["requests"]) for c in mine) == 6
+    for png in ("refusal_rate.png", "cost_per_served.png", "vehicle_km.png"):
+        data = (tmp_path / "plots" / png).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+        assert f"(plots/{png})" in text
+
+
+def test_cli_scenario_run_and_bad_file(scenario_file: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "run"
+    res = runner.invoke(_cli(), ["scenario", "run", str(scenario_file), "--out", str(out), "--workers", "1", "--seeds", "5"])
+    assert res.exit_code == 0, res.output
+    assert (out / "report.md").is_file()
+    rows = list(csv.DictReader((out / "results.csv").open(encoding="utf-8")))
+    assert [r["seed"] for r in rows] == ["5", "5"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SCENARIO.replace("fleet.vehicles = 2", "fleet.vehicles = true"), encoding="utf-8")
+    res = runner.invoke(_cli(), ["scenario", "run", str(bad), "--out", str(tmp_path / "bad")])
+    assert res.exit_code == 2
+    assert "variants[1].fleet.vehicles" in res.output and "must be an integer" in res.output
+
+
+def test_cli_report_commands(day: Day, tmp_path: Path) -> None:
+    problem, plan = tmp_path / "plan.problem.json", tmp_path / "plan.json"
+    write_json(problem, problem_to_dict(day.problem))
+    write_json(plan, plan_to_dict(day.plan, day.problem))
+    runner = CliRunner()
+    res = runner.invoke(_cli(), ["report", "manifest", str(problem), str(plan), "--out", str(tmp_path / "m"), "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    assert "Boarding" in (tmp_path / "m" / "manifests.html").read_text(encoding="utf-8")
+    assert (tmp_path / "m" / "manifests.csv").read_text(encoding="utf-8").startswith("vehicle_id,")
+    res = runner.invoke(_cli(), ["report", "map", str(problem), str(plan), "--out", str(tmp_path / "map.html"), "--no-roads"])
+    assert res.exit_code == 0, res.output
+    assert "route route-" in (tmp_path / "map.html").read_text(encoding="utf-8")
+    res = runner.invoke(_cli(), ["report", "gtfs-flex", "--out", str(tmp_path / "feed.zip"), "--territory", "coquelicot,amiens",
+                                 "--hours", "06:30-19:30", "--start", "2026-12-01"])
+    assert res.exit_code == 0, res.output
+    with zipfile.ZipFile(tmp_path / "feed.zip") as z:
+        assert "06:30:00,19:30:00" in z.read("stop_times.txt").decode()
+    res = runner.invoke(_cli(), ["report", "manifest", str(problem), str(tmp_path / "absent.json")])
+    assert res.exit_code == 2 and "absent.json" in res.output
+    res = runner.invoke(_cli(), ["report", "gtfs-flex", "--hours", "19:00-07:00", "--out", str(tmp_path / "x.zip")])
+    assert res.exit_code == 2 and "--hours" in res.output

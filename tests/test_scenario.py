@@ -1,0 +1,141 @@
+"""Scenario files: the example parses, variants override the base, and every bad file gets an
+error naming the key; a tiny scenario runs in-process, on local processes and on Dask."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dispatcher.errors import InputError
+from dispatcher.scenario import load_scenario, run_scenario, scenario_from_dict
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "scenarios" / "coquelicot.toml"
+
+TINY = """
+name = "tiny"
+day = 2026-12-01
+seeds = [1, 2]
+time_limit_s = 0.5
+reach_minutes = 15
+
+[base]
+territory = ["coquelicot"]
+demand = { requests = 8 }
+fleet = { vehicles = 2, wheelchair = 1 }
+
+[[variants]]
+name = "two buses"
+
+[[variants]]
+name = "one bus, one volunteer"
+fleet.vehicles = 1
+fleet.volunteers = 1
+rules.service_hours = ["08:00", "18:00"]
+"""
+
+
+def test_example_parses_with_pilot_and_neighbours() -> None:
+    sc = load_scenario(EXAMPLE)
+    assert len(sc.variants) >= 2 and len(sc.seeds) >= 1
+    assert sc.variants[0].territory == ("coquelicot",)
+    big = sc.variants[-1]
+    assert set(big.territory) == {"coquelicot", "val-de-somme", "haute-somme", "amiens"}
+    # variants inherit the base key by key
+    assert big.demand.wheelchair_share == sc.variants[0].demand.wheelchair_share
+    assert big.fleet.break_min == sc.variants[0].fleet.break_min
+    assert big.fleet.vehicles != sc.variants[0].fleet.vehicles
+
+
+def test_overrides(tmp_path: Path) -> None:
+    p = tmp_path / "tiny.toml"
+    p.write_text(TINY, encoding="utf-8")
+    sc = load_scenario(p)
+    a, b = sc.variants
+    assert (a.fleet.vehicles, a.fleet.wheelchair, a.fleet.volunteers) == (2, 1, 0)
+    assert (b.fleet.vehicles, b.fleet.wheelchair, b.fleet.volunteers) == (1, 1, 1)
+    assert b.rules.service_hours.start_s == 8 * 3600 and a.rules.service_hours.start_s == 7 * 3600
+    assert sc.time_limit_s == 0.5 and sc.seeds == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("edit", "where", "message"),
+    [
+        (lambda t: t.replace("fleet.vehicles = 1", "fleet.vehicls = 1"), "variants[1].fleet.vehicls", "unknown key"),
+        (lambda t: t.replace("fleet.vehicles = 1", 'fleet.vehicles = "one"'), "variants[1].fleet.vehicles", "must be an integer"),
+        (lambda t: t.replace("fleet.vehicles = 1", "fleet.vehicles = -1"), "variants[1].fleet.vehicles", "must be an integer >= 0"),
+        (lambda t: t.replace("requests = 8", "requests = 8.5"), "base.demand.requests", "must be an integer"),
+        (lambda t: t.replace('territory = ["coquelicot"]', 'territory = ["coquelicot", "picardie"]'), "base.territory", "unknown intercommunality"),
+        (lambda t: t.replace('"08:00", "18:00"', '"18:00", "08:00"'), "variants[1].rules.service_hours", "ends before it starts"),
+        (lambda t: t.replace('"08:00", "18:00"', '"8h", "18:00"'), "variants[1].rules.service_hours[0]", "not a time"),
+        (lambda t: t.replace("fleet.vehicles = 1", "fleet.vehicles = 0"), "variants[1].fleet.wheelchair", "wheelchair vehicles out of 0"),
+        (lambda t: t.replace("seeds = [1, 2]", "seeds = 3"), "seeds", "non-empty list"),
+        (lambda t: t.replace("time_limit_s = 0.5", "time_limit_s = 0"), "time_limit_s", "must be > 0"),
+        (lambda t: "colour = 'red'\n" + t, "colour", "unknown key"),
+        (lambda t: t.replace('name = "two buses"', 'name = "two buses"\nfleets = {}'), "variants[0].fleets", "unknown key"),
+        (lambda t: t.replace('name = "two buses"', 'name = "one bus, one volunteer"'), "variants[1].name", "duplicate"),
+        (lambda t: t.replace("day = 2026-12-01", 'day = "1 December"'), "day", "must be a date"),
+    ],
+)
+def test_bad_scenarios_name_the_key(tmp_path: Path, edit, where: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "bad.toml"
+    p.write_text(edit(TINY), encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        load_scenario(p)
+    assert e.value.where == f"{p}: {where}", e.value.where
+    assert message in e.value.message
+
+
+def test_missing_file_and_bad_syntax(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as e:
+        load_scenario(tmp_path / "absent.toml")
+    assert e.value.where == str(tmp_path / "absent.toml") and "not found" in e.value.message
+    p = tmp_path / "syntax.toml"
+    p.write_text(TINY.replace("seeds = [1, 2]", "seeds = [1, 2"), encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        load_scenario(p)
+    assert e.value.where == str(p) and "invalid TOML" in e.value.message and "line" in e.value.message
+    with pytest.raises(InputError) as e:
+        scenario_from_dict({"variants": []})
+    assert e.value.where == "variants"
+
+
+def test_runs_in_process_and_on_local_processes(tmp_path: Path) -> None:
+    p = tmp_path / "tiny.toml"
+    p.write_text(TINY, encoding="utf-8")
+    sc = load_scenario(p)
+    seen: list[int] = []
+    inline = run_scenario(sc, workers=1, progress=lambda k, n, r: seen.append(k))
+    assert seen == [1, 2, 3, 4]
+    assert [(r["variant"], r["seed"]) for r in inline.rows] == [
+        ("two buses", 1), ("two buses", 2), ("one bus, one volunteer", 1), ("one bus, one volunteer", 2)]
+    for r in inline.rows:
+        assert r["check_ok"] and r["violations"] == 0
+        assert r["served"] + r["refused"] == r["requests"] == 8
+        assert 0.0 < r["pop_share_hub_within"] <= 1.0
+    assert any(r["share_volunteer"] > 0 for r in inline.rows if r["variant"] == "one bus, one volunteer")
+    assert all(r["share_volunteer"] == 0 for r in inline.rows if r["variant"] == "two buses")
+    pooled = run_scenario(sc, workers=2)
+    same = ("variant", "seed", "requests", "requests_wheelchair", "population", "pop_share_hub_within")
+    assert [{k: r[k] for k in same} for r in pooled.rows] == [{k: r[k] for k in same} for r in inline.rows]
+    assert all(r["check_ok"] for r in pooled.rows)
+
+
+def test_runs_on_a_dask_cluster(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    p = tmp_path / "tiny.toml"
+    p.write_text(TINY, encoding="utf-8")
+    sc = load_scenario(p)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, host="127.0.0.1", protocol="tcp://",
+                                  dashboard_address=None) as cluster:
+        result = run_scenario(sc, scheduler=cluster.scheduler_address)
+    assert [(r["variant"], r["seed"]) for r in result.rows] == [(v.name, s) for v in sc.variants for s in sc.seeds]
+    assert all(r["check_ok"] and r["requests"] == 8 for r in result.rows)
+
+
+def test_unreachable_scheduler_is_a_clear_error() -> None:
+    sc = scenario_from_dict({"base": {"demand": {"requests": 2}}, "time_limit_s": 0.1})
+    with pytest.raises(InputError) as e:
+        run_scenario(sc, scheduler="tcp://127.0.0.1:9", connect_timeout_s=1)
+    assert e.value.where == "--scheduler"
