@@ -91,7 +91,7 @@ def _inline_assets() -> str:
     return f"<style>{safe(css)}</style>\n<script>{safe(js)}</script>\n<script>{safe(jq)}</script>"
 
 
-class _Attribution(MacroElement):  # type: ignore[misc]
+class _Attribution(MacroElement):
     """Adds the data attribution to Leaflet's attribution control (shown bottom right)."""
 
     _template = Template(
@@ -265,8 +265,9 @@ def plan_map(
         f"<b>{html.escape(heading)}</b>{rows}"
         f'<div style="margin-top:4px;color:#444;font-size:10px;max-width:260px">{ATTRIBUTION_HTML}</div></div>'
     )
-    m.get_root().html.add_child(Element(legend))
-    m.get_root().title = heading
+    root: Any = m.get_root()  # a branca Figure
+    root.html.add_child(Element(legend))
+    root.title = heading
     return m
 
 
@@ -287,7 +288,8 @@ def plan_map_html(
     head = page.find("<head>")
     if head < 0:  # folium always writes one; keep a clear failure if that ever changes
         raise RuntimeError("folium page without <head>")
-    heading = html.escape(m.get_root().title or "")
+    root: Any = m.get_root()
+    heading = html.escape(root.title or "")
     page = page[: head + 6] + f"\n<title>{heading}</title>\n" + _inline_assets() + page[head + 6 :]
     leftover = CDN.search(page)
     if leftover:  # folium added a CDN dependency we do not inline
