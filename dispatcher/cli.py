@@ -377,5 +377,17 @@ def demo(
     _solve_and_report(problem, out / "plan.json", out / "routes.geojson", net)
 
 
+def _register_sub_apps() -> None:
+    """Commands that live beside their code: reports and scenarios, the server, keys and database."""
+    from dispatcher.api.cli import register as register_api
+    from dispatcher.reports.cli import report_app, scenario_app
+
+    app.add_typer(report_app, name="report")
+    app.add_typer(scenario_app, name="scenario")
+    register_api(app)
+
+
+_register_sub_apps()
+
 if __name__ == "__main__":  # pragma: no cover
     app()
