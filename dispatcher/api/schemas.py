@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 MAX_T = 2 * 86400
 Seconds = Annotated[int, Field(ge=0, le=MAX_T)]
-Time = Annotated[int, Field(ge=0, le=MAX_T)] | Annotated[str, Field(min_length=1, max_length=40)]
+# HH:MM, HH:MM:SS, ISO 8601 with offset, or digits (ASCII only)
+Time = Annotated[int, Field(ge=0, le=MAX_T)] | Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[0-9:+\-TZhH. ]+$")]
 Count = Annotated[int, Field(ge=0, le=100)]
 Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:@+-]+$")]
 Text = Annotated[str, Field(max_length=200)]

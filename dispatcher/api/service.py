@@ -99,6 +99,8 @@ class Dispatch:
                 problem_from_dicts([d], [], self.territory, self.network, day=day, timezone=self.tz)
             except InputError as e:
                 raise _rewhere(e, "requests[0]", f"{where}[{k}]" if len(dicts) > 1 or where.endswith("requests") else where) from None
+            except (ValueError, TypeError, OverflowError) as e:
+                raise InputError(f"invalid value: {e}", f"{where}[{k}]" if where.endswith("requests") else where) from None
             self.check_not_past(day, d, f"{where}[{k}]" if where.endswith("requests") else where)
 
     def validate_vehicle(self, d: Mapping[str, Any], where: str) -> None:
@@ -106,6 +108,8 @@ class Dispatch:
             problem_from_dicts([], [d], self.territory, self.network, timezone=self.tz)
         except InputError as e:
             raise _rewhere(e, "vehicles[0]", where) from None
+        except (ValueError, TypeError, OverflowError) as e:
+            raise InputError(f"invalid value: {e}", where) from None
 
     def now_local(self) -> datetime:
         return datetime.now(ZoneInfo(self.tz))
