@@ -77,7 +77,7 @@ def parse_time(value: Any, where: str, day: date | None = None, tz: str = "Europ
     if not isinstance(value, str):
         raise InputError(f"expected a time, got {value!r}", where)
     s = value.strip()
-    if s.isdigit():
+    if s.isascii() and s.isdigit():
         return int(s)
     m = _HHMM.match(s)
     if m:
