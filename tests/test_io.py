@@ -76,7 +76,7 @@ def test_format_then_parse_is_identity(seconds: int) -> None:
 
 @pytest.mark.parametrize(
     "value, fragment",
-    [("25:99", "not a valid time"), ("tomorrow", "not a time"), ("2026-12-05T08:00:00+01:00", "not on the service day"), (None, "expected a time")],
+    [("25:99", "not a valid time"), ("tomorrow", "not a time"), ("³", "not a time"), ("2026-12-05T08:00:00+01:00", "not on the service day"), (None, "expected a time")],
 )
 def test_bad_times_name_the_field(value: object, fragment: str) -> None:
     with pytest.raises(InputError) as e:
