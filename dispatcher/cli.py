@@ -6,21 +6,17 @@ Every error of the project's hierarchy becomes one readable line on stderr and a
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dispatcher import __version__
-from dispatcher.errors import DispatcherError, InputError
+from dispatcher.clikit import console, err_console, handle_errors, step
+from dispatcher.errors import InputError
 
 app = typer.Typer(
     name="dispatcher",
@@ -31,45 +27,6 @@ app = typer.Typer(
 )
 graph_app = typer.Typer(help="Build and inspect the road graph.", no_args_is_help=True)
 app.add_typer(graph_app, name="graph")
-
-console = Console()
-err_console = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def handle_errors(fn: F) -> F:
-    """Turn the project's errors into one line on stderr and the error's exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except DispatcherError as e:
-            err_console.print(f"[bold red]error[/]: {e}", highlight=False, soft_wrap=True)
-            raise typer.Exit(e.exit_code) from None
-        except KeyboardInterrupt:
-            err_console.print("interrupted")
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-@contextmanager
-def step(description: str) -> Iterator[None]:
-    """A progress line with a spinner and the elapsed time, for every step that can take a while
-    (on a terminal only: scripts reading stderr get nothing but errors)."""
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-        disable=not err_console.is_terminal,
-    ) as progress:
-        task = progress.add_task(description, total=1)
-        yield
-        progress.update(task, completed=1)
-
 
 def _version_callback(value: bool) -> None:
     if value:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dispatcher.cli import handle_errors
+from dispatcher.clikit import handle_errors
 
 console = Console()
 keys_app = typer.Typer(help="API keys (stored hashed; a new key is printed once).", no_args_is_help=True)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dispatcher.cli import console, err_console, handle_errors, step
+from dispatcher.clikit import console, err_console, handle_errors, step
 from dispatcher.errors import InputError
 
 report_app = typer.Typer(help="Operators' outputs: driver manifests, map of the day, GTFS-Flex.", no_args_is_help=True)

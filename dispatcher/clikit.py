@@ -1,0 +1,56 @@
+"""What every command shares: the consoles, one-line errors with exit codes, progress bars.
+
+Kept apart from ``dispatcher.cli`` so that the sub-apps living beside their code (reports,
+scenarios, the server) can use it without importing the main command line.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from dispatcher.errors import DispatcherError
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(fn: F) -> F:
+    """Turn the project's errors into one line on stderr and the error's exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DispatcherError as e:
+            err_console.print(f"[bold red]error[/]: {e}", highlight=False, soft_wrap=True)
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def step(description: str) -> Iterator[None]:
+    """A progress line with a spinner and the elapsed time, for every step that can take a while
+    (on a terminal only: scripts reading stderr get nothing but errors)."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+        disable=not err_console.is_terminal,
+    ) as progress:
+        task = progress.add_task(description, total=1)
+        yield
+        progress.update(task, completed=1)
