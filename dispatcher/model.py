@@ -25,8 +25,9 @@ from typing import Literal
 
 from dispatcher.errors import InputError
 
-VehicleKind = Literal["minibus", "car", "volunteer"]
-VEHICLE_KINDS: tuple[str, ...] = ("minibus", "car", "volunteer")
+VehicleKind = Literal["minibus", "car", "volunteer", "carpool"]
+VEHICLE_KINDS: tuple[str, ...] = ("minibus", "car", "volunteer", "carpool")
+MODES: tuple[str, ...] = ("minibus", "volunteer", "carpool")  # how a request is carried ("car" counts as minibus)
 DIMENSIONS: tuple[str, ...] = ("seats", "wheelchairs")
 DAY_S = 24 * 3600
 
@@ -151,6 +152,7 @@ class Request:
     return_of: str | None = None  # id of the outbound request this one is the return of
     name: str = ""
     phone: str = ""
+    accepts_carpool: bool = True  # may ride with a carpool driver (vehicle kind "carpool")
 
     @property
     def is_appointment(self) -> bool:
@@ -188,6 +190,7 @@ class Request:
             if v is not None:
                 _check(_is_int(v) and v >= 0, f"{where}.{name}", f"must be a non-negative integer, got {v!r}")
         _check(_is_int(self.priority) and self.priority >= 1, f"{where}.priority", "must be an integer >= 1")
+        _check(isinstance(self.accepts_carpool, bool), f"{where}.accepts_carpool", "must be true or false")
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,16 @@ class Break:
 
 @dataclass(frozen=True)
 class Vehicle:
-    """A vehicle and its driver's day. Costs are in euros."""
+    """A vehicle and its driver's day. Costs are in euros.
+
+    Optional limits (None / empty: no limit), used by volunteer and carpool drivers but valid
+    for any vehicle: ``max_duration_s`` bounds the route (end minus start, waiting included);
+    ``start_window``/``end_window`` bound when it leaves its start / reaches its end (inside the
+    shift); ``allowed_stops`` lists the only places it may pick up or drop off at (a carpool
+    driver's meeting points); ``home`` with ``max_km_from_home`` keeps every visit within that
+    road distance of home (a volunteer). ``cost_per_passenger_km`` is paid per passenger per km
+    of each served request's direct trip (a carpool incentive).
+    """
 
     id: str
     start: str  # Location.id of the start depot
@@ -224,6 +236,13 @@ class Vehicle:
     kind: str = "minibus"
     name: str = ""
     phone: str = ""
+    max_duration_s: int | None = None
+    start_window: TimeWindow | None = None
+    end_window: TimeWindow | None = None
+    allowed_stops: tuple[str, ...] = ()
+    home: str | None = None
+    max_km_from_home: float | None = None
+    cost_per_passenger_km: float = 0.0
 
     def capacity(self, dim: str) -> int:
         return int(getattr(self, dim))
@@ -239,12 +258,107 @@ class Vehicle:
         for dim in DIMENSIONS:
             v = getattr(self, dim)
             _check(_is_int(v) and v >= 0, f"{where}.{dim}", f"must be a non-negative integer, got {v!r}")
-        for name in ("cost_per_km", "cost_per_hour", "fixed_cost"):
+        for name in ("cost_per_km", "cost_per_hour", "fixed_cost", "cost_per_passenger_km"):
             v = getattr(self, name)
             _check(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, f"{where}.{name}", "must be a non-negative number")
         _check(self.kind in VEHICLE_KINDS, f"{where}.kind", f"must be one of {', '.join(VEHICLE_KINDS)}")
         for k, b in enumerate(self.breaks):
             b.validate(f"{where}.breaks[{k}]")
+        if self.max_duration_s is not None:
+            _check(
+                _is_int(self.max_duration_s) and self.max_duration_s > 0,
+                f"{where}.max_duration_s",
+                f"must be a positive integer, got {self.max_duration_s!r}",
+            )
+        for name in ("start_window", "end_window"):
+            w = getattr(self, name)
+            if w is not None:
+                w.validate(f"{where}.{name}")
+                _check(
+                    w.end_s >= self.shift.start_s and w.start_s <= self.shift.end_s,
+                    f"{where}.{name}",
+                    f"{_hhmm(w.start_s)}-{_hhmm(w.end_s)} is outside the shift {_hhmm(self.shift.start_s)}-{_hhmm(self.shift.end_s)}",
+                )
+        if self.start_window is not None and self.end_window is not None:
+            _check(
+                self.start_window.start_s <= self.end_window.end_s,
+                f"{where}.end_window",
+                f"must arrive after departing: the arrival window ends at {_hhmm(self.end_window.end_s)}, "
+                f"the departure window starts at {_hhmm(self.start_window.start_s)}",
+            )
+        if self.max_km_from_home is not None:
+            v = self.max_km_from_home
+            _check(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, f"{where}.max_km_from_home", "must be a non-negative number")
+            _check(self.home is not None, f"{where}.home", "max_km_from_home needs a home place")
+
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class CarpoolOffer:
+    """A private driver's trip that riders may share: from ``origin`` to ``destination`` (Location
+    ids), leaving within ``departure_window`` and/or arriving within ``arrival_window``, with
+    ``seats`` free seats. The driver accepts a detour of at most ``max_detour_share`` of the
+    direct drive time, capped at ``max_detour_cap_s``; with ``meeting_points`` riders board and
+    alight only there (else door to door). ``days`` are the weekdays (0 = Monday) the trip recurs
+    on (empty: the service day only)."""
+
+    driver_id: str
+    origin: str
+    destination: str
+    seats: int = 3
+    departure_window: TimeWindow | None = None
+    arrival_window: TimeWindow | None = None
+    max_detour_share: float = 0.25
+    max_detour_cap_s: int = 900
+    meeting_points: tuple[str, ...] = ()
+    days: tuple[int, ...] = ()
+    name: str = ""
+    phone: str = ""
+
+    def max_detour_s(self, direct_s: int) -> int:
+        """Extra time the driver accepts over the direct drive of ``direct_s`` seconds."""
+        return min(int(self.max_detour_share * direct_s), self.max_detour_cap_s)
+
+    def runs_on(self, day: date | None) -> bool:
+        return day is None or not self.days or day.weekday() in self.days
+
+    def validate(self, where: str) -> None:
+        _check(bool(self.driver_id), f"{where}.driver_id", "must be a non-empty string")
+        _check(self.origin != self.destination, f"{where}.destination", "is the same place as the origin")
+        _check(
+            _is_int(self.seats) and self.seats >= 1,
+            f"{where}.seats",
+            f"a carpool offer needs at least one free seat, got {self.seats!r}",
+        )
+        _check(
+            self.departure_window is not None or self.arrival_window is not None,
+            f"{where}.departure_window",
+            "give a departure window, an arrival window, or both",
+        )
+        if self.departure_window is not None:
+            self.departure_window.validate(f"{where}.departure_window")
+        if self.arrival_window is not None:
+            self.arrival_window.validate(f"{where}.arrival_window")
+        if self.departure_window is not None and self.arrival_window is not None:
+            _check(
+                self.departure_window.start_s < self.arrival_window.end_s,
+                f"{where}.arrival_window",
+                f"departure {_hhmm(self.departure_window.start_s)} is after the arrival {_hhmm(self.arrival_window.end_s)}",
+            )
+        _check(
+            isinstance(self.max_detour_share, (int, float)) and math.isfinite(self.max_detour_share) and 0 <= self.max_detour_share <= 5,
+            f"{where}.max_detour_share",
+            f"must be a number from 0 to 5, got {self.max_detour_share!r}",
+        )
+        _check(
+            _is_int(self.max_detour_cap_s) and self.max_detour_cap_s >= 0,
+            f"{where}.max_detour_cap_s",
+            f"must be a non-negative integer, got {self.max_detour_cap_s!r}",
+        )
+        for k, d in enumerate(self.days):
+            _check(_is_int(d) and 0 <= d <= 6, f"{where}.days[{k}]", f"must be a weekday 0 (Monday) to 6, got {d!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -386,6 +500,10 @@ class Problem:
             vids.add(v.id)
             _check(v.start in index, f"{where}.start", f"unknown location {v.start!r}")
             _check(v.end in index, f"{where}.end", f"unknown location {v.end!r}")
+            if v.home is not None:
+                _check(v.home in index, f"{where}.home", f"unknown location {v.home!r}")
+            for j, stop in enumerate(v.allowed_stops):
+                _check(stop in index, f"{where}.allowed_stops[{j}]", f"unknown location {stop!r}")
 
     # ---- look-ups -----------------------------------------------------------------------
     def index(self, location_id: str) -> int:
@@ -425,6 +543,21 @@ class Problem:
     def max_ride_s(self, r: Request) -> int:
         """Longest allowed ride (end of boarding to start of alighting)."""
         return self.rules.max_ride_s(self.direct_s(r)) if r.max_ride_s is None else r.max_ride_s
+
+    def may_carry(self, v: Vehicle, r: Request) -> str | None:
+        """Why vehicle ``v`` may not carry request ``r`` whatever the times (None if it may):
+        a rider refusing carpools on a carpool driver, a place outside the driver's meeting
+        points, or a place farther than ``max_km_from_home`` by road from a volunteer's home."""
+        if v.kind == "carpool" and not r.accepts_carpool:
+            return "the rider does not accept a carpool"
+        for kind, place in (("pickup", r.pickup), ("dropoff", r.dropoff)):
+            if v.allowed_stops and place not in v.allowed_stops:
+                return f"the {kind} {place} is not one of the driver's meeting points"
+            if v.home is not None and v.max_km_from_home is not None:
+                km = max(self.travel_m(v.home, place), self.travel_m(place, v.home)) / 1000.0
+                if km > v.max_km_from_home:
+                    return f"the {kind} {place} is {km:.1f} km from the driver's home (max {v.max_km_from_home:g} km)"
+        return None
 
     def not_before_s(self, r: Request) -> int:
         """Earliest arrival for an appointment: its own ``not_before``, else the service's window."""
@@ -546,6 +679,7 @@ class Route:
     visits: tuple[Visit, ...]
     breaks: tuple[BreakTaken, ...] = ()
     distance_m: int = 0
+    mode: str = ""  # "minibus", "volunteer" or "carpool" when the planner states it (empty: not stated)
 
 
 @dataclass(frozen=True)
@@ -573,6 +707,9 @@ class KPIs:
     mean_detour: float = 0.0  # mean of ride time / direct time
     co2_kg: float = 0.0
     cost_eur: float = 0.0
+    mode_share: Mapping[str, float] = field(default_factory=dict)  # share of served requests per mode
+    car_km_avoided: float = 0.0  # riders' direct km (each driving alone) minus the km driven for them
+    co2_saved_kg: float = 0.0  # CO2 of each rider driving alone minus the CO2 of the km driven for them
 
 
 @dataclass(frozen=True)
