@@ -105,6 +105,15 @@ class RouteTimer:
         e.append((1, 0, -v.shift.start_s))
         e.append((0, n + 2, v.shift.end_s))
         e.append((n + 2, 0, -v.shift.start_s))
+        # optional driver limits: when the route may leave / arrive, and how long it may last
+        if v.start_window is not None:
+            e.append((0, 1, v.start_window.end_s))
+            e.append((1, 0, -v.start_window.start_s))
+        if v.end_window is not None:
+            e.append((0, n + 2, v.end_window.end_s))
+            e.append((n + 2, 0, -v.end_window.start_s))
+        if v.max_duration_s is not None:
+            e.append((1, n + 2, v.max_duration_s))
         for k, tw in enumerate(self.windows):
             if tw is None:
                 return None
@@ -390,7 +399,10 @@ def schedule_route(
 
 
 def feasible_alone(problem: Problem, request: Request, vehicle: Vehicle) -> bool:
-    """Whether ``vehicle`` can serve ``request`` on its own (capacity, windows, ride, shift, breaks)."""
+    """Whether ``vehicle`` can serve ``request`` on its own (capacity, places the vehicle may visit,
+    windows, ride, shift, breaks, the driver's start/end windows and max duration)."""
     if request.seats > vehicle.seats or request.wheelchairs > vehicle.wheelchairs:
+        return False
+    if problem.may_carry(vehicle, request) is not None:
         return False
     return RouteTimer(problem, vehicle, [(request, "pickup"), (request, "dropoff")]).feasible()
