@@ -27,6 +27,11 @@ Conventions (those of :mod:`dispatcher.model`):
 * Ride time = ``dropoff.start_s - (pickup.start_s + boarding)`` <= ``problem.max_ride_s(r)``.
 * Loads after each visit are recomputed from the order, starting empty; never above the
   vehicle's capacity per dimension, never negative, empty at the end.
+* Optional driver limits of a vehicle (a carpool driver's or a volunteer's): the route leaves
+  its start within ``start_window`` and reaches its end within ``end_window`` (the driver's
+  window), lasts at most ``max_duration_s`` from leaving to arriving (a carpool driver's direct
+  drive plus the detour allowed), and carries only requests ``problem.may_carry`` allows (riders
+  accepting carpools, the driver's meeting points, the volunteer's distance from home).
 * An empty route (no visits) is an unused vehicle: only its id is checked (and its distance,
   which must be 0 or the depot-to-depot distance).
 """
@@ -74,6 +79,9 @@ VIOLATION_CODES: dict[str, str] = {
     "shift": "the route leaves its depot before the shift starts or returns after it ends",
     "break": "a break is missing, taken twice, outside its window, outside its leg, overlapping "
     "another break, or does not match any of the vehicle's breaks",
+    "driver_window": "the route leaves its start outside the vehicle's start_window or reaches its end outside its end_window",
+    "max_duration": "the route lasts longer than the vehicle's max_duration_s (a carpool driver's detour limit)",
+    "vehicle_rules": "a vehicle carries a request it may not (carpool refused, not a meeting point, too far from home)",
     "ride_time": "a passenger's ride time exceeds the maximum ride time",
     "ride_time_mismatch": "a drop-off's reported ride_time_s differs from the recomputed ride time",
     "distance": "a route's distance_m differs from the sum of matrix distances along it",
@@ -351,6 +359,25 @@ class _Checker:
             self.add("shift", rw, f"leaves the depot at {_t(route.start_s)}, before the shift starts at {_t(vehicle.shift.start_s)}")
         if route.end_s > vehicle.shift.end_s:
             self.add("shift", rw, f"returns to the depot at {_t(route.end_s)}, after the shift ends at {_t(vehicle.shift.end_s)}")
+        for name, t, what in (("start_window", route.start_s, "leaves its start"), ("end_window", route.end_s, "reaches its end")):
+            w = getattr(vehicle, name)
+            if w is not None and not w.start_s <= t <= w.end_s:
+                self.add("driver_window", rw, f"{what} at {_t(t)}, outside the driver's {name} {_t(w.start_s)}-{_t(w.end_s)}")
+        if vehicle.max_duration_s is not None and route.end_s - route.start_s > vehicle.max_duration_s:
+            self.add(
+                "max_duration",
+                rw,
+                f"lasts {route.end_s - route.start_s} s ({_t(route.start_s)} to {_t(route.end_s)}), the maximum is {vehicle.max_duration_s} s",
+            )
+        carried: set[str] = set()
+        for v in route.visits:
+            r = self.requests.get(v.request_id)
+            if r is None or r.id in carried:
+                continue
+            carried.add(r.id)
+            why = p.may_carry(vehicle, r)
+            if why is not None:
+                self.add("vehicle_rules", f"{rw} request {r.id}", why)
         n = len(route.visits)
         for i, v in enumerate(route.visits):
             vw = self.vwhere(k, route, i)
