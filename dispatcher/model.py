@@ -605,6 +605,7 @@ class Reason(enum.StrEnum):
     PICKUP_UNREACHABLE = "pickup_unreachable"
     SHIFT_TOO_SHORT = "shift_too_short"
     DISPLACED = "displaced"
+    BOOKING_CLOSED = "booking_closed"  # the service's booking rules refuse it (cut-off, calendar, hours)
 
 
 REASON_MESSAGES: dict[Reason, dict[str, str]] = {
@@ -639,6 +640,10 @@ REASON_MESSAGES: dict[Reason, dict[str, str]] = {
     Reason.DISPLACED: {
         "fr": "Réalisable seul, mais pas avec les autres réservations de la journée.",
         "en": "Feasible alone, but not together with the other bookings of the day.",
+    },
+    Reason.BOOKING_CLOSED: {
+        "fr": "Réservation impossible selon les règles du service (délai, calendrier ou horaires).",
+        "en": "Booking not allowed by the service's rules (notice, calendar or hours).",
     },
 }
 
