@@ -108,7 +108,10 @@ class OrToolsSolver:
             ok = []
             for k in vehicles:
                 v = problem.vehicles[k]
-                key = (r.id, v.start, v.end, v.shift, usable_breaks(v), v.seats >= r.seats, v.wheelchairs >= r.wheelchairs)
+                key = (
+                    r.id, v.start, v.end, v.shift, usable_breaks(v), v.seats >= r.seats, v.wheelchairs >= r.wheelchairs,
+                    v.kind, v.max_duration_s, v.start_window, v.end_window, v.allowed_stops, v.home, v.max_km_from_home,
+                )
                 if key not in cache:
                     cache[key] = feasible_alone(problem, r, v)
                 if cache[key]:
@@ -189,11 +192,18 @@ class OrToolsSolver:
         time_cb = routing.RegisterTransitMatrix(time_m.tolist())
 
         # ---- costs per vehicle class ----
-        cost_cb: dict[tuple[float, float], int] = {}
+        # A per-passenger-km cost (carpool incentive) is charged on the arcs leaving a pickup:
+        # passengers x direct km of that request.
+        pax_km = np.zeros(n_nodes, dtype=np.float64)
+        for q, r in enumerate(requests):
+            pax_km[2 * nv + 2 * q] = (r.seats + r.wheelchairs) * problem.travel_m(r.pickup, r.dropoff) / 1000.0
+        cost_cb: dict[tuple[float, float, float], int] = {}
         for s, v in enumerate(vehicles):
-            key = (v.cost_per_km, v.cost_per_hour)
+            key = (v.cost_per_km, v.cost_per_hour, v.cost_per_passenger_km)
             if key not in cost_cb:
                 c = dist * (v.cost_per_km * COST_SCALE / 1000.0) + time_m * (v.cost_per_hour * COST_SCALE / 3600.0)
+                if v.cost_per_passenger_km > 0:
+                    c = c + (pax_km * (v.cost_per_passenger_km * COST_SCALE))[:, None]
                 cost_cb[key] = routing.RegisterTransitMatrix(np.rint(c).astype(np.int64).tolist())
             routing.SetArcCostEvaluatorOfVehicle(cost_cb[key], s)
             if v.fixed_cost > 0:
@@ -205,6 +215,14 @@ class OrToolsSolver:
         for s, v in enumerate(vehicles):
             tdim.CumulVar(routing.Start(s)).SetRange(v.shift.start_s, v.shift.end_s)
             tdim.CumulVar(routing.End(s)).SetRange(v.shift.start_s, v.shift.end_s)
+            if v.start_window is not None:
+                lo, hi = max(v.shift.start_s, v.start_window.start_s), min(v.shift.end_s, v.start_window.end_s)
+                tdim.CumulVar(routing.Start(s)).SetRange(lo, max(lo, hi))
+            if v.end_window is not None:
+                lo, hi = max(v.shift.start_s, v.end_window.start_s), min(v.shift.end_s, v.end_window.end_s)
+                tdim.CumulVar(routing.End(s)).SetRange(lo, max(lo, hi))
+            if v.max_duration_s is not None:
+                tdim.SetSpanUpperBoundForVehicle(v.max_duration_s, s)
             routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(s)))
             routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(routing.Start(s)))
         if problem.weights.balance_per_hour > 0:
