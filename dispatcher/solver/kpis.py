@@ -4,18 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dispatcher.model import KPIs, Problem, Rejection, Route
+from dispatcher.model import KPIs, Problem, Rejection, Route, Vehicle
+
+
+def route_mode(route: Route, vehicle: Vehicle) -> str:
+    """How a route carries its riders: its stated mode, else from the vehicle kind ("car" and
+    "minibus" are the operator's fleet: "minibus")."""
+    if route.mode:
+        return route.mode
+    return vehicle.kind if vehicle.kind in ("volunteer", "carpool") else "minibus"
 
 
 def compute_kpis(problem: Problem, routes: Sequence[Route], rejections: Sequence[Rejection]) -> KPIs:
     """Served and refused counts, vehicle km/hours (depot to depot), empty km (legs with nobody
     on board, depot legs included), occupancy (passenger-km / vehicle-km, passengers = seats +
     wheelchairs), ride times, detour (ride / direct, over requests with a direct time > 0), CO2
-    (``rules.co2_g_per_km`` by vehicle kind) and cost (km, hours, fixed cost of used vehicles)."""
+    (``rules.co2_g_per_km`` by vehicle kind) and cost (km, hours, fixed cost of used vehicles,
+    per-passenger-km incentive on each served request's direct km).
+
+    A carpool driver drives from origin to destination anyway: only the km and hours beyond
+    that direct trip count as vehicle km/hours, CO2 (at the "carpool" rate, else "car") and cost
+    per km/hour, and the driver's km are left out of empty km and occupancy.
+    Mixed-dispatch figures: ``mode_share`` (served requests per mode), ``car_km_avoided`` (the
+    served requests' direct km, each rider driving alone, minus the km driven for them) and
+    ``co2_saved_kg`` (the CO2 of those solo drives at the "car" rate minus the CO2 counted above).
+    """
     served_ids: set[str] = set()
     passengers = 0
     vehicles_used = 0
     km = hours = empty_km = pkm = co2 = cost = 0.0
+    solo_km = 0.0
+    per_mode: dict[str, int] = {}
+    co2_rates = problem.rules.co2_g_per_km
+    car_rate = float(co2_rates.get("car", 0.0))
     rides: list[float] = []
     detours: list[float] = []
     for route in routes:
@@ -23,19 +44,27 @@ def compute_kpis(problem: Problem, routes: Sequence[Route], rejections: Sequence
             continue
         vehicles_used += 1
         v = problem.vehicle(route.vehicle_id)
+        mode = route_mode(route, v)
+        carpool = v.kind == "carpool"
         places = [v.start] + [vis.location_id for vis in route.visits] + [v.end]
         loads = [0] + [vis.seats + vis.wheelchairs for vis in route.visits]
         route_km = 0.0
         for g in range(len(places) - 1):
             leg_km = problem.travel_m(places[g], places[g + 1]) / 1000.0
             route_km += leg_km
-            pkm += loads[g] * leg_km
-            if loads[g] == 0:
-                empty_km += leg_km
+            if not carpool:
+                pkm += loads[g] * leg_km
+                if loads[g] == 0:
+                    empty_km += leg_km
         route_h = (route.end_s - route.start_s) / 3600.0
+        rate = float(co2_rates.get(v.kind, 0.0))
+        if carpool:  # only the detour is driven for the riders
+            route_km = max(0.0, route_km - problem.travel_m(v.start, v.end) / 1000.0)
+            route_h = max(0.0, route_h - problem.travel_s(v.start, v.end) / 3600.0)
+            rate = float(co2_rates.get("carpool", car_rate))
         km += route_km
         hours += route_h
-        co2 += route_km * float(problem.rules.co2_g_per_km.get(v.kind, 0.0)) / 1000.0
+        co2 += route_km * rate / 1000.0
         cost += route_km * v.cost_per_km + route_h * v.cost_per_hour + v.fixed_cost
         for vis in route.visits:
             if vis.kind == "pickup":
@@ -43,6 +72,10 @@ def compute_kpis(problem: Problem, routes: Sequence[Route], rejections: Sequence
                     served_ids.add(vis.request_id)
                     r = problem.request(vis.request_id)
                     passengers += r.seats + r.wheelchairs
+                    direct_km = problem.travel_m(r.pickup, r.dropoff) / 1000.0
+                    solo_km += direct_km
+                    cost += v.cost_per_passenger_km * (r.seats + r.wheelchairs) * direct_km
+                    per_mode[mode] = per_mode.get(mode, 0) + 1
             elif vis.ride_time_s is not None:
                 rides.append(vis.ride_time_s)
                 direct = problem.direct_s(problem.request(vis.request_id))
@@ -63,4 +96,7 @@ def compute_kpis(problem: Problem, routes: Sequence[Route], rejections: Sequence
         mean_detour=round(sum(detours) / len(detours), 4) if detours else 0.0,
         co2_kg=round(co2, 3),
         cost_eur=round(cost, 2),
+        mode_share={m: round(c / len(served_ids), 4) for m, c in sorted(per_mode.items())} if served_ids else {},
+        car_km_avoided=round(solo_km - km, 3),
+        co2_saved_kg=round(solo_km * car_rate / 1000.0 - co2, 3),
     )
