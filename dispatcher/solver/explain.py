@@ -179,6 +179,14 @@ def _alone_on_vehicle(
     t_de = problem.travel_s(r.dropoff, v.end)
     if unreachable(t_sp) or unreachable(t_pd) or unreachable(t_de):
         return _VehicleResult(False)
+    if problem.may_carry(v, r) is not None:
+        return _VehicleResult(False)
+    if (v.max_duration_s is not None or v.start_window is not None or v.end_window is not None) and not (
+        _timed_alone(problem, r, v)
+    ):
+        # a carpool driver's or volunteer's own limits (window, detour) rule the vehicle out; the
+        # interval below is exact for vehicles without them and an outer bound for those with them
+        return _VehicleResult(False)
     board, alight, max_ride = problem.boarding_s(r), problem.alighting_s(r), problem.max_ride_s(r)
     p_lo0, p_hi0 = _intersect(ptw, sh)
     d_lo, d_hi = _intersect(dtw, sh)
@@ -218,6 +226,14 @@ def _alone_on_vehicle(
     if best_lo is None or best_hi is None:
         return _VehicleResult(False)
     return _VehicleResult(True, best_lo, best_hi)
+
+
+def _timed_alone(problem: Problem, r: Request, v: Vehicle) -> bool:
+    """The exact temporal network of the one-request route (dispatcher.solver.schedule), which
+    knows the driver's start/end windows and max route duration."""
+    from dispatcher.solver.schedule import feasible_alone as network_feasible
+
+    return network_feasible(problem, r, v)
 
 
 def alone_route(problem: Problem, request: Request, vehicle: Vehicle, pickup_s: int | None = None) -> Route | None:
