@@ -88,13 +88,32 @@ class Dispatch:
 
     def compiler(self, day: date) -> Any:
         def compile_(reqs: Sequence[Mapping[str, Any]], vehicles: Sequence[Mapping[str, Any]], params: SolverParams) -> Problem:
+            # A return trip stays bookable when its outbound is cancelled or not planned: the link
+            # is kept only between requests of this problem.
+            ids = {str(d.get("id")) for d in reqs}
+            reqs = [d if d.get("return_of") in (None, "") or str(d["return_of"]) in ids else {**d, "return_of": None} for d in reqs]
             return problem_from_dicts(reqs, vehicles, self.territory, self.network, day=day, timezone=self.tz, params=params)
 
         return compile_
 
     def validate_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], where: str) -> None:
-        """Every field, place and time of these requests, or an InputError naming the first bad one."""
+        """Every field, place and time of these requests, or an InputError naming the first bad one.
+
+        Each request is compiled alone; its ``return_of`` link must name a request of the same
+        batch or one already stored for the day.
+        """
+        batch_ids = {str(d.get("id")) for d in dicts if isinstance(d, Mapping)}
+        stored_ids: set[str] | None = None
         for k, d in enumerate(dicts):
+            at = f"{where}[{k}]" if where.endswith("requests") else where
+            link = d.get("return_of") if isinstance(d, Mapping) else None
+            if link not in (None, "") and str(link) not in batch_ids:
+                if stored_ids is None:
+                    stored_ids = {r["id"] for r in self.store.list_requests(day)} if self._day_exists(day) else set()
+                if str(link) not in stored_ids:
+                    raise InputError(f"unknown request {link!r} (not in this batch nor on {day.isoformat()})", f"{at}.return_of")
+            if link not in (None, ""):
+                d = {**d, "return_of": None}
             try:
                 problem_from_dicts([d], [], self.territory, self.network, day=day, timezone=self.tz)
             except InputError as e:
@@ -102,6 +121,13 @@ class Dispatch:
             except (ValueError, TypeError, OverflowError) as e:
                 raise InputError(f"invalid value: {e}", f"{where}[{k}]" if where.endswith("requests") else where) from None
             self.check_not_past(day, d, f"{where}[{k}]" if where.endswith("requests") else where)
+
+    def _day_exists(self, day: date) -> bool:
+        try:
+            self.store.get_day(day)
+        except NotFoundError:
+            return False
+        return True
 
     def validate_vehicle(self, d: Mapping[str, Any], where: str) -> None:
         try:

@@ -106,6 +106,12 @@ def test_requests_batch_json_and_csv_plan_job_and_views(api: Api) -> None:
     assert r.status_code == 201 and r.json()["ids"] == ["c1"], r.text
     r = api.operator.post(f"/v1/days/{D}/requests", content=b"id,pickup\nz,Albert\n", headers={"content-type": "text/csv"})
     assert r.status_code == 422 and "dropoff" in r.json()["message"]
+    # a return trip may name its outbound in the same batch, or one already stored for the day
+    out_and_back = "id,pickup,dropoff,pickup_from,pickup_to,arrive_by,return_of\nrt1,Albert,Méaulte,,,11:00,\nrt2,Méaulte,Albert,12:00,12:15,,rt1\nrt3,Méaulte,Albert,16:00,16:15,,j1\n"
+    r = api.operator.post(f"/v1/days/{D}/requests", content=out_and_back.encode(), headers={"content-type": "text/csv"})
+    assert r.status_code == 201 and r.json()["ids"] == ["rt1", "rt2", "rt3"], r.text
+    r = api.operator.post(f"/v1/days/{D}/requests", json=[{"id": "rt9", "pickup": "Méaulte", "dropoff": "Albert", "arrive_by": "17:00", "return_of": "nope"}])
+    assert r.status_code == 422 and r.json()["where"] == "body.requests[0].return_of", r.text
     pending = {x["id"] for x in api.operator.get(f"/v1/days/{D}/requests", params={"status": "pending"}).json()}
     assert {"j1", "j2", "c1"} <= pending
     assert api.planner.get(f"/v1/days/{D}/requests").status_code == 403
