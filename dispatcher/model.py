@@ -361,6 +361,39 @@ class CarpoolOffer:
             _check(_is_int(d) and 0 <= d <= 6, f"{where}.days[{k}]", f"must be a weekday 0 (Monday) to 6, got {d!r}")
 
 
+HALF_DAYS: dict[str, TimeWindow] = {"am": TimeWindow(7 * 3600, 12 * 3600 + 1800), "pm": TimeWindow(13 * 3600 + 1800, 19 * 3600)}
+
+
+@dataclass(frozen=True)
+class VolunteerDriver:
+    """A volunteer driver of a solidarity transport association with their own car: available
+    on the ``half_days`` (keys of ``HALF_DAYS``, "am"/"pm"), starting and ending at ``home``,
+    serving only places within ``max_km_from_home`` km by road of home, reimbursed per km."""
+
+    id: str
+    home: str  # Location.id
+    half_days: tuple[str, ...] = ("am",)
+    seats: int = 3
+    wheelchairs: int = 0
+    max_km_from_home: float = 30.0
+    cost_per_km: float | None = None  # None: the mode's cost per km
+    name: str = ""
+    phone: str = ""
+
+    def validate(self, where: str) -> None:
+        _check(bool(self.id), f"{where}.id", "must be a non-empty string")
+        _check(bool(self.half_days), f"{where}.half_days", "give at least one half-day (am, pm)")
+        for k, h in enumerate(self.half_days):
+            _check(h in HALF_DAYS, f"{where}.half_days[{k}]", f"must be one of {', '.join(HALF_DAYS)}, got {h!r}")
+        _check(_is_int(self.seats) and self.seats >= 1, f"{where}.seats", f"must be an integer >= 1, got {self.seats!r}")
+        _check(_is_int(self.wheelchairs) and self.wheelchairs >= 0, f"{where}.wheelchairs", "must be a non-negative integer")
+        v = self.max_km_from_home
+        _check(isinstance(v, (int, float)) and math.isfinite(v) and v > 0, f"{where}.max_km_from_home", f"must be a positive number, got {v!r}")
+        if self.cost_per_km is not None:
+            c = self.cost_per_km
+            _check(isinstance(c, (int, float)) and math.isfinite(c) and c >= 0, f"{where}.cost_per_km", "must be a non-negative number")
+
+
 # --------------------------------------------------------------------------------------------
 # Objective, solver parameters, the compiled problem
 # --------------------------------------------------------------------------------------------
