@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from dispatcher.errors import InputError
+from dispatcher.errors import InputError, PointError
 from dispatcher.model import (
+    WEEKDAYS,
     Break,
     BreakTaken,
+    CarpoolOffer,
     KPIs,
     Location,
     ObjectiveWeights,
@@ -42,6 +44,7 @@ from dispatcher.model import (
     TimeWindow,
     Vehicle,
     Visit,
+    VolunteerDriver,
 )
 
 PROBLEM_SCHEMA = "dispatcher/problem/1"
@@ -178,7 +181,7 @@ def _check_keys(d: Any, allowed: Iterable[str], where: str) -> None:
 REQUEST_FIELDS = (
     "id", "pickup", "dropoff", "seats", "wheelchairs", "pickup_window", "arrive_by", "arrive_by_s",
     "not_before", "not_before_s", "boarding_s", "alighting_s", "max_ride_s", "priority", "return_of",
-    "name", "phone",
+    "name", "phone", "accepts_carpool",
 )
 VEHICLE_FIELDS = (
     "id", "start", "end", "shift", "seats", "wheelchairs", "breaks", "cost_per_km", "cost_per_hour",
@@ -208,6 +211,7 @@ def request_from_dict(d: Mapping[str, Any], where: str, day: date | None = None,
         return_of=_get(d, "return_of", where, None, str),
         name=_get(d, "name", where, "", str),
         phone=_get(d, "phone", where, "", str),
+        accepts_carpool=_get(d, "accepts_carpool", where, True, bool),
     )
 
 
@@ -703,6 +707,181 @@ def load_fleet(path: str | Path) -> list[dict[str, Any]]:
     data = data.get("vehicles") if isinstance(data, Mapping) else data
     if not isinstance(data, list):
         raise InputError("expected a list of vehicles (or an object with a 'vehicles' list)", str(path))
+    return data
+
+
+# --------------------------------------------------------------------------------------------
+# Carpool offers and volunteer drivers (places as keys, resolved on the territory)
+# --------------------------------------------------------------------------------------------
+
+OFFER_FIELDS = (
+    "driver_id", "origin", "destination", "seats", "departure_window", "arrival_window", "max_detour_share",
+    "max_detour_cap_s", "meeting_points", "days", "name", "phone",
+)
+VOLUNTEER_FIELDS = ("id", "home", "half_days", "seats", "wheelchairs", "max_km_from_home", "cost_per_km", "name", "phone")
+
+
+def _days(value: Any, where: str) -> tuple[int, ...]:
+    items = value.replace(",", " ").split() if isinstance(value, str) else list(value or ())
+    out = []
+    for k, d in enumerate(items):
+        key = str(d).strip().lower()[:3]
+        if key in WEEKDAYS:
+            out.append(WEEKDAYS.index(key))
+        elif isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6:
+            out.append(d)
+        else:
+            raise InputError(f"a weekday is mon..sun or 0 (Monday)..6, got {d!r}", f"{where}[{k}]")
+    return tuple(out)
+
+
+def offer_from_dict(d: Mapping[str, Any], where: str, day: date | None = None, tz: str = "Europe/Paris") -> CarpoolOffer:
+    """A carpool offer whose places are keys (stop ids, commune names, 'lon,lat')."""
+    _check_keys(d, OFFER_FIELDS, where)
+    dep, arr = d.get("departure_window"), d.get("arrival_window")
+    mp = d.get("meeting_points") or ()
+    if isinstance(mp, str):
+        mp = [x for x in mp.split(";") if x.strip()]
+    offer = CarpoolOffer(
+        driver_id=str(_get(d, "driver_id", where)),
+        origin=_place_key(_get(d, "origin", where)),
+        destination=_place_key(_get(d, "destination", where)),
+        seats=_get(d, "seats", where, 3, int),
+        departure_window=None if dep in (None, "") else _window(dep, f"{where}.departure_window", day, tz),
+        arrival_window=None if arr in (None, "") else _window(arr, f"{where}.arrival_window", day, tz),
+        max_detour_share=_get(d, "max_detour_share", where, 0.25, float),
+        max_detour_cap_s=_get(d, "max_detour_cap_s", where, 900, int),
+        meeting_points=tuple(_place_key(x) for x in mp),
+        days=_days(d.get("days"), f"{where}.days"),
+        name=_get(d, "name", where, "", str),
+        phone=_get(d, "phone", where, "", str),
+    )
+    offer.validate(where)
+    return offer
+
+
+def volunteer_from_dict(d: Mapping[str, Any], where: str) -> VolunteerDriver:
+    _check_keys(d, VOLUNTEER_FIELDS, where)
+    hd = d.get("half_days", ("am",))
+    if isinstance(hd, str):
+        hd = hd.replace(",", " ").split()
+    v = VolunteerDriver(
+        id=str(_get(d, "id", where)),
+        home=_place_key(_get(d, "home", where)),
+        half_days=tuple(str(x).strip().lower() for x in hd),
+        seats=_get(d, "seats", where, 3, int),
+        wheelchairs=_get(d, "wheelchairs", where, 0, int),
+        max_km_from_home=_get(d, "max_km_from_home", where, 30.0, float),
+        cost_per_km=_get(d, "cost_per_km", where, None, float),
+        name=_get(d, "name", where, "", str),
+        phone=_get(d, "phone", where, "", str),
+    )
+    v.validate(where)
+    return v
+
+
+class TerritoryLike(PlaceResolver, Protocol):
+    def contains(self, lon: float, lat: float, buffer_m: float = 0.0) -> bool: ...
+
+
+TERRITORY_BUFFER_M = 5_000.0  # a point this close to the territory is still served (as the graph's)
+
+
+def _resolve_inside(key: str, territory: PlaceResolver | None, where: str) -> Location:
+    loc = resolve_place(key, territory, where)
+    contains = getattr(territory, "contains", None)
+    if contains is not None and _POINT.match(key) and not contains(loc.lon, loc.lat, TERRITORY_BUFFER_M):
+        raise PointError(f"{loc.lon:.5f},{loc.lat:.5f} is outside the territory (and its {TERRITORY_BUFFER_M / 1000:g} km margin)", where)
+    return loc
+
+
+def offers_from_dicts(
+    rows: Sequence[Mapping[str, Any]], territory: PlaceResolver | None, day: date | None = None, tz: str = "Europe/Paris"
+) -> list[CarpoolOffer]:
+    """Offer dicts -> offers whose places are Location ids of the territory (points must lie in it)."""
+    out = []
+    for k, d in enumerate(rows):
+        w = f"offers[{k}]"
+        o = offer_from_dict(d, w, day, tz)
+        out.append(
+            _replace(
+                o,
+                origin=_resolve_inside(o.origin, territory, f"{w}.origin").id,
+                destination=_resolve_inside(o.destination, territory, f"{w}.destination").id,
+                meeting_points=tuple(
+                    _resolve_inside(m, territory, f"{w}.meeting_points[{j}]").id for j, m in enumerate(o.meeting_points)
+                ),
+            )
+        )
+    return out
+
+
+def volunteers_from_dicts(rows: Sequence[Mapping[str, Any]], territory: PlaceResolver | None) -> list[VolunteerDriver]:
+    out = []
+    for k, d in enumerate(rows):
+        v = volunteer_from_dict(d, f"volunteers[{k}]")
+        out.append(_replace(v, home=_resolve_inside(v.home, territory, f"volunteers[{k}].home").id))
+    return out
+
+
+def mixed_from_dicts(
+    requests: Sequence[Mapping[str, Any]],
+    vehicles: Sequence[Mapping[str, Any]],
+    offers: Sequence[Mapping[str, Any]],
+    volunteers: Sequence[Mapping[str, Any]],
+    territory: PlaceResolver | None,
+    network: MatrixSource,
+    **kwargs: Any,
+) -> tuple[Problem, list[CarpoolOffer], list[VolunteerDriver]]:
+    """Like :func:`problem_from_dicts`, with carpool offers and volunteers whose places join the
+    Problem's locations (one matrix for all). Pass the three to ``dispatcher.solver.mixed.plan_mixed``."""
+    day, tz = kwargs.get("day"), kwargs.get("timezone", "Europe/Paris")
+    offs = offers_from_dicts(offers, territory, day, tz)
+    vols = volunteers_from_dicts(volunteers, territory)
+    problem = problem_from_dicts(requests, vehicles, territory, network, **kwargs)
+    extra = {loc.id: loc for loc in problem.locations}
+    for k in (*(p for o in offs for p in (o.origin, o.destination, *o.meeting_points)), *(v.home for v in vols)):
+        if k not in extra:
+            extra[k] = resolve_place(k, territory, "offers")
+    if len(extra) > len(problem.locations):
+        locs = tuple(extra.values())
+        dur, dist = network.matrices([(loc.lon, loc.lat) for loc in locs], labels=[loc.id for loc in locs])
+        problem = _replace(problem, locations=locs, duration_s=dur, distance_m=dist)
+    return problem, offs, vols
+
+
+def load_list(path: str | Path, key: str) -> list[dict[str, Any]]:
+    """A JSON list (or an object with a ``key`` list), or a CSV with one column per field
+    (windows as ``departure_from``/``departure_to``, ``arrival_from``/``arrival_to``)."""
+    if str(path).lower().endswith(".csv"):
+        rows = []
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            for line, row in enumerate(csv.DictReader(f), start=2):
+                d: dict[str, Any] = {k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()}
+                for w in ("departure", "arrival"):
+                    a, b = d.pop(f"{w}_from", None), d.pop(f"{w}_to", None)
+                    if a or b:
+                        if not (a and b):
+                            raise InputError(f"give both {w}_from and {w}_to", f"{path}: line {line}")
+                        d[f"{w}_window"] = [a, b]
+                for k in ("seats", "wheelchairs", "max_detour_cap_s"):
+                    if k in d:
+                        try:
+                            d[k] = int(d[k])
+                        except ValueError:
+                            raise InputError(f"{k} must be an integer, got {d[k]!r}", f"{path}: line {line}") from None
+                for k in ("max_detour_share", "max_km_from_home", "cost_per_km"):
+                    if k in d:
+                        try:
+                            d[k] = float(d[k])
+                        except ValueError:
+                            raise InputError(f"{k} must be a number, got {d[k]!r}", f"{path}: line {line}") from None
+                rows.append(d)
+        return rows
+    data = read_json(path)
+    data = data.get(key) if isinstance(data, Mapping) else data
+    if not isinstance(data, list):
+        raise InputError(f"expected a list (or an object with a {key!r} list)", str(path))
     return data
 
 
