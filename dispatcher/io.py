@@ -478,6 +478,7 @@ def plan_to_dict(plan: Plan, problem: Problem | None = None) -> dict[str, Any]:
                 "start": t(r.start_s),
                 "end": t(r.end_s),
                 "distance_m": r.distance_m,
+                **({"mode": r.mode} if r.mode else {}),
                 "visits": [
                     {
                         "request_id": v.request_id,
@@ -550,6 +551,7 @@ def plan_from_dict(d: Mapping[str, Any], problem: Problem | None = None) -> Plan
                 visits=tuple(visits),
                 breaks=breaks,
                 distance_m=_get(r, "distance_m", w, 0, int),
+                mode=_get(r, "mode", w, "", str),
             )
         )
     rejections = []
