@@ -182,14 +182,25 @@ def _read_points(path: Path) -> tuple[list[str], list[tuple[float, float]]]:
 # --------------------------------------------------------------------------------------------
 
 
-def _solve_and_report(problem: Any, out: Path | None, geojson: Path | None, network: Any) -> Any:
+def _solve_and_report(
+    problem: Any, out: Path | None, geojson: Path | None, network: Any, offers: Any = (), volunteers: Any = ()
+) -> Any:
     from dispatcher.io import plan_to_dict, plan_to_geojson, problem_to_dict, write_json
     from dispatcher.solver.checker import check_plan
     from dispatcher.solver.routing import OrToolsSolver
 
     limit = problem.params.effective_time_limit_s
-    with step(f"Planning {len(problem.requests)} requests on {len(problem.vehicles)} vehicles (time limit {limit:g} s)"):
-        plan = OrToolsSolver().solve(problem)
+    if offers or volunteers:
+        from dispatcher.solver.mixed import plan_mixed
+
+        with step(
+            f"Planning {len(problem.requests)} requests on {len(problem.vehicles)} vehicles, {len(volunteers)} volunteers "
+            f"and {len(offers)} carpool offers (time limit {limit:g} s)"
+        ):
+            problem, plan = plan_mixed(problem, offers, volunteers)
+    else:
+        with step(f"Planning {len(problem.requests)} requests on {len(problem.vehicles)} vehicles (time limit {limit:g} s)"):
+            plan = OrToolsSolver().solve(problem)
     with step("Checking the plan independently"):
         report = check_plan(problem, plan)
     _print_kpis(plan)
@@ -233,6 +244,15 @@ def _print_kpis(plan: Any) -> None:
         ("mean detour (ride / direct)", f"{k.mean_detour:.2f}"),
         ("CO2 (kg)", f"{k.co2_kg:.1f}"),
         ("cost (EUR)", f"{k.cost_eur:.2f}"),
+        *(
+            [
+                ("share per mode", ", ".join(f"{m} {v:.0%}" for m, v in k.mode_share.items())),
+                ("car-km avoided", f"{k.car_km_avoided:.1f}"),
+                ("CO2 saved (kg)", f"{k.co2_saved_kg:.1f}"),
+            ]
+            if len(k.mode_share) > 1 or "minibus" not in k.mode_share
+            else []
+        ),
         ("solver status", plan.stats.status),
         ("first plan (s)", f"{plan.stats.first_solution_s:.2f}" if plan.stats.first_solution_s is not None else "-"),
         ("total time (s)", f"{plan.stats.total_s:.2f}"),
@@ -265,22 +285,28 @@ def plan_cmd(
     out: Annotated[Path, typer.Option(help="Plan JSON (the problem is written beside it).")] = Path("plan.json"),
     geojson: Annotated[Path | None, typer.Option(help="Also write the routes as GeoJSON.")] = None,
     territory: Annotated[str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all').")] = None,
+    carpool: Annotated[Path | None, typer.Option(help="Carpool offers, CSV or JSON: planned together with the fleet.")] = None,
+    volunteers: Annotated[Path | None, typer.Option(help="Volunteer drivers, CSV or JSON: planned together with the fleet.")] = None,
 ) -> None:
-    """Plan a day: requests and fleet in, routes and refusals (with reasons) out, checked."""
+    """Plan a day: requests and fleet in, routes and refusals (with reasons) out, checked.
+    With --carpool and/or --volunteers, one mixed dispatch over every mode."""
     from dispatcher.graph import RoadNetwork
-    from dispatcher.io import load_fleet, load_requests, problem_from_dicts
+    from dispatcher.io import load_fleet, load_list, load_requests, mixed_from_dicts
     from dispatcher.model import SolverParams
 
     service_day = _parse_day(day)
     reqs, vehs = load_requests(requests), load_fleet(fleet)
+    offer_rows = load_list(carpool, "offers") if carpool else []
+    volunteer_rows = load_list(volunteers, "volunteers") if volunteers else []
     terr = _territory(territory or "all")
     with step("Loading the road graph"):
         net = RoadNetwork.default()
     with step("Placing the stops and computing travel times"):
-        problem = problem_from_dicts(
-            reqs, vehs, terr, net, day=service_day, params=SolverParams(time_limit_s=time_limit, seed=seed), name=str(requests)
+        problem, offers, vols = mixed_from_dicts(
+            reqs, vehs, offer_rows, volunteer_rows, terr, net,
+            day=service_day, params=SolverParams(time_limit_s=time_limit, seed=seed), name=str(requests),
         )
-    _solve_and_report(problem, out, geojson, net)
+    _solve_and_report(problem, out, geojson, net, offers, vols)
 
 
 @app.command("check")
