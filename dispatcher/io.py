@@ -185,7 +185,8 @@ REQUEST_FIELDS = (
 )
 VEHICLE_FIELDS = (
     "id", "start", "end", "shift", "seats", "wheelchairs", "breaks", "cost_per_km", "cost_per_hour",
-    "fixed_cost", "kind", "name", "phone",
+    "fixed_cost", "kind", "name", "phone", "max_duration_s", "start_window", "end_window",
+    "allowed_stops", "home", "max_km_from_home", "cost_per_passenger_km",
 )
 
 
@@ -245,6 +246,13 @@ def vehicle_from_dict(d: Mapping[str, Any], where: str, day: date | None = None,
         kind=_get(d, "kind", where, "minibus", str),
         name=_get(d, "name", where, "", str),
         phone=_get(d, "phone", where, "", str),
+        max_duration_s=_get(d, "max_duration_s", where, None, int),
+        start_window=None if d.get("start_window") in (None, "") else _window(d["start_window"], f"{where}.start_window", day, tz),
+        end_window=None if d.get("end_window") in (None, "") else _window(d["end_window"], f"{where}.end_window", day, tz),
+        allowed_stops=tuple(_place_key(x) for x in (d.get("allowed_stops") or ())),
+        home=None if d.get("home") in (None, "") else _place_key(d["home"]),
+        max_km_from_home=_get(d, "max_km_from_home", where, None, float),
+        cost_per_passenger_km=_get(d, "cost_per_passenger_km", where, 0.0, float),
     )
 
 
@@ -317,7 +325,13 @@ def problem_from_dicts(
         for k, r in enumerate(reqs)
     ]
     vehs = [
-        _replace(v, start=place(v.start, f"vehicles[{k}].start"), end=place(v.end, f"vehicles[{k}].end"))
+        _replace(
+            v,
+            start=place(v.start, f"vehicles[{k}].start"),
+            end=place(v.end, f"vehicles[{k}].end"),
+            home=None if v.home is None else place(v.home, f"vehicles[{k}].home"),
+            allowed_stops=tuple(place(x, f"vehicles[{k}].allowed_stops[{j}]") for j, x in enumerate(v.allowed_stops)),
+        )
         for k, v in enumerate(vehs)
     ]
     locs = tuple(locations.values())
@@ -388,6 +402,13 @@ def problem_to_dict(p: Problem) -> dict[str, Any]:
             "breaks": [{"window": _window_out(b.window, day, tz), "duration_s": b.duration_s} for b in v.breaks],
             "cost_per_km": v.cost_per_km, "cost_per_hour": v.cost_per_hour, "fixed_cost": v.fixed_cost,
             "kind": v.kind, "name": v.name, "phone": v.phone,
+            **({"max_duration_s": v.max_duration_s} if v.max_duration_s is not None else {}),
+            **({"start_window": _window_out(v.start_window, day, tz)} if v.start_window is not None else {}),
+            **({"end_window": _window_out(v.end_window, day, tz)} if v.end_window is not None else {}),
+            **({"allowed_stops": list(v.allowed_stops)} if v.allowed_stops else {}),
+            **({"home": v.home} if v.home is not None else {}),
+            **({"max_km_from_home": v.max_km_from_home} if v.max_km_from_home is not None else {}),
+            **({"cost_per_passenger_km": v.cost_per_passenger_km} if v.cost_per_passenger_km else {}),
         }
 
     rules = asdict(p.rules)

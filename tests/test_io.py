@@ -211,3 +211,19 @@ def test_bad_problem_json_names_the_field(territory: Territory) -> None:
     with pytest.raises(InputError) as e:
         problem_from_dict(d)
     assert e.value.where == "requests[0].dropoff"
+
+
+def test_vehicle_limits_survive_the_problem_json(territory: Territory) -> None:
+    """Carpool and volunteer limits are part of the problem a checker reads back."""
+    veh = {
+        "id": "carpool-1", "start": "Mailly-Maillet", "end": "Méaulte", "shift": ["07:00", "09:00"], "seats": 3,
+        "kind": "carpool", "max_duration_s": 1800, "start_window": ["07:15", "07:45"], "end_window": ["07:30", "08:30"],
+        "allowed_stops": ["Albert", "Mailly-Maillet"], "cost_per_passenger_km": 0.1,
+    }
+    vol = {"id": "vol-1/am", "start": "Acheux-en-Amiénois", "shift": ["07:00", "12:30"], "kind": "volunteer",
+           "home": "Acheux-en-Amiénois", "max_km_from_home": 20}
+    p = problem_from_dicts([], [veh, vol], territory, CrowFly(), day=DAY)
+    assert p.vehicle("carpool-1").allowed_stops == (territory.stop("Albert").id, territory.stop("Mailly-Maillet").id)
+    assert p.vehicle("vol-1/am").home == territory.stop("Acheux-en-Amiénois").id
+    q = problem_from_dict(json.loads(json.dumps(problem_to_dict(p))))
+    assert q.vehicles == p.vehicles
