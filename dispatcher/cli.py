@@ -336,15 +336,17 @@ def demo(
     requests: Annotated[int, typer.Option(help="Number of requests to generate.")] = 120,
     vehicles: Annotated[int, typer.Option(help="Vehicles in the fleet.")] = 6,
     wheelchair: Annotated[int, typer.Option(help="Of which wheelchair-equipped.")] = 2,
+    carpool_offers: Annotated[int, typer.Option(help="Commuters' carpool offers towards Albert and Méaulte (0: minibuses only).")] = 15,
     seed: Annotated[int, typer.Option(help="Seed of the demand and the solver.")] = 1,
     time_limit: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 10.0,
     day: Annotated[str, typer.Option(help="Service day, YYYY-MM-DD.")] = "2026-12-01",
     out: Annotated[Path, typer.Option(help="Folder for plan.json, problem and routes.geojson.")] = Path("out/demo"),
 ) -> None:
-    """A realistic day on the Pays du Coquelicot, planned on the default graph and checked."""
-    from dispatcher.demand import generate_fleet, generate_requests
+    """A realistic day on the Pays du Coquelicot (minibuses and a morning of commuters' carpool
+    offers), planned on the default graph and checked."""
+    from dispatcher.demand import generate_carpool_offers, generate_fleet, generate_requests
     from dispatcher.graph import RoadNetwork
-    from dispatcher.io import problem_from_dicts
+    from dispatcher.io import mixed_from_dicts
     from dispatcher.model import SolverParams
 
     terr = _territory(None)
@@ -352,12 +354,15 @@ def demo(
         net = RoadNetwork.default()
     reqs = generate_requests(terr, requests, seed=seed)
     fleet = generate_fleet(terr, vehicles, wheelchair, seed=seed)
+    offer_rows = generate_carpool_offers(terr, carpool_offers, seed=seed)
+    service_day = _parse_day(day)
     with step(f"Placing {len(reqs)} requests and computing travel times"):
-        problem = problem_from_dicts(
-            reqs, fleet, terr, net, day=_parse_day(day), params=SolverParams(time_limit_s=time_limit, seed=seed), name="demo"
+        problem, offers, _ = mixed_from_dicts(
+            reqs, fleet, offer_rows, [], terr, net, day=service_day,
+            params=SolverParams(time_limit_s=time_limit, seed=seed), name="demo",
         )
     out.mkdir(parents=True, exist_ok=True)
-    _solve_and_report(problem, out / "plan.json", out / "routes.geojson", net)
+    _solve_and_report(problem, out / "plan.json", out / "routes.geojson", net, offers=offers)
 
 
 def _register_sub_apps() -> None:

@@ -271,3 +271,45 @@ def generate_fleet(
             "kind": "minibus",
         })
     return fleet
+
+
+COMMUTE_TOWNS = (("80016", 2), ("80523", 1))  # Albert, and Méaulte (the aircraft plant)
+
+
+def generate_carpool_offers(
+    territory: Territory,
+    n: int,
+    seed: int = 0,
+    *,
+    towns: Sequence[tuple[str, int]] = COMMUTE_TOWNS,
+    depart_between: tuple[int, int] = (6 * 3600 + 1800, 8 * 3600 + 1800),
+) -> list[dict[str, Any]]:
+    """A morning of commuters offering seats, as carpool offer dicts.
+
+    Drivers live in the villages (drawn by population) and drive to work in one of ``towns``
+    (INSEE, weight; Albert and Méaulte by default) every weekday, leaving within a 20-minute
+    window between ``depart_between``; 1 to 3 free seats, the default detour rule.
+    """
+    _check_int("n", n)
+    _check_int("seed", seed)
+    rng = random.Random(f"dispatcher.carpool:{seed}")
+    dests = [(territory.main_stop(insee), w) for insee, w in towns if any(c.insee == insee for c in territory.communes)]
+    if not dests:
+        raise InputError("none of the commuting towns is in the territory", "towns")
+    dest_ids = {s.insee for s, _ in dests}
+    villages = [c for c in territory.communes if c.insee not in dest_ids]
+    weights = [max(c.population, 1) for c in villages]
+    offers = []
+    for i in range(n):
+        home = rng.choices(villages, weights)[0]
+        work = rng.choices([s for s, _ in dests], [w for _, w in dests])[0]
+        dep = _round(rng.uniform(*depart_between))
+        offers.append({
+            "driver_id": f"c{i + 1:03d}",
+            "origin": territory.main_stop(home.insee).id,
+            "destination": work.id,
+            "seats": rng.choice((1, 2, 3, 3)),
+            "departure_window": [dep, dep + 1200],
+            "days": [0, 1, 2, 3, 4],
+        })
+    return offers
