@@ -216,3 +216,19 @@ def test_fleet_edges(pilot: Territory) -> None:
     assert e.value.where == "n_wheelchair"
     with pytest.raises(InputError):
         generate_fleet(pilot, 2, 0, break_window=(43200, 43800), break_s=2700)
+
+
+def test_carpool_offers_commute_to_albert_and_meaulte() -> None:
+    from dispatcher.demand import generate_carpool_offers
+    from dispatcher.io import offers_from_dicts
+
+    t = Territory.load()
+    offers = generate_carpool_offers(t, 60, seed=3)
+    assert offers == generate_carpool_offers(t, 60, seed=3)
+    assert offers != generate_carpool_offers(t, 60, seed=4)
+    albert, meaulte = t.main_stop("Albert").id, t.main_stop("Méaulte").id
+    assert {o["destination"] for o in offers} == {albert, meaulte}
+    assert all(o["origin"] not in (albert, meaulte) for o in offers)
+    assert all(6 * 3600 <= o["departure_window"][0] < o["departure_window"][1] <= 9 * 3600 for o in offers)
+    # they are valid offers for the project's own reader
+    assert len(offers_from_dicts(offers, t, None, "Europe/Paris")) == 60
