@@ -1,0 +1,108 @@
+"""Warm-started re-optimisation of a live day with OR-Tools.
+
+The live problem (:mod:`dispatcher.solver.live`) already pins what is done and holds every
+promise in its windows; here the day's served requests are re-planned by the OR-Tools model of
+:mod:`dispatcher.solver.routing`, starting from the current routes (``ReadAssignmentFromRoutes``)
+with:
+
+* every served request made as good as mandatory (priority raised so that dropping one costs
+  far more than any route), and the result rejected if it drops one anyway;
+* the requests with a done visit pinned to their vehicle (their done visits' windows are a
+  single instant before now, so the time dimension keeps them first and in order);
+* the independent checker as the judge, and the new plan kept only if it is cheaper.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+from dispatcher.model import Plan, Problem, SolverParams
+from dispatcher.solver.checker import check_plan
+from dispatcher.solver.insertion import locked_prefix, pin_prefix
+from dispatcher.solver.kpis import compute_kpis
+
+PROMISE_PRIORITY = 1000
+
+
+@dataclass(frozen=True)
+class ReoptResult:
+    plan: Plan  # the new plan if improved, else the old one
+    improved: bool
+    old_cost: float
+    new_cost: float | None
+    status: str
+    elapsed_s: float
+
+
+def plan_cost(problem: Problem, plan: Plan) -> float:
+    """The day's cost in euros (kilometres, hours, fixed costs), as in the KPIs."""
+    return compute_kpis(problem, plan.routes, ()).cost_eur
+
+
+def reoptimise(
+    problem: Problem,
+    plan: Plan,
+    *,
+    now_s: int | None = None,
+    time_limit_s: float = 5.0,
+    seed: int = 0,
+    min_gain_eur: float = 0.01,
+) -> ReoptResult:
+    """Try to improve ``plan`` (every request of ``problem`` served in it) within ``time_limit_s``."""
+    from dispatcher.solver.routing import OrToolsSolver
+
+    t0 = time.perf_counter()
+    old_cost = plan_cost(problem, plan)
+    served = set(plan.served_ids)
+    if not served:
+        return ReoptResult(plan, False, old_cost, None, "NOTHING_TO_DO", 0.0)
+    solve_problem = replace(
+        problem,
+        requests=tuple(replace(r, priority=max(r.priority, PROMISE_PRIORITY)) for r in problem.requests if r.id in served),
+    )
+    initial = {rt.vehicle_id: [(v.request_id, v.kind) for v in rt.visits] for rt in plan.routes}
+    pinned: dict[str, str] = {}
+    locked: dict[str, int] = {}
+    for rt in plan.routes:
+        k = locked_prefix(rt, now_s)
+        locked[rt.vehicle_id] = k
+        for v in rt.visits[:k]:
+            pinned[v.request_id] = rt.vehicle_id
+    params = SolverParams(time_limit_s=time_limit_s, seed=seed, first_solution="PARALLEL_CHEAPEST_INSERTION")
+    new = OrToolsSolver(params).solve(solve_problem, initial_routes=initial, pinned=pinned)
+    status = new.stats.status
+    if set(new.served_ids) != served:
+        return ReoptResult(plan, False, old_cost, None, f"{status}: would drop {len(served - set(new.served_ids))} promised request(s)",
+                           time.perf_counter() - t0)
+    # keep the past exactly as it was (departures from the depot of vehicles already out)
+    routes = []
+    for rt in new.routes:
+        old = plan.route(rt.vehicle_id)
+        k = locked.get(rt.vehicle_id, 0)
+        if old is not None and k and [v.request_id for v in old.visits[:k]] == [v.request_id for v in rt.visits[:k]]:
+            rt = pin_prefix(rt, old, k)
+        routes.append(rt)
+    candidate = replace(plan, routes=tuple(routes), rejections=plan.rejections,
+                        kpis=compute_kpis(problem, routes, plan.rejections), stats=new.stats)
+    report = check_plan(problem, replace(candidate, rejections=()))
+    if not report.ok:
+        return ReoptResult(plan, False, old_cost, None, f"{status}: failed the checker ({report.summary()[:200]})",
+                           time.perf_counter() - t0)
+    if now_s is not None:
+        for rt in routes:
+            old = plan.route(rt.vehicle_id)
+            k = locked.get(rt.vehicle_id, 0)
+            past_old = old.visits[:k] if old is not None else ()
+            if tuple(rt.visits[:k]) != tuple(past_old) or any(v.start_s < now_s for v in rt.visits[k:]):
+                return ReoptResult(plan, False, old_cost, None, f"{status}: would change the past", time.perf_counter() - t0)
+        for old in plan.routes:
+            if locked.get(old.vehicle_id, 0) and candidate.route(old.vehicle_id) is None:
+                return ReoptResult(plan, False, old_cost, None, f"{status}: would drop a route already driven",
+                                   time.perf_counter() - t0)
+    new_cost = plan_cost(problem, candidate)
+    improved = new_cost < old_cost - min_gain_eur
+    return ReoptResult(candidate if improved else plan, improved, old_cost, new_cost, status, time.perf_counter() - t0)
+
+
+__all__ = ["ReoptResult", "plan_cost", "reoptimise"]
