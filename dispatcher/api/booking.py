@@ -93,8 +93,9 @@ class Refusal:
 
     def to_dict(self, day: date | None = None, tz: str = "Europe/Paris") -> dict[str, Any]:
         details = dict(self.details)
-        if isinstance(details.get("nearest_pickup_s"), int):
-            details["nearest_pickup"] = format_time(int(details["nearest_pickup_s"]), day, tz)
+        for key in ("nearest_pickup", "earlier_pickup", "later_pickup"):
+            if isinstance(details.get(f"{key}_s"), int):
+                details[key] = format_time(int(details[f"{key}_s"]), day, tz)
         return {
             "error": "Refused",
             "where": "booking",
@@ -127,12 +128,80 @@ def with_priority(d: Mapping[str, Any], priority: int) -> dict[str, Any]:
     return out
 
 
+_LIVE_CACHE: dict[str, tuple[Problem, Plan]] = {}
+"""The last live day per service day (its problem holds the promises), keyed by the content of
+the accepted requests and the fleet: a booking that follows it in this process inserts into it."""
+
+
+def _day_key(day_state: DayState, accepted: Sequence[Mapping[str, Any]]) -> str:
+    import hashlib
+    import json
+
+    blob = json.dumps([str(day_state.day), list(accepted), list(day_state.vehicles)], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 def book(day_state: DayState, request: Mapping[str, Any]) -> Promise | Refusal:
-    """Accept ``request`` (a request dict with an ``id``) into the day, or refuse it with a reason."""
+    """Accept ``request`` (a request dict with an ``id``) into the day, or refuse it with a reason.
+
+    Fast path: the real-time insertion (``dispatcher.solver.live``) into the day's current plan,
+    given in ``day_state.plan``/``problem`` or remembered from the previous booking of this day in
+    this process; the promise (window, latest arrival) is written into the problem returned.
+    Otherwise (first booking of a day, or the day changed elsewhere) the correct slow path below
+    re-plans the day."""
+    rid = str(request["id"])
+    accepted = list(day_state.accepted)
+    known: tuple[Problem, Plan] | None = None
+    if day_state.plan is not None and day_state.problem is not None:
+        known = (day_state.problem, day_state.plan)
+    else:
+        known = _LIVE_CACHE.get(_day_key(day_state, accepted))
+    if known is not None or not accepted:
+        try:
+            out = _book_live(day_state, request, known)
+        except Exception:  # the live path could not use the known day: re-plan it
+            out = None
+        if out is not None:
+            if isinstance(out, Promise):
+                if len(_LIVE_CACHE) > 64:
+                    _LIVE_CACHE.clear()
+                _LIVE_CACHE[_day_key(day_state, [*accepted, dict(request)])] = (out.problem, out.plan)
+            return out
+    return _book_replan(day_state, request, rid)
+
+
+def _book_live(day_state: DayState, request: Mapping[str, Any], known: tuple[Problem, Plan] | None) -> Promise | Refusal | None:
+    from dataclasses import replace
+
+    from dispatcher.solver.live import LiveDay
+
+    rid = str(request["id"])
+    compiled = day_state.compile([*day_state.accepted, dict(request)], day_state.vehicles, day_state.params)
+    new = compiled.request(rid)
+    if known is None:
+        base, plan = replace(compiled, requests=()), Plan(routes=())
+    else:
+        kproblem, plan = known
+        ids = {r.id for r in kproblem.requests}
+        if ids != {str(d["id"]) for d in day_state.accepted} or set(plan.served_ids) != ids:
+            return None
+        base = replace(compiled, requests=kproblem.requests)
+    day = LiveDay(base, plan, promise_existing=False)
+    out = day.book(new)
+    if out.accepted:
+        assert out.promise is not None
+        p = out.promise
+        r = day.problem.request(rid)
+        return Promise(rid, p.vehicle_id, p.planned_pickup_s, p.planned_dropoff_s, day.problem.pickup_tw(r),
+                       day.problem.dropoff_tw(r), day.plan, day.problem)
+    assert out.reason is not None
+    return Refusal(rid, out.reason, out.message, out.message_en, dict(out.details))
+
+
+def _book_replan(day_state: DayState, request: Mapping[str, Any], rid: str) -> Promise | Refusal:
     from dispatcher.solver.checker import check_plan
     from dispatcher.solver.routing import OrToolsSolver
 
-    rid = str(request["id"])
     accepted_ids = [str(d["id"]) for d in day_state.accepted]
     dicts = [with_priority(d, PROMISE_PRIORITY) for d in day_state.accepted] + [dict(request)]
     problem = day_state.compile(dicts, day_state.vehicles, day_state.params)
