@@ -86,13 +86,13 @@ def read_drivable(path: str | Path) -> dict[str, Any]:
     node_tags: dict[int, dict[str, str]] = {}
     try:
         for obj in osmium.FileProcessor(str(path)).with_locations():
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 if len(obj.tags):
                     tags = {t.k: t.v for t in obj.tags if t.k in NODE_TAGS}
                     if tags:
                         node_tags[obj.id] = tags
                 continue
-            if not obj.is_way():
+            if not isinstance(obj, osmium.osm.Way):
                 continue
             tags = {t.k: t.v for t in obj.tags}
             if not is_drivable(tags):

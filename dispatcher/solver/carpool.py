@@ -291,11 +291,10 @@ def _candidates(
         ok &= v.shift.start_s + ctx.dur[vs, ctx.pick] <= p_hi
         ok &= p_lo <= v.shift.end_s
         singles: list[int] = []
-        for q in np.flatnonzero(ok):
-            q = int(q)
+        for q in np.flatnonzero(ok).tolist():
             if p.may_carry(v, ctx.riders[q]) is not None:
                 continue
-            seq = ((q, False), (q, True))
+            seq: tuple[tuple[int, bool], ...] = ((q, False), (q, True))
             if ctx.feasible(v, vs, ve, seq):
                 singles.append(q)
                 out.append(_Candidate(d, (q,), seq, ctx.driving_s(vs, ve, seq) - direct))
@@ -337,7 +336,7 @@ def _candidates(
                 best: tuple[int, tuple[tuple[int, bool], ...]] | None = None
                 for i in range(len(seq) + 1):
                     for j in range(i, len(seq) + 1):
-                        s3 = (*seq[:i], (c, False), *seq[i:j], (c, True), *seq[j:])
+                        s3: tuple[tuple[int, bool], ...] = (*seq[:i], (c, False), *seq[i:j], (c, True), *seq[j:])
                         drive = ctx.driving_s(vs, ve, s3)
                         if drive <= limit and (best is None or drive < best[0]) and ctx.feasible(v, vs, ve, s3):
                             best = (drive, s3)
