@@ -80,6 +80,7 @@ INFEASIBLE_SCORE = 100.0
 EXTRA_VEHICLE_SCORE = 10.0
 DEFAULT_STORAGE = "sqlite:///tune.db"
 DEFAULT_WORKERS = 2
+MAX_REPEATS = 50  # proposals of already-run parameters in a row before a study stops early
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,6 +251,10 @@ def params_of(values: Mapping[str, Any], time_limit_s: float) -> SolverParams:
     return params_from_mapping({**values, "time_limit_s": time_limit_s}, where="trial")
 
 
+def _space_key(values: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(values.get(k) for k in SPACE)
+
+
 def default_values() -> dict[str, Any]:
     """The defaults of SolverParams for the keys of the search space."""
     return params_to_mapping(SolverParams(), SPACE)
@@ -416,11 +421,24 @@ def run_study(
         def in_flight() -> int:
             return sum(1 for st in live.values() for s in st["scores"] if s is None)
 
-        def launch() -> None:
+        # parameters already run, or running in another driver of the same study (stale ones were failed above)
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)
+        seen = {_space_key(t.params) for t in study.get_trials(deepcopy=False, states=states)}
+        repeats = 0  # proposals in a row that were already run
+
+        def launch() -> bool:
             nonlocal asked
             trial = study.ask()
-            asked += 1
             values = suggest(trial)
+            key = _space_key(values)
+            if key in seen:
+                # same parameters as a trial run or running: not run again (the space is small
+                # and the budget too); pruned, which the sampler ignores
+                trial.set_user_attr("duplicate", True)
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                return False
+            seen.add(key)
+            asked += 1
             params = params_of(values, time_limit_s)
             futs = [client.submit(evaluate, f, params, pure=False) for f in inst_futures]
             live[trial.number] = {"trial": trial, "values": values, "scores": [None] * len(futs), "futures": futs,
@@ -428,10 +446,15 @@ def run_study(
             for i, f in enumerate(futs):
                 owner[f.key] = (trial.number, i)
                 ac.add(f)
+            return True
 
         def fill() -> None:
-            while asked < trials and in_flight() < slots:
-                launch()
+            nonlocal repeats
+            while asked < trials and in_flight() < slots and repeats < MAX_REPEATS:
+                repeats = 0 if launch() else repeats + 1
+            if repeats >= MAX_REPEATS and asked < trials and not live:
+                log.warning("the sampler proposed only parameters already run %d times in a row: stopping after "
+                            "%d new trial(s)", MAX_REPEATS, asked)
 
         fill()
         for fut in ac:

@@ -67,7 +67,8 @@ def tune(
         raise InputError("must end in .toml or .json", "--out")
     tune_mod = import_tune()
     argv = sys.argv[1:]
-    command = "dispatcher " + " ".join(shlex.quote(a) for a in argv) if argv[:1] == ["tune"] else ""
+    prog = "python -m dispatcher.tune_cli" if sys.argv[0].endswith("tune_cli.py") else "dispatcher"
+    command = f"{prog} " + " ".join(shlex.quote(a) for a in argv) if argv[:1] == ["tune"] else ""
 
     def on_trial(rep: object) -> None:
         err_console.print(tune_mod.describe_trial(rep), highlight=False)

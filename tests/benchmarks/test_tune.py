@@ -97,9 +97,13 @@ def test_tiny_study_persists_resumes_and_writes_params(tmp_path: Path) -> None:
         assert t.user_attrs["feasible"] == 2 and t.value < INFEASIBLE_SCORE
     assert study.user_attrs == {"family": "darp", "instances": INSTANCES, "time_limit_s": LIMIT}
 
-    # a driver that died with a trial in flight
+    # a driver that died with a trial in flight (on parameters not run yet)
+    run = [{k: t.params[k] for k in SPACE} for t in done]
+    ghost_values = next(v for v in ({"first_solution": f, "metaheuristic": m} for f in SPACE["first_solution"]
+                                    for m in SPACE["metaheuristic"]) if v not in run)
+    study.enqueue_trial(ghost_values)
     ghost = study.ask()
-    ghost_values = {k: ghost.suggest_categorical(k, list(v)) for k, v in SPACE.items()}
+    assert {k: ghost.suggest_categorical(k, list(v)) for k, v in SPACE.items()} == ghost_values
 
     with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
                       scheduler_kwargs={"dashboard_address": ":0"}) as cluster:
@@ -116,6 +120,9 @@ def test_tiny_study_persists_resumes_and_writes_params(tmp_path: Path) -> None:
         res = run_study("darp", INSTANCES, 1, LIMIT, scheduler=address, storage=storage, out=out)
         assert res.trials_run[0].values == ghost_values
         assert res.complete_trials == 4
+    # parameters are never run twice in a study (a repeated proposal is pruned, not run)
+    runs = [tuple(t.params[k] for k in SPACE) for t in study.get_trials(states=(complete,))]
+    assert len(runs) == len(set(runs)) == 4
 
     # the same study name in other conditions is refused, naming the option
     with pytest.raises(InputError) as ei:
