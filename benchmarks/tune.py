@@ -26,9 +26,10 @@ default parameters (its trial 0), so the defaults and the best are measured in t
 The result is a TOML parameter file with the tuned keys in ``[params]`` and how they were found
 in ``[tune]``; ``dispatcher.params.load_params`` reads it.
 
-Example::
+Examples::
 
     python -m benchmarks.tune darp --instances a2-20,a3-24 --trials 8 --time-limit 5 --out params.toml
+    python -m benchmarks.tune darp --instances all --time-limit 5 --check params.toml   # defaults vs file
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ from benchmarks.instances import (
 )
 from dispatcher.errors import DispatcherError, InputError
 from dispatcher.model import FIRST_SOLUTION_STRATEGIES, METAHEURISTICS, SolverParams
-from dispatcher.params import params_from_mapping, params_to_mapping, save_params
+from dispatcher.params import load_params, params_from_mapping, params_to_mapping, save_params
 
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
@@ -529,6 +530,27 @@ def compare_params(
     return {label: client.gather(fs) for label, fs in futs.items()}
 
 
+def compare_files(
+    family: str,
+    instances: Sequence[str] | str,
+    candidates: Mapping[str, SolverParams],
+    time_limit_s: float,
+    *,
+    scheduler: str | None = None,
+    n_workers: int = DEFAULT_WORKERS,
+    benchmarks_root: Path | None = None,
+) -> tuple[list[str], dict[str, list[InstanceScore]]]:
+    """Candidates (e.g. the defaults and a tuned file, each at ``time_limit_s``) on instances
+    of the family, side by side on the same workers: to check tuned parameters on instances the
+    study did not see."""
+    names = resolve_instances(family, instances, benchmarks_root)
+    insts = [load_instance(family, n, root=benchmarks_root) for n in names]
+    timed = {k: params_from_mapping({"time_limit_s": time_limit_s}, base=v) for k, v in candidates.items()}
+    with dask_client(scheduler, n_workers) as client:
+        futs = client.scatter(insts, broadcast=True)
+        return names, compare_params(client, futs, timed)
+
+
 def resolve_instances(family: str, spec: Sequence[str] | str, root: Path | None = None) -> list[str]:
     """Instance names as the files spell them (case-insensitive; ``all``; comma-separated)."""
     wanted = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
@@ -597,12 +619,19 @@ def describe_trial(rep: TrialReport) -> str:
 
 def comparison_markdown(result: StudyResult) -> str:
     """Per-instance gaps of the defaults and the tuned parameters, re-run side by side."""
-    labels = list(result.comparison)
+    return scores_markdown(result.instances, result.comparison)
+
+
+def scores_markdown(instances: Sequence[str], comparison: Mapping[str, Sequence[InstanceScore]]) -> str:
+    """Per-instance gaps of each candidate, and the mean score (= mean gap when all are feasible)."""
+    labels = list(comparison)
     head = "| instance | " + " | ".join(f"{lb} gap %" for lb in labels) + " |"
     lines = [head, "|" + "---|" * (1 + len(labels))]
-    for i, inst in enumerate(result.instances):
-        lines.append(f"| {inst} | " + " | ".join(_fmt_gap(result.comparison[lb][i]) for lb in labels) + " |")
-    lines.append("| **mean score** | " + " | ".join(f"{trial_value(result.comparison[lb]):.3f}" for lb in labels) + " |")
+    for i, inst in enumerate(instances):
+        lines.append(f"| {inst} | " + " | ".join(_fmt_gap(comparison[lb][i]) for lb in labels) + " |")
+    lines.append("| **mean score** | " + " | ".join(f"{trial_value(comparison[lb]):.3f}" for lb in labels) + " |")
+    lines.append("| feasible | " + " | ".join(f"{sum(s.feasible for s in comparison[lb])}/{len(instances)}"
+                                             for lb in labels) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -623,7 +652,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.tune", description=__doc__.split("\n\n")[0])
     ap.add_argument("family", choices=sorted(FAMILIES))
     ap.add_argument("--instances", required=True, help="comma-separated names, or 'all'")
-    ap.add_argument("--trials", type=int, required=True, help="trials to run now (added to the study's)")
+    ap.add_argument("--trials", type=int, help="trials to run now (added to the study's)")
     ap.add_argument("--time-limit", type=float, default=5.0, help="seconds per instance and trial (default 5)")
     ap.add_argument("--scheduler", help="address of a running Dask scheduler (default: a LocalCluster)")
     ap.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="LocalCluster workers (default 2)")
@@ -632,8 +661,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("params.toml"), help="parameter file to write (.toml/.json)")
     ap.add_argument("--compare", action="store_true", help="re-run the defaults and the best side by side")
     ap.add_argument("--seed", type=int, default=0, help="sampler seed")
+    ap.add_argument("--check", type=Path, metavar="PARAMS_FILE",
+                    help="no study: run the defaults and this parameter file side by side on the instances")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.check:
+        try:
+            names, comp = compare_files(
+                args.family, args.instances, {"defaults": SolverParams(), args.check.name: load_params(args.check)},
+                args.time_limit, scheduler=args.scheduler, n_workers=args.workers,
+            )
+        except DispatcherError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return e.exit_code
+        print(f"{args.family}: {len(names)} instance(s), {args.time_limit:g} s each, side by side on the same workers\n")
+        print(scores_markdown(names, comp))
+        return 0
+    if args.trials is None:
+        ap.error("--trials is required (unless --check)")
     command = "python -m benchmarks.tune " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
         result = run_study(
@@ -659,6 +704,7 @@ __all__ = [
     "StudyResult",
     "TrialReport",
     "dask_client",
+    "compare_files",
     "evaluate",
     "run_score",
     "run_study",

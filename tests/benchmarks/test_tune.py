@@ -16,6 +16,7 @@ from benchmarks.tune import (
     EXTRA_VEHICLE_SCORE,
     INFEASIBLE_SCORE,
     SPACE,
+    compare_files,
     default_values,
     resolve_instances,
     run_score,
@@ -120,6 +121,11 @@ def test_tiny_study_persists_resumes_and_writes_params(tmp_path: Path) -> None:
         res = run_study("darp", INSTANCES, 1, LIMIT, scheduler=address, storage=storage, out=out)
         assert res.trials_run[0].values == ghost_values
         assert res.complete_trials == 4
+        # the written file against the defaults on an instance the study did not see
+        names, comp = compare_files("darp", "a3-18", {"defaults": SolverParams(), "tuned": load_params(out)}, 0.5,
+                                    scheduler=address)
+        assert names == ["a3-18"] and set(comp) == {"defaults", "tuned"}
+        assert all(len(v) == 1 and v[0].instance == "a3-18" and v[0].total_s < 5 for v in comp.values())
     # parameters are never run twice in a study (a repeated proposal is pruned, not run)
     runs = [tuple(t.params[k] for k in SPACE) for t in study.get_trials(states=(complete,))]
     assert len(runs) == len(set(runs)) == 4
