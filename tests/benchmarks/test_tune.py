@@ -26,6 +26,8 @@ from dispatcher.errors import InputError
 from dispatcher.model import SolverParams
 from dispatcher.params import load_params
 
+pytest.importorskip("optuna", reason="optuna is not installed (pip install 'optuna>=4,<5')")
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO / ".." / "shared" / "data" / "benchmarks"
 needs_shared = pytest.mark.skipif(not (SHARED / "bks.csv").exists(), reason=f"shared benchmark data not found under {SHARED}")
