@@ -50,6 +50,15 @@ def _parse_day(value: str | None) -> date | None:
         raise InputError(f"not a date (YYYY-MM-DD): {value!r}", "--day") from None
 
 
+def _params(path: Path | None, time_limit: float, seed: int) -> Any:
+    """Solver parameters: the command's time limit and seed, overridden by a parameter file."""
+    from dispatcher.model import SolverParams
+    from dispatcher.params import load_params
+
+    base = SolverParams(time_limit_s=time_limit, seed=seed)
+    return load_params(path, base=base) if path else base
+
+
 def _territory(epcis: str | None) -> Any:
     from dispatcher.territory import Territory
 
@@ -281,6 +290,7 @@ def plan_cmd(
     fleet: Annotated[Path, typer.Option(help="Fleet, CSV or JSON.")],
     day: Annotated[str, typer.Option(help="Service day, YYYY-MM-DD.")],
     time_limit: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 10.0,
+    params_file: Annotated[Path | None, typer.Option("--params", help="Solver parameters (TOML or JSON, e.g. from dispatcher tune).")] = None,
     seed: Annotated[int, typer.Option(help="Solver seed.")] = 0,
     out: Annotated[Path, typer.Option(help="Plan JSON (the problem is written beside it).")] = Path("plan.json"),
     geojson: Annotated[Path | None, typer.Option(help="Also write the routes as GeoJSON.")] = None,
@@ -292,7 +302,6 @@ def plan_cmd(
     With --carpool and/or --volunteers, one mixed dispatch over every mode."""
     from dispatcher.graph import RoadNetwork
     from dispatcher.io import load_fleet, load_list, load_requests, mixed_from_dicts
-    from dispatcher.model import SolverParams
 
     service_day = _parse_day(day)
     reqs, vehs = load_requests(requests), load_fleet(fleet)
@@ -304,7 +313,7 @@ def plan_cmd(
     with step("Placing the stops and computing travel times"):
         problem, offers, vols = mixed_from_dicts(
             reqs, vehs, offer_rows, volunteer_rows, terr, net,
-            day=service_day, params=SolverParams(time_limit_s=time_limit, seed=seed), name=str(requests),
+            day=service_day, params=_params(params_file, time_limit, seed), name=str(requests),
         )
     _solve_and_report(problem, out, geojson, net, offers, vols)
 
@@ -339,6 +348,7 @@ def demo(
     carpool_offers: Annotated[int, typer.Option(help="Commuters' carpool offers towards Albert and Méaulte (0: minibuses only).")] = 15,
     seed: Annotated[int, typer.Option(help="Seed of the demand and the solver.")] = 1,
     time_limit: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 10.0,
+    params_file: Annotated[Path | None, typer.Option("--params", help="Solver parameters (TOML or JSON, e.g. from dispatcher tune).")] = None,
     day: Annotated[str, typer.Option(help="Service day, YYYY-MM-DD.")] = "2026-12-01",
     out: Annotated[Path, typer.Option(help="Folder for plan.json, problem and routes.geojson.")] = Path("out/demo"),
 ) -> None:
@@ -347,7 +357,6 @@ def demo(
     from dispatcher.demand import generate_carpool_offers, generate_fleet, generate_requests
     from dispatcher.graph import RoadNetwork
     from dispatcher.io import mixed_from_dicts
-    from dispatcher.model import SolverParams
 
     terr = _territory(None)
     with step("Loading the road graph of the Pays du Coquelicot"):
@@ -359,7 +368,7 @@ def demo(
     with step(f"Placing {len(reqs)} requests and computing travel times"):
         problem, offers, _ = mixed_from_dicts(
             reqs, fleet, offer_rows, [], terr, net, day=service_day,
-            params=SolverParams(time_limit_s=time_limit, seed=seed), name="demo",
+            params=_params(params_file, time_limit, seed), name="demo",
         )
     out.mkdir(parents=True, exist_ok=True)
     _solve_and_report(problem, out / "plan.json", out / "routes.geojson", net, offers=offers)
@@ -369,10 +378,12 @@ def _register_sub_apps() -> None:
     """Commands that live beside their code: reports and scenarios, the server, keys and database."""
     from dispatcher.api.cli import register as register_api
     from dispatcher.reports.cli import report_app, scenario_app
+    from dispatcher.tune_cli import register as register_tune
 
     app.add_typer(report_app, name="report")
     app.add_typer(scenario_app, name="scenario")
     register_api(app)
+    register_tune(app)
 
 
 _register_sub_apps()

@@ -122,3 +122,15 @@ def test_matrix_of_points_with_one_in_paris(tmp_path: Path) -> None:
     p = run("matrix", "--points", str(f))
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert "paris" in p.stderr
+
+
+def test_params_file_is_validated_and_used(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[params]\nmetaheuristic = "TABU_SERCH"\n', encoding="utf-8")
+    p = run("demo", "--params", str(bad), "--out", str(tmp_path / "d"))
+    assert_one_line_error(p, 2, "params.metaheuristic", "bad.toml")
+    good = tmp_path / "good.toml"
+    good.write_text('[params]\nfirst_solution = "LOCAL_CHEAPEST_INSERTION"\nmetaheuristic = "GREEDY_DESCENT"\n', encoding="utf-8")
+    p = run("demo", "--params", str(good), "--requests", "20", "--time-limit", "1", "--carpool-offers", "0", "--out", str(tmp_path / "d"))
+    assert p.returncode == 0, p.stderr + p.stdout
+    assert "checker: the plan satisfies every constraint" in p.stdout
