@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.util import optional_boolean_pb2
 
 from dispatcher.model import (
     Plan,
@@ -37,6 +38,7 @@ from dispatcher.model import (
     Vehicle,
 )
 from dispatcher.solver.explain import explain_rejections
+from dispatcher.solver.improve import eliminate_routes
 from dispatcher.solver.kpis import compute_kpis
 from dispatcher.solver.schedule import (
     RouteTimer,
@@ -53,6 +55,42 @@ log = logging.getLogger(__name__)
 COST_SCALE = 100_000  # objective units per euro
 FALLBACK_FIRST_SOLUTION = "LOCAL_CHEAPEST_INSERTION"  # when the chosen heuristic finds nothing in time
 MAX_DISTANCE_M = 10_000_000  # cap for unreachable pairs in cost matrices
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How the OR-Tools model is built and searched, beyond :class:`SolverParams` (measured on
+    the Cordeau and Li & Lim sets, see benchmarks/results/; the defaults are the best found).
+
+    ``pair_disjunction``: one refusal disjunction per request (pickup and drop-off together)
+    instead of one per node. ``hard_ride``: the ride-time limit also as a CP constraint on the
+    cumuls (the pair limit function alone guides the filters; the schedule and the checker
+    judge the result either way). ``hard_pairs``: same vehicle and pickup first also as CP
+    constraints (AddPickupAndDelivery already imposes both). ``gls_lambda``: guided local search's penalty coefficient.
+    ``full_propagation``: propagate every constraint on each local search move. ``lns``: add
+    OR-Tools' path/inactive LNS operators. ``first_solution``: overrides the params' heuristic
+    when set. ``reinsert``: after the search, try to insert each refused request that is
+    feasible alone with :func:`dispatcher.solver.insertion.find_insertion`. ``portfolio``: when
+    the time limit is at least ``portfolio_min_s``, the search runs from each of these
+    first-solution heuristics in turn (the params' own first), the time shared equally, and the
+    cheapest plan wins; not for live re-optimisation (initial routes or pins).
+    ``eliminate_share``: when vehicles have a fixed cost, this share of the time limit goes to
+    emptying routes afterwards (:func:`dispatcher.solver.improve.eliminate_routes`).
+    """
+
+    pair_disjunction: bool = False
+    hard_ride: bool = True
+    hard_pairs: bool = True
+    gls_lambda: float | None = None
+    full_propagation: bool = False
+    lns: bool = False
+    first_solution: str | None = None
+    reinsert: bool = True
+    portfolio: tuple[str, ...] = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "PATH_CHEAPEST_ARC")
+    portfolio_min_s: float = 5.0
+    eliminate_share: float = 0.15
+    neighbors_ratio: float = 1.0
+    min_neighbors: int = 1
 
 
 @dataclass
@@ -89,8 +127,9 @@ def _explain(problem: Problem, refused: Sequence[str], plan: Plan | None) -> lis
 class OrToolsSolver:
     """The dial-a-ride model on OR-Tools routing (implements dispatcher.solver.Solver)."""
 
-    def __init__(self, params: SolverParams | None = None) -> None:
+    def __init__(self, params: SolverParams | None = None, options: SearchOptions | None = None) -> None:
         self.params = params
+        self.options = options or SearchOptions()
         self.trace = SearchTrace()
 
     # ------------------------------------------------------------------------------------------
@@ -137,6 +176,15 @@ class OrToolsSolver:
             status, routes, dropped, objective = self._search(
                 problem, params, modelled, vehicles, allowed, t0, initial_routes, pinned
             )
+            if dropped and self.options.reinsert and not pinned:
+                routes, dropped, objective = _reinsert(problem, routes, dropped, objective)
+            if self._eliminating(problem, params, pinned, initial_routes) and len(routes) > 1:
+                deadline = t0 + params.effective_time_limit_s - min(0.05 * params.effective_time_limit_s, 0.5)
+                before = compute_kpis(problem, routes, []).cost_eur
+                routes, gone = eliminate_routes(problem, routes, deadline)
+                if gone:
+                    objective += compute_kpis(problem, routes, []).cost_eur - before
+                    status += f"_ELIMINATED_{gone}"
             refused += dropped
         elif not status:
             status = "NOTHING_FEASIBLE"
@@ -156,6 +204,19 @@ class OrToolsSolver:
         )
         return Plan(routes=tuple(routes), rejections=tuple(rejections), kpis=kpis, stats=stats)
 
+    def _eliminating(
+        self, problem: Problem, params: SolverParams, pinned: Mapping[str, str] | None, initial: object
+    ) -> bool:
+        """Whether the route-elimination phase runs: vehicles cost a fixed amount, the search
+        has local search time, and this is not a live re-optimisation."""
+        return (
+            self.options.eliminate_share > 0
+            and params.effective_time_limit_s > 0
+            and not pinned
+            and not initial
+            and any(v.fixed_cost > 0 for v in problem.vehicles)
+        )
+
     # ------------------------------------------------------------------------------------------
     def _search(
         self,
@@ -169,6 +230,7 @@ class OrToolsSolver:
         pinned: Mapping[str, str] | None = None,
     ) -> tuple[str, list[Route], list[str], float]:
         trace = self.trace
+        opts = self.options
         vehicles: list[Vehicle] = [problem.vehicles[k] for k in vehicle_ids]
         slot_of = {k: s for s, k in enumerate(vehicle_ids)}  # problem vehicle index -> model vehicle
         nv, nr = len(vehicles), len(requests)
@@ -257,10 +319,12 @@ class OrToolsSolver:
             tdim.CumulVar(pi).SetRange(ptw.start_s, ptw.end_s)
             tdim.CumulVar(di).SetRange(dtw.start_s, dtw.end_s)
             routing.AddPickupAndDelivery(pi, di)
-            solver.Add(routing.VehicleVar(pi) == routing.VehicleVar(di))
-            solver.Add(tdim.CumulVar(pi) <= tdim.CumulVar(di))
+            if opts.hard_pairs:
+                solver.Add(routing.VehicleVar(pi) == routing.VehicleVar(di))
+                solver.Add(tdim.CumulVar(pi) <= tdim.CumulVar(di))
             limit = problem.boarding_s(r) + problem.max_ride_s(r)
-            solver.Add(tdim.CumulVar(di) - tdim.CumulVar(pi) <= limit)
+            if opts.hard_ride:
+                solver.Add(tdim.CumulVar(di) - tdim.CumulVar(pi) <= limit)
             pair_limits.append(limit)
             slots = [slot_of[k] for k in allowed[r.id]]
             if len(slots) < nv:
@@ -269,8 +333,11 @@ class OrToolsSolver:
                 routing.VehicleVar(pi).SetValues([-1, *slots])
                 routing.VehicleVar(di).SetValues([-1, *slots])
             penalty = int(round(problem.weights.refusal_penalty * r.priority * COST_SCALE / 2))
-            routing.AddDisjunction([pi], penalty)
-            routing.AddDisjunction([di], penalty)
+            if opts.pair_disjunction:
+                routing.AddDisjunction([pi, di], 2 * penalty, 2)
+            else:
+                routing.AddDisjunction([pi], penalty)
+                routing.AddDisjunction([di], penalty)
             routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(pi))
             routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(di))
         if pinned:  # live re-optimisation: done and on-board requests stay on their vehicle
@@ -308,6 +375,8 @@ class OrToolsSolver:
         # ---- search ----
         limit_s = params.effective_time_limit_s
         first_only = limit_s <= 0
+        if self._eliminating(problem, params, pinned, initial_routes):
+            limit_s *= 1.0 - self.options.eliminate_share
         # What is left of the budget once the model is built, minus a share for timing the
         # routes and explaining refusals afterwards.
         reserve = min(0.1 * limit_s, 0.002 * nr + 0.05)
@@ -325,8 +394,20 @@ class OrToolsSolver:
         t_search = time.perf_counter()
 
         sp = pywrapcp.DefaultRoutingSearchParameters()
-        sp.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, params.first_solution)
+        first = opts.first_solution or params.first_solution
+        sp.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)
         sp.log_search = params.log_search
+        sp.use_full_propagation = opts.full_propagation
+        if opts.gls_lambda is not None:
+            sp.guided_local_search_lambda_coefficient = opts.gls_lambda
+        if opts.neighbors_ratio < 1.0:
+            sp.ls_operator_neighbors_ratio = opts.neighbors_ratio
+            sp.ls_operator_min_neighbors = opts.min_neighbors
+        if opts.lns:
+            ops = sp.local_search_operators
+            ops.use_path_lns = optional_boolean_pb2.BOOL_TRUE
+            ops.use_inactive_lns = optional_boolean_pb2.BOOL_TRUE
+
         if first_only:
             sp.solution_limit = 1
             sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
@@ -347,10 +428,14 @@ class OrToolsSolver:
                 sol = routing.SolveFromAssignmentWithParameters(initial, sp)
             else:
                 log.warning("the initial routes are not a solution of the model; searching from scratch")
-        if sol is None:
+        if sol is None and len(opts.portfolio) > 1 and limit_s >= opts.portfolio_min_s and not pinned:
+            sol, status = _portfolio(routing, sp, [first, *[f for f in opts.portfolio if f != first]], budget_ms)
+        elif sol is None:
             sol = routing.SolveWithParameters(sp)
-        status = _status_name(routing.status())
-        if (sol is None or not trace.solutions) and not first_only and params.first_solution != FALLBACK_FIRST_SOLUTION:
+            status = _status_name(routing.status())
+        else:
+            status = _status_name(routing.status())
+        if (sol is None or not trace.solutions) and not first_only and first != FALLBACK_FIRST_SOLUTION:
             # No plan within the budget (the first-solution heuristic is the slow part on large
             # days; cut short, it returns every request unperformed and never reports a
             # solution): a plan late beats no plan, from a faster heuristic, without local search.
@@ -401,6 +486,53 @@ class OrToolsSolver:
             status += "_RETIMED"
         refused = [r.id for r in requests if r.id not in served]
         return status, routes, refused, sol.ObjectiveValue() / COST_SCALE
+
+
+def _portfolio(
+    routing: pywrapcp.RoutingModel, sp: object, strategies: Sequence[str], budget_ms: Callable[[], int]
+) -> tuple[pywrapcp.Assignment | None, str]:
+    """The same search from several first-solution heuristics in turn, the time shared equally;
+    the cheapest plan wins (different starts land in different valleys on dial-a-ride days)."""
+    best: tuple[float, pywrapcp.Assignment, str] | None = None
+    for j, name in enumerate(strategies):
+        one = pywrapcp.DefaultRoutingSearchParameters()
+        one.CopyFrom(sp)  # type: ignore[attr-defined]
+        one.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, name)
+        one.time_limit.FromMilliseconds(max(50, budget_ms() // (len(strategies) - j)))
+        sol = routing.SolveWithParameters(one)
+        status = _status_name(routing.status())
+        if sol is not None and (best is None or sol.ObjectiveValue() < best[0]):
+            best = (sol.ObjectiveValue(), routing.solver().Assignment(sol), f"{status}_{name}")
+    if best is None:
+        return None, status
+    return best[1], best[2]
+
+
+def _reinsert(
+    problem: Problem, routes: list[Route], dropped: Sequence[str], objective: float
+) -> tuple[list[Route], list[str], float]:
+    """Insert what the search left out (each request here is feasible alone), most important and
+    longest first, with the exact real-time insertion; returns the routes, who is still refused
+    and the objective corrected by the insertions' estimates."""
+    from dispatcher.solver.insertion import (
+        find_insertion,  # the insertion module imports schedule only
+    )
+
+    byid = {r.id: r for r in problem.requests}
+    plan = Plan(routes=tuple(routes))
+    left: list[str] = []
+    todo = sorted(dropped, key=lambda rid: (-byid[rid].priority, -problem.direct_s(byid[rid])))
+    for rid in todo:
+        ins = find_insertion(problem, plan, byid[rid], requests_by_id=byid)
+        if ins is None:
+            left.append(rid)
+            continue
+        plan = ins.plan
+        objective += ins.added_cost - problem.weights.refusal_penalty * byid[rid].priority
+    if len(left) < len(dropped):
+        log.info("re-inserted %d refused request(s) after the search", len(dropped) - len(left))
+    order = {rid: k for k, rid in enumerate(dropped)}
+    return list(plan.routes), sorted(left, key=order.__getitem__), objective
 
 
 def _time_route(
