@@ -1,22 +1,31 @@
 """Real-time booking: one function, ``book(day_state, request) -> Promise | Refusal``.
 
-This is the correct but slow fallback: re-plan the day's accepted requests plus the new one
-and accept only if every previously accepted request is still served (its windows are the
-promise) and the independent checker passes the new plan. Previously accepted requests get a
-high priority so the solver keeps them. The real-time insertion engine replaces this function
-(same signature); the API holds the day's lock around the call (``Store.lock_day``), so the
-function sees a consistent day and its answer is committed before the next booking starts.
+The day's stored live plan and problem (``DayState.plan``/``problem``, read by the API under the
+day's lock, ``Store.lock_day``) are the truth: every accepted request is in them with its promise
+(the promised pickup window and latest arrival) written into its windows, so the real-time
+insertion of ``dispatcher.solver.live`` keeps every promise made by any process before, and
+what is done at ``DayState.now_s`` (same-day bookings) stays as it was. The answer's plan and
+problem are committed by the caller before the next booking of the day starts.
+
+The fallback (no stored plan holding the accepted requests, e.g. a vehicle removed since):
+re-plan the accepted requests plus the new one, with the stored promises as hard windows, and
+accept only if every previously accepted request is still served, nothing done has moved, and
+the independent checker passes the new plan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from dispatcher.errors import DispatcherError
 from dispatcher.io import format_time
 from dispatcher.model import REASON_MESSAGES, Plan, Problem, Reason, SolverParams, TimeWindow
+
+log = logging.getLogger("dispatcher.api.booking")
 
 PROMISE_PRIORITY = 1000  # priority given to accepted requests when the day is re-planned
 
@@ -27,7 +36,8 @@ class DayState:
 
     ``accepted``: request dicts (``dispatcher.io`` vocabulary) of the requests already promised,
     in booking order; ``vehicles``: vehicle dicts of the fleet; ``plan``/``problem``: the day's
-    current plan and the problem it answers (None before the first plan); ``compile``: turns
+    current plan and the live problem it answers (promises in its windows; None before the first
+    plan); ``now_s``: the current time when the day is today; ``compile``: turns
     request and vehicle dicts into a Problem on the territory and road network of the server.
     """
 
@@ -39,6 +49,9 @@ class DayState:
     plan: Plan | None = None
     problem: Problem | None = None
     timezone: str = "Europe/Paris"
+    now_s: int | None = None  # the server's clock (seconds since the day's midnight) on the day itself; None before
+    reaction_s: int = 600  # nothing new is planned before now_s + reaction_s
+    window_s: int = 900  # width of a promised pickup window
 
 
 @dataclass(frozen=True)
@@ -128,65 +141,84 @@ def with_priority(d: Mapping[str, Any], priority: int) -> dict[str, Any]:
     return out
 
 
-_LIVE_CACHE: dict[str, tuple[Problem, Plan]] = {}
-"""The last live day per service day (its problem holds the promises), keyed by the content of
-the accepted requests and the fleet: a booking that follows it in this process inserts into it."""
-
-
-def _day_key(day_state: DayState, accepted: Sequence[Mapping[str, Any]]) -> str:
-    import hashlib
-    import json
-
-    blob = json.dumps([str(day_state.day), list(accepted), list(day_state.vehicles)], sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+def keep_promises(problem: Problem, promised: Problem | None, ids: Iterable[str] | None = None) -> Problem:
+    """``problem`` (compiled from the stored request dicts, i.e. the windows the passengers asked
+    for) with the binding times of the requests ``ids`` (default: all) taken from ``promised``
+    (the stored live problem): the promised pickup window and latest arrival, what is done
+    pinned. Requests ``promised`` does not hold keep their asked windows (which is what they were
+    promised when a re-plan accepted them)."""
+    if promised is None:
+        return problem
+    want = None if ids is None else set(ids)
+    held = {r.id: r for r in promised.requests if want is None or r.id in want}
+    if not held:
+        return problem
+    reqs = tuple(
+        replace(r, pickup_window=held[r.id].pickup_window, arrive_by_s=held[r.id].arrive_by_s,
+                not_before_s=held[r.id].not_before_s, priority=max(r.priority, held[r.id].priority))
+        if r.id in held else r
+        for r in problem.requests
+    )
+    return replace(problem, requests=reqs)
 
 
 def book(day_state: DayState, request: Mapping[str, Any]) -> Promise | Refusal:
     """Accept ``request`` (a request dict with an ``id``) into the day, or refuse it with a reason.
 
-    Fast path: the real-time insertion (``dispatcher.solver.live``) into the day's current plan,
-    given in ``day_state.plan``/``problem`` or remembered from the previous booking of this day in
-    this process; the promise (window, latest arrival) is written into the problem returned.
-    Otherwise (first booking of a day, or the day changed elsewhere) the correct slow path below
-    re-plans the day."""
+    The real-time insertion (``dispatcher.solver.live``) into the day's stored live plan
+    (``day_state.plan``/``problem``: every accepted request in it with its promise as hard
+    windows, what is done at ``day_state.now_s`` pinned, nothing new before now + the reaction
+    margin); the promise (window, latest arrival) is written into the problem returned, which the
+    caller stores. Only when the stored plan does not hold the accepted requests (no plan yet with
+    accepted requests, a vehicle removed since) the correct slow path below re-plans the day,
+    still with every promise as hard windows."""
     rid = str(request["id"])
-    accepted = list(day_state.accepted)
     known: tuple[Problem, Plan] | None = None
     if day_state.plan is not None and day_state.problem is not None:
         known = (day_state.problem, day_state.plan)
-    else:
-        known = _LIVE_CACHE.get(_day_key(day_state, accepted))
-    if known is not None or not accepted:
+    if known is not None or not day_state.accepted:
         try:
             out = _book_live(day_state, request, known)
-        except Exception:  # the live path could not use the known day: re-plan it
+        except DispatcherError:
+            raise
+        except Exception:  # the live path could not use the stored day: re-plan it
+            log.exception("booking %s: the live insertion failed; re-planning the day", rid)
             out = None
         if out is not None:
-            if isinstance(out, Promise):
-                if len(_LIVE_CACHE) > 64:
-                    _LIVE_CACHE.clear()
-                _LIVE_CACHE[_day_key(day_state, [*accepted, dict(request)])] = (out.problem, out.plan)
             return out
     return _book_replan(day_state, request, rid)
 
 
 def _book_live(day_state: DayState, request: Mapping[str, Any], known: tuple[Problem, Plan] | None) -> Promise | Refusal | None:
-    from dataclasses import replace
-
     from dispatcher.solver.live import LiveDay
 
     rid = str(request["id"])
+    accepted_ids = {str(d["id"]) for d in day_state.accepted}
     compiled = day_state.compile([*day_state.accepted, dict(request)], day_state.vehicles, day_state.params)
     new = compiled.request(rid)
     if known is None:
         base, plan = replace(compiled, requests=()), Plan(routes=())
     else:
         kproblem, plan = known
-        ids = {r.id for r in kproblem.requests}
-        if ids != {str(d["id"]) for d in day_state.accepted} or set(plan.served_ids) != ids:
+        served = set(plan.served_ids)
+        fleet = {v.id for v in compiled.vehicles}
+        if not accepted_ids <= served or any(rt.vehicle_id not in fleet for rt in plan.routes if rt.visits):
+            return None  # the stored plan does not hold the accepted requests on the current fleet
+        stored = {r.id: r for r in kproblem.requests}
+        if not served <= set(stored):
             return None
-        base = replace(compiled, requests=kproblem.requests)
-    day = LiveDay(base, plan, promise_existing=False)
+        if served != accepted_ids:  # served but no longer accepted (cancelled elsewhere): take it out
+            from dispatcher.solver.insertion import remove_from_plan
+
+            for gone in sorted(served - accepted_ids):
+                kproblem = _without(kproblem, gone)
+                plan = remove_from_plan(kproblem, plan, gone, day_state.now_s)
+            stored = {r.id: r for r in kproblem.requests}
+        # the accepted requests as stored (their promises and pins), on the current places and fleet
+        keep = [stored[r.id] for r in compiled.requests if r.id in accepted_ids]
+        base = replace(compiled, requests=tuple(keep))
+    day = LiveDay(base, plan, now_s=day_state.now_s, reaction_s=day_state.reaction_s, window_s=day_state.window_s,
+                  promise_existing=False)
     out = day.book(new)
     if out.accepted:
         assert out.promise is not None
@@ -198,13 +230,34 @@ def _book_live(day_state: DayState, request: Mapping[str, Any], known: tuple[Pro
     return Refusal(rid, out.reason, out.message, out.message_en, dict(out.details))
 
 
+def _without(problem: Problem, rid: str) -> Problem:
+    reqs = tuple(replace(r, return_of=None) if r.return_of == rid else r for r in problem.requests if r.id != rid)
+    return replace(problem, requests=reqs)
+
+
 def _book_replan(day_state: DayState, request: Mapping[str, Any], rid: str) -> Promise | Refusal:
     from dispatcher.solver.checker import check_plan
+    from dispatcher.solver.live import bookable_from, live_problem
     from dispatcher.solver.routing import OrToolsSolver
 
     accepted_ids = [str(d["id"]) for d in day_state.accepted]
     dicts = [with_priority(d, PROMISE_PRIORITY) for d in day_state.accepted] + [dict(request)]
     problem = day_state.compile(dicts, day_state.vehicles, day_state.params)
+    problem = keep_promises(problem, day_state.problem, accepted_ids)
+    done: dict[tuple[str, str], tuple[str, int]] = {}
+    now_s = day_state.now_s
+    if now_s is not None:
+        new = bookable_from(problem.request(rid), now_s + day_state.reaction_s)
+        if new is None:
+            msg = REASON_MESSAGES[Reason.BOOKING_CLOSED]
+            return Refusal(rid, Reason.BOOKING_CLOSED, f"{msg['fr']} Trop tard pour ce trajet.", f"{msg['en']} Too late for this trip.",
+                           {"rule": "too_late", "earliest_pickup_s": now_s + day_state.reaction_s})
+        problem = replace(problem, requests=tuple(new if r.id == rid else r for r in problem.requests))
+        if day_state.plan is not None:
+            ids = {r.id for r in problem.requests}
+            old = Plan(routes=tuple(replace(rt, visits=tuple(v for v in rt.visits if v.request_id in ids)) for rt in day_state.plan.routes))
+            problem = live_problem(problem, old, now_s, day_state.reaction_s)
+            done = {(v.request_id, v.kind): (rt.vehicle_id, v.start_s) for rt in old.routes for v in rt.visits if v.start_s < now_s}
     plan = OrToolsSolver(day_state.params).solve(problem)
     served = set(plan.served_ids)
     if rid not in served:
@@ -220,6 +273,13 @@ def _book_replan(day_state: DayState, request: Mapping[str, Any], rid: str) -> P
             rid, Reason.DISPLACED, msg["fr"], msg["en"],
             {"would_displace": broken, "note": "accepting it would break a promise already made"},
         )
+    moved = [f"{r}:{k}" for (r, k), (vid, t) in done.items()
+             if not any(rt.vehicle_id == vid and any(v.request_id == r and v.kind == k and v.start_s == t for v in rt.visits)
+                        for rt in plan.routes)]
+    if moved:
+        msg = REASON_MESSAGES[Reason.DISPLACED]
+        return Refusal(rid, Reason.DISPLACED, msg["fr"], msg["en"],
+                       {"note": "re-planning the day would change what is already done", "would_move": moved[:10]})
     report = check_plan(problem, plan)
     if not report.ok:
         msg = REASON_MESSAGES[Reason.DISPLACED]

@@ -32,7 +32,8 @@ from dispatcher.io import (
     problem_from_dicts,
     problem_to_dict,
 )
-from dispatcher.model import Plan, Problem, Route, SolverParams, Visit
+from dispatcher.model import REASON_MESSAGES, Plan, Problem, Reason, SolverParams
+from dispatcher.solver.live import DEFAULT_REACTION_S
 from dispatcher.store import ConflictError, KeyInfo, Store
 from dispatcher.store.models import Job, RequestRow, utcnow
 
@@ -44,6 +45,51 @@ def _solve(problem: Problem) -> Plan:
     from dispatcher.solver.routing import OrToolsSolver
 
     return OrToolsSolver(problem.params).solve(problem)
+
+
+def _solve_live(problem: Problem, initial: dict[str, list[tuple[str, str]]], pinned: dict[str, str]) -> Plan:
+    """A same-day plan from the day's current routes, done requests kept on their vehicle."""
+    from dispatcher.solver.routing import OrToolsSolver
+
+    return OrToolsSolver(problem.params).solve(problem, initial_routes=initial, pinned=pinned)
+
+
+def live_job_problem(
+    problem: Problem, stored_plan: Plan | None, promised: set[str], now_s: int, reaction_s: int = DEFAULT_REACTION_S
+) -> tuple[Problem, list[str], dict[str, list[tuple[str, str]]] | None, dict[str, str] | None, dict[tuple[str, str], tuple[str, int]]]:
+    """A plan job on the day itself: the requests not yet promised start no earlier than now +
+    the reaction margin (those whose window has passed are left out, returned as too late); what
+    is done in the stored plan is pinned (``dispatcher.solver.live.live_problem``), its requests
+    kept on their vehicle, and the stored routes are the search's starting point.
+    Returns (problem, too late ids, initial routes, pins, done visits -> (vehicle, start))."""
+    from dispatcher.solver.live import bookable_from, live_problem
+
+    earliest = now_s + reaction_s
+    reqs = []
+    too_late: list[str] = []
+    for r in problem.requests:
+        if r.id in promised:
+            reqs.append(r)
+            continue
+        b = bookable_from(r, earliest)
+        if b is None:
+            too_late.append(r.id)
+        else:
+            reqs.append(b)
+    gone = set(too_late)
+    reqs = [replace(r, return_of=None) if r.return_of in gone else r for r in reqs]
+    problem = replace(problem, requests=tuple(reqs))
+    if stored_plan is None:
+        return problem, too_late, None, None, {}
+    ids = {r.id for r in problem.requests}
+    fleet = {v.id for v in problem.vehicles}
+    old = Plan(routes=tuple(replace(rt, visits=tuple(v for v in rt.visits if v.request_id in ids))
+                            for rt in stored_plan.routes if rt.vehicle_id in fleet))
+    problem = live_problem(problem, old, now_s, reaction_s)
+    done = {(v.request_id, v.kind): (rt.vehicle_id, v.start_s) for rt in old.routes for v in rt.visits if v.start_s < now_s}
+    pinned = {r: vid for (r, _k), (vid, _t) in done.items()}
+    initial = {rt.vehicle_id: [(v.request_id, v.kind) for v in rt.visits] for rt in old.routes}
+    return problem, too_late, initial, pinned, done
 
 
 def _rewhere(e: InputError, old: str, new: str) -> InputError:
@@ -140,6 +186,22 @@ class Dispatch:
     def now_local(self) -> datetime:
         return datetime.now(ZoneInfo(self.tz))
 
+    def now_s(self, day: date) -> int | None:
+        """The server's clock in seconds since midnight of ``day`` (service time zone) when ``day``
+        is today; None for a future day (nothing is done yet)."""
+        now = self.now_local()
+        if day != now.date():
+            return None
+        return now.hour * 3600 + now.minute * 60 + now.second
+
+    @staticmethod
+    def _stored(row: Any) -> tuple[Plan | None, Problem | None]:
+        """The day's stored live plan and problem (promises in its windows), or (None, None)."""
+        if row.plan_json is None or row.problem_json is None:
+            return None, None
+        problem = problem_from_dict(row.problem_json)
+        return plan_from_dict(row.plan_json, problem), problem
+
     def check_day_open(self, day: date) -> None:
         try:
             info = self.store.get_day(day)
@@ -186,14 +248,14 @@ class Dispatch:
 
                 return request_out(req)
             was = req.status
-            req.status, req.updated_at = "cancelled", utcnow()
             if was == "accepted" and row.plan_json is not None and row.problem_json is not None:
-                problem = problem_from_dict(row.problem_json)
-                plan = plan_from_dict(row.plan_json, problem)
+                plan, problem = self._stored(row)
+                assert plan is not None and problem is not None
                 if request_id in {r.id for r in problem.requests}:
-                    problem, plan = remove_request(problem, plan, request_id)
+                    problem, plan = remove_request(problem, plan, request_id, self.now_s(day))
                     row.plan_json, row.problem_json = plan_to_dict(plan, problem), problem_to_dict(problem)
                     row.plan_updated_at = utcnow()
+            req.status, req.updated_at = "cancelled", utcnow()
             row.version += 1
             from dispatcher.store.db import request_out
 
@@ -213,13 +275,17 @@ class Dispatch:
                 if not (existing.source == "booking" and existing.status in ("refused", "cancelled") and existing.owner_key_id == key.id):
                     raise ConflictError(f"request {rid!r} already exists on {day.isoformat()}", "body.id")
             accepted = self.store.requests_in(s, day, ["accepted"])
+            plan, problem = self._stored(row)
             state = booking_mod.DayState(
                 day=day,
                 accepted=[a.data for a in accepted],
                 vehicles=self.store.list_vehicles_in(s),
                 compile=self.compiler(day),
                 params=SolverParams(time_limit_s=self.settings.booking_time_limit_s),
+                plan=plan,
+                problem=problem,
                 timezone=self.tz,
+                now_s=self.now_s(day),
             )
             if not state.vehicles:
                 raise InputError("the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles")
@@ -275,20 +341,46 @@ class Dispatch:
             dicts = [booking_mod.with_priority(r.data, booking_mod.PROMISE_PRIORITY) if r.status == "accepted" else r.data for r in rows]
             promised = [r.request_id for r in rows if r.status == "accepted"]
             vehicles = params.get("vehicles") or self.store.list_vehicles_in(s)
+            stored_plan, stored_problem = self._stored(self.store.day_row(s, day))
         sp = SolverParams(time_limit_s=float(params.get("time_limit_s", self.settings.plan_time_limit_s)), seed=int(params.get("seed", 0)))
         if not dicts:
             raise InputError(f"no requests to plan on {day.isoformat()}", "day")
         if not vehicles:
             raise InputError("the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles")
         problem = self.compiler(day)(dicts, vehicles, sp)
+        # Promises are binding: the accepted requests keep the windows they were promised (stored
+        # in the day's live problem), not the wider ones they asked for.
+        problem = booking_mod.keep_promises(problem, stored_problem, promised)
+        now_s = self.now_s(day)
+        too_late: list[str] = []
+        initial: dict[str, list[tuple[str, str]]] | None = None
+        pinned: dict[str, str] | None = None
+        done: dict[tuple[str, str], tuple[str, int]] = {}
+        if now_s is not None and kind != "scenario":
+            problem, too_late, initial, pinned, done = live_job_problem(problem, stored_plan, set(promised), now_s)
         pool = self._pool()
-        plan = pool.submit(_solve, problem).result() if pool else _solve(problem)
+        if not problem.requests:
+            plan = Plan(routes=())
+        elif initial is not None:
+            plan = pool.submit(_solve_live, problem, initial, pinned).result() if pool else _solve_live(problem, initial, pinned)
+        else:
+            plan = pool.submit(_solve, problem).result() if pool else _solve(problem)
         from dispatcher.solver.checker import check_plan
 
         report = check_plan(problem, plan)
         served = set(plan.served_ids)
+        moved = [f"{r} {k}" for (r, k), (vid, t) in done.items()
+                 if not any(v.request_id == r and v.kind == k and v.start_s == t for v in (plan.route(vid).visits if plan.route(vid) else ()))]
+        # each promise checked on its own too (the checker judges the windows of ``problem``)
+        for rid in promised:
+            if stored_problem is None or rid not in served or rid not in {r.id for r in stored_problem.requests}:
+                continue
+            pw = stored_problem.pickup_tw(stored_problem.request(rid))
+            pick = next(v.start_s for rt in plan.routes for v in rt.visits if v.request_id == rid and v.kind == "pickup")
+            if not pw.contains(pick):
+                moved.append(f"{rid} pickup outside its promised window")
         summary = {
-            "served": len(served), "refused": len(plan.rejections), "check_ok": report.ok,
+            "served": len(served), "refused": len(plan.rejections) + len(too_late), "check_ok": report.ok,
             "violations": [str(v) for v in report.violations[:20]],
             "kpis": plan_to_dict(plan, problem)["kpis"], "status": plan.stats.status,
         }
@@ -304,9 +396,11 @@ class Dispatch:
                 job.status, job.error = "failed", ConflictError(
                     "the day changed while planning (requests or bookings arrived); run the job again", "day").to_dict()
                 return
-            if broken or not report.ok:
+            if broken or moved or not report.ok:
                 msg = (f"the new plan would break {len(broken)} promise(s) ({', '.join(broken[:10])}); the current plan is kept"
-                       if broken else "the new plan failed the independent check; the current plan is kept")
+                       if broken else
+                       f"the new plan would change what is done or promised ({', '.join(moved[:10])}); the current plan is kept"
+                       if moved else "the new plan failed the independent check; the current plan is kept")
                 job.status, job.error, job.result = "failed", {"error": "SolverError", "where": "plan", "message": msg}, summary
                 return
             pd = plan_to_dict(plan, problem)
@@ -320,6 +414,12 @@ class Dispatch:
                 if r.request_id in served:
                     fresh.status, fresh.refusal = "accepted", None
                     fresh.promise = promise_from_plan(problem, plan, r.request_id)
+                elif r.request_id in too_late:
+                    fresh.status, fresh.promise = "refused", None
+                    fresh.refusal = {"error": "Refused", "where": "plan", "status": "refused", "request_id": r.request_id,
+                                     "reason": Reason.BOOKING_CLOSED.value, "message": REASON_MESSAGES[Reason.BOOKING_CLOSED]["fr"],
+                                     "message_en": REASON_MESSAGES[Reason.BOOKING_CLOSED]["en"],
+                                     "details": {"rule": "too_late", "earliest_pickup_s": (now_s or 0) + DEFAULT_REACTION_S}}
                 else:
                     j = rejections.get(r.request_id, {})
                     fresh.status, fresh.promise = "refused", None
@@ -377,33 +477,19 @@ def promise_from_plan(problem: Problem, plan: Plan, rid: str) -> dict[str, Any] 
     return None
 
 
-def remove_request(problem: Problem, plan: Plan, rid: str) -> tuple[Problem, Plan]:
+def remove_request(problem: Problem, plan: Plan, rid: str, now_s: int | None = None) -> tuple[Problem, Plan]:
     """The problem and plan without request ``rid``: its visits leave their route, which is re-timed
-    (or keeps its times, with loads recomputed, if it cannot be re-timed)."""
-    from dispatcher.solver.kpis import compute_kpis
-    from dispatcher.solver.schedule import schedule_route
+    with what is done at ``now_s`` kept as it was (or keeps its times, with loads recomputed, if it
+    cannot be re-timed); a return trip of ``rid`` stays, unlinked. A request already picked up
+    cannot be cancelled (ConflictError)."""
+    from dispatcher.solver.insertion import remove_from_plan
 
-    problem2 = replace(problem, requests=tuple(r for r in problem.requests if r.id != rid))
-    routes: list[Route] = []
-    for route in plan.routes:
-        if not any(v.request_id == rid for v in route.visits):
-            routes.append(route)
-            continue
-        kept = [v for v in route.visits if v.request_id != rid]
-        if not kept:
-            continue
-        stops = [(problem2.request(v.request_id), v.kind) for v in kept]
-        new = schedule_route(problem2, problem2.vehicle(route.vehicle_id), stops)
-        if new is None:
-            seats = wheel = 0
-            visits = []
-            for v in kept:
-                r = problem2.request(v.request_id)
-                sign = 1 if v.kind == "pickup" else -1
-                seats, wheel = seats + sign * r.seats, wheel + sign * r.wheelchairs
-                visits.append(Visit(v.request_id, v.kind, v.location_id, v.arrival_s, v.start_s, v.departure_s, seats, wheel, v.ride_time_s))
-            new = replace(route, visits=tuple(visits))
-        routes.append(new)
-    rejections = tuple(j for j in plan.rejections if j.request_id != rid)
-    kpis = compute_kpis(problem2, routes, rejections)
-    return problem2, replace(plan, routes=tuple(routes), rejections=rejections, kpis=kpis)
+    if now_s is not None:
+        for route in plan.routes:
+            for v in route.visits:
+                if v.request_id == rid and v.kind == "pickup" and v.start_s < now_s:
+                    raise ConflictError(f"request {rid!r} was picked up at {format_time(v.start_s, problem.day, problem.timezone)}; "
+                                        "it can no longer be cancelled", "request_id")
+    reqs = tuple(replace(r, return_of=None) if r.return_of == rid else r for r in problem.requests if r.id != rid)
+    problem2 = replace(problem, requests=reqs)
+    return problem2, remove_from_plan(problem2, plan, rid, now_s)

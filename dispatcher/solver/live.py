@@ -211,6 +211,21 @@ def _refusal(rid: str, reason: Reason, details: Mapping[str, Any], fr: str = "",
                           message_en=f"{msgs['en']} {en}".strip(), details=dict(details))
 
 
+def bookable_from(r: Request, earliest_s: int) -> Request | None:
+    """``r`` with its pickup no earlier than ``earliest_s`` (now + the reaction margin), or None
+    if its pickup window (or appointment) ends before then."""
+    if r.pickup_window is not None:
+        if r.pickup_window.end_s < earliest_s:
+            return None
+        if r.pickup_window.start_s < earliest_s:
+            return replace(r, pickup_window=TimeWindow(earliest_s, r.pickup_window.end_s))
+        return r
+    assert r.arrive_by_s is not None
+    if r.arrive_by_s < earliest_s:
+        return None
+    return replace(r, pickup_window=TimeWindow(earliest_s, max(earliest_s, r.arrive_by_s)))
+
+
 # --------------------------------------------------------------------------------------------
 # The live problem
 # --------------------------------------------------------------------------------------------
@@ -389,16 +404,10 @@ class LiveDay:
         earliest = self._earliest_s()
         if earliest is None:
             return r
-        if r.pickup_window is not None:
-            if r.pickup_window.end_s < earliest:
-                return "too_late"
-            if r.pickup_window.start_s < earliest:
-                r = replace(r, pickup_window=TimeWindow(earliest, r.pickup_window.end_s))
-        else:
-            assert r.arrive_by_s is not None
-            if r.arrive_by_s < earliest:
-                return "too_late"
-            r = replace(r, pickup_window=TimeWindow(earliest, max(earliest, r.arrive_by_s)))
+        got = bookable_from(r, earliest)
+        if got is None:
+            return "too_late"
+        r = got
         try:
             with_request(self.problem, r)
         except Exception:
@@ -546,6 +555,7 @@ def build_day(problem: Problem, requests: Iterable[Request], **kw: Any) -> tuple
 
 __all__ = [
     "BookingOutcome",
+    "bookable_from",
     "BookingRules",
     "LiveDay",
     "PromiseTerms",
