@@ -15,12 +15,14 @@ with:
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from dispatcher.model import Plan, Problem, SolverParams
+from dispatcher.model import Plan, Problem, Route, SolverParams
 from dispatcher.solver.checker import check_plan
-from dispatcher.solver.insertion import locked_prefix, pin_prefix
+from dispatcher.solver.insertion import find_insertion, locked_prefix, pin_prefix, schedule_route
 from dispatcher.solver.kpis import compute_kpis
+from dispatcher.solver.schedule import Stop
 
 PROMISE_PRIORITY = 1000
 
@@ -70,11 +72,25 @@ def reoptimise(
         for v in rt.visits[:k]:
             pinned[v.request_id] = rt.vehicle_id
     params = SolverParams(time_limit_s=time_limit_s, seed=seed, first_solution="PARALLEL_CHEAPEST_INSERTION")
-    new = OrToolsSolver(params).solve(solve_problem, initial_routes=initial, pinned=pinned)
+    # Drivers' breaks are left out of the OR-Tools model here and placed afterwards by the exact
+    # timer: with break intervals, OR-Tools 9.15 reads the current routes
+    # (ReadAssignmentFromRoutes, and CheckAssignment accepts them, times and breaks included) but
+    # the search from them ends in ROUTING_FAIL (a complete search tree without a solution: the
+    # break intervals' decision builder cannot complete the restored routes), so nothing came back
+    # and the fallback first plan dropped every request.
+    has_breaks = any(v.breaks for v in problem.vehicles)
+    model_problem = replace(solve_problem, vehicles=tuple(replace(v, breaks=()) for v in problem.vehicles)) if has_breaks else solve_problem
+    new = OrToolsSolver(params).solve(model_problem, initial_routes=initial, pinned=pinned)
     status = new.stats.status
     if set(new.served_ids) != served:
         return ReoptResult(plan, False, old_cost, None, f"{status}: would drop {len(served - set(new.served_ids))} promised request(s)",
                            time.perf_counter() - t0)
+    if has_breaks:
+        retimed = _retime_with_breaks(problem, plan, new.routes, now_s)
+        if retimed is None:
+            return ReoptResult(plan, False, old_cost, None, f"{status}: a new route leaves no room for its driver's break",
+                               time.perf_counter() - t0)
+        new = replace(new, routes=tuple(retimed))
     # keep the past exactly as it was (departures from the depot of vehicles already out)
     routes = []
     for rt in new.routes:
@@ -103,6 +119,40 @@ def reoptimise(
     new_cost = plan_cost(problem, candidate)
     improved = new_cost < old_cost - min_gain_eur
     return ReoptResult(candidate if improved else plan, improved, old_cost, new_cost, status, time.perf_counter() - t0)
+
+
+def _retime_with_breaks(problem: Problem, old_plan: Plan, routes: Sequence[Route], now_s: int | None) -> list[Route] | None:
+    """Every route timed exactly on its real vehicle (breaks placed near where they were, or near
+    the search's times). A route that cannot take its breaks sheds requests (last picked up first)
+    until it can; the shed requests are inserted again (:func:`find_insertion`) into the other
+    routes or back into a route with room. None if one of them finds no place."""
+    from dispatcher.solver.routing import _time_route
+
+    byid = {r.id: r for r in problem.requests}
+    out: list[Route] = []
+    shed: list[str] = []
+    for rt in routes:
+        v = problem.vehicle(rt.vehicle_id)
+        stops: list[Stop] = [(byid[x.request_id], x.kind) for x in rt.visits]
+        old = old_plan.route(rt.vehicle_id)
+        hint_breaks = [b.start_s for b in sorted(old.breaks, key=lambda b: b.start_s)] if old is not None else None
+        hint = [rt.start_s, *(x.start_s for x in rt.visits), rt.end_s]
+        timed = schedule_route(problem, v, stops, hint, hint_breaks) or schedule_route(problem, v, stops, hint, None)
+        if timed is None:
+            timed, removed = _time_route(problem, v, stops, hint, hint_breaks)
+            shed += removed
+        if timed is not None and timed.visits:
+            out.append(timed)
+    if not shed:
+        return out
+    order = {veh.id: k for k, veh in enumerate(problem.vehicles)}
+    partial = Plan(routes=tuple(sorted(out, key=lambda rt: order[rt.vehicle_id])))
+    for rid in shed:
+        ins = find_insertion(problem, partial, byid[rid], now_s=now_s, requests_by_id=byid)
+        if ins is None:
+            return None
+        partial = ins.plan
+    return list(partial.routes)
 
 
 __all__ = ["ReoptResult", "plan_cost", "reoptimise"]
