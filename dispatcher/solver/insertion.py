@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import time
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -44,52 +43,9 @@ from dispatcher.solver.schedule import (
 BIG = 10**9
 
 
-class FastRouteTimer(RouteTimer):
-    """:class:`dispatcher.solver.schedule.RouteTimer` (the exact timing of ``schedule_route``:
-    same network, same break search, same LP) with a queue-based Bellman-Ford (SPFA) for its
-    shortest paths. The plain sweep needs about one pass per stop on a route's path-shaped
-    network (~5 ms for 60 stops, and a timing runs it many times); the queue version visits each
-    constraint a few times. Same greatest solution, same negative-cycle verdict."""
-
-    @staticmethod
-    def _latest(net: object) -> list[int] | None:
-        n = net.n_vars  # type: ignore[attr-defined]
-        adj: list[list[tuple[int, int]]] = [[] for _ in range(n)]
-        for i, j, c in net.edges:  # type: ignore[attr-defined]
-            adj[i].append((j, c))
-        INF = float("inf")
-        dist: list[float] = [INF] * n
-        dist[0] = 0
-        inq = [False] * n
-        count = [0] * n
-        queue = deque([0])
-        inq[0] = True
-        while queue:
-            i = queue.popleft()
-            inq[i] = False
-            di = dist[i]
-            for j, c in adj[i]:
-                nd = di + c
-                if nd < dist[j]:
-                    if j == 0:
-                        return None  # x_0 = 0 would have to be negative: a negative cycle
-                    dist[j] = nd
-                    if not inq[j]:
-                        count[j] += 1
-                        if count[j] > n:
-                            return None  # negative cycle
-                        inq[j] = True
-                        queue.append(j)
-        if any(d == INF for d in dist):
-            return None
-        return [int(d) for d in dist]
-
-    @staticmethod
-    def _earliest(net: object) -> list[int] | None:
-        rev = copy.copy(net)
-        rev.edges = [(j, i, c) for i, j, c in net.edges]  # type: ignore[attr-defined]
-        lat = FastRouteTimer._latest(rev)
-        return None if lat is None else [-x for x in lat]
+FastRouteTimer = RouteTimer
+"""Kept for callers of the first version: ``RouteTimer`` itself now solves its networks with the
+queue-based Bellman-Ford."""
 
 
 def schedule_route(
@@ -98,9 +54,10 @@ def schedule_route(
     stops: Sequence[Stop],
     hint: Sequence[int] | None = None,
     hint_breaks: Sequence[int | None] | None = None,
+    hint_gaps: Sequence[int | None] | None = None,
 ) -> Route | None:
-    """:func:`dispatcher.solver.schedule.schedule_route`, on the faster shortest paths."""
-    return FastRouteTimer(problem, vehicle, stops).schedule(hint, hint_breaks)
+    """:func:`dispatcher.solver.schedule.schedule_route`."""
+    return RouteTimer(problem, vehicle, stops).schedule(hint, hint_breaks, hint_gaps)
 DEFAULT_MAX_EXACT = 40
 """How many screened candidates (cheapest first) are confirmed exactly before giving up."""
 
@@ -368,12 +325,19 @@ def _candidates(
     return out
 
 
-def _hint(route: Route | None, vehicle: Vehicle, i: int, j: int, tp: int, td: int) -> tuple[list[int], list[int | None]]:
+def _hint(
+    route: Route | None, vehicle: Vehicle, i: int, j: int, tp: int, td: int
+) -> tuple[list[int], list[int | None], list[int | None] | None]:
+    """Times of the new route (the screen's pickup and drop-off times between the old ones), the
+    breaks' old starts, and the leg of each break in the new route (where it was, shifted by the
+    two inserted stops: break after old visit a -> after new visit a + [a >= i] + [a >= j])."""
     if route is None or not route.visits:
-        return [vehicle.shift.start_s, tp, td, vehicle.shift.end_s], [None] * len(vehicle.breaks)
+        return [vehicle.shift.start_s, tp, td, vehicle.shift.end_s], [None] * len(vehicle.breaks), None
     starts = [v.start_s for v in route.visits]
     new = starts[:i] + [tp] + starts[i:j] + [td] + starts[j:]
-    return [route.start_s, *new, route.end_s], [b.start_s for b in route.breaks]
+    brks = sorted(route.breaks, key=lambda b: b.start_s)
+    gaps: list[int | None] = [b.after + (b.after >= i) + (b.after >= j) + 1 for b in brks]
+    return [route.start_s, *new, route.end_s], [b.start_s for b in brks], gaps
 
 
 def route_stops(problem: Problem, route: Route | None) -> list[Stop]:
@@ -429,9 +393,9 @@ def find_insertion(
             break
         v, route, stops, locked = info[vid]
         new_stops = stops[:i] + [(r, "pickup")] + stops[i:j] + [(r, "dropoff")] + stops[j:]
-        hint, hint_breaks = _hint(route, v, i, j, tp, td)
+        hint, hint_breaks, hint_gaps = _hint(route, v, i, j, tp, td)
         tries += 1
-        new = schedule_route(problem, v, new_stops, hint, hint_breaks)
+        new = schedule_route(problem, v, new_stops, hint, hint_breaks, hint_gaps)
         if new is None:
             continue
         new = pin_prefix(new, route, locked)

@@ -19,6 +19,7 @@ leg needs ``prev.departure + travel + d <= next.start_s`` and lies between the t
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -99,6 +100,12 @@ class RouteTimer:
 
     # ---- the network ----------------------------------------------------------------------
     def _base_edges(self) -> list[tuple[int, int, int]] | None:
+        """The constraints that do not depend on where the breaks go (computed once)."""
+        if not hasattr(self, "_base"):
+            self._base = self._make_base_edges()
+        return self._base
+
+    def _make_base_edges(self) -> list[tuple[int, int, int]] | None:
         n, v, H = self.n, self.vehicle, self.horizon
         e: list[tuple[int, int, int]] = []
         e.append((0, 1, v.shift.end_s))
@@ -166,7 +173,43 @@ class RouteTimer:
 
     @staticmethod
     def _latest(net: _Network) -> list[int] | None:
-        """Greatest solution (x_0 = 0) by Bellman-Ford, None on a negative cycle."""
+        """Greatest solution (x_0 = 0) by a queue-based Bellman-Ford (SPFA), None on a negative
+        cycle. A route's network is path-shaped: the plain sweep needs about one pass per stop,
+        the queue visits each constraint a few times (same solution, same verdict)."""
+        n = net.n_vars
+        adj: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        for i, j, c in net.edges:
+            adj[i].append((j, c))
+        INF = float("inf")
+        dist: list[float] = [INF] * n
+        dist[0] = 0
+        inq = [False] * n
+        count = [0] * n
+        queue = deque([0])
+        inq[0] = True
+        while queue:
+            i = queue.popleft()
+            inq[i] = False
+            di = dist[i]
+            for j, c in adj[i]:
+                nd = di + c
+                if nd < dist[j]:
+                    if j == 0:
+                        return None  # x_0 = 0 would have to be negative: a negative cycle
+                    dist[j] = nd
+                    if not inq[j]:
+                        count[j] += 1
+                        if count[j] > n:
+                            return None  # negative cycle
+                        inq[j] = True
+                        queue.append(j)
+        if any(d == INF for d in dist):
+            return None
+        return [int(d) for d in dist]
+
+    @staticmethod
+    def _latest_sweep(net: _Network) -> list[int] | None:
+        """The plain Bellman-Ford sweep (the reference the queue version is tested against)."""
         INF = float("inf")
         dist: list[float] = [INF] * net.n_vars
         dist[0] = 0
@@ -193,13 +236,17 @@ class RouteTimer:
         return None if lat is None else [-x for x in lat]
 
     # ---- break placement --------------------------------------------------------------------
-    def _gap_order(self, j: int, hint: Sequence[int] | None, hint_break: int | None) -> list[int]:
+    def _gap_order(self, j: int, hint: Sequence[int] | None, hint_break: int | None, hint_gap: int | None = None) -> list[int]:
         n = self.n
         assert self.breaks is not None
         b = self.breaks[j]
         target = hint_break if hint_break is not None else b.window.start_s
         if hint is None:
-            return list(range(n + 1))
+            order = list(range(n + 1))
+            if hint_gap is not None and 0 <= hint_gap <= n:
+                order.remove(hint_gap)
+                order.insert(0, hint_gap)
+            return order
 
         def distance(g: int) -> int:
             lo, hi = hint[g] + self.service[g], hint[g + 1]
@@ -207,15 +254,20 @@ class RouteTimer:
                 return 0
             return min(abs(target - lo), abs(target - hi))
 
-        return sorted(range(n + 1), key=lambda g: (distance(g), g))
+        return sorted(range(n + 1), key=lambda g: (g != hint_gap, distance(g), g))
 
     def place_breaks(
-        self, hint: Sequence[int] | None = None, hint_breaks: Sequence[int | None] | None = None
+        self,
+        hint: Sequence[int] | None = None,
+        hint_breaks: Sequence[int | None] | None = None,
+        hint_gaps: Sequence[int | None] | None = None,
     ) -> list[int] | None:
         """Choose a leg for every break so that the network is feasible (None if none found).
 
         ``hint`` gives times for [start depot, stops..., end depot] (e.g. the search's cumuls),
-        ``hint_breaks`` the search's break starts: legs near them are tried first.
+        ``hint_breaks`` the search's break starts: legs near them are tried first;
+        ``hint_gaps`` the leg of each break to try before any other (e.g. where the break was
+        before a stop was inserted, shifted by the insertion).
         """
         if self.breaks is None:
             return None
@@ -226,7 +278,8 @@ class RouteTimer:
             net = self._network([])
             return [] if net is not None and self._latest(net) is not None else None
         orders = [
-            self._gap_order(j, hint, hint_breaks[j] if hint_breaks and j < len(hint_breaks) else None)
+            self._gap_order(j, hint, hint_breaks[j] if hint_breaks and j < len(hint_breaks) else None,
+                            hint_gaps[j] if hint_gaps and j < len(hint_gaps) else None)
             for j in range(nb)
         ]
         tries = 0
@@ -308,10 +361,13 @@ class RouteTimer:
         return earliest
 
     def schedule(
-        self, hint: Sequence[int] | None = None, hint_breaks: Sequence[int | None] | None = None
+        self,
+        hint: Sequence[int] | None = None,
+        hint_breaks: Sequence[int | None] | None = None,
+        hint_gaps: Sequence[int | None] | None = None,
     ) -> Route | None:
         """The route with optimised times, or None if the order cannot be timed."""
-        gaps = self.place_breaks(hint, hint_breaks)
+        gaps = self.place_breaks(hint, hint_breaks, hint_gaps)
         if gaps is None:
             return None
         net = self._network(gaps)
@@ -393,9 +449,10 @@ def schedule_route(
     stops: Sequence[Stop],
     hint: Sequence[int] | None = None,
     hint_breaks: Sequence[int | None] | None = None,
+    hint_gaps: Sequence[int | None] | None = None,
 ) -> Route | None:
     """Time a route whose order is given; None if no timing satisfies every rule."""
-    return RouteTimer(problem, vehicle, stops).schedule(hint, hint_breaks)
+    return RouteTimer(problem, vehicle, stops).schedule(hint, hint_breaks, hint_gaps)
 
 
 def feasible_alone(problem: Problem, request: Request, vehicle: Vehicle) -> bool:
