@@ -19,6 +19,7 @@ own plans: ``dispatcher.solver.checker.check_plan`` does.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,7 +76,10 @@ class SearchOptions:
     first-solution heuristics in turn (the params' own first), the time shared equally, and the
     cheapest plan wins; not for live re-optimisation (initial routes or pins).
     ``eliminate_share``: when vehicles have a fixed cost, this share of the time limit goes to
-    emptying routes afterwards (:func:`dispatcher.solver.improve.eliminate_routes`).
+    emptying routes afterwards (:func:`dispatcher.solver.improve.eliminate_routes`); off by
+    default: on the 8 Li & Lim instances at 30 s it emptied no route (greedy re-insertion is
+    too weak there) and only took time from the search. ``stall_share``: a portfolio stage
+    (all but the last) ends once it has not improved for this share of the time limit.
     """
 
     pair_disjunction: bool = False
@@ -88,7 +92,8 @@ class SearchOptions:
     reinsert: bool = True
     portfolio: tuple[str, ...] = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "PATH_CHEAPEST_ARC")
     portfolio_min_s: float = 5.0
-    eliminate_share: float = 0.15
+    stall_share: float = 0.1
+    eliminate_share: float = 0.0
     neighbors_ratio: float = 1.0
     min_neighbors: int = 1
 
@@ -384,12 +389,24 @@ class OrToolsSolver:
         def budget_ms() -> int:
             return max(50, int(1000 * (limit_s - (time.perf_counter() - t0) - reserve)))
 
+        # A portfolio moves on from a heuristic whose search has stopped improving: the limit
+        # below (off unless a portfolio stage sets ``stall["after_s"]``) ends that stage early.
+        stall: dict[str, float] = {"after_s": math.inf, "best": math.inf, "last": 0.0}
+
         def on_solution() -> None:  # records improvements only (GLS reports every move it accepts)
-            cost = routing.CostVar().Value() / COST_SCALE
+            value = routing.CostVar().Value()
+            if value < stall["best"]:
+                stall["best"], stall["last"] = value, time.perf_counter()
+            cost = value / COST_SCALE
             if not trace.solutions or cost < trace.solutions[-1][1]:
                 trace.solutions.append((time.perf_counter() - t0, cost))
 
         routing.AddAtSolutionCallback(on_solution)
+
+        def stalled() -> bool:
+            return stall["best"] < math.inf and time.perf_counter() - stall["last"] > stall["after_s"]
+
+        routing.AddSearchMonitor(solver.CustomLimit(stalled))
         trace.build_s = time.perf_counter() - t0
         t_search = time.perf_counter()
 
@@ -429,7 +446,8 @@ class OrToolsSolver:
             else:
                 log.warning("the initial routes are not a solution of the model; searching from scratch")
         if sol is None and len(opts.portfolio) > 1 and limit_s >= opts.portfolio_min_s and not pinned:
-            sol, status = _portfolio(routing, sp, [first, *[f for f in opts.portfolio if f != first]], budget_ms)
+            sol, status = _portfolio(routing, sp, [first, *[f for f in opts.portfolio if f != first]], budget_ms, stall,
+                                     opts.stall_share * limit_s)
         elif sol is None:
             sol = routing.SolveWithParameters(sp)
             status = _status_name(routing.status())
@@ -489,17 +507,30 @@ class OrToolsSolver:
 
 
 def _portfolio(
-    routing: pywrapcp.RoutingModel, sp: object, strategies: Sequence[str], budget_ms: Callable[[], int]
+    routing: pywrapcp.RoutingModel,
+    sp: object,
+    strategies: Sequence[str],
+    budget_ms: Callable[[], int],
+    stall: dict[str, float],
+    stall_s: float,
 ) -> tuple[pywrapcp.Assignment | None, str]:
-    """The same search from several first-solution heuristics in turn, the time shared equally;
-    the cheapest plan wins (different starts land in different valleys on dial-a-ride days)."""
+    """The same search from several first-solution heuristics in turn; the cheapest plan wins
+    (different starts land in different valleys on dial-a-ride days). Each stage may use all
+    the time left, but gives way to the next one once it has not improved for ``stall_s``
+    seconds; the last stage runs to the end."""
     best: tuple[float, pywrapcp.Assignment, str] | None = None
     for j, name in enumerate(strategies):
         one = pywrapcp.DefaultRoutingSearchParameters()
         one.CopyFrom(sp)  # type: ignore[attr-defined]
         one.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, name)
-        one.time_limit.FromMilliseconds(max(50, budget_ms() // (len(strategies) - j)))
-        sol = routing.SolveWithParameters(one)
+        one.time_limit.FromMilliseconds(budget_ms())
+        last = j == len(strategies) - 1
+        stall["after_s"] = math.inf if last else stall_s
+        stall["best"], stall["last"] = math.inf, time.perf_counter()
+        try:
+            sol = routing.SolveWithParameters(one)
+        finally:
+            stall["after_s"] = math.inf
         status = _status_name(routing.status())
         if sol is not None and (best is None or sol.ObjectiveValue() < best[0]):
             best = (sol.ObjectiveValue(), routing.solver().Assignment(sol), f"{status}_{name}")
