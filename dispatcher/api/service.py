@@ -274,6 +274,16 @@ class Dispatch:
                     return 200, {**(existing.promise or {}), "replayed": True}
                 if not (existing.source == "booking" and existing.status in ("refused", "cancelled") and existing.owner_key_id == key.id):
                     raise ConflictError(f"request {rid!r} already exists on {day.isoformat()}", "body.id")
+            refusal = self._booking_rules_refusal(day, d)
+            if refusal is not None:
+                if existing is None:
+                    existing = RequestRow(day=day, request_id=rid, source="booking", data=d, owner_key_id=key.id, status="pending")
+                    s.add(existing)
+                body = refusal.to_dict(day, self.tz)
+                existing.data, existing.updated_at = d, utcnow()
+                existing.status, existing.refusal, existing.promise = "refused", body, None
+                row.version += 1
+                return 409, body
             accepted = self.store.requests_in(s, day, ["accepted"])
             plan, problem = self._stored(row)
             state = booking_mod.DayState(
@@ -306,6 +316,25 @@ class Dispatch:
             row.plan_updated_at = utcnow()
             row.version += 1
             return 201, body
+
+    def _booking_rules_refusal(self, day: date, d: Mapping[str, Any]) -> booking_mod.Refusal | None:
+        """The service's booking rules (cut-off the day before, same-day notice, how far ahead)."""
+        from dispatcher.io import request_from_dict
+        from dispatcher.model import REASON_MESSAGES, Reason
+        from dispatcher.solver.live import check_booking_rules
+
+        req = request_from_dict({**d, "return_of": None}, "body", day, self.tz)
+        verdict = check_booking_rules(self.settings.booking_rules(), day, req, self.now_local())
+        if verdict.ok:
+            return None
+        msgs = REASON_MESSAGES[Reason.BOOKING_CLOSED]
+        return booking_mod.Refusal(
+            request_id=str(d["id"]),
+            reason=Reason.BOOKING_CLOSED,
+            message=f"{msgs['fr']} {verdict.message}",
+            message_en=f"{msgs['en']} {verdict.message_en}",
+            details={"rule": verdict.rule},
+        )
 
     # ---- plans and jobs ---------------------------------------------------------------------------
     def start_job(self, kind: str, day: date, params: Mapping[str, Any], key: KeyInfo) -> dict[str, Any]:

@@ -8,9 +8,13 @@ is the territory's data folder, read by ``dispatcher.territory``, hence ``STATE_
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from dispatcher.solver.live import BookingRules
 
 
 class Settings(BaseSettings):
@@ -26,8 +30,28 @@ class Settings(BaseSettings):
     plan_time_limit_s: float = Field(default=10.0, ge=0, description="Default time limit of a plan job.")
     max_plan_time_limit_s: float = Field(default=600.0, ge=0)
     solver_processes: bool = Field(default=True, description="Run plan jobs in a separate process (keeps the server responsive).")
+    booking_cutoff_day_before: str | None = Field(
+        default="17:00", description="Bookings for a day close at this time the day before (HH:MM), unless same-day booking is allowed."
+    )
+    booking_same_day_notice_min: int | None = Field(
+        default=120, ge=0, description="Same-day bookings need this much notice before the pickup (minutes); unset: no same-day booking."
+    )
+    booking_max_days_ahead: int = Field(default=60, ge=0, description="How many days ahead a trip may be booked.")
     host: str = "127.0.0.1"
     port: int = 8000
+
+    def booking_rules(self) -> BookingRules:
+        """The service's booking rules, checked on every real-time booking."""
+        from dispatcher.io import parse_time
+        from dispatcher.solver.live import BookingRules
+
+        cutoff = self.booking_cutoff_day_before
+        notice = self.booking_same_day_notice_min
+        return BookingRules(
+            cutoff_day_before_s=None if not cutoff else parse_time(cutoff, "DISPATCHER_BOOKING_CUTOFF_DAY_BEFORE"),
+            same_day_notice_s=None if notice is None else notice * 60,
+            max_days_ahead=self.booking_max_days_ahead,
+        )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -135,7 +135,8 @@ def hm(t: int) -> str:
 def test_same_day_booking_is_never_planned_before_now(db: tuple[str, Store, dict[str, str]]) -> None:
     url, store, tokens = db
     tz = mid_morning_zone()
-    server = Server(url, {"DISPATCHER_TIMEZONE": tz}).start()
+    # same-day notice 0: this test is about the planner never going back in time, not the rules
+    server = Server(url, {"DISPATCHER_TIMEZONE": tz, "DISPATCHER_BOOKING_SAME_DAY_NOTICE_MIN": "0"}).start()
     try:
         now = datetime.now(ZoneInfo(tz))
         today = now.date()
@@ -167,5 +168,35 @@ def test_same_day_booking_is_never_planned_before_now(db: tuple[str, Store, dict
             assert set(plan.served_ids) == {"T1", "T3"}
             for rid, w in before.items():
                 assert isinstance(w, TimeWindow) and w.contains(pickup_s(plan, rid))
+    finally:
+        server.stop()
+
+
+def test_booking_rules_refuse_with_booking_closed(db: tuple[str, Store, dict[str, str]]) -> None:
+    """The service's rules (2 h notice the same day, 60 days ahead at most) refuse with a reason, stored."""
+    url, store, tokens = db
+    tz = mid_morning_zone()
+    server = Server(url, {"DISPATCHER_TIMEZONE": tz}).start()
+    try:
+        now = datetime.now(ZoneInfo(tz))
+        now_s = now.hour * 3600 + now.minute * 60
+        if now_s > 12 * 3600 + 50 * 60:
+            pytest.skip("clock too close to the end of the chosen morning")
+        today, far = now.date(), now.date() + timedelta(days=90)
+        with client(server, tokens["operator"]) as op, client(server, tokens["portal"]) as portal:
+            for d in (today, far):
+                assert op.put(f"/v1/days/{d.isoformat()}", json={}).status_code in (200, 201)
+            if op.get("/v1/vehicles/bus-1").status_code == 404:
+                assert op.post("/v1/vehicles", json=ONE_BUS[0]).status_code == 201
+            soon = {"id": "S1", "pickup": "Méaulte", "dropoff": "Albert", "pickup_window": {"start": hm(now_s + 1800), "end": hm(now_s + 2700)}}
+            r = portal.post(f"/v1/days/{today.isoformat()}/bookings", json=soon)
+            assert r.status_code == 409 and r.json()["reason"] == "booking_closed" and r.json()["details"]["rule"] == "notice", r.text
+            later = {**soon, "id": "S2", "pickup_window": {"start": hm(now_s + 3 * 3600), "end": hm(now_s + 3 * 3600 + 900)}}
+            r = portal.post(f"/v1/days/{today.isoformat()}/bookings", json=later)
+            assert r.status_code == 201, r.text
+            r = portal.post(f"/v1/days/{far.isoformat()}/bookings", json={**soon, "id": "S3", "pickup_window": {"start": "09:00", "end": "09:15"}})
+            assert r.status_code == 409 and r.json()["details"]["rule"] == "too_far_ahead", r.text
+            stored_s1 = portal.get(f"/v1/days/{today.isoformat()}/bookings/S1").json()
+            assert stored_s1["status"] == "refused" and stored_s1["refusal"]["reason"] == "booking_closed"
     finally:
         server.stop()
