@@ -117,16 +117,26 @@ class Phase:
     def per_s(self) -> float:
         return self.done / self.wall_s if self.wall_s > 0 else float("nan")
 
+    def only(self, code: int, name: str) -> Phase:
+        """The requests of this phase answered with ``code`` (e.g. the accepted bookings alone)."""
+        sub = Phase(name, self.planned, stopped_by_clock=self.stopped_by_clock)  # no wall time: no rate
+        for lat, st in zip(self.latencies, self.statuses, strict=True):
+            if st == code:
+                sub.latencies.append(lat)
+                sub.statuses.append(st)
+        return sub
+
     def row(self) -> dict[str, Any]:
         answered = self.accepted + self.refused
         return {
-            "phase": self.name, "requests": self.done, "planned": self.planned, "ok_2xx": self.count(200, 201),
+            "phase": self.name.strip(), "requests": self.done, "planned": self.planned, "ok_2xx": self.count(200, 201),
             "accepted": self.accepted, "refused": self.refused, "errors": self.errors,
             "acceptance_pct": round(100 * self.accepted / answered, 1) if answered else "",
             "p50_ms": round(self.ms(0.50), 1), "p95_ms": round(self.ms(0.95), 1), "p99_ms": round(self.ms(0.99), 1),
             "max_ms": round(1000 * max(self.latencies), 1) if self.latencies else "",
-            "mean_ms": round(self.mean_ms, 1), "per_s": round(self.per_s, 2), "wall_s": round(self.wall_s, 2),
-            "mean_bytes": round(self.bytes / self.done) if self.done else "", "stopped_by_clock": self.stopped_by_clock,
+            "mean_ms": round(self.mean_ms, 1), "per_s": round(self.per_s, 2) if self.wall_s > 0 else "",
+            "wall_s": round(self.wall_s, 2) if self.wall_s > 0 else "",
+            "mean_bytes": round(self.bytes / self.done) if self.done and self.bytes else "", "stopped_by_clock": self.stopped_by_clock,
         }
 
 
@@ -358,7 +368,8 @@ def run(url: str, operator_key: str, portal_key: str, args: argparse.Namespace, 
         day_info = ok(op.get(path), f"GET {path}", (200,)).json()
         in_day = day_info.get("requests", {}).get("accepted", 0)
         print(f"measuring {len(measure)} bookings with {in_day} accepted in the day, concurrency {args.concurrency} ...", flush=True)
-        phases.append(run_phase(f"booking ({in_day} in the day)", [booking(b) for b in measure], args.concurrency, args.phase_timeout))
+        measured = run_phase(f"booking ({in_day} in the day)", [booking(b) for b in measure], args.concurrency, args.phase_timeout)
+        phases += [measured, measured.only(201, "  of which 201 promises"), measured.only(409, "  of which 409 refusals")]
         print(f"reading the plan {args.reads} times (JSON), then {args.reads} times (GeoJSON) ...", flush=True)
         phases.append(run_phase("plan read (JSON)", [lambda: op.get(f"{path}/plan")] * args.reads, args.concurrency, args.phase_timeout))
         phases.append(run_phase("plan read (GeoJSON)", [lambda: op.get(f"{path}/plan/geojson")] * args.reads, args.concurrency,
@@ -380,7 +391,7 @@ def table(res: Result, args: argparse.Namespace) -> str:
         rows.append([p.name + (" (stopped by the clock)" if p.stopped_by_clock else ""), str(p.done), str(d["ok_2xx"]),
                      str(p.refused), str(p.errors), f"{d['acceptance_pct']}" if d["acceptance_pct"] != "" else "-",
                      f"{p.ms(0.5):.1f}", f"{p.ms(0.95):.1f}", f"{p.ms(0.99):.1f}", f"{d['max_ms']}", f"{p.mean_ms:.1f}",
-                     f"{p.per_s:.1f}"])
+                     f"{p.per_s:.1f}" if p.wall_s > 0 else "-"])
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     lines = [" | ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths, strict=True)))]
     lines.append("-+-".join("-" * w for w in widths))
