@@ -12,7 +12,8 @@ ids ``bench-v01``...), opens a service day in the future, then:
    by thirds of the fill);
 2. measure: books the next ``--measure`` requests with ``--concurrency`` clients at once and
    reports the booking latency end to end as the client sees it (send, lock, insertion, commit,
-   answer): p50, p95, p99, max, mean, and the acceptance (201 promise vs 409 refusal);
+   answer): p50, p95, p99, max, mean, and the acceptance (201 promise vs 409 refusal), also for
+   the promises and the refusals apart (a return trip is sent only once its outbound is answered);
 3. reads: ``--reads`` requests of ``GET /v1/days/{day}/plan`` (JSON), then as many of
    ``/plan/geojson``, with ``--concurrency`` clients: reads per second and latency;
 4. the stored plan is checked once (``GET /plan/check``).
@@ -140,12 +141,16 @@ class Phase:
         }
 
 
-def run_phase(name: str, calls: Sequence[Callable[[], httpx.Response]], concurrency: int, timeout_s: float) -> Phase:
-    """Run ``calls`` (each one HTTP request) with ``concurrency`` threads, in order; stop starting
-    new ones after ``timeout_s`` seconds. Latency: from just before the call to the body read."""
+def run_phase(name: str, calls: Sequence[Callable[[], httpx.Response]], concurrency: int, timeout_s: float,
+              after: Sequence[int | None] | None = None) -> Phase:
+    """Run ``calls`` (each one HTTP request) with ``concurrency`` threads, started in order; stop
+    starting new ones after ``timeout_s`` seconds. ``after[i]``: the index of an earlier call that
+    must be answered before call ``i`` is sent (a return trip after its outbound), or None; the
+    wait is not counted in the latency. Latency: from just before the call to the body read."""
     phase = Phase(name, len(calls))
     lock = threading.Lock()
-    it = iter(calls)
+    answered = [threading.Event() for _ in calls]
+    it = iter(enumerate(calls))
     t0 = time.perf_counter()
     deadline = t0 + timeout_s
 
@@ -155,9 +160,12 @@ def run_phase(name: str, calls: Sequence[Callable[[], httpx.Response]], concurre
                 if time.perf_counter() > deadline:
                     phase.stopped_by_clock = True
                     return
-                call = next(it, None)
+                i, call = next(it, (-1, None))
             if call is None:
                 return
+            dep = after[i] if after is not None else None
+            if dep is not None:  # started before this one (calls start in order): it cannot wait on us
+                answered[dep].wait(max(0.0, deadline - time.perf_counter()) + 600)
             t = time.perf_counter()
             try:
                 r = call()
@@ -171,12 +179,19 @@ def run_phase(name: str, calls: Sequence[Callable[[], httpx.Response]], concurre
                 phase.bytes += size
                 if status not in (200, 201, 409) and not phase.first_error:
                     phase.first_error = f"HTTP {status}: {text[:300]}"
+            answered[i].set()
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix=f"bench-{name}") as pool:
         for f in [pool.submit(worker) for _ in range(max(1, concurrency))]:
             f.result()
     phase.wall_s = time.perf_counter() - t0
     return phase
+
+
+def dependencies(bodies: Sequence[dict[str, Any]]) -> list[int | None]:
+    """For each body, the index in ``bodies`` of the outbound it is the return of, or None."""
+    index = {b["id"]: k for k, b in enumerate(bodies)}
+    return [index.get(b.get("return_of", "")) for b in bodies]
 
 
 # ---- the workload ----------------------------------------------------------------------------
@@ -368,7 +383,8 @@ def run(url: str, operator_key: str, portal_key: str, args: argparse.Namespace, 
         day_info = ok(op.get(path), f"GET {path}", (200,)).json()
         in_day = day_info.get("requests", {}).get("accepted", 0)
         print(f"measuring {len(measure)} bookings with {in_day} accepted in the day, concurrency {args.concurrency} ...", flush=True)
-        measured = run_phase(f"booking ({in_day} in the day)", [booking(b) for b in measure], args.concurrency, args.phase_timeout)
+        measured = run_phase(f"booking ({in_day} in the day)", [booking(b) for b in measure], args.concurrency, args.phase_timeout,
+                             after=dependencies(measure))
         phases += [measured, measured.only(201, "  of which 201 promises"), measured.only(409, "  of which 409 refusals")]
         print(f"reading the plan {args.reads} times (JSON), then {args.reads} times (GeoJSON) ...", flush=True)
         phases.append(run_phase("plan read (JSON)", [lambda: op.get(f"{path}/plan")] * args.reads, args.concurrency, args.phase_timeout))

@@ -4,12 +4,14 @@ then against a running server by --url, opening a fresh day each time and leavin
 from __future__ import annotations
 
 import csv
+import threading
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from benchmarks.api import OwnServer, main, percentile
+from benchmarks.api import OwnServer, dependencies, main, percentile, run_phase
 
 SMALL = ["--bookings", "6", "--measure", "4", "--reads", "3", "--vehicles", "2", "--wheelchair-vehicles", "1"]
 
@@ -22,6 +24,25 @@ def test_percentile_nearest_rank() -> None:
     assert percentile(xs, 1.0) == 100.0
     assert percentile([7.0], 0.95) == 7.0
     assert percentile([], 0.5) != percentile([], 0.5)  # NaN
+
+
+def test_a_return_is_sent_after_its_outbound_is_answered() -> None:
+    bodies = [{"id": "a"}, {"id": "b"}, {"id": "a-back", "return_of": "a"}, {"id": "c", "return_of": "elsewhere"}]
+    assert dependencies(bodies) == [None, None, 0, None]
+    log: list[str] = []
+    lock = threading.Lock()
+
+    def call(name: str, delay: float) -> httpx.Response:
+        time.sleep(delay)
+        with lock:
+            log.append(name)
+        return httpx.Response(201 if name != "c" else 409)
+
+    calls = [lambda: call("a", 0.3), lambda: call("b", 0.0), lambda: call("a-back", 0.0), lambda: call("c", 0.0)]
+    phase = run_phase("t", calls, concurrency=4, timeout_s=30, after=dependencies(bodies))
+    assert log.index("a-back") > log.index("a")
+    assert phase.done == 4 and phase.accepted == 3 and phase.refused == 1 and phase.errors == 0
+    assert phase.only(409, "refused").done == 1
 
 
 def test_own_server_small_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
