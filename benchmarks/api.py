@@ -5,7 +5,7 @@ a subprocess on a free 127.0.0.1 port, with a fresh temporary ``DISPATCHER_STATE
 or the database given by ``--database-url`` (e.g. PostgreSQL; its tables are then shared with
 whatever else uses it, so give it a scratch database). It creates an operator key and a portal
 key with ``dispatcher keys create``, adds a fleet (``generate_fleet``: ``--vehicles`` minibuses,
-ids ``bench-v01``...), opens a service day in the future, then:
+ids ``bench-v01``...), opens a service day in the future (``--day``, default in 7 days: inside the booking horizon), then:
 
 1. fill: books ``--bookings`` realistic requests (``dispatcher.demand.generate_requests``, Pays du
    Coquelicot, ``--seed``) one after the other with the portal key (their latency is shown too,
@@ -48,6 +48,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -87,6 +88,7 @@ class Phase:
     stopped_by_clock: bool = False
     bytes: int = 0
     first_error: str = ""
+    reasons: Counter[str] = field(default_factory=Counter)  # refusal reasons of the 409 answers
 
     @property
     def done(self) -> int:
@@ -125,6 +127,8 @@ class Phase:
             if st == code:
                 sub.latencies.append(lat)
                 sub.statuses.append(st)
+        if code == 409:
+            sub.reasons = Counter(self.reasons)
         return sub
 
     def row(self) -> dict[str, Any]:
@@ -173,10 +177,18 @@ def run_phase(name: str, calls: Sequence[Callable[[], httpx.Response]], concurre
             except httpx.HTTPError as e:
                 status, size, text = 0, 0, f"{type(e).__name__}: {e}"
             dt = time.perf_counter() - t
+            reason = ""
+            if status == 409:
+                try:
+                    reason = str(r.json().get("reason") or r.json().get("error") or "?")
+                except ValueError:
+                    reason = "?"
             with lock:
                 phase.latencies.append(dt)
                 phase.statuses.append(status)
                 phase.bytes += size
+                if reason:
+                    phase.reasons[reason] += 1
                 if status not in (200, 201, 409) and not phase.first_error:
                     phase.first_error = f"HTTP {status}: {text[:300]}"
             answered[i].set()
@@ -356,7 +368,7 @@ def run(url: str, operator_key: str, portal_key: str, args: argparse.Namespace, 
         for v in fleet_bodies(args.vehicles, min(args.wheelchair_vehicles, args.vehicles), args.seed):
             ok(op.put(f"/v1/vehicles/{v['id']}", json=v), f"PUT /v1/vehicles/{v['id']}")
         n_vehicles = len(ok(op.get("/v1/vehicles"), "GET /v1/vehicles", (200,)).json())
-        first = date.fromisoformat(args.day) if args.day else date.today() + timedelta(days=60)
+        first = date.fromisoformat(args.day) if args.day else date.today() + timedelta(days=7)
         day = free_day(op, first)
         ok(op.put(f"/v1/days/{day.isoformat()}", json={"note": "benchmarks.api"}), f"PUT /v1/days/{day.isoformat()}")
         path = f"/v1/days/{day.isoformat()}"
@@ -377,6 +389,9 @@ def run(url: str, operator_key: str, portal_key: str, args: argparse.Namespace, 
             phases.append(ph)
             done += len(part)
             print(f"  {name}: {ph.accepted} accepted, {ph.refused} refused, {ph.errors} errors, p95 {ph.ms(0.95):.0f} ms", flush=True)
+            if ph.accepted == 0 and set(ph.reasons) == {"booking_closed"}:
+                raise RuntimeError(f"every booking of {day.isoformat()} was refused as booking_closed (outside the server's booking "
+                                   "rules: DISPATCHER_BOOKING_*); choose another --day")
             if ph.stopped_by_clock:
                 print(f"  the fill reached --phase-timeout ({args.phase_timeout:g} s) at booking {done}; the day holds fewer", flush=True)
                 break
@@ -421,6 +436,8 @@ def table(res: Result, args: argparse.Namespace) -> str:
         foot.append(f"booking p95 {p95:.1f} ms: {'within' if p95 <= AIM_P95_MS else 'ABOVE'} the aim of {AIM_P95_MS:g} ms")
     foot.append("stored plan check: " + ("OK" if res.check_ok else "NOT OK" if res.check_ok is False else "not available")
                 + (f" ({res.check_summary})" if res.check_summary else ""))
+    if measured is not None and measured.reasons:
+        foot.append("refusal reasons of the measured bookings: " + ", ".join(f"{k} {v}" for k, v in measured.reasons.most_common()))
     for p in res.phases:
         if p.first_error:
             foot.append(f"first error in {p.name}: {p.first_error}")
@@ -450,7 +467,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--vehicles", type=int, default=10)
     ap.add_argument("--wheelchair-vehicles", type=int, default=2)
-    ap.add_argument("--day", help="first service day to try, YYYY-MM-DD (default: in 60 days)")
+    ap.add_argument("--day", help="first service day to try, YYYY-MM-DD (default: in 7 days, inside the booking horizon)")
     ap.add_argument("--phase-timeout", type=float, default=600.0, help="seconds after which a phase starts no new request")
     ap.add_argument("--request-timeout", type=float, default=120.0, help="seconds per HTTP request")
     ap.add_argument("--out", type=Path, help="CSV file of the phases' figures")
@@ -503,3 +520,6 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         print("interrupted; the server was stopped", file=sys.stderr)
         sys.exit(130)
+    except (RuntimeError, httpx.HTTPError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)

@@ -55,6 +55,7 @@ def test_own_server_small_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert int(measured["requests"]) == 4
     assert int(measured["errors"]) == 0
     assert int(measured["accepted"]) + int(measured["refused"]) == 4
+    assert int(measured["accepted"]) >= 1  # a small day on two vehicles has room: not all refused by a rule
     assert int(rows["of which 201 promises"]["requests"]) == int(measured["accepted"])
     assert float(measured["p50_ms"]) <= float(measured["p95_ms"]) <= float(measured["max_ms"])
     fills = [r for name, r in rows.items() if name.startswith("fill")]
