@@ -33,8 +33,8 @@ from dataclasses import dataclass, field, replace
 from dispatcher.model import Plan, Problem, Request, Route, TimeWindow, Vehicle
 from dispatcher.solver.kpis import compute_kpis
 from dispatcher.solver.schedule import (
-    RouteTimer,
     Stop,
+    schedule_route,
     stop_service_s,
     stop_window,
     usable_breaks,
@@ -43,21 +43,6 @@ from dispatcher.solver.schedule import (
 BIG = 10**9
 
 
-FastRouteTimer = RouteTimer
-"""Kept for callers of the first version: ``RouteTimer`` itself now solves its networks with the
-queue-based Bellman-Ford."""
-
-
-def schedule_route(
-    problem: Problem,
-    vehicle: Vehicle,
-    stops: Sequence[Stop],
-    hint: Sequence[int] | None = None,
-    hint_breaks: Sequence[int | None] | None = None,
-    hint_gaps: Sequence[int | None] | None = None,
-) -> Route | None:
-    """:func:`dispatcher.solver.schedule.schedule_route`."""
-    return RouteTimer(problem, vehicle, stops).schedule(hint, hint_breaks, hint_gaps)
 DEFAULT_MAX_EXACT = 40
 """How many screened candidates (cheapest first) are confirmed exactly before giving up."""
 
@@ -548,7 +533,6 @@ __all__ = [
     "find_insertion",
     "locked_prefix",
     "pin_prefix",
-    "FastRouteTimer",
     "remove_from_plan",
     "replace_request",
     "schedule_route",
