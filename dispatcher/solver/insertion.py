@@ -89,7 +89,7 @@ _MATRIX_CACHE: dict[int, tuple[object, list[list[int]]]] = {}
 def as_lists(matrix: Sequence[Sequence[int]]) -> list[list[int]]:
     """The matrix as nested lists of ints (fast scalar indexing), cached per matrix object."""
     if isinstance(matrix, list) and (not matrix or isinstance(matrix[0], list)):
-        return matrix  # type: ignore[return-value]
+        return matrix
     hit = _MATRIX_CACHE.get(id(matrix))
     if hit is not None and hit[0] is matrix:
         return hit[1]
@@ -127,12 +127,12 @@ class _RouteArrays:
         n = len(stops)
         self.n = n
         self.locked = locked
-        self.loc = [p.index(r.pickup if k == "pickup" else r.dropoff) for r, k in stops]
-        self.svc = [stop_service_s(p, r, k) for r, k in stops]
+        self.loc = [p.index(r.pickup if kind == "pickup" else r.dropoff) for r, kind in stops]
+        self.svc = [stop_service_s(p, r, kind) for r, kind in stops]
         lo: list[int] = []
         hi: list[int] = []
-        for r, k in stops:
-            w = stop_window(p, r, k)
+        for r, kind in stops:
+            w = stop_window(p, r, kind)
             if w is None:  # cannot happen on a valid plan; makes the route unusable for the screen
                 lo.append(BIG)
                 hi.append(-BIG)
