@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import multiprocessing
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any
@@ -32,7 +33,18 @@ from dispatcher.io import (
     problem_from_dicts,
     problem_to_dict,
 )
-from dispatcher.model import REASON_MESSAGES, Plan, Problem, Reason, SolverParams
+from dispatcher.model import (
+    REASON_MESSAGES,
+    Location,
+    ObjectiveWeights,
+    Plan,
+    Problem,
+    Reason,
+    Request,
+    ServiceRules,
+    SolverParams,
+    Vehicle,
+)
 from dispatcher.solver.live import DEFAULT_REACTION_S
 from dispatcher.store import ConflictError, KeyInfo, Store
 from dispatcher.store.models import Job, RequestRow, utcnow
@@ -92,6 +104,28 @@ def live_job_problem(
     return problem, too_late, initial, pinned, done
 
 
+def _dict_key(d: Any) -> str:
+    return json.dumps(d, sort_keys=True, separators=(",", ":"), default=str)
+
+
+@dataclass
+class _Compiled:
+    """What a full compile of a day resolved, to compile the next request lists of that day
+    without resolving every place and computing the matrices again: the requests by their dict,
+    the fleet (by the dicts it came from), and the matrices of every place seen."""
+
+    vehicles_key: str
+    vehicles: tuple[Vehicle, ...]
+    vehicle_places: tuple[tuple[Location, ...], ...]  # per vehicle, in compile order
+    index: dict[str, int]  # location id -> row of the matrices
+    duration_s: Any
+    distance_m: Any
+    requests: dict[str, tuple[Request, Location, Location]] = field(default_factory=dict)
+
+
+_MAX_REMEMBERED_REQUESTS = 20_000
+
+
 def _rewhere(e: InputError, old: str, new: str) -> InputError:
     where = new + e.where[len(old):] if e.where.startswith(old) else (f"{new}.{e.where}" if e.where else new)
     return type(e)(e.message, where)
@@ -107,6 +141,12 @@ class Dispatch:
         self._jobs: Executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dispatcher-job")
         self._solver_pool: Executor | None = None
         self._pool_lock = threading.Lock()
+        # in process memory: each day's live (plan, problem) at the version that stored it, its
+        # GeoJSON view, and what compiling its requests resolved (see ``compiler``)
+        self._memory_lock = threading.Lock()
+        self._days: dict[date, tuple[int, Plan, Problem]] = {}
+        self._geojson: dict[date, tuple[int, dict[str, Any]]] = {}
+        self._compiled: dict[date, _Compiled] = {}
         self.interrupted_jobs = self.store.fail_interrupted_jobs()
 
     def close(self) -> None:
@@ -138,9 +178,83 @@ class Dispatch:
             # is kept only between requests of this problem.
             ids = {str(d.get("id")) for d in reqs}
             reqs = [d if d.get("return_of") in (None, "") or str(d["return_of"]) in ids else {**d, "return_of": None} for d in reqs]
-            return problem_from_dicts(reqs, vehicles, self.territory, self.network, day=day, timezone=self.tz, params=params)
+            fast = self._compile_known(day, reqs, vehicles, params)
+            if fast is not None:
+                return fast
+            problem = problem_from_dicts(reqs, vehicles, self.territory, self.network, day=day, timezone=self.tz, params=params)
+            self._remember_compiled(day, reqs, vehicles, problem)
+            return problem
 
         return compile_
+
+    def _remember_compiled(self, day: date, reqs: Sequence[Mapping[str, Any]], vehicles: Sequence[Mapping[str, Any]], problem: Problem) -> None:
+        try:
+            places = tuple(
+                tuple(problem.location(x) for x in (v.start, v.end, *(() if v.home is None else (v.home,)), *v.allowed_stops))
+                for v in problem.vehicles
+            )
+            c = _Compiled(_dict_key(list(vehicles)), problem.vehicles, places, {loc.id: i for i, loc in enumerate(problem.locations)},
+                          problem.duration_s, problem.distance_m)
+            for d, r in zip(reqs, problem.requests, strict=True):
+                c.requests[_dict_key(d)] = (r, problem.location(r.pickup), problem.location(r.dropoff))
+        except Exception:  # nothing to remember (never fails a compile)
+            log.debug("compile of %s not remembered", day, exc_info=True)
+            return
+        self._compiled[day] = c
+
+    def _compile_known(self, day: date, reqs: Sequence[Mapping[str, Any]], vehicles: Sequence[Mapping[str, Any]],
+                       params: SolverParams) -> Problem | None:
+        """The Problem ``problem_from_dicts`` would compile, built from what an earlier compile of
+        the day resolved: the same fleet, every place already in its matrices (the matrices are
+        pairwise shortest paths, so the rows and columns of the places used, in first-use order,
+        are what a fresh compile computes); None when that is not the case."""
+        import numpy as np
+
+        from dispatcher.io import request_from_dict, resolve_place
+
+        c = self._compiled.get(day)
+        if c is None or _dict_key(list(vehicles)) != c.vehicles_key:
+            return None
+        if len(c.requests) > _MAX_REMEMBERED_REQUESTS:
+            self._compiled.pop(day, None)
+            return None
+        order: dict[str, Location] = {}
+        out: list[Request] = []
+        for k, d in enumerate(reqs):
+            key = _dict_key(d)
+            got = c.requests.get(key)
+            if got is None:
+                try:
+                    r = request_from_dict(d, f"requests[{k}]", day, self.tz)
+                    pick = resolve_place(r.pickup, self.territory, f"requests[{k}].pickup")
+                    drop = resolve_place(r.dropoff, self.territory, f"requests[{k}].dropoff")
+                except Exception:  # the full compile says what is wrong, and where
+                    return None
+                if pick.id not in c.index or drop.id not in c.index:
+                    return None  # a new place: the matrices need its row
+                got = (replace(r, pickup=pick.id, dropoff=drop.id), pick, drop)
+                c.requests[key] = got
+            r, pick, drop = got
+            order.setdefault(pick.id, pick)
+            order.setdefault(drop.id, drop)
+            out.append(r)
+        for places in c.vehicle_places:
+            for loc in places:
+                order.setdefault(loc.id, loc)
+        rows = [c.index[i] for i in order]
+        sel = np.ix_(rows, rows)
+        return Problem(
+            locations=tuple(order.values()),
+            duration_s=np.asarray(c.duration_s)[sel],
+            distance_m=np.asarray(c.distance_m)[sel],
+            requests=tuple(out),
+            vehicles=c.vehicles,
+            rules=ServiceRules(),
+            weights=ObjectiveWeights(),
+            params=params,
+            day=day,
+            timezone=self.tz,
+        )
 
     def validate_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], where: str) -> None:
         """Every field, place and time of these requests, or an InputError naming the first bad one.
@@ -202,14 +316,28 @@ class Dispatch:
         problem = problem_from_dict(row.problem_json)
         return plan_from_dict(row.plan_json, problem), problem
 
+    def _recall(self, day: date, version: int) -> tuple[Plan, Problem] | None:
+        """The day's live (plan, problem) held in memory, if it is the one stored at ``version``."""
+        with self._memory_lock:
+            got = self._days.get(day)
+        if got is None or got[0] != version:
+            return None
+        return got[1], got[2]
+
+    def _remember(self, day: date, version: int, plan: Plan, problem: Problem) -> None:
+        """Hold the day's live (plan, problem) committed at ``version`` (call after the commit)."""
+        with self._memory_lock:
+            got = self._days.get(day)
+            if got is None or got[0] < version:
+                self._days[day] = (version, plan, problem)
+
     def check_day_open(self, day: date) -> None:
-        try:
-            info = self.store.get_day(day)
-        except NotFoundError:
+        status = self.store.day_status(day)
+        if status is None:
             days = self.store.service_days()
             listed = ", ".join(days) if days else "none yet"
-            raise InputError(f"{day.isoformat()} is not in the service calendar (open days: {listed})", "day") from None
-        if info["status"] != "open":
+            raise InputError(f"{day.isoformat()} is not in the service calendar (open days: {listed})", "day")
+        if status != "open":
             raise InputError(f"{day.isoformat()} is closed for bookings", "day")
         if day < self.now_local().date():
             raise InputError(f"{day.isoformat()} is in the past", "day")
@@ -266,56 +394,68 @@ class Dispatch:
         """A booking: 201 and the promise, 409 and the refusal (both stored), 200 for a replay."""
         self.check_day_open(day)
         self.validate_requests(day, [d], "body")
-        rid = str(d["id"])
         with self.store.lock_day(day) as (s, row):
-            existing = self.store.request_row(s, day, rid)
-            if existing is not None:
-                if existing.source == "booking" and existing.owner_key_id == key.id and existing.data == d and existing.status == "accepted":
-                    return 200, {**(existing.promise or {}), "replayed": True}
-                if not (existing.source == "booking" and existing.status in ("refused", "cancelled") and existing.owner_key_id == key.id):
-                    raise ConflictError(f"request {rid!r} already exists on {day.isoformat()}", "body.id")
-            refusal = self._booking_rules_refusal(day, d)
-            if refusal is not None:
-                if existing is None:
-                    existing = RequestRow(day=day, request_id=rid, source="booking", data=d, owner_key_id=key.id, status="pending")
-                    s.add(existing)
-                body = refusal.to_dict(day, self.tz)
-                existing.data, existing.updated_at = d, utcnow()
-                existing.status, existing.refusal, existing.promise = "refused", body, None
-                row.version += 1
-                return 409, body
-            accepted = self.store.requests_in(s, day, ["accepted"])
-            plan, problem = self._stored(row)
-            state = booking_mod.DayState(
-                day=day,
-                accepted=[a.data for a in accepted],
-                vehicles=self.store.list_vehicles_in(s),
-                compile=self.compiler(day),
-                params=SolverParams(time_limit_s=self.settings.booking_time_limit_s),
-                plan=plan,
-                problem=problem,
-                timezone=self.tz,
-                now_s=self.now_s(day),
-            )
-            if not state.vehicles:
-                raise InputError("the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles")
-            outcome = booking_mod.book(state, d)
+            status, body, keep = self._book_locked(s, row, day, d, key)
+        # committed: the next booking of the day in this process starts from it without parsing it
+        if keep is not None:
+            self._remember(day, *keep)
+        return status, body
+
+    def _book_locked(self, s: Any, row: Any, day: date, d: dict[str, Any], key: KeyInfo
+                     ) -> tuple[int, dict[str, Any], tuple[int, Plan, Problem] | None]:
+        """``book`` under the day's lock; also (version, plan, problem) the commit will store."""
+        rid = str(d["id"])
+        existing = self.store.request_row(s, day, rid)
+        if existing is not None:
+            if existing.source == "booking" and existing.owner_key_id == key.id and existing.data == d and existing.status == "accepted":
+                return 200, {**(existing.promise or {}), "replayed": True}, None
+            if not (existing.source == "booking" and existing.status in ("refused", "cancelled") and existing.owner_key_id == key.id):
+                raise ConflictError(f"request {rid!r} already exists on {day.isoformat()}", "body.id")
+        # under the lock the row's version is authoritative: memory holds the stored plan only
+        # if this process wrote (or read) that very version
+        held = self._recall(day, row.version)
+        refusal = self._booking_rules_refusal(day, d)
+        if refusal is not None:
             if existing is None:
                 existing = RequestRow(day=day, request_id=rid, source="booking", data=d, owner_key_id=key.id, status="pending")
                 s.add(existing)
+            body = refusal.to_dict(day, self.tz)
             existing.data, existing.updated_at = d, utcnow()
-            if isinstance(outcome, booking_mod.Refusal):
-                body = outcome.to_dict(day, self.tz)
-                existing.status, existing.refusal, existing.promise = "refused", body, None
-                row.version += 1
-                return 409, body
-            body = outcome.to_dict()
-            existing.status, existing.promise, existing.refusal = "accepted", body, None
-            row.plan_json = plan_to_dict(outcome.plan, outcome.problem)
-            row.problem_json = problem_to_dict(outcome.problem)
-            row.plan_updated_at = utcnow()
+            existing.status, existing.refusal, existing.promise = "refused", body, None
             row.version += 1
-            return 201, body
+            return 409, body, None if held is None else (row.version, *held)
+        accepted = self.store.requests_in(s, day, ["accepted"])
+        plan, problem = held if held is not None else self._stored(row)
+        state = booking_mod.DayState(
+            day=day,
+            accepted=[a.data for a in accepted],
+            vehicles=self.store.list_vehicles_in(s),
+            compile=self.compiler(day),
+            params=SolverParams(time_limit_s=self.settings.booking_time_limit_s),
+            plan=plan,
+            problem=problem,
+            timezone=self.tz,
+            now_s=self.now_s(day),
+        )
+        if not state.vehicles:
+            raise InputError("the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles")
+        outcome = booking_mod.book(state, d)
+        if existing is None:
+            existing = RequestRow(day=day, request_id=rid, source="booking", data=d, owner_key_id=key.id, status="pending")
+            s.add(existing)
+        existing.data, existing.updated_at = d, utcnow()
+        if isinstance(outcome, booking_mod.Refusal):
+            body = outcome.to_dict(day, self.tz)
+            existing.status, existing.refusal, existing.promise = "refused", body, None
+            row.version += 1
+            return 409, body, None if plan is None or problem is None else (row.version, plan, problem)
+        body = outcome.to_dict()
+        existing.status, existing.promise, existing.refusal = "accepted", body, None
+        row.plan_json = plan_to_dict(outcome.plan, outcome.problem)
+        row.problem_json = problem_to_dict(outcome.problem)
+        row.plan_updated_at = utcnow()
+        row.version += 1
+        return 201, body, (row.version, outcome.plan, outcome.problem)
 
     def _booking_rules_refusal(self, day: date, d: Mapping[str, Any]) -> booking_mod.Refusal | None:
         """The service's booking rules (cut-off the day before, same-day notice, how far ahead)."""
@@ -467,8 +607,28 @@ class Dispatch:
         return plan_from_dict(pd, problem), problem
 
     def geojson(self, day: date) -> dict[str, Any]:
-        plan, problem = self.plan_and_problem(day)
-        return plan_to_geojson(plan, problem, self.network)
+        """The day's plan as GeoJSON, built once per version of the day (in this process)."""
+        version = self.store.day_version(day)
+        with self._memory_lock:
+            got = self._geojson.get(day)
+        if got is not None and got[0] == version:
+            return got[1]
+        stored = self.store.get_plan_versioned(day)
+        if stored is None:
+            raise NotFoundError(f"no plan yet for {day.isoformat()}; run a plan job (POST /v1/days/{day.isoformat()}/plans) or book", "plan")
+        version, pd, prd = stored
+        held = self._recall(day, version)
+        if held is None:
+            problem = problem_from_dict(prd)
+            plan = plan_from_dict(pd, problem)
+        else:
+            plan, problem = held
+        out = plan_to_geojson(plan, problem, self.network)
+        with self._memory_lock:
+            got = self._geojson.get(day)
+            if got is None or got[0] < version:
+                self._geojson[day] = (version, out)
+        return out
 
     def check(self, day: date) -> dict[str, Any]:
         from dispatcher.solver.checker import check_plan

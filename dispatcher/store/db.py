@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from dispatcher.errors import DispatcherError, InputError, NotFoundError
 from dispatcher.store.models import ApiKey, Job, RequestRow, ServiceDay, VehicleRow, utcnow
@@ -194,7 +194,12 @@ class Store:
     def lock_day(self, day: date) -> Iterator[tuple[Session, ServiceDay]]:
         """A write transaction holding the day's lock (see the module doc)."""
         with self.write() as s:
-            row = s.execute(select(ServiceDay).where(ServiceDay.day == day).with_for_update()).scalar_one_or_none()
+            # the stored plan and problem (large JSON) are loaded only when read (in this
+            # transaction, under the lock): a booking that holds them in memory at this version
+            # does not parse them again
+            q = (select(ServiceDay).where(ServiceDay.day == day).with_for_update()
+                 .options(defer(ServiceDay.plan_json), defer(ServiceDay.problem_json)))
+            row = s.execute(q).scalar_one_or_none()
             if row is None:
                 raise NotFoundError(f"{day.isoformat()} is not a service day; open it first (PUT /v1/days/{day.isoformat()})", "day")
             yield s, row
@@ -288,6 +293,31 @@ class Store:
             if row.plan_json is None or row.problem_json is None:
                 return None
             return row.plan_json, row.problem_json
+
+    def day_status(self, day: date) -> str | None:
+        """The day's status (``open``/``closed``), or None when it is not a service day."""
+        with self.read() as s:
+            return s.execute(select(ServiceDay.status).where(ServiceDay.day == day)).scalar_one_or_none()
+
+    def day_version(self, day: date) -> int:
+        """The day's version (grows on every change of its requests or plan)."""
+        with self.read() as s:
+            v = s.execute(select(ServiceDay.version).where(ServiceDay.day == day)).scalar_one_or_none()
+            if v is None:
+                raise NotFoundError(f"{day.isoformat()} is not a service day", "day")
+            return int(v)
+
+    def get_plan_versioned(self, day: date) -> tuple[int, dict[str, Any], dict[str, Any]] | None:
+        """The day's version with its current plan and problem (dicts), read together; None
+        without a plan."""
+        with self.read() as s:
+            row = s.execute(select(ServiceDay.version, ServiceDay.plan_json, ServiceDay.problem_json)
+                            .where(ServiceDay.day == day)).one_or_none()
+            if row is None:
+                raise NotFoundError(f"{day.isoformat()} is not a service day", "day")
+            if row[1] is None or row[2] is None:
+                return None
+            return int(row[0]), row[1], row[2]
 
     def get_plan_json(self, day: date) -> dict[str, Any] | None:
         with self.read() as s:
