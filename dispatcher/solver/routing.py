@@ -521,7 +521,7 @@ def _portfolio(
     best: tuple[float, pywrapcp.Assignment, str] | None = None
     for j, name in enumerate(strategies):
         one = pywrapcp.DefaultRoutingSearchParameters()
-        one.CopyFrom(sp)  # type: ignore[attr-defined]
+        one.CopyFrom(sp)
         one.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, name)
         one.time_limit.FromMilliseconds(budget_ms())
         last = j == len(strategies) - 1
@@ -579,7 +579,7 @@ def _time_route(
     route = RouteTimer(problem, vehicle, stops).schedule(hint, hint_breaks)
     while route is None and stops:
         candidates = list(dict.fromkeys(r.id for r, _ in stops))
-        best = None
+        best: tuple[str, list[Stop], Route | None] | None = None
         for rid in reversed(candidates):
             trial = [st for st in stops if st[0].id != rid]
             if not trial:

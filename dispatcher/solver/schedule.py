@@ -348,9 +348,9 @@ class RouteTimer:
                 coef[pos[r.id] + 2] -= W_RIDE
                 if r.arrive_by_s is not None:
                     coef[k + 2] -= W_EARLY_APPT
-        for i, c in enumerate(coef):
-            if c:
-                obj.SetCoefficient(x[i], c)
+        for i, weight in enumerate(coef):
+            if weight:
+                obj.SetCoefficient(x[i], weight)
         obj.SetMinimization()
         if solver.Solve() != pywraplp.Solver.OPTIMAL:
             return earliest
