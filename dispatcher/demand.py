@@ -19,7 +19,10 @@ The demand model, in short:
   day, from the destination back to the origin, with a pickup window that opens after the
   outbound's arrival plus an activity time; ``return_of`` names the outbound;
 * ``wheelchair_share`` of the parties travel with a wheelchair (``wheelchairs=1``, ``seats``
-  0 or 1 companion); other parties are 1 to 3 seated passengers, mostly 1.
+  0 or 1 companion); other parties are 1 to 3 seated passengers, mostly 1;
+* ``recurring_share`` of the trips are regular weekly trips (see :func:`recurring_requests`):
+  they depend on the territory and the ``weekday`` only, not on the seed, so the same weekday
+  of two weeks (two seeds) shares them; their ids start with ``w``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from __future__ import annotations
 import bisect
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from typing import Any
 
@@ -133,6 +136,146 @@ def _party(rng: random.Random, wheelchair_share: float) -> tuple[int, int]:
     return 1, 0
 
 
+# Regular weekly trips. Albert's market is assumed to be on Saturday morning (pass
+# ``market_days`` to change it, or to add the neighbours' markets: (INSEE, weekday) pairs).
+MARKET_DAYS: tuple[tuple[str, int], ...] = (("80016", 5),)
+CARE_TOWNS = ("80016", "80021")  # Albert and Amiens: dialysis units and hospital consultations
+CARE_DAYS = ((0, 2, 4), (1, 3, 5))  # dialysis three times a week: Mon-Wed-Fri or Tue-Thu-Sat
+CARE_SESSIONS_H = (8.0, 13.5)  # arrival for the morning or the afternoon session
+CARE_SESSION_MIN = 270  # four hours of treatment and the time to get ready
+MARKET_STAY_MIN = (90, 120, 150)
+ACTIVITY_STAY_MIN = (90, 120, 180)
+RECURRING_KINDS = (("care", 0.4), ("market", 0.3), ("activity", 0.3))
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _check_weekday(name: str, v: int) -> None:
+    if not (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 6):
+        raise InputError(f"must be a weekday number, 0 = Monday .. 6 = Sunday, got {v!r}", name)
+
+
+def _ceil_round(t: float) -> int:
+    return int(math.ceil(t / ROUND_S)) * ROUND_S
+
+
+def _regular_riders(
+    territory: Territory,
+    wheelchair_share: float,
+    day_start_s: int,
+    day_end_s: int,
+    pickup_window_s: int,
+    market_days: Sequence[tuple[str, int]],
+) -> Iterator[tuple[int, str, tuple[int, ...], dict[str, Any], dict[str, Any] | None]]:
+    """The territory's regular riders, an endless reproducible stream seeded by the territory only:
+    ``(rider number, kind, weekdays, outbound dict, return dict or None)`` (ids left to set)."""
+    insees = sorted(c.insee for c in territory.communes)
+    rng = random.Random("dispatcher.recurring:" + ",".join(insees))
+    by_insee = {c.insee: c for c in territory.communes}
+    origin_draw = _Draw(territory.communes, [max(c.population, 1) for c in territory.communes])
+    gravity = _Gravity(territory)
+    care = [by_insee[i] for i in CARE_TOWNS if i in by_insee]
+    markets = [(by_insee[i], d) for i, d in market_days if i in by_insee]
+    kinds = [(k, w) for k, w in RECURRING_KINDS if (k != "care" or care) and (k != "market" or markets)]
+    kind_draw = _Draw([k for k, _ in kinds], [w for _, w in kinds])
+    rider = 0
+    while True:
+        rider += 1
+        origin: Commune = origin_draw(rng)
+        kind: str = kind_draw(rng)
+        seats, wheelchairs = _party(rng, wheelchair_share)
+        pickup = gravity.main[origin.insee]
+        back_after_min: int
+        if kind == "care":
+            pool = [c for c in care if c.insee != origin.insee]
+            dest = _Draw(pool, [max(c.population, 1) / max(GRAVITY_FLOOR_M, haversine_m(
+                pickup.lon, pickup.lat, gravity.main[c.insee].lon, gravity.main[c.insee].lat)) ** 2 for c in pool])(rng) if pool else None
+            days = CARE_DAYS[rng.randrange(len(CARE_DAYS))]
+            session = CARE_SESSIONS_H[rng.randrange(len(CARE_SESSIONS_H))]
+            back_after_min = CARE_SESSION_MIN
+        elif kind == "market":
+            dest, day = markets[rng.randrange(len(markets))]
+            days = (day,)
+            session = rng.uniform(8.5, 10.0)
+            back_after_min = MARKET_STAY_MIN[rng.randrange(len(MARKET_STAY_MIN))]
+        else:
+            dest = gravity.draw(origin, True, rng) or gravity.draw(origin, False, rng)
+            days = (rng.randrange(6),)  # one weekly activity, Monday to Saturday
+            session = rng.uniform(9.0, 16.0)
+            back_after_min = ACTIVITY_STAY_MIN[rng.randrange(len(ACTIVITY_STAY_MIN))]
+        if dest is None or dest.insee == origin.insee:
+            continue  # lives in the town: walks there
+        dropoff = gravity.main[dest.insee]
+        ride_s = estimated_ride_s(pickup, dropoff)
+        out: dict[str, Any] = {
+            "id": "", "pickup": pickup.id, "dropoff": dropoff.id, "seats": seats, "wheelchairs": wheelchairs,
+            "pickup_window": None, "arrive_by_s": None, "return_of": None,
+        }
+        if kind == "care":
+            arrive = max(_round(session * 3600), _ceil_round(day_start_s + ride_s + 900))
+            if arrive > day_end_s:
+                continue
+            out["arrive_by_s"] = arrive
+            free_from = arrive
+        else:
+            latest = day_end_s - pickup_window_s
+            start = min(max(_round(session * 3600), day_start_s), latest)
+            out["pickup_window"] = [start, start + pickup_window_s]
+            free_from = start + pickup_window_s + ride_s
+        back: dict[str, Any] | None = None
+        start = _ceil_round(free_from + 60 * back_after_min)
+        if start + pickup_window_s <= day_end_s:
+            back = {
+                "id": "", "pickup": dropoff.id, "dropoff": pickup.id, "seats": seats, "wheelchairs": wheelchairs,
+                "pickup_window": [start, start + pickup_window_s], "arrive_by_s": None, "return_of": None,
+            }
+        yield rider, kind, days, out, back
+
+
+def recurring_requests(
+    territory: Territory,
+    weekday: int,
+    n: int,
+    *,
+    wheelchair_share: float = 0.05,
+    day_start_s: int = 7 * 3600,
+    day_end_s: int = 19 * 3600,
+    pickup_window_s: int = 900,
+    market_days: Sequence[tuple[str, int]] = MARKET_DAYS,
+) -> list[dict[str, Any]]:
+    """Up to ``n`` regular trips of ``weekday`` (0 = Monday .. 6 = Sunday): a function of the
+    territory, the weekday and these arguments only (no seed), so every week repeats them.
+
+    The territory has an endless, reproducible list of regular riders, drawn by population:
+    care (dialysis three times a week, Mon-Wed-Fri or Tue-Thu-Sat, to Albert or Amiens by
+    gravity, arriving for the 08:00 or 13:30 session and going home about 4 h 30 later), the
+    market (``market_days``: Albert on Saturday by default, an assumption to check locally;
+    there from 08:30 to 10:00, back after 1 h 30 to 2 h 30) and one weekly activity (a day from
+    Monday to Saturday, to a hub, back after 1 h 30 to 3 h). The trips of the riders who travel
+    on ``weekday`` are taken in that order until ``n``: the outbound (``w<rider>a``) then its
+    return (``w<rider>b``, ``return_of`` set), the return dropped when only one place is left.
+    Fewer than ``n`` when the weekday has few regular riders (none on Sunday by default).
+    """
+    _check_weekday("weekday", weekday)
+    _check_int("n", n)
+    _check_share("wheelchair_share", wheelchair_share)
+    out: list[dict[str, Any]] = []
+    if n == 0:
+        return out
+    riders = _regular_riders(territory, wheelchair_share, day_start_s, day_end_s, pickup_window_s, market_days)
+    for _ in range(20 * n + 200):  # a bounded look through the riders (a quiet weekday may have few)
+        rider, _kind, days, outbound, back = next(riders)
+        if weekday not in days:
+            continue
+        outbound["id"] = f"w{rider:04d}a"
+        out.append(outbound)
+        if back is not None and len(out) < n:
+            back["id"], back["return_of"] = f"w{rider:04d}b", outbound["id"]
+            out.append(back)
+        if len(out) >= n:
+            break
+    return out
+
+
 def generate_requests(
     territory: Territory,
     n: int,
@@ -145,8 +288,16 @@ def generate_requests(
     day_start_s: int = 7 * 3600,
     day_end_s: int = 19 * 3600,
     pickup_window_s: int = 900,
+    recurring_share: float = 0.0,
+    weekday: int | None = None,
+    market_days: Sequence[tuple[str, int]] = MARKET_DAYS,
 ) -> list[dict[str, Any]]:
     """``n`` request dicts over ``territory``, reproducible by ``seed`` (see the module doc).
+
+    With ``recurring_share`` > 0 and a ``weekday`` (0 = Monday .. 6 = Sunday), about
+    ``recurring_share * n`` of them are that weekday's regular trips
+    (:func:`recurring_requests`, ids ``w…``, first in the list); the rest are drawn by ``seed``
+    (ids ``r…``, numbered from 1 as without recurring trips).
 
     Each dict: ``{"id", "pickup", "dropoff", "seats", "wheelchairs", "pickup_window",
     "arrive_by_s", "return_of"}`` with stop ids of the territory, exactly one of
@@ -167,15 +318,27 @@ def generate_requests(
         raise InputError("the service day must last at least the pickup window plus one hour", "day_end_s")
     if len(territory.communes) < 2:
         raise InputError("needs a territory of at least two communes", "territory")
+    _check_share("recurring_share", recurring_share)
+    if weekday is not None:
+        _check_weekday("weekday", weekday)
+    if recurring_share > 0 and weekday is None:
+        raise InputError("recurring trips need a weekday (0 = Monday .. 6 = Sunday)", "weekday")
 
+    regular: list[dict[str, Any]] = []
+    if recurring_share > 0 and weekday is not None:
+        regular = recurring_requests(
+            territory, weekday, int(round(recurring_share * n)), wheelchair_share=wheelchair_share,
+            day_start_s=day_start_s, day_end_s=day_end_s, pickup_window_s=pickup_window_s, market_days=market_days,
+        )
     rng = random.Random(f"dispatcher.demand:{seed}")
     origin_draw = _Draw(territory.communes, [max(c.population, 1) for c in territory.communes])
     gravity = _Gravity(territory)
     width = max(4, len(str(n)))
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, Any]] = regular
+    n_regular = len(regular)
 
     def new_id() -> str:
-        return f"r{len(out) + 1:0{width}d}"
+        return f"r{len(out) - n_regular + 1:0{width}d}"
 
     while len(out) < n:
         origin: Commune = origin_draw(rng)

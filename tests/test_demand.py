@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatcher.demand import generate_fleet, generate_requests
+from dispatcher.demand import MARKET_DAYS, generate_fleet, generate_requests, recurring_requests
 from dispatcher.errors import InputError
 from dispatcher.model import Break, Request, TimeWindow, Vehicle
 from dispatcher.territory import Territory
@@ -161,6 +161,9 @@ def test_custom_day(pilot: Territory) -> None:
         ({"n": 10, "wheelchair_share": -0.1}, "wheelchair_share"),
         ({"n": 10, "day_start_s": 10 * 3600, "day_end_s": 10 * 3600 + 600}, "day_end_s"),
         ({"n": 10, "pickup_window_s": -5}, "pickup_window_s"),
+        ({"n": 10, "recurring_share": 1.2, "weekday": 1}, "recurring_share"),
+        ({"n": 10, "recurring_share": 0.2, "weekday": 7}, "weekday"),
+        ({"n": 10, "recurring_share": 0.2}, "weekday"),
     ],
 )
 def test_bad_arguments(pilot: Territory, kwargs: dict[str, Any], where: str) -> None:
@@ -232,3 +235,64 @@ def test_carpool_offers_commute_to_albert_and_meaulte() -> None:
     assert all(6 * 3600 <= o["departure_window"][0] < o["departure_window"][1] <= 9 * 3600 for o in offers)
     # they are valid offers for the project's own reader
     assert len(offers_from_dicts(offers, t, None, "Europe/Paris")) == 60
+
+
+def _regular(reqs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in reqs if r["id"].startswith("w")]
+
+
+def test_recurring_trips_repeat_every_week(pilot: Territory) -> None:
+    """Two weeks (two seeds), the same weekday: the same regular trips, the other trips differ."""
+    week1 = generate_requests(pilot, 200, seed=1, recurring_share=0.15, weekday=1)
+    week2 = generate_requests(pilot, 200, seed=2, recurring_share=0.15, weekday=1)
+    _check_requests(pilot, week1, 200)
+    _check_requests(pilot, week2, 200)
+    assert week1 == generate_requests(pilot, 200, seed=1, recurring_share=0.15, weekday=1)
+    reg1, reg2 = _regular(week1), _regular(week2)
+    assert reg1 == reg2 and len(reg1) == 30
+    assert [r for r in week1 if r not in reg1] != [r for r in week2 if r not in reg2]
+    assert all(r["id"].startswith("r") for r in week1 if r not in reg1)
+    # regular trips come as outbound ("a") and return ("b") pairs
+    outbound = {r["id"] for r in reg1 if r["id"].endswith("a")}
+    assert {r["return_of"] for r in reg1 if r["id"].endswith("b")} <= outbound and len(outbound) >= 10
+    # another weekday has other regular riders (dialysis Mon-Wed-Fri vs Tue-Thu-Sat, weekly activities)
+    monday = _regular(generate_requests(pilot, 200, seed=1, recurring_share=0.15, weekday=0))
+    assert len(monday) == 30 and monday != reg1
+    assert {r["id"] for r in monday} != {r["id"] for r in reg1}
+    # Thursday shares Tuesday's dialysis riders (Tue-Thu-Sat)
+    thursday = _regular(generate_requests(pilot, 200, seed=5, recurring_share=0.15, weekday=3))
+    assert {r["id"] for r in thursday} & {r["id"] for r in reg1}
+
+
+def test_recurring_share_and_without(pilot: Territory) -> None:
+    for share in (0.05, 0.1, 0.3):
+        reqs = generate_requests(pilot, 300, seed=3, recurring_share=share, weekday=2)
+        assert len(reqs) == 300
+        assert abs(len(_regular(reqs)) - share * 300) <= 1
+    plain = generate_requests(pilot, 80, seed=3)
+    assert plain == generate_requests(pilot, 80, seed=3, recurring_share=0.0, weekday=4)
+    assert not _regular(plain)
+    # Sunday: no dialysis, no market, no weekly activity -> only the seed's trips
+    sunday = generate_requests(pilot, 50, seed=3, recurring_share=0.2, weekday=6)
+    assert len(sunday) == 50 and not _regular(sunday)
+
+
+def test_market_day_and_care_hubs(pilot: Territory) -> None:
+    albert = pilot.main_stop("80016").id
+    saturday = recurring_requests(pilot, 5, 400)
+    tuesday = recurring_requests(pilot, 1, 400)
+    market_window = (8 * 3600 + 1800, 10 * 3600)
+
+    def market(reqs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in reqs if r["dropoff"] == albert and r["pickup_window"]
+                and market_window[0] <= r["pickup_window"][0] <= market_window[1]]
+
+    assert MARKET_DAYS == (("80016", 5),)
+    assert len(market(saturday)) > len(market(tuesday))
+    # dialysis: appointments at Albert for the 08:00 or 13:30 session, on Tuesday as on Saturday
+    care = [r for r in tuesday if r["arrive_by_s"] is not None]
+    assert care and all(pilot.stop(r["dropoff"]).insee in ("80016", "80021") for r in care)
+    # a market day elsewhere moves the market trips
+    moved = recurring_requests(pilot, 5, 400, market_days=(("80016", 2),))
+    assert len(market(moved)) < len(market(saturday))
+    assert recurring_requests(pilot, 5, 0) == []
