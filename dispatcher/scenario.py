@@ -25,6 +25,18 @@ A scenario file (TOML) has a ``base`` and a list of ``variants`` that override i
     demand.requests = 150
     fleet.vehicles = 10
 
+    [[variants]]
+    name = "pilot, 4 vehicles and carpool"
+    carpool = { offers = 30 }   # commuters' offers towards Albert and Méaulte, mixed dispatch
+
+Demand may include regular weekly trips (``demand.recurring_share``, see
+:func:`dispatcher.demand.recurring_requests`) of ``demand.weekday`` (0 = Monday .. 6 =
+Sunday; by default the weekday of ``day``). A variant with ``carpool.offers`` > 0 is planned
+with the mixed dispatch (:func:`dispatcher.solver.mixed.plan_mixed`: minibuses, volunteers and
+the commuters' carpool offers of :func:`dispatcher.demand.generate_carpool_offers`) and checked
+against the mixed problem; the table gives each mode's share, the car-km avoided and the CO2
+saved (against every rider driving alone) for every run.
+
 Every error names the key, e.g. ``variants[2].fleet.vehicles: must be an integer >= 0``.
 
 Runs go to a Dask cluster with ``scheduler="tcp://host:port"`` (``distributed.Client``), to
@@ -65,6 +77,8 @@ class DemandSpec:
     return_share: float = 0.3
     hub_share: float = 0.8
     pickup_window_min: int = 15
+    recurring_share: float = 0.0  # regular weekly trips (dialysis, market day, weekly activity)
+    weekday: int | None = None  # 0 = Monday .. 6 = Sunday; None: the weekday of the scenario's day
 
 
 @dataclass(frozen=True)
@@ -84,12 +98,23 @@ class FleetSpec:
 
 
 @dataclass(frozen=True)
+class CarpoolSpec:
+    """``offers`` commuters' carpool offers towards Albert and Méaulte (none: no carpool), the
+    public incentive per passenger-km, and the mixed dispatch's strategy ("staged" or "joint")."""
+
+    offers: int = 0
+    incentive_per_passenger_km: float = 0.10
+    strategy: str = "staged"
+
+
+@dataclass(frozen=True)
 class Variant:
     name: str
     territory: tuple[str, ...]
     demand: DemandSpec
     fleet: FleetSpec
     rules: ServiceRules
+    carpool: CarpoolSpec = CarpoolSpec()
 
 
 @dataclass(frozen=True)
@@ -141,8 +166,8 @@ class ScenarioResult:
 # --------------------------------------------------------------------------------------------
 
 TOP_KEYS = ("name", "day", "seeds", "time_limit_s", "reach_minutes", "base", "variants")
-VARIANT_KEYS = ("name", "territory", "demand", "fleet", "rules")
-BASE_KEYS = ("territory", "demand", "fleet", "rules")
+VARIANT_KEYS = ("name", "territory", "demand", "fleet", "rules", "carpool")
+BASE_KEYS = ("territory", "demand", "fleet", "rules", "carpool")
 
 
 def _fail(where: str, message: str) -> InputError:
@@ -187,6 +212,18 @@ def _clock(v: Any, where: str) -> int:
     raise _fail(where, f"must be a time of day such as \"07:30\", got {v!r}")
 
 
+def _weekday(v: Any, where: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 6:
+        raise _fail(where, f"must be a weekday number, 0 = Monday .. 6 = Sunday, got {v!r}")
+    return v
+
+
+def _strategy(v: Any, where: str) -> str:
+    if v not in ("staged", "joint"):
+        raise _fail(where, f"must be \"staged\" or \"joint\", got {v!r}")
+    return str(v)
+
+
 def _hours(v: Any, where: str) -> tuple[int, int]:
     if not isinstance(v, list) or len(v) != 2:
         raise _fail(where, f"must be [start, end] such as [\"07:00\", \"19:00\"], got {v!r}")
@@ -204,6 +241,8 @@ DEMAND_FIELDS: dict[str, Field] = {
     "return_share": _share,
     "hub_share": _share,
     "pickup_window_min": lambda v, w: _int(v, w, 1),
+    "recurring_share": _share,
+    "weekday": _weekday,
 }
 FLEET_FIELDS: dict[str, Field] = {
     "vehicles": lambda v, w: _int(v, w, 0),
@@ -224,7 +263,14 @@ RULES_FIELDS: dict[str, Field] = {
     "alighting_min": lambda v, w: _num(v, w),
     "service_hours": _hours,
 }
-SECTIONS: dict[str, dict[str, Field]] = {"demand": DEMAND_FIELDS, "fleet": FLEET_FIELDS, "rules": RULES_FIELDS}
+CARPOOL_FIELDS: dict[str, Field] = {
+    "offers": lambda v, w: _int(v, w, 0),
+    "incentive_per_passenger_km": lambda v, w: _num(v, w),
+    "strategy": _strategy,
+}
+SECTIONS: dict[str, dict[str, Field]] = {
+    "demand": DEMAND_FIELDS, "fleet": FLEET_FIELDS, "rules": RULES_FIELDS, "carpool": CARPOOL_FIELDS,
+}
 
 
 def _table(v: Any, where: str) -> Mapping[str, Any]:
@@ -276,7 +322,7 @@ def _partial(raw: Any, where: str, keys: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def _variant(base: Mapping[str, Any], own: Mapping[str, Any], k: int) -> Variant:
+def _variant(base: Mapping[str, Any], own: Mapping[str, Any], k: int, day: date | None = None) -> Variant:
     where = f"variants[{k}]"
     merged = {s: {**base.get(s, {}), **own.get(s, {})} for s in SECTIONS}
     territory = own.get("territory", base.get("territory", ("coquelicot",)))
@@ -295,17 +341,27 @@ def _variant(base: Mapping[str, Any], own: Mapping[str, Any], k: int) -> Variant
         raise InputError(e.message, f"{where}.{e.where}") from None
     demand = DemandSpec(**merged["demand"])
     fleet = FleetSpec(**merged["fleet"])
+    carpool = CarpoolSpec(**merged["carpool"])
     if fleet.wheelchair > fleet.vehicles:
         raise _fail(f"{where}.fleet.wheelchair", f"{fleet.wheelchair} wheelchair vehicles out of {fleet.vehicles}")
     if fleet.vehicles + fleet.volunteers == 0:
         raise _fail(f"{where}.fleet.vehicles", "a fleet needs at least one vehicle or volunteer")
+    if demand.recurring_share > 0 and demand.weekday is None and day is None:
+        raise _fail(f"{where}.demand.weekday", "recurring trips need a weekday (0 = Monday .. 6 = Sunday) or the scenario's day")
+    if carpool.offers:
+        from dispatcher.demand import COMMUTE_TOWNS
+        from dispatcher.territory import Territory
+
+        insees = {c.insee for c in Territory.load(tuple(territory)).communes}
+        if not any(t in insees for t, _ in COMMUTE_TOWNS):
+            raise _fail(f"{where}.carpool.offers", "the commuters drive to Albert or Méaulte: the territory needs the pilot (coquelicot)")
     bw = fleet.break_window
     if fleet.break_min and bw[1] - bw[0] < fleet.break_min * 60:
         raise _fail(f"{where}.fleet.break_window", "is shorter than the break")
     if hours[1] - hours[0] < demand.pickup_window_min * 60 + 3600:
         raise _fail(f"{where}.rules.service_hours", "must last at least the pickup window plus one hour")
     name = own.get("name") or f"variant {k + 1}"
-    return Variant(name=name, territory=tuple(territory), demand=demand, fleet=fleet, rules=rules)
+    return Variant(name=name, territory=tuple(territory), demand=demand, fleet=fleet, rules=rules, carpool=carpool)
 
 
 def scenario_from_dict(d: Mapping[str, Any], source: str = "") -> Scenario:
@@ -340,7 +396,7 @@ def scenario_from_dict(d: Mapping[str, Any], source: str = "") -> Scenario:
     raw_variants = d.get("variants", [{}])
     if not isinstance(raw_variants, list) or not raw_variants:
         raise _fail("variants", "must be a non-empty array of tables ([[variants]])")
-    variants = [_variant(base, _partial(v, f"variants[{k}]", VARIANT_KEYS), k) for k, v in enumerate(raw_variants)]
+    variants = [_variant(base, _partial(v, f"variants[{k}]", VARIANT_KEYS), k, day) for k, v in enumerate(raw_variants)]
     names = [v.name for v in variants]
     for k, n in enumerate(names):
         if names.index(n) != k:
@@ -417,11 +473,12 @@ def reach_share(territory_keys: tuple[str, ...], minutes: float) -> float:
 
 def run_one(spec: RunSpec) -> RunResult:
     """Generate the demand and fleet, plan with the time limit, check, and measure (pure function)."""
-    from dispatcher.demand import generate_fleet, generate_requests
+    from dispatcher.demand import generate_carpool_offers, generate_fleet, generate_requests
     from dispatcher.graph import RoadNetwork
-    from dispatcher.io import problem_from_dicts
+    from dispatcher.io import mixed_from_dicts, problem_from_dicts
     from dispatcher.model import SolverParams
     from dispatcher.solver.checker import check_plan
+    from dispatcher.solver.mixed import ModeCosts, plan_mixed
     from dispatcher.solver.routing import OrToolsSolver
     from dispatcher.territory import Territory
 
@@ -429,10 +486,12 @@ def run_one(spec: RunSpec) -> RunResult:
     terr = Territory.load(v.territory)
     hours = (v.rules.service_hours.start_s, v.rules.service_hours.end_s)
     shift = v.fleet.shift or hours
+    weekday = v.demand.weekday if v.demand.weekday is not None else (spec.day.weekday() if spec.day else None)
     reqs = generate_requests(
         terr, v.demand.requests, seed=spec.seed, wheelchair_share=v.demand.wheelchair_share,
         appointment_share=v.demand.appointment_share, return_share=v.demand.return_share, hub_share=v.demand.hub_share,
         day_start_s=hours[0], day_end_s=hours[1], pickup_window_s=v.demand.pickup_window_min * 60,
+        recurring_share=v.demand.recurring_share if weekday is not None else 0.0, weekday=weekday,
     )
     fleet: list[dict[str, Any]] = []
     if v.fleet.vehicles:
@@ -444,11 +503,26 @@ def run_one(spec: RunSpec) -> RunResult:
                 f["breaks"] = []
     fleet += volunteer_fleet(terr, v.fleet.volunteers, spec.seed, shift, v.fleet.volunteer_cost_per_km)
     net = RoadNetwork.default()
-    problem = problem_from_dicts(
-        reqs, fleet, terr, net, day=spec.day, rules=v.rules,
-        params=SolverParams(time_limit_s=spec.time_limit_s, seed=spec.seed), name=f"{v.name} / seed {spec.seed}",
-    )
-    plan = OrToolsSolver().solve(problem)
+    common: dict[str, Any] = {
+        "day": spec.day, "rules": v.rules, "params": SolverParams(time_limit_s=spec.time_limit_s, seed=spec.seed),
+        "name": f"{v.name} / seed {spec.seed}",
+    }
+    if v.carpool.offers:
+        offers = generate_carpool_offers(terr, v.carpool.offers, seed=spec.seed)
+        if v.carpool.strategy == "staged":
+            # The staged dispatch hands the requests the carpool matcher left to OR-Tools as a new
+            # Problem, which refuses a return whose outbound went by carpool ("unknown request");
+            # return_of is a link only (no constraint: the return's window already follows the
+            # outbound), so the scenario drops it rather than fail the run.
+            reqs = [{**r, "return_of": None} for r in reqs]
+        base, offs, vols = mixed_from_dicts(reqs, fleet, offers, [], terr, net, **common)
+        problem, plan = plan_mixed(
+            base, offs, vols, ModeCosts(carpool_per_passenger_km=v.carpool.incentive_per_passenger_km),
+            strategy="joint" if v.carpool.strategy == "joint" else "staged",
+        )
+    else:
+        problem = problem_from_dicts(reqs, fleet, terr, net, **common)
+        plan = OrToolsSolver().solve(problem)
     report = check_plan(problem, plan)
     k = plan.kpis
 
@@ -474,7 +548,9 @@ def run_one(spec: RunSpec) -> RunResult:
     served_by_kind: dict[str, int] = {}
     for route in plan.routes:
         n_served = sum(1 for x in route.visits if x.kind == "pickup")
-        served_by_kind[kind_of[route.vehicle_id]] = served_by_kind.get(kind_of[route.vehicle_id], 0) + n_served
+        mode = route.mode or kind_of[route.vehicle_id]
+        served_by_kind[mode] = served_by_kind.get(mode, 0) + n_served
+    regular = [r for r in problem.requests if r.id.startswith("w")]
     served = max(k.served, 1)
     worst = max((b / a for a, b in per_commune.values() if a), default=0.0)
     row: dict[str, Any] = {
@@ -484,7 +560,11 @@ def run_one(spec: RunSpec) -> RunResult:
         "vehicles": v.fleet.vehicles,
         "wheelchair_vehicles": v.fleet.wheelchair,
         "volunteers": v.fleet.volunteers,
+        "carpool_offers": v.carpool.offers,
+        "weekday": "" if weekday is None else weekday,
         "requests": k.requests,
+        "requests_recurring": len(regular),
+        "refused_recurring": sum(1 for r in regular if r.id in refused),
         "served": k.served,
         "refused": k.refused,
         "refusal_rate": round(k.refused / max(k.requests, 1), 4),
@@ -500,6 +580,9 @@ def run_one(spec: RunSpec) -> RunResult:
         "co2_kg": k.co2_kg,
         "share_minibus": round(served_by_kind.get("minibus", 0) / served, 4) if k.served else 0.0,
         "share_volunteer": round(served_by_kind.get("volunteer", 0) / served, 4) if k.served else 0.0,
+        "share_carpool": round(served_by_kind.get("carpool", 0) / served, 4) if k.served else 0.0,
+        "car_km_avoided": k.car_km_avoided,
+        "co2_saved_kg": k.co2_saved_kg,
         "requests_wheelchair": need["wheelchair"][0],
         "refused_wheelchair": need["wheelchair"][1],
         "refusal_rate_wheelchair": round(need["wheelchair"][1] / need["wheelchair"][0], 4) if need["wheelchair"][0] else 0.0,
@@ -589,7 +672,7 @@ def with_overrides(scenario: Scenario, *, seeds: Sequence[int] | None = None, ti
 
 
 __all__ = [
-    "DemandSpec", "FleetSpec", "RunResult", "RunSpec", "Scenario", "ScenarioResult", "Variant",
+    "CarpoolSpec", "DemandSpec", "FleetSpec", "RunResult", "RunSpec", "Scenario", "ScenarioResult", "Variant",
     "load_scenario", "reach_share", "run_one", "run_scenario", "run_specs", "scenario_from_dict", "volunteer_fleet",
     "with_overrides",
 ]

@@ -76,6 +76,18 @@ def test_overrides(tmp_path: Path) -> None:
         (lambda t: t.replace('name = "two buses"', 'name = "two buses"\nfleets = {}'), "variants[0].fleets", "unknown key"),
         (lambda t: t.replace('name = "two buses"', 'name = "one bus, one volunteer"'), "variants[1].name", "duplicate"),
         (lambda t: t.replace("day = 2026-12-01", 'day = "1 December"'), "day", "must be a date"),
+        (lambda t: t.replace('name = "two buses"', 'name = "two buses"\ncarpool = { offers = -3 }'), "variants[0].carpool.offers",
+         "must be an integer >= 0"),
+        (lambda t: t.replace('name = "two buses"', 'name = "two buses"\ncarpool = { ofers = 3 }'), "variants[0].carpool.ofers",
+         "unknown key"),
+        (lambda t: t.replace('name = "two buses"', 'name = "two buses"\ncarpool.strategy = "greedy"'),
+         "variants[0].carpool.strategy", "must be \"staged\" or \"joint\""),
+        (lambda t: t.replace("demand = { requests = 8 }", "demand = { requests = 8 }\ncarpool = { offers = 2 }").replace(
+            'territory = ["coquelicot"]', 'territory = ["amiens"]'), "variants[0].carpool.offers", "Albert or Méaulte"),
+        (lambda t: t.replace("requests = 8", "requests = 8, weekday = 7"), "base.demand.weekday", "0 = Monday"),
+        (lambda t: t.replace("requests = 8", "requests = 8, recurring_share = 2"), "base.demand.recurring_share", "<= 1"),
+        (lambda t: t.replace("day = 2026-12-01", "").replace("requests = 8", "requests = 8, recurring_share = 0.2"),
+         "variants[0].demand.weekday", "need a weekday"),
     ],
 )
 def test_bad_scenarios_name_the_key(tmp_path: Path, edit, where: str, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -139,3 +151,53 @@ def test_unreachable_scheduler_is_a_clear_error() -> None:
     with pytest.raises(InputError) as e:
         run_scenario(sc, scheduler="tcp://127.0.0.1:9", connect_timeout_s=1)
     assert e.value.where == "--scheduler"
+
+
+CARPOOL = """
+name = "carpool"
+day = 2026-12-01          # a Tuesday: the commuters drive, the Tuesday regulars travel
+seeds = [1, 2]
+time_limit_s = 0.5
+
+[base]
+territory = ["coquelicot"]
+demand = { requests = 20, recurring_share = 0.2 }
+fleet = { vehicles = 1, wheelchair = 1 }
+
+[[variants]]
+name = "bus"
+
+[[variants]]
+name = "bus and carpool"
+carpool = { offers = 30 }
+"""
+
+
+def test_carpool_variant_plans_with_the_mixed_dispatch(tmp_path: Path) -> None:
+    p = tmp_path / "carpool.toml"
+    p.write_text(CARPOOL, encoding="utf-8")
+    sc = load_scenario(p)
+    assert sc.variants[0].carpool.offers == 0 and sc.variants[1].carpool.offers == 30
+    assert sc.variants[1].carpool.strategy == "staged" and sc.variants[1].carpool.incentive_per_passenger_km == 0.10
+    result = run_scenario(sc, workers=1)
+    bus = [r for r in result.rows if r["variant"] == "bus"]
+    mixed = [r for r in result.rows if r["variant"] == "bus and carpool"]
+    for r in result.rows:
+        assert r["check_ok"] and r["violations"] == 0, r
+        assert r["served"] + r["refused"] == r["requests"] == 20
+        assert r["weekday"] == 1 and r["requests_recurring"] == 4
+        assert abs(r["share_minibus"] + r["share_volunteer"] + r["share_carpool"] - 1.0) < 1e-3 or r["served"] == 0
+    assert all(r["share_carpool"] == 0 and r["carpool_offers"] == 0 for r in bus)
+    assert all(r["solver_status"].startswith("CARPOOL_") and r["carpool_offers"] == 30 for r in mixed)
+    assert any(r["share_carpool"] > 0 for r in mixed)
+    # carpool riders would have driven the commuters' way anyway: less car km than by minibus alone
+    assert sum(r["car_km_avoided"] for r in mixed) > sum(r["car_km_avoided"] for r in bus)
+    assert sum(r["co2_saved_kg"] for r in mixed) > sum(r["co2_saved_kg"] for r in bus)
+
+
+def test_weekday_follows_the_day_or_the_file() -> None:
+    base = {"day": "2026-12-05", "base": {"demand": {"requests": 10, "recurring_share": 0.2}}, "variants": [
+        {"name": "Saturday"}, {"name": "Monday", "demand": {"weekday": 0}}]}
+    sc = scenario_from_dict(base)
+    assert sc.variants[0].demand.weekday is None and sc.variants[1].demand.weekday == 0
+    assert sc.variants[0].demand.recurring_share == sc.variants[1].demand.recurring_share == 0.2

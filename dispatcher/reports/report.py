@@ -14,10 +14,11 @@ from __future__ import annotations
 import csv
 import statistics
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from dispatcher.scenario import ScenarioResult
+from dispatcher.scenario import DemandSpec, ScenarioResult
 
 SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # key, header, format
@@ -33,6 +34,9 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("mean_ride_min", "mean ride (min)", "{:.1f}"),
     ("co2_kg", "CO2 (kg)", "{:.0f}"),
     ("share_volunteer", "volunteer share", "{:.0%}"),
+    ("share_carpool", "carpool share", "{:.0%}"),
+    ("car_km_avoided", "car km avoided", "{:.0f}"),
+    ("co2_saved_kg", "CO2 saved (kg)", "{:.0f}"),
 )
 EQUITY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("refusal_rate_wheelchair", "refusal rate, wheelchair", "{:.1%}"),
@@ -116,6 +120,15 @@ def write_plots(result: ScenarioResult, folder: Path) -> list[Path]:
     return out
 
 
+def _requests_cell(demand: DemandSpec, day: date | None) -> str:
+    from dispatcher.demand import WEEKDAYS
+
+    weekday = demand.weekday if demand.weekday is not None else (day.weekday() if day else None)
+    if not demand.recurring_share or weekday is None:
+        return str(demand.requests)
+    return f"{demand.requests} ({demand.recurring_share:.0%} regular, {WEEKDAYS[weekday]})"
+
+
 def markdown_report(result: ScenarioResult, plots: Sequence[Path] = (), plots_rel: Path | None = None) -> str:
     sc = result.scenario
     groups = _by_variant(result)
@@ -136,14 +149,20 @@ def markdown_report(result: ScenarioResult, plots: Sequence[Path] = (), plots_re
     for v in sc.variants:
         f = v.fleet
         rows.append([
-            _md_escape(v.name), _md_escape(", ".join(v.territory)), str(v.demand.requests),
-            f"{f.vehicles} ({f.wheelchair} accessible)" + (f" + {f.volunteers} volunteers" if f.volunteers else ""),
+            _md_escape(v.name), _md_escape(", ".join(v.territory)), _requests_cell(v.demand, sc.day),
+            f"{f.vehicles} ({f.wheelchair} accessible)" + (f" + {f.volunteers} volunteers" if f.volunteers else "")
+            + (f" + {v.carpool.offers} carpool offers ({v.carpool.strategy})" if v.carpool.offers else ""),
             f"α {v.rules.ride_alpha:g}, β {v.rules.ride_beta_s // 60} min, "
             f"{v.rules.service_hours.start_s // 3600:02d}:{v.rules.service_hours.start_s % 3600 // 60:02d}–"
             f"{v.rules.service_hours.end_s // 3600:02d}:{v.rules.service_hours.end_s % 3600 // 60:02d}",
         ])
     lines += _table(["variant", "territory", "requests", "fleet", "rules"], rows)
     lines += ["", "## Results by variant", ""]
+    lines.append(
+        "Mode shares are of the served requests. Car km avoided and CO2 saved compare the km driven for the riders "
+        "with each rider driving alone the direct way (negative: the service drives more than they would have)."
+    )
+    lines.append("")
     lines += _table(
         ["variant"] + [h for _, h, _ in SUMMARY_COLUMNS],
         [[_md_escape(n)] + [_cell([r[k] for r in groups[n]], fmt) for k, _, fmt in SUMMARY_COLUMNS] for n in groups],
@@ -179,7 +198,7 @@ def markdown_report(result: ScenarioResult, plots: Sequence[Path] = (), plots_re
             lines.append("")
     lines += ["", "## Every run", ""]
     keys = ["variant", "seed", "served", "refused", "cost_eur", "vehicle_km", "vehicle_hours", "empty_km", "occupancy",
-            "mean_ride_min", "co2_kg", "refused_wheelchair", "pop_share_hub_within", "solver_status", "check_ok"]
+            "mean_ride_min", "co2_kg", "share_carpool", "co2_saved_kg", "refused_wheelchair", "pop_share_hub_within", "solver_status", "check_ok"]
     lines += _table(keys, [[_md_escape(r[k]) for k in keys] for r in result.rows])
     lines.append("")
     return "\n".join(lines)

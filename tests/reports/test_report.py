@@ -109,3 +109,29 @@ def test_cli_report_commands(day: Day, tmp_path: Path) -> None:
     assert res.exit_code == 2 and "absent.json" in res.output
     res = runner.invoke(_cli(), ["report", "gtfs-flex", "--hours", "19:00-07:00", "--out", str(tmp_path / "x.zip")])
     assert res.exit_code == 2 and "--hours" in res.output
+
+
+def test_report_has_carpool_share_and_savings(tmp_path: Path) -> None:
+    p = tmp_path / "carpool.toml"
+    p.write_text(
+        'name = "carpool"\nday = 2026-12-01\nseeds = [1]\ntime_limit_s = 0.5\n\n[base]\n'
+        'demand = { requests = 12, recurring_share = 0.25 }\nfleet = { vehicles = 1, wheelchair = 1 }\n\n'
+        '[[variants]]\nname = "bus"\n\n[[variants]]\nname = "bus and carpool"\ncarpool = { offers = 25 }\n',
+        encoding="utf-8",
+    )
+    result = run_scenario(load_scenario(p), workers=1)
+    text = write_scenario_report(result, tmp_path / "out", plots=False).read_text(encoding="utf-8")
+    assert "2 of 2 plans satisfy every constraint" in text
+    header = next(line for line in text.splitlines() if line.startswith("| variant | served"))
+    for h in ("volunteer share", "carpool share", "car km avoided", "CO2 saved (kg)"):
+        assert f"| {h} |" in header
+    assert "+ 25 carpool offers (staged)" in text and "12 (25% regular, Tuesday)" in text
+    rows = list(csv.DictReader((tmp_path / "out" / "results.csv").open(encoding="utf-8")))
+    assert [r["carpool_offers"] for r in rows] == ["0", "25"]
+    mixed = result.rows[1]
+    carpool_cell = f"{mixed['share_carpool']:.0%}"
+    results = text.split("## Results by variant")[1].split("## Equity")[0]
+    cells = next(row for row in results.splitlines() if row.startswith("| bus and carpool |")).split(" | ")
+    names = header.split(" | ")
+    assert cells[names.index("carpool share")] == carpool_cell
+    assert cells[names.index("car km avoided")] == f"{mixed['car_km_avoided']:.0f}"
