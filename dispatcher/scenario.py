@@ -509,12 +509,6 @@ def run_one(spec: RunSpec) -> RunResult:
     }
     if v.carpool.offers:
         offers = generate_carpool_offers(terr, v.carpool.offers, seed=spec.seed)
-        if v.carpool.strategy == "staged":
-            # The staged dispatch hands the requests the carpool matcher left to OR-Tools as a new
-            # Problem, which refuses a return whose outbound went by carpool ("unknown request");
-            # return_of is a link only (no constraint: the return's window already follows the
-            # outbound), so the scenario drops it rather than fail the run.
-            reqs = [{**r, "return_of": None} for r in reqs]
         base, offs, vols = mixed_from_dicts(reqs, fleet, offers, [], terr, net, **common)
         problem, plan = plan_mixed(
             base, offs, vols, ModeCosts(carpool_per_passenger_km=v.carpool.incentive_per_passenger_km),

@@ -157,11 +157,12 @@ def plan_mixed(
         matched = match_carpool(mp, max_group=3, time_limit_s=max(1.0, limit / 3))
         taken = {rid for m in matched.matches for rid in m.rider_ids}
         busy = {m.driver_id for m in matched.matches}
-        rest = replace(
-            mp,
-            requests=tuple(r for r in mp.requests if r.id not in taken),
-            vehicles=tuple(v for v in mp.vehicles if v.id not in busy),
+        # A return whose outbound went by carpool keeps its window but loses the link: the
+        # sub-problem no longer holds the outbound.
+        left_over = tuple(
+            replace(r, return_of=None) if r.return_of in taken else r for r in mp.requests if r.id not in taken
         )
+        rest = replace(mp, requests=left_over, vehicles=tuple(v for v in mp.vehicles if v.id not in busy))
         left = max(0.5, limit - (time.perf_counter() - t0)) if limit > 0 else 0.0
         sub = OrToolsSolver(replace(params, time_limit_s=left)).solve(rest) if rest.requests else Plan(())
         routes = [m.route for m in matched.matches] + _with_modes(rest, sub.routes)

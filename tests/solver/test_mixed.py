@@ -125,3 +125,19 @@ def test_volunteer_and_cost_errors_name_the_field() -> None:
     with pytest.raises(InputError) as e:
         mixed_problem(day(), (), (), ModeCosts(volunteer_per_km=-1.0))
     assert e.value.where == "costs.volunteer_per_km"
+
+
+def test_return_of_a_carpooled_outbound_falls_to_the_minibus() -> None:
+    """The staged dispatch gives the minibus what the carpool left: a return whose outbound went
+    by carpool is planned on its own (the link is dropped in the sub-problem), never a crash."""
+    p = problem(
+        (
+            Request("out", "B", "T", pickup_window=TimeWindow(7 * H + 35 * M, 7 * H + 50 * M)),
+            Request("back", "T", "B", pickup_window=TimeWindow(16 * H, 16 * H + 15 * M), return_of="out"),
+        )
+    )
+    mp, plan = plan_mixed(p, [OFFER], (), strategy="staged")
+    assert check_plan(mp, plan).ok
+    modes = modes_of(plan)
+    assert modes == {"out": "carpool", "back": "minibus"}
+    assert mp.request("back").return_of == "out"  # the day's problem keeps the link
