@@ -37,6 +37,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -361,20 +362,22 @@ def read_li_lim(path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int | 
         node_stops[j] = (rid, "dropoff")
     if len(node_stops) != len(tasks) - 1:
         raise DataError(f"{len(tasks) - 1 - len(node_stops)} task(s) belong to no pickup-delivery pair", where)
-    vehicles = _fleet(k, cap, TimeWindow(depot[3] * S, depot[4] * S), S)
-    rules = ServiceRules(boarding_s=0, alighting_s=0, service_hours=TimeWindow(0, horizon * S))
-    problem = Problem(
-        locs,
-        dur,
-        dist,
-        tuple(reqs),
-        vehicles,
-        rules=rules,
+    problem = _hierarchical_problem(path, locs, dur, dist, reqs, _fleet(k, cap, TimeWindow(depot[3] * S, depot[4] * S), S), horizon * S)
+    return Instance(path.stem, "pdptw", problem, coords, euclid, S, bks[0] if bks else None, bks[1] if bks else None,
+                    None, "li_lim", node_stops, path)
+
+
+def _hierarchical_problem(
+    path: Path, locs: Any, dur: Any, dist: Any, reqs: Sequence[Request], vehicles: tuple[Vehicle, ...], horizon_s: int
+) -> Problem:
+    """Li & Lim and Solomon: fewest vehicles first (fixed cost per vehicle), then distance; service
+    times on the requests, the whole horizon as service hours."""
+    return Problem(
+        locs, dur, dist, tuple(reqs), vehicles,
+        rules=ServiceRules(boarding_s=0, alighting_s=0, service_hours=TimeWindow(0, horizon_s)),
         weights=ObjectiveWeights(refusal_penalty=HIERARCHICAL_REFUSAL_PENALTY),
         name=path.stem,
     )
-    return Instance(path.stem, "pdptw", problem, coords, euclid, S, bks[0] if bks else None, bks[1] if bks else None,
-                    None, "li_lim", node_stops, path)
 
 
 def _fleet(k: int, cap: int, shift: TimeWindow, scale: int) -> tuple[Vehicle, ...]:
@@ -437,18 +440,7 @@ def read_solomon(path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int |
             )
         )
         node_stops[i] = (rid, "dropoff")
-    vehicles = _fleet(k, cap, TimeWindow(depot[4] * S, depot[5] * S), S)
-    rules = ServiceRules(boarding_s=0, alighting_s=0, service_hours=TimeWindow(0, horizon * S))
-    problem = Problem(
-        locs,
-        dur,
-        dist,
-        tuple(reqs),
-        vehicles,
-        rules=rules,
-        weights=ObjectiveWeights(refusal_penalty=HIERARCHICAL_REFUSAL_PENALTY),
-        name=path.stem,
-    )
+    problem = _hierarchical_problem(path, locs, dur, dist, reqs, _fleet(k, cap, TimeWindow(depot[4] * S, depot[5] * S), S), horizon * S)
     return Instance(path.stem, "vrptw", problem, coords, euclid, S, bks[0] if bks else None, bks[1] if bks else None,
                     None, "solomon", node_stops, path)
 
