@@ -45,7 +45,9 @@ def _refusal_is_right(day: LiveDay, problem: Problem, rid: str, reason: Reason) 
     if isinstance(prepared, str):
         assert reason is Reason.BOOKING_CLOSED
         return
-    one = replace(problem, requests=(replace(prepared, return_of=None),))
+    # alone, as the day stands now: the vehicles as the live day sees them (breaks and shifts not
+    # before the clock), not as they were at the start of the day
+    one = replace(day.problem, requests=(replace(prepared, return_of=None),))
     witnesses = [alone_route(one, one.requests[0], v) for v in one.vehicles]
     found = [w for w in witnesses if w is not None]
     if reason is Reason.DISPLACED:
