@@ -79,8 +79,10 @@ class RoadNetwork:
 
     @classmethod
     def default(cls) -> RoadNetwork:
-        """The embedded Pays du Coquelicot network, built once per process."""
-        return _default_network()
+        """The territory's network, built once per process: the file named by
+        ``$DISPATCHER_GRAPH`` (an OSM extract ``.osm``/``.osm.pbf``, or a graph written by
+        ``dispatcher graph build --out``) when set, else the embedded Pays du Coquelicot network."""
+        return _default_network(os.environ.get(GRAPH_ENV) or None)
 
     def _xy(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Local equirectangular projection (metres), accurate to ~0.1 % over 100 km."""
@@ -357,6 +359,12 @@ class RoadNetwork:
         return out
 
 
-@functools.lru_cache(maxsize=1)
-def _default_network() -> RoadNetwork:
-    return RoadNetwork(load_graph("default"))
+GRAPH_ENV = "DISPATCHER_GRAPH"
+
+
+@functools.lru_cache(maxsize=2)
+def _default_network(path: str | None) -> RoadNetwork:
+    if path is None:
+        return RoadNetwork(load_graph("default"))
+    is_osm = path.lower().endswith((".osm", ".pbf", ".xml"))
+    return RoadNetwork(load_graph("osm-file" if is_osm else "graph", path))

@@ -174,3 +174,21 @@ def test_corrupt_processed_graph_cache_is_rebuilt(tmp_path: Path, monkeypatch: p
         G2 = load_graph("default")
     assert G2.graph["digest"] == G.graph["digest"]
     assert math.isfinite(sum(d["travel_time"] for *_, d in G2.edges(data=True)))
+
+
+def test_another_territory_is_one_setting(helsinki_pbf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DISPATCHER_GRAPH points every command (plan, API, scenarios) at another road network."""
+    from dispatcher.errors import DataError
+    from dispatcher.graph import load_graph
+
+    default = RoadNetwork.default()
+    monkeypatch.setenv("DISPATCHER_GRAPH", str(helsinki_pbf))
+    other = RoadNetwork.default()
+    assert other.digest == load_graph("osm-file", helsinki_pbf).graph["digest"] != default.digest
+    dur, _ = other.matrices([(24.93, 60.17), (24.95, 60.17)])
+    assert dur[0][1] > 0
+    monkeypatch.setenv("DISPATCHER_GRAPH", str(helsinki_pbf.with_name("nowhere.osm.pbf")))
+    with pytest.raises(DataError):
+        RoadNetwork.default()
+    monkeypatch.delenv("DISPATCHER_GRAPH")
+    assert RoadNetwork.default() is default
