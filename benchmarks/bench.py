@@ -31,15 +31,11 @@ from benchmarks.instances import (
     DEFAULT_SCALE,
     FAMILIES,
     Instance,
-    extra_violations,
-    gap_percent,
     instance_paths,
+    judge,
     load_instance,
-    plan_cost,
-    vehicles_used,
 )
 from dispatcher.model import Plan, Problem, SolverParams
-from dispatcher.solver.checker import check_plan
 
 ENGINES = ("ortools", "pyvrp", "vroom")
 DEFAULT_INSTANCES: dict[str, tuple[str, ...]] = {
@@ -109,32 +105,25 @@ def run_one(instance: Instance, engine: str, seed: int, time_limit_s: float) -> 
                          len(problem.requests), 0, float("nan"), instance.bks_cost, instance.bks_vehicles, None, None,
                          time.perf_counter() - t0, "ERROR", f"{type(exc).__name__}: {exc}")
     total = time.perf_counter() - t0
-    report = check_plan(problem, plan)
-    extra = extra_violations(instance, plan)
-    served = report.recomputed.get("served", 0)
-    feasible = report.ok and not extra and served == len(problem.requests)
-    problems = [str(v) for v in report.violations] + extra
-    if served < len(problem.requests):
-        problems.append(f"{len(problem.requests) - served} request(s) not served")
-    cost = plan_cost(instance, plan)
+    v = judge(instance, plan)
     return RunResult(
         family=instance.family,
         instance=instance.name,
         engine=engine_label(engine, instance),
         seed=seed,
         time_limit_s=time_limit_s,
-        feasible=feasible,
-        served=served,
-        requests=len(problem.requests),
-        vehicles=vehicles_used(plan),
-        cost=cost,
+        feasible=v.feasible,
+        served=v.served,
+        requests=v.requests,
+        vehicles=v.vehicles,
+        cost=v.cost,
         bks_cost=instance.bks_cost,
         bks_vehicles=instance.bks_vehicles,
-        gap_pct=gap_percent(cost, instance.bks_cost),
+        gap_pct=v.gap_pct,
         first_solution_s=plan.stats.first_solution_s,
         total_s=total,
         status=plan.stats.status,
-        violations=_violation_summary(problems),
+        violations=_violation_summary(v.problems),
     )
 
 

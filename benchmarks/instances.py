@@ -509,6 +509,36 @@ def gap_percent(cost: float, bks: float | None) -> float | None:
     return 100.0 * (cost - bks) / bks
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """A benchmark plan judged: the project's checker, the instance's extra rules, every
+    request served, and the cost from unrounded distances."""
+
+    feasible: bool
+    served: int
+    requests: int
+    vehicles: int
+    cost: float
+    gap_pct: float | None
+    problems: tuple[str, ...]
+
+
+def judge(instance: Instance, plan: Plan) -> Verdict:
+    """The one way the runner and the tuner score a plan; the checker is the judge of its rules."""
+    from dispatcher.solver.checker import check_plan
+
+    n = len(instance.problem.requests)
+    report = check_plan(instance.problem, plan)
+    extra = extra_violations(instance, plan)
+    served = int(report.recomputed.get("served", 0))
+    problems = [str(v) for v in report.violations] + extra
+    if served < n:
+        problems.append(f"{n - served} request(s) not served")
+    cost = plan_cost(instance, plan)
+    return Verdict(report.ok and not extra and served == n, served, n, vehicles_used(plan), cost,
+                   gap_percent(cost, instance.bks_cost), tuple(problems))
+
+
 __all__ = [
     "DEFAULT_SCALE",
     "FAMILIES",
@@ -517,6 +547,8 @@ __all__ = [
     "cordeau_layout",
     "extra_violations",
     "gap_percent",
+    "judge",
+    "Verdict",
     "instance_paths",
     "load_bks",
     "load_instance",

@@ -54,12 +54,9 @@ from typing import TYPE_CHECKING, Any
 from benchmarks.instances import (
     FAMILIES,
     Instance,
-    extra_violations,
-    gap_percent,
     instance_paths,
+    judge,
     load_instance,
-    plan_cost,
-    vehicles_used,
 )
 from dispatcher.errors import DispatcherError, InputError
 from dispatcher.model import FIRST_SOLUTION_STRATEGIES, METAHEURISTICS, SolverParams
@@ -123,7 +120,6 @@ def run_score(
 
 def evaluate(instance: Instance, params: SolverParams) -> InstanceScore:
     """Solve ``instance`` with OR-Tools and ``params``, check the plan, score it (a Dask task)."""
-    from dispatcher.solver.checker import check_plan
     from dispatcher.solver.routing import OrToolsSolver
 
     logging.getLogger("dispatcher").setLevel(logging.ERROR)
@@ -137,26 +133,18 @@ def evaluate(instance: Instance, params: SolverParams) -> InstanceScore:
                              run_score(False, None, 0, n, 0, None, False), time.perf_counter() - t0, "ERROR",
                              f"{type(exc).__name__}: {exc}")
     total = time.perf_counter() - t0
-    report = check_plan(problem, plan)
-    extra = extra_violations(instance, plan)
-    served = int(report.recomputed.get("served", 0))
-    feasible = report.ok and not extra and served == n
-    problems = [str(v) for v in report.violations] + extra
-    if served < n:
-        problems.append(f"{n - served} request(s) not served")
-    cost = plan_cost(instance, plan)
-    gap = gap_percent(cost, instance.bks_cost)
-    veh = vehicles_used(plan)
+    v = judge(instance, plan)
+    problems = v.problems
     return InstanceScore(
         instance=instance.name,
-        feasible=feasible,
-        served=served,
+        feasible=v.feasible,
+        served=v.served,
         requests=n,
-        vehicles=veh,
+        vehicles=v.vehicles,
         bks_vehicles=instance.bks_vehicles,
-        cost=cost,
-        gap_pct=gap,
-        score=run_score(feasible, gap, served, n, veh, instance.bks_vehicles, instance.hierarchical),
+        cost=v.cost,
+        gap_pct=v.gap_pct,
+        score=run_score(v.feasible, v.gap_pct, v.served, n, v.vehicles, instance.bks_vehicles, instance.hierarchical),
         total_s=total,
         status=plan.stats.status,
         violations="; ".join(problems[:3]) + (f" (+{len(problems) - 3})" if len(problems) > 3 else ""),

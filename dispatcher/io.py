@@ -712,25 +712,25 @@ def strip_lines(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k != "_line"} for r in rows]
 
 
+def _load_rows(path: str | Path, key: str, from_csv: Callable[[str | Path], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """A CSV (through ``from_csv``) or a JSON list, or an object holding the list under ``key``."""
+    if str(path).lower().endswith(".csv"):
+        return strip_lines(from_csv(path))
+    data = read_json(path)
+    data = data.get(key) if isinstance(data, Mapping) else data
+    if not isinstance(data, list):
+        raise InputError(f"expected a list of {key} (or an object with a '{key}' list)", str(path))
+    return data
+
+
 def load_requests(path: str | Path) -> list[dict[str, Any]]:
     """A requests file, CSV or JSON (a list, or {"requests": [...]})."""
-    if str(path).lower().endswith(".csv"):
-        return strip_lines(requests_from_csv(path))
-    data = read_json(path)
-    data = data.get("requests") if isinstance(data, Mapping) else data
-    if not isinstance(data, list):
-        raise InputError("expected a list of requests (or an object with a 'requests' list)", str(path))
-    return data
+    return _load_rows(path, "requests", requests_from_csv)
 
 
 def load_fleet(path: str | Path) -> list[dict[str, Any]]:
-    if str(path).lower().endswith(".csv"):
-        return strip_lines(fleet_from_csv(path))
-    data = read_json(path)
-    data = data.get("vehicles") if isinstance(data, Mapping) else data
-    if not isinstance(data, list):
-        raise InputError("expected a list of vehicles (or an object with a 'vehicles' list)", str(path))
-    return data
+    """A fleet file, CSV or JSON (a list, or {"vehicles": [...]})."""
+    return _load_rows(path, "vehicles", fleet_from_csv)
 
 
 # --------------------------------------------------------------------------------------------
