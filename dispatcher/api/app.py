@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatcher import __version__
 from dispatcher.api import errors
-from dispatcher.api.routes import bookings, days, fleet, system
+from dispatcher.api.routes import bookings, days, fleet, mobility, system
 from dispatcher.api.schemas import RequestBatchIn
 from dispatcher.api.service import Dispatch
 from dispatcher.api.settings import Settings
@@ -28,11 +28,14 @@ log = logging.getLogger("dispatcher.api")
 DESCRIPTION = """\
 Dial-a-ride dispatch for the Pays du Coquelicot and its neighbours: service days, trip
 requests (batch JSON or CSV), plan jobs, plans as JSON, GeoJSON and drivers' manifests,
-real-time bookings (a promise or a refusal with its reason), the fleet.
+real-time bookings (a promise or a refusal with its reason), the fleet; carpool offers of a day
+and their matching to riders, volunteer drivers (a plan job plans minibuses, volunteers and the
+day's carpools together when there are any).
 
 **Keys.** Send an API key as `X-API-Key` (or `Authorization: Bearer`). Roles: `operator`
 (everything), `portal` (create, cancel and read its own bookings), `planner` (read days, the
-fleet and plans; run scenarios). Create one with `dispatcher keys create --role portal`.
+fleet, offers, volunteers and plans; run scenarios and carpool matchings). Create one with
+`dispatcher keys create --role portal`.
 
 **Units.** Durations in seconds, distances in metres; times are local (Europe/Paris): `HH:MM`,
 ISO 8601 with offset, or seconds since midnight. Places are stop ids, commune names or INSEE
@@ -121,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    for r in (system.router, days.router, bookings.router, fleet.router):
+    for r in (system.router, days.router, bookings.router, fleet.router, mobility.router):
         app.include_router(r)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_T = 2 * 86400
 Seconds = Annotated[int, Field(ge=0, le=MAX_T)]
@@ -61,6 +61,7 @@ class RequestIn(Strict):
     return_of: Id | None = None
     name: Text = ""
     phone: Text = ""
+    accepts_carpool: bool | None = Field(default=None, description="May ride with a carpool driver (default true).")
 
 
 class BookingIn(RequestIn):
@@ -288,3 +289,189 @@ GEOJSON_EXAMPLE: dict[str, Any] = {
     "features": [{"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[2.648, 50.003], [2.642, 49.982]]},
                   "properties": {"kind": "route", "vehicle_id": "bus-1"}}],
 }
+
+
+# ---- carpool offers, matchings and volunteers ----------------------------------------------------
+
+
+class CarpoolOfferIn(Strict):
+    """A private driver's trip on the service day that riders may share: places as for requests,
+    a departure window and/or an arrival window; the detour accepted is ``max_detour_share`` of
+    the direct drive, capped at ``max_detour_cap_s``; with meeting points riders board and alight
+    only there. ``driver_id`` is the offer's id within the day."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"driver_id": "c001", "origin": "Mailly-Maillet", "destination": "Albert", "seats": 3,
+                                         "departure_window": {"start": "07:30", "end": "07:50"}, "max_detour_share": 0.25,
+                                         "max_detour_cap_s": 900, "name": "M. Leroy", "phone": "0611000000"}]},
+    )
+
+    driver_id: Id
+    origin: Place
+    destination: Place
+    seats: Annotated[int, Field(ge=1, le=8)] = 3
+    departure_window: Window | None = None
+    arrival_window: Window | None = None
+    max_detour_share: float = Field(default=0.25, ge=0, le=5)
+    max_detour_cap_s: Annotated[int, Field(ge=0, le=MAX_T)] = 900
+    meeting_points: list[Place] = Field(default_factory=list, max_length=20)
+    name: Text = ""
+    phone: Text = ""
+
+
+class CarpoolOfferBatchIn(Strict):
+    """A batch of offers, all or nothing: ``{"offers": [...]}`` or the bare list."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"offers": [
+            {"driver_id": "c001", "origin": "Mailly-Maillet", "destination": "Albert", "seats": 3,
+             "departure_window": {"start": "07:30", "end": "07:50"}},
+            {"driver_id": "c002", "origin": "Bray-sur-Somme", "destination": "Méaulte", "seats": 2,
+             "arrival_window": {"start": "08:15", "end": "08:30"}, "meeting_points": ["Bray-sur-Somme", "Morlancourt"]}]}]},
+    )
+
+    offers: list[CarpoolOfferIn] = Field(min_length=1, max_length=2000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_list(cls, data: Any) -> Any:
+        return {"offers": data} if isinstance(data, list) else data
+
+
+class CarpoolOfferOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "driver_id": "c001", "day": "2030-01-07", "status": "active",
+        "offer": {"driver_id": "c001", "origin": "Mailly-Maillet", "destination": "Albert", "seats": 3,
+                  "departure_window": {"start": "07:30", "end": "07:50"}},
+        "created_at": "2030-01-06T16:00:00+00:00", "updated_at": "2030-01-06T16:00:00+00:00"}]})
+
+    driver_id: str
+    day: str
+    status: Literal["active", "withdrawn"]
+    offer: dict[str, Any]
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class OffersSubmittedOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"day": "2030-01-07", "created": 2, "ids": ["c001", "c002"]}]})
+
+    day: str
+    created: int
+    ids: list[str]
+
+
+class VolunteerIn(Strict):
+    """A volunteer driver with their own car: available on the half-days given (am 07:00-12:30,
+    pm 13:30-19:00), from and back to ``home``, serving places within ``max_km_from_home`` km by
+    road; reimbursed ``cost_per_km`` (default: the volunteer mode's)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"id": "vol-martine", "home": "Acheux-en-Amiénois", "half_days": ["am", "pm"], "seats": 3,
+                                         "wheelchairs": 0, "max_km_from_home": 25, "name": "Martine B.", "phone": "0322111111"}]},
+    )
+
+    id: Id
+    home: Place
+    half_days: list[Literal["am", "pm"]] = Field(default_factory=lambda: ["am"], min_length=1, max_length=2)
+    seats: Annotated[int, Field(ge=1, le=8)] = 3
+    wheelchairs: Count = 0
+    max_km_from_home: float = Field(default=30.0, gt=0, le=500)
+    cost_per_km: float | None = Field(default=None, ge=0, le=100)
+    name: Text = ""
+    phone: Text = ""
+
+
+class CarpoolMatchIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"max_group": 3, "time_limit_s": 5}]})
+
+    max_group: Annotated[int, Field(ge=1, le=3)] = Field(default=3, description="Riders per driver considered (1: one rider each).")
+    time_limit_s: float = Field(default=5.0, ge=0, le=60, description="Time limit of the matcher's integer programme.")
+    statuses: list[Literal["pending", "accepted", "refused"]] = Field(
+        default_factory=lambda: ["pending", "accepted", "refused"], min_length=1, max_length=3,
+        description="Requests of the day to match, by status (refused bookings are never riders).")
+
+
+class PlaceTime(BaseModel):
+    place: str
+    location_id: str
+    time: str
+
+
+class MatchedRider(BaseModel):
+    request_id: str
+    seats: int
+    pickup: PlaceTime
+    dropoff: PlaceTime
+
+
+class MatchStop(BaseModel):
+    request_id: str
+    kind: Literal["pickup", "dropoff"]
+    place: str
+    location_id: str
+    time: str
+
+
+class CarpoolMatchOut(BaseModel):
+    driver_id: str
+    name: str = ""
+    origin: PlaceTime
+    destination: PlaceTime
+    riders: list[MatchedRider]
+    stops: list[MatchStop]
+    direct_s: int
+    detour_s: int
+    detour_m: int
+
+
+class UnmatchedOut(BaseModel):
+    request_id: str
+    reason: str
+    message: str
+    message_en: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+MATCHING_EXAMPLE: dict[str, Any] = {
+    "day": "2030-01-07", "version": 5, "stale": False, "created_at": "2030-01-06T16:00:00+00:00",
+    "riders": 2, "drivers": 1, "matched": 1, "optimal": True, "total_detour_s": 240,
+    "check": {"ok": True, "summary": "OK: 1 served, 1 refused, 1 vehicles, 23.9 km, 0.37 h", "violations": []}, "declined_carpool": ["r7"],
+    "matches": [{
+        "driver_id": "c001", "name": "M. Leroy",
+        "origin": {"place": "Mailly-Maillet", "location_id": "80499", "time": "2030-01-07T07:36:00+01:00"},
+        "destination": {"place": "Albert", "location_id": "80016", "time": "2030-01-07T07:58:00+01:00"},
+        "riders": [{"request_id": "r3", "seats": 1,
+                    "pickup": {"place": "Auchonvillers", "location_id": "80039", "time": "2030-01-07T07:40:00+01:00"},
+                    "dropoff": {"place": "Albert", "location_id": "80016", "time": "2030-01-07T07:57:00+01:00"}}],
+        "stops": [{"request_id": "r3", "kind": "pickup", "place": "Auchonvillers", "location_id": "80039", "time": "2030-01-07T07:40:00+01:00"},
+                  {"request_id": "r3", "kind": "dropoff", "place": "Albert", "location_id": "80016", "time": "2030-01-07T07:57:00+01:00"}],
+        "direct_s": 1080, "detour_s": 240, "detour_m": 1900}],
+    "unmatched": [{"request_id": "r4", "reason": "pickup_unreachable",
+                   "message": "Aucun véhicule ne peut atteindre le lieu de prise en charge dans le créneau demandé.",
+                   "message_en": "No vehicle can reach the pickup within the requested window.", "details": {}}],
+}
+
+
+class CarpoolMatchingOut(BaseModel):
+    """A carpool matching of a day: who rides with whom, when and where, the detour of each
+    driver, and each rider left with the reason (French and English)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [MATCHING_EXAMPLE]})
+
+    day: str
+    version: int = Field(description="The day's version the matching was computed at.")
+    stale: bool = Field(description="The day's requests or offers changed since.")
+    created_at: str | None = None
+    riders: int
+    drivers: int
+    matched: int
+    optimal: bool
+    total_detour_s: int
+    check: CheckOut
+    declined_carpool: list[str] = Field(default_factory=list, description="Requests of the day that do not accept carpools.")
+    matches: list[CarpoolMatchOut]
+    unmatched: list[UnmatchedOut]

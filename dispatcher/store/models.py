@@ -1,4 +1,5 @@
-"""The tables: API keys, service days (with the day's current plan), vehicles, requests, jobs.
+"""The tables: API keys, service days (with the day's current plan), vehicles, requests, jobs;
+carpool offers per day, volunteer drivers, and the last carpool matching of each day.
 
 Requests and vehicles are stored in the input vocabulary of ``dispatcher.io`` (the same dicts
 the CLI reads from JSON or CSV), so that a stored day can always be re-planned by the same code
@@ -97,3 +98,46 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CarpoolOfferRow(Base):
+    """A private driver's trip on a service day that riders may share (``dispatcher.io`` offer
+    dict in ``data``; its ``driver_id`` is the offer's id within the day). ``status``: active, or
+    withdrawn (the row is kept, like a cancelled request)."""
+
+    __tablename__ = "carpool_offers"
+    __table_args__ = (UniqueConstraint("day", "driver_id", name="uq_carpool_offers_day_driver_id"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date, ForeignKey("service_days.day"), index=True)
+    driver_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))  # active | withdrawn
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    owner_key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class VolunteerRow(Base):
+    """A volunteer driver with their own car (``dispatcher.io`` volunteer dict), not bound to a
+    day: available on the half-days they give, like the fleet's vehicles."""
+
+    __tablename__ = "volunteers"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CarpoolMatchingRow(Base):
+    """The last carpool matching run on a day (the API's answer, as stored), with the day's
+    ``version`` it was computed at (an older version: requests or offers changed since)."""
+
+    __tablename__ = "carpool_matchings"
+
+    day: Mapped[date] = mapped_column(Date, ForeignKey("service_days.day"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
