@@ -501,6 +501,9 @@ class Dispatch:
             self.store.update_job(job_id, status="failed", error={"error": type(e).__name__, "where": "job", "message": str(e)}, finished_at=utcnow())
 
     def _run_job(self, job_id: str) -> None:
+        from dispatcher.api import mobility
+        from dispatcher.store.mobility import Mobility
+
         self.store.update_job(job_id, status="running", started_at=utcnow())
         with self.store.read() as s:
             job = s.get(Job, job_id)
@@ -511,12 +514,18 @@ class Dispatch:
             promised = [r.request_id for r in rows if r.status == "accepted"]
             vehicles = params.get("vehicles") or self.store.list_vehicles_in(s)
             stored_plan, stored_problem = self._stored(self.store.day_row(s, day))
+            offer_rows, volunteer_rows = Mobility.active_offers_in(s, day), Mobility.volunteers_in(s)
         sp = SolverParams(time_limit_s=float(params.get("time_limit_s", self.settings.plan_time_limit_s)), seed=int(params.get("seed", 0)))
         if not dicts:
             raise InputError(f"no requests to plan on {day.isoformat()}", "day")
-        if not vehicles:
+        if not vehicles and not (offer_rows or volunteer_rows):
             raise InputError("the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles")
-        problem = self.compiler(day)(dicts, vehicles, sp)
+        offers: list[Any] = []
+        volunteers: list[Any] = []
+        if offer_rows or volunteer_rows:  # one dispatch over the minibuses, the volunteers and the day's carpools
+            problem, offers, volunteers = mobility.compile_mixed(self, day, dicts, vehicles, offer_rows, volunteer_rows, sp)
+        else:
+            problem = self.compiler(day)(dicts, vehicles, sp)
         # Promises are binding: the accepted requests keep the windows they were promised (stored
         # in the day's live problem), not the wider ones they asked for.
         problem = booking_mod.keep_promises(problem, stored_problem, promised)
@@ -530,6 +539,9 @@ class Dispatch:
         pool = self._pool()
         if not problem.requests:
             plan = Plan(routes=())
+        elif offers or volunteers:  # the plan answers the mixed problem (carpool and volunteer vehicles added)
+            args = (problem, offers, volunteers)
+            problem, plan = pool.submit(mobility.solve_mixed, *args).result() if pool else mobility.solve_mixed(*args)
         elif initial is not None:
             plan = pool.submit(_solve_live, problem, initial, pinned).result() if pool else _solve_live(problem, initial, pinned)
         else:
