@@ -259,7 +259,7 @@ class HealthOut(BaseModel):
 
 
 class VersionOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"version": "0.1.0", "api": "v1", "database_revision": "0001", "database": "sqlite"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"version": "0.1.0", "api": "v1", "database_revision": "0002", "database": "sqlite"}]})
 
     version: str
     api: str
