@@ -1,0 +1,496 @@
+"""An adaptive large neighbourhood search (ALNS) that improves the OR-Tools plan.
+
+OR-Tools' local search stalls on dial-a-ride days (benchmarks/results/solver_experiments.md):
+its operators move one node or one pair at a time, and the ride-time limits reject almost every
+such move. Ropke & Pisinger's ALNS (2006) instead removes many requests at once (random, the
+costliest, related ones, a whole route) and re-inserts them (greedy or regret, with noise),
+accepting worse plans by simulated annealing and favouring the operators that pay off.
+
+The model is compact arrays (:mod:`dispatcher.solver.alns_kernels` holds the compiled kernels):
+the OR-Tools model's nodes, its time matrix (service at the from-node plus travel), its arc costs
+per vehicle, the stop windows, seats and wheelchairs, ride-time limits, route duration limits,
+the vehicles each request may use, refusal penalties and fixed vehicle costs. A route is
+accepted only if an exact timing exists (the same simple temporal network that
+:class:`dispatcher.solver.schedule.RouteTimer` solves; a property test holds them together).
+It covers no drivers' breaks and no global span cost: :func:`applicable` says when it may run.
+
+When vehicles have a fixed cost (benchmarks ranked by fleet size first), a first phase empties
+routes: the smallest route's requests go to a request bank and the search runs on one vehicle
+fewer, the bank weighing more than any distance, until the bank is empty (next route) or the
+phase's time is up (Ropke & Pisinger's vehicle minimisation).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dispatcher.model import Problem, Request, Vehicle
+from dispatcher.solver import alns_kernels as K
+from dispatcher.solver.schedule import horizon_s, stop_service_s, stop_window
+
+COST_SCALE = 100_000  # the routing model's objective units per euro
+MAX_DISTANCE_M = 10_000_000
+
+
+@dataclass
+class AlnsModel:
+    """The arrays of one day's model (see :mod:`dispatcher.solver.alns_kernels` for ``M``)."""
+
+    M: tuple[object, ...]
+    nv: int
+    nr: int
+
+    @property
+    def n_nodes(self) -> int:
+        return 2 * self.nv + 2 * self.nr
+
+
+@dataclass
+class AlnsResult:
+    """Routes (node lists without depots, per vehicle slot), objective (model units), and what the
+    search did."""
+
+    routes: list[list[int]]
+    objective: int
+    start_objective: int
+    iterations: int = 0
+    improvements: int = 0
+    eliminated: int = 0
+    trace: list[tuple[float, int]] = field(default_factory=list)
+
+
+def applicable(problem: Problem, vehicles: Sequence[Vehicle]) -> bool:
+    """Whether the ALNS model is exact for this day: no drivers' breaks, no global span cost."""
+    return problem.weights.balance_per_hour == 0 and not any(v.breaks for v in vehicles)
+
+
+def build_model(
+    problem: Problem,
+    requests: Sequence[Request],
+    vehicles: Sequence[Vehicle],
+    allowed: Sequence[Sequence[int]],
+) -> AlnsModel:
+    """The arrays for ``requests`` served by ``vehicles`` (``allowed[q]``: the vehicle slots request q
+    may use), built with the same formulas as the OR-Tools model in routing.py."""
+    nv, nr = len(vehicles), len(requests)
+    H = horizon_s(problem)
+    loc = [problem.index(v.start) for v in vehicles] + [problem.index(v.end) for v in vehicles]
+    service = [0] * (2 * nv)
+    d0 = [0] * (2 * nv)
+    d1 = [0] * (2 * nv)
+    lo: list[int] = []
+    hi: list[int] = []
+    for v in vehicles:
+        a, b = v.shift.start_s, v.shift.end_s
+        if v.start_window is not None:
+            a, b = max(a, v.start_window.start_s), min(b, v.start_window.end_s)
+        lo.append(a)
+        hi.append(b)
+    for v in vehicles:
+        a, b = v.shift.start_s, v.shift.end_s
+        if v.end_window is not None:
+            a, b = max(a, v.end_window.start_s), min(b, v.end_window.end_s)
+        lo.append(a)
+        hi.append(b)
+    ride = []
+    pen = []
+    for r in requests:
+        loc += [problem.index(r.pickup), problem.index(r.dropoff)]
+        service += [stop_service_s(problem, r, "pickup"), stop_service_s(problem, r, "dropoff")]
+        d0 += [r.seats, -r.seats]
+        d1 += [r.wheelchairs, -r.wheelchairs]
+        for kind in ("pickup", "dropoff"):
+            tw = stop_window(problem, r, kind)  # type: ignore[arg-type]
+            if tw is None:
+                raise ValueError(f"request {r.id}: empty {kind} window (not feasible alone)")
+            lo.append(tw.start_s)
+            hi.append(tw.end_s)
+        ride.append(problem.boarding_s(r) + problem.max_ride_s(r))
+        pen.append(2 * int(round(problem.weights.refusal_penalty * r.priority * COST_SCALE / 2)))
+    L = np.asarray(loc, dtype=np.int64)
+    dur = np.minimum(np.asarray(problem.duration_s, dtype=np.int64), H + 1)[np.ix_(L, L)]
+    dist = np.minimum(np.asarray(problem.distance_m, dtype=np.int64), MAX_DISTANCE_M)[np.ix_(L, L)]
+    svc = np.asarray(service, dtype=np.int64)
+    T = np.ascontiguousarray(dur + svc[:, None])
+    n = len(loc)
+    pax_km = np.zeros(n, dtype=np.float64)
+    for q, r in enumerate(requests):
+        pax_km[2 * nv + 2 * q] = (r.seats + r.wheelchairs) * problem.travel_m(r.pickup, r.dropoff) / 1000.0
+    classes: dict[tuple[float, float, float], int] = {}
+    mats: list[np.ndarray] = []
+    vcls = []
+    for v in vehicles:
+        key = (v.cost_per_km, v.cost_per_hour, v.cost_per_passenger_km)
+        if key not in classes:
+            c = dist * (v.cost_per_km * COST_SCALE / 1000.0) + T * (v.cost_per_hour * COST_SCALE / 3600.0)
+            if v.cost_per_passenger_km > 0:
+                c = c + (pax_km * (v.cost_per_passenger_km * COST_SCALE))[:, None]
+            classes[key] = len(mats)
+            mats.append(np.rint(c).astype(np.int64))
+        vcls.append(classes[key])
+    C = np.ascontiguousarray(np.stack(mats))
+    allowed_m = np.zeros((nr, nv), dtype=np.bool_)
+    for q, slots in enumerate(allowed):
+        allowed_m[q, list(slots)] = True
+    maxdur = np.array([v.max_duration_s if v.max_duration_s is not None else 10 * H for v in vehicles], dtype=np.int64)
+    fixed = np.array([int(round(v.fixed_cost * COST_SCALE)) for v in vehicles], dtype=np.int64)
+    rel = _relatedness(T, np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64), nv, nr)
+    M = (
+        T,
+        C,
+        np.asarray(vcls, dtype=np.int64),
+        np.asarray(lo, dtype=np.int64),
+        np.asarray(hi, dtype=np.int64),
+        np.ascontiguousarray(np.array([d0, d1], dtype=np.int64)),
+        np.ascontiguousarray(np.array([[v.seats for v in vehicles], [v.wheelchairs for v in vehicles]], dtype=np.int64)),
+        np.asarray(ride, dtype=np.int64),
+        maxdur,
+        fixed,
+        np.asarray(pen, dtype=np.int64),
+        allowed_m,
+        rel,
+        np.int64(2 * nv),
+    )
+    return AlnsModel(M, nv, nr)
+
+
+def _relatedness(T: np.ndarray, lo: np.ndarray, hi: np.ndarray, nv: int, nr: int) -> np.ndarray:
+    """Shaw relatedness between requests: travel between their pickups and between their
+    drop-offs, plus the distance between their window centres, each scaled to [0, 1]
+    (Ropke & Pisinger's weights 9 and 3)."""
+    if nr == 0:
+        return np.zeros((0, 0))
+    p = 2 * nv + 2 * np.arange(nr)
+    d = p + 1
+    sp = np.minimum(T[np.ix_(p, p)], T[np.ix_(p, p)].T).astype(np.float64)
+    sd = np.minimum(T[np.ix_(d, d)], T[np.ix_(d, d)].T).astype(np.float64)
+    space = sp + sd
+    cp = (lo[p] + hi[p]) / 2.0
+    cd = (lo[d] + hi[d]) / 2.0
+    tdiff = np.abs(cp[:, None] - cp[None, :]) + np.abs(cd[:, None] - cd[None, :])
+    space /= max(float(space.max()), 1.0)
+    tdiff /= max(float(tdiff.max()), 1.0)
+    return np.ascontiguousarray(9.0 * space + 3.0 * tdiff)
+
+
+class _State:
+    """One solution: routes as node rows (depots included), where each request is, route costs."""
+
+    def __init__(self, model: AlnsModel) -> None:
+        nv, nr = model.nv, model.nr
+        self.seq = np.zeros((nv, 2 * nr + 4), dtype=np.int64)
+        self.slen = np.full(nv, 2, dtype=np.int64)
+        self.where = np.full(nr, -1, dtype=np.int64)
+        self.rcost = np.zeros(nv, dtype=np.int64)
+        for s in range(nv):
+            self.seq[s, 0] = s
+            self.seq[s, 1] = nv + s
+
+    def tup(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return (self.seq, self.slen, self.where, self.rcost)
+
+    def copy_from(self, other: _State) -> None:
+        self.seq[:, :] = other.seq
+        self.slen[:] = other.slen
+        self.where[:] = other.where
+        self.rcost[:] = other.rcost
+
+    def routes(self, nv: int) -> list[list[int]]:
+        return [[int(x) for x in self.seq[s, 1 : self.slen[s] - 1]] for s in range(nv)]
+
+
+def _scratch(model: AlnsModel) -> tuple[np.ndarray, ...]:
+    nv, nr = model.nv, model.nr
+    maxl = 2 * nr + 6
+    buf = min(maxl * maxl, 1 << 16)
+    return (
+        np.zeros((5, maxl), dtype=np.int64),
+        np.zeros(model.n_nodes, dtype=np.int64),
+        np.zeros(maxl, dtype=np.int64),
+        np.zeros(buf, dtype=np.int64),
+        np.zeros(buf, dtype=np.int64),
+        np.zeros(buf, dtype=np.int64),
+        np.zeros((nr, nv), dtype=np.int64),
+        np.zeros((nr, nv), dtype=np.float64),
+        np.zeros((nr, nv), dtype=np.int64),
+        np.zeros((nr, nv), dtype=np.int64),
+    )
+
+
+def route_feasible(model: AlnsModel, vehicle: int, nodes: Sequence[int]) -> bool:
+    """Whether vehicle slot ``vehicle`` can serve the request nodes ``nodes`` in this order (the
+    compiled exact check; the pickup of each request must come before its drop-off)."""
+    nv = model.nv
+    seen: set[int] = set()
+    for nd in nodes:
+        if nd < 2 * nv or nd >= model.n_nodes:
+            raise ValueError(f"node {nd} is not a request node")
+        q, is_drop = divmod(nd - 2 * nv, 2)
+        if is_drop and q not in seen:
+            return False
+        seen.add(q)
+    row = np.array([vehicle, *nodes, nv + vehicle], dtype=np.int64)
+    x = np.zeros(len(row) + 2, dtype=np.int64)
+    pos = np.zeros(model.n_nodes, dtype=np.int64)
+    return bool(K.route_ok(row, len(row), vehicle, model.M, x, pos))
+
+
+def _load(model: AlnsModel, routes: Sequence[Sequence[int]], W: tuple[np.ndarray, ...]) -> _State:
+    """The state of the given routes; a route that fails the exact check (never expected from
+    OR-Tools) leaves its requests unassigned."""
+    st = _State(model)
+    nv = model.nv
+    for s, nodes in enumerate(routes):
+        if not nodes:
+            continue
+        row = np.array([s, *nodes, nv + s], dtype=np.int64)
+        if not K.route_ok(row, len(row), s, model.M, W[0][4], W[1]):
+            continue
+        st.seq[s, : len(row)] = row
+        st.slen[s] = len(row)
+        for nd in nodes:
+            st.where[(nd - 2 * nv) // 2] = s
+        st.rcost[s] = K.route_cost(st.seq[s], st.slen[s], s, model.M)
+    return st
+
+
+def _objective(model: AlnsModel, st: _State) -> int:
+    pen = model.M[10]
+    assert isinstance(pen, np.ndarray)
+    return int(st.rcost.sum() + pen[st.where < 0].sum())
+
+
+@dataclass(frozen=True)
+class AlnsOptions:
+    """Knobs of the search (defaults measured on the Cordeau and Li & Lim sets).
+
+    ``start_worse``: the initial temperature accepts a plan this much (share of the arc cost)
+    worse with probability 1/2; it cools geometrically to ``end_share`` of that by the end.
+    ``min_remove``/``max_remove_share``/``max_remove``: how many requests a destroy removes.
+    ``fleet_share``: share of the time for emptying routes when vehicles have a fixed cost.
+    ``noise``: the repair noise, a share of the largest arc cost between request nodes.
+    """
+
+    start_worse: float = 0.01
+    end_share: float = 0.01
+    min_remove: int = 2
+    max_remove_share: float = 0.3
+    max_remove: int = 30
+    fleet_share: float = 0.5
+    noise: float = 0.025
+    reaction: float = 0.1
+    segment: int = 100
+
+
+class _Search:
+    """The ALNS loop: chunks of compiled iterations between time checks."""
+
+    def __init__(self, model: AlnsModel, options: AlnsOptions, seed: int) -> None:
+        self.model = model
+        self.opt = options
+        self.W = _scratch(model)
+        nd, nrp = K.N_DESTROY, len(K.REPAIRS)
+        self.dw = np.ones(nd)
+        self.rw = np.ones(nrp)
+        self.dscore = np.zeros(nd)
+        self.rscore = np.zeros(nrp)
+        self.duse = np.zeros(nd)
+        self.ruse = np.zeros(nrp)
+        self.since_update = 0
+        self.iterations = 0
+        K.seed_rng(seed)
+        C = model.M[1]
+        assert isinstance(C, np.ndarray)
+        req = C[:, 2 * model.nv :, 2 * model.nv :]
+        self.noise_amp = options.noise * float(req.max()) if req.size else 0.0
+
+    def _update_weights(self) -> None:
+        r = self.opt.reaction
+        for w, sc, use in ((self.dw, self.dscore, self.duse), (self.rw, self.rscore, self.ruse)):
+            mask = use > 0
+            w[mask] = w[mask] * (1 - r) + r * sc[mask] / use[mask]
+            np.maximum(w, 0.05, out=w)
+            sc[:] = 0
+            use[:] = 0
+        self.since_update = 0
+
+    def run(
+        self,
+        cur: _State,
+        best: _State,
+        objs: np.ndarray,
+        active: np.ndarray,
+        deadline: float,
+        temp: tuple[float, float],
+        mode: int,
+        bank_w: int,
+        max_iterations: int | None,
+        stop_when_assigned: bool = False,
+    ) -> int:
+        """Iterate until ``deadline`` (or ``max_iterations``), the temperature going from temp[0]
+        to temp[1] geometrically in time (in iterations with ``max_iterations``). Returns the
+        number of new best solutions."""
+        model, opt = self.model, self.opt
+        cand = _State(model)
+        nr = model.nr
+        kmax = max(1, min(opt.max_remove, int(round(opt.max_remove_share * nr))))
+        kmin = max(1, min(opt.min_remove, kmax))
+        t_start = time.perf_counter()
+        span = max(deadline - t_start, 1e-9)
+        chunk = 5
+        done = 0
+        found = 0
+        while True:
+            now = time.perf_counter()
+            if max_iterations is not None:
+                if done >= max_iterations:
+                    break
+                frac = done / max_iterations
+                n = min(chunk, max_iterations - done)
+            else:
+                if now >= deadline:
+                    break
+                frac = (now - t_start) / span
+                n = chunk
+            t = temp[0] * (temp[1] / temp[0]) ** frac if temp[0] > 0 and temp[1] > 0 else 0.0
+            t_c = time.perf_counter()
+            found += K.run_chunk(
+                n, t, kmin, kmax, self.noise_amp, mode, bank_w, model.M, self.W, cur.tup(), best.tup(), cand.tup(),
+                active, self.dw, self.rw, self.dscore, self.rscore, self.duse, self.ruse, objs,
+            )
+            el = time.perf_counter() - t_c
+            done += n
+            self.iterations += n
+            self.since_update += n
+            if self.since_update >= opt.segment:
+                self._update_weights()
+            # chunks of about 20 ms between time checks
+            per = el / n if n else 1e-3
+            chunk = int(max(1, min(1000, 0.02 / max(per, 1e-7))))
+            if max_iterations is None:
+                left = deadline - time.perf_counter()
+                chunk = max(1, min(chunk, int(left / max(per, 1e-7))))
+            if stop_when_assigned and (best.where >= 0).all():
+                break
+        return found
+
+
+def improve(
+    model: AlnsModel,
+    routes: Sequence[Sequence[int]],
+    time_limit_s: float,
+    seed: int = 0,
+    *,
+    max_iterations: int | None = None,
+    options: AlnsOptions | None = None,
+) -> AlnsResult:
+    """Improve ``routes`` (per vehicle slot, request nodes without depots) for ``time_limit_s``
+    seconds, or exactly ``max_iterations`` iterations (then deterministic for a seed). The result
+    is never worse than the start (the start is returned if nothing better is found)."""
+    opt = options or AlnsOptions()
+    t0 = time.perf_counter()
+    deadline = t0 + max(0.0, time_limit_s)
+    search = _Search(model, opt, seed)
+    W = search.W
+    start = _load(model, routes, W)
+    start_obj = _objective(model, start)
+    # requests that the start routes leave out get a chance straight away
+    cur = _State(model)
+    cur.copy_from(start)
+    best = _State(model)
+    best.copy_from(start)
+    nv, nr = model.nv, model.nr
+    if nr == 0:
+        return AlnsResult(start.routes(nv), start_obj, start_obj)
+    fixed = model.M[9]
+    assert isinstance(fixed, np.ndarray)
+    arc = int(start.rcost.sum() - fixed[start.slen > 2].sum())
+    t_hi = opt.start_worse * max(arc, 1) / math.log(2)
+    t_lo = t_hi * opt.end_share
+    active = np.ones(nv, dtype=np.bool_)
+    result = AlnsResult(start.routes(nv), start_obj, start_obj)
+    iters_left = max_iterations
+
+    # ---- phase 1: fewer vehicles when they cost a fixed amount ----
+    if fixed.max() > 0 and (best.where >= 0).all() and (best.slen > 2).sum() > 1:
+        fleet_deadline = t0 + opt.fleet_share * max(0.0, time_limit_s)
+        fleet_iters = None if max_iterations is None else int(opt.fleet_share * max_iterations)
+        bank_w = int(max(arc, 1))  # one request in the bank weighs more than all the arcs
+        while True:
+            if max_iterations is None and time.perf_counter() >= fleet_deadline:
+                break
+            if fleet_iters is not None and fleet_iters <= 0:
+                break
+            used = np.flatnonzero(best.slen > 2)
+            if len(used) <= 1:
+                break
+            target = int(used[np.argmin(best.slen[used])])
+            active[:] = False
+            active[used] = True
+            active[target] = False
+            trial = _State(model)
+            trial.copy_from(best)
+            row = trial.seq[target]
+            for nd in row[1 : trial.slen[target] - 1]:
+                trial.where[(int(nd) - 2 * nv) // 2] = -1
+            row[1] = row[trial.slen[target] - 1]
+            trial.slen[target] = 2
+            trial.rcost[target] = 0
+            tbest = _State(model)
+            tbest.copy_from(trial)
+            objs = np.zeros(2)
+            objs[:] = float(trial.rcost.sum() + bank_w * (trial.where < 0).sum())
+            before = search.iterations
+            search.run(trial, tbest, objs, active, fleet_deadline, (t_hi, t_hi), 1, bank_w, fleet_iters,
+                       stop_when_assigned=True)
+            if fleet_iters is not None:
+                fleet_iters -= search.iterations - before
+            if (tbest.where >= 0).all():
+                best.copy_from(tbest)
+                result.eliminated += 1
+                result.trace.append((time.perf_counter() - t0, _objective(model, best)))
+            else:
+                break
+        active[:] = True
+        if max_iterations is not None:
+            iters_left = max_iterations - search.iterations
+        cur.copy_from(best)
+
+    # ---- phase 2: cost ----
+    objs = np.zeros(2)
+    objs[:] = float(_objective(model, best))
+    cur.copy_from(best)
+    result.improvements = search.run(cur, best, objs, active, deadline, (t_hi, t_lo), 0, 0, iters_left)
+    final = _objective(model, best)
+    result.iterations = search.iterations
+    if final <= start_obj:
+        result.routes = best.routes(nv)
+        result.objective = final
+    result.trace.append((time.perf_counter() - t0, result.objective))
+    return result
+
+
+def warm_up() -> float:
+    """Compile (or load from numba's cache) every kernel on a tiny model; returns the seconds
+    it took (the first call in a fresh environment compiles, later ones read the cache)."""
+    t = time.perf_counter()
+    nv, nr = 1, 1
+    n = 2 * nv + 2 * nr
+    T = np.ones((n, n), dtype=np.int64)
+    M = (
+        T, np.ones((1, n, n), dtype=np.int64), np.zeros(nv, dtype=np.int64), np.zeros(n, dtype=np.int64),
+        np.full(n, 1000, dtype=np.int64), np.array([[0, 0, 1, -1], [0, 0, 0, 0]], dtype=np.int64),
+        np.array([[1], [0]], dtype=np.int64), np.array([100], dtype=np.int64), np.array([1000], dtype=np.int64),
+        np.zeros(nv, dtype=np.int64), np.array([10**6], dtype=np.int64), np.ones((nr, nv), dtype=np.bool_),
+        np.zeros((nr, nr)), np.int64(2 * nv),
+    )
+    improve(AlnsModel(M, nv, nr), [[]], 0.0, max_iterations=3)
+    return time.perf_counter() - t
+
+
+__all__ = ["AlnsModel", "AlnsOptions", "AlnsResult", "applicable", "build_model", "improve", "route_feasible", "warm_up"]

@@ -1,0 +1,592 @@
+"""Compiled kernels of the ALNS improvement layer (see :mod:`dispatcher.solver.alns`).
+
+Everything here works on plain integer arrays so that numba compiles it once (``cache=True``);
+without numba the same functions run as ordinary Python (correct, about a hundred times slower).
+
+Node numbering is the OR-Tools model's: vehicle ``s`` starts at node ``s`` and ends at node
+``nv + s``; request ``q`` is picked up at node ``2 nv + 2 q`` and dropped off at ``2 nv + 2 q + 1``.
+A route is a row of ``seq`` holding ``slen[s]`` nodes, start depot first and end depot last.
+
+The model tuple ``M`` is (T, C, vcls, lo, hi, dem, cap, ride, maxdur, fixed, pen, allowed, rel,
+nv2): ``T[a, b]`` service at ``a`` plus travel to ``b`` (seconds), ``C[vcls[s], a, b]`` the arc
+cost (1e-5 EUR), ``lo/hi`` the window of each node's start of service, ``dem[0|1, node]`` seats
+and wheelchairs (+ at pickups, - at drop-offs), ``cap[0|1, s]``, ``ride[q]`` the longest time from
+the pickup's start of service to the drop-off's, ``maxdur[s]`` the longest route, ``fixed[s]``
+the vehicle's fixed cost, ``pen[q]`` the refusal penalty, ``allowed[q, s]``, ``rel[q, q']`` the
+Shaw relatedness (smaller: more related), ``nv2 = 2 nv``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+try:  # numba is optional: the same code runs in Python without it
+    from numba import njit
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only where numba is missing
+    HAVE_NUMBA = False
+
+    def njit(*args: Any, **kwargs: Any) -> Any:
+        if args and callable(args[0]):
+            return args[0]
+        return lambda f: f
+
+
+BIG = np.int64(1) << np.int64(60)
+
+
+@njit(cache=True)
+def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]
+    """Whether the node sequence ``row[:L]`` can be served by vehicle ``s``: capacities, then the
+    exact timing (windows, travel, ride-time limits, route duration).
+
+    Every timing rule is a difference constraint; the least solution of the lower-bound
+    constraints is found by a monotone fixpoint from the windows' starts (forward pass along
+    the route, then each violated ride or duration limit pushes the earlier time later and the
+    forward pass resumes there), which is Bellman-Ford with a round order that suits routes.
+    The order is feasible iff that least solution exists within the windows' ends. ``x`` and
+    ``pos`` are scratch arrays (length >= L and >= the number of nodes)."""
+    T, dem, cap, lo, hi, ride, maxdur, nv2 = M[0], M[5], M[6], M[3], M[4], M[7], M[8], M[13]
+    l0 = 0
+    l1 = 0
+    for k in range(1, L - 1):
+        nd = row[k]
+        l0 += dem[0, nd]
+        l1 += dem[1, nd]
+        if l0 > cap[0, s] or l1 > cap[1, s]:
+            return False
+    x[0] = lo[row[0]]
+    if x[0] > hi[row[0]]:
+        return False
+    for k in range(1, L):
+        a = row[k - 1]
+        b = row[k]
+        t = x[k - 1] + T[a, b]
+        if t < lo[b]:
+            t = lo[b]
+        if t > hi[b]:
+            return False
+        x[k] = t
+        pos[b] = k
+    for _ in range(L + 2):
+        m = L
+        for k in range(1, L - 1):
+            nd = row[k]
+            if (nd - nv2) % 2 == 1:
+                pk = pos[nd - 1]
+                need = x[k] - ride[(nd - nv2) // 2]
+                if x[pk] < need:
+                    if need > hi[row[pk]]:
+                        return False
+                    x[pk] = need
+                    if pk < m:
+                        m = pk
+        if x[L - 1] - x[0] > maxdur[s]:
+            need = x[L - 1] - maxdur[s]
+            if need > hi[row[0]]:
+                return False
+            x[0] = need
+            m = 0
+        if m == L:
+            return True
+        for k in range(m + 1, L):
+            t = x[k - 1] + T[row[k - 1], row[k]]
+            if t > x[k]:
+                if t > hi[row[k]]:
+                    return False
+                x[k] = t
+    return False
+
+
+@njit(cache=True)
+def route_cost(row, L, s, M):  # type: ignore[no-untyped-def]
+    """Arc costs of the route plus the vehicle's fixed cost if it serves anyone."""
+    C = M[1][M[2][s]]
+    if L <= 2:
+        return np.int64(0)
+    c = M[9][s]
+    for k in range(L - 1):
+        c += C[row[k], row[k + 1]]
+    return c
+
+
+@njit(cache=True)
+def _build_inserted(row, L, p, d, i, j, tmp):  # type: ignore[no-untyped-def]
+    """``tmp`` = row with p after position i and d after position j (original positions)."""
+    n = 0
+    for k in range(i + 1):
+        tmp[n] = row[k]
+        n += 1
+    tmp[n] = p
+    n += 1
+    if j == i:
+        tmp[n] = d
+        n += 1
+        for k in range(i + 1, L):
+            tmp[n] = row[k]
+            n += 1
+        return
+    for k in range(i + 1, j + 1):
+        tmp[n] = row[k]
+        n += 1
+    tmp[n] = d
+    n += 1
+    for k in range(j + 1, L):
+        tmp[n] = row[k]
+        n += 1
+
+
+@njit(cache=True)
+def _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W):  # type: ignore[no-untyped-def]
+    """The cheapest collected candidate whose route passes the exact check."""
+    work, pos, tmp = W[0], W[1], W[2]
+    order = np.argsort(cd[:cnt])
+    for t in range(cnt):
+        k = order[t]
+        _build_inserted(row, L, p, d, ci[k], cj[k], tmp)
+        if route_ok(tmp, L + 2, s, M, work[4], pos):
+            return cd[k], ci[k], cj[k]
+    return BIG, -1, -1
+
+
+@njit(cache=True)
+def best_insertion(q, s, seq, slen, M, W, ub):  # type: ignore[no-untyped-def]
+    """Cheapest feasible insertion of request q into route s costing less than ``ub``:
+    (delta, i, j) with the pickup after position i and the drop-off after position j, or
+    (BIG, -1, -1). Positions are enumerated with necessary conditions (capacity, earliest and
+    latest times without ride limits, a lower bound on the ride) and only the survivors, the
+    cheapest first, get the exact check."""
+    T, C, lo, hi, dem, cap, ride, nv2 = M[0], M[1][M[2][s]], M[3], M[4], M[5], M[6], M[7], M[13]
+    work, cd, ci, cj = W[0], W[3], W[4], W[5]
+    row = seq[s]
+    L = slen[s]
+    p = nv2 + 2 * q
+    d = p + 1
+    E, Lt, ld0, ld1 = work[0], work[1], work[2], work[3]
+    E[0] = lo[row[0]]
+    ld0[0] = 0
+    ld1[0] = 0
+    for k in range(1, L):
+        t = E[k - 1] + T[row[k - 1], row[k]]
+        E[k] = t if t > lo[row[k]] else lo[row[k]]
+        ld0[k] = ld0[k - 1] + dem[0, row[k]]
+        ld1[k] = ld1[k - 1] + dem[1, row[k]]
+    Lt[L - 1] = hi[row[L - 1]]
+    for k in range(L - 2, -1, -1):
+        t = Lt[k + 1] - T[row[k], row[k + 1]]
+        Lt[k] = t if t < hi[row[k]] else hi[row[k]]
+    extra = M[9][s] if L == 2 else 0
+    dp0, dp1 = dem[0, p], dem[1, p]
+    c0, c1 = cap[0, s], cap[1, s]
+    lim = ride[q]
+    cap_buf = cd.shape[0]
+    best, bi, bj = BIG, -1, -1
+    cnt = 0
+    for i in range(L - 1):
+        a = row[i]
+        b = row[i + 1]
+        if ld0[i] + dp0 > c0 or ld1[i] + dp1 > c1:
+            continue
+        tp = E[i] + T[a, p]
+        if tp < lo[p]:
+            tp = lo[p]
+        if tp > hi[p]:
+            continue
+        base = C[a, p] - C[a, b] + extra
+        # drop-off right after the pickup
+        delta = base + C[p, d] + C[d, b]
+        if delta < ub:
+            td = tp + T[p, d]
+            if td < lo[d]:
+                td = lo[d]
+            if td <= hi[d] and td + T[d, b] <= Lt[i + 1]:
+                cd[cnt] = delta
+                ci[cnt] = i
+                cj[cnt] = i
+                cnt += 1
+        if tp + T[p, b] > Lt[i + 1]:
+            continue
+        lp = Lt[i + 1] - T[p, b]
+        if lp > hi[p]:
+            lp = hi[p]
+        base += C[p, b]
+        e = tp + T[p, b]
+        if e < lo[b]:
+            e = lo[b]
+        for j in range(i + 1, L - 1):
+            c = row[j]
+            nx = row[j + 1]
+            if ld0[j] + dp0 > c0 or ld1[j] + dp1 > c1:
+                break
+            td = e + T[c, d]
+            if td < lo[d]:
+                td = lo[d]
+            if td - lp > lim:
+                break
+            if td <= hi[d] and td + T[d, nx] <= Lt[j + 1]:
+                delta = base + C[c, d] + C[d, nx] - C[c, nx]
+                if delta < ub:
+                    cd[cnt] = delta
+                    ci[cnt] = i
+                    cj[cnt] = j
+                    cnt += 1
+            e2 = e + T[c, nx]
+            if e2 < lo[nx]:
+                e2 = lo[nx]
+            if e2 > Lt[j + 1]:
+                break
+            e = e2
+            if cnt >= cap_buf - 2:
+                b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W)
+                if i2 >= 0 and b2 < best:
+                    best, bi, bj = b2, i2, j2
+                    ub = best
+                cnt = 0
+        if cnt >= cap_buf - 2:
+            b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W)
+            if i2 >= 0 and b2 < best:
+                best, bi, bj = b2, i2, j2
+                ub = best
+            cnt = 0
+    if cnt > 0:
+        b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W)
+        if i2 >= 0 and b2 < best:
+            best, bi, bj = b2, i2, j2
+    return best, bi, bj
+
+
+@njit(cache=True)
+def insert_at(q, s, i, j, seq, slen, M):  # type: ignore[no-untyped-def]
+    """Put request q into route s (pickup after position i, drop-off after j, original positions)."""
+    nv2 = M[13]
+    p = nv2 + 2 * q
+    row = seq[s]
+    L = slen[s]
+    # shift right by 2 from j+1, by 1 from i+1 to j
+    for k in range(L - 1, j, -1):
+        row[k + 2] = row[k]
+    row[j + 2] = p + 1
+    for k in range(j, i, -1):
+        row[k + 1] = row[k]
+    row[i + 1] = p
+    slen[s] = L + 2
+
+
+@njit(cache=True)
+def remove_from(q, s, seq, slen, M, W, check):  # type: ignore[no-untyped-def]
+    """Take request q out of route s; with ``check``, only if the rest of the route stays
+    feasible (always true when travel times obey the triangle inequality). Returns success."""
+    nv2 = M[13]
+    p = nv2 + 2 * q
+    row = seq[s]
+    L = slen[s]
+    tmp = W[2]
+    n = 0
+    for k in range(L):
+        if row[k] != p and row[k] != p + 1:
+            tmp[n] = row[k]
+            n += 1
+    if check and n > 2 and not route_ok(tmp, n, s, M, W[0][4], W[1]):
+        return False
+    for k in range(n):
+        row[k] = tmp[k]
+    slen[s] = n
+    return True
+
+
+@njit(cache=True)
+def seed_rng(seed):  # type: ignore[no-untyped-def]
+    np.random.seed(seed)
+
+
+@njit(cache=True)
+def _objective(rcost, where, M, mode, bank_w):  # type: ignore[no-untyped-def]
+    pen = M[10]
+    tot = np.int64(0)
+    for s in range(rcost.shape[0]):
+        tot += rcost[s]
+    for q in range(where.shape[0]):
+        if where[q] < 0:
+            tot += pen[q] if mode == 0 else bank_w
+    return tot
+
+
+@njit(cache=True)
+def _remove_request(q, seq, slen, where, rcost, M, W):  # type: ignore[no-untyped-def]
+    s = where[q]
+    if s < 0:
+        return False
+    if not remove_from(q, s, seq, slen, M, W, True):
+        return False
+    where[q] = -1
+    rcost[s] = route_cost(seq[s], slen[s], s, M)
+    return True
+
+
+@njit(cache=True)
+def _destroy(op, k, seq, slen, where, rcost, active, M, W):  # type: ignore[no-untyped-def]
+    """Remove about k requests: 0 random, 1 worst (cost saving), 2 related (Shaw), 3 a route."""
+    nr = where.shape[0]
+    nv2 = M[13]
+    rel = M[12]
+    assigned = np.empty(nr, np.int64)
+    na = 0
+    for q in range(nr):
+        if where[q] >= 0:
+            assigned[na] = q
+            na += 1
+    if na == 0:
+        return
+    if k > na:
+        k = na
+    if op == 0:
+        for t in range(k):
+            u = t + np.random.randint(na - t)
+            assigned[t], assigned[u] = assigned[u], assigned[t]
+            _remove_request(assigned[t], seq, slen, where, rcost, M, W)
+    elif op == 1:
+        save = np.empty(na, np.float64)
+        for t in range(na):
+            q = assigned[t]
+            s = where[q]
+            C = M[1][M[2][s]]
+            row = seq[s]
+            L = slen[s]
+            p = nv2 + 2 * q
+            ip = 0
+            idd = 0
+            for h in range(L):
+                if row[h] == p:
+                    ip = h
+                elif row[h] == p + 1:
+                    idd = h
+            if idd == ip + 1:
+                sv = C[row[ip - 1], p] + C[p, p + 1] + C[p + 1, row[idd + 1]] - C[row[ip - 1], row[idd + 1]]
+            else:
+                sv = (C[row[ip - 1], p] + C[p, row[ip + 1]] - C[row[ip - 1], row[ip + 1]]
+                      + C[row[idd - 1], p + 1] + C[p + 1, row[idd + 1]] - C[row[idd - 1], row[idd + 1]])
+            save[t] = -float(sv)
+        order = np.argsort(save)
+        lst = assigned[order]
+        n = na
+        for _ in range(k):
+            y = np.random.random()
+            h = int(y * y * y * n)
+            q = lst[h]
+            for g in range(h, n - 1):
+                lst[g] = lst[g + 1]
+            n -= 1
+            _remove_request(q, seq, slen, where, rcost, M, W)
+    elif op == 2:
+        removed = np.empty(k, np.int64)
+        seed = assigned[np.random.randint(na)]
+        removed[0] = seed
+        nrem = 1
+        _remove_request(seed, seq, slen, where, rcost, M, W)
+        inset = np.zeros(nr, np.bool_)
+        inset[seed] = True
+        while nrem < k:
+            r = removed[np.random.randint(nrem)]
+            cand = np.empty(na, np.int64)
+            score = np.empty(na, np.float64)
+            nc = 0
+            for t in range(na):
+                q = assigned[t]
+                if not inset[q]:
+                    cand[nc] = q
+                    score[nc] = rel[r, q]
+                    nc += 1
+            if nc == 0:
+                break
+            order = np.argsort(score[:nc])
+            y = np.random.random()
+            h = int(y ** 6 * nc)
+            q = cand[order[h]]
+            inset[q] = True
+            removed[nrem] = q
+            nrem += 1
+            _remove_request(q, seq, slen, where, rcost, M, W)
+    else:
+        nvh = nv2 // 2
+        cand_r = np.empty(nvh, np.int64)
+        nc = 0
+        for s in range(nvh):
+            if active[s] and slen[s] > 2:
+                cand_r[nc] = s
+                nc += 1
+        if nc == 0:
+            return
+        s = cand_r[np.random.randint(nc)]
+        row = seq[s]
+        for h in range(1, slen[s] - 1):
+            nd = row[h]
+            if (nd - nv2) % 2 == 0:
+                where[(nd - nv2) // 2] = -1
+        row[1] = row[slen[s] - 1]
+        slen[s] = 2
+        rcost[s] = 0
+
+
+@njit(cache=True)
+def _repair(kreg, noise, seq, slen, where, rcost, active, M, W, bd, bn, bi, bj, mode):  # type: ignore[no-untyped-def]
+    """Insert the unassigned requests: kreg 1 = greedy (cheapest first), kreg >= 2 = regret-k
+    (the request that loses most by not getting its best route first); with ``noise`` > 0 the
+    ranking costs are perturbed by up to +/- noise. A request whose insertion costs more than
+    its refusal (mode 0) stays out."""
+    nr = where.shape[0]
+    nv = slen.shape[0]
+    pen, allowed = M[10], M[11]
+    bank = np.empty(nr, np.int64)
+    nb = 0
+    for q in range(nr):
+        if where[q] < 0:
+            bank[nb] = q
+            nb += 1
+    if nb == 0:
+        return
+    for t in range(nb):
+        q = bank[t]
+        ub = pen[q] if mode == 0 else BIG
+        for s in range(nv):
+            if active[s] and allowed[q, s]:
+                dl, i, j = best_insertion(q, s, seq, slen, M, W, ub)
+            else:
+                dl, i, j = BIG, -1, -1
+            bd[q, s] = dl
+            bi[q, s] = i
+            bj[q, s] = j
+            bn[q, s] = float(dl) + (noise * (2.0 * np.random.random() - 1.0) if i >= 0 else 0.0)
+    kbest = np.empty(max(kreg, 1), np.float64)
+    while nb > 0:
+        best_t = -1
+        best_score = -np.inf
+        best_cost = np.inf
+        for t in range(nb):
+            q = bank[t]
+            for h in range(kreg):
+                kbest[h] = np.inf
+            feas = 0
+            for s in range(nv):
+                if bi[q, s] < 0:
+                    continue
+                feas += 1
+                v = bn[q, s]
+                if v < kbest[kreg - 1]:
+                    h = kreg - 1
+                    while h > 0 and kbest[h - 1] > v:
+                        kbest[h] = kbest[h - 1]
+                        h -= 1
+                    kbest[h] = v
+            if feas == 0:
+                continue
+            if kreg == 1:
+                score = -kbest[0]
+            else:
+                score = 0.0
+                for h in range(1, kreg):
+                    if kbest[h] == np.inf:
+                        score += 1e15
+                    else:
+                        score += kbest[h] - kbest[0]
+            if score > best_score or (score == best_score and kbest[0] < best_cost):
+                best_score = score
+                best_cost = kbest[0]
+                best_t = t
+        if best_t < 0:
+            break
+        q = bank[best_t]
+        sbest = -1
+        vb = np.inf
+        for s in range(nv):
+            if bi[q, s] >= 0 and bn[q, s] < vb:
+                vb = bn[q, s]
+                sbest = s
+        insert_at(q, sbest, bi[q, sbest], bj[q, sbest], seq, slen, M)
+        where[q] = sbest
+        rcost[sbest] += bd[q, sbest]
+        bank[best_t] = bank[nb - 1]
+        nb -= 1
+        for t in range(nb):
+            q2 = bank[t]
+            if active[sbest] and allowed[q2, sbest]:
+                ub = pen[q2] if mode == 0 else BIG
+                dl, i, j = best_insertion(q2, sbest, seq, slen, M, W, ub)
+            else:
+                dl, i, j = BIG, -1, -1
+            bd[q2, sbest] = dl
+            bi[q2, sbest] = i
+            bj[q2, sbest] = j
+            bn[q2, sbest] = float(dl) + (noise * (2.0 * np.random.random() - 1.0) if i >= 0 else 0.0)
+
+
+REPAIRS = ((1, False), (2, False), (3, False), (1, True), (2, True))  # (regret k, noise)
+N_DESTROY = 4
+
+
+@njit(cache=True)
+def run_chunk(n_iter, temp, kmin, kmax, noise_amp, mode, bank_w, M, W, cur, best, cand, active,
+              dw, rw, dscore, rscore, duse, ruse, objs):  # type: ignore[no-untyped-def]
+    """``n_iter`` ALNS iterations at temperature ``temp`` (simulated annealing acceptance).
+    ``cur``/``best``/``cand`` are (seq, slen, where, rcost) tuples; ``objs`` = [current, best]
+    objective; operator weights ``dw``/``rw`` pick the operators, their scores and uses are
+    accumulated in ``dscore``/``rscore``/``duse``/``ruse`` (the caller updates the weights).
+    Returns the number of new best solutions found."""
+    bd, bn, bi, bj = W[6], W[7], W[8], W[9]
+    n_best = 0
+    rk = np.array([1, 2, 3, 1, 2])
+    rnoise = np.array([0.0, 0.0, 0.0, 1.0, 1.0])
+    for _ in range(n_iter):
+        cand[0][:, :] = cur[0]
+        cand[1][:] = cur[1]
+        cand[2][:] = cur[2]
+        cand[3][:] = cur[3]
+        # roulette wheels
+        u = np.random.random() * dw.sum()
+        dop = 0
+        acc = dw[0]
+        while acc < u and dop < dw.shape[0] - 1:
+            dop += 1
+            acc += dw[dop]
+        u = np.random.random() * rw.sum()
+        rop = 0
+        acc = rw[0]
+        while acc < u and rop < rw.shape[0] - 1:
+            rop += 1
+            acc += rw[rop]
+        k = kmin + np.random.randint(kmax - kmin + 1)
+        _destroy(dop, k, cand[0], cand[1], cand[2], cand[3], active, M, W)
+        _repair(rk[rop], rnoise[rop] * noise_amp, cand[0], cand[1], cand[2], cand[3], active, M, W, bd, bn, bi, bj, mode)
+        obj = _objective(cand[3], cand[2], M, mode, bank_w)
+        duse[dop] += 1
+        ruse[rop] += 1
+        sc = 0.0
+        accept = False
+        if obj < objs[1]:
+            sc = 33.0
+            accept = True
+            objs[1] = obj
+            best[0][:, :] = cand[0]
+            best[1][:] = cand[1]
+            best[2][:] = cand[2]
+            best[3][:] = cand[3]
+            n_best += 1
+        elif obj < objs[0]:
+            sc = 9.0
+            accept = True
+        elif temp > 0 and obj < objs[0] - temp * math.log(1.0 - np.random.random()):
+            if obj != objs[0]:
+                sc = 13.0
+            accept = True
+        if accept:
+            objs[0] = obj
+            cur[0][:, :] = cand[0]
+            cur[1][:] = cand[1]
+            cur[2][:] = cand[2]
+            cur[3][:] = cand[3]
+        dscore[dop] += sc
+        rscore[rop] += sc
+    return n_best
