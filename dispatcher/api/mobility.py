@@ -10,13 +10,17 @@ a mixed plan is ``dispatcher.solver.mixed.plan_mixed``.
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.orm import Session
+
 from dispatcher.errors import InputError
 from dispatcher.io import format_time, mixed_from_dicts
-from dispatcher.model import CarpoolOffer, Plan, Problem, SolverParams, VolunteerDriver
+from dispatcher.model import CarpoolOffer, Plan, Problem, SolverParams, Vehicle, VolunteerDriver
 from dispatcher.store import KeyInfo
 from dispatcher.store.mobility import Mobility
 
@@ -59,13 +63,79 @@ def compile_mixed(
         raise InputError(f"invalid value: {e}", "offers") from None
 
 
-def solve_mixed(problem: Problem, offers: Sequence[CarpoolOffer], volunteers: Sequence[VolunteerDriver]) -> tuple[Problem, Plan]:
-    """A plan over the minibuses, the volunteers and the carpool drivers (``plan_mixed``, staged:
-    carpools first for the riders who accept them); returns the mixed Problem the plan answers.
-    Top-level so that a process pool can run it."""
+def _vehicle_dict(v: Vehicle) -> dict[str, Any]:
+    """A compiled vehicle back in the input vocabulary of ``dispatcher.io`` (places as location
+    ids, which resolve to themselves; times in seconds), so that it compiles to ``v`` again."""
+    d: dict[str, Any] = {
+        "id": v.id, "start": v.start, "end": v.end, "shift": [v.shift.start_s, v.shift.end_s], "seats": v.seats,
+        "wheelchairs": v.wheelchairs, "cost_per_km": v.cost_per_km, "cost_per_hour": v.cost_per_hour, "fixed_cost": v.fixed_cost,
+        "kind": v.kind, "name": v.name, "phone": v.phone, "cost_per_passenger_km": v.cost_per_passenger_km,
+    }
+    if v.breaks:
+        d["breaks"] = [{"window": [b.window.start_s, b.window.end_s], "duration_s": b.duration_s} for b in v.breaks]
+    if v.max_duration_s is not None:
+        d["max_duration_s"] = v.max_duration_s
+    for name in ("start_window", "end_window"):
+        w = getattr(v, name)
+        if w is not None:
+            d[name] = [w.start_s, w.end_s]
+    if v.allowed_stops:
+        d["allowed_stops"] = list(v.allowed_stops)
+    if v.home is not None:
+        d["home"] = v.home
+    if v.max_km_from_home is not None:
+        d["max_km_from_home"] = v.max_km_from_home
+    return d
+
+
+_EXTRA: dict[tuple[int, str], list[dict[str, Any]]] = {}
+_EXTRA_LOCK = threading.Lock()
+
+
+def day_vehicle_dicts(
+    dispatch: Dispatch, day: date, offers: Sequence[Mapping[str, Any]], volunteers: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The vehicles the volunteers (one per half-day) and the day's carpool offers add to the
+    fleet, as vehicle dicts priced by mode (``ModeCosts()``, as ``plan_mixed`` prices them): the
+    fleet's dicts plus these compile, through the day's compiler, to the vehicles of
+    ``dispatcher.solver.mixed.mixed_problem``. A carpool vehicle's limits depend on its direct
+    drive, hence the road network; the answer is kept per (server, offers, volunteers)."""
+    if not offers and not volunteers:
+        return []
+    key = (id(dispatch), json.dumps([day.isoformat(), list(offers), list(volunteers)], sort_keys=True, default=str))
+    with _EXTRA_LOCK:
+        got = _EXTRA.get(key)
+    if got is not None:
+        return got
+    from dispatcher.solver.carpool import carpool_vehicle
+    from dispatcher.solver.mixed import ModeCosts, volunteer_vehicles
+
+    problem, offs, vols = compile_mixed(dispatch, day, [], [], offers, volunteers)
+    costs = ModeCosts()
+    out = [_vehicle_dict(v) for v in volunteer_vehicles(vols, costs)]
+    out += [_vehicle_dict(carpool_vehicle(o, problem.travel_s(o.origin, o.destination), costs.carpool_per_passenger_km))
+            for o in offs if o.runs_on(day)]
+    with _EXTRA_LOCK:
+        if len(_EXTRA) > 256:
+            _EXTRA.clear()
+        _EXTRA[key] = out
+    return out
+
+
+def day_vehicles_in(dispatch: Dispatch, s: Session, day: date) -> list[dict[str, Any]]:
+    """The vehicle dicts of the day as a plan job plans it, read inside an open session: the
+    fleet, then the volunteers' and the day's carpool offers' vehicles (``day_vehicle_dicts``)."""
+    fleet = dispatch.store.list_vehicles_in(s)
+    return [*fleet, *day_vehicle_dicts(dispatch, day, Mobility.active_offers_in(s, day), Mobility.volunteers_in(s))]
+
+
+def solve_mixed(problem: Problem) -> tuple[Problem, Plan]:
+    """A plan over the minibuses, the volunteers and the carpool drivers of ``problem``
+    (``plan_mixed``, staged: carpools first for the riders who accept them); returns the mixed
+    Problem the plan answers. Top-level so that a process pool can run it."""
     from dispatcher.solver.mixed import plan_mixed
 
-    return plan_mixed(problem, offers, volunteers)
+    return plan_mixed(problem)
 
 
 # ---- offers -----------------------------------------------------------------------------------

@@ -518,14 +518,11 @@ class Dispatch:
         sp = SolverParams(time_limit_s=float(params.get("time_limit_s", self.settings.plan_time_limit_s)), seed=int(params.get("seed", 0)))
         if not dicts:
             raise InputError(f"no requests to plan on {day.isoformat()}", "day")
-        if not vehicles and not (offer_rows or volunteer_rows):
+        # one dispatch over the minibuses, the volunteers and the day's carpools when there are any
+        extra = mobility.day_vehicle_dicts(self, day, offer_rows, volunteer_rows)
+        if not vehicles and not extra:
             raise InputError("the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles")
-        offers: list[Any] = []
-        volunteers: list[Any] = []
-        if offer_rows or volunteer_rows:  # one dispatch over the minibuses, the volunteers and the day's carpools
-            problem, offers, volunteers = mobility.compile_mixed(self, day, dicts, vehicles, offer_rows, volunteer_rows, sp)
-        else:
-            problem = self.compiler(day)(dicts, vehicles, sp)
+        problem = self.compiler(day)(dicts, [*vehicles, *extra], sp)
         # Promises are binding: the accepted requests keep the windows they were promised (stored
         # in the day's live problem), not the wider ones they asked for.
         problem = booking_mod.keep_promises(problem, stored_problem, promised)
@@ -539,9 +536,8 @@ class Dispatch:
         pool = self._pool()
         if not problem.requests:
             plan = Plan(routes=())
-        elif offers or volunteers:  # the plan answers the mixed problem (carpool and volunteer vehicles added)
-            args = (problem, offers, volunteers)
-            problem, plan = pool.submit(mobility.solve_mixed, *args).result() if pool else mobility.solve_mixed(*args)
+        elif extra:  # carpools first for the riders who accept them (the plan answers the re-priced mixed problem)
+            problem, plan = pool.submit(mobility.solve_mixed, problem).result() if pool else mobility.solve_mixed(problem)
         elif initial is not None:
             plan = pool.submit(_solve_live, problem, initial, pinned).result() if pool else _solve_live(problem, initial, pinned)
         else:
