@@ -294,6 +294,10 @@ GEOJSON_EXAMPLE: dict[str, Any] = {
 # ---- carpool offers, matchings and volunteers ----------------------------------------------------
 
 
+HalfDay = Literal["am", "pm"]
+RiderStatus = Literal["pending", "accepted", "refused"]
+
+
 class CarpoolOfferIn(Strict):
     """A private driver's trip on the service day that riders may share: places as for requests,
     a departure window and/or an arrival window; the detour accepted is ``max_detour_share`` of
@@ -376,7 +380,7 @@ class VolunteerIn(Strict):
 
     id: Id
     home: Place
-    half_days: list[Literal["am", "pm"]] = Field(default_factory=lambda: ["am"], min_length=1, max_length=2)
+    half_days: list[HalfDay] = Field(default_factory=lambda: list[HalfDay](["am"]), min_length=1, max_length=2)
     seats: Annotated[int, Field(ge=1, le=8)] = 3
     wheelchairs: Count = 0
     max_km_from_home: float = Field(default=30.0, gt=0, le=500)
@@ -390,8 +394,8 @@ class CarpoolMatchIn(Strict):
 
     max_group: Annotated[int, Field(ge=1, le=3)] = Field(default=3, description="Riders per driver considered (1: one rider each).")
     time_limit_s: float = Field(default=5.0, ge=0, le=60, description="Time limit of the matcher's integer programme.")
-    statuses: list[Literal["pending", "accepted", "refused"]] = Field(
-        default_factory=lambda: ["pending", "accepted", "refused"], min_length=1, max_length=3,
+    statuses: list[RiderStatus] = Field(
+        default_factory=lambda: list[RiderStatus](["pending", "accepted", "refused"]), min_length=1, max_length=3,
         description="Requests of the day to match, by status (refused bookings are never riders).")
 
 
