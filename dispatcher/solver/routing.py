@@ -75,6 +75,10 @@ class SearchOptions:
     the time limit is at least ``portfolio_min_s``, the search runs from each of these
     first-solution heuristics in turn (the params' own first), the time shared equally, and the
     cheapest plan wins; not for live re-optimisation (initial routes or pins).
+    ``improve``: "alns" hands the OR-Tools plan to :mod:`dispatcher.solver.alns` for
+    ``improve_share`` of the time limit (OR-Tools gets the rest, without the portfolio) when
+    its model is exact for the day (no breaks, no balance cost, no initial routes or pins) and
+    numba is installed; "none" keeps OR-Tools alone.
     ``eliminate_share``: when vehicles have a fixed cost, this share of the time limit goes to
     emptying routes afterwards (:func:`dispatcher.solver.improve.eliminate_routes`); off by
     default: on the 8 Li & Lim instances at 30 s it emptied no route (greedy re-insertion is
@@ -96,6 +100,8 @@ class SearchOptions:
     eliminate_share: float = 0.0
     neighbors_ratio: float = 1.0
     min_neighbors: int = 1
+    improve: str = "none"
+    improve_share: float = 0.8
 
 
 @dataclass
@@ -111,6 +117,7 @@ class SearchTrace:
     modelled: int = 0
     skipped: int = 0
     unschedulable: int = 0
+    alns_iterations: int = 0
 
 
 def _status_name(code: int) -> str:
@@ -382,6 +389,10 @@ class OrToolsSolver:
         first_only = limit_s <= 0
         if self._eliminating(problem, params, pinned, initial_routes):
             limit_s *= 1.0 - self.options.eliminate_share
+        alns_limit_s = limit_s
+        use_alns = self._alns_applies(problem, vehicles, first_only, initial_routes, pinned)
+        if use_alns:
+            limit_s *= 1.0 - opts.improve_share
         # What is left of the budget once the model is built, minus a share for timing the
         # routes and explaining refusals afterwards.
         reserve = min(0.1 * limit_s, 0.002 * nr + 0.05)
@@ -445,7 +456,7 @@ class OrToolsSolver:
                 sol = routing.SolveFromAssignmentWithParameters(initial, sp)
             else:
                 log.warning("the initial routes are not a solution of the model; searching from scratch")
-        if sol is None and len(opts.portfolio) > 1 and limit_s >= opts.portfolio_min_s and not pinned:
+        if sol is None and len(opts.portfolio) > 1 and limit_s >= opts.portfolio_min_s and not pinned and not use_alns:
             sol, status = _portfolio(routing, sp, [first, *[f for f in opts.portfolio if f != first]], budget_ms, stall,
                                      opts.stall_share * limit_s)
         elif sol is None:
@@ -470,29 +481,44 @@ class OrToolsSolver:
             log.warning("OR-Tools found no plan (%s); every request is refused", status)
             return status, [], [r.id for r in requests], 0.0
 
-        # ---- read the routes and time them ----
+        # ---- read the routes (improved by the ALNS when it applies) and time them ----
+        objective = sol.ObjectiveValue() / COST_SCALE
+        node_routes: list[list[int]] = []
+        hints: list[list[int]] = []
+        for s in range(nv):
+            idx = routing.Start(s)
+            nodes: list[int] = []
+            hint = [sol.Min(tdim.CumulVar(idx))]
+            idx = sol.Value(routing.NextVar(idx))
+            while not routing.IsEnd(idx):
+                nodes.append(manager.IndexToNode(idx))
+                hint.append(sol.Min(tdim.CumulVar(idx)))
+                idx = sol.Value(routing.NextVar(idx))
+            hint.append(sol.Min(tdim.CumulVar(idx)))
+            node_routes.append(nodes)
+            hints.append(hint)
+        if use_alns:
+            improved = self._improve(problem, requests, vehicles, vehicle_ids, allowed, node_routes, t0, alns_limit_s, reserve, params)
+            if improved is not None:
+                changed = [a != b for a, b in zip(node_routes, improved[0], strict=True)]
+                node_routes, objective = improved
+                status += "_ALNS"
+                hints = [[] if c else h for c, h in zip(changed, hints, strict=True)]
         t_sched = time.perf_counter()
         routes: list[Route] = []
         served: set[str] = set()
         dropped_late: list[str] = []
         for s, v in enumerate(vehicles):
-            idx = routing.Start(s)
             stops: list[Stop] = []
-            hint = [sol.Min(tdim.CumulVar(idx))]
-            idx = sol.Value(routing.NextVar(idx))
-            while not routing.IsEnd(idx):
-                node = manager.IndexToNode(idx)
+            for node in node_routes[s]:
                 q, is_drop = divmod(node - 2 * nv, 2)
                 stops.append((requests[q], "dropoff" if is_drop else "pickup"))
-                hint.append(sol.Min(tdim.CumulVar(idx)))
-                idx = sol.Value(routing.NextVar(idx))
-            hint.append(sol.Min(tdim.CumulVar(idx)))
             if not stops:
                 continue
             hint_breaks: list[int | None] = [
                 sol.StartValue(iv) for iv in break_vars.get(s, [])
             ]
-            route, removed = _time_route(problem, v, stops, hint, hint_breaks)
+            route, removed = _time_route(problem, v, stops, hints[s] or None, hint_breaks)
             dropped_late += removed
             if route is not None:
                 routes.append(route)
@@ -503,7 +529,48 @@ class OrToolsSolver:
             log.warning("%d request(s) could not be timed on their route and are refused", len(dropped_late))
             status += "_RETIMED"
         refused = [r.id for r in requests if r.id not in served]
-        return status, routes, refused, sol.ObjectiveValue() / COST_SCALE
+        return status, routes, refused, objective
+
+    def _alns_applies(
+        self, problem: Problem, vehicles: Sequence[Vehicle], first_only: bool, initial: object, pinned: object
+    ) -> bool:
+        """Whether the ALNS layer runs after OR-Tools (see ``SearchOptions.improve``)."""
+        if self.options.improve != "alns" or first_only or initial or pinned or self.options.improve_share <= 0:
+            return False
+        from dispatcher.solver import alns, alns_kernels
+
+        return alns_kernels.HAVE_NUMBA and alns.applicable(problem, vehicles)
+
+    def _improve(
+        self,
+        problem: Problem,
+        requests: Sequence[Request],
+        vehicles: Sequence[Vehicle],
+        vehicle_ids: Sequence[int],
+        allowed: dict[str, list[int]],
+        node_routes: list[list[int]],
+        t0: float,
+        limit_s: float,
+        reserve: float,
+        params: SolverParams,
+    ) -> tuple[list[list[int]], float] | None:
+        """The ALNS on the OR-Tools routes until the time limit (minus ``reserve``); None if it
+        found nothing better."""
+        from dispatcher.solver import alns
+
+        slot_of = {k: s for s, k in enumerate(vehicle_ids)}
+        model = alns.build_model(problem, requests, vehicles, [[slot_of[k] for k in allowed[r.id]] for r in requests])
+        budget = limit_s - (time.perf_counter() - t0) - reserve
+        if budget <= 0.05:
+            return None
+        at = time.perf_counter() - t0
+        res = alns.improve(model, node_routes, budget, seed=params.seed)
+        self.trace.alns_iterations = res.iterations
+        if res.objective >= res.start_objective:
+            return None
+        for t, obj in res.trace:
+            self.trace.solutions.append((at + t, obj / COST_SCALE))
+        return res.routes, res.objective / COST_SCALE
 
 
 def _portfolio(
