@@ -374,8 +374,48 @@ def _dataclass_from(cls: type, d: Any, where: str, convert: Mapping[str, Callabl
         raise InputError(str(e), where) from None
 
 
-def problem_to_dict(p: Problem) -> dict[str, Any]:
+class Memo:
+    """Serialised pieces (requests, vehicles, routes, matrices) of frozen objects, by identity.
+
+    A live day is written after every booking, and all but one request and one route are the
+    very objects written the time before: with a memo, writing it costs what changed. The
+    pieces are shared between the dicts returned: never mutate them. Holds the objects it has
+    seen (so their ids stay theirs) up to ``limit`` pieces, then starts afresh."""
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.limit = limit
+        self._pieces: dict[tuple[int, str], tuple[object, Any]] = {}
+
+    def get(self, obj: object, tag: str, make: Callable[[], Any]) -> Any:
+        key = (id(obj), tag)
+        got = self._pieces.get(key)
+        if got is not None and got[0] is obj:
+            return got[1]
+        if len(self._pieces) >= self.limit:
+            self._pieces.clear()
+        value = make()
+        self._pieces[key] = (obj, value)
+        return value
+
+
+def _pieces(memo: Memo | None, tag: str) -> Callable[[Any, Callable[[Any], Any]], Any]:
+    """``piece(obj, fn)``: ``fn(obj)``, through ``memo`` when there is one."""
+    if memo is None:
+        return lambda obj, fn: fn(obj)
+    return lambda obj, fn: memo.get(obj, tag, lambda: fn(obj))
+
+
+def _int_rows(m: Any) -> list[list[int]]:
+    if hasattr(m, "tolist"):
+        return [[int(x) for x in row] for row in m.tolist()]
+    return [[int(x) for x in row] for row in m]
+
+
+def problem_to_dict(p: Problem, memo: Memo | None = None) -> dict[str, Any]:
+    """The problem as JSON (schema ``dispatcher/problem/1``); ``memo`` reuses the pieces of
+    requests, vehicles and matrices already written (see :class:`Memo`)."""
     day, tz = p.day, p.timezone
+    piece = _pieces(memo, f"problem:{day}:{tz}")
 
     def req(r: Request) -> dict[str, Any]:
         out: dict[str, Any] = {"id": r.id, "pickup": r.pickup, "dropoff": r.dropoff, "seats": r.seats, "wheelchairs": r.wheelchairs}
@@ -423,10 +463,10 @@ def problem_to_dict(p: Problem) -> dict[str, Any]:
         "weights": asdict(p.weights),
         "params": asdict(p.params),
         "locations": [asdict(loc) for loc in p.locations],
-        "duration_s": [[int(x) for x in row] for row in p.duration_s],
-        "distance_m": [[int(x) for x in row] for row in p.distance_m],
-        "requests": [req(r) for r in p.requests],
-        "vehicles": [veh(v) for v in p.vehicles],
+        "duration_s": piece(p.duration_s, _int_rows),
+        "distance_m": piece(p.distance_m, _int_rows),
+        "requests": [piece(r, req) for r in p.requests],
+        "vehicles": [piece(v, veh) for v in p.vehicles],
     }
 
 
@@ -482,41 +522,44 @@ def _matrix(d: Mapping[str, Any], key: str) -> list[list[int]]:
 # --------------------------------------------------------------------------------------------
 
 
-def plan_to_dict(plan: Plan, problem: Problem | None = None) -> dict[str, Any]:
+def plan_to_dict(plan: Plan, problem: Problem | None = None, memo: Memo | None = None) -> dict[str, Any]:
+    """The plan as JSON (schema ``dispatcher/plan/1``), times local to the problem's day;
+    ``memo`` reuses the routes already written (see :class:`Memo`)."""
     day = problem.day if problem else None
     tz = problem.timezone if problem else "Europe/Paris"
+    piece = _pieces(memo, f"plan:{day}:{tz}")
 
     def t(s: int) -> str | int:
         return format_time(s, day, tz)
+
+    def route(r: Route) -> dict[str, Any]:
+        return {
+            "vehicle_id": r.vehicle_id,
+            "start": t(r.start_s),
+            "end": t(r.end_s),
+            "distance_m": r.distance_m,
+            **({"mode": r.mode} if r.mode else {}),
+            "visits": [
+                {
+                    "request_id": v.request_id,
+                    "kind": v.kind,
+                    "location_id": v.location_id,
+                    "arrival": t(v.arrival_s),
+                    "start": t(v.start_s),
+                    "departure": t(v.departure_s),
+                    "load": {"seats": v.seats, "wheelchairs": v.wheelchairs},
+                    "ride_time_s": v.ride_time_s,
+                }
+                for v in r.visits
+            ],
+            "breaks": [{"start": t(b.start_s), "duration_s": b.duration_s, "after": b.after} for b in r.breaks],
+        }
 
     return {
         "schema": PLAN_SCHEMA,
         "day": day.isoformat() if day else None,
         "timezone": tz,
-        "routes": [
-            {
-                "vehicle_id": r.vehicle_id,
-                "start": t(r.start_s),
-                "end": t(r.end_s),
-                "distance_m": r.distance_m,
-                **({"mode": r.mode} if r.mode else {}),
-                "visits": [
-                    {
-                        "request_id": v.request_id,
-                        "kind": v.kind,
-                        "location_id": v.location_id,
-                        "arrival": t(v.arrival_s),
-                        "start": t(v.start_s),
-                        "departure": t(v.departure_s),
-                        "load": {"seats": v.seats, "wheelchairs": v.wheelchairs},
-                        "ride_time_s": v.ride_time_s,
-                    }
-                    for v in r.visits
-                ],
-                "breaks": [{"start": t(b.start_s), "duration_s": b.duration_s, "after": b.after} for b in r.breaks],
-            }
-            for r in plan.routes
-        ],
+        "routes": [piece(r, route) for r in plan.routes],
         "rejections": [
             {"request_id": j.request_id, "reason": j.reason.value, "message": j.message, "message_en": j.message_en, "details": dict(j.details)}
             for j in plan.rejections

@@ -16,9 +16,10 @@ Conventions (see the README's architecture section):
 
 from __future__ import annotations
 
+import copy
 import enum
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -503,25 +504,9 @@ class Problem:
         ids: set[str] = set()
         for k, r in enumerate(self.requests):
             where = f"requests[{k}]"
-            r.validate(where)
+            self.check_request(r, where)
             _check(r.id not in ids, f"{where}.id", f"duplicate request id {r.id!r}")
             ids.add(r.id)
-            _check(r.pickup in index, f"{where}.pickup", f"unknown location {r.pickup!r}")
-            _check(r.dropoff in index, f"{where}.dropoff", f"unknown location {r.dropoff!r}")
-            if r.pickup_window is not None and r.arrive_by_s is not None:
-                earliest = r.pickup_window.start_s + self.boarding_s(r) + self.direct_s(r)
-                _check(
-                    r.arrive_by_s >= earliest,
-                    f"{where}.arrive_by",
-                    f"drop-off deadline {_hhmm(r.arrive_by_s)} comes before the earliest arrival "
-                    f"{_hhmm(earliest)} allowed by the pickup window",
-                )
-                latest = r.pickup_window.end_s + self.boarding_s(r) + self.max_ride_s(r)
-                _check(
-                    self.not_before_s(r) <= latest,
-                    f"{where}.not_before",
-                    f"comes after the latest arrival {_hhmm(latest)} allowed by the pickup window",
-                )
         for k, r in enumerate(self.requests):
             if r.return_of is not None:
                 _check(r.return_of in ids, f"requests[{k}].return_of", f"unknown request {r.return_of!r}")
@@ -538,6 +523,29 @@ class Problem:
             for j, stop in enumerate(v.allowed_stops):
                 _check(stop in index, f"{where}.allowed_stops[{j}]", f"unknown location {stop!r}")
 
+    def check_request(self, r: Request, where: str) -> None:
+        """Validate one request against this problem's places and rules (InputError naming the
+        field), as construction does for each request: the real-time paths add requests to a
+        validated problem one at a time and check only the new one."""
+        index = self._index  # type: ignore[attr-defined]
+        r.validate(where)
+        _check(r.pickup in index, f"{where}.pickup", f"unknown location {r.pickup!r}")
+        _check(r.dropoff in index, f"{where}.dropoff", f"unknown location {r.dropoff!r}")
+        if r.pickup_window is not None and r.arrive_by_s is not None:
+            earliest = r.pickup_window.start_s + self.boarding_s(r) + self.direct_s(r)
+            _check(
+                r.arrive_by_s >= earliest,
+                f"{where}.arrive_by",
+                f"drop-off deadline {_hhmm(r.arrive_by_s)} comes before the earliest arrival "
+                f"{_hhmm(earliest)} allowed by the pickup window",
+            )
+            latest = r.pickup_window.end_s + self.boarding_s(r) + self.max_ride_s(r)
+            _check(
+                self.not_before_s(r) <= latest,
+                f"{where}.not_before",
+                f"comes after the latest arrival {_hhmm(latest)} allowed by the pickup window",
+            )
+
     # ---- look-ups -----------------------------------------------------------------------
     def index(self, location_id: str) -> int:
         return self._index[location_id]  # type: ignore[attr-defined]
@@ -546,10 +554,35 @@ class Problem:
         return self.locations[self.index(location_id)]
 
     def request(self, request_id: str) -> Request:
-        for r in self.requests:
-            if r.id == request_id:
-                return r
-        raise KeyError(request_id)
+        # by id, from an index built on first use for this very tuple of requests (copies of a
+        # problem with other requests rebuild it)
+        held = self.__dict__.get("_requests_by_id")
+        if held is None or held[0] is not self.requests:
+            held = (self.requests, {r.id: r for r in self.requests})
+            object.__setattr__(self, "_requests_by_id", held)
+        try:
+            return held[1][request_id]  # type: ignore[no-any-return]
+        except KeyError:
+            raise KeyError(request_id) from None
+
+    def with_requests(self, requests: Sequence[Request], new: Iterable[str] = ()) -> Problem:
+        """This problem with ``requests`` instead of its own. Only the requests whose id is in
+        ``new`` are validated in full (the others come from a problem with the same places and
+        rules); ids must be unique and return links name a request of the problem."""
+        requests = tuple(requests)
+        ids: set[str] = set()
+        for k, r in enumerate(requests):
+            _check(r.id not in ids, f"requests[{k}].id", f"duplicate request id {r.id!r}")
+            ids.add(r.id)
+        check = set(new)
+        for k, r in enumerate(requests):
+            if r.id in check:
+                self.check_request(r, f"requests[{k}]")
+            if r.return_of is not None:
+                _check(r.return_of in ids, f"requests[{k}].return_of", f"unknown request {r.return_of!r}")
+        out = copy.copy(self)
+        object.__setattr__(out, "requests", requests)
+        return out
 
     def vehicle(self, vehicle_id: str) -> Vehicle:
         for v in self.vehicles:

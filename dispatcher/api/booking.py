@@ -216,7 +216,7 @@ def _book_live(day_state: DayState, request: Mapping[str, Any], known: tuple[Pro
             stored = {r.id: r for r in kproblem.requests}
         # the accepted requests as stored (their promises and pins), on the current places and fleet
         keep = [stored[r.id] for r in compiled.requests if r.id in accepted_ids]
-        base = replace(compiled, requests=tuple(keep))
+        base = compiled.with_requests(keep)  # the stored requests, validated when they were booked
     day = LiveDay(base, plan, now_s=day_state.now_s, reaction_s=day_state.reaction_s, window_s=day_state.window_s,
                   promise_existing=False)
     out = day.book(new)

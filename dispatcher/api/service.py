@@ -25,6 +25,7 @@ from dispatcher.api import booking as booking_mod
 from dispatcher.api.settings import Settings
 from dispatcher.errors import DispatcherError, InputError, NotFoundError
 from dispatcher.io import (
+    Memo,
     format_time,
     plan_from_dict,
     plan_to_dict,
@@ -126,6 +127,17 @@ class _Compiled:
 _MAX_REMEMBERED_REQUESTS = 20_000
 
 
+@dataclass(frozen=True)
+class _Held:
+    """A day's live state as committed at ``version``, held in this process's memory: the plan,
+    the live problem, and the accepted request dicts in the store's order (None: read them)."""
+
+    version: int
+    plan: Plan
+    problem: Problem
+    accepted: list[dict[str, Any]] | None = None
+
+
 def _rewhere(e: InputError, old: str, new: str) -> InputError:
     where = new + e.where[len(old):] if e.where.startswith(old) else (f"{new}.{e.where}" if e.where else new)
     return type(e)(e.message, where)
@@ -144,7 +156,8 @@ class Dispatch:
         # in process memory: each day's live (plan, problem) at the version that stored it, its
         # GeoJSON view, and what compiling its requests resolved (see ``compiler``)
         self._memory_lock = threading.Lock()
-        self._days: dict[date, tuple[int, Plan, Problem]] = {}
+        self._days: dict[date, _Held] = {}
+        self._memos: dict[date, Memo] = {}
         self._geojson: dict[date, tuple[int, dict[str, Any]]] = {}
         self._compiled: dict[date, _Compiled] = {}
         self.interrupted_jobs = self.store.fail_interrupted_jobs()
@@ -220,6 +233,7 @@ class Dispatch:
             return None
         order: dict[str, Location] = {}
         out: list[Request] = []
+        fresh: set[str] = set()  # requests not compiled before: validated in full below
         for k, d in enumerate(reqs):
             key = _dict_key(d)
             got = c.requests.get(key)
@@ -233,7 +247,7 @@ class Dispatch:
                 if pick.id not in c.index or drop.id not in c.index:
                     return None  # a new place: the matrices need its row
                 got = (replace(r, pickup=pick.id, dropoff=drop.id), pick, drop)
-                c.requests[key] = got
+                fresh.add(r.id)
             r, pick, drop = got
             order.setdefault(pick.id, pick)
             order.setdefault(drop.id, drop)
@@ -243,11 +257,11 @@ class Dispatch:
                 order.setdefault(loc.id, loc)
         rows = [c.index[i] for i in order]
         sel = np.ix_(rows, rows)
-        return Problem(
+        problem = Problem(
             locations=tuple(order.values()),
             duration_s=np.asarray(c.duration_s)[sel],
             distance_m=np.asarray(c.distance_m)[sel],
-            requests=tuple(out),
+            requests=(),
             vehicles=c.vehicles,
             rules=ServiceRules(),
             weights=ObjectiveWeights(),
@@ -255,6 +269,14 @@ class Dispatch:
             day=day,
             timezone=self.tz,
         )
+        try:
+            problem = problem.with_requests(out, fresh)
+        except InputError:
+            return None  # the full compile says what is wrong, and where
+        for k, d in enumerate(reqs):  # remembered once valid
+            if out[k].id in fresh:
+                c.requests.setdefault(_dict_key(d), (out[k], problem.location(out[k].pickup), problem.location(out[k].dropoff)))
+        return problem
 
     def validate_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], where: str) -> None:
         """Every field, place and time of these requests, or an InputError naming the first bad one.
@@ -318,18 +340,27 @@ class Dispatch:
 
     def _recall(self, day: date, version: int) -> tuple[Plan, Problem] | None:
         """The day's live (plan, problem) held in memory, if it is the one stored at ``version``."""
-        with self._memory_lock:
-            got = self._days.get(day)
-        if got is None or got[0] != version:
-            return None
-        return got[1], got[2]
+        got = self._held(day, version)
+        return None if got is None else (got.plan, got.problem)
 
-    def _remember(self, day: date, version: int, plan: Plan, problem: Problem) -> None:
-        """Hold the day's live (plan, problem) committed at ``version`` (call after the commit)."""
+    def _held(self, day: date, version: int) -> _Held | None:
         with self._memory_lock:
             got = self._days.get(day)
-            if got is None or got[0] < version:
-                self._days[day] = (version, plan, problem)
+        return got if got is not None and got.version == version else None
+
+    def _remember(self, day: date, version: int, plan: Plan, problem: Problem,
+                  accepted: list[dict[str, Any]] | None = None) -> None:
+        """Hold the day's live (plan, problem) committed at ``version`` (call after the commit),
+        and the accepted request dicts at that version when known (in the store's order)."""
+        with self._memory_lock:
+            got = self._days.get(day)
+            if got is None or got.version < version:
+                self._days[day] = _Held(version, plan, problem, accepted)
+
+    def _memo(self, day: date) -> Memo:
+        """What writing the day's live plan and problem reuses from the last write."""
+        with self._memory_lock:
+            return self._memos.setdefault(day, Memo())
 
     def check_day_open(self, day: date) -> None:
         status = self.store.day_status(day)
@@ -381,7 +412,8 @@ class Dispatch:
                 assert plan is not None and problem is not None
                 if request_id in {r.id for r in problem.requests}:
                     problem, plan = remove_request(problem, plan, request_id, self.now_s(day))
-                    row.plan_json, row.problem_json = plan_to_dict(plan, problem), problem_to_dict(problem)
+                    memo = self._memo(day)
+                    row.plan_json, row.problem_json = plan_to_dict(plan, problem, memo), problem_to_dict(problem, memo)
                     row.plan_updated_at = utcnow()
             req.status, req.updated_at = "cancelled", utcnow()
             row.version += 1
@@ -398,12 +430,12 @@ class Dispatch:
             status, body, keep = self._book_locked(s, row, day, d, key)
         # committed: the next booking of the day in this process starts from it without parsing it
         if keep is not None:
-            self._remember(day, *keep)
+            self._remember(day, keep.version, keep.plan, keep.problem, keep.accepted)
         return status, body
 
     def _book_locked(self, s: Any, row: Any, day: date, d: dict[str, Any], key: KeyInfo
-                     ) -> tuple[int, dict[str, Any], tuple[int, Plan, Problem] | None]:
-        """``book`` under the day's lock; also (version, plan, problem) the commit will store."""
+                     ) -> tuple[int, dict[str, Any], _Held | None]:
+        """``book`` under the day's lock; also what the commit will store (to hold in memory)."""
         rid = str(d["id"])
         existing = self.store.request_row(s, day, rid)
         if existing is not None:
@@ -413,7 +445,8 @@ class Dispatch:
                 raise ConflictError(f"request {rid!r} already exists on {day.isoformat()}", "body.id")
         # under the lock the row's version is authoritative: memory holds the stored plan only
         # if this process wrote (or read) that very version
-        held = self._recall(day, row.version)
+        got = self._held(day, row.version)
+        held = None if got is None else (got.plan, got.problem)
         refusal = self._booking_rules_refusal(day, d)
         if refusal is not None:
             if existing is None:
@@ -423,12 +456,13 @@ class Dispatch:
             existing.data, existing.updated_at = d, utcnow()
             existing.status, existing.refusal, existing.promise = "refused", body, None
             row.version += 1
-            return 409, body, None if held is None else (row.version, *held)
-        accepted = self.store.requests_in(s, day, ["accepted"])
+            return 409, body, None if got is None else replace(got, version=row.version)
+        accepted = got.accepted if got is not None and got.accepted is not None else \
+            [a.data for a in self.store.requests_in(s, day, ["accepted"])]
         plan, problem = held if held is not None else self._stored(row)
         state = booking_mod.DayState(
             day=day,
-            accepted=[a.data for a in accepted],
+            accepted=accepted,
             vehicles=self.store.list_vehicles_in(s),
             compile=self.compiler(day),
             params=SolverParams(time_limit_s=self.settings.booking_time_limit_s),
@@ -440,6 +474,7 @@ class Dispatch:
         if not state.vehicles:
             raise InputError("the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles")
         outcome = booking_mod.book(state, d)
+        fresh_row = existing is None  # a new row comes last in the store's order
         if existing is None:
             existing = RequestRow(day=day, request_id=rid, source="booking", data=d, owner_key_id=key.id, status="pending")
             s.add(existing)
@@ -448,14 +483,15 @@ class Dispatch:
             body = outcome.to_dict(day, self.tz)
             existing.status, existing.refusal, existing.promise = "refused", body, None
             row.version += 1
-            return 409, body, None if plan is None or problem is None else (row.version, plan, problem)
+            return 409, body, None if plan is None or problem is None else _Held(row.version, plan, problem, list(accepted))
         body = outcome.to_dict()
         existing.status, existing.promise, existing.refusal = "accepted", body, None
-        row.plan_json = plan_to_dict(outcome.plan, outcome.problem)
-        row.problem_json = problem_to_dict(outcome.problem)
+        memo = self._memo(day)
+        row.plan_json = plan_to_dict(outcome.plan, outcome.problem, memo)
+        row.problem_json = problem_to_dict(outcome.problem, memo)
         row.plan_updated_at = utcnow()
         row.version += 1
-        return 201, body, (row.version, outcome.plan, outcome.problem)
+        return 201, body, _Held(row.version, outcome.plan, outcome.problem, [*accepted, d] if fresh_row else None)
 
     def _booking_rules_refusal(self, day: date, d: Mapping[str, Any]) -> booking_mod.Refusal | None:
         """The service's booking rules (cut-off the day before, same-day notice, how far ahead)."""

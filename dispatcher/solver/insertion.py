@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from dispatcher.model import Plan, Problem, Request, Route, TimeWindow, Vehicle
@@ -211,6 +211,28 @@ class _RouteArrays:
         return self.loc[k]
 
 
+class ScreenCache:
+    """The screen's per-route arrays of one plan, kept across several insertion tests against
+    that plan (a refusal's alternatives test the same trip at a dozen other times: only the
+    request differs, the routes' arrays are the same). Bound to the plan, the problem's
+    matrices and the clock it was first used with; used with another, it starts afresh."""
+
+    def __init__(self) -> None:
+        self._key: tuple[object, ...] | None = None
+        self._held: tuple[object, ...] = ()
+        self._arrays: dict[str, _RouteArrays] = {}
+
+    def arrays(self, problem: Problem, plan: Plan, now_s: int | None, vehicle: Vehicle,
+               make: Callable[[], _RouteArrays]) -> _RouteArrays:
+        key = (id(plan), id(problem.duration_s), now_s)
+        if key != self._key:
+            self._key, self._held, self._arrays = key, (plan, problem.duration_s), {}
+        got = self._arrays.get(vehicle.id)
+        if got is None:
+            got = self._arrays[vehicle.id] = make()
+        return got
+
+
 def _candidates(
     problem: Problem, vehicle: Vehicle, arrays: _RouteArrays, r: Request, stats: InsertionStats
 ) -> list[tuple[float, int, int, int, int]]:
@@ -348,12 +370,15 @@ def find_insertion(
     max_exact: int = DEFAULT_MAX_EXACT,
     stats: InsertionStats | None = None,
     requests_by_id: dict[str, Request] | None = None,
+    cache: ScreenCache | None = None,
 ) -> Insertion | None:
     """The cheapest confirmed way to add ``request`` to ``plan``, or None.
 
     ``problem`` must already contain ``request`` (see :func:`with_request`); its windows are
     the binding ones (promises, what is done). Visits starting before ``now_s`` are done: the
-    new stops go after them. ``max_exact`` bounds the exact timings tried.
+    new stops go after them. ``max_exact`` bounds the exact timings tried. ``cache`` keeps the
+    routes' screen arrays for the next test against the same plan (the routes' requests and
+    their windows must be the same in both problems: only ``request`` may differ).
     """
     t0 = time.perf_counter()
     st = stats if stats is not None else InsertionStats()
@@ -367,7 +392,11 @@ def find_insertion(
         route = plan.route(v.id)
         stops: list[Stop] = [(byid[x.request_id], x.kind) for x in route.visits] if route is not None else []
         locked = locked_prefix(route, now_s) if route is not None else 0
-        arrays = _RouteArrays(problem, v, route, stops, locked)
+        if cache is None:
+            arrays = _RouteArrays(problem, v, route, stops, locked)
+        else:
+            arrays = cache.arrays(problem, plan, now_s, v,
+                                  lambda v=v, route=route, stops=stops, locked=locked: _RouteArrays(problem, v, route, stops, locked))
         info[v.id] = (v, route, stops, locked)
         for cost, i, j, tp, td in _candidates(problem, v, arrays, r, st):
             cands.append((cost, v.id, i, j, tp, td))
@@ -415,15 +444,8 @@ def find_insertion(
 
 def _validate_one(problem: Problem, request: Request) -> None:
     """Validate one request against the problem's places and rules (InputError if bad), the
-    same way Problem does, on a one-request problem (the others were validated already)."""
-    Problem(
-        locations=problem.locations,
-        duration_s=problem.duration_s,
-        distance_m=problem.distance_m,
-        requests=(replace(request, return_of=None),),
-        vehicles=(),
-        rules=problem.rules,
-    )
+    same way Problem does (the others were validated already)."""
+    problem.check_request(request, "requests[0]")
     if request.return_of is not None and not any(q.id == request.return_of for q in problem.requests):
         from dispatcher.errors import InputError
 
@@ -451,10 +473,8 @@ def replace_request(problem: Problem, request: Request) -> Problem:
 
 
 def without_request(problem: Problem, request_id: str) -> Problem:
-    reqs = tuple(q for q in problem.requests if q.id != request_id)
-    if any(q.return_of == request_id for q in reqs):
-        return replace(problem, requests=reqs)  # let Problem report the dangling reference
-    return _with_requests(problem, reqs)
+    """``problem`` without the request (a return trip linked to it is an error, said by Problem)."""
+    return problem.with_requests(q for q in problem.requests if q.id != request_id)
 
 
 def shifted(request: Request, delta_s: int) -> Request:
@@ -536,6 +556,7 @@ __all__ = [
     "remove_from_plan",
     "replace_request",
     "schedule_route",
+    "ScreenCache",
     "route_stops",
     "shifted",
     "with_request",

@@ -39,6 +39,7 @@ from dispatcher.solver.explain import alone_report, rejection_for
 from dispatcher.solver.insertion import (
     Insertion,
     InsertionStats,
+    ScreenCache,
     find_insertion,
     locked_prefix,
     remove_from_plan,
@@ -351,7 +352,7 @@ class LiveDay:
         self.refused: dict[str, Any] = {j.request_id: j for j in plan.rejections}
         kept = [r for r in problem.requests if r.id in served]
         kept = [r if r.return_of is None or r.return_of in served else replace(r, return_of=None) for r in kept]
-        problem = replace(problem, requests=tuple(kept))
+        problem = problem.with_requests(kept)  # validated already: a subset, links to outside cut
         plan = replace(plan, rejections=())
         self.problem = problem
         self.plan = plan
@@ -414,8 +415,9 @@ class LiveDay:
             return "too_late"
         return r
 
-    def try_insert(self, request: Request, max_exact: int | None = None) -> Insertion | None:
-        """The insertion the day would make for ``request`` now, without committing it."""
+    def try_insert(self, request: Request, max_exact: int | None = None, cache: ScreenCache | None = None) -> Insertion | None:
+        """The insertion the day would make for ``request`` now, without committing it
+        (``cache``: the routes' screen arrays, shared by tests against the current plan)."""
         r = self._prepare(request)
         if isinstance(r, str):
             return None
@@ -423,7 +425,7 @@ class LiveDay:
         byid = dict(self._byid)
         byid[r.id] = r
         kw: dict[str, Any] = {} if max_exact is None else {"max_exact": max_exact}
-        return find_insertion(problem, self.plan, r, now_s=self.now_s, stats=self.stats, requests_by_id=byid, **kw)
+        return find_insertion(problem, self.plan, r, now_s=self.now_s, stats=self.stats, requests_by_id=byid, cache=cache, **kw)
 
     def book(
         self,
@@ -447,7 +449,8 @@ class LiveDay:
             return replace(_refusal(rid, Reason.BOOKING_CLOSED, {"rule": "too_late", "earliest_pickup_s": self._earliest_s()},
                                     "Trop tard pour ce trajet.", "Too late for this trip."),
                            elapsed_s=time.perf_counter() - t0)
-        ins = self.try_insert(request)
+        cache = ScreenCache()
+        ins = self.try_insert(request, cache=cache)
         if ins is not None:
             self.problem, self.plan = ins.problem, ins.plan
             self._byid[rid] = prepared
@@ -459,13 +462,16 @@ class LiveDay:
         rej = rejection_for(problem, prepared, report)
         details: dict[str, Any] = dict(rej.details)
         if alternatives:
-            details.update(self.alternatives(request))
+            details.update(self.alternatives(request, cache=cache))
         return BookingOutcome(rid, False, reason=rej.reason, message=rej.message, message_en=rej.message_en,
                               details=details, elapsed_s=time.perf_counter() - t0)
 
-    def alternatives(self, request: Request, step_s: int = ALTERNATIVE_STEP_S, range_s: int = ALTERNATIVE_RANGE_S) -> dict[str, Any]:
+    def alternatives(self, request: Request, step_s: int = ALTERNATIVE_STEP_S, range_s: int = ALTERNATIVE_RANGE_S,
+                     cache: ScreenCache | None = None) -> dict[str, Any]:
         """The nearest earlier and later times (steps of ``step_s`` up to ``range_s``) at which the
-        same trip could be inserted now: each a full insertion test."""
+        same trip could be inserted now: each a full insertion test (the routes' screen arrays
+        computed once for all of them)."""
+        cache = cache if cache is not None else ScreenCache()
         out: dict[str, Any] = {}
         for sign, key in ((-1, "earlier"), (1, "later")):
             for k in range(1, range_s // step_s + 1):
@@ -473,7 +479,7 @@ class LiveDay:
                 if cand.pickup_window is not None and cand.pickup_window.end_s <= 0:
                     break
                 try:
-                    ins = self.try_insert(cand, max_exact=10)
+                    ins = self.try_insert(cand, max_exact=10, cache=cache)
                 except Exception:  # an impossible shifted request (e.g. before midnight)
                     ins = None
                 if ins is not None:

@@ -277,9 +277,17 @@ class RouteTimer:
         if nb == 0:
             net = self._network([])
             return [] if net is not None and self._latest(net) is not None else None
+        # The route without its breaks is a relaxation: if it cannot be timed, no placement
+        # can; if it can, its earliest and latest times bound where each break may go.
+        relaxed = self._network_partial([])
+        latest = None if relaxed is None else self._latest(relaxed)
+        earliest = None if relaxed is None or latest is None else self._earliest(relaxed)
+        if latest is None or earliest is None:
+            return None
         orders = [
-            self._gap_order(j, hint, hint_breaks[j] if hint_breaks and j < len(hint_breaks) else None,
-                            hint_gaps[j] if hint_gaps and j < len(hint_gaps) else None)
+            [g for g in self._gap_order(j, hint, hint_breaks[j] if hint_breaks and j < len(hint_breaks) else None,
+                                        hint_gaps[j] if hint_gaps and j < len(hint_gaps) else None)
+             if self._leg_can_hold(g, self.breaks[j], earliest, latest)]
             for j in range(nb)
         ]
         tries = 0
@@ -304,6 +312,18 @@ class RouteTimer:
             return None
 
         return search([])
+
+    def _leg_can_hold(self, g: int, b: Break, earliest: Sequence[int], latest: Sequence[int]) -> bool:
+        """Whether break ``b`` may go in leg ``g`` (between the stop or depot before and the one
+        after) given the earliest and latest times of the route timed without its breaks: it
+        starts after the service before and within its window, and the vehicle still makes the
+        next stop in time (a necessary condition: breaks only delay)."""
+        prev, nxt = g + 1, g + 2  # network variables of the stop (or depot) before and after leg g
+        ready = earliest[prev] + self.service[g]
+        start = max(ready, b.window.start_s)
+        return (start + b.duration_s <= b.window.end_s
+                and start + b.duration_s <= latest[nxt]
+                and ready + self.travel[g] + b.duration_s <= latest[nxt])
 
     def _network_partial(self, gaps: Sequence[int]) -> _Network | None:
         """Network with only the first len(gaps) breaks (a relaxation used while searching)."""
