@@ -1,6 +1,6 @@
 """What the carpool and volunteer routes call: validation of offers and volunteers on the
-territory and road network, the carpool matching of a day, and the mixed compile and solve a
-plan job uses when the day has offers or there are volunteers.
+territory and road network, the carpool matching of a day; and, for plan jobs, the vehicles the
+volunteers and the day's offers add to the fleet (``day_vehicle_dicts``) and the mixed solve.
 
 Thin like ``dispatcher.api.service``: places, times and the rules between fields are checked by
 ``dispatcher.io`` and the model exactly as for the CLI's ``--carpool``/``--volunteers`` files;
@@ -57,9 +57,7 @@ def compile_mixed(
     try:
         return mixed_from_dicts(_unlinked(requests), vehicles, offers, volunteers, dispatch.territory, dispatch.network,
                                 day=day, timezone=dispatch.tz, **({"params": params} if params is not None else {}))
-    except (ValueError, TypeError, OverflowError) as e:
-        if isinstance(e, InputError):
-            raise
+    except (ValueError, TypeError, OverflowError) as e:  # a stored value the readers did not expect
         raise InputError(f"invalid value: {e}", "offers") from None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -275,3 +276,28 @@ def test_a_booking_after_a_mixed_plan_keeps_the_carpools_and_volunteers(day: Api
     assert {k: after.get(k) for k in before} == before  # nobody moved
     assert after["bk1"] in {v["id"] for v in FLEET} | {"vol-1/am", "vol-1/pm"}
     assert api.planner.get(f"/v1/days/{D}/plan/check").json()["ok"] is True
+
+
+def test_day_vehicles_compile_to_the_mixed_problems_vehicles(tmp_path: Path) -> None:
+    """The volunteers' and offers' vehicle dicts a plan job adds to the fleet compile, through
+    the day's compiler, to exactly the vehicles ``mixed_problem`` builds from the offers and
+    volunteers themselves (so a booking given the same dicts sees the plan's vehicles)."""
+    from dispatcher.api.mobility import day_vehicle_dicts
+    from dispatcher.api.service import Dispatch
+    from dispatcher.api.settings import Settings
+    from dispatcher.model import SolverParams
+    from dispatcher.solver.mixed import mixed_problem
+
+    dispatch = Dispatch(Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}", solver_processes=False))
+    try:
+        offers = [*OFFERS, {"driver_id": "c3", "origin": {"lon": 2.70, "lat": 50.05}, "destination": "Albert",
+                            "meeting_points": ["Auchonvillers", "Albert"], "arrival_window": {"start": "08:00", "end": "08:20"}}]
+        volunteers = [VOLUNTEER, {"id": "vol-2", "home": {"lon": 2.65, "lat": 50.0}, "half_days": ["pm"], "cost_per_km": 0.2}]
+        extra = day_vehicle_dicts(dispatch, DAY, offers, volunteers)
+        assert [v["id"] for v in extra] == ["vol-1/am", "vol-1/pm", "vol-2/pm", "c1", "c2", "c3"]
+        compiled = dispatch.compiler(DAY)(RIDERS, [*FLEET, *extra], SolverParams())
+        base, offs, vols = mixed_from_dicts(RIDERS, FLEET, offers, volunteers, dispatch.territory, dispatch.network, day=DAY)
+        assert compiled.vehicles == mixed_problem(base, offs, vols).vehicles
+        assert day_vehicle_dicts(dispatch, DAY, [], []) == []
+    finally:
+        dispatch.close()
