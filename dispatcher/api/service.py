@@ -285,15 +285,13 @@ class Dispatch:
         batch or one already stored for the day.
         """
         batch_ids = {str(d.get("id")) for d in dicts if isinstance(d, Mapping)}
-        stored_ids: set[str] | None = None
+        links = {str(d["return_of"]) for d in dicts if isinstance(d, Mapping) and d.get("return_of") not in (None, "")}
+        stored_ids = self.store.request_ids(day, sorted(links - batch_ids)) if links - batch_ids else set()
         for k, d in enumerate(dicts):
             at = f"{where}[{k}]" if where.endswith("requests") else where
             link = d.get("return_of") if isinstance(d, Mapping) else None
-            if link not in (None, "") and str(link) not in batch_ids:
-                if stored_ids is None:
-                    stored_ids = {r["id"] for r in self.store.list_requests(day)} if self._day_exists(day) else set()
-                if str(link) not in stored_ids:
-                    raise InputError(f"unknown request {link!r} (not in this batch nor on {day.isoformat()})", f"{at}.return_of")
+            if link not in (None, "") and str(link) not in batch_ids and str(link) not in stored_ids:
+                raise InputError(f"unknown request {link!r} (not in this batch nor on {day.isoformat()})", f"{at}.return_of")
             if link not in (None, ""):
                 d = {**d, "return_of": None}
             try:
@@ -445,6 +443,8 @@ class Dispatch:
                 raise ConflictError(f"request {rid!r} already exists on {day.isoformat()}", "body.id")
         # under the lock the row's version is authoritative: memory holds the stored plan only
         # if this process wrote (or read) that very version
+        from dispatcher.api import mobility
+
         got = self._held(day, row.version)
         held = None if got is None else (got.plan, got.problem)
         refusal = self._booking_rules_refusal(day, d)
@@ -463,7 +463,7 @@ class Dispatch:
         state = booking_mod.DayState(
             day=day,
             accepted=accepted,
-            vehicles=self.store.list_vehicles_in(s),
+            vehicles=mobility.day_vehicles_in(self, s, day),  # the fleet, volunteers and the day's carpools
             compile=self.compiler(day),
             params=SolverParams(time_limit_s=self.settings.booking_time_limit_s),
             plan=plan,

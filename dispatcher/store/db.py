@@ -30,6 +30,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
@@ -55,6 +56,15 @@ def sqlite_url(folder: str | Path) -> str:
     return f"sqlite:///{p / 'dispatcher.db'}"
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+JSON_CODEC: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+"""The JSON columns' codec: a booking rewrites the day's plan and problem (hundreds of kB with
+300 requests), several times faster with orjson than with the standard library."""
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``. SQLite: WAL, synchronous FULL, foreign keys, a 60 s busy timeout,
     and transactions begun by us (``BEGIN IMMEDIATE`` for writes, see ``Store.write``)."""
@@ -62,7 +72,8 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, pool_size=20, max_overflow=40)
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, pool_size=20, max_overflow=40,
+                               **JSON_CODEC)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -82,7 +93,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+    return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True, **JSON_CODEC)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -402,6 +413,14 @@ class Store:
             if owner is not None:
                 q = q.where(RequestRow.owner_key_id == owner)
             return [request_out(r) for r in s.execute(q.order_by(RequestRow.pk)).scalars()]
+
+    def request_ids(self, day: date, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are requests of ``day`` (any status)."""
+        if not ids:
+            return set()
+        with self.read() as s:
+            q = select(RequestRow.request_id).where(RequestRow.day == day, RequestRow.request_id.in_(list(ids)))
+            return set(s.execute(q).scalars())
 
     def get_request(self, day: date, request_id: str, source: str | None = None, owner: int | None = None) -> dict[str, Any]:
         with self.read() as s:

@@ -258,8 +258,6 @@ def test_plan_job_mixes_minibuses_volunteers_and_carpools(day: Api) -> None:
     assert api.planner.get(f"/v1/days/{D}/plan/check").json()["ok"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="bookings still see the fleet alone: Dispatch._book_locked needs "
-                   "vehicles=mobility.day_vehicles_in(self, s, day) (the lead's booking code); remove this mark then")
 def test_a_booking_after_a_mixed_plan_keeps_the_carpools_and_volunteers(day: Api) -> None:
     """The day's plan rides m1 with carpool driver c1; a booking afterwards is inserted into that
     plan (the booking sees the same vehicles: fleet, volunteers, the day's offers), so m1 stays
