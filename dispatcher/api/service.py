@@ -159,6 +159,7 @@ class Dispatch:
         self._days: dict[date, _Held] = {}
         self._memos: dict[date, Memo] = {}
         self._geojson: dict[date, tuple[int, dict[str, Any]]] = {}
+        self._geojson_build = threading.Lock()
         self._compiled: dict[date, _Compiled] = {}
         self.interrupted_jobs = self.store.fail_interrupted_jobs()
 
@@ -657,6 +658,14 @@ class Dispatch:
             got = self._geojson.get(day)
         if got is not None and got[0] == version:
             return got[1]
+        with self._geojson_build:  # readers arriving together wait for one build, not one each
+            with self._memory_lock:
+                got = self._geojson.get(day)
+            if got is not None and got[0] == version:
+                return got[1]
+            return self._build_geojson(day)
+
+    def _build_geojson(self, day: date) -> dict[str, Any]:
         stored = self.store.get_plan_versioned(day)
         if stored is None:
             raise NotFoundError(f"no plan yet for {day.isoformat()}; run a plan job (POST /v1/days/{day.isoformat()}/plans) or book", "plan")

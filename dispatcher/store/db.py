@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -181,6 +182,11 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time, and a writer waiting on its lock polls with growing
+        # sleeps: under several clients at once, some waited seconds. The writers of this process
+        # queue here instead and wake as soon as the previous one commits (other processes still
+        # meet at SQLite's lock).
+        self._writer = threading.RLock()
         if migrate:
             upgrade(self.engine)
 
@@ -196,9 +202,12 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction, committed on exit (rolled back on any exception)."""
-        with Session(self.engine, expire_on_commit=False) as s, s.begin():
-            if self.is_sqlite:
-                s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        if not self.is_sqlite:
+            with Session(self.engine, expire_on_commit=False) as s, s.begin():
+                yield s
+            return
+        with self._writer, Session(self.engine, expire_on_commit=False) as s, s.begin():
+            s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             yield s
 
     @contextmanager
