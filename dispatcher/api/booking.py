@@ -24,6 +24,7 @@ from typing import Any
 from dispatcher.errors import DispatcherError
 from dispatcher.io import format_time
 from dispatcher.model import REASON_MESSAGES, Plan, Problem, Reason, SolverParams, TimeWindow
+from dispatcher.solver.insertion import ScreenCache
 
 log = logging.getLogger("dispatcher.api.booking")
 
@@ -52,6 +53,7 @@ class DayState:
     now_s: int | None = None  # the server's clock (seconds since the day's midnight) on the day itself; None before
     reaction_s: int = 600  # nothing new is planned before now_s + reaction_s
     window_s: int = 900  # width of a promised pickup window
+    screens: ScreenCache | None = None  # the routes' screen arrays of the day's last booking (reused where unchanged)
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,7 @@ def _book_live(day_state: DayState, request: Mapping[str, Any], known: tuple[Pro
         keep = [stored[r.id] for r in compiled.requests if r.id in accepted_ids]
         base = compiled.with_requests(keep)  # the stored requests, validated when they were booked
     day = LiveDay(base, plan, now_s=day_state.now_s, reaction_s=day_state.reaction_s, window_s=day_state.window_s,
-                  promise_existing=False)
+                  promise_existing=False, screens=day_state.screens)
     out = day.book(new)
     if out.accepted:
         assert out.promise is not None

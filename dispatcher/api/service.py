@@ -46,6 +46,7 @@ from dispatcher.model import (
     SolverParams,
     Vehicle,
 )
+from dispatcher.solver.insertion import ScreenCache
 from dispatcher.solver.live import DEFAULT_REACTION_S
 from dispatcher.store import ConflictError, KeyInfo, Store
 from dispatcher.store.models import Job, RequestRow, utcnow
@@ -158,6 +159,7 @@ class Dispatch:
         self._memory_lock = threading.Lock()
         self._days: dict[date, _Held] = {}
         self._memos: dict[date, Memo] = {}
+        self._screen_caches: dict[date, ScreenCache] = {}
         self._geojson: dict[date, tuple[int, dict[str, Any]]] = {}
         self._geojson_build = threading.Lock()
         self._compiled: dict[date, _Compiled] = {}
@@ -356,6 +358,11 @@ class Dispatch:
             if got is None or got.version < version:
                 self._days[day] = _Held(version, plan, problem, accepted)
 
+    def _screens(self, day: date) -> ScreenCache:
+        """The day's route screens, reused by its next booking (which runs under the day's lock)."""
+        with self._memory_lock:
+            return self._screen_caches.setdefault(day, ScreenCache())
+
     def _memo(self, day: date) -> Memo:
         """What writing the day's live plan and problem reuses from the last write."""
         with self._memory_lock:
@@ -471,6 +478,7 @@ class Dispatch:
             problem=problem,
             timezone=self.tz,
             now_s=self.now_s(day),
+            screens=self._screens(day),
         )
         if not state.vehicles:
             raise InputError("the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles")

@@ -212,25 +212,43 @@ class _RouteArrays:
 
 
 class ScreenCache:
-    """The screen's per-route arrays of one plan, kept across several insertion tests against
-    that plan (a refusal's alternatives test the same trip at a dozen other times: only the
-    request differs, the routes' arrays are the same). Bound to the plan, the problem's
-    matrices and the clock it was first used with; used with another, it starts afresh."""
+    """The screen's per-route arrays, kept for the next insertion tests: a refusal's
+    alternatives test the same trip at a dozen other times against the same routes, and a
+    day's next booking finds all its routes but one unchanged. A route's arrays are reused only
+    when everything they are made of is the same: the places, their matrices and the service
+    rules (compared once per problem), and the route (the very object), its requests (the very
+    objects, so the same windows), the vehicle and the clock; otherwise they are made afresh."""
 
     def __init__(self) -> None:
-        self._key: tuple[object, ...] | None = None
-        self._held: tuple[object, ...] = ()
-        self._arrays: dict[str, _RouteArrays] = {}
+        self._arrays: dict[str, tuple[tuple[object, ...], _RouteArrays]] = {}
+        self._places: tuple[object, ...] = ()  # (locations, rules, durations, distances) the arrays are made on
 
-    def arrays(self, problem: Problem, plan: Plan, now_s: int | None, vehicle: Vehicle,
-               make: Callable[[], _RouteArrays]) -> _RouteArrays:
-        key = (id(plan), id(problem.duration_s), now_s)
-        if key != self._key:
-            self._key, self._held, self._arrays = key, (plan, problem.duration_s), {}
+    def _sync(self, problem: Problem) -> None:
+        now = (problem.locations, problem.rules, problem.duration_s, problem.distance_m)
+        held = self._places
+        if held and all(x is y for x, y in zip(held, now, strict=True)):
+            return
+        import numpy as np
+
+        same = bool(held) and held[0] == now[0] and held[1] == now[1] \
+            and np.array_equal(held[2], now[2]) and np.array_equal(held[3], now[3])  # type: ignore[arg-type]
+        if not same:
+            self._arrays = {}
+        self._places = now
+
+    def arrays(self, problem: Problem, route: Route | None, stops: list[Stop], locked: int, now_s: int | None,
+               vehicle: Vehicle, make: Callable[[], _RouteArrays]) -> _RouteArrays:
+        self._sync(problem)
         got = self._arrays.get(vehicle.id)
-        if got is None:
-            got = self._arrays[vehicle.id] = make()
-        return got
+        if got is not None:
+            (r0, v0, stops0, locked0, now0), arrays = got
+            if (r0 is route and v0 is vehicle and locked0 == locked and now0 == now_s
+                    and len(stops0) == len(stops)  # type: ignore[arg-type]
+                    and all(x[0] is y[0] and x[1] == y[1] for x, y in zip(stops0, stops, strict=True))):  # type: ignore[call-overload]
+                return arrays
+        arrays = make()
+        self._arrays[vehicle.id] = ((route, vehicle, list(stops), locked, now_s), arrays)
+        return arrays
 
 
 def _candidates(
@@ -395,7 +413,7 @@ def find_insertion(
         if cache is None:
             arrays = _RouteArrays(problem, v, route, stops, locked)
         else:
-            arrays = cache.arrays(problem, plan, now_s, v,
+            arrays = cache.arrays(problem, route, stops, locked, now_s, v,
                                   lambda v=v, route=route, stops=stops, locked=locked: _RouteArrays(problem, v, route, stops, locked))
         info[v.id] = (v, route, stops, locked)
         for cost, i, j, tp, td in _candidates(problem, v, arrays, r, st):

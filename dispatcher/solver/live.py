@@ -339,8 +339,12 @@ class LiveDay:
         reaction_s: int = DEFAULT_REACTION_S,
         rules: BookingRules | None = None,
         promise_existing: bool = True,
+        screens: ScreenCache | None = None,
     ) -> None:
         self.window_s = window_s
+        # the routes' screen arrays, reused by the insertion tests while the routes stay the same
+        # (a caller booking the same day again may pass the cache of the last booking)
+        self.screens = screens if screens is not None else ScreenCache()
         self.reaction_s = reaction_s
         self.rules = rules
         self.originals: dict[str, Request] = {r.id: r for r in problem.requests}
@@ -425,7 +429,8 @@ class LiveDay:
         byid = dict(self._byid)
         byid[r.id] = r
         kw: dict[str, Any] = {} if max_exact is None else {"max_exact": max_exact}
-        return find_insertion(problem, self.plan, r, now_s=self.now_s, stats=self.stats, requests_by_id=byid, cache=cache, **kw)
+        return find_insertion(problem, self.plan, r, now_s=self.now_s, stats=self.stats, requests_by_id=byid,
+                              cache=cache if cache is not None else self.screens, **kw)
 
     def book(
         self,
@@ -449,7 +454,7 @@ class LiveDay:
             return replace(_refusal(rid, Reason.BOOKING_CLOSED, {"rule": "too_late", "earliest_pickup_s": self._earliest_s()},
                                     "Trop tard pour ce trajet.", "Too late for this trip."),
                            elapsed_s=time.perf_counter() - t0)
-        cache = ScreenCache()
+        cache = self.screens
         ins = self.try_insert(request, cache=cache)
         if ins is not None:
             self.problem, self.plan = ins.problem, ins.plan
@@ -471,7 +476,7 @@ class LiveDay:
         """The nearest earlier and later times (steps of ``step_s`` up to ``range_s``) at which the
         same trip could be inserted now: each a full insertion test (the routes' screen arrays
         computed once for all of them)."""
-        cache = cache if cache is not None else ScreenCache()
+        cache = cache if cache is not None else self.screens
         out: dict[str, Any] = {}
         for sign, key in ((-1, "earlier"), (1, "later")):
             for k in range(1, range_s // step_s + 1):

@@ -112,3 +112,25 @@ def test_any_sequence_keeps_the_day_valid_and_every_promise(problem: Problem, op
                 # what was done stays done, identically (cancellations only remove future trips)
                 assert done[: len(before)] == before, f"{rt.vehicle_id}: the past changed"
                 past[rt.vehicle_id] = done
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(problems(max_requests=8))
+def test_a_screen_cache_kept_across_bookings_changes_no_decision(problem: Problem) -> None:
+    """The API keeps a day's route screens from one booking to the next (a new LiveDay each
+    time, from the stored plan): every answer and the final plan are the same as with screens
+    made afresh for each booking."""
+    from dispatcher.solver.insertion import ScreenCache
+
+    shared = ScreenCache()
+    results = {}
+    for label, screens in (("kept", lambda: shared), ("fresh", ScreenCache)):
+        prob, plan = problem.with_requests(()), Plan(routes=())
+        answers = []
+        for r in problem.requests:
+            day = LiveDay(prob, plan, promise_existing=False, screens=screens())
+            out = day.book(replace(r, return_of=None))
+            answers.append((out.accepted, out.reason, dict(out.details), out.promise))
+            prob, plan = day.problem, day.plan
+        results[label] = (answers, plan.routes)
+    assert results["kept"] == results["fresh"]
