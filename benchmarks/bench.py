@@ -320,6 +320,12 @@ def select_instances(family: str, spec: str | None) -> list[str]:
     return [lower[w.lower()] for w in wanted]
 
 
+def _run_task(task: tuple[str, str, int, str, int, float]) -> RunResult:
+    """One run in a worker process (``--jobs``): load the instance there, solve, judge."""
+    family, name, scale, engine, seed, time_limit_s = task
+    return run_one(load_instance(family, name, scale=scale), engine, seed, time_limit_s)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("family", choices=sorted(FAMILIES))
@@ -330,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="CSV of every run (a Markdown table is written beside it)")
     ap.add_argument("--scale", type=int, default=DEFAULT_SCALE, help="model units per instance unit (default 1000)")
     ap.add_argument("--from-csv", type=Path, help="re-tabulate a results CSV instead of running")
+    ap.add_argument("--jobs", type=int, default=1, help="runs at once, one process each (default 1; 2 on a 2-core machine)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
 
@@ -344,19 +351,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         if e not in ENGINES:
             raise SystemExit(f"unknown engine {e!r} (one of {', '.join(ENGINES)})")
     names = select_instances(args.family, args.instances)
+    if args.jobs < 1:
+        raise SystemExit("--jobs must be at least 1")
+    tasks = [(args.family, name, args.scale, eng, seed, args.time_limit)
+             for name in names for eng in engines for seed in range(args.seeds)]
     results: list[RunResult] = []
-    for name in names:
-        inst = load_instance(args.family, name, scale=args.scale)
-        for eng in engines:
-            for seed in range(args.seeds):
-                r = run_one(inst, eng, seed, args.time_limit)
-                results.append(r)
-                mark = "ok" if r.feasible else f"INFEASIBLE ({r.violations[:120]})"
-                gap = f"{r.gap_pct:+.2f}%" if r.gap_pct is not None else "-"
-                print(f"{name:>8} {r.engine:<24} seed {seed}: {r.vehicles} veh, cost {r.cost:.2f} ({gap}), "
-                      f"{r.total_s:.1f} s, {mark}", file=sys.stderr, flush=True)
-                if args.out:
-                    write_csv(results, args.out)  # keep what is done if interrupted
+
+    def report(r: RunResult) -> None:
+        results.append(r)
+        mark = "ok" if r.feasible else f"INFEASIBLE ({r.violations[:120]})"
+        gap = f"{r.gap_pct:+.2f}%" if r.gap_pct is not None else "-"
+        print(f"{r.instance:>8} {r.engine:<24} seed {r.seed}: {r.vehicles} veh, cost {r.cost:.2f} ({gap}), "
+              f"{r.total_s:.1f} s, {mark}", file=sys.stderr, flush=True)
+        if args.out:
+            write_csv(results, args.out)  # keep what is done if interrupted
+
+    if args.jobs == 1:
+        for task in tasks:
+            report(_run_task(task))
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            for r in pool.map(_run_task, tasks):
+                report(r)
     rows = aggregate(results)
     title = f"{args.family}: {len(names)} instance(s), {args.time_limit:g} s, {args.seeds} seed(s)"
     print_table(rows, title)

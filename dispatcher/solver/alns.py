@@ -279,6 +279,7 @@ class AlnsOptions:
     start_worse: float = 0.01
     end_share: float = 0.01
     min_remove: int = 2
+    min_remove_share: float = 0.0
     max_remove_share: float = 0.3
     max_remove: int = 30
     fleet_share: float = 0.5
@@ -339,7 +340,7 @@ class _Search:
         cand = _State(model)
         nr = model.nr
         kmax = max(1, min(opt.max_remove, int(round(opt.max_remove_share * nr))))
-        kmin = max(1, min(opt.min_remove, kmax))
+        kmin = max(1, min(max(opt.min_remove, int(round(opt.min_remove_share * nr))), kmax))
         t_start = time.perf_counter()
         span = max(deadline - t_start, 1e-9)
         chunk = 5
@@ -409,12 +410,18 @@ def improve(
         return AlnsResult(start.routes(nv), start_obj, start_obj)
     fixed = model.M[9]
     assert isinstance(fixed, np.ndarray)
-    arc = int(start.rcost.sum() - fixed[start.slen > 2].sum())
+    active = np.ones(nv, dtype=np.bool_)
+    if (start.where < 0).any():
+        # requests left out by the start get a greedy chance first (this also gives the
+        # temperature a scale when the start is empty)
+        objs = np.full(2, float(start_obj))
+        search.run(cur, best, objs, active, deadline, (0.0, 0.0), 0, 0, 1)
+        cur.copy_from(best)
+    arc = int(best.rcost.sum() - fixed[best.slen > 2].sum())
     t_hi = opt.start_worse * max(arc, 1) / math.log(2)
     t_lo = t_hi * opt.end_share
-    active = np.ones(nv, dtype=np.bool_)
     result = AlnsResult(start.routes(nv), start_obj, start_obj)
-    iters_left = max_iterations
+    iters_left = None if max_iterations is None else max(0, max_iterations - search.iterations)
 
     # ---- phase 1: fewer vehicles when they cost a fixed amount ----
     if fixed.max() > 0 and (best.where >= 0).all() and (best.slen > 2).sum() > 1:
@@ -458,7 +465,7 @@ def improve(
                 break
         active[:] = True
         if max_iterations is not None:
-            iters_left = max_iterations - search.iterations
+            iters_left = max(0, max_iterations - search.iterations)
         cur.copy_from(best)
 
     # ---- phase 2: cost ----

@@ -179,7 +179,8 @@ def best_insertion(q, s, seq, slen, M, W, ub):  # type: ignore[no-untyped-def]
     for k in range(L - 2, -1, -1):
         t = Lt[k + 1] - T[row[k], row[k + 1]]
         Lt[k] = t if t < hi[row[k]] else hi[row[k]]
-    extra = M[9][s] if L == 2 else 0
+    # an empty route costs nothing (not even its start-to-end arc); using it costs the fixed cost
+    extra = M[9][s] + C[row[0], row[1]] if L == 2 else 0
     dp0, dp1 = dem[0, p], dem[1, p]
     c0, c1 = cap[0, s], cap[1, s]
     lim = ride[q]
@@ -523,7 +524,7 @@ def _repair(kreg, noise, seq, slen, where, rcost, active, M, W, bd, bn, bi, bj, 
             bn[q2, sbest] = float(dl) + (noise * (2.0 * np.random.random() - 1.0) if i >= 0 else 0.0)
 
 
-REPAIRS = ((1, False), (2, False), (3, False), (1, True), (2, True))  # (regret k, noise)
+REPAIRS = ((1, False), (2, False), (3, False), (4, False), (1, True), (2, True), (3, True))  # (regret k, noise)
 N_DESTROY = 4
 
 
@@ -537,8 +538,8 @@ def run_chunk(n_iter, temp, kmin, kmax, noise_amp, mode, bank_w, M, W, cur, best
     Returns the number of new best solutions found."""
     bd, bn, bi, bj = W[6], W[7], W[8], W[9]
     n_best = 0
-    rk = np.array([1, 2, 3, 1, 2])
-    rnoise = np.array([0.0, 0.0, 0.0, 1.0, 1.0])
+    rk = np.array([1, 2, 3, 4, 1, 2, 3])
+    rnoise = np.array([0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
     for _ in range(n_iter):
         cand[0][:, :] = cur[0]
         cand[1][:] = cur[1]
