@@ -462,7 +462,7 @@ def problem_to_dict(p: Problem, memo: Memo | None = None) -> dict[str, Any]:
         "rules": rules,
         "weights": asdict(p.weights),
         "params": asdict(p.params),
-        "locations": [asdict(loc) for loc in p.locations],
+        "locations": [piece(loc, asdict) for loc in p.locations],
         "duration_s": piece(p.duration_s, _int_rows),
         "distance_m": piece(p.distance_m, _int_rows),
         "requests": [piece(r, req) for r in p.requests],

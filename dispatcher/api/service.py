@@ -123,6 +123,20 @@ class _Compiled:
     duration_s: Any
     distance_m: Any
     requests: dict[str, tuple[Request, Location, Location]] = field(default_factory=dict)
+    keys: dict[int, tuple[object, str]] = field(default_factory=dict)  # id(dict) -> (the dict, its key)
+
+    def key(self, d: Any) -> str:
+        """``_dict_key(d)``, remembered by the dict's identity: the day's accepted request dicts
+        are the same objects from one booking to the next (held with the day's version), and
+        request dicts are never changed once given to a compile."""
+        got = self.keys.get(id(d))
+        if got is not None and got[0] is d:
+            return got[1]
+        k = _dict_key(d)
+        if len(self.keys) > _MAX_REMEMBERED_REQUESTS:
+            self.keys.clear()
+        self.keys[id(d)] = (d, k)
+        return k
 
 
 _MAX_REMEMBERED_REQUESTS = 20_000
@@ -238,7 +252,7 @@ class Dispatch:
         out: list[Request] = []
         fresh: set[str] = set()  # requests not compiled before: validated in full below
         for k, d in enumerate(reqs):
-            key = _dict_key(d)
+            key = c.key(d)
             got = c.requests.get(key)
             if got is None:
                 try:
@@ -278,7 +292,7 @@ class Dispatch:
             return None  # the full compile says what is wrong, and where
         for k, d in enumerate(reqs):  # remembered once valid
             if out[k].id in fresh:
-                c.requests.setdefault(_dict_key(d), (out[k], problem.location(out[k].pickup), problem.location(out[k].dropoff)))
+                c.requests.setdefault(c.key(d), (out[k], problem.location(out[k].pickup), problem.location(out[k].dropoff)))
         return problem
 
     def validate_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], where: str) -> None:
