@@ -130,7 +130,8 @@ class KeyInfo:
     prefix: str
 
 
-def _iso(dt: datetime | None) -> str | None:
+def iso_time(dt: datetime | None) -> str | None:
+    """A stored timestamp as ISO 8601 (None stays None)."""
     return dt.isoformat() if dt else None
 
 
@@ -143,8 +144,8 @@ def request_out(row: RequestRow) -> dict[str, Any]:
         "request": row.data,
         "promise": row.promise,
         "refusal": row.refusal,
-        "created_at": _iso(row.created_at),
-        "updated_at": _iso(row.updated_at),
+        "created_at": iso_time(row.created_at),
+        "updated_at": iso_time(row.updated_at),
     }
 
 
@@ -155,7 +156,7 @@ def day_out(row: ServiceDay, counts: Mapping[str, int] | None = None) -> dict[st
         "note": row.note,
         "version": row.version,
         "has_plan": row.plan_json is not None,
-        "plan_updated_at": _iso(row.plan_updated_at),
+        "plan_updated_at": iso_time(row.plan_updated_at),
         "requests": dict(counts or {}),
     }
 
@@ -169,9 +170,9 @@ def job_out(row: Job) -> dict[str, Any]:
         "params": row.params,
         "result": row.result,
         "error": row.error,
-        "created_at": _iso(row.created_at),
-        "started_at": _iso(row.started_at),
-        "finished_at": _iso(row.finished_at),
+        "created_at": iso_time(row.created_at),
+        "started_at": iso_time(row.started_at),
+        "finished_at": iso_time(row.finished_at),
     }
 
 
@@ -254,7 +255,7 @@ class Store:
     def list_keys(self) -> list[dict[str, Any]]:
         with self.read() as s:
             return [
-                {"id": k.id, "role": k.role, "name": k.name, "prefix": k.prefix, "created_at": _iso(k.created_at), "revoked": k.revoked_at is not None}
+                {"id": k.id, "role": k.role, "name": k.name, "prefix": k.prefix, "created_at": iso_time(k.created_at), "revoked": k.revoked_at is not None}
                 for k in s.execute(select(ApiKey).order_by(ApiKey.id)).scalars()
             ]
 

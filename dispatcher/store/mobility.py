@@ -11,7 +11,7 @@ started before fails with "the day changed" instead of storing a plan that ignor
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -19,14 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import InputError, NotFoundError
-from dispatcher.store.db import ConflictError, Store
+from dispatcher.store.db import ConflictError, Store, iso_time
 from dispatcher.store.models import CarpoolMatchingRow, CarpoolOfferRow, VolunteerRow, utcnow
 
 OFFER_STATUSES = ("active", "withdrawn")
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat() if dt else None
 
 
 def offer_out(row: CarpoolOfferRow) -> dict[str, Any]:
@@ -35,8 +31,8 @@ def offer_out(row: CarpoolOfferRow) -> dict[str, Any]:
         "day": row.day.isoformat(),
         "status": row.status,
         "offer": row.data,
-        "created_at": _iso(row.created_at),
-        "updated_at": _iso(row.updated_at),
+        "created_at": iso_time(row.created_at),
+        "updated_at": iso_time(row.updated_at),
     }
 
 
@@ -164,7 +160,7 @@ class Mobility:
                         s.add(row)
                     row.version, row.result, row.created_by, row.created_at = version, dict(result), created_by, utcnow()
                     s.flush()
-                    return {**row.result, "version": row.version, "created_at": _iso(row.created_at), "stale": version != current}
+                    return {**row.result, "version": row.version, "created_at": iso_time(row.created_at), "stale": version != current}
             except IntegrityError:
                 if attempt:
                     raise ConflictError("another matching of the day was saved at the same time; run it again", "day") from None
@@ -178,4 +174,4 @@ class Mobility:
             if row is None:
                 raise NotFoundError(f"no carpool matching yet on {day.isoformat()}; run one (POST /v1/days/{day.isoformat()}/carpool-matches)",
                                     "carpool-matches")
-            return {**row.result, "version": row.version, "created_at": _iso(row.created_at), "stale": row.version != current}
+            return {**row.result, "version": row.version, "created_at": iso_time(row.created_at), "stale": row.version != current}
