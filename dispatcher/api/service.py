@@ -319,13 +319,6 @@ class Dispatch:
                 raise InputError(f"invalid value: {e}", f"{where}[{k}]" if where.endswith("requests") else where) from None
             self.check_not_past(day, d, f"{where}[{k}]" if where.endswith("requests") else where)
 
-    def _day_exists(self, day: date) -> bool:
-        try:
-            self.store.get_day(day)
-        except NotFoundError:
-            return False
-        return True
-
     def validate_vehicle(self, d: Mapping[str, Any], where: str) -> None:
         try:
             problem_from_dicts([], [d], self.territory, self.network, timezone=self.tz)
