@@ -276,16 +276,18 @@ class AlnsOptions:
     ``noise``: the repair noise, a share of the largest arc cost between request nodes.
     """
 
-    start_worse: float = 0.01
-    end_share: float = 0.01
+    start_worse: float = 0.005
+    end_share: float = 0.02
     min_remove: int = 2
     min_remove_share: float = 0.0
-    max_remove_share: float = 0.3
-    max_remove: int = 30
+    max_remove_share: float = 0.7
+    max_remove: int = 80
     fleet_share: float = 0.5
     noise: float = 0.025
     reaction: float = 0.1
     segment: int = 100
+    cycles: int = 1
+    destroy_off: tuple[int, ...] = ()
 
 
 class _Search:
@@ -302,6 +304,7 @@ class _Search:
         self.rscore = np.zeros(nrp)
         self.duse = np.zeros(nd)
         self.ruse = np.zeros(nrp)
+        self.dw[list(options.destroy_off)] = 0.0
         self.since_update = 0
         self.iterations = 0
         K.seed_rng(seed)
@@ -318,6 +321,7 @@ class _Search:
             np.maximum(w, 0.05, out=w)
             sc[:] = 0
             use[:] = 0
+        self.dw[list(self.opt.destroy_off)] = 0.0
         self.since_update = 0
 
     def run(
@@ -468,11 +472,16 @@ def improve(
             iters_left = max(0, max_iterations - search.iterations)
         cur.copy_from(best)
 
-    # ---- phase 2: cost ----
+    # ---- phase 2: cost, in ``cycles`` annealing runs, each from the best plan so far ----
     objs = np.zeros(2)
-    objs[:] = float(_objective(model, best))
-    cur.copy_from(best)
-    result.improvements = search.run(cur, best, objs, active, deadline, (t_hi, t_lo), 0, 0, iters_left)
+    n_cycles = max(1, opt.cycles)
+    t_from = time.perf_counter()
+    for c in range(n_cycles):
+        objs[:] = float(_objective(model, best))
+        cur.copy_from(best)
+        end = t_from + (deadline - t_from) * (c + 1) / n_cycles
+        its = None if iters_left is None else iters_left // n_cycles + (iters_left % n_cycles if c == n_cycles - 1 else 0)
+        result.improvements += search.run(cur, best, objs, active, end, (t_hi, t_lo), 0, 0, its)
     final = _objective(model, best)
     result.iterations = search.iterations
     if final <= start_obj:

@@ -330,7 +330,8 @@ def _remove_request(q, seq, slen, where, rcost, M, W):  # type: ignore[no-untype
 
 @njit(cache=True)
 def _destroy(op, k, seq, slen, where, rcost, active, M, W):  # type: ignore[no-untyped-def]
-    """Remove about k requests: 0 random, 1 worst (cost saving), 2 related (Shaw), 3 a route."""
+    """Remove about k requests: 0 random, 1 worst (cost saving), 2 related (Shaw), 3 a route,
+    4 strings of consecutive stops in the routes of related requests."""
     nr = where.shape[0]
     nv2 = M[13]
     rel = M[12]
@@ -411,7 +412,53 @@ def _destroy(op, k, seq, slen, where, rcost, active, M, W):  # type: ignore[no-u
             removed[nrem] = q
             nrem += 1
             _remove_request(q, seq, slen, where, rcost, M, W)
-    else:
+    elif op == 4:
+        # strings: around the seed and the requests most related to it, one stretch of
+        # consecutive stops per route (Christiaens & Vanden Berghe's SISR, simplified)
+        seed = assigned[np.random.randint(na)]
+        order = np.argsort(rel[seed])
+        touched = np.zeros(nv2 // 2, np.bool_)
+        got = np.empty(nr, np.int64)
+        removed = 0
+        for t in range(nr):
+            if removed >= k:
+                break
+            q = order[t]
+            s = where[q]
+            if s < 0 or touched[s]:
+                continue
+            touched[s] = True
+            row = seq[s]
+            L = slen[s]
+            p = nv2 + 2 * q
+            ip = 1
+            for h in range(1, L - 1):
+                if row[h] == p:
+                    ip = h
+                    break
+            stops = L - 2
+            lmax = min(stops, 2 * (k - removed))
+            ln = 1 + np.random.randint(lmax)
+            st = ip - np.random.randint(ln)
+            if st < 1:
+                st = 1
+            if st + ln > L - 1:
+                st = L - 1 - ln
+            ng = 0
+            for h in range(st, st + ln):
+                qq = (row[h] - nv2) // 2
+                dup = False
+                for g in range(ng):
+                    if got[g] == qq:
+                        dup = True
+                        break
+                if not dup:
+                    got[ng] = qq
+                    ng += 1
+            for g in range(ng):
+                if _remove_request(got[g], seq, slen, where, rcost, M, W):
+                    removed += 1
+    elif op == 3:
         nvh = nv2 // 2
         cand_r = np.empty(nvh, np.int64)
         nc = 0
@@ -525,7 +572,7 @@ def _repair(kreg, noise, seq, slen, where, rcost, active, M, W, bd, bn, bi, bj, 
 
 
 REPAIRS = ((1, False), (2, False), (3, False), (4, False), (1, True), (2, True), (3, True))  # (regret k, noise)
-N_DESTROY = 4
+N_DESTROY = 5
 
 
 @njit(cache=True)

@@ -390,7 +390,7 @@ class OrToolsSolver:
         if self._eliminating(problem, params, pinned, initial_routes):
             limit_s *= 1.0 - self.options.eliminate_share
         alns_limit_s = limit_s
-        use_alns = self._alns_applies(problem, vehicles, first_only, initial_routes, pinned)
+        use_alns = self._alns_applies(problem, params, vehicles, first_only, initial_routes, pinned)
         if use_alns:
             limit_s *= 1.0 - opts.improve_share
         # What is left of the budget once the model is built, minus a share for timing the
@@ -532,10 +532,19 @@ class OrToolsSolver:
         return status, routes, refused, objective
 
     def _alns_applies(
-        self, problem: Problem, vehicles: Sequence[Vehicle], first_only: bool, initial: object, pinned: object
+        self,
+        problem: Problem,
+        params: SolverParams,
+        vehicles: Sequence[Vehicle],
+        first_only: bool,
+        initial: object,
+        pinned: object,
     ) -> bool:
-        """Whether the ALNS layer runs after OR-Tools (see ``SearchOptions.improve``)."""
+        """Whether the ALNS layer runs after OR-Tools (see ``SearchOptions.improve``): not for a
+        first plan only, a search bounded by a solution count, or a live re-optimisation."""
         if self.options.improve != "alns" or first_only or initial or pinned or self.options.improve_share <= 0:
+            return False
+        if params.solution_limit is not None:
             return False
         from dispatcher.solver import alns, alns_kernels
 
