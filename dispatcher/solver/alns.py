@@ -347,7 +347,7 @@ class _Search:
         kmin = max(1, min(max(opt.min_remove, int(round(opt.min_remove_share * nr))), kmax))
         t_start = time.perf_counter()
         span = max(deadline - t_start, 1e-9)
-        chunk = 5
+        chunk = 1
         done = 0
         found = 0
         while True:

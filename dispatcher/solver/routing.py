@@ -76,7 +76,8 @@ class SearchOptions:
     first-solution heuristics in turn (the params' own first), the time shared equally, and the
     cheapest plan wins; not for live re-optimisation (initial routes or pins).
     ``improve``: "alns" hands the OR-Tools plan to :mod:`dispatcher.solver.alns` for
-    ``improve_share`` of the time limit (OR-Tools gets the rest, without the portfolio) when
+    ``improve_share`` of the time limit (OR-Tools gets the rest; the portfolio runs in it when
+    that rest is at least ``portfolio_min_s``) when
     its model is exact for the day (no breaks, no balance cost, no initial routes or pins) and
     numba is installed; "none" keeps OR-Tools alone.
     ``eliminate_share``: when vehicles have a fixed cost, this share of the time limit goes to
@@ -100,7 +101,7 @@ class SearchOptions:
     eliminate_share: float = 0.0
     neighbors_ratio: float = 1.0
     min_neighbors: int = 1
-    improve: str = "none"
+    improve: str = "alns"
     improve_share: float = 0.8
 
 
@@ -456,7 +457,7 @@ class OrToolsSolver:
                 sol = routing.SolveFromAssignmentWithParameters(initial, sp)
             else:
                 log.warning("the initial routes are not a solution of the model; searching from scratch")
-        if sol is None and len(opts.portfolio) > 1 and limit_s >= opts.portfolio_min_s and not pinned and not use_alns:
+        if sol is None and len(opts.portfolio) > 1 and limit_s >= opts.portfolio_min_s and not pinned:
             sol, status = _portfolio(routing, sp, [first, *[f for f in opts.portfolio if f != first]], budget_ms, stall,
                                      opts.stall_share * limit_s)
         elif sol is None:
@@ -502,7 +503,7 @@ class OrToolsSolver:
             if improved is not None:
                 changed = [a != b for a, b in zip(node_routes, improved[0], strict=True)]
                 node_routes, objective = improved
-                status += "_ALNS"
+                status = f"ALNS_{status}"
                 hints = [[] if c else h for c, h in zip(changed, hints, strict=True)]
         t_sched = time.perf_counter()
         routes: list[Route] = []
