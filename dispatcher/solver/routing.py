@@ -79,7 +79,9 @@ class SearchOptions:
     ``improve_share`` of the time limit (OR-Tools gets the rest; the portfolio runs in it when
     that rest is at least ``portfolio_min_s``) when
     its model is exact for the day (no breaks, no balance cost, no initial routes or pins) and
-    numba is installed; "none" keeps OR-Tools alone.
+    numba is installed and the time limit is at least ``improve_min_s`` (below, the kernels'
+    loading in a new process and OR-Tools' shorter share cost more than the layer gains);
+    "none" keeps OR-Tools alone.
     ``eliminate_share``: when vehicles have a fixed cost, this share of the time limit goes to
     emptying routes afterwards (:func:`dispatcher.solver.improve.eliminate_routes`); off by
     default: on the 8 Li & Lim instances at 30 s it emptied no route (greedy re-insertion is
@@ -103,6 +105,7 @@ class SearchOptions:
     min_neighbors: int = 1
     improve: str = "alns"
     improve_share: float = 0.8
+    improve_min_s: float = 2.0
 
 
 @dataclass
@@ -393,7 +396,13 @@ class OrToolsSolver:
         alns_limit_s = limit_s
         use_alns = self._alns_applies(problem, params, vehicles, first_only, initial_routes, pinned)
         if use_alns:
-            limit_s *= 1.0 - opts.improve_share
+            # the compiled kernels load once per process (about 0.6 s from numba's cache): that
+            # time is spent first, and OR-Tools gets its share of what is left
+            from dispatcher.solver import alns
+
+            alns.warm_up()
+            used = time.perf_counter() - t0
+            limit_s = used + max(0.0, limit_s - used) * (1.0 - opts.improve_share)
         # What is left of the budget once the model is built, minus a share for timing the
         # routes and explaining refusals afterwards.
         reserve = min(0.1 * limit_s, 0.002 * nr + 0.05)
@@ -542,10 +551,11 @@ class OrToolsSolver:
         pinned: object,
     ) -> bool:
         """Whether the ALNS layer runs after OR-Tools (see ``SearchOptions.improve``): not for a
-        first plan only, a search bounded by a solution count, or a live re-optimisation."""
+        first plan only, a short limit, a search bounded by a solution count, or a live
+        re-optimisation."""
         if self.options.improve != "alns" or first_only or initial or pinned or self.options.improve_share <= 0:
             return False
-        if params.solution_limit is not None:
+        if params.solution_limit is not None or params.effective_time_limit_s < self.options.improve_min_s:
             return False
         from dispatcher.solver import alns, alns_kernels
 
@@ -571,10 +581,13 @@ class OrToolsSolver:
         slot_of = {k: s for s, k in enumerate(vehicle_ids)}
         model = alns.build_model(problem, requests, vehicles, [[slot_of[k] for k in allowed[r.id]] for r in requests])
         budget = limit_s - (time.perf_counter() - t0) - reserve
-        if budget <= 0.05:
+        served = sum(len(nodes) for nodes in node_routes) // 2
+        if budget <= 0.05 and served == len(requests):
             return None
+        # out of time with requests left out (a short limit, or the kernels loading in a new
+        # process): the ALNS still gives them one greedy repair, which is fast
         at = time.perf_counter() - t0
-        res = alns.improve(model, node_routes, budget, seed=params.seed)
+        res = alns.improve(model, node_routes, max(budget, 0.0), seed=params.seed)
         self.trace.alns_iterations = res.iterations
         if res.objective >= res.start_objective:
             return None

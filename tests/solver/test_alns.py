@@ -89,7 +89,7 @@ def test_route_check_rejects_dropoff_before_pickup() -> None:
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_solver_with_alns_passes_the_checker(problem: Problem) -> None:
     problem = _no_breaks(problem)
-    plan = OrToolsSolver(SolverParams(time_limit_s=0.5), SearchOptions(improve="alns")).solve(problem)
+    plan = OrToolsSolver(SolverParams(time_limit_s=0.5), SearchOptions(improve="alns", improve_min_s=0.0)).solve(problem)
     report = check_plan(problem, plan)
     assert report.ok, report.summary()
 
