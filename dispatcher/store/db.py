@@ -176,6 +176,53 @@ def job_out(row: Job) -> dict[str, Any]:
     }
 
 
+class Documents:
+    """A table of documents by id (``id``, ``data`` as the input dicts of ``dispatcher.io``,
+    ``created_at``, ``updated_at``): the fleet's vehicles, the volunteer drivers."""
+
+    def __init__(self, store: Store, model: Any, noun: str, path: str) -> None:
+        self.store, self.model, self.noun, self.path = store, model, noun, path
+
+    def list_in(self, s: Session) -> list[dict[str, Any]]:
+        """Every document, read inside an open session."""
+        return [r.data for r in s.execute(select(self.model).order_by(self.model.id)).scalars()]
+
+    def list(self) -> list[dict[str, Any]]:
+        with self.store.read() as s:
+            return self.list_in(s)
+
+    def get(self, doc_id: str) -> dict[str, Any]:
+        with self.store.read() as s:
+            row = s.get(self.model, doc_id)
+            if row is None:
+                raise NotFoundError(f"no {self.noun} {doc_id!r}", f"{self.noun}_id")
+            return dict(row.data)
+
+    def put(self, data: Mapping[str, Any], create_only: bool = False) -> bool:
+        """Create or replace a document (already validated); returns whether it was created."""
+        doc_id = str(data["id"])
+        with self.store.write() as s:
+            row = s.get(self.model, doc_id)
+            if row is not None and create_only:
+                raise ConflictError(f"{self.noun} {doc_id!r} already exists; replace it with PUT {self.path}/{doc_id}", "body.id")
+            if row is None:
+                s.add(self.model(id=doc_id, data=dict(data)))
+                try:
+                    s.flush()
+                except IntegrityError:
+                    raise ConflictError(f"{self.noun} {doc_id!r} was added at the same time", "body.id") from None
+                return True
+            row.data, row.updated_at = dict(data), utcnow()
+            return False
+
+    def delete(self, doc_id: str) -> None:
+        with self.store.write() as s:
+            row = s.get(self.model, doc_id)
+            if row is None:
+                raise NotFoundError(f"no {self.noun} {doc_id!r}", f"{self.noun}_id")
+            s.delete(row)
+
+
 class Store:
     """The store. ``Store(url)`` opens (and migrates, unless ``migrate=False``) the database."""
 
@@ -188,6 +235,7 @@ class Store:
         # queue here instead and wake as soon as the previous one commits (other processes still
         # meet at SQLite's lock).
         self._writer = threading.RLock()
+        self.vehicles = Documents(self, VehicleRow, "vehicle", "/v1/vehicles")
         if migrate:
             upgrade(self.engine)
 
@@ -349,41 +397,21 @@ class Store:
 
     # ---- vehicles ---------------------------------------------------------------------------
     def list_vehicles(self) -> list[dict[str, Any]]:
-        with self.read() as s:
-            return [r.data for r in s.execute(select(VehicleRow).order_by(VehicleRow.id)).scalars()]
+        return self.vehicles.list()
 
-    @staticmethod
-    def list_vehicles_in(s: Session) -> list[dict[str, Any]]:
+    def list_vehicles_in(self, s: Session) -> list[dict[str, Any]]:
         """The fleet, read inside an open session (so that a booking sees it in its transaction)."""
-        return [r.data for r in s.execute(select(VehicleRow).order_by(VehicleRow.id)).scalars()]
+        return self.vehicles.list_in(s)
 
     def get_vehicle(self, vehicle_id: str) -> dict[str, Any]:
-        with self.read() as s:
-            row = s.get(VehicleRow, vehicle_id)
-            if row is None:
-                raise NotFoundError(f"no vehicle {vehicle_id!r}", "vehicle_id")
-            return row.data
+        return self.vehicles.get(vehicle_id)
 
     def put_vehicle(self, data: Mapping[str, Any], create_only: bool = False) -> bool:
         """Create or replace a vehicle (already validated); returns whether it was created."""
-        vid = str(data["id"])
-        with self.write() as s:
-            row = s.get(VehicleRow, vid)
-            if row is not None and create_only:
-                raise ConflictError(f"vehicle {vid!r} already exists; replace it with PUT /v1/vehicles/{vid}", "id")
-            if row is None:
-                s.add(VehicleRow(id=vid, data=dict(data)))
-                return True
-            row.data = dict(data)
-            row.updated_at = utcnow()
-            return False
+        return self.vehicles.put(data, create_only)
 
     def delete_vehicle(self, vehicle_id: str) -> None:
-        with self.write() as s:
-            row = s.get(VehicleRow, vehicle_id)
-            if row is None:
-                raise NotFoundError(f"no vehicle {vehicle_id!r}", "vehicle_id")
-            s.delete(row)
+        self.vehicles.delete(vehicle_id)
 
     # ---- requests ---------------------------------------------------------------------------
     def add_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], source: str = "batch", owner: int | None = None) -> list[str]:

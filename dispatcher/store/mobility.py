@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import InputError, NotFoundError
-from dispatcher.store.db import ConflictError, Store, iso_time
+from dispatcher.store.db import ConflictError, Documents, Store, iso_time
 from dispatcher.store.models import CarpoolMatchingRow, CarpoolOfferRow, VolunteerRow, utcnow
 
 OFFER_STATUSES = ("active", "withdrawn")
@@ -105,9 +105,12 @@ class Mobility:
         return [r.data for r in s.execute(q).scalars()]
 
     # ---- volunteers -----------------------------------------------------------------------
+    @property
+    def _volunteers(self) -> Documents:
+        return Documents(self.store, VolunteerRow, "volunteer", "/v1/volunteers")
+
     def list_volunteers(self) -> list[dict[str, Any]]:
-        with self.store.read() as s:
-            return self.volunteers_in(s)
+        return self._volunteers.list()
 
     @staticmethod
     def volunteers_in(s: Session) -> list[dict[str, Any]]:
@@ -115,35 +118,14 @@ class Mobility:
         return [r.data for r in s.execute(select(VolunteerRow).order_by(VolunteerRow.id)).scalars()]
 
     def get_volunteer(self, volunteer_id: str) -> dict[str, Any]:
-        with self.store.read() as s:
-            row = s.get(VolunteerRow, volunteer_id)
-            if row is None:
-                raise NotFoundError(f"no volunteer {volunteer_id!r}", "volunteer_id")
-            return row.data
+        return self._volunteers.get(volunteer_id)
 
     def put_volunteer(self, data: Mapping[str, Any], create_only: bool = False) -> bool:
         """Create or replace a volunteer (already validated); returns whether it was created."""
-        vid = str(data["id"])
-        with self.store.write() as s:
-            row = s.get(VolunteerRow, vid)
-            if row is not None and create_only:
-                raise ConflictError(f"volunteer {vid!r} already exists; replace it with PUT /v1/volunteers/{vid}", "body.id")
-            if row is None:
-                s.add(VolunteerRow(id=vid, data=dict(data)))
-                try:
-                    s.flush()
-                except IntegrityError:
-                    raise ConflictError(f"volunteer {vid!r} was added at the same time", "body.id") from None
-                return True
-            row.data, row.updated_at = dict(data), utcnow()
-            return False
+        return self._volunteers.put(data, create_only)
 
     def delete_volunteer(self, volunteer_id: str) -> None:
-        with self.store.write() as s:
-            row = s.get(VolunteerRow, volunteer_id)
-            if row is None:
-                raise NotFoundError(f"no volunteer {volunteer_id!r}", "volunteer_id")
-            s.delete(row)
+        self._volunteers.delete(volunteer_id)
 
     # ---- matchings ------------------------------------------------------------------------
     def save_matching(self, day: date, version: int, result: Mapping[str, Any], created_by: int | None) -> dict[str, Any]:
