@@ -59,7 +59,7 @@ from benchmarks.instances import (
     load_instance,
 )
 from dispatcher.errors import DispatcherError, InputError
-from dispatcher.model import FIRST_SOLUTION_STRATEGIES, METAHEURISTICS, SolverParams
+from dispatcher.model import FIRST_SOLUTION_STRATEGIES, IMPROVEMENTS, METAHEURISTICS, SolverParams
 from dispatcher.params import load_params, params_from_mapping, params_to_mapping, save_params
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,9 +70,11 @@ log = logging.getLogger(__name__)
 
 # The knobs of SolverParams a trial chooses (the time limit is the study's, the seed does not
 # change what OR-Tools' routing search does, the solution limit only shortens it).
-SPACE: dict[str, tuple[str, ...]] = {
+SPACE: dict[str, tuple[str | float, ...]] = {
     "first_solution": FIRST_SOLUTION_STRATEGIES,
     "metaheuristic": METAHEURISTICS,
+    "improvement": IMPROVEMENTS,
+    "improvement_share": (0.5, 0.65, 0.8, 0.9),  # the time split between OR-Tools and the ALNS layer
 }
 INFEASIBLE_SCORE = 100.0
 EXTRA_VEHICLE_SCORE = 10.0

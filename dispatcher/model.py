@@ -427,12 +427,15 @@ FIRST_SOLUTION_STRATEGIES = (
     "GLOBAL_CHEAPEST_ARC",
 )
 METAHEURISTICS = ("AUTOMATIC", "GREEDY_DESCENT", "GUIDED_LOCAL_SEARCH", "SIMULATED_ANNEALING", "TABU_SEARCH")
+IMPROVEMENTS = ("alns", "none")
 
 
 @dataclass(frozen=True)
 class SolverParams:
     """Validated solver parameters. ``effort`` (0..5) is the one knob for people who don't tune:
-    it sets the time limit when ``time_limit_s`` is None (0: first plan only, 5: 120 s)."""
+    it sets the time limit when ``time_limit_s`` is None (0: first plan only, 5: 120 s).
+    ``improvement``: "alns" hands OR-Tools' plan to the ALNS layer for ``improvement_share`` of
+    the time (the split between the two searches), where the layer applies; "none": OR-Tools alone."""
 
     time_limit_s: float | None = 10.0
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
@@ -441,6 +444,8 @@ class SolverParams:
     seed: int = 0
     solution_limit: int | None = None
     log_search: bool = False
+    improvement: str = "alns"
+    improvement_share: float = 0.8
 
     EFFORT_TIME_S = (0.0, 2.0, 10.0, 30.0, 60.0, 120.0)
 
@@ -461,6 +466,13 @@ class SolverParams:
         _check(_is_int(self.seed) and self.seed >= 0, "params.seed", "must be a non-negative integer")
         if self.solution_limit is not None:
             _check(_is_int(self.solution_limit) and self.solution_limit >= 1, "params.solution_limit", "must be an integer >= 1")
+        _check(self.improvement in IMPROVEMENTS, "params.improvement", f"must be one of {', '.join(IMPROVEMENTS)}")
+        _check(
+            isinstance(self.improvement_share, (int, float)) and not isinstance(self.improvement_share, bool)
+            and 0.0 <= self.improvement_share < 1.0,
+            "params.improvement_share",
+            "must be a number from 0 to below 1 (the ALNS layer's share of the time)",
+        )
 
     @property
     def effective_time_limit_s(self) -> float:

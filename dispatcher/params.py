@@ -44,6 +44,8 @@ _TYPES: dict[str, str] = {
     "seed": "an integer",
     "solution_limit": "an integer",
     "log_search": "true or false",
+    "improvement": "a string",
+    "improvement_share": "a number",
 }
 
 
@@ -52,6 +54,10 @@ def _type_ok(key: str, value: Any) -> bool:
         return key in ("time_limit_s", "solution_limit")
     if key in ("first_solution", "metaheuristic"):
         return isinstance(value, str)
+    if key == "improvement":
+        return isinstance(value, str)
+    if key == "improvement_share":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
     if key == "log_search":
         return isinstance(value, bool)
     if key == "time_limit_s":

@@ -75,13 +75,13 @@ class SearchOptions:
     the time limit is at least ``portfolio_min_s``, the search runs from each of these
     first-solution heuristics in turn (the params' own first), the time shared equally, and the
     cheapest plan wins; not for live re-optimisation (initial routes or pins).
-    ``improve``: "alns" hands the OR-Tools plan to :mod:`dispatcher.solver.alns` for
-    ``improve_share`` of the time limit (OR-Tools gets the rest; the portfolio runs in it when
-    that rest is at least ``portfolio_min_s``) when
-    its model is exact for the day (no breaks, no balance cost, no initial routes or pins) and
-    numba is installed and the time limit is at least ``improve_min_s`` (below, the kernels'
-    loading in a new process and OR-Tools' shorter share cost more than the layer gains);
-    "none" keeps OR-Tools alone.
+    ``improve_min_s``: the ALNS layer (``SolverParams.improvement``: "alns" hands the OR-Tools plan
+    to :mod:`dispatcher.solver.alns` for ``SolverParams.improvement_share`` of the time limit;
+    OR-Tools gets the rest, the portfolio running in it when that rest is at least
+    ``portfolio_min_s``) runs when its model is exact for the day (no breaks, no balance cost,
+    no initial routes or pins), numba is installed and the time limit is at least this (below,
+    the kernels' loading in a new process and OR-Tools' shorter share cost more than the layer
+    gains).
     ``eliminate_share``: when vehicles have a fixed cost, this share of the time limit goes to
     emptying routes afterwards (:func:`dispatcher.solver.improve.eliminate_routes`); off by
     default: on the 8 Li & Lim instances at 30 s it emptied no route (greedy re-insertion is
@@ -103,8 +103,6 @@ class SearchOptions:
     eliminate_share: float = 0.0
     neighbors_ratio: float = 1.0
     min_neighbors: int = 1
-    improve: str = "alns"
-    improve_share: float = 0.8
     improve_min_s: float = 2.0
 
 
@@ -402,7 +400,7 @@ class OrToolsSolver:
 
             alns.warm_up()
             used = time.perf_counter() - t0
-            limit_s = used + max(0.0, limit_s - used) * (1.0 - opts.improve_share)
+            limit_s = used + max(0.0, limit_s - used) * (1.0 - params.improvement_share)
         # What is left of the budget once the model is built, minus a share for timing the
         # routes and explaining refusals afterwards.
         reserve = min(0.1 * limit_s, 0.002 * nr + 0.05)
@@ -550,10 +548,10 @@ class OrToolsSolver:
         initial: object,
         pinned: object,
     ) -> bool:
-        """Whether the ALNS layer runs after OR-Tools (see ``SearchOptions.improve``): not for a
+        """Whether the ALNS layer runs after OR-Tools (``SolverParams.improvement``): not for a
         first plan only, a short limit, a search bounded by a solution count, or a live
         re-optimisation."""
-        if self.options.improve != "alns" or first_only or initial or pinned or self.options.improve_share <= 0:
+        if params.improvement != "alns" or first_only or initial or pinned or params.improvement_share <= 0:
             return False
         if params.solution_limit is not None or params.effective_time_limit_s < self.options.improve_min_s:
             return False

@@ -102,7 +102,7 @@ def test_tiny_study_persists_resumes_and_writes_params(tmp_path: Path) -> None:
 
     # a driver that died with a trial in flight (on parameters not run yet)
     run = [{k: t.params[k] for k in SPACE} for t in done]
-    ghost_values = next(v for v in ({"first_solution": f, "metaheuristic": m} for f in SPACE["first_solution"]
+    ghost_values = next(v for v in ({**default_values(), "first_solution": f, "metaheuristic": m} for f in SPACE["first_solution"]
                                     for m in SPACE["metaheuristic"]) if v not in run)
     study.enqueue_trial(ghost_values)
     ghost = study.ask()

@@ -89,7 +89,7 @@ def test_route_check_rejects_dropoff_before_pickup() -> None:
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_solver_with_alns_passes_the_checker(problem: Problem) -> None:
     problem = _no_breaks(problem)
-    plan = OrToolsSolver(SolverParams(time_limit_s=0.5), SearchOptions(improve="alns", improve_min_s=0.0)).solve(problem)
+    plan = OrToolsSolver(SolverParams(time_limit_s=0.5), SearchOptions(improve_min_s=0.0)).solve(problem)
     report = check_plan(problem, plan)
     assert report.ok, report.summary()
 
@@ -127,7 +127,7 @@ def test_short_run_on_a_cordeau_instance() -> None:
     from benchmarks.instances import judge, load_instance
 
     inst = load_instance("darp", "a2-16", SHARED)
-    solver = OrToolsSolver(SolverParams(time_limit_s=2.0), SearchOptions(improve="alns"))
+    solver = OrToolsSolver(SolverParams(time_limit_s=2.0), SearchOptions())
     plan = solver.solve(inst.problem)
     verdict = judge(inst, plan)
     assert verdict.feasible and verdict.served == 16
