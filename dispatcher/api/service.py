@@ -13,7 +13,7 @@ import json
 import logging
 import multiprocessing
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -140,6 +140,20 @@ class _Compiled:
 
 
 _MAX_REMEMBERED_REQUESTS = 20_000
+
+
+_DAYS_KEPT = 14  # days whose write memo and route screens a server keeps (the most recently opened)
+
+
+def _per_day(held: dict[date, Any], day: date, make: Callable[[], Any]) -> Any:
+    """``held[day]``, made on first use; the oldest day is let go beyond ``_DAYS_KEPT`` (a server
+    runs for months: what helps the next booking of a day need not outlive the day)."""
+    got = held.get(day)
+    if got is None:
+        got = held[day] = make()
+        while len(held) > _DAYS_KEPT:
+            del held[next(iter(held))]
+    return got
 
 
 @dataclass(frozen=True)
@@ -363,17 +377,20 @@ class Dispatch:
         with self._memory_lock:
             got = self._days.get(day)
             if got is None or got.version < version:
+                self._days.pop(day, None)  # re-inserted last: the most recently used day
                 self._days[day] = _Held(version, plan, problem, accepted)
+                while len(self._days) > _DAYS_KEPT:
+                    del self._days[next(iter(self._days))]
 
     def _screens(self, day: date) -> ScreenCache:
         """The day's route screens, reused by its next booking (which runs under the day's lock)."""
         with self._memory_lock:
-            return self._screen_caches.setdefault(day, ScreenCache())
+            return _per_day(self._screen_caches, day, ScreenCache)
 
     def _memo(self, day: date) -> Memo:
         """What writing the day's live plan and problem reuses from the last write."""
         with self._memory_lock:
-            return self._memos.setdefault(day, Memo())
+            return _per_day(self._memos, day, Memo)
 
     def check_day_open(self, day: date) -> None:
         status = self.store.day_status(day)

@@ -85,18 +85,14 @@ def build_model(
     d1 = [0] * (2 * nv)
     lo: list[int] = []
     hi: list[int] = []
-    for v in vehicles:
-        a, b = v.shift.start_s, v.shift.end_s
-        if v.start_window is not None:
-            a, b = max(a, v.start_window.start_s), min(b, v.start_window.end_s)
-        lo.append(a)
-        hi.append(b)
-    for v in vehicles:
-        a, b = v.shift.start_s, v.shift.end_s
-        if v.end_window is not None:
-            a, b = max(a, v.end_window.start_s), min(b, v.end_window.end_s)
-        lo.append(a)
-        hi.append(b)
+    for which in ("start_window", "end_window"):  # the start nodes, then the end nodes
+        for v in vehicles:
+            a, b = v.shift.start_s, v.shift.end_s
+            w = getattr(v, which)
+            if w is not None:
+                a, b = max(a, w.start_s), min(b, w.end_s)
+            lo.append(a)
+            hi.append(b)
     ride = []
     pen = []
     for r in requests:
