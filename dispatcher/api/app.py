@@ -1,7 +1,7 @@
 """The FastAPI application: ``create_app(settings)``. Served by ``dispatcher serve`` (uvicorn).
 
-Thin: each route validates, calls ``dispatcher.api.service`` (store, solver, bookings) and
-answers. Errors are the project's JSON body ``{error, where, message}`` (``dispatcher.api.errors``).
+Thin: routes, schemas and one typed dependency (``dispatcher.api.deps``) that hands each route
+the application layer (``dispatcher.service``), which does the work. Errors are the project's JSON body ``{error, where, message}`` (``dispatcher.api.errors``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from dispatcher import __version__
 from dispatcher.api import errors
 from dispatcher.api.routes import bookings, days, fleet, mobility, system
 from dispatcher.api.schemas import RequestBatchIn
-from dispatcher.api.service import Dispatch
-from dispatcher.api.settings import Settings
+from dispatcher.service.app import Service
+from dispatcher.service.settings import Settings
 
 log = logging.getLogger("dispatcher.api")
 
@@ -101,24 +101,26 @@ class _TooLarge(Exception):
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The application. Opens (and migrates) the store at startup, closes it at shutdown."""
+    """The application. Builds the ``Service`` (opens and migrates the store) at startup, closes
+    it at shutdown. Tests may hand the routes another one through
+    ``app.dependency_overrides[dispatcher.api.deps.get_service]``."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        dispatch = Dispatch(settings)
-        if dispatch.interrupted_jobs:
-            log.warning("%d job(s) interrupted by the last stop were marked failed", dispatch.interrupted_jobs)
-        dispatch.warm_up()
+        svc = Service(settings)
+        if svc.jobs.interrupted:
+            log.warning("%d job(s) interrupted by the last stop were marked failed", svc.jobs.interrupted)
+        svc.warm_up()
         # The territory and the road graph are millions of long-lived objects: moved out of the
         # collector's sight, a full collection no longer stalls a booking by 100 ms and more.
         gc.collect()
         gc.freeze()
-        app.state.dispatch = dispatch
+        app.state.service = svc
         try:
             yield
         finally:
-            dispatch.close()
+            svc.close()
 
     app = FastAPI(
         title="Dispatcher API",

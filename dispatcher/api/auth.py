@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
+from dispatcher.api.deps import ServiceDep
 from dispatcher.errors import DispatcherError
 from dispatcher.store import KeyInfo
 
@@ -27,7 +28,8 @@ class Forbidden(DispatcherError):
     http_status = 403
 
 
-def current_key(request: Request, x_api_key: Annotated[str | None, Depends(api_key_header)] = None) -> KeyInfo:
+def current_key(request: Request, service: ServiceDep,
+                x_api_key: Annotated[str | None, Depends(api_key_header)] = None) -> KeyInfo:
     token = x_api_key
     if not token:
         auth = request.headers.get("authorization", "")
@@ -35,7 +37,7 @@ def current_key(request: Request, x_api_key: Annotated[str | None, Depends(api_k
             token = auth[7:].strip()
     if not token:
         raise Unauthorized("no API key; send it as the X-API-Key header (or Authorization: Bearer)", "header X-API-Key")
-    key = request.app.state.dispatch.store.authenticate(token)
+    key = service.store.authenticate(token)
     if key is None:
         raise Unauthorized("unknown or revoked API key", "header X-API-Key")
     return key

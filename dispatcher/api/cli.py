@@ -22,7 +22,7 @@ StateOpt = Annotated[Path | None, typer.Option("--state-dir", help="Folder of th
 
 
 def _settings(database_url: str | None, state_dir: Path | None) -> object:
-    from dispatcher.api.settings import Settings
+    from dispatcher.service.settings import Settings
 
     overrides: dict[str, object] = {}
     if database_url:

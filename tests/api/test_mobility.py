@@ -280,22 +280,21 @@ def test_day_vehicles_compile_to_the_mixed_problems_vehicles(tmp_path: Path) -> 
     """The volunteers' and offers' vehicle dicts a plan job adds to the fleet compile, through
     the day's compiler, to exactly the vehicles ``mixed_problem`` builds from the offers and
     volunteers themselves (so a booking given the same dicts sees the plan's vehicles)."""
-    from dispatcher.api.mobility import day_vehicle_dicts
-    from dispatcher.api.service import Dispatch
-    from dispatcher.api.settings import Settings
     from dispatcher.model import SolverParams
+    from dispatcher.service.app import Service
+    from dispatcher.service.settings import Settings
     from dispatcher.solver.mixed import mixed_problem
 
-    dispatch = Dispatch(Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}", solver_processes=False))
+    dispatch = Service(Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}", solver_processes=False))
     try:
         offers = [*OFFERS, {"driver_id": "c3", "origin": {"lon": 2.70, "lat": 50.05}, "destination": "Albert",
                             "meeting_points": ["Auchonvillers", "Albert"], "arrival_window": {"start": "08:00", "end": "08:20"}}]
         volunteers = [VOLUNTEER, {"id": "vol-2", "home": {"lon": 2.65, "lat": 50.0}, "half_days": ["pm"], "cost_per_km": 0.2}]
-        extra = day_vehicle_dicts(dispatch, DAY, offers, volunteers)
+        extra = dispatch.day_fleet.extra_vehicle_dicts(DAY, offers, volunteers)
         assert [v["id"] for v in extra] == ["vol-1/am", "vol-1/pm", "vol-2/pm", "c1", "c2", "c3"]
-        compiled = dispatch.compiler(DAY)(RIDERS, [*FLEET, *extra], SolverParams())
-        base, offs, vols = mixed_from_dicts(RIDERS, FLEET, offers, volunteers, dispatch.territory, dispatch.network, day=DAY)
+        compiled = dispatch.compiler.compile(DAY, RIDERS, [*FLEET, *extra], SolverParams())
+        base, offs, vols = mixed_from_dicts(RIDERS, FLEET, offers, volunteers, dispatch.ctx.territory, dispatch.ctx.network, day=DAY)
         assert compiled.vehicles == mixed_problem(base, offs, vols).vehicles
-        assert day_vehicle_dicts(dispatch, DAY, [], []) == []
+        assert dispatch.day_fleet.extra_vehicle_dicts(DAY, [], []) == []
     finally:
         dispatch.close()

@@ -6,19 +6,15 @@ import secrets
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from dispatcher.api.auth import PortalKey
+from dispatcher.api.deps import ServiceDep
 from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND
 from dispatcher.api.schemas import BookingIn, PromiseOut, RefusalOut, RequestOut
-from dispatcher.store import KeyInfo
 
 router = APIRouter(prefix="/v1", tags=["bookings"], responses={**AUTH_ERRORS, **NOT_FOUND})
-
-
-def _owner(key: KeyInfo) -> int | None:
-    return key.id if key.role == "portal" else None
 
 
 @router.post(
@@ -29,23 +25,23 @@ def _owner(key: KeyInfo) -> int | None:
         409: {"model": RefusalOut, "description": "Refused, with the reason and alternatives; or the id is taken"},
     },
 )
-def create_booking(day: date, body: BookingIn, request: Request, key: PortalKey) -> JSONResponse:
+def create_booking(day: date, body: BookingIn, service: ServiceDep, key: PortalKey) -> JSONResponse:
     d = body.model_dump(exclude_none=True)
     d["id"] = d.get("id") or f"b-{secrets.token_hex(6)}"
-    status, out = request.app.state.dispatch.book(day, d, key)
+    status, out = service.bookings.book(day, d, key)
     return JSONResponse(out, status_code=status)
 
 
 @router.get("/days/{day}/bookings", response_model=list[RequestOut], summary="Bookings of a day (a portal key sees its own)")
-def list_bookings(day: date, request: Request, key: PortalKey) -> list[dict[str, Any]]:
-    return request.app.state.dispatch.store.list_requests(day, source="booking", owner=_owner(key))
+def list_bookings(day: date, service: ServiceDep, key: PortalKey) -> list[dict[str, Any]]:
+    return service.bookings.list(day, key)
 
 
 @router.get("/days/{day}/bookings/{booking_id}", response_model=RequestOut, summary="One booking, with its promise or refusal")
-def get_booking(day: date, booking_id: str, request: Request, key: PortalKey) -> dict[str, Any]:
-    return request.app.state.dispatch.store.get_request(day, booking_id, source="booking", owner=_owner(key))
+def get_booking(day: date, booking_id: str, service: ServiceDep, key: PortalKey) -> dict[str, Any]:
+    return service.bookings.get(day, booking_id, key)
 
 
 @router.delete("/days/{day}/bookings/{booking_id}", response_model=RequestOut, summary="Cancel a booking (it leaves the day's plan)")
-def cancel_booking(day: date, booking_id: str, request: Request, key: PortalKey) -> dict[str, Any]:
-    return request.app.state.dispatch.cancel_request(day, booking_id, key, source="booking")
+def cancel_booking(day: date, booking_id: str, service: ServiceDep, key: PortalKey) -> dict[str, Any]:
+    return service.bookings.cancel(day, booking_id, key)

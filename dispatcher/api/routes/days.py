@@ -12,8 +12,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from dispatcher.api.auth import OperatorKey, PlannerKey
+from dispatcher.api.deps import ServiceDep
 from dispatcher.api.errors import validation_error
 from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND
 from dispatcher.api.schemas import (
@@ -37,29 +39,25 @@ CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut, "descripti
 CSV_EXAMPLE = "id,pickup,dropoff,seats,pickup_from,pickup_to,arrive_by\nr1,Méaulte,Albert,1,08:00,08:15,\nr2,Acheux-en-Amiénois,Albert,2,,,09:30\n"
 
 
-def _dispatch(request: Request) -> Any:
-    return request.app.state.dispatch
-
-
 # ---- service days ---------------------------------------------------------------------------
 
 
 @router.get("/days", response_model=list[DayOut], tags=["days"], summary="The service calendar")
-def list_days(request: Request, _: PlannerKey) -> list[dict[str, Any]]:
-    return _dispatch(request).store.list_days()
+def list_days(service: ServiceDep, _: PlannerKey) -> list[dict[str, Any]]:
+    return service.days.list()
 
 
 @router.put("/days/{day}", response_model=DayOut, tags=["days"], summary="Open (or close) a service day",
             responses={201: {"model": DayOut, "description": "Day opened"}})
-def put_day(day: date, body: DayIn, request: Request, response: Response, _: OperatorKey) -> dict[str, Any]:
-    out, created = _dispatch(request).store.put_day(day, body.status, body.note)
+def put_day(day: date, body: DayIn, service: ServiceDep, response: Response, _: OperatorKey) -> dict[str, Any]:
+    out, created = service.days.put(day, body.status, body.note)
     response.status_code = 201 if created else 200
     return out
 
 
 @router.get("/days/{day}", response_model=DayOut, tags=["days"], summary="A service day: status, version, request counts")
-def get_day(day: date, request: Request, _: PlannerKey) -> dict[str, Any]:
-    return _dispatch(request).store.get_day(day)
+def get_day(day: date, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
+    return service.days.get(day)
 
 
 # ---- requests -------------------------------------------------------------------------------
@@ -111,32 +109,30 @@ def _parse_batch(raw: bytes, content_type: str) -> list[dict[str, Any]]:
         "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
     }}},
 )
-async def submit_requests(day: date, request: Request, key: OperatorKey) -> dict[str, Any]:
+async def submit_requests(day: date, request: Request, service: ServiceDep, key: OperatorKey) -> dict[str, Any]:
     raw = await request.body()
     dicts = _parse_batch(raw, request.headers.get("content-type", "application/json").lower())
-    from starlette.concurrency import run_in_threadpool
-
-    ids = await run_in_threadpool(_dispatch(request).submit_requests, day, dicts, key)
+    ids = await run_in_threadpool(service.days.submit_requests, day, dicts, key)
     return {"day": day.isoformat(), "created": len(ids), "ids": ids}
 
 
 @router.get("/days/{day}/requests", response_model=list[RequestOut], tags=["requests"], summary="The requests of a day")
 def list_requests(
-    day: date, request: Request, _: OperatorKey,
+    day: date, service: ServiceDep, _: OperatorKey,
     status: Literal["pending", "accepted", "refused", "cancelled"] | None = Query(None, description="Only requests with this status"),
 ) -> list[dict[str, Any]]:
-    return _dispatch(request).store.list_requests(day, status=status)
+    return service.days.list_requests(day, status=status)
 
 
 @router.get("/days/{day}/requests/{request_id}", response_model=RequestOut, tags=["requests"], summary="One request, with its promise or refusal")
-def get_request(day: date, request_id: str, request: Request, _: OperatorKey) -> dict[str, Any]:
-    return _dispatch(request).store.get_request(day, request_id)
+def get_request(day: date, request_id: str, service: ServiceDep, _: OperatorKey) -> dict[str, Any]:
+    return service.days.get_request(day, request_id)
 
 
 @router.delete("/days/{day}/requests/{request_id}", response_model=RequestOut, tags=["requests"],
                summary="Cancel a request (it leaves the day's plan; the row is kept as cancelled)")
-def cancel_request(day: date, request_id: str, request: Request, key: OperatorKey) -> dict[str, Any]:
-    return _dispatch(request).cancel_request(day, request_id, key)
+def cancel_request(day: date, request_id: str, service: ServiceDep, key: OperatorKey) -> dict[str, Any]:
+    return service.days.cancel_request(day, request_id, key)
 
 
 # ---- plans ----------------------------------------------------------------------------------
@@ -144,58 +140,43 @@ def cancel_request(day: date, request_id: str, request: Request, key: OperatorKe
 
 @router.post("/days/{day}/plans", status_code=202, response_model=JobOut, tags=["plans"],
              summary="Plan the day's requests within a time limit, as a job to poll at /v1/jobs/{id}")
-def plan_day(day: date, body: PlanJobIn, request: Request, response: Response, key: OperatorKey) -> dict[str, Any]:
-    d = _dispatch(request)
-    limit = body.time_limit_s if body.time_limit_s is not None else d.settings.plan_time_limit_s
-    if limit > d.settings.max_plan_time_limit_s:
-        raise InputError(f"at most {d.settings.max_plan_time_limit_s:g} s on this server", "body.time_limit_s")
-    job = d.start_job("plan", day, {"time_limit_s": limit, "seed": body.seed}, key)
+def plan_day(day: date, body: PlanJobIn, service: ServiceDep, response: Response, key: OperatorKey) -> dict[str, Any]:
+    limit = service.jobs.time_limit(body.time_limit_s)
+    job = service.jobs.start_job("plan", day, {"time_limit_s": limit, "seed": body.seed}, key)
     response.headers["Location"] = f"/v1/jobs/{job['id']}"
     return job
 
 
 @router.post("/scenarios", status_code=202, response_model=JobOut, tags=["plans"],
              summary="Run a what-if plan of a day (another fleet, time limit, seed); the day's plan is untouched")
-def run_scenario(body: ScenarioIn, request: Request, response: Response, key: PlannerKey) -> dict[str, Any]:
-    d = _dispatch(request)
-    limit = body.time_limit_s if body.time_limit_s is not None else d.settings.plan_time_limit_s
-    if limit > d.settings.max_plan_time_limit_s:
-        raise InputError(f"at most {d.settings.max_plan_time_limit_s:g} s on this server", "body.time_limit_s")
+def run_scenario(body: ScenarioIn, service: ServiceDep, response: Response, key: PlannerKey) -> dict[str, Any]:
+    limit = service.jobs.time_limit(body.time_limit_s)
     params: dict[str, Any] = {"time_limit_s": limit, "seed": body.seed}
     if body.vehicles is not None:
         vehicles = [v.model_dump(exclude_none=True) for v in body.vehicles]
         for k, v in enumerate(vehicles):
-            d.validate_vehicle(v, f"body.vehicles[{k}]")
+            service.fleet.validate(v, f"body.vehicles[{k}]")
         params["vehicles"] = vehicles
-    job = d.start_job("scenario", body.day, params, key)
+    job = service.jobs.start_job("scenario", body.day, params, key)
     response.headers["Location"] = f"/v1/jobs/{job['id']}"
     return job
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, tags=["plans"], summary="A plan or scenario job: queued, running, done or failed")
-def get_job(job_id: str, request: Request, _: PlannerKey) -> dict[str, Any]:
-    return _dispatch(request).store.get_job(job_id)
+def get_job(job_id: str, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
+    return service.jobs.get(job_id)
 
 
 @router.get("/days/{day}/plan", tags=["plans"], summary="The day's current plan (schema dispatcher/plan/1)",
             responses={200: {"content": {"application/json": {"example": PLAN_EXAMPLE}}}})
-def get_plan(day: date, request: Request, _: PlannerKey) -> JSONResponse:
-    plan = _dispatch(request).store.get_plan_json(day)
-    if plan is None:
-        raise _no_plan(day)
-    return JSONResponse(plan)
-
-
-def _no_plan(day: date) -> InputError:
-    from dispatcher.errors import NotFoundError
-
-    return NotFoundError(f"no plan yet for {day.isoformat()}; run a plan job (POST /v1/days/{day.isoformat()}/plans) or book", "plan")
+def get_plan(day: date, service: ServiceDep, _: PlannerKey) -> JSONResponse:
+    return JSONResponse(service.plans.plan_json(day))
 
 
 @router.get("/days/{day}/plan/geojson", tags=["plans"], summary="The day's routes along the roads, visits and refusals, as GeoJSON",
             responses={200: {"content": {"application/geo+json": {"example": GEOJSON_EXAMPLE}}}})
-def get_plan_geojson(day: date, request: Request, _: PlannerKey) -> JSONResponse:
-    return JSONResponse(_dispatch(request).geojson(day), media_type="application/geo+json")
+def get_plan_geojson(day: date, service: ServiceDep, _: PlannerKey) -> JSONResponse:
+    return JSONResponse(service.plans.geojson(day), media_type="application/geo+json")
 
 
 @router.get("/days/{day}/plan/manifest", tags=["plans"], response_class=PlainTextResponse,
@@ -203,14 +184,14 @@ def get_plan_geojson(day: date, request: Request, _: PlannerKey) -> JSONResponse
             responses={200: {"content": {"text/csv": {"example": "vehicle_id,order,kind,time,place,location_id,request_id,name,phone,party_seats,"
                                                                   "party_wheelchairs,load_seats,load_wheelchairs\nbus-1,1,pickup,2030-01-07T08:00:00+01:00,"
                                                                   "Méaulte,80523,r1,Mme Martin,0322000000,1,0,1,0\n"}}}})
-def get_manifest(day: date, request: Request, _: PlannerKey,
+def get_manifest(day: date, service: ServiceDep, _: PlannerKey,
                  vehicle_id: str | None = Query(None, max_length=100, description="Only this vehicle")) -> PlainTextResponse:
-    text = _dispatch(request).manifest_csv(day, vehicle_id)
+    text = service.plans.manifest_csv(day, vehicle_id)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", vehicle_id or "")
     name = f"manifest-{day.isoformat()}{'-' + safe if safe else ''}.csv"
     return PlainTextResponse(text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/days/{day}/plan/check", response_model=CheckOut, tags=["plans"], summary="Check the day's plan independently of the solver")
-def check_plan(day: date, request: Request, _: PlannerKey) -> dict[str, Any]:
-    return _dispatch(request).check(day)
+def check_plan(day: date, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
+    return service.plans.check(day)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from dispatcher import __version__
 from dispatcher.api.auth import AnyKey
+from dispatcher.api.deps import ServiceDep
 from dispatcher.api.routes import AUTH_ERRORS
 from dispatcher.api.schemas import HealthOut, VersionOut, WhoAmIOut
 from dispatcher.store import current_revision
@@ -14,14 +15,14 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/health", response_model=HealthOut, summary="Liveness and database check (no key needed)")
-def health(request: Request) -> HealthOut:
-    request.app.state.dispatch.store.ping()
+def health(service: ServiceDep) -> HealthOut:
+    service.store.ping()
     return HealthOut(status="ok", database="ok")
 
 
 @router.get("/version", response_model=VersionOut, summary="Versions of the engine, the API and the database schema (no key needed)")
-def version(request: Request) -> VersionOut:
-    store = request.app.state.dispatch.store
+def version(service: ServiceDep) -> VersionOut:
+    store = service.store
     return VersionOut(version=__version__, api="v1", database_revision=current_revision(store.engine), database=store.engine.dialect.name)
 
 

@@ -1,7 +1,8 @@
-"""Real-time booking: one function, ``book(day_state, request) -> Promise | Refusal``.
+"""Promises: one function, ``book(day_state, request) -> Promise | Refusal``, that accepts a
+request into a day with a promise or refuses it with a reason; and what promises are made of.
 
-The day's stored live plan and problem (``DayState.plan``/``problem``, read by the API under the
-day's lock, ``Store.lock_day``) are the truth: every accepted request is in them with its promise
+The day's stored live plan and problem (``DayState.plan``/``problem``, read by
+``dispatcher.service.bookings`` under the day's lock, ``Store.lock_day``) are the truth: every accepted request is in them with its promise
 (the promised pickup window and latest arrival) written into its windows, so the real-time
 insertion of ``dispatcher.solver.live`` keeps every promise made by any process before, and
 what is done at ``DayState.now_s`` (same-day bookings) stays as it was. The answer's plan and
@@ -24,9 +25,13 @@ from typing import Any
 from dispatcher.errors import DispatcherError
 from dispatcher.io import format_time
 from dispatcher.model import REASON_MESSAGES, Plan, Problem, Reason, SolverParams, TimeWindow
-from dispatcher.solver.insertion import ScreenCache
+from dispatcher.solver.checker import check_plan
+from dispatcher.solver.insertion import ScreenCache, remove_from_plan
+from dispatcher.solver.live import LiveDay, bookable_from, live_problem
+from dispatcher.solver.routing import OrToolsSolver
+from dispatcher.store import ConflictError
 
-log = logging.getLogger("dispatcher.api.booking")
+log = logging.getLogger("dispatcher.service.promises")
 
 PROMISE_PRIORITY = 1000  # priority given to accepted requests when the day is re-planned
 
@@ -119,15 +124,16 @@ class Refusal:
             "reason": self.reason.value,
             "message": self.message,
             "message_en": self.message_en,
-            "details": _jsonable(details),
+            "details": jsonable(details),
         }
 
 
-def _jsonable(x: Any) -> Any:
+def jsonable(x: Any) -> Any:
+    """``x`` with mappings, sequences and sets made JSON values (anything else as its string)."""
     if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
+        return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in x]
+        return [jsonable(v) for v in x]
     if isinstance(x, (str, int, float, bool)) or x is None:
         return x
     return str(x)
@@ -192,8 +198,6 @@ def book(day_state: DayState, request: Mapping[str, Any]) -> Promise | Refusal:
 
 
 def _book_live(day_state: DayState, request: Mapping[str, Any], known: tuple[Problem, Plan] | None) -> Promise | Refusal | None:
-    from dispatcher.solver.live import LiveDay
-
     rid = str(request["id"])
     accepted_ids = {str(d["id"]) for d in day_state.accepted}
     compiled = day_state.compile([*day_state.accepted, dict(request)], day_state.vehicles, day_state.params)
@@ -210,10 +214,8 @@ def _book_live(day_state: DayState, request: Mapping[str, Any], known: tuple[Pro
         if not served <= set(stored):
             return None
         if served != accepted_ids:  # served but no longer accepted (cancelled elsewhere): take it out
-            from dispatcher.solver.insertion import remove_from_plan
-
             for gone in sorted(served - accepted_ids):
-                kproblem = _without(kproblem, gone)
+                kproblem = without_request(kproblem, gone)
                 plan = remove_from_plan(kproblem, plan, gone, day_state.now_s)
             stored = {r.id: r for r in kproblem.requests}
         # the accepted requests as stored (their promises and pins), on the current places and fleet
@@ -232,16 +234,40 @@ def _book_live(day_state: DayState, request: Mapping[str, Any], known: tuple[Pro
     return Refusal(rid, out.reason, out.message, out.message_en, dict(out.details))
 
 
-def _without(problem: Problem, rid: str) -> Problem:
+def without_request(problem: Problem, rid: str) -> Problem:
+    """``problem`` without request ``rid``; a return trip of ``rid`` stays, unlinked."""
     reqs = tuple(replace(r, return_of=None) if r.return_of == rid else r for r in problem.requests if r.id != rid)
     return replace(problem, requests=reqs)
 
 
-def _book_replan(day_state: DayState, request: Mapping[str, Any], rid: str) -> Promise | Refusal:
-    from dispatcher.solver.checker import check_plan
-    from dispatcher.solver.live import bookable_from, live_problem
-    from dispatcher.solver.routing import OrToolsSolver
+def remove_request(problem: Problem, plan: Plan, rid: str, now_s: int | None = None) -> tuple[Problem, Plan]:
+    """The problem and plan without request ``rid``: its visits leave their route, which is re-timed
+    with what is done at ``now_s`` kept as it was (or keeps its times, with loads recomputed, if it
+    cannot be re-timed); a return trip of ``rid`` stays, unlinked. A request already picked up
+    cannot be cancelled (ConflictError)."""
+    if now_s is not None:
+        for route in plan.routes:
+            for v in route.visits:
+                if v.request_id == rid and v.kind == "pickup" and v.start_s < now_s:
+                    raise ConflictError(f"request {rid!r} was picked up at {format_time(v.start_s, problem.day, problem.timezone)}; "
+                                        "it can no longer be cancelled", "request_id")
+    problem2 = without_request(problem, rid)
+    return problem2, remove_from_plan(problem2, plan, rid, now_s)
 
+
+def promise_from_plan(problem: Problem, plan: Plan, rid: str) -> dict[str, Any] | None:
+    """The promise ``plan`` makes to request ``rid`` (as a booking's answer), or None."""
+    for route in plan.routes:
+        pick = next((v for v in route.visits if v.request_id == rid and v.kind == "pickup"), None)
+        drop = next((v for v in route.visits if v.request_id == rid and v.kind == "dropoff"), None)
+        if pick and drop:
+            r = problem.request(rid)
+            return Promise(rid, route.vehicle_id, pick.start_s, drop.start_s, problem.pickup_tw(r), problem.dropoff_tw(r),
+                           plan, problem).to_dict()
+    return None
+
+
+def _book_replan(day_state: DayState, request: Mapping[str, Any], rid: str) -> Promise | Refusal:
     accepted_ids = [str(d["id"]) for d in day_state.accepted]
     dicts = [with_priority(d, PROMISE_PRIORITY) for d in day_state.accepted] + [dict(request)]
     problem = day_state.compile(dicts, day_state.vehicles, day_state.params)

@@ -1,4 +1,5 @@
-"""Settings of the API server, from the environment (prefix ``DISPATCHER_``) or arguments.
+"""Settings of the service (the API server and anything else that runs the use cases), from the
+environment (prefix ``DISPATCHER_``) or arguments.
 
 ``DISPATCHER_DATABASE_URL`` (default: SQLite in ``DISPATCHER_STATE_DIR``), ``DISPATCHER_TERRITORY``,
 ``DISPATCHER_MAX_BODY_BYTES``, ``DISPATCHER_BOOKING_TIME_LIMIT_S``, ... (``DISPATCHER_DATA_DIR``
@@ -8,13 +9,13 @@ is the territory's data folder, read by ``dispatcher.territory``, hence ``STATE_
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-if TYPE_CHECKING:
-    from dispatcher.solver.live import BookingRules
+from dispatcher.io import parse_time
+from dispatcher.solver.live import BookingRules
+from dispatcher.store import sqlite_url
 
 
 class Settings(BaseSettings):
@@ -42,9 +43,6 @@ class Settings(BaseSettings):
 
     def booking_rules(self) -> BookingRules:
         """The service's booking rules, checked on every real-time booking."""
-        from dispatcher.io import parse_time
-        from dispatcher.solver.live import BookingRules
-
         cutoff = self.booking_cutoff_day_before
         notice = self.booking_same_day_notice_min
         return BookingRules(
@@ -56,6 +54,4 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        from dispatcher.store import sqlite_url
-
         return sqlite_url(self.state_dir)

@@ -1,0 +1,50 @@
+"""The service: every use case built once over one context (the composition root)."""
+
+from __future__ import annotations
+
+from dispatcher.graph import RoadNetwork
+from dispatcher.service.bookings import Bookings
+from dispatcher.service.carpooling import Carpooling
+from dispatcher.service.compiling import Compiler
+from dispatcher.service.context import Clock, Context
+from dispatcher.service.day_fleet import DayFleet
+from dispatcher.service.days import Days
+from dispatcher.service.fleet import Fleet
+from dispatcher.service.jobs import Jobs
+from dispatcher.service.plans import Plans
+from dispatcher.service.settings import Settings
+from dispatcher.store import Store
+from dispatcher.territory import Territory
+
+
+class Service:
+    """The use cases of one process: ``days``, ``bookings``, ``jobs``, ``plans``, ``fleet``,
+    ``carpooling``; ``store`` for what the API reads directly (keys, health); ``compiler`` and
+    ``day_fleet``, which the use cases share."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        territory: Territory | None = None,
+        network: RoadNetwork | None = None,
+    ) -> None:
+        self.ctx = ctx = Context(settings, store, clock, territory, network)
+        self.settings, self.store = settings, ctx.store
+        self.compiler = compiler = Compiler(ctx)
+        self.day_fleet = day_fleet = DayFleet(ctx)
+        self.days = Days(ctx, compiler)
+        self.bookings = Bookings(ctx, compiler, self.days, day_fleet)
+        self.jobs = Jobs(ctx, compiler, day_fleet)
+        self.plans = Plans(ctx)
+        self.fleet = Fleet(ctx, compiler)
+        self.carpooling = Carpooling(ctx, self.days, day_fleet)
+
+    def warm_up(self) -> None:
+        """Load the territory and the road network now rather than on the first call."""
+        _ = self.ctx.territory, self.ctx.network
+
+    def close(self) -> None:
+        self.jobs.close()
+        self.store.close()

@@ -1,0 +1,131 @@
+"""Real-time bookings: a promise or a refusal with its reason, stored before the answer; the
+service's booking rules; a portal's own bookings. The day's lock serialises its bookings, so
+simultaneous ones never over-fill a vehicle (``dispatcher.service.promises`` decides each).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from dispatcher.errors import InputError
+from dispatcher.io import plan_to_dict, problem_to_dict, request_from_dict
+from dispatcher.model import REASON_MESSAGES, Reason, SolverParams
+from dispatcher.service import promises
+from dispatcher.service.compiling import Compiler
+from dispatcher.service.context import Context, Held
+from dispatcher.service.day_fleet import DayFleet
+from dispatcher.service.days import Days, stored_plan
+from dispatcher.solver.live import check_booking_rules
+from dispatcher.store import ConflictError, KeyInfo
+from dispatcher.store.models import RequestRow, utcnow
+
+
+def owner_of(key: KeyInfo) -> int | None:
+    """The key whose bookings a caller sees: a portal its own, other roles all (None)."""
+    return key.id if key.role == "portal" else None
+
+
+class Bookings:
+    def __init__(self, ctx: Context, compiler: Compiler, days: Days, fleet: DayFleet) -> None:
+        self.ctx, self.compiler, self.days, self.fleet = ctx, compiler, days, fleet
+
+    def list(self, day: date, key: KeyInfo) -> list[dict[str, Any]]:
+        return self.days.list_requests(day, source="booking", owner=owner_of(key))
+
+    def get(self, day: date, booking_id: str, key: KeyInfo) -> dict[str, Any]:
+        return self.days.get_request(day, booking_id, source="booking", owner=owner_of(key))
+
+    def cancel(self, day: date, booking_id: str, key: KeyInfo) -> dict[str, Any]:
+        return self.days.cancel_request(day, booking_id, key, source="booking")
+
+    def book(self, day: date, d: dict[str, Any], key: KeyInfo) -> tuple[int, dict[str, Any]]:
+        """A booking: 201 and the promise, 409 and the refusal (both stored), 200 for a replay."""
+        self.days.check_open(day)
+        self.days.validate_requests(day, [d], "body")
+        with self.ctx.store.lock_day(day) as (s, row):
+            status, body, keep = self._book_locked(s, row, day, d, key)
+        # committed: the next booking of the day in this process starts from it without parsing it
+        if keep is not None:
+            self.ctx.memory.remember(keep, day)
+        return status, body
+
+    def _book_locked(self, s: Any, row: Any, day: date, d: dict[str, Any], key: KeyInfo
+                     ) -> tuple[int, dict[str, Any], Held | None]:
+        """``book`` under the day's lock; also what the commit will store (to hold in memory)."""
+        store, memory = self.ctx.store, self.ctx.memory
+        rid = str(d["id"])
+        existing = store.request_row(s, day, rid)
+        if existing is not None:
+            if (existing.source == "booking" and existing.owner_key_id == key.id and existing.data == d
+                    and existing.status == "accepted"):
+                return 200, {**(existing.promise or {}), "replayed": True}, None
+            if not (existing.source == "booking" and existing.status in ("refused", "cancelled")
+                    and existing.owner_key_id == key.id):
+                raise ConflictError(f"request {rid!r} already exists on {day.isoformat()}", "body.id")
+        # under the lock the row's version is authoritative: memory holds the stored plan only
+        # if this process wrote (or read) that very version
+        got = memory.held(day, row.version)
+        held = None if got is None else (got.plan, got.problem)
+        refusal = self._rules_refusal(day, d)
+        if refusal is not None:
+            if existing is None:
+                existing = RequestRow(day=day, request_id=rid, source="booking", data=d, owner_key_id=key.id, status="pending")
+                s.add(existing)
+            body = refusal.to_dict(day, self.ctx.tz)
+            existing.data, existing.updated_at = d, utcnow()
+            existing.status, existing.refusal, existing.promise = "refused", body, None
+            row.version += 1
+            return 409, body, None if got is None else replace(got, version=row.version)
+        accepted = got.accepted if got is not None and got.accepted is not None else \
+            [a.data for a in store.requests_in(s, day, ["accepted"])]
+        plan, problem = held if held is not None else stored_plan(row)
+        state = promises.DayState(
+            day=day,
+            accepted=accepted,
+            vehicles=self.fleet.vehicles_in(s, day),  # the fleet, volunteers and the day's carpools
+            compile=self.compiler.for_day(day),
+            params=SolverParams(time_limit_s=self.ctx.settings.booking_time_limit_s),
+            plan=plan,
+            problem=problem,
+            timezone=self.ctx.tz,
+            now_s=self.ctx.now_s(day),
+            screens=memory.screens_of(day),
+        )
+        if not state.vehicles:
+            raise InputError("the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles")
+        outcome = promises.book(state, d)
+        fresh_row = existing is None  # a new row comes last in the store's order
+        if existing is None:
+            existing = RequestRow(day=day, request_id=rid, source="booking", data=d, owner_key_id=key.id, status="pending")
+            s.add(existing)
+        existing.data, existing.updated_at = d, utcnow()
+        if isinstance(outcome, promises.Refusal):
+            body = outcome.to_dict(day, self.ctx.tz)
+            existing.status, existing.refusal, existing.promise = "refused", body, None
+            row.version += 1
+            return 409, body, None if plan is None or problem is None else Held(row.version, plan, problem, list(accepted))
+        body = outcome.to_dict()
+        existing.status, existing.promise, existing.refusal = "accepted", body, None
+        memo = memory.memo_of(day)
+        row.plan_json = plan_to_dict(outcome.plan, outcome.problem, memo)
+        row.problem_json = problem_to_dict(outcome.problem, memo)
+        row.plan_updated_at = utcnow()
+        row.version += 1
+        return 201, body, Held(row.version, outcome.plan, outcome.problem, [*accepted, d] if fresh_row else None)
+
+    def _rules_refusal(self, day: date, d: dict[str, Any]) -> promises.Refusal | None:
+        """The service's booking rules (cut-off the day before, same-day notice, how far ahead)."""
+        req = request_from_dict({**d, "return_of": None}, "body", day, self.ctx.tz)
+        verdict = check_booking_rules(self.ctx.settings.booking_rules(), day, req, self.ctx.now_local())
+        if verdict.ok:
+            return None
+        msgs = REASON_MESSAGES[Reason.BOOKING_CLOSED]
+        return promises.Refusal(
+            request_id=str(d["id"]),
+            reason=Reason.BOOKING_CLOSED,
+            message=f"{msgs['fr']} {verdict.message}",
+            message_en=f"{msgs['en']} {verdict.message_en}",
+            details={"rule": verdict.rule},
+        )

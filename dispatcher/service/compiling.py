@@ -1,0 +1,219 @@
+"""Request and vehicle dicts (the input vocabulary of ``dispatcher.io``) compiled into a
+``Problem`` on the territory and road network of the service, validated field by field, with
+what an earlier compile of the same day resolved (places, matrices) reused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from dispatcher.errors import InputError
+from dispatcher.io import problem_from_dicts, request_from_dict, resolve_place
+from dispatcher.model import (
+    Location,
+    ObjectiveWeights,
+    Problem,
+    Request,
+    ServiceRules,
+    SolverParams,
+    Vehicle,
+)
+from dispatcher.service.context import Context
+
+log = logging.getLogger("dispatcher.service")
+
+MAX_REMEMBERED_REQUESTS = 20_000
+
+
+def rewhere(e: InputError, old: str, new: str) -> InputError:
+    """``e`` with the prefix ``old`` of its ``where`` replaced by ``new`` (or ``new`` put in front)."""
+    where = new + e.where[len(old):] if e.where.startswith(old) else (f"{new}.{e.where}" if e.where else new)
+    return type(e)(e.message, where)
+
+
+def unlinked(dicts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The request dicts with ``return_of`` kept only towards requests of the same list (a return
+    whose outbound is cancelled or not taken stays a trip of its own)."""
+    ids = {str(d.get("id")) for d in dicts}
+    return [dict(d) if d.get("return_of") in (None, "") or str(d["return_of"]) in ids else {**d, "return_of": None}
+            for d in dicts]
+
+
+def dict_key(d: Any) -> str:
+    return json.dumps(d, sort_keys=True, separators=(",", ":"), default=str)
+
+
+@dataclass
+class _Compiled:
+    """What a full compile of a day resolved, to compile the next request lists of that day
+    without resolving every place and computing the matrices again: the requests by their dict,
+    the fleet (by the dicts it came from), and the matrices of every place seen."""
+
+    vehicles_key: str
+    vehicles: tuple[Vehicle, ...]
+    vehicle_places: tuple[tuple[Location, ...], ...]  # per vehicle, in compile order
+    index: dict[str, int]  # location id -> row of the matrices
+    duration_s: Any
+    distance_m: Any
+    requests: dict[str, tuple[Request, Location, Location]] = field(default_factory=dict)
+    keys: dict[int, tuple[object, str]] = field(default_factory=dict)  # id(dict) -> (the dict, its key)
+
+    def key(self, d: Any) -> str:
+        """``dict_key(d)``, remembered by the dict's identity: the day's accepted request dicts
+        are the same objects from one booking to the next (held with the day's version), and
+        request dicts are never changed once given to a compile."""
+        got = self.keys.get(id(d))
+        if got is not None and got[0] is d:
+            return got[1]
+        k = dict_key(d)
+        if len(self.keys) > MAX_REMEMBERED_REQUESTS:
+            self.keys.clear()
+        self.keys[id(d)] = (d, k)
+        return k
+
+
+class Compiler:
+    """Compiles and validates the requests and vehicles of the service's days."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._compiled: dict[date, _Compiled] = {}
+
+    def compile(self, day: date, reqs: Sequence[Mapping[str, Any]], vehicles: Sequence[Mapping[str, Any]],
+                params: SolverParams) -> Problem:
+        """The day's Problem. A return trip stays bookable when its outbound is cancelled or not
+        planned: the link is kept only between requests of this problem."""
+        reqs = unlinked(reqs)
+        fast = self._compile_known(day, reqs, vehicles, params)
+        if fast is not None:
+            return fast
+        problem = problem_from_dicts(reqs, vehicles, self.ctx.territory, self.ctx.network, day=day,
+                                     timezone=self.ctx.tz, params=params)
+        self._remember(day, reqs, vehicles, problem)
+        return problem
+
+    def for_day(self, day: date) -> Any:
+        """``compile`` bound to ``day``: (requests, vehicles, params) -> Problem."""
+        def compile_(reqs: Sequence[Mapping[str, Any]], vehicles: Sequence[Mapping[str, Any]],
+                     params: SolverParams) -> Problem:
+            return self.compile(day, reqs, vehicles, params)
+
+        return compile_
+
+    def _remember(self, day: date, reqs: Sequence[Mapping[str, Any]], vehicles: Sequence[Mapping[str, Any]],
+                  problem: Problem) -> None:
+        try:
+            places = tuple(
+                tuple(problem.location(x) for x in (v.start, v.end, *(() if v.home is None else (v.home,)), *v.allowed_stops))
+                for v in problem.vehicles
+            )
+            c = _Compiled(dict_key(list(vehicles)), problem.vehicles, places,
+                          {loc.id: i for i, loc in enumerate(problem.locations)}, problem.duration_s, problem.distance_m)
+            for d, r in zip(reqs, problem.requests, strict=True):
+                c.requests[dict_key(d)] = (r, problem.location(r.pickup), problem.location(r.dropoff))
+        except Exception:  # nothing to remember (never fails a compile)
+            log.debug("compile of %s not remembered", day, exc_info=True)
+            return
+        self._compiled[day] = c
+
+    def _compile_known(self, day: date, reqs: Sequence[Mapping[str, Any]], vehicles: Sequence[Mapping[str, Any]],
+                       params: SolverParams) -> Problem | None:
+        """The Problem ``problem_from_dicts`` would compile, built from what an earlier compile of
+        the day resolved: the same fleet, every place already in its matrices (the matrices are
+        pairwise shortest paths, so the rows and columns of the places used, in first-use order,
+        are what a fresh compile computes); None when that is not the case."""
+        c = self._compiled.get(day)
+        if c is None or dict_key(list(vehicles)) != c.vehicles_key:
+            return None
+        if len(c.requests) > MAX_REMEMBERED_REQUESTS:
+            self._compiled.pop(day, None)
+            return None
+        tz, territory = self.ctx.tz, self.ctx.territory
+        order: dict[str, Location] = {}
+        out: list[Request] = []
+        fresh: set[str] = set()  # requests not compiled before: validated in full below
+        for k, d in enumerate(reqs):
+            key = c.key(d)
+            got = c.requests.get(key)
+            if got is None:
+                try:
+                    r = request_from_dict(d, f"requests[{k}]", day, tz)
+                    pick = resolve_place(r.pickup, territory, f"requests[{k}].pickup")
+                    drop = resolve_place(r.dropoff, territory, f"requests[{k}].dropoff")
+                except Exception:  # the full compile says what is wrong, and where
+                    return None
+                if pick.id not in c.index or drop.id not in c.index:
+                    return None  # a new place: the matrices need its row
+                got = (replace(r, pickup=pick.id, dropoff=drop.id), pick, drop)
+                fresh.add(r.id)
+            r, pick, drop = got
+            order.setdefault(pick.id, pick)
+            order.setdefault(drop.id, drop)
+            out.append(r)
+        for places in c.vehicle_places:
+            for loc in places:
+                order.setdefault(loc.id, loc)
+        rows = [c.index[i] for i in order]
+        sel = np.ix_(rows, rows)
+        problem = Problem(
+            locations=tuple(order.values()),
+            duration_s=np.asarray(c.duration_s)[sel],
+            distance_m=np.asarray(c.distance_m)[sel],
+            requests=(),
+            vehicles=c.vehicles,
+            rules=ServiceRules(),
+            weights=ObjectiveWeights(),
+            params=params,
+            day=day,
+            timezone=tz,
+        )
+        try:
+            problem = problem.with_requests(out, fresh)
+        except InputError:
+            return None  # the full compile says what is wrong, and where
+        for k, d in enumerate(reqs):  # remembered once valid
+            if out[k].id in fresh:
+                c.requests.setdefault(c.key(d), (out[k], problem.location(out[k].pickup), problem.location(out[k].dropoff)))
+        return problem
+
+    # ---- validation -------------------------------------------------------------------------------
+    def validate_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], where: str,
+                          stored_ids: set[str] | None = None,
+                          each: Callable[[Mapping[str, Any], str], None] | None = None) -> None:
+        """Every field, place and time of these requests, or an InputError naming the first bad one.
+
+        Each request is compiled alone; its ``return_of`` link must name a request of the same
+        batch or one of ``stored_ids`` (the day's stored requests it may link to); ``each(d,
+        where)`` then checks what needs more than the request (the clock, the store)."""
+        batch_ids = {str(d.get("id")) for d in dicts if isinstance(d, Mapping)}
+        stored_ids = stored_ids or set()
+        for k, d in enumerate(dicts):
+            at = f"{where}[{k}]" if where.endswith("requests") else where
+            link = d.get("return_of") if isinstance(d, Mapping) else None
+            if link not in (None, "") and str(link) not in batch_ids and str(link) not in stored_ids:
+                raise InputError(f"unknown request {link!r} (not in this batch nor on {day.isoformat()})", f"{at}.return_of")
+            if link not in (None, ""):
+                d = {**d, "return_of": None}
+            try:
+                problem_from_dicts([d], [], self.ctx.territory, self.ctx.network, day=day, timezone=self.ctx.tz)
+            except InputError as e:
+                raise rewhere(e, "requests[0]", f"{where}[{k}]" if len(dicts) > 1 or where.endswith("requests") else where) from None
+            except (ValueError, TypeError, OverflowError) as e:
+                raise InputError(f"invalid value: {e}", at) from None
+            if each is not None:
+                each(d, at)
+
+    def validate_vehicle(self, d: Mapping[str, Any], where: str) -> None:
+        try:
+            problem_from_dicts([], [d], self.ctx.territory, self.ctx.network, timezone=self.ctx.tz)
+        except InputError as e:
+            raise rewhere(e, "vehicles[0]", where) from None
+        except (ValueError, TypeError, OverflowError) as e:
+            raise InputError(f"invalid value: {e}", where) from None

@@ -1,0 +1,159 @@
+"""What every use case depends on, made explicit: the settings, the store, the clock, the
+territory and the road network, and what this process keeps in memory between calls.
+
+The territory and the road network load on first use (a few seconds); tests and other hosts
+may pass their own. Nothing here knows HTTP.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from dispatcher.graph import RoadNetwork
+from dispatcher.io import Memo
+from dispatcher.model import Plan, Problem
+from dispatcher.service.settings import Settings
+from dispatcher.solver.insertion import ScreenCache
+from dispatcher.store import Store
+from dispatcher.territory import Territory
+
+DAYS_KEPT = 14  # days whose live state, write memo and route screens a process keeps in memory
+
+
+class Clock(Protocol):
+    """The current local time of the service (its time zone)."""
+
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class SystemClock:
+    timezone: str = "Europe/Paris"
+
+    def now(self) -> datetime:
+        return datetime.now(ZoneInfo(self.timezone))
+
+
+@dataclass(frozen=True)
+class FixedClock:
+    """A clock that says ``at`` (timezone-aware): for tests and replays."""
+
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
+
+
+@dataclass(frozen=True)
+class Held:
+    """A day's live state as committed at ``version``, held in this process's memory: the plan,
+    the live problem, and the accepted request dicts in the store's order (None: read them)."""
+
+    version: int
+    plan: Plan
+    problem: Problem
+    accepted: list[dict[str, Any]] | None = None
+
+
+def per_day(held: dict[date, Any], day: date, make: Callable[[], Any]) -> Any:
+    """``held[day]``, made on first use; the oldest day is let go beyond ``DAYS_KEPT`` (a server
+    runs for months: what helps the next booking of a day need not outlive the day)."""
+    got = held.get(day)
+    if got is None:
+        got = held[day] = make()
+        while len(held) > DAYS_KEPT:
+            del held[next(iter(held))]
+    return got
+
+
+@dataclass
+class Memory:
+    """What this process holds between calls, per day: the live (plan, problem) at the version
+    that stored it, the write memo, the route screens and the GeoJSON view. Safe to lose: every
+    entry is checked against the stored version before use."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    days: dict[date, Held] = field(default_factory=dict)
+    memos: dict[date, Memo] = field(default_factory=dict)
+    screens: dict[date, ScreenCache] = field(default_factory=dict)
+    geojson: dict[date, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    geojson_build: threading.Lock = field(default_factory=threading.Lock)
+
+    def held(self, day: date, version: int) -> Held | None:
+        with self.lock:
+            got = self.days.get(day)
+        return got if got is not None and got.version == version else None
+
+    def recall(self, day: date, version: int) -> tuple[Plan, Problem] | None:
+        """The day's live (plan, problem) held in memory, if it is the one stored at ``version``."""
+        got = self.held(day, version)
+        return None if got is None else (got.plan, got.problem)
+
+    def remember(self, held: Held, day: date) -> None:
+        """Hold the day's live state committed at ``held.version`` (call after the commit)."""
+        with self.lock:
+            got = self.days.get(day)
+            if got is None or got.version < held.version:
+                self.days.pop(day, None)  # re-inserted last: the most recently used day
+                self.days[day] = held
+                while len(self.days) > DAYS_KEPT:
+                    del self.days[next(iter(self.days))]
+
+    def screens_of(self, day: date) -> ScreenCache:
+        """The day's route screens, reused by its next booking (under the day's lock)."""
+        with self.lock:
+            return per_day(self.screens, day, ScreenCache)  # type: ignore[no-any-return]  # per_day keeps what make() gives
+
+    def memo_of(self, day: date) -> Memo:
+        """What writing the day's live plan and problem reuses from the last write."""
+        with self.lock:
+            return per_day(self.memos, day, Memo)  # type: ignore[no-any-return]  # per_day keeps what make() gives
+
+
+class Context:
+    """The explicit dependencies of the use cases. ``territory`` and ``network`` load on first
+    use unless given."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        territory: Territory | None = None,
+        network: RoadNetwork | None = None,
+    ) -> None:
+        self.settings = settings
+        self.tz = settings.timezone
+        self.store = store if store is not None else Store(settings.resolved_database_url(), migrate=settings.migrate_on_start)
+        self.clock: Clock = clock if clock is not None else SystemClock(settings.timezone)
+        self.memory = Memory()
+        if territory is not None:
+            self.__dict__["territory"] = territory
+        if network is not None:
+            self.__dict__["network"] = network
+
+    @cached_property
+    def territory(self) -> Territory:
+        keys = [k.strip() for k in self.settings.territory.split(",")] if self.settings.territory else None
+        return Territory.load(keys)
+
+    @cached_property
+    def network(self) -> RoadNetwork:
+        return RoadNetwork.default()
+
+    def now_local(self) -> datetime:
+        return self.clock.now()
+
+    def now_s(self, day: date) -> int | None:
+        """The clock in seconds since midnight of ``day`` (service time zone) when ``day`` is
+        today; None for a future day (nothing is done yet)."""
+        now = self.now_local()
+        if day != now.date():
+            return None
+        return now.hour * 3600 + now.minute * 60 + now.second

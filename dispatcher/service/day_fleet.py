@@ -1,0 +1,108 @@
+"""The vehicles of a service day as a plan job and a booking see them: the fleet, then the
+volunteers (one vehicle per half-day) and the day's carpool offers, priced by mode; and the one
+Problem (one matrix) over requests, fleet, offers and volunteers that mixed planning and the
+carpool matching read.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from dispatcher.errors import InputError
+from dispatcher.io import mixed_from_dicts
+from dispatcher.model import CarpoolOffer, Problem, SolverParams, Vehicle, VolunteerDriver
+from dispatcher.service.compiling import unlinked
+from dispatcher.service.context import Context
+from dispatcher.solver.carpool import carpool_vehicle
+from dispatcher.solver.mixed import ModeCosts, volunteer_vehicles
+from dispatcher.store.mobility import Mobility
+
+_MAX_KEPT = 256
+
+
+def vehicle_dict(v: Vehicle) -> dict[str, Any]:
+    """A compiled vehicle back in the input vocabulary of ``dispatcher.io`` (places as location
+    ids, which resolve to themselves; times in seconds), so that it compiles to ``v`` again."""
+    d: dict[str, Any] = {
+        "id": v.id, "start": v.start, "end": v.end, "shift": [v.shift.start_s, v.shift.end_s], "seats": v.seats,
+        "wheelchairs": v.wheelchairs, "cost_per_km": v.cost_per_km, "cost_per_hour": v.cost_per_hour, "fixed_cost": v.fixed_cost,
+        "kind": v.kind, "name": v.name, "phone": v.phone, "cost_per_passenger_km": v.cost_per_passenger_km,
+    }
+    if v.breaks:
+        d["breaks"] = [{"window": [b.window.start_s, b.window.end_s], "duration_s": b.duration_s} for b in v.breaks]
+    if v.max_duration_s is not None:
+        d["max_duration_s"] = v.max_duration_s
+    for name in ("start_window", "end_window"):
+        w = getattr(v, name)
+        if w is not None:
+            d[name] = [w.start_s, w.end_s]
+    if v.allowed_stops:
+        d["allowed_stops"] = list(v.allowed_stops)
+    if v.home is not None:
+        d["home"] = v.home
+    if v.max_km_from_home is not None:
+        d["max_km_from_home"] = v.max_km_from_home
+    return d
+
+
+class DayFleet:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._extra: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def compile_mixed(
+        self,
+        day: date,
+        requests: Sequence[Mapping[str, Any]],
+        vehicles: Sequence[Mapping[str, Any]],
+        offers: Sequence[Mapping[str, Any]],
+        volunteers: Sequence[Mapping[str, Any]],
+        params: SolverParams | None = None,
+    ) -> tuple[Problem, list[CarpoolOffer], list[VolunteerDriver]]:
+        """One Problem over the requests, the fleet, the offers' and the volunteers' places (one
+        matrix for all), with the offers and volunteers to pass to ``plan_mixed``/``match_carpool``."""
+        try:
+            return mixed_from_dicts(unlinked(requests), vehicles, offers, volunteers, self.ctx.territory,
+                                    self.ctx.network, day=day, timezone=self.ctx.tz,
+                                    **({"params": params} if params is not None else {}))
+        except (ValueError, TypeError, OverflowError) as e:  # a stored value the readers did not expect
+            raise InputError(f"invalid value: {e}", "offers") from None
+
+    def extra_vehicle_dicts(self, day: date, offers: Sequence[Mapping[str, Any]],
+                            volunteers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The vehicles the volunteers (one per half-day) and the day's carpool offers add to the
+        fleet, as vehicle dicts priced by mode (``ModeCosts()``, as ``plan_mixed`` prices them): the
+        fleet's dicts plus these compile, through the day's compiler, to the vehicles of
+        ``dispatcher.solver.mixed.mixed_problem``. A carpool vehicle's limits depend on its direct
+        drive, hence the road network; the answer is kept per (offers, volunteers)."""
+        if not offers and not volunteers:
+            return []
+        key = json.dumps([day.isoformat(), list(offers), list(volunteers)], sort_keys=True, default=str)
+        with self._lock:
+            got = self._extra.get(key)
+        if got is not None:
+            return got
+        problem, offs, vols = self.compile_mixed(day, [], [], offers, volunteers)
+        costs = ModeCosts()
+        out = [vehicle_dict(v) for v in volunteer_vehicles(vols, costs)]
+        out += [vehicle_dict(carpool_vehicle(o, problem.travel_s(o.origin, o.destination), costs.carpool_per_passenger_km))
+                for o in offs if o.runs_on(day)]
+        with self._lock:
+            if len(self._extra) > _MAX_KEPT:
+                self._extra.clear()
+            self._extra[key] = out
+        return out
+
+    def vehicles_in(self, s: Session, day: date) -> list[dict[str, Any]]:
+        """The vehicle dicts of the day as a plan job plans it, read inside an open session: the
+        fleet, then the volunteers' and the day's carpool offers' vehicles."""
+        fleet = self.ctx.store.list_vehicles_in(s)
+        extra = self.extra_vehicle_dicts(day, Mobility.active_offers_in(s, day), Mobility.volunteers_in(s))
+        return [*fleet, *extra]

@@ -1,0 +1,122 @@
+"""Service days and their requests: the calendar, a batch of requests (all or nothing), reading
+and cancelling a request. Cancelling an accepted request takes it out of the day's live plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from dispatcher.errors import InputError, NotFoundError
+from dispatcher.io import (
+    format_time,
+    plan_from_dict,
+    plan_to_dict,
+    problem_from_dict,
+    problem_to_dict,
+    request_from_dict,
+)
+from dispatcher.model import Plan, Problem
+from dispatcher.service.compiling import Compiler
+from dispatcher.service.context import Context
+from dispatcher.service.promises import remove_request
+from dispatcher.store import KeyInfo
+from dispatcher.store.db import request_out
+from dispatcher.store.models import utcnow
+
+
+def stored_plan(row: Any) -> tuple[Plan | None, Problem | None]:
+    """The day's stored live plan and problem (promises in its windows), or (None, None)."""
+    if row.plan_json is None or row.problem_json is None:
+        return None, None
+    problem = problem_from_dict(row.problem_json)
+    return plan_from_dict(row.plan_json, problem), problem
+
+
+class Days:
+    def __init__(self, ctx: Context, compiler: Compiler) -> None:
+        self.ctx, self.compiler = ctx, compiler
+
+    # ---- the calendar -------------------------------------------------------------------------
+    def list(self) -> list[dict[str, Any]]:
+        return self.ctx.store.list_days()
+
+    def put(self, day: date, status: str, note: str = "") -> tuple[dict[str, Any], bool]:
+        return self.ctx.store.put_day(day, status, note)
+
+    def get(self, day: date) -> dict[str, Any]:
+        return self.ctx.store.get_day(day)
+
+    def check_open(self, day: date) -> None:
+        status = self.ctx.store.day_status(day)
+        if status is None:
+            days = self.ctx.store.service_days()
+            listed = ", ".join(days) if days else "none yet"
+            raise InputError(f"{day.isoformat()} is not in the service calendar (open days: {listed})", "day")
+        if status != "open":
+            raise InputError(f"{day.isoformat()} is closed for bookings", "day")
+        if day < self.ctx.now_local().date():
+            raise InputError(f"{day.isoformat()} is in the past", "day")
+
+    def check_not_past(self, day: date, d: Mapping[str, Any], where: str) -> None:
+        now = self.ctx.now_local()
+        if day > now.date():
+            return
+        if day < now.date():
+            raise InputError(f"{day.isoformat()} is in the past", "day")
+        r = request_from_dict(d, where, day, self.ctx.tz)
+        now_s = now.hour * 3600 + now.minute * 60 + now.second
+        last = r.pickup_window.end_s if r.pickup_window is not None else r.arrive_by_s
+        if last is not None and last < now_s:
+            field = "pickup_window.end" if r.pickup_window is not None else "arrive_by"
+            raise InputError(f"{format_time(last, day, self.ctx.tz)} is in the past (now {now.strftime('%H:%M')})",
+                             f"{where}.{field}")
+
+    # ---- requests -----------------------------------------------------------------------------
+    def validate_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], where: str) -> None:
+        """Every field, place and time of these requests, or an InputError naming the first bad one;
+        a ``return_of`` link names a request of the same batch or one already stored for the day;
+        nothing already over when the day is today."""
+        batch_ids = {str(d.get("id")) for d in dicts if isinstance(d, Mapping)}
+        links = {str(d["return_of"]) for d in dicts if isinstance(d, Mapping) and d.get("return_of") not in (None, "")}
+        stored = self.ctx.store.request_ids(day, sorted(links - batch_ids)) if links - batch_ids else set()
+        self.compiler.validate_requests(day, dicts, where, stored,
+                                        each=lambda d, at: self.check_not_past(day, d, at))
+
+    def submit_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], key: KeyInfo,
+                        where: str = "body.requests") -> list[str]:
+        if not dicts:
+            raise InputError("no requests given", where)
+        self.check_open(day)
+        self.validate_requests(day, dicts, where)
+        return self.ctx.store.add_requests(day, dicts, source="batch", owner=key.id)
+
+    def list_requests(self, day: date, status: str | None = None, source: str | None = None,
+                      owner: int | None = None) -> list[dict[str, Any]]:
+        return self.ctx.store.list_requests(day, status=status, source=source, owner=owner)
+
+    def get_request(self, day: date, request_id: str, source: str | None = None, owner: int | None = None) -> dict[str, Any]:
+        return self.ctx.store.get_request(day, request_id, source=source, owner=owner)
+
+    def cancel_request(self, day: date, request_id: str, key: KeyInfo, source: str | None = None) -> dict[str, Any]:
+        """Cancel a request (a portal key: only its own); an accepted one leaves the day's plan."""
+        store = self.ctx.store
+        owner = key.id if key.role == "portal" else None
+        with store.lock_day(day) as (s, row):
+            req = store.request_row(s, day, request_id)
+            if req is None or (source and req.source != source) or (owner is not None and req.owner_key_id != owner):
+                raise NotFoundError(f"no {source or 'request'} {request_id!r} on {day.isoformat()}", "request_id")
+            if req.status == "cancelled":
+                return request_out(req)
+            if req.status == "accepted" and row.plan_json is not None and row.problem_json is not None:
+                plan, problem = stored_plan(row)
+                assert plan is not None and problem is not None
+                if request_id in {r.id for r in problem.requests}:
+                    problem, plan = remove_request(problem, plan, request_id, self.ctx.now_s(day))
+                    memo = self.ctx.memory.memo_of(day)
+                    row.plan_json, row.problem_json = plan_to_dict(plan, problem, memo), problem_to_dict(problem, memo)
+                    row.plan_updated_at = utcnow()
+            req.status, req.updated_at = "cancelled", utcnow()
+            row.version += 1
+            return request_out(req)
