@@ -31,7 +31,7 @@ class Bookings:
     def __init__(self, ctx: Context, compiler: Compiler, days: Days, fleet: DayFleet) -> None:
         self.ctx, self.compiler, self.days, self.fleet = ctx, compiler, days, fleet
 
-    def list(self, day: date, key: KeyInfo) -> list[dict[str, Any]]:
+    def list_bookings(self, day: date, key: KeyInfo) -> list[dict[str, Any]]:
         return self.days.list_requests(day, source="booking", owner=owner_of(key))
 
     def get(self, day: date, booking_id: str, key: KeyInfo) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from dispatcher.service.context import Context
 log = logging.getLogger("dispatcher.service")
 
 MAX_REMEMBERED_REQUESTS = 20_000
+Matrix = Sequence[Sequence[int]]
 
 
 def rewhere(e: InputError, old: str, new: str) -> InputError:
@@ -164,8 +165,8 @@ class Compiler:
         sel = np.ix_(rows, rows)
         problem = Problem(
             locations=tuple(order.values()),
-            duration_s=np.asarray(c.duration_s)[sel],
-            distance_m=np.asarray(c.distance_m)[sel],
+            duration_s=cast("Matrix", np.asarray(c.duration_s)[sel]),  # numpy matrices, as a full compile gives
+            distance_m=cast("Matrix", np.asarray(c.distance_m)[sel]),
             requests=(),
             vehicles=c.vehicles,
             rules=ServiceRules(),

@@ -39,7 +39,7 @@ class Days:
         self.ctx, self.compiler = ctx, compiler
 
     # ---- the calendar -------------------------------------------------------------------------
-    def list(self) -> list[dict[str, Any]]:
+    def calendar(self) -> list[dict[str, Any]]:
         return self.ctx.store.list_days()
 
     def put(self, day: date, status: str, note: str = "") -> tuple[dict[str, Any], bool]:

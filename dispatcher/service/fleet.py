@@ -13,7 +13,7 @@ class Fleet:
     def __init__(self, ctx: Context, compiler: Compiler) -> None:
         self.ctx, self.compiler = ctx, compiler
 
-    def list(self) -> list[dict[str, Any]]:
+    def vehicles(self) -> list[dict[str, Any]]:
         return self.ctx.store.list_vehicles()
 
     def get(self, vehicle_id: str) -> dict[str, Any]:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from dispatcher.errors import DispatcherError, InputError
 from dispatcher.io import plan_to_dict, problem_to_dict
-from dispatcher.model import REASON_MESSAGES, Plan, Problem, Reason, SolverParams
+from dispatcher.model import REASON_MESSAGES, Plan, Problem, Reason, SolverParams, Visit
 from dispatcher.service import promises
 from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context
@@ -39,7 +39,7 @@ def _solve(problem: Problem) -> Plan:
     return OrToolsSolver(problem.params).solve(problem)
 
 
-def _solve_live(problem: Problem, initial: dict[str, list[tuple[str, str]]], pinned: dict[str, str]) -> Plan:
+def _solve_live(problem: Problem, initial: Mapping[str, Sequence[tuple[str, str]]], pinned: dict[str, str]) -> Plan:
     """A same-day plan from the day's current routes, done requests kept on their vehicle."""
     return OrToolsSolver(problem.params).solve(problem, initial_routes=initial, pinned=pinned)
 
@@ -51,9 +51,17 @@ def _solve_mixed(problem: Problem) -> tuple[Problem, Plan]:
     return plan_mixed(problem)
 
 
+Stop = tuple[str, Literal["pickup", "dropoff"]]  # (request id, visit kind)
+
+
+def _visits(plan: Plan, vehicle_id: str) -> tuple[Visit, ...]:
+    route = plan.route(vehicle_id)
+    return () if route is None else route.visits
+
+
 def live_job_problem(
     problem: Problem, old_plan: Plan | None, promised: set[str], now_s: int, reaction_s: int = DEFAULT_REACTION_S
-) -> tuple[Problem, list[str], dict[str, list[tuple[str, str]]] | None, dict[str, str] | None, dict[tuple[str, str], tuple[str, int]]]:
+) -> tuple[Problem, list[str], dict[str, list[Stop]] | None, dict[str, str] | None, dict[Stop, tuple[str, int]]]:
     """A plan job on the day itself: the requests not yet promised start no earlier than now +
     the reaction margin (those whose window has passed are left out, returned as too late); what
     is done in the old plan is pinned (``dispatcher.solver.live.live_problem``), its requests
@@ -162,9 +170,9 @@ class Jobs:
         problem = promises.keep_promises(problem, stored_problem, promised)
         now_s = self.ctx.now_s(day)
         too_late: list[str] = []
-        initial: dict[str, list[tuple[str, str]]] | None = None
+        initial: dict[str, list[Stop]] | None = None
         pinned: dict[str, str] | None = None
-        done: dict[tuple[str, str], tuple[str, int]] = {}
+        done: dict[Stop, tuple[str, int]] = {}
         if now_s is not None and kind != "scenario":
             problem, too_late, initial, pinned, done = live_job_problem(problem, old_plan, set(promised), now_s)
         pool = self._pool()
@@ -172,14 +180,14 @@ class Jobs:
             plan = Plan(routes=())
         elif extra:  # carpools first for the riders who accept them (the plan answers the re-priced mixed problem)
             problem, plan = pool.submit(_solve_mixed, problem).result() if pool else _solve_mixed(problem)
-        elif initial is not None:
+        elif initial is not None and pinned is not None:
             plan = pool.submit(_solve_live, problem, initial, pinned).result() if pool else _solve_live(problem, initial, pinned)
         else:
             plan = pool.submit(_solve, problem).result() if pool else _solve(problem)
         report = check_plan(problem, plan)
         served = set(plan.served_ids)
         moved = [f"{r} {k}" for (r, k), (vid, t) in done.items()
-                 if not any(v.request_id == r and v.kind == k and v.start_s == t for v in (plan.route(vid).visits if plan.route(vid) else ()))]
+                 if not any(v.request_id == r and v.kind == k and v.start_s == t for v in _visits(plan, vid))]
         # each promise checked on its own too (the checker judges the windows of ``problem``)
         for rid in promised:
             if stored_problem is None or rid not in served or rid not in {r.id for r in stored_problem.requests}:

@@ -115,4 +115,4 @@ def test_unknown_place_and_bad_vehicle_answer_with_where(client: Client) -> None
     r = client("operator", "POST", "/v1/vehicles", json={"id": "v9", "start": "Albert",
                                                          "shift": {"start": "19:00", "end": "07:00"}})
     assert r.status_code == 422 and r.json()["where"].startswith("body"), r.text
-    assert "v9" not in {v["id"] for v in client.service.fleet.list()}
+    assert "v9" not in {v["id"] for v in client.service.fleet.vehicles()}

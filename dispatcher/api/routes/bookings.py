@@ -34,7 +34,7 @@ def create_booking(day: date, body: BookingIn, service: ServiceDep, key: PortalK
 
 @router.get("/days/{day}/bookings", response_model=list[RequestOut], summary="Bookings of a day (a portal key sees its own)")
 def list_bookings(day: date, service: ServiceDep, key: PortalKey) -> list[dict[str, Any]]:
-    return service.bookings.list(day, key)
+    return service.bookings.list_bookings(day, key)
 
 
 @router.get("/days/{day}/bookings/{booking_id}", response_model=RequestOut, summary="One booking, with its promise or refusal")

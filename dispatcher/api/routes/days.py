@@ -44,7 +44,7 @@ CSV_EXAMPLE = "id,pickup,dropoff,seats,pickup_from,pickup_to,arrive_by\nr1,Méau
 
 @router.get("/days", response_model=list[DayOut], tags=["days"], summary="The service calendar")
 def list_days(service: ServiceDep, _: PlannerKey) -> list[dict[str, Any]]:
-    return service.days.list()
+    return service.days.calendar()
 
 
 @router.put("/days/{day}", response_model=DayOut, tags=["days"], summary="Open (or close) a service day",

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1", tags=["fleet"], responses={**AUTH_ERRORS, **NOT
 
 @router.get("/vehicles", response_model=list[VehicleIn], summary="The fleet")
 def list_vehicles(service: ServiceDep, _: PlannerKey) -> list[dict[str, Any]]:
-    return service.fleet.list()
+    return service.fleet.vehicles()
 
 
 @router.post("/vehicles", status_code=201, response_model=VehicleIn, summary="Add a vehicle",
