@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from dispatcher.graph import RoadNetwork
 from dispatcher.service.bookings import Bookings
 from dispatcher.service.carpooling import Carpooling
 from dispatcher.service.compiling import Compiler
-from dispatcher.service.context import Clock, Context
+from dispatcher.service.context import Context
 from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import Days
 from dispatcher.service.fleet import Fleet
 from dispatcher.service.jobs import Jobs
 from dispatcher.service.plans import Plans
 from dispatcher.service.settings import Settings
-from dispatcher.store import Store
-from dispatcher.territory import Territory
 
 
 class Service:
@@ -22,16 +19,11 @@ class Service:
     ``carpooling``; ``store`` for what the API reads directly (keys, health); ``compiler`` and
     ``day_fleet``, which the use cases share."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        store: Store | None = None,
-        clock: Clock | None = None,
-        territory: Territory | None = None,
-        network: RoadNetwork | None = None,
-    ) -> None:
-        self.ctx = ctx = Context(settings, store, clock, territory, network)
-        self.settings, self.store = settings, ctx.store
+    def __init__(self, context: Context | Settings) -> None:
+        """Over ``context``, or over a context of ``Settings`` alone (the store they name, the
+        system clock, the territory and road network they name, loaded on first use)."""
+        self.ctx = ctx = context if isinstance(context, Context) else Context(context)
+        self.settings, self.store = ctx.settings, ctx.store
         self.compiler = compiler = Compiler(ctx)
         self.day_fleet = day_fleet = DayFleet(ctx)
         self.days = Days(ctx, compiler)

@@ -17,7 +17,7 @@ from dispatcher.api.app import create_app
 from dispatcher.api.deps import get_service
 from dispatcher.graph import RoadNetwork
 from dispatcher.service.app import Service
-from dispatcher.service.context import FixedClock
+from dispatcher.service.context import Context, FixedClock
 from dispatcher.service.settings import Settings
 from dispatcher.territory import Territory
 from tests.api.conftest import FLEET
@@ -51,7 +51,7 @@ class Client:
 def client(tmp_path: Path, places: tuple[Territory, RoadNetwork]) -> Iterator[Client]:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}", solver_processes=False,
                         booking_time_limit_s=0)
-    service = Service(settings, clock=FixedClock(NOW), territory=places[0], network=places[1])
+    service = Service(Context(settings, clock=FixedClock(NOW), territory=places[0], network=places[1]))
     try:
         service.days.put(TODAY, "open")
         service.days.put(TODAY + timedelta(days=1), "open")

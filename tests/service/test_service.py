@@ -13,7 +13,7 @@ import pytest
 
 from dispatcher.errors import InputError
 from dispatcher.service.app import Service
-from dispatcher.service.context import FixedClock
+from dispatcher.service.context import Context, FixedClock
 from dispatcher.service.settings import Settings
 from dispatcher.store import KeyInfo
 
@@ -25,8 +25,8 @@ OPERATOR = KeyInfo(1, "operator", "test", "x")
 @pytest.fixture()
 def service(tmp_path: Path) -> Iterator[Service]:
     clock = FixedClock(datetime(2030, 1, 7, 12, 0, tzinfo=ZoneInfo("Europe/Paris")))  # the day before, noon
-    svc = Service(Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}", solver_processes=False,
-                           plan_time_limit_s=1), clock=clock)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}", solver_processes=False, plan_time_limit_s=1)
+    svc = Service(Context(settings, clock=clock))
     try:
         svc.days.put(DAY, "open")
         for v in FLEET:
@@ -65,7 +65,7 @@ def test_a_booking_after_the_cutoff_is_refused_by_the_clock(tmp_path: Path) -> N
     late = FixedClock(datetime(2030, 1, 7, 18, 0, tzinfo=ZoneInfo("Europe/Paris")))
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}", solver_processes=False,
                         booking_same_day_notice_min=None, booking_time_limit_s=0)
-    svc = Service(settings, clock=late)
+    svc = Service(Context(settings, clock=late))
     try:
         svc.days.put(DAY, "open")
         svc.fleet.put(FLEET[0])

@@ -1,6 +1,7 @@
 """The API's routes, one module per resource."""
 
 from dispatcher.api.schemas import ErrorOut
+from dispatcher.errors import InputError
 
 AUTH_ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorOut, "description": "No API key, or an unknown one"},
@@ -9,3 +10,9 @@ AUTH_ERRORS: dict[int | str, dict[str, object]] = {
     422: {"model": ErrorOut, "description": "Bad input: the path of the offending field and a sentence"},
 }
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut, "description": "Unknown day, id, stop or commune (with the nearest names)"}}
+
+
+def same_id(path_id: str, body_id: str) -> None:
+    """A PUT's body names the resource of its path, or the call is bad input."""
+    if body_id != path_id:
+        raise InputError(f"the body's id {body_id!r} differs from the path's {path_id!r}", "body.id")

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Response
 
 from dispatcher.api.auth import OperatorKey, PlannerKey
 from dispatcher.api.deps import ServiceDep
-from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND
+from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND, same_id
 from dispatcher.api.schemas import ErrorOut, VehicleIn
-from dispatcher.errors import InputError
 
 router = APIRouter(prefix="/v1", tags=["fleet"], responses={**AUTH_ERRORS, **NOT_FOUND})
 
@@ -36,8 +35,7 @@ def get_vehicle(vehicle_id: str, service: ServiceDep, _: PlannerKey) -> dict[str
 @router.put("/vehicles/{vehicle_id}", response_model=VehicleIn, summary="Create or replace a vehicle",
             responses={201: {"model": VehicleIn, "description": "Created"}})
 def put_vehicle(vehicle_id: str, body: VehicleIn, service: ServiceDep, response: Response, _: OperatorKey) -> dict[str, Any]:
-    if body.id != vehicle_id:
-        raise InputError(f"the body's id {body.id!r} differs from the path's {vehicle_id!r}", "body.id")
+    same_id(vehicle_id, body.id)
     d = body.model_dump(exclude_none=True)
     created = service.fleet.put(d)
     response.status_code = 201 if created else 200

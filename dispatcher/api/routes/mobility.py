@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dispatcher.api.auth import OperatorKey, PlannerKey
 from dispatcher.api.deps import ServiceDep
-from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND
+from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND, same_id
 from dispatcher.api.schemas import (
     MATCHING_EXAMPLE,
     CarpoolMatchIn,
@@ -28,7 +28,6 @@ from dispatcher.api.schemas import (
     OffersSubmittedOut,
     VolunteerIn,
 )
-from dispatcher.errors import InputError
 
 router = APIRouter(prefix="/v1", responses={**AUTH_ERRORS, **NOT_FOUND})
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut, "description": "The id is taken"}}
@@ -106,8 +105,7 @@ def get_volunteer(volunteer_id: str, service: ServiceDep, _: PlannerKey) -> dict
 @router.put("/volunteers/{volunteer_id}", response_model=VolunteerIn, tags=["volunteers"],
             summary="Create or replace a volunteer driver", responses={201: {"model": VolunteerIn, "description": "Created"}})
 def put_volunteer(volunteer_id: str, body: VolunteerIn, service: ServiceDep, response: Response, _: OperatorKey) -> dict[str, Any]:
-    if body.id != volunteer_id:
-        raise InputError(f"the body's id {body.id!r} differs from the path's {volunteer_id!r}", "body.id")
+    same_id(volunteer_id, body.id)
     d = body.model_dump(exclude_none=True)
     created = service.carpooling.put_volunteer(d)
     response.status_code = 201 if created else 200
