@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import InputError
-from dispatcher.io import format_time, mixed_from_dicts
+from dispatcher.io.mobility import mixed_from_dicts
+from dispatcher.io.times import format_time
 from dispatcher.model import CarpoolOffer, Plan, Problem, SolverParams, Vehicle, VolunteerDriver
 from dispatcher.store import KeyInfo
 from dispatcher.store.mobility import Mobility
@@ -181,7 +182,7 @@ def submit_offers(dispatch: Dispatch, day: date, dicts: Sequence[Mapping[str, An
 def validate_volunteer(dispatch: Dispatch, d: Mapping[str, Any], where: str = "body") -> None:
     """The volunteer's fields and home (on the territory; an unknown name answered with the
     nearest names), or an InputError naming the field."""
-    from dispatcher.io import volunteers_from_dicts
+    from dispatcher.io.mobility import volunteers_from_dicts
 
     try:
         volunteers_from_dicts([d], dispatch.territory)

@@ -24,16 +24,11 @@ from zoneinfo import ZoneInfo
 from dispatcher.api import booking as booking_mod
 from dispatcher.api.settings import Settings
 from dispatcher.errors import DispatcherError, InputError, NotFoundError
-from dispatcher.io import (
-    Memo,
-    format_time,
-    plan_from_dict,
-    plan_to_dict,
-    plan_to_geojson,
-    problem_from_dict,
-    problem_from_dicts,
-    problem_to_dict,
-)
+from dispatcher.io.geojson import plan_to_geojson
+from dispatcher.io.memo import Memo
+from dispatcher.io.plan import plan_from_dict, plan_to_dict
+from dispatcher.io.problem import problem_from_dict, problem_from_dicts, problem_to_dict
+from dispatcher.io.times import format_time
 from dispatcher.model import (
     REASON_MESSAGES,
     Location,
@@ -254,7 +249,7 @@ class Dispatch:
         are what a fresh compile computes); None when that is not the case."""
         import numpy as np
 
-        from dispatcher.io import request_from_dict, resolve_place
+        from dispatcher.io.problem import request_from_dict, resolve_place
 
         c = self._compiled.get(day)
         if c is None or _dict_key(list(vehicles)) != c.vehicles_key:
@@ -409,7 +404,7 @@ class Dispatch:
             return
         if day < now.date():
             raise InputError(f"{day.isoformat()} is in the past", "day")
-        from dispatcher.io import request_from_dict
+        from dispatcher.io.problem import request_from_dict
 
         r = request_from_dict(d, where, day, self.tz)
         now_s = now.hour * 3600 + now.minute * 60 + now.second
@@ -528,7 +523,7 @@ class Dispatch:
 
     def _booking_rules_refusal(self, day: date, d: Mapping[str, Any]) -> booking_mod.Refusal | None:
         """The service's booking rules (cut-off the day before, same-day notice, how far ahead)."""
-        from dispatcher.io import request_from_dict
+        from dispatcher.io.problem import request_from_dict
         from dispatcher.model import REASON_MESSAGES, Reason
         from dispatcher.solver.live import check_booking_rules
 

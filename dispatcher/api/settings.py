@@ -42,7 +42,7 @@ class Settings(BaseSettings):
 
     def booking_rules(self) -> BookingRules:
         """The service's booking rules, checked on every real-time booking."""
-        from dispatcher.io import parse_time
+        from dispatcher.io.times import parse_time
         from dispatcher.solver.live import BookingRules
 
         cutoff = self.booking_cutoff_day_before

@@ -18,13 +18,8 @@ import pytest
 
 from dispatcher.api.service import Dispatch
 from dispatcher.api.settings import Settings
-from dispatcher.io import (
-    plan_from_dict,
-    plan_to_dict,
-    problem_from_dict,
-    problem_from_dicts,
-    problem_to_dict,
-)
+from dispatcher.io.plan import plan_from_dict, plan_to_dict
+from dispatcher.io.problem import problem_from_dict, problem_from_dicts, problem_to_dict
 from dispatcher.model import Problem, SolverParams
 from dispatcher.store import KeyInfo
 from tests.api.conftest import BACKENDS, DAY, FLEET, database_url
