@@ -26,7 +26,7 @@ from dataclasses import replace
 
 from dispatcher.demand import generate_fleet, generate_requests
 from dispatcher.graph import RoadNetwork
-from dispatcher.io import problem_from_dicts
+from dispatcher.io.problem import problem_from_dicts
 from dispatcher.model import Plan, SolverParams
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.live import LiveDay

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from dispatcher.demand import generate_fleet, generate_requests
 from dispatcher.graph import RoadNetwork
-from dispatcher.io import problem_from_dicts
+from dispatcher.io.problem import problem_from_dicts
 from dispatcher.model import Problem, Reason, SolverParams
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.routing import OrToolsSolver

@@ -194,7 +194,10 @@ def _read_points(path: Path) -> tuple[list[str], list[tuple[float, float]]]:
 def _solve_and_report(
     problem: Any, out: Path | None, geojson: Path | None, network: Any, offers: Any = (), volunteers: Any = ()
 ) -> Any:
-    from dispatcher.io import plan_to_dict, plan_to_geojson, problem_to_dict, write_json
+    from dispatcher.io.files import write_json
+    from dispatcher.io.geojson import plan_to_geojson
+    from dispatcher.io.plan import plan_to_dict
+    from dispatcher.io.problem import problem_to_dict
     from dispatcher.solver.checker import check_plan
     from dispatcher.solver.routing import OrToolsSolver
 
@@ -301,7 +304,8 @@ def plan_cmd(
     """Plan a day: requests and fleet in, routes and refusals (with reasons) out, checked.
     With --carpool and/or --volunteers, one mixed dispatch over every mode."""
     from dispatcher.graph import RoadNetwork
-    from dispatcher.io import load_fleet, load_list, load_requests, mixed_from_dicts
+    from dispatcher.io.mobility import mixed_from_dicts
+    from dispatcher.io.tables import load_fleet, load_list, load_requests
 
     service_day = _parse_day(day)
     reqs, vehs = load_requests(requests), load_fleet(fleet)
@@ -325,7 +329,7 @@ def check_cmd(
     plan: Annotated[Path, typer.Argument(help="Plan JSON.")],
 ) -> None:
     """Check a plan against its problem, independently of the solver; name every violation."""
-    from dispatcher.io import load_plan, load_problem
+    from dispatcher.io.files import load_plan, load_problem
     from dispatcher.solver.checker import check_plan
 
     p = load_problem(problem)
@@ -356,7 +360,7 @@ def demo(
     offers), planned on the default graph and checked."""
     from dispatcher.demand import generate_carpool_offers, generate_fleet, generate_requests
     from dispatcher.graph import RoadNetwork
-    from dispatcher.io import mixed_from_dicts
+    from dispatcher.io.mobility import mixed_from_dicts
 
     terr = _territory(None)
     with step("Loading the road graph of the Pays du Coquelicot"):

@@ -22,15 +22,21 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from dispatcher.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 VehicleKind = Literal["minibus", "car", "volunteer", "carpool"]
 VEHICLE_KINDS: tuple[str, ...] = ("minibus", "car", "volunteer", "carpool")
 MODES: tuple[str, ...] = ("minibus", "volunteer", "carpool")  # how a request is carried ("car" counts as minibus)
 DIMENSIONS: tuple[str, ...] = ("seats", "wheelchairs")
 DAY_S = 24 * 3600
+
+Matrix: TypeAlias = "Sequence[Sequence[int]] | np.ndarray"
+"""A square integer matrix over a Problem's locations: lists of lists or a numpy array."""
 
 
 def _check(cond: bool, where: str, message: str) -> None:
@@ -489,8 +495,8 @@ class Problem:
     """
 
     locations: tuple[Location, ...]
-    duration_s: Sequence[Sequence[int]]
-    distance_m: Sequence[Sequence[int]]
+    duration_s: Matrix
+    distance_m: Matrix
     requests: tuple[Request, ...]
     vehicles: tuple[Vehicle, ...]
     rules: ServiceRules = ServiceRules()

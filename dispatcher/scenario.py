@@ -201,7 +201,7 @@ def _str(v: Any, where: str) -> str:
 
 def _clock(v: Any, where: str) -> int:
     """A time of day: "HH:MM", a TOML local time, or integer seconds."""
-    from dispatcher.io import parse_time
+    from dispatcher.io.times import parse_time
 
     if isinstance(v, dtime):
         return v.hour * 3600 + v.minute * 60 + v.second
@@ -475,7 +475,8 @@ def run_one(spec: RunSpec) -> RunResult:
     """Generate the demand and fleet, plan with the time limit, check, and measure (pure function)."""
     from dispatcher.demand import generate_carpool_offers, generate_fleet, generate_requests
     from dispatcher.graph import RoadNetwork
-    from dispatcher.io import mixed_from_dicts, problem_from_dicts
+    from dispatcher.io.mobility import mixed_from_dicts
+    from dispatcher.io.problem import problem_from_dicts
     from dispatcher.model import SolverParams
     from dispatcher.solver.checker import check_plan
     from dispatcher.solver.mixed import ModeCosts, plan_mixed

@@ -223,7 +223,7 @@ def test_fleet_edges(pilot: Territory) -> None:
 
 def test_carpool_offers_commute_to_albert_and_meaulte() -> None:
     from dispatcher.demand import generate_carpool_offers
-    from dispatcher.io import offers_from_dicts
+    from dispatcher.io.mobility import offers_from_dicts
 
     t = Territory.load()
     offers = generate_carpool_offers(t, 60, seed=3)

@@ -12,17 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dispatcher.errors import InputError, NotFoundError
-from dispatcher.io import (
-    format_time,
-    load_fleet,
-    load_requests,
-    parse_time,
-    plan_from_dict,
-    plan_to_dict,
-    problem_from_dict,
-    problem_from_dicts,
-    problem_to_dict,
-)
+from dispatcher.io.plan import plan_from_dict, plan_to_dict
+from dispatcher.io.problem import problem_from_dict, problem_from_dicts, problem_to_dict
+from dispatcher.io.tables import load_fleet, load_requests
+from dispatcher.io.times import format_time, parse_time
 from dispatcher.model import (
     BreakTaken,
     KPIs,

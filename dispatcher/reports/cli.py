@@ -22,7 +22,7 @@ scenario_app = typer.Typer(help="Planners' scenarios: variants x seeds, planned,
 
 
 def _load(problem: Path, plan: Path) -> tuple[Any, Any]:
-    from dispatcher.io import load_plan, load_problem
+    from dispatcher.io.files import load_plan, load_problem
 
     p = load_problem(problem)
     return p, load_plan(plan, p)
@@ -104,7 +104,7 @@ def gtfs_flex_cmd(
     """A GTFS-Flex feed of the on-demand service (zones, hours, prior-day booking), read back and validated."""
     from dataclasses import replace
 
-    from dispatcher.io import parse_time
+    from dispatcher.io.times import parse_time
     from dispatcher.model import TimeWindow
     from dispatcher.reports.gtfs_flex import FlexService, read_gtfs_flex, write_gtfs_flex
     from dispatcher.territory import Territory

@@ -21,13 +21,14 @@ import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import folium
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from dispatcher.errors import InputError
+from dispatcher.io.protocols import PathSource
 from dispatcher.model import Plan, Problem
 from dispatcher.reports.manifest import LABELS, hhmm
 
@@ -49,10 +50,6 @@ PALETTE: tuple[str, ...] = (
 REFUSED_COLOUR = "#d62728"
 MAP_TITLE = {"fr": "Carte de la journée", "en": "Map of the day"}
 CDN = re.compile(r"""<script[^>]+src\s*=\s*["']https?://|<link[^>]+href\s*=\s*["']https?://""", re.IGNORECASE)
-
-
-class PathSource(Protocol):
-    def path_coords(self, a: tuple[float, float], b: tuple[float, float]) -> list[tuple[float, float]]: ...
 
 
 def css_id(text: str) -> str:

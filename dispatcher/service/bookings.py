@@ -10,7 +10,8 @@ from datetime import date
 from typing import Any
 
 from dispatcher.errors import InputError
-from dispatcher.io import plan_to_dict, problem_to_dict, request_from_dict
+from dispatcher.io.plan import plan_to_dict
+from dispatcher.io.problem import problem_to_dict, request_from_dict
 from dispatcher.model import REASON_MESSAGES, Reason, SolverParams
 from dispatcher.service import promises
 from dispatcher.service.compiling import Compiler

@@ -13,7 +13,8 @@ from datetime import date
 from typing import Any
 
 from dispatcher.errors import InputError
-from dispatcher.io import format_time, volunteers_from_dicts
+from dispatcher.io.mobility import volunteers_from_dicts
+from dispatcher.io.times import format_time
 from dispatcher.model import SolverParams
 from dispatcher.service.compiling import rewhere
 from dispatcher.service.context import Context

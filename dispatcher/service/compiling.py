@@ -15,7 +15,7 @@ from typing import Any, cast
 import numpy as np
 
 from dispatcher.errors import InputError
-from dispatcher.io import problem_from_dicts, request_from_dict, resolve_place
+from dispatcher.io.problem import problem_from_dicts, request_from_dict, resolve_place
 from dispatcher.model import (
     Location,
     ObjectiveWeights,

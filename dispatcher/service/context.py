@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from dispatcher.graph import RoadNetwork
-from dispatcher.io import Memo
+from dispatcher.io.memo import Memo
 from dispatcher.model import Plan, Problem
 from dispatcher.service.settings import Settings
 from dispatcher.solver.insertion import ScreenCache

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import InputError
-from dispatcher.io import mixed_from_dicts
+from dispatcher.io.mobility import mixed_from_dicts
 from dispatcher.model import CarpoolOffer, Problem, SolverParams, Vehicle, VolunteerDriver
 from dispatcher.service.compiling import unlinked
 from dispatcher.service.context import Context

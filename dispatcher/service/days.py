@@ -9,14 +9,9 @@ from datetime import date
 from typing import Any
 
 from dispatcher.errors import InputError, NotFoundError
-from dispatcher.io import (
-    format_time,
-    plan_from_dict,
-    plan_to_dict,
-    problem_from_dict,
-    problem_to_dict,
-    request_from_dict,
-)
+from dispatcher.io.plan import plan_from_dict, plan_to_dict
+from dispatcher.io.problem import problem_from_dict, problem_to_dict, request_from_dict
+from dispatcher.io.times import format_time
 from dispatcher.model import Plan, Problem
 from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context

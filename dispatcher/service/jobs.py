@@ -16,7 +16,8 @@ from datetime import date
 from typing import Any, Literal
 
 from dispatcher.errors import DispatcherError, InputError
-from dispatcher.io import plan_to_dict, problem_to_dict
+from dispatcher.io.plan import plan_to_dict
+from dispatcher.io.problem import problem_to_dict
 from dispatcher.model import REASON_MESSAGES, Plan, Problem, Reason, SolverParams, Visit
 from dispatcher.service import promises
 from dispatcher.service.compiling import Compiler

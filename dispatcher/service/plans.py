@@ -10,7 +10,10 @@ from datetime import date
 from typing import Any
 
 from dispatcher.errors import NotFoundError
-from dispatcher.io import format_time, plan_from_dict, plan_to_geojson, problem_from_dict
+from dispatcher.io.geojson import plan_to_geojson
+from dispatcher.io.plan import plan_from_dict
+from dispatcher.io.problem import problem_from_dict
+from dispatcher.io.times import format_time
 from dispatcher.model import Plan, Problem
 from dispatcher.service.context import Context
 from dispatcher.solver.checker import check_plan

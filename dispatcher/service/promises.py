@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from dispatcher.errors import DispatcherError
-from dispatcher.io import format_time
+from dispatcher.io.times import format_time
 from dispatcher.model import REASON_MESSAGES, Plan, Problem, Reason, SolverParams, TimeWindow
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.insertion import ScreenCache, remove_from_plan

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dispatcher.io import parse_time
+from dispatcher.io.times import parse_time
 from dispatcher.solver.live import BookingRules
 from dispatcher.store import sqlite_url
 

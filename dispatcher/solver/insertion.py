@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from dispatcher.model import Plan, Problem, Request, Route, TimeWindow, Vehicle
+from dispatcher.model import Matrix, Plan, Problem, Request, Route, TimeWindow, Vehicle
 from dispatcher.solver.kpis import compute_kpis
 from dispatcher.solver.schedule import (
     Stop,
@@ -86,7 +86,7 @@ class InsertionStats:
 _MATRIX_CACHE: dict[int, tuple[object, list[list[int]]]] = {}
 
 
-def as_lists(matrix: Sequence[Sequence[int]]) -> list[list[int]]:
+def as_lists(matrix: Matrix) -> list[list[int]]:
     """The matrix as nested lists of ints (fast scalar indexing), cached per matrix object."""
     if isinstance(matrix, list) and (not matrix or isinstance(matrix[0], list)):
         return matrix

@@ -12,7 +12,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from dispatcher.io import plan_from_dict, problem_from_dict
+from dispatcher.io.plan import plan_from_dict
+from dispatcher.io.problem import problem_from_dict
 from dispatcher.model import Reason
 from dispatcher.solver.checker import check_plan
 from dispatcher.store import Store

@@ -16,13 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dispatcher.io import (
-    plan_from_dict,
-    plan_to_dict,
-    problem_from_dict,
-    problem_from_dicts,
-    problem_to_dict,
-)
+from dispatcher.io.plan import plan_from_dict, plan_to_dict
+from dispatcher.io.problem import problem_from_dict, problem_from_dicts, problem_to_dict
 from dispatcher.model import Problem, SolverParams
 from dispatcher.service.app import Service
 from dispatcher.service.settings import Settings

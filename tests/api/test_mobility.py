@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from dispatcher.io import mixed_from_dicts, offer_from_dict, plan_from_dict, problem_from_dict
+from dispatcher.io.mobility import mixed_from_dicts, offer_from_dict
+from dispatcher.io.plan import plan_from_dict
+from dispatcher.io.problem import problem_from_dict
 from dispatcher.solver.carpool import carpool_problem, match_carpool
 from dispatcher.solver.checker import check_plan
 from tests.api.conftest import DAY, FLEET, Api

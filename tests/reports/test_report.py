@@ -10,7 +10,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from dispatcher.io import plan_to_dict, problem_to_dict, write_json
+from dispatcher.io.files import write_json
+from dispatcher.io.plan import plan_to_dict
+from dispatcher.io.problem import problem_to_dict
 from dispatcher.reports.cli import report_app, scenario_app
 from dispatcher.reports.report import write_scenario_report
 from dispatcher.scenario import load_scenario, run_scenario

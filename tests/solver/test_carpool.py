@@ -159,7 +159,7 @@ SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 
 @pytest.mark.skipif(not (SHARED / "data").is_dir(), reason="needs ../shared/data (territory reference data)")
 def test_an_origin_outside_the_territory_is_refused_with_the_field() -> None:
-    from dispatcher.io import offers_from_dicts
+    from dispatcher.io.mobility import offers_from_dicts
     from dispatcher.territory import Territory
 
     terr = Territory.load()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dispatcher.errors import InputError
-from dispatcher.io import plan_from_dict, plan_to_dict
+from dispatcher.io.plan import plan_from_dict, plan_to_dict
 from dispatcher.model import (
     CarpoolOffer,
     Location,

@@ -65,7 +65,7 @@ def get_day(day: date, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
 
 def _parse_batch(raw: bytes, content_type: str) -> list[dict[str, Any]]:
     if content_type.startswith("text/csv") or content_type.startswith("application/csv"):
-        from dispatcher.io import requests_from_csv, strip_lines
+        from dispatcher.io.tables import requests_from_csv, strip_lines
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "requests.csv"

@@ -1,0 +1,175 @@
+"""Carpool offers and volunteer drivers from dicts (places as keys, resolved on the territory),
+and the builder of a problem with them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from dispatcher.errors import InputError, PointError
+from dispatcher.io.fields import check_keys, get_field
+from dispatcher.io.problem import is_point, place_key, problem_from_dicts, resolve_place
+from dispatcher.io.protocols import MatrixSource, PlaceResolver
+from dispatcher.io.times import parse_window
+from dispatcher.model import WEEKDAYS, CarpoolOffer, Location, Problem, VolunteerDriver
+
+OFFER_FIELDS = (
+    "driver_id", "origin", "destination", "seats", "departure_window", "arrival_window",
+    "max_detour_share", "max_detour_cap_s", "meeting_points", "days", "name", "phone",
+)
+VOLUNTEER_FIELDS = (
+    "id", "home", "half_days", "seats", "wheelchairs", "max_km_from_home", "cost_per_km", "name",
+    "phone",
+)
+
+TERRITORY_BUFFER_M = 5_000.0  # a point this close to the territory is still served (as the graph's)
+
+
+def _days(value: Any, where: str) -> tuple[int, ...]:
+    items = value.replace(",", " ").split() if isinstance(value, str) else list(value or ())
+    out = []
+    for k, d in enumerate(items):
+        key = str(d).strip().lower()[:3]
+        if key in WEEKDAYS:
+            out.append(WEEKDAYS.index(key))
+        elif isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6:
+            out.append(d)
+        else:
+            raise InputError(f"a weekday is mon..sun or 0 (Monday)..6, got {d!r}", f"{where}[{k}]")
+    return tuple(out)
+
+
+def offer_from_dict(
+    d: Mapping[str, Any], where: str, day: date | None = None, tz: str = "Europe/Paris"
+) -> CarpoolOffer:
+    """A carpool offer whose places are keys (stop ids, commune names, 'lon,lat')."""
+    check_keys(d, OFFER_FIELDS, where)
+    dep, arr = d.get("departure_window"), d.get("arrival_window")
+    mp = d.get("meeting_points") or ()
+    if isinstance(mp, str):
+        mp = [x for x in mp.split(";") if x.strip()]
+    offer = CarpoolOffer(
+        driver_id=str(get_field(d, "driver_id", where)),
+        origin=place_key(get_field(d, "origin", where)),
+        destination=place_key(get_field(d, "destination", where)),
+        seats=get_field(d, "seats", where, 3, int),
+        departure_window=(
+            None if dep in (None, "") else parse_window(dep, f"{where}.departure_window", day, tz)
+        ),
+        arrival_window=(
+            None if arr in (None, "") else parse_window(arr, f"{where}.arrival_window", day, tz)
+        ),
+        max_detour_share=get_field(d, "max_detour_share", where, 0.25, float),
+        max_detour_cap_s=get_field(d, "max_detour_cap_s", where, 900, int),
+        meeting_points=tuple(place_key(x) for x in mp),
+        days=_days(d.get("days"), f"{where}.days"),
+        name=get_field(d, "name", where, "", str),
+        phone=get_field(d, "phone", where, "", str),
+    )
+    offer.validate(where)
+    return offer
+
+
+def volunteer_from_dict(d: Mapping[str, Any], where: str) -> VolunteerDriver:
+    """A volunteer driver whose home is a key (stop id, commune name, 'lon,lat')."""
+    check_keys(d, VOLUNTEER_FIELDS, where)
+    hd = d.get("half_days", ("am",))
+    if isinstance(hd, str):
+        hd = hd.replace(",", " ").split()
+    v = VolunteerDriver(
+        id=str(get_field(d, "id", where)),
+        home=place_key(get_field(d, "home", where)),
+        half_days=tuple(str(x).strip().lower() for x in hd),
+        seats=get_field(d, "seats", where, 3, int),
+        wheelchairs=get_field(d, "wheelchairs", where, 0, int),
+        max_km_from_home=get_field(d, "max_km_from_home", where, 30.0, float),
+        cost_per_km=get_field(d, "cost_per_km", where, None, float),
+        name=get_field(d, "name", where, "", str),
+        phone=get_field(d, "phone", where, "", str),
+    )
+    v.validate(where)
+    return v
+
+
+def _resolve_inside(key: str, territory: PlaceResolver | None, where: str) -> Location:
+    loc = resolve_place(key, territory, where)
+    contains = getattr(territory, "contains", None)
+    outside = contains is not None and not contains(loc.lon, loc.lat, TERRITORY_BUFFER_M)
+    if is_point(key) and outside:
+        raise PointError(
+            f"{loc.lon:.5f},{loc.lat:.5f} is outside the territory "
+            f"(and its {TERRITORY_BUFFER_M / 1000:g} km margin)",
+            where,
+        )
+    return loc
+
+
+def offers_from_dicts(
+    rows: Sequence[Mapping[str, Any]],
+    territory: PlaceResolver | None,
+    day: date | None = None,
+    tz: str = "Europe/Paris",
+) -> list[CarpoolOffer]:
+    """Offer dicts -> offers whose places are Location ids of the territory (points must lie
+    in it)."""
+    out = []
+    for k, d in enumerate(rows):
+        w = f"offers[{k}]"
+        o = offer_from_dict(d, w, day, tz)
+        out.append(
+            replace(
+                o,
+                origin=_resolve_inside(o.origin, territory, f"{w}.origin").id,
+                destination=_resolve_inside(o.destination, territory, f"{w}.destination").id,
+                meeting_points=tuple(
+                    _resolve_inside(m, territory, f"{w}.meeting_points[{j}]").id
+                    for j, m in enumerate(o.meeting_points)
+                ),
+            )
+        )
+    return out
+
+
+def volunteers_from_dicts(
+    rows: Sequence[Mapping[str, Any]], territory: PlaceResolver | None
+) -> list[VolunteerDriver]:
+    """Volunteer dicts -> volunteers whose home is a Location id of the territory."""
+    out = []
+    for k, d in enumerate(rows):
+        v = volunteer_from_dict(d, f"volunteers[{k}]")
+        home = _resolve_inside(v.home, territory, f"volunteers[{k}].home")
+        out.append(replace(v, home=home.id))
+    return out
+
+
+def mixed_from_dicts(
+    requests: Sequence[Mapping[str, Any]],
+    vehicles: Sequence[Mapping[str, Any]],
+    offers: Sequence[Mapping[str, Any]],
+    volunteers: Sequence[Mapping[str, Any]],
+    territory: PlaceResolver | None,
+    network: MatrixSource,
+    **kwargs: Any,
+) -> tuple[Problem, list[CarpoolOffer], list[VolunteerDriver]]:
+    """Like :func:`dispatcher.io.problem.problem_from_dicts`, with carpool offers and
+    volunteers whose places join the Problem's locations (one matrix for all). Pass the three
+    to ``dispatcher.solver.mixed.plan_mixed``."""
+    day, tz = kwargs.get("day"), kwargs.get("timezone", "Europe/Paris")
+    offs = offers_from_dicts(offers, territory, day, tz)
+    vols = volunteers_from_dicts(volunteers, territory)
+    problem = problem_from_dicts(requests, vehicles, territory, network, **kwargs)
+    extra = {loc.id: loc for loc in problem.locations}
+    places = (*(p for o in offs for p in (o.origin, o.destination, *o.meeting_points)),
+              *(v.home for v in vols))
+    for k in places:
+        if k not in extra:
+            extra[k] = resolve_place(k, territory, "offers")
+    if len(extra) > len(problem.locations):
+        locs = tuple(extra.values())
+        dur, dist = network.matrices(
+            [(loc.lon, loc.lat) for loc in locs], labels=[loc.id for loc in locs]
+        )
+        problem = replace(problem, locations=locs, duration_s=dur, distance_m=dist)
+    return problem, offs, vols
