@@ -266,6 +266,36 @@ def _int_rows(m: Any) -> list[list[int]]:
     return [[int(x) for x in row] for row in m]
 
 
+def vehicle_to_dict(v: Vehicle, day: date | None = None, tz: str = "Europe/Paris") -> dict[str, Any]:
+    """A vehicle in the input vocabulary (times local on ``day``, or seconds without a day): what
+    compiles to ``v`` again (places as location ids, which resolve to themselves)."""
+    out: dict[str, Any] = {
+        "id": v.id, "start": v.start, "end": v.end, "shift": format_window(v.shift, day, tz),
+        "seats": v.seats, "wheelchairs": v.wheelchairs,
+        "breaks": [
+            {"window": format_window(b.window, day, tz), "duration_s": b.duration_s}
+            for b in v.breaks
+        ],
+        "cost_per_km": v.cost_per_km, "cost_per_hour": v.cost_per_hour,
+        "fixed_cost": v.fixed_cost, "kind": v.kind, "name": v.name, "phone": v.phone,
+    }
+    if v.max_duration_s is not None:
+        out["max_duration_s"] = v.max_duration_s
+    if v.start_window is not None:
+        out["start_window"] = format_window(v.start_window, day, tz)
+    if v.end_window is not None:
+        out["end_window"] = format_window(v.end_window, day, tz)
+    if v.allowed_stops:
+        out["allowed_stops"] = list(v.allowed_stops)
+    if v.home is not None:
+        out["home"] = v.home
+    if v.max_km_from_home is not None:
+        out["max_km_from_home"] = v.max_km_from_home
+    if v.cost_per_passenger_km:
+        out["cost_per_passenger_km"] = v.cost_per_passenger_km
+    return out
+
+
 def problem_to_dict(p: Problem, memo: Memo | None = None) -> dict[str, Any]:
     """The problem as JSON (schema ``dispatcher/problem/1``); ``memo`` reuses the pieces of
     requests, vehicles and matrices already written (see :class:`~dispatcher.io.memo.Memo`)."""
@@ -294,31 +324,7 @@ def problem_to_dict(p: Problem, memo: Memo | None = None) -> dict[str, Any]:
         return out
 
     def veh(v: Vehicle) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": v.id, "start": v.start, "end": v.end, "shift": format_window(v.shift, day, tz),
-            "seats": v.seats, "wheelchairs": v.wheelchairs,
-            "breaks": [
-                {"window": format_window(b.window, day, tz), "duration_s": b.duration_s}
-                for b in v.breaks
-            ],
-            "cost_per_km": v.cost_per_km, "cost_per_hour": v.cost_per_hour,
-            "fixed_cost": v.fixed_cost, "kind": v.kind, "name": v.name, "phone": v.phone,
-        }
-        if v.max_duration_s is not None:
-            out["max_duration_s"] = v.max_duration_s
-        if v.start_window is not None:
-            out["start_window"] = format_window(v.start_window, day, tz)
-        if v.end_window is not None:
-            out["end_window"] = format_window(v.end_window, day, tz)
-        if v.allowed_stops:
-            out["allowed_stops"] = list(v.allowed_stops)
-        if v.home is not None:
-            out["home"] = v.home
-        if v.max_km_from_home is not None:
-            out["max_km_from_home"] = v.max_km_from_home
-        if v.cost_per_passenger_km:
-            out["cost_per_passenger_km"] = v.cost_per_passenger_km
-        return out
+        return vehicle_to_dict(v, day, tz)
 
     rules = asdict(p.rules)
     rules["service_hours"] = format_window(p.rules.service_hours, day, tz)

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from dispatcher.errors import InputError
 from dispatcher.io.mobility import mixed_from_dicts
-from dispatcher.model import CarpoolOffer, Problem, SolverParams, Vehicle, VolunteerDriver
+from dispatcher.io.problem import vehicle_to_dict
+from dispatcher.model import CarpoolOffer, Problem, SolverParams, VolunteerDriver
 from dispatcher.service.compiling import unlinked
 from dispatcher.service.context import Context
 from dispatcher.solver.carpool import carpool_vehicle
@@ -24,31 +25,6 @@ from dispatcher.solver.mixed import ModeCosts, volunteer_vehicles
 from dispatcher.store.mobility import Mobility
 
 _MAX_KEPT = 256
-
-
-def vehicle_dict(v: Vehicle) -> dict[str, Any]:
-    """A compiled vehicle back in the input vocabulary of ``dispatcher.io`` (places as location
-    ids, which resolve to themselves; times in seconds), so that it compiles to ``v`` again."""
-    d: dict[str, Any] = {
-        "id": v.id, "start": v.start, "end": v.end, "shift": [v.shift.start_s, v.shift.end_s], "seats": v.seats,
-        "wheelchairs": v.wheelchairs, "cost_per_km": v.cost_per_km, "cost_per_hour": v.cost_per_hour, "fixed_cost": v.fixed_cost,
-        "kind": v.kind, "name": v.name, "phone": v.phone, "cost_per_passenger_km": v.cost_per_passenger_km,
-    }
-    if v.breaks:
-        d["breaks"] = [{"window": [b.window.start_s, b.window.end_s], "duration_s": b.duration_s} for b in v.breaks]
-    if v.max_duration_s is not None:
-        d["max_duration_s"] = v.max_duration_s
-    for name in ("start_window", "end_window"):
-        w = getattr(v, name)
-        if w is not None:
-            d[name] = [w.start_s, w.end_s]
-    if v.allowed_stops:
-        d["allowed_stops"] = list(v.allowed_stops)
-    if v.home is not None:
-        d["home"] = v.home
-    if v.max_km_from_home is not None:
-        d["max_km_from_home"] = v.max_km_from_home
-    return d
 
 
 class DayFleet:
@@ -91,8 +67,8 @@ class DayFleet:
             return got
         problem, offs, vols = self.compile_mixed(day, [], [], offers, volunteers)
         costs = ModeCosts()
-        out = [vehicle_dict(v) for v in volunteer_vehicles(vols, costs)]
-        out += [vehicle_dict(carpool_vehicle(o, problem.travel_s(o.origin, o.destination), costs.carpool_per_passenger_km))
+        out = [vehicle_to_dict(v) for v in volunteer_vehicles(vols, costs)]
+        out += [vehicle_to_dict(carpool_vehicle(o, problem.travel_s(o.origin, o.destination), costs.carpool_per_passenger_km))
                 for o in offs if o.runs_on(day)]
         with self._lock:
             if len(self._extra) > _MAX_KEPT:
