@@ -44,7 +44,7 @@ class Bookings:
     def book(self, day: date, d: dict[str, Any], key: KeyInfo) -> tuple[int, dict[str, Any]]:
         """A booking: 201 and the promise, 409 and the refusal (both stored), 200 for a replay."""
         self.days.check_open(day)
-        self.days.validate_requests(day, [d], "body")
+        self.days.validate_requests(day, [d], "body", owner=owner_of(key))
         with self.ctx.store.lock_day(day) as (s, row):
             status, body, keep = self._book_locked(s, row, day, d, key)
         # committed: the next booking of the day in this process starts from it without parsing it

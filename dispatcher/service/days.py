@@ -69,13 +69,16 @@ class Days:
                              f"{where}.{field}")
 
     # ---- requests -----------------------------------------------------------------------------
-    def validate_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], where: str) -> None:
+    def validate_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], where: str,
+                          owner: int | None = None) -> None:
         """Every field, place and time of these requests, or an InputError naming the first bad one;
-        a ``return_of`` link names a request of the same batch or one already stored for the day;
-        nothing already over when the day is today."""
+        a ``return_of`` link names a request of the same batch or one already stored for the day
+        (of key ``owner`` only, if given: a portal links only to its own bookings, and learns
+        nothing of the others'); nothing already over when the day is today."""
         batch_ids = {str(d.get("id")) for d in dicts if isinstance(d, Mapping)}
         links = {str(d["return_of"]) for d in dicts if isinstance(d, Mapping) and d.get("return_of") not in (None, "")}
-        stored = self.ctx.store.request_ids(day, sorted(links - batch_ids)) if links - batch_ids else set()
+        wanted = sorted(links - batch_ids)
+        stored = self.ctx.store.request_ids(day, wanted, owner) if wanted else set()
         self.compiler.validate_requests(day, dicts, where, stored,
                                         each=lambda d, at: self.check_not_past(day, d, at))
 

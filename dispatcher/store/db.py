@@ -452,12 +452,14 @@ class Store:
                 q = q.where(RequestRow.owner_key_id == owner)
             return [request_out(r) for r in s.execute(q.order_by(RequestRow.pk)).scalars()]
 
-    def request_ids(self, day: date, ids: Sequence[str]) -> set[str]:
-        """Which of ``ids`` are requests of ``day`` (any status)."""
+    def request_ids(self, day: date, ids: Sequence[str], owner: int | None = None) -> set[str]:
+        """Which of ``ids`` are requests of ``day`` (any status); of key ``owner`` only, if given."""
         if not ids:
             return set()
         with self.read() as s:
             q = select(RequestRow.request_id).where(RequestRow.day == day, RequestRow.request_id.in_(list(ids)))
+            if owner is not None:
+                q = q.where(RequestRow.owner_key_id == owner)
             return set(s.execute(q).scalars())
 
     def get_request(self, day: date, request_id: str, source: str | None = None, owner: int | None = None) -> dict[str, Any]:

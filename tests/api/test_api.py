@@ -180,6 +180,24 @@ def test_bookings_promise_refusal_ownership_and_cancel(api: Api) -> None:
     assert "p1" not in {v["request_id"] for rt in plan["routes"] for v in rt["visits"]}
 
 
+def test_a_portal_links_a_return_only_to_its_own_bookings(api: Api) -> None:
+    """Another portal's booking and an unknown id get the same answer: a portal learns nothing of
+    which booking ids exist, and cannot tie its trip to someone else's."""
+    _setup_day(api)
+    out = {"id": "own-out", "pickup": "Albert", "dropoff": "Méaulte", "pickup_window": {"start": "13:00", "end": "13:15"}}
+    assert api.portal.post(f"/v1/days/{D}/bookings", json=out).status_code == 201
+    back = {"pickup": "Méaulte", "dropoff": "Albert", "pickup_window": {"start": "16:00", "end": "16:15"}}
+    answers = []
+    for link in ("own-out", "no-such-booking"):
+        r = api.portal2.post(f"/v1/days/{D}/bookings", json={**back, "id": f"x-{link}", "return_of": link})
+        assert r.status_code == 422 and r.json()["where"] == "body.return_of", r.text
+        answers.append(r.json()["message"].replace(link, "ID"))
+        assert api.operator.get(f"/v1/days/{D}/requests/x-{link}").status_code == 404  # nothing stored
+    assert answers[0] == answers[1]
+    r = api.portal.post(f"/v1/days/{D}/bookings", json={**back, "id": "own-back", "return_of": "own-out"})
+    assert r.status_code in (201, 409) and r.json().get("where") != "body.return_of", r.text
+
+
 def test_scenario_by_planner_leaves_the_plan_alone(api: Api) -> None:
     _setup_day(api)
     before = api.planner.get(f"/v1/days/{D}").json()["version"]
