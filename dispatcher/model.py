@@ -265,6 +265,8 @@ class Vehicle:
         for dim in DIMENSIONS:
             v = getattr(self, dim)
             _check(_is_int(v) and v >= 0, f"{where}.{dim}", f"must be a non-negative integer, got {v!r}")
+        _check(self.seats + self.wheelchairs > 0, f"{where}.seats",
+               "a vehicle carries at least one passenger (seats or wheelchair places)")
         for name in ("cost_per_km", "cost_per_hour", "fixed_cost", "cost_per_passenger_km"):
             v = getattr(self, name)
             _check(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, f"{where}.{name}", "must be a non-negative number")

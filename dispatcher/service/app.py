@@ -29,8 +29,8 @@ class Service:
         self.days = Days(ctx, compiler)
         self.bookings = Bookings(ctx, compiler, self.days, day_fleet)
         self.jobs = Jobs(ctx, compiler, day_fleet)
-        self.plans = Plans(ctx)
         self.fleet = Fleet(ctx, compiler)
+        self.plans = Plans(ctx, self.fleet)
         self.carpooling = Carpooling(ctx, self.days, day_fleet)
 
     def warm_up(self) -> None:

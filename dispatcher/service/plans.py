@@ -16,6 +16,7 @@ from dispatcher.io.problem import problem_from_dict
 from dispatcher.io.times import format_time
 from dispatcher.model import Plan, Problem
 from dispatcher.service.context import Context
+from dispatcher.service.fleet import Fleet
 from dispatcher.solver.checker import check_plan
 
 MANIFEST_COLUMNS = ("vehicle_id", "order", "kind", "time", "place", "location_id", "request_id", "name", "phone",
@@ -28,8 +29,8 @@ def no_plan(day: date) -> NotFoundError:
 
 
 class Plans:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
+    def __init__(self, ctx: Context, fleet: Fleet) -> None:
+        self.ctx, self.fleet = ctx, fleet
 
     def plan_json(self, day: date) -> dict[str, Any]:
         plan = self.ctx.store.get_plan_json(day)
@@ -80,8 +81,9 @@ class Plans:
         return out
 
     def check(self, day: date) -> dict[str, Any]:
+        """The checker's verdict on the day's plan, against the fleet as it is now."""
         plan, problem = self.plan_and_problem(day)
-        report = check_plan(problem, plan)
+        report = check_plan(self.fleet.current(problem), plan)
         return {"ok": report.ok, "summary": report.summary(),
                 "violations": [{"code": v.code, "where": v.where, "message": v.message} for v in report.violations]}
 
