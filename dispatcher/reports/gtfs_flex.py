@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatcher.errors import DataError, InputError
-from dispatcher.model import TimeWindow
+from dispatcher.model import TimeWindow, hhmm
 
 # file -> (required columns, optional columns we write or accept)
 SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -116,8 +116,7 @@ class FlexService:
 
 def gtfs_time(seconds: int) -> str:
     """Seconds since midnight -> GTFS ``HH:MM:SS`` (hours may pass 24)."""
-    s = int(seconds)
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return hhmm(seconds, with_seconds=True)
 
 
 def parse_gtfs_time(text: str) -> int | None:

@@ -58,6 +58,7 @@ from dispatcher.model import (
     TimeWindow,
     Vehicle,
     Visit,
+    hhmm,
 )
 
 UNREACHABLE_S = 10**8
@@ -71,15 +72,6 @@ window order are tried (never reached with the usual one or two breaks per drive
 def unreachable(duration_s: int) -> bool:
     """True if a matrix duration means there is no road."""
     return duration_s >= UNREACHABLE_S or duration_s < 0
-
-
-def hhmm(t: int) -> str:
-    """Seconds since midnight as HH:MM (HH:MM:SS when not on a whole minute)."""
-    sign = "-" if t < 0 else ""
-    t = abs(int(t))
-    h, rem = divmod(t, 3600)
-    m, s = divmod(rem, 60)
-    return f"{sign}{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -568,7 +560,6 @@ __all__ = [
     "alone_route",
     "explain_rejections",
     "feasible_alone",
-    "hhmm",
     "rejection_for",
     "unreachable",
 ]

@@ -16,7 +16,6 @@ from dispatcher.solver.explain import (
     alone_route,
     explain_rejections,
     feasible_alone,
-    hhmm,
 )
 from tests.solver.conftest import DURATIONS, hm, tiny_problem
 
@@ -170,8 +169,3 @@ def test_appointment(problem: Problem) -> None:
     # arrive by 09:00 riding direct: pickup at 08:44 at the latest
     assert rep.details["latest_pickup_s"] == hm(8, 44)
     assert witness_ok(p, "r1", "van-2", hm(8, 44))
-
-
-def test_hhmm() -> None:
-    assert hhmm(hm(8, 5)) == "08:05"
-    assert hhmm(hm(8, 5, 7)) == "08:05:07"
