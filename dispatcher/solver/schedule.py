@@ -483,3 +483,9 @@ def feasible_alone(problem: Problem, request: Request, vehicle: Vehicle) -> bool
     if problem.may_carry(vehicle, request) is not None:
         return False
     return RouteTimer(problem, vehicle, [(request, "pickup"), (request, "dropoff")]).feasible()
+
+
+def feasible_alone_on_any(problem: Problem, request: Request) -> bool:
+    """Whether some vehicle of ``problem`` can serve ``request`` on its own (see
+    :func:`feasible_alone`): a refusal of it is then ``Reason.DISPLACED``."""
+    return any(feasible_alone(problem, request, v) for v in problem.vehicles)
