@@ -34,6 +34,7 @@ VEHICLE_KINDS: tuple[str, ...] = ("minibus", "car", "volunteer", "carpool")
 MODES: tuple[str, ...] = ("minibus", "volunteer", "carpool")  # how a request is carried ("car" counts as minibus)
 DIMENSIONS: tuple[str, ...] = ("seats", "wheelchairs")
 DAY_S = 24 * 3600
+DEFAULT_TIMEZONE = "Europe/Paris"  # of a Problem without one, and of the edges' local times
 
 Matrix: TypeAlias = "Sequence[Sequence[int]] | np.ndarray"
 """A square integer matrix over a Problem's locations: lists of lists or a numpy array."""
@@ -511,7 +512,7 @@ class Problem:
     weights: ObjectiveWeights = ObjectiveWeights()
     params: SolverParams = SolverParams()
     day: date | None = None
-    timezone: str = "Europe/Paris"
+    timezone: str = DEFAULT_TIMEZONE
     name: str = ""
 
     def __post_init__(self) -> None:

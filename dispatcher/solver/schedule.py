@@ -24,7 +24,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from dispatcher.model import Break, BreakTaken, Problem, Request, Route, TimeWindow, Vehicle, Visit
+from dispatcher.model import (
+    DAY_S,
+    Break,
+    BreakTaken,
+    Problem,
+    Request,
+    Route,
+    TimeWindow,
+    Vehicle,
+    Visit,
+)
 
 StopKind = Literal["pickup", "dropoff"]
 Stop = tuple[Request, StopKind]
@@ -42,7 +52,7 @@ MAX_GAP_TRIES = 400  # bound on the break-placement search per route
 
 def horizon_s(problem: Problem) -> int:
     """An upper bound on every time of the day's problem."""
-    ends = [problem.rules.service_hours.end_s, 24 * 3600]
+    ends = [problem.rules.service_hours.end_s, DAY_S]
     ends += [v.shift.end_s for v in problem.vehicles]
     return max(ends) + 1
 
