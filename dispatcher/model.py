@@ -34,6 +34,7 @@ VEHICLE_KINDS: tuple[str, ...] = ("minibus", "car", "volunteer", "carpool")
 MODES: tuple[str, ...] = ("minibus", "volunteer", "carpool")  # how a request is carried ("car" counts as minibus)
 DIMENSIONS: tuple[str, ...] = ("seats", "wheelchairs")
 DAY_S = 24 * 3600
+DEFAULT_TIMEZONE = "Europe/Paris"  # of a Problem without one, and of the edges' local times
 
 Matrix: TypeAlias = "Sequence[Sequence[int]] | np.ndarray"
 """A square integer matrix over a Problem's locations: lists of lists or a numpy array."""
@@ -44,8 +45,13 @@ def _check(cond: bool, where: str, message: str) -> None:
         raise InputError(message, where)
 
 
-def _hhmm(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+def hhmm(seconds: int, *, with_seconds: bool = False) -> str:
+    """Seconds since midnight as ``HH:MM``, ``HH:MM:SS`` when not on a whole minute (or always,
+    ``with_seconds``). Hours go on past 24 (the next day); a negative time keeps its sign."""
+    sign = "-" if seconds < 0 else ""
+    h, rest = divmod(abs(int(seconds)), 3600)
+    m, s = divmod(rest, 60)
+    return f"{sign}{h:02d}:{m:02d}" + (f":{s:02d}" if s or with_seconds else "")
 
 
 def _is_int(x: object) -> bool:
@@ -286,14 +292,16 @@ class Vehicle:
                 _check(
                     w.end_s >= self.shift.start_s and w.start_s <= self.shift.end_s,
                     f"{where}.{name}",
-                    f"{_hhmm(w.start_s)}-{_hhmm(w.end_s)} is outside the shift {_hhmm(self.shift.start_s)}-{_hhmm(self.shift.end_s)}",
+                    f"{hhmm(w.start_s)}-{hhmm(w.end_s)} is outside the shift "
+                    f"{hhmm(self.shift.start_s)}-{hhmm(self.shift.end_s)}",
                 )
         if self.start_window is not None and self.end_window is not None:
             _check(
                 self.start_window.start_s <= self.end_window.end_s,
                 f"{where}.end_window",
-                f"must arrive after departing: the arrival window ends at {_hhmm(self.end_window.end_s)}, "
-                f"the departure window starts at {_hhmm(self.start_window.start_s)}",
+                "must arrive after departing: the arrival window ends at "
+                f"{hhmm(self.end_window.end_s)}, "
+                f"the departure window starts at {hhmm(self.start_window.start_s)}",
             )
         if self.max_km_from_home is not None:
             v = self.max_km_from_home
@@ -354,7 +362,8 @@ class CarpoolOffer:
             _check(
                 self.departure_window.start_s < self.arrival_window.end_s,
                 f"{where}.arrival_window",
-                f"departure {_hhmm(self.departure_window.start_s)} is after the arrival {_hhmm(self.arrival_window.end_s)}",
+                f"departure {hhmm(self.departure_window.start_s)} is after the arrival "
+                f"{hhmm(self.arrival_window.end_s)}",
             )
         _check(
             isinstance(self.max_detour_share, (int, float)) and math.isfinite(self.max_detour_share) and 0 <= self.max_detour_share <= 5,
@@ -505,7 +514,7 @@ class Problem:
     weights: ObjectiveWeights = ObjectiveWeights()
     params: SolverParams = SolverParams()
     day: date | None = None
-    timezone: str = "Europe/Paris"
+    timezone: str = DEFAULT_TIMEZONE
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -556,14 +565,14 @@ class Problem:
             _check(
                 r.arrive_by_s >= earliest,
                 f"{where}.arrive_by",
-                f"drop-off deadline {_hhmm(r.arrive_by_s)} comes before the earliest arrival "
-                f"{_hhmm(earliest)} allowed by the pickup window",
+                f"drop-off deadline {hhmm(r.arrive_by_s)} comes before the earliest arrival "
+                f"{hhmm(earliest)} allowed by the pickup window",
             )
             latest = r.pickup_window.end_s + self.boarding_s(r) + self.max_ride_s(r)
             _check(
                 self.not_before_s(r) <= latest,
                 f"{where}.not_before",
-                f"comes after the latest arrival {_hhmm(latest)} allowed by the pickup window",
+                f"comes after the latest arrival {hhmm(latest)} allowed by the pickup window",
             )
 
     # ---- look-ups -----------------------------------------------------------------------

@@ -50,6 +50,7 @@ PACKAGE_DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "territory"
 FILES = ("communes.csv", "stops.csv", "epcis.csv", "boundaries.geojson")
 
 EARTH_RADIUS_M = 6_371_008.8
+TERRITORY_BUFFER_M = 5_000.0  # a point this close to the territory is still served
 REF_LON, REF_LAT = 2.65, 49.95  # centre of the projection (the Somme, near Albert)
 _COS_REF = math.cos(math.radians(REF_LAT))
 

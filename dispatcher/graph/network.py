@@ -33,12 +33,12 @@ from scipy.spatial import cKDTree
 
 from dispatcher.errors import DataError, InputError, PointError, UnreachableError
 from dispatcher.graph.loader import cache_dir, load_graph
+from dispatcher.territory import TERRITORY_BUFFER_M
 
 log = logging.getLogger(__name__)
 
 EARTH_R = 6_371_008.8
 SAMPLE_M = 50.0
-DEFAULT_TERRITORY_BUFFER_M = 5_000.0
 _CHUNK = 256
 _MAX_LISTED = 10
 
@@ -148,7 +148,7 @@ class RoadNetwork:
         labels: Sequence[str] | None = None,
         max_distance_m: float = 2_000.0,
         territory: Any = None,
-        territory_buffer_m: float = DEFAULT_TERRITORY_BUFFER_M,
+        territory_buffer_m: float = TERRITORY_BUFFER_M,
     ) -> np.ndarray:
         """Graph node ids of (lon, lat) points (the nearer end of the nearest road).
 
@@ -259,7 +259,7 @@ class RoadNetwork:
         hand-made graph may have them). With ``cache``, results are stored under
         :func:`matrix_cache_dir`, keyed by the graph digest and the snapped nodes.
         """
-        idx = self._snap_indices(points, labels, max_distance_m, territory, DEFAULT_TERRITORY_BUFFER_M)
+        idx = self._snap_indices(points, labels, max_distance_m, territory, TERRITORY_BUFFER_M)
         uniq, inverse = np.unique(idx, return_inverse=True)
         result = self._load_cached(uniq) if cache else None
         if result is None:

@@ -13,7 +13,15 @@ from dispatcher.io.fields import check_keys, get_field
 from dispatcher.io.problem import is_point, place_key, problem_from_dicts, resolve_place
 from dispatcher.io.protocols import MatrixSource, PlaceResolver
 from dispatcher.io.times import parse_window
-from dispatcher.model import WEEKDAYS, CarpoolOffer, Location, Problem, VolunteerDriver
+from dispatcher.model import (
+    DEFAULT_TIMEZONE,
+    WEEKDAYS,
+    CarpoolOffer,
+    Location,
+    Problem,
+    VolunteerDriver,
+)
+from dispatcher.territory import TERRITORY_BUFFER_M
 
 OFFER_FIELDS = (
     "driver_id", "origin", "destination", "seats", "departure_window", "arrival_window",
@@ -23,9 +31,6 @@ VOLUNTEER_FIELDS = (
     "id", "home", "half_days", "seats", "wheelchairs", "max_km_from_home", "cost_per_km", "name",
     "phone",
 )
-
-TERRITORY_BUFFER_M = 5_000.0  # a point this close to the territory is still served (as the graph's)
-
 
 def _days(value: Any, where: str) -> tuple[int, ...]:
     items = value.replace(",", " ").split() if isinstance(value, str) else list(value or ())
@@ -42,7 +47,7 @@ def _days(value: Any, where: str) -> tuple[int, ...]:
 
 
 def offer_from_dict(
-    d: Mapping[str, Any], where: str, day: date | None = None, tz: str = "Europe/Paris"
+    d: Mapping[str, Any], where: str, day: date | None = None, tz: str = DEFAULT_TIMEZONE
 ) -> CarpoolOffer:
     """A carpool offer whose places are keys (stop ids, commune names, 'lon,lat')."""
     check_keys(d, OFFER_FIELDS, where)
@@ -54,15 +59,19 @@ def offer_from_dict(
         driver_id=str(get_field(d, "driver_id", where)),
         origin=place_key(get_field(d, "origin", where)),
         destination=place_key(get_field(d, "destination", where)),
-        seats=get_field(d, "seats", where, 3, int),
+        seats=get_field(d, "seats", where, CarpoolOffer.seats, int),
         departure_window=(
             None if dep in (None, "") else parse_window(dep, f"{where}.departure_window", day, tz)
         ),
         arrival_window=(
             None if arr in (None, "") else parse_window(arr, f"{where}.arrival_window", day, tz)
         ),
-        max_detour_share=get_field(d, "max_detour_share", where, 0.25, float),
-        max_detour_cap_s=get_field(d, "max_detour_cap_s", where, 900, int),
+        max_detour_share=get_field(
+            d, "max_detour_share", where, CarpoolOffer.max_detour_share, float
+        ),
+        max_detour_cap_s=get_field(
+            d, "max_detour_cap_s", where, CarpoolOffer.max_detour_cap_s, int
+        ),
         meeting_points=tuple(place_key(x) for x in mp),
         days=_days(d.get("days"), f"{where}.days"),
         name=get_field(d, "name", where, "", str),
@@ -75,16 +84,18 @@ def offer_from_dict(
 def volunteer_from_dict(d: Mapping[str, Any], where: str) -> VolunteerDriver:
     """A volunteer driver whose home is a key (stop id, commune name, 'lon,lat')."""
     check_keys(d, VOLUNTEER_FIELDS, where)
-    hd = d.get("half_days", ("am",))
+    hd = d.get("half_days", VolunteerDriver.half_days)
     if isinstance(hd, str):
         hd = hd.replace(",", " ").split()
     v = VolunteerDriver(
         id=str(get_field(d, "id", where)),
         home=place_key(get_field(d, "home", where)),
         half_days=tuple(str(x).strip().lower() for x in hd),
-        seats=get_field(d, "seats", where, 3, int),
+        seats=get_field(d, "seats", where, VolunteerDriver.seats, int),
         wheelchairs=get_field(d, "wheelchairs", where, 0, int),
-        max_km_from_home=get_field(d, "max_km_from_home", where, 30.0, float),
+        max_km_from_home=get_field(
+            d, "max_km_from_home", where, VolunteerDriver.max_km_from_home, float
+        ),
         cost_per_km=get_field(d, "cost_per_km", where, None, float),
         name=get_field(d, "name", where, "", str),
         phone=get_field(d, "phone", where, "", str),
@@ -110,7 +121,7 @@ def offers_from_dicts(
     rows: Sequence[Mapping[str, Any]],
     territory: PlaceResolver | None,
     day: date | None = None,
-    tz: str = "Europe/Paris",
+    tz: str = DEFAULT_TIMEZONE,
 ) -> list[CarpoolOffer]:
     """Offer dicts -> offers whose places are Location ids of the territory (points must lie
     in it)."""
@@ -156,7 +167,7 @@ def mixed_from_dicts(
     """Like :func:`dispatcher.io.problem.problem_from_dicts`, with carpool offers and
     volunteers whose places join the Problem's locations (one matrix for all). Pass the three
     to ``dispatcher.solver.mixed.plan_mixed``."""
-    day, tz = kwargs.get("day"), kwargs.get("timezone", "Europe/Paris")
+    day, tz = kwargs.get("day"), kwargs.get("timezone", DEFAULT_TIMEZONE)
     offs = offers_from_dicts(offers, territory, day, tz)
     vols = volunteers_from_dicts(volunteers, territory)
     problem = problem_from_dicts(requests, vehicles, territory, network, **kwargs)

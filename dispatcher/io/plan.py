@@ -12,6 +12,7 @@ from dispatcher.io.fields import dataclass_from, get_field
 from dispatcher.io.memo import Memo, memo_pieces
 from dispatcher.io.times import format_time, parse_day, parse_time
 from dispatcher.model import (
+    DEFAULT_TIMEZONE,
     BreakTaken,
     KPIs,
     Plan,
@@ -32,7 +33,7 @@ def plan_to_dict(
     """The plan as JSON (schema ``dispatcher/plan/1``), times local to the problem's day;
     ``memo`` reuses the routes already written (see :class:`~dispatcher.io.memo.Memo`)."""
     day = problem.day if problem else None
-    tz = problem.timezone if problem else "Europe/Paris"
+    tz = problem.timezone if problem else DEFAULT_TIMEZONE
     piece = memo_pieces(memo, f"plan:{day}:{tz}")
 
     def t(s: int) -> str | int:
@@ -90,7 +91,7 @@ def plan_from_dict(d: Mapping[str, Any], problem: Problem | None = None) -> Plan
             f"unsupported schema {d.get('schema')!r}, expected {PLAN_SCHEMA}", "schema"
         )
     day = problem.day if problem else parse_day(d.get("day"))
-    tz = problem.timezone if problem else str(d.get("timezone") or "Europe/Paris")
+    tz = problem.timezone if problem else str(d.get("timezone") or DEFAULT_TIMEZONE)
 
     def t(v: Any, where: str) -> int:
         return parse_time(v, where, day, tz)

@@ -4,7 +4,7 @@ compiles a :class:`~dispatcher.model.Problem`, and the problem as JSON (schema
 
 The request and vehicle dicts are the input vocabulary shared by JSON, CSV, the API and the
 demo: places are keys (stop ids, commune names, or points), times as :mod:`dispatcher.io.times`
-reads them.
+reads them. A field left out takes the model's default (``Vehicle.seats``, the dataclass's).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dispatcher.io.memo import Memo, memo_pieces
 from dispatcher.io.protocols import MatrixSource, PlaceResolver
 from dispatcher.io.times import format_time, format_window, parse_day, parse_time, parse_window
 from dispatcher.model import (
+    DEFAULT_TIMEZONE,
     Break,
     Location,
     ObjectiveWeights,
@@ -52,7 +53,7 @@ VEHICLE_FIELDS = (
 
 
 def request_from_dict(
-    d: Mapping[str, Any], where: str, day: date | None = None, tz: str = "Europe/Paris"
+    d: Mapping[str, Any], where: str, day: date | None = None, tz: str = DEFAULT_TIMEZONE
 ) -> Request:
     """Build a Request whose pickup/dropoff are place keys (resolved to Location ids later)."""
     check_keys(d, REQUEST_FIELDS, where)
@@ -63,7 +64,7 @@ def request_from_dict(
         id=str(get_field(d, "id", where)),
         pickup=place_key(get_field(d, "pickup", where)),
         dropoff=place_key(get_field(d, "dropoff", where)),
-        seats=get_field(d, "seats", where, 1, int),
+        seats=get_field(d, "seats", where, Request.seats, int),
         wheelchairs=get_field(d, "wheelchairs", where, 0, int),
         pickup_window=(
             None if pw in (None, "") else parse_window(pw, f"{where}.pickup_window", day, tz)
@@ -78,16 +79,16 @@ def request_from_dict(
         boarding_s=get_field(d, "boarding_s", where, None, int),
         alighting_s=get_field(d, "alighting_s", where, None, int),
         max_ride_s=get_field(d, "max_ride_s", where, None, int),
-        priority=get_field(d, "priority", where, 1, int),
+        priority=get_field(d, "priority", where, Request.priority, int),
         return_of=get_field(d, "return_of", where, None, str),
         name=get_field(d, "name", where, "", str),
         phone=get_field(d, "phone", where, "", str),
-        accepts_carpool=get_field(d, "accepts_carpool", where, True, bool),
+        accepts_carpool=get_field(d, "accepts_carpool", where, Request.accepts_carpool, bool),
     )
 
 
 def vehicle_from_dict(
-    d: Mapping[str, Any], where: str, day: date | None = None, tz: str = "Europe/Paris"
+    d: Mapping[str, Any], where: str, day: date | None = None, tz: str = DEFAULT_TIMEZONE
 ) -> Vehicle:
     """Build a Vehicle whose places are keys (resolved to Location ids later)."""
     check_keys(d, VEHICLE_FIELDS, where)
@@ -121,13 +122,13 @@ def vehicle_from_dict(
         start=start,
         end=place_key(d["end"]) if d.get("end") not in (None, "") else start,
         shift=shift_w,
-        seats=get_field(d, "seats", where, 8, int),
+        seats=get_field(d, "seats", where, Vehicle.seats, int),
         wheelchairs=get_field(d, "wheelchairs", where, 0, int),
         breaks=tuple(breaks),
-        cost_per_km=get_field(d, "cost_per_km", where, 0.5, float),
-        cost_per_hour=get_field(d, "cost_per_hour", where, 25.0, float),
-        fixed_cost=get_field(d, "fixed_cost", where, 0.0, float),
-        kind=get_field(d, "kind", where, "minibus", str),
+        cost_per_km=get_field(d, "cost_per_km", where, Vehicle.cost_per_km, float),
+        cost_per_hour=get_field(d, "cost_per_hour", where, Vehicle.cost_per_hour, float),
+        fixed_cost=get_field(d, "fixed_cost", where, Vehicle.fixed_cost, float),
+        kind=get_field(d, "kind", where, Vehicle.kind, str),
         name=get_field(d, "name", where, "", str),
         phone=get_field(d, "phone", where, "", str),
         max_duration_s=get_field(d, "max_duration_s", where, None, int),
@@ -136,7 +137,9 @@ def vehicle_from_dict(
         allowed_stops=tuple(place_key(x) for x in (d.get("allowed_stops") or ())),
         home=None if d.get("home") in (None, "") else place_key(d["home"]),
         max_km_from_home=get_field(d, "max_km_from_home", where, None, float),
-        cost_per_passenger_km=get_field(d, "cost_per_passenger_km", where, 0.0, float),
+        cost_per_passenger_km=get_field(
+            d, "cost_per_passenger_km", where, Vehicle.cost_per_passenger_km, float
+        ),
     )
 
 
@@ -196,7 +199,7 @@ def problem_from_dicts(
     network: MatrixSource,
     *,
     day: date | None = None,
-    timezone: str = "Europe/Paris",
+    timezone: str = DEFAULT_TIMEZONE,
     rules: ServiceRules | None = None,
     weights: ObjectiveWeights | None = None,
     params: SolverParams | None = None,
@@ -360,7 +363,7 @@ def problem_from_dict(d: Mapping[str, Any]) -> Problem:
             f"unsupported schema {d.get('schema')!r}, expected {PROBLEM_SCHEMA}", "schema"
         )
     day = parse_day(d.get("day"))
-    tz = str(d.get("timezone") or "Europe/Paris")
+    tz = str(d.get("timezone") or DEFAULT_TIMEZONE)
     rules_d = dict(d.get("rules") or {})
     if "service_hours" in rules_d:
         rules_d["service_hours"] = parse_window(

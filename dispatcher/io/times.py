@@ -17,12 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dispatcher.errors import InputError
-from dispatcher.model import TimeWindow
+from dispatcher.model import DAY_S, DEFAULT_TIMEZONE, TimeWindow
 
 _HHMM = re.compile(r"^\s*(\d{1,2})[:hH](\d{2})(?::(\d{2}))?\s*$")
 
 
-def format_time(seconds: int, day: date | None, tz: str = "Europe/Paris") -> str | int:
+def format_time(seconds: int, day: date | None, tz: str = DEFAULT_TIMEZONE) -> str | int:
     """Seconds since midnight -> ISO 8601 local time with offset (the int itself without a day)."""
     if day is None:
         return int(seconds)
@@ -32,7 +32,7 @@ def format_time(seconds: int, day: date | None, tz: str = "Europe/Paris") -> str
     return wall.replace(tzinfo=ZoneInfo(tz)).isoformat()
 
 
-def parse_time(value: Any, where: str, day: date | None = None, tz: str = "Europe/Paris") -> int:
+def parse_time(value: Any, where: str, day: date | None = None, tz: str = DEFAULT_TIMEZONE) -> int:
     """A time given as int seconds, ``HH:MM[:SS]`` or ISO 8601 -> seconds since midnight."""
     if isinstance(value, bool) or value is None:
         raise InputError(f"expected a time, got {value!r}", where)
@@ -69,7 +69,7 @@ def parse_time(value: Any, where: str, day: date | None = None, tz: str = "Europ
     offset_days = (dt.date() - day).days
     if offset_days not in (0, 1):
         raise InputError(f"{value!r} is not on the service day {day.isoformat()}", where)
-    return offset_days * 86400 + dt.hour * 3600 + dt.minute * 60 + dt.second
+    return offset_days * DAY_S + dt.hour * 3600 + dt.minute * 60 + dt.second
 
 
 def parse_day(value: Any, where: str = "day") -> date | None:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatcher.errors import DataError, InputError
-from dispatcher.model import TimeWindow
+from dispatcher.model import DAY_S, TimeWindow, hhmm
 
 # file -> (required columns, optional columns we write or accept)
 SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -104,7 +104,7 @@ class FlexService:
             raise InputError("give 7 days (Monday first) with at least one served", "service.weekdays")
         if not (isinstance(self.booking_last_day, int) and self.booking_last_day >= 0):
             raise InputError("must be an integer >= 0", "service.booking_last_day")
-        if not (0 <= self.booking_last_time_s < 86400):
+        if not (0 <= self.booking_last_time_s < DAY_S):
             raise InputError("must be a time of day", "service.booking_last_time_s")
         if self.booking_start_day is not None and self.booking_start_day < self.booking_last_day:
             raise InputError("booking opens after it closes", "service.booking_start_day")
@@ -116,8 +116,7 @@ class FlexService:
 
 def gtfs_time(seconds: int) -> str:
     """Seconds since midnight -> GTFS ``HH:MM:SS`` (hours may pass 24)."""
-    s = int(seconds)
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return hhmm(seconds, with_seconds=True)
 
 
 def parse_gtfs_time(text: str) -> int | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from dispatcher.errors import InputError
-from dispatcher.model import Plan, Problem, Request, Route
+from dispatcher.model import DAY_S, Plan, Problem, Request, Route, hhmm
 
 Lang = Literal["fr", "en"]
 LANGS: tuple[str, ...] = ("fr", "en")
@@ -104,11 +104,10 @@ CSV_COLUMNS: tuple[str, ...] = (
 )
 
 
-def hhmm(seconds: int) -> str:
-    """Seconds since midnight -> local ``HH:MM`` (``HH:MM +1`` the day after)."""
-    s = int(seconds)
-    days, rest = divmod(s, 86400)
-    text = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}"
+def time_of_day(seconds: int) -> str:
+    """Seconds since midnight -> local ``HH:MM`` to the minute (``HH:MM +1`` the day after)."""
+    days, rest = divmod(int(seconds), DAY_S)
+    text = hhmm(rest - rest % 60)
     return text if days == 0 else f"{text} +{days}"
 
 
@@ -256,9 +255,9 @@ def manifest_rows(problem: Problem, plan: Plan, lang: str = "fr") -> list[dict[s
                 "stop": ln.stop,
                 "action": ln.action,
                 "label": t[ln.action],
-                "arrival": hhmm(ln.arrival_s),
-                "time": hhmm(ln.time_s),
-                "departure": hhmm(ln.departure_s),
+                "arrival": time_of_day(ln.arrival_s),
+                "time": time_of_day(ln.time_s),
+                "departure": time_of_day(ln.departure_s),
                 "place_id": ln.place_id,
                 "place": ln.place,
                 "request_id": ln.request_id,
@@ -267,7 +266,7 @@ def manifest_rows(problem: Problem, plan: Plan, lang: str = "fr") -> list[dict[s
                 "seats": ln.seats if ln.request_id else "",
                 "wheelchairs": ln.wheelchairs if ln.request_id else "",
                 "wheelchair_note": t["wheelchair"] + f" x{ln.wheelchairs}" if ln.wheelchairs else "",
-                "appointment": hhmm(ln.appointment_s) if ln.appointment_s is not None else "",
+                "appointment": time_of_day(ln.appointment_s) if ln.appointment_s is not None else "",
                 "load_seats": ln.load_seats,
                 "load_wheelchairs": ln.load_wheelchairs,
                 "duration_min": round(ln.duration_s / 60) if ln.action == "break" else "",
@@ -336,14 +335,14 @@ def manifest_html(problem: Problem, plan: Plan, lang: str = "fr", title: str | N
         meta = []
         if day:
             meta.append(f"{_e(t['day'])} {_e(day)}")
-        meta.append(f"{_e(t['shift'])} {hhmm(m.shift_start_s)}–{hhmm(m.shift_end_s)}")
+        meta.append(f"{_e(t['shift'])} {time_of_day(m.shift_start_s)}–{time_of_day(m.shift_end_s)}")
         cap = f"{m.seats} {t['seats']}" + (f", {m.wheelchairs} {t['wheelchair_places']}" if m.wheelchairs else "")
         meta.append(f"{_e(t['capacity'])} : {_e(cap)}" if lang == "fr" else f"{_e(t['capacity'])}: {_e(cap)}")
         if m.phone:
             meta.append(f"{_e(t['phone'])} {_e(m.phone)}")
         start = m.lines[0].time_s if m.lines else m.shift_start_s
         end = m.lines[-1].time_s if m.lines else m.shift_end_s
-        meta.append(_e(t["summary"].format(n=m.requests, km=m.distance_m / 1000, start=hhmm(start), end=hhmm(end))))
+        meta.append(_e(t["summary"].format(n=m.requests, km=m.distance_m / 1000, start=time_of_day(start), end=time_of_day(end))))
         parts.append(f'<p class="meta">{" · ".join(meta)}</p>')
         parts.append(
             "<table><thead><tr>"
@@ -359,13 +358,13 @@ def manifest_html(problem: Problem, plan: Plan, lang: str = "fr", title: str | N
                     party += f" + {ln.wheelchairs} FR" if lang == "fr" else f" + {ln.wheelchairs} WC"
                     notes.append(f'<span class="wheelchair">{_e(t["wheelchair"])} ×{ln.wheelchairs}</span>')
                 if ln.appointment_s is not None:
-                    notes.append(f"{_e(t['appointment'])} {hhmm(ln.appointment_s)}")
+                    notes.append(f"{_e(t['appointment'])} {time_of_day(ln.appointment_s)}")
             if ln.action == "break":
                 notes.append(f"{round(ln.duration_s / 60)} {_e(t['minutes'])}")
             load = f"{ln.load_seats}" + (f" + {ln.load_wheelchairs}" if ln.load_wheelchairs else "")
             parts.append(
                 f'<tr class="{ln.action}" data-request="{_e(ln.request_id)}">'
-                f"<td>{hhmm(ln.time_s)}</td><td>{hhmm(ln.arrival_s)}</td><td>{_e(ln.place)}</td>"
+                f"<td>{time_of_day(ln.time_s)}</td><td>{time_of_day(ln.arrival_s)}</td><td>{_e(ln.place)}</td>"
                 f'<td class="action">{_e(t[ln.action])}</td><td>{_e(ln.request_id)}</td><td>{_e(ln.name)}</td>'
                 f"<td>{_e(ln.phone)}</td><td>{_e(party)}</td><td>{'; '.join(notes)}</td><td>{_e(load)}</td></tr>"
             )

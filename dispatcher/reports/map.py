@@ -30,7 +30,7 @@ from jinja2 import Template
 from dispatcher.errors import InputError
 from dispatcher.io.protocols import PathSource
 from dispatcher.model import Plan, Problem
-from dispatcher.reports.manifest import LABELS, hhmm
+from dispatcher.reports.manifest import LABELS, time_of_day
 
 VENDOR = Path(__file__).resolve().parent / "vendor"
 ATTRIBUTION = (
@@ -195,13 +195,13 @@ def plan_map(
         folium.PolyLine(
             [(lat, lon) for lon, lat in coords],
             color=colour, weight=4, opacity=0.8, class_name=f"route route-{vid}",
-            tooltip=_e(f"{t['vehicle']} {route.vehicle_id}: {hhmm(route.start_s)}–{hhmm(route.end_s)}, {route.distance_m / 1000:.1f} km"),
+            tooltip=_e(f"{t['vehicle']} {route.vehicle_id}: {time_of_day(route.start_s)}–{time_of_day(route.end_s)}, {route.distance_m / 1000:.1f} km"),
         ).add_to(group)
         depot = problem.location(v.start)
         folium.CircleMarker(
             (depot.lat, depot.lon), radius=7, color="#000000", weight=2, fill=True, fill_color=colour, fill_opacity=1.0,
             class_name=f"depot depot-{vid}",
-            popup=folium.Popup(f"<b>{_e(t['start'])}</b><br>{_e(depot.name or depot.id)} · {hhmm(route.start_s)}", max_width=300),
+            popup=folium.Popup(f"<b>{_e(t['start'])}</b><br>{_e(depot.name or depot.id)} · {time_of_day(route.start_s)}", max_width=300),
         ).add_to(group)
         for order, x in enumerate(route.visits, start=1):
             loc = problem.location(x.location_id)
@@ -209,14 +209,14 @@ def plan_map(
             lines = [
                 f"<b>{_e(t[x.kind])}</b> · {_e(t['vehicle'])} {_e(route.vehicle_id)} · n° {order}",
                 f"{_e(loc.name or loc.id)}",
-                f"{_e(t['time'])} {hhmm(x.start_s)} ({_e(t['arrival'])} {hhmm(x.arrival_s)})",
+                f"{_e(t['time'])} {time_of_day(x.start_s)} ({_e(t['arrival'])} {time_of_day(x.arrival_s)})",
                 f"{_e(t['request'])} {_e(r.id)}" + (f" · {_e(r.name)}" if r.name else ""),
                 f"{_e(t['party'])} {r.seats}" + (f" · {_e(t['wheelchair'])} ×{r.wheelchairs}" if r.wheelchairs else ""),
             ]
             if r.phone:
                 lines.append(f"{_e(t['phone'])} {_e(r.phone)}")
             if x.kind == "dropoff" and r.arrive_by_s is not None:
-                lines.append(f"{_e(t['appointment'])} {hhmm(r.arrive_by_s)}")
+                lines.append(f"{_e(t['appointment'])} {time_of_day(r.arrive_by_s)}")
             folium.CircleMarker(
                 (loc.lat, loc.lon), radius=5 if x.kind == "pickup" else 4, color=colour, weight=2, fill=True,
                 fill_color="#ffffff" if x.kind == "pickup" else colour, fill_opacity=1.0,
@@ -233,9 +233,9 @@ def plan_map(
             msg = j.message if lang == "fr" or not j.message_en else j.message_en
             when = []
             if r.pickup_window is not None:
-                when.append(f"{hhmm(r.pickup_window.start_s)}–{hhmm(r.pickup_window.end_s)}")
+                when.append(f"{time_of_day(r.pickup_window.start_s)}–{time_of_day(r.pickup_window.end_s)}")
             if r.arrive_by_s is not None:
-                when.append(f"{t['appointment']} {hhmm(r.arrive_by_s)}")
+                when.append(f"{t['appointment']} {time_of_day(r.arrive_by_s)}")
             popup = (
                 f"<b>{_e(t['refused'])}</b> · {_e(r.id)}<br>{_e(a.name or a.id)} → {_e(b.name or b.id)}"
                 f"<br>{_e(' · '.join(when))}<br>{_e(t['reason'])}: {_e(msg)}"

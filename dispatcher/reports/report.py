@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from dispatcher.model import hhmm
 from dispatcher.scenario import DemandSpec, ScenarioResult
 
 SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -153,8 +154,7 @@ def markdown_report(result: ScenarioResult, plots: Sequence[Path] = (), plots_re
             f"{f.vehicles} ({f.wheelchair} accessible)" + (f" + {f.volunteers} volunteers" if f.volunteers else "")
             + (f" + {v.carpool.offers} carpool offers ({v.carpool.strategy})" if v.carpool.offers else ""),
             f"α {v.rules.ride_alpha:g}, β {v.rules.ride_beta_s // 60} min, "
-            f"{v.rules.service_hours.start_s // 3600:02d}:{v.rules.service_hours.start_s % 3600 // 60:02d}–"
-            f"{v.rules.service_hours.end_s // 3600:02d}:{v.rules.service_hours.end_s % 3600 // 60:02d}",
+            f"{hhmm(v.rules.service_hours.start_s)}–{hhmm(v.rules.service_hours.end_s)}",
         ])
     lines += _table(["variant", "territory", "requests", "fleet", "rules"], rows)
     lines += ["", "## Results by variant", ""]

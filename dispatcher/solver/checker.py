@@ -52,6 +52,7 @@ from dispatcher.model import (
     Route,
     Vehicle,
     Visit,
+    hhmm,
 )
 
 VIOLATION_CODES: dict[str, str] = {
@@ -134,9 +135,8 @@ class CheckReport:
 
 
 def _t(t: int) -> str:
-    sign = "-" if t < 0 else ""
-    t = abs(int(t))
-    return f"{sign}{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
+    """Times in violations to the second (a one-second miss is a miss)."""
+    return hhmm(t, with_seconds=True)
 
 
 def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:

@@ -58,7 +58,9 @@ from dispatcher.model import (
     TimeWindow,
     Vehicle,
     Visit,
+    hhmm,
 )
+from dispatcher.solver.schedule import feasible_alone
 
 UNREACHABLE_S = 10**8
 """A matrix duration at or above this (or negative) means "no road"."""
@@ -71,15 +73,6 @@ window order are tried (never reached with the usual one or two breaks per drive
 def unreachable(duration_s: int) -> bool:
     """True if a matrix duration means there is no road."""
     return duration_s >= UNREACHABLE_S or duration_s < 0
-
-
-def hhmm(t: int) -> str:
-    """Seconds since midnight as HH:MM (HH:MM:SS when not on a whole minute)."""
-    sign = "-" if t < 0 else ""
-    t = abs(int(t))
-    h, rem = divmod(t, 3600)
-    m, s = divmod(rem, 60)
-    return f"{sign}{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,11 +174,13 @@ def _alone_on_vehicle(
         return _VehicleResult(False)
     if problem.may_carry(v, r) is not None:
         return _VehicleResult(False)
-    if (v.max_duration_s is not None or v.start_window is not None or v.end_window is not None) and not (
-        _timed_alone(problem, r, v)
-    ):
-        # a carpool driver's or volunteer's own limits (window, detour) rule the vehicle out; the
-        # interval below is exact for vehicles without them and an outer bound for those with them
+    driver_limits = (
+        v.max_duration_s is not None or v.start_window is not None or v.end_window is not None
+    )
+    if driver_limits and not feasible_alone(problem, r, v):
+        # a carpool driver's or volunteer's own limits (window, detour) rule the vehicle out (the
+        # route's timing network knows them); the interval below is exact for vehicles without
+        # them and an outer bound for those with them
         return _VehicleResult(False)
     board, alight, max_ride = problem.boarding_s(r), problem.alighting_s(r), problem.max_ride_s(r)
     p_lo0, p_hi0 = _intersect(ptw, sh)
@@ -226,14 +221,6 @@ def _alone_on_vehicle(
     if best_lo is None or best_hi is None:
         return _VehicleResult(False)
     return _VehicleResult(True, best_lo, best_hi)
-
-
-def _timed_alone(problem: Problem, r: Request, v: Vehicle) -> bool:
-    """The exact temporal network of the one-request route (dispatcher.solver.schedule), which
-    knows the driver's start/end windows and max route duration."""
-    from dispatcher.solver.schedule import feasible_alone as network_feasible
-
-    return network_feasible(problem, r, v)
 
 
 def alone_route(problem: Problem, request: Request, vehicle: Vehicle, pickup_s: int | None = None) -> Route | None:
@@ -465,13 +452,6 @@ def alone_report(problem: Problem, request: Request) -> AloneReport:
     )
 
 
-def feasible_alone(problem: Problem, request: Request) -> bool:
-    """True if some vehicle can serve ``request`` on its own (exact, see :func:`alone_report`)."""
-    r = request
-    ptw, dtw = problem.pickup_tw(r), problem.dropoff_tw(r)
-    return any(_fits(r, v) and _alone_on_vehicle(problem, r, v, ptw, dtw).feasible for v in problem.vehicles)
-
-
 # --------------------------------------------------------------------------------------------
 # Rejections
 # --------------------------------------------------------------------------------------------
@@ -567,8 +547,6 @@ __all__ = [
     "alone_report",
     "alone_route",
     "explain_rejections",
-    "feasible_alone",
-    "hhmm",
     "rejection_for",
     "unreachable",
 ]

@@ -33,6 +33,7 @@ from dispatcher.model import (
     Request,
     TimeWindow,
     Vehicle,
+    hhmm,
 )
 from dispatcher.solver.checker import CheckReport, check_plan
 from dispatcher.solver.explain import alone_report, rejection_for
@@ -109,8 +110,8 @@ def check_booking_rules(rules: BookingRules, day: date, request: Request, booked
     pickup_lo, pickup_hi = _pickup_span(request, problem)
     hours = rules.hours_by_weekday.get(day.weekday())
     if hours is not None and (pickup_hi < hours.start_s or pickup_lo > hours.end_s):
-        return no("service_hours", f"Service ce jour-là de {_hm(hours.start_s)} à {_hm(hours.end_s)}.",
-                  f"Service that day runs {_hm(hours.start_s)}-{_hm(hours.end_s)}.")
+        return no("service_hours", f"Service ce jour-là de {hhmm(hours.start_s)} à {hhmm(hours.end_s)}.",
+                  f"Service that day runs {hhmm(hours.start_s)}-{hhmm(hours.end_s)}.")
     if day == today:
         if rules.same_day_notice_s is None:
             return no("no_same_day", "Pas de réservation le jour même.", "No same-day booking.")
@@ -119,13 +120,9 @@ def check_booking_rules(rules: BookingRules, day: date, request: Request, booked
                       f"Same-day bookings need {rules.same_day_notice_s // 60} min notice.")
     elif (day == today + timedelta(days=1) and rules.cutoff_day_before_s is not None
           and rules.same_day_notice_s is None and now_s > rules.cutoff_day_before_s):
-            return no("cutoff", f"Réservations closes la veille à {_hm(rules.cutoff_day_before_s)}.",
-                      f"Bookings close at {_hm(rules.cutoff_day_before_s)} the day before.")
+            return no("cutoff", f"Réservations closes la veille à {hhmm(rules.cutoff_day_before_s)}.",
+                      f"Bookings close at {hhmm(rules.cutoff_day_before_s)} the day before.")
     return RuleVerdict(True)
-
-
-def _hm(t: int) -> str:
-    return f"{t // 3600:02d}:{t % 3600 // 60:02d}"
 
 
 def _pickup_span(r: Request, problem: Problem | None) -> tuple[int, int]:

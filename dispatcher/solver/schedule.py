@@ -24,7 +24,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from dispatcher.model import Break, BreakTaken, Problem, Request, Route, TimeWindow, Vehicle, Visit
+from dispatcher.model import (
+    DAY_S,
+    Break,
+    BreakTaken,
+    Problem,
+    Request,
+    Route,
+    TimeWindow,
+    Vehicle,
+    Visit,
+)
 
 StopKind = Literal["pickup", "dropoff"]
 Stop = tuple[Request, StopKind]
@@ -42,7 +52,7 @@ MAX_GAP_TRIES = 400  # bound on the break-placement search per route
 
 def horizon_s(problem: Problem) -> int:
     """An upper bound on every time of the day's problem."""
-    ends = [problem.rules.service_hours.end_s, 24 * 3600]
+    ends = [problem.rules.service_hours.end_s, DAY_S]
     ends += [v.shift.end_s for v in problem.vehicles]
     return max(ends) + 1
 
@@ -483,3 +493,9 @@ def feasible_alone(problem: Problem, request: Request, vehicle: Vehicle) -> bool
     if problem.may_carry(vehicle, request) is not None:
         return False
     return RouteTimer(problem, vehicle, [(request, "pickup"), (request, "dropoff")]).feasible()
+
+
+def feasible_alone_on_any(problem: Problem, request: Request) -> bool:
+    """Whether some vehicle of ``problem`` can serve ``request`` on its own (see
+    :func:`feasible_alone`): a refusal of it is then ``Reason.DISPLACED``."""
+    return any(feasible_alone(problem, request, v) for v in problem.vehicles)

@@ -10,18 +10,18 @@ from dispatcher.errors import InputError
 from dispatcher.reports.manifest import (
     CSV_COLUMNS,
     build_manifests,
-    hhmm,
     manifest_csv,
     manifest_html,
+    time_of_day,
 )
 
 from .conftest import Day
 
 
-def test_hhmm() -> None:
-    assert hhmm(0) == "00:00"
-    assert hhmm(8 * 3600 + 5 * 60 + 59) == "08:05"
-    assert hhmm(86400 + 3600) == "01:00 +1"
+def test_time_of_day() -> None:
+    assert time_of_day(0) == "00:00"
+    assert time_of_day(8 * 3600 + 5 * 60 + 59) == "08:05"
+    assert time_of_day(86400 + 3600) == "01:00 +1"
 
 
 def test_manifests_follow_every_route_in_order(day: Day) -> None:
@@ -51,7 +51,7 @@ def test_csv_lists_every_served_request_once_each_way(day: Day) -> None:
     for route in day.plan.routes:
         mine = [r for r in rows if r["vehicle_id"] == route.vehicle_id and r["request_id"]]
         assert [(r["request_id"], r["action"], r["time"]) for r in mine] == [
-            (v.request_id, v.kind, hhmm(v.start_s)) for v in route.visits
+            (v.request_id, v.kind, time_of_day(v.start_s)) for v in route.visits
         ]
     for r in rows:
         if r["request_id"]:

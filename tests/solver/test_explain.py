@@ -15,9 +15,8 @@ from dispatcher.solver.explain import (
     alone_report,
     alone_route,
     explain_rejections,
-    feasible_alone,
-    hhmm,
 )
+from dispatcher.solver.schedule import feasible_alone_on_any
 from tests.solver.conftest import DURATIONS, hm, tiny_problem
 
 
@@ -42,7 +41,7 @@ def test_displaced_when_feasible_alone(problem: Problem) -> None:
     assert rep.vehicles == ("bus-1", "van-2")
     assert rep.details["earliest_pickup_s"] == hm(8, 0)
     assert rep.details["latest_pickup_s"] == hm(8, 15)
-    assert feasible_alone(problem, problem.request("r1"))
+    assert feasible_alone_on_any(problem, problem.request("r1"))
     for vid in rep.vehicles:
         assert witness_ok(problem, "r1", vid)
         assert witness_ok(problem, "r1", vid, hm(8, 15))
@@ -170,8 +169,3 @@ def test_appointment(problem: Problem) -> None:
     # arrive by 09:00 riding direct: pickup at 08:44 at the latest
     assert rep.details["latest_pickup_s"] == hm(8, 44)
     assert witness_ok(p, "r1", "van-2", hm(8, 44))
-
-
-def test_hhmm() -> None:
-    assert hhmm(hm(8, 5)) == "08:05"
-    assert hhmm(hm(8, 5, 7)) == "08:05:07"
