@@ -13,7 +13,8 @@ only here, they become local times. One module per concern, each imported from d
   ``problem_from_dicts``, and the problem as JSON (``problem_to_dict``/``problem_from_dict``);
 - :mod:`dispatcher.io.plan`: the plan as JSON (``plan_to_dict``/``plan_from_dict``);
 - :mod:`dispatcher.io.geojson`: ``plan_to_geojson``, routes along the roads;
-- :mod:`dispatcher.io.files`: ``read_json``/``write_json``, ``load_problem``/``load_plan``;
+- :mod:`dispatcher.io.files`: ``read_text``, ``read_json``/``write_json``,
+  ``load_problem``/``load_plan``;
 - :mod:`dispatcher.io.tables`: the requests and fleet CSVs, ``load_requests``/``load_fleet``,
   ``load_list`` (offers and volunteers, CSV or JSON), ``strip_lines``;
 - :mod:`dispatcher.io.mobility`: carpool offers and volunteers from dicts, and

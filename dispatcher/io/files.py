@@ -13,19 +13,25 @@ from dispatcher.io.problem import problem_from_dict
 from dispatcher.model import Plan, Problem
 
 
-def read_json(path: str | Path) -> Any:
+def read_text(path: str | Path, encoding: str = "utf-8") -> str:
+    """The file's text, or an InputError naming the file (not found, unreadable, not text)."""
     p = Path(path)
     try:
-        with p.open(encoding="utf-8") as f:
-            return json.load(f)
+        return p.read_text(encoding=encoding)
     except FileNotFoundError:
         raise InputError("file not found", str(p)) from None
-    except json.JSONDecodeError as e:
-        raise InputError(
-            f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}", str(p)
-        ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"cannot read: {e}", str(p)) from None
+
+
+def read_json(path: str | Path) -> Any:
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(
+            f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}", str(Path(path))
+        ) from None
 
 
 def write_json(path: str | Path, data: Any) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatcher.errors import InputError
-from dispatcher.io.files import read_json
+from dispatcher.io.files import read_json, read_text
 
 REQUEST_CSV_COLUMNS = (
     "id", "pickup", "dropoff", "seats", "wheelchairs", "pickup_from", "pickup_to", "arrive_by",
@@ -27,12 +27,7 @@ def _read_csv(
     path: str | Path, known: Sequence[str], required: Sequence[str]
 ) -> list[tuple[int, dict[str, str]]]:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("file not found", str(p)) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read: {e}", str(p)) from None
+    text = read_text(p, encoding="utf-8-sig")
     first = text.splitlines()[0] if text else ""
     delimiter = max(",;\t", key=first.count) if first else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
@@ -157,16 +152,15 @@ def _mobility_row(row: Mapping[str, str], where: str) -> dict[str, Any]:
             if not (a and b):
                 raise InputError(f"give both {w}_from and {w}_to", where)
             d[f"{w}_window"] = [a, b]
-    for k in ("seats", "wheelchairs", "max_detour_cap_s"):
-        if k in d:
-            try:
-                d[k] = int(d[k])
-            except ValueError:
-                raise InputError(f"{k} must be an integer, got {d[k]!r}", where) from None
-    for k in ("max_detour_share", "max_km_from_home", "cost_per_km"):
-        if k in d:
-            try:
-                d[k] = float(d[k])
-            except ValueError:
-                raise InputError(f"{k} must be a number, got {d[k]!r}", where) from None
+    numbers: tuple[tuple[tuple[str, ...], type[int] | type[float], str], ...] = (
+        (("seats", "wheelchairs", "max_detour_cap_s"), int, "an integer"),
+        (("max_detour_share", "max_km_from_home", "cost_per_km"), float, "a number"),
+    )
+    for keys, kind, what in numbers:
+        for k in keys:
+            if k in d:
+                try:
+                    d[k] = kind(d[k])
+                except ValueError:
+                    raise InputError(f"{k} must be {what}, got {d[k]!r}", where) from None
     return d
