@@ -28,12 +28,12 @@ from dispatcher.model import REASON_MESSAGES, Plan, Problem, Reason, SolverParam
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.insertion import ScreenCache, remove_from_plan
 from dispatcher.solver.live import LiveDay, bookable_from, live_problem
+from dispatcher.solver.reoptimise import PROMISE_PRIORITY
 from dispatcher.solver.routing import OrToolsSolver
 from dispatcher.store import ConflictError
 
 log = logging.getLogger("dispatcher.service.promises")
 
-PROMISE_PRIORITY = 1000  # priority given to accepted requests when the day is re-planned
 
 
 @dataclass(frozen=True)
