@@ -64,8 +64,9 @@ class RunResult:
     gap_pct: float | None
     first_solution_s: float | None
     total_s: float
-    status: str
+    status: str  # the plan's SolveStatus ("ERROR" when the engine crashed)
     violations: str
+    status_detail: str = ""  # in the engine's words (older CSVs hold it in ``status``)
 
 
 def make_solver(engine: str, params: SolverParams) -> object:
@@ -122,8 +123,9 @@ def run_one(instance: Instance, engine: str, seed: int, time_limit_s: float) -> 
         gap_pct=v.gap_pct,
         first_solution_s=plan.stats.first_solution_s,
         total_s=total,
-        status=plan.stats.status,
+        status=plan.stats.status.value,
         violations=_violation_summary(v.problems),
+        status_detail=plan.stats.status_detail,
     )
 
 
@@ -295,7 +297,7 @@ def read_csv(path: Path) -> list[RunResult]:
                     d["feasible"] == "True", int(d["served"]), int(d["requests"]), int(d["vehicles"]),
                     float(d["cost"]), num(d["bks_cost"], float), num(d["bks_vehicles"], int),  # type: ignore[arg-type]
                     num(d["gap_pct"], float), num(d["first_solution_s"], float), float(d["total_s"]),
-                    d["status"], d["violations"],
+                    d["status"], d["violations"], d.get("status_detail") or "",
                 )
             )
     return out

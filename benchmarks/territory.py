@@ -106,7 +106,8 @@ def run(case: Case, seed: int, limits: Sequence[float], first_solution: str) -> 
             "vehicle_km": plan.kpis.vehicle_km,
             "occupancy": plan.kpis.mean_occupancy,
             "mean_ride_min": plan.kpis.mean_ride_min,
-            "status": plan.stats.status,
+            "status": plan.stats.status.value,
+            "status_detail": plan.stats.status_detail,
             "checker": "OK" if report.ok else f"INVALID ({len(report.violations)})",
         }
     )

@@ -148,7 +148,7 @@ def evaluate(instance: Instance, params: SolverParams) -> InstanceScore:
         gap_pct=v.gap_pct,
         score=run_score(v.feasible, v.gap_pct, v.served, n, v.vehicles, instance.bks_vehicles, instance.hierarchical),
         total_s=total,
-        status=plan.stats.status,
+        status=plan.stats.status.value,
         violations="; ".join(problems[:3]) + (f" (+{len(problems) - 3})" if len(problems) > 3 else ""),
     )
 

@@ -263,6 +263,7 @@ def _print_kpis(plan: Any) -> None:
             else []
         ),
         ("solver status", plan.stats.status),
+        ("status detail", plan.stats.status_detail or "-"),
         ("first plan (s)", f"{plan.stats.first_solution_s:.2f}" if plan.stats.first_solution_s is not None else "-"),
         ("total time (s)", f"{plan.stats.total_s:.2f}"),
     ]

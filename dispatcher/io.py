@@ -45,6 +45,7 @@ from dispatcher.model import (
     Vehicle,
     Visit,
     VolunteerDriver,
+    status_from_text,
 )
 
 PROBLEM_SCHEMA = "dispatcher/problem/1"
@@ -569,6 +570,19 @@ def plan_to_dict(plan: Plan, problem: Problem | None = None, memo: Memo | None =
     }
 
 
+def _stats_fields(d: Any) -> Any:
+    """The plan's stats with their status as :class:`SolveStatus`: a status written before it
+    was an enum (one concatenated string) gives the outcome and, as ``status_detail``, the
+    string itself."""
+    if not isinstance(d, Mapping) or "status" not in d:
+        return d
+    raw = d["status"]
+    if not isinstance(raw, str):
+        raise InputError(f"must be a string, got {raw!r}", "stats.status")
+    status, legacy_detail = status_from_text(raw)
+    return {**d, "status": status, "status_detail": d.get("status_detail", legacy_detail)}
+
+
 def plan_from_dict(d: Mapping[str, Any], problem: Problem | None = None) -> Plan:
     if not isinstance(d, Mapping):
         raise InputError("a plan must be a JSON object", "plan")
@@ -627,7 +641,7 @@ def plan_from_dict(d: Mapping[str, Any], problem: Problem | None = None) -> Plan
             raise InputError(f"unknown reason {j.get('reason')!r}", f"{w}.reason") from None
         rejections.append(Rejection(str(_get(j, "request_id", w)), reason, _get(j, "message", w, "", str), _get(j, "message_en", w, "", str), dict(j.get("details") or {})))
     kpis = _dataclass_from(KPIs, d.get("kpis") or {}, "kpis")
-    stats = _dataclass_from(SolverStats, d.get("stats") or {}, "stats")
+    stats = _dataclass_from(SolverStats, _stats_fields(d.get("stats") or {}), "stats")
     return Plan(routes=tuple(routes), rejections=tuple(rejections), kpis=kpis, stats=stats)
 
 

@@ -795,13 +795,88 @@ class KPIs:
     co2_saved_kg: float = 0.0  # CO2 of each rider driving alone minus the CO2 of the km driven for them
 
 
+class SolveStatus(enum.StrEnum):
+    """The outcome of a search, one of a handful. How the engine got there, in its own words
+    (OR-Tools' status, the heuristic whose plan won, the ALNS layer, ...), is
+    ``SolverStats.status_detail``."""
+
+    SOLVED = "solved"  # a plan, not proven optimal (the usual outcome under a time limit)
+    OPTIMAL = "optimal"  # a plan the engine proved optimal for its model
+    INFEASIBLE = "infeasible"  # the engine's best plan breaks a constraint of its model
+    NO_PLAN = "no_plan"  # the search found no plan: every request it modelled is refused
+    NO_REQUESTS = "no_requests"  # nothing to plan
+    NO_VEHICLES = "no_vehicles"  # no vehicle can work (its breaks do not fit in its shift)
+    NOTHING_FEASIBLE = "nothing_feasible"  # no request can be served, even alone
+    UNKNOWN = "unknown"  # no search stated an outcome (a plan built booking by booking)
+
+
+# How the statuses written before SolveStatus began (one string: the engine's status with what
+# happened around it glued on, e.g. "ALNS_ROUTING_SUCCESS_PATH_CHEAPEST_ARC_RETIMED") map to it.
+_LEGACY_STATUS: tuple[tuple[str, SolveStatus], ...] = (
+    ("ROUTING_OPTIMAL", SolveStatus.OPTIMAL),
+    ("ROUTING_SUCCESS", SolveStatus.SOLVED),
+    ("ROUTING_PARTIAL_SUCCESS", SolveStatus.SOLVED),
+    ("ROUTING_", SolveStatus.NO_PLAN),  # NOT_SOLVED, FAIL, FAIL_TIMEOUT, INVALID, INFEASIBLE
+    ("STATUS_", SolveStatus.NO_PLAN),  # a code OR-Tools had no name for
+    ("OPTIMAL", SolveStatus.OPTIMAL),  # the carpool matcher's integer programme
+    ("FEASIBLE", SolveStatus.SOLVED),
+    ("INFEASIBLE", SolveStatus.INFEASIBLE),  # PyVRP
+    ("SOLVED", SolveStatus.SOLVED),  # VROOM
+    ("UNASSIGNED_", SolveStatus.SOLVED),
+    ("NO_REQUESTS", SolveStatus.NO_REQUESTS),
+    ("NO_VEHICLES", SolveStatus.NO_VEHICLES),
+    ("NOTHING_FEASIBLE", SolveStatus.NOTHING_FEASIBLE),
+)
+
+
+def status_from_text(text: str) -> tuple[SolveStatus, str]:
+    """``(status, status_detail)`` from a status as a plan file holds it: a value of
+    :class:`SolveStatus` (detail empty), or a status string written before the enum (mapped by
+    the engine status inside it; the whole string becomes the detail, except for the plain
+    names "NO_REQUESTS", "NO_VEHICLES" and "NOTHING_FEASIBLE"). Empty or unknown: UNKNOWN."""
+    text = text.strip()
+    try:
+        return SolveStatus(text), ""
+    except ValueError:
+        pass
+    if text in ("NO_REQUESTS", "NO_VEHICLES", "NOTHING_FEASIBLE"):
+        return SolveStatus[text], ""
+    core = text
+    if core.startswith("CARPOOL_") and "+" in core:
+        # the staged mixed dispatch: "CARPOOL_<matcher>+<the routing of the rest>"
+        rest, _ = status_from_text(core.split("+", 1)[1])
+        done = (SolveStatus.SOLVED, SolveStatus.OPTIMAL, SolveStatus.NO_REQUESTS)
+        return (SolveStatus.SOLVED if rest in done else rest), text
+    refined = core.startswith("ALNS_")
+    core = core.removeprefix("ALNS_")
+    for prefix, status in _LEGACY_STATUS:
+        if core.startswith(prefix):
+            if refined and status is SolveStatus.OPTIMAL:
+                status = SolveStatus.SOLVED
+            return status, text
+    return SolveStatus.UNKNOWN, text
+
+
 @dataclass(frozen=True)
 class SolverStats:
-    status: str = ""
+    """What the search did: its outcome (``status``), the same in the engine's words
+    (``status_detail``, free text), the objective in euros and the times."""
+
+    status: SolveStatus = SolveStatus.UNKNOWN
+    status_detail: str = ""
     objective: float = 0.0
     first_solution_s: float | None = None
     total_s: float = 0.0
     solver: str = "ortools"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, SolveStatus):
+            try:
+                object.__setattr__(self, "status", SolveStatus(self.status))
+            except ValueError:
+                known = ", ".join(s.value for s in SolveStatus)
+                raise InputError(f"must be one of {known}, got {self.status!r}", "stats.status") from None
+        _check(isinstance(self.status_detail, str), "stats.status_detail", "must be a string")
 
 
 @dataclass(frozen=True)

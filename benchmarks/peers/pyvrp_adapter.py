@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 
 from benchmarks.peers import StopRef, build_plan
-from dispatcher.model import Plan, Problem, SolverParams, SolverStats
+from dispatcher.model import Plan, Problem, SolverParams, SolverStats, SolveStatus
 from dispatcher.solver.schedule import stop_window
 
 NAME = "pyvrp"
@@ -143,7 +143,7 @@ class PyVRPSolver:
                 stops = [(rid, "pickup") for rid, _ in stops] + stops
             orders.append((vid, stops))
         stats = SolverStats(
-            status="FEASIBLE" if res.is_feasible() else "INFEASIBLE",
+            status=SolveStatus.SOLVED if res.is_feasible() else SolveStatus.INFEASIBLE,
             objective=res.cost() / 1000.0 if res.is_feasible() else 0.0,
             first_solution_s=None,
             total_s=time.perf_counter() - t0,

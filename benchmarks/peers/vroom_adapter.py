@@ -23,7 +23,7 @@ import numpy as np
 
 from benchmarks.peers import StopRef, build_plan
 from benchmarks.peers.pyvrp_adapter import is_depot_delivery
-from dispatcher.model import Plan, Problem, SolverParams, SolverStats
+from dispatcher.model import Plan, Problem, SolverParams, SolverStats, SolveStatus
 from dispatcher.solver.schedule import stop_window
 
 NAME = "vroom"
@@ -123,7 +123,8 @@ class VroomSolver:
                 stops = [(rid, "pickup") for rid, _ in stops] + stops
             orders.append((problem.vehicles[int(vk)].id, stops))
         stats = SolverStats(
-            status="SOLVED" if not sol.summary.unassigned else f"UNASSIGNED_{sol.summary.unassigned}",
+            status=SolveStatus.SOLVED,
+            status_detail=f"UNASSIGNED_{sol.summary.unassigned}" if sol.summary.unassigned else "",
             objective=sol.summary.cost / 1000.0,
             first_solution_s=None,
             total_s=time.perf_counter() - t0,

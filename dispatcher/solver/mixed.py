@@ -39,6 +39,7 @@ from dispatcher.model import (
     Route,
     SolverParams,
     SolverStats,
+    SolveStatus,
     Vehicle,
     VolunteerDriver,
 )
@@ -151,7 +152,7 @@ def plan_mixed(
         plan = OrToolsSolver(params).solve(mp)
         routes = _with_modes(mp, plan.routes)
         rejections: list[Rejection] = list(plan.rejections)
-        status = plan.stats.status
+        status, detail = plan.stats.status, plan.stats.status_detail
     else:
         limit = params.effective_time_limit_s
         matched = match_carpool(mp, max_group=3, time_limit_s=max(1.0, limit / 3))
@@ -164,14 +165,24 @@ def plan_mixed(
         )
         rest = replace(mp, requests=left_over, vehicles=tuple(v for v in mp.vehicles if v.id not in busy))
         left = max(0.5, limit - (time.perf_counter() - t0)) if limit > 0 else 0.0
-        sub = OrToolsSolver(replace(params, time_limit_s=left)).solve(rest) if rest.requests else Plan(())
+        if rest.requests:
+            sub = OrToolsSolver(replace(params, time_limit_s=left)).solve(rest)
+        else:
+            sub = Plan((), stats=SolverStats(status=SolveStatus.NO_REQUESTS))
         routes = [m.route for m in matched.matches] + _with_modes(rest, sub.routes)
         rejections = list(sub.rejections)
-        status = f"CARPOOL_{matched.plan.stats.status}+{sub.stats.status or 'NO_REQUESTS'}"
+        # a plan as soon as the matcher or the routing of the rest found one
+        found = (SolveStatus.SOLVED, SolveStatus.OPTIMAL)
+        status = SolveStatus.SOLVED if taken or sub.stats.status in found else sub.stats.status
+        sub_detail = sub.stats.status_detail or sub.stats.status.name
+        detail = f"CARPOOL_{matched.plan.stats.status.name}+{sub_detail}"
     order = {r.id: k for k, r in enumerate(mp.requests)}
     rejections.sort(key=lambda j: order.get(j.request_id, len(order)))
     kpis = compute_kpis(mp, routes, rejections)
-    stats = SolverStats(status=status, objective=kpis.cost_eur, total_s=time.perf_counter() - t0, solver=f"mixed-{strategy}")
+    stats = SolverStats(
+        status=status, status_detail=detail, objective=kpis.cost_eur, total_s=time.perf_counter() - t0,
+        solver=f"mixed-{strategy}",
+    )
     return mp, Plan(routes=tuple(routes), rejections=tuple(rejections), kpis=kpis, stats=stats)
 
 

@@ -33,7 +33,7 @@ class ReoptResult:
     improved: bool
     old_cost: float
     new_cost: float | None
-    status: str
+    status: str  # the search's outcome and detail, or why its plan was not kept
     elapsed_s: float
 
 
@@ -81,7 +81,7 @@ def reoptimise(
     has_breaks = any(v.breaks for v in problem.vehicles)
     model_problem = replace(solve_problem, vehicles=tuple(replace(v, breaks=()) for v in problem.vehicles)) if has_breaks else solve_problem
     new = OrToolsSolver(params).solve(model_problem, initial_routes=initial, pinned=pinned)
-    status = new.stats.status
+    status = _status_label(new)
     if set(new.served_ids) != served:
         return ReoptResult(plan, False, old_cost, None, f"{status}: would drop {len(served - set(new.served_ids))} promised request(s)",
                            time.perf_counter() - t0)
@@ -119,6 +119,12 @@ def reoptimise(
     new_cost = plan_cost(problem, candidate)
     improved = new_cost < old_cost - min_gain_eur
     return ReoptResult(candidate if improved else plan, improved, old_cost, new_cost, status, time.perf_counter() - t0)
+
+
+def _status_label(plan: Plan) -> str:
+    """The search's outcome with its detail, e.g. "solved (ROUTING_SUCCESS)"."""
+    detail = plan.stats.status_detail
+    return f"{plan.stats.status} ({detail})" if detail else str(plan.stats.status)
 
 
 def _retime_with_breaks(problem: Problem, old_plan: Plan, routes: Sequence[Route], now_s: int | None) -> list[Route] | None:

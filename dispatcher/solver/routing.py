@@ -36,6 +36,7 @@ from dispatcher.model import (
     Route,
     SolverParams,
     SolverStats,
+    SolveStatus,
     Vehicle,
 )
 from dispatcher.solver.explain import explain_rejections
@@ -182,12 +183,17 @@ class OrToolsSolver:
         skipped = [r.id for r in problem.requests if not allowed[r.id]]
         trace.modelled, trace.skipped = len(modelled), len(skipped)
 
-        status = "NO_REQUESTS" if not problem.requests else "NO_VEHICLES" if not vehicles else ""
+        status = SolveStatus.NOTHING_FEASIBLE
+        if not problem.requests:
+            status = SolveStatus.NO_REQUESTS
+        elif not vehicles:
+            status = SolveStatus.NO_VEHICLES
+        detail = ""  # OR-Tools' status, and what happened around it
         routes: list[Route] = []
         refused: list[str] = list(skipped)
         objective = 0.0
         if modelled and vehicles:
-            status, routes, dropped, objective = self._search(
+            status, detail, routes, dropped, objective = self._search(
                 problem, params, modelled, vehicles, allowed, t0, initial_routes, pinned
             )
             if dropped and self.options.reinsert and not pinned:
@@ -198,10 +204,8 @@ class OrToolsSolver:
                 routes, gone = eliminate_routes(problem, routes, deadline)
                 if gone:
                     objective += compute_kpis(problem, routes, []).cost_eur - before
-                    status += f"_ELIMINATED_{gone}"
+                    detail += f"_ELIMINATED_{gone}"
             refused += dropped
-        elif not status:
-            status = "NOTHING_FEASIBLE"
         first_s = trace.solutions[0][0] if trace.solutions else None
 
         t_explain = time.perf_counter()
@@ -211,6 +215,7 @@ class OrToolsSolver:
         kpis = compute_kpis(problem, routes, rejections)
         stats = SolverStats(
             status=status,
+            status_detail=detail,
             objective=objective,
             first_solution_s=first_s,
             total_s=time.perf_counter() - t0,
@@ -242,7 +247,9 @@ class OrToolsSolver:
         t0: float,
         initial_routes: Mapping[str, Sequence[tuple[str, str]]] | None = None,
         pinned: Mapping[str, str] | None = None,
-    ) -> tuple[str, list[Route], list[str], float]:
+    ) -> tuple[SolveStatus, str, list[Route], list[str], float]:
+        """The OR-Tools search and the timing of its routes: (outcome, OR-Tools' status with what
+        happened around it, routes, refused request ids, objective in euros)."""
         trace = self.trace
         opts = self.options
         vehicles: list[Vehicle] = [problem.vehicles[k] for k in vehicle_ids]
@@ -465,13 +472,17 @@ class OrToolsSolver:
             else:
                 log.warning("the initial routes are not a solution of the model; searching from scratch")
         if sol is None and len(opts.portfolio) > 1 and limit_s >= opts.portfolio_min_s and not pinned:
-            sol, status = _portfolio(routing, sp, [first, *[f for f in opts.portfolio if f != first]], budget_ms, stall,
-                                     opts.stall_share * limit_s)
+            sol, status, code = _portfolio(
+                routing, sp, [first, *[f for f in opts.portfolio if f != first]], budget_ms, stall,
+                opts.stall_share * limit_s,
+            )
         elif sol is None:
             sol = routing.SolveWithParameters(sp)
-            status = _status_name(routing.status())
+            code = routing.status()
+            status = _status_name(code)
         else:
-            status = _status_name(routing.status())
+            code = routing.status()
+            status = _status_name(code)
         if (sol is None or not trace.solutions) and not first_only and first != FALLBACK_FIRST_SOLUTION:
             # No plan within the budget (the first-solution heuristic is the slow part on large
             # days; cut short, it returns every request unperformed and never reports a
@@ -483,11 +494,13 @@ class OrToolsSolver:
             fb.solution_limit = 1
             fb.log_search = params.log_search
             sol = routing.SolveWithParameters(fb)
-            status = _status_name(routing.status()) + "_FALLBACK_FIRST_PLAN"
+            code = routing.status()
+            status = _status_name(code) + "_FALLBACK_FIRST_PLAN"
         trace.search_s = time.perf_counter() - t_search
         if sol is None:
             log.warning("OR-Tools found no plan (%s); every request is refused", status)
-            return status, [], [r.id for r in requests], 0.0
+            return SolveStatus.NO_PLAN, status, [], [r.id for r in requests], 0.0
+        optimal = code == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL
 
         # ---- read the routes (improved by the ALNS when it applies) and time them ----
         objective = sol.ObjectiveValue() / COST_SCALE
@@ -511,6 +524,7 @@ class OrToolsSolver:
                 changed = [a != b for a, b in zip(node_routes, improved[0], strict=True)]
                 node_routes, objective = improved
                 status = f"ALNS_{status}"
+                optimal = False
                 hints = [[] if c else h for c, h in zip(changed, hints, strict=True)]
         t_sched = time.perf_counter()
         routes: list[Route] = []
@@ -536,8 +550,10 @@ class OrToolsSolver:
         if dropped_late:
             log.warning("%d request(s) could not be timed on their route and are refused", len(dropped_late))
             status += "_RETIMED"
+            optimal = False
         refused = [r.id for r in requests if r.id not in served]
-        return status, routes, refused, objective
+        outcome = SolveStatus.OPTIMAL if optimal else SolveStatus.SOLVED
+        return outcome, status, routes, refused, objective
 
     def _alns_applies(
         self,
@@ -601,12 +617,13 @@ def _portfolio(
     budget_ms: Callable[[], int],
     stall: dict[str, float],
     stall_s: float,
-) -> tuple[pywrapcp.Assignment | None, str]:
+) -> tuple[pywrapcp.Assignment | None, str, int]:
     """The same search from several first-solution heuristics in turn; the cheapest plan wins
     (different starts land in different valleys on dial-a-ride days). Each stage may use all
     the time left, but gives way to the next one once it has not improved for ``stall_s``
-    seconds; the last stage runs to the end."""
-    best: tuple[float, pywrapcp.Assignment, str] | None = None
+    seconds; the last stage runs to the end. Returns the plan, its status name (with the
+    heuristic's) and OR-Tools' status code of its stage."""
+    best: tuple[float, pywrapcp.Assignment, str, int] | None = None
     for j, name in enumerate(strategies):
         one = pywrapcp.DefaultRoutingSearchParameters()
         one.CopyFrom(sp)
@@ -619,12 +636,13 @@ def _portfolio(
             sol = routing.SolveWithParameters(one)
         finally:
             stall["after_s"] = math.inf
-        status = _status_name(routing.status())
+        code = routing.status()
+        status = _status_name(code)
         if sol is not None and (best is None or sol.ObjectiveValue() < best[0]):
-            best = (sol.ObjectiveValue(), routing.solver().Assignment(sol), f"{status}_{name}")
+            best = (sol.ObjectiveValue(), routing.solver().Assignment(sol), f"{status}_{name}", code)
     if best is None:
-        return None, status
-    return best[1], best[2]
+        return None, status, code
+    return best[1], best[2], best[3]
 
 
 def _reinsert(

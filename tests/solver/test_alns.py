@@ -131,6 +131,6 @@ def test_short_run_on_a_cordeau_instance() -> None:
     plan = solver.solve(inst.problem)
     verdict = judge(inst, plan)
     assert verdict.feasible and verdict.served == 16
-    assert "ALNS" in plan.stats.status or verdict.gap_pct is not None and verdict.gap_pct < 0.01
+    assert "ALNS" in plan.stats.status_detail or verdict.gap_pct is not None and verdict.gap_pct < 0.01
     assert verdict.gap_pct is not None and verdict.gap_pct < 1.0
     assert solver.trace.alns_iterations > 0
