@@ -59,8 +59,9 @@ from benchmarks.instances import (
     load_instance,
 )
 from dispatcher.errors import DispatcherError, InputError
-from dispatcher.model import FIRST_SOLUTION_STRATEGIES, IMPROVEMENTS, METAHEURISTICS, SolverParams
+from dispatcher.model import IMPROVEMENTS, SolverParams
 from dispatcher.params import load_params, params_from_mapping, params_to_mapping, save_params
+from dispatcher.solver.ortools_names import FIRST_SOLUTION_STRATEGIES, METAHEURISTICS
 
 if TYPE_CHECKING:  # pragma: no cover
     import optuna

@@ -47,6 +47,7 @@ from dispatcher.model import (
     VolunteerDriver,
     status_from_text,
 )
+from dispatcher.solver.ortools_names import check_names
 
 PROBLEM_SCHEMA = "dispatcher/problem/1"
 PLAN_SCHEMA = "dispatcher/plan/1"
@@ -487,6 +488,7 @@ def problem_from_dict(d: Mapping[str, Any]) -> Problem:
     rules = _dataclass_from(ServiceRules, rules_d, "rules")
     weights = _dataclass_from(ObjectiveWeights, d.get("weights") or {}, "weights")
     params = _dataclass_from(SolverParams, d.get("params") or {}, "params")
+    check_names(params, "params")
     locations = tuple(_dataclass_from(Location, loc, f"locations[{k}]") for k, loc in enumerate(_get(d, "locations", "problem")))
     return Problem(
         locations=locations,

@@ -254,6 +254,11 @@ def test_bad_problem_json_names_the_field(territory: Territory) -> None:
     with pytest.raises(InputError) as e:
         problem_from_dict(d)
     assert e.value.where == "requests[0].dropoff"
+    d = problem_to_dict(_problem(territory))
+    d["params"]["first_solution"] = "FASTEST"  # not an OR-Tools strategy
+    with pytest.raises(InputError) as e:
+        problem_from_dict(d)
+    assert e.value.where == "params.first_solution"
 
 
 def test_vehicle_limits_survive_the_problem_json(territory: Territory) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from dispatcher.errors import InputError
-from dispatcher.model import FIRST_SOLUTION_STRATEGIES, METAHEURISTICS, SolverParams
+from dispatcher.model import SolverParams
 from dispatcher.params import dumps_params, load_params, params_from_mapping, save_params
+from dispatcher.solver.ortools_names import FIRST_SOLUTION_STRATEGIES, METAHEURISTICS
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

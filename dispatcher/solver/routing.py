@@ -42,6 +42,7 @@ from dispatcher.model import (
 from dispatcher.solver.explain import explain_rejections
 from dispatcher.solver.improve import eliminate_routes
 from dispatcher.solver.kpis import compute_kpis
+from dispatcher.solver.ortools_names import check_names
 from dispatcher.solver.schedule import (
     RouteTimer,
     Stop,
@@ -159,6 +160,7 @@ class OrToolsSolver:
         from; ``pinned`` (request id -> vehicle id) keeps requests on their vehicle."""
         t0 = time.perf_counter()
         params = self.params or problem.params
+        check_names(params)
         trace = self.trace = SearchTrace()
 
         # Vehicles that can work at all (breaks fit in the shift) and, per request, the vehicles
