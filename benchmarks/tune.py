@@ -59,7 +59,7 @@ from benchmarks.instances import (
     load_instance,
 )
 from dispatcher.errors import DispatcherError, InputError
-from dispatcher.model import IMPROVEMENTS, SolverParams
+from dispatcher.model import REFINEMENTS, SolverParams
 from dispatcher.params import load_params, params_from_mapping, params_to_mapping, save_params
 from dispatcher.solver.ortools_names import FIRST_SOLUTION_STRATEGIES, METAHEURISTICS
 
@@ -74,8 +74,8 @@ log = logging.getLogger(__name__)
 SPACE: dict[str, tuple[str | float, ...]] = {
     "first_solution": FIRST_SOLUTION_STRATEGIES,
     "metaheuristic": METAHEURISTICS,
-    "improvement": IMPROVEMENTS,
-    "improvement_share": (0.5, 0.65, 0.8, 0.9),  # the time split between OR-Tools and the ALNS layer
+    "refinement": REFINEMENTS,
+    "alns_share": (0.5, 0.65, 0.8, 0.9),  # the time split between OR-Tools and the ALNS layer
 }
 INFEASIBLE_SCORE = 100.0
 EXTRA_VEHICLE_SCORE = 10.0

@@ -416,7 +416,7 @@ class ObjectiveWeights:
         _check(self.balance_per_hour >= 0, "weights.balance_per_hour", "must be non-negative")
 
 
-IMPROVEMENTS = ("alns", "none")
+REFINEMENTS = ("alns", "none")  # what refines OR-Tools' plan: the ALNS layer, or nothing
 
 
 @dataclass(frozen=True)
@@ -425,8 +425,8 @@ class SolverParams:
     it sets the time limit when ``time_limit_s`` is None (0: first plan only, 5: 120 s).
     ``first_solution`` and ``metaheuristic`` name OR-Tools strategies; the names are checked on
     the solver's side (:mod:`dispatcher.solver.ortools_names`), not here.
-    ``improvement``: "alns" hands OR-Tools' plan to the ALNS layer for ``improvement_share`` of
-    the time (the split between the two searches), where the layer applies; "none": OR-Tools alone."""
+    ``refinement``: "alns" hands OR-Tools' plan to the ALNS layer for ``alns_share`` of the time
+    (the split between the two searches), where the layer applies; "none": OR-Tools alone."""
 
     time_limit_s: float | None = 10.0
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
@@ -435,8 +435,8 @@ class SolverParams:
     seed: int = 0
     solution_limit: int | None = None
     log_search: bool = False
-    improvement: str = "alns"
-    improvement_share: float = 0.8
+    refinement: str = "alns"
+    alns_share: float = 0.8
 
     EFFORT_TIME_S = (0.0, 2.0, 10.0, 30.0, 60.0, 120.0)
 
@@ -454,11 +454,13 @@ class SolverParams:
         _check(_is_int(self.seed) and self.seed >= 0, "params.seed", "must be a non-negative integer")
         if self.solution_limit is not None:
             _check(_is_int(self.solution_limit) and self.solution_limit >= 1, "params.solution_limit", "must be an integer >= 1")
-        _check(self.improvement in IMPROVEMENTS, "params.improvement", f"must be one of {', '.join(IMPROVEMENTS)}")
         _check(
-            isinstance(self.improvement_share, (int, float)) and not isinstance(self.improvement_share, bool)
-            and 0.0 <= self.improvement_share < 1.0,
-            "params.improvement_share",
+            self.refinement in REFINEMENTS, "params.refinement", f"must be one of {', '.join(REFINEMENTS)}"
+        )
+        _check(
+            isinstance(self.alns_share, (int, float)) and not isinstance(self.alns_share, bool)
+            and 0.0 <= self.alns_share < 1.0,
+            "params.alns_share",
             "must be a number from 0 to below 1 (the ALNS layer's share of the time)",
         )
 

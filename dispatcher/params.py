@@ -45,8 +45,8 @@ _TYPES: dict[str, str] = {
     "seed": "an integer",
     "solution_limit": "an integer",
     "log_search": "true or false",
-    "improvement": "a string",
-    "improvement_share": "a number",
+    "refinement": "a string",
+    "alns_share": "a number",
 }
 
 
@@ -55,9 +55,9 @@ def _type_ok(key: str, value: Any) -> bool:
         return key in ("time_limit_s", "solution_limit")
     if key in ("first_solution", "metaheuristic"):
         return isinstance(value, str)
-    if key == "improvement":
+    if key == "refinement":
         return isinstance(value, str)
-    if key == "improvement_share":
+    if key == "alns_share":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if key == "log_search":
         return isinstance(value, bool)

@@ -40,9 +40,9 @@ from dispatcher.model import (
     Vehicle,
 )
 from dispatcher.solver.explain import explain_rejections
-from dispatcher.solver.improve import eliminate_routes
 from dispatcher.solver.kpis import compute_kpis
 from dispatcher.solver.ortools_names import check_names
+from dispatcher.solver.route_elimination import eliminate_routes
 from dispatcher.solver.schedule import (
     RouteTimer,
     Stop,
@@ -77,15 +77,15 @@ class SearchOptions:
     the time limit is at least ``portfolio_min_s``, the search runs from each of these
     first-solution heuristics in turn (the params' own first), the time shared equally, and the
     cheapest plan wins; not for live re-optimisation (initial routes or pins).
-    ``improve_min_s``: the ALNS layer (``SolverParams.improvement``: "alns" hands the OR-Tools plan
-    to :mod:`dispatcher.solver.alns` for ``SolverParams.improvement_share`` of the time limit;
+    ``alns_min_s``: the ALNS layer (``SolverParams.refinement``: "alns" hands the OR-Tools plan
+    to :mod:`dispatcher.solver.alns` for ``SolverParams.alns_share`` of the time limit;
     OR-Tools gets the rest, the portfolio running in it when that rest is at least
     ``portfolio_min_s``) runs when its model is exact for the day (no breaks, no balance cost,
     no initial routes or pins), numba is installed and the time limit is at least this (below,
     the kernels' loading in a new process and OR-Tools' shorter share cost more than the layer
     gains).
     ``eliminate_share``: when vehicles have a fixed cost, this share of the time limit goes to
-    emptying routes afterwards (:func:`dispatcher.solver.improve.eliminate_routes`); off by
+    emptying routes afterwards (:func:`dispatcher.solver.route_elimination.eliminate_routes`); off by
     default: on the 8 Li & Lim instances at 30 s it emptied no route (greedy re-insertion is
     too weak there) and only took time from the search. ``stall_share``: a portfolio stage
     (all but the last) ends once it has not improved for this share of the time limit.
@@ -105,7 +105,7 @@ class SearchOptions:
     eliminate_share: float = 0.0
     neighbors_ratio: float = 1.0
     min_neighbors: int = 1
-    improve_min_s: float = 2.0
+    alns_min_s: float = 2.0
 
 
 @dataclass
@@ -409,7 +409,7 @@ class OrToolsSolver:
 
             alns.warm_up()
             used = time.perf_counter() - t0
-            limit_s = used + max(0.0, limit_s - used) * (1.0 - params.improvement_share)
+            limit_s = used + max(0.0, limit_s - used) * (1.0 - params.alns_share)
         # What is left of the budget once the model is built, minus a share for timing the
         # routes and explaining refusals afterwards.
         reserve = min(0.1 * limit_s, 0.002 * nr + 0.05)
@@ -521,7 +521,10 @@ class OrToolsSolver:
             node_routes.append(nodes)
             hints.append(hint)
         if use_alns:
-            improved = self._improve(problem, requests, vehicles, vehicle_ids, allowed, node_routes, t0, alns_limit_s, reserve, params)
+            improved = self._refine_with_alns(
+                problem, requests, vehicles, vehicle_ids, allowed, node_routes, t0, alns_limit_s, reserve,
+                params,
+            )
             if improved is not None:
                 changed = [a != b for a, b in zip(node_routes, improved[0], strict=True)]
                 node_routes, objective = improved
@@ -566,18 +569,18 @@ class OrToolsSolver:
         initial: object,
         pinned: object,
     ) -> bool:
-        """Whether the ALNS layer runs after OR-Tools (``SolverParams.improvement``): not for a
+        """Whether the ALNS layer runs after OR-Tools (``SolverParams.refinement``): not for a
         first plan only, a short limit, a search bounded by a solution count, or a live
         re-optimisation."""
-        if params.improvement != "alns" or first_only or initial or pinned or params.improvement_share <= 0:
+        if params.refinement != "alns" or first_only or initial or pinned or params.alns_share <= 0:
             return False
-        if params.solution_limit is not None or params.effective_time_limit_s < self.options.improve_min_s:
+        if params.solution_limit is not None or params.effective_time_limit_s < self.options.alns_min_s:
             return False
         from dispatcher.solver import alns, alns_kernels
 
         return alns_kernels.HAVE_NUMBA and alns.applicable(problem, vehicles)
 
-    def _improve(
+    def _refine_with_alns(
         self,
         problem: Problem,
         requests: Sequence[Request],
@@ -603,7 +606,7 @@ class OrToolsSolver:
         # out of time with requests left out (a short limit, or the kernels loading in a new
         # process): the ALNS still gives them one greedy repair, which is fast
         at = time.perf_counter() - t0
-        res = alns.improve(model, node_routes, max(budget, 0.0), seed=params.seed)
+        res = alns.refine_routes(model, node_routes, max(budget, 0.0), seed=params.seed)
         self.trace.alns_iterations = res.iterations
         if res.objective >= res.start_objective:
             return None

@@ -1,4 +1,4 @@
-"""The ALNS improvement layer: its compiled route check against the timing network of
+"""The ALNS layer: its compiled route check against the timing network of
 RouteTimer, its plans against the independent checker, and a short run on a Cordeau instance."""
 
 from __future__ import annotations
@@ -89,23 +89,23 @@ def test_route_check_rejects_dropoff_before_pickup() -> None:
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_solver_with_alns_passes_the_checker(problem: Problem) -> None:
     problem = _no_breaks(problem)
-    plan = OrToolsSolver(SolverParams(time_limit_s=0.5), SearchOptions(improve_min_s=0.0)).solve(problem)
+    plan = OrToolsSolver(SolverParams(time_limit_s=0.5), SearchOptions(alns_min_s=0.0)).solve(problem)
     report = check_plan(problem, plan)
     assert report.ok, report.summary()
 
 
 @given(problems(max_requests=6, max_vehicles=3), st.integers(0, 3))
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-def test_improve_is_never_worse_and_deterministic(problem: Problem, seed: int) -> None:
+def test_refine_routes_is_never_worse_and_deterministic(problem: Problem, seed: int) -> None:
     """From a greedy start, a fixed number of iterations never ends costlier, every route it
     returns can be timed by RouteTimer, and the same seed gives the same routes."""
     problem = _no_breaks(problem)
     reqs, vehicles, model = _modelled(problem)
     if not reqs:
         return
-    start = alns.improve(model, [[] for _ in vehicles], 0.0, seed=seed, max_iterations=1)
-    a = alns.improve(model, start.routes, 0.0, seed=seed, max_iterations=60)
-    b = alns.improve(model, start.routes, 0.0, seed=seed, max_iterations=60)
+    start = alns.refine_routes(model, [[] for _ in vehicles], 0.0, seed=seed, max_iterations=1)
+    a = alns.refine_routes(model, start.routes, 0.0, seed=seed, max_iterations=60)
+    b = alns.refine_routes(model, start.routes, 0.0, seed=seed, max_iterations=60)
     assert a.start_objective == start.objective
     assert a.objective <= a.start_objective
     assert a.routes == b.routes and a.objective == b.objective
