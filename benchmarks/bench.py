@@ -36,6 +36,7 @@ from benchmarks.instances import (
     load_instance,
 )
 from dispatcher.model import Plan, Problem, SolverParams
+from dispatcher.solver import Solver, default_solver
 
 ENGINES = ("ortools", "pyvrp", "vroom")
 DEFAULT_INSTANCES: dict[str, tuple[str, ...]] = {
@@ -69,12 +70,10 @@ class RunResult:
     status_detail: str = ""  # in the engine's words (older CSVs hold it in ``status``)
 
 
-def make_solver(engine: str, params: SolverParams) -> object:
+def make_solver(engine: str, params: SolverParams) -> Solver:
     """The engine behind the project's Solver protocol (``.solve(problem) -> Plan``)."""
     if engine == "ortools":
-        from dispatcher.solver.routing import OrToolsSolver
-
-        return OrToolsSolver(params)
+        return default_solver(params)
     if engine == "pyvrp":
         from benchmarks.peers.pyvrp_adapter import PyVRPSolver
 
@@ -100,7 +99,7 @@ def run_one(instance: Instance, engine: str, seed: int, time_limit_s: float) -> 
     solver = make_solver(engine, params)
     t0 = time.perf_counter()
     try:
-        plan: Plan = solver.solve(problem)  # type: ignore[attr-defined]
+        plan: Plan = solver.solve(problem)
     except Exception as exc:  # noqa: BLE001 - a benchmark reports every failure as a result
         return RunResult(instance.family, instance.name, engine_label(engine, instance), seed, time_limit_s, False, 0,
                          len(problem.requests), 0, float("nan"), instance.bks_cost, instance.bks_vehicles, None, None,

@@ -123,14 +123,14 @@ def run_score(
 
 def evaluate(instance: Instance, params: SolverParams) -> InstanceScore:
     """Solve ``instance`` with OR-Tools and ``params``, check the plan, score it (a Dask task)."""
-    from dispatcher.solver.routing import OrToolsSolver
+    from dispatcher.solver import default_solver
 
     logging.getLogger("dispatcher").setLevel(logging.ERROR)
     problem = instance.problem
     n = len(problem.requests)
     t0 = time.perf_counter()
     try:
-        plan = OrToolsSolver(params).solve(problem)
+        plan = default_solver(params).solve(problem)
     except Exception as exc:  # noqa: BLE001 - a crash is a result like any other, scored as infeasible
         return InstanceScore(instance.name, False, 0, n, 0, instance.bks_vehicles, math.nan, None,
                              run_score(False, None, 0, n, 0, None, False), time.perf_counter() - t0, "ERROR",

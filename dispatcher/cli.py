@@ -195,8 +195,8 @@ def _solve_and_report(
     problem: Any, out: Path | None, geojson: Path | None, network: Any, offers: Any = (), volunteers: Any = ()
 ) -> Any:
     from dispatcher.io import plan_to_dict, plan_to_geojson, problem_to_dict, write_json
+    from dispatcher.solver import default_solver
     from dispatcher.solver.checker import check_plan
-    from dispatcher.solver.routing import OrToolsSolver
 
     limit = problem.params.effective_time_limit_s
     if offers or volunteers:
@@ -209,7 +209,7 @@ def _solve_and_report(
             problem, plan = plan_mixed(problem, offers, volunteers)
     else:
         with step(f"Planning {len(problem.requests)} requests on {len(problem.vehicles)} vehicles (time limit {limit:g} s)"):
-            plan = OrToolsSolver().solve(problem)
+            plan = default_solver().solve(problem)
     with step("Checking the plan independently"):
         report = check_plan(problem, plan)
     _print_kpis(plan)

@@ -477,9 +477,9 @@ def run_one(spec: RunSpec) -> RunResult:
     from dispatcher.graph import RoadNetwork
     from dispatcher.io import mixed_from_dicts, problem_from_dicts
     from dispatcher.model import SolverParams
+    from dispatcher.solver import default_solver
     from dispatcher.solver.checker import check_plan
     from dispatcher.solver.mixed import ModeCosts, plan_mixed
-    from dispatcher.solver.routing import OrToolsSolver
     from dispatcher.territory import Territory
 
     v = spec.variant
@@ -516,7 +516,7 @@ def run_one(spec: RunSpec) -> RunResult:
         )
     else:
         problem = problem_from_dicts(reqs, fleet, terr, net, **common)
-        plan = OrToolsSolver().solve(problem)
+        plan = default_solver().solve(problem)
     report = check_plan(problem, plan)
     k = plan.kpis
 

@@ -43,9 +43,9 @@ from dispatcher.model import (
     Vehicle,
     VolunteerDriver,
 )
+from dispatcher.solver import SolverFactory, default_solver
 from dispatcher.solver.carpool import match_carpool, with_offers
 from dispatcher.solver.kpis import compute_kpis, route_mode
-from dispatcher.solver.routing import OrToolsSolver
 
 Strategy = Literal["staged", "joint"]
 
@@ -138,10 +138,12 @@ def plan_mixed(
     costs: ModeCosts = ModeCosts(),
     params: SolverParams | None = None,
     strategy: Strategy = "staged",
+    make_solver: SolverFactory = default_solver,
 ) -> tuple[Problem, Plan]:
     """Plan the day over every mode; returns the mixed Problem (to check the plan against) and
-    the Plan. ``params`` default to ``problem.params`` (the time limit bounds the OR-Tools part;
-    the carpool matcher gets at most a third of it for its integer programme)."""
+    the Plan. ``params`` default to ``problem.params`` (the time limit bounds the routing part,
+    by the engine ``make_solver`` builds; the carpool matcher gets at most a third of it for its
+    integer programme)."""
     if strategy not in ("staged", "joint"):
         raise InputError(f"must be 'staged' or 'joint', got {strategy!r}", "strategy")
     t0 = time.perf_counter()
@@ -149,7 +151,7 @@ def plan_mixed(
     params = params or problem.params
     carpoolers = [v for v in mp.vehicles if v.kind == "carpool"]
     if strategy == "joint" or not carpoolers:
-        plan = OrToolsSolver(params).solve(mp)
+        plan = make_solver(params).solve(mp)
         routes = _with_modes(mp, plan.routes)
         rejections: list[Rejection] = list(plan.rejections)
         status, detail = plan.stats.status, plan.stats.status_detail
@@ -166,7 +168,7 @@ def plan_mixed(
         rest = replace(mp, requests=left_over, vehicles=tuple(v for v in mp.vehicles if v.id not in busy))
         left = max(0.5, limit - (time.perf_counter() - t0)) if limit > 0 else 0.0
         if rest.requests:
-            sub = OrToolsSolver(replace(params, time_limit_s=left)).solve(rest)
+            sub = make_solver(replace(params, time_limit_s=left)).solve(rest)
         else:
             sub = Plan((), stats=SolverStats(status=SolveStatus.NO_REQUESTS))
         routes = [m.route for m in matched.matches] + _with_modes(rest, sub.routes)

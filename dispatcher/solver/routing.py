@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +39,7 @@ from dispatcher.model import (
     SolveStatus,
     Vehicle,
 )
+from dispatcher.solver import InitialRoutes, Pins, default_solver
 from dispatcher.solver.explain import explain_rejections
 from dispatcher.solver.kpis import compute_kpis
 from dispatcher.solver.ortools_names import check_names
@@ -141,7 +142,9 @@ def _explain(problem: Problem, refused: Sequence[str], plan: Plan | None) -> lis
 
 
 class OrToolsSolver:
-    """The dial-a-ride model on OR-Tools routing (implements dispatcher.solver.Solver)."""
+    """The dial-a-ride model on OR-Tools routing, implementing :class:`dispatcher.solver.Solver`
+    (build it through :func:`dispatcher.solver.default_solver`; tests and experiments build it
+    directly to set :class:`SearchOptions` or read its :class:`SearchTrace`)."""
 
     def __init__(self, params: SolverParams | None = None, options: SearchOptions | None = None) -> None:
         self.params = params
@@ -152,8 +155,9 @@ class OrToolsSolver:
     def solve(
         self,
         problem: Problem,
-        initial_routes: Mapping[str, Sequence[tuple[str, str]]] | None = None,
-        pinned: Mapping[str, str] | None = None,
+        *,
+        initial_routes: InitialRoutes | None = None,
+        pinned: Pins | None = None,
     ) -> Plan:
         """Plan ``problem``. Optional, for re-optimising a live day: ``initial_routes`` (vehicle id
         -> its (request id, "pickup"|"dropoff") visits) is the first solution the search starts
@@ -226,7 +230,7 @@ class OrToolsSolver:
         return Plan(routes=tuple(routes), rejections=tuple(rejections), kpis=kpis, stats=stats)
 
     def _eliminating(
-        self, problem: Problem, params: SolverParams, pinned: Mapping[str, str] | None, initial: object
+        self, problem: Problem, params: SolverParams, pinned: Pins | None, initial: object
     ) -> bool:
         """Whether the route-elimination phase runs: vehicles cost a fixed amount, the search
         has local search time, and this is not a live re-optimisation."""
@@ -247,8 +251,8 @@ class OrToolsSolver:
         vehicle_ids: Sequence[int],
         allowed: dict[str, list[int]],
         t0: float,
-        initial_routes: Mapping[str, Sequence[tuple[str, str]]] | None = None,
-        pinned: Mapping[str, str] | None = None,
+        initial_routes: InitialRoutes | None = None,
+        pinned: Pins | None = None,
     ) -> tuple[SolveStatus, str, list[Route], list[str], float]:
         """The OR-Tools search and the timing of its routes: (outcome, OR-Tools' status with what
         happened around it, routes, refused request ids, objective in euros)."""
@@ -713,8 +717,8 @@ def _time_route(
 
 
 def solve(problem: Problem, params: SolverParams | None = None) -> Plan:
-    """Solve a Problem with OR-Tools (``params`` default to ``problem.params``)."""
-    return OrToolsSolver(params).solve(problem)
+    """Solve a Problem with the default engine (``params`` default to ``problem.params``)."""
+    return default_solver(params).solve(problem)
 
 
 __all__ = ["COST_SCALE", "OrToolsSolver", "SearchTrace", "solve"]

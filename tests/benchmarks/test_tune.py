@@ -77,7 +77,7 @@ def test_tiny_study_persists_resumes_and_writes_params(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from dispatcher.solver.checker import check_plan
-    from dispatcher.solver.routing import OrToolsSolver
+    from dispatcher.solver import default_solver
     from dispatcher.tune_cli import cli
 
     storage = f"sqlite:///{tmp_path / 'tune.db'}"
@@ -146,6 +146,6 @@ def test_tiny_study_persists_resumes_and_writes_params(tmp_path: Path) -> None:
     from benchmarks.instances import load_instance
 
     inst = load_instance("darp", "a2-16")
-    plan = OrToolsSolver(params).solve(inst.problem)
+    plan = default_solver(params).solve(inst.problem)
     report = check_plan(inst.problem, plan)
     assert report.ok and report.recomputed["served"] == len(inst.problem.requests)
