@@ -2,7 +2,7 @@
 
 Every result is judged by the project's independent checker
 (``dispatcher.solver.checker.check_plan``) plus the instance constraints the model cannot express
-yet (``benchmarks.instances.extra_violations``); a run counts as feasible only if the checker
+yet (``dispatcher.tuning.instances.extra_violations``); a run counts as feasible only if the checker
 finds no violation AND every request is served. Its cost is recomputed from the unrounded
 Euclidean distances, as the literature reports it; the gap is to bks.csv's best-known value.
 With ``--seeds N`` each (instance, engine) runs N times (seeds 0..N-1) and the table shows
@@ -27,16 +27,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from benchmarks.instances import (
+from dispatcher.errors import InputError
+from dispatcher.model import Plan, Problem, SolverParams
+from dispatcher.solver import Solver, default_solver
+from dispatcher.tuning.instances import (
     DEFAULT_SCALE,
     FAMILIES,
     Instance,
+    find_instances_dir,
     instance_paths,
     judge,
     load_instance,
 )
-from dispatcher.model import Plan, Problem, SolverParams
-from dispatcher.solver import Solver, default_solver
 
 ENGINES = ("ortools", "pyvrp", "vroom")
 DEFAULT_INSTANCES: dict[str, tuple[str, ...]] = {
@@ -307,8 +309,8 @@ def read_csv(path: Path) -> list[RunResult]:
 # --------------------------------------------------------------------------------------------
 
 
-def select_instances(family: str, spec: str | None) -> list[str]:
-    names = [p.stem for p in instance_paths(family)]
+def select_instances(family: str, spec: str | None, root: Path | None = None) -> list[str]:
+    names = [p.stem for p in instance_paths(family, root)]
     if spec is None:
         spec = "all" if not DEFAULT_INSTANCES[family] else ",".join(DEFAULT_INSTANCES[family])
     if spec == "all":
@@ -321,10 +323,10 @@ def select_instances(family: str, spec: str | None) -> list[str]:
     return [lower[w.lower()] for w in wanted]
 
 
-def _run_task(task: tuple[str, str, int, str, int, float]) -> RunResult:
+def _run_task(task: tuple[str, str, int, str, int, float, Path]) -> RunResult:
     """One run in a worker process (``--jobs``): load the instance there, solve, judge."""
-    family, name, scale, engine, seed, time_limit_s = task
-    return run_one(load_instance(family, name, scale=scale), engine, seed, time_limit_s)
+    family, name, scale, engine, seed, time_limit_s, root = task
+    return run_one(load_instance(family, name, root, scale=scale), engine, seed, time_limit_s)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -338,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--scale", type=int, default=DEFAULT_SCALE, help="model units per instance unit (default 1000)")
     ap.add_argument("--from-csv", type=Path, help="re-tabulate a results CSV instead of running")
     ap.add_argument("--jobs", type=int, default=1, help="runs at once, one process each (default 1; 2 on a 2-core machine)")
+    ap.add_argument("--instances-dir", type=Path, help="folder of the benchmark instances "
+                    "(default: $DISPATCHER_BENCHMARKS, else ../shared/data/benchmarks)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
 
@@ -351,10 +355,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for e in engines:
         if e not in ENGINES:
             raise SystemExit(f"unknown engine {e!r} (one of {', '.join(ENGINES)})")
-    names = select_instances(args.family, args.instances)
+    try:
+        root = find_instances_dir(args.instances_dir)
+    except InputError as e:
+        raise SystemExit(f"error: {e}") from None
+    names = select_instances(args.family, args.instances, root)
     if args.jobs < 1:
         raise SystemExit("--jobs must be at least 1")
-    tasks = [(args.family, name, args.scale, eng, seed, args.time_limit)
+    tasks = [(args.family, name, args.scale, eng, seed, args.time_limit, root)
              for name in names for eng in engines for seed in range(args.seeds)]
     results: list[RunResult] = []
 

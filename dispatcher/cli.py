@@ -379,7 +379,7 @@ def _register_sub_apps() -> None:
     """Commands that live beside their code: reports and scenarios, the server, keys and database."""
     from dispatcher.api.cli import register as register_api
     from dispatcher.reports.cli import report_app, scenario_app
-    from dispatcher.tune_cli import register as register_tune
+    from dispatcher.tuning.cli import register as register_tune
 
     app.add_typer(report_app, name="report")
     app.add_typer(scenario_app, name="scenario")

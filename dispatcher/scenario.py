@@ -39,9 +39,10 @@ saved (against every rider driving alone) for every run.
 
 Every error names the key, e.g. ``variants[2].fleet.vehicles: must be an integer >= 0``.
 
-Runs go to a Dask cluster with ``scheduler="tcp://host:port"`` (``distributed.Client``), to
-local processes otherwise (``concurrent.futures.ProcessPoolExecutor``, ``workers`` at most, one
-run in-process when ``workers`` is 1). Each run is a pure function of its :class:`RunSpec`, so
+Runs go to a Dask cluster with ``scheduler="tcp://host:port"`` (``distributed.Client``, from the
+optional ``tune`` extra: ``pip install "dispatcher[tune]"``), to local processes otherwise
+(``concurrent.futures.ProcessPoolExecutor``, ``workers`` at most, one run in-process when
+``workers`` is 1). Each run is a pure function of its :class:`RunSpec`, so
 results do not depend on where it ran (up to the solver's time limit).
 """
 
@@ -622,11 +623,10 @@ def run_scenario(
             progress(len(results), len(specs), r)
 
     if scheduler:
-        try:
-            from distributed import Client
-            from distributed import as_completed as dask_completed
-        except ImportError:  # pragma: no cover - dask is a declared dependency
-            raise InputError("needs dask[distributed] (pip install 'dask[distributed]')", "--scheduler") from None
+        from dispatcher.extras import import_extra
+
+        distributed = import_extra("distributed", "--scheduler")  # an optional extra
+        Client, dask_completed = distributed.Client, distributed.as_completed
         try:
             client = Client(scheduler, timeout=f"{connect_timeout_s}s")
         except (OSError, TimeoutError, ValueError) as e:

@@ -3,6 +3,7 @@ error naming the key; a tiny scenario runs in-process, on local processes and on
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,17 @@ def test_runs_on_a_dask_cluster(tmp_path: Path) -> None:
         result = run_scenario(sc, scheduler=cluster.scheduler_address)
     assert [(r["variant"], r["seed"]) for r in result.rows] == [(v.name, s) for v in sc.variants for s in sc.seeds]
     assert all(r["check_ok"] and r["requests"] == 8 for r in result.rows)
+
+
+def test_without_dask_local_runs_work_and_scheduler_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for module in ("dask", "distributed"):
+        monkeypatch.setitem(sys.modules, module, None)  # import fails as if it were not installed
+    sc = scenario_from_dict({"base": {"demand": {"requests": 2}}, "time_limit_s": 0.1, "seeds": [1]})
+    assert [r["check_ok"] for r in run_scenario(sc, workers=1).rows] == [True]
+    with pytest.raises(InputError) as e:
+        run_scenario(sc, scheduler="tcp://127.0.0.1:9")
+    assert e.value.where == "--scheduler"
+    assert e.value.message == 'needs dask[distributed]: pip install "dispatcher[tune]"'
 
 
 def test_unreachable_scheduler_is_a_clear_error() -> None:

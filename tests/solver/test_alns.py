@@ -124,7 +124,7 @@ def test_refine_routes_is_never_worse_and_deterministic(problem: Problem, seed: 
 @needs_shared
 @pytest.mark.skipif(not HAVE_NUMBA, reason="the ALNS layer only runs with numba")
 def test_short_run_on_a_cordeau_instance() -> None:
-    from benchmarks.instances import judge, load_instance
+    from dispatcher.tuning.instances import judge, load_instance
 
     inst = load_instance("darp", "a2-16", SHARED)
     solver = OrToolsSolver(SolverParams(time_limit_s=2.0), SearchOptions())
