@@ -31,8 +31,8 @@ def day() -> Day:
     from dispatcher.graph import RoadNetwork
     from dispatcher.io import problem_from_dicts
     from dispatcher.model import SolverParams
-    from dispatcher.solver.checker import check_plan
     from dispatcher.solver import default_solver
+    from dispatcher.solver.checker import check_plan
     from dispatcher.territory import Territory
 
     terr = Territory.load()
