@@ -32,7 +32,8 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except DispatcherError as e:
             # escaped: a message may hold brackets ('pip install "dispatcher[tune]"', "[params]")
-            err_console.print(f"[bold red]error[/]: {escape(str(e))}", highlight=False, soft_wrap=True)
+            line = f"[bold red]error[/]: {escape(str(e))}"
+            err_console.print(line, highlight=False, soft_wrap=True)
             raise typer.Exit(e.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")

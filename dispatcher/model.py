@@ -454,9 +454,8 @@ class SolverParams:
         _check(_is_int(self.seed) and self.seed >= 0, "params.seed", "must be a non-negative integer")
         if self.solution_limit is not None:
             _check(_is_int(self.solution_limit) and self.solution_limit >= 1, "params.solution_limit", "must be an integer >= 1")
-        _check(
-            self.refinement in REFINEMENTS, "params.refinement", f"must be one of {', '.join(REFINEMENTS)}"
-        )
+        refinements = ", ".join(REFINEMENTS)
+        _check(self.refinement in REFINEMENTS, "params.refinement", f"must be one of {refinements}")
         _check(
             isinstance(self.alns_share, (int, float)) and not isinstance(self.alns_share, bool)
             and 0.0 <= self.alns_share < 1.0,
@@ -865,7 +864,8 @@ class SolverStats:
                 object.__setattr__(self, "status", SolveStatus(self.status))
             except ValueError:
                 known = ", ".join(s.value for s in SolveStatus)
-                raise InputError(f"must be one of {known}, got {self.status!r}", "stats.status") from None
+                message = f"must be one of {known}, got {self.status!r}"
+                raise InputError(message, "stats.status") from None
         _check(isinstance(self.status_detail, str), "stats.status_detail", "must be a string")
 
 

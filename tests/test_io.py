@@ -135,7 +135,10 @@ def test_plan_json_round_trip(territory: Territory) -> None:
         rejections=(Rejection("r5", Reason.DISPLACED, "msg", "msg en", {"vehicles": ["bus-2"]}),),
         kpis=KPIs(requests=8, served=1, refused=1),
         stats=SolverStats(
-            status=SolveStatus.SOLVED, status_detail="ROUTING_SUCCESS", objective=12.5, first_solution_s=0.1,
+            status=SolveStatus.SOLVED,
+            status_detail="ROUTING_SUCCESS",
+            objective=12.5,
+            first_solution_s=0.1,
             total_s=1.0,
         ),
     )
@@ -164,13 +167,18 @@ def test_plan_json_round_trip(territory: Territory) -> None:
 def test_a_plan_written_before_the_status_enum_still_reads(old: str, status: SolveStatus) -> None:
     """Plans used to hold one concatenated status string: it gives the outcome, and is kept
     whole as the detail."""
-    plan = plan_from_dict({"schema": "dispatcher/plan/1", "routes": [], "stats": {"status": old, "total_s": 1.0}})
+    d = {"schema": "dispatcher/plan/1", "routes": [], "stats": {"status": old, "total_s": 1.0}}
+    plan = plan_from_dict(d)
     assert (plan.stats.status, plan.stats.status_detail, plan.stats.total_s) == (status, old, 1.0)
 
 
 @pytest.mark.parametrize(
     ("old", "status"),
-    [("", SolveStatus.UNKNOWN), ("NO_REQUESTS", SolveStatus.NO_REQUESTS), ("NOTHING_FEASIBLE", SolveStatus.NOTHING_FEASIBLE)],
+    [
+        ("", SolveStatus.UNKNOWN),
+        ("NO_REQUESTS", SolveStatus.NO_REQUESTS),
+        ("NOTHING_FEASIBLE", SolveStatus.NOTHING_FEASIBLE),
+    ],
 )
 def test_plain_old_statuses_read_without_detail(old: str, status: SolveStatus) -> None:
     plan = plan_from_dict({"routes": [], "stats": {"status": old}})

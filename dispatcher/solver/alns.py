@@ -506,6 +506,12 @@ def warm_up() -> float:
 
 
 __all__ = [
-    "AlnsModel", "AlnsOptions", "AlnsResult", "applicable", "build_model", "refine_routes", "route_feasible",
+    "AlnsModel",
+    "AlnsOptions",
+    "AlnsResult",
+    "applicable",
+    "build_model",
+    "refine_routes",
+    "route_feasible",
     "warm_up",
 ]

@@ -182,7 +182,10 @@ def plan_mixed(
     rejections.sort(key=lambda j: order.get(j.request_id, len(order)))
     kpis = compute_kpis(mp, routes, rejections)
     stats = SolverStats(
-        status=status, status_detail=detail, objective=kpis.cost_eur, total_s=time.perf_counter() - t0,
+        status=status,
+        status_detail=detail,
+        objective=kpis.cost_eur,
+        total_s=time.perf_counter() - t0,
         solver=f"mixed-{strategy}",
     )
     return mp, Plan(routes=tuple(routes), rejections=tuple(rejections), kpis=kpis, stats=stats)

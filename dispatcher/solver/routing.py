@@ -86,9 +86,10 @@ class SearchOptions:
     the kernels' loading in a new process and OR-Tools' shorter share cost more than the layer
     gains).
     ``eliminate_share``: when vehicles have a fixed cost, this share of the time limit goes to
-    emptying routes afterwards (:func:`dispatcher.solver.route_elimination.eliminate_routes`); off by
-    default: on the 8 Li & Lim instances at 30 s it emptied no route (greedy re-insertion is
-    too weak there) and only took time from the search. ``stall_share``: a portfolio stage
+    emptying routes afterwards
+    (:func:`dispatcher.solver.route_elimination.eliminate_routes`); off by default: on the 8
+    Li & Lim instances at 30 s it emptied no route (greedy re-insertion is too weak there) and
+    only took time from the search. ``stall_share``: a portfolio stage
     (all but the last) ends once it has not improved for this share of the time limit.
     """
 
@@ -526,8 +527,8 @@ class OrToolsSolver:
             hints.append(hint)
         if use_alns:
             improved = self._refine_with_alns(
-                problem, requests, vehicles, vehicle_ids, allowed, node_routes, t0, alns_limit_s, reserve,
-                params,
+                problem, requests, vehicles, vehicle_ids, allowed, node_routes, t0, alns_limit_s,
+                reserve, params,
             )
             if improved is not None:
                 changed = [a != b for a, b in zip(node_routes, improved[0], strict=True)]
@@ -578,7 +579,8 @@ class OrToolsSolver:
         re-optimisation."""
         if params.refinement != "alns" or first_only or initial or pinned or params.alns_share <= 0:
             return False
-        if params.solution_limit is not None or params.effective_time_limit_s < self.options.alns_min_s:
+        too_short = params.effective_time_limit_s < self.options.alns_min_s
+        if params.solution_limit is not None or too_short:
             return False
         from dispatcher.solver import alns, alns_kernels
 
@@ -648,7 +650,8 @@ def _portfolio(
         code = routing.status()
         status = _status_name(code)
         if sol is not None and (best is None or sol.ObjectiveValue() < best[0]):
-            best = (sol.ObjectiveValue(), routing.solver().Assignment(sol), f"{status}_{name}", code)
+            kept = routing.solver().Assignment(sol)
+            best = (sol.ObjectiveValue(), kept, f"{status}_{name}", code)
     if best is None:
         return None, status, code
     return best[1], best[2], best[3]

@@ -20,26 +20,34 @@ from dispatcher.clikit import console, err_console, handle_errors
 from dispatcher.errors import InputError
 from dispatcher.extras import require_tune
 
-INSTANCES_DIR_HELP = (
-    "Folder of the benchmark instances (bks.csv and one folder per family; default: "
-    "$DISPATCHER_BENCHMARKS, else ../shared/data/benchmarks from here if it exists)."
-)
+HELP = {
+    "instances": "Comma-separated instance names (e.g. a2-16,a3-24), or 'all'.",
+    "trials": "Trials to run now (added to those the study already has).",
+    "scheduler": "Address of a running Dask scheduler (default: a LocalCluster).",
+    "workers": "Workers of the LocalCluster (one thread each).",
+    "storage": "Optuna RDB storage URL: the study is kept there and resumed.",
+    "study": "Study name (default: family-instances-time).",
+    "out": "Parameter file to write (.toml or .json).",
+    "compare": "Re-run the defaults and the best side by side at the end.",
+    "instances_dir": "Folder of the benchmark instances (bks.csv and one folder per family; "
+    "default: $DISPATCHER_BENCHMARKS, else ../shared/data/benchmarks from here if it exists).",
+}
 
 
 @handle_errors
 def tune(
     family: Annotated[str, typer.Option(help="darp | pdptw | vrptw")],
-    instances: Annotated[str, typer.Option(help="Comma-separated instance names (e.g. a2-16,a3-24), or 'all'.")],
-    trials: Annotated[int, typer.Option(help="Trials to run now (added to those the study already has).")],
+    instances: Annotated[str, typer.Option(help=HELP["instances"])],
+    trials: Annotated[int, typer.Option(help=HELP["trials"])],
     time_limit: Annotated[float, typer.Option(help="Seconds per instance in every trial.")] = 5.0,
-    scheduler: Annotated[str | None, typer.Option(help="Address of a running Dask scheduler (default: a LocalCluster).")] = None,
-    workers: Annotated[int, typer.Option(help="Workers of the LocalCluster (one thread each).")] = 2,
-    storage: Annotated[str, typer.Option(help="Optuna RDB storage URL: the study is kept there and resumed.")] = "sqlite:///tune.db",
-    study: Annotated[str | None, typer.Option(help="Study name (default: family-instances-time).")] = None,
-    out: Annotated[Path, typer.Option(help="Parameter file to write (.toml or .json).")] = Path("params.toml"),
-    compare: Annotated[bool, typer.Option(help="Re-run the defaults and the best side by side at the end.")] = False,
+    scheduler: Annotated[str | None, typer.Option(help=HELP["scheduler"])] = None,
+    workers: Annotated[int, typer.Option(help=HELP["workers"])] = 2,
+    storage: Annotated[str, typer.Option(help=HELP["storage"])] = "sqlite:///tune.db",
+    study: Annotated[str | None, typer.Option(help=HELP["study"])] = None,
+    out: Annotated[Path, typer.Option(help=HELP["out"])] = Path("params.toml"),
+    compare: Annotated[bool, typer.Option(help=HELP["compare"])] = False,
     seed: Annotated[int, typer.Option(help="Seed of the sampler.")] = 0,
-    instances_dir: Annotated[Path | None, typer.Option(help=INSTANCES_DIR_HELP)] = None,
+    instances_dir: Annotated[Path | None, typer.Option(help=HELP["instances_dir"])] = None,
 ) -> None:
     """Tune the solver's parameters (first-solution strategy, metaheuristic, ALNS layer and its
     share of the time) with an Optuna study whose trials run the benchmark on Dask; write the
@@ -59,9 +67,9 @@ def tune(
         err_console.print(tuning.describe_trial(rep), highlight=False)
 
     result = tuning.run_study(
-        family, instances, trials, time_limit, scheduler=scheduler, storage=storage, study_name=study,
-        out=out, n_workers=workers, sampler_seed=seed, compare=compare, command=command,
-        on_trial=on_trial, instances_dir=root,
+        family, instances, trials, time_limit, scheduler=scheduler, storage=storage,
+        study_name=study, out=out, n_workers=workers, sampler_seed=seed, compare=compare,
+        command=command, on_trial=on_trial, instances_dir=root,
     )
     console.print(tuning.summary(result), highlight=False)
     if result.comparison:

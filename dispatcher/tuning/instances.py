@@ -127,8 +127,8 @@ def find_instances_dir(path: str | Path | None = None) -> Path:
     if folder.is_dir():
         return folder
     raise InputError(
-        f"no benchmark instances in {DEFAULT_INSTANCES_DIR.as_posix()} from here: give their folder "
-        f"with --instances-dir PATH (or {INSTANCES_ENV}=PATH)",
+        f"no benchmark instances in {DEFAULT_INSTANCES_DIR.as_posix()} from here: give their "
+        f"folder with --instances-dir PATH (or {INSTANCES_ENV}=PATH)",
         "--instances-dir",
     )
 

@@ -15,8 +15,9 @@ mean over the instances of:
 The runs of all trials are tasks on a Dask cluster: a ``LocalCluster`` (2 single-threaded
 worker processes on 127.0.0.1) by default, or an existing scheduler given by its address. The
 instances are read once here (from the folder that
-:func:`~dispatcher.tuning.instances.find_instances_dir` finds) and scattered to the workers: the workers need the ``dispatcher`` package (same version,
-with OR-Tools), neither a source checkout nor the instances. Several trials run at once when
+:func:`~dispatcher.tuning.instances.find_instances_dir` finds) and scattered to the workers:
+the workers need the ``dispatcher`` package (same version, with OR-Tools), neither a source
+checkout nor the instances. Several trials run at once when
 the workers would otherwise idle (Optuna's TPE sampler with a constant liar). Only this process
 talks to the study's storage (Optuna RDB, SQLite by default), so a study is resumed by running
 the same command again: trials already told are kept, trials left running by an interrupted

@@ -238,7 +238,8 @@ def test_no_vehicle_and_no_request_give_valid_plans() -> None:
     p2 = problem([], [BUS])
     plan2 = solve(p2)
     assert_valid(p2, plan2)
-    assert plan2.routes == () and plan2.rejections == () and plan2.stats.status is SolveStatus.NO_REQUESTS
+    assert plan2.routes == () and plan2.rejections == ()
+    assert plan2.stats.status is SolveStatus.NO_REQUESTS
 
 
 def test_vehicle_whose_break_does_not_fit_its_shift_is_not_used() -> None:

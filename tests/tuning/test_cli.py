@@ -26,7 +26,9 @@ def one_error_line(output: str) -> str:
 
 
 @pytest.mark.parametrize("missing", ["optuna", "distributed"])
-def test_without_the_tune_extra_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
+def test_without_the_tune_extra_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
     monkeypatch.setitem(sys.modules, missing, None)  # import fails as if it were not installed
     r = CliRunner().invoke(app, ARGS)
     assert r.exit_code == 2, r.output
@@ -35,7 +37,9 @@ def test_without_the_tune_extra_one_line_and_exit_2(monkeypatch: pytest.MonkeyPa
     assert ("optuna" if missing == "optuna" else "dask[distributed]") in line
 
 
-def test_without_instances_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_instances_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("optuna")
     pytest.importorskip("distributed")
     monkeypatch.chdir(tmp_path)  # no ../shared/data/benchmarks from here
@@ -54,11 +58,14 @@ def test_the_package_needs_neither_a_checkout_nor_the_extras_to_import(tmp_path:
     code = (
         "import sys\n"
         "sys.modules.update(dict.fromkeys(['optuna', 'dask', 'distributed']))\n"
-        "import dispatcher.cli, dispatcher.scenario, dispatcher.tuning.cli, dispatcher.tuning.study\n"
+        "import dispatcher.cli, dispatcher.scenario\n"
+        "import dispatcher.tuning.cli, dispatcher.tuning.study\n"
         "assert not [m for m in sys.modules if m == 'benchmarks' or m.startswith('benchmarks.')]\n"
         "print('ok')\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=120,
+    )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

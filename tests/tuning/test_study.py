@@ -48,10 +48,12 @@ def test_bad_arguments_are_named(tmp_path: Path) -> None:
         resolve_instances("darp", "a2-16,zz-1", SHARED)
     assert ei.value.where == "--instances" and "zz-1" in ei.value.message
     with pytest.raises(InputError) as ei:
-        run_study("tsp", INSTANCES, 1, storage=f"sqlite:///{tmp_path / 'x.db'}", instances_dir=SHARED)
+        run_study("tsp", INSTANCES, 1, storage=f"sqlite:///{tmp_path / 'x.db'}",
+                  instances_dir=SHARED)
     assert ei.value.where == "--family"
     with pytest.raises(InputError) as ei:
-        run_study("darp", INSTANCES, 1, time_limit_s=0, storage=f"sqlite:///{tmp_path / 'x.db'}", instances_dir=SHARED)
+        run_study("darp", INSTANCES, 1, time_limit_s=0, storage=f"sqlite:///{tmp_path / 'x.db'}",
+                  instances_dir=SHARED)
     assert ei.value.where == "--time-limit"
 
 
@@ -121,7 +123,8 @@ def test_tiny_study_persists_resumes_and_writes_params(tmp_path: Path) -> None:
 
     # the same study name in other conditions is refused, naming the option
     with pytest.raises(InputError) as ei:
-        run_study("darp", ["a2-16"], 1, LIMIT, storage=storage, study_name=res.study_name, instances_dir=SHARED)
+        run_study("darp", ["a2-16"], 1, LIMIT, storage=storage, study_name=res.study_name,
+                  instances_dir=SHARED)
     assert ei.value.where == "--study"
 
     # 4. the parameter file: the best trial's values, loaded and used by the solver
