@@ -2,7 +2,7 @@
 
 Every result is judged by the project's independent checker
 (``dispatcher.solver.checker.check_plan``) plus the instance constraints the model cannot express
-yet (``benchmarks.instances.extra_violations``); a run counts as feasible only if the checker
+yet (``dispatcher.tuning.instances.extra_violations``); a run counts as feasible only if the checker
 finds no violation AND every request is served. Its cost is recomputed from the unrounded
 Euclidean distances, as the literature reports it; the gap is to bks.csv's best-known value.
 With ``--seeds N`` each (instance, engine) runs N times (seeds 0..N-1) and the table shows
@@ -27,15 +27,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from benchmarks.instances import (
+from dispatcher.errors import InputError
+from dispatcher.model import Plan, Problem, SolverParams
+from dispatcher.solver import Solver, default_solver
+from dispatcher.tuning.instances import (
     DEFAULT_SCALE,
     FAMILIES,
     Instance,
+    find_instances_dir,
     instance_paths,
     judge,
     load_instance,
 )
-from dispatcher.model import Plan, Problem, SolverParams
 
 ENGINES = ("ortools", "pyvrp", "vroom")
 DEFAULT_INSTANCES: dict[str, tuple[str, ...]] = {
@@ -64,16 +67,15 @@ class RunResult:
     gap_pct: float | None
     first_solution_s: float | None
     total_s: float
-    status: str
+    status: str  # the plan's SolveStatus ("ERROR" when the engine crashed)
     violations: str
+    status_detail: str = ""  # in the engine's words (older CSVs hold it in ``status``)
 
 
-def make_solver(engine: str, params: SolverParams) -> object:
+def make_solver(engine: str, params: SolverParams) -> Solver:
     """The engine behind the project's Solver protocol (``.solve(problem) -> Plan``)."""
     if engine == "ortools":
-        from dispatcher.solver.routing import OrToolsSolver
-
-        return OrToolsSolver(params)
+        return default_solver(params)
     if engine == "pyvrp":
         from benchmarks.peers.pyvrp_adapter import PyVRPSolver
 
@@ -99,7 +101,7 @@ def run_one(instance: Instance, engine: str, seed: int, time_limit_s: float) -> 
     solver = make_solver(engine, params)
     t0 = time.perf_counter()
     try:
-        plan: Plan = solver.solve(problem)  # type: ignore[attr-defined]
+        plan: Plan = solver.solve(problem)
     except Exception as exc:  # noqa: BLE001 - a benchmark reports every failure as a result
         return RunResult(instance.family, instance.name, engine_label(engine, instance), seed, time_limit_s, False, 0,
                          len(problem.requests), 0, float("nan"), instance.bks_cost, instance.bks_vehicles, None, None,
@@ -122,8 +124,9 @@ def run_one(instance: Instance, engine: str, seed: int, time_limit_s: float) -> 
         gap_pct=v.gap_pct,
         first_solution_s=plan.stats.first_solution_s,
         total_s=total,
-        status=plan.stats.status,
+        status=plan.stats.status.value,
         violations=_violation_summary(v.problems),
+        status_detail=plan.stats.status_detail,
     )
 
 
@@ -295,7 +298,7 @@ def read_csv(path: Path) -> list[RunResult]:
                     d["feasible"] == "True", int(d["served"]), int(d["requests"]), int(d["vehicles"]),
                     float(d["cost"]), num(d["bks_cost"], float), num(d["bks_vehicles"], int),  # type: ignore[arg-type]
                     num(d["gap_pct"], float), num(d["first_solution_s"], float), float(d["total_s"]),
-                    d["status"], d["violations"],
+                    d["status"], d["violations"], d.get("status_detail") or "",
                 )
             )
     return out
@@ -306,8 +309,8 @@ def read_csv(path: Path) -> list[RunResult]:
 # --------------------------------------------------------------------------------------------
 
 
-def select_instances(family: str, spec: str | None) -> list[str]:
-    names = [p.stem for p in instance_paths(family)]
+def select_instances(family: str, spec: str | None, root: Path | None = None) -> list[str]:
+    names = [p.stem for p in instance_paths(family, root)]
     if spec is None:
         spec = "all" if not DEFAULT_INSTANCES[family] else ",".join(DEFAULT_INSTANCES[family])
     if spec == "all":
@@ -320,10 +323,10 @@ def select_instances(family: str, spec: str | None) -> list[str]:
     return [lower[w.lower()] for w in wanted]
 
 
-def _run_task(task: tuple[str, str, int, str, int, float]) -> RunResult:
+def _run_task(task: tuple[str, str, int, str, int, float, Path]) -> RunResult:
     """One run in a worker process (``--jobs``): load the instance there, solve, judge."""
-    family, name, scale, engine, seed, time_limit_s = task
-    return run_one(load_instance(family, name, scale=scale), engine, seed, time_limit_s)
+    family, name, scale, engine, seed, time_limit_s, root = task
+    return run_one(load_instance(family, name, root, scale=scale), engine, seed, time_limit_s)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -337,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--scale", type=int, default=DEFAULT_SCALE, help="model units per instance unit (default 1000)")
     ap.add_argument("--from-csv", type=Path, help="re-tabulate a results CSV instead of running")
     ap.add_argument("--jobs", type=int, default=1, help="runs at once, one process each (default 1; 2 on a 2-core machine)")
+    ap.add_argument("--instances-dir", type=Path, help="folder of the benchmark instances "
+                    "(default: $DISPATCHER_BENCHMARKS, else ../shared/data/benchmarks)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
 
@@ -350,10 +355,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for e in engines:
         if e not in ENGINES:
             raise SystemExit(f"unknown engine {e!r} (one of {', '.join(ENGINES)})")
-    names = select_instances(args.family, args.instances)
+    try:
+        root = find_instances_dir(args.instances_dir)
+    except InputError as e:
+        raise SystemExit(f"error: {e}") from None
+    names = select_instances(args.family, args.instances, root)
     if args.jobs < 1:
         raise SystemExit("--jobs must be at least 1")
-    tasks = [(args.family, name, args.scale, eng, seed, args.time_limit)
+    tasks = [(args.family, name, args.scale, eng, seed, args.time_limit, root)
              for name in names for eng in engines for seed in range(args.seeds)]
     results: list[RunResult] = []
 

@@ -33,9 +33,9 @@ from scipy.optimize import linear_sum_assignment
 
 from dispatcher.graph import RoadNetwork
 from dispatcher.model import CarpoolOffer, Location, Problem, Request, SolverParams, TimeWindow
+from dispatcher.solver import default_solver
 from dispatcher.solver.carpool import GROUP_BONUS, carpool_problem, match_carpool
 from dispatcher.solver.checker import check_plan
-from dispatcher.solver.routing import OrToolsSolver
 from dispatcher.solver.schedule import feasible_alone
 from dispatcher.territory import Territory
 
@@ -106,7 +106,7 @@ def optimal_assignment(problem: Problem) -> tuple[int, int]:
 def ortools_assignment(problem: Problem, limit_s: float) -> tuple[int, int, float, bool]:
     """OR-Tools on the same carpool problem: riders matched, total driving detour, time, checked."""
     t0 = time.perf_counter()
-    plan = OrToolsSolver(SolverParams(time_limit_s=limit_s)).solve(problem)
+    plan = default_solver(SolverParams(time_limit_s=limit_s)).solve(problem)
     elapsed = time.perf_counter() - t0
     detour = 0
     for route in plan.routes:

@@ -10,7 +10,7 @@ alternatives search for refusals; its cost is reported separately on the refused
 
 Reported: latency per booking (p50, p95, p99, max), acceptance rate, the checker's verdict on
 the final day, its cost (euros: km, hours, fixed), and the same requests planned in one batch
-by ``OrToolsSolver`` (``--batch-s`` seconds), plus the day after a warm-started re-optimisation
+by the default engine (``--batch-s`` seconds), plus the day after a warm-started re-optimisation
 (``--reopt-s``).
 
     python -m benchmarks.insertion                       # 300 requests, 10 vehicles, batch 30 s
@@ -28,10 +28,10 @@ from dispatcher.demand import generate_fleet, generate_requests
 from dispatcher.graph import RoadNetwork
 from dispatcher.io.problem import problem_from_dicts
 from dispatcher.model import Plan, SolverParams
+from dispatcher.solver import default_solver
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.live import LiveDay
 from dispatcher.solver.reoptimise import plan_cost
-from dispatcher.solver.routing import OrToolsSolver
 from dispatcher.territory import Territory
 
 PILOT = ("248000747",)  # CC du Pays du Coquelicot
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # the same requests in one batch
     t2 = time.perf_counter()
-    batch = OrToolsSolver(SolverParams(time_limit_s=args.batch_s, seed=args.seed)).solve(problem)
+    batch = default_solver(SolverParams(time_limit_s=args.batch_s, seed=args.seed)).solve(problem)
     batch_s = time.perf_counter() - t2
     served_b = set(batch.served_ids)
     batch_ok = check_plan(problem, batch).ok

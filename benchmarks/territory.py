@@ -30,6 +30,7 @@ from dispatcher.demand import generate_fleet, generate_requests
 from dispatcher.graph import RoadNetwork
 from dispatcher.io.problem import problem_from_dicts
 from dispatcher.model import Problem, Reason, SolverParams
+from dispatcher.solver import default_solver
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.routing import OrToolsSolver
 from dispatcher.territory import Territory
@@ -76,7 +77,9 @@ def run(case: Case, seed: int, limits: Sequence[float], first_solution: str) -> 
     t0 = time.perf_counter()
     problem = build(case, seed, params)
     build_s = time.perf_counter() - t0
-    solver = OrToolsSolver()
+    solver = default_solver()
+    if not isinstance(solver, OrToolsSolver):
+        raise SystemExit(f"the table reads OR-Tools' trace; the engine is {type(solver).__name__}")
     plan = solver.solve(problem)
     report = check_plan(problem, plan)
     reasons = Counter(j.reason for j in plan.rejections)
@@ -106,7 +109,8 @@ def run(case: Case, seed: int, limits: Sequence[float], first_solution: str) -> 
             "vehicle_km": plan.kpis.vehicle_km,
             "occupancy": plan.kpis.mean_occupancy,
             "mean_ride_min": plan.kpis.mean_ride_min,
-            "status": plan.stats.status,
+            "status": plan.stats.status.value,
+            "status_detail": plan.stats.status_detail,
             "checker": "OK" if report.ok else f"INVALID ({len(report.violations)})",
         }
     )

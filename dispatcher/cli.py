@@ -198,8 +198,8 @@ def _solve_and_report(
     from dispatcher.io.geojson import plan_to_geojson
     from dispatcher.io.plan import plan_to_dict
     from dispatcher.io.problem import problem_to_dict
+    from dispatcher.solver import default_solver
     from dispatcher.solver.checker import check_plan
-    from dispatcher.solver.routing import OrToolsSolver
 
     limit = problem.params.effective_time_limit_s
     if offers or volunteers:
@@ -212,7 +212,7 @@ def _solve_and_report(
             problem, plan = plan_mixed(problem, offers, volunteers)
     else:
         with step(f"Planning {len(problem.requests)} requests on {len(problem.vehicles)} vehicles (time limit {limit:g} s)"):
-            plan = OrToolsSolver().solve(problem)
+            plan = default_solver().solve(problem)
     with step("Checking the plan independently"):
         report = check_plan(problem, plan)
     _print_kpis(plan)
@@ -266,6 +266,7 @@ def _print_kpis(plan: Any) -> None:
             else []
         ),
         ("solver status", plan.stats.status),
+        ("status detail", plan.stats.status_detail or "-"),
         ("first plan (s)", f"{plan.stats.first_solution_s:.2f}" if plan.stats.first_solution_s is not None else "-"),
         ("total time (s)", f"{plan.stats.total_s:.2f}"),
     ]
@@ -382,7 +383,7 @@ def _register_sub_apps() -> None:
     """Commands that live beside their code: reports and scenarios, the server, keys and database."""
     from dispatcher.api.cli import register as register_api
     from dispatcher.reports.cli import report_app, scenario_app
-    from dispatcher.tune_cli import register as register_tune
+    from dispatcher.tuning.cli import register as register_tune
 
     app.add_typer(report_app, name="report")
     app.add_typer(scenario_app, name="scenario")

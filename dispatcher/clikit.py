@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from dispatcher.errors import DispatcherError
@@ -30,7 +31,9 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except DispatcherError as e:
-            err_console.print(f"[bold red]error[/]: {e}", highlight=False, soft_wrap=True)
+            # escaped: a message may hold brackets ('pip install "dispatcher[tune]"', "[params]")
+            line = f"[bold red]error[/]: {escape(str(e))}"
+            err_console.print(line, highlight=False, soft_wrap=True)
             raise typer.Exit(e.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")

@@ -433,26 +433,17 @@ class ObjectiveWeights:
         _check(self.balance_per_hour >= 0, "weights.balance_per_hour", "must be non-negative")
 
 
-FIRST_SOLUTION_STRATEGIES = (
-    "AUTOMATIC",
-    "PATH_CHEAPEST_ARC",
-    "PARALLEL_CHEAPEST_INSERTION",
-    "LOCAL_CHEAPEST_INSERTION",
-    "SEQUENTIAL_CHEAPEST_INSERTION",
-    "SAVINGS",
-    "CHRISTOFIDES",
-    "GLOBAL_CHEAPEST_ARC",
-)
-METAHEURISTICS = ("AUTOMATIC", "GREEDY_DESCENT", "GUIDED_LOCAL_SEARCH", "SIMULATED_ANNEALING", "TABU_SEARCH")
-IMPROVEMENTS = ("alns", "none")
+REFINEMENTS = ("alns", "none")  # what refines OR-Tools' plan: the ALNS layer, or nothing
 
 
 @dataclass(frozen=True)
 class SolverParams:
     """Validated solver parameters. ``effort`` (0..5) is the one knob for people who don't tune:
     it sets the time limit when ``time_limit_s`` is None (0: first plan only, 5: 120 s).
-    ``improvement``: "alns" hands OR-Tools' plan to the ALNS layer for ``improvement_share`` of
-    the time (the split between the two searches), where the layer applies; "none": OR-Tools alone."""
+    ``first_solution`` and ``metaheuristic`` name OR-Tools strategies; the names are checked on
+    the solver's side (:mod:`dispatcher.solver.ortools_names`), not here.
+    ``refinement``: "alns" hands OR-Tools' plan to the ALNS layer for ``alns_share`` of the time
+    (the split between the two searches), where the layer applies; "none": OR-Tools alone."""
 
     time_limit_s: float | None = 10.0
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
@@ -461,8 +452,8 @@ class SolverParams:
     seed: int = 0
     solution_limit: int | None = None
     log_search: bool = False
-    improvement: str = "alns"
-    improvement_share: float = 0.8
+    refinement: str = "alns"
+    alns_share: float = 0.8
 
     EFFORT_TIME_S = (0.0, 2.0, 10.0, 30.0, 60.0, 120.0)
 
@@ -474,20 +465,18 @@ class SolverParams:
                 "params.time_limit_s",
                 "must be a non-negative number of seconds",
             )
-        _check(
-            self.first_solution in FIRST_SOLUTION_STRATEGIES,
-            "params.first_solution",
-            f"must be one of {', '.join(FIRST_SOLUTION_STRATEGIES)}",
-        )
-        _check(self.metaheuristic in METAHEURISTICS, "params.metaheuristic", f"must be one of {', '.join(METAHEURISTICS)}")
+        # which strategy names exist is the engine's business: dispatcher.solver.ortools_names
+        _check(isinstance(self.first_solution, str), "params.first_solution", "must be a string")
+        _check(isinstance(self.metaheuristic, str), "params.metaheuristic", "must be a string")
         _check(_is_int(self.seed) and self.seed >= 0, "params.seed", "must be a non-negative integer")
         if self.solution_limit is not None:
             _check(_is_int(self.solution_limit) and self.solution_limit >= 1, "params.solution_limit", "must be an integer >= 1")
-        _check(self.improvement in IMPROVEMENTS, "params.improvement", f"must be one of {', '.join(IMPROVEMENTS)}")
+        refinements = ", ".join(REFINEMENTS)
+        _check(self.refinement in REFINEMENTS, "params.refinement", f"must be one of {refinements}")
         _check(
-            isinstance(self.improvement_share, (int, float)) and not isinstance(self.improvement_share, bool)
-            and 0.0 <= self.improvement_share < 1.0,
-            "params.improvement_share",
+            isinstance(self.alns_share, (int, float)) and not isinstance(self.alns_share, bool)
+            and 0.0 <= self.alns_share < 1.0,
+            "params.alns_share",
             "must be a number from 0 to below 1 (the ALNS layer's share of the time)",
         )
 
@@ -812,13 +801,89 @@ class KPIs:
     co2_saved_kg: float = 0.0  # CO2 of each rider driving alone minus the CO2 of the km driven for them
 
 
+class SolveStatus(enum.StrEnum):
+    """The outcome of a search, one of a handful. How the engine got there, in its own words
+    (OR-Tools' status, the heuristic whose plan won, the ALNS layer, ...), is
+    ``SolverStats.status_detail``."""
+
+    SOLVED = "solved"  # a plan, not proven optimal (the usual outcome under a time limit)
+    OPTIMAL = "optimal"  # a plan the engine proved optimal for its model
+    INFEASIBLE = "infeasible"  # the engine's best plan breaks a constraint of its model
+    NO_PLAN = "no_plan"  # the search found no plan: every request it modelled is refused
+    NO_REQUESTS = "no_requests"  # nothing to plan
+    NO_VEHICLES = "no_vehicles"  # no vehicle can work (its breaks do not fit in its shift)
+    NOTHING_FEASIBLE = "nothing_feasible"  # no request can be served, even alone
+    UNKNOWN = "unknown"  # no search stated an outcome (a plan built booking by booking)
+
+
+# How the statuses written before SolveStatus began (one string: the engine's status with what
+# happened around it glued on, e.g. "ALNS_ROUTING_SUCCESS_PATH_CHEAPEST_ARC_RETIMED") map to it.
+_LEGACY_STATUS: tuple[tuple[str, SolveStatus], ...] = (
+    ("ROUTING_OPTIMAL", SolveStatus.OPTIMAL),
+    ("ROUTING_SUCCESS", SolveStatus.SOLVED),
+    ("ROUTING_PARTIAL_SUCCESS", SolveStatus.SOLVED),
+    ("ROUTING_", SolveStatus.NO_PLAN),  # NOT_SOLVED, FAIL, FAIL_TIMEOUT, INVALID, INFEASIBLE
+    ("STATUS_", SolveStatus.NO_PLAN),  # a code OR-Tools had no name for
+    ("OPTIMAL", SolveStatus.OPTIMAL),  # the carpool matcher's integer programme
+    ("FEASIBLE", SolveStatus.SOLVED),
+    ("INFEASIBLE", SolveStatus.INFEASIBLE),  # PyVRP
+    ("SOLVED", SolveStatus.SOLVED),  # VROOM
+    ("UNASSIGNED_", SolveStatus.SOLVED),
+    ("NO_REQUESTS", SolveStatus.NO_REQUESTS),
+    ("NO_VEHICLES", SolveStatus.NO_VEHICLES),
+    ("NOTHING_FEASIBLE", SolveStatus.NOTHING_FEASIBLE),
+)
+
+
+def status_from_text(text: str) -> tuple[SolveStatus, str]:
+    """``(status, status_detail)`` from a status as a plan file holds it: a value of
+    :class:`SolveStatus` (detail empty), or a status string written before the enum (mapped by
+    the engine status inside it; the whole string becomes the detail, except for the plain
+    names "NO_REQUESTS", "NO_VEHICLES" and "NOTHING_FEASIBLE"). Empty or unknown: UNKNOWN."""
+    text = text.strip()
+    try:
+        return SolveStatus(text), ""
+    except ValueError:
+        pass
+    if text in ("NO_REQUESTS", "NO_VEHICLES", "NOTHING_FEASIBLE"):
+        return SolveStatus[text], ""
+    core = text
+    if core.startswith("CARPOOL_") and "+" in core:
+        # the staged mixed dispatch: "CARPOOL_<matcher>+<the routing of the rest>"
+        rest, _ = status_from_text(core.split("+", 1)[1])
+        done = (SolveStatus.SOLVED, SolveStatus.OPTIMAL, SolveStatus.NO_REQUESTS)
+        return (SolveStatus.SOLVED if rest in done else rest), text
+    refined = core.startswith("ALNS_")
+    core = core.removeprefix("ALNS_")
+    for prefix, status in _LEGACY_STATUS:
+        if core.startswith(prefix):
+            if refined and status is SolveStatus.OPTIMAL:
+                status = SolveStatus.SOLVED
+            return status, text
+    return SolveStatus.UNKNOWN, text
+
+
 @dataclass(frozen=True)
 class SolverStats:
-    status: str = ""
+    """What the search did: its outcome (``status``), the same in the engine's words
+    (``status_detail``, free text), the objective in euros and the times."""
+
+    status: SolveStatus = SolveStatus.UNKNOWN
+    status_detail: str = ""
     objective: float = 0.0
     first_solution_s: float | None = None
     total_s: float = 0.0
     solver: str = "ortools"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, SolveStatus):
+            try:
+                object.__setattr__(self, "status", SolveStatus(self.status))
+            except ValueError:
+                known = ", ".join(s.value for s in SolveStatus)
+                message = f"must be one of {known}, got {self.status!r}"
+                raise InputError(message, "stats.status") from None
+        _check(isinstance(self.status_detail, str), "stats.status_detail", "must be a string")
 
 
 @dataclass(frozen=True)

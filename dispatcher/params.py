@@ -32,6 +32,7 @@ from typing import Any
 
 from dispatcher.errors import InputError
 from dispatcher.model import SolverParams
+from dispatcher.solver.ortools_names import check_names
 
 PARAM_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SolverParams))
 META_TABLES = ("tune",)  # tables beside [params] that describe the file and are not read
@@ -44,8 +45,8 @@ _TYPES: dict[str, str] = {
     "seed": "an integer",
     "solution_limit": "an integer",
     "log_search": "true or false",
-    "improvement": "a string",
-    "improvement_share": "a number",
+    "refinement": "a string",
+    "alns_share": "a number",
 }
 
 
@@ -54,9 +55,9 @@ def _type_ok(key: str, value: Any) -> bool:
         return key in ("time_limit_s", "solution_limit")
     if key in ("first_solution", "metaheuristic"):
         return isinstance(value, str)
-    if key == "improvement":
+    if key == "refinement":
         return isinstance(value, str)
-    if key == "improvement_share":
+    if key == "alns_share":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if key == "log_search":
         return isinstance(value, bool)
@@ -85,11 +86,13 @@ def params_from_mapping(data: Mapping[str, Any], base: SolverParams | None = Non
         values["time_limit_s"] = None  # the effort sets the time limit
     merged = {**dataclasses.asdict(base or SolverParams()), **values}
     try:
-        return SolverParams(**merged)
+        params = SolverParams(**merged)
     except InputError as e:
         # SolverParams names its fields "params.<key>": keep the key, put our prefix in front
         key = e.where.rsplit(".", 1)[-1] if e.where else ""
         raise InputError(e.message, f"{where}.{key}" if key else where) from None
+    check_names(params, where)  # the OR-Tools strategy names, known on the solver's side
+    return params
 
 
 def params_to_mapping(params: SolverParams, keys: Iterable[str] | None = None) -> dict[str, Any]:

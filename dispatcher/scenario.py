@@ -39,9 +39,10 @@ saved (against every rider driving alone) for every run.
 
 Every error names the key, e.g. ``variants[2].fleet.vehicles: must be an integer >= 0``.
 
-Runs go to a Dask cluster with ``scheduler="tcp://host:port"`` (``distributed.Client``), to
-local processes otherwise (``concurrent.futures.ProcessPoolExecutor``, ``workers`` at most, one
-run in-process when ``workers`` is 1). Each run is a pure function of its :class:`RunSpec`, so
+Runs go to a Dask cluster with ``scheduler="tcp://host:port"`` (``distributed.Client``, from the
+optional ``tune`` extra: ``pip install "dispatcher[tune]"``), to local processes otherwise
+(``concurrent.futures.ProcessPoolExecutor``, ``workers`` at most, one run in-process when
+``workers`` is 1). Each run is a pure function of its :class:`RunSpec`, so
 results do not depend on where it ran (up to the solver's time limit).
 """
 
@@ -478,9 +479,9 @@ def run_one(spec: RunSpec) -> RunResult:
     from dispatcher.io.mobility import mixed_from_dicts
     from dispatcher.io.problem import problem_from_dicts
     from dispatcher.model import SolverParams
+    from dispatcher.solver import default_solver
     from dispatcher.solver.checker import check_plan
     from dispatcher.solver.mixed import ModeCosts, plan_mixed
-    from dispatcher.solver.routing import OrToolsSolver
     from dispatcher.territory import Territory
 
     v = spec.variant
@@ -517,7 +518,7 @@ def run_one(spec: RunSpec) -> RunResult:
         )
     else:
         problem = problem_from_dicts(reqs, fleet, terr, net, **common)
-        plan = OrToolsSolver().solve(problem)
+        plan = default_solver().solve(problem)
     report = check_plan(problem, plan)
     k = plan.kpis
 
@@ -588,7 +589,8 @@ def run_one(spec: RunSpec) -> RunResult:
         "population": terr.population,
         "pop_share_hub_within": round(reach_share(tuple(v.territory), spec.reach_minutes), 4),
         "reach_minutes": spec.reach_minutes,
-        "solver_status": plan.stats.status,
+        "solver_status": plan.stats.status.value,
+        "solver_status_detail": plan.stats.status_detail,
         "solve_s": round(plan.stats.total_s, 2),
         "check_ok": report.ok,
         "violations": len(report.violations),
@@ -622,11 +624,10 @@ def run_scenario(
             progress(len(results), len(specs), r)
 
     if scheduler:
-        try:
-            from distributed import Client
-            from distributed import as_completed as dask_completed
-        except ImportError:  # pragma: no cover - dask is a declared dependency
-            raise InputError("needs dask[distributed] (pip install 'dask[distributed]')", "--scheduler") from None
+        from dispatcher.extras import import_extra
+
+        distributed = import_extra("distributed", "--scheduler")  # an optional extra
+        Client, dask_completed = distributed.Client, distributed.as_completed
         try:
             client = Client(scheduler, timeout=f"{connect_timeout_s}s")
         except (OSError, TimeoutError, ValueError) as e:

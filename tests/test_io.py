@@ -24,6 +24,7 @@ from dispatcher.model import (
     Rejection,
     Route,
     SolverStats,
+    SolveStatus,
     Visit,
 )
 from dispatcher.territory import Territory
@@ -126,11 +127,61 @@ def test_plan_json_round_trip(territory: Territory) -> None:
         ),
         rejections=(Rejection("r5", Reason.DISPLACED, "msg", "msg en", {"vehicles": ["bus-2"]}),),
         kpis=KPIs(requests=8, served=1, refused=1),
-        stats=SolverStats(status="SUCCESS", objective=12.5, first_solution_s=0.1, total_s=1.0),
+        stats=SolverStats(
+            status=SolveStatus.SOLVED,
+            status_detail="ROUTING_SUCCESS",
+            objective=12.5,
+            first_solution_s=0.1,
+            total_s=1.0,
+        ),
     )
     d = json.loads(json.dumps(plan_to_dict(plan, p)))
     assert d["routes"][0]["visits"][0]["start"] == format_time(26100, DAY)
+    assert d["stats"]["status"] == "solved" and d["stats"]["status_detail"] == "ROUTING_SUCCESS"
     assert plan_from_dict(d, p) == plan
+
+
+@pytest.mark.parametrize(
+    ("old", "status"),
+    [
+        ("ROUTING_SUCCESS", SolveStatus.SOLVED),
+        ("ALNS_ROUTING_SUCCESS_PATH_CHEAPEST_ARC_RETIMED", SolveStatus.SOLVED),
+        ("ROUTING_PARTIAL_SUCCESS_LOCAL_OPTIMUM_NOT_REACHED_ELIMINATED_1", SolveStatus.SOLVED),
+        ("ROUTING_SUCCESS_FALLBACK_FIRST_PLAN", SolveStatus.SOLVED),
+        ("ROUTING_OPTIMAL", SolveStatus.OPTIMAL),
+        ("ROUTING_FAIL_TIMEOUT_FALLBACK_FIRST_PLAN", SolveStatus.NO_PLAN),
+        ("CARPOOL_OPTIMAL+ALNS_ROUTING_SUCCESS", SolveStatus.SOLVED),
+        ("CARPOOL_FEASIBLE+NO_REQUESTS", SolveStatus.SOLVED),
+        ("CARPOOL_OPTIMAL+NO_VEHICLES", SolveStatus.NO_VEHICLES),
+        ("UNASSIGNED_3", SolveStatus.SOLVED),
+        ("something else", SolveStatus.UNKNOWN),
+    ],
+)
+def test_a_plan_written_before_the_status_enum_still_reads(old: str, status: SolveStatus) -> None:
+    """Plans used to hold one concatenated status string: it gives the outcome, and is kept
+    whole as the detail."""
+    d = {"schema": "dispatcher/plan/1", "routes": [], "stats": {"status": old, "total_s": 1.0}}
+    plan = plan_from_dict(d)
+    assert (plan.stats.status, plan.stats.status_detail, plan.stats.total_s) == (status, old, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("old", "status"),
+    [
+        ("", SolveStatus.UNKNOWN),
+        ("NO_REQUESTS", SolveStatus.NO_REQUESTS),
+        ("NOTHING_FEASIBLE", SolveStatus.NOTHING_FEASIBLE),
+    ],
+)
+def test_plain_old_statuses_read_without_detail(old: str, status: SolveStatus) -> None:
+    plan = plan_from_dict({"routes": [], "stats": {"status": old}})
+    assert (plan.stats.status, plan.stats.status_detail) == (status, "")
+
+
+def test_a_status_that_is_not_a_string_is_named() -> None:
+    with pytest.raises(InputError) as ei:
+        plan_from_dict({"routes": [], "stats": {"status": 3}})
+    assert ei.value.where == "stats.status"
 
 
 @pytest.mark.parametrize(
@@ -204,6 +255,11 @@ def test_bad_problem_json_names_the_field(territory: Territory) -> None:
     with pytest.raises(InputError) as e:
         problem_from_dict(d)
     assert e.value.where == "requests[0].dropoff"
+    d = problem_to_dict(_problem(territory))
+    d["params"]["first_solution"] = "FASTEST"  # not an OR-Tools strategy
+    with pytest.raises(InputError) as e:
+        problem_from_dict(d)
+    assert e.value.where == "params.first_solution"
 
 
 def test_vehicle_limits_survive_the_problem_json(territory: Territory) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from dispatcher.errors import InputError
-from dispatcher.model import FIRST_SOLUTION_STRATEGIES, METAHEURISTICS, SolverParams
+from dispatcher.model import SolverParams
 from dispatcher.params import dumps_params, load_params, params_from_mapping, save_params
+from dispatcher.solver.ortools_names import FIRST_SOLUTION_STRATEGIES, METAHEURISTICS
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -83,9 +84,9 @@ def test_selected_keys_only(tmp_path: Path) -> None:
         ("[params]\nseed = 1.5\n", "params.seed", "integer"),
         ("[params]\nsolution_limit = 0\n", "params.solution_limit", ">= 1"),
         ('[params]\nlog_search = "yes"\n', "params.log_search", "true or false"),
-        ('[params]\nimprovement = "lns"\n', "params.improvement", "must be one of"),
-        ("[params]\nimprovement_share = 1.0\n", "params.improvement_share", "below 1"),
-        ('[params]\nimprovement_share = "half"\n', "params.improvement_share", "a number"),
+        ('[params]\nrefinement = "lns"\n', "params.refinement", "must be one of"),
+        ("[params]\nalns_share = 1.0\n", "params.alns_share", "below 1"),
+        ('[params]\nalns_share = "half"\n', "params.alns_share", "a number"),
         ("[params]\nlambda = 0.1\n", "params.lambda", "unknown key"),
         ("lambda = 0.1\n", "params.lambda", "unknown key"),
         ("[params]\nseed = 1\n[other]\nx = 1\n", "other", "unknown key beside [params]"),
@@ -123,9 +124,9 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_the_time_split_round_trips(tmp_path: Path) -> None:
     p = tmp_path / "p.toml"
-    save_params(SolverParams(improvement="none", improvement_share=0.5), p)
+    save_params(SolverParams(refinement="none", alns_share=0.5), p)
     got = load_params(p)
-    assert (got.improvement, got.improvement_share) == ("none", 0.5)
+    assert (got.refinement, got.alns_share) == ("none", 0.5)
 
 
 def test_mapping_where_prefix() -> None:

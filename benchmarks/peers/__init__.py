@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from dispatcher.errors import SolverError
 from dispatcher.model import (
     REASON_MESSAGES,
     Plan,
@@ -25,9 +26,17 @@ from dispatcher.model import (
     Vehicle,
     Visit,
 )
+from dispatcher.solver import InitialRoutes, Pins
 from dispatcher.solver.schedule import schedule_route, stop_service_s
 
 StopRef = tuple[str, str]  # (request id, "pickup" | "dropoff")
+
+
+def refuse_live(engine: str, initial_routes: InitialRoutes | None, pinned: Pins | None) -> None:
+    """Peers plan a day from scratch: a live re-optimisation (initial routes, pins) is not
+    theirs to do, and saying so beats ignoring them."""
+    if initial_routes or pinned:
+        raise SolverError("plans from scratch: no initial routes or pinned requests", engine)
 
 
 def earliest_route(problem: Problem, vehicle: Vehicle, stops: Sequence[tuple[Request, str]]) -> Route:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
-from benchmarks.peers import StopRef, build_plan
-from dispatcher.model import Plan, Problem, SolverParams, SolverStats
+from benchmarks.peers import StopRef, build_plan, refuse_live
+from dispatcher.model import Plan, Problem, SolverParams, SolverStats, SolveStatus
+from dispatcher.solver import InitialRoutes, Pins
 from dispatcher.solver.schedule import stop_window
 
 NAME = "pyvrp"
@@ -45,7 +46,14 @@ class PyVRPSolver:
         self.params = params
         self.fallbacks = 0
 
-    def solve(self, problem: Problem) -> Plan:
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        initial_routes: InitialRoutes | None = None,
+        pinned: Pins | None = None,
+    ) -> Plan:
+        refuse_live(NAME, initial_routes, pinned)
         import pyvrp
         from pyvrp.stop import MaxRuntime
 
@@ -143,7 +151,7 @@ class PyVRPSolver:
                 stops = [(rid, "pickup") for rid, _ in stops] + stops
             orders.append((vid, stops))
         stats = SolverStats(
-            status="FEASIBLE" if res.is_feasible() else "INFEASIBLE",
+            status=SolveStatus.SOLVED if res.is_feasible() else SolveStatus.INFEASIBLE,
             objective=res.cost() / 1000.0 if res.is_feasible() else 0.0,
             first_solution_s=None,
             total_s=time.perf_counter() - t0,

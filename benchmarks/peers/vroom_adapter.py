@@ -21,9 +21,10 @@ from datetime import timedelta
 
 import numpy as np
 
-from benchmarks.peers import StopRef, build_plan
+from benchmarks.peers import StopRef, build_plan, refuse_live
 from benchmarks.peers.pyvrp_adapter import is_depot_delivery
-from dispatcher.model import Plan, Problem, SolverParams, SolverStats
+from dispatcher.model import Plan, Problem, SolverParams, SolverStats, SolveStatus
+from dispatcher.solver import InitialRoutes, Pins
 from dispatcher.solver.schedule import stop_window
 
 NAME = "vroom"
@@ -41,7 +42,14 @@ class VroomSolver:
         self.threads = threads
         self.fallbacks = 0
 
-    def solve(self, problem: Problem) -> Plan:
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        initial_routes: InitialRoutes | None = None,
+        pinned: Pins | None = None,
+    ) -> Plan:
+        refuse_live(NAME, initial_routes, pinned)
         import vroom
 
         params = self.params or problem.params
@@ -123,7 +131,8 @@ class VroomSolver:
                 stops = [(rid, "pickup") for rid, _ in stops] + stops
             orders.append((problem.vehicles[int(vk)].id, stops))
         stats = SolverStats(
-            status="SOLVED" if not sol.summary.unassigned else f"UNASSIGNED_{sol.summary.unassigned}",
+            status=SolveStatus.SOLVED,
+            status_detail=f"UNASSIGNED_{sol.summary.unassigned}" if sol.summary.unassigned else "",
             objective=sol.summary.cost / 1000.0,
             first_solution_s=None,
             total_s=time.perf_counter() - t0,

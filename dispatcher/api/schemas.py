@@ -282,7 +282,7 @@ PLAN_EXAMPLE: dict[str, Any] = {
                 "visits": [{"request_id": "r1", "kind": "pickup", "location_id": "80523", "arrival": "2030-01-07T08:00:00+01:00",
                             "start": "2030-01-07T08:00:00+01:00", "departure": "2030-01-07T08:01:00+01:00",
                             "load": {"seats": 1, "wheelchairs": 0}, "ride_time_s": None}], "breaks": []}],
-    "rejections": [], "kpis": {"served": 1}, "stats": {"status": "ROUTING_SUCCESS"},
+    "rejections": [], "kpis": {"served": 1}, "stats": {"status": "solved", "status_detail": "ROUTING_SUCCESS_PARALLEL_CHEAPEST_INSERTION"},
 }
 GEOJSON_EXAMPLE: dict[str, Any] = {
     "type": "FeatureCollection",

@@ -22,6 +22,7 @@ from dispatcher.model import (
     Route,
     SolverStats,
     Visit,
+    status_from_text,
 )
 
 PLAN_SCHEMA = "dispatcher/plan/1"
@@ -80,6 +81,19 @@ def plan_to_dict(
         "kpis": asdict(plan.kpis),
         "stats": asdict(plan.stats),
     }
+
+
+def _stats_fields(d: Any) -> Any:
+    """The plan's stats with their status as :class:`SolveStatus`: a status written before it
+    was an enum (one concatenated string) gives the outcome and, as ``status_detail``, the
+    string itself."""
+    if not isinstance(d, Mapping) or "status" not in d:
+        return d
+    raw = d["status"]
+    if not isinstance(raw, str):
+        raise InputError(f"must be a string, got {raw!r}", "stats.status")
+    status, legacy_detail = status_from_text(raw)
+    return {**d, "status": status, "status_detail": d.get("status_detail", legacy_detail)}
 
 
 def plan_from_dict(d: Mapping[str, Any], problem: Problem | None = None) -> Plan:
@@ -157,5 +171,5 @@ def plan_from_dict(d: Mapping[str, Any], problem: Problem | None = None) -> Plan
             )
         )
     kpis = dataclass_from(KPIs, d.get("kpis") or {}, "kpis")
-    stats = dataclass_from(SolverStats, d.get("stats") or {}, "stats")
+    stats = dataclass_from(SolverStats, _stats_fields(d.get("stats") or {}), "stats")
     return Plan(routes=tuple(routes), rejections=tuple(rejections), kpis=kpis, stats=stats)

@@ -33,6 +33,7 @@ from dispatcher.model import (
     TimeWindow,
     Vehicle,
 )
+from dispatcher.solver.ortools_names import check_names
 
 PROBLEM_SCHEMA = "dispatcher/problem/1"
 
@@ -372,6 +373,7 @@ def problem_from_dict(d: Mapping[str, Any]) -> Problem:
     rules = dataclass_from(ServiceRules, rules_d, "rules")
     weights = dataclass_from(ObjectiveWeights, d.get("weights") or {}, "weights")
     params = dataclass_from(SolverParams, d.get("params") or {}, "params")
+    check_names(params, "params")
     locations = tuple(
         dataclass_from(Location, loc, f"locations[{k}]")
         for k, loc in enumerate(get_field(d, "locations", "problem"))

@@ -24,10 +24,10 @@ from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context
 from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import stored_plan
+from dispatcher.solver import default_solver
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.live import DEFAULT_REACTION_S, bookable_from, live_problem
 from dispatcher.solver.mixed import plan_mixed
-from dispatcher.solver.routing import OrToolsSolver
 from dispatcher.store import ConflictError, KeyInfo
 from dispatcher.store.mobility import Mobility
 from dispatcher.store.models import Job, RequestRow, utcnow
@@ -37,12 +37,12 @@ log = logging.getLogger("dispatcher.service.jobs")
 
 def _solve(problem: Problem) -> Plan:
     """Top-level so that a process pool can run it."""
-    return OrToolsSolver(problem.params).solve(problem)
+    return default_solver(problem.params).solve(problem)
 
 
 def _solve_live(problem: Problem, initial: Mapping[str, Sequence[tuple[str, str]]], pinned: dict[str, str]) -> Plan:
     """A same-day plan from the day's current routes, done requests kept on their vehicle."""
-    return OrToolsSolver(problem.params).solve(problem, initial_routes=initial, pinned=pinned)
+    return default_solver(problem.params).solve(problem, initial_routes=initial, pinned=pinned)
 
 
 def _solve_mixed(problem: Problem) -> tuple[Problem, Plan]:
@@ -200,7 +200,8 @@ class Jobs:
         summary = {
             "served": len(served), "refused": len(plan.rejections) + len(too_late), "check_ok": report.ok,
             "violations": [str(v) for v in report.violations[:20]],
-            "kpis": plan_to_dict(plan, problem)["kpis"], "status": plan.stats.status,
+            "kpis": plan_to_dict(plan, problem)["kpis"], "status": plan.stats.status.value,
+            "status_detail": plan.stats.status_detail,
         }
         if kind == "scenario":
             self.ctx.store.update_job(job_id, status="done", result={**summary, "plan": plan_to_dict(plan, problem)}, finished_at=utcnow())

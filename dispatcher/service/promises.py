@@ -25,11 +25,11 @@ from typing import Any
 from dispatcher.errors import DispatcherError
 from dispatcher.io.times import format_time
 from dispatcher.model import REASON_MESSAGES, Plan, Problem, Reason, SolverParams, TimeWindow
+from dispatcher.solver import default_solver
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.insertion import ScreenCache, remove_from_plan
 from dispatcher.solver.live import LiveDay, bookable_from, live_problem
 from dispatcher.solver.reoptimise import PROMISE_PRIORITY
-from dispatcher.solver.routing import OrToolsSolver
 from dispatcher.store import ConflictError
 
 log = logging.getLogger("dispatcher.service.promises")
@@ -286,7 +286,7 @@ def _book_replan(day_state: DayState, request: Mapping[str, Any], rid: str) -> P
             old = Plan(routes=tuple(replace(rt, visits=tuple(v for v in rt.visits if v.request_id in ids)) for rt in day_state.plan.routes))
             problem = live_problem(problem, old, now_s, day_state.reaction_s)
             done = {(v.request_id, v.kind): (rt.vehicle_id, v.start_s) for rt in old.routes for v in rt.visits if v.start_s < now_s}
-    plan = OrToolsSolver(day_state.params).solve(problem)
+    plan = default_solver(day_state.params).solve(problem)
     served = set(plan.served_ids)
     if rid not in served:
         for j in plan.rejections:

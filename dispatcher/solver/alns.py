@@ -381,7 +381,7 @@ class _Search:
         return found
 
 
-def improve(
+def refine_routes(
     model: AlnsModel,
     routes: Sequence[Sequence[int]],
     time_limit_s: float,
@@ -501,8 +501,17 @@ def warm_up() -> float:
         np.zeros(nv, dtype=np.int64), np.array([10**6], dtype=np.int64), np.ones((nr, nv), dtype=np.bool_),
         np.zeros((nr, nr)), np.int64(2 * nv),
     )
-    improve(AlnsModel(M, nv, nr), [[]], 0.0, max_iterations=3)
+    refine_routes(AlnsModel(M, nv, nr), [[]], 0.0, max_iterations=3)
     return time.perf_counter() - t
 
 
-__all__ = ["AlnsModel", "AlnsOptions", "AlnsResult", "applicable", "build_model", "improve", "route_feasible", "warm_up"]
+__all__ = [
+    "AlnsModel",
+    "AlnsOptions",
+    "AlnsResult",
+    "applicable",
+    "build_model",
+    "refine_routes",
+    "route_feasible",
+    "warm_up",
+]

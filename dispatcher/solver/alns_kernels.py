@@ -1,4 +1,4 @@
-"""Compiled kernels of the ALNS improvement layer (see :mod:`dispatcher.solver.alns`).
+"""Compiled kernels of the ALNS layer (see :mod:`dispatcher.solver.alns`).
 
 Everything here works on plain integer arrays so that numba compiles it once (``cache=True``);
 without numba the same functions run as ordinary Python (correct, about a hundred times slower).

@@ -48,6 +48,7 @@ from dispatcher.model import (
     Request,
     Route,
     SolverStats,
+    SolveStatus,
     TimeWindow,
     Vehicle,
 )
@@ -459,7 +460,7 @@ def match_carpool(
         rejections=tuple(rejections),
         kpis=kpis,
         stats=SolverStats(
-            status="OPTIMAL" if optimal else "FEASIBLE",
+            status=SolveStatus.OPTIMAL if optimal else SolveStatus.SOLVED,
             objective=float(sum(m.detour_s for m in matches)),
             total_s=total,
             solver="carpool-milp",

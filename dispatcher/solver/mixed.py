@@ -39,12 +39,13 @@ from dispatcher.model import (
     Route,
     SolverParams,
     SolverStats,
+    SolveStatus,
     Vehicle,
     VolunteerDriver,
 )
+from dispatcher.solver import SolverFactory, default_solver
 from dispatcher.solver.carpool import match_carpool, with_offers
 from dispatcher.solver.kpis import compute_kpis, route_mode
-from dispatcher.solver.routing import OrToolsSolver
 
 Strategy = Literal["staged", "joint"]
 
@@ -137,10 +138,12 @@ def plan_mixed(
     costs: ModeCosts = ModeCosts(),
     params: SolverParams | None = None,
     strategy: Strategy = "staged",
+    make_solver: SolverFactory = default_solver,
 ) -> tuple[Problem, Plan]:
     """Plan the day over every mode; returns the mixed Problem (to check the plan against) and
-    the Plan. ``params`` default to ``problem.params`` (the time limit bounds the OR-Tools part;
-    the carpool matcher gets at most a third of it for its integer programme)."""
+    the Plan. ``params`` default to ``problem.params`` (the time limit bounds the routing part,
+    by the engine ``make_solver`` builds; the carpool matcher gets at most a third of it for its
+    integer programme)."""
     if strategy not in ("staged", "joint"):
         raise InputError(f"must be 'staged' or 'joint', got {strategy!r}", "strategy")
     t0 = time.perf_counter()
@@ -148,10 +151,10 @@ def plan_mixed(
     params = params or problem.params
     carpoolers = [v for v in mp.vehicles if v.kind == "carpool"]
     if strategy == "joint" or not carpoolers:
-        plan = OrToolsSolver(params).solve(mp)
+        plan = make_solver(params).solve(mp)
         routes = _with_modes(mp, plan.routes)
         rejections: list[Rejection] = list(plan.rejections)
-        status = plan.stats.status
+        status, detail = plan.stats.status, plan.stats.status_detail
     else:
         limit = params.effective_time_limit_s
         matched = match_carpool(mp, max_group=3, time_limit_s=max(1.0, limit / 3))
@@ -164,14 +167,27 @@ def plan_mixed(
         )
         rest = replace(mp, requests=left_over, vehicles=tuple(v for v in mp.vehicles if v.id not in busy))
         left = max(0.5, limit - (time.perf_counter() - t0)) if limit > 0 else 0.0
-        sub = OrToolsSolver(replace(params, time_limit_s=left)).solve(rest) if rest.requests else Plan(())
+        if rest.requests:
+            sub = make_solver(replace(params, time_limit_s=left)).solve(rest)
+        else:
+            sub = Plan((), stats=SolverStats(status=SolveStatus.NO_REQUESTS))
         routes = [m.route for m in matched.matches] + _with_modes(rest, sub.routes)
         rejections = list(sub.rejections)
-        status = f"CARPOOL_{matched.plan.stats.status}+{sub.stats.status or 'NO_REQUESTS'}"
+        # a plan as soon as the matcher or the routing of the rest found one
+        found = (SolveStatus.SOLVED, SolveStatus.OPTIMAL)
+        status = SolveStatus.SOLVED if taken or sub.stats.status in found else sub.stats.status
+        sub_detail = sub.stats.status_detail or sub.stats.status.name
+        detail = f"CARPOOL_{matched.plan.stats.status.name}+{sub_detail}"
     order = {r.id: k for k, r in enumerate(mp.requests)}
     rejections.sort(key=lambda j: order.get(j.request_id, len(order)))
     kpis = compute_kpis(mp, routes, rejections)
-    stats = SolverStats(status=status, objective=kpis.cost_eur, total_s=time.perf_counter() - t0, solver=f"mixed-{strategy}")
+    stats = SolverStats(
+        status=status,
+        status_detail=detail,
+        objective=kpis.cost_eur,
+        total_s=time.perf_counter() - t0,
+        solver=f"mixed-{strategy}",
+    )
     return mp, Plan(routes=tuple(routes), rejections=tuple(rejections), kpis=kpis, stats=stats)
 
 

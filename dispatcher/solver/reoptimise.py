@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from dispatcher.model import Plan, Problem, Route, SolverParams
+from dispatcher.solver import SolverFactory, default_solver
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.insertion import find_insertion, locked_prefix, pin_prefix, schedule_route
 from dispatcher.solver.kpis import compute_kpis
@@ -33,7 +34,7 @@ class ReoptResult:
     improved: bool
     old_cost: float
     new_cost: float | None
-    status: str
+    status: str  # the search's outcome and detail, or why its plan was not kept
     elapsed_s: float
 
 
@@ -50,10 +51,10 @@ def reoptimise(
     time_limit_s: float = 5.0,
     seed: int = 0,
     min_gain_eur: float = 0.01,
+    make_solver: SolverFactory = default_solver,
 ) -> ReoptResult:
-    """Try to improve ``plan`` (every request of ``problem`` served in it) within ``time_limit_s``."""
-    from dispatcher.solver.routing import OrToolsSolver
-
+    """Try to improve ``plan`` (every request of ``problem`` served in it) within ``time_limit_s``,
+    with the engine ``make_solver`` builds (it must honour initial routes and pins)."""
     t0 = time.perf_counter()
     old_cost = plan_cost(problem, plan)
     served = set(plan.served_ids)
@@ -80,8 +81,8 @@ def reoptimise(
     # and the fallback first plan dropped every request.
     has_breaks = any(v.breaks for v in problem.vehicles)
     model_problem = replace(solve_problem, vehicles=tuple(replace(v, breaks=()) for v in problem.vehicles)) if has_breaks else solve_problem
-    new = OrToolsSolver(params).solve(model_problem, initial_routes=initial, pinned=pinned)
-    status = new.stats.status
+    new = make_solver(params).solve(model_problem, initial_routes=initial, pinned=pinned)
+    status = _status_label(new)
     if set(new.served_ids) != served:
         return ReoptResult(plan, False, old_cost, None, f"{status}: would drop {len(served - set(new.served_ids))} promised request(s)",
                            time.perf_counter() - t0)
@@ -119,6 +120,12 @@ def reoptimise(
     new_cost = plan_cost(problem, candidate)
     improved = new_cost < old_cost - min_gain_eur
     return ReoptResult(candidate if improved else plan, improved, old_cost, new_cost, status, time.perf_counter() - t0)
+
+
+def _status_label(plan: Plan) -> str:
+    """The search's outcome with its detail, e.g. "solved (ROUTING_SUCCESS)"."""
+    detail = plan.stats.status_detail
+    return f"{plan.stats.status} ({detail})" if detail else str(plan.stats.status)
 
 
 def _retime_with_breaks(problem: Problem, old_plan: Plan, routes: Sequence[Route], now_s: int | None) -> list[Route] | None:

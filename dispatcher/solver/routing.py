@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,11 +36,14 @@ from dispatcher.model import (
     Route,
     SolverParams,
     SolverStats,
+    SolveStatus,
     Vehicle,
 )
+from dispatcher.solver import InitialRoutes, Pins, default_solver
 from dispatcher.solver.explain import explain_rejections
-from dispatcher.solver.improve import eliminate_routes
 from dispatcher.solver.kpis import compute_kpis
+from dispatcher.solver.ortools_names import check_names
+from dispatcher.solver.route_elimination import eliminate_routes
 from dispatcher.solver.schedule import (
     RouteTimer,
     Stop,
@@ -75,17 +78,18 @@ class SearchOptions:
     the time limit is at least ``portfolio_min_s``, the search runs from each of these
     first-solution heuristics in turn (the params' own first), the time shared equally, and the
     cheapest plan wins; not for live re-optimisation (initial routes or pins).
-    ``improve_min_s``: the ALNS layer (``SolverParams.improvement``: "alns" hands the OR-Tools plan
-    to :mod:`dispatcher.solver.alns` for ``SolverParams.improvement_share`` of the time limit;
+    ``alns_min_s``: the ALNS layer (``SolverParams.refinement``: "alns" hands the OR-Tools plan
+    to :mod:`dispatcher.solver.alns` for ``SolverParams.alns_share`` of the time limit;
     OR-Tools gets the rest, the portfolio running in it when that rest is at least
     ``portfolio_min_s``) runs when its model is exact for the day (no breaks, no balance cost,
     no initial routes or pins), numba is installed and the time limit is at least this (below,
     the kernels' loading in a new process and OR-Tools' shorter share cost more than the layer
     gains).
     ``eliminate_share``: when vehicles have a fixed cost, this share of the time limit goes to
-    emptying routes afterwards (:func:`dispatcher.solver.improve.eliminate_routes`); off by
-    default: on the 8 Li & Lim instances at 30 s it emptied no route (greedy re-insertion is
-    too weak there) and only took time from the search. ``stall_share``: a portfolio stage
+    emptying routes afterwards
+    (:func:`dispatcher.solver.route_elimination.eliminate_routes`); off by default: on the 8
+    Li & Lim instances at 30 s it emptied no route (greedy re-insertion is too weak there) and
+    only took time from the search. ``stall_share``: a portfolio stage
     (all but the last) ends once it has not improved for this share of the time limit.
     """
 
@@ -103,7 +107,7 @@ class SearchOptions:
     eliminate_share: float = 0.0
     neighbors_ratio: float = 1.0
     min_neighbors: int = 1
-    improve_min_s: float = 2.0
+    alns_min_s: float = 2.0
 
 
 @dataclass
@@ -139,7 +143,9 @@ def _explain(problem: Problem, refused: Sequence[str], plan: Plan | None) -> lis
 
 
 class OrToolsSolver:
-    """The dial-a-ride model on OR-Tools routing (implements dispatcher.solver.Solver)."""
+    """The dial-a-ride model on OR-Tools routing, implementing :class:`dispatcher.solver.Solver`
+    (build it through :func:`dispatcher.solver.default_solver`; tests and experiments build it
+    directly to set :class:`SearchOptions` or read its :class:`SearchTrace`)."""
 
     def __init__(self, params: SolverParams | None = None, options: SearchOptions | None = None) -> None:
         self.params = params
@@ -150,14 +156,16 @@ class OrToolsSolver:
     def solve(
         self,
         problem: Problem,
-        initial_routes: Mapping[str, Sequence[tuple[str, str]]] | None = None,
-        pinned: Mapping[str, str] | None = None,
+        *,
+        initial_routes: InitialRoutes | None = None,
+        pinned: Pins | None = None,
     ) -> Plan:
         """Plan ``problem``. Optional, for re-optimising a live day: ``initial_routes`` (vehicle id
         -> its (request id, "pickup"|"dropoff") visits) is the first solution the search starts
         from; ``pinned`` (request id -> vehicle id) keeps requests on their vehicle."""
         t0 = time.perf_counter()
         params = self.params or problem.params
+        check_names(params)
         trace = self.trace = SearchTrace()
 
         # Vehicles that can work at all (breaks fit in the shift) and, per request, the vehicles
@@ -182,12 +190,17 @@ class OrToolsSolver:
         skipped = [r.id for r in problem.requests if not allowed[r.id]]
         trace.modelled, trace.skipped = len(modelled), len(skipped)
 
-        status = "NO_REQUESTS" if not problem.requests else "NO_VEHICLES" if not vehicles else ""
+        status = SolveStatus.NOTHING_FEASIBLE
+        if not problem.requests:
+            status = SolveStatus.NO_REQUESTS
+        elif not vehicles:
+            status = SolveStatus.NO_VEHICLES
+        detail = ""  # OR-Tools' status, and what happened around it
         routes: list[Route] = []
         refused: list[str] = list(skipped)
         objective = 0.0
         if modelled and vehicles:
-            status, routes, dropped, objective = self._search(
+            status, detail, routes, dropped, objective = self._search(
                 problem, params, modelled, vehicles, allowed, t0, initial_routes, pinned
             )
             if dropped and self.options.reinsert and not pinned:
@@ -198,10 +211,8 @@ class OrToolsSolver:
                 routes, gone = eliminate_routes(problem, routes, deadline)
                 if gone:
                     objective += compute_kpis(problem, routes, []).cost_eur - before
-                    status += f"_ELIMINATED_{gone}"
+                    detail += f"_ELIMINATED_{gone}"
             refused += dropped
-        elif not status:
-            status = "NOTHING_FEASIBLE"
         first_s = trace.solutions[0][0] if trace.solutions else None
 
         t_explain = time.perf_counter()
@@ -211,6 +222,7 @@ class OrToolsSolver:
         kpis = compute_kpis(problem, routes, rejections)
         stats = SolverStats(
             status=status,
+            status_detail=detail,
             objective=objective,
             first_solution_s=first_s,
             total_s=time.perf_counter() - t0,
@@ -219,7 +231,7 @@ class OrToolsSolver:
         return Plan(routes=tuple(routes), rejections=tuple(rejections), kpis=kpis, stats=stats)
 
     def _eliminating(
-        self, problem: Problem, params: SolverParams, pinned: Mapping[str, str] | None, initial: object
+        self, problem: Problem, params: SolverParams, pinned: Pins | None, initial: object
     ) -> bool:
         """Whether the route-elimination phase runs: vehicles cost a fixed amount, the search
         has local search time, and this is not a live re-optimisation."""
@@ -240,9 +252,11 @@ class OrToolsSolver:
         vehicle_ids: Sequence[int],
         allowed: dict[str, list[int]],
         t0: float,
-        initial_routes: Mapping[str, Sequence[tuple[str, str]]] | None = None,
-        pinned: Mapping[str, str] | None = None,
-    ) -> tuple[str, list[Route], list[str], float]:
+        initial_routes: InitialRoutes | None = None,
+        pinned: Pins | None = None,
+    ) -> tuple[SolveStatus, str, list[Route], list[str], float]:
+        """The OR-Tools search and the timing of its routes: (outcome, OR-Tools' status with what
+        happened around it, routes, refused request ids, objective in euros)."""
         trace = self.trace
         opts = self.options
         vehicles: list[Vehicle] = [problem.vehicles[k] for k in vehicle_ids]
@@ -400,7 +414,7 @@ class OrToolsSolver:
 
             alns.warm_up()
             used = time.perf_counter() - t0
-            limit_s = used + max(0.0, limit_s - used) * (1.0 - params.improvement_share)
+            limit_s = used + max(0.0, limit_s - used) * (1.0 - params.alns_share)
         # What is left of the budget once the model is built, minus a share for timing the
         # routes and explaining refusals afterwards.
         reserve = min(0.1 * limit_s, 0.002 * nr + 0.05)
@@ -465,13 +479,17 @@ class OrToolsSolver:
             else:
                 log.warning("the initial routes are not a solution of the model; searching from scratch")
         if sol is None and len(opts.portfolio) > 1 and limit_s >= opts.portfolio_min_s and not pinned:
-            sol, status = _portfolio(routing, sp, [first, *[f for f in opts.portfolio if f != first]], budget_ms, stall,
-                                     opts.stall_share * limit_s)
+            sol, status, code = _portfolio(
+                routing, sp, [first, *[f for f in opts.portfolio if f != first]], budget_ms, stall,
+                opts.stall_share * limit_s,
+            )
         elif sol is None:
             sol = routing.SolveWithParameters(sp)
-            status = _status_name(routing.status())
+            code = routing.status()
+            status = _status_name(code)
         else:
-            status = _status_name(routing.status())
+            code = routing.status()
+            status = _status_name(code)
         if (sol is None or not trace.solutions) and not first_only and first != FALLBACK_FIRST_SOLUTION:
             # No plan within the budget (the first-solution heuristic is the slow part on large
             # days; cut short, it returns every request unperformed and never reports a
@@ -483,11 +501,13 @@ class OrToolsSolver:
             fb.solution_limit = 1
             fb.log_search = params.log_search
             sol = routing.SolveWithParameters(fb)
-            status = _status_name(routing.status()) + "_FALLBACK_FIRST_PLAN"
+            code = routing.status()
+            status = _status_name(code) + "_FALLBACK_FIRST_PLAN"
         trace.search_s = time.perf_counter() - t_search
         if sol is None:
             log.warning("OR-Tools found no plan (%s); every request is refused", status)
-            return status, [], [r.id for r in requests], 0.0
+            return SolveStatus.NO_PLAN, status, [], [r.id for r in requests], 0.0
+        optimal = code == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL
 
         # ---- read the routes (improved by the ALNS when it applies) and time them ----
         objective = sol.ObjectiveValue() / COST_SCALE
@@ -506,11 +526,15 @@ class OrToolsSolver:
             node_routes.append(nodes)
             hints.append(hint)
         if use_alns:
-            improved = self._improve(problem, requests, vehicles, vehicle_ids, allowed, node_routes, t0, alns_limit_s, reserve, params)
+            improved = self._refine_with_alns(
+                problem, requests, vehicles, vehicle_ids, allowed, node_routes, t0, alns_limit_s,
+                reserve, params,
+            )
             if improved is not None:
                 changed = [a != b for a, b in zip(node_routes, improved[0], strict=True)]
                 node_routes, objective = improved
                 status = f"ALNS_{status}"
+                optimal = False
                 hints = [[] if c else h for c, h in zip(changed, hints, strict=True)]
         t_sched = time.perf_counter()
         routes: list[Route] = []
@@ -536,8 +560,10 @@ class OrToolsSolver:
         if dropped_late:
             log.warning("%d request(s) could not be timed on their route and are refused", len(dropped_late))
             status += "_RETIMED"
+            optimal = False
         refused = [r.id for r in requests if r.id not in served]
-        return status, routes, refused, objective
+        outcome = SolveStatus.OPTIMAL if optimal else SolveStatus.SOLVED
+        return outcome, status, routes, refused, objective
 
     def _alns_applies(
         self,
@@ -548,18 +574,19 @@ class OrToolsSolver:
         initial: object,
         pinned: object,
     ) -> bool:
-        """Whether the ALNS layer runs after OR-Tools (``SolverParams.improvement``): not for a
+        """Whether the ALNS layer runs after OR-Tools (``SolverParams.refinement``): not for a
         first plan only, a short limit, a search bounded by a solution count, or a live
         re-optimisation."""
-        if params.improvement != "alns" or first_only or initial or pinned or params.improvement_share <= 0:
+        if params.refinement != "alns" or first_only or initial or pinned or params.alns_share <= 0:
             return False
-        if params.solution_limit is not None or params.effective_time_limit_s < self.options.improve_min_s:
+        too_short = params.effective_time_limit_s < self.options.alns_min_s
+        if params.solution_limit is not None or too_short:
             return False
         from dispatcher.solver import alns, alns_kernels
 
         return alns_kernels.HAVE_NUMBA and alns.applicable(problem, vehicles)
 
-    def _improve(
+    def _refine_with_alns(
         self,
         problem: Problem,
         requests: Sequence[Request],
@@ -585,7 +612,7 @@ class OrToolsSolver:
         # out of time with requests left out (a short limit, or the kernels loading in a new
         # process): the ALNS still gives them one greedy repair, which is fast
         at = time.perf_counter() - t0
-        res = alns.improve(model, node_routes, max(budget, 0.0), seed=params.seed)
+        res = alns.refine_routes(model, node_routes, max(budget, 0.0), seed=params.seed)
         self.trace.alns_iterations = res.iterations
         if res.objective >= res.start_objective:
             return None
@@ -601,12 +628,13 @@ def _portfolio(
     budget_ms: Callable[[], int],
     stall: dict[str, float],
     stall_s: float,
-) -> tuple[pywrapcp.Assignment | None, str]:
+) -> tuple[pywrapcp.Assignment | None, str, int]:
     """The same search from several first-solution heuristics in turn; the cheapest plan wins
     (different starts land in different valleys on dial-a-ride days). Each stage may use all
     the time left, but gives way to the next one once it has not improved for ``stall_s``
-    seconds; the last stage runs to the end."""
-    best: tuple[float, pywrapcp.Assignment, str] | None = None
+    seconds; the last stage runs to the end. Returns the plan, its status name (with the
+    heuristic's) and OR-Tools' status code of its stage."""
+    best: tuple[float, pywrapcp.Assignment, str, int] | None = None
     for j, name in enumerate(strategies):
         one = pywrapcp.DefaultRoutingSearchParameters()
         one.CopyFrom(sp)
@@ -619,12 +647,14 @@ def _portfolio(
             sol = routing.SolveWithParameters(one)
         finally:
             stall["after_s"] = math.inf
-        status = _status_name(routing.status())
+        code = routing.status()
+        status = _status_name(code)
         if sol is not None and (best is None or sol.ObjectiveValue() < best[0]):
-            best = (sol.ObjectiveValue(), routing.solver().Assignment(sol), f"{status}_{name}")
+            kept = routing.solver().Assignment(sol)
+            best = (sol.ObjectiveValue(), kept, f"{status}_{name}", code)
     if best is None:
-        return None, status
-    return best[1], best[2]
+        return None, status, code
+    return best[1], best[2], best[3]
 
 
 def _reinsert(
@@ -690,8 +720,8 @@ def _time_route(
 
 
 def solve(problem: Problem, params: SolverParams | None = None) -> Plan:
-    """Solve a Problem with OR-Tools (``params`` default to ``problem.params``)."""
-    return OrToolsSolver(params).solve(problem)
+    """Solve a Problem with the default engine (``params`` default to ``problem.params``)."""
+    return default_solver(params).solve(problem)
 
 
 __all__ = ["COST_SCALE", "OrToolsSolver", "SearchTrace", "solve"]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.bench import aggregate, markdown, read_csv, run_one, write_csv
-from benchmarks.instances import load_instance, plan_cost
 from dispatcher.model import SolverParams
 from dispatcher.solver.checker import check_plan
+from dispatcher.tuning.instances import load_instance, plan_cost
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "benchmarks"
 

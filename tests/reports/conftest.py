@@ -31,8 +31,8 @@ def day() -> Day:
     from dispatcher.graph import RoadNetwork
     from dispatcher.io.problem import problem_from_dicts
     from dispatcher.model import SolverParams
+    from dispatcher.solver import default_solver
     from dispatcher.solver.checker import check_plan
-    from dispatcher.solver.routing import OrToolsSolver
     from dispatcher.territory import Territory
 
     terr = Territory.load()
@@ -51,7 +51,7 @@ def day() -> Day:
 
     problem = problem_from_dicts(reqs, fleet, terr, net, day=date(2026, 12, 1),
                                  params=SolverParams(time_limit_s=2, seed=7), name="reports test day")
-    plan = OrToolsSolver().solve(problem)
+    plan = default_solver().solve(problem)
     report = check_plan(problem, plan)
     assert report.ok, report.summary()
     assert plan.routes and plan.rejections

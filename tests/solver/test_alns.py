@@ -1,4 +1,4 @@
-"""The ALNS improvement layer: its compiled route check against the timing network of
+"""The ALNS layer: its compiled route check against the timing network of
 RouteTimer, its plans against the independent checker, and a short run on a Cordeau instance."""
 
 from __future__ import annotations
@@ -89,23 +89,24 @@ def test_route_check_rejects_dropoff_before_pickup() -> None:
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_solver_with_alns_passes_the_checker(problem: Problem) -> None:
     problem = _no_breaks(problem)
-    plan = OrToolsSolver(SolverParams(time_limit_s=0.5), SearchOptions(improve_min_s=0.0)).solve(problem)
+    solver = OrToolsSolver(SolverParams(time_limit_s=0.5), SearchOptions(alns_min_s=0.0))
+    plan = solver.solve(problem)
     report = check_plan(problem, plan)
     assert report.ok, report.summary()
 
 
 @given(problems(max_requests=6, max_vehicles=3), st.integers(0, 3))
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-def test_improve_is_never_worse_and_deterministic(problem: Problem, seed: int) -> None:
+def test_refine_routes_is_never_worse_and_deterministic(problem: Problem, seed: int) -> None:
     """From a greedy start, a fixed number of iterations never ends costlier, every route it
     returns can be timed by RouteTimer, and the same seed gives the same routes."""
     problem = _no_breaks(problem)
     reqs, vehicles, model = _modelled(problem)
     if not reqs:
         return
-    start = alns.improve(model, [[] for _ in vehicles], 0.0, seed=seed, max_iterations=1)
-    a = alns.improve(model, start.routes, 0.0, seed=seed, max_iterations=60)
-    b = alns.improve(model, start.routes, 0.0, seed=seed, max_iterations=60)
+    start = alns.refine_routes(model, [[] for _ in vehicles], 0.0, seed=seed, max_iterations=1)
+    a = alns.refine_routes(model, start.routes, 0.0, seed=seed, max_iterations=60)
+    b = alns.refine_routes(model, start.routes, 0.0, seed=seed, max_iterations=60)
     assert a.start_objective == start.objective
     assert a.objective <= a.start_objective
     assert a.routes == b.routes and a.objective == b.objective
@@ -124,13 +125,14 @@ def test_improve_is_never_worse_and_deterministic(problem: Problem, seed: int) -
 @needs_shared
 @pytest.mark.skipif(not HAVE_NUMBA, reason="the ALNS layer only runs with numba")
 def test_short_run_on_a_cordeau_instance() -> None:
-    from benchmarks.instances import judge, load_instance
+    from dispatcher.tuning.instances import judge, load_instance
 
     inst = load_instance("darp", "a2-16", SHARED)
     solver = OrToolsSolver(SolverParams(time_limit_s=2.0), SearchOptions())
     plan = solver.solve(inst.problem)
     verdict = judge(inst, plan)
     assert verdict.feasible and verdict.served == 16
-    assert "ALNS" in plan.stats.status or verdict.gap_pct is not None and verdict.gap_pct < 0.01
+    refined = "ALNS" in plan.stats.status_detail
+    assert refined or verdict.gap_pct is not None and verdict.gap_pct < 0.01
     assert verdict.gap_pct is not None and verdict.gap_pct < 1.0
     assert solver.trace.alns_iterations > 0

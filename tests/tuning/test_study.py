@@ -5,14 +5,14 @@ file it writes loaded and used by the solver."""
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from benchmarks.tune import (
+from dispatcher.errors import InputError
+from dispatcher.model import SolverParams
+from dispatcher.params import load_params
+from dispatcher.tuning.study import (
     EXTRA_VEHICLE_SCORE,
     INFEASIBLE_SCORE,
     SPACE,
@@ -22,11 +22,8 @@ from benchmarks.tune import (
     run_score,
     run_study,
 )
-from dispatcher.errors import InputError
-from dispatcher.model import SolverParams
-from dispatcher.params import load_params
 
-pytest.importorskip("optuna", reason="optuna is not installed (pip install 'optuna>=4,<5')")
+pytest.importorskip("optuna", reason='optuna is not installed (pip install "dispatcher[tune]")')
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO / ".." / "shared" / "data" / "benchmarks"
@@ -45,28 +42,18 @@ def test_run_score() -> None:
     assert run_score(False, None, 5, 10, 2, None, False) == 1.5 * INFEASIBLE_SCORE
 
 
-def test_cli_needs_a_checkout(tmp_path: Path) -> None:
-    """Outside a checkout the command says so in one line; from the checkout's root it imports."""
-    code = "from dispatcher.tune_cli import import_tune; print(import_tune().__name__)"
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    bad = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
-    assert bad.returncode != 0
-    assert "needs the benchmarks/ folder of a source checkout" in bad.stderr
-    good = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
-    assert good.returncode == 0, good.stderr
-    assert good.stdout.strip() == "benchmarks.tune"
-
-
 @needs_shared
 def test_bad_arguments_are_named(tmp_path: Path) -> None:
     with pytest.raises(InputError) as ei:
-        resolve_instances("darp", "a2-16,zz-1")
+        resolve_instances("darp", "a2-16,zz-1", SHARED)
     assert ei.value.where == "--instances" and "zz-1" in ei.value.message
     with pytest.raises(InputError) as ei:
-        run_study("tsp", INSTANCES, 1, storage=f"sqlite:///{tmp_path / 'x.db'}")
+        run_study("tsp", INSTANCES, 1, storage=f"sqlite:///{tmp_path / 'x.db'}",
+                  instances_dir=SHARED)
     assert ei.value.where == "--family"
     with pytest.raises(InputError) as ei:
-        run_study("darp", INSTANCES, 1, time_limit_s=0, storage=f"sqlite:///{tmp_path / 'x.db'}")
+        run_study("darp", INSTANCES, 1, time_limit_s=0, storage=f"sqlite:///{tmp_path / 'x.db'}",
+                  instances_dir=SHARED)
     assert ei.value.where == "--time-limit"
 
 
@@ -76,16 +63,16 @@ def test_tiny_study_persists_resumes_and_writes_params(tmp_path: Path) -> None:
     from distributed import LocalCluster
     from typer.testing import CliRunner
 
+    from dispatcher.solver import default_solver
     from dispatcher.solver.checker import check_plan
-    from dispatcher.solver.routing import OrToolsSolver
-    from dispatcher.tune_cli import cli
+    from dispatcher.tuning.cli import cli
 
     storage = f"sqlite:///{tmp_path / 'tune.db'}"
     out = tmp_path / "params.toml"
     complete = optuna.trial.TrialState.COMPLETE
 
     # 1. a new study on the default LocalCluster (two workers): trial 0 is the defaults
-    res = run_study("darp", INSTANCES, 2, LIMIT, storage=storage, out=out)
+    res = run_study("darp", INSTANCES, 2, LIMIT, storage=storage, out=out, instances_dir=SHARED)
     assert [r.number for r in sorted(res.trials_run, key=lambda r: r.number)] == [0, 1]
     assert res.default_number == 0 and res.default_value is not None
     study = optuna.load_study(study_name=res.study_name, storage=storage)
@@ -114,18 +101,20 @@ def test_tiny_study_persists_resumes_and_writes_params(tmp_path: Path) -> None:
         # 2. resumed from the command line on an existing scheduler (the code is uploaded)
         r = CliRunner().invoke(cli, ["tune", "--family", "darp", "--instances", ",".join(INSTANCES), "--trials", "1",
                                      "--time-limit", str(LIMIT), "--scheduler", address, "--storage", storage,
-                                     "--out", str(out)])
+                                     "--out", str(out), "--instances-dir", str(SHARED)])
         assert r.exit_code == 0, r.output
         assert "3 complete trial(s)" in r.output
         # 3. the trial left running is failed and its parameters queued again; the next run takes them
-        run_study("darp", INSTANCES, 0, LIMIT, scheduler=address, storage=storage, stale_after_s=0)
+        run_study("darp", INSTANCES, 0, LIMIT, scheduler=address, storage=storage, stale_after_s=0,
+                  instances_dir=SHARED)
         assert study.trials[ghost.number].state == optuna.trial.TrialState.FAIL
-        res = run_study("darp", INSTANCES, 1, LIMIT, scheduler=address, storage=storage, out=out)
+        res = run_study("darp", INSTANCES, 1, LIMIT, scheduler=address, storage=storage, out=out,
+                        instances_dir=SHARED)
         assert res.trials_run[0].values == ghost_values
         assert res.complete_trials == 4
         # the written file against the defaults on an instance the study did not see
         names, comp = compare_files("darp", "a3-18", {"defaults": SolverParams(), "tuned": load_params(out)}, 0.5,
-                                    scheduler=address)
+                                    scheduler=address, instances_dir=SHARED)
         assert names == ["a3-18"] and set(comp) == {"defaults", "tuned"}
         assert all(len(v) == 1 and v[0].instance == "a3-18" and v[0].total_s < 5 for v in comp.values())
     # parameters are never run twice in a study (a repeated proposal is pruned, not run)
@@ -134,7 +123,8 @@ def test_tiny_study_persists_resumes_and_writes_params(tmp_path: Path) -> None:
 
     # the same study name in other conditions is refused, naming the option
     with pytest.raises(InputError) as ei:
-        run_study("darp", ["a2-16"], 1, LIMIT, storage=storage, study_name=res.study_name)
+        run_study("darp", ["a2-16"], 1, LIMIT, storage=storage, study_name=res.study_name,
+                  instances_dir=SHARED)
     assert ei.value.where == "--study"
 
     # 4. the parameter file: the best trial's values, loaded and used by the solver
@@ -143,9 +133,9 @@ def test_tiny_study_persists_resumes_and_writes_params(tmp_path: Path) -> None:
     assert (params.first_solution, params.metaheuristic) == (best.params["first_solution"], best.params["metaheuristic"])
     assert params.time_limit_s == 0.5  # the file holds the tuned keys only
     assert f"complete_trials = {res.complete_trials}" in out.read_text()
-    from benchmarks.instances import load_instance
+    from dispatcher.tuning.instances import load_instance
 
-    inst = load_instance("darp", "a2-16")
-    plan = OrToolsSolver(params).solve(inst.problem)
+    inst = load_instance("darp", "a2-16", SHARED)
+    plan = default_solver(params).solve(inst.problem)
     report = check_plan(inst.problem, plan)
     assert report.ok and report.recomputed["served"] == len(inst.problem.requests)

@@ -1,6 +1,11 @@
-"""Readers turning published benchmark instances into the project's own ``Problem``.
+"""Readers turning published benchmark instances into the project's own ``Problem``, and the
+literature's way of scoring a plan on them (for ``dispatcher tune`` and ``benchmarks/``).
 
-Three families (see ``../shared/data/benchmarks/FORMATS.md``):
+The instances are not part of the package: they are read from a folder holding ``bks.csv`` and
+one folder per family (:func:`find_instances_dir`: a path given, ``$DISPATCHER_BENCHMARKS``, or
+``../shared/data/benchmarks`` relative to the current directory when it exists).
+
+Three families (see ``FORMATS.md`` in that folder):
 
 * ``darp``: Cordeau's dial-a-ride instances, both layouts: the a/b layout (header ``K n T Q L``,
   node lines ``0 .. 2n+1`` with an end-depot line) and the pr01-pr20 layout (header ``K 2n T Q L``,
@@ -41,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from dispatcher.errors import DataError
+from dispatcher.errors import DataError, InputError
 from dispatcher.model import (
     Location,
     ObjectiveWeights,
@@ -102,17 +107,35 @@ class Instance:
 # --------------------------------------------------------------------------------------------
 
 
-def benchmarks_root() -> Path:
-    """The shared benchmark folder: $DISPATCHER_BENCHMARKS, else the repo's sibling ../shared."""
-    env = os.environ.get("DISPATCHER_BENCHMARKS")
+INSTANCES_ENV = "DISPATCHER_BENCHMARKS"
+DEFAULT_INSTANCES_DIR = Path("..") / "shared" / "data" / "benchmarks"  # beside a source checkout
+
+
+def find_instances_dir(path: str | Path | None = None) -> Path:
+    """The folder of the benchmark instances: ``path`` when given (it must exist), else
+    ``$DISPATCHER_BENCHMARKS``, else :data:`DEFAULT_INSTANCES_DIR` relative to the current
+    directory when it exists; otherwise one InputError saying how to give it."""
+    if path is not None:
+        folder = Path(path)
+        if not folder.is_dir():
+            raise InputError(f"no such folder: {folder}", "--instances-dir")
+        return folder
+    env = os.environ.get(INSTANCES_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "benchmarks"
+    folder = Path.cwd() / DEFAULT_INSTANCES_DIR
+    if folder.is_dir():
+        return folder
+    raise InputError(
+        f"no benchmark instances in {DEFAULT_INSTANCES_DIR.as_posix()} from here: give their "
+        f"folder with --instances-dir PATH (or {INSTANCES_ENV}=PATH)",
+        "--instances-dir",
+    )
 
 
 def load_bks(root: Path | None = None) -> dict[tuple[str, str], tuple[float, int | None]]:
     """bks.csv as {(family, instance): (cost, vehicles or None)} with family in FAMILIES."""
-    path = (root or benchmarks_root()) / "bks.csv"
+    path = (root or find_instances_dir()) / "bks.csv"
     back = {v[1]: k for k, v in FAMILIES.items()}
     out: dict[tuple[str, str], tuple[float, int | None]] = {}
     if not path.exists():
@@ -131,7 +154,7 @@ def instance_paths(family: str, root: Path | None = None) -> list[Path]:
     """The instance files of a family, sorted by name."""
     if family not in FAMILIES:
         raise DataError(f"unknown family {family!r} (one of {', '.join(FAMILIES)})", "family")
-    folder = (root or benchmarks_root()) / FAMILIES[family][0]
+    folder = (root or find_instances_dir()) / FAMILIES[family][0]
     if not folder.is_dir():
         raise DataError("benchmark folder not found", str(folder))
     return sorted(folder.glob("*.txt"), key=lambda p: p.stem.lower())
@@ -139,7 +162,7 @@ def instance_paths(family: str, root: Path | None = None) -> list[Path]:
 
 def load_instance(family: str, name: str, root: Path | None = None, scale: int = DEFAULT_SCALE) -> Instance:
     """Read one instance by name (case-insensitive, e.g. ``a2-16``, ``lc101``, ``c101``)."""
-    root = root or benchmarks_root()
+    root = root or find_instances_dir()
     for p in instance_paths(family, root):
         if p.stem.lower() == name.lower():
             bks = load_bks(root).get((family, p.stem.lower()))
@@ -543,7 +566,7 @@ __all__ = [
     "DEFAULT_SCALE",
     "FAMILIES",
     "Instance",
-    "benchmarks_root",
+    "find_instances_dir",
     "cordeau_layout",
     "extra_violations",
     "gap_percent",

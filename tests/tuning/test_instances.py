@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.instances import (
+from benchmarks.peers import build_plan
+from dispatcher.errors import DataError
+from dispatcher.solver.checker import check_plan
+from dispatcher.tuning.instances import (
     DEFAULT_SCALE,
     cordeau_layout,
     extra_violations,
@@ -20,9 +23,6 @@ from benchmarks.instances import (
     read_li_lim_solution,
     route_stops,
 )
-from benchmarks.peers import build_plan
-from dispatcher.errors import DataError
-from dispatcher.solver.checker import check_plan
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "benchmarks"
 S = DEFAULT_SCALE

@@ -1,4 +1,4 @@
-"""Improvement layers around the OR-Tools search, working on timed routes.
+"""Route elimination after the OR-Tools search, on timed routes.
 
 ``eliminate_routes``: when vehicles have a fixed cost (fewer vehicles first, as in the Li & Lim
 ranking), empty the least loaded routes one at a time and put their requests into the other
