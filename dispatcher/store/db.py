@@ -176,6 +176,18 @@ def job_out(row: Job) -> dict[str, Any]:
     }
 
 
+def batch_ids(dicts: Sequence[Mapping[str, Any]], key: str, noun: str, where: str) -> list[str]:
+    """The ``key`` of every dict of a batch to add, refusing one given twice (at
+    ``where[k].key``)."""
+    ids = [str(d[key]) for d in dicts]
+    seen: set[str] = set()
+    for k, item_id in enumerate(ids):
+        if item_id in seen:
+            raise InputError(f"duplicate {noun} {item_id!r} in this batch", f"{where}[{k}].{key}")
+        seen.add(item_id)
+    return ids
+
+
 class Documents:
     """A table of documents by id (``id``, ``data`` as the input dicts of ``dispatcher.io``,
     ``created_at``, ``updated_at``): the fleet's vehicles, the volunteer drivers."""
@@ -416,12 +428,7 @@ class Store:
     # ---- requests ---------------------------------------------------------------------------
     def add_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], source: str = "batch", owner: int | None = None) -> list[str]:
         """Add validated request dicts to a day as pending, all or nothing."""
-        ids = [str(d["id"]) for d in dicts]
-        seen: set[str] = set()
-        for k, rid in enumerate(ids):
-            if rid in seen:
-                raise InputError(f"duplicate request id {rid!r} in this batch", f"requests[{k}].id")
-            seen.add(rid)
+        ids = batch_ids(dicts, "id", "request id", "requests")
         with self.lock_day(day) as (s, row):
             if row.status != "open":
                 raise InputError(f"{day.isoformat()} is closed", "day")

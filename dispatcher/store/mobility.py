@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import InputError, NotFoundError
-from dispatcher.store.db import ConflictError, Documents, Store, iso_time
+from dispatcher.store.db import ConflictError, Documents, Store, batch_ids, iso_time
 from dispatcher.store.models import CarpoolMatchingRow, CarpoolOfferRow, VolunteerRow, utcnow
 
 OFFER_STATUSES = ("active", "withdrawn")
@@ -45,12 +45,7 @@ class Mobility:
     # ---- carpool offers -------------------------------------------------------------------
     def add_offers(self, day: date, dicts: Sequence[Mapping[str, Any]], owner: int | None = None, where: str = "body.offers") -> list[str]:
         """Add validated offer dicts to an open day, all or nothing; returns their driver ids."""
-        ids = [str(d["driver_id"]) for d in dicts]
-        seen: set[str] = set()
-        for k, oid in enumerate(ids):
-            if oid in seen:
-                raise InputError(f"duplicate driver id {oid!r} in this batch", f"{where}[{k}].driver_id")
-            seen.add(oid)
+        ids = batch_ids(dicts, "driver_id", "driver id", where)
         with self.store.lock_day(day) as (s, row):
             if row.status != "open":
                 raise InputError(f"{day.isoformat()} is closed", "day")
