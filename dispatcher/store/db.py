@@ -188,6 +188,12 @@ def batch_ids(dicts: Sequence[Mapping[str, Any]], key: str, noun: str, where: st
     return ids
 
 
+def documents_in(s: Session, model: Any) -> list[dict[str, Any]]:
+    """Every document of a table of documents (see :class:`Documents`) by id, read inside an
+    open session."""
+    return [r.data for r in s.execute(select(model).order_by(model.id)).scalars()]
+
+
 class Documents:
     """A table of documents by id (``id``, ``data`` as the input dicts of ``dispatcher.io``,
     ``created_at``, ``updated_at``): the fleet's vehicles, the volunteer drivers."""
@@ -197,7 +203,7 @@ class Documents:
 
     def list_in(self, s: Session) -> list[dict[str, Any]]:
         """Every document, read inside an open session."""
-        return [r.data for r in s.execute(select(self.model).order_by(self.model.id)).scalars()]
+        return documents_in(s, self.model)
 
     def list(self) -> list[dict[str, Any]]:
         with self.store.read() as s:
@@ -248,6 +254,11 @@ class Store:
         # meet at SQLite's lock).
         self._writer = threading.RLock()
         self.vehicles = Documents(self, VehicleRow, "vehicle", "/v1/vehicles")
+        # the fleet under the names its callers know (list_vehicles_in: inside an open session,
+        # so that a booking sees it in its transaction; put_vehicle: returns whether created)
+        self.list_vehicles, self.list_vehicles_in = self.vehicles.list, self.vehicles.list_in
+        self.get_vehicle, self.put_vehicle = self.vehicles.get, self.vehicles.put
+        self.delete_vehicle = self.vehicles.delete
         if migrate:
             upgrade(self.engine)
 
@@ -406,24 +417,6 @@ class Store:
             if row is None:
                 raise NotFoundError(f"{day.isoformat()} is not a service day", "day")
             return row[0]
-
-    # ---- vehicles ---------------------------------------------------------------------------
-    def list_vehicles(self) -> list[dict[str, Any]]:
-        return self.vehicles.list()
-
-    def list_vehicles_in(self, s: Session) -> list[dict[str, Any]]:
-        """The fleet, read inside an open session (so that a booking sees it in its transaction)."""
-        return self.vehicles.list_in(s)
-
-    def get_vehicle(self, vehicle_id: str) -> dict[str, Any]:
-        return self.vehicles.get(vehicle_id)
-
-    def put_vehicle(self, data: Mapping[str, Any], create_only: bool = False) -> bool:
-        """Create or replace a vehicle (already validated); returns whether it was created."""
-        return self.vehicles.put(data, create_only)
-
-    def delete_vehicle(self, vehicle_id: str) -> None:
-        self.vehicles.delete(vehicle_id)
 
     # ---- requests ---------------------------------------------------------------------------
     def add_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], source: str = "batch", owner: int | None = None) -> list[str]:
