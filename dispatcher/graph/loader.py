@@ -35,6 +35,7 @@ import pickle
 import re
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -184,16 +185,28 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _atomic_write_bytes(path: Path, payload: bytes) -> None:
+def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
+    """``write(tmp)`` fills a temporary file beside ``path``, renamed over ``path`` once complete
+    (a reader never sees half a file; a failed write leaves no temporary file behind)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+        os.close(fd)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _atomic_write_bytes(path: Path, payload: bytes) -> None:
+    _atomic_write(path, lambda tmp: Path(tmp).write_bytes(payload))
+
+
+def _atomic_write_graphml(path: Path, G: nx.MultiDiGraph) -> None:
+    import osmnx as ox
+
+    _atomic_write(path, lambda tmp: ox.save_graphml(G, tmp))
 
 
 def _processed_cache_path(key: str) -> Path:
@@ -306,15 +319,7 @@ def _load_overpass(
             ) from exc
     else:
         raw = raw_graph_from_overpass(_territory_polygon(territory, OVERPASS_BUFFER_M), overpass_url=overpass_url)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            ox.save_graphml(raw, tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _atomic_write_graphml(target, raw)
     raw.graph["source"] = "overpass"
     G = finalize(raw, speed_factor=speed_factor)
     G.graph["path"] = str(target)
@@ -377,22 +382,12 @@ def build_graph(
     (fast). Default ``out``: ``<cache dir>/graphs/<source>-<digest>.pickle``. The write is atomic.
     Returns :func:`graph_summary` plus ``"out"``.
     """
-    import osmnx as ox
-
     G = load_graph(
         source, path, speed_factor=speed_factor, territory=territory, overpass_url=overpass_url, refresh=False
     )
     target = Path(out) if out else cache_dir() / "graphs" / f"{source}-{G.graph['digest']}.pickle"
-    target.parent.mkdir(parents=True, exist_ok=True)
     if target.suffix == ".graphml":
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            ox.save_graphml(G, tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _atomic_write_graphml(target, G)
     else:
         _atomic_write_bytes(target, pickle.dumps(G, protocol=pickle.HIGHEST_PROTOCOL))
     summary = graph_summary(G)

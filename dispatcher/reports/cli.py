@@ -20,6 +20,11 @@ from dispatcher.errors import InputError
 report_app = typer.Typer(help="Operators' outputs: driver manifests, map of the day, GTFS-Flex.", no_args_is_help=True)
 scenario_app = typer.Typer(help="Planners' scenarios: variants x seeds, planned, checked, compared.", no_args_is_help=True)
 
+# The arguments of the reports on a plan (manifest, map)
+ProblemFile = Annotated[Path, typer.Argument(help="Problem JSON (plan.problem.json).")]
+PlanFile = Annotated[Path, typer.Argument(help="Plan JSON.")]
+Lang = Annotated[str, typer.Option(help="fr | en")]
+
 
 def _load(problem: Path, plan: Path) -> tuple[Any, Any]:
     from dispatcher.io.files import load_plan, load_problem
@@ -46,10 +51,10 @@ def _date(value: str | None, where: str) -> date | None:
 @report_app.command("manifest")
 @handle_errors
 def manifest_cmd(
-    problem: Annotated[Path, typer.Argument(help="Problem JSON (plan.problem.json).")],
-    plan: Annotated[Path, typer.Argument(help="Plan JSON.")],
+    problem: ProblemFile,
+    plan: PlanFile,
     out: Annotated[Path, typer.Option(help="Folder for manifests.csv and manifests.html.")] = Path("out/manifests"),
-    lang: Annotated[str, typer.Option(help="fr | en")] = "fr",
+    lang: Lang = "fr",
 ) -> None:
     """Driver manifests: every vehicle's stops in order, who boards and alights, as CSV and HTML."""
     from dispatcher.reports.manifest import build_manifests, write_manifest_csv, write_manifest_html
@@ -65,10 +70,10 @@ def manifest_cmd(
 @report_app.command("map")
 @handle_errors
 def map_cmd(
-    problem: Annotated[Path, typer.Argument(help="Problem JSON (plan.problem.json).")],
-    plan: Annotated[Path, typer.Argument(help="Plan JSON.")],
+    problem: ProblemFile,
+    plan: PlanFile,
     out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("out/map.html"),
-    lang: Annotated[str, typer.Option(help="fr | en")] = "fr",
+    lang: Lang = "fr",
     tiles: Annotated[bool, typer.Option(help="Add the OpenStreetMap tile layer (needs the internet to draw).")] = False,
     roads: Annotated[bool, typer.Option(help="Draw routes along the roads of the default graph (else straight legs).")] = True,
 ) -> None:

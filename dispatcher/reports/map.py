@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import folium
 from branca.element import Element, MacroElement
@@ -102,6 +102,16 @@ class _Attribution(MacroElement):
         super().__init__()
         self._name = "Attribution"
         self.text = text
+
+
+class MapOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`plan_map`, passed on as they are by
+    :func:`plan_map_html` and :func:`write_plan_map`."""
+
+    territory: Any  # a Territory: its outline is drawn and framed (default: none)
+    tiles: bool  # add the OpenStreetMap tile layer (needs the internet; default: False)
+    lang: str  # "fr" (default) or "en"
+    title: str | None  # the legend's heading and the page's title (default: the map of the day)
 
 
 def territory_for_problem(problem: Problem) -> Any:
@@ -269,18 +279,11 @@ def plan_map(
 
 
 def plan_map_html(
-    problem: Problem,
-    plan: Plan,
-    network: PathSource | None = None,
-    *,
-    territory: Any = None,
-    tiles: bool = False,
-    lang: str = "fr",
-    title: str | None = None,
+    problem: Problem, plan: Plan, network: PathSource | None = None, **options: Unpack[MapOptions]
 ) -> str:
     """The map as one HTML page with Leaflet and jQuery inlined: no request leaves the page
     (unless ``tiles``)."""
-    m = plan_map(problem, plan, network, territory=territory, tiles=tiles, lang=lang, title=title)
+    m = plan_map(problem, plan, network, **options)
     page = m.get_root().render()
     head = page.find("<head>")
     if head < 0:  # folium always writes one; keep a clear failure if that ever changes
@@ -299,12 +302,9 @@ def write_plan_map(
     plan: Plan,
     path: str | Path,
     network: PathSource | None = None,
-    *,
-    territory: Any = None,
-    tiles: bool = False,
-    lang: str = "fr",
+    **options: Unpack[MapOptions],
 ) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(plan_map_html(problem, plan, network, territory=territory, tiles=tiles, lang=lang), encoding="utf-8")
+    p.write_text(plan_map_html(problem, plan, network, **options), encoding="utf-8")
     return p

@@ -176,6 +176,24 @@ def job_out(row: Job) -> dict[str, Any]:
     }
 
 
+def batch_ids(dicts: Sequence[Mapping[str, Any]], key: str, noun: str, where: str) -> list[str]:
+    """The ``key`` of every dict of a batch to add, refusing one given twice (at
+    ``where[k].key``)."""
+    ids = [str(d[key]) for d in dicts]
+    seen: set[str] = set()
+    for k, item_id in enumerate(ids):
+        if item_id in seen:
+            raise InputError(f"duplicate {noun} {item_id!r} in this batch", f"{where}[{k}].{key}")
+        seen.add(item_id)
+    return ids
+
+
+def documents_in(s: Session, model: Any) -> list[dict[str, Any]]:
+    """Every document of a table of documents (see :class:`Documents`) by id, read inside an
+    open session."""
+    return [r.data for r in s.execute(select(model).order_by(model.id)).scalars()]
+
+
 class Documents:
     """A table of documents by id (``id``, ``data`` as the input dicts of ``dispatcher.io``,
     ``created_at``, ``updated_at``): the fleet's vehicles, the volunteer drivers."""
@@ -185,7 +203,7 @@ class Documents:
 
     def list_in(self, s: Session) -> list[dict[str, Any]]:
         """Every document, read inside an open session."""
-        return [r.data for r in s.execute(select(self.model).order_by(self.model.id)).scalars()]
+        return documents_in(s, self.model)
 
     def list(self) -> list[dict[str, Any]]:
         with self.store.read() as s:
@@ -236,6 +254,11 @@ class Store:
         # meet at SQLite's lock).
         self._writer = threading.RLock()
         self.vehicles = Documents(self, VehicleRow, "vehicle", "/v1/vehicles")
+        # the fleet under the names its callers know (list_vehicles_in: inside an open session,
+        # so that a booking sees it in its transaction; put_vehicle: returns whether created)
+        self.list_vehicles, self.list_vehicles_in = self.vehicles.list, self.vehicles.list_in
+        self.get_vehicle, self.put_vehicle = self.vehicles.get, self.vehicles.put
+        self.delete_vehicle = self.vehicles.delete
         if migrate:
             upgrade(self.engine)
 
@@ -395,33 +418,10 @@ class Store:
                 raise NotFoundError(f"{day.isoformat()} is not a service day", "day")
             return row[0]
 
-    # ---- vehicles ---------------------------------------------------------------------------
-    def list_vehicles(self) -> list[dict[str, Any]]:
-        return self.vehicles.list()
-
-    def list_vehicles_in(self, s: Session) -> list[dict[str, Any]]:
-        """The fleet, read inside an open session (so that a booking sees it in its transaction)."""
-        return self.vehicles.list_in(s)
-
-    def get_vehicle(self, vehicle_id: str) -> dict[str, Any]:
-        return self.vehicles.get(vehicle_id)
-
-    def put_vehicle(self, data: Mapping[str, Any], create_only: bool = False) -> bool:
-        """Create or replace a vehicle (already validated); returns whether it was created."""
-        return self.vehicles.put(data, create_only)
-
-    def delete_vehicle(self, vehicle_id: str) -> None:
-        self.vehicles.delete(vehicle_id)
-
     # ---- requests ---------------------------------------------------------------------------
     def add_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], source: str = "batch", owner: int | None = None) -> list[str]:
         """Add validated request dicts to a day as pending, all or nothing."""
-        ids = [str(d["id"]) for d in dicts]
-        seen: set[str] = set()
-        for k, rid in enumerate(ids):
-            if rid in seen:
-                raise InputError(f"duplicate request id {rid!r} in this batch", f"requests[{k}].id")
-            seen.add(rid)
+        ids = batch_ids(dicts, "id", "request id", "requests")
         with self.lock_day(day) as (s, row):
             if row.status != "open":
                 raise InputError(f"{day.isoformat()} is closed", "day")

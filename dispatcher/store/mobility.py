@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatcher.errors import InputError, NotFoundError
-from dispatcher.store.db import ConflictError, Documents, Store, iso_time
+from dispatcher.store.db import ConflictError, Documents, Store, batch_ids, documents_in, iso_time
 from dispatcher.store.models import CarpoolMatchingRow, CarpoolOfferRow, VolunteerRow, utcnow
 
 OFFER_STATUSES = ("active", "withdrawn")
@@ -41,16 +41,15 @@ class Mobility:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.volunteers = Documents(store, VolunteerRow, "volunteer", "/v1/volunteers")
+        # the volunteers under the names the service calls them by (see Documents)
+        self.list_volunteers, self.get_volunteer = self.volunteers.list, self.volunteers.get
+        self.put_volunteer, self.delete_volunteer = self.volunteers.put, self.volunteers.delete
 
     # ---- carpool offers -------------------------------------------------------------------
     def add_offers(self, day: date, dicts: Sequence[Mapping[str, Any]], owner: int | None = None, where: str = "body.offers") -> list[str]:
         """Add validated offer dicts to an open day, all or nothing; returns their driver ids."""
-        ids = [str(d["driver_id"]) for d in dicts]
-        seen: set[str] = set()
-        for k, oid in enumerate(ids):
-            if oid in seen:
-                raise InputError(f"duplicate driver id {oid!r} in this batch", f"{where}[{k}].driver_id")
-            seen.add(oid)
+        ids = batch_ids(dicts, "driver_id", "driver id", where)
         with self.store.lock_day(day) as (s, row):
             if row.status != "open":
                 raise InputError(f"{day.isoformat()} is closed", "day")
@@ -104,28 +103,11 @@ class Mobility:
         q = select(CarpoolOfferRow).where(CarpoolOfferRow.day == day, CarpoolOfferRow.status == "active").order_by(CarpoolOfferRow.pk)
         return [r.data for r in s.execute(q).scalars()]
 
-    # ---- volunteers -----------------------------------------------------------------------
-    @property
-    def _volunteers(self) -> Documents:
-        return Documents(self.store, VolunteerRow, "volunteer", "/v1/volunteers")
-
-    def list_volunteers(self) -> list[dict[str, Any]]:
-        return self._volunteers.list()
-
+    # ---- volunteers (listed, read, written and deleted by self.volunteers: see __init__) ----
     @staticmethod
     def volunteers_in(s: Session) -> list[dict[str, Any]]:
-        """Every volunteer dict, read inside an open session."""
-        return [r.data for r in s.execute(select(VolunteerRow).order_by(VolunteerRow.id)).scalars()]
-
-    def get_volunteer(self, volunteer_id: str) -> dict[str, Any]:
-        return self._volunteers.get(volunteer_id)
-
-    def put_volunteer(self, data: Mapping[str, Any], create_only: bool = False) -> bool:
-        """Create or replace a volunteer (already validated); returns whether it was created."""
-        return self._volunteers.put(data, create_only)
-
-    def delete_volunteer(self, volunteer_id: str) -> None:
-        self._volunteers.delete(volunteer_id)
+        """Every volunteer dict, read inside an open session (a plan job's snapshot)."""
+        return documents_in(s, VolunteerRow)
 
     # ---- matchings ------------------------------------------------------------------------
     def save_matching(self, day: date, version: int, result: Mapping[str, Any], created_by: int | None) -> dict[str, Any]:

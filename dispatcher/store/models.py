@@ -24,6 +24,26 @@ class Base(DeclarativeBase):
     pass
 
 
+class _Document:
+    """The columns of a table of documents by id (a ``dispatcher.io`` input dict in ``data``),
+    read and written by ``dispatcher.store.db.Documents``."""
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class _DayItem:
+    """The first columns of an item of a service day (a request, a carpool offer): its own key
+    and the day (``sort_order``: before the columns of the table's class)."""
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, sort_order=-1)
+    day: Mapped[date] = mapped_column(
+        Date, ForeignKey("service_days.day"), index=True, sort_order=-1
+    )
+
+
 class ApiKey(Base):
     __tablename__ = "api_keys"
 
@@ -52,24 +72,19 @@ class ServiceDay(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class VehicleRow(Base):
+class VehicleRow(_Document, Base):
+    """A vehicle of the fleet (``dispatcher.io`` vehicle dict)."""
+
     __tablename__ = "vehicles"
 
-    id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-
-class RequestRow(Base):
+class RequestRow(_DayItem, Base):
     """A trip request of a day. ``status``: pending (submitted, not planned yet), accepted (served
     by the day's current plan: a promise), refused (with ``refusal``), cancelled."""
 
     __tablename__ = "requests"
     __table_args__ = (UniqueConstraint("day", "request_id", name="uq_requests_day_request_id"),)
 
-    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    day: Mapped[date] = mapped_column(Date, ForeignKey("service_days.day"), index=True)
     request_id: Mapped[str] = mapped_column(String(100))
     source: Mapped[str] = mapped_column(String(20))  # batch | booking
     status: Mapped[str] = mapped_column(String(20))
@@ -100,7 +115,7 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-class CarpoolOfferRow(Base):
+class CarpoolOfferRow(_DayItem, Base):
     """A private driver's trip on a service day that riders may share (``dispatcher.io`` offer
     dict in ``data``; its ``driver_id`` is the offer's id within the day). ``status``: active, or
     withdrawn (the row is kept, like a cancelled request)."""
@@ -108,8 +123,6 @@ class CarpoolOfferRow(Base):
     __tablename__ = "carpool_offers"
     __table_args__ = (UniqueConstraint("day", "driver_id", name="uq_carpool_offers_day_driver_id"),)
 
-    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    day: Mapped[date] = mapped_column(Date, ForeignKey("service_days.day"), index=True)
     driver_id: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20))  # active | withdrawn
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -118,16 +131,11 @@ class CarpoolOfferRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class VolunteerRow(Base):
+class VolunteerRow(_Document, Base):
     """A volunteer driver with their own car (``dispatcher.io`` volunteer dict), not bound to a
     day: available on the half-days they give, like the fleet's vehicles."""
 
     __tablename__ = "volunteers"
-
-    id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class CarpoolMatchingRow(Base):
