@@ -122,7 +122,9 @@ class Phase:
 
     def only(self, code: int, name: str) -> Phase:
         """The requests of this phase answered with ``code`` (e.g. the accepted bookings alone)."""
-        sub = Phase(name, self.planned, stopped_by_clock=self.stopped_by_clock)  # no wall time: no rate
+        sub = Phase(
+            name, self.planned, stopped_by_clock=self.stopped_by_clock
+        )  # no wall time: no rate
         for lat, st in zip(self.latencies, self.statuses, strict=True):
             if st == code:
                 sub.latencies.append(lat)
@@ -134,19 +136,33 @@ class Phase:
     def row(self) -> dict[str, Any]:
         answered = self.accepted + self.refused
         return {
-            "phase": self.name.strip(), "requests": self.done, "planned": self.planned, "ok_2xx": self.count(200, 201),
-            "accepted": self.accepted, "refused": self.refused, "errors": self.errors,
+            "phase": self.name.strip(),
+            "requests": self.done,
+            "planned": self.planned,
+            "ok_2xx": self.count(200, 201),
+            "accepted": self.accepted,
+            "refused": self.refused,
+            "errors": self.errors,
             "acceptance_pct": round(100 * self.accepted / answered, 1) if answered else "",
-            "p50_ms": round(self.ms(0.50), 1), "p95_ms": round(self.ms(0.95), 1), "p99_ms": round(self.ms(0.99), 1),
+            "p50_ms": round(self.ms(0.50), 1),
+            "p95_ms": round(self.ms(0.95), 1),
+            "p99_ms": round(self.ms(0.99), 1),
             "max_ms": round(1000 * max(self.latencies), 1) if self.latencies else "",
-            "mean_ms": round(self.mean_ms, 1), "per_s": round(self.per_s, 2) if self.wall_s > 0 else "",
+            "mean_ms": round(self.mean_ms, 1),
+            "per_s": round(self.per_s, 2) if self.wall_s > 0 else "",
             "wall_s": round(self.wall_s, 2) if self.wall_s > 0 else "",
-            "mean_bytes": round(self.bytes / self.done) if self.done and self.bytes else "", "stopped_by_clock": self.stopped_by_clock,
+            "mean_bytes": round(self.bytes / self.done) if self.done and self.bytes else "",
+            "stopped_by_clock": self.stopped_by_clock,
         }
 
 
-def run_phase(name: str, calls: Sequence[Callable[[], httpx.Response]], concurrency: int, timeout_s: float,
-              after: Sequence[int | None] | None = None) -> Phase:
+def run_phase(
+    name: str,
+    calls: Sequence[Callable[[], httpx.Response]],
+    concurrency: int,
+    timeout_s: float,
+    after: Sequence[int | None] | None = None,
+) -> Phase:
     """Run ``calls`` (each one HTTP request) with ``concurrency`` threads, started in order; stop
     starting new ones after ``timeout_s`` seconds. ``after[i]``: the index of an earlier call that
     must be answered before call ``i`` is sent (a return trip after its outbound), or None; the
@@ -168,7 +184,9 @@ def run_phase(name: str, calls: Sequence[Callable[[], httpx.Response]], concurre
             if call is None:
                 return
             dep = after[i] if after is not None else None
-            if dep is not None:  # started before this one (calls start in order): it cannot wait on us
+            if (
+                dep is not None
+            ):  # started before this one (calls start in order): it cannot wait on us
                 answered[dep].wait(max(0.0, deadline - time.perf_counter()) + 600)
             t = time.perf_counter()
             try:
@@ -193,7 +211,9 @@ def run_phase(name: str, calls: Sequence[Callable[[], httpx.Response]], concurre
                     phase.first_error = f"HTTP {status}: {text[:300]}"
             answered[i].set()
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix=f"bench-{name}") as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, concurrency), thread_name_prefix=f"bench-{name}"
+    ) as pool:
         for f in [pool.submit(worker) for _ in range(max(1, concurrency))]:
             f.result()
     phase.wall_s = time.perf_counter() - t0
@@ -216,8 +236,13 @@ def booking_bodies(n: int, seed: int) -> list[dict[str, Any]]:
 
     out = []
     for d in generate_requests(Territory.load(list(PILOT)), n, seed=seed):
-        b: dict[str, Any] = {"id": f"bench-{d['id']}", "pickup": d["pickup"], "dropoff": d["dropoff"],
-                             "seats": d["seats"], "wheelchairs": d["wheelchairs"]}
+        b: dict[str, Any] = {
+            "id": f"bench-{d['id']}",
+            "pickup": d["pickup"],
+            "dropoff": d["dropoff"],
+            "seats": d["seats"],
+            "wheelchairs": d["wheelchairs"],
+        }
         if d.get("pickup_window"):
             b["pickup_window"] = {"start": d["pickup_window"][0], "end": d["pickup_window"][1]}
         if d.get("arrive_by_s") is not None:
@@ -235,12 +260,24 @@ def fleet_bodies(n: int, n_wheelchair: int, seed: int) -> list[dict[str, Any]]:
 
     out = []
     for v in generate_fleet(Territory.load(list(PILOT)), n, n_wheelchair, seed=seed):
-        out.append({
-            "id": f"bench-{v['id']}", "start": v["start"], "end": v["end"],
-            "shift": {"start": v["shift"][0], "end": v["shift"][1]}, "seats": v["seats"], "wheelchairs": v["wheelchairs"],
-            "breaks": [{"window": {"start": b["window"][0], "end": b["window"][1]}, "duration_s": b["duration_s"]} for b in v["breaks"]],
-            "kind": v["kind"],
-        })
+        out.append(
+            {
+                "id": f"bench-{v['id']}",
+                "start": v["start"],
+                "end": v["end"],
+                "shift": {"start": v["shift"][0], "end": v["shift"][1]},
+                "seats": v["seats"],
+                "wheelchairs": v["wheelchairs"],
+                "breaks": [
+                    {
+                        "window": {"start": b["window"][0], "end": b["window"][1]},
+                        "duration_s": b["duration_s"],
+                    }
+                    for b in v["breaks"]
+                ],
+                "kind": v["kind"],
+            }
+        )
     return out
 
 
@@ -273,28 +310,45 @@ class OwnServer:
         return [sys.executable, "-m", "dispatcher.cli", *args]
 
     def create_key(self, role: str) -> str:
-        out = subprocess.run(self._cli("keys", "create", "--role", role, "--name", f"benchmark {role}"), env=self.env,
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            self._cli("keys", "create", "--role", role, "--name", f"benchmark {role}"),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if out.returncode != 0:
-            raise RuntimeError(f"dispatcher keys create --role {role} failed ({out.returncode}): {out.stderr.strip()[-2000:]}")
+            raise RuntimeError(
+                f"dispatcher keys create --role {role} failed ({out.returncode}): {out.stderr.strip()[-2000:]}"
+            )
         return out.stdout.strip().splitlines()[-1].strip()
 
     def start(self, timeout_s: float = 120.0) -> None:
         log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(self._cli("serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"),
-                                     env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            self._cli(
+                "serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"
+            ),
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"the server exited with {self.proc.returncode}:\n{self.log_tail()}"
+                )
             try:
                 if httpx.get(self.url + "/health", timeout=2.0).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"the server did not answer /health within {timeout_s:g} s:\n{self.log_tail()}")
+        raise RuntimeError(
+            f"the server did not answer /health within {timeout_s:g} s:\n{self.log_tail()}"
+        )
 
     def log_tail(self, n: int = 4000) -> str:
         try:
@@ -356,30 +410,54 @@ class Result:
     check_summary: str
 
 
-def run(url: str, operator_key: str, portal_key: str, args: argparse.Namespace, backend: str) -> Result:
+def run(
+    url: str, operator_key: str, portal_key: str, args: argparse.Namespace, backend: str
+) -> Result:
     timeout = httpx.Timeout(args.request_timeout)
-    limits = httpx.Limits(max_connections=max(4, args.concurrency), max_keepalive_connections=max(4, args.concurrency))
-    with httpx.Client(base_url=url, headers={"X-API-Key": operator_key}, timeout=timeout, limits=limits) as op, \
-            httpx.Client(base_url=url, headers={"X-API-Key": portal_key}, timeout=timeout, limits=limits) as portal:
+    limits = httpx.Limits(
+        max_connections=max(4, args.concurrency), max_keepalive_connections=max(4, args.concurrency)
+    )
+    with (
+        httpx.Client(
+            base_url=url, headers={"X-API-Key": operator_key}, timeout=timeout, limits=limits
+        ) as op,
+        httpx.Client(
+            base_url=url, headers={"X-API-Key": portal_key}, timeout=timeout, limits=limits
+        ) as portal,
+    ):
         ok(op.get("/v1/me"), "GET /v1/me (operator key)", (200,))
-        print(f"preparing the workload: {args.bookings} + {args.measure} requests (seed {args.seed}), "
-              f"{args.vehicles} vehicles", flush=True)
+        print(
+            f"preparing the workload: {args.bookings} + {args.measure} requests (seed {args.seed}), "
+            f"{args.vehicles} vehicles",
+            flush=True,
+        )
         bodies = booking_bodies(args.bookings + args.measure, args.seed)
-        for v in fleet_bodies(args.vehicles, min(args.wheelchair_vehicles, args.vehicles), args.seed):
+        for v in fleet_bodies(
+            args.vehicles, min(args.wheelchair_vehicles, args.vehicles), args.seed
+        ):
             ok(op.put(f"/v1/vehicles/{v['id']}", json=v), f"PUT /v1/vehicles/{v['id']}")
         n_vehicles = len(ok(op.get("/v1/vehicles"), "GET /v1/vehicles", (200,)).json())
         first = date.fromisoformat(args.day) if args.day else date.today() + timedelta(days=7)
         day = free_day(op, first)
-        ok(op.put(f"/v1/days/{day.isoformat()}", json={"note": "benchmarks.api"}), f"PUT /v1/days/{day.isoformat()}")
+        ok(
+            op.put(f"/v1/days/{day.isoformat()}", json={"note": "benchmarks.api"}),
+            f"PUT /v1/days/{day.isoformat()}",
+        )
         path = f"/v1/days/{day.isoformat()}"
 
         def booking(b: dict[str, Any]) -> Callable[[], httpx.Response]:
             return lambda: portal.post(f"{path}/bookings", json=b)
 
-        fill, measure = bodies[: args.bookings], bodies[args.bookings:]
+        fill, measure = bodies[: args.bookings], bodies[args.bookings :]
         phases: list[Phase] = []
-        print(f"filling {day.isoformat()} with {len(fill)} bookings (one at a time) ...", flush=True)
-        thirds = [fill[k * len(fill) // 3:(k + 1) * len(fill) // 3] for k in range(3)] if len(fill) >= 3 else [fill]
+        print(
+            f"filling {day.isoformat()} with {len(fill)} bookings (one at a time) ...", flush=True
+        )
+        thirds = (
+            [fill[k * len(fill) // 3 : (k + 1) * len(fill) // 3] for k in range(3)]
+            if len(fill) >= 3
+            else [fill]
+        )
         done = 0
         for part in thirds:
             if not part:
@@ -388,23 +466,59 @@ def run(url: str, operator_key: str, portal_key: str, args: argparse.Namespace, 
             ph = run_phase(name, [booking(b) for b in part], 1, args.phase_timeout)
             phases.append(ph)
             done += len(part)
-            print(f"  {name}: {ph.accepted} accepted, {ph.refused} refused, {ph.errors} errors, p95 {ph.ms(0.95):.0f} ms", flush=True)
+            print(
+                f"  {name}: {ph.accepted} accepted, {ph.refused} refused, {ph.errors} errors, p95 {ph.ms(0.95):.0f} ms",
+                flush=True,
+            )
             if ph.accepted == 0 and set(ph.reasons) == {"booking_closed"}:
-                raise RuntimeError(f"every booking of {day.isoformat()} was refused as booking_closed (outside the server's booking "
-                                   "rules: DISPATCHER_BOOKING_*); choose another --day")
+                raise RuntimeError(
+                    f"every booking of {day.isoformat()} was refused as booking_closed (outside the server's booking "
+                    "rules: DISPATCHER_BOOKING_*); choose another --day"
+                )
             if ph.stopped_by_clock:
-                print(f"  the fill reached --phase-timeout ({args.phase_timeout:g} s) at booking {done}; the day holds fewer", flush=True)
+                print(
+                    f"  the fill reached --phase-timeout ({args.phase_timeout:g} s) at booking {done}; the day holds fewer",
+                    flush=True,
+                )
                 break
         day_info = ok(op.get(path), f"GET {path}", (200,)).json()
         in_day = day_info.get("requests", {}).get("accepted", 0)
-        print(f"measuring {len(measure)} bookings with {in_day} accepted in the day, concurrency {args.concurrency} ...", flush=True)
-        measured = run_phase(f"booking ({in_day} in the day)", [booking(b) for b in measure], args.concurrency, args.phase_timeout,
-                             after=dependencies(measure))
-        phases += [measured, measured.only(201, "  of which 201 promises"), measured.only(409, "  of which 409 refusals")]
-        print(f"reading the plan {args.reads} times (JSON), then {args.reads} times (GeoJSON) ...", flush=True)
-        phases.append(run_phase("plan read (JSON)", [lambda: op.get(f"{path}/plan")] * args.reads, args.concurrency, args.phase_timeout))
-        phases.append(run_phase("plan read (GeoJSON)", [lambda: op.get(f"{path}/plan/geojson")] * args.reads, args.concurrency,
-                                args.phase_timeout))
+        print(
+            f"measuring {len(measure)} bookings with {in_day} accepted in the day, concurrency {args.concurrency} ...",
+            flush=True,
+        )
+        measured = run_phase(
+            f"booking ({in_day} in the day)",
+            [booking(b) for b in measure],
+            args.concurrency,
+            args.phase_timeout,
+            after=dependencies(measure),
+        )
+        phases += [
+            measured,
+            measured.only(201, "  of which 201 promises"),
+            measured.only(409, "  of which 409 refusals"),
+        ]
+        print(
+            f"reading the plan {args.reads} times (JSON), then {args.reads} times (GeoJSON) ...",
+            flush=True,
+        )
+        phases.append(
+            run_phase(
+                "plan read (JSON)",
+                [lambda: op.get(f"{path}/plan")] * args.reads,
+                args.concurrency,
+                args.phase_timeout,
+            )
+        )
+        phases.append(
+            run_phase(
+                "plan read (GeoJSON)",
+                [lambda: op.get(f"{path}/plan/geojson")] * args.reads,
+                args.concurrency,
+                args.phase_timeout,
+            )
+        )
         check_ok, summary = None, ""
         r = op.get(f"{path}/plan/check")
         if r.status_code == 200:
@@ -415,29 +529,74 @@ def run(url: str, operator_key: str, portal_key: str, args: argparse.Namespace, 
 
 
 def table(res: Result, args: argparse.Namespace) -> str:
-    head = ["phase", "n", "2xx", "409", "err", "accept %", "p50 ms", "p95 ms", "p99 ms", "max ms", "mean ms", "per s"]
+    head = [
+        "phase",
+        "n",
+        "2xx",
+        "409",
+        "err",
+        "accept %",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "mean ms",
+        "per s",
+    ]
     rows = []
     for p in res.phases:
         d = p.row()
-        rows.append([p.name + (" (stopped by the clock)" if p.stopped_by_clock else ""), str(p.done), str(d["ok_2xx"]),
-                     str(p.refused), str(p.errors), f"{d['acceptance_pct']}" if d["acceptance_pct"] != "" else "-",
-                     f"{p.ms(0.5):.1f}", f"{p.ms(0.95):.1f}", f"{p.ms(0.99):.1f}", f"{d['max_ms']}", f"{p.mean_ms:.1f}",
-                     f"{p.per_s:.1f}" if p.wall_s > 0 else "-"])
+        rows.append(
+            [
+                p.name + (" (stopped by the clock)" if p.stopped_by_clock else ""),
+                str(p.done),
+                str(d["ok_2xx"]),
+                str(p.refused),
+                str(p.errors),
+                f"{d['acceptance_pct']}" if d["acceptance_pct"] != "" else "-",
+                f"{p.ms(0.5):.1f}",
+                f"{p.ms(0.95):.1f}",
+                f"{p.ms(0.99):.1f}",
+                f"{d['max_ms']}",
+                f"{p.mean_ms:.1f}",
+                f"{p.per_s:.1f}" if p.wall_s > 0 else "-",
+            ]
+        )
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    lines = [" | ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths, strict=True)))]
+    lines = [
+        " | ".join(
+            h.ljust(w) if i == 0 else h.rjust(w)
+            for i, (h, w) in enumerate(zip(head, widths, strict=True))
+        )
+    ]
     lines.append("-+-".join("-" * w for w in widths))
     for r in rows:
-        lines.append(" | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        lines.append(
+            " | ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
     measured = next((p for p in res.phases if p.name.startswith("booking")), None)
-    foot = [f"server: {res.backend}; day {res.day.isoformat()}; {res.vehicles} vehicles; seed {args.seed}; "
-            f"concurrency {args.concurrency}; latency = client-side, whole HTTP round trip on loopback"]
+    foot = [
+        f"server: {res.backend}; day {res.day.isoformat()}; {res.vehicles} vehicles; seed {args.seed}; "
+        f"concurrency {args.concurrency}; latency = client-side, whole HTTP round trip on loopback"
+    ]
     if measured is not None and measured.latencies:
         p95 = measured.ms(0.95)
-        foot.append(f"booking p95 {p95:.1f} ms: {'within' if p95 <= AIM_P95_MS else 'ABOVE'} the aim of {AIM_P95_MS:g} ms")
-    foot.append("stored plan check: " + ("OK" if res.check_ok else "NOT OK" if res.check_ok is False else "not available")
-                + (f" ({res.check_summary})" if res.check_summary else ""))
+        foot.append(
+            f"booking p95 {p95:.1f} ms: {'within' if p95 <= AIM_P95_MS else 'ABOVE'} the aim of {AIM_P95_MS:g} ms"
+        )
+    foot.append(
+        "stored plan check: "
+        + ("OK" if res.check_ok else "NOT OK" if res.check_ok is False else "not available")
+        + (f" ({res.check_summary})" if res.check_summary else "")
+    )
     if measured is not None and measured.reasons:
-        foot.append("refusal reasons of the measured bookings: " + ", ".join(f"{k} {v}" for k, v in measured.reasons.most_common()))
+        foot.append(
+            "refusal reasons of the measured bookings: "
+            + ", ".join(f"{k} {v}" for k, v in measured.reasons.most_common())
+        )
     for p in res.phases:
         if p.first_error:
             foot.append(f"first error in {p.name}: {p.first_error}")
@@ -446,8 +605,17 @@ def table(res: Result, args: argparse.Namespace) -> str:
 
 def write_csv(path: Path, res: Result, args: argparse.Namespace) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [{"backend": res.backend, "day": res.day.isoformat(), "vehicles": res.vehicles, "seed": args.seed,
-             "concurrency": args.concurrency, **p.row()} for p in res.phases]
+    rows = [
+        {
+            "backend": res.backend,
+            "day": res.day.isoformat(),
+            "vehicles": res.vehicles,
+            "seed": args.seed,
+            "concurrency": args.concurrency,
+            **p.row(),
+        }
+        for p in res.phases
+    ]
     with path.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
@@ -455,20 +623,42 @@ def write_csv(path: Path, res: Result, args: argparse.Namespace) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.api", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.api",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--url", help="a running server on loopback (default: start one)")
     ap.add_argument("--key", help="an operator key of the server at --url")
-    ap.add_argument("--portal-key", help="a portal key of the server at --url (default: the operator key books)")
-    ap.add_argument("--database-url", help="own server: SQLAlchemy URL (default: SQLite in a temporary folder)")
-    ap.add_argument("--bookings", type=int, default=300, help="bookings that fill the day before measuring")
+    ap.add_argument(
+        "--portal-key", help="a portal key of the server at --url (default: the operator key books)"
+    )
+    ap.add_argument(
+        "--database-url", help="own server: SQLAlchemy URL (default: SQLite in a temporary folder)"
+    )
+    ap.add_argument(
+        "--bookings", type=int, default=300, help="bookings that fill the day before measuring"
+    )
     ap.add_argument("--measure", type=int, default=100, help="bookings measured")
-    ap.add_argument("--reads", type=int, default=500, help="plan reads, of the JSON and of the GeoJSON each")
-    ap.add_argument("--concurrency", type=int, default=1, help="clients at once in the measured phases")
+    ap.add_argument(
+        "--reads", type=int, default=500, help="plan reads, of the JSON and of the GeoJSON each"
+    )
+    ap.add_argument(
+        "--concurrency", type=int, default=1, help="clients at once in the measured phases"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--vehicles", type=int, default=10)
     ap.add_argument("--wheelchair-vehicles", type=int, default=2)
-    ap.add_argument("--day", help="first service day to try, YYYY-MM-DD (default: in 7 days, inside the booking horizon)")
-    ap.add_argument("--phase-timeout", type=float, default=600.0, help="seconds after which a phase starts no new request")
+    ap.add_argument(
+        "--day",
+        help="first service day to try, YYYY-MM-DD (default: in 7 days, inside the booking horizon)",
+    )
+    ap.add_argument(
+        "--phase-timeout",
+        type=float,
+        default=600.0,
+        help="seconds after which a phase starts no new request",
+    )
     ap.add_argument("--request-timeout", type=float, default=120.0, help="seconds per HTTP request")
     ap.add_argument("--out", type=Path, help="CSV file of the phases' figures")
     args = ap.parse_args(argv)
@@ -491,15 +681,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_loopback(args.url)
         with httpx.Client(base_url=args.url, timeout=10) as c:
             v = ok(c.get("/version"), "GET /version", (200,)).json()
-        res = run(args.url.rstrip("/"), args.key, args.portal_key or args.key, args, f"{v.get('database', '?')} at {args.url}")
+        res = run(
+            args.url.rstrip("/"),
+            args.key,
+            args.portal_key or args.key,
+            args,
+            f"{v.get('database', '?')} at {args.url}",
+        )
     else:
         with OwnServer(args.database_url) as server:
             try:
                 op_key, portal_key = server.create_key("operator"), server.create_key("portal")
                 print(f"starting dispatcher serve on {server.url} ...", flush=True)
                 server.start()
-                v = ok(httpx.get(server.url + "/version", timeout=10), "GET /version", (200,)).json()
-                res = run(server.url, op_key, portal_key, args, f"own dispatcher serve, {v.get('database', '?')}")
+                v = ok(
+                    httpx.get(server.url + "/version", timeout=10), "GET /version", (200,)
+                ).json()
+                res = run(
+                    server.url,
+                    op_key,
+                    portal_key,
+                    args,
+                    f"own dispatcher serve, {v.get('database', '?')}",
+                )
             except BaseException:
                 tail = server.log_tail()
                 if tail:

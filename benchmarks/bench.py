@@ -103,9 +103,25 @@ def run_one(instance: Instance, engine: str, seed: int, time_limit_s: float) -> 
     try:
         plan: Plan = solver.solve(problem)
     except Exception as exc:  # noqa: BLE001 - a benchmark reports every failure as a result
-        return RunResult(instance.family, instance.name, engine_label(engine, instance), seed, time_limit_s, False, 0,
-                         len(problem.requests), 0, float("nan"), instance.bks_cost, instance.bks_vehicles, None, None,
-                         time.perf_counter() - t0, "ERROR", f"{type(exc).__name__}: {exc}")
+        return RunResult(
+            instance.family,
+            instance.name,
+            engine_label(engine, instance),
+            seed,
+            time_limit_s,
+            False,
+            0,
+            len(problem.requests),
+            0,
+            float("nan"),
+            instance.bks_cost,
+            instance.bks_vehicles,
+            None,
+            None,
+            time.perf_counter() - t0,
+            "ERROR",
+            f"{type(exc).__name__}: {exc}",
+        )
     total = time.perf_counter() - t0
     v = judge(instance, plan)
     return RunResult(
@@ -201,7 +217,17 @@ def _fmt(x: float | int | None, nd: int = 2) -> str:
     return f"{x:.{nd}f}"
 
 
-HEADERS = ("instance", "engine", "vehicles", "cost", "best-known", "gap %", "first (s)", "total (s)", "feasible")
+HEADERS = (
+    "instance",
+    "engine",
+    "vehicles",
+    "cost",
+    "best-known",
+    "gap %",
+    "first (s)",
+    "total (s)",
+    "feasible",
+)
 
 
 def table_rows(rows: Sequence[Row]) -> list[list[str]]:
@@ -209,8 +235,19 @@ def table_rows(rows: Sequence[Row]) -> list[list[str]]:
     for r in rows:
         veh = _fmt(r.vehicles, 1 if r.vehicles % 1 else 0)
         bks = _fmt(r.bks_cost) + (f" ({r.bks_vehicles})" if r.bks_vehicles is not None else "")
-        out.append([r.instance, r.engine, veh, _fmt(r.cost), bks, _fmt(r.gap_pct), _fmt(r.first_solution_s),
-                    _fmt(r.total_s, 1), f"{r.feasible}/{r.runs}"])
+        out.append(
+            [
+                r.instance,
+                r.engine,
+                veh,
+                _fmt(r.cost),
+                bks,
+                _fmt(r.gap_pct),
+                _fmt(r.first_solution_s),
+                _fmt(r.total_s, 1),
+                f"{r.feasible}/{r.runs}",
+            ]
+        )
     return out
 
 
@@ -294,11 +331,24 @@ def read_csv(path: Path) -> list[RunResult]:
         for d in csv.DictReader(f):
             out.append(
                 RunResult(
-                    d["family"], d["instance"], d["engine"], int(d["seed"]), float(d["time_limit_s"]),
-                    d["feasible"] == "True", int(d["served"]), int(d["requests"]), int(d["vehicles"]),
-                    float(d["cost"]), num(d["bks_cost"], float), num(d["bks_vehicles"], int),  # type: ignore[arg-type]
-                    num(d["gap_pct"], float), num(d["first_solution_s"], float), float(d["total_s"]),
-                    d["status"], d["violations"], d.get("status_detail") or "",
+                    d["family"],
+                    d["instance"],
+                    d["engine"],
+                    int(d["seed"]),
+                    float(d["time_limit_s"]),
+                    d["feasible"] == "True",
+                    int(d["served"]),
+                    int(d["requests"]),
+                    int(d["vehicles"]),
+                    float(d["cost"]),
+                    num(d["bks_cost"], float),
+                    num(d["bks_vehicles"], int),  # type: ignore[arg-type]
+                    num(d["gap_pct"], float),
+                    num(d["first_solution_s"], float),
+                    float(d["total_s"]),
+                    d["status"],
+                    d["violations"],
+                    d.get("status_detail") or "",
                 )
             )
     return out
@@ -330,18 +380,46 @@ def _run_task(task: tuple[str, str, int, str, int, float, Path]) -> RunResult:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument("family", choices=sorted(FAMILIES))
-    ap.add_argument("--instances", help="comma-separated names, or 'all' (default: all for darp, 8 for the others)")
+    ap.add_argument(
+        "--instances",
+        help="comma-separated names, or 'all' (default: all for darp, 8 for the others)",
+    )
     ap.add_argument("--time-limit", type=float, default=10.0, help="seconds per run (default 10)")
-    ap.add_argument("--seeds", type=int, default=1, help="runs per instance and engine, seeds 0..N-1 (medians shown)")
-    ap.add_argument("--engines", default="ortools", help=f"comma-separated, among {','.join(ENGINES)}")
-    ap.add_argument("--out", type=Path, help="CSV of every run (a Markdown table is written beside it)")
-    ap.add_argument("--scale", type=int, default=DEFAULT_SCALE, help="model units per instance unit (default 1000)")
+    ap.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="runs per instance and engine, seeds 0..N-1 (medians shown)",
+    )
+    ap.add_argument(
+        "--engines", default="ortools", help=f"comma-separated, among {','.join(ENGINES)}"
+    )
+    ap.add_argument(
+        "--out", type=Path, help="CSV of every run (a Markdown table is written beside it)"
+    )
+    ap.add_argument(
+        "--scale",
+        type=int,
+        default=DEFAULT_SCALE,
+        help="model units per instance unit (default 1000)",
+    )
     ap.add_argument("--from-csv", type=Path, help="re-tabulate a results CSV instead of running")
-    ap.add_argument("--jobs", type=int, default=1, help="runs at once, one process each (default 1; 2 on a 2-core machine)")
-    ap.add_argument("--instances-dir", type=Path, help="folder of the benchmark instances "
-                    "(default: $DISPATCHER_BENCHMARKS, else ../shared/data/benchmarks)")
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs at once, one process each (default 1; 2 on a 2-core machine)",
+    )
+    ap.add_argument(
+        "--instances-dir",
+        type=Path,
+        help="folder of the benchmark instances "
+        "(default: $DISPATCHER_BENCHMARKS, else ../shared/data/benchmarks)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
 
@@ -362,16 +440,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = select_instances(args.family, args.instances, root)
     if args.jobs < 1:
         raise SystemExit("--jobs must be at least 1")
-    tasks = [(args.family, name, args.scale, eng, seed, args.time_limit, root)
-             for name in names for eng in engines for seed in range(args.seeds)]
+    tasks = [
+        (args.family, name, args.scale, eng, seed, args.time_limit, root)
+        for name in names
+        for eng in engines
+        for seed in range(args.seeds)
+    ]
     results: list[RunResult] = []
 
     def report(r: RunResult) -> None:
         results.append(r)
         mark = "ok" if r.feasible else f"INFEASIBLE ({r.violations[:120]})"
         gap = f"{r.gap_pct:+.2f}%" if r.gap_pct is not None else "-"
-        print(f"{r.instance:>8} {r.engine:<24} seed {r.seed}: {r.vehicles} veh, cost {r.cost:.2f} ({gap}), "
-              f"{r.total_s:.1f} s, {mark}", file=sys.stderr, flush=True)
+        print(
+            f"{r.instance:>8} {r.engine:<24} seed {r.seed}: {r.vehicles} veh, cost {r.cost:.2f} ({gap}), "
+            f"{r.total_s:.1f} s, {mark}",
+            file=sys.stderr,
+            flush=True,
+        )
         if args.out:
             write_csv(results, args.out)  # keep what is done if interrupted
 

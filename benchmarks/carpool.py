@@ -45,14 +45,21 @@ WORK_TOWNS = ("Albert", "Méaulte", "Bray-sur-Somme", "Acheux-en-Amiénois")
 
 
 def carpool_morning(
-    territory: Territory, network: RoadNetwork, n_offers: int, n_riders: int, seed: int = 0, one_seat: bool = False
+    territory: Territory,
+    network: RoadNetwork,
+    n_offers: int,
+    n_riders: int,
+    seed: int = 0,
+    one_seat: bool = False,
 ) -> tuple[Problem, list[CarpoolOffer]]:
     """A morning of commuting offers and rider requests between the communes' main stops."""
     rng = random.Random(f"benchmarks.carpool:{seed}:{n_offers}:{n_riders}:{one_seat}")
     communes = list(territory.communes)
     stops = {c.insee: territory.main_stop(c.insee) for c in communes}
     locs = tuple(Location(s.id, s.lon, s.lat, s.name) for s in stops.values())
-    dur, dist = network.matrices([(loc.lon, loc.lat) for loc in locs], labels=[loc.id for loc in locs])
+    dur, dist = network.matrices(
+        [(loc.lon, loc.lat) for loc in locs], labels=[loc.id for loc in locs]
+    )
     towns = [territory.commune(name) for name in WORK_TOWNS]
     town_w = [5, 3, 1, 1]
     villages = [c for c in communes if c.insee not in {t.insee for t in towns}]
@@ -75,12 +82,27 @@ def carpool_morning(
     riders: list[Request] = []
     for k in range(n_riders):
         a = rng.choices(villages, pop)[0]
-        b = rng.choices(towns, town_w)[0] if rng.random() < 0.85 else rng.choice([c for c in villages if c != a])
+        b = (
+            rng.choices(towns, town_w)[0]
+            if rng.random() < 0.85
+            else rng.choice([c for c in villages if c != a])
+        )
         t = rng.randrange(6 * H + 30 * M, 9 * H, 5 * M)
         if rng.random() < 0.7:
-            riders.append(Request(f"r{k + 1:03d}", stops[a.insee].id, stops[b.insee].id, pickup_window=TimeWindow(t, t + 15 * M)))
+            riders.append(
+                Request(
+                    f"r{k + 1:03d}",
+                    stops[a.insee].id,
+                    stops[b.insee].id,
+                    pickup_window=TimeWindow(t, t + 15 * M),
+                )
+            )
         else:
-            riders.append(Request(f"r{k + 1:03d}", stops[a.insee].id, stops[b.insee].id, arrive_by_s=t + 30 * M))
+            riders.append(
+                Request(
+                    f"r{k + 1:03d}", stops[a.insee].id, stops[b.insee].id, arrive_by_s=t + 30 * M
+                )
+            )
     problem = Problem(locs, dur, dist, tuple(riders), (), name=f"carpool {n_offers}x{n_riders}")
     return problem, offers
 
@@ -94,8 +116,11 @@ def optimal_assignment(problem: Problem) -> tuple[int, int]:
         for q, r in enumerate(rs):
             if feasible_alone(problem, r, v):
                 drive = (
-                    problem.travel_s(v.start, r.pickup) + problem.boarding_s(r) + problem.direct_s(r)
-                    + problem.alighting_s(r) + problem.travel_s(r.dropoff, v.end)
+                    problem.travel_s(v.start, r.pickup)
+                    + problem.boarding_s(r)
+                    + problem.direct_s(r)
+                    + problem.alighting_s(r)
+                    + problem.travel_s(r.dropoff, v.end)
                 )
                 cost[d, q] = drive - direct - GROUP_BONUS
     rows, cols = linear_sum_assignment(cost)
@@ -113,7 +138,12 @@ def ortools_assignment(problem: Problem, limit_s: float) -> tuple[int, int, floa
         v = problem.vehicle(route.vehicle_id)
         places = [v.start, *(x.location_id for x in route.visits), v.end]
         drive = sum(problem.travel_s(a, b) for a, b in zip(places, places[1:], strict=False))
-        drive += sum(problem.boarding_s(problem.request(x.request_id)) if x.kind == "pickup" else problem.alighting_s(problem.request(x.request_id)) for x in route.visits)
+        drive += sum(
+            problem.boarding_s(problem.request(x.request_id))
+            if x.kind == "pickup"
+            else problem.alighting_s(problem.request(x.request_id))
+            for x in route.visits
+        )
         detour += drive - problem.travel_s(v.start, v.end)
     return len(plan.served_ids), detour, elapsed, check_plan(problem, plan).ok
 
@@ -134,7 +164,12 @@ class Row:
     checker: str
 
 
-def run(sizes: Sequence[tuple[int, int]], one_to_one: Sequence[tuple[int, int]], ortools_limit: float, seed: int) -> list[Row]:
+def run(
+    sizes: Sequence[tuple[int, int]],
+    one_to_one: Sequence[tuple[int, int]],
+    ortools_limit: float,
+    seed: int,
+) -> list[Row]:
     terr = Territory.load()
     net = RoadNetwork.default()
     rows: list[Row] = []
@@ -142,8 +177,22 @@ def run(sizes: Sequence[tuple[int, int]], one_to_one: Sequence[tuple[int, int]],
         problem, offers = carpool_morning(terr, net, n_off, n_rid, seed)
         res = match_carpool(problem, offers, max_group=3)
         ok = check_plan(carpool_problem(problem, offers), res.plan).ok
-        rows.append(Row(f"{n_off} x {n_rid}", n_off, n_rid, 3, "matcher", res.stats["total_s"], res.candidates,
-                        res.riders_matched, res.total_detour_s / 60, "-", "-", "OK" if ok else "INVALID"))
+        rows.append(
+            Row(
+                f"{n_off} x {n_rid}",
+                n_off,
+                n_rid,
+                3,
+                "matcher",
+                res.stats["total_s"],
+                res.candidates,
+                res.riders_matched,
+                res.total_detour_s / 60,
+                "-",
+                "-",
+                "OK" if ok else "INVALID",
+            )
+        )
         print(_fmt(rows[-1]), file=sys.stderr)
     for n_off, n_rid in one_to_one:
         problem, offers = carpool_morning(terr, net, n_off, n_rid, seed, one_seat=True)
@@ -151,14 +200,41 @@ def run(sizes: Sequence[tuple[int, int]], one_to_one: Sequence[tuple[int, int]],
         opt_m, opt_d = optimal_assignment(cp)
         res = match_carpool(problem, offers, max_group=1)
         ok = check_plan(cp, res.plan).ok
-        rows.append(Row(f"1:1 {n_off} x {n_rid}", n_off, n_rid, 1, "matcher", res.stats["total_s"], res.candidates,
-                        res.riders_matched, res.total_detour_s / 60, f"{opt_m} ({opt_d / 60:.1f} min)",
-                        _gap(res.riders_matched, res.total_detour_s, opt_m, opt_d), "OK" if ok else "INVALID"))
+        rows.append(
+            Row(
+                f"1:1 {n_off} x {n_rid}",
+                n_off,
+                n_rid,
+                1,
+                "matcher",
+                res.stats["total_s"],
+                res.candidates,
+                res.riders_matched,
+                res.total_detour_s / 60,
+                f"{opt_m} ({opt_d / 60:.1f} min)",
+                _gap(res.riders_matched, res.total_detour_s, opt_m, opt_d),
+                "OK" if ok else "INVALID",
+            )
+        )
         print(_fmt(rows[-1]), file=sys.stderr)
         if ortools_limit > 0:
             m, d, el, ok2 = ortools_assignment(cp, ortools_limit)
-            rows.append(Row(f"1:1 {n_off} x {n_rid}", n_off, n_rid, 1, f"ortools {ortools_limit:g}s", el, 0, m, d / 60,
-                            f"{opt_m} ({opt_d / 60:.1f} min)", _gap(m, d, opt_m, opt_d), "OK" if ok2 else "INVALID"))
+            rows.append(
+                Row(
+                    f"1:1 {n_off} x {n_rid}",
+                    n_off,
+                    n_rid,
+                    1,
+                    f"ortools {ortools_limit:g}s",
+                    el,
+                    0,
+                    m,
+                    d / 60,
+                    f"{opt_m} ({opt_d / 60:.1f} min)",
+                    _gap(m, d, opt_m, opt_d),
+                    "OK" if ok2 else "INVALID",
+                )
+            )
             print(_fmt(rows[-1]), file=sys.stderr)
     return rows
 
@@ -172,20 +248,46 @@ def _gap(matched: int, detour: int, opt_m: int, opt_d: int) -> str:
     return f"0 riders, {100 * (detour - opt_d) / max(opt_d, 1):+.1f}% detour"
 
 
-HEAD = ("case", "solver", "time s", "candidates", "matched", "detour min", "optimal", "gap", "checker")
+HEAD = (
+    "case",
+    "solver",
+    "time s",
+    "candidates",
+    "matched",
+    "detour min",
+    "optimal",
+    "gap",
+    "checker",
+)
 
 
 def _fmt(r: Row) -> str:
-    cells = (r.case, r.solver, f"{r.time_s:.1f}", str(r.candidates), str(r.matched), f"{r.detour_min:.1f}",
-             r.optimal_matched, r.gap_pct, r.checker)
+    cells = (
+        r.case,
+        r.solver,
+        f"{r.time_s:.1f}",
+        str(r.candidates),
+        str(r.matched),
+        f"{r.detour_min:.1f}",
+        r.optimal_matched,
+        r.gap_pct,
+        r.checker,
+    )
     return "| " + " | ".join(cells) + " |"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="100x200,300x600", help="offers x riders, comma separated")
-    ap.add_argument("--one-to-one", default="100x200,300x600", help="one-seat cases with a known optimum")
-    ap.add_argument("--ortools-limit", type=float, default=10.0, help="OR-Tools time limit on the 1:1 cases (0: skip)")
+    ap.add_argument(
+        "--one-to-one", default="100x200,300x600", help="one-seat cases with a known optimum"
+    )
+    ap.add_argument(
+        "--ortools-limit",
+        type=float,
+        default=10.0,
+        help="OR-Tools time limit on the 1:1 cases (0: skip)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--csv", default="", help="write the table as CSV here")
     a = ap.parse_args(argv)
@@ -203,8 +305,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             w = csv.writer(f)
             w.writerow(HEAD)
             for r in rows:
-                w.writerow([r.case, r.solver, f"{r.time_s:.2f}", r.candidates, r.matched, f"{r.detour_min:.1f}",
-                            r.optimal_matched, r.gap_pct, r.checker])
+                w.writerow(
+                    [
+                        r.case,
+                        r.solver,
+                        f"{r.time_s:.2f}",
+                        r.candidates,
+                        r.matched,
+                        f"{r.detour_min:.1f}",
+                        r.optimal_matched,
+                        r.gap_pct,
+                        r.checker,
+                    ]
+                )
     return 0
 
 

@@ -46,7 +46,9 @@ def percentile(xs: list[float], q: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--vehicles", type=int, default=10)
     ap.add_argument("--wheelchair-vehicles", type=int, default=2)
@@ -61,9 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     network = RoadNetwork.default()
     reqs = generate_requests(territory, args.requests, seed=args.seed)
     fleet = generate_fleet(territory, args.vehicles, args.wheelchair_vehicles, seed=args.seed)
-    problem = problem_from_dicts(reqs, fleet, territory, network, params=SolverParams(time_limit_s=args.batch_s))
-    print(f"compiled {len(problem.requests)} requests, {len(problem.vehicles)} vehicles, "
-          f"{len(problem.locations)} places (matrix computed once, up front) in {time.perf_counter() - t:.1f} s")
+    problem = problem_from_dicts(
+        reqs, fleet, territory, network, params=SolverParams(time_limit_s=args.batch_s)
+    )
+    print(
+        f"compiled {len(problem.requests)} requests, {len(problem.vehicles)} vehicles, "
+        f"{len(problem.locations)} places (matrix computed once, up front) in {time.perf_counter() - t:.1f} s"
+    )
 
     day = LiveDay(replace(problem, requests=()), Plan(routes=()), window_s=args.window_s)
     latencies: list[float] = []
@@ -116,16 +122,29 @@ def main(argv: list[str] | None = None) -> int:
         ("insertion day: promises in the problem", "yes" if promises_ok else "NO"),
         ("insertion day: cost (EUR)", f"{ins_cost:.2f}"),
         ("insertion day: EUR per served request", f"{ins_cost / max(acc, 1):.2f}"),
-        ("alternatives search on refusals, mean (ms)", f"{1000 * statistics.fmean(alt_lat):.0f}" if alt_lat else "-"),
-        (f"batch OR-Tools {args.batch_s:g} s: served", f"{len(served_b)} ({100 * len(served_b) / n:.1f} %), {batch_s:.1f} s"),
+        (
+            "alternatives search on refusals, mean (ms)",
+            f"{1000 * statistics.fmean(alt_lat):.0f}" if alt_lat else "-",
+        ),
+        (
+            f"batch OR-Tools {args.batch_s:g} s: served",
+            f"{len(served_b)} ({100 * len(served_b) / n:.1f} %), {batch_s:.1f} s",
+        ),
         ("batch: checker", "OK" if batch_ok else "INVALID"),
         ("batch: cost (EUR)", f"{batch_cost:.2f}"),
         ("batch: EUR per served request", f"{batch_cost / max(len(served_b), 1):.2f}"),
-        ("cost gap per served request, insertion vs batch",
-         f"{100 * ((ins_cost / max(acc, 1)) / (batch_cost / max(len(served_b), 1)) - 1):+.1f} %"),
-        (f"insertion day re-optimised {args.reopt_s:g} s: cost (EUR)", f"{reopt_cost:.2f} ({reopt_s:.1f} s, checker {'OK' if reopt_ok else 'INVALID'})"),
-        ("re-optimised vs batch, per served request",
-         f"{100 * ((reopt_cost / max(acc, 1)) / (batch_cost / max(len(served_b), 1)) - 1):+.1f} %"),
+        (
+            "cost gap per served request, insertion vs batch",
+            f"{100 * ((ins_cost / max(acc, 1)) / (batch_cost / max(len(served_b), 1)) - 1):+.1f} %",
+        ),
+        (
+            f"insertion day re-optimised {args.reopt_s:g} s: cost (EUR)",
+            f"{reopt_cost:.2f} ({reopt_s:.1f} s, checker {'OK' if reopt_ok else 'INVALID'})",
+        ),
+        (
+            "re-optimised vs batch, per served request",
+            f"{100 * ((reopt_cost / max(acc, 1)) / (batch_cost / max(len(served_b), 1)) - 1):+.1f} %",
+        ),
     ]
     w = max(len(a) for a, _ in rows)
     print(f"| {'measure':<{w}} | value |")

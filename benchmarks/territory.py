@@ -53,13 +53,20 @@ class Case:
         return max(1, math.ceil(self.n_vehicles / 4))
 
 
-def build(case: Case, seed: int, params: SolverParams, network: RoadNetwork | None = None) -> Problem:
+def build(
+    case: Case, seed: int, params: SolverParams, network: RoadNetwork | None = None
+) -> Problem:
     territory = Territory.load(list(case.epcis))
     requests = generate_requests(territory, case.n_requests, seed)
     fleet = generate_fleet(territory, case.n_vehicles, case.n_wheelchair, seed)
     network = network or RoadNetwork.default()
     return problem_from_dicts(
-        requests, fleet, territory, network, params=params, name=f"territory-{case.n_requests}-s{seed}"
+        requests,
+        fleet,
+        territory,
+        network,
+        params=params,
+        name=f"territory-{case.n_requests}-s{seed}",
     )
 
 
@@ -89,7 +96,9 @@ def run(case: Case, seed: int, limits: Sequence[float], first_solution: str) -> 
         "vehicles": case.n_vehicles,
         "locations": len(problem.locations),
         "build_s": round(build_s, 2),
-        "first_plan_s": round(plan.stats.first_solution_s, 2) if plan.stats.first_solution_s is not None else "",
+        "first_plan_s": round(plan.stats.first_solution_s, 2)
+        if plan.stats.first_solution_s is not None
+        else "",
     }
     for t in limits:
         b = best_at(tr.solutions, t)
@@ -132,9 +141,15 @@ def print_table(rows: Sequence[dict[str, object]]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="50,150,400", help="request counts, comma-separated")
-    ap.add_argument("--limits", default="10,30,120", help="checkpoints in seconds; the search runs to the largest")
+    ap.add_argument(
+        "--limits",
+        default="10,30,120",
+        help="checkpoints in seconds; the search runs to the largest",
+    )
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--big", action="store_true", help="add 1,000 requests over the four intercommunalities")
+    ap.add_argument(
+        "--big", action="store_true", help="add 1,000 requests over the four intercommunalities"
+    )
     ap.add_argument("--first-solution", default="PARALLEL_CHEAPEST_INSERTION")
     ap.add_argument("--csv", type=Path, default=None, help="write the table to this CSV file")
     args = ap.parse_args(argv)

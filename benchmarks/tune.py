@@ -36,22 +36,47 @@ from dispatcher.tuning.study import (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.tune", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.tune", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument("family", choices=sorted(FAMILIES))
     ap.add_argument("--instances", required=True, help="comma-separated names, or 'all'")
     ap.add_argument("--trials", type=int, help="trials to run now (added to the study's)")
-    ap.add_argument("--time-limit", type=float, default=5.0, help="seconds per instance and trial (default 5)")
-    ap.add_argument("--scheduler", help="address of a running Dask scheduler (default: a LocalCluster)")
-    ap.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="LocalCluster workers (default 2)")
-    ap.add_argument("--storage", default=DEFAULT_STORAGE, help=f"Optuna RDB URL (default {DEFAULT_STORAGE})")
+    ap.add_argument(
+        "--time-limit", type=float, default=5.0, help="seconds per instance and trial (default 5)"
+    )
+    ap.add_argument(
+        "--scheduler", help="address of a running Dask scheduler (default: a LocalCluster)"
+    )
+    ap.add_argument(
+        "--workers", type=int, default=DEFAULT_WORKERS, help="LocalCluster workers (default 2)"
+    )
+    ap.add_argument(
+        "--storage", default=DEFAULT_STORAGE, help=f"Optuna RDB URL (default {DEFAULT_STORAGE})"
+    )
     ap.add_argument("--study", help="study name (default: family-instances-time)")
-    ap.add_argument("--out", type=Path, default=Path("params.toml"), help="parameter file to write (.toml/.json)")
-    ap.add_argument("--compare", action="store_true", help="re-run the defaults and the best side by side")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=Path("params.toml"),
+        help="parameter file to write (.toml/.json)",
+    )
+    ap.add_argument(
+        "--compare", action="store_true", help="re-run the defaults and the best side by side"
+    )
     ap.add_argument("--seed", type=int, default=0, help="sampler seed")
-    ap.add_argument("--check", type=Path, metavar="PARAMS_FILE",
-                    help="no study: run the defaults and this parameter file side by side on the instances")
-    ap.add_argument("--instances-dir", type=Path, help="folder of the benchmark instances "
-                    "(default: $DISPATCHER_BENCHMARKS, else ../shared/data/benchmarks)")
+    ap.add_argument(
+        "--check",
+        type=Path,
+        metavar="PARAMS_FILE",
+        help="no study: run the defaults and this parameter file side by side on the instances",
+    )
+    ap.add_argument(
+        "--instances-dir",
+        type=Path,
+        help="folder of the benchmark instances "
+        "(default: $DISPATCHER_BENCHMARKS, else ../shared/data/benchmarks)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.check:
@@ -59,13 +84,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             require_tune("python -m benchmarks.tune")
             candidates = {"defaults": SolverParams(), args.check.name: load_params(args.check)}
             names, comp = compare_files(
-                args.family, args.instances, candidates, args.time_limit, scheduler=args.scheduler,
-                n_workers=args.workers, instances_dir=args.instances_dir,
+                args.family,
+                args.instances,
+                candidates,
+                args.time_limit,
+                scheduler=args.scheduler,
+                n_workers=args.workers,
+                instances_dir=args.instances_dir,
             )
         except DispatcherError as e:
             print(f"error: {e}", file=sys.stderr)
             return e.exit_code
-        print(f"{args.family}: {len(names)} instance(s), {args.time_limit:g} s each, side by side on the same workers\n")
+        print(
+            f"{args.family}: {len(names)} instance(s), {args.time_limit:g} s each, side by side on the same workers\n"
+        )
         print(scores_markdown(names, comp))
         return 0
     if args.trials is None:
@@ -74,9 +106,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         require_tune("python -m benchmarks.tune")
         result = run_study(
-            args.family, args.instances, args.trials, args.time_limit, scheduler=args.scheduler,
-            storage=args.storage, study_name=args.study, out=args.out, n_workers=args.workers,
-            sampler_seed=args.seed, compare=args.compare, command=command,
+            args.family,
+            args.instances,
+            args.trials,
+            args.time_limit,
+            scheduler=args.scheduler,
+            storage=args.storage,
+            study_name=args.study,
+            out=args.out,
+            n_workers=args.workers,
+            sampler_seed=args.seed,
+            compare=args.compare,
+            command=command,
             on_trial=lambda r: print(describe_trial(r), file=sys.stderr, flush=True),
             instances_dir=args.instances_dir,
         )

@@ -28,6 +28,7 @@ app = typer.Typer(
 graph_app = typer.Typer(help="Build and inspect the road graph.", no_args_is_help=True)
 app.add_typer(graph_app, name="graph")
 
+
 def _version_callback(value: bool) -> None:
     if value:
         console.print(f"dispatcher {__version__}")
@@ -36,7 +37,12 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+        ),
+    ] = False,
 ) -> None:
     """Route optimisation for rural on-demand transport (TAD) and carpooling."""
 
@@ -75,11 +81,30 @@ def _territory(epcis: str | None) -> Any:
 @handle_errors
 def graph_build(
     source: Annotated[str, typer.Option(help="default | osm-file | overpass")] = "default",
-    path: Annotated[Path | None, typer.Argument(help="The .osm or .osm.pbf file (with --source osm-file).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Where to write the graph (.graphml or .pickle); default: the cache folder.")] = None,
-    territory: Annotated[str | None, typer.Option(help="Intercommunalities for Overpass (keys or SIREN, comma separated; 'all').")] = None,
-    speed_factor: Annotated[float | None, typer.Option(help="Multiply every speed (default: 0.85 for the default network, 1.0 for OSM).")] = None,
-    overpass_url: Annotated[str | None, typer.Option(help="Overpass API endpoint (default: osmnx's).")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(help="The .osm or .osm.pbf file (with --source osm-file).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the graph (.graphml or .pickle); default: the cache folder."
+        ),
+    ] = None,
+    territory: Annotated[
+        str | None,
+        typer.Option(
+            help="Intercommunalities for Overpass (keys or SIREN, comma separated; 'all')."
+        ),
+    ] = None,
+    speed_factor: Annotated[
+        float | None,
+        typer.Option(
+            help="Multiply every speed (default: 0.85 for the default network, 1.0 for OSM)."
+        ),
+    ] = None,
+    overpass_url: Annotated[
+        str | None, typer.Option(help="Overpass API endpoint (default: osmnx's).")
+    ] = None,
 ) -> None:
     """Build the road graph from a source and print its summary."""
     from dispatcher.graph import build_graph
@@ -88,7 +113,9 @@ def graph_build(
         raise InputError("must be default, osm-file or overpass", "--source")
     terr = _territory(territory) if source == "overpass" else None
     with step(f"Building the road graph ({source})"):
-        summary = build_graph(source, path, out, speed_factor=speed_factor, territory=terr, overpass_url=overpass_url)
+        summary = build_graph(
+            source, path, out, speed_factor=speed_factor, territory=terr, overpass_url=overpass_url
+        )
     _print_summary(summary)
 
 
@@ -96,7 +123,10 @@ def graph_build(
 @handle_errors
 def graph_info(
     source: Annotated[str, typer.Option(help="default | osm-file | graph")] = "default",
-    path: Annotated[Path | None, typer.Argument(help="A .osm/.osm.pbf file (osm-file) or a built graph (graph).")] = None,
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="A .osm/.osm.pbf file (osm-file) or a built graph (graph)."),
+    ] = None,
 ) -> None:
     """Nodes, edges, km of road per class, components, bounding box."""
     from dispatcher.graph import graph_summary, load_graph
@@ -110,7 +140,9 @@ def _print_summary(s: dict[str, Any]) -> None:
     t = Table(title="Road graph", show_header=False)
     for k, v in s.items():
         if isinstance(v, dict):
-            v = ", ".join(f"{a}: {b:.1f}" if isinstance(b, float) else f"{a}: {b}" for a, b in v.items())
+            v = ", ".join(
+                f"{a}: {b:.1f}" if isinstance(b, float) else f"{a}: {b}" for a, b in v.items()
+            )
         t.add_row(str(k), str(v))
     console.print(t)
 
@@ -123,11 +155,20 @@ def _print_summary(s: dict[str, Any]) -> None:
 @app.command("matrix")
 @handle_errors
 def matrix(
-    points: Annotated[Path | None, typer.Option(help="CSV of points (columns id, lon, lat); default: the communes.")] = None,
-    territory: Annotated[str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all').")] = None,
+    points: Annotated[
+        Path | None,
+        typer.Option(help="CSV of points (columns id, lon, lat); default: the communes."),
+    ] = None,
+    territory: Annotated[
+        str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all').")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv | json")] = "csv",
-    out: Annotated[Path | None, typer.Option(help="Output file (default: standard output).")] = None,
-    what: Annotated[str, typer.Option(help="time (minutes in CSV, seconds in JSON) | distance (m)")] = "time",
+    out: Annotated[
+        Path | None, typer.Option(help="Output file (default: standard output).")
+    ] = None,
+    what: Annotated[
+        str, typer.Option(help="time (minutes in CSV, seconds in JSON) | distance (m)")
+    ] = "time",
 ) -> None:
     """Travel-time and distance matrices between the communes (or the points of a CSV)."""
     import csv as _csv
@@ -151,13 +192,21 @@ def matrix(
     with step(f"Computing {len(coords)} x {len(coords)} matrices"):
         dur, dist = net.matrices(coords, labels=labels, territory=terr)
     if fmt == "json":
-        text = _json.dumps({"labels": labels, "duration_s": dur.tolist(), "distance_m": dist.tolist()}, ensure_ascii=False)
+        text = _json.dumps(
+            {"labels": labels, "duration_s": dur.tolist(), "distance_m": dist.tolist()},
+            ensure_ascii=False,
+        )
     else:
         buf = _io.StringIO()
         w = _csv.writer(buf)
         w.writerow(["from \\ to", *labels])
         for lab, row in zip(labels, dur if what == "time" else dist, strict=True):
-            w.writerow([lab, *([f"{x / 60:.1f}" for x in row] if what == "time" else [int(x) for x in row])])
+            w.writerow(
+                [
+                    lab,
+                    *([f"{x / 60:.1f}" for x in row] if what == "time" else [int(x) for x in row]),
+                ]
+            )
         text = buf.getvalue()
     if out:
         out.write_text(text, encoding="utf-8")
@@ -192,7 +241,12 @@ def _read_points(path: Path) -> tuple[list[str], list[tuple[float, float]]]:
 
 
 def _solve_and_report(
-    problem: Any, out: Path | None, geojson: Path | None, network: Any, offers: Any = (), volunteers: Any = ()
+    problem: Any,
+    out: Path | None,
+    geojson: Path | None,
+    network: Any,
+    offers: Any = (),
+    volunteers: Any = (),
 ) -> Any:
     from dispatcher.io.files import write_json
     from dispatcher.io.geojson import plan_to_geojson
@@ -211,7 +265,9 @@ def _solve_and_report(
         ):
             problem, plan = plan_mixed(problem, offers, volunteers)
     else:
-        with step(f"Planning {len(problem.requests)} requests on {len(problem.vehicles)} vehicles (time limit {limit:g} s)"):
+        with step(
+            f"Planning {len(problem.requests)} requests on {len(problem.vehicles)} vehicles (time limit {limit:g} s)"
+        ):
             plan = default_solver().solve(problem)
     with step("Checking the plan independently"):
         report = check_plan(problem, plan)
@@ -267,7 +323,12 @@ def _print_kpis(plan: Any) -> None:
         ),
         ("solver status", plan.stats.status),
         ("status detail", plan.stats.status_detail or "-"),
-        ("first plan (s)", f"{plan.stats.first_solution_s:.2f}" if plan.stats.first_solution_s is not None else "-"),
+        (
+            "first plan (s)",
+            f"{plan.stats.first_solution_s:.2f}"
+            if plan.stats.first_solution_s is not None
+            else "-",
+        ),
         ("total time (s)", f"{plan.stats.total_s:.2f}"),
     ]
     for a, b in rows:
@@ -294,13 +355,28 @@ def plan_cmd(
     fleet: Annotated[Path, typer.Option(help="Fleet, CSV or JSON.")],
     day: Annotated[str, typer.Option(help="Service day, YYYY-MM-DD.")],
     time_limit: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 10.0,
-    params_file: Annotated[Path | None, typer.Option("--params", help="Solver parameters (TOML or JSON, e.g. from dispatcher tune).")] = None,
+    params_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--params", help="Solver parameters (TOML or JSON, e.g. from dispatcher tune)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Solver seed.")] = 0,
-    out: Annotated[Path, typer.Option(help="Plan JSON (the problem is written beside it).")] = Path("plan.json"),
+    out: Annotated[Path, typer.Option(help="Plan JSON (the problem is written beside it).")] = Path(
+        "plan.json"
+    ),
     geojson: Annotated[Path | None, typer.Option(help="Also write the routes as GeoJSON.")] = None,
-    territory: Annotated[str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all').")] = None,
-    carpool: Annotated[Path | None, typer.Option(help="Carpool offers, CSV or JSON: planned together with the fleet.")] = None,
-    volunteers: Annotated[Path | None, typer.Option(help="Volunteer drivers, CSV or JSON: planned together with the fleet.")] = None,
+    territory: Annotated[
+        str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all').")
+    ] = None,
+    carpool: Annotated[
+        Path | None,
+        typer.Option(help="Carpool offers, CSV or JSON: planned together with the fleet."),
+    ] = None,
+    volunteers: Annotated[
+        Path | None,
+        typer.Option(help="Volunteer drivers, CSV or JSON: planned together with the fleet."),
+    ] = None,
 ) -> None:
     """Plan a day: requests and fleet in, routes and refusals (with reasons) out, checked.
     With --carpool and/or --volunteers, one mixed dispatch over every mode."""
@@ -317,8 +393,15 @@ def plan_cmd(
         net = RoadNetwork.default()
     with step("Placing the stops and computing travel times"):
         problem, offers, vols = mixed_from_dicts(
-            reqs, vehs, offer_rows, volunteer_rows, terr, net,
-            day=service_day, params=_params(params_file, time_limit, seed), name=str(requests),
+            reqs,
+            vehs,
+            offer_rows,
+            volunteer_rows,
+            terr,
+            net,
+            day=service_day,
+            params=_params(params_file, time_limit, seed),
+            name=str(requests),
         )
     _solve_and_report(problem, out, geojson, net, offers, vols)
 
@@ -350,12 +433,24 @@ def demo(
     requests: Annotated[int, typer.Option(help="Number of requests to generate.")] = 120,
     vehicles: Annotated[int, typer.Option(help="Vehicles in the fleet.")] = 6,
     wheelchair: Annotated[int, typer.Option(help="Of which wheelchair-equipped.")] = 2,
-    carpool_offers: Annotated[int, typer.Option(help="Commuters' carpool offers towards Albert and Méaulte (0: minibuses only).")] = 15,
+    carpool_offers: Annotated[
+        int,
+        typer.Option(
+            help="Commuters' carpool offers towards Albert and Méaulte (0: minibuses only)."
+        ),
+    ] = 15,
     seed: Annotated[int, typer.Option(help="Seed of the demand and the solver.")] = 1,
     time_limit: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 10.0,
-    params_file: Annotated[Path | None, typer.Option("--params", help="Solver parameters (TOML or JSON, e.g. from dispatcher tune).")] = None,
+    params_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--params", help="Solver parameters (TOML or JSON, e.g. from dispatcher tune)."
+        ),
+    ] = None,
     day: Annotated[str, typer.Option(help="Service day, YYYY-MM-DD.")] = "2026-12-01",
-    out: Annotated[Path, typer.Option(help="Folder for plan.json, problem and routes.geojson.")] = Path("out/demo"),
+    out: Annotated[
+        Path, typer.Option(help="Folder for plan.json, problem and routes.geojson.")
+    ] = Path("out/demo"),
 ) -> None:
     """A realistic day on the Pays du Coquelicot (minibuses and a morning of commuters' carpool
     offers), planned on the default graph and checked."""
@@ -372,8 +467,15 @@ def demo(
     service_day = _parse_day(day)
     with step(f"Placing {len(reqs)} requests and computing travel times"):
         problem, offers, _ = mixed_from_dicts(
-            reqs, fleet, offer_rows, [], terr, net, day=service_day,
-            params=_params(params_file, time_limit, seed), name="demo",
+            reqs,
+            fleet,
+            offer_rows,
+            [],
+            terr,
+            net,
+            day=service_day,
+            params=_params(params_file, time_limit, seed),
+            name="demo",
         )
     out.mkdir(parents=True, exist_ok=True)
     _solve_and_report(problem, out / "plan.json", out / "routes.geojson", net, offers=offers)

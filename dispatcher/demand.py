@@ -43,7 +43,11 @@ EST_SPEED_KPH = 50.0  # rough rural door-to-door speed, only used to keep times 
 EST_CIRCUITY = 1.3
 # Time-of-day profile of outbound trips: (weight, mean hour, standard deviation in hours);
 # the remaining weight is spread uniformly over the service day.
-PEAKS: tuple[tuple[float, float, float], ...] = ((0.35, 8.5, 0.75), (0.15, 12.0, 1.0), (0.30, 16.75, 1.0))
+PEAKS: tuple[tuple[float, float, float], ...] = (
+    (0.35, 8.5, 0.75),
+    (0.15, 12.0, 1.0),
+    (0.30, 16.75, 1.0),
+)
 GROUP_SIZES = ((1, 0.80), (2, 0.15), (3, 0.05))
 APPOINTMENT_ACTIVITY_MIN = (30, 45, 60, 60, 90, 120, 180)
 OTHER_ACTIVITY_MIN = (60, 90, 120, 150, 180, 240, 300)
@@ -175,7 +179,9 @@ def _regular_riders(
     gravity = _Gravity(territory)
     care = [by_insee[i] for i in CARE_TOWNS if i in by_insee]
     markets = [(by_insee[i], d) for i, d in market_days if i in by_insee]
-    kinds = [(k, w) for k, w in RECURRING_KINDS if (k != "care" or care) and (k != "market" or markets)]
+    kinds = [
+        (k, w) for k, w in RECURRING_KINDS if (k != "care" or care) and (k != "market" or markets)
+    ]
     kind_draw = _Draw([k for k, _ in kinds], [w for _, w in kinds])
     rider = 0
     while True:
@@ -187,8 +193,27 @@ def _regular_riders(
         back_after_min: int
         if kind == "care":
             pool = [c for c in care if c.insee != origin.insee]
-            dest = _Draw(pool, [max(c.population, 1) / max(GRAVITY_FLOOR_M, haversine_m(
-                pickup.lon, pickup.lat, gravity.main[c.insee].lon, gravity.main[c.insee].lat)) ** 2 for c in pool])(rng) if pool else None
+            dest = (
+                _Draw(
+                    pool,
+                    [
+                        max(c.population, 1)
+                        / max(
+                            GRAVITY_FLOOR_M,
+                            haversine_m(
+                                pickup.lon,
+                                pickup.lat,
+                                gravity.main[c.insee].lon,
+                                gravity.main[c.insee].lat,
+                            ),
+                        )
+                        ** 2
+                        for c in pool
+                    ],
+                )(rng)
+                if pool
+                else None
+            )
             days = CARE_DAYS[rng.randrange(len(CARE_DAYS))]
             session = CARE_SESSIONS_H[rng.randrange(len(CARE_SESSIONS_H))]
             back_after_min = CARE_SESSION_MIN
@@ -207,8 +232,14 @@ def _regular_riders(
         dropoff = gravity.main[dest.insee]
         ride_s = estimated_ride_s(pickup, dropoff)
         out: dict[str, Any] = {
-            "id": "", "pickup": pickup.id, "dropoff": dropoff.id, "seats": seats, "wheelchairs": wheelchairs,
-            "pickup_window": None, "arrive_by_s": None, "return_of": None,
+            "id": "",
+            "pickup": pickup.id,
+            "dropoff": dropoff.id,
+            "seats": seats,
+            "wheelchairs": wheelchairs,
+            "pickup_window": None,
+            "arrive_by_s": None,
+            "return_of": None,
         }
         if kind == "care":
             arrive = max(_round(session * 3600), _ceil_round(day_start_s + ride_s + 900))
@@ -225,8 +256,14 @@ def _regular_riders(
         start = _ceil_round(free_from + 60 * back_after_min)
         if start + pickup_window_s <= day_end_s:
             back = {
-                "id": "", "pickup": dropoff.id, "dropoff": pickup.id, "seats": seats, "wheelchairs": wheelchairs,
-                "pickup_window": [start, start + pickup_window_s], "arrive_by_s": None, "return_of": None,
+                "id": "",
+                "pickup": dropoff.id,
+                "dropoff": pickup.id,
+                "seats": seats,
+                "wheelchairs": wheelchairs,
+                "pickup_window": [start, start + pickup_window_s],
+                "arrive_by_s": None,
+                "return_of": None,
             }
         yield rider, kind, days, out, back
 
@@ -261,8 +298,12 @@ def recurring_requests(
     out: list[dict[str, Any]] = []
     if n == 0:
         return out
-    riders = _regular_riders(territory, wheelchair_share, day_start_s, day_end_s, pickup_window_s, market_days)
-    for _ in range(20 * n + 200):  # a bounded look through the riders (a quiet weekday may have few)
+    riders = _regular_riders(
+        territory, wheelchair_share, day_start_s, day_end_s, pickup_window_s, market_days
+    )
+    for _ in range(
+        20 * n + 200
+    ):  # a bounded look through the riders (a quiet weekday may have few)
         rider, _kind, days, outbound, back = next(riders)
         if weekday not in days:
             continue
@@ -306,8 +347,12 @@ def generate_requests(
     """
     _check_int("n", n)
     _check_int("seed", seed)
-    for name, v in (("wheelchair_share", wheelchair_share), ("appointment_share", appointment_share),
-                    ("return_share", return_share), ("hub_share", hub_share)):
+    for name, v in (
+        ("wheelchair_share", wheelchair_share),
+        ("appointment_share", appointment_share),
+        ("return_share", return_share),
+        ("hub_share", hub_share),
+    ):
         _check_share(name, v)
     _check_int("pickup_window_s", pickup_window_s)
     _check_int("day_start_s", day_start_s)
@@ -315,7 +360,9 @@ def generate_requests(
     if day_end_s > 2 * 86400:
         raise InputError(f"must be within two days of midnight, got {day_end_s}", "day_end_s")
     if day_end_s - day_start_s < pickup_window_s + 3600:
-        raise InputError("the service day must last at least the pickup window plus one hour", "day_end_s")
+        raise InputError(
+            "the service day must last at least the pickup window plus one hour", "day_end_s"
+        )
     if len(territory.communes) < 2:
         raise InputError("needs a territory of at least two communes", "territory")
     _check_share("recurring_share", recurring_share)
@@ -327,8 +374,14 @@ def generate_requests(
     regular: list[dict[str, Any]] = []
     if recurring_share > 0 and weekday is not None:
         regular = recurring_requests(
-            territory, weekday, int(round(recurring_share * n)), wheelchair_share=wheelchair_share,
-            day_start_s=day_start_s, day_end_s=day_end_s, pickup_window_s=pickup_window_s, market_days=market_days,
+            territory,
+            weekday,
+            int(round(recurring_share * n)),
+            wheelchair_share=wheelchair_share,
+            day_start_s=day_start_s,
+            day_end_s=day_end_s,
+            pickup_window_s=pickup_window_s,
+            market_days=market_days,
         )
     rng = random.Random(f"dispatcher.demand:{seed}")
     origin_draw = _Draw(territory.communes, [max(c.population, 1) for c in territory.communes])
@@ -354,8 +407,14 @@ def generate_requests(
         ride_s = estimated_ride_s(pickup, dropoff)
 
         outbound: dict[str, Any] = {
-            "id": new_id(), "pickup": pickup.id, "dropoff": dropoff.id, "seats": seats,
-            "wheelchairs": wheelchairs, "pickup_window": None, "arrive_by_s": None, "return_of": None,
+            "id": new_id(),
+            "pickup": pickup.id,
+            "dropoff": dropoff.id,
+            "seats": seats,
+            "wheelchairs": wheelchairs,
+            "pickup_window": None,
+            "arrive_by_s": None,
+            "return_of": None,
         }
         earliest_arrival = day_start_s + ride_s + 900  # a vehicle must be able to get there
         wants_appointment = rng.random() < appointment_share
@@ -374,14 +433,27 @@ def generate_requests(
         out.append(outbound)
 
         if len(out) < n and rng.random() < return_share:
-            start = int(math.ceil((free_from + 60 * activities[rng.randrange(len(activities))]) / ROUND_S)) * ROUND_S
+            start = (
+                int(
+                    math.ceil(
+                        (free_from + 60 * activities[rng.randrange(len(activities))]) / ROUND_S
+                    )
+                )
+                * ROUND_S
+            )
             if start + pickup_window_s <= day_end_s:
-                out.append({
-                    "id": new_id(), "pickup": outbound["dropoff"], "dropoff": outbound["pickup"],
-                    "seats": seats, "wheelchairs": wheelchairs,
-                    "pickup_window": [start, start + pickup_window_s], "arrive_by_s": None,
-                    "return_of": outbound["id"],
-                })
+                out.append(
+                    {
+                        "id": new_id(),
+                        "pickup": outbound["dropoff"],
+                        "dropoff": outbound["pickup"],
+                        "seats": seats,
+                        "wheelchairs": wheelchairs,
+                        "pickup_window": [start, start + pickup_window_s],
+                        "arrive_by_s": None,
+                        "return_of": outbound["id"],
+                    }
+                )
     return out
 
 
@@ -416,23 +488,32 @@ def generate_fleet(
         raise InputError("the break window must be at least as long as the break", "break_window")
     hubs = list(territory.hubs) or [territory.main_stop(territory.communes[0].insee)]
     n_main = n_vehicles if len(hubs) == 1 else int(math.ceil(main_hub_share * n_vehicles))
-    depots = [hubs[0]] * n_main + [hubs[1 + k % (len(hubs) - 1)] for k in range(n_vehicles - n_main)]
+    depots = [hubs[0]] * n_main + [
+        hubs[1 + k % (len(hubs) - 1)] for k in range(n_vehicles - n_main)
+    ]
     rng = random.Random(f"dispatcher.fleet:{seed}")
     rng.shuffle(depots)
     width = max(2, len(str(n_vehicles)))
     fleet = []
     for i, depot in enumerate(depots):
         accessible = i < n_wheelchair
-        fleet.append({
-            "id": f"v{i + 1:0{width}d}",
-            "start": depot.id,
-            "end": depot.id,
-            "shift": [int(shift[0]), int(shift[1])],
-            "seats": 6 if accessible else 8,
-            "wheelchairs": 2 if accessible else 0,
-            "breaks": [{"window": [int(break_window[0]), int(break_window[1])], "duration_s": int(break_s)}],
-            "kind": "minibus",
-        })
+        fleet.append(
+            {
+                "id": f"v{i + 1:0{width}d}",
+                "start": depot.id,
+                "end": depot.id,
+                "shift": [int(shift[0]), int(shift[1])],
+                "seats": 6 if accessible else 8,
+                "wheelchairs": 2 if accessible else 0,
+                "breaks": [
+                    {
+                        "window": [int(break_window[0]), int(break_window[1])],
+                        "duration_s": int(break_s),
+                    }
+                ],
+                "kind": "minibus",
+            }
+        )
     return fleet
 
 
@@ -456,7 +537,11 @@ def generate_carpool_offers(
     _check_int("n", n)
     _check_int("seed", seed)
     rng = random.Random(f"dispatcher.carpool:{seed}")
-    dests = [(territory.main_stop(insee), w) for insee, w in towns if any(c.insee == insee for c in territory.communes)]
+    dests = [
+        (territory.main_stop(insee), w)
+        for insee, w in towns
+        if any(c.insee == insee for c in territory.communes)
+    ]
     if not dests:
         raise InputError("none of the commuting towns is in the territory", "towns")
     dest_ids = {s.insee for s, _ in dests}
@@ -467,12 +552,14 @@ def generate_carpool_offers(
         home = rng.choices(villages, weights)[0]
         work = rng.choices([s for s, _ in dests], [w for _, w in dests])[0]
         dep = _round(rng.uniform(*depart_between))
-        offers.append({
-            "driver_id": f"c{i + 1:03d}",
-            "origin": territory.main_stop(home.insee).id,
-            "destination": work.id,
-            "seats": rng.choice((1, 2, 3, 3)),
-            "departure_window": [dep, dep + 1200],
-            "days": [0, 1, 2, 3, 4],
-        })
+        offers.append(
+            {
+                "driver_id": f"c{i + 1:03d}",
+                "origin": territory.main_stop(home.insee).id,
+                "destination": work.id,
+                "seats": rng.choice((1, 2, 3, 3)),
+                "departure_window": [dep, dep + 1200],
+                "days": [0, 1, 2, 3, 4],
+            }
+        )
     return offers

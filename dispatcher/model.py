@@ -31,7 +31,11 @@ if TYPE_CHECKING:
 
 VehicleKind = Literal["minibus", "car", "volunteer", "carpool"]
 VEHICLE_KINDS: tuple[str, ...] = ("minibus", "car", "volunteer", "carpool")
-MODES: tuple[str, ...] = ("minibus", "volunteer", "carpool")  # how a request is carried ("car" counts as minibus)
+MODES: tuple[str, ...] = (
+    "minibus",
+    "volunteer",
+    "carpool",
+)  # how a request is carried ("car" counts as minibus)
 DIMENSIONS: tuple[str, ...] = ("seats", "wheelchairs")
 DAY_S = 24 * 3600
 DEFAULT_TIMEZONE = "Europe/Paris"  # of a Problem without one, and of the edges' local times
@@ -95,8 +99,14 @@ class TimeWindow:
     end_s: int
 
     def validate(self, where: str) -> None:
-        _check(_is_int(self.start_s) and _is_int(self.end_s), where, "bounds must be integer seconds")
-        _check(self.start_s <= self.end_s, where, f"starts after it ends ({self.start_s} > {self.end_s})")
+        _check(
+            _is_int(self.start_s) and _is_int(self.end_s), where, "bounds must be integer seconds"
+        )
+        _check(
+            self.start_s <= self.end_s,
+            where,
+            f"starts after it ends ({self.start_s} > {self.end_s})",
+        )
         _check(self.start_s >= 0, where, f"starts before the service day ({self.start_s} s)")
 
     def contains(self, t: int) -> bool:
@@ -123,7 +133,9 @@ class ServiceRules:
     boarding_s: int = 60
     alighting_s: int = 60
     pickup_window_s: int = 900
-    appointment_window_s: int = 1800  # arrive within this long before an appointment, unless not_before says otherwise
+    appointment_window_s: int = (
+        1800  # arrive within this long before an appointment, unless not_before says otherwise
+    )
     service_hours: TimeWindow = TimeWindow(6 * 3600, 20 * 3600)
     co2_g_per_km: Mapping[str, float] = field(
         default_factory=lambda: {"minibus": 250.0, "car": 193.0, "volunteer": 193.0}
@@ -131,9 +143,18 @@ class ServiceRules:
 
     def __post_init__(self) -> None:
         _check(self.ride_alpha >= 1.0, "rules.ride_alpha", f"must be >= 1, got {self.ride_alpha}")
-        for name in ("ride_beta_s", "max_detour_s", "boarding_s", "alighting_s", "pickup_window_s", "appointment_window_s"):
+        for name in (
+            "ride_beta_s",
+            "max_detour_s",
+            "boarding_s",
+            "alighting_s",
+            "pickup_window_s",
+            "appointment_window_s",
+        ):
             v = getattr(self, name)
-            _check(_is_int(v) and v >= 0, f"rules.{name}", f"must be a non-negative integer, got {v!r}")
+            _check(
+                _is_int(v) and v >= 0, f"rules.{name}", f"must be a non-negative integer, got {v!r}"
+            )
         self.service_hours.validate("rules.service_hours")
 
     def max_ride_s(self, direct_s: int) -> int:
@@ -173,14 +194,26 @@ class Request:
 
     def validate(self, where: str) -> None:
         _check(bool(self.id), f"{where}.id", "must be a non-empty string")
-        _check(_is_int(self.seats) and self.seats >= 0, f"{where}.seats", f"must be a non-negative integer, got {self.seats!r}")
+        _check(
+            _is_int(self.seats) and self.seats >= 0,
+            f"{where}.seats",
+            f"must be a non-negative integer, got {self.seats!r}",
+        )
         _check(
             _is_int(self.wheelchairs) and self.wheelchairs >= 0,
             f"{where}.wheelchairs",
             f"must be a non-negative integer, got {self.wheelchairs!r}",
         )
-        _check(self.seats + self.wheelchairs > 0, f"{where}.seats", "a request carries at least one passenger")
-        _check(self.pickup != self.dropoff, f"{where}.dropoff", "drop-off is the same place as the pickup")
+        _check(
+            self.seats + self.wheelchairs > 0,
+            f"{where}.seats",
+            "a request carries at least one passenger",
+        )
+        _check(
+            self.pickup != self.dropoff,
+            f"{where}.dropoff",
+            "drop-off is the same place as the pickup",
+        )
         _check(
             self.pickup_window is not None or self.arrive_by_s is not None,
             f"{where}.pickup_window",
@@ -189,9 +222,15 @@ class Request:
         if self.pickup_window is not None:
             self.pickup_window.validate(f"{where}.pickup_window")
         if self.arrive_by_s is None:
-            _check(self.not_before_s is None, f"{where}.not_before", "only meaningful with arrive_by")
+            _check(
+                self.not_before_s is None, f"{where}.not_before", "only meaningful with arrive_by"
+            )
         if self.arrive_by_s is not None:
-            _check(_is_int(self.arrive_by_s) and self.arrive_by_s >= 0, f"{where}.arrive_by", "must be a non-negative integer time")
+            _check(
+                _is_int(self.arrive_by_s) and self.arrive_by_s >= 0,
+                f"{where}.arrive_by",
+                "must be a non-negative integer time",
+            )
             if self.not_before_s is not None:
                 _check(
                     _is_int(self.not_before_s) and 0 <= self.not_before_s <= self.arrive_by_s,
@@ -201,9 +240,21 @@ class Request:
         for name in ("boarding_s", "alighting_s", "max_ride_s"):
             v = getattr(self, name)
             if v is not None:
-                _check(_is_int(v) and v >= 0, f"{where}.{name}", f"must be a non-negative integer, got {v!r}")
-        _check(_is_int(self.priority) and self.priority >= 1, f"{where}.priority", "must be an integer >= 1")
-        _check(isinstance(self.accepts_carpool, bool), f"{where}.accepts_carpool", "must be true or false")
+                _check(
+                    _is_int(v) and v >= 0,
+                    f"{where}.{name}",
+                    f"must be a non-negative integer, got {v!r}",
+                )
+        _check(
+            _is_int(self.priority) and self.priority >= 1,
+            f"{where}.priority",
+            "must be an integer >= 1",
+        )
+        _check(
+            isinstance(self.accepts_carpool, bool),
+            f"{where}.accepts_carpool",
+            "must be true or false",
+        )
 
 
 @dataclass(frozen=True)
@@ -215,7 +266,11 @@ class Break:
 
     def validate(self, where: str) -> None:
         self.window.validate(f"{where}.window")
-        _check(_is_int(self.duration_s) and self.duration_s > 0, f"{where}.duration_s", "must be a positive integer")
+        _check(
+            _is_int(self.duration_s) and self.duration_s > 0,
+            f"{where}.duration_s",
+            "must be a positive integer",
+        )
         _check(
             self.window.end_s - self.window.start_s >= self.duration_s,
             f"{where}.window",
@@ -270,13 +325,28 @@ class Vehicle:
         self.shift.validate(f"{where}.shift")
         for dim in DIMENSIONS:
             v = getattr(self, dim)
-            _check(_is_int(v) and v >= 0, f"{where}.{dim}", f"must be a non-negative integer, got {v!r}")
-        _check(self.seats + self.wheelchairs > 0, f"{where}.seats",
-               "a vehicle carries at least one passenger (seats or wheelchair places)")
+            _check(
+                _is_int(v) and v >= 0,
+                f"{where}.{dim}",
+                f"must be a non-negative integer, got {v!r}",
+            )
+        _check(
+            self.seats + self.wheelchairs > 0,
+            f"{where}.seats",
+            "a vehicle carries at least one passenger (seats or wheelchair places)",
+        )
         for name in ("cost_per_km", "cost_per_hour", "fixed_cost", "cost_per_passenger_km"):
             v = getattr(self, name)
-            _check(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, f"{where}.{name}", "must be a non-negative number")
-        _check(self.kind in VEHICLE_KINDS, f"{where}.kind", f"must be one of {', '.join(VEHICLE_KINDS)}")
+            _check(
+                isinstance(v, (int, float)) and math.isfinite(v) and v >= 0,
+                f"{where}.{name}",
+                "must be a non-negative number",
+            )
+        _check(
+            self.kind in VEHICLE_KINDS,
+            f"{where}.kind",
+            f"must be one of {', '.join(VEHICLE_KINDS)}",
+        )
         for k, b in enumerate(self.breaks):
             b.validate(f"{where}.breaks[{k}]")
         if self.max_duration_s is not None:
@@ -305,7 +375,11 @@ class Vehicle:
             )
         if self.max_km_from_home is not None:
             v = self.max_km_from_home
-            _check(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, f"{where}.max_km_from_home", "must be a non-negative number")
+            _check(
+                isinstance(v, (int, float)) and math.isfinite(v) and v >= 0,
+                f"{where}.max_km_from_home",
+                "must be a non-negative number",
+            )
             _check(self.home is not None, f"{where}.home", "max_km_from_home needs a home place")
 
 
@@ -343,7 +417,11 @@ class CarpoolOffer:
 
     def validate(self, where: str) -> None:
         _check(bool(self.driver_id), f"{where}.driver_id", "must be a non-empty string")
-        _check(self.origin != self.destination, f"{where}.destination", "is the same place as the origin")
+        _check(
+            self.origin != self.destination,
+            f"{where}.destination",
+            "is the same place as the origin",
+        )
         _check(
             _is_int(self.seats) and self.seats >= 1,
             f"{where}.seats",
@@ -366,7 +444,9 @@ class CarpoolOffer:
                 f"{hhmm(self.arrival_window.end_s)}",
             )
         _check(
-            isinstance(self.max_detour_share, (int, float)) and math.isfinite(self.max_detour_share) and 0 <= self.max_detour_share <= 5,
+            isinstance(self.max_detour_share, (int, float))
+            and math.isfinite(self.max_detour_share)
+            and 0 <= self.max_detour_share <= 5,
             f"{where}.max_detour_share",
             f"must be a number from 0 to 5, got {self.max_detour_share!r}",
         )
@@ -376,10 +456,17 @@ class CarpoolOffer:
             f"must be a non-negative integer, got {self.max_detour_cap_s!r}",
         )
         for k, d in enumerate(self.days):
-            _check(_is_int(d) and 0 <= d <= 6, f"{where}.days[{k}]", f"must be a weekday 0 (Monday) to 6, got {d!r}")
+            _check(
+                _is_int(d) and 0 <= d <= 6,
+                f"{where}.days[{k}]",
+                f"must be a weekday 0 (Monday) to 6, got {d!r}",
+            )
 
 
-HALF_DAYS: dict[str, TimeWindow] = {"am": TimeWindow(7 * 3600, 12 * 3600 + 1800), "pm": TimeWindow(13 * 3600 + 1800, 19 * 3600)}
+HALF_DAYS: dict[str, TimeWindow] = {
+    "am": TimeWindow(7 * 3600, 12 * 3600 + 1800),
+    "pm": TimeWindow(13 * 3600 + 1800, 19 * 3600),
+}
 
 
 @dataclass(frozen=True)
@@ -402,14 +489,34 @@ class VolunteerDriver:
         _check(bool(self.id), f"{where}.id", "must be a non-empty string")
         _check(bool(self.half_days), f"{where}.half_days", "give at least one half-day (am, pm)")
         for k, h in enumerate(self.half_days):
-            _check(h in HALF_DAYS, f"{where}.half_days[{k}]", f"must be one of {', '.join(HALF_DAYS)}, got {h!r}")
-        _check(_is_int(self.seats) and self.seats >= 1, f"{where}.seats", f"must be an integer >= 1, got {self.seats!r}")
-        _check(_is_int(self.wheelchairs) and self.wheelchairs >= 0, f"{where}.wheelchairs", "must be a non-negative integer")
+            _check(
+                h in HALF_DAYS,
+                f"{where}.half_days[{k}]",
+                f"must be one of {', '.join(HALF_DAYS)}, got {h!r}",
+            )
+        _check(
+            _is_int(self.seats) and self.seats >= 1,
+            f"{where}.seats",
+            f"must be an integer >= 1, got {self.seats!r}",
+        )
+        _check(
+            _is_int(self.wheelchairs) and self.wheelchairs >= 0,
+            f"{where}.wheelchairs",
+            "must be a non-negative integer",
+        )
         v = self.max_km_from_home
-        _check(isinstance(v, (int, float)) and math.isfinite(v) and v > 0, f"{where}.max_km_from_home", f"must be a positive number, got {v!r}")
+        _check(
+            isinstance(v, (int, float)) and math.isfinite(v) and v > 0,
+            f"{where}.max_km_from_home",
+            f"must be a positive number, got {v!r}",
+        )
         if self.cost_per_km is not None:
             c = self.cost_per_km
-            _check(isinstance(c, (int, float)) and math.isfinite(c) and c >= 0, f"{where}.cost_per_km", "must be a non-negative number")
+            _check(
+                isinstance(c, (int, float)) and math.isfinite(c) and c >= 0,
+                f"{where}.cost_per_km",
+                "must be a non-negative number",
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -458,23 +565,36 @@ class SolverParams:
     EFFORT_TIME_S = (0.0, 2.0, 10.0, 30.0, 60.0, 120.0)
 
     def __post_init__(self) -> None:
-        _check(_is_int(self.effort) and 0 <= self.effort <= 5, "params.effort", "must be an integer from 0 to 5")
+        _check(
+            _is_int(self.effort) and 0 <= self.effort <= 5,
+            "params.effort",
+            "must be an integer from 0 to 5",
+        )
         if self.time_limit_s is not None:
             _check(
-                isinstance(self.time_limit_s, (int, float)) and math.isfinite(self.time_limit_s) and self.time_limit_s >= 0,
+                isinstance(self.time_limit_s, (int, float))
+                and math.isfinite(self.time_limit_s)
+                and self.time_limit_s >= 0,
                 "params.time_limit_s",
                 "must be a non-negative number of seconds",
             )
         # which strategy names exist is the engine's business: dispatcher.solver.ortools_names
         _check(isinstance(self.first_solution, str), "params.first_solution", "must be a string")
         _check(isinstance(self.metaheuristic, str), "params.metaheuristic", "must be a string")
-        _check(_is_int(self.seed) and self.seed >= 0, "params.seed", "must be a non-negative integer")
+        _check(
+            _is_int(self.seed) and self.seed >= 0, "params.seed", "must be a non-negative integer"
+        )
         if self.solution_limit is not None:
-            _check(_is_int(self.solution_limit) and self.solution_limit >= 1, "params.solution_limit", "must be an integer >= 1")
+            _check(
+                _is_int(self.solution_limit) and self.solution_limit >= 1,
+                "params.solution_limit",
+                "must be an integer >= 1",
+            )
         refinements = ", ".join(REFINEMENTS)
         _check(self.refinement in REFINEMENTS, "params.refinement", f"must be one of {refinements}")
         _check(
-            isinstance(self.alns_share, (int, float)) and not isinstance(self.alns_share, bool)
+            isinstance(self.alns_share, (int, float))
+            and not isinstance(self.alns_share, bool)
             and 0.0 <= self.alns_share < 1.0,
             "params.alns_share",
             "must be a number from 0 to below 1 (the ALNS layer's share of the time)",
@@ -482,7 +602,11 @@ class SolverParams:
 
     @property
     def effective_time_limit_s(self) -> float:
-        return float(self.time_limit_s) if self.time_limit_s is not None else self.EFFORT_TIME_S[self.effort]
+        return (
+            float(self.time_limit_s)
+            if self.time_limit_s is not None
+            else self.EFFORT_TIME_S[self.effort]
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -527,7 +651,11 @@ class Problem:
             ids.add(r.id)
         for k, r in enumerate(self.requests):
             if r.return_of is not None:
-                _check(r.return_of in ids, f"requests[{k}].return_of", f"unknown request {r.return_of!r}")
+                _check(
+                    r.return_of in ids,
+                    f"requests[{k}].return_of",
+                    f"unknown request {r.return_of!r}",
+                )
         vids: set[str] = set()
         for k, v in enumerate(self.vehicles):
             where = f"vehicles[{k}]"
@@ -597,7 +725,11 @@ class Problem:
             if r.id in check:
                 self.check_request(r, f"requests[{k}]")
             if r.return_of is not None:
-                _check(r.return_of in ids, f"requests[{k}].return_of", f"unknown request {r.return_of!r}")
+                _check(
+                    r.return_of in ids,
+                    f"requests[{k}].return_of",
+                    f"unknown request {r.return_of!r}",
+                )
         out = copy.copy(self)
         object.__setattr__(out, "requests", requests)
         return out
@@ -654,7 +786,9 @@ class Problem:
         """Window for the start of service at the pickup: the desired window, narrowed by the
         appointment if there is one (derived from it alone otherwise)."""
         direct, board, ride = self.direct_s(r), self.boarding_s(r), self.max_ride_s(r)
-        lo, hi = (r.pickup_window.start_s, r.pickup_window.end_s) if r.pickup_window else (0, DAY_S * 2)
+        lo, hi = (
+            (r.pickup_window.start_s, r.pickup_window.end_s) if r.pickup_window else (0, DAY_S * 2)
+        )
         if r.arrive_by_s is not None:
             lo = max(lo, self.not_before_s(r) - board - ride)
             hi = min(hi, r.arrive_by_s - board - direct)
@@ -664,7 +798,9 @@ class Problem:
         """Window for the start of service at the drop-off: the appointment, narrowed by the
         pickup window and the ride-time rule if there is one (derived from them otherwise)."""
         board = self.boarding_s(r)
-        lo, hi = (self.not_before_s(r), r.arrive_by_s) if r.arrive_by_s is not None else (0, DAY_S * 2)
+        lo, hi = (
+            (self.not_before_s(r), r.arrive_by_s) if r.arrive_by_s is not None else (0, DAY_S * 2)
+        )
         if r.pickup_window is not None:
             lo = max(lo, r.pickup_window.start_s + board + self.direct_s(r))
             hi = min(hi, r.pickup_window.end_s + board + self.max_ride_s(r))
@@ -689,7 +825,9 @@ class Reason(enum.StrEnum):
     PICKUP_UNREACHABLE = "pickup_unreachable"
     SHIFT_TOO_SHORT = "shift_too_short"
     DISPLACED = "displaced"
-    BOOKING_CLOSED = "booking_closed"  # the service's booking rules refuse it (cut-off, calendar, hours)
+    BOOKING_CLOSED = (
+        "booking_closed"  # the service's booking rules refuse it (cut-off, calendar, hours)
+    )
 
 
 REASON_MESSAGES: dict[Reason, dict[str, str]] = {
@@ -768,7 +906,9 @@ class Route:
     visits: tuple[Visit, ...]
     breaks: tuple[BreakTaken, ...] = ()
     distance_m: int = 0
-    mode: str = ""  # "minibus", "volunteer" or "carpool" when the planner states it (empty: not stated)
+    mode: str = (
+        ""  # "minibus", "volunteer" or "carpool" when the planner states it (empty: not stated)
+    )
 
 
 @dataclass(frozen=True)
@@ -796,9 +936,15 @@ class KPIs:
     mean_detour: float = 0.0  # mean of ride time / direct time
     co2_kg: float = 0.0
     cost_eur: float = 0.0
-    mode_share: Mapping[str, float] = field(default_factory=dict)  # share of served requests per mode
-    car_km_avoided: float = 0.0  # riders' direct km (each driving alone) minus the km driven for them
-    co2_saved_kg: float = 0.0  # CO2 of each rider driving alone minus the CO2 of the km driven for them
+    mode_share: Mapping[str, float] = field(
+        default_factory=dict
+    )  # share of served requests per mode
+    car_km_avoided: float = (
+        0.0  # riders' direct km (each driving alone) minus the km driven for them
+    )
+    co2_saved_kg: float = (
+        0.0  # CO2 of each rider driving alone minus the CO2 of the km driven for them
+    )
 
 
 class SolveStatus(enum.StrEnum):

@@ -66,7 +66,9 @@ def _type_ok(key: str, value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def params_from_mapping(data: Mapping[str, Any], base: SolverParams | None = None, where: str = "params") -> SolverParams:
+def params_from_mapping(
+    data: Mapping[str, Any], base: SolverParams | None = None, where: str = "params"
+) -> SolverParams:
     """SolverParams from a mapping of its keys (missing keys from ``base``); errors name ``where.key``."""
     if not isinstance(data, Mapping):
         raise InputError("must be a table of parameters", where)
@@ -121,7 +123,9 @@ def _read(path: Path) -> Any:
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"not valid TOML: {e}", where) from None
     except json.JSONDecodeError as e:
-        raise InputError(f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})", where) from None
+        raise InputError(
+            f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})", where
+        ) from None
 
 
 def load_params(path: str | Path, base: SolverParams | None = None) -> SolverParams:
@@ -139,7 +143,8 @@ def load_params(path: str | Path, base: SolverParams | None = None) -> SolverPar
         for key in doc:
             if key != "params" and key not in META_TABLES:
                 raise InputError(
-                    f"unknown key beside [params] (allowed: params, {', '.join(META_TABLES)})", f"{path}: {key}"
+                    f"unknown key beside [params] (allowed: params, {', '.join(META_TABLES)})",
+                    f"{path}: {key}",
                 )
         table = doc["params"]
     else:

@@ -181,12 +181,17 @@ def _int(v: Any, where: str, low: int = 0) -> int:
     return v
 
 
-def _num(v: Any, where: str, low: float = 0.0, high: float = math.inf, strict_low: bool = False) -> float:
+def _num(
+    v: Any, where: str, low: float = 0.0, high: float = math.inf, strict_low: bool = False
+) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         raise _fail(where, f"must be a number, got {v!r}")
     if v < low or v > high or (strict_low and v == low):
         bound = f"> {low:g}" if strict_low else f">= {low:g}"
-        raise _fail(where, f"must be {bound}" + (f" and <= {high:g}" if high != math.inf else "") + f", got {v!r}")
+        raise _fail(
+            where,
+            f"must be {bound}" + (f" and <= {high:g}" if high != math.inf else "") + f", got {v!r}",
+        )
     return float(v)
 
 
@@ -208,9 +213,9 @@ def _clock(v: Any, where: str) -> int:
         return v.hour * 3600 + v.minute * 60 + v.second
     if isinstance(v, (str, int)) and not isinstance(v, bool):
         if isinstance(v, str) and "T" in v:
-            raise _fail(where, f"give a time of day such as \"07:30\", got {v!r}")
+            raise _fail(where, f'give a time of day such as "07:30", got {v!r}')
         return parse_time(v, where)
-    raise _fail(where, f"must be a time of day such as \"07:30\", got {v!r}")
+    raise _fail(where, f'must be a time of day such as "07:30", got {v!r}')
 
 
 def _weekday(v: Any, where: str) -> int:
@@ -221,13 +226,13 @@ def _weekday(v: Any, where: str) -> int:
 
 def _strategy(v: Any, where: str) -> str:
     if v not in ("staged", "joint"):
-        raise _fail(where, f"must be \"staged\" or \"joint\", got {v!r}")
+        raise _fail(where, f'must be "staged" or "joint", got {v!r}')
     return str(v)
 
 
 def _hours(v: Any, where: str) -> tuple[int, int]:
     if not isinstance(v, list) or len(v) != 2:
-        raise _fail(where, f"must be [start, end] such as [\"07:00\", \"19:00\"], got {v!r}")
+        raise _fail(where, f'must be [start, end] such as ["07:00", "19:00"], got {v!r}')
     a, b = _clock(v[0], f"{where}[0]"), _clock(v[1], f"{where}[1]")
     if b <= a:
         raise _fail(where, "ends before it starts")
@@ -270,7 +275,10 @@ CARPOOL_FIELDS: dict[str, Field] = {
     "strategy": _strategy,
 }
 SECTIONS: dict[str, dict[str, Field]] = {
-    "demand": DEMAND_FIELDS, "fleet": FLEET_FIELDS, "rules": RULES_FIELDS, "carpool": CARPOOL_FIELDS,
+    "demand": DEMAND_FIELDS,
+    "fleet": FLEET_FIELDS,
+    "rules": RULES_FIELDS,
+    "carpool": CARPOOL_FIELDS,
 }
 
 
@@ -299,7 +307,9 @@ def _territory(v: Any, where: str) -> tuple[str, ...]:
 
     items = [v] if isinstance(v, str) else v
     if not isinstance(items, list) or not items:
-        raise _fail(where, f"must be a list of intercommunality keys such as [\"coquelicot\"], got {v!r}")
+        raise _fail(
+            where, f'must be a list of intercommunality keys such as ["coquelicot"], got {v!r}'
+        )
     keys = tuple(_str(x, f"{where}[{k}]") for k, x in enumerate(items))
     try:
         Territory.load(keys)
@@ -323,7 +333,9 @@ def _partial(raw: Any, where: str, keys: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def _variant(base: Mapping[str, Any], own: Mapping[str, Any], k: int, day: date | None = None) -> Variant:
+def _variant(
+    base: Mapping[str, Any], own: Mapping[str, Any], k: int, day: date | None = None
+) -> Variant:
     where = f"variants[{k}]"
     merged = {s: {**base.get(s, {}), **own.get(s, {})} for s in SECTIONS}
     territory = own.get("territory", base.get("territory", ("coquelicot",)))
@@ -344,25 +356,43 @@ def _variant(base: Mapping[str, Any], own: Mapping[str, Any], k: int, day: date 
     fleet = FleetSpec(**merged["fleet"])
     carpool = CarpoolSpec(**merged["carpool"])
     if fleet.wheelchair > fleet.vehicles:
-        raise _fail(f"{where}.fleet.wheelchair", f"{fleet.wheelchair} wheelchair vehicles out of {fleet.vehicles}")
+        raise _fail(
+            f"{where}.fleet.wheelchair",
+            f"{fleet.wheelchair} wheelchair vehicles out of {fleet.vehicles}",
+        )
     if fleet.vehicles + fleet.volunteers == 0:
         raise _fail(f"{where}.fleet.vehicles", "a fleet needs at least one vehicle or volunteer")
     if demand.recurring_share > 0 and demand.weekday is None and day is None:
-        raise _fail(f"{where}.demand.weekday", "recurring trips need a weekday (0 = Monday .. 6 = Sunday) or the scenario's day")
+        raise _fail(
+            f"{where}.demand.weekday",
+            "recurring trips need a weekday (0 = Monday .. 6 = Sunday) or the scenario's day",
+        )
     if carpool.offers:
         from dispatcher.demand import COMMUTE_TOWNS
         from dispatcher.territory import Territory
 
         insees = {c.insee for c in Territory.load(tuple(territory)).communes}
         if not any(t in insees for t, _ in COMMUTE_TOWNS):
-            raise _fail(f"{where}.carpool.offers", "the commuters drive to Albert or Méaulte: the territory needs the pilot (coquelicot)")
+            raise _fail(
+                f"{where}.carpool.offers",
+                "the commuters drive to Albert or Méaulte: the territory needs the pilot (coquelicot)",
+            )
     bw = fleet.break_window
     if fleet.break_min and bw[1] - bw[0] < fleet.break_min * 60:
         raise _fail(f"{where}.fleet.break_window", "is shorter than the break")
     if hours[1] - hours[0] < demand.pickup_window_min * 60 + 3600:
-        raise _fail(f"{where}.rules.service_hours", "must last at least the pickup window plus one hour")
+        raise _fail(
+            f"{where}.rules.service_hours", "must last at least the pickup window plus one hour"
+        )
     name = own.get("name") or f"variant {k + 1}"
-    return Variant(name=name, territory=tuple(territory), demand=demand, fleet=fleet, rules=rules, carpool=carpool)
+    return Variant(
+        name=name,
+        territory=tuple(territory),
+        demand=demand,
+        fleet=fleet,
+        rules=rules,
+        carpool=carpool,
+    )
 
 
 def scenario_from_dict(d: Mapping[str, Any], source: str = "") -> Scenario:
@@ -391,18 +421,37 @@ def scenario_from_dict(d: Mapping[str, Any], source: str = "") -> Scenario:
         seeds = tuple(_int(s, f"seeds[{k}]") for k, s in enumerate(d["seeds"]))
         if len(set(seeds)) != len(seeds):
             raise _fail("seeds", "has duplicates")
-    time_limit = _num(d["time_limit_s"], "time_limit_s", 0.0, strict_low=True) if "time_limit_s" in d else 5.0
-    reach = _num(d["reach_minutes"], "reach_minutes", 0.0, strict_low=True) if "reach_minutes" in d else 20.0
+    time_limit = (
+        _num(d["time_limit_s"], "time_limit_s", 0.0, strict_low=True)
+        if "time_limit_s" in d
+        else 5.0
+    )
+    reach = (
+        _num(d["reach_minutes"], "reach_minutes", 0.0, strict_low=True)
+        if "reach_minutes" in d
+        else 20.0
+    )
     base = _partial(d.get("base", {}), "base", BASE_KEYS)
     raw_variants = d.get("variants", [{}])
     if not isinstance(raw_variants, list) or not raw_variants:
         raise _fail("variants", "must be a non-empty array of tables ([[variants]])")
-    variants = [_variant(base, _partial(v, f"variants[{k}]", VARIANT_KEYS), k, day) for k, v in enumerate(raw_variants)]
+    variants = [
+        _variant(base, _partial(v, f"variants[{k}]", VARIANT_KEYS), k, day)
+        for k, v in enumerate(raw_variants)
+    ]
     names = [v.name for v in variants]
     for k, n in enumerate(names):
         if names.index(n) != k:
             raise _fail(f"variants[{k}].name", f"duplicate variant name {n!r}")
-    return Scenario(name=name, variants=tuple(variants), seeds=seeds, time_limit_s=time_limit, reach_minutes=reach, day=day, source=source)
+    return Scenario(
+        name=name,
+        variants=tuple(variants),
+        seeds=seeds,
+        time_limit_s=time_limit,
+        reach_minutes=reach,
+        day=day,
+        source=source,
+    )
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -431,13 +480,22 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def run_specs(scenario: Scenario) -> list[RunSpec]:
     return [
-        RunSpec(index=k, variant=v, seed=s, time_limit_s=scenario.time_limit_s, reach_minutes=scenario.reach_minutes, day=scenario.day)
+        RunSpec(
+            index=k,
+            variant=v,
+            seed=s,
+            time_limit_s=scenario.time_limit_s,
+            reach_minutes=scenario.reach_minutes,
+            day=scenario.day,
+        )
         for k, v in enumerate(scenario.variants)
         for s in scenario.seeds
     ]
 
 
-def volunteer_fleet(territory: Any, n: int, seed: int, shift: tuple[int, int], cost_per_km: float) -> list[dict[str, Any]]:
+def volunteer_fleet(
+    territory: Any, n: int, seed: int, shift: tuple[int, int], cost_per_km: float
+) -> list[dict[str, Any]]:
     """``n`` volunteer drivers' cars (3 seats) at the main stops of villages drawn by population."""
     rng = random.Random(f"dispatcher.volunteers:{seed}")
     communes = list(territory.communes)
@@ -446,10 +504,19 @@ def volunteer_fleet(territory: Any, n: int, seed: int, shift: tuple[int, int], c
     for i in range(n):
         c = rng.choices(communes, weights)[0]
         stop = territory.main_stop(c.insee).id
-        out.append({
-            "id": f"b{i + 1:02d}", "start": stop, "end": stop, "shift": [shift[0], shift[1]], "seats": 3,
-            "wheelchairs": 0, "kind": "volunteer", "cost_per_km": cost_per_km, "cost_per_hour": 0.0,
-        })
+        out.append(
+            {
+                "id": f"b{i + 1:02d}",
+                "start": stop,
+                "end": stop,
+                "shift": [shift[0], shift[1]],
+                "seats": 3,
+                "wheelchairs": 0,
+                "kind": "volunteer",
+                "cost_per_km": cost_per_km,
+                "cost_per_hour": 0.0,
+            }
+        )
     return out
 
 
@@ -466,9 +533,15 @@ def reach_share(territory_keys: tuple[str, ...], minutes: float) -> float:
     hub_cols = [k for k, s in enumerate(stops) if s.id in hub_ids or terr.is_hub(s.insee)]
     if not hub_cols:
         return 0.0
-    dur, _ = RoadNetwork.default().matrices([(s.lon, s.lat) for s in stops], labels=[s.id for s in stops], territory=terr)
+    dur, _ = RoadNetwork.default().matrices(
+        [(s.lon, s.lat) for s in stops], labels=[s.id for s in stops], territory=terr
+    )
     limit = minutes * 60
-    reached = sum(c.population for k, c in enumerate(terr.communes) if min(int(dur[k][j]) for j in hub_cols) <= limit)
+    reached = sum(
+        c.population
+        for k, c in enumerate(terr.communes)
+        if min(int(dur[k][j]) for j in hub_cols) <= limit
+    )
     return reached / max(terr.population, 1)
 
 
@@ -488,32 +561,58 @@ def run_one(spec: RunSpec) -> RunResult:
     terr = Territory.load(v.territory)
     hours = (v.rules.service_hours.start_s, v.rules.service_hours.end_s)
     shift = v.fleet.shift or hours
-    weekday = v.demand.weekday if v.demand.weekday is not None else (spec.day.weekday() if spec.day else None)
+    weekday = (
+        v.demand.weekday
+        if v.demand.weekday is not None
+        else (spec.day.weekday() if spec.day else None)
+    )
     reqs = generate_requests(
-        terr, v.demand.requests, seed=spec.seed, wheelchair_share=v.demand.wheelchair_share,
-        appointment_share=v.demand.appointment_share, return_share=v.demand.return_share, hub_share=v.demand.hub_share,
-        day_start_s=hours[0], day_end_s=hours[1], pickup_window_s=v.demand.pickup_window_min * 60,
-        recurring_share=v.demand.recurring_share if weekday is not None else 0.0, weekday=weekday,
+        terr,
+        v.demand.requests,
+        seed=spec.seed,
+        wheelchair_share=v.demand.wheelchair_share,
+        appointment_share=v.demand.appointment_share,
+        return_share=v.demand.return_share,
+        hub_share=v.demand.hub_share,
+        day_start_s=hours[0],
+        day_end_s=hours[1],
+        pickup_window_s=v.demand.pickup_window_min * 60,
+        recurring_share=v.demand.recurring_share if weekday is not None else 0.0,
+        weekday=weekday,
     )
     fleet: list[dict[str, Any]] = []
     if v.fleet.vehicles:
-        fleet = generate_fleet(terr, v.fleet.vehicles, v.fleet.wheelchair, seed=spec.seed, shift=shift,
-                               break_window=v.fleet.break_window, break_s=max(v.fleet.break_min * 60, 1))
+        fleet = generate_fleet(
+            terr,
+            v.fleet.vehicles,
+            v.fleet.wheelchair,
+            seed=spec.seed,
+            shift=shift,
+            break_window=v.fleet.break_window,
+            break_s=max(v.fleet.break_min * 60, 1),
+        )
         for f in fleet:
             f["cost_per_km"], f["cost_per_hour"] = v.fleet.cost_per_km, v.fleet.cost_per_hour
             if not v.fleet.break_min:
                 f["breaks"] = []
-    fleet += volunteer_fleet(terr, v.fleet.volunteers, spec.seed, shift, v.fleet.volunteer_cost_per_km)
+    fleet += volunteer_fleet(
+        terr, v.fleet.volunteers, spec.seed, shift, v.fleet.volunteer_cost_per_km
+    )
     net = RoadNetwork.default()
     common: dict[str, Any] = {
-        "day": spec.day, "rules": v.rules, "params": SolverParams(time_limit_s=spec.time_limit_s, seed=spec.seed),
+        "day": spec.day,
+        "rules": v.rules,
+        "params": SolverParams(time_limit_s=spec.time_limit_s, seed=spec.seed),
         "name": f"{v.name} / seed {spec.seed}",
     }
     if v.carpool.offers:
         offers = generate_carpool_offers(terr, v.carpool.offers, seed=spec.seed)
         base, offs, vols = mixed_from_dicts(reqs, fleet, offers, [], terr, net, **common)
         problem, plan = plan_mixed(
-            base, offs, vols, ModeCosts(carpool_per_passenger_km=v.carpool.incentive_per_passenger_km),
+            base,
+            offs,
+            vols,
+            ModeCosts(carpool_per_passenger_km=v.carpool.incentive_per_passenger_km),
             strategy="joint" if v.carpool.strategy == "joint" else "staged",
         )
     else:
@@ -537,7 +636,14 @@ def run_one(spec: RunSpec) -> RunResult:
             per_commune[insee][1] += 1
             n[1] += 1
     communes = [
-        {"variant": v.name, "seed": spec.seed, "insee": insee, "commune": names.get(insee, insee), "requests": a, "refused": b}
+        {
+            "variant": v.name,
+            "seed": spec.seed,
+            "insee": insee,
+            "commune": names.get(insee, insee),
+            "requests": a,
+            "refused": b,
+        }
         for insee, (a, b) in sorted(per_commune.items())
     ]
     kind_of = {veh.id: veh.kind for veh in problem.vehicles}
@@ -575,15 +681,21 @@ def run_one(spec: RunSpec) -> RunResult:
         "mean_ride_min": k.mean_ride_min,
         "co2_kg": k.co2_kg,
         "share_minibus": round(served_by_kind.get("minibus", 0) / served, 4) if k.served else 0.0,
-        "share_volunteer": round(served_by_kind.get("volunteer", 0) / served, 4) if k.served else 0.0,
+        "share_volunteer": round(served_by_kind.get("volunteer", 0) / served, 4)
+        if k.served
+        else 0.0,
         "share_carpool": round(served_by_kind.get("carpool", 0) / served, 4) if k.served else 0.0,
         "car_km_avoided": k.car_km_avoided,
         "co2_saved_kg": k.co2_saved_kg,
         "requests_wheelchair": need["wheelchair"][0],
         "refused_wheelchair": need["wheelchair"][1],
-        "refusal_rate_wheelchair": round(need["wheelchair"][1] / need["wheelchair"][0], 4) if need["wheelchair"][0] else 0.0,
+        "refusal_rate_wheelchair": round(need["wheelchair"][1] / need["wheelchair"][0], 4)
+        if need["wheelchair"][0]
+        else 0.0,
         "refused_other": need["other"][1],
-        "refusal_rate_other": round(need["other"][1] / need["other"][0], 4) if need["other"][0] else 0.0,
+        "refusal_rate_other": round(need["other"][1] / need["other"][0], 4)
+        if need["other"][0]
+        else 0.0,
         "communes_with_refusals": sum(1 for _, b in per_commune.values() if b),
         "worst_commune_refusal_rate": round(worst, 4),
         "population": terr.population,
@@ -657,7 +769,9 @@ def run_scenario(
     return ScenarioResult(scenario=scenario, runs=results)
 
 
-def with_overrides(scenario: Scenario, *, seeds: Sequence[int] | None = None, time_limit_s: float | None = None) -> Scenario:
+def with_overrides(
+    scenario: Scenario, *, seeds: Sequence[int] | None = None, time_limit_s: float | None = None
+) -> Scenario:
     """The same scenario with other seeds or another time limit (for quick runs and tests)."""
     out = scenario
     if seeds is not None:
@@ -668,7 +782,20 @@ def with_overrides(scenario: Scenario, *, seeds: Sequence[int] | None = None, ti
 
 
 __all__ = [
-    "CarpoolSpec", "DemandSpec", "FleetSpec", "RunResult", "RunSpec", "Scenario", "ScenarioResult", "Variant",
-    "load_scenario", "reach_share", "run_one", "run_scenario", "run_specs", "scenario_from_dict", "volunteer_fleet",
+    "CarpoolSpec",
+    "DemandSpec",
+    "FleetSpec",
+    "RunResult",
+    "RunSpec",
+    "Scenario",
+    "ScenarioResult",
+    "Variant",
+    "load_scenario",
+    "reach_share",
+    "run_one",
+    "run_scenario",
+    "run_specs",
+    "scenario_from_dict",
+    "volunteer_fleet",
     "with_overrides",
 ]

@@ -118,9 +118,14 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 
 def _check_point(lon: float, lat: float) -> None:
-    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (lon, lat))
+    ok = all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        for v in (lon, lat)
+    )
     if not ok or not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise PointError("is not a valid WGS84 point (lon in -180..180, lat in -90..90)", f"({lon}, {lat})")
+        raise PointError(
+            "is not a valid WGS84 point (lon in -180..180, lat in -90..90)", f"({lon}, {lat})"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,7 +181,9 @@ def _read_csv(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
                 raise DataError(f"missing column(s) {', '.join(missing)}", str(path))
             rows = list(reader)
     except FileNotFoundError:
-        raise DataError("territory data file not found (run scripts/build_territory.py)", str(path)) from None
+        raise DataError(
+            "territory data file not found (run scripts/build_territory.py)", str(path)
+        ) from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"cannot read territory data: {exc}", str(path)) from exc
     if not rows:
@@ -207,9 +214,20 @@ def _load_data(folder: Path, stamp: tuple[float, ...]) -> _Data:
     p = {name: folder / name for name in FILES}
     communes = _parse(
         p["communes.csv"],
-        _read_csv(p["communes.csv"], ["insee", "name", "epci_siren", "epci_name", "population", "lon", "lat", "area_km2"]),
-        lambda r: Commune(r["insee"], r["name"], r["epci_siren"], r["epci_name"], int(r["population"]),
-                          _float(r["lon"]), _float(r["lat"]), _float(r["area_km2"])),
+        _read_csv(
+            p["communes.csv"],
+            ["insee", "name", "epci_siren", "epci_name", "population", "lon", "lat", "area_km2"],
+        ),
+        lambda r: Commune(
+            r["insee"],
+            r["name"],
+            r["epci_siren"],
+            r["epci_name"],
+            int(r["population"]),
+            _float(r["lon"]),
+            _float(r["lat"]),
+            _float(r["area_km2"]),
+        ),
     )
     stops = _parse(
         p["stops.csv"],
@@ -219,23 +237,44 @@ def _load_data(folder: Path, stamp: tuple[float, ...]) -> _Data:
     epcis = _parse(
         p["epcis.csv"],
         _read_csv(p["epcis.csv"], ["siren", "key", "name", "main_insee", "hubs", "population"]),
-        lambda r: Epci(r["siren"], r["key"], r["name"], r["main_insee"], tuple(r["hubs"].split()), int(r["population"])),
+        lambda r: Epci(
+            r["siren"],
+            r["key"],
+            r["name"],
+            r["main_insee"],
+            tuple(r["hubs"].split()),
+            int(r["population"]),
+        ),
     )
     try:
         geo = json.loads(p["boundaries.geojson"].read_text(encoding="utf-8"))
         outlines = {str(f["properties"]["siren"]): shape(f["geometry"]) for f in geo["features"]}
     except FileNotFoundError:
-        raise DataError("territory data file not found (run scripts/build_territory.py)",
-                        str(p["boundaries.geojson"])) from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, shapely.errors.ShapelyError) as exc:
-        raise DataError(f"cannot read the intercommunality outlines: {exc}", str(p["boundaries.geojson"])) from exc
+        raise DataError(
+            "territory data file not found (run scripts/build_territory.py)",
+            str(p["boundaries.geojson"]),
+        ) from None
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        shapely.errors.ShapelyError,
+    ) as exc:
+        raise DataError(
+            f"cannot read the intercommunality outlines: {exc}", str(p["boundaries.geojson"])
+        ) from exc
 
     # Cross-checks, so that a hand-edited folder fails here with a clear message.
     insees = {c.insee for c in communes}
     sirens = {e.siren for e in epcis}
     for c in communes:
         if c.epci_siren not in sirens:
-            raise DataError(f"commune {c.insee} belongs to {c.epci_siren}, absent from epcis.csv", str(p["communes.csv"]))
+            raise DataError(
+                f"commune {c.insee} belongs to {c.epci_siren}, absent from epcis.csv",
+                str(p["communes.csv"]),
+            )
     stop_ids = [s.id for s in stops]
     if len(set(stop_ids)) != len(stop_ids):
         raise DataError("duplicate stop ids", str(p["stops.csv"]))
@@ -244,7 +283,9 @@ def _load_data(folder: Path, stamp: tuple[float, ...]) -> _Data:
             raise DataError(f"stop {s.id} names unknown commune {s.insee}", str(p["stops.csv"]))
     missing_main = sorted(insees - set(stop_ids))
     if missing_main:
-        raise DataError(f"no main stop for commune(s) {', '.join(missing_main[:5])}", str(p["stops.csv"]))
+        raise DataError(
+            f"no main stop for commune(s) {', '.join(missing_main[:5])}", str(p["stops.csv"])
+        )
     for e in epcis:
         if e.siren not in outlines:
             raise DataError(f"no outline for {e.siren}", str(p["boundaries.geojson"]))
@@ -261,7 +302,9 @@ def load_data(data_dir: Path | str | None = None) -> _Data:
         try:
             stamp.append((folder / name).stat().st_mtime)
         except OSError:
-            raise DataError("territory data file not found (run scripts/build_territory.py)", str(folder / name)) from None
+            raise DataError(
+                "territory data file not found (run scripts/build_territory.py)", str(folder / name)
+            ) from None
     return _load_data(folder, tuple(stamp))
 
 
@@ -288,7 +331,9 @@ def _resolve_epcis(epcis: Sequence[str] | str | None, data: _Data) -> tuple[str,
         elif by_key.get(norm) in order:
             chosen.add(by_key[norm])
         else:
-            raise NotFoundError(f"unknown intercommunality {k!r}; valid keys: {_valid_keys(data)}", "epcis")
+            raise NotFoundError(
+                f"unknown intercommunality {k!r}; valid keys: {_valid_keys(data)}", "epcis"
+            )
     return tuple(s for s in order if s in chosen)
 
 
@@ -345,7 +390,9 @@ class Territory:
 
     # ---- construction -----------------------------------------------------------------------
     @classmethod
-    def load(cls, epcis: Sequence[str] | str | None = None, data_dir: Path | str | None = None) -> Territory:
+    def load(
+        cls, epcis: Sequence[str] | str | None = None, data_dir: Path | str | None = None
+    ) -> Territory:
         """The territory of ``epcis`` (SIREN codes, short keys of ``EPCI_KEYS``, or ``"all"``).
 
         ``None`` gives the pilot alone (CC du Pays du Coquelicot). An unknown key raises
@@ -364,19 +411,29 @@ class Territory:
         found = self._by_name.get(norm) or self._by_name.get(norm.replace(" ", ""))
         if found is not None:
             return found
-        prefix = sorted({c.insee: c for n, c in self._by_name.items() if norm and n.startswith(norm + " ")}.values(),
-                        key=lambda c: c.insee)
+        prefix = sorted(
+            {
+                c.insee: c for n, c in self._by_name.items() if norm and n.startswith(norm + " ")
+            }.values(),
+            key=lambda c: c.insee,
+        )
         if len(prefix) == 1:
             return prefix[0]
         raise NotFoundError(self._not_found_message(key, norm), "commune")
 
     def _not_found_message(self, key: str, norm: str) -> str:
-        elsewhere = [c for c in self._data.communes if c.insee not in self._commune_by_insee
-                     and (c.insee == key or normalize_name(c.name) == norm)]
+        elsewhere = [
+            c
+            for c in self._data.communes
+            if c.insee not in self._commune_by_insee
+            and (c.insee == key or normalize_name(c.name) == norm)
+        ]
         if elsewhere:
             c = elsewhere[0]
-            return (f"{c.name} ({c.insee}) belongs to {c.epci_name}, which is not loaded "
-                    f"(this territory: {self.name}); add it to the chosen intercommunalities")
+            return (
+                f"{c.name} ({c.insee}) belongs to {c.epci_name}, which is not loaded "
+                f"(this territory: {self.name}); add it to the chosen intercommunalities"
+            )
         names = {normalize_name(c.name): c.name for c in self.communes}
         close = difflib.get_close_matches(norm, list(names), n=3, cutoff=0.0)
         hint = ", ".join(names[n] for n in close)
@@ -393,7 +450,9 @@ class Territory:
         try:
             return self._stop_by_id[self.commune(key).insee]
         except NotFoundError as exc:
-            raise NotFoundError(f"no stop id, stop name or commune {key!r}: {exc.message}", "stop") from None
+            raise NotFoundError(
+                f"no stop id, stop name or commune {key!r}: {exc.message}", "stop"
+            ) from None
 
     def main_stop(self, insee: str) -> Stop:
         """The commune's main stop (at its inside point)."""
@@ -402,7 +461,11 @@ class Territory:
     def stops_of(self, insee: str) -> tuple[Stop, ...]:
         """Every stop of a commune, its main stop first."""
         c = self.commune(insee)
-        return tuple(sorted((s for s in self.stops if s.insee == c.insee), key=lambda s: (s.id != c.insee, s.id)))
+        return tuple(
+            sorted(
+                (s for s in self.stops if s.insee == c.insee), key=lambda s: (s.id != c.insee, s.id)
+            )
+        )
 
     def is_hub(self, stop_or_insee: Stop | str) -> bool:
         insee = stop_or_insee.insee if isinstance(stop_or_insee, Stop) else stop_or_insee
@@ -425,7 +488,9 @@ class Territory:
     def contains(self, lon: float, lat: float, buffer_m: float = 0.0) -> bool:
         """True when the point is inside the territory or within ``buffer_m`` metres of it."""
         if not (isinstance(buffer_m, (int, float)) and math.isfinite(buffer_m) and buffer_m >= 0):
-            raise InputError(f"must be a non-negative number of metres, got {buffer_m!r}", "buffer_m")
+            raise InputError(
+                f"must be a non-negative number of metres, got {buffer_m!r}", "buffer_m"
+            )
         return self.distance_m(lon, lat) <= buffer_m
 
     @property

@@ -204,7 +204,9 @@ def build_roads(b: Builder, area: object, villages: list[tuple[float, float, flo
                         t0, t1 = k / n_pieces, (k + 1) / n_pieces
                         tm_ = (t0 + t1) / 2
                         mx, my = x0 + (x1 - x0) * tm_, y0 + (y1 - y0) * tm_
-                        speed = 50 if (highway != "motorway" and in_village(mx, my)) else rural_speed
+                        speed = (
+                            50 if (highway != "motorway" and in_village(mx, my)) else rural_speed
+                        )
                         if current_speed is None:
                             current_speed = speed
                         elif speed != current_speed:
@@ -250,7 +252,10 @@ class SegmentIndex:
         self.segs: list[LineString] = []
         self.owners: list[tuple[int, int]] = []  # (way index, segment index)
         for wi, way in enumerate(b.ways):
-            if way.tags["highway"] == "motorway" or way.tags.get("dispatcher:source") != "travelmapping":
+            if (
+                way.tags["highway"] == "motorway"
+                or way.tags.get("dispatcher:source") != "travelmapping"
+            ):
                 continue
             for si in range(len(way.nodes) - 1):
                 self.segs.append(LineString([b.xy(way.nodes[si]), b.xy(way.nodes[si + 1])]))

@@ -43,8 +43,11 @@ REPO = Path(__file__).resolve().parents[1]
 # Pays du Coquelicot's own description of its territory (central town Albert, pôles
 # Acheux-en-Amiénois, Bray-sur-Somme, Méaulte); a neighbour's hub is its main town.
 EPCI_META: dict[str, dict[str, Any]] = {
-    "248000747": {"key": "coquelicot", "main": "Albert",
-                  "hubs": ["Albert", "Acheux-en-Amiénois", "Bray-sur-Somme", "Méaulte"]},
+    "248000747": {
+        "key": "coquelicot",
+        "main": "Albert",
+        "hubs": ["Albert", "Acheux-en-Amiénois", "Bray-sur-Somme", "Méaulte"],
+    },
     "248000499": {"key": "val-de-somme", "main": "Corbie", "hubs": ["Corbie"]},
     "200037059": {"key": "haute-somme", "main": "Péronne", "hubs": ["Péronne"]},
     "248000531": {"key": "amiens", "main": "Amiens", "hubs": ["Amiens"]},
@@ -55,13 +58,27 @@ EPCI_META: dict[str, dict[str, Any]] = {
 # fall inside its commune's polygon, otherwise the build fails. (A hospital and an airfield were
 # tried and dropped: their remembered positions fell in a neighbouring commune.)
 EXTRA_STOPS: list[dict[str, Any]] = [
-    {"id": "80016-gare", "name": "Albert, gare SNCF", "insee": "80016", "lon": 2.6475, "lat": 50.0035,
-     "comment": "approximate position of Albert station (Paris-Lille line); checked inside the commune"},
-    {"id": "80021-gare", "name": "Amiens, gare SNCF", "insee": "80021", "lon": 2.3077, "lat": 49.8906,
-     "comment": "approximate position of Amiens station, next to the Tour Perret; checked inside the commune"},
+    {
+        "id": "80016-gare",
+        "name": "Albert, gare SNCF",
+        "insee": "80016",
+        "lon": 2.6475,
+        "lat": 50.0035,
+        "comment": "approximate position of Albert station (Paris-Lille line); checked inside the commune",
+    },
+    {
+        "id": "80021-gare",
+        "name": "Amiens, gare SNCF",
+        "insee": "80021",
+        "lon": 2.3077,
+        "lat": 49.8906,
+        "comment": "approximate position of Amiens station, next to the Tour Perret; checked inside the commune",
+    },
 ]
 
-SIMPLIFY_TOLERANCE_DEG = 0.0003  # coverage simplification; moves the outline by at most a few metres
+SIMPLIFY_TOLERANCE_DEG = (
+    0.0003  # coverage simplification; moves the outline by at most a few metres
+)
 DECIMALS = 5
 GEOD = Geod(ellps="WGS84")
 
@@ -70,11 +87,15 @@ class BuildError(Exception):
     pass
 
 
-def _read_inputs(src: Path) -> tuple[list[dict[str, str]], dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
+def _read_inputs(
+    src: Path,
+) -> tuple[list[dict[str, str]], dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
     files = {name: src / name for name in ("communes.csv", "communes.geojson", "epci.json")}
     for path in files.values():
         if not path.is_file():
-            raise BuildError(f"input file missing: {path} (give --shared PATH, the folder holding data/territory/)")
+            raise BuildError(
+                f"input file missing: {path} (give --shared PATH, the folder holding data/territory/)"
+            )
     try:
         with files["communes.csv"].open(encoding="utf-8", newline="") as fh:
             rows = list(csv.DictReader(fh))
@@ -92,7 +113,10 @@ def _area_km2(geom: BaseGeometry) -> float:
 
 
 def _repair_merged_communes(
-    polys: dict[str, BaseGeometry], names: dict[str, str], epci_of: dict[str, str], old: dict[str, Any] | None
+    polys: dict[str, BaseGeometry],
+    names: dict[str, str],
+    epci_of: dict[str, str],
+    old: dict[str, Any] | None,
 ) -> list[tuple[str, str]]:
     """Give back to a commune nouvelle the former communes its (older) polygon lacks.
 
@@ -122,9 +146,17 @@ def _repair_merged_communes(
                 if named:
                     target = sorted(named)[0]
                 else:
-                    target = max(sorted(members), key=lambda i: polys[i].boundary.intersection(g.boundary).length)
+                    target = max(
+                        sorted(members),
+                        key=lambda i: polys[i].boundary.intersection(g.boundary).length,
+                    )
                 polys[target] = unary_union([polys[target], g]).buffer(0)
-                notes.append((target, f"{name} ({code}, merged since 2018) added to {names[target]} ({target})"))
+                notes.append(
+                    (
+                        target,
+                        f"{name} ({code}, merged since 2018) added to {names[target]} ({target})",
+                    )
+                )
     return notes
 
 
@@ -144,7 +176,9 @@ def build(shared: Path, out: Path) -> list[str]:
     epci_names = {e["code"]: e["nom"] for e in epcis}
     unknown = sorted(set(epci_names) - set(EPCI_META))
     if unknown:
-        raise BuildError(f"epci.json lists intercommunalities this script has no key for: {', '.join(unknown)}")
+        raise BuildError(
+            f"epci.json lists intercommunalities this script has no key for: {', '.join(unknown)}"
+        )
 
     polys: dict[str, BaseGeometry] = {}
     for feat in geo["features"]:
@@ -171,8 +205,12 @@ def build(shared: Path, out: Path) -> list[str]:
         lon, lat = round(float(r["inner_lon"]), 6), round(float(r["inner_lat"]), 6)
         if not polys[insee].contains(Point(lon, lat)):
             raise BuildError(f"the inside point of {r['nom']} ({insee}) is not inside its polygon")
-        area = round(_area_km2(polys[insee]), 3) if insee in repaired_insee else float(r["area_km2"])
-        communes_out.append([insee, r["nom"], r["epci_siren"], r["epci_nom"], int(r["population"]), lon, lat, area])
+        area = (
+            round(_area_km2(polys[insee]), 3) if insee in repaired_insee else float(r["area_km2"])
+        )
+        communes_out.append(
+            [insee, r["nom"], r["epci_siren"], r["epci_nom"], int(r["population"]), lon, lat, area]
+        )
 
     # epcis.csv
     by_name = {r["nom"]: r["insee"] for r in rows}
@@ -183,15 +221,24 @@ def build(shared: Path, out: Path) -> list[str]:
         for h in hubs:
             if epci_of[h] != siren:
                 raise BuildError(f"hub {names[h]} is not in {siren}")
-        epci_rows.append([siren, meta["key"], epci_names[siren], by_name[meta["main"]], " ".join(hubs),
-                          sum(int(c[4]) for c in in_epci), len(in_epci)])
+        epci_rows.append(
+            [
+                siren,
+                meta["key"],
+                epci_names[siren],
+                by_name[meta["main"]],
+                " ".join(hubs),
+                sum(int(c[4]) for c in in_epci),
+                len(in_epci),
+            ]
+        )
 
     # boundaries.geojson: dissolve, simplify as a coverage so that neighbours still touch
     sirens = list(EPCI_META)
     dissolved = [unary_union([polys[i] for i in sorted(names) if epci_of[i] == s]) for s in sirens]
     dissolved = [g.buffer(1e-7).buffer(-1e-7) for g in dissolved]  # close hairline slivers
     simplified = shapely.coverage_simplify(dissolved, SIMPLIFY_TOLERANCE_DEG)
-    simplified = [shapely.set_precision(g, 10 ** -DECIMALS) for g in simplified]
+    simplified = [shapely.set_precision(g, 10**-DECIMALS) for g in simplified]
     features = []
     for s, g, row in zip(sirens, simplified, epci_rows, strict=True):
         if not g.is_valid or g.is_empty:
@@ -199,11 +246,19 @@ def build(shared: Path, out: Path) -> list[str]:
         drift_m = shapely.hausdorff_distance(g, dissolved[sirens.index(s)]) * 111_000
         report.append(f"{row[2]}: outline {g.geom_type}, moved by at most ~{drift_m:.0f} m")
         geom = json.loads(json.dumps(mapping(g)), parse_float=lambda x: round(float(x), DECIMALS))
-        features.append({
-            "type": "Feature",
-            "properties": {"siren": s, "key": row[1], "name": row[2], "population": row[5], "communes": row[6]},
-            "geometry": geom,
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "siren": s,
+                    "key": row[1],
+                    "name": row[2],
+                    "population": row[5],
+                    "communes": row[6],
+                },
+                "geometry": geom,
+            }
+        )
     boundaries = {"type": "FeatureCollection", "features": features}
     outline = {s: g for s, g in zip(sirens, simplified, strict=True)}
 
@@ -212,7 +267,9 @@ def build(shared: Path, out: Path) -> list[str]:
     for c in communes_out:
         insee, name, siren, lon, lat = c[0], c[1], c[2], c[5], c[6]
         if not outline[siren].buffer(0.0005).contains(Point(lon, lat)):
-            raise BuildError(f"the stop of {name} ({insee}) falls outside its intercommunality's outline")
+            raise BuildError(
+                f"the stop of {name} ({insee}) falls outside its intercommunality's outline"
+            )
         stops.append([insee, name, insee, lon, lat, "commune inside point"])
     for x in EXTRA_STOPS:
         if x["insee"] not in polys:
@@ -224,11 +281,16 @@ def build(shared: Path, out: Path) -> list[str]:
 
     out.mkdir(parents=True, exist_ok=True)
     files = {
-        "communes.csv": _csv_text(["insee", "name", "epci_siren", "epci_name", "population", "lon", "lat", "area_km2"],
-                                  communes_out),
-        "epcis.csv": _csv_text(["siren", "key", "name", "main_insee", "hubs", "population", "communes"], epci_rows),
+        "communes.csv": _csv_text(
+            ["insee", "name", "epci_siren", "epci_name", "population", "lon", "lat", "area_km2"],
+            communes_out,
+        ),
+        "epcis.csv": _csv_text(
+            ["siren", "key", "name", "main_insee", "hubs", "population", "communes"], epci_rows
+        ),
         "stops.csv": _csv_text(["id", "name", "insee", "lon", "lat", "comment"], stops),
-        "boundaries.geojson": json.dumps(boundaries, ensure_ascii=False, separators=(",", ":")) + "\n",
+        "boundaries.geojson": json.dumps(boundaries, ensure_ascii=False, separators=(",", ":"))
+        + "\n",
     }
     for fname, text in files.items():
         (out / fname).write_text(text, encoding="utf-8")
@@ -238,8 +300,12 @@ def build(shared: Path, out: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--shared", type=Path, default=REPO / ".." / "shared",
-                    help="the shared folder holding data/territory/ (default: ../shared beside the repo)")
+    ap.add_argument(
+        "--shared",
+        type=Path,
+        default=REPO / ".." / "shared",
+        help="the shared folder holding data/territory/ (default: ../shared beside the repo)",
+    )
     ap.add_argument("--out", type=Path, default=REPO / "data" / "territory", help="output folder")
     args = ap.parse_args(argv)
     try:

@@ -17,7 +17,12 @@ EXAMPLES = ROOT / "examples"
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
     return subprocess.run(
-        [sys.executable, "-m", "dispatcher.cli", *args], capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=300
+        [sys.executable, "-m", "dispatcher.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=env,
+        timeout=300,
     )
 
 
@@ -38,8 +43,18 @@ def test_version() -> None:
 def test_plan_examples_then_check_the_written_files(tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
     p = run(
-        "plan", str(EXAMPLES / "requests.csv"), "--fleet", str(EXAMPLES / "fleet.csv"), "--day", "2026-12-01",
-        "--time-limit", "2", "--out", str(out), "--geojson", str(tmp_path / "routes.geojson"),
+        "plan",
+        str(EXAMPLES / "requests.csv"),
+        "--fleet",
+        str(EXAMPLES / "fleet.csv"),
+        "--day",
+        "2026-12-01",
+        "--time-limit",
+        "2",
+        "--out",
+        str(out),
+        "--geojson",
+        str(tmp_path / "routes.geojson"),
     )
     assert p.returncode == 0, p.stderr + p.stdout
     assert "checker: the plan satisfies every constraint" in p.stdout
@@ -51,7 +66,9 @@ def test_plan_examples_then_check_the_written_files(tmp_path: Path) -> None:
     assert plan["routes"][0]["start"].endswith("+01:00")
     geo = json.loads((tmp_path / "routes.geojson").read_text())
     lines = [f for f in geo["features"] if f["geometry"]["type"] == "LineString"]
-    assert len(lines) == len(plan["routes"]) and all(len(f["geometry"]["coordinates"]) > 2 for f in lines)
+    assert len(lines) == len(plan["routes"]) and all(
+        len(f["geometry"]["coordinates"]) > 2 for f in lines
+    )
     problem = tmp_path / "plan.problem.json"
     ok = run("check", str(problem), str(out))
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -64,7 +81,19 @@ def test_plan_examples_then_check_the_written_files(tmp_path: Path) -> None:
 
 
 def test_demo_small(tmp_path: Path) -> None:
-    p = run("demo", "--requests", "25", "--vehicles", "3", "--wheelchair", "1", "--time-limit", "2", "--out", str(tmp_path))
+    p = run(
+        "demo",
+        "--requests",
+        "25",
+        "--vehicles",
+        "3",
+        "--wheelchair",
+        "1",
+        "--time-limit",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
     assert p.returncode == 0, p.stderr + p.stdout
     assert "served" in p.stdout and "checker: the plan satisfies every constraint" in p.stdout
     assert (tmp_path / "plan.json").exists() and (tmp_path / "routes.geojson").exists()
@@ -72,8 +101,20 @@ def test_demo_small(tmp_path: Path) -> None:
 
 def test_unknown_stop_in_requests_csv(tmp_path: Path) -> None:
     f = tmp_path / "r.csv"
-    f.write_text("id,pickup,dropoff,pickup_from,pickup_to\nr1,Meaulteville,Albert,08:00,08:15\n", encoding="utf-8")
-    p = run("plan", str(f), "--fleet", str(EXAMPLES / "fleet.csv"), "--day", "2026-12-01", "--out", str(tmp_path / "p.json"))
+    f.write_text(
+        "id,pickup,dropoff,pickup_from,pickup_to\nr1,Meaulteville,Albert,08:00,08:15\n",
+        encoding="utf-8",
+    )
+    p = run(
+        "plan",
+        str(f),
+        "--fleet",
+        str(EXAMPLES / "fleet.csv"),
+        "--day",
+        "2026-12-01",
+        "--out",
+        str(tmp_path / "p.json"),
+    )
     assert_one_line_error(p, 2, "requests[0].pickup", "Méaulte")
 
 
@@ -87,16 +128,41 @@ def test_unknown_stop_in_requests_csv(tmp_path: Path) -> None:
 def test_bad_request_rows(tmp_path: Path, row: str, where: str) -> None:
     f = tmp_path / "r.csv"
     f.write_text("id,pickup,dropoff,seats,pickup_from,pickup_to\n" + row + "\n", encoding="utf-8")
-    p = run("plan", str(f), "--fleet", str(EXAMPLES / "fleet.csv"), "--day", "2026-12-01", "--out", str(tmp_path / "p.json"))
+    p = run(
+        "plan",
+        str(f),
+        "--fleet",
+        str(EXAMPLES / "fleet.csv"),
+        "--day",
+        "2026-12-01",
+        "--out",
+        str(tmp_path / "p.json"),
+    )
     assert_one_line_error(p, 2, where)
 
 
 def test_bad_fleet_and_day(tmp_path: Path) -> None:
     f = tmp_path / "fleet.csv"
     f.write_text("id,start,shift_start,shift_end\nbus,Albert,19:00,07:00\n", encoding="utf-8")
-    p = run("plan", str(EXAMPLES / "requests.csv"), "--fleet", str(f), "--day", "2026-12-01", "--out", str(tmp_path / "p.json"))
+    p = run(
+        "plan",
+        str(EXAMPLES / "requests.csv"),
+        "--fleet",
+        str(f),
+        "--day",
+        "2026-12-01",
+        "--out",
+        str(tmp_path / "p.json"),
+    )
     assert_one_line_error(p, 2, "vehicles[0].shift")
-    p = run("plan", str(EXAMPLES / "requests.csv"), "--fleet", str(EXAMPLES / "fleet.csv"), "--day", "2026-13-45")
+    p = run(
+        "plan",
+        str(EXAMPLES / "requests.csv"),
+        "--fleet",
+        str(EXAMPLES / "fleet.csv"),
+        "--day",
+        "2026-13-45",
+    )
     assert_one_line_error(p, 2, "--day")
 
 
@@ -130,7 +196,22 @@ def test_params_file_is_validated_and_used(tmp_path: Path) -> None:
     p = run("demo", "--params", str(bad), "--out", str(tmp_path / "d"))
     assert_one_line_error(p, 2, "params.metaheuristic", "bad.toml")
     good = tmp_path / "good.toml"
-    good.write_text('[params]\nfirst_solution = "LOCAL_CHEAPEST_INSERTION"\nmetaheuristic = "GREEDY_DESCENT"\n', encoding="utf-8")
-    p = run("demo", "--params", str(good), "--requests", "20", "--time-limit", "1", "--carpool-offers", "0", "--out", str(tmp_path / "d"))
+    good.write_text(
+        '[params]\nfirst_solution = "LOCAL_CHEAPEST_INSERTION"\nmetaheuristic = "GREEDY_DESCENT"\n',
+        encoding="utf-8",
+    )
+    p = run(
+        "demo",
+        "--params",
+        str(good),
+        "--requests",
+        "20",
+        "--time-limit",
+        "1",
+        "--carpool-offers",
+        "0",
+        "--out",
+        str(tmp_path / "d"),
+    )
     assert p.returncode == 0, p.stderr + p.stdout
     assert "checker: the plan satisfies every constraint" in p.stdout

@@ -27,13 +27,24 @@ def big(pilot: Territory) -> list[dict[str, Any]]:
     return generate_requests(pilot, 5000, seed=11, return_share=0.0)
 
 
-def _check_requests(t: Territory, reqs: list[dict[str, Any]], n: int, day: tuple[int, int] = DAY) -> None:
+def _check_requests(
+    t: Territory, reqs: list[dict[str, Any]], n: int, day: tuple[int, int] = DAY
+) -> None:
     assert len(reqs) == n
     ids = [r["id"] for r in reqs]
     assert len(set(ids)) == len(ids)
     position = {r["id"]: k for k, r in enumerate(reqs)}
     for r in reqs:
-        assert set(r) == {"id", "pickup", "dropoff", "seats", "wheelchairs", "pickup_window", "arrive_by_s", "return_of"}
+        assert set(r) == {
+            "id",
+            "pickup",
+            "dropoff",
+            "seats",
+            "wheelchairs",
+            "pickup_window",
+            "arrive_by_s",
+            "return_of",
+        }
         assert r["pickup"] != r["dropoff"]
         assert t.stop(r["pickup"]).insee != t.stop(r["dropoff"]).insee
         assert r["seats"] + r["wheelchairs"] >= 1
@@ -51,13 +62,20 @@ def _check_requests(t: Territory, reqs: list[dict[str, Any]], n: int, day: tuple
             assert (r["pickup"], r["dropoff"]) == (out["dropoff"], out["pickup"])
             assert (r["seats"], r["wheelchairs"]) == (out["seats"], out["wheelchairs"])
             assert r["pickup_window"] is not None
-            out_end = out["arrive_by_s"] if out["arrive_by_s"] is not None else out["pickup_window"][1]
+            out_end = (
+                out["arrive_by_s"] if out["arrive_by_s"] is not None else out["pickup_window"][1]
+            )
             assert r["pickup_window"][0] > out_end
         # the project's own model accepts every request as it is
         Request(
-            id=r["id"], pickup=r["pickup"], dropoff=r["dropoff"], seats=r["seats"], wheelchairs=r["wheelchairs"],
+            id=r["id"],
+            pickup=r["pickup"],
+            dropoff=r["dropoff"],
+            seats=r["seats"],
+            wheelchairs=r["wheelchairs"],
             pickup_window=None if r["pickup_window"] is None else TimeWindow(*r["pickup_window"]),
-            arrive_by_s=r["arrive_by_s"], return_of=r["return_of"],
+            arrive_by_s=r["arrive_by_s"],
+            return_of=r["return_of"],
         ).validate(f"requests[{r['id']}]")
 
 
@@ -100,13 +118,17 @@ def test_hub_share(pilot: Territory, big: list[dict[str, Any]]) -> None:
 def test_gravity_prefers_near_hubs(pilot: Territory, big: list[dict[str, Any]]) -> None:
     # From Acheux-en-Amiénois (north-west), Albert is nearer and bigger than Bray-sur-Somme (south-east)
     acheux = pilot.commune("Acheux-en-Amiénois").insee
-    dests = Counter(pilot.stop(r["dropoff"]).insee for r in big if pilot.stop(r["pickup"]).insee == acheux)
+    dests = Counter(
+        pilot.stop(r["dropoff"]).insee for r in big if pilot.stop(r["pickup"]).insee == acheux
+    )
     assert dests["80016"] > dests["80136"]
     # some trips to Albert end at the station
     assert any(r["dropoff"] == "80016-gare" for r in big)
 
 
-def test_shares_of_appointments_and_wheelchairs(pilot: Territory, big: list[dict[str, Any]]) -> None:
+def test_shares_of_appointments_and_wheelchairs(
+    pilot: Territory, big: list[dict[str, Any]]
+) -> None:
     appointments = sum(r["arrive_by_s"] is not None for r in big) / len(big)
     assert appointments == pytest.approx(0.3, abs=0.03)
     wheelchair = [r for r in big if r["wheelchairs"]]
@@ -115,7 +137,8 @@ def test_shares_of_appointments_and_wheelchairs(pilot: Territory, big: list[dict
     sizes = Counter(r["seats"] for r in big if not r["wheelchairs"])
     assert sizes[1] > 0.7 * sum(sizes.values()) and sizes[2] > sizes[3] > 0
     assert generate_requests(pilot, 200, seed=2, wheelchair_share=0.0, appointment_share=0.0) == [
-        r for r in generate_requests(pilot, 200, seed=2, wheelchair_share=0.0, appointment_share=0.0)
+        r
+        for r in generate_requests(pilot, 200, seed=2, wheelchair_share=0.0, appointment_share=0.0)
         if r["wheelchairs"] == 0 and r["arrive_by_s"] is None
     ]
 
@@ -147,9 +170,14 @@ def test_other_territories(pilot: Territory) -> None:
 
 def test_custom_day(pilot: Territory) -> None:
     day = (9 * 3600, 12 * 3600)
-    reqs = generate_requests(pilot, 300, seed=8, day_start_s=day[0], day_end_s=day[1], pickup_window_s=600)
+    reqs = generate_requests(
+        pilot, 300, seed=8, day_start_s=day[0], day_end_s=day[1], pickup_window_s=600
+    )
     _check_requests(pilot, reqs, 300, day)
-    assert all(r["pickup_window"] is None or r["pickup_window"][1] - r["pickup_window"][0] == 600 for r in reqs)
+    assert all(
+        r["pickup_window"] is None or r["pickup_window"][1] - r["pickup_window"][0] == 600
+        for r in reqs
+    )
 
 
 @pytest.mark.parametrize(
@@ -181,10 +209,19 @@ def test_bad_arguments(pilot: Territory, kwargs: dict[str, Any], where: str) -> 
     ret=st.floats(0, 1),
     hub=st.floats(0, 1),
 )
-def test_generator_properties(n: int, seed: int, wheelchair: float, appointment: float, ret: float, hub: float) -> None:
+def test_generator_properties(
+    n: int, seed: int, wheelchair: float, appointment: float, ret: float, hub: float
+) -> None:
     t = Territory.load()
-    reqs = generate_requests(t, n, seed, wheelchair_share=wheelchair, appointment_share=appointment,
-                             return_share=ret, hub_share=hub)
+    reqs = generate_requests(
+        t,
+        n,
+        seed,
+        wheelchair_share=wheelchair,
+        appointment_share=appointment,
+        return_share=ret,
+        hub_share=hub,
+    )
     _check_requests(t, reqs, n)
 
 
@@ -205,8 +242,13 @@ def test_fleet(pilot: Territory) -> None:
         assert v["shift"] == [7 * 3600, 19 * 3600]
         assert v["breaks"] == [{"window": [11 * 3600 + 1800, 14 * 3600], "duration_s": 2700}]
         Vehicle(
-            id=v["id"], start=v["start"], end=v["end"], shift=TimeWindow(*v["shift"]), seats=v["seats"],
-            wheelchairs=v["wheelchairs"], kind=v["kind"],
+            id=v["id"],
+            start=v["start"],
+            end=v["end"],
+            shift=TimeWindow(*v["shift"]),
+            seats=v["seats"],
+            wheelchairs=v["wheelchairs"],
+            kind=v["kind"],
             breaks=tuple(Break(TimeWindow(*b["window"]), b["duration_s"]) for b in v["breaks"]),
         ).validate(f"vehicles[{k}]")
 
@@ -232,7 +274,9 @@ def test_carpool_offers_commute_to_albert_and_meaulte() -> None:
     albert, meaulte = t.main_stop("Albert").id, t.main_stop("Méaulte").id
     assert {o["destination"] for o in offers} == {albert, meaulte}
     assert all(o["origin"] not in (albert, meaulte) for o in offers)
-    assert all(6 * 3600 <= o["departure_window"][0] < o["departure_window"][1] <= 9 * 3600 for o in offers)
+    assert all(
+        6 * 3600 <= o["departure_window"][0] < o["departure_window"][1] <= 9 * 3600 for o in offers
+    )
     # they are valid offers for the project's own reader
     assert len(offers_from_dicts(offers, t, None, "Europe/Paris")) == 60
 
@@ -254,7 +298,9 @@ def test_recurring_trips_repeat_every_week(pilot: Territory) -> None:
     assert all(r["id"].startswith("r") for r in week1 if r not in reg1)
     # regular trips come as outbound ("a") and return ("b") pairs
     outbound = {r["id"] for r in reg1 if r["id"].endswith("a")}
-    assert {r["return_of"] for r in reg1 if r["id"].endswith("b")} <= outbound and len(outbound) >= 10
+    assert {r["return_of"] for r in reg1 if r["id"].endswith("b")} <= outbound and len(
+        outbound
+    ) >= 10
     # another weekday has other regular riders (dialysis Mon-Wed-Fri vs Tue-Thu-Sat, weekly activities)
     monday = _regular(generate_requests(pilot, 200, seed=1, recurring_share=0.15, weekday=0))
     assert len(monday) == 30 and monday != reg1
@@ -284,8 +330,13 @@ def test_market_day_and_care_hubs(pilot: Territory) -> None:
     market_window = (8 * 3600 + 1800, 10 * 3600)
 
     def market(reqs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [r for r in reqs if r["dropoff"] == albert and r["pickup_window"]
-                and market_window[0] <= r["pickup_window"][0] <= market_window[1]]
+        return [
+            r
+            for r in reqs
+            if r["dropoff"] == albert
+            and r["pickup_window"]
+            and market_window[0] <= r["pickup_window"][0] <= market_window[1]
+        ]
 
     assert MARKET_DAYS == (("80016", 5),)
     assert len(market(saturday)) > len(market(tuesday))

@@ -70,7 +70,13 @@ def test_format_then_parse_is_identity(seconds: int) -> None:
 
 @pytest.mark.parametrize(
     "value, fragment",
-    [("25:99", "not a valid time"), ("tomorrow", "not a time"), ("³", "not a time"), ("2026-12-05T08:00:00+01:00", "not on the service day"), (None, "expected a time")],
+    [
+        ("25:99", "not a valid time"),
+        ("tomorrow", "not a time"),
+        ("³", "not a time"),
+        ("2026-12-05T08:00:00+01:00", "not on the service day"),
+        (None, "expected a time"),
+    ],
 )
 def test_bad_times_name_the_field(value: object, fragment: str) -> None:
     with pytest.raises(InputError) as e:
@@ -116,7 +122,9 @@ def test_plan_json_round_trip(territory: Territory) -> None:
     plan = Plan(
         routes=(
             Route(
-                "bus-1", 25000, 30000,
+                "bus-1",
+                25000,
+                30000,
                 (
                     Visit("r3", "pickup", r.pickup, 26000, 26100, 26160, 1, 0),
                     Visit("r3", "dropoff", r.dropoff, 27000, 27000, 27060, 0, 0, ride_time_s=840),
@@ -197,7 +205,12 @@ def test_a_status_that_is_not_a_string_is_named() -> None:
     ],
 )
 def test_bad_requests_name_the_field(territory: Territory, change: dict, where: str) -> None:
-    req = {"id": "r1", "pickup": "Méaulte", "dropoff": "Albert", "pickup_window": ["08:00", "08:15"]}
+    req = {
+        "id": "r1",
+        "pickup": "Méaulte",
+        "dropoff": "Albert",
+        "pickup_window": ["08:00", "08:15"],
+    }
     req.update(change)
     fleet = [{"id": "bus", "start": "Albert", "shift": ["07:00", "19:00"]}]
     with pytest.raises(InputError) as e:
@@ -206,7 +219,12 @@ def test_bad_requests_name_the_field(territory: Territory, change: dict, where: 
 
 
 def test_unknown_stop_suggests_nearest_names(territory: Territory) -> None:
-    req = {"id": "r1", "pickup": "Meaulté-sur-Somme", "dropoff": "Albert", "pickup_window": ["08:00", "08:15"]}
+    req = {
+        "id": "r1",
+        "pickup": "Meaulté-sur-Somme",
+        "dropoff": "Albert",
+        "pickup_window": ["08:00", "08:15"],
+    }
     with pytest.raises(NotFoundError) as e:
         problem_from_dicts([req], [], territory, CrowFly(), day=DAY)
     assert "Méaulte" in e.value.message
@@ -218,7 +236,10 @@ def test_unknown_stop_suggests_nearest_names(territory: Territory) -> None:
         ({"shift": ["19:00", "07:00"]}, "vehicles[0].shift"),
         ({"seats": -3}, "vehicles[0].seats"),
         ({"kind": "rocket"}, "vehicles[0].kind"),
-        ({"breaks": [{"window": ["12:00", "12:30"], "duration_s": 3600}]}, "vehicles[0].breaks[0].window"),
+        (
+            {"breaks": [{"window": ["12:00", "12:30"], "duration_s": 3600}]},
+            "vehicles[0].breaks[0].window",
+        ),
     ],
 )
 def test_bad_vehicles_name_the_field(territory: Territory, change: dict, where: str) -> None:
@@ -239,9 +260,13 @@ def test_csv_with_unknown_column_or_missing_column_is_refused(tmp_path: Path) ->
 
 def test_semicolon_csv_from_a_french_spreadsheet(tmp_path: Path, territory: Territory) -> None:
     f = tmp_path / "r.csv"
-    f.write_text("id;pickup;dropoff;pickup_from;pickup_to\nr1;Méaulte;Albert;08:00;08:15\n", encoding="utf-8")
+    f.write_text(
+        "id;pickup;dropoff;pickup_from;pickup_to\nr1;Méaulte;Albert;08:00;08:15\n", encoding="utf-8"
+    )
     p = problem_from_dicts(load_requests(f), [], territory, CrowFly(), day=DAY)
-    assert p.requests[0].pickup_window is not None and p.requests[0].pickup_window.start_s == 8 * 3600
+    assert (
+        p.requests[0].pickup_window is not None and p.requests[0].pickup_window.start_s == 8 * 3600
+    )
 
 
 def test_bad_problem_json_names_the_field(territory: Territory) -> None:
@@ -265,14 +290,31 @@ def test_bad_problem_json_names_the_field(territory: Territory) -> None:
 def test_vehicle_limits_survive_the_problem_json(territory: Territory) -> None:
     """Carpool and volunteer limits are part of the problem a checker reads back."""
     veh = {
-        "id": "carpool-1", "start": "Mailly-Maillet", "end": "Méaulte", "shift": ["07:00", "09:00"], "seats": 3,
-        "kind": "carpool", "max_duration_s": 1800, "start_window": ["07:15", "07:45"], "end_window": ["07:30", "08:30"],
-        "allowed_stops": ["Albert", "Mailly-Maillet"], "cost_per_passenger_km": 0.1,
+        "id": "carpool-1",
+        "start": "Mailly-Maillet",
+        "end": "Méaulte",
+        "shift": ["07:00", "09:00"],
+        "seats": 3,
+        "kind": "carpool",
+        "max_duration_s": 1800,
+        "start_window": ["07:15", "07:45"],
+        "end_window": ["07:30", "08:30"],
+        "allowed_stops": ["Albert", "Mailly-Maillet"],
+        "cost_per_passenger_km": 0.1,
     }
-    vol = {"id": "vol-1/am", "start": "Acheux-en-Amiénois", "shift": ["07:00", "12:30"], "kind": "volunteer",
-           "home": "Acheux-en-Amiénois", "max_km_from_home": 20}
+    vol = {
+        "id": "vol-1/am",
+        "start": "Acheux-en-Amiénois",
+        "shift": ["07:00", "12:30"],
+        "kind": "volunteer",
+        "home": "Acheux-en-Amiénois",
+        "max_km_from_home": 20,
+    }
     p = problem_from_dicts([], [veh, vol], territory, CrowFly(), day=DAY)
-    assert p.vehicle("carpool-1").allowed_stops == (territory.stop("Albert").id, territory.stop("Mailly-Maillet").id)
+    assert p.vehicle("carpool-1").allowed_stops == (
+        territory.stop("Albert").id,
+        territory.stop("Mailly-Maillet").id,
+    )
     assert p.vehicle("vol-1/am").home == territory.stop("Acheux-en-Amiénois").id
     q = problem_from_dict(json.loads(json.dumps(problem_to_dict(p))))
     assert q.vehicles == p.vehicles

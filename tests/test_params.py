@@ -37,7 +37,11 @@ def test_top_level_keys_and_base(tmp_path: Path) -> None:
     p = write(tmp_path, "p.toml", 'metaheuristic = "SIMULATED_ANNEALING"\n')
     base = SolverParams(time_limit_s=42.0, seed=7)
     params = load_params(p, base=base)
-    assert (params.metaheuristic, params.time_limit_s, params.seed) == ("SIMULATED_ANNEALING", 42.0, 7)
+    assert (params.metaheuristic, params.time_limit_s, params.seed) == (
+        "SIMULATED_ANNEALING",
+        42.0,
+        7,
+    )
 
 
 def test_effort_without_time_limit_lets_effort_decide(tmp_path: Path) -> None:
@@ -47,7 +51,11 @@ def test_effort_without_time_limit_lets_effort_decide(tmp_path: Path) -> None:
 
 
 def test_json_with_nulls(tmp_path: Path) -> None:
-    p = write(tmp_path, "p.json", json.dumps({"params": {"time_limit_s": None, "effort": 1, "solution_limit": 5}}))
+    p = write(
+        tmp_path,
+        "p.json",
+        json.dumps({"params": {"time_limit_s": None, "effort": 1, "solution_limit": 5}}),
+    )
     params = load_params(p)
     assert params.time_limit_s is None and params.effort == 1 and params.solution_limit == 5
 
@@ -56,8 +64,21 @@ def test_json_with_nulls(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fs", FIRST_SOLUTION_STRATEGIES[:3])
 @pytest.mark.parametrize("mh", METAHEURISTICS[1:3])
 def test_round_trip(tmp_path: Path, suffix: str, fs: str, mh: str) -> None:
-    params = SolverParams(time_limit_s=2.5, first_solution=fs, metaheuristic=mh, effort=3, seed=4, solution_limit=9, log_search=True)
-    path = save_params(params, tmp_path / f"p{suffix}", meta={"best_gap_pct": 0.25, "note": 'quote " and é'}, comment="a\nb")
+    params = SolverParams(
+        time_limit_s=2.5,
+        first_solution=fs,
+        metaheuristic=mh,
+        effort=3,
+        seed=4,
+        solution_limit=9,
+        log_search=True,
+    )
+    path = save_params(
+        params,
+        tmp_path / f"p{suffix}",
+        meta={"best_gap_pct": 0.25, "note": 'quote " and é'},
+        comment="a\nb",
+    )
     assert load_params(path) == params
 
 
@@ -76,7 +97,7 @@ def test_selected_keys_only(tmp_path: Path) -> None:
     ("text", "where", "words"),
     [
         ('[params]\nmetaheuristic = "FAST"\n', "params.metaheuristic", "must be one of"),
-        ('[params]\nfirst_solution = 3\n', "params.first_solution", "must be a string"),
+        ("[params]\nfirst_solution = 3\n", "params.first_solution", "must be a string"),
         ("[params]\ntime_limit_s = -1\n", "params.time_limit_s", "non-negative"),
         ('[params]\ntime_limit_s = "10"\n', "params.time_limit_s", "number of seconds"),
         ("[params]\ntime_limit_s = inf\n", "params.time_limit_s", "finite"),

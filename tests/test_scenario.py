@@ -63,32 +63,111 @@ def test_overrides(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "where", "message"),
     [
-        (lambda t: t.replace("fleet.vehicles = 1", "fleet.vehicls = 1"), "variants[1].fleet.vehicls", "unknown key"),
-        (lambda t: t.replace("fleet.vehicles = 1", 'fleet.vehicles = "one"'), "variants[1].fleet.vehicles", "must be an integer"),
-        (lambda t: t.replace("fleet.vehicles = 1", "fleet.vehicles = -1"), "variants[1].fleet.vehicles", "must be an integer >= 0"),
-        (lambda t: t.replace("requests = 8", "requests = 8.5"), "base.demand.requests", "must be an integer"),
-        (lambda t: t.replace('territory = ["coquelicot"]', 'territory = ["coquelicot", "picardie"]'), "base.territory", "unknown intercommunality"),
-        (lambda t: t.replace('"08:00", "18:00"', '"18:00", "08:00"'), "variants[1].rules.service_hours", "ends before it starts"),
-        (lambda t: t.replace('"08:00", "18:00"', '"8h", "18:00"'), "variants[1].rules.service_hours[0]", "not a time"),
-        (lambda t: t.replace("fleet.vehicles = 1", "fleet.vehicles = 0"), "variants[1].fleet.wheelchair", "wheelchair vehicles out of 0"),
+        (
+            lambda t: t.replace("fleet.vehicles = 1", "fleet.vehicls = 1"),
+            "variants[1].fleet.vehicls",
+            "unknown key",
+        ),
+        (
+            lambda t: t.replace("fleet.vehicles = 1", 'fleet.vehicles = "one"'),
+            "variants[1].fleet.vehicles",
+            "must be an integer",
+        ),
+        (
+            lambda t: t.replace("fleet.vehicles = 1", "fleet.vehicles = -1"),
+            "variants[1].fleet.vehicles",
+            "must be an integer >= 0",
+        ),
+        (
+            lambda t: t.replace("requests = 8", "requests = 8.5"),
+            "base.demand.requests",
+            "must be an integer",
+        ),
+        (
+            lambda t: t.replace(
+                'territory = ["coquelicot"]', 'territory = ["coquelicot", "picardie"]'
+            ),
+            "base.territory",
+            "unknown intercommunality",
+        ),
+        (
+            lambda t: t.replace('"08:00", "18:00"', '"18:00", "08:00"'),
+            "variants[1].rules.service_hours",
+            "ends before it starts",
+        ),
+        (
+            lambda t: t.replace('"08:00", "18:00"', '"8h", "18:00"'),
+            "variants[1].rules.service_hours[0]",
+            "not a time",
+        ),
+        (
+            lambda t: t.replace("fleet.vehicles = 1", "fleet.vehicles = 0"),
+            "variants[1].fleet.wheelchair",
+            "wheelchair vehicles out of 0",
+        ),
         (lambda t: t.replace("seeds = [1, 2]", "seeds = 3"), "seeds", "non-empty list"),
-        (lambda t: t.replace("time_limit_s = 0.5", "time_limit_s = 0"), "time_limit_s", "must be > 0"),
+        (
+            lambda t: t.replace("time_limit_s = 0.5", "time_limit_s = 0"),
+            "time_limit_s",
+            "must be > 0",
+        ),
         (lambda t: "colour = 'red'\n" + t, "colour", "unknown key"),
-        (lambda t: t.replace('name = "two buses"', 'name = "two buses"\nfleets = {}'), "variants[0].fleets", "unknown key"),
-        (lambda t: t.replace('name = "two buses"', 'name = "one bus, one volunteer"'), "variants[1].name", "duplicate"),
+        (
+            lambda t: t.replace('name = "two buses"', 'name = "two buses"\nfleets = {}'),
+            "variants[0].fleets",
+            "unknown key",
+        ),
+        (
+            lambda t: t.replace('name = "two buses"', 'name = "one bus, one volunteer"'),
+            "variants[1].name",
+            "duplicate",
+        ),
         (lambda t: t.replace("day = 2026-12-01", 'day = "1 December"'), "day", "must be a date"),
-        (lambda t: t.replace('name = "two buses"', 'name = "two buses"\ncarpool = { offers = -3 }'), "variants[0].carpool.offers",
-         "must be an integer >= 0"),
-        (lambda t: t.replace('name = "two buses"', 'name = "two buses"\ncarpool = { ofers = 3 }'), "variants[0].carpool.ofers",
-         "unknown key"),
-        (lambda t: t.replace('name = "two buses"', 'name = "two buses"\ncarpool.strategy = "greedy"'),
-         "variants[0].carpool.strategy", "must be \"staged\" or \"joint\""),
-        (lambda t: t.replace("demand = { requests = 8 }", "demand = { requests = 8 }\ncarpool = { offers = 2 }").replace(
-            'territory = ["coquelicot"]', 'territory = ["amiens"]'), "variants[0].carpool.offers", "Albert or Méaulte"),
-        (lambda t: t.replace("requests = 8", "requests = 8, weekday = 7"), "base.demand.weekday", "0 = Monday"),
-        (lambda t: t.replace("requests = 8", "requests = 8, recurring_share = 2"), "base.demand.recurring_share", "<= 1"),
-        (lambda t: t.replace("day = 2026-12-01", "").replace("requests = 8", "requests = 8, recurring_share = 0.2"),
-         "variants[0].demand.weekday", "need a weekday"),
+        (
+            lambda t: t.replace(
+                'name = "two buses"', 'name = "two buses"\ncarpool = { offers = -3 }'
+            ),
+            "variants[0].carpool.offers",
+            "must be an integer >= 0",
+        ),
+        (
+            lambda t: t.replace(
+                'name = "two buses"', 'name = "two buses"\ncarpool = { ofers = 3 }'
+            ),
+            "variants[0].carpool.ofers",
+            "unknown key",
+        ),
+        (
+            lambda t: t.replace(
+                'name = "two buses"', 'name = "two buses"\ncarpool.strategy = "greedy"'
+            ),
+            "variants[0].carpool.strategy",
+            'must be "staged" or "joint"',
+        ),
+        (
+            lambda t: t.replace(
+                "demand = { requests = 8 }", "demand = { requests = 8 }\ncarpool = { offers = 2 }"
+            ).replace('territory = ["coquelicot"]', 'territory = ["amiens"]'),
+            "variants[0].carpool.offers",
+            "Albert or Méaulte",
+        ),
+        (
+            lambda t: t.replace("requests = 8", "requests = 8, weekday = 7"),
+            "base.demand.weekday",
+            "0 = Monday",
+        ),
+        (
+            lambda t: t.replace("requests = 8", "requests = 8, recurring_share = 2"),
+            "base.demand.recurring_share",
+            "<= 1",
+        ),
+        (
+            lambda t: t.replace("day = 2026-12-01", "").replace(
+                "requests = 8", "requests = 8, recurring_share = 0.2"
+            ),
+            "variants[0].demand.weekday",
+            "need a weekday",
+        ),
     ],
 )
 def test_bad_scenarios_name_the_key(tmp_path: Path, edit, where: str, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -108,7 +187,9 @@ def test_missing_file_and_bad_syntax(tmp_path: Path) -> None:
     p.write_text(TINY.replace("seeds = [1, 2]", "seeds = [1, 2"), encoding="utf-8")
     with pytest.raises(InputError) as e:
         load_scenario(p)
-    assert e.value.where == str(p) and "invalid TOML" in e.value.message and "line" in e.value.message
+    assert (
+        e.value.where == str(p) and "invalid TOML" in e.value.message and "line" in e.value.message
+    )
     with pytest.raises(InputError) as e:
         scenario_from_dict({"variants": []})
     assert e.value.where == "variants"
@@ -122,16 +203,31 @@ def test_runs_in_process_and_on_local_processes(tmp_path: Path) -> None:
     inline = run_scenario(sc, workers=1, progress=lambda k, n, r: seen.append(k))
     assert seen == [1, 2, 3, 4]
     assert [(r["variant"], r["seed"]) for r in inline.rows] == [
-        ("two buses", 1), ("two buses", 2), ("one bus, one volunteer", 1), ("one bus, one volunteer", 2)]
+        ("two buses", 1),
+        ("two buses", 2),
+        ("one bus, one volunteer", 1),
+        ("one bus, one volunteer", 2),
+    ]
     for r in inline.rows:
         assert r["check_ok"] and r["violations"] == 0
         assert r["served"] + r["refused"] == r["requests"] == 8
         assert 0.0 < r["pop_share_hub_within"] <= 1.0
-    assert any(r["share_volunteer"] > 0 for r in inline.rows if r["variant"] == "one bus, one volunteer")
+    assert any(
+        r["share_volunteer"] > 0 for r in inline.rows if r["variant"] == "one bus, one volunteer"
+    )
     assert all(r["share_volunteer"] == 0 for r in inline.rows if r["variant"] == "two buses")
     pooled = run_scenario(sc, workers=2)
-    same = ("variant", "seed", "requests", "requests_wheelchair", "population", "pop_share_hub_within")
-    assert [{k: r[k] for k in same} for r in pooled.rows] == [{k: r[k] for k in same} for r in inline.rows]
+    same = (
+        "variant",
+        "seed",
+        "requests",
+        "requests_wheelchair",
+        "population",
+        "pop_share_hub_within",
+    )
+    assert [{k: r[k] for k in same} for r in pooled.rows] == [
+        {k: r[k] for k in same} for r in inline.rows
+    ]
     assert all(r["check_ok"] for r in pooled.rows)
 
 
@@ -140,10 +236,18 @@ def test_runs_on_a_dask_cluster(tmp_path: Path) -> None:
     p = tmp_path / "tiny.toml"
     p.write_text(TINY, encoding="utf-8")
     sc = load_scenario(p)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, host="127.0.0.1", protocol="tcp://",
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        host="127.0.0.1",
+        protocol="tcp://",
+        dashboard_address=None,
+    ) as cluster:
         result = run_scenario(sc, scheduler=cluster.scheduler_address)
-    assert [(r["variant"], r["seed"]) for r in result.rows] == [(v.name, s) for v in sc.variants for s in sc.seeds]
+    assert [(r["variant"], r["seed"]) for r in result.rows] == [
+        (v.name, s) for v in sc.variants for s in sc.seeds
+    ]
     assert all(r["check_ok"] and r["requests"] == 8 for r in result.rows)
 
 
@@ -193,7 +297,10 @@ def test_carpool_variant_plans_with_the_mixed_dispatch(tmp_path: Path) -> None:
     p.write_text(CARPOOL, encoding="utf-8")
     sc = load_scenario(p)
     assert sc.variants[0].carpool.offers == 0 and sc.variants[1].carpool.offers == 30
-    assert sc.variants[1].carpool.strategy == "staged" and sc.variants[1].carpool.incentive_per_passenger_km == 0.10
+    assert (
+        sc.variants[1].carpool.strategy == "staged"
+        and sc.variants[1].carpool.incentive_per_passenger_km == 0.10
+    )
     result = run_scenario(sc, workers=1)
     bus = [r for r in result.rows if r["variant"] == "bus"]
     mixed = [r for r in result.rows if r["variant"] == "bus and carpool"]
@@ -201,7 +308,10 @@ def test_carpool_variant_plans_with_the_mixed_dispatch(tmp_path: Path) -> None:
         assert r["check_ok"] and r["violations"] == 0, r
         assert r["served"] + r["refused"] == r["requests"] == 20
         assert r["weekday"] == 1 and r["requests_recurring"] == 4
-        assert abs(r["share_minibus"] + r["share_volunteer"] + r["share_carpool"] - 1.0) < 1e-3 or r["served"] == 0
+        assert (
+            abs(r["share_minibus"] + r["share_volunteer"] + r["share_carpool"] - 1.0) < 1e-3
+            or r["served"] == 0
+        )
     assert all(r["share_carpool"] == 0 and r["carpool_offers"] == 0 for r in bus)
     assert all(r["carpool_offers"] == 30 for r in mixed)
     assert all(r["solver_status_detail"].startswith("CARPOOL_") for r in mixed)
@@ -213,8 +323,11 @@ def test_carpool_variant_plans_with_the_mixed_dispatch(tmp_path: Path) -> None:
 
 
 def test_weekday_follows_the_day_or_the_file() -> None:
-    base = {"day": "2026-12-05", "base": {"demand": {"requests": 10, "recurring_share": 0.2}}, "variants": [
-        {"name": "Saturday"}, {"name": "Monday", "demand": {"weekday": 0}}]}
+    base = {
+        "day": "2026-12-05",
+        "base": {"demand": {"requests": 10, "recurring_share": 0.2}},
+        "variants": [{"name": "Saturday"}, {"name": "Monday", "demand": {"weekday": 0}}],
+    }
     sc = scenario_from_dict(base)
     assert sc.variants[0].demand.weekday is None and sc.variants[1].demand.weekday == 0
     assert sc.variants[0].demand.recurring_share == sc.variants[1].demand.recurring_share == 0.2

@@ -28,10 +28,16 @@ SHARED = REPO / ".." / "shared"
 SHARED_TERRITORY = SHARED / "data" / "territory"
 DATA = REPO / "data" / "territory"
 needs_shared = pytest.mark.skipif(
-    not (SHARED_TERRITORY / "communes.geojson").is_file(), reason="../shared/data/territory is absent"
+    not (SHARED_TERRITORY / "communes.geojson").is_file(),
+    reason="../shared/data/territory is absent",
 )
 
-PILOT_HUBS = ("80016", "80003", "80136", "80523")  # Albert, Acheux-en-Amiénois, Bray-sur-Somme, Méaulte
+PILOT_HUBS = (
+    "80016",
+    "80003",
+    "80136",
+    "80523",
+)  # Albert, Acheux-en-Amiénois, Bray-sur-Somme, Méaulte
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +86,12 @@ def test_unknown_epci_lists_valid_keys() -> None:
 
 def test_hubs(pilot: Territory, everything: Territory) -> None:
     assert tuple(h.id for h in pilot.hubs) == PILOT_HUBS
-    assert [h.name for h in pilot.hubs] == ["Albert", "Acheux-en-Amiénois", "Bray-sur-Somme", "Méaulte"]
+    assert [h.name for h in pilot.hubs] == [
+        "Albert",
+        "Acheux-en-Amiénois",
+        "Bray-sur-Somme",
+        "Méaulte",
+    ]
     assert tuple(h.id for h in everything.hubs) == PILOT_HUBS + ("80212", "80620", "80021")
     assert [h.name for h in everything.hubs][4:] == ["Corbie", "Péronne", "Amiens"]
     assert tuple(h.id for h in Territory.load(["haute-somme"]).hubs) == ("80620",)
@@ -224,7 +235,9 @@ def test_distance_matches_an_independent_projection() -> None:
     pyproj = pytest.importorskip("pyproj")
     t = Territory.load()
     lambert93 = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True).transform
-    outline = shapely.transform(t.boundary, lambda xy: np.column_stack(lambert93(xy[:, 0], xy[:, 1])))
+    outline = shapely.transform(
+        t.boundary, lambda xy: np.column_stack(lambert93(xy[:, 0], xy[:, 1]))
+    )
     for lon, lat in [(2.35, 48.85), (1.2, 50.3), (3.3, 50.3), (2.6, 49.7), (2.36, 50.0)]:
         reference = outline.distance(Point(*lambert93(lon, lat)))
         assert t.distance_m(lon, lat) == pytest.approx(reference, rel=0.01, abs=5.0)
@@ -278,7 +291,9 @@ def test_corrupt_files_are_data_errors(tmp_path: Path) -> None:
     assert "communes.csv" in e2.value.where and "line" in e2.value.message
 
 
-def test_environment_variable_points_at_another_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_variable_points_at_another_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "data" / "territory"
     folder.mkdir(parents=True)
     for name in ("communes.csv", "stops.csv", "epcis.csv", "boundaries.geojson"):
@@ -317,20 +332,41 @@ def test_every_stop_lies_in_its_commune_polygon(everything: Territory) -> None:
 def test_build_script_reproduces_the_committed_files(tmp_path: Path) -> None:
     out = tmp_path / "territory"
     run = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "build_territory.py"), "--shared", str(SHARED), "--out", str(out)],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            str(REPO / "scripts" / "build_territory.py"),
+            "--shared",
+            str(SHARED),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     assert "Carnoy" in run.stdout
     for name in ("communes.csv", "stops.csv", "epcis.csv", "boundaries.geojson"):
-        assert (out / name).read_bytes() == (DATA / name).read_bytes(), f"{name} is stale: rerun the build script"
+        assert (out / name).read_bytes() == (DATA / name).read_bytes(), (
+            f"{name} is stale: rerun the build script"
+        )
 
 
 def test_build_script_missing_input_is_one_line(tmp_path: Path) -> None:
     run = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "build_territory.py"), "--shared", str(tmp_path), "--out",
-         str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            str(REPO / "scripts" / "build_territory.py"),
+            "--shared",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert run.returncode == 1
     assert run.stdout == ""

@@ -39,7 +39,9 @@ def refuse_live(engine: str, initial_routes: InitialRoutes | None, pinned: Pins 
         raise SolverError("plans from scratch: no initial routes or pinned requests", engine)
 
 
-def earliest_route(problem: Problem, vehicle: Vehicle, stops: Sequence[tuple[Request, str]]) -> Route:
+def earliest_route(
+    problem: Problem, vehicle: Vehicle, stops: Sequence[tuple[Request, str]]
+) -> Route:
     """Earliest-start schedule of a fixed order (leave at the shift start, wait where early).
     May break windows or ride limits: the checker judges it."""
     t = vehicle.shift.start_s
@@ -103,7 +105,9 @@ def build_plan(
         served.update(rid for rid, _ in stops)
     msg = REASON_MESSAGES[Reason.DISPLACED]
     rejections = tuple(
-        Rejection(r.id, Reason.DISPLACED, msg["fr"], msg["en"]) for r in problem.requests if r.id not in served
+        Rejection(r.id, Reason.DISPLACED, msg["fr"], msg["en"])
+        for r in problem.requests
+        if r.id not in served
     )
     return Plan(tuple(routes), rejections, stats=stats or SolverStats()), fallbacks
 

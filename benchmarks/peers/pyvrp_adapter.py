@@ -71,10 +71,21 @@ class PyVRPSolver:
         def amount(seats: int, wheelchairs: int) -> list[int]:
             return [seats, wheelchairs][:dims]
 
-        groups: dict[tuple[str, str, int, int, int, int, float, float, float], list[str]] = defaultdict(list)
+        groups: dict[tuple[str, str, int, int, int, int, float, float, float], list[str]] = (
+            defaultdict(list)
+        )
         for v in problem.vehicles:
-            key = (v.start, v.end, v.shift.start_s, v.shift.end_s, v.seats, v.wheelchairs, v.cost_per_km,
-                   v.cost_per_hour, v.fixed_cost)
+            key = (
+                v.start,
+                v.end,
+                v.shift.start_s,
+                v.shift.end_s,
+                v.seats,
+                v.wheelchairs,
+                v.cost_per_km,
+                v.cost_per_hour,
+                v.fixed_cost,
+            )
             groups[key].append(v.id)
         type_vehicles: list[list[str]] = []
         for key, ids in groups.items():
@@ -127,7 +138,12 @@ class PyVRPSolver:
         n = len(locs)
         for i in range(n):
             for j in range(n):
-                m.add_edge(locs[i], locs[j], distance=int(problem.distance_m[i][j]), duration=int(problem.duration_s[i][j]))
+                m.add_edge(
+                    locs[i],
+                    locs[j],
+                    distance=int(problem.distance_m[i][j]),
+                    duration=int(problem.duration_s[i][j]),
+                )
 
         limit = params.effective_time_limit_s - (time.perf_counter() - t0)
         res = m.solve(MaxRuntime(max(0.05, limit)), seed=params.seed, display=False)

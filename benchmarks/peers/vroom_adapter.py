@@ -36,7 +36,9 @@ class VroomSolver:
 
     name = NAME
 
-    def __init__(self, params: SolverParams | None = None, exploration_level: int = 5, threads: int = 1) -> None:
+    def __init__(
+        self, params: SolverParams | None = None, exploration_level: int = 5, threads: int = 1
+    ) -> None:
         self.params = params
         self.exploration_level = exploration_level
         self.threads = threads

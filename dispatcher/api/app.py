@@ -90,9 +90,24 @@ class BodyLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"error": "TooLarge", "where": "body", "message": f"request body over the limit of {self.limit} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+        body = json.dumps(
+            {
+                "error": "TooLarge",
+                "where": "body",
+                "message": f"request body over the limit of {self.limit} bytes",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -110,7 +125,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = Service(settings)
         if svc.jobs.interrupted:
-            log.warning("%d job(s) interrupted by the last stop were marked failed", svc.jobs.interrupted)
+            log.warning(
+                "%d job(s) interrupted by the last stop were marked failed", svc.jobs.interrupted
+            )
         svc.warm_up()
         # The territory and the road graph are millions of long-lived objects: moved out of the
         # collector's sight, a full collection no longer stalls a booking by 100 ms and more.
@@ -138,8 +155,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
-                             license_info=app.license_info)
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            license_info=app.license_info,
+        )
         comps = schema.setdefault("components", {}).setdefault("schemas", {})
         extra = RequestBatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, sub in extra.pop("$defs", {}).items():

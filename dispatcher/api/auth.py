@@ -17,7 +17,11 @@ from dispatcher.api.deps import ServiceDep
 from dispatcher.errors import DispatcherError
 from dispatcher.store import KeyInfo
 
-api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key created by `dispatcher keys create --role ...`.")
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="An API key created by `dispatcher keys create --role ...`.",
+)
 
 
 class Unauthorized(DispatcherError):
@@ -28,15 +32,21 @@ class Forbidden(DispatcherError):
     http_status = 403
 
 
-def current_key(request: Request, service: ServiceDep,
-                x_api_key: Annotated[str | None, Depends(api_key_header)] = None) -> KeyInfo:
+def current_key(
+    request: Request,
+    service: ServiceDep,
+    x_api_key: Annotated[str | None, Depends(api_key_header)] = None,
+) -> KeyInfo:
     token = x_api_key
     if not token:
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             token = auth[7:].strip()
     if not token:
-        raise Unauthorized("no API key; send it as the X-API-Key header (or Authorization: Bearer)", "header X-API-Key")
+        raise Unauthorized(
+            "no API key; send it as the X-API-Key header (or Authorization: Bearer)",
+            "header X-API-Key",
+        )
     key = service.store.authenticate(token)
     if key is None:
         raise Unauthorized("unknown or revoked API key", "header X-API-Key")
@@ -49,7 +59,10 @@ def require(*roles: str) -> Callable[..., KeyInfo]:
 
     def dependency(key: Annotated[KeyInfo, Depends(current_key)]) -> KeyInfo:
         if key.role not in allowed:
-            raise Forbidden(f"the {key.role} role may not do this (allowed: {', '.join(sorted(allowed))})", "role")
+            raise Forbidden(
+                f"the {key.role} role may not do this (allowed: {', '.join(sorted(allowed))})",
+                "role",
+            )
         return key
 
     return dependency

@@ -14,11 +14,25 @@ from rich.table import Table
 from dispatcher.clikit import handle_errors
 
 console = Console()
-keys_app = typer.Typer(help="API keys (stored hashed; a new key is printed once).", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys (stored hashed; a new key is printed once).", no_args_is_help=True
+)
 db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
 
-DatabaseOpt = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (default: $DISPATCHER_DATABASE_URL, else SQLite in the state folder).")]
-StateOpt = Annotated[Path | None, typer.Option("--state-dir", help="Folder of the SQLite database (default: $DISPATCHER_STATE_DIR or ~/.local/share/dispatcher).")]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL (default: $DISPATCHER_DATABASE_URL, else SQLite in the state folder).",
+    ),
+]
+StateOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="Folder of the SQLite database (default: $DISPATCHER_STATE_DIR or ~/.local/share/dispatcher).",
+    ),
+]
 
 
 def _settings(database_url: str | None, state_dir: Path | None) -> object:
@@ -43,7 +57,9 @@ def _store(database_url: str | None, state_dir: Path | None, migrate: bool = Tru
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (use PostgreSQL for more than one).")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (use PostgreSQL for more than one).")
+    ] = 1,
     database_url: DatabaseOpt = None,
     state_dir: StateOpt = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
@@ -57,7 +73,14 @@ def serve(
         os.environ["DISPATCHER_STATE_DIR"] = str(state_dir)
     # Migrate once before the workers start (they then find the schema up to date).
     _store(database_url, state_dir).close()  # type: ignore[attr-defined]
-    uvicorn.run("dispatcher.api.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level=log_level)
+    uvicorn.run(
+        "dispatcher.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+    )
 
 
 @keys_app.command("create")
@@ -73,7 +96,10 @@ def keys_create(
     token, info = store.create_key(role, name)  # type: ignore[attr-defined]
     store.close()  # type: ignore[attr-defined]
     typer.echo(token)
-    typer.echo(f"key {info.id} ({info.role}{', ' + info.name if info.name else ''}) created; it is shown only this once", err=True)
+    typer.echo(
+        f"key {info.id} ({info.role}{', ' + info.name if info.name else ''}) created; it is shown only this once",
+        err=True,
+    )
 
 
 @keys_app.command("list")
@@ -83,15 +109,25 @@ def keys_list(database_url: DatabaseOpt = None, state_dir: StateOpt = None) -> N
     store = _store(database_url, state_dir)
     t = Table("id", "role", "name", "prefix", "created", "revoked")
     for k in store.list_keys():  # type: ignore[attr-defined]
-        t.add_row(str(k["id"]), k["role"], k["name"], k["prefix"], str(k["created_at"]), "yes" if k["revoked"] else "")
+        t.add_row(
+            str(k["id"]),
+            k["role"],
+            k["name"],
+            k["prefix"],
+            str(k["created_at"]),
+            "yes" if k["revoked"] else "",
+        )
     store.close()  # type: ignore[attr-defined]
     console.print(t)
 
 
 @keys_app.command("revoke")
 @handle_errors
-def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see keys list).")], database_url: DatabaseOpt = None,
-                state_dir: StateOpt = None) -> None:
+def keys_revoke(
+    key_id: Annotated[int, typer.Argument(help="The key's id (see keys list).")],
+    database_url: DatabaseOpt = None,
+    state_dir: StateOpt = None,
+) -> None:
     """Revoke a key: it is refused (401) from now on."""
     store = _store(database_url, state_dir)
     store.revoke_key(key_id)  # type: ignore[attr-defined]

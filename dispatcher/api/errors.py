@@ -22,18 +22,35 @@ def _where(loc: Sequence[Any]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("function-after", "function-before") or (isinstance(part, str) and "[" in part and part.endswith("]")):
+        elif part in ("function-after", "function-before") or (
+            isinstance(part, str) and "[" in part and part.endswith("]")
+        ):
             continue  # pydantic's union branch labels (e.g. 'str', 'int', 'constrained-str')
         else:
             out += ("." if out else "") + str(part)
     return out
 
 
-_BRANCHES = {"str", "int", "float", "bool", "Point", "Window", "constrained-str", "constrained-int", "list[float]", "none"}
+_BRANCHES = {
+    "str",
+    "int",
+    "float",
+    "bool",
+    "Point",
+    "Window",
+    "constrained-str",
+    "constrained-int",
+    "list[float]",
+    "none",
+}
 
 
 def _clean_loc(loc: Sequence[Any]) -> list[Any]:
-    return [p for p in loc if not (isinstance(p, str) and (p in _BRANCHES or p.startswith("constrained-")))]
+    return [
+        p
+        for p in loc
+        if not (isinstance(p, str) and (p in _BRANCHES or p.startswith("constrained-")))
+    ]
 
 
 def error_body(errors: Sequence[Any]) -> dict[str, Any]:
@@ -41,19 +58,28 @@ def error_body(errors: Sequence[Any]) -> dict[str, Any]:
     loc = _clean_loc(first.get("loc", ()))
     msg = str(first.get("msg", "invalid input"))
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     inp = first.get("input")
-    if first.get("type") not in ("missing",) and isinstance(inp, (int, float, str, bool)) and len(repr(inp)) < 60:
+    if (
+        first.get("type") not in ("missing",)
+        and isinstance(inp, (int, float, str, bool))
+        and len(repr(inp)) < 60
+    ):
         msg = f"{msg} (got {inp!r})"
     return {
         "error": "InputError",
         "where": _where(loc),
         "message": msg[:1].upper() + msg[1:] if msg else msg,
-        "errors": [{"where": _where(_clean_loc(e.get("loc", ()))), "message": str(e.get("msg", ""))} for e in list(errors)[:20]],
+        "errors": [
+            {"where": _where(_clean_loc(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+            for e in list(errors)[:20]
+        ],
     }
 
 
-def validation_error(e: ValidationError, prefix: Sequence[Any] = ("body",)) -> RequestValidationError:
+def validation_error(
+    e: ValidationError, prefix: Sequence[Any] = ("body",)
+) -> RequestValidationError:
     errs = [{**err, "loc": (*prefix, *err.get("loc", ()))} for err in e.errors(include_url=False)]
     return RequestValidationError(errs)
 
@@ -73,11 +99,24 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         names = {404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge"}
         where = f"{request.method} {request.url.path}"
-        return JSONResponse({"error": names.get(exc.status_code, "HTTPError"), "where": where, "message": str(exc.detail)},
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {
+                "error": names.get(exc.status_code, "HTTPError"),
+                "where": where,
+                "message": str(exc.detail),
+            },
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"error": "InternalError", "where": request.url.path,
-                             "message": "unexpected error; the server log has the details"}, status_code=500)
+        return JSONResponse(
+            {
+                "error": "InternalError",
+                "where": request.url.path,
+                "message": "unexpected error; the server log has the details",
+            },
+            status_code=500,
+        )

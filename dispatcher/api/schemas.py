@@ -14,7 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 MAX_T = 2 * 86400
 Seconds = Annotated[int, Field(ge=0, le=MAX_T)]
 # HH:MM, HH:MM:SS, ISO 8601 with offset, or digits (ASCII only)
-Time = Annotated[int, Field(ge=0, le=MAX_T)] | Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[0-9:+\-TZhH. ]+$")]
+Time = (
+    Annotated[int, Field(ge=0, le=MAX_T)]
+    | Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[0-9:+\-TZhH. ]+$")]
+)
 Count = Annotated[int, Field(ge=0, le=100)]
 Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:@+-]+$")]
 Text = Annotated[str, Field(max_length=200)]
@@ -42,8 +45,19 @@ class RequestIn(Strict):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"id": "r1", "pickup": "Méaulte", "dropoff": "Albert", "seats": 1,
-                                         "pickup_window": {"start": "08:00", "end": "08:15"}, "name": "Mme Martin", "phone": "0322000000"}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "r1",
+                    "pickup": "Méaulte",
+                    "dropoff": "Albert",
+                    "seats": 1,
+                    "pickup_window": {"start": "08:00", "end": "08:15"},
+                    "name": "Mme Martin",
+                    "phone": "0322000000",
+                }
+            ]
+        },
     )
 
     id: Id
@@ -61,7 +75,9 @@ class RequestIn(Strict):
     return_of: Id | None = None
     name: Text = ""
     phone: Text = ""
-    accepts_carpool: bool | None = Field(default=None, description="May ride with a carpool driver (default true).")
+    accepts_carpool: bool | None = Field(
+        default=None, description="May ride with a carpool driver (default true)."
+    )
 
 
 class BookingIn(RequestIn):
@@ -69,8 +85,18 @@ class BookingIn(RequestIn):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"id": "web-1042", "pickup": "Bray-sur-Somme", "dropoff": "Albert",
-                                         "arrive_by": "10:00", "seats": 1, "wheelchairs": 0}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "web-1042",
+                    "pickup": "Bray-sur-Somme",
+                    "dropoff": "Albert",
+                    "arrive_by": "10:00",
+                    "seats": 1,
+                    "wheelchairs": 0,
+                }
+            ]
+        },
     )
 
     id: Id | None = None  # type: ignore[assignment]
@@ -79,9 +105,27 @@ class BookingIn(RequestIn):
 class RequestBatchIn(Strict):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"requests": [
-            {"id": "r1", "pickup": "Méaulte", "dropoff": "Albert", "pickup_window": {"start": "08:00", "end": "08:15"}},
-            {"id": "r2", "pickup": "Acheux-en-Amiénois", "dropoff": "Albert", "arrive_by": "09:30", "seats": 2}]}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "requests": [
+                        {
+                            "id": "r1",
+                            "pickup": "Méaulte",
+                            "dropoff": "Albert",
+                            "pickup_window": {"start": "08:00", "end": "08:15"},
+                        },
+                        {
+                            "id": "r2",
+                            "pickup": "Acheux-en-Amiénois",
+                            "dropoff": "Albert",
+                            "arrive_by": "09:30",
+                            "seats": 2,
+                        },
+                    ]
+                }
+            ]
+        },
     )
 
     requests: list[RequestIn] = Field(min_length=1, max_length=5000)
@@ -95,9 +139,20 @@ class BreakIn(Strict):
 class VehicleIn(Strict):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"id": "bus-1", "start": "Albert", "shift": {"start": "07:00", "end": "19:00"}, "seats": 8,
-                                         "wheelchairs": 0, "breaks": [{"window": {"start": "11:30", "end": "14:00"}, "duration_s": 2700}],
-                                         "kind": "minibus", "name": "Jean Dupont"}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "bus-1",
+                    "start": "Albert",
+                    "shift": {"start": "07:00", "end": "19:00"},
+                    "seats": 8,
+                    "wheelchairs": 0,
+                    "breaks": [{"window": {"start": "11:30", "end": "14:00"}, "duration_s": 2700}],
+                    "kind": "minibus",
+                    "name": "Jean Dupont",
+                }
+            ]
+        },
     )
 
     id: Id
@@ -116,24 +171,48 @@ class VehicleIn(Strict):
 
 
 class DayIn(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "open", "note": "Market day in Albert"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "open", "note": "Market day in Albert"}]},
+    )
 
     status: Literal["open", "closed"] = "open"
     note: Annotated[str, Field(max_length=2000)] = ""
 
 
 class PlanJobIn(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"time_limit_s": 10, "seed": 0}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"time_limit_s": 10, "seed": 0}]}
+    )
 
-    time_limit_s: float | None = Field(default=None, ge=0, le=3600, description="Solver time limit (default: the server's).")
+    time_limit_s: float | None = Field(
+        default=None, ge=0, le=3600, description="Solver time limit (default: the server's)."
+    )
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
 class ScenarioIn(PlanJobIn):
     """A what-if plan of a day's requests, with another fleet if given; never replaces the day's plan."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"day": "2030-01-07", "time_limit_s": 5, "seed": 1,
-                                                                              "vehicles": [{"id": "extra-1", "start": "Albert", "shift": {"start": "07:00", "end": "19:00"}}]}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "day": "2030-01-07",
+                    "time_limit_s": 5,
+                    "seed": 1,
+                    "vehicles": [
+                        {
+                            "id": "extra-1",
+                            "start": "Albert",
+                            "shift": {"start": "07:00", "end": "19:00"},
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     day: date
     vehicles: list[VehicleIn] | None = Field(default=None, max_length=500)
@@ -143,7 +222,17 @@ class ScenarioIn(PlanJobIn):
 
 
 class ErrorOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"error": "InputError", "where": "body.requests[0].seats", "message": "must be a non-negative integer, got -1"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": "InputError",
+                    "where": "body.requests[0].seats",
+                    "message": "must be a non-negative integer, got -1",
+                }
+            ]
+        }
+    )
 
     error: str
     where: str = ""
@@ -151,10 +240,22 @@ class ErrorOut(BaseModel):
 
 
 class RefusalOut(ErrorOut):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "error": "Refused", "where": "booking", "status": "refused", "request_id": "web-1042", "reason": "displaced",
-        "message": "Réalisable seul, mais pas avec les autres réservations de la journée.",
-        "message_en": "Feasible alone, but not together with the other bookings of the day.", "details": {}}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": "Refused",
+                    "where": "booking",
+                    "status": "refused",
+                    "request_id": "web-1042",
+                    "reason": "displaced",
+                    "message": "Réalisable seul, mais pas avec les autres réservations de la journée.",
+                    "message_en": "Feasible alone, but not together with the other bookings of the day.",
+                    "details": {},
+                }
+            ]
+        }
+    )
 
     status: Literal["refused"] = "refused"
     request_id: str
@@ -171,12 +272,35 @@ class StopPromise(BaseModel):
 
 
 class PromiseOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "status": "accepted", "request_id": "web-1042", "vehicle_id": "bus-1",
-        "pickup": {"place": "Bray-sur-Somme", "location_id": "80136", "planned": "2030-01-07T09:20:00+01:00",
-                   "window": {"start": "2030-01-07T08:53:00+01:00", "end": "2030-01-07T09:38:00+01:00"}},
-        "dropoff": {"place": "Albert", "location_id": "80016", "planned": "2030-01-07T09:40:00+01:00",
-                    "window": {"start": "2030-01-07T09:30:00+01:00", "end": "2030-01-07T10:00:00+01:00"}}}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "accepted",
+                    "request_id": "web-1042",
+                    "vehicle_id": "bus-1",
+                    "pickup": {
+                        "place": "Bray-sur-Somme",
+                        "location_id": "80136",
+                        "planned": "2030-01-07T09:20:00+01:00",
+                        "window": {
+                            "start": "2030-01-07T08:53:00+01:00",
+                            "end": "2030-01-07T09:38:00+01:00",
+                        },
+                    },
+                    "dropoff": {
+                        "place": "Albert",
+                        "location_id": "80016",
+                        "planned": "2030-01-07T09:40:00+01:00",
+                        "window": {
+                            "start": "2030-01-07T09:30:00+01:00",
+                            "end": "2030-01-07T10:00:00+01:00",
+                        },
+                    },
+                }
+            ]
+        }
+    )
 
     status: Literal["accepted"] = "accepted"
     request_id: str
@@ -187,10 +311,28 @@ class PromiseOut(BaseModel):
 
 
 class RequestOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "r1", "day": "2030-01-07", "source": "batch", "status": "pending",
-        "request": {"id": "r1", "pickup": "Méaulte", "dropoff": "Albert", "pickup_window": {"start": "08:00", "end": "08:15"}},
-        "promise": None, "refusal": None, "created_at": "2030-01-06T16:00:00+00:00", "updated_at": "2030-01-06T16:00:00+00:00"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "r1",
+                    "day": "2030-01-07",
+                    "source": "batch",
+                    "status": "pending",
+                    "request": {
+                        "id": "r1",
+                        "pickup": "Méaulte",
+                        "dropoff": "Albert",
+                        "pickup_window": {"start": "08:00", "end": "08:15"},
+                    },
+                    "promise": None,
+                    "refusal": None,
+                    "created_at": "2030-01-06T16:00:00+00:00",
+                    "updated_at": "2030-01-06T16:00:00+00:00",
+                }
+            ]
+        }
+    )
 
     id: str
     day: str
@@ -204,7 +346,9 @@ class RequestOut(BaseModel):
 
 
 class SubmittedOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"day": "2030-01-07", "created": 2, "ids": ["r1", "r2"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"day": "2030-01-07", "created": 2, "ids": ["r1", "r2"]}]}
+    )
 
     day: str
     created: int
@@ -212,9 +356,21 @@ class SubmittedOut(BaseModel):
 
 
 class DayOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "day": "2030-01-07", "status": "open", "note": "", "version": 3, "has_plan": True,
-        "plan_updated_at": "2030-01-06T16:05:00+00:00", "requests": {"accepted": 12, "refused": 1}}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "day": "2030-01-07",
+                    "status": "open",
+                    "note": "",
+                    "version": 3,
+                    "has_plan": True,
+                    "plan_updated_at": "2030-01-06T16:05:00+00:00",
+                    "requests": {"accepted": 12, "refused": 1},
+                }
+            ]
+        }
+    )
 
     day: str
     status: str
@@ -226,10 +382,24 @@ class DayOut(BaseModel):
 
 
 class JobOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "5f0c2a9e1b7d4c11", "kind": "plan", "day": "2030-01-07", "status": "done", "params": {"time_limit_s": 10, "seed": 0},
-        "result": {"served": 12, "refused": 1, "check_ok": True}, "error": None,
-        "created_at": "2030-01-06T16:00:00+00:00", "started_at": "2030-01-06T16:00:00+00:00", "finished_at": "2030-01-06T16:00:10+00:00"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "5f0c2a9e1b7d4c11",
+                    "kind": "plan",
+                    "day": "2030-01-07",
+                    "status": "done",
+                    "params": {"time_limit_s": 10, "seed": 0},
+                    "result": {"served": 12, "refused": 1, "check_ok": True},
+                    "error": None,
+                    "created_at": "2030-01-06T16:00:00+00:00",
+                    "started_at": "2030-01-06T16:00:00+00:00",
+                    "finished_at": "2030-01-06T16:00:10+00:00",
+                }
+            ]
+        }
+    )
 
     id: str
     kind: str
@@ -244,7 +414,13 @@ class JobOut(BaseModel):
 
 
 class CheckOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"ok": True, "summary": "ok: 3 routes, 12 served, 1 refused", "violations": []}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"ok": True, "summary": "ok: 3 routes, 12 served, 1 refused", "violations": []}
+            ]
+        }
+    )
 
     ok: bool
     summary: str
@@ -259,7 +435,13 @@ class HealthOut(BaseModel):
 
 
 class VersionOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"version": "0.1.0", "api": "v1", "database_revision": "0002", "database": "sqlite"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"version": "0.1.0", "api": "v1", "database_revision": "0002", "database": "sqlite"}
+            ]
+        }
+    )
 
     version: str
     api: str
@@ -268,7 +450,13 @@ class VersionOut(BaseModel):
 
 
 class WhoAmIOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"id": 3, "role": "portal", "name": "booking portal", "prefix": "dsp_Xk2a91cd"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": 3, "role": "portal", "name": "booking portal", "prefix": "dsp_Xk2a91cd"}
+            ]
+        }
+    )
 
     id: int
     role: str
@@ -277,17 +465,43 @@ class WhoAmIOut(BaseModel):
 
 
 PLAN_EXAMPLE: dict[str, Any] = {
-    "schema": "dispatcher/plan/1", "day": "2030-01-07", "timezone": "Europe/Paris",
-    "routes": [{"vehicle_id": "bus-1", "start": "2030-01-07T07:41:00+01:00", "end": "2030-01-07T09:02:00+01:00", "distance_m": 48210,
-                "visits": [{"request_id": "r1", "kind": "pickup", "location_id": "80523", "arrival": "2030-01-07T08:00:00+01:00",
-                            "start": "2030-01-07T08:00:00+01:00", "departure": "2030-01-07T08:01:00+01:00",
-                            "load": {"seats": 1, "wheelchairs": 0}, "ride_time_s": None}], "breaks": []}],
-    "rejections": [], "kpis": {"served": 1}, "stats": {"status": "solved", "status_detail": "ROUTING_SUCCESS_PARALLEL_CHEAPEST_INSERTION"},
+    "schema": "dispatcher/plan/1",
+    "day": "2030-01-07",
+    "timezone": "Europe/Paris",
+    "routes": [
+        {
+            "vehicle_id": "bus-1",
+            "start": "2030-01-07T07:41:00+01:00",
+            "end": "2030-01-07T09:02:00+01:00",
+            "distance_m": 48210,
+            "visits": [
+                {
+                    "request_id": "r1",
+                    "kind": "pickup",
+                    "location_id": "80523",
+                    "arrival": "2030-01-07T08:00:00+01:00",
+                    "start": "2030-01-07T08:00:00+01:00",
+                    "departure": "2030-01-07T08:01:00+01:00",
+                    "load": {"seats": 1, "wheelchairs": 0},
+                    "ride_time_s": None,
+                }
+            ],
+            "breaks": [],
+        }
+    ],
+    "rejections": [],
+    "kpis": {"served": 1},
+    "stats": {"status": "solved", "status_detail": "ROUTING_SUCCESS_PARALLEL_CHEAPEST_INSERTION"},
 }
 GEOJSON_EXAMPLE: dict[str, Any] = {
     "type": "FeatureCollection",
-    "features": [{"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[2.648, 50.003], [2.642, 49.982]]},
-                  "properties": {"kind": "route", "vehicle_id": "bus-1"}}],
+    "features": [
+        {
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": [[2.648, 50.003], [2.642, 49.982]]},
+            "properties": {"kind": "route", "vehicle_id": "bus-1"},
+        }
+    ],
 }
 
 
@@ -306,9 +520,21 @@ class CarpoolOfferIn(Strict):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"driver_id": "c001", "origin": "Mailly-Maillet", "destination": "Albert", "seats": 3,
-                                         "departure_window": {"start": "07:30", "end": "07:50"}, "max_detour_share": 0.25,
-                                         "max_detour_cap_s": 900, "name": "M. Leroy", "phone": "0611000000"}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "driver_id": "c001",
+                    "origin": "Mailly-Maillet",
+                    "destination": "Albert",
+                    "seats": 3,
+                    "departure_window": {"start": "07:30", "end": "07:50"},
+                    "max_detour_share": 0.25,
+                    "max_detour_cap_s": 900,
+                    "name": "M. Leroy",
+                    "phone": "0611000000",
+                }
+            ]
+        },
     )
 
     driver_id: Id
@@ -329,11 +555,29 @@ class CarpoolOfferBatchIn(Strict):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"offers": [
-            {"driver_id": "c001", "origin": "Mailly-Maillet", "destination": "Albert", "seats": 3,
-             "departure_window": {"start": "07:30", "end": "07:50"}},
-            {"driver_id": "c002", "origin": "Bray-sur-Somme", "destination": "Méaulte", "seats": 2,
-             "arrival_window": {"start": "08:15", "end": "08:30"}, "meeting_points": ["Bray-sur-Somme", "Morlancourt"]}]}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "offers": [
+                        {
+                            "driver_id": "c001",
+                            "origin": "Mailly-Maillet",
+                            "destination": "Albert",
+                            "seats": 3,
+                            "departure_window": {"start": "07:30", "end": "07:50"},
+                        },
+                        {
+                            "driver_id": "c002",
+                            "origin": "Bray-sur-Somme",
+                            "destination": "Méaulte",
+                            "seats": 2,
+                            "arrival_window": {"start": "08:15", "end": "08:30"},
+                            "meeting_points": ["Bray-sur-Somme", "Morlancourt"],
+                        },
+                    ]
+                }
+            ]
+        },
     )
 
     offers: list[CarpoolOfferIn] = Field(min_length=1, max_length=2000)
@@ -345,11 +589,26 @@ class CarpoolOfferBatchIn(Strict):
 
 
 class CarpoolOfferOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "driver_id": "c001", "day": "2030-01-07", "status": "active",
-        "offer": {"driver_id": "c001", "origin": "Mailly-Maillet", "destination": "Albert", "seats": 3,
-                  "departure_window": {"start": "07:30", "end": "07:50"}},
-        "created_at": "2030-01-06T16:00:00+00:00", "updated_at": "2030-01-06T16:00:00+00:00"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "driver_id": "c001",
+                    "day": "2030-01-07",
+                    "status": "active",
+                    "offer": {
+                        "driver_id": "c001",
+                        "origin": "Mailly-Maillet",
+                        "destination": "Albert",
+                        "seats": 3,
+                        "departure_window": {"start": "07:30", "end": "07:50"},
+                    },
+                    "created_at": "2030-01-06T16:00:00+00:00",
+                    "updated_at": "2030-01-06T16:00:00+00:00",
+                }
+            ]
+        }
+    )
 
     driver_id: str
     day: str
@@ -360,7 +619,11 @@ class CarpoolOfferOut(BaseModel):
 
 
 class OffersSubmittedOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"day": "2030-01-07", "created": 2, "ids": ["c001", "c002"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"day": "2030-01-07", "created": 2, "ids": ["c001", "c002"]}]
+        }
+    )
 
     day: str
     created: int
@@ -374,13 +637,27 @@ class VolunteerIn(Strict):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"id": "vol-martine", "home": "Acheux-en-Amiénois", "half_days": ["am", "pm"], "seats": 3,
-                                         "wheelchairs": 0, "max_km_from_home": 25, "name": "Martine B.", "phone": "0322111111"}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "vol-martine",
+                    "home": "Acheux-en-Amiénois",
+                    "half_days": ["am", "pm"],
+                    "seats": 3,
+                    "wheelchairs": 0,
+                    "max_km_from_home": 25,
+                    "name": "Martine B.",
+                    "phone": "0322111111",
+                }
+            ]
+        },
     )
 
     id: Id
     home: Place
-    half_days: list[HalfDay] = Field(default_factory=lambda: list[HalfDay](["am"]), min_length=1, max_length=2)
+    half_days: list[HalfDay] = Field(
+        default_factory=lambda: list[HalfDay](["am"]), min_length=1, max_length=2
+    )
     seats: Annotated[int, Field(ge=1, le=8)] = 3
     wheelchairs: Count = 0
     max_km_from_home: float = Field(default=30.0, gt=0, le=500)
@@ -390,13 +667,22 @@ class VolunteerIn(Strict):
 
 
 class CarpoolMatchIn(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"max_group": 3, "time_limit_s": 5}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"max_group": 3, "time_limit_s": 5}]}
+    )
 
-    max_group: Annotated[int, Field(ge=1, le=3)] = Field(default=3, description="Riders per driver considered (1: one rider each).")
-    time_limit_s: float = Field(default=5.0, ge=0, le=60, description="Time limit of the matcher's integer programme.")
+    max_group: Annotated[int, Field(ge=1, le=3)] = Field(
+        default=3, description="Riders per driver considered (1: one rider each)."
+    )
+    time_limit_s: float = Field(
+        default=5.0, ge=0, le=60, description="Time limit of the matcher's integer programme."
+    )
     statuses: list[RiderStatus] = Field(
-        default_factory=lambda: list[RiderStatus](["pending", "accepted", "refused"]), min_length=1, max_length=3,
-        description="Requests of the day to match, by status (refused bookings are never riders).")
+        default_factory=lambda: list[RiderStatus](["pending", "accepted", "refused"]),
+        min_length=1,
+        max_length=3,
+        description="Requests of the day to match, by status (refused bookings are never riders).",
+    )
 
 
 class PlaceTime(BaseModel):
@@ -441,22 +727,81 @@ class UnmatchedOut(BaseModel):
 
 
 MATCHING_EXAMPLE: dict[str, Any] = {
-    "day": "2030-01-07", "version": 5, "stale": False, "created_at": "2030-01-06T16:00:00+00:00",
-    "riders": 2, "drivers": 1, "matched": 1, "optimal": True, "total_detour_s": 240,
-    "check": {"ok": True, "summary": "OK: 1 served, 1 refused, 1 vehicles, 23.9 km, 0.37 h", "violations": []}, "declined_carpool": ["r7"],
-    "matches": [{
-        "driver_id": "c001", "name": "M. Leroy",
-        "origin": {"place": "Mailly-Maillet", "location_id": "80499", "time": "2030-01-07T07:36:00+01:00"},
-        "destination": {"place": "Albert", "location_id": "80016", "time": "2030-01-07T07:58:00+01:00"},
-        "riders": [{"request_id": "r3", "seats": 1,
-                    "pickup": {"place": "Auchonvillers", "location_id": "80039", "time": "2030-01-07T07:40:00+01:00"},
-                    "dropoff": {"place": "Albert", "location_id": "80016", "time": "2030-01-07T07:57:00+01:00"}}],
-        "stops": [{"request_id": "r3", "kind": "pickup", "place": "Auchonvillers", "location_id": "80039", "time": "2030-01-07T07:40:00+01:00"},
-                  {"request_id": "r3", "kind": "dropoff", "place": "Albert", "location_id": "80016", "time": "2030-01-07T07:57:00+01:00"}],
-        "direct_s": 1080, "detour_s": 240, "detour_m": 1900}],
-    "unmatched": [{"request_id": "r4", "reason": "pickup_unreachable",
-                   "message": "Aucun véhicule ne peut atteindre le lieu de prise en charge dans le créneau demandé.",
-                   "message_en": "No vehicle can reach the pickup within the requested window.", "details": {}}],
+    "day": "2030-01-07",
+    "version": 5,
+    "stale": False,
+    "created_at": "2030-01-06T16:00:00+00:00",
+    "riders": 2,
+    "drivers": 1,
+    "matched": 1,
+    "optimal": True,
+    "total_detour_s": 240,
+    "check": {
+        "ok": True,
+        "summary": "OK: 1 served, 1 refused, 1 vehicles, 23.9 km, 0.37 h",
+        "violations": [],
+    },
+    "declined_carpool": ["r7"],
+    "matches": [
+        {
+            "driver_id": "c001",
+            "name": "M. Leroy",
+            "origin": {
+                "place": "Mailly-Maillet",
+                "location_id": "80499",
+                "time": "2030-01-07T07:36:00+01:00",
+            },
+            "destination": {
+                "place": "Albert",
+                "location_id": "80016",
+                "time": "2030-01-07T07:58:00+01:00",
+            },
+            "riders": [
+                {
+                    "request_id": "r3",
+                    "seats": 1,
+                    "pickup": {
+                        "place": "Auchonvillers",
+                        "location_id": "80039",
+                        "time": "2030-01-07T07:40:00+01:00",
+                    },
+                    "dropoff": {
+                        "place": "Albert",
+                        "location_id": "80016",
+                        "time": "2030-01-07T07:57:00+01:00",
+                    },
+                }
+            ],
+            "stops": [
+                {
+                    "request_id": "r3",
+                    "kind": "pickup",
+                    "place": "Auchonvillers",
+                    "location_id": "80039",
+                    "time": "2030-01-07T07:40:00+01:00",
+                },
+                {
+                    "request_id": "r3",
+                    "kind": "dropoff",
+                    "place": "Albert",
+                    "location_id": "80016",
+                    "time": "2030-01-07T07:57:00+01:00",
+                },
+            ],
+            "direct_s": 1080,
+            "detour_s": 240,
+            "detour_m": 1900,
+        }
+    ],
+    "unmatched": [
+        {
+            "request_id": "r4",
+            "reason": "pickup_unreachable",
+            "message": "Aucun véhicule ne peut atteindre le lieu de prise en charge dans le créneau demandé.",
+            "message_en": "No vehicle can reach the pickup within the requested window.",
+            "details": {},
+        }
+    ],
 }
 
 
@@ -476,6 +821,8 @@ class CarpoolMatchingOut(BaseModel):
     optimal: bool
     total_detour_s: int
     check: CheckOut
-    declined_carpool: list[str] = Field(default_factory=list, description="Requests of the day that do not accept carpools.")
+    declined_carpool: list[str] = Field(
+        default_factory=list, description="Requests of the day that do not accept carpools."
+    )
     matches: list[CarpoolMatchOut]
     unmatched: list[UnmatchedOut]

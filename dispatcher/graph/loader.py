@@ -126,7 +126,9 @@ def finalize(G: nx.MultiDiGraph, *, speed_factor: float = 1.0) -> nx.MultiDiGrap
     import osmnx as ox
 
     if not (math.isfinite(speed_factor) and 0.1 <= speed_factor <= 2.0):
-        raise InputError(f"speed factor must be between 0.1 and 2.0, got {speed_factor}", "speed_factor")
+        raise InputError(
+            f"speed factor must be between 0.1 and 2.0, got {speed_factor}", "speed_factor"
+        )
     if len(G) == 0:
         raise DataError("the road graph is empty", where=str(G.graph.get("source", "graph")))
     for _, _, data in G.edges(data=True):
@@ -146,8 +148,10 @@ def finalize(G: nx.MultiDiGraph, *, speed_factor: float = 1.0) -> nx.MultiDiGrap
         )
     for _, _, data in G.edges(data=True):
         tt = float(data["travel_time"])
-        data["speed_kph"] = float(data["length"]) / tt * 3.6 if tt > 0 else float(
-            parse_maxspeed(data.get("speed_kph")) or 50.0
+        data["speed_kph"] = (
+            float(data["length"]) / tt * 3.6
+            if tt > 0
+            else float(parse_maxspeed(data.get("speed_kph")) or 50.0)
         )
     n0, e0 = len(G), G.number_of_edges()
     n_comp = nx.number_strongly_connected_components(G)
@@ -228,7 +232,9 @@ def _load_osm_file(path: Path, speed_factor: float, use_cache: bool) -> nx.Multi
             G.graph["path"] = str(path)
             return G
         except DataError as exc:
-            warnings.warn(f"dropping corrupt graph cache entry {cached}: {exc.message}", stacklevel=2)
+            warnings.warn(
+                f"dropping corrupt graph cache entry {cached}: {exc.message}", stacklevel=2
+            )
             cached.unlink(missing_ok=True)
     G = finalize(raw_graph_from_file(path), speed_factor=speed_factor)
     G.graph["path"] = str(path)
@@ -245,7 +251,9 @@ def _read_pickle(path: Path) -> nx.MultiDiGraph:
         with open(path, "rb") as fh:
             G = pickle.load(fh)
     except Exception as exc:
-        raise DataError(f"corrupt graph file ({type(exc).__name__}: {exc})", where=str(path)) from exc
+        raise DataError(
+            f"corrupt graph file ({type(exc).__name__}: {exc})", where=str(path)
+        ) from exc
     if not isinstance(G, nx.MultiDiGraph) or "digest" not in G.graph:
         raise DataError("not a graph written by dispatcher", where=str(path))
     return G
@@ -262,7 +270,9 @@ def _read_graph_file(path: Path) -> nx.MultiDiGraph:
     try:
         G = ox.load_graphml(path)
     except Exception as exc:
-        raise DataError(f"corrupt graph file ({type(exc).__name__}: {exc})", where=str(path)) from exc
+        raise DataError(
+            f"corrupt graph file ({type(exc).__name__}: {exc})", where=str(path)
+        ) from exc
     if "travel_time" in next(iter(G.edges(data=True)), (0, 0, {}))[2] and G.graph.get("digest"):
         for _, _, d in G.edges(data=True):
             for key in ("length", "travel_time", "speed_kph"):
@@ -318,7 +328,9 @@ def _load_overpass(
                 where=str(target),
             ) from exc
     else:
-        raw = raw_graph_from_overpass(_territory_polygon(territory, OVERPASS_BUFFER_M), overpass_url=overpass_url)
+        raw = raw_graph_from_overpass(
+            _territory_polygon(territory, OVERPASS_BUFFER_M), overpass_url=overpass_url
+        )
         _atomic_write_graphml(target, raw)
     raw.graph["source"] = "overpass"
     G = finalize(raw, speed_factor=speed_factor)
@@ -356,13 +368,17 @@ def load_graph(
             raise InputError("the osm-file source needs a path to a .osm or .osm.pbf file", "path")
         G = _load_osm_file(Path(path), speed_factor, use_cache)
     elif source == "overpass":
-        G = _load_overpass(territory, Path(path) if path else None, speed_factor, overpass_url, refresh)
+        G = _load_overpass(
+            territory, Path(path) if path else None, speed_factor, overpass_url, refresh
+        )
     elif source == "graph":
         if path is None:
             raise InputError("the graph source needs a path to a .graphml or .pickle file", "path")
         G = _read_graph_file(Path(path))
     else:
-        raise InputError(f"unknown graph source {source!r}; expected one of {', '.join(SOURCES)}", "source")
+        raise InputError(
+            f"unknown graph source {source!r}; expected one of {', '.join(SOURCES)}", "source"
+        )
     G.graph.setdefault("source", source)
     return G
 
@@ -383,7 +399,12 @@ def build_graph(
     Returns :func:`graph_summary` plus ``"out"``.
     """
     G = load_graph(
-        source, path, speed_factor=speed_factor, territory=territory, overpass_url=overpass_url, refresh=False
+        source,
+        path,
+        speed_factor=speed_factor,
+        territory=territory,
+        overpass_url=overpass_url,
+        refresh=False,
     )
     target = Path(out) if out else cache_dir() / "graphs" / f"{source}-{G.graph['digest']}.pickle"
     if target.suffix == ".graphml":
@@ -417,5 +438,7 @@ def graph_summary(G: nx.MultiDiGraph) -> dict[str, Any]:
         "km_total": round(sum(km.values()), 1),
         "dropped": dict(G.graph.get("dropped", {})),
         "speed_factor": G.graph.get("speed_factor", 1.0),
-        "bbox": [round(min(xs), 6), round(min(ys), 6), round(max(xs), 6), round(max(ys), 6)] if xs else [],
+        "bbox": [round(min(xs), 6), round(min(ys), 6), round(max(xs), 6), round(max(ys), 6)]
+        if xs
+        else [],
     }

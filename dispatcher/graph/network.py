@@ -73,7 +73,9 @@ class RoadNetwork:
 
     # ---- construction ----------------------------------------------------------------------
     @classmethod
-    def from_source(cls, source: str = "default", path: str | Path | None = None, **kwargs: Any) -> RoadNetwork:
+    def from_source(
+        cls, source: str = "default", path: str | Path | None = None, **kwargs: Any
+    ) -> RoadNetwork:
         """``RoadNetwork(load_graph(source, path, **kwargs))``."""
         return cls(load_graph(source, path, **kwargs))
 
@@ -124,7 +126,13 @@ class RoadNetwork:
             if geom is not None:
                 coords = np.asarray(geom.coords, dtype=float)
             else:
-                coords = np.array([[self.G.nodes[u]["x"], self.G.nodes[u]["y"]], [self.G.nodes[v]["x"], self.G.nodes[v]["y"]]], dtype=float)
+                coords = np.array(
+                    [
+                        [self.G.nodes[u]["x"], self.G.nodes[u]["y"]],
+                        [self.G.nodes[v]["x"], self.G.nodes[v]["y"]],
+                    ],
+                    dtype=float,
+                )
             xy = self._xy(coords[:, 0], coords[:, 1])
             seg = np.hypot(*np.diff(xy, axis=0).T)
             cum = np.concatenate([[0.0], np.cumsum(seg)])
@@ -215,7 +223,9 @@ class RoadNetwork:
         distances = np.empty((m, m))
         for start in range(0, m, _CHUNK):
             chunk = src[start : start + _CHUNK]
-            t, pred = dijkstra(self.csr_time, directed=True, indices=chunk, return_predecessors=True)
+            t, pred = dijkstra(
+                self.csr_time, directed=True, indices=chunk, return_predecessors=True
+            )
             durations[start : start + len(chunk)] = t[:, src]
             distances[start : start + len(chunk)] = self._tree_lengths(pred, n)[:, src]
         return durations, distances
@@ -283,7 +293,9 @@ class RoadNetwork:
             la = labels[pa] if labels is not None else f"#{pa}"
             lb = labels[pb] if labels is not None else f"#{pb}"
             pairs.append(f"{la}->{lb}")
-        listed = ", ".join(pairs[:_MAX_LISTED]) + (f" and {len(pairs) - _MAX_LISTED} more" if len(pairs) > _MAX_LISTED else "")
+        listed = ", ".join(pairs[:_MAX_LISTED]) + (
+            f" and {len(pairs) - _MAX_LISTED} more" if len(pairs) > _MAX_LISTED else ""
+        )
         err = UnreachableError(f"no road between {len(pairs)} pairs of points: {listed}", "matrix")
         err.pairs = pairs  # type: ignore[attr-defined]
         return err
@@ -311,7 +323,9 @@ class RoadNetwork:
                 raise ValueError("shape, type or node list does not match")
             return dur, dist
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            err = DataError(f"corrupt matrix cache entry ({exc}); dropped and recomputed", str(path))
+            err = DataError(
+                f"corrupt matrix cache entry ({exc}); dropped and recomputed", str(path)
+            )
             warnings.warn(str(err), stacklevel=3)
             path.unlink(missing_ok=True)
             return None

@@ -129,7 +129,9 @@ def write_osm_xml(data: dict[str, Any], out: Path) -> None:
                     fh.write(head + "/>\n")
                     continue
                 fh.write(head + ">\n")
-                fh.writelines(f"  <tag k={quoteattr(k)} v={quoteattr(v)}/>\n" for k, v in tags.items())
+                fh.writelines(
+                    f"  <tag k={quoteattr(k)} v={quoteattr(v)}/>\n" for k, v in tags.items()
+                )
                 fh.write(" </node>\n")
         for el in data["elements"]:
             if el["type"] == "way":
@@ -164,11 +166,15 @@ def raw_graph_from_file(path: str | Path) -> nx.MultiDiGraph:
     with tempfile.TemporaryDirectory(prefix="dispatcher-osm-") as tmp:
         xml = Path(tmp) / "drive.osm"
         write_osm_xml(data, xml)
-        with _osmnx_settings(useful_tags_way=WAY_TAGS, useful_tags_node=NODE_TAGS, log_console=False):
+        with _osmnx_settings(
+            useful_tags_way=WAY_TAGS, useful_tags_node=NODE_TAGS, log_console=False
+        ):
             try:
                 G = ox.graph_from_xml(xml, simplify=False, retain_all=True)
             except Exception as exc:  # osmnx raises several kinds on bad data
-                raise DataError(f"cannot build a graph from OSM data ({exc})", where=str(path)) from exc
+                raise DataError(
+                    f"cannot build a graph from OSM data ({exc})", where=str(path)
+                ) from exc
     G.graph["source"] = f"osm-file:{Path(path).name}"
     return G
 
@@ -198,10 +204,16 @@ def raw_graph_from_overpass(
     with _osmnx_settings(**settings):
         try:
             G = ox.graph_from_polygon(
-                polygon, network_type="drive", simplify=False, retain_all=True, truncate_by_edge=True
+                polygon,
+                network_type="drive",
+                simplify=False,
+                retain_all=True,
+                truncate_by_edge=True,
             )
         except Exception as exc:
             url = settings.get("overpass_url") or ox.settings.overpass_url
-            raise DataError(f"Overpass download failed ({type(exc).__name__}: {exc})", where=url) from exc
+            raise DataError(
+                f"Overpass download failed ({type(exc).__name__}: {exc})", where=url
+            ) from exc
     G.graph["source"] = "overpass"
     return G

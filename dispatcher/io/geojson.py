@@ -34,9 +34,12 @@ def plan_to_geojson(
                 "type": "Feature",
                 "geometry": {"type": "LineString", "coordinates": [list(c) for c in coords]},
                 "properties": {
-                    "kind": "route", "vehicle_id": r.vehicle_id,
-                    "start": format_time(r.start_s, day, tz), "end": format_time(r.end_s, day, tz),
-                    "distance_m": r.distance_m, "visits": len(r.visits),
+                    "kind": "route",
+                    "vehicle_id": r.vehicle_id,
+                    "start": format_time(r.start_s, day, tz),
+                    "end": format_time(r.end_s, day, tz),
+                    "distance_m": r.distance_m,
+                    "visits": len(r.visits),
                 },
             }
         )
@@ -47,10 +50,14 @@ def plan_to_geojson(
                     "type": "Feature",
                     "geometry": {"type": "Point", "coordinates": [loc.lon, loc.lat]},
                     "properties": {
-                        "kind": x.kind, "vehicle_id": r.vehicle_id, "order": k,
-                        "request_id": x.request_id, "place": loc.name or loc.id,
+                        "kind": x.kind,
+                        "vehicle_id": r.vehicle_id,
+                        "order": k,
+                        "request_id": x.request_id,
+                        "place": loc.name or loc.id,
                         "start": format_time(x.start_s, day, tz),
-                        "seats": x.seats, "wheelchairs": x.wheelchairs,
+                        "seats": x.seats,
+                        "wheelchairs": x.wheelchairs,
                     },
                 }
             )
@@ -62,7 +69,9 @@ def plan_to_geojson(
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [loc.lon, loc.lat]},
                 "properties": {
-                    "kind": "refused", "request_id": j.request_id, "reason": j.reason.value,
+                    "kind": "refused",
+                    "request_id": j.request_id,
+                    "reason": j.reason.value,
                     "message": j.message,
                 },
             }

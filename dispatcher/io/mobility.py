@@ -24,13 +24,31 @@ from dispatcher.model import (
 from dispatcher.territory import TERRITORY_BUFFER_M
 
 OFFER_FIELDS = (
-    "driver_id", "origin", "destination", "seats", "departure_window", "arrival_window",
-    "max_detour_share", "max_detour_cap_s", "meeting_points", "days", "name", "phone",
-)
-VOLUNTEER_FIELDS = (
-    "id", "home", "half_days", "seats", "wheelchairs", "max_km_from_home", "cost_per_km", "name",
+    "driver_id",
+    "origin",
+    "destination",
+    "seats",
+    "departure_window",
+    "arrival_window",
+    "max_detour_share",
+    "max_detour_cap_s",
+    "meeting_points",
+    "days",
+    "name",
     "phone",
 )
+VOLUNTEER_FIELDS = (
+    "id",
+    "home",
+    "half_days",
+    "seats",
+    "wheelchairs",
+    "max_km_from_home",
+    "cost_per_km",
+    "name",
+    "phone",
+)
+
 
 def _days(value: Any, where: str) -> tuple[int, ...]:
     items = value.replace(",", " ").split() if isinstance(value, str) else list(value or ())
@@ -172,8 +190,10 @@ def mixed_from_dicts(
     vols = volunteers_from_dicts(volunteers, territory)
     problem = problem_from_dicts(requests, vehicles, territory, network, **kwargs)
     extra = {loc.id: loc for loc in problem.locations}
-    places = (*(p for o in offs for p in (o.origin, o.destination, *o.meeting_points)),
-              *(v.home for v in vols))
+    places = (
+        *(p for o in offs for p in (o.origin, o.destination, *o.meeting_points)),
+        *(v.home for v in vols),
+    )
     for k in places:
         if k not in extra:
             extra[k] = resolve_place(k, territory, "offers")

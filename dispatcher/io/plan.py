@@ -73,8 +73,11 @@ def plan_to_dict(
         "routes": [piece(r, route) for r in plan.routes],
         "rejections": [
             {
-                "request_id": j.request_id, "reason": j.reason.value, "message": j.message,
-                "message_en": j.message_en, "details": dict(j.details),
+                "request_id": j.request_id,
+                "reason": j.reason.value,
+                "message": j.message,
+                "message_en": j.message_en,
+                "details": dict(j.details),
             }
             for j in plan.rejections
         ],

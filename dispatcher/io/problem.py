@@ -42,14 +42,46 @@ PROBLEM_SCHEMA = "dispatcher/problem/1"
 # --------------------------------------------------------------------------------------------
 
 REQUEST_FIELDS = (
-    "id", "pickup", "dropoff", "seats", "wheelchairs", "pickup_window", "arrive_by", "arrive_by_s",
-    "not_before", "not_before_s", "boarding_s", "alighting_s", "max_ride_s", "priority",
-    "return_of", "name", "phone", "accepts_carpool",
+    "id",
+    "pickup",
+    "dropoff",
+    "seats",
+    "wheelchairs",
+    "pickup_window",
+    "arrive_by",
+    "arrive_by_s",
+    "not_before",
+    "not_before_s",
+    "boarding_s",
+    "alighting_s",
+    "max_ride_s",
+    "priority",
+    "return_of",
+    "name",
+    "phone",
+    "accepts_carpool",
 )
 VEHICLE_FIELDS = (
-    "id", "start", "end", "shift", "seats", "wheelchairs", "breaks", "cost_per_km",
-    "cost_per_hour", "fixed_cost", "kind", "name", "phone", "max_duration_s", "start_window",
-    "end_window", "allowed_stops", "home", "max_km_from_home", "cost_per_passenger_km",
+    "id",
+    "start",
+    "end",
+    "shift",
+    "seats",
+    "wheelchairs",
+    "breaks",
+    "cost_per_km",
+    "cost_per_hour",
+    "fixed_cost",
+    "kind",
+    "name",
+    "phone",
+    "max_duration_s",
+    "start_window",
+    "end_window",
+    "allowed_stops",
+    "home",
+    "max_km_from_home",
+    "cost_per_passenger_km",
 )
 
 
@@ -74,7 +106,8 @@ def request_from_dict(
             None if arrive in (None, "") else parse_time(arrive, f"{where}.arrive_by", day, tz)
         ),
         not_before_s=(
-            None if not_before in (None, "")
+            None
+            if not_before in (None, "")
             else parse_time(not_before, f"{where}.not_before", day, tz)
         ),
         boarding_s=get_field(d, "boarding_s", where, None, int),
@@ -270,18 +303,28 @@ def _int_rows(m: Any) -> list[list[int]]:
     return [[int(x) for x in row] for row in m]
 
 
-def vehicle_to_dict(v: Vehicle, day: date | None = None, tz: str = "Europe/Paris") -> dict[str, Any]:
+def vehicle_to_dict(
+    v: Vehicle, day: date | None = None, tz: str = "Europe/Paris"
+) -> dict[str, Any]:
     """A vehicle in the input vocabulary (times local on ``day``, or seconds without a day): what
     compiles to ``v`` again (places as location ids, which resolve to themselves)."""
     out: dict[str, Any] = {
-        "id": v.id, "start": v.start, "end": v.end, "shift": format_window(v.shift, day, tz),
-        "seats": v.seats, "wheelchairs": v.wheelchairs,
+        "id": v.id,
+        "start": v.start,
+        "end": v.end,
+        "shift": format_window(v.shift, day, tz),
+        "seats": v.seats,
+        "wheelchairs": v.wheelchairs,
         "breaks": [
             {"window": format_window(b.window, day, tz), "duration_s": b.duration_s}
             for b in v.breaks
         ],
-        "cost_per_km": v.cost_per_km, "cost_per_hour": v.cost_per_hour,
-        "fixed_cost": v.fixed_cost, "kind": v.kind, "name": v.name, "phone": v.phone,
+        "cost_per_km": v.cost_per_km,
+        "cost_per_hour": v.cost_per_hour,
+        "fixed_cost": v.fixed_cost,
+        "kind": v.kind,
+        "name": v.name,
+        "phone": v.phone,
     }
     if v.max_duration_s is not None:
         out["max_duration_s"] = v.max_duration_s
@@ -308,7 +351,10 @@ def problem_to_dict(p: Problem, memo: Memo | None = None) -> dict[str, Any]:
 
     def req(r: Request) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "id": r.id, "pickup": r.pickup, "dropoff": r.dropoff, "seats": r.seats,
+            "id": r.id,
+            "pickup": r.pickup,
+            "dropoff": r.dropoff,
+            "seats": r.seats,
             "wheelchairs": r.wheelchairs,
         }
         if r.pickup_window is not None:
@@ -354,8 +400,18 @@ def problem_from_dict(d: Mapping[str, Any]) -> Problem:
     check_keys(
         d,
         (
-            "schema", "name", "day", "timezone", "rules", "weights", "params", "locations",
-            "duration_s", "distance_m", "requests", "vehicles",
+            "schema",
+            "name",
+            "day",
+            "timezone",
+            "rules",
+            "weights",
+            "params",
+            "locations",
+            "duration_s",
+            "distance_m",
+            "requests",
+            "vehicles",
         ),
         "problem",
     )

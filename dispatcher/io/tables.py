@@ -14,12 +14,37 @@ from dispatcher.errors import InputError
 from dispatcher.io.files import read_json, read_text
 
 REQUEST_CSV_COLUMNS = (
-    "id", "pickup", "dropoff", "seats", "wheelchairs", "pickup_from", "pickup_to", "arrive_by",
-    "not_before", "priority", "return_of", "name", "phone",
+    "id",
+    "pickup",
+    "dropoff",
+    "seats",
+    "wheelchairs",
+    "pickup_from",
+    "pickup_to",
+    "arrive_by",
+    "not_before",
+    "priority",
+    "return_of",
+    "name",
+    "phone",
 )
 FLEET_CSV_COLUMNS = (
-    "id", "start", "end", "shift_start", "shift_end", "seats", "wheelchairs", "break_from",
-    "break_to", "break_min", "cost_per_km", "cost_per_hour", "fixed_cost", "kind", "name", "phone",
+    "id",
+    "start",
+    "end",
+    "shift_start",
+    "shift_end",
+    "seats",
+    "wheelchairs",
+    "break_from",
+    "break_to",
+    "break_min",
+    "cost_per_km",
+    "cost_per_hour",
+    "fixed_cost",
+    "kind",
+    "name",
+    "phone",
 )
 
 
@@ -53,7 +78,13 @@ def requests_from_csv(path: str | Path) -> list[dict[str, Any]]:
     for line, row in _read_csv(path, REQUEST_CSV_COLUMNS, ("id", "pickup", "dropoff")):
         d: dict[str, Any] = {k: row[k] for k in ("id", "pickup", "dropoff")}
         for k in (
-            "seats", "wheelchairs", "priority", "return_of", "name", "phone", "arrive_by",
+            "seats",
+            "wheelchairs",
+            "priority",
+            "return_of",
+            "name",
+            "phone",
+            "arrive_by",
             "not_before",
         ):
             if row.get(k):
@@ -74,11 +105,20 @@ def fleet_from_csv(path: str | Path) -> list[dict[str, Any]]:
     for line, row in _read_csv(path, FLEET_CSV_COLUMNS, required):
         where = f"{path}: line {line}"
         d: dict[str, Any] = {
-            "id": row["id"], "start": row["start"], "shift": [row["shift_start"], row["shift_end"]]
+            "id": row["id"],
+            "start": row["start"],
+            "shift": [row["shift_start"], row["shift_end"]],
         }
         for k in (
-            "end", "seats", "wheelchairs", "cost_per_km", "cost_per_hour", "fixed_cost", "kind",
-            "name", "phone",
+            "end",
+            "seats",
+            "wheelchairs",
+            "cost_per_km",
+            "cost_per_hour",
+            "fixed_cost",
+            "kind",
+            "name",
+            "phone",
         ):
             if row.get(k):
                 d[k] = row[k]

@@ -17,8 +17,12 @@ import typer
 from dispatcher.clikit import console, err_console, handle_errors, step
 from dispatcher.errors import InputError
 
-report_app = typer.Typer(help="Operators' outputs: driver manifests, map of the day, GTFS-Flex.", no_args_is_help=True)
-scenario_app = typer.Typer(help="Planners' scenarios: variants x seeds, planned, checked, compared.", no_args_is_help=True)
+report_app = typer.Typer(
+    help="Operators' outputs: driver manifests, map of the day, GTFS-Flex.", no_args_is_help=True
+)
+scenario_app = typer.Typer(
+    help="Planners' scenarios: variants x seeds, planned, checked, compared.", no_args_is_help=True
+)
 
 # The arguments of the reports on a plan (manifest, map)
 ProblemFile = Annotated[Path, typer.Argument(help="Problem JSON (plan.problem.json).")]
@@ -53,7 +57,9 @@ def _date(value: str | None, where: str) -> date | None:
 def manifest_cmd(
     problem: ProblemFile,
     plan: PlanFile,
-    out: Annotated[Path, typer.Option(help="Folder for manifests.csv and manifests.html.")] = Path("out/manifests"),
+    out: Annotated[Path, typer.Option(help="Folder for manifests.csv and manifests.html.")] = Path(
+        "out/manifests"
+    ),
     lang: Lang = "fr",
 ) -> None:
     """Driver manifests: every vehicle's stops in order, who boards and alights, as CSV and HTML."""
@@ -74,8 +80,13 @@ def map_cmd(
     plan: PlanFile,
     out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("out/map.html"),
     lang: Lang = "fr",
-    tiles: Annotated[bool, typer.Option(help="Add the OpenStreetMap tile layer (needs the internet to draw).")] = False,
-    roads: Annotated[bool, typer.Option(help="Draw routes along the roads of the default graph (else straight legs).")] = True,
+    tiles: Annotated[
+        bool, typer.Option(help="Add the OpenStreetMap tile layer (needs the internet to draw).")
+    ] = False,
+    roads: Annotated[
+        bool,
+        typer.Option(help="Draw routes along the roads of the default graph (else straight legs)."),
+    ] = True,
 ) -> None:
     """The map of the day as one self-contained HTML page (routes along the roads, refusals in red)."""
     from dispatcher.reports.map import territory_for_problem, write_plan_map
@@ -88,7 +99,9 @@ def map_cmd(
         with step("Loading the road graph"):
             network = RoadNetwork.default()
     with step("Drawing the routes"):
-        path = write_plan_map(p, pl, out, network, territory=territory_for_problem(p), tiles=tiles, lang=_lang(lang))
+        path = write_plan_map(
+            p, pl, out, network, territory=territory_for_problem(p), tiles=tiles, lang=_lang(lang)
+        )
     console.print(f"map written to {path}")
 
 
@@ -96,12 +109,25 @@ def map_cmd(
 @handle_errors
 def gtfs_flex_cmd(
     out: Annotated[Path, typer.Option(help="The zip to write.")] = Path("out/gtfs-flex.zip"),
-    territory: Annotated[str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all'); default: the pilot.")] = None,
-    zones: Annotated[str, typer.Option(help="epci (a zone per intercommunality) | territory (one zone)")] = "epci",
+    territory: Annotated[
+        str | None,
+        typer.Option(
+            help="Intercommunalities (keys or SIREN, comma separated; 'all'); default: the pilot."
+        ),
+    ] = None,
+    zones: Annotated[
+        str, typer.Option(help="epci (a zone per intercommunality) | territory (one zone)")
+    ] = "epci",
     hours: Annotated[str, typer.Option(help="Service hours, HH:MM-HH:MM.")] = "07:00-19:00",
-    booking_deadline: Annotated[str, typer.Option(help="Book the day before, until HH:MM.")] = "17:00",
-    start: Annotated[str | None, typer.Option(help="First day of the feed, YYYY-MM-DD (default: today).")] = None,
-    end: Annotated[str | None, typer.Option(help="Last day of the feed, YYYY-MM-DD (default: a year on).")] = None,
+    booking_deadline: Annotated[
+        str, typer.Option(help="Book the day before, until HH:MM.")
+    ] = "17:00",
+    start: Annotated[
+        str | None, typer.Option(help="First day of the feed, YYYY-MM-DD (default: today).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last day of the feed, YYYY-MM-DD (default: a year on).")
+    ] = None,
     agency_name: Annotated[str | None, typer.Option(help="Agency name.")] = None,
     agency_url: Annotated[str | None, typer.Option(help="Agency web page (full URL).")] = None,
     phone: Annotated[str, typer.Option(help="Booking phone number.")] = "",
@@ -121,8 +147,12 @@ def gtfs_flex_cmd(
     if window.end_s <= window.start_s:
         raise InputError("ends before it starts", "--hours")
     svc = FlexService(
-        service_hours=window, booking_last_time_s=parse_time(booking_deadline, "--booking-deadline"),
-        start_date=_date(start, "--start"), end_date=_date(end, "--end"), agency_phone=phone, booking_phone=phone,
+        service_hours=window,
+        booking_last_time_s=parse_time(booking_deadline, "--booking-deadline"),
+        start_date=_date(start, "--start"),
+        end_date=_date(end, "--end"),
+        agency_phone=phone,
+        booking_phone=phone,
     )
     if agency_name:
         svc = replace(svc, agency_name=agency_name)
@@ -141,11 +171,18 @@ def gtfs_flex_cmd(
 @handle_errors
 def scenario_run(
     file: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
-    out: Annotated[Path | None, typer.Option(help="Output folder (default: out/scenarios/<file name>).")] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:port); default: local processes.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: out/scenarios/<file name>).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://host:port); default: local processes."),
+    ] = None,
     workers: Annotated[int, typer.Option(help="Local worker processes (without --scheduler).")] = 2,
     seeds: Annotated[str | None, typer.Option(help="Override the seeds, comma separated.")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Override the solver time limit per run (s).")] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(help="Override the solver time limit per run (s).")
+    ] = None,
 ) -> None:
     """Run every variant x seed, check every plan, write results.csv, report.md and plots."""
     from dispatcher.reports.report import write_scenario_report
@@ -157,7 +194,9 @@ def scenario_run(
         try:
             seed_list = [int(s) for s in seeds.split(",") if s.strip()]
         except ValueError:
-            raise InputError(f"must be integers separated by commas, got {seeds!r}", "--seeds") from None
+            raise InputError(
+                f"must be integers separated by commas, got {seeds!r}", "--seeds"
+            ) from None
     sc = with_overrides(sc, seeds=seed_list, time_limit_s=time_limit)
     target = out or Path("out") / "scenarios" / file.stem
     n = len(sc.variants) * len(sc.seeds)
@@ -171,7 +210,9 @@ def scenario_run(
             highlight=False,
         )
 
-    with step(f"Running {n} plans ({len(sc.variants)} variants x {len(sc.seeds)} seeds) on {where}"):
+    with step(
+        f"Running {n} plans ({len(sc.variants)} variants x {len(sc.seeds)} seeds) on {where}"
+    ):
         result = run_scenario(sc, scheduler=scheduler, workers=workers, progress=progress)
     md = write_scenario_report(result, target)
     console.print(f"report written to {md} (table: {target / 'results.csv'})")

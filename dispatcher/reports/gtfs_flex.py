@@ -38,29 +38,81 @@ from dispatcher.model import DAY_S, TimeWindow, hhmm
 
 # file -> (required columns, optional columns we write or accept)
 SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "agency.txt": (("agency_name", "agency_url", "agency_timezone"), ("agency_id", "agency_lang", "agency_phone", "agency_email")),
-    "feed_info.txt": (("feed_publisher_name", "feed_publisher_url", "feed_lang"), ("feed_start_date", "feed_end_date", "feed_version", "feed_contact_email")),
-    "routes.txt": (("route_id", "route_type"), ("agency_id", "route_short_name", "route_long_name", "route_desc", "route_color", "route_text_color")),
-    "trips.txt": (("route_id", "service_id", "trip_id"), ("trip_headsign", "trip_short_name", "wheelchair_accessible")),
+    "agency.txt": (
+        ("agency_name", "agency_url", "agency_timezone"),
+        ("agency_id", "agency_lang", "agency_phone", "agency_email"),
+    ),
+    "feed_info.txt": (
+        ("feed_publisher_name", "feed_publisher_url", "feed_lang"),
+        ("feed_start_date", "feed_end_date", "feed_version", "feed_contact_email"),
+    ),
+    "routes.txt": (
+        ("route_id", "route_type"),
+        (
+            "agency_id",
+            "route_short_name",
+            "route_long_name",
+            "route_desc",
+            "route_color",
+            "route_text_color",
+        ),
+    ),
+    "trips.txt": (
+        ("route_id", "service_id", "trip_id"),
+        ("trip_headsign", "trip_short_name", "wheelchair_accessible"),
+    ),
     "calendar.txt": (
-        ("service_id", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "start_date", "end_date"),
+        (
+            "service_id",
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+            "start_date",
+            "end_date",
+        ),
         (),
     ),
-    "stops.txt": (("stop_id",), ("stop_name", "stop_lat", "stop_lon", "location_type", "wheelchair_boarding", "stop_desc")),
+    "stops.txt": (
+        ("stop_id",),
+        ("stop_name", "stop_lat", "stop_lon", "location_type", "wheelchair_boarding", "stop_desc"),
+    ),
     "stop_times.txt": (
         ("trip_id", "stop_sequence"),
         (
-            "arrival_time", "departure_time", "stop_id", "location_group_id", "location_id",
-            "start_pickup_drop_off_window", "end_pickup_drop_off_window", "pickup_type", "drop_off_type",
-            "pickup_booking_rule_id", "drop_off_booking_rule_id", "timepoint",
+            "arrival_time",
+            "departure_time",
+            "stop_id",
+            "location_group_id",
+            "location_id",
+            "start_pickup_drop_off_window",
+            "end_pickup_drop_off_window",
+            "pickup_type",
+            "drop_off_type",
+            "pickup_booking_rule_id",
+            "drop_off_booking_rule_id",
+            "timepoint",
         ),
     ),
     "booking_rules.txt": (
         ("booking_rule_id", "booking_type"),
         (
-            "prior_notice_duration_min", "prior_notice_duration_max", "prior_notice_last_day", "prior_notice_last_time",
-            "prior_notice_start_day", "prior_notice_start_time", "prior_notice_service_id", "message", "pickup_message",
-            "drop_off_message", "phone_number", "info_url", "booking_url",
+            "prior_notice_duration_min",
+            "prior_notice_duration_max",
+            "prior_notice_last_day",
+            "prior_notice_last_time",
+            "prior_notice_start_day",
+            "prior_notice_start_time",
+            "prior_notice_service_id",
+            "message",
+            "pickup_message",
+            "drop_off_message",
+            "phone_number",
+            "info_url",
+            "booking_url",
         ),
     ),
 }
@@ -76,7 +128,9 @@ class FlexService:
     Saturday 07:00-19:00, booking the day before until 17:00 at the latest, up to 14 days ahead."""
 
     agency_name: str = "Transport à la demande du Pays du Coquelicot"
-    agency_url: str = "https://www.example.org/transport-a-la-demande"  # replace with the operator's page
+    agency_url: str = (
+        "https://www.example.org/transport-a-la-demande"  # replace with the operator's page
+    )
     agency_phone: str = ""
     agency_timezone: str = "Europe/Paris"
     lang: str = "fr"
@@ -101,7 +155,9 @@ class FlexService:
         if self.service_hours.end_s <= self.service_hours.start_s:
             raise InputError("the service hours are empty", "service.service_hours")
         if len(self.weekdays) != 7 or not any(self.weekdays):
-            raise InputError("give 7 days (Monday first) with at least one served", "service.weekdays")
+            raise InputError(
+                "give 7 days (Monday first) with at least one served", "service.weekdays"
+            )
         if not (isinstance(self.booking_last_day, int) and self.booking_last_day >= 0):
             raise InputError("must be an integer >= 0", "service.booking_last_day")
         if not (0 <= self.booking_last_time_s < DAY_S):
@@ -150,7 +206,9 @@ def _zones(territory: Any, zones: str) -> list[tuple[str, str, Any]]:
     raise InputError(f"must be 'epci' or 'territory', got {zones!r}", "zones")
 
 
-def build_gtfs_flex(territory: Any, service: FlexService | None = None, *, zones: str = "epci") -> dict[str, str]:
+def build_gtfs_flex(
+    territory: Any, service: FlexService | None = None, *, zones: str = "epci"
+) -> dict[str, str]:
     """The feed's files as texts (file name -> content)."""
     svc = service or FlexService()
     svc.validate()
@@ -161,74 +219,191 @@ def build_gtfs_flex(territory: Any, service: FlexService | None = None, *, zones
 
     files: dict[str, str] = {}
     files["agency.txt"] = _csv(
-        ("agency_id", "agency_name", "agency_url", "agency_timezone", "agency_lang", "agency_phone"),
-        [{"agency_id": agency_id, "agency_name": svc.agency_name, "agency_url": svc.agency_url,
-          "agency_timezone": svc.agency_timezone, "agency_lang": svc.lang, "agency_phone": svc.agency_phone}],
+        (
+            "agency_id",
+            "agency_name",
+            "agency_url",
+            "agency_timezone",
+            "agency_lang",
+            "agency_phone",
+        ),
+        [
+            {
+                "agency_id": agency_id,
+                "agency_name": svc.agency_name,
+                "agency_url": svc.agency_url,
+                "agency_timezone": svc.agency_timezone,
+                "agency_lang": svc.lang,
+                "agency_phone": svc.agency_phone,
+            }
+        ],
     )
     files["feed_info.txt"] = _csv(
-        ("feed_publisher_name", "feed_publisher_url", "feed_lang", "feed_start_date", "feed_end_date", "feed_version"),
-        [{"feed_publisher_name": svc.publisher_name, "feed_publisher_url": svc.publisher_url, "feed_lang": svc.lang,
-          "feed_start_date": start.strftime("%Y%m%d"), "feed_end_date": end.strftime("%Y%m%d"),
-          "feed_version": svc.version or start.isoformat()}],
+        (
+            "feed_publisher_name",
+            "feed_publisher_url",
+            "feed_lang",
+            "feed_start_date",
+            "feed_end_date",
+            "feed_version",
+        ),
+        [
+            {
+                "feed_publisher_name": svc.publisher_name,
+                "feed_publisher_url": svc.publisher_url,
+                "feed_lang": svc.lang,
+                "feed_start_date": start.strftime("%Y%m%d"),
+                "feed_end_date": end.strftime("%Y%m%d"),
+                "feed_version": svc.version or start.isoformat(),
+            }
+        ],
     )
     files["routes.txt"] = _csv(
-        ("route_id", "agency_id", "route_short_name", "route_long_name", "route_desc", "route_type"),
-        [{"route_id": route_id, "agency_id": agency_id, "route_short_name": "TAD", "route_long_name": svc.route_name,
-          "route_desc": f"{svc.route_name} · {territory.name}", "route_type": 3}],
+        (
+            "route_id",
+            "agency_id",
+            "route_short_name",
+            "route_long_name",
+            "route_desc",
+            "route_type",
+        ),
+        [
+            {
+                "route_id": route_id,
+                "agency_id": agency_id,
+                "route_short_name": "TAD",
+                "route_long_name": svc.route_name,
+                "route_desc": f"{svc.route_name} · {territory.name}",
+                "route_type": 3,
+            }
+        ],
     )
     files["calendar.txt"] = _csv(
         SCHEMA["calendar.txt"][0],
-        [{"service_id": service_id, **{d: int(on) for d, on in zip(WEEKDAYS, svc.weekdays, strict=True)},
-          "start_date": start.strftime("%Y%m%d"), "end_date": end.strftime("%Y%m%d")}],
+        [
+            {
+                "service_id": service_id,
+                **{d: int(on) for d, on in zip(WEEKDAYS, svc.weekdays, strict=True)},
+                "start_date": start.strftime("%Y%m%d"),
+                "end_date": end.strftime("%Y%m%d"),
+            }
+        ],
     )
     rule: dict[str, Any] = {
-        "booking_rule_id": rule_id, "booking_type": 2, "prior_notice_last_day": svc.booking_last_day,
-        "prior_notice_last_time": gtfs_time(svc.booking_last_time_s), "message": svc.booking_message,
-        "phone_number": svc.booking_phone or svc.agency_phone, "booking_url": svc.booking_url,
+        "booking_rule_id": rule_id,
+        "booking_type": 2,
+        "prior_notice_last_day": svc.booking_last_day,
+        "prior_notice_last_time": gtfs_time(svc.booking_last_time_s),
+        "message": svc.booking_message,
+        "phone_number": svc.booking_phone or svc.agency_phone,
+        "booking_url": svc.booking_url,
     }
     if svc.booking_start_day is not None:
         rule["prior_notice_start_day"] = svc.booking_start_day
         rule["prior_notice_start_time"] = "00:00:00"
     files["booking_rules.txt"] = _csv(
-        ("booking_rule_id", "booking_type", "prior_notice_last_day", "prior_notice_last_time", "prior_notice_start_day",
-         "prior_notice_start_time", "message", "phone_number", "booking_url"),
+        (
+            "booking_rule_id",
+            "booking_type",
+            "prior_notice_last_day",
+            "prior_notice_last_time",
+            "prior_notice_start_day",
+            "prior_notice_start_time",
+            "message",
+            "phone_number",
+            "booking_url",
+        ),
         [rule],
     )
     stops = [
-        {"stop_id": s.id, "stop_name": s.name, "stop_lat": f"{s.lat:.6f}", "stop_lon": f"{s.lon:.6f}", "location_type": 0}
+        {
+            "stop_id": s.id,
+            "stop_name": s.name,
+            "stop_lat": f"{s.lat:.6f}",
+            "stop_lon": f"{s.lon:.6f}",
+            "location_type": 0,
+        }
         for s in territory.stops
     ] + [dict(s) for s in svc.extra_stops]
-    files["stops.txt"] = _csv(("stop_id", "stop_name", "stop_lat", "stop_lon", "location_type"), stops)
+    files["stops.txt"] = _csv(
+        ("stop_id", "stop_name", "stop_lat", "stop_lon", "location_type"), stops
+    )
 
     features = []
     for zid, name, geom in zone_list:
-        features.append({"type": "Feature", "id": zid, "properties": {"stop_name": name},
-                         "geometry": json.loads(json.dumps(geom.__geo_interface__))})
-    files["locations.geojson"] = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+        features.append(
+            {
+                "type": "Feature",
+                "id": zid,
+                "properties": {"stop_name": name},
+                "geometry": json.loads(json.dumps(geom.__geo_interface__)),
+            }
+        )
+    files["locations.geojson"] = json.dumps(
+        {"type": "FeatureCollection", "features": features}, ensure_ascii=False
+    )
 
     trips, stop_times = [], []
     window = (gtfs_time(svc.service_hours.start_s), gtfs_time(svc.service_hours.end_s))
     for a, a_name, _ in zone_list:
         for b, b_name, _ in zone_list:
             trip_id = f"tad_{a}_{b}"
-            trips.append({"route_id": route_id, "service_id": service_id, "trip_id": trip_id,
-                          "trip_headsign": b_name if a != b else a_name, "wheelchair_accessible": 1})
-            stop_times.append({"trip_id": trip_id, "location_id": a, "stop_sequence": 1,
-                               "start_pickup_drop_off_window": window[0], "end_pickup_drop_off_window": window[1],
-                               "pickup_type": 2, "drop_off_type": 1, "pickup_booking_rule_id": rule_id})
-            stop_times.append({"trip_id": trip_id, "location_id": b, "stop_sequence": 2,
-                               "start_pickup_drop_off_window": window[0], "end_pickup_drop_off_window": window[1],
-                               "pickup_type": 1, "drop_off_type": 2, "drop_off_booking_rule_id": rule_id})
-    files["trips.txt"] = _csv(("route_id", "service_id", "trip_id", "trip_headsign", "wheelchair_accessible"), trips)
+            trips.append(
+                {
+                    "route_id": route_id,
+                    "service_id": service_id,
+                    "trip_id": trip_id,
+                    "trip_headsign": b_name if a != b else a_name,
+                    "wheelchair_accessible": 1,
+                }
+            )
+            stop_times.append(
+                {
+                    "trip_id": trip_id,
+                    "location_id": a,
+                    "stop_sequence": 1,
+                    "start_pickup_drop_off_window": window[0],
+                    "end_pickup_drop_off_window": window[1],
+                    "pickup_type": 2,
+                    "drop_off_type": 1,
+                    "pickup_booking_rule_id": rule_id,
+                }
+            )
+            stop_times.append(
+                {
+                    "trip_id": trip_id,
+                    "location_id": b,
+                    "stop_sequence": 2,
+                    "start_pickup_drop_off_window": window[0],
+                    "end_pickup_drop_off_window": window[1],
+                    "pickup_type": 1,
+                    "drop_off_type": 2,
+                    "drop_off_booking_rule_id": rule_id,
+                }
+            )
+    files["trips.txt"] = _csv(
+        ("route_id", "service_id", "trip_id", "trip_headsign", "wheelchair_accessible"), trips
+    )
     files["stop_times.txt"] = _csv(
-        ("trip_id", "location_id", "stop_sequence", "start_pickup_drop_off_window", "end_pickup_drop_off_window",
-         "pickup_type", "drop_off_type", "pickup_booking_rule_id", "drop_off_booking_rule_id"),
+        (
+            "trip_id",
+            "location_id",
+            "stop_sequence",
+            "start_pickup_drop_off_window",
+            "end_pickup_drop_off_window",
+            "pickup_type",
+            "drop_off_type",
+            "pickup_booking_rule_id",
+            "drop_off_booking_rule_id",
+        ),
         stop_times,
     )
     return files
 
 
-def write_gtfs_flex(path: str | Path, territory: Any, service: FlexService | None = None, *, zones: str = "epci") -> Path:
+def write_gtfs_flex(
+    path: str | Path, territory: Any, service: FlexService | None = None, *, zones: str = "epci"
+) -> Path:
     """Write the feed as a zip (atomically) and return its path."""
     files = build_gtfs_flex(territory, service, zones=zones)
     p = Path(path)
@@ -309,7 +484,11 @@ def read_gtfs_flex(path: str | Path) -> GtfsFeed:
             raise DataError(f"invalid JSON: {e}", f"{where}:locations.geojson") from None
 
     lw = f"{where}:locations.geojson"
-    if not isinstance(locations, dict) or locations.get("type") != "FeatureCollection" or not isinstance(locations.get("features"), list):
+    if (
+        not isinstance(locations, dict)
+        or locations.get("type") != "FeatureCollection"
+        or not isinstance(locations.get("features"), list)
+    ):
         raise DataError("must be a GeoJSON FeatureCollection", lw)
     zone_ids: set[str] = set()
     for k, f in enumerate(locations["features"]):
@@ -320,7 +499,9 @@ def read_gtfs_flex(path: str | Path) -> GtfsFeed:
             raise DataError(f"duplicate id {fid!r}", f"{lw}:features[{k}]")
         geom = f.get("geometry") or {}
         if geom.get("type") not in ("Polygon", "MultiPolygon") or not geom.get("coordinates"):
-            raise DataError("geometry must be a non-empty Polygon or MultiPolygon", f"{lw}:features[{k}]")
+            raise DataError(
+                "geometry must be a non-empty Polygon or MultiPolygon", f"{lw}:features[{k}]"
+            )
         zone_ids.add(str(fid))
 
     if len(tables["agency.txt"]) < 1:
@@ -332,23 +513,33 @@ def read_gtfs_flex(path: str | Path) -> GtfsFeed:
     routes = _unique(tables["routes.txt"], "route_id", f"{where}:routes.txt")
     for k, r in enumerate(tables["routes.txt"], start=2):
         if len(agencies) > 1 and r.get("agency_id", "") not in agencies:
-            raise DataError(f"unknown agency {r.get('agency_id')!r}", f"{where}:routes.txt:line {k}.agency_id")
+            raise DataError(
+                f"unknown agency {r.get('agency_id')!r}", f"{where}:routes.txt:line {k}.agency_id"
+            )
     services = _unique(tables["calendar.txt"], "service_id", f"{where}:calendar.txt")
     for k, r in enumerate(tables["calendar.txt"], start=2):
         for d in WEEKDAYS:
             if r[d] not in ("0", "1"):
-                raise DataError(f"must be 0 or 1, got {r[d]!r}", f"{where}:calendar.txt:line {k}.{d}")
+                raise DataError(
+                    f"must be 0 or 1, got {r[d]!r}", f"{where}:calendar.txt:line {k}.{d}"
+                )
         for c in ("start_date", "end_date"):
             if not _DATE.match(r[c]):
-                raise DataError(f"must be YYYYMMDD, got {r[c]!r}", f"{where}:calendar.txt:line {k}.{c}")
+                raise DataError(
+                    f"must be YYYYMMDD, got {r[c]!r}", f"{where}:calendar.txt:line {k}.{c}"
+                )
         if r["end_date"] < r["start_date"]:
             raise DataError("ends before it starts", f"{where}:calendar.txt:line {k}.end_date")
     trips = _unique(tables["trips.txt"], "trip_id", f"{where}:trips.txt")
     for k, r in enumerate(tables["trips.txt"], start=2):
         if r["route_id"] not in routes:
-            raise DataError(f"unknown route {r['route_id']!r}", f"{where}:trips.txt:line {k}.route_id")
+            raise DataError(
+                f"unknown route {r['route_id']!r}", f"{where}:trips.txt:line {k}.route_id"
+            )
         if r["service_id"] not in services:
-            raise DataError(f"unknown service {r['service_id']!r}", f"{where}:trips.txt:line {k}.service_id")
+            raise DataError(
+                f"unknown service {r['service_id']!r}", f"{where}:trips.txt:line {k}.service_id"
+            )
     stops = _unique(tables["stops.txt"], "stop_id", f"{where}:stops.txt")
     rules = _unique(tables["booking_rules.txt"], "booking_rule_id", f"{where}:booking_rules.txt")
     for k, r in enumerate(tables["booking_rules.txt"], start=2):
@@ -357,34 +548,59 @@ def read_gtfs_flex(path: str | Path) -> GtfsFeed:
             raise DataError(f"must be 0, 1 or 2, got {r['booking_type']!r}", f"{bw}.booking_type")
         if r["booking_type"] == "2":
             if not (r.get("prior_notice_last_day") or "").isdigit():
-                raise DataError("is required (a whole number of days) when booking_type is 2", f"{bw}.prior_notice_last_day")
+                raise DataError(
+                    "is required (a whole number of days) when booking_type is 2",
+                    f"{bw}.prior_notice_last_day",
+                )
             if parse_gtfs_time(r.get("prior_notice_last_time") or "") is None:
-                raise DataError("is required (HH:MM:SS) with prior_notice_last_day", f"{bw}.prior_notice_last_time")
+                raise DataError(
+                    "is required (HH:MM:SS) with prior_notice_last_day",
+                    f"{bw}.prior_notice_last_time",
+                )
             if r.get("prior_notice_duration_min") or r.get("prior_notice_duration_max"):
-                raise DataError("is forbidden when booking_type is 2", f"{bw}.prior_notice_duration_min")
-        if r.get("prior_notice_start_day") and parse_gtfs_time(r.get("prior_notice_start_time") or "") is None:
-            raise DataError("is required with prior_notice_start_day", f"{bw}.prior_notice_start_time")
+                raise DataError(
+                    "is forbidden when booking_type is 2", f"{bw}.prior_notice_duration_min"
+                )
+        if (
+            r.get("prior_notice_start_day")
+            and parse_gtfs_time(r.get("prior_notice_start_time") or "") is None
+        ):
+            raise DataError(
+                "is required with prior_notice_start_day", f"{bw}.prior_notice_start_time"
+            )
 
     seqs: dict[str, list[int]] = {}
     for k, r in enumerate(tables["stop_times.txt"], start=2):
         sw = f"{where}:stop_times.txt:line {k}"
         if r["trip_id"] not in trips:
             raise DataError(f"unknown trip {r['trip_id']!r}", f"{sw}.trip_id")
-        refs = [c for c in ("stop_id", "location_group_id", "location_id") if (r.get(c) or "").strip()]
+        refs = [
+            c for c in ("stop_id", "location_group_id", "location_id") if (r.get(c) or "").strip()
+        ]
         if len(refs) != 1:
             raise DataError("give exactly one of stop_id, location_group_id, location_id", sw)
         ref = refs[0]
         if ref == "stop_id" and r["stop_id"] not in stops:
             raise DataError(f"unknown stop {r['stop_id']!r}", f"{sw}.stop_id")
         if ref == "location_id" and r["location_id"] not in zone_ids:
-            raise DataError(f"unknown zone {r['location_id']!r} (not in locations.geojson)", f"{sw}.location_id")
+            raise DataError(
+                f"unknown zone {r['location_id']!r} (not in locations.geojson)", f"{sw}.location_id"
+            )
         if ref == "location_group_id":
-            raise DataError("location groups are not part of this feed (no location_groups.txt)", f"{sw}.location_group_id")
+            raise DataError(
+                "location groups are not part of this feed (no location_groups.txt)",
+                f"{sw}.location_group_id",
+            )
         try:
             seqs.setdefault(r["trip_id"], []).append(int(r["stop_sequence"]))
         except ValueError:
-            raise DataError(f"must be an integer, got {r['stop_sequence']!r}", f"{sw}.stop_sequence") from None
-        start, end = r.get("start_pickup_drop_off_window") or "", r.get("end_pickup_drop_off_window") or ""
+            raise DataError(
+                f"must be an integer, got {r['stop_sequence']!r}", f"{sw}.stop_sequence"
+            ) from None
+        start, end = (
+            r.get("start_pickup_drop_off_window") or "",
+            r.get("end_pickup_drop_off_window") or "",
+        )
         if bool(start) != bool(end):
             raise DataError("give both start_ and end_pickup_drop_off_window", sw)
         if start:
@@ -392,25 +608,38 @@ def read_gtfs_flex(path: str | Path) -> GtfsFeed:
             if a is None or b is None:
                 raise DataError("windows must be HH:MM:SS", f"{sw}.start_pickup_drop_off_window")
             if a >= b:
-                raise DataError("the window ends before it starts", f"{sw}.end_pickup_drop_off_window")
+                raise DataError(
+                    "the window ends before it starts", f"{sw}.end_pickup_drop_off_window"
+                )
             for c in ("arrival_time", "departure_time"):
                 if r.get(c):
                     raise DataError("is forbidden with a pickup/drop-off window", f"{sw}.{c}")
             if (r.get("pickup_type") or "0") in ("0", "3"):
-                raise DataError("regular pickup (0 or 3) is forbidden with a window", f"{sw}.pickup_type")
+                raise DataError(
+                    "regular pickup (0 or 3) is forbidden with a window", f"{sw}.pickup_type"
+                )
             if (r.get("drop_off_type") or "0") == "0":
-                raise DataError("regular drop-off (0) is forbidden with a window", f"{sw}.drop_off_type")
+                raise DataError(
+                    "regular drop-off (0) is forbidden with a window", f"{sw}.drop_off_type"
+                )
         elif ref != "stop_id":
-            raise DataError("a zone needs a pickup/drop-off window", f"{sw}.start_pickup_drop_off_window")
+            raise DataError(
+                "a zone needs a pickup/drop-off window", f"{sw}.start_pickup_drop_off_window"
+            )
         for c in ("pickup_booking_rule_id", "drop_off_booking_rule_id"):
             if r.get(c) and r[c] not in rules:
                 raise DataError(f"unknown booking rule {r[c]!r}", f"{sw}.{c}")
         if r.get("pickup_type") == "2" and not r.get("pickup_booking_rule_id"):
-            raise DataError("a phone-booked pickup needs a booking rule", f"{sw}.pickup_booking_rule_id")
+            raise DataError(
+                "a phone-booked pickup needs a booking rule", f"{sw}.pickup_booking_rule_id"
+            )
     for trip_id in trips:
         s = seqs.get(trip_id, [])
         if len(s) < 2:
-            raise DataError(f"trip {trip_id!r} has {len(s)} stop_times; at least 2 are needed", f"{where}:stop_times.txt")
+            raise DataError(
+                f"trip {trip_id!r} has {len(s)} stop_times; at least 2 are needed",
+                f"{where}:stop_times.txt",
+            )
         if len(set(s)) != len(s):
             raise DataError(f"trip {trip_id!r} repeats a stop_sequence", f"{where}:stop_times.txt")
     return GtfsFeed(tables=tables, locations=locations)

@@ -98,9 +98,26 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 CSV_COLUMNS: tuple[str, ...] = (
-    "vehicle_id", "line", "stop", "action", "label", "arrival", "time", "departure", "place_id", "place",
-    "request_id", "name", "phone", "seats", "wheelchairs", "wheelchair_note", "appointment",
-    "load_seats", "load_wheelchairs", "duration_min",
+    "vehicle_id",
+    "line",
+    "stop",
+    "action",
+    "label",
+    "arrival",
+    "time",
+    "departure",
+    "place_id",
+    "place",
+    "request_id",
+    "name",
+    "phone",
+    "seats",
+    "wheelchairs",
+    "wheelchair_note",
+    "appointment",
+    "load_seats",
+    "load_wheelchairs",
+    "duration_min",
 )
 
 
@@ -172,8 +189,14 @@ def _route_lines(problem: Problem, route: Route) -> list[ManifestLine]:
         out.append(ManifestLine(vehicle_id=route.vehicle_id, line=len(out) + 1, stop=stop, **kw))  # type: ignore[arg-type]
 
     depart = route.start_s
-    add(action="start", arrival_s=route.start_s, time_s=depart, departure_s=depart,
-        place_id=v.start, place=_place_name(problem, v.start))
+    add(
+        action="start",
+        arrival_s=route.start_s,
+        time_s=depart,
+        departure_s=depart,
+        place_id=v.start,
+        place=_place_name(problem, v.start),
+    )
     last_place = v.start
     breaks_after: dict[int, list[tuple[int, int]]] = {}
     for b in route.breaks:
@@ -181,8 +204,15 @@ def _route_lines(problem: Problem, route: Route) -> list[ManifestLine]:
 
     def add_breaks(after: int, load: tuple[int, int]) -> None:
         for start, dur in sorted(breaks_after.get(after, [])):
-            add(action="break", arrival_s=start, time_s=start, departure_s=start + dur,
-                load_seats=load[0], load_wheelchairs=load[1], duration_s=dur)
+            add(
+                action="break",
+                arrival_s=start,
+                time_s=start,
+                departure_s=start + dur,
+                load_seats=load[0],
+                load_wheelchairs=load[1],
+                duration_s=dur,
+            )
 
     load = (0, 0)
     add_breaks(-1, load)
@@ -192,23 +222,42 @@ def _route_lines(problem: Problem, route: Route) -> list[ManifestLine]:
             stop += 1
             last_place = vis.location_id
         load = (vis.seats, vis.wheelchairs)
-        add(action=vis.kind, arrival_s=vis.arrival_s, time_s=vis.start_s, departure_s=vis.departure_s,
-            place_id=vis.location_id, place=_place_name(problem, vis.location_id), request_id=r.id,
-            name=r.name, phone=r.phone, seats=r.seats, wheelchairs=r.wheelchairs,
+        add(
+            action=vis.kind,
+            arrival_s=vis.arrival_s,
+            time_s=vis.start_s,
+            departure_s=vis.departure_s,
+            place_id=vis.location_id,
+            place=_place_name(problem, vis.location_id),
+            request_id=r.id,
+            name=r.name,
+            phone=r.phone,
+            seats=r.seats,
+            wheelchairs=r.wheelchairs,
             appointment_s=r.arrive_by_s if vis.kind == "dropoff" else None,
-            load_seats=vis.seats, load_wheelchairs=vis.wheelchairs)
+            load_seats=vis.seats,
+            load_wheelchairs=vis.wheelchairs,
+        )
         add_breaks(k, load)
     # breaks recorded after the last visit index (or beyond) that were not yet listed
     for after in sorted(a for a in breaks_after if a >= len(route.visits)):
         add_breaks(after, load)
     if v.end != last_place:
         stop += 1
-    add(action="end", arrival_s=route.end_s, time_s=route.end_s, departure_s=route.end_s,
-        place_id=v.end, place=_place_name(problem, v.end))
+    add(
+        action="end",
+        arrival_s=route.end_s,
+        time_s=route.end_s,
+        departure_s=route.end_s,
+        place_id=v.end,
+        place=_place_name(problem, v.end),
+    )
     return out
 
 
-def build_manifests(problem: Problem, plan: Plan, include_idle: bool = False) -> list[VehicleManifest]:
+def build_manifests(
+    problem: Problem, plan: Plan, include_idle: bool = False
+) -> list[VehicleManifest]:
     """One manifest per route of the plan (in the order of the fleet); with ``include_idle``,
     also one for every vehicle without a route or visit."""
     routes = {r.vehicle_id: r for r in plan.routes}
@@ -216,7 +265,9 @@ def build_manifests(problem: Problem, plan: Plan, include_idle: bool = False) ->
         try:
             problem.vehicle(vid)
         except KeyError:
-            raise InputError(f"the plan has a route for unknown vehicle {vid!r}", "plan.routes") from None
+            raise InputError(
+                f"the plan has a route for unknown vehicle {vid!r}", "plan.routes"
+            ) from None
     out = []
     for v in problem.vehicles:
         route = routes.get(v.id)
@@ -230,9 +281,16 @@ def build_manifests(problem: Problem, plan: Plan, include_idle: bool = False) ->
             dist = route.distance_m
         out.append(
             VehicleManifest(
-                vehicle_id=v.id, name=v.name, phone=v.phone, seats=v.seats, wheelchairs=v.wheelchairs,
-                shift_start_s=v.shift.start_s, shift_end_s=v.shift.end_s, distance_m=dist,
-                requests=sum(1 for ln in lines if ln.action == "pickup"), lines=tuple(lines),
+                vehicle_id=v.id,
+                name=v.name,
+                phone=v.phone,
+                seats=v.seats,
+                wheelchairs=v.wheelchairs,
+                shift_start_s=v.shift.start_s,
+                shift_end_s=v.shift.end_s,
+                distance_m=dist,
+                requests=sum(1 for ln in lines if ln.action == "pickup"),
+                lines=tuple(lines),
             )
         )
     return out
@@ -249,28 +307,34 @@ def manifest_rows(problem: Problem, plan: Plan, lang: str = "fr") -> list[dict[s
     rows: list[dict[str, str | int]] = []
     for m in build_manifests(problem, plan):
         for ln in m.lines:
-            rows.append({
-                "vehicle_id": ln.vehicle_id,
-                "line": ln.line,
-                "stop": ln.stop,
-                "action": ln.action,
-                "label": t[ln.action],
-                "arrival": time_of_day(ln.arrival_s),
-                "time": time_of_day(ln.time_s),
-                "departure": time_of_day(ln.departure_s),
-                "place_id": ln.place_id,
-                "place": ln.place,
-                "request_id": ln.request_id,
-                "name": ln.name,
-                "phone": ln.phone,
-                "seats": ln.seats if ln.request_id else "",
-                "wheelchairs": ln.wheelchairs if ln.request_id else "",
-                "wheelchair_note": t["wheelchair"] + f" x{ln.wheelchairs}" if ln.wheelchairs else "",
-                "appointment": time_of_day(ln.appointment_s) if ln.appointment_s is not None else "",
-                "load_seats": ln.load_seats,
-                "load_wheelchairs": ln.load_wheelchairs,
-                "duration_min": round(ln.duration_s / 60) if ln.action == "break" else "",
-            })
+            rows.append(
+                {
+                    "vehicle_id": ln.vehicle_id,
+                    "line": ln.line,
+                    "stop": ln.stop,
+                    "action": ln.action,
+                    "label": t[ln.action],
+                    "arrival": time_of_day(ln.arrival_s),
+                    "time": time_of_day(ln.time_s),
+                    "departure": time_of_day(ln.departure_s),
+                    "place_id": ln.place_id,
+                    "place": ln.place,
+                    "request_id": ln.request_id,
+                    "name": ln.name,
+                    "phone": ln.phone,
+                    "seats": ln.seats if ln.request_id else "",
+                    "wheelchairs": ln.wheelchairs if ln.request_id else "",
+                    "wheelchair_note": t["wheelchair"] + f" x{ln.wheelchairs}"
+                    if ln.wheelchairs
+                    else "",
+                    "appointment": time_of_day(ln.appointment_s)
+                    if ln.appointment_s is not None
+                    else "",
+                    "load_seats": ln.load_seats,
+                    "load_wheelchairs": ln.load_wheelchairs,
+                    "duration_min": round(ln.duration_s / 60) if ln.action == "break" else "",
+                }
+            )
     return rows
 
 
@@ -329,24 +393,55 @@ def manifest_html(problem: Problem, plan: Plan, lang: str = "fr", title: str | N
     if not manifests:
         parts.append(f"<p>{_e(t['no_route'])}</p>")
     for m in manifests:
-        parts.append(f'<section class="vehicle" id="vehicle-{_e(m.vehicle_id)}" data-vehicle="{_e(m.vehicle_id)}">')
+        parts.append(
+            f'<section class="vehicle" id="vehicle-{_e(m.vehicle_id)}" data-vehicle="{_e(m.vehicle_id)}">'
+        )
         who = f" — {_e(m.name)}" if m.name else ""
         parts.append(f"<h1>{_e(heading)} · {_e(t['vehicle'])} {_e(m.vehicle_id)}{who}</h1>")
         meta = []
         if day:
             meta.append(f"{_e(t['day'])} {_e(day)}")
         meta.append(f"{_e(t['shift'])} {time_of_day(m.shift_start_s)}–{time_of_day(m.shift_end_s)}")
-        cap = f"{m.seats} {t['seats']}" + (f", {m.wheelchairs} {t['wheelchair_places']}" if m.wheelchairs else "")
-        meta.append(f"{_e(t['capacity'])} : {_e(cap)}" if lang == "fr" else f"{_e(t['capacity'])}: {_e(cap)}")
+        cap = f"{m.seats} {t['seats']}" + (
+            f", {m.wheelchairs} {t['wheelchair_places']}" if m.wheelchairs else ""
+        )
+        meta.append(
+            f"{_e(t['capacity'])} : {_e(cap)}"
+            if lang == "fr"
+            else f"{_e(t['capacity'])}: {_e(cap)}"
+        )
         if m.phone:
             meta.append(f"{_e(t['phone'])} {_e(m.phone)}")
         start = m.lines[0].time_s if m.lines else m.shift_start_s
         end = m.lines[-1].time_s if m.lines else m.shift_end_s
-        meta.append(_e(t["summary"].format(n=m.requests, km=m.distance_m / 1000, start=time_of_day(start), end=time_of_day(end))))
+        meta.append(
+            _e(
+                t["summary"].format(
+                    n=m.requests,
+                    km=m.distance_m / 1000,
+                    start=time_of_day(start),
+                    end=time_of_day(end),
+                )
+            )
+        )
         parts.append(f'<p class="meta">{" · ".join(meta)}</p>')
         parts.append(
             "<table><thead><tr>"
-            + "".join(f"<th>{_e(t[k])}</th>" for k in ("time", "arrival", "place", "action", "request", "passenger", "phone", "party", "notes", "load"))
+            + "".join(
+                f"<th>{_e(t[k])}</th>"
+                for k in (
+                    "time",
+                    "arrival",
+                    "place",
+                    "action",
+                    "request",
+                    "passenger",
+                    "phone",
+                    "party",
+                    "notes",
+                    "load",
+                )
+            )
             + "</tr></thead><tbody>"
         )
         for ln in m.lines:
@@ -355,8 +450,12 @@ def manifest_html(problem: Problem, plan: Plan, lang: str = "fr", title: str | N
             if ln.request_id:
                 party = f"{ln.seats}"
                 if ln.wheelchairs:
-                    party += f" + {ln.wheelchairs} FR" if lang == "fr" else f" + {ln.wheelchairs} WC"
-                    notes.append(f'<span class="wheelchair">{_e(t["wheelchair"])} ×{ln.wheelchairs}</span>')
+                    party += (
+                        f" + {ln.wheelchairs} FR" if lang == "fr" else f" + {ln.wheelchairs} WC"
+                    )
+                    notes.append(
+                        f'<span class="wheelchair">{_e(t["wheelchair"])} ×{ln.wheelchairs}</span>'
+                    )
                 if ln.appointment_s is not None:
                     notes.append(f"{_e(t['appointment'])} {time_of_day(ln.appointment_s)}")
             if ln.action == "break":

@@ -44,12 +44,28 @@ ATTRIBUTION_HTML = (
 )
 # Distinct colours for routes; red is kept for refused requests.
 PALETTE: tuple[str, ...] = (
-    "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#0b3d91", "#006d2c", "#6a3d9a", "#b15928", "#08519c", "#41ab5d", "#dd3497",
+    "#1f77b4",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#0b3d91",
+    "#006d2c",
+    "#6a3d9a",
+    "#b15928",
+    "#08519c",
+    "#41ab5d",
+    "#dd3497",
 )
 REFUSED_COLOUR = "#d62728"
 MAP_TITLE = {"fr": "Carte de la journée", "en": "Map of the day"}
-CDN = re.compile(r"""<script[^>]+src\s*=\s*["']https?://|<link[^>]+href\s*=\s*["']https?://""", re.IGNORECASE)
+CDN = re.compile(
+    r"""<script[^>]+src\s*=\s*["']https?://|<link[^>]+href\s*=\s*["']https?://""", re.IGNORECASE
+)
 
 
 def css_id(text: str) -> str:
@@ -59,7 +75,12 @@ def css_id(text: str) -> str:
 
 def _e(text: object) -> str:
     """Escape for HTML inside a JavaScript template literal (folium wraps popups in backticks)."""
-    return html.escape(str(text), quote=True).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+    return (
+        html.escape(str(text), quote=True)
+        .replace("`", "&#96;")
+        .replace("$", "&#36;")
+        .replace("\\", "&#92;")
+    )
 
 
 @lru_cache(maxsize=1)
@@ -126,13 +147,17 @@ def territory_for_problem(problem: Problem) -> Any:
         return None
     insee_to_epci = {c.insee: c.epci_siren for c in everything.communes}
     stop_to_insee = {s.id: s.insee for s in everything.stops}
-    sirens = {insee_to_epci[stop_to_insee[loc.id]] for loc in problem.locations if loc.id in stop_to_insee}
+    sirens = {
+        insee_to_epci[stop_to_insee[loc.id]] for loc in problem.locations if loc.id in stop_to_insee
+    }
     if not sirens:
         return None
     return Territory.load(sorted(sirens))
 
 
-def _legs(problem: Problem, stops: Sequence[str], path: Callable[[str, str], list[tuple[float, float]]]) -> list[tuple[float, float]]:
+def _legs(
+    problem: Problem, stops: Sequence[str], path: Callable[[str, str], list[tuple[float, float]]]
+) -> list[tuple[float, float]]:
     coords: list[tuple[float, float]] = []
     for a, b in zip(stops, stops[1:], strict=False):
         if a == b:
@@ -177,7 +202,9 @@ def plan_map(
         lons += [b[0], b[2]]
         lats += [b[1], b[3]]
     centre = ((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2) if lats else (49.95, 2.65)
-    m = folium.Map(location=centre, zoom_start=10, tiles=None, control_scale=True, prefer_canvas=False)
+    m = folium.Map(
+        location=centre, zoom_start=10, tiles=None, control_scale=True, prefer_canvas=False
+    )
     m.default_js = []  # inlined instead (see plan_map_html)
     m.default_css = []
     if tiles:
@@ -188,7 +215,13 @@ def plan_map(
         folium.GeoJson(
             territory.boundary.__geo_interface__,
             name=territory.name,
-            style_function=lambda _f: {"color": "#555555", "weight": 1.5, "fillColor": "#f2efe6", "fillOpacity": 0.5, "className": "territory"},
+            style_function=lambda _f: {
+                "color": "#555555",
+                "weight": 1.5,
+                "fillColor": "#f2efe6",
+                "fillOpacity": 0.5,
+                "className": "territory",
+            },
             control=False,
         ).add_to(m)
 
@@ -199,19 +232,35 @@ def plan_map(
         colour = PALETTE[k % len(PALETTE)]
         v = problem.vehicle(route.vehicle_id)
         vid = css_id(route.vehicle_id)
-        group = folium.FeatureGroup(name=f"{t['vehicle']} {html.escape(route.vehicle_id)}", show=True).add_to(m)
+        group = folium.FeatureGroup(
+            name=f"{t['vehicle']} {html.escape(route.vehicle_id)}", show=True
+        ).add_to(m)
         stops = [v.start] + [x.location_id for x in route.visits] + [v.end]
         coords = _legs(problem, stops, path)
         folium.PolyLine(
             [(lat, lon) for lon, lat in coords],
-            color=colour, weight=4, opacity=0.8, class_name=f"route route-{vid}",
-            tooltip=_e(f"{t['vehicle']} {route.vehicle_id}: {time_of_day(route.start_s)}–{time_of_day(route.end_s)}, {route.distance_m / 1000:.1f} km"),
+            color=colour,
+            weight=4,
+            opacity=0.8,
+            class_name=f"route route-{vid}",
+            tooltip=_e(
+                f"{t['vehicle']} {route.vehicle_id}: {time_of_day(route.start_s)}–{time_of_day(route.end_s)}, {route.distance_m / 1000:.1f} km"
+            ),
         ).add_to(group)
         depot = problem.location(v.start)
         folium.CircleMarker(
-            (depot.lat, depot.lon), radius=7, color="#000000", weight=2, fill=True, fill_color=colour, fill_opacity=1.0,
+            (depot.lat, depot.lon),
+            radius=7,
+            color="#000000",
+            weight=2,
+            fill=True,
+            fill_color=colour,
+            fill_opacity=1.0,
             class_name=f"depot depot-{vid}",
-            popup=folium.Popup(f"<b>{_e(t['start'])}</b><br>{_e(depot.name or depot.id)} · {time_of_day(route.start_s)}", max_width=300),
+            popup=folium.Popup(
+                f"<b>{_e(t['start'])}</b><br>{_e(depot.name or depot.id)} · {time_of_day(route.start_s)}",
+                max_width=300,
+            ),
         ).add_to(group)
         for order, x in enumerate(route.visits, start=1):
             loc = problem.location(x.location_id)
@@ -221,19 +270,30 @@ def plan_map(
                 f"{_e(loc.name or loc.id)}",
                 f"{_e(t['time'])} {time_of_day(x.start_s)} ({_e(t['arrival'])} {time_of_day(x.arrival_s)})",
                 f"{_e(t['request'])} {_e(r.id)}" + (f" · {_e(r.name)}" if r.name else ""),
-                f"{_e(t['party'])} {r.seats}" + (f" · {_e(t['wheelchair'])} ×{r.wheelchairs}" if r.wheelchairs else ""),
+                f"{_e(t['party'])} {r.seats}"
+                + (f" · {_e(t['wheelchair'])} ×{r.wheelchairs}" if r.wheelchairs else ""),
             ]
             if r.phone:
                 lines.append(f"{_e(t['phone'])} {_e(r.phone)}")
             if x.kind == "dropoff" and r.arrive_by_s is not None:
                 lines.append(f"{_e(t['appointment'])} {time_of_day(r.arrive_by_s)}")
             folium.CircleMarker(
-                (loc.lat, loc.lon), radius=5 if x.kind == "pickup" else 4, color=colour, weight=2, fill=True,
-                fill_color="#ffffff" if x.kind == "pickup" else colour, fill_opacity=1.0,
+                (loc.lat, loc.lon),
+                radius=5 if x.kind == "pickup" else 4,
+                color=colour,
+                weight=2,
+                fill=True,
+                fill_color="#ffffff" if x.kind == "pickup" else colour,
+                fill_opacity=1.0,
                 class_name=f"visit visit-{x.kind} visit-{vid}",
                 popup=folium.Popup("<br>".join(lines), max_width=320),
             ).add_to(group)
-        legend_items.append((colour, f"{t['vehicle']} {route.vehicle_id} ({sum(1 for x in route.visits if x.kind == 'pickup')})"))
+        legend_items.append(
+            (
+                colour,
+                f"{t['vehicle']} {route.vehicle_id} ({sum(1 for x in route.visits if x.kind == 'pickup')})",
+            )
+        )
 
     if plan.rejections:
         group = folium.FeatureGroup(name=t["refused"], show=True).add_to(m)
@@ -243,18 +303,34 @@ def plan_map(
             msg = j.message if lang == "fr" or not j.message_en else j.message_en
             when = []
             if r.pickup_window is not None:
-                when.append(f"{time_of_day(r.pickup_window.start_s)}–{time_of_day(r.pickup_window.end_s)}")
+                when.append(
+                    f"{time_of_day(r.pickup_window.start_s)}–{time_of_day(r.pickup_window.end_s)}"
+                )
             if r.arrive_by_s is not None:
                 when.append(f"{t['appointment']} {time_of_day(r.arrive_by_s)}")
             popup = (
                 f"<b>{_e(t['refused'])}</b> · {_e(r.id)}<br>{_e(a.name or a.id)} → {_e(b.name or b.id)}"
                 f"<br>{_e(' · '.join(when))}<br>{_e(t['reason'])}: {_e(msg)}"
             )
-            folium.PolyLine([(a.lat, a.lon), (b.lat, b.lon)], color=REFUSED_COLOUR, weight=2, dash_array="4 6",
-                            opacity=0.8, class_name="refused refused-leg").add_to(group)
-            folium.CircleMarker((a.lat, a.lon), radius=6, color=REFUSED_COLOUR, weight=2, fill=True,
-                                fill_color=REFUSED_COLOUR, fill_opacity=0.9, class_name="refused refused-pickup",
-                                popup=folium.Popup(popup, max_width=320)).add_to(group)
+            folium.PolyLine(
+                [(a.lat, a.lon), (b.lat, b.lon)],
+                color=REFUSED_COLOUR,
+                weight=2,
+                dash_array="4 6",
+                opacity=0.8,
+                class_name="refused refused-leg",
+            ).add_to(group)
+            folium.CircleMarker(
+                (a.lat, a.lon),
+                radius=6,
+                color=REFUSED_COLOUR,
+                weight=2,
+                fill=True,
+                fill_color=REFUSED_COLOUR,
+                fill_opacity=0.9,
+                class_name="refused refused-pickup",
+                popup=folium.Popup(popup, max_width=320),
+            ).add_to(group)
         legend_items.append((REFUSED_COLOUR, f"{t['refused']} ({len(plan.rejections)})"))
 
     folium.LayerControl(collapsed=True).add_to(m)
@@ -293,7 +369,9 @@ def plan_map_html(
     page = page[: head + 6] + f"\n<title>{heading}</title>\n" + _inline_assets() + page[head + 6 :]
     leftover = CDN.search(page)
     if leftover:  # folium added a CDN dependency we do not inline
-        raise RuntimeError(f"map page still loads {page[leftover.start(): leftover.start() + 80]!r}")
+        raise RuntimeError(
+            f"map page still loads {page[leftover.start() : leftover.start() + 80]!r}"
+        )
     return page
 
 

@@ -48,7 +48,9 @@ EQUITY_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _write_csv(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
+def _write_csv(
+    path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None
+) -> None:
     cols = list(columns or (rows[0].keys() if rows else []))
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
@@ -95,18 +97,43 @@ def write_plots(result: ScenarioResult, folder: Path) -> list[Path]:
     x = list(range(len(names)))
     out = []
 
-    def one(key: str, title: str, ylabel: str, filename: str, scale: float = 1.0, extra: str | None = None) -> None:
+    def one(
+        key: str,
+        title: str,
+        ylabel: str,
+        filename: str,
+        scale: float = 1.0,
+        extra: str | None = None,
+    ) -> None:
         fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(names) + 2), 4.2), dpi=100)
-        means = [statistics.fmean([r[key] * scale for r in groups[n]]) if groups[n] else 0.0 for n in names]
+        means = [
+            statistics.fmean([r[key] * scale for r in groups[n]]) if groups[n] else 0.0
+            for n in names
+        ]
         bars = ax.bar(x, means, color="#4c72b0", label=ylabel)
         if extra:
-            em = [statistics.fmean([r[extra] * scale for r in groups[n]]) if groups[n] else 0.0 for n in names]
+            em = [
+                statistics.fmean([r[extra] * scale for r in groups[n]]) if groups[n] else 0.0
+                for n in names
+            ]
             ax.bar(x, em, color="#dd8452", width=0.5, label=extra.replace("_", " "))
             ax.legend(loc="upper left", fontsize=8)
         for i, n in enumerate(names):
-            ax.scatter([i] * len(groups[n]), [r[key] * scale for r in groups[n]], color="black", s=12, zorder=3)
+            ax.scatter(
+                [i] * len(groups[n]),
+                [r[key] * scale for r in groups[n]],
+                color="black",
+                s=12,
+                zorder=3,
+            )
         ax.bar_label(bars, fmt="%.1f", fontsize=8)
-        ax.set_xticks(x, [n if len(n) <= 22 else n[:21] + "…" for n in names], rotation=20, ha="right", fontsize=8)
+        ax.set_xticks(
+            x,
+            [n if len(n) <= 22 else n[:21] + "…" for n in names],
+            rotation=20,
+            ha="right",
+            fontsize=8,
+        )
         ax.set_ylabel(ylabel)
         ax.set_title(title, fontsize=10)
         fig.tight_layout()
@@ -115,9 +142,26 @@ def write_plots(result: ScenarioResult, folder: Path) -> list[Path]:
         plt.close(fig)
         out.append(p)
 
-    one("refusal_rate", "Refused requests (% of requests)", "refusal rate (%)", "refusal_rate.png", scale=100.0)
-    one("cost_per_served_eur", "Cost per served request", "EUR per served request", "cost_per_served.png")
-    one("vehicle_km", "Vehicle km (orange: empty km)", "vehicle km", "vehicle_km.png", extra="empty_km")
+    one(
+        "refusal_rate",
+        "Refused requests (% of requests)",
+        "refusal rate (%)",
+        "refusal_rate.png",
+        scale=100.0,
+    )
+    one(
+        "cost_per_served_eur",
+        "Cost per served request",
+        "EUR per served request",
+        "cost_per_served.png",
+    )
+    one(
+        "vehicle_km",
+        "Vehicle km (orange: empty km)",
+        "vehicle km",
+        "vehicle_km.png",
+        extra="empty_km",
+    )
     return out
 
 
@@ -130,7 +174,9 @@ def _requests_cell(demand: DemandSpec, day: date | None) -> str:
     return f"{demand.requests} ({demand.recurring_share:.0%} regular, {WEEKDAYS[weekday]})"
 
 
-def markdown_report(result: ScenarioResult, plots: Sequence[Path] = (), plots_rel: Path | None = None) -> str:
+def markdown_report(
+    result: ScenarioResult, plots: Sequence[Path] = (), plots_rel: Path | None = None
+) -> str:
     sc = result.scenario
     groups = _by_variant(result)
     lines = [f"# Scenario: {_md_escape(sc.name)}", ""]
@@ -143,19 +189,34 @@ def markdown_report(result: ScenarioResult, plots: Sequence[Path] = (), plots_re
     )
     bad = [r for r in result.rows if not r["check_ok"]]
     lines.append("")
-    lines.append(f"**Checker:** {len(result.rows) - len(bad)} of {len(result.rows)} plans satisfy every constraint."
-                 + ("" if not bad else " Failing: " + ", ".join(f"{r['variant']} / seed {r['seed']}" for r in bad)))
+    lines.append(
+        f"**Checker:** {len(result.rows) - len(bad)} of {len(result.rows)} plans satisfy every constraint."
+        + (
+            ""
+            if not bad
+            else " Failing: " + ", ".join(f"{r['variant']} / seed {r['seed']}" for r in bad)
+        )
+    )
     lines += ["", "## Variants", ""]
     rows = []
     for v in sc.variants:
         f = v.fleet
-        rows.append([
-            _md_escape(v.name), _md_escape(", ".join(v.territory)), _requests_cell(v.demand, sc.day),
-            f"{f.vehicles} ({f.wheelchair} accessible)" + (f" + {f.volunteers} volunteers" if f.volunteers else "")
-            + (f" + {v.carpool.offers} carpool offers ({v.carpool.strategy})" if v.carpool.offers else ""),
-            f"α {v.rules.ride_alpha:g}, β {v.rules.ride_beta_s // 60} min, "
-            f"{hhmm(v.rules.service_hours.start_s)}–{hhmm(v.rules.service_hours.end_s)}",
-        ])
+        rows.append(
+            [
+                _md_escape(v.name),
+                _md_escape(", ".join(v.territory)),
+                _requests_cell(v.demand, sc.day),
+                f"{f.vehicles} ({f.wheelchair} accessible)"
+                + (f" + {f.volunteers} volunteers" if f.volunteers else "")
+                + (
+                    f" + {v.carpool.offers} carpool offers ({v.carpool.strategy})"
+                    if v.carpool.offers
+                    else ""
+                ),
+                f"α {v.rules.ride_alpha:g}, β {v.rules.ride_beta_s // 60} min, "
+                f"{hhmm(v.rules.service_hours.start_s)}–{hhmm(v.rules.service_hours.end_s)}",
+            ]
+        )
     lines += _table(["variant", "territory", "requests", "fleet", "rules"], rows)
     lines += ["", "## Results by variant", ""]
     lines.append(
@@ -165,7 +226,11 @@ def markdown_report(result: ScenarioResult, plots: Sequence[Path] = (), plots_re
     lines.append("")
     lines += _table(
         ["variant"] + [h for _, h, _ in SUMMARY_COLUMNS],
-        [[_md_escape(n)] + [_cell([r[k] for r in groups[n]], fmt) for k, _, fmt in SUMMARY_COLUMNS] for n in groups],
+        [
+            [_md_escape(n)]
+            + [_cell([r[k] for r in groups[n]], fmt) for k, _, fmt in SUMMARY_COLUMNS]
+            for n in groups
+        ],
     )
     lines += ["", "## Equity", ""]
     reach = sorted({r["reach_minutes"] for r in result.rows})
@@ -176,7 +241,11 @@ def markdown_report(result: ScenarioResult, plots: Sequence[Path] = (), plots_re
     lines.append("")
     lines += _table(
         ["variant"] + [h for _, h, _ in EQUITY_COLUMNS],
-        [[_md_escape(n)] + [_cell([r[k] for r in groups[n]], fmt) for k, _, fmt in EQUITY_COLUMNS] for n in groups],
+        [
+            [_md_escape(n)]
+            + [_cell([r[k] for r in groups[n]], fmt) for k, _, fmt in EQUITY_COLUMNS]
+            for n in groups
+        ],
     )
     lines += ["", "### Communes with the most refusals (all seeds)", ""]
     per: dict[tuple[str, str], list[int]] = {}
@@ -184,10 +253,18 @@ def markdown_report(result: ScenarioResult, plots: Sequence[Path] = (), plots_re
         acc = per.setdefault((c["variant"], c["commune"]), [0, 0])
         acc[0] += c["requests"]
         acc[1] += c["refused"]
-    worst = sorted(((v, c, a, b) for (v, c), (a, b) in per.items() if b), key=lambda t: (-t[3], -t[3] / t[2], t[0], t[1]))[:15]
+    worst = sorted(
+        ((v, c, a, b) for (v, c), (a, b) in per.items() if b),
+        key=lambda t: (-t[3], -t[3] / t[2], t[0], t[1]),
+    )[:15]
     if worst:
-        lines += _table(["variant", "commune", "requests", "refused", "rate"],
-                        [[_md_escape(v), _md_escape(c), str(a), str(b), f"{b / a:.0%}"] for v, c, a, b in worst])
+        lines += _table(
+            ["variant", "commune", "requests", "refused", "rate"],
+            [
+                [_md_escape(v), _md_escape(c), str(a), str(b), f"{b / a:.0%}"]
+                for v, c, a, b in worst
+            ],
+        )
     else:
         lines.append("No refusals.")
     if plots:
@@ -197,8 +274,25 @@ def markdown_report(result: ScenarioResult, plots: Sequence[Path] = (), plots_re
             lines.append(f"![{p.stem.replace('_', ' ')}]({rel.as_posix()})")
             lines.append("")
     lines += ["", "## Every run", ""]
-    keys = ["variant", "seed", "served", "refused", "cost_eur", "vehicle_km", "vehicle_hours", "empty_km", "occupancy",
-            "mean_ride_min", "co2_kg", "share_carpool", "co2_saved_kg", "refused_wheelchair", "pop_share_hub_within", "solver_status", "check_ok"]
+    keys = [
+        "variant",
+        "seed",
+        "served",
+        "refused",
+        "cost_eur",
+        "vehicle_km",
+        "vehicle_hours",
+        "empty_km",
+        "occupancy",
+        "mean_ride_min",
+        "co2_kg",
+        "share_carpool",
+        "co2_saved_kg",
+        "refused_wheelchair",
+        "pop_share_hub_within",
+        "solver_status",
+        "check_ok",
+    ]
     lines += _table(keys, [[_md_escape(r[k]) for k in keys] for r in result.rows])
     lines.append("")
     return "\n".join(lines)
@@ -209,8 +303,11 @@ def write_scenario_report(result: ScenarioResult, out_dir: str | Path, plots: bo
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _write_csv(out / "results.csv", result.rows)
-    _write_csv(out / "refusals_by_commune.csv", result.commune_rows,
-               ["variant", "seed", "insee", "commune", "requests", "refused"])
+    _write_csv(
+        out / "refusals_by_commune.csv",
+        result.commune_rows,
+        ["variant", "seed", "insee", "commune", "requests", "refused"],
+    )
     pngs = write_plots(result, out / "plots") if plots and result.rows else []
     md = out / "report.md"
     md.write_text(markdown_report(result, pngs, Path("plots")), encoding="utf-8")

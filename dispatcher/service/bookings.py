@@ -52,19 +52,29 @@ class Bookings:
             self.ctx.memory.remember(keep, day)
         return status, body
 
-    def _book_locked(self, s: Any, row: Any, day: date, d: dict[str, Any], key: KeyInfo
-                     ) -> tuple[int, dict[str, Any], Held | None]:
+    def _book_locked(
+        self, s: Any, row: Any, day: date, d: dict[str, Any], key: KeyInfo
+    ) -> tuple[int, dict[str, Any], Held | None]:
         """``book`` under the day's lock; also what the commit will store (to hold in memory)."""
         store, memory = self.ctx.store, self.ctx.memory
         rid = str(d["id"])
         existing = store.request_row(s, day, rid)
         if existing is not None:
-            if (existing.source == "booking" and existing.owner_key_id == key.id and existing.data == d
-                    and existing.status == "accepted"):
+            if (
+                existing.source == "booking"
+                and existing.owner_key_id == key.id
+                and existing.data == d
+                and existing.status == "accepted"
+            ):
                 return 200, {**(existing.promise or {}), "replayed": True}, None
-            if not (existing.source == "booking" and existing.status in ("refused", "cancelled")
-                    and existing.owner_key_id == key.id):
-                raise ConflictError(f"request {rid!r} already exists on {day.isoformat()}", "body.id")
+            if not (
+                existing.source == "booking"
+                and existing.status in ("refused", "cancelled")
+                and existing.owner_key_id == key.id
+            ):
+                raise ConflictError(
+                    f"request {rid!r} already exists on {day.isoformat()}", "body.id"
+                )
         # under the lock the row's version is authoritative: memory holds the stored plan only
         # if this process wrote (or read) that very version
         got = memory.held(day, row.version)
@@ -72,15 +82,25 @@ class Bookings:
         refusal = self._rules_refusal(day, d)
         if refusal is not None:
             if existing is None:
-                existing = RequestRow(day=day, request_id=rid, source="booking", data=d, owner_key_id=key.id, status="pending")
+                existing = RequestRow(
+                    day=day,
+                    request_id=rid,
+                    source="booking",
+                    data=d,
+                    owner_key_id=key.id,
+                    status="pending",
+                )
                 s.add(existing)
             body = refusal.to_dict(day, self.ctx.tz)
             existing.data, existing.updated_at = d, utcnow()
             existing.status, existing.refusal, existing.promise = "refused", body, None
             row.version += 1
             return 409, body, None if got is None else replace(got, version=row.version)
-        accepted = got.accepted if got is not None and got.accepted is not None else \
-            [a.data for a in store.requests_in(s, day, ["accepted"])]
+        accepted = (
+            got.accepted
+            if got is not None and got.accepted is not None
+            else [a.data for a in store.requests_in(s, day, ["accepted"])]
+        )
         plan, problem = held if held is not None else stored_plan(row)
         state = promises.DayState(
             day=day,
@@ -95,18 +115,33 @@ class Bookings:
             screens=memory.screens_of(day),
         )
         if not state.vehicles:
-            raise InputError("the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles")
+            raise InputError(
+                "the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles"
+            )
         outcome = promises.book(state, d)
         fresh_row = existing is None  # a new row comes last in the store's order
         if existing is None:
-            existing = RequestRow(day=day, request_id=rid, source="booking", data=d, owner_key_id=key.id, status="pending")
+            existing = RequestRow(
+                day=day,
+                request_id=rid,
+                source="booking",
+                data=d,
+                owner_key_id=key.id,
+                status="pending",
+            )
             s.add(existing)
         existing.data, existing.updated_at = d, utcnow()
         if isinstance(outcome, promises.Refusal):
             body = outcome.to_dict(day, self.ctx.tz)
             existing.status, existing.refusal, existing.promise = "refused", body, None
             row.version += 1
-            return 409, body, None if plan is None or problem is None else Held(row.version, plan, problem, list(accepted))
+            return (
+                409,
+                body,
+                None
+                if plan is None or problem is None
+                else Held(row.version, plan, problem, list(accepted)),
+            )
         body = outcome.to_dict()
         existing.status, existing.promise, existing.refusal = "accepted", body, None
         memo = memory.memo_of(day)
@@ -114,12 +149,18 @@ class Bookings:
         row.problem_json = problem_to_dict(outcome.problem, memo)
         row.plan_updated_at = utcnow()
         row.version += 1
-        return 201, body, Held(row.version, outcome.plan, outcome.problem, [*accepted, d] if fresh_row else None)
+        return (
+            201,
+            body,
+            Held(row.version, outcome.plan, outcome.problem, [*accepted, d] if fresh_row else None),
+        )
 
     def _rules_refusal(self, day: date, d: dict[str, Any]) -> promises.Refusal | None:
         """The service's booking rules (cut-off the day before, same-day notice, how far ahead)."""
         req = request_from_dict({**d, "return_of": None}, "body", day, self.ctx.tz)
-        verdict = check_booking_rules(self.ctx.settings.booking_rules(), day, req, self.ctx.now_local())
+        verdict = check_booking_rules(
+            self.ctx.settings.booking_rules(), day, req, self.ctx.now_local()
+        )
         if verdict.ok:
             return None
         msgs = REASON_MESSAGES[Reason.BOOKING_CLOSED]

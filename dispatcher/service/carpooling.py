@@ -38,8 +38,9 @@ class Carpooling:
 
     # ---- offers -----------------------------------------------------------------------------------
 
-
-    def validate_offers(self, day: date, dicts: Sequence[Mapping[str, Any]], where: str = "body.offers") -> None:
+    def validate_offers(
+        self, day: date, dicts: Sequence[Mapping[str, Any]], where: str = "body.offers"
+    ) -> None:
         """Every field, place and time of these offers, or an InputError naming the first bad one:
         places on the territory (an unknown name answered with the nearest names), windows on the
         day, an arrival the driver can make, a driver id that is not a vehicle of the fleet, and
@@ -54,7 +55,10 @@ class Carpooling:
         fleet = {str(v.get("id")) for v in self.ctx.store.list_vehicles()}
         for k, o in enumerate(offers):
             if o.driver_id in fleet:
-                raise InputError(f"{o.driver_id!r} is a vehicle of the fleet; give the offer another driver id", f"{where}[{k}].driver_id")
+                raise InputError(
+                    f"{o.driver_id!r} is a vehicle of the fleet; give the offer another driver id",
+                    f"{where}[{k}].driver_id",
+                )
         now = self.ctx.now_local()
         if day < now.date():
             raise InputError(f"{day.isoformat()} is in the past", "day")
@@ -63,18 +67,19 @@ class Carpooling:
             for k, o in enumerate(offers):
                 last = max(w.end_s for w in (o.departure_window, o.arrival_window) if w is not None)
                 if last < now_s:
-                    raise InputError(f"{format_time(last, day, self.ctx.tz)} is in the past (now {now.strftime('%H:%M')})",
-                                     f"{where}[{k}].{'arrival_window' if o.arrival_window is not None else 'departure_window'}.end")
+                    raise InputError(
+                        f"{format_time(last, day, self.ctx.tz)} is in the past (now {now.strftime('%H:%M')})",
+                        f"{where}[{k}].{'arrival_window' if o.arrival_window is not None else 'departure_window'}.end",
+                    )
 
-
-    def submit_offers(self, day: date, dicts: Sequence[Mapping[str, Any]], key: KeyInfo) -> list[str]:
+    def submit_offers(
+        self, day: date, dicts: Sequence[Mapping[str, Any]], key: KeyInfo
+    ) -> list[str]:
         self.days.check_open(day)
         self.validate_offers(day, dicts)
         return self.store.add_offers(day, dicts, owner=key.id)
 
-
     # ---- volunteers -------------------------------------------------------------------------------
-
 
     def validate_volunteer(self, d: Mapping[str, Any], where: str = "body") -> None:
         """The volunteer's fields and home (on the territory; an unknown name answered with the
@@ -86,12 +91,11 @@ class Carpooling:
         except (ValueError, TypeError, OverflowError) as e:
             raise InputError(f"invalid value: {e}", where) from None
 
-
     # ---- matching ---------------------------------------------------------------------------------
 
-
-    def run_matching(self, day: date, max_group: int, time_limit_s: float, statuses: Sequence[str],
-                     key: KeyInfo) -> dict[str, Any]:
+    def run_matching(
+        self, day: date, max_group: int, time_limit_s: float, statuses: Sequence[str], key: KeyInfo
+    ) -> dict[str, Any]:
         """Match the day's riders (requests with the given statuses that accept carpools) to the
         day's active offers, judge the matches with the checker, store the answer as the day's last
         matching and return it."""
@@ -99,21 +103,34 @@ class Carpooling:
         wanted = [s for s in RIDER_STATUSES if s in statuses]
         with self.ctx.store.read() as s:
             version = self.ctx.store.day_row(s, day).version
-            rows = [r for r in self.ctx.store.requests_in(s, day, wanted) if not (r.source == "booking" and r.status == "refused")]
+            rows = [
+                r
+                for r in self.ctx.store.requests_in(s, day, wanted)
+                if not (r.source == "booking" and r.status == "refused")
+            ]
             offer_rows = mob.active_offers_in(s, day)
         if not offer_rows:
-            raise InputError(f"no carpool offers on {day.isoformat()}; add some first (POST /v1/days/{day.isoformat()}/carpool-offers)", "day")
+            raise InputError(
+                f"no carpool offers on {day.isoformat()}; add some first (POST /v1/days/{day.isoformat()}/carpool-offers)",
+                "day",
+            )
         declined = [r.request_id for r in rows if r.data.get("accepts_carpool") is False]
         riders = [r.data for r in rows if r.data.get("accepts_carpool") is not False]
         limit = min(time_limit_s, self.ctx.settings.max_plan_time_limit_s)
-        problem, offers, _ = self.fleet.compile_mixed(day, riders, [], offer_rows, [], SolverParams(time_limit_s=limit))
+        problem, offers, _ = self.fleet.compile_mixed(
+            day, riders, [], offer_rows, [], SolverParams(time_limit_s=limit)
+        )
         result = match_carpool(problem, offers, max_group=max_group, time_limit_s=limit)
         cp = carpool_problem(problem, offers)
         report = check_plan(cp, result.plan)
 
         def at(location_id: str, t: int) -> dict[str, Any]:
             loc = cp.location(location_id)
-            return {"place": loc.name or loc.id, "location_id": loc.id, "time": format_time(t, day, self.ctx.tz)}
+            return {
+                "place": loc.name or loc.id,
+                "location_id": loc.id,
+                "time": format_time(t, day, self.ctx.tz),
+            }
 
         matches = []
         for m in result.matches:
@@ -123,25 +140,57 @@ class Carpooling:
             for rid in m.rider_ids:
                 pick = next(x for x in visits if x.request_id == rid and x.kind == "pickup")
                 drop = next(x for x in visits if x.request_id == rid and x.kind == "dropoff")
-                riders_out.append({"request_id": rid, "seats": cp.request(rid).seats,
-                                   "pickup": at(pick.location_id, pick.start_s), "dropoff": at(drop.location_id, drop.start_s)})
-            matches.append({
-                "driver_id": m.driver_id, "name": v.name,
-                "origin": at(v.start, m.route.start_s), "destination": at(v.end, m.route.end_s),
-                "riders": riders_out,
-                "stops": [{"request_id": x.request_id, "kind": x.kind, **at(x.location_id, x.start_s)} for x in visits],
-                "direct_s": m.direct_s, "detour_s": m.detour_s, "detour_m": m.detour_m,
-            })
+                riders_out.append(
+                    {
+                        "request_id": rid,
+                        "seats": cp.request(rid).seats,
+                        "pickup": at(pick.location_id, pick.start_s),
+                        "dropoff": at(drop.location_id, drop.start_s),
+                    }
+                )
+            matches.append(
+                {
+                    "driver_id": m.driver_id,
+                    "name": v.name,
+                    "origin": at(v.start, m.route.start_s),
+                    "destination": at(v.end, m.route.end_s),
+                    "riders": riders_out,
+                    "stops": [
+                        {"request_id": x.request_id, "kind": x.kind, **at(x.location_id, x.start_s)}
+                        for x in visits
+                    ],
+                    "direct_s": m.direct_s,
+                    "detour_s": m.detour_s,
+                    "detour_m": m.detour_m,
+                }
+            )
         out = {
             "day": day.isoformat(),
-            "riders": len(riders), "drivers": len(cp.vehicles), "matched": result.riders_matched,
-            "optimal": result.optimal, "total_detour_s": result.total_detour_s,
-            "check": {"ok": report.ok, "summary": report.summary(),
-                      "violations": [{"code": x.code, "where": x.where, "message": x.message} for x in report.violations[:20]]},
+            "riders": len(riders),
+            "drivers": len(cp.vehicles),
+            "matched": result.riders_matched,
+            "optimal": result.optimal,
+            "total_detour_s": result.total_detour_s,
+            "check": {
+                "ok": report.ok,
+                "summary": report.summary(),
+                "violations": [
+                    {"code": x.code, "where": x.where, "message": x.message}
+                    for x in report.violations[:20]
+                ],
+            },
             "declined_carpool": declined,
             "matches": matches,
-            "unmatched": [{"request_id": j.request_id, "reason": j.reason.value, "message": j.message, "message_en": j.message_en,
-                           "details": jsonable(j.details)} for j in result.plan.rejections],
+            "unmatched": [
+                {
+                    "request_id": j.request_id,
+                    "reason": j.reason.value,
+                    "message": j.message,
+                    "message_en": j.message_en,
+                    "details": jsonable(j.details),
+                }
+                for j in result.plan.rejections
+            ],
         }
         return mob.save_matching(day, version, out, key.id)
 

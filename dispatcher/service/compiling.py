@@ -35,7 +35,11 @@ Matrix = Sequence[Sequence[int]]
 
 def rewhere(e: InputError, old: str, new: str) -> InputError:
     """``e`` with the prefix ``old`` of its ``where`` replaced by ``new`` (or ``new`` put in front)."""
-    where = new + e.where[len(old):] if e.where.startswith(old) else (f"{new}.{e.where}" if e.where else new)
+    where = (
+        new + e.where[len(old) :]
+        if e.where.startswith(old)
+        else (f"{new}.{e.where}" if e.where else new)
+    )
     return type(e)(e.message, where)
 
 
@@ -43,8 +47,12 @@ def unlinked(dicts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The request dicts with ``return_of`` kept only towards requests of the same list (a return
     whose outbound is cancelled or not taken stays a trip of its own)."""
     ids = {str(d.get("id")) for d in dicts}
-    return [dict(d) if d.get("return_of") in (None, "") or str(d["return_of"]) in ids else {**d, "return_of": None}
-            for d in dicts]
+    return [
+        dict(d)
+        if d.get("return_of") in (None, "") or str(d["return_of"]) in ids
+        else {**d, "return_of": None}
+        for d in dicts
+    ]
 
 
 def dict_key(d: Any) -> str:
@@ -64,7 +72,9 @@ class _Compiled:
     duration_s: Any
     distance_m: Any
     requests: dict[str, tuple[Request, Location, Location]] = field(default_factory=dict)
-    keys: dict[int, tuple[object, str]] = field(default_factory=dict)  # id(dict) -> (the dict, its key)
+    keys: dict[int, tuple[object, str]] = field(
+        default_factory=dict
+    )  # id(dict) -> (the dict, its key)
 
     def key(self, d: Any) -> str:
         """``dict_key(d)``, remembered by the dict's identity: the day's accepted request dicts
@@ -87,45 +97,89 @@ class Compiler:
         self.ctx = ctx
         self._compiled: dict[date, _Compiled] = {}
 
-    def compile(self, day: date, reqs: Sequence[Mapping[str, Any]], vehicles: Sequence[Mapping[str, Any]],
-                params: SolverParams) -> Problem:
+    def compile(
+        self,
+        day: date,
+        reqs: Sequence[Mapping[str, Any]],
+        vehicles: Sequence[Mapping[str, Any]],
+        params: SolverParams,
+    ) -> Problem:
         """The day's Problem. A return trip stays bookable when its outbound is cancelled or not
         planned: the link is kept only between requests of this problem."""
         reqs = unlinked(reqs)
         fast = self._compile_known(day, reqs, vehicles, params)
         if fast is not None:
             return fast
-        problem = problem_from_dicts(reqs, vehicles, self.ctx.territory, self.ctx.network, day=day,
-                                     timezone=self.ctx.tz, params=params)
+        problem = problem_from_dicts(
+            reqs,
+            vehicles,
+            self.ctx.territory,
+            self.ctx.network,
+            day=day,
+            timezone=self.ctx.tz,
+            params=params,
+        )
         self._remember(day, reqs, vehicles, problem)
         return problem
 
     def for_day(self, day: date) -> Any:
         """``compile`` bound to ``day``: (requests, vehicles, params) -> Problem."""
-        def compile_(reqs: Sequence[Mapping[str, Any]], vehicles: Sequence[Mapping[str, Any]],
-                     params: SolverParams) -> Problem:
+
+        def compile_(
+            reqs: Sequence[Mapping[str, Any]],
+            vehicles: Sequence[Mapping[str, Any]],
+            params: SolverParams,
+        ) -> Problem:
             return self.compile(day, reqs, vehicles, params)
 
         return compile_
 
-    def _remember(self, day: date, reqs: Sequence[Mapping[str, Any]], vehicles: Sequence[Mapping[str, Any]],
-                  problem: Problem) -> None:
+    def _remember(
+        self,
+        day: date,
+        reqs: Sequence[Mapping[str, Any]],
+        vehicles: Sequence[Mapping[str, Any]],
+        problem: Problem,
+    ) -> None:
         try:
             places = tuple(
-                tuple(problem.location(x) for x in (v.start, v.end, *(() if v.home is None else (v.home,)), *v.allowed_stops))
+                tuple(
+                    problem.location(x)
+                    for x in (
+                        v.start,
+                        v.end,
+                        *(() if v.home is None else (v.home,)),
+                        *v.allowed_stops,
+                    )
+                )
                 for v in problem.vehicles
             )
-            c = _Compiled(dict_key(list(vehicles)), problem.vehicles, places,
-                          {loc.id: i for i, loc in enumerate(problem.locations)}, problem.duration_s, problem.distance_m)
+            c = _Compiled(
+                dict_key(list(vehicles)),
+                problem.vehicles,
+                places,
+                {loc.id: i for i, loc in enumerate(problem.locations)},
+                problem.duration_s,
+                problem.distance_m,
+            )
             for d, r in zip(reqs, problem.requests, strict=True):
-                c.requests[dict_key(d)] = (r, problem.location(r.pickup), problem.location(r.dropoff))
+                c.requests[dict_key(d)] = (
+                    r,
+                    problem.location(r.pickup),
+                    problem.location(r.dropoff),
+                )
         except Exception:  # nothing to remember (never fails a compile)
             log.debug("compile of %s not remembered", day, exc_info=True)
             return
         self._compiled[day] = c
 
-    def _compile_known(self, day: date, reqs: Sequence[Mapping[str, Any]], vehicles: Sequence[Mapping[str, Any]],
-                       params: SolverParams) -> Problem | None:
+    def _compile_known(
+        self,
+        day: date,
+        reqs: Sequence[Mapping[str, Any]],
+        vehicles: Sequence[Mapping[str, Any]],
+        params: SolverParams,
+    ) -> Problem | None:
         """The Problem ``problem_from_dicts`` would compile, built from what an earlier compile of
         the day resolved: the same fleet, every place already in its matrices (the matrices are
         pairwise shortest paths, so the rows and columns of the places used, in first-use order,
@@ -165,7 +219,9 @@ class Compiler:
         sel = np.ix_(rows, rows)
         problem = Problem(
             locations=tuple(order.values()),
-            duration_s=cast("Matrix", np.asarray(c.duration_s)[sel]),  # numpy matrices, as a full compile gives
+            duration_s=cast(
+                "Matrix", np.asarray(c.duration_s)[sel]
+            ),  # numpy matrices, as a full compile gives
             distance_m=cast("Matrix", np.asarray(c.distance_m)[sel]),
             requests=(),
             vehicles=c.vehicles,
@@ -181,13 +237,21 @@ class Compiler:
             return None  # the full compile says what is wrong, and where
         for k, d in enumerate(reqs):  # remembered once valid
             if out[k].id in fresh:
-                c.requests.setdefault(c.key(d), (out[k], problem.location(out[k].pickup), problem.location(out[k].dropoff)))
+                c.requests.setdefault(
+                    c.key(d),
+                    (out[k], problem.location(out[k].pickup), problem.location(out[k].dropoff)),
+                )
         return problem
 
     # ---- validation -------------------------------------------------------------------------------
-    def validate_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], where: str,
-                          stored_ids: set[str] | None = None,
-                          each: Callable[[Mapping[str, Any], str], None] | None = None) -> None:
+    def validate_requests(
+        self,
+        day: date,
+        dicts: Sequence[Mapping[str, Any]],
+        where: str,
+        stored_ids: set[str] | None = None,
+        each: Callable[[Mapping[str, Any], str], None] | None = None,
+    ) -> None:
         """Every field, place and time of these requests, or an InputError naming the first bad one.
 
         Each request is compiled alone; its ``return_of`` link must name a request of the same
@@ -198,14 +262,27 @@ class Compiler:
         for k, d in enumerate(dicts):
             at = f"{where}[{k}]" if where.endswith("requests") else where
             link = d.get("return_of") if isinstance(d, Mapping) else None
-            if link not in (None, "") and str(link) not in batch_ids and str(link) not in stored_ids:
-                raise InputError(f"unknown request {link!r} (not in this batch nor on {day.isoformat()})", f"{at}.return_of")
+            if (
+                link not in (None, "")
+                and str(link) not in batch_ids
+                and str(link) not in stored_ids
+            ):
+                raise InputError(
+                    f"unknown request {link!r} (not in this batch nor on {day.isoformat()})",
+                    f"{at}.return_of",
+                )
             if link not in (None, ""):
                 d = {**d, "return_of": None}
             try:
-                problem_from_dicts([d], [], self.ctx.territory, self.ctx.network, day=day, timezone=self.ctx.tz)
+                problem_from_dicts(
+                    [d], [], self.ctx.territory, self.ctx.network, day=day, timezone=self.ctx.tz
+                )
             except InputError as e:
-                raise rewhere(e, "requests[0]", f"{where}[{k}]" if len(dicts) > 1 or where.endswith("requests") else where) from None
+                raise rewhere(
+                    e,
+                    "requests[0]",
+                    f"{where}[{k}]" if len(dicts) > 1 or where.endswith("requests") else where,
+                ) from None
             except (ValueError, TypeError, OverflowError) as e:
                 raise InputError(f"invalid value: {e}", at) from None
             if each is not None:

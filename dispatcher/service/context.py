@@ -130,7 +130,11 @@ class Context:
     ) -> None:
         self.settings = settings
         self.tz = settings.timezone
-        self.store = store if store is not None else Store(settings.resolved_database_url(), migrate=settings.migrate_on_start)
+        self.store = (
+            store
+            if store is not None
+            else Store(settings.resolved_database_url(), migrate=settings.migrate_on_start)
+        )
         self.clock: Clock = clock if clock is not None else SystemClock(settings.timezone)
         self.memory = Memory()
         if territory is not None:
@@ -140,7 +144,11 @@ class Context:
 
     @cached_property
     def territory(self) -> Territory:
-        keys = [k.strip() for k in self.settings.territory.split(",")] if self.settings.territory else None
+        keys = (
+            [k.strip() for k in self.settings.territory.split(",")]
+            if self.settings.territory
+            else None
+        )
         return Territory.load(keys)
 
     @cached_property

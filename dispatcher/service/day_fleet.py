@@ -45,14 +45,30 @@ class DayFleet:
         """One Problem over the requests, the fleet, the offers' and the volunteers' places (one
         matrix for all), with the offers and volunteers to pass to ``plan_mixed``/``match_carpool``."""
         try:
-            return mixed_from_dicts(unlinked(requests), vehicles, offers, volunteers, self.ctx.territory,
-                                    self.ctx.network, day=day, timezone=self.ctx.tz,
-                                    **({"params": params} if params is not None else {}))
-        except (ValueError, TypeError, OverflowError) as e:  # a stored value the readers did not expect
+            return mixed_from_dicts(
+                unlinked(requests),
+                vehicles,
+                offers,
+                volunteers,
+                self.ctx.territory,
+                self.ctx.network,
+                day=day,
+                timezone=self.ctx.tz,
+                **({"params": params} if params is not None else {}),
+            )
+        except (
+            ValueError,
+            TypeError,
+            OverflowError,
+        ) as e:  # a stored value the readers did not expect
             raise InputError(f"invalid value: {e}", "offers") from None
 
-    def extra_vehicle_dicts(self, day: date, offers: Sequence[Mapping[str, Any]],
-                            volunteers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def extra_vehicle_dicts(
+        self,
+        day: date,
+        offers: Sequence[Mapping[str, Any]],
+        volunteers: Sequence[Mapping[str, Any]],
+    ) -> list[dict[str, Any]]:
         """The vehicles the volunteers (one per half-day) and the day's carpool offers add to the
         fleet, as vehicle dicts priced by mode (``ModeCosts()``, as ``plan_mixed`` prices them): the
         fleet's dicts plus these compile, through the day's compiler, to the vehicles of
@@ -60,7 +76,9 @@ class DayFleet:
         drive, hence the road network; the answer is kept per (offers, volunteers)."""
         if not offers and not volunteers:
             return []
-        key = json.dumps([day.isoformat(), list(offers), list(volunteers)], sort_keys=True, default=str)
+        key = json.dumps(
+            [day.isoformat(), list(offers), list(volunteers)], sort_keys=True, default=str
+        )
         with self._lock:
             got = self._extra.get(key)
         if got is not None:
@@ -68,8 +86,15 @@ class DayFleet:
         problem, offs, vols = self.compile_mixed(day, [], [], offers, volunteers)
         costs = ModeCosts()
         out = [vehicle_to_dict(v) for v in volunteer_vehicles(vols, costs)]
-        out += [vehicle_to_dict(carpool_vehicle(o, problem.travel_s(o.origin, o.destination), costs.carpool_per_passenger_km))
-                for o in offs if o.runs_on(day)]
+        out += [
+            vehicle_to_dict(
+                carpool_vehicle(
+                    o, problem.travel_s(o.origin, o.destination), costs.carpool_per_passenger_km
+                )
+            )
+            for o in offs
+            if o.runs_on(day)
+        ]
         with self._lock:
             if len(self._extra) > _MAX_KEPT:
                 self._extra.clear()
@@ -80,5 +105,7 @@ class DayFleet:
         """The vehicle dicts of the day as a plan job plans it, read inside an open session: the
         fleet, then the volunteers' and the day's carpool offers' vehicles."""
         fleet = self.ctx.store.list_vehicles_in(s)
-        extra = self.extra_vehicle_dicts(day, Mobility.active_offers_in(s, day), Mobility.volunteers_in(s))
+        extra = self.extra_vehicle_dicts(
+            day, Mobility.active_offers_in(s, day), Mobility.volunteers_in(s)
+        )
         return [*fleet, *extra]

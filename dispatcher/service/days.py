@@ -48,7 +48,9 @@ class Days:
         if status is None:
             days = self.ctx.store.service_days()
             listed = ", ".join(days) if days else "none yet"
-            raise InputError(f"{day.isoformat()} is not in the service calendar (open days: {listed})", "day")
+            raise InputError(
+                f"{day.isoformat()} is not in the service calendar (open days: {listed})", "day"
+            )
         if status != "open":
             raise InputError(f"{day.isoformat()} is closed for bookings", "day")
         if day < self.ctx.now_local().date():
@@ -65,55 +67,90 @@ class Days:
         last = r.pickup_window.end_s if r.pickup_window is not None else r.arrive_by_s
         if last is not None and last < now_s:
             field = "pickup_window.end" if r.pickup_window is not None else "arrive_by"
-            raise InputError(f"{format_time(last, day, self.ctx.tz)} is in the past (now {now.strftime('%H:%M')})",
-                             f"{where}.{field}")
+            raise InputError(
+                f"{format_time(last, day, self.ctx.tz)} is in the past (now {now.strftime('%H:%M')})",
+                f"{where}.{field}",
+            )
 
     # ---- requests -----------------------------------------------------------------------------
-    def validate_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], where: str,
-                          owner: int | None = None) -> None:
+    def validate_requests(
+        self, day: date, dicts: Sequence[Mapping[str, Any]], where: str, owner: int | None = None
+    ) -> None:
         """Every field, place and time of these requests, or an InputError naming the first bad one;
         a ``return_of`` link names a request of the same batch or one already stored for the day
         (of key ``owner`` only, if given: a portal links only to its own bookings, and learns
         nothing of the others'); nothing already over when the day is today."""
         batch_ids = {str(d.get("id")) for d in dicts if isinstance(d, Mapping)}
-        links = {str(d["return_of"]) for d in dicts if isinstance(d, Mapping) and d.get("return_of") not in (None, "")}
+        links = {
+            str(d["return_of"])
+            for d in dicts
+            if isinstance(d, Mapping) and d.get("return_of") not in (None, "")
+        }
         wanted = sorted(links - batch_ids)
         stored = self.ctx.store.request_ids(day, wanted, owner) if wanted else set()
-        self.compiler.validate_requests(day, dicts, where, stored,
-                                        each=lambda d, at: self.check_not_past(day, d, at))
+        self.compiler.validate_requests(
+            day, dicts, where, stored, each=lambda d, at: self.check_not_past(day, d, at)
+        )
 
-    def submit_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], key: KeyInfo,
-                        where: str = "body.requests") -> list[str]:
+    def submit_requests(
+        self,
+        day: date,
+        dicts: Sequence[Mapping[str, Any]],
+        key: KeyInfo,
+        where: str = "body.requests",
+    ) -> list[str]:
         if not dicts:
             raise InputError("no requests given", where)
         self.check_open(day)
         self.validate_requests(day, dicts, where)
         return self.ctx.store.add_requests(day, dicts, source="batch", owner=key.id)
 
-    def list_requests(self, day: date, status: str | None = None, source: str | None = None,
-                      owner: int | None = None) -> list[dict[str, Any]]:
+    def list_requests(
+        self,
+        day: date,
+        status: str | None = None,
+        source: str | None = None,
+        owner: int | None = None,
+    ) -> list[dict[str, Any]]:
         return self.ctx.store.list_requests(day, status=status, source=source, owner=owner)
 
-    def get_request(self, day: date, request_id: str, source: str | None = None, owner: int | None = None) -> dict[str, Any]:
+    def get_request(
+        self, day: date, request_id: str, source: str | None = None, owner: int | None = None
+    ) -> dict[str, Any]:
         return self.ctx.store.get_request(day, request_id, source=source, owner=owner)
 
-    def cancel_request(self, day: date, request_id: str, key: KeyInfo, source: str | None = None) -> dict[str, Any]:
+    def cancel_request(
+        self, day: date, request_id: str, key: KeyInfo, source: str | None = None
+    ) -> dict[str, Any]:
         """Cancel a request (a portal key: only its own); an accepted one leaves the day's plan."""
         store = self.ctx.store
         owner = key.id if key.role == "portal" else None
         with store.lock_day(day) as (s, row):
             req = store.request_row(s, day, request_id)
-            if req is None or (source and req.source != source) or (owner is not None and req.owner_key_id != owner):
-                raise NotFoundError(f"no {source or 'request'} {request_id!r} on {day.isoformat()}", "request_id")
+            if (
+                req is None
+                or (source and req.source != source)
+                or (owner is not None and req.owner_key_id != owner)
+            ):
+                raise NotFoundError(
+                    f"no {source or 'request'} {request_id!r} on {day.isoformat()}", "request_id"
+                )
             if req.status == "cancelled":
                 return request_out(req)
-            if req.status == "accepted" and row.plan_json is not None and row.problem_json is not None:
+            if (
+                req.status == "accepted"
+                and row.plan_json is not None
+                and row.problem_json is not None
+            ):
                 plan, problem = stored_plan(row)
                 assert plan is not None and problem is not None
                 if request_id in {r.id for r in problem.requests}:
                     problem, plan = remove_request(problem, plan, request_id, self.ctx.now_s(day))
                     memo = self.ctx.memory.memo_of(day)
-                    row.plan_json, row.problem_json = plan_to_dict(plan, problem, memo), problem_to_dict(problem, memo)
+                    row.plan_json, row.problem_json = (
+                        plan_to_dict(plan, problem, memo),
+                        problem_to_dict(problem, memo),
+                    )
                     row.plan_updated_at = utcnow()
             req.status, req.updated_at = "cancelled", utcnow()
             row.version += 1

@@ -42,8 +42,11 @@ class Fleet:
         broken = self._days_broken_by(d)
         if broken:
             days = ", ".join(f"{day.isoformat()} ({why})" for day, why in broken[:5])
-            raise ConflictError(f"vehicle {d['id']!r} as given would break the plan of {days}; "
-                                "re-plan or move those trips first", "body")
+            raise ConflictError(
+                f"vehicle {d['id']!r} as given would break the plan of {days}; "
+                "re-plan or move those trips first",
+                "body",
+            )
         return self.ctx.store.put_vehicle(d, create_only=create_only)
 
     def delete(self, vehicle_id: str) -> None:
@@ -58,13 +61,18 @@ class Fleet:
         if not any(v.id in fleet for v in problem.vehicles):
             return problem
         known = {loc.id for loc in problem.locations}
-        vehicles = tuple(self._redefined(v, fleet[v.id], problem.day, known) if v.id in fleet else v
-                         for v in problem.vehicles)
+        vehicles = tuple(
+            self._redefined(v, fleet[v.id], problem.day, known) if v.id in fleet else v
+            for v in problem.vehicles
+        )
         return replace(problem, vehicles=vehicles)
 
-    def _redefined(self, old: Vehicle, d: Mapping[str, Any], day: date | None, known: set[str]) -> Vehicle:
-        new = problem_from_dicts([], [d], self.ctx.territory, self.ctx.network, day=day,
-                                 timezone=self.ctx.tz).vehicles[0]
+    def _redefined(
+        self, old: Vehicle, d: Mapping[str, Any], day: date | None, known: set[str]
+    ) -> Vehicle:
+        new = problem_from_dicts(
+            [], [d], self.ctx.territory, self.ctx.network, day=day, timezone=self.ctx.tz
+        ).vehicles[0]
         places = {"start": new.start, "end": new.end}
         moved = {k: getattr(old, k) for k, loc in places.items() if loc not in known}
         if new.home is not None and new.home not in known:
@@ -89,9 +97,15 @@ class Fleet:
             if route is None or not route.visits or all(v.id != vid for v in problem.vehicles):
                 continue
             try:
-                new = self._redefined(problem.vehicle(vid), d, day, {loc.id for loc in problem.locations})
-                report = check_plan(replace(problem, vehicles=tuple(new if v.id == vid else v
-                                                                    for v in problem.vehicles)), plan)
+                new = self._redefined(
+                    problem.vehicle(vid), d, day, {loc.id for loc in problem.locations}
+                )
+                report = check_plan(
+                    replace(
+                        problem, vehicles=tuple(new if v.id == vid else v for v in problem.vehicles)
+                    ),
+                    plan,
+                )
             except InputError as e:
                 broken.append((day, e.message))
                 continue

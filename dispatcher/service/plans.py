@@ -19,13 +19,28 @@ from dispatcher.service.context import Context
 from dispatcher.service.fleet import Fleet
 from dispatcher.solver.checker import check_plan
 
-MANIFEST_COLUMNS = ("vehicle_id", "order", "kind", "time", "place", "location_id", "request_id", "name", "phone",
-                    "party_seats", "party_wheelchairs", "load_seats", "load_wheelchairs")
+MANIFEST_COLUMNS = (
+    "vehicle_id",
+    "order",
+    "kind",
+    "time",
+    "place",
+    "location_id",
+    "request_id",
+    "name",
+    "phone",
+    "party_seats",
+    "party_wheelchairs",
+    "load_seats",
+    "load_wheelchairs",
+)
 
 
 def no_plan(day: date) -> NotFoundError:
-    return NotFoundError(f"no plan yet for {day.isoformat()}; run a plan job (POST /v1/days/{day.isoformat()}/plans) or book",
-                         "plan")
+    return NotFoundError(
+        f"no plan yet for {day.isoformat()}; run a plan job (POST /v1/days/{day.isoformat()}/plans) or book",
+        "plan",
+    )
 
 
 class Plans:
@@ -84,13 +99,20 @@ class Plans:
         """The checker's verdict on the day's plan, against the fleet as it is now."""
         plan, problem = self.plan_and_problem(day)
         report = check_plan(self.fleet.current(problem), plan)
-        return {"ok": report.ok, "summary": report.summary(),
-                "violations": [{"code": v.code, "where": v.where, "message": v.message} for v in report.violations]}
+        return {
+            "ok": report.ok,
+            "summary": report.summary(),
+            "violations": [
+                {"code": v.code, "where": v.where, "message": v.message} for v in report.violations
+            ],
+        }
 
     def manifest_csv(self, day: date, vehicle_id: str | None = None) -> str:
         plan, problem = self.plan_and_problem(day)
         if vehicle_id is not None and plan.route(vehicle_id) is None:
-            raise NotFoundError(f"vehicle {vehicle_id!r} has no route on {day.isoformat()}", "vehicle_id")
+            raise NotFoundError(
+                f"vehicle {vehicle_id!r} has no route on {day.isoformat()}", "vehicle_id"
+            )
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(MANIFEST_COLUMNS)
@@ -100,7 +122,21 @@ class Plans:
             for k, v in enumerate(route.visits):
                 r = problem.request(v.request_id)
                 loc = problem.location(v.location_id)
-                w.writerow([route.vehicle_id, k + 1, v.kind, format_time(v.start_s, problem.day, problem.timezone),
-                            loc.name or loc.id, loc.id, r.id, r.name, r.phone, r.seats, r.wheelchairs, v.seats,
-                            v.wheelchairs])
+                w.writerow(
+                    [
+                        route.vehicle_id,
+                        k + 1,
+                        v.kind,
+                        format_time(v.start_s, problem.day, problem.timezone),
+                        loc.name or loc.id,
+                        loc.id,
+                        r.id,
+                        r.name,
+                        r.phone,
+                        r.seats,
+                        r.wheelchairs,
+                        v.seats,
+                        v.wheelchairs,
+                    ]
+                )
         return buf.getvalue()

@@ -35,7 +35,6 @@ from dispatcher.store import ConflictError
 log = logging.getLogger("dispatcher.service.promises")
 
 
-
 @dataclass(frozen=True)
 class DayState:
     """What a booking sees of a day, read under the day's lock.
@@ -50,15 +49,21 @@ class DayState:
     day: date
     accepted: Sequence[Mapping[str, Any]]
     vehicles: Sequence[Mapping[str, Any]]
-    compile: Callable[[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]], SolverParams], Problem]
+    compile: Callable[
+        [Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]], SolverParams], Problem
+    ]
     params: SolverParams = SolverParams(time_limit_s=1.0)
     plan: Plan | None = None
     problem: Problem | None = None
     timezone: str = "Europe/Paris"
-    now_s: int | None = None  # the server's clock (seconds since the day's midnight) on the day itself; None before
+    now_s: int | None = (
+        None  # the server's clock (seconds since the day's midnight) on the day itself; None before
+    )
     reaction_s: int = 600  # nothing new is planned before now_s + reaction_s
     window_s: int = 900  # width of a promised pickup window
-    screens: ScreenCache | None = None  # the routes' screen arrays of the day's last booking (reused where unchanged)
+    screens: ScreenCache | None = (
+        None  # the routes' screen arrays of the day's last booking (reused where unchanged)
+    )
 
 
 @dataclass(frozen=True)
@@ -90,13 +95,19 @@ class Promise:
                 "place": p.location(r.pickup).name or r.pickup,
                 "location_id": r.pickup,
                 "planned": t(self.pickup_s),
-                "window": {"start": t(self.pickup_window.start_s), "end": t(self.pickup_window.end_s)},
+                "window": {
+                    "start": t(self.pickup_window.start_s),
+                    "end": t(self.pickup_window.end_s),
+                },
             },
             "dropoff": {
                 "place": p.location(r.dropoff).name or r.dropoff,
                 "location_id": r.dropoff,
                 "planned": t(self.dropoff_s),
-                "window": {"start": t(self.dropoff_window.start_s), "end": t(self.dropoff_window.end_s)},
+                "window": {
+                    "start": t(self.dropoff_window.start_s),
+                    "end": t(self.dropoff_window.end_s),
+                },
             },
         }
 
@@ -149,7 +160,9 @@ def with_priority(d: Mapping[str, Any], priority: int) -> dict[str, Any]:
     return out
 
 
-def keep_promises(problem: Problem, promised: Problem | None, ids: Iterable[str] | None = None) -> Problem:
+def keep_promises(
+    problem: Problem, promised: Problem | None, ids: Iterable[str] | None = None
+) -> Problem:
     """``problem`` (compiled from the stored request dicts, i.e. the windows the passengers asked
     for) with the binding times of the requests ``ids`` (default: all) taken from ``promised``
     (the stored live problem): the promised pickup window and latest arrival, what is done
@@ -162,9 +175,15 @@ def keep_promises(problem: Problem, promised: Problem | None, ids: Iterable[str]
     if not held:
         return problem
     reqs = tuple(
-        replace(r, pickup_window=held[r.id].pickup_window, arrive_by_s=held[r.id].arrive_by_s,
-                not_before_s=held[r.id].not_before_s, priority=max(r.priority, held[r.id].priority))
-        if r.id in held else r
+        replace(
+            r,
+            pickup_window=held[r.id].pickup_window,
+            arrive_by_s=held[r.id].arrive_by_s,
+            not_before_s=held[r.id].not_before_s,
+            priority=max(r.priority, held[r.id].priority),
+        )
+        if r.id in held
+        else r
         for r in problem.requests
     )
     return replace(problem, requests=reqs)
@@ -197,10 +216,14 @@ def book(day_state: DayState, request: Mapping[str, Any]) -> Promise | Refusal:
     return _book_replan(day_state, request, rid)
 
 
-def _book_live(day_state: DayState, request: Mapping[str, Any], known: tuple[Problem, Plan] | None) -> Promise | Refusal | None:
+def _book_live(
+    day_state: DayState, request: Mapping[str, Any], known: tuple[Problem, Plan] | None
+) -> Promise | Refusal | None:
     rid = str(request["id"])
     accepted_ids = {str(d["id"]) for d in day_state.accepted}
-    compiled = day_state.compile([*day_state.accepted, dict(request)], day_state.vehicles, day_state.params)
+    compiled = day_state.compile(
+        [*day_state.accepted, dict(request)], day_state.vehicles, day_state.params
+    )
     new = compiled.request(rid)
     if known is None:
         base, plan = replace(compiled, requests=()), Plan(routes=())
@@ -208,12 +231,16 @@ def _book_live(day_state: DayState, request: Mapping[str, Any], known: tuple[Pro
         kproblem, plan = known
         served = set(plan.served_ids)
         fleet = {v.id for v in compiled.vehicles}
-        if not accepted_ids <= served or any(rt.vehicle_id not in fleet for rt in plan.routes if rt.visits):
+        if not accepted_ids <= served or any(
+            rt.vehicle_id not in fleet for rt in plan.routes if rt.visits
+        ):
             return None  # the stored plan does not hold the accepted requests on the current fleet
         stored = {r.id: r for r in kproblem.requests}
         if not served <= set(stored):
             return None
-        if served != accepted_ids:  # served but no longer accepted (cancelled elsewhere): take it out
+        if (
+            served != accepted_ids
+        ):  # served but no longer accepted (cancelled elsewhere): take it out
             for gone in sorted(served - accepted_ids):
                 kproblem = without_request(kproblem, gone)
                 plan = remove_from_plan(kproblem, plan, gone, day_state.now_s)
@@ -221,26 +248,47 @@ def _book_live(day_state: DayState, request: Mapping[str, Any], known: tuple[Pro
         # the accepted requests as stored (their promises and pins), on the current places and fleet
         keep = [stored[r.id] for r in compiled.requests if r.id in accepted_ids]
         base = compiled.with_requests(keep)  # the stored requests, validated when they were booked
-    day = LiveDay(base, plan, now_s=day_state.now_s, reaction_s=day_state.reaction_s, window_s=day_state.window_s,
-                  promise_existing=False, screens=day_state.screens)
+    day = LiveDay(
+        base,
+        plan,
+        now_s=day_state.now_s,
+        reaction_s=day_state.reaction_s,
+        window_s=day_state.window_s,
+        promise_existing=False,
+        screens=day_state.screens,
+    )
     out = day.book(new)
     if out.accepted:
         assert out.promise is not None
         p = out.promise
         r = day.problem.request(rid)
-        return Promise(rid, p.vehicle_id, p.planned_pickup_s, p.planned_dropoff_s, day.problem.pickup_tw(r),
-                       day.problem.dropoff_tw(r), day.plan, day.problem)
+        return Promise(
+            rid,
+            p.vehicle_id,
+            p.planned_pickup_s,
+            p.planned_dropoff_s,
+            day.problem.pickup_tw(r),
+            day.problem.dropoff_tw(r),
+            day.plan,
+            day.problem,
+        )
     assert out.reason is not None
     return Refusal(rid, out.reason, out.message, out.message_en, dict(out.details))
 
 
 def without_request(problem: Problem, rid: str) -> Problem:
     """``problem`` without request ``rid``; a return trip of ``rid`` stays, unlinked."""
-    reqs = tuple(replace(r, return_of=None) if r.return_of == rid else r for r in problem.requests if r.id != rid)
+    reqs = tuple(
+        replace(r, return_of=None) if r.return_of == rid else r
+        for r in problem.requests
+        if r.id != rid
+    )
     return replace(problem, requests=reqs)
 
 
-def remove_request(problem: Problem, plan: Plan, rid: str, now_s: int | None = None) -> tuple[Problem, Plan]:
+def remove_request(
+    problem: Problem, plan: Plan, rid: str, now_s: int | None = None
+) -> tuple[Problem, Plan]:
     """The problem and plan without request ``rid``: its visits leave their route, which is re-timed
     with what is done at ``now_s`` kept as it was (or keeps its times, with loads recomputed, if it
     cannot be re-timed); a return trip of ``rid`` stays, unlinked. A request already picked up
@@ -249,8 +297,11 @@ def remove_request(problem: Problem, plan: Plan, rid: str, now_s: int | None = N
         for route in plan.routes:
             for v in route.visits:
                 if v.request_id == rid and v.kind == "pickup" and v.start_s < now_s:
-                    raise ConflictError(f"request {rid!r} was picked up at {format_time(v.start_s, problem.day, problem.timezone)}; "
-                                        "it can no longer be cancelled", "request_id")
+                    raise ConflictError(
+                        f"request {rid!r} was picked up at {format_time(v.start_s, problem.day, problem.timezone)}; "
+                        "it can no longer be cancelled",
+                        "request_id",
+                    )
     problem2 = without_request(problem, rid)
     return problem2, remove_from_plan(problem2, plan, rid, now_s)
 
@@ -262,8 +313,16 @@ def promise_from_plan(problem: Problem, plan: Plan, rid: str) -> dict[str, Any] 
         drop = next((v for v in route.visits if v.request_id == rid and v.kind == "dropoff"), None)
         if pick and drop:
             r = problem.request(rid)
-            return Promise(rid, route.vehicle_id, pick.start_s, drop.start_s, problem.pickup_tw(r), problem.dropoff_tw(r),
-                           plan, problem).to_dict()
+            return Promise(
+                rid,
+                route.vehicle_id,
+                pick.start_s,
+                drop.start_s,
+                problem.pickup_tw(r),
+                problem.dropoff_tw(r),
+                plan,
+                problem,
+            ).to_dict()
     return None
 
 
@@ -278,14 +337,31 @@ def _book_replan(day_state: DayState, request: Mapping[str, Any], rid: str) -> P
         new = bookable_from(problem.request(rid), now_s + day_state.reaction_s)
         if new is None:
             msg = REASON_MESSAGES[Reason.BOOKING_CLOSED]
-            return Refusal(rid, Reason.BOOKING_CLOSED, f"{msg['fr']} Trop tard pour ce trajet.", f"{msg['en']} Too late for this trip.",
-                           {"rule": "too_late", "earliest_pickup_s": now_s + day_state.reaction_s})
-        problem = replace(problem, requests=tuple(new if r.id == rid else r for r in problem.requests))
+            return Refusal(
+                rid,
+                Reason.BOOKING_CLOSED,
+                f"{msg['fr']} Trop tard pour ce trajet.",
+                f"{msg['en']} Too late for this trip.",
+                {"rule": "too_late", "earliest_pickup_s": now_s + day_state.reaction_s},
+            )
+        problem = replace(
+            problem, requests=tuple(new if r.id == rid else r for r in problem.requests)
+        )
         if day_state.plan is not None:
             ids = {r.id for r in problem.requests}
-            old = Plan(routes=tuple(replace(rt, visits=tuple(v for v in rt.visits if v.request_id in ids)) for rt in day_state.plan.routes))
+            old = Plan(
+                routes=tuple(
+                    replace(rt, visits=tuple(v for v in rt.visits if v.request_id in ids))
+                    for rt in day_state.plan.routes
+                )
+            )
             problem = live_problem(problem, old, now_s, day_state.reaction_s)
-            done = {(v.request_id, v.kind): (rt.vehicle_id, v.start_s) for rt in old.routes for v in rt.visits if v.start_s < now_s}
+            done = {
+                (v.request_id, v.kind): (rt.vehicle_id, v.start_s)
+                for rt in old.routes
+                for v in rt.visits
+                if v.start_s < now_s
+            }
     plan = default_solver(day_state.params).solve(problem)
     served = set(plan.served_ids)
     if rid not in served:
@@ -298,27 +374,59 @@ def _book_replan(day_state: DayState, request: Mapping[str, Any], rid: str) -> P
     if broken:
         msg = REASON_MESSAGES[Reason.DISPLACED]
         return Refusal(
-            rid, Reason.DISPLACED, msg["fr"], msg["en"],
+            rid,
+            Reason.DISPLACED,
+            msg["fr"],
+            msg["en"],
             {"would_displace": broken, "note": "accepting it would break a promise already made"},
         )
-    moved = [f"{r}:{k}" for (r, k), (vid, t) in done.items()
-             if not any(rt.vehicle_id == vid and any(v.request_id == r and v.kind == k and v.start_s == t for v in rt.visits)
-                        for rt in plan.routes)]
+    moved = [
+        f"{r}:{k}"
+        for (r, k), (vid, t) in done.items()
+        if not any(
+            rt.vehicle_id == vid
+            and any(v.request_id == r and v.kind == k and v.start_s == t for v in rt.visits)
+            for rt in plan.routes
+        )
+    ]
     if moved:
         msg = REASON_MESSAGES[Reason.DISPLACED]
-        return Refusal(rid, Reason.DISPLACED, msg["fr"], msg["en"],
-                       {"note": "re-planning the day would change what is already done", "would_move": moved[:10]})
+        return Refusal(
+            rid,
+            Reason.DISPLACED,
+            msg["fr"],
+            msg["en"],
+            {
+                "note": "re-planning the day would change what is already done",
+                "would_move": moved[:10],
+            },
+        )
     report = check_plan(problem, plan)
     if not report.ok:
         msg = REASON_MESSAGES[Reason.DISPLACED]
         return Refusal(
-            rid, Reason.DISPLACED, msg["fr"], msg["en"],
-            {"note": "the re-planned day failed the independent check", "violations": [str(v) for v in report.violations[:5]]},
+            rid,
+            Reason.DISPLACED,
+            msg["fr"],
+            msg["en"],
+            {
+                "note": "the re-planned day failed the independent check",
+                "violations": [str(v) for v in report.violations[:5]],
+            },
         )
     for route in plan.routes:
         pick = next((v for v in route.visits if v.request_id == rid and v.kind == "pickup"), None)
         drop = next((v for v in route.visits if v.request_id == rid and v.kind == "dropoff"), None)
         if pick and drop:
             r = problem.request(rid)
-            return Promise(rid, route.vehicle_id, pick.start_s, drop.start_s, problem.pickup_tw(r), problem.dropoff_tw(r), plan, problem)
+            return Promise(
+                rid,
+                route.vehicle_id,
+                pick.start_s,
+                drop.start_s,
+                problem.pickup_tw(r),
+                problem.dropoff_tw(r),
+                plan,
+                problem,
+            )
     raise AssertionError(f"request {rid} served but not found on a route")  # pragma: no cover

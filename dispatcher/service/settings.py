@@ -21,23 +21,43 @@ from dispatcher.store import sqlite_url
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DISPATCHER_", extra="ignore")
 
-    state_dir: Path = Field(default=Path("~/.local/share/dispatcher"), description="Folder of the SQLite database (when no database_url).")
-    database_url: str | None = Field(default=None, description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db.")
+    state_dir: Path = Field(
+        default=Path("~/.local/share/dispatcher"),
+        description="Folder of the SQLite database (when no database_url).",
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db."
+    )
     migrate_on_start: bool = True
-    territory: str = Field(default="all", description="Intercommunalities whose places are known (keys or SIREN, comma separated; 'all').")
+    territory: str = Field(
+        default="all",
+        description="Intercommunalities whose places are known (keys or SIREN, comma separated; 'all').",
+    )
     timezone: str = "Europe/Paris"
     max_body_bytes: int = Field(default=1_000_000, ge=1)
-    booking_time_limit_s: float = Field(default=1.0, ge=0, description="Solver time limit of the re-planning fallback of a booking.")
-    plan_time_limit_s: float = Field(default=10.0, ge=0, description="Default time limit of a plan job.")
+    booking_time_limit_s: float = Field(
+        default=1.0, ge=0, description="Solver time limit of the re-planning fallback of a booking."
+    )
+    plan_time_limit_s: float = Field(
+        default=10.0, ge=0, description="Default time limit of a plan job."
+    )
     max_plan_time_limit_s: float = Field(default=600.0, ge=0)
-    solver_processes: bool = Field(default=True, description="Run plan jobs in a separate process (keeps the server responsive).")
+    solver_processes: bool = Field(
+        default=True,
+        description="Run plan jobs in a separate process (keeps the server responsive).",
+    )
     booking_cutoff_day_before: str | None = Field(
-        default="17:00", description="Bookings for a day close at this time the day before (HH:MM), unless same-day booking is allowed."
+        default="17:00",
+        description="Bookings for a day close at this time the day before (HH:MM), unless same-day booking is allowed.",
     )
     booking_same_day_notice_min: int | None = Field(
-        default=120, ge=0, description="Same-day bookings need this much notice before the pickup (minutes); unset: no same-day booking."
+        default=120,
+        ge=0,
+        description="Same-day bookings need this much notice before the pickup (minutes); unset: no same-day booking.",
     )
-    booking_max_days_ahead: int = Field(default=60, ge=0, description="How many days ahead a trip may be booked.")
+    booking_max_days_ahead: int = Field(
+        default=60, ge=0, description="How many days ahead a trip may be booked."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -46,7 +66,9 @@ class Settings(BaseSettings):
         cutoff = self.booking_cutoff_day_before
         notice = self.booking_same_day_notice_min
         return BookingRules(
-            cutoff_day_before_s=None if not cutoff else parse_time(cutoff, "DISPATCHER_BOOKING_CUTOFF_DAY_BEFORE"),
+            cutoff_day_before_s=None
+            if not cutoff
+            else parse_time(cutoff, "DISPATCHER_BOOKING_CUTOFF_DAY_BEFORE"),
             same_day_notice_s=None if notice is None else notice * 60,
             max_days_ahead=self.booking_max_days_ahead,
         )

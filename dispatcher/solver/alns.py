@@ -116,14 +116,18 @@ def build_model(
     n = len(loc)
     pax_km = np.zeros(n, dtype=np.float64)
     for q, r in enumerate(requests):
-        pax_km[2 * nv + 2 * q] = (r.seats + r.wheelchairs) * problem.travel_m(r.pickup, r.dropoff) / 1000.0
+        pax_km[2 * nv + 2 * q] = (
+            (r.seats + r.wheelchairs) * problem.travel_m(r.pickup, r.dropoff) / 1000.0
+        )
     classes: dict[tuple[float, float, float], int] = {}
     mats: list[np.ndarray] = []
     vcls = []
     for v in vehicles:
         key = (v.cost_per_km, v.cost_per_hour, v.cost_per_passenger_km)
         if key not in classes:
-            c = dist * (v.cost_per_km * COST_SCALE / 1000.0) + T * (v.cost_per_hour * COST_SCALE / 3600.0)
+            c = dist * (v.cost_per_km * COST_SCALE / 1000.0) + T * (
+                v.cost_per_hour * COST_SCALE / 3600.0
+            )
             if v.cost_per_passenger_km > 0:
                 c = c + (pax_km * (v.cost_per_passenger_km * COST_SCALE))[:, None]
             classes[key] = len(mats)
@@ -133,7 +137,10 @@ def build_model(
     allowed_m = np.zeros((nr, nv), dtype=np.bool_)
     for q, slots in enumerate(allowed):
         allowed_m[q, list(slots)] = True
-    maxdur = np.array([v.max_duration_s if v.max_duration_s is not None else 10 * H for v in vehicles], dtype=np.int64)
+    maxdur = np.array(
+        [v.max_duration_s if v.max_duration_s is not None else 10 * H for v in vehicles],
+        dtype=np.int64,
+    )
     fixed = np.array([int(round(v.fixed_cost * COST_SCALE)) for v in vehicles], dtype=np.int64)
     rel = _relatedness(T, np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64), nv, nr)
     M = (
@@ -143,7 +150,11 @@ def build_model(
         np.asarray(lo, dtype=np.int64),
         np.asarray(hi, dtype=np.int64),
         np.ascontiguousarray(np.array([d0, d1], dtype=np.int64)),
-        np.ascontiguousarray(np.array([[v.seats for v in vehicles], [v.wheelchairs for v in vehicles]], dtype=np.int64)),
+        np.ascontiguousarray(
+            np.array(
+                [[v.seats for v in vehicles], [v.wheelchairs for v in vehicles]], dtype=np.int64
+            )
+        ),
         np.asarray(ride, dtype=np.int64),
         maxdur,
         fixed,
@@ -361,8 +372,26 @@ class _Search:
             t = temp[0] * (temp[1] / temp[0]) ** frac if temp[0] > 0 and temp[1] > 0 else 0.0
             t_c = time.perf_counter()
             found += K.run_chunk(
-                n, t, kmin, kmax, self.noise_amp, mode, bank_w, model.M, self.W, cur.tup(), best.tup(), cand.tup(),
-                active, self.dw, self.rw, self.dscore, self.rscore, self.duse, self.ruse, objs,
+                n,
+                t,
+                kmin,
+                kmax,
+                self.noise_amp,
+                mode,
+                bank_w,
+                model.M,
+                self.W,
+                cur.tup(),
+                best.tup(),
+                cand.tup(),
+                active,
+                self.dw,
+                self.rw,
+                self.dscore,
+                self.rscore,
+                self.duse,
+                self.ruse,
+                objs,
             )
             el = time.perf_counter() - t_c
             done += n
@@ -453,8 +482,18 @@ def refine_routes(
             objs = np.zeros(2)
             objs[:] = float(trial.rcost.sum() + bank_w * (trial.where < 0).sum())
             before = search.iterations
-            search.run(trial, tbest, objs, active, fleet_deadline, (t_hi, t_hi), 1, bank_w, fleet_iters,
-                       stop_when_assigned=True)
+            search.run(
+                trial,
+                tbest,
+                objs,
+                active,
+                fleet_deadline,
+                (t_hi, t_hi),
+                1,
+                bank_w,
+                fleet_iters,
+                stop_when_assigned=True,
+            )
             if fleet_iters is not None:
                 fleet_iters -= search.iterations - before
             if (tbest.where >= 0).all():
@@ -476,7 +515,11 @@ def refine_routes(
         objs[:] = float(_objective(model, best))
         cur.copy_from(best)
         end = t_from + (deadline - t_from) * (c + 1) / n_cycles
-        its = None if iters_left is None else iters_left // n_cycles + (iters_left % n_cycles if c == n_cycles - 1 else 0)
+        its = (
+            None
+            if iters_left is None
+            else iters_left // n_cycles + (iters_left % n_cycles if c == n_cycles - 1 else 0)
+        )
         result.improvements += search.run(cur, best, objs, active, end, (t_hi, t_lo), 0, 0, its)
     final = _objective(model, best)
     result.iterations = search.iterations
@@ -495,11 +538,20 @@ def warm_up() -> float:
     n = 2 * nv + 2 * nr
     T = np.ones((n, n), dtype=np.int64)
     M = (
-        T, np.ones((1, n, n), dtype=np.int64), np.zeros(nv, dtype=np.int64), np.zeros(n, dtype=np.int64),
-        np.full(n, 1000, dtype=np.int64), np.array([[0, 0, 1, -1], [0, 0, 0, 0]], dtype=np.int64),
-        np.array([[1], [0]], dtype=np.int64), np.array([100], dtype=np.int64), np.array([1000], dtype=np.int64),
-        np.zeros(nv, dtype=np.int64), np.array([10**6], dtype=np.int64), np.ones((nr, nv), dtype=np.bool_),
-        np.zeros((nr, nr)), np.int64(2 * nv),
+        T,
+        np.ones((1, n, n), dtype=np.int64),
+        np.zeros(nv, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.full(n, 1000, dtype=np.int64),
+        np.array([[0, 0, 1, -1], [0, 0, 0, 0]], dtype=np.int64),
+        np.array([[1], [0]], dtype=np.int64),
+        np.array([100], dtype=np.int64),
+        np.array([1000], dtype=np.int64),
+        np.zeros(nv, dtype=np.int64),
+        np.array([10**6], dtype=np.int64),
+        np.ones((nr, nv), dtype=np.bool_),
+        np.zeros((nr, nr)),
+        np.int64(2 * nv),
     )
     refine_routes(AlnsModel(M, nv, nr), [[]], 0.0, max_iterations=3)
     return time.perf_counter() - t

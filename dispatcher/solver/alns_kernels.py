@@ -367,10 +367,21 @@ def _destroy(op, k, seq, slen, where, rcost, active, M, W):  # type: ignore[no-u
                 elif row[h] == p + 1:
                     idd = h
             if idd == ip + 1:
-                sv = C[row[ip - 1], p] + C[p, p + 1] + C[p + 1, row[idd + 1]] - C[row[ip - 1], row[idd + 1]]
+                sv = (
+                    C[row[ip - 1], p]
+                    + C[p, p + 1]
+                    + C[p + 1, row[idd + 1]]
+                    - C[row[ip - 1], row[idd + 1]]
+                )
             else:
-                sv = (C[row[ip - 1], p] + C[p, row[ip + 1]] - C[row[ip - 1], row[ip + 1]]
-                      + C[row[idd - 1], p + 1] + C[p + 1, row[idd + 1]] - C[row[idd - 1], row[idd + 1]])
+                sv = (
+                    C[row[ip - 1], p]
+                    + C[p, row[ip + 1]]
+                    - C[row[ip - 1], row[ip + 1]]
+                    + C[row[idd - 1], p + 1]
+                    + C[p + 1, row[idd + 1]]
+                    - C[row[idd - 1], row[idd + 1]]
+                )
             save[t] = -float(sv)
         order = np.argsort(save)
         lst = assigned[order]
@@ -406,7 +417,7 @@ def _destroy(op, k, seq, slen, where, rcost, active, M, W):  # type: ignore[no-u
                 break
             order = np.argsort(score[:nc])
             y = np.random.random()
-            h = int(y ** 6 * nc)
+            h = int(y**6 * nc)
             q = cand[order[h]]
             inset[q] = True
             removed[nrem] = q
@@ -568,16 +579,46 @@ def _repair(kreg, noise, seq, slen, where, rcost, active, M, W, bd, bn, bi, bj, 
             bd[q2, sbest] = dl
             bi[q2, sbest] = i
             bj[q2, sbest] = j
-            bn[q2, sbest] = float(dl) + (noise * (2.0 * np.random.random() - 1.0) if i >= 0 else 0.0)
+            bn[q2, sbest] = float(dl) + (
+                noise * (2.0 * np.random.random() - 1.0) if i >= 0 else 0.0
+            )
 
 
-REPAIRS = ((1, False), (2, False), (3, False), (4, False), (1, True), (2, True), (3, True))  # (regret k, noise)
+REPAIRS = (
+    (1, False),
+    (2, False),
+    (3, False),
+    (4, False),
+    (1, True),
+    (2, True),
+    (3, True),
+)  # (regret k, noise)
 N_DESTROY = 5
 
 
 @njit(cache=True)
-def run_chunk(n_iter, temp, kmin, kmax, noise_amp, mode, bank_w, M, W, cur, best, cand, active,
-              dw, rw, dscore, rscore, duse, ruse, objs):  # type: ignore[no-untyped-def]
+def run_chunk(
+    n_iter,
+    temp,
+    kmin,
+    kmax,
+    noise_amp,
+    mode,
+    bank_w,
+    M,
+    W,
+    cur,
+    best,
+    cand,
+    active,
+    dw,
+    rw,
+    dscore,
+    rscore,
+    duse,
+    ruse,
+    objs,
+):  # type: ignore[no-untyped-def]
     """``n_iter`` ALNS iterations at temperature ``temp`` (simulated annealing acceptance).
     ``cur``/``best``/``cand`` are (seq, slen, where, rcost) tuples; ``objs`` = [current, best]
     objective; operator weights ``dw``/``rw`` pick the operators, their scores and uses are
@@ -607,7 +648,22 @@ def run_chunk(n_iter, temp, kmin, kmax, noise_amp, mode, bank_w, M, W, cur, best
             acc += rw[rop]
         k = kmin + np.random.randint(kmax - kmin + 1)
         _destroy(dop, k, cand[0], cand[1], cand[2], cand[3], active, M, W)
-        _repair(rk[rop], rnoise[rop] * noise_amp, cand[0], cand[1], cand[2], cand[3], active, M, W, bd, bn, bi, bj, mode)
+        _repair(
+            rk[rop],
+            rnoise[rop] * noise_amp,
+            cand[0],
+            cand[1],
+            cand[2],
+            cand[3],
+            active,
+            M,
+            W,
+            bd,
+            bn,
+            bi,
+            bj,
+            mode,
+        )
         obj = _objective(cand[3], cand[2], M, mode, bank_w)
         duse[dop] += 1
         ruse[rop] += 1

@@ -65,13 +65,19 @@ MAX_TRIPLES_PER_DRIVER = 300  # triple insertions tried per driver
 # --------------------------------------------------------------------------------------------
 
 
-def carpool_vehicle(offer: CarpoolOffer, direct_s: int, incentive_per_passenger_km: float = 0.0) -> Vehicle:
+def carpool_vehicle(
+    offer: CarpoolOffer, direct_s: int, incentive_per_passenger_km: float = 0.0
+) -> Vehicle:
     """The vehicle of a carpool offer whose direct drive takes ``direct_s`` seconds."""
     max_duration = direct_s + offer.max_detour_s(direct_s)
     dep, arr = offer.departure_window, offer.arrival_window
     lo = dep.start_s if dep is not None else max(0, arr.start_s - max_duration)  # type: ignore[union-attr]
     hi = arr.end_s if arr is not None else dep.end_s + max_duration  # type: ignore[union-attr]
-    meeting = tuple(dict.fromkeys((*offer.meeting_points, offer.origin, offer.destination))) if offer.meeting_points else ()
+    meeting = (
+        tuple(dict.fromkeys((*offer.meeting_points, offer.origin, offer.destination)))
+        if offer.meeting_points
+        else ()
+    )
     return Vehicle(
         id=offer.driver_id,
         start=offer.origin,
@@ -92,7 +98,9 @@ def carpool_vehicle(offer: CarpoolOffer, direct_s: int, incentive_per_passenger_
     )
 
 
-def validate_offers(problem: Problem, offers: Sequence[CarpoolOffer], where: str = "offers") -> None:
+def validate_offers(
+    problem: Problem, offers: Sequence[CarpoolOffer], where: str = "offers"
+) -> None:
     """Raise InputError naming the field of the first bad offer (places must be in the Problem)."""
     ids = {v.id for v in problem.vehicles}
     seen: set[str] = set()
@@ -120,13 +128,15 @@ def validate_offers(problem: Problem, offers: Sequence[CarpoolOffer], where: str
             and o.departure_window.start_s + direct > o.arrival_window.end_s
         ):
             raise InputError(
-                    f"leaving at {o.departure_window.start_s} s the driver cannot arrive by {o.arrival_window.end_s} s "
-                    f"({direct} s of direct drive)",
-                    f"{w}.arrival_window",
-                )
+                f"leaving at {o.departure_window.start_s} s the driver cannot arrive by {o.arrival_window.end_s} s "
+                f"({direct} s of direct drive)",
+                f"{w}.arrival_window",
+            )
 
 
-def with_offers(problem: Problem, offers: Sequence[CarpoolOffer], incentive_per_passenger_km: float = 0.0) -> Problem:
+def with_offers(
+    problem: Problem, offers: Sequence[CarpoolOffer], incentive_per_passenger_km: float = 0.0
+) -> Problem:
     """``problem`` with the offers running on its day added as carpool vehicles."""
     validate_offers(problem, offers)
     extra = tuple(
@@ -184,8 +194,12 @@ class _Ctx:
         self.riders = list(riders)
         self.pick = np.array([problem.index(r.pickup) for r in riders], dtype=np.int64)
         self.drop = np.array([problem.index(r.dropoff) for r in riders], dtype=np.int64)
-        self.board = np.array([stop_service_s(problem, r, "pickup") for r in riders], dtype=np.int64)
-        self.alight = np.array([stop_service_s(problem, r, "dropoff") for r in riders], dtype=np.int64)
+        self.board = np.array(
+            [stop_service_s(problem, r, "pickup") for r in riders], dtype=np.int64
+        )
+        self.alight = np.array(
+            [stop_service_s(problem, r, "dropoff") for r in riders], dtype=np.int64
+        )
         self.ride_limit = [problem.boarding_s(r) + problem.max_ride_s(r) for r in riders]
         big = 10**9
         self.ptw: list[tuple[int, int]] = []
@@ -204,7 +218,9 @@ class _Ctx:
             prev = node
         return total + int(self.dur[prev, v_end])
 
-    def feasible(self, v: Vehicle, v_start: int, v_end: int, seq: Sequence[tuple[int, bool]]) -> bool:
+    def feasible(
+        self, v: Vehicle, v_start: int, v_end: int, seq: Sequence[tuple[int, bool]]
+    ) -> bool:
         """Exact: the simple temporal network of the route (Bellman-Ford, no breaks)."""
         n = len(seq)
         s_lo, s_hi = v.shift.start_s, v.shift.end_s
@@ -283,9 +299,17 @@ def _candidates(
     for d, v in enumerate(vehicles):
         vs, ve = p.index(v.start), p.index(v.end)
         direct = int(ctx.dur[vs, ve])
-        limit = v.max_duration_s if v.max_duration_s is not None else v.shift.end_s - v.shift.start_s
+        limit = (
+            v.max_duration_s if v.max_duration_s is not None else v.shift.end_s - v.shift.start_s
+        )
         # vectorised lower bound on the driving time of start -> pickup -> drop-off -> end
-        lb = ctx.dur[vs, ctx.pick] + ctx.board + ctx.dur[ctx.pick, ctx.drop] + ctx.alight + ctx.dur[ctx.drop, ve]
+        lb = (
+            ctx.dur[vs, ctx.pick]
+            + ctx.board
+            + ctx.dur[ctx.pick, ctx.drop]
+            + ctx.alight
+            + ctx.dur[ctx.drop, ve]
+        )
         ok = (lb <= limit) & (seats <= v.seats) & (wheel <= v.wheelchairs)
         ok &= p_lo <= p_hi
         # the pickup must be reachable within the window from the start window
@@ -337,9 +361,19 @@ def _candidates(
                 best: tuple[int, tuple[tuple[int, bool], ...]] | None = None
                 for i in range(len(seq) + 1):
                     for j in range(i, len(seq) + 1):
-                        s3: tuple[tuple[int, bool], ...] = (*seq[:i], (c, False), *seq[i:j], (c, True), *seq[j:])
+                        s3: tuple[tuple[int, bool], ...] = (
+                            *seq[:i],
+                            (c, False),
+                            *seq[i:j],
+                            (c, True),
+                            *seq[j:],
+                        )
                         drive = ctx.driving_s(vs, ve, s3)
-                        if drive <= limit and (best is None or drive < best[0]) and ctx.feasible(v, vs, ve, s3):
+                        if (
+                            drive <= limit
+                            and (best is None or drive < best[0])
+                            and ctx.feasible(v, vs, ve, s3)
+                        ):
                             best = (drive, s3)
                 tried += 1
                 if best is not None:
@@ -352,7 +386,9 @@ def _candidates(
     return out, singles_of
 
 
-def _select(cands: Sequence[_Candidate], n_drivers: int, n_riders: int, time_limit_s: float) -> tuple[list[int], bool]:
+def _select(
+    cands: Sequence[_Candidate], n_drivers: int, n_riders: int, time_limit_s: float
+) -> tuple[list[int], bool]:
     """Set packing by MILP: indices of the chosen candidates and whether optimality was proved."""
     if not cands:
         return [], True
@@ -451,7 +487,9 @@ def match_carpool(
         for q in qs:
             carriers_of.setdefault(q, []).append(vehicles[d].id)
     rejections = [
-        _unmatched_rejection(cp, riders[q], carriers_of.get(q, [])) for q in range(len(riders)) if q not in matched
+        _unmatched_rejection(cp, riders[q], carriers_of.get(q, []))
+        for q in range(len(riders))
+        if q not in matched
     ]
     kpis = compute_kpis(cp, routes, rejections)
     total = time.perf_counter() - t0
@@ -476,7 +514,9 @@ def match_carpool(
     )
 
 
-def carpool_problem(problem: Problem, offers: Sequence[CarpoolOffer] = (), incentive_per_passenger_km: float = 0.0) -> Problem:
+def carpool_problem(
+    problem: Problem, offers: Sequence[CarpoolOffer] = (), incentive_per_passenger_km: float = 0.0
+) -> Problem:
     """The Problem the matcher solves: every request is kept (riders refusing carpools end
     unmatched with their reason); the vehicles are the carpool drivers only (the offers running
     on the day, plus carpool vehicles already in ``problem``)."""

@@ -127,7 +127,11 @@ class CheckReport:
         counts: dict[str, int] = defaultdict(int)
         for v in self.violations:
             counts[v.code] += 1
-        lines = [head + f"; {len(self.violations)} violation(s): " + ", ".join(f"{c} x{n}" for c, n in sorted(counts.items()))]
+        lines = [
+            head
+            + f"; {len(self.violations)} violation(s): "
+            + ", ".join(f"{c} x{n}" for c, n in sorted(counts.items()))
+        ]
         lines += [f"  {v}" for v in self.violations[:20]]
         if len(self.violations) > 20:
             lines.append(f"  ... and {len(self.violations) - 20} more")
@@ -143,14 +147,18 @@ def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
     return max(0, min(a1, b1) - max(a0, b0))
 
 
-def _match_breaks(taken: Sequence[BreakTaken], required: Sequence[Break]) -> tuple[list[int], list[int]]:
+def _match_breaks(
+    taken: Sequence[BreakTaken], required: Sequence[Break]
+) -> tuple[list[int], list[int]]:
     """Maximum bipartite matching of taken breaks to the vehicle's breaks (same duration, inside
     the window). Returns (unmatched taken indices, unmatched required indices)."""
     fits = [
         [
             j
             for j, b in enumerate(required)
-            if t.duration_s == b.duration_s and b.window.start_s <= t.start_s and t.start_s + t.duration_s <= b.window.end_s
+            if t.duration_s == b.duration_s
+            and b.window.start_s <= t.start_s
+            and t.start_s + t.duration_s <= b.window.end_s
         ]
         for t in taken
     ]
@@ -169,7 +177,9 @@ def _match_breaks(taken: Sequence[BreakTaken], required: Sequence[Break]) -> tup
     for i in range(len(taken)):
         augment(i, set())
     matched_taken = set(owner.values())
-    return [i for i in range(len(taken)) if i not in matched_taken], [j for j in range(len(required)) if j not in owner]
+    return [i for i in range(len(taken)) if i not in matched_taken], [
+        j for j in range(len(required)) if j not in owner
+    ]
 
 
 class _Checker:
@@ -202,25 +212,41 @@ class _Checker:
         for k, route in enumerate(plan.routes):
             where = self.rwhere(k, route)
             if route.vehicle_id not in self.vehicles:
-                self.add("unknown_vehicle", where, f"vehicle {route.vehicle_id!r} is not in the problem")
+                self.add(
+                    "unknown_vehicle", where, f"vehicle {route.vehicle_id!r} is not in the problem"
+                )
             elif route.vehicle_id in seen_vehicles:
-                self.add("duplicate_vehicle", where, f"vehicle {route.vehicle_id!r} already has routes[{seen_vehicles[route.vehicle_id]}]")
+                self.add(
+                    "duplicate_vehicle",
+                    where,
+                    f"vehicle {route.vehicle_id!r} already has routes[{seen_vehicles[route.vehicle_id]}]",
+                )
             else:
                 seen_vehicles[route.vehicle_id] = k
             for i, v in enumerate(route.visits):
                 vw = self.vwhere(k, route, i)
                 r = self.requests.get(v.request_id)
                 if r is None:
-                    self.add("unknown_request", vw, f"request {v.request_id!r} is not in the problem")
+                    self.add(
+                        "unknown_request", vw, f"request {v.request_id!r} is not in the problem"
+                    )
                     continue
                 if v.kind == "pickup":
                     pickups[r.id].append((k, i))
                     if v.location_id != r.pickup:
-                        self.add("location", vw, f"at {v.location_id!r}, but the request's pickup is {r.pickup!r}")
+                        self.add(
+                            "location",
+                            vw,
+                            f"at {v.location_id!r}, but the request's pickup is {r.pickup!r}",
+                        )
                 elif v.kind == "dropoff":
                     dropoffs[r.id].append((k, i))
                     if v.location_id != r.dropoff:
-                        self.add("location", vw, f"at {v.location_id!r}, but the request's drop-off is {r.dropoff!r}")
+                        self.add(
+                            "location",
+                            vw,
+                            f"at {v.location_id!r}, but the request's drop-off is {r.dropoff!r}",
+                        )
                 else:
                     self.add("visit_kind", vw, f"kind {v.kind!r} is neither 'pickup' nor 'dropoff'")
 
@@ -231,7 +257,11 @@ class _Checker:
             where = f"request {rid}"
             if len(ps) > 1 or len(ds) > 1:
                 places = ", ".join(f"routes[{k}] visit {i}" for k, i in sorted(ps + ds))
-                self.add("duplicate_request", where, f"{len(ps)} pickup(s) and {len(ds)} drop-off(s): {places}")
+                self.add(
+                    "duplicate_request",
+                    where,
+                    f"{len(ps)} pickup(s) and {len(ds)} drop-off(s): {places}",
+                )
                 continue
             if not ps or not ds:
                 (k, i), what = (ps or ds)[0], ("drop-off" if ps else "pickup")
@@ -239,10 +269,18 @@ class _Checker:
                 continue
             (kp, ip), (kd, id_) = ps[0], ds[0]
             if kp != kd:
-                self.add("split_vehicle", where, f"picked up on routes[{kp}] ({plan.routes[kp].vehicle_id}), dropped off on routes[{kd}] ({plan.routes[kd].vehicle_id})")
+                self.add(
+                    "split_vehicle",
+                    where,
+                    f"picked up on routes[{kp}] ({plan.routes[kp].vehicle_id}), dropped off on routes[{kd}] ({plan.routes[kd].vehicle_id})",
+                )
                 continue
             if ip > id_:
-                self.add("pickup_after_dropoff", where, f"routes[{kp}] ({plan.routes[kp].vehicle_id}): drop-off at visit {id_} before the pickup at visit {ip}")
+                self.add(
+                    "pickup_after_dropoff",
+                    where,
+                    f"routes[{kp}] ({plan.routes[kp].vehicle_id}): drop-off at visit {id_} before the pickup at visit {ip}",
+                )
                 continue
             paired[rid] = (kp, ip, id_)
         broken = (set(pickups) | set(dropoffs)) - set(paired)
@@ -253,15 +291,25 @@ class _Checker:
         for j, rej in enumerate(plan.rejections):
             where = f"rejections[{j}] ({rej.request_id})"
             if rej.request_id not in self.requests:
-                self.add("unknown_request", where, f"request {rej.request_id!r} is not in the problem")
+                self.add(
+                    "unknown_request", where, f"request {rej.request_id!r} is not in the problem"
+                )
                 continue
             if not isinstance(rej.reason, Reason):
                 try:
                     Reason(rej.reason)
                 except ValueError:
-                    self.add("reason", where, f"{rej.reason!r} is not one of {', '.join(x.value for x in Reason)}")
+                    self.add(
+                        "reason",
+                        where,
+                        f"{rej.reason!r} is not one of {', '.join(x.value for x in Reason)}",
+                    )
             if rej.request_id in refused_seen:
-                self.add("duplicate_request", where, f"already refused in rejections[{refused_seen[rej.request_id]}]")
+                self.add(
+                    "duplicate_request",
+                    where,
+                    f"already refused in rejections[{refused_seen[rej.request_id]}]",
+                )
                 continue
             refused_seen[rej.request_id] = j
             if rej.request_id in served:
@@ -304,7 +352,11 @@ class _Checker:
         if not route.visits:
             depot = p.travel_m(vehicle.start, vehicle.end)
             if route.distance_m not in (0, depot):
-                self.add("distance", self.rwhere(k, route), f"an unused vehicle reports {route.distance_m} m")
+                self.add(
+                    "distance",
+                    self.rwhere(k, route),
+                    f"an unused vehicle reports {route.distance_m} m",
+                )
             return 0
         try:
             stops = [vehicle.start, *(v.location_id for v in route.visits), vehicle.end]
@@ -312,7 +364,11 @@ class _Checker:
         except KeyError:
             return 0  # unknown location, reported as "location"
         if dist != route.distance_m:
-            self.add("distance", self.rwhere(k, route), f"reports {route.distance_m} m, the matrix gives {dist} m")
+            self.add(
+                "distance",
+                self.rwhere(k, route),
+                f"reports {route.distance_m} m, the matrix gives {dist} m",
+            )
         return dist
 
     def check_loads(self, k: int, route: Route, vehicle: Vehicle, broken: set[str]) -> None:
@@ -333,37 +389,81 @@ class _Checker:
             if v.kind == "pickup":
                 onboard.add(r.id)
                 if r.wheelchairs > vehicle.wheelchairs:
-                    self.add("wheelchair", vw, f"needs {r.wheelchairs} wheelchair place(s), the vehicle has {vehicle.wheelchairs}")
+                    self.add(
+                        "wheelchair",
+                        vw,
+                        f"needs {r.wheelchairs} wheelchair place(s), the vehicle has {vehicle.wheelchairs}",
+                    )
             else:
                 onboard.discard(r.id)
             if seats > vehicle.seats:
-                self.add("capacity", vw, f"{seats} seated passengers on board, the vehicle has {vehicle.seats} seats")
+                self.add(
+                    "capacity",
+                    vw,
+                    f"{seats} seated passengers on board, the vehicle has {vehicle.seats} seats",
+                )
             incompatible = any(self.requests[x].wheelchairs > vehicle.wheelchairs for x in onboard)
             if wheelchairs > vehicle.wheelchairs and not incompatible:
-                self.add("capacity", vw, f"{wheelchairs} wheelchairs on board, the vehicle has {vehicle.wheelchairs} places")
+                self.add(
+                    "capacity",
+                    vw,
+                    f"{wheelchairs} wheelchairs on board, the vehicle has {vehicle.wheelchairs} places",
+                )
             if (seats < 0 or wheelchairs < 0) and not pairing_error:
-                self.add("load_negative", vw, f"load goes negative ({seats} seats, {wheelchairs} wheelchairs)")
+                self.add(
+                    "load_negative",
+                    vw,
+                    f"load goes negative ({seats} seats, {wheelchairs} wheelchairs)",
+                )
             if (v.seats, v.wheelchairs) != (seats, wheelchairs):
-                self.add("load_mismatch", vw, f"reports a load of {v.seats} seats and {v.wheelchairs} wheelchairs, the order gives {seats} and {wheelchairs}")
+                self.add(
+                    "load_mismatch",
+                    vw,
+                    f"reports a load of {v.seats} seats and {v.wheelchairs} wheelchairs, the order gives {seats} and {wheelchairs}",
+                )
 
     def service_s(self, r: Request | None, v: Visit) -> int | None:
         if r is None:
             return None
-        return self.p.boarding_s(r) if v.kind == "pickup" else self.p.alighting_s(r) if v.kind == "dropoff" else None
+        return (
+            self.p.boarding_s(r)
+            if v.kind == "pickup"
+            else self.p.alighting_s(r)
+            if v.kind == "dropoff"
+            else None
+        )
 
     def check_times(self, k: int, route: Route, vehicle: Vehicle) -> None:
         p = self.p
         rw = self.rwhere(k, route)
         sh = p.rules.service_hours
         if route.start_s < vehicle.shift.start_s:
-            self.add("shift", rw, f"leaves the depot at {_t(route.start_s)}, before the shift starts at {_t(vehicle.shift.start_s)}")
+            self.add(
+                "shift",
+                rw,
+                f"leaves the depot at {_t(route.start_s)}, before the shift starts at {_t(vehicle.shift.start_s)}",
+            )
         if route.end_s > vehicle.shift.end_s:
-            self.add("shift", rw, f"returns to the depot at {_t(route.end_s)}, after the shift ends at {_t(vehicle.shift.end_s)}")
-        for name, t, what in (("start_window", route.start_s, "leaves its start"), ("end_window", route.end_s, "reaches its end")):
+            self.add(
+                "shift",
+                rw,
+                f"returns to the depot at {_t(route.end_s)}, after the shift ends at {_t(vehicle.shift.end_s)}",
+            )
+        for name, t, what in (
+            ("start_window", route.start_s, "leaves its start"),
+            ("end_window", route.end_s, "reaches its end"),
+        ):
             w = getattr(vehicle, name)
             if w is not None and not w.start_s <= t <= w.end_s:
-                self.add("driver_window", rw, f"{what} at {_t(t)}, outside the driver's {name} {_t(w.start_s)}-{_t(w.end_s)}")
-        if vehicle.max_duration_s is not None and route.end_s - route.start_s > vehicle.max_duration_s:
+                self.add(
+                    "driver_window",
+                    rw,
+                    f"{what} at {_t(t)}, outside the driver's {name} {_t(w.start_s)}-{_t(w.end_s)}",
+                )
+        if (
+            vehicle.max_duration_s is not None
+            and route.end_s - route.start_s > vehicle.max_duration_s
+        ):
             self.add(
                 "max_duration",
                 rw,
@@ -383,18 +483,38 @@ class _Checker:
             vw = self.vwhere(k, route, i)
             r = self.requests.get(v.request_id)
             if v.start_s < v.arrival_s:
-                self.add("early_start", vw, f"starts at {_t(v.start_s)}, before arriving at {_t(v.arrival_s)}")
+                self.add(
+                    "early_start",
+                    vw,
+                    f"starts at {_t(v.start_s)}, before arriving at {_t(v.arrival_s)}",
+                )
             svc = self.service_s(r, v)
             if svc is not None and v.departure_s != v.start_s + svc:
-                self.add("service_time", vw, f"departs at {_t(v.departure_s)}, the service ends at {_t(v.start_s + svc)} ({svc} s from {_t(v.start_s)})")
+                self.add(
+                    "service_time",
+                    vw,
+                    f"departs at {_t(v.departure_s)}, the service ends at {_t(v.start_s + svc)} ({svc} s from {_t(v.start_s)})",
+                )
             if not sh.contains(v.start_s):
-                self.add("service_hours", vw, f"starts at {_t(v.start_s)}, outside the service hours {_t(sh.start_s)}-{_t(sh.end_s)}")
+                self.add(
+                    "service_hours",
+                    vw,
+                    f"starts at {_t(v.start_s)}, outside the service hours {_t(sh.start_s)}-{_t(sh.end_s)}",
+                )
             if r is not None and v.kind in ("pickup", "dropoff"):
                 tw = p.pickup_tw(r) if v.kind == "pickup" else p.dropoff_tw(r)
                 if v.start_s < tw.start_s:
-                    self.add("time_window", vw, f"starts at {_t(v.start_s)}, before the window start {_t(tw.start_s)}")
+                    self.add(
+                        "time_window",
+                        vw,
+                        f"starts at {_t(v.start_s)}, before the window start {_t(tw.start_s)}",
+                    )
                 elif v.start_s > tw.end_s:
-                    self.add("time_window", vw, f"starts at {_t(v.start_s)}, after the window end {_t(tw.end_s)}")
+                    self.add(
+                        "time_window",
+                        vw,
+                        f"starts at {_t(v.start_s)}, after the window end {_t(tw.end_s)}",
+                    )
         # legs
         by_gap: dict[int, list[BreakTaken]] = defaultdict(list)
         for b in route.breaks:
@@ -406,10 +526,20 @@ class _Checker:
                 pv = route.visits[g]
                 prev_loc, prev_dep, what_prev = pv.location_id, pv.departure_s, f"visit {g}"
             if g == n - 1:
-                next_loc, next_arr, next_start, what_next = vehicle.end, route.end_s, route.end_s, "the end depot"
+                next_loc, next_arr, next_start, what_next = (
+                    vehicle.end,
+                    route.end_s,
+                    route.end_s,
+                    "the end depot",
+                )
             else:
                 nv = route.visits[g + 1]
-                next_loc, next_arr, next_start, what_next = nv.location_id, nv.arrival_s, nv.start_s, f"visit {g + 1}"
+                next_loc, next_arr, next_start, what_next = (
+                    nv.location_id,
+                    nv.arrival_s,
+                    nv.start_s,
+                    f"visit {g + 1}",
+                )
             try:
                 travel = p.travel_s(prev_loc, next_loc)
             except KeyError:
@@ -424,8 +554,14 @@ class _Checker:
                     )
             for a, b in zip(breaks, breaks[1:], strict=False):
                 if b.start_s < a.start_s + a.duration_s:
-                    self.add("break", f"{rw} break at {_t(b.start_s)} (after {g})", f"overlaps the break at {_t(a.start_s)}")
-            on_break = sum(_overlap(b.start_s, b.start_s + b.duration_s, prev_dep, next_arr) for b in breaks)
+                    self.add(
+                        "break",
+                        f"{rw} break at {_t(b.start_s)} (after {g})",
+                        f"overlaps the break at {_t(a.start_s)}",
+                    )
+            on_break = sum(
+                _overlap(b.start_s, b.start_s + b.duration_s, prev_dep, next_arr) for b in breaks
+            )
             driving = next_arr - prev_dep - on_break
             if driving < travel:
                 where = f"{rw} leg {g} ({what_prev} to {what_next})"
@@ -441,14 +577,26 @@ class _Checker:
         n = len(route.visits)
         for b in route.breaks:
             if not -1 <= b.after <= n - 1:
-                self.add("break", f"{rw} break at {_t(b.start_s)}", f"after={b.after} is not a leg of a route with {n} visits")
+                self.add(
+                    "break",
+                    f"{rw} break at {_t(b.start_s)}",
+                    f"after={b.after} is not a leg of a route with {n} visits",
+                )
         extra, missing = _match_breaks(route.breaks, vehicle.breaks)
         for i in extra:
             b = route.breaks[i]
-            self.add("break", f"{rw} break at {_t(b.start_s)} (after {b.after})", f"{b.duration_s} s from {_t(b.start_s)} matches none of the vehicle's breaks (duration, window)")
+            self.add(
+                "break",
+                f"{rw} break at {_t(b.start_s)} (after {b.after})",
+                f"{b.duration_s} s from {_t(b.start_s)} matches none of the vehicle's breaks (duration, window)",
+            )
         for j in missing:
             need = vehicle.breaks[j]
-            self.add("break", f"{rw} ({vehicle.id}) breaks[{j}]", f"the {need.duration_s // 60} min break in {_t(need.window.start_s)}-{_t(need.window.end_s)} is not taken")
+            self.add(
+                "break",
+                f"{rw} ({vehicle.id}) breaks[{j}]",
+                f"the {need.duration_s // 60} min break in {_t(need.window.start_s)}-{_t(need.window.end_s)} is not taken",
+            )
 
     def check_ride(self, k: int, ip: int, id_: int, r: Request) -> None:
         route = self.plan.routes[k]
@@ -457,9 +605,17 @@ class _Checker:
         mx = self.p.max_ride_s(r)
         vw = self.vwhere(k, route, id_)
         if ride > mx:
-            self.add("ride_time", vw, f"ride of {ride} s ({_t(pv.start_s)} to {_t(dv.start_s)}), the maximum is {mx} s")
+            self.add(
+                "ride_time",
+                vw,
+                f"ride of {ride} s ({_t(pv.start_s)} to {_t(dv.start_s)}), the maximum is {mx} s",
+            )
         if dv.ride_time_s != ride:
-            self.add("ride_time_mismatch", vw, f"reports ride_time_s={dv.ride_time_s}, the schedule gives {ride} s")
+            self.add(
+                "ride_time_mismatch",
+                vw,
+                f"reports ride_time_s={dv.ride_time_s}, the schedule gives {ride} s",
+            )
 
 
 def check_plan(problem: Problem, plan: Plan) -> CheckReport:

@@ -80,7 +80,9 @@ def unreachable(duration_s: int) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _pass_gap_starts(t: int, travel_s: int, breaks: Sequence[Break]) -> tuple[int, list[int]] | None:
+def _pass_gap_starts(
+    t: int, travel_s: int, breaks: Sequence[Break]
+) -> tuple[int, list[int]] | None:
     """Earliest time the vehicle is ready at the next stop when it leaves at ``t``, drives
     ``travel_s`` and takes ``breaks`` in that order, each as early as its window allows
     (driving whenever it is not on a break), with the start of each break. None if a break
@@ -223,7 +225,9 @@ def _alone_on_vehicle(
     return _VehicleResult(True, best_lo, best_hi)
 
 
-def alone_route(problem: Problem, request: Request, vehicle: Vehicle, pickup_s: int | None = None) -> Route | None:
+def alone_route(
+    problem: Problem, request: Request, vehicle: Vehicle, pickup_s: int | None = None
+) -> Route | None:
     """A witness: the one-request route of ``vehicle`` serving ``request`` alone with its pickup
     starting at ``pickup_s`` (default: the earliest feasible), or None if that is infeasible.
     It is built from the same exact timing as :func:`alone_report`, so the independent checker
@@ -238,7 +242,11 @@ def alone_route(problem: Problem, request: Request, vehicle: Vehicle, pickup_s: 
         if not res.feasible or res.earliest_pickup_s is None:
             return None
         pickup_s = res.earliest_pickup_s
-    t_sp, t_pd, t_de = problem.travel_s(v.start, r.pickup), problem.direct_s(r), problem.travel_s(r.dropoff, v.end)
+    t_sp, t_pd, t_de = (
+        problem.travel_s(v.start, r.pickup),
+        problem.direct_s(r),
+        problem.travel_s(r.dropoff, v.end),
+    )
     if unreachable(t_sp) or unreachable(t_pd) or unreachable(t_de):
         return None
     board, alight = problem.boarding_s(r), problem.alighting_s(r)
@@ -262,14 +270,22 @@ def alone_route(problem: Problem, request: Request, vehicle: Vehicle, pickup_s: 
             continue
         breaks = tuple(
             BreakTaken(bs, b.duration_s, after)
-            for after, (brks, (_, starts)) in zip((-1, 0, 1), zip(placement, (g0, g1, g2), strict=True), strict=True)
+            for after, (brks, (_, starts)) in zip(
+                (-1, 0, 1), zip(placement, (g0, g1, g2), strict=True), strict=True
+            )
             for b, bs in zip(brks, starts, strict=True)
         )
         visits = (
             Visit(r.id, "pickup", r.pickup, g0[0], pickup_s, dep_p, r.seats, r.wheelchairs),
-            Visit(r.id, "dropoff", r.dropoff, g1[0], start_d, start_d + alight, 0, 0, start_d - dep_p),
+            Visit(
+                r.id, "dropoff", r.dropoff, g1[0], start_d, start_d + alight, 0, 0, start_d - dep_p
+            ),
         )
-        dist = problem.travel_m(v.start, r.pickup) + problem.travel_m(r.pickup, r.dropoff) + problem.travel_m(r.dropoff, v.end)
+        dist = (
+            problem.travel_m(v.start, r.pickup)
+            + problem.travel_m(r.pickup, r.dropoff)
+            + problem.travel_m(r.dropoff, v.end)
+        )
         return Route(v.id, v.shift.start_s, g2[0], visits, breaks, dist)
     return None
 
@@ -339,7 +355,9 @@ def _feasible_intervals(
     return out
 
 
-def _nearest_alternative(problem: Problem, r: Request, vehicles: Sequence[Vehicle]) -> dict[str, object]:
+def _nearest_alternative(
+    problem: Problem, r: Request, vehicles: Sequence[Vehicle]
+) -> dict[str, object]:
     """The feasible pickup time nearest to the requested window when the request's own windows
     are relaxed to the service hours (same ride-time rule): an alternative to offer."""
     sh = problem.rules.service_hours
@@ -374,9 +392,13 @@ def alone_report(problem: Problem, request: Request) -> AloneReport:
     def misses_hours(w: TimeWindow) -> bool:  # a non-empty window that does not meet the hours
         return w.start_s <= w.end_s and max(w.start_s, sh.start_s) > min(w.end_s, sh.end_s)
 
-    if misses_hours(ptw) or misses_hours(dtw) or (
-        _pair_feasible(problem, r, with_service_hours=False)
-        and not _pair_feasible(problem, r, with_service_hours=True)
+    if (
+        misses_hours(ptw)
+        or misses_hours(dtw)
+        or (
+            _pair_feasible(problem, r, with_service_hours=False)
+            and not _pair_feasible(problem, r, with_service_hours=True)
+        )
     ):
         return verdict(Reason.OUTSIDE_SERVICE_HOURS, service_hours=[sh.start_s, sh.end_s])
 
@@ -397,7 +419,9 @@ def alone_report(problem: Problem, request: Request) -> AloneReport:
     fitting = [v for v in fleet if _fits(r, v)]
     if not fitting:
         if r.wheelchairs > 0:
-            return verdict(Reason.NO_COMPATIBLE_VEHICLE, wheelchairs=r.wheelchairs, vehicles_with_places=[])
+            return verdict(
+                Reason.NO_COMPATIBLE_VEHICLE, wheelchairs=r.wheelchairs, vehicles_with_places=[]
+            )
         return verdict(Reason.GROUP_TOO_LARGE, seats=r.seats, max_seats=max_seats)
     # 3. wheelchair vehicle on duty
     if r.wheelchairs > 0:
@@ -416,7 +440,8 @@ def alone_report(problem: Problem, request: Request) -> AloneReport:
     roads = [
         v
         for v in fitting
-        if not unreachable(problem.travel_s(v.start, r.pickup)) and not unreachable(problem.travel_s(r.dropoff, v.end))
+        if not unreachable(problem.travel_s(v.start, r.pickup))
+        and not unreachable(problem.travel_s(r.dropoff, v.end))
     ]
     if not roads:
         return verdict(Reason.NO_ROAD, leg=["depot", r.pickup], vehicles=[v.id for v in fitting])
@@ -462,7 +487,9 @@ def _detail(reason: Reason, problem: Problem, r: Request, d: dict[str, object]) 
     ptw = problem.pickup_tw(r)
     win = f"{hhmm(ptw.start_s)}–{hhmm(ptw.end_s)}"
     near = d.get("nearest_pickup_s")
-    near_fr = f" Prise en charge possible seul à {hhmm(int(near))}." if isinstance(near, int) else ""
+    near_fr = (
+        f" Prise en charge possible seul à {hhmm(int(near))}." if isinstance(near, int) else ""
+    )
     near_en = f" A pickup alone is possible at {hhmm(int(near))}." if isinstance(near, int) else ""
     if reason is Reason.OUTSIDE_SERVICE_HOURS:
         sh = problem.rules.service_hours
@@ -474,7 +501,10 @@ def _detail(reason: Reason, problem: Problem, r: Request, d: dict[str, object]) 
             f"{r.seats} seat(s) and {r.wheelchairs} wheelchair(s) asked; at most {d.get('max_seats')} and {d.get('max_wheelchairs')}.",
         )
     if reason is Reason.NO_COMPATIBLE_VEHICLE:
-        return f"{r.wheelchairs} fauteuil(s) demandé(s).", f"{r.wheelchairs} wheelchair place(s) needed."
+        return (
+            f"{r.wheelchairs} fauteuil(s) demandé(s).",
+            f"{r.wheelchairs} wheelchair place(s) needed.",
+        )
     if reason is Reason.NO_ROAD:
         leg = d.get("leg")
         a, b = (leg[0], leg[1]) if isinstance(leg, list) and len(leg) == 2 else ("?", "?")
@@ -503,7 +533,9 @@ def _detail(reason: Reason, problem: Problem, r: Request, d: dict[str, object]) 
     return "", ""
 
 
-def rejection_for(problem: Problem, request: Request, report: AloneReport | None = None) -> Rejection:
+def rejection_for(
+    problem: Problem, request: Request, report: AloneReport | None = None
+) -> Rejection:
     """The Rejection (reason, French and English messages, details) for a refused request."""
     rep = report if report is not None else alone_report(problem, request)
     reason = rep.refusal_reason
@@ -536,7 +568,13 @@ def explain_rejections(
         rej = rejection_for(problem, by_id[rid])
         if plan is not None and rej.reason is Reason.DISPLACED:
             busy = [v for v in rej.details.get("vehicles", []) if v in used]  # type: ignore[attr-defined]
-            rej = Rejection(rej.request_id, rej.reason, rej.message, rej.message_en, {**rej.details, "busy_vehicles": busy})
+            rej = Rejection(
+                rej.request_id,
+                rej.reason,
+                rej.message,
+                rej.message_en,
+                {**rej.details, "busy_vehicles": busy},
+            )
         out.append(rej)
     return out
 

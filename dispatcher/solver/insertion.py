@@ -121,7 +121,14 @@ def _fits(r: Request, v: Vehicle) -> bool:
 class _RouteArrays:
     """Per-route arrays for the screen (positions 0..n-1 are the visits)."""
 
-    def __init__(self, problem: Problem, vehicle: Vehicle, route: Route | None, stops: list[Stop], locked: int) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        vehicle: Vehicle,
+        route: Route | None,
+        stops: list[Stop],
+        locked: int,
+    ) -> None:
         p = problem
         dur = as_lists(p.duration_s)
         n = len(stops)
@@ -154,7 +161,9 @@ class _RouteArrays:
         if route is not None:
             for k in range(locked):
                 e[k] = route.visits[k].start_s
-        prev_loc, dep = (self.loc[locked - 1], base_dep) if locked > 0 else (self.start_loc, base_dep)
+        prev_loc, dep = (
+            (self.loc[locked - 1], base_dep) if locked > 0 else (self.start_loc, base_dep)
+        )
         for k in range(locked, n):
             t = max(lo[k], dep + int(dur[prev_loc][self.loc[k]]))
             e[k] = t
@@ -221,7 +230,9 @@ class ScreenCache:
 
     def __init__(self) -> None:
         self._arrays: dict[str, tuple[tuple[object, ...], _RouteArrays]] = {}
-        self._places: tuple[object, ...] = ()  # (locations, rules, durations, distances) the arrays are made on
+        self._places: tuple[
+            object, ...
+        ] = ()  # (locations, rules, durations, distances) the arrays are made on
 
     def _sync(self, problem: Problem) -> None:
         now = (problem.locations, problem.rules, problem.duration_s, problem.distance_m)
@@ -230,21 +241,39 @@ class ScreenCache:
             return
         import numpy as np
 
-        same = bool(held) and held[0] == now[0] and held[1] == now[1] \
-            and np.array_equal(held[2], now[2]) and np.array_equal(held[3], now[3])  # type: ignore[arg-type]
+        same = (
+            bool(held)
+            and held[0] == now[0]
+            and held[1] == now[1]
+            and np.array_equal(held[2], now[2])
+            and np.array_equal(held[3], now[3])
+        )  # type: ignore[arg-type]
         if not same:
             self._arrays = {}
         self._places = now
 
-    def arrays(self, problem: Problem, route: Route | None, stops: list[Stop], locked: int, now_s: int | None,
-               vehicle: Vehicle, make: Callable[[], _RouteArrays]) -> _RouteArrays:
+    def arrays(
+        self,
+        problem: Problem,
+        route: Route | None,
+        stops: list[Stop],
+        locked: int,
+        now_s: int | None,
+        vehicle: Vehicle,
+        make: Callable[[], _RouteArrays],
+    ) -> _RouteArrays:
         self._sync(problem)
         got = self._arrays.get(vehicle.id)
         if got is not None:
             (r0, v0, stops0, locked0, now0), arrays = got
-            if (r0 is route and v0 is vehicle and locked0 == locked and now0 == now_s
-                    and len(stops0) == len(stops)  # type: ignore[arg-type]
-                    and all(x[0] is y[0] and x[1] == y[1] for x, y in zip(stops0, stops, strict=True))):  # type: ignore[call-overload]
+            if (
+                r0 is route
+                and v0 is vehicle
+                and locked0 == locked
+                and now0 == now_s
+                and len(stops0) == len(stops)  # type: ignore[arg-type]
+                and all(x[0] is y[0] and x[1] == y[1] for x, y in zip(stops0, stops, strict=True))
+            ):  # type: ignore[call-overload]
                 return arrays
         arrays = make()
         self._arrays[vehicle.id] = ((route, vehicle, list(stops), locked, now_s), arrays)
@@ -300,7 +329,12 @@ def _candidates(
             if arr_next <= lat_at(i):
                 detour = t_pp + sv_p + t_pd + sv_d + t_dn - base_t
                 if detour <= A.ride_slack[i]:
-                    d_m = int(dist[prev][p_loc]) + int(dist[p_loc][d_loc]) + int(dist[d_loc][nxt]) - base_d
+                    d_m = (
+                        int(dist[prev][p_loc])
+                        + int(dist[p_loc][d_loc])
+                        + int(dist[d_loc][nxt])
+                        - base_d
+                    )
                     out.append((d_m * per_m + detour * per_s + fixed, i, i, tp, td))
         if i == n:
             continue
@@ -335,7 +369,12 @@ def _candidates(
                 base_tj = int(dur[A.loc[k]][nxt_j])
                 detour_d = t_kd + sv_d + t_dj - base_tj
                 if td + sv_d + t_dj <= lat_at(j) and detour_d <= A.ride_slack[j]:
-                    d_m = d_m_p + int(dist[A.loc[k]][d_loc]) + int(dist[d_loc][nxt_j]) - int(dist[A.loc[k]][nxt_j])
+                    d_m = (
+                        d_m_p
+                        + int(dist[A.loc[k]][d_loc])
+                        + int(dist[d_loc][nxt_j])
+                        - int(dist[A.loc[k]][nxt_j])
+                    )
                     out.append((d_m * per_m + (detour_p + detour_d) * per_s + fixed, i, j, tp, td))
             if j >= n:
                 break
@@ -357,7 +396,11 @@ def _hint(
     breaks' old starts, and the leg of each break in the new route (where it was, shifted by the
     two inserted stops: break after old visit a -> after new visit a + [a >= i] + [a >= j])."""
     if route is None or not route.visits:
-        return [vehicle.shift.start_s, tp, td, vehicle.shift.end_s], [None] * len(vehicle.breaks), None
+        return (
+            [vehicle.shift.start_s, tp, td, vehicle.shift.end_s],
+            [None] * len(vehicle.breaks),
+            None,
+        )
     starts = [v.start_s for v in route.visits]
     new = starts[:i] + [tp] + starts[i:j] + [td] + starts[j:]
     brks = sorted(route.breaks, key=lambda b: b.start_s)
@@ -408,13 +451,24 @@ def find_insertion(
         if not _fits(r, v) or usable_breaks(v) is None:
             continue
         route = plan.route(v.id)
-        stops: list[Stop] = [(byid[x.request_id], x.kind) for x in route.visits] if route is not None else []
+        stops: list[Stop] = (
+            [(byid[x.request_id], x.kind) for x in route.visits] if route is not None else []
+        )
         locked = locked_prefix(route, now_s) if route is not None else 0
         if cache is None:
             arrays = _RouteArrays(problem, v, route, stops, locked)
         else:
-            arrays = cache.arrays(problem, route, stops, locked, now_s, v,
-                                  lambda v=v, route=route, stops=stops, locked=locked: _RouteArrays(problem, v, route, stops, locked))
+            arrays = cache.arrays(
+                problem,
+                route,
+                stops,
+                locked,
+                now_s,
+                v,
+                lambda v=v, route=route, stops=stops, locked=locked: _RouteArrays(
+                    problem, v, route, stops, locked
+                ),
+            )
         info[v.id] = (v, route, stops, locked)
         for cost, i, j, tp, td in _candidates(problem, v, arrays, r, st):
             cands.append((cost, v.id, i, j, tp, td))
@@ -438,7 +492,12 @@ def find_insertion(
         order = {veh.id: k for k, veh in enumerate(problem.vehicles)}
         routes.sort(key=lambda rt: order.get(rt.vehicle_id, len(order)))
         rejections = tuple(x for x in plan.rejections if x.request_id != r.id)
-        new_plan = replace(plan, routes=tuple(routes), rejections=rejections, kpis=compute_kpis(problem, routes, rejections))
+        new_plan = replace(
+            plan,
+            routes=tuple(routes),
+            rejections=rejections,
+            kpis=compute_kpis(problem, routes, rejections),
+        )
         elapsed = time.perf_counter() - t0
         st.exact_tries += tries
         st.elapsed_s += elapsed
@@ -464,10 +523,14 @@ def _validate_one(problem: Problem, request: Request) -> None:
     """Validate one request against the problem's places and rules (InputError if bad), the
     same way Problem does (the others were validated already)."""
     problem.check_request(request, "requests[0]")
-    if request.return_of is not None and not any(q.id == request.return_of for q in problem.requests):
+    if request.return_of is not None and not any(
+        q.id == request.return_of for q in problem.requests
+    ):
         from dispatcher.errors import InputError
 
-        raise InputError(f"unknown request {request.return_of!r}", f"requests[{request.id}].return_of")
+        raise InputError(
+            f"unknown request {request.return_of!r}", f"requests[{request.id}].return_of"
+        )
 
 
 def _with_requests(problem: Problem, requests: tuple[Request, ...]) -> Problem:
@@ -487,7 +550,9 @@ def with_request(problem: Problem, request: Request) -> Problem:
 def replace_request(problem: Problem, request: Request) -> Problem:
     """``problem`` with the request of the same id replaced in place (order kept)."""
     _validate_one(problem, request)
-    return _with_requests(problem, tuple(request if q.id == request.id else q for q in problem.requests))
+    return _with_requests(
+        problem, tuple(request if q.id == request.id else q for q in problem.requests)
+    )
 
 
 def without_request(problem: Problem, request_id: str) -> Problem:
@@ -500,13 +565,19 @@ def shifted(request: Request, delta_s: int) -> Request:
     pw = request.pickup_window
     return replace(
         request,
-        pickup_window=None if pw is None else TimeWindow(max(0, pw.start_s + delta_s), max(0, pw.end_s + delta_s)),
+        pickup_window=None
+        if pw is None
+        else TimeWindow(max(0, pw.start_s + delta_s), max(0, pw.end_s + delta_s)),
         arrive_by_s=None if request.arrive_by_s is None else max(0, request.arrive_by_s + delta_s),
-        not_before_s=None if request.not_before_s is None else max(0, request.not_before_s + delta_s),
+        not_before_s=None
+        if request.not_before_s is None
+        else max(0, request.not_before_s + delta_s),
     )
 
 
-def remove_from_plan(problem: Problem, plan: Plan, request_id: str, now_s: int | None = None) -> Plan:
+def remove_from_plan(
+    problem: Problem, plan: Plan, request_id: str, now_s: int | None = None
+) -> Plan:
     """``plan`` without the visits of ``request_id`` (and without its rejection); the route it
     was on is re-timed by the exact scheduler (the past kept as it was), or keeps its times with
     loads recomputed if it cannot be re-timed (removing a passenger never breaks a window).
@@ -526,7 +597,11 @@ def remove_from_plan(problem: Problem, plan: Plan, request_id: str, now_s: int |
         stops: list[Stop] = [(byid[v.request_id], v.kind) for v in kept]
         hint = [route.start_s, *(v.start_s for v in kept), route.end_s]
         new = schedule_route(problem, vehicle, stops, hint, [b.start_s for b in route.breaks])
-        if new is not None and now_s is not None and any(x.start_s < now_s for x in new.visits[locked_kept:]):
+        if (
+            new is not None
+            and now_s is not None
+            and any(x.start_s < now_s for x in new.visits[locked_kept:])
+        ):
             new = None
         if new is not None:
             new = replace(pin_prefix(new, replace(route, visits=tuple(kept)), locked_kept))
@@ -534,7 +609,12 @@ def remove_from_plan(problem: Problem, plan: Plan, request_id: str, now_s: int |
             new = _recount(problem, vehicle, route, kept)
         routes.append(new)
     rejections = tuple(j for j in plan.rejections if j.request_id != request_id)
-    return replace(plan, routes=tuple(routes), rejections=rejections, kpis=compute_kpis(problem, routes, rejections))
+    return replace(
+        plan,
+        routes=tuple(routes),
+        rejections=rejections,
+        kpis=compute_kpis(problem, routes, rejections),
+    )
 
 
 def _recount(problem: Problem, vehicle: Vehicle, route: Route, kept: Sequence[object]) -> Route:

@@ -15,7 +15,9 @@ def route_mode(route: Route, vehicle: Vehicle) -> str:
     return vehicle.kind if vehicle.kind in ("volunteer", "carpool") else "minibus"
 
 
-def compute_kpis(problem: Problem, routes: Sequence[Route], rejections: Sequence[Rejection]) -> KPIs:
+def compute_kpis(
+    problem: Problem, routes: Sequence[Route], rejections: Sequence[Rejection]
+) -> KPIs:
     """Served and refused counts, vehicle km/hours (depot to depot), empty km (legs with nobody
     on board, depot legs included), occupancy (passenger-km / vehicle-km, passengers = seats +
     wheelchairs), ride times, detour (ride / direct, over requests with a direct time > 0), CO2
@@ -96,7 +98,9 @@ def compute_kpis(problem: Problem, routes: Sequence[Route], rejections: Sequence
         mean_detour=round(sum(detours) / len(detours), 4) if detours else 0.0,
         co2_kg=round(co2, 3),
         cost_eur=round(cost, 2),
-        mode_share={m: round(c / len(served_ids), 4) for m, c in sorted(per_mode.items())} if served_ids else {},
+        mode_share={m: round(c / len(served_ids), 4) for m, c in sorted(per_mode.items())}
+        if served_ids
+        else {},
         car_km_avoided=round(solo_km - km, 3),
         co2_saved_kg=round(solo_km * car_rate / 1000.0 - co2, 3),
     )

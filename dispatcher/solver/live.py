@@ -90,7 +90,13 @@ class RuleVerdict:
     message_en: str = ""
 
 
-def check_booking_rules(rules: BookingRules, day: date, request: Request, booked_at: datetime, problem: Problem | None = None) -> RuleVerdict:
+def check_booking_rules(
+    rules: BookingRules,
+    day: date,
+    request: Request,
+    booked_at: datetime,
+    problem: Problem | None = None,
+) -> RuleVerdict:
     """Whether ``request`` for ``day``, asked at ``booked_at`` (local time), may be booked."""
 
     def no(rule: str, fr: str, en: str) -> RuleVerdict:
@@ -101,8 +107,11 @@ def check_booking_rules(rules: BookingRules, day: date, request: Request, booked
     if day < today:
         return no("past_day", "Ce jour est passé.", "That day is in the past.")
     if (day - today).days > rules.max_days_ahead:
-        return no("too_far_ahead", f"Réservation au plus {rules.max_days_ahead} jours à l'avance.",
-                  f"Bookings open {rules.max_days_ahead} days ahead at most.")
+        return no(
+            "too_far_ahead",
+            f"Réservation au plus {rules.max_days_ahead} jours à l'avance.",
+            f"Bookings open {rules.max_days_ahead} days ahead at most.",
+        )
     if rules.service_days is not None and day not in rules.service_days:
         return no("calendar", "Pas de service ce jour-là.", "No service on that day.")
     if day.weekday() not in rules.weekdays:
@@ -110,18 +119,31 @@ def check_booking_rules(rules: BookingRules, day: date, request: Request, booked
     pickup_lo, pickup_hi = _pickup_span(request, problem)
     hours = rules.hours_by_weekday.get(day.weekday())
     if hours is not None and (pickup_hi < hours.start_s or pickup_lo > hours.end_s):
-        return no("service_hours", f"Service ce jour-là de {hhmm(hours.start_s)} à {hhmm(hours.end_s)}.",
-                  f"Service that day runs {hhmm(hours.start_s)}-{hhmm(hours.end_s)}.")
+        return no(
+            "service_hours",
+            f"Service ce jour-là de {hhmm(hours.start_s)} à {hhmm(hours.end_s)}.",
+            f"Service that day runs {hhmm(hours.start_s)}-{hhmm(hours.end_s)}.",
+        )
     if day == today:
         if rules.same_day_notice_s is None:
             return no("no_same_day", "Pas de réservation le jour même.", "No same-day booking.")
         if pickup_hi < now_s + rules.same_day_notice_s:
-            return no("notice", f"Réservation au moins {rules.same_day_notice_s // 60} min à l'avance le jour même.",
-                      f"Same-day bookings need {rules.same_day_notice_s // 60} min notice.")
-    elif (day == today + timedelta(days=1) and rules.cutoff_day_before_s is not None
-          and rules.same_day_notice_s is None and now_s > rules.cutoff_day_before_s):
-            return no("cutoff", f"Réservations closes la veille à {hhmm(rules.cutoff_day_before_s)}.",
-                      f"Bookings close at {hhmm(rules.cutoff_day_before_s)} the day before.")
+            return no(
+                "notice",
+                f"Réservation au moins {rules.same_day_notice_s // 60} min à l'avance le jour même.",
+                f"Same-day bookings need {rules.same_day_notice_s // 60} min notice.",
+            )
+    elif (
+        day == today + timedelta(days=1)
+        and rules.cutoff_day_before_s is not None
+        and rules.same_day_notice_s is None
+        and now_s > rules.cutoff_day_before_s
+    ):
+        return no(
+            "cutoff",
+            f"Réservations closes la veille à {hhmm(rules.cutoff_day_before_s)}.",
+            f"Bookings close at {hhmm(rules.cutoff_day_before_s)} the day before.",
+        )
     return RuleVerdict(True)
 
 
@@ -183,7 +205,9 @@ def promise_window(planned_s: int, allowed: TimeWindow, width_s: int) -> TimeWin
     return TimeWindow(lo, hi)
 
 
-def promised_request(problem: Problem, r: Request, pickup_s: int, dropoff_s: int, width_s: int) -> Request | None:
+def promised_request(
+    problem: Problem, r: Request, pickup_s: int, dropoff_s: int, width_s: int
+) -> Request | None:
     """``r`` with the promise written in: the promised pickup window and latest arrival (and
     the earliest arrival it allowed). None if the promised windows would not hold the planned
     times (then the caller keeps the request's own windows as the promise)."""
@@ -196,17 +220,27 @@ def promised_request(problem: Problem, r: Request, pickup_s: int, dropoff_s: int
     try:
         out = replace(r, pickup_window=w, arrive_by_s=latest, not_before_s=min(earliest, latest))
         p2 = with_request(problem, out)
-    except Exception:  # InputError: inconsistent windows (e.g. a matrix without the triangle inequality)
+    except (
+        Exception
+    ):  # InputError: inconsistent windows (e.g. a matrix without the triangle inequality)
         return None
     if not (p2.pickup_tw(out).contains(pickup_s) and p2.dropoff_tw(out).contains(dropoff_s)):
         return None
     return out
 
 
-def _refusal(rid: str, reason: Reason, details: Mapping[str, Any], fr: str = "", en: str = "") -> BookingOutcome:
+def _refusal(
+    rid: str, reason: Reason, details: Mapping[str, Any], fr: str = "", en: str = ""
+) -> BookingOutcome:
     msgs = REASON_MESSAGES[reason]
-    return BookingOutcome(rid, False, reason=reason, message=f"{msgs['fr']} {fr}".strip(),
-                          message_en=f"{msgs['en']} {en}".strip(), details=dict(details))
+    return BookingOutcome(
+        rid,
+        False,
+        reason=reason,
+        message=f"{msgs['fr']} {fr}".strip(),
+        message_en=f"{msgs['en']} {en}".strip(),
+        details=dict(details),
+    )
 
 
 def bookable_from(r: Request, earliest_s: int) -> Request | None:
@@ -229,7 +263,9 @@ def bookable_from(r: Request, earliest_s: int) -> Request | None:
 # --------------------------------------------------------------------------------------------
 
 
-def live_problem(problem: Problem, plan: Plan, now_s: int, reaction_s: int = DEFAULT_REACTION_S) -> Problem:
+def live_problem(
+    problem: Problem, plan: Plan, now_s: int, reaction_s: int = DEFAULT_REACTION_S
+) -> Problem:
     """``problem`` with what is done at ``now_s`` pinned and the future kept out of the past
     (see the module doc). The plan stays valid for the returned problem."""
     reqs = {r.id: r for r in problem.requests}
@@ -248,7 +284,9 @@ def live_problem(problem: Problem, plan: Plan, now_s: int, reaction_s: int = DEF
                 if done:
                     reqs[r.id] = replace(r, pickup_window=TimeWindow(vis.start_s, vis.start_s))
                 else:
-                    reqs[r.id] = _clip_pickup(problem, r, max(0, min(vis.start_s, now_s + reaction_s)), now_s)
+                    reqs[r.id] = _clip_pickup(
+                        problem, r, max(0, min(vis.start_s, now_s + reaction_s)), now_s
+                    )
             else:
                 r = reqs[r.id]
                 if done:
@@ -287,11 +325,22 @@ def _clip_dropoff(problem: Problem, r: Request, lo: int) -> Request:
 
 def _live_vehicle(v: Vehicle, route: Any, now_s: int, locked: int) -> Vehicle:
     breaks: list[Break] = []
-    taken = sorted(route.breaks, key=lambda b: b.start_s) if route is not None and route.visits else []
+    taken = (
+        sorted(route.breaks, key=lambda b: b.start_s) if route is not None and route.visits else []
+    )
     used: set[int] = set()
     for b in v.breaks:
-        match = next((k for k, t in enumerate(taken) if k not in used and t.duration_s == b.duration_s
-                      and b.window.start_s <= t.start_s and t.start_s + t.duration_s <= b.window.end_s), None)
+        match = next(
+            (
+                k
+                for k, t in enumerate(taken)
+                if k not in used
+                and t.duration_s == b.duration_s
+                and b.window.start_s <= t.start_s
+                and t.start_s + t.duration_s <= b.window.end_s
+            ),
+            None,
+        )
         if match is not None:
             used.add(match)
             t = taken[match]
@@ -352,7 +401,10 @@ class LiveDay:
         # keep only what the plan serves (refused requests of a batch plan stay refused, outside)
         self.refused: dict[str, Any] = {j.request_id: j for j in plan.rejections}
         kept = [r for r in problem.requests if r.id in served]
-        kept = [r if r.return_of is None or r.return_of in served else replace(r, return_of=None) for r in kept]
+        kept = [
+            r if r.return_of is None or r.return_of in served else replace(r, return_of=None)
+            for r in kept
+        ]
         problem = problem.with_requests(kept)  # validated already: a subset, links to outside cut
         plan = replace(plan, rejections=())
         self.problem = problem
@@ -402,7 +454,9 @@ class LiveDay:
         """The request as it can be booked now (not before now + reaction), or why it cannot."""
         r = request
         if r.return_of is not None and r.return_of not in self._byid:
-            r = replace(r, return_of=None)  # the outbound trip is not in the day (refused or cancelled)
+            r = replace(
+                r, return_of=None
+            )  # the outbound trip is not in the day (refused or cancelled)
         earliest = self._earliest_s()
         if earliest is None:
             return r
@@ -416,7 +470,9 @@ class LiveDay:
             return "too_late"
         return r
 
-    def try_insert(self, request: Request, max_exact: int | None = None, cache: ScreenCache | None = None) -> Insertion | None:
+    def try_insert(
+        self, request: Request, max_exact: int | None = None, cache: ScreenCache | None = None
+    ) -> Insertion | None:
         """The insertion the day would make for ``request`` now, without committing it
         (``cache``: the routes' screen arrays, shared by tests against the current plan)."""
         r = self._prepare(request)
@@ -426,8 +482,16 @@ class LiveDay:
         byid = dict(self._byid)
         byid[r.id] = r
         kw: dict[str, Any] = {} if max_exact is None else {"max_exact": max_exact}
-        return find_insertion(problem, self.plan, r, now_s=self.now_s, stats=self.stats, requests_by_id=byid,
-                              cache=cache if cache is not None else self.screens, **kw)
+        return find_insertion(
+            problem,
+            self.plan,
+            r,
+            now_s=self.now_s,
+            stats=self.stats,
+            requests_by_id=byid,
+            cache=cache if cache is not None else self.screens,
+            **kw,
+        )
 
     def book(
         self,
@@ -444,13 +508,28 @@ class LiveDay:
         if self.rules is not None and booked_at is not None and self.problem.day is not None:
             verdict = check_booking_rules(self.rules, self.problem.day, request, booked_at, None)
             if not verdict.ok:
-                return replace(_refusal(rid, Reason.BOOKING_CLOSED, {"rule": verdict.rule}, verdict.message, verdict.message_en),
-                               elapsed_s=time.perf_counter() - t0)
+                return replace(
+                    _refusal(
+                        rid,
+                        Reason.BOOKING_CLOSED,
+                        {"rule": verdict.rule},
+                        verdict.message,
+                        verdict.message_en,
+                    ),
+                    elapsed_s=time.perf_counter() - t0,
+                )
         prepared = self._prepare(request)
         if isinstance(prepared, str):
-            return replace(_refusal(rid, Reason.BOOKING_CLOSED, {"rule": "too_late", "earliest_pickup_s": self._earliest_s()},
-                                    "Trop tard pour ce trajet.", "Too late for this trip."),
-                           elapsed_s=time.perf_counter() - t0)
+            return replace(
+                _refusal(
+                    rid,
+                    Reason.BOOKING_CLOSED,
+                    {"rule": "too_late", "earliest_pickup_s": self._earliest_s()},
+                    "Trop tard pour ce trajet.",
+                    "Too late for this trip.",
+                ),
+                elapsed_s=time.perf_counter() - t0,
+            )
         cache = self.screens
         ins = self.try_insert(request, cache=cache)
         if ins is not None:
@@ -458,18 +537,32 @@ class LiveDay:
             self._byid[rid] = prepared
             self.originals[rid] = request
             terms = self._promise(rid)
-            return BookingOutcome(rid, True, promise=terms, elapsed_s=time.perf_counter() - t0, insertion=ins)
+            return BookingOutcome(
+                rid, True, promise=terms, elapsed_s=time.perf_counter() - t0, insertion=ins
+            )
         problem = with_request(self.problem, prepared)
         report = alone_report(problem, prepared)
         rej = rejection_for(problem, prepared, report)
         details: dict[str, Any] = dict(rej.details)
         if alternatives:
             details.update(self.alternatives(request, cache=cache))
-        return BookingOutcome(rid, False, reason=rej.reason, message=rej.message, message_en=rej.message_en,
-                              details=details, elapsed_s=time.perf_counter() - t0)
+        return BookingOutcome(
+            rid,
+            False,
+            reason=rej.reason,
+            message=rej.message,
+            message_en=rej.message_en,
+            details=details,
+            elapsed_s=time.perf_counter() - t0,
+        )
 
-    def alternatives(self, request: Request, step_s: int = ALTERNATIVE_STEP_S, range_s: int = ALTERNATIVE_RANGE_S,
-                     cache: ScreenCache | None = None) -> dict[str, Any]:
+    def alternatives(
+        self,
+        request: Request,
+        step_s: int = ALTERNATIVE_STEP_S,
+        range_s: int = ALTERNATIVE_RANGE_S,
+        cache: ScreenCache | None = None,
+    ) -> dict[str, Any]:
         """The nearest earlier and later times (steps of ``step_s`` up to ``range_s``) at which the
         same trip could be inserted now: each a full insertion test (the routes' screen arrays
         computed once for all of them)."""
@@ -500,12 +593,21 @@ class LiveDay:
         if self.now_s is not None:
             for route in self.plan.routes:
                 for vis in route.visits:
-                    if vis.request_id == request_id and vis.kind == "pickup" and vis.start_s < self.now_s:
+                    if (
+                        vis.request_id == request_id
+                        and vis.kind == "pickup"
+                        and vis.start_s < self.now_s
+                    ):
                         raise ValueError(f"request {request_id!r} is already picked up")
         if any(r.return_of == request_id for r in self.problem.requests):
-            problem = replace(self.problem, requests=tuple(
-                replace(r, return_of=None) if r.return_of == request_id else r
-                for r in self.problem.requests if r.id != request_id))
+            problem = replace(
+                self.problem,
+                requests=tuple(
+                    replace(r, return_of=None) if r.return_of == request_id else r
+                    for r in self.problem.requests
+                    if r.id != request_id
+                ),
+            )
             self._byid = {r.id: r for r in problem.requests}
         else:
             problem = without_request(self.problem, request_id)
@@ -529,12 +631,16 @@ class LiveDay:
         """Improve the plan with OR-Tools from the current routes; True if it was replaced."""
         from dispatcher.solver.reoptimise import reoptimise
 
-        res = reoptimise(self.problem, self.plan, now_s=self.now_s, time_limit_s=time_limit_s, seed=seed)
+        res = reoptimise(
+            self.problem, self.plan, now_s=self.now_s, time_limit_s=time_limit_s, seed=seed
+        )
         if res.improved:
             self.plan = res.plan
             for rid in self.promises:
                 vid, p_s, d_s = self._planned(rid)
-                self.promises[rid] = replace(self.promises[rid], vehicle_id=vid, planned_pickup_s=p_s, planned_dropoff_s=d_s)
+                self.promises[rid] = replace(
+                    self.promises[rid], vehicle_id=vid, planned_pickup_s=p_s, planned_dropoff_s=d_s
+                )
         return res.improved
 
     # ---- views ---------------------------------------------------------------------------------
@@ -554,7 +660,9 @@ def with_request_in_place(problem: Problem, request: Request) -> Problem:
     return replace_request(problem, request)
 
 
-def build_day(problem: Problem, requests: Iterable[Request], **kw: Any) -> tuple[LiveDay, list[BookingOutcome]]:
+def build_day(
+    problem: Problem, requests: Iterable[Request], **kw: Any
+) -> tuple[LiveDay, list[BookingOutcome]]:
     """A LiveDay from ``problem`` (its requests ignored) booked request by request."""
     day = LiveDay(replace(problem, requests=()), Plan(routes=()), **kw)
     outcomes = [day.book(r) for r in requests]
@@ -574,4 +682,3 @@ __all__ = [
     "promise_window",
     "promised_request",
 ]
-

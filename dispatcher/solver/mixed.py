@@ -61,13 +61,22 @@ class ModeCosts:
     carpool_per_passenger_km: float = 0.10
 
     def validate(self, where: str = "costs") -> None:
-        for name in ("minibus_per_km", "minibus_per_hour", "volunteer_per_km", "carpool_per_passenger_km"):
+        for name in (
+            "minibus_per_km",
+            "minibus_per_hour",
+            "volunteer_per_km",
+            "carpool_per_passenger_km",
+        ):
             v = getattr(self, name)
-            if v is not None and not (isinstance(v, (int, float)) and v >= 0 and v == v and v != float("inf")):
+            if v is not None and not (
+                isinstance(v, (int, float)) and v >= 0 and v == v and v != float("inf")
+            ):
                 raise InputError(f"must be a non-negative number, got {v!r}", f"{where}.{name}")
 
 
-def volunteer_vehicles(volunteers: Sequence[VolunteerDriver], costs: ModeCosts = ModeCosts()) -> list[Vehicle]:
+def volunteer_vehicles(
+    volunteers: Sequence[VolunteerDriver], costs: ModeCosts = ModeCosts()
+) -> list[Vehicle]:
     """One vehicle per volunteer and half-day (id ``<volunteer id>/<am|pm>``)."""
     out = []
     for k, d in enumerate(volunteers):
@@ -108,7 +117,9 @@ def mixed_problem(
             v = replace(
                 v,
                 cost_per_km=v.cost_per_km if costs.minibus_per_km is None else costs.minibus_per_km,
-                cost_per_hour=v.cost_per_hour if costs.minibus_per_hour is None else costs.minibus_per_hour,
+                cost_per_hour=v.cost_per_hour
+                if costs.minibus_per_hour is None
+                else costs.minibus_per_hour,
             )
         elif v.kind == "carpool":
             v = replace(v, cost_per_passenger_km=costs.carpool_per_passenger_km)
@@ -163,9 +174,13 @@ def plan_mixed(
         # A return whose outbound went by carpool keeps its window but loses the link: the
         # sub-problem no longer holds the outbound.
         left_over = tuple(
-            replace(r, return_of=None) if r.return_of in taken else r for r in mp.requests if r.id not in taken
+            replace(r, return_of=None) if r.return_of in taken else r
+            for r in mp.requests
+            if r.id not in taken
         )
-        rest = replace(mp, requests=left_over, vehicles=tuple(v for v in mp.vehicles if v.id not in busy))
+        rest = replace(
+            mp, requests=left_over, vehicles=tuple(v for v in mp.vehicles if v.id not in busy)
+        )
         left = max(0.5, limit - (time.perf_counter() - t0)) if limit > 0 else 0.0
         if rest.requests:
             sub = make_solver(replace(params, time_limit_s=left)).solve(rest)

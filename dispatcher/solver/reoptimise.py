@@ -62,7 +62,11 @@ def reoptimise(
         return ReoptResult(plan, False, old_cost, None, "NOTHING_TO_DO", 0.0)
     solve_problem = replace(
         problem,
-        requests=tuple(replace(r, priority=max(r.priority, PROMISE_PRIORITY)) for r in problem.requests if r.id in served),
+        requests=tuple(
+            replace(r, priority=max(r.priority, PROMISE_PRIORITY))
+            for r in problem.requests
+            if r.id in served
+        ),
     )
     initial = {rt.vehicle_id: [(v.request_id, v.kind) for v in rt.visits] for rt in plan.routes}
     pinned: dict[str, str] = {}
@@ -72,7 +76,9 @@ def reoptimise(
         locked[rt.vehicle_id] = k
         for v in rt.visits[:k]:
             pinned[v.request_id] = rt.vehicle_id
-    params = SolverParams(time_limit_s=time_limit_s, seed=seed, first_solution="PARALLEL_CHEAPEST_INSERTION")
+    params = SolverParams(
+        time_limit_s=time_limit_s, seed=seed, first_solution="PARALLEL_CHEAPEST_INSERTION"
+    )
     # Drivers' breaks are left out of the OR-Tools model here and placed afterwards by the exact
     # timer: with break intervals, OR-Tools 9.15 reads the current routes
     # (ReadAssignmentFromRoutes, and CheckAssignment accepts them, times and breaks included) but
@@ -80,46 +86,99 @@ def reoptimise(
     # break intervals' decision builder cannot complete the restored routes), so nothing came back
     # and the fallback first plan dropped every request.
     has_breaks = any(v.breaks for v in problem.vehicles)
-    model_problem = replace(solve_problem, vehicles=tuple(replace(v, breaks=()) for v in problem.vehicles)) if has_breaks else solve_problem
+    model_problem = (
+        replace(solve_problem, vehicles=tuple(replace(v, breaks=()) for v in problem.vehicles))
+        if has_breaks
+        else solve_problem
+    )
     new = make_solver(params).solve(model_problem, initial_routes=initial, pinned=pinned)
     status = _status_label(new)
     if set(new.served_ids) != served:
-        return ReoptResult(plan, False, old_cost, None, f"{status}: would drop {len(served - set(new.served_ids))} promised request(s)",
-                           time.perf_counter() - t0)
+        return ReoptResult(
+            plan,
+            False,
+            old_cost,
+            None,
+            f"{status}: would drop {len(served - set(new.served_ids))} promised request(s)",
+            time.perf_counter() - t0,
+        )
     if has_breaks:
         retimed = _retime_with_breaks(problem, plan, new.routes, now_s)
         if retimed is None:
-            return ReoptResult(plan, False, old_cost, None, f"{status}: a new route leaves no room for its driver's break",
-                               time.perf_counter() - t0)
+            return ReoptResult(
+                plan,
+                False,
+                old_cost,
+                None,
+                f"{status}: a new route leaves no room for its driver's break",
+                time.perf_counter() - t0,
+            )
         new = replace(new, routes=tuple(retimed))
     # keep the past exactly as it was (departures from the depot of vehicles already out)
     routes = []
     for rt in new.routes:
         old = plan.route(rt.vehicle_id)
         k = locked.get(rt.vehicle_id, 0)
-        if old is not None and k and [v.request_id for v in old.visits[:k]] == [v.request_id for v in rt.visits[:k]]:
+        if (
+            old is not None
+            and k
+            and [v.request_id for v in old.visits[:k]] == [v.request_id for v in rt.visits[:k]]
+        ):
             rt = pin_prefix(rt, old, k)
         routes.append(rt)
-    candidate = replace(plan, routes=tuple(routes), rejections=plan.rejections,
-                        kpis=compute_kpis(problem, routes, plan.rejections), stats=new.stats)
+    candidate = replace(
+        plan,
+        routes=tuple(routes),
+        rejections=plan.rejections,
+        kpis=compute_kpis(problem, routes, plan.rejections),
+        stats=new.stats,
+    )
     report = check_plan(problem, replace(candidate, rejections=()))
     if not report.ok:
-        return ReoptResult(plan, False, old_cost, None, f"{status}: failed the checker ({report.summary()[:200]})",
-                           time.perf_counter() - t0)
+        return ReoptResult(
+            plan,
+            False,
+            old_cost,
+            None,
+            f"{status}: failed the checker ({report.summary()[:200]})",
+            time.perf_counter() - t0,
+        )
     if now_s is not None:
         for rt in routes:
             old = plan.route(rt.vehicle_id)
             k = locked.get(rt.vehicle_id, 0)
             past_old = old.visits[:k] if old is not None else ()
-            if tuple(rt.visits[:k]) != tuple(past_old) or any(v.start_s < now_s for v in rt.visits[k:]):
-                return ReoptResult(plan, False, old_cost, None, f"{status}: would change the past", time.perf_counter() - t0)
+            if tuple(rt.visits[:k]) != tuple(past_old) or any(
+                v.start_s < now_s for v in rt.visits[k:]
+            ):
+                return ReoptResult(
+                    plan,
+                    False,
+                    old_cost,
+                    None,
+                    f"{status}: would change the past",
+                    time.perf_counter() - t0,
+                )
         for old in plan.routes:
             if locked.get(old.vehicle_id, 0) and candidate.route(old.vehicle_id) is None:
-                return ReoptResult(plan, False, old_cost, None, f"{status}: would drop a route already driven",
-                                   time.perf_counter() - t0)
+                return ReoptResult(
+                    plan,
+                    False,
+                    old_cost,
+                    None,
+                    f"{status}: would drop a route already driven",
+                    time.perf_counter() - t0,
+                )
     new_cost = plan_cost(problem, candidate)
     improved = new_cost < old_cost - min_gain_eur
-    return ReoptResult(candidate if improved else plan, improved, old_cost, new_cost, status, time.perf_counter() - t0)
+    return ReoptResult(
+        candidate if improved else plan,
+        improved,
+        old_cost,
+        new_cost,
+        status,
+        time.perf_counter() - t0,
+    )
 
 
 def _status_label(plan: Plan) -> str:
@@ -128,7 +187,9 @@ def _status_label(plan: Plan) -> str:
     return f"{plan.stats.status} ({detail})" if detail else str(plan.stats.status)
 
 
-def _retime_with_breaks(problem: Problem, old_plan: Plan, routes: Sequence[Route], now_s: int | None) -> list[Route] | None:
+def _retime_with_breaks(
+    problem: Problem, old_plan: Plan, routes: Sequence[Route], now_s: int | None
+) -> list[Route] | None:
     """Every route timed exactly on its real vehicle (breaks placed near where they were, or near
     the search's times). A route that cannot take its breaks sheds requests (last picked up first)
     until it can; the shed requests are inserted again (:func:`find_insertion`) into the other
@@ -142,9 +203,15 @@ def _retime_with_breaks(problem: Problem, old_plan: Plan, routes: Sequence[Route
         v = problem.vehicle(rt.vehicle_id)
         stops: list[Stop] = [(byid[x.request_id], x.kind) for x in rt.visits]
         old = old_plan.route(rt.vehicle_id)
-        hint_breaks = [b.start_s for b in sorted(old.breaks, key=lambda b: b.start_s)] if old is not None else None
+        hint_breaks = (
+            [b.start_s for b in sorted(old.breaks, key=lambda b: b.start_s)]
+            if old is not None
+            else None
+        )
         hint = [rt.start_s, *(x.start_s for x in rt.visits), rt.end_s]
-        timed = schedule_route(problem, v, stops, hint, hint_breaks) or schedule_route(problem, v, stops, hint, None)
+        timed = schedule_route(problem, v, stops, hint, hint_breaks) or schedule_route(
+            problem, v, stops, hint, None
+        )
         if timed is None:
             timed, removed = _time_route(problem, v, stops, hint, hint_breaks)
             shed += removed

@@ -57,7 +57,9 @@ from dispatcher.solver.schedule import (
 log = logging.getLogger(__name__)
 
 COST_SCALE = 100_000  # objective units per euro
-FALLBACK_FIRST_SOLUTION = "LOCAL_CHEAPEST_INSERTION"  # when the chosen heuristic finds nothing in time
+FALLBACK_FIRST_SOLUTION = (
+    "LOCAL_CHEAPEST_INSERTION"  # when the chosen heuristic finds nothing in time
+)
 MAX_DISTANCE_M = 10_000_000  # cap for unreachable pairs in cost matrices
 
 
@@ -101,7 +103,11 @@ class SearchOptions:
     lns: bool = False
     first_solution: str | None = None
     reinsert: bool = True
-    portfolio: tuple[str, ...] = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "PATH_CHEAPEST_ARC")
+    portfolio: tuple[str, ...] = (
+        "PARALLEL_CHEAPEST_INSERTION",
+        "LOCAL_CHEAPEST_INSERTION",
+        "PATH_CHEAPEST_ARC",
+    )
     portfolio_min_s: float = 5.0
     stall_share: float = 0.1
     eliminate_share: float = 0.0
@@ -147,7 +153,9 @@ class OrToolsSolver:
     (build it through :func:`dispatcher.solver.default_solver`; tests and experiments build it
     directly to set :class:`SearchOptions` or read its :class:`SearchTrace`)."""
 
-    def __init__(self, params: SolverParams | None = None, options: SearchOptions | None = None) -> None:
+    def __init__(
+        self, params: SolverParams | None = None, options: SearchOptions | None = None
+    ) -> None:
         self.params = params
         self.options = options or SearchOptions()
         self.trace = SearchTrace()
@@ -178,8 +186,20 @@ class OrToolsSolver:
             for k in vehicles:
                 v = problem.vehicles[k]
                 key = (
-                    r.id, v.start, v.end, v.shift, usable_breaks(v), v.seats >= r.seats, v.wheelchairs >= r.wheelchairs,
-                    v.kind, v.max_duration_s, v.start_window, v.end_window, v.allowed_stops, v.home, v.max_km_from_home,
+                    r.id,
+                    v.start,
+                    v.end,
+                    v.shift,
+                    usable_breaks(v),
+                    v.seats >= r.seats,
+                    v.wheelchairs >= r.wheelchairs,
+                    v.kind,
+                    v.max_duration_s,
+                    v.start_window,
+                    v.end_window,
+                    v.allowed_stops,
+                    v.home,
+                    v.max_km_from_home,
                 )
                 if key not in cache:
                     cache[key] = feasible_alone(problem, r, v)
@@ -206,7 +226,11 @@ class OrToolsSolver:
             if dropped and self.options.reinsert and not pinned:
                 routes, dropped, objective = _reinsert(problem, routes, dropped, objective)
             if self._eliminating(problem, params, pinned, initial_routes) and len(routes) > 1:
-                deadline = t0 + params.effective_time_limit_s - min(0.05 * params.effective_time_limit_s, 0.5)
+                deadline = (
+                    t0
+                    + params.effective_time_limit_s
+                    - min(0.05 * params.effective_time_limit_s, 0.5)
+                )
                 before = compute_kpis(problem, routes, []).cost_eur
                 routes, gone = eliminate_routes(problem, routes, deadline)
                 if gone:
@@ -260,7 +284,9 @@ class OrToolsSolver:
         trace = self.trace
         opts = self.options
         vehicles: list[Vehicle] = [problem.vehicles[k] for k in vehicle_ids]
-        slot_of = {k: s for s, k in enumerate(vehicle_ids)}  # problem vehicle index -> model vehicle
+        slot_of = {
+            k: s for s, k in enumerate(vehicle_ids)
+        }  # problem vehicle index -> model vehicle
         nv, nr = len(vehicles), len(requests)
         H = horizon_s(problem)
 
@@ -282,13 +308,17 @@ class OrToolsSolver:
             seats += [r.seats, -r.seats]
             wheel += [r.wheelchairs, -r.wheelchairs]
         n_nodes = len(loc)
-        manager = pywrapcp.RoutingIndexManager(n_nodes, nv, list(range(nv)), list(range(nv, 2 * nv)))
+        manager = pywrapcp.RoutingIndexManager(
+            n_nodes, nv, list(range(nv)), list(range(nv, 2 * nv))
+        )
         routing = pywrapcp.RoutingModel(manager)
         solver = routing.solver()
 
         L = np.asarray(loc, dtype=np.int64)
         dur = np.minimum(np.asarray(problem.duration_s, dtype=np.int64), H + 1)[np.ix_(L, L)]
-        dist = np.minimum(np.asarray(problem.distance_m, dtype=np.int64), MAX_DISTANCE_M)[np.ix_(L, L)]
+        dist = np.minimum(np.asarray(problem.distance_m, dtype=np.int64), MAX_DISTANCE_M)[
+            np.ix_(L, L)
+        ]
         svc = np.asarray(service, dtype=np.int64)
         time_m = dur + svc[:, None]
         time_cb = routing.RegisterTransitMatrix(time_m.tolist())
@@ -298,12 +328,16 @@ class OrToolsSolver:
         # passengers x direct km of that request.
         pax_km = np.zeros(n_nodes, dtype=np.float64)
         for q, r in enumerate(requests):
-            pax_km[2 * nv + 2 * q] = (r.seats + r.wheelchairs) * problem.travel_m(r.pickup, r.dropoff) / 1000.0
+            pax_km[2 * nv + 2 * q] = (
+                (r.seats + r.wheelchairs) * problem.travel_m(r.pickup, r.dropoff) / 1000.0
+            )
         cost_cb: dict[tuple[float, float, float], int] = {}
         for s, v in enumerate(vehicles):
             key = (v.cost_per_km, v.cost_per_hour, v.cost_per_passenger_km)
             if key not in cost_cb:
-                c = dist * (v.cost_per_km * COST_SCALE / 1000.0) + time_m * (v.cost_per_hour * COST_SCALE / 3600.0)
+                c = dist * (v.cost_per_km * COST_SCALE / 1000.0) + time_m * (
+                    v.cost_per_hour * COST_SCALE / 3600.0
+                )
                 if v.cost_per_passenger_km > 0:
                     c = c + (pax_km * (v.cost_per_passenger_km * COST_SCALE))[:, None]
                 cost_cb[key] = routing.RegisterTransitMatrix(np.rint(c).astype(np.int64).tolist())
@@ -318,24 +352,36 @@ class OrToolsSolver:
             tdim.CumulVar(routing.Start(s)).SetRange(v.shift.start_s, v.shift.end_s)
             tdim.CumulVar(routing.End(s)).SetRange(v.shift.start_s, v.shift.end_s)
             if v.start_window is not None:
-                lo, hi = max(v.shift.start_s, v.start_window.start_s), min(v.shift.end_s, v.start_window.end_s)
+                lo, hi = (
+                    max(v.shift.start_s, v.start_window.start_s),
+                    min(v.shift.end_s, v.start_window.end_s),
+                )
                 tdim.CumulVar(routing.Start(s)).SetRange(lo, max(lo, hi))
             if v.end_window is not None:
-                lo, hi = max(v.shift.start_s, v.end_window.start_s), min(v.shift.end_s, v.end_window.end_s)
+                lo, hi = (
+                    max(v.shift.start_s, v.end_window.start_s),
+                    min(v.shift.end_s, v.end_window.end_s),
+                )
                 tdim.CumulVar(routing.End(s)).SetRange(lo, max(lo, hi))
             if v.max_duration_s is not None:
                 tdim.SetSpanUpperBoundForVehicle(v.max_duration_s, s)
             routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(s)))
             routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(routing.Start(s)))
         if problem.weights.balance_per_hour > 0:
-            tdim.SetGlobalSpanCostCoefficient(int(round(problem.weights.balance_per_hour * COST_SCALE / 3600.0)))
+            tdim.SetGlobalSpanCostCoefficient(
+                int(round(problem.weights.balance_per_hour * COST_SCALE / 3600.0))
+            )
 
         # ---- capacities ----
         seats_cb = routing.RegisterUnaryTransitVector(seats)
-        routing.AddDimensionWithVehicleCapacity(seats_cb, 0, [v.seats for v in vehicles], True, "seats")
+        routing.AddDimensionWithVehicleCapacity(
+            seats_cb, 0, [v.seats for v in vehicles], True, "seats"
+        )
         if any(w for w in wheel):
             wheel_cb = routing.RegisterUnaryTransitVector(wheel)
-            routing.AddDimensionWithVehicleCapacity(wheel_cb, 0, [v.wheelchairs for v in vehicles], True, "wheelchairs")
+            routing.AddDimensionWithVehicleCapacity(
+                wheel_cb, 0, [v.wheelchairs for v in vehicles], True, "wheelchairs"
+            )
 
         # ---- requests ----
         pair_limits: list[int] = []
@@ -373,7 +419,9 @@ class OrToolsSolver:
             for q, r in enumerate(requests):
                 if r.id in pinned and pinned[r.id] in slot_by_id:
                     for node in (2 * nv + 2 * q, 2 * nv + 2 * q + 1):
-                        routing.VehicleVar(manager.NodeToIndex(node)).SetValues([-1, slot_by_id[pinned[r.id]]])
+                        routing.VehicleVar(manager.NodeToIndex(node)).SetValues(
+                            [-1, slot_by_id[pinned[r.id]]]
+                        )
         # The hard constraint above is what makes plans right; the limit function tells the
         # search filters about it (measured: 5x faster first plans on 400 requests).
         for q, limit in enumerate(pair_limits):
@@ -388,7 +436,11 @@ class OrToolsSolver:
             ivs = []
             for j, b in enumerate(brks):
                 iv = solver.FixedDurationIntervalVar(
-                    b.window.start_s, b.window.end_s - b.duration_s, b.duration_s, False, f"break_{v.id}_{j}"
+                    b.window.start_s,
+                    b.window.end_s - b.duration_s,
+                    b.duration_s,
+                    False,
+                    f"break_{v.id}_{j}",
                 )
                 solver.Add(iv.StartExpr() >= tdim.CumulVar(routing.Start(s)))
                 solver.Add(iv.EndExpr() <= tdim.CumulVar(routing.End(s)))
@@ -437,7 +489,9 @@ class OrToolsSolver:
         routing.AddAtSolutionCallback(on_solution)
 
         def stalled() -> bool:
-            return stall["best"] < math.inf and time.perf_counter() - stall["last"] > stall["after_s"]
+            return (
+                stall["best"] < math.inf and time.perf_counter() - stall["last"] > stall["after_s"]
+            )
 
         routing.AddSearchMonitor(solver.CustomLimit(stalled))
         trace.build_s = time.perf_counter() - t0
@@ -460,27 +514,51 @@ class OrToolsSolver:
 
         if first_only:
             sp.solution_limit = 1
-            sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+            sp.local_search_metaheuristic = (
+                routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+            )
         else:
-            sp.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
+            sp.local_search_metaheuristic = getattr(
+                routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic
+            )
             if params.solution_limit is not None:
                 sp.solution_limit = params.solution_limit
             sp.time_limit.FromMilliseconds(budget_ms())
         sol = None
         if initial_routes:
-            node_of = {(r.id, kind): 2 * nv + 2 * q + (kind == "dropoff") for q, r in enumerate(requests) for kind in ("pickup", "dropoff")}
+            node_of = {
+                (r.id, kind): 2 * nv + 2 * q + (kind == "dropoff")
+                for q, r in enumerate(requests)
+                for kind in ("pickup", "dropoff")
+            }
             start_routes = [
-                [manager.NodeToIndex(node_of[st]) for st in initial_routes.get(v.id, ()) if st in node_of] for v in vehicles
+                [
+                    manager.NodeToIndex(node_of[st])
+                    for st in initial_routes.get(v.id, ())
+                    if st in node_of
+                ]
+                for v in vehicles
             ]
             routing.CloseModelWithParameters(sp)
             initial = routing.ReadAssignmentFromRoutes(start_routes, True)
             if initial is not None:
                 sol = routing.SolveFromAssignmentWithParameters(initial, sp)
             else:
-                log.warning("the initial routes are not a solution of the model; searching from scratch")
-        if sol is None and len(opts.portfolio) > 1 and limit_s >= opts.portfolio_min_s and not pinned:
+                log.warning(
+                    "the initial routes are not a solution of the model; searching from scratch"
+                )
+        if (
+            sol is None
+            and len(opts.portfolio) > 1
+            and limit_s >= opts.portfolio_min_s
+            and not pinned
+        ):
             sol, status, code = _portfolio(
-                routing, sp, [first, *[f for f in opts.portfolio if f != first]], budget_ms, stall,
+                routing,
+                sp,
+                [first, *[f for f in opts.portfolio if f != first]],
+                budget_ms,
+                stall,
                 opts.stall_share * limit_s,
             )
         elif sol is None:
@@ -490,14 +568,26 @@ class OrToolsSolver:
         else:
             code = routing.status()
             status = _status_name(code)
-        if (sol is None or not trace.solutions) and not first_only and first != FALLBACK_FIRST_SOLUTION:
+        if (
+            (sol is None or not trace.solutions)
+            and not first_only
+            and first != FALLBACK_FIRST_SOLUTION
+        ):
             # No plan within the budget (the first-solution heuristic is the slow part on large
             # days; cut short, it returns every request unperformed and never reports a
             # solution): a plan late beats no plan, from a faster heuristic, without local search.
-            log.warning("no plan with %s in time; first plan with %s", params.first_solution, FALLBACK_FIRST_SOLUTION)
+            log.warning(
+                "no plan with %s in time; first plan with %s",
+                params.first_solution,
+                FALLBACK_FIRST_SOLUTION,
+            )
             fb = pywrapcp.DefaultRoutingSearchParameters()
-            fb.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, FALLBACK_FIRST_SOLUTION)
-            fb.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+            fb.first_solution_strategy = getattr(
+                routing_enums_pb2.FirstSolutionStrategy, FALLBACK_FIRST_SOLUTION
+            )
+            fb.local_search_metaheuristic = (
+                routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+            )
             fb.solution_limit = 1
             fb.log_search = params.log_search
             sol = routing.SolveWithParameters(fb)
@@ -527,8 +617,16 @@ class OrToolsSolver:
             hints.append(hint)
         if use_alns:
             improved = self._refine_with_alns(
-                problem, requests, vehicles, vehicle_ids, allowed, node_routes, t0, alns_limit_s,
-                reserve, params,
+                problem,
+                requests,
+                vehicles,
+                vehicle_ids,
+                allowed,
+                node_routes,
+                t0,
+                alns_limit_s,
+                reserve,
+                params,
             )
             if improved is not None:
                 changed = [a != b for a, b in zip(node_routes, improved[0], strict=True)]
@@ -547,9 +645,7 @@ class OrToolsSolver:
                 stops.append((requests[q], "dropoff" if is_drop else "pickup"))
             if not stops:
                 continue
-            hint_breaks: list[int | None] = [
-                sol.StartValue(iv) for iv in break_vars.get(s, [])
-            ]
+            hint_breaks: list[int | None] = [sol.StartValue(iv) for iv in break_vars.get(s, [])]
             route, removed = _time_route(problem, v, stops, hints[s] or None, hint_breaks)
             dropped_late += removed
             if route is not None:
@@ -558,7 +654,9 @@ class OrToolsSolver:
         trace.schedule_s = time.perf_counter() - t_sched
         trace.unschedulable = len(dropped_late)
         if dropped_late:
-            log.warning("%d request(s) could not be timed on their route and are refused", len(dropped_late))
+            log.warning(
+                "%d request(s) could not be timed on their route and are refused", len(dropped_late)
+            )
             status += "_RETIMED"
             optimal = False
         refused = [r.id for r in requests if r.id not in served]
@@ -604,7 +702,9 @@ class OrToolsSolver:
         from dispatcher.solver import alns
 
         slot_of = {k: s for s, k in enumerate(vehicle_ids)}
-        model = alns.build_model(problem, requests, vehicles, [[slot_of[k] for k in allowed[r.id]] for r in requests])
+        model = alns.build_model(
+            problem, requests, vehicles, [[slot_of[k] for k in allowed[r.id]] for r in requests]
+        )
         budget = limit_s - (time.perf_counter() - t0) - reserve
         served = sum(len(nodes) for nodes in node_routes) // 2
         if budget <= 0.05 and served == len(requests):

@@ -100,7 +100,9 @@ class RouteTimer:
         self.n = n
         self.breaks = usable_breaks(vehicle)
         self.locs = [problem.index(vehicle.start)]
-        self.locs += [problem.index(r.pickup if k == "pickup" else r.dropoff) for r, k in self.stops]
+        self.locs += [
+            problem.index(r.pickup if k == "pickup" else r.dropoff) for r, k in self.stops
+        ]
         self.locs.append(problem.index(vehicle.end))
         self.service = [0] + [stop_service_s(problem, r, k) for r, k in self.stops] + [0]
         dur = problem.duration_s
@@ -246,7 +248,13 @@ class RouteTimer:
         return None if lat is None else [-x for x in lat]
 
     # ---- break placement --------------------------------------------------------------------
-    def _gap_order(self, j: int, hint: Sequence[int] | None, hint_break: int | None, hint_gap: int | None = None) -> list[int]:
+    def _gap_order(
+        self,
+        j: int,
+        hint: Sequence[int] | None,
+        hint_break: int | None,
+        hint_gap: int | None = None,
+    ) -> list[int]:
         n = self.n
         assert self.breaks is not None
         b = self.breaks[j]
@@ -295,9 +303,16 @@ class RouteTimer:
         if latest is None or earliest is None:
             return None
         orders = [
-            [g for g in self._gap_order(j, hint, hint_breaks[j] if hint_breaks and j < len(hint_breaks) else None,
-                                        hint_gaps[j] if hint_gaps and j < len(hint_gaps) else None)
-             if self._leg_can_hold(g, self.breaks[j], earliest, latest)]
+            [
+                g
+                for g in self._gap_order(
+                    j,
+                    hint,
+                    hint_breaks[j] if hint_breaks and j < len(hint_breaks) else None,
+                    hint_gaps[j] if hint_gaps and j < len(hint_gaps) else None,
+                )
+                if self._leg_can_hold(g, self.breaks[j], earliest, latest)
+            ]
             for j in range(nb)
         ]
         tries = 0
@@ -323,7 +338,9 @@ class RouteTimer:
 
         return search([])
 
-    def _leg_can_hold(self, g: int, b: Break, earliest: Sequence[int], latest: Sequence[int]) -> bool:
+    def _leg_can_hold(
+        self, g: int, b: Break, earliest: Sequence[int], latest: Sequence[int]
+    ) -> bool:
         """Whether break ``b`` may go in leg ``g`` (between the stop or depot before and the one
         after) given the earliest and latest times of the route timed without its breaks: it
         starts after the service before and within its window, and the vehicle still makes the
@@ -331,9 +348,11 @@ class RouteTimer:
         prev, nxt = g + 1, g + 2  # network variables of the stop (or depot) before and after leg g
         ready = earliest[prev] + self.service[g]
         start = max(ready, b.window.start_s)
-        return (start + b.duration_s <= b.window.end_s
-                and start + b.duration_s <= latest[nxt]
-                and ready + self.travel[g] + b.duration_s <= latest[nxt])
+        return (
+            start + b.duration_s <= b.window.end_s
+            and start + b.duration_s <= latest[nxt]
+            and ready + self.travel[g] + b.duration_s <= latest[nxt]
+        )
 
     def _network_partial(self, gaps: Sequence[int]) -> _Network | None:
         """Network with only the first len(gaps) breaks (a relaxation used while searching)."""
@@ -358,7 +377,9 @@ class RouteTimer:
         solver = pywraplp.Solver.CreateSolver("GLOP")
         if solver is None:
             return earliest
-        x = [solver.NumVar(float(earliest[i]), float(latest[i]), f"x{i}") for i in range(net.n_vars)]
+        x = [
+            solver.NumVar(float(earliest[i]), float(latest[i]), f"x{i}") for i in range(net.n_vars)
+        ]
         for i, j, c in net.edges:
             if i != 0 and j != 0:
                 solver.Add(x[j] - x[i] <= c)

@@ -13,4 +13,14 @@ from dispatcher.store.db import (
     upgrade,
 )
 
-__all__ = ["ROLES", "ConflictError", "KeyInfo", "Store", "current_revision", "hash_token", "make_engine", "sqlite_url", "upgrade"]
+__all__ = [
+    "ROLES",
+    "ConflictError",
+    "KeyInfo",
+    "Store",
+    "current_revision",
+    "hash_token",
+    "make_engine",
+    "sqlite_url",
+    "upgrade",
+]

@@ -73,8 +73,13 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, pool_size=20, max_overflow=40,
-                               **JSON_CODEC)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 60, "check_same_thread": False},
+            pool_size=20,
+            max_overflow=40,
+            **JSON_CODEC,
+        )
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -93,7 +98,7 @@ def make_engine(url: str) -> Engine:
 
         return engine
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True, **JSON_CODEC)
 
 
@@ -104,7 +109,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    cfg.set_main_option(
+        "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    )
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn.execution_options(sqlite_begin="IMMEDIATE")
         command.upgrade(cfg, revision)
@@ -222,13 +229,18 @@ class Documents:
         with self.store.write() as s:
             row = s.get(self.model, doc_id)
             if row is not None and create_only:
-                raise ConflictError(f"{self.noun} {doc_id!r} already exists; replace it with PUT {self.path}/{doc_id}", "body.id")
+                raise ConflictError(
+                    f"{self.noun} {doc_id!r} already exists; replace it with PUT {self.path}/{doc_id}",
+                    "body.id",
+                )
             if row is None:
                 s.add(self.model(id=doc_id, data=dict(data)))
                 try:
                     s.flush()
                 except IntegrityError:
-                    raise ConflictError(f"{self.noun} {doc_id!r} was added at the same time", "body.id") from None
+                    raise ConflictError(
+                        f"{self.noun} {doc_id!r} was added at the same time", "body.id"
+                    ) from None
                 return True
             row.data, row.updated_at = dict(data), utcnow()
             return False
@@ -289,11 +301,18 @@ class Store:
             # the stored plan and problem (large JSON) are loaded only when read (in this
             # transaction, under the lock): a booking that holds them in memory at this version
             # does not parse them again
-            q = (select(ServiceDay).where(ServiceDay.day == day).with_for_update()
-                 .options(defer(ServiceDay.plan_json), defer(ServiceDay.problem_json)))
+            q = (
+                select(ServiceDay)
+                .where(ServiceDay.day == day)
+                .with_for_update()
+                .options(defer(ServiceDay.plan_json), defer(ServiceDay.problem_json))
+            )
             row = s.execute(q).scalar_one_or_none()
             if row is None:
-                raise NotFoundError(f"{day.isoformat()} is not a service day; open it first (PUT /v1/days/{day.isoformat()})", "day")
+                raise NotFoundError(
+                    f"{day.isoformat()} is not a service day; open it first (PUT /v1/days/{day.isoformat()})",
+                    "day",
+                )
             yield s, row
 
     def ping(self) -> bool:
@@ -318,7 +337,9 @@ class Store:
         if not token:
             return None
         with self.read() as s:
-            row = s.execute(select(ApiKey).where(ApiKey.key_hash == hash_token(token))).scalar_one_or_none()
+            row = s.execute(
+                select(ApiKey).where(ApiKey.key_hash == hash_token(token))
+            ).scalar_one_or_none()
             if row is None or row.revoked_at is not None:
                 return None
             return KeyInfo(row.id, row.role, row.name, row.prefix)
@@ -326,7 +347,14 @@ class Store:
     def list_keys(self) -> list[dict[str, Any]]:
         with self.read() as s:
             return [
-                {"id": k.id, "role": k.role, "name": k.name, "prefix": k.prefix, "created_at": iso_time(k.created_at), "revoked": k.revoked_at is not None}
+                {
+                    "id": k.id,
+                    "role": k.role,
+                    "name": k.name,
+                    "prefix": k.prefix,
+                    "created_at": iso_time(k.created_at),
+                    "revoked": k.revoked_at is not None,
+                }
                 for k in s.execute(select(ApiKey).order_by(ApiKey.id)).scalars()
             ]
 
@@ -339,10 +367,16 @@ class Store:
 
     # ---- service days -----------------------------------------------------------------------
     def _counts(self, s: Session, day: date) -> dict[str, int]:
-        rows = s.execute(select(RequestRow.status, func.count()).where(RequestRow.day == day).group_by(RequestRow.status))
+        rows = s.execute(
+            select(RequestRow.status, func.count())
+            .where(RequestRow.day == day)
+            .group_by(RequestRow.status)
+        )
         return {status: int(n) for status, n in rows}
 
-    def put_day(self, day: date, status: str = "open", note: str = "") -> tuple[dict[str, Any], bool]:
+    def put_day(
+        self, day: date, status: str = "open", note: str = ""
+    ) -> tuple[dict[str, Any], bool]:
         """Open (or update) a service day; returns (day, created)."""
         with self.write() as s:
             row = s.get(ServiceDay, day)
@@ -371,11 +405,19 @@ class Store:
 
     def list_days(self) -> list[dict[str, Any]]:
         with self.read() as s:
-            return [day_out(r, self._counts(s, r.day)) for r in s.execute(select(ServiceDay).order_by(ServiceDay.day)).scalars()]
+            return [
+                day_out(r, self._counts(s, r.day))
+                for r in s.execute(select(ServiceDay).order_by(ServiceDay.day)).scalars()
+            ]
 
     def service_days(self, limit: int = 10) -> list[str]:
         with self.read() as s:
-            q = select(ServiceDay.day).where(ServiceDay.status == "open").order_by(ServiceDay.day.desc()).limit(limit)
+            q = (
+                select(ServiceDay.day)
+                .where(ServiceDay.status == "open")
+                .order_by(ServiceDay.day.desc())
+                .limit(limit)
+            )
             return sorted(d.isoformat() for d in s.execute(q).scalars())
 
     def get_plan(self, day: date) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -389,12 +431,16 @@ class Store:
     def day_status(self, day: date) -> str | None:
         """The day's status (``open``/``closed``), or None when it is not a service day."""
         with self.read() as s:
-            return s.execute(select(ServiceDay.status).where(ServiceDay.day == day)).scalar_one_or_none()
+            return s.execute(
+                select(ServiceDay.status).where(ServiceDay.day == day)
+            ).scalar_one_or_none()
 
     def day_version(self, day: date) -> int:
         """The day's version (grows on every change of its requests or plan)."""
         with self.read() as s:
-            v = s.execute(select(ServiceDay.version).where(ServiceDay.day == day)).scalar_one_or_none()
+            v = s.execute(
+                select(ServiceDay.version).where(ServiceDay.day == day)
+            ).scalar_one_or_none()
             if v is None:
                 raise NotFoundError(f"{day.isoformat()} is not a service day", "day")
             return int(v)
@@ -403,8 +449,11 @@ class Store:
         """The day's version with its current plan and problem (dicts), read together; None
         without a plan."""
         with self.read() as s:
-            row = s.execute(select(ServiceDay.version, ServiceDay.plan_json, ServiceDay.problem_json)
-                            .where(ServiceDay.day == day)).one_or_none()
+            row = s.execute(
+                select(ServiceDay.version, ServiceDay.plan_json, ServiceDay.problem_json).where(
+                    ServiceDay.day == day
+                )
+            ).one_or_none()
             if row is None:
                 raise NotFoundError(f"{day.isoformat()} is not a service day", "day")
             if row[1] is None or row[2] is None:
@@ -419,27 +468,56 @@ class Store:
             return row[0]
 
     # ---- requests ---------------------------------------------------------------------------
-    def add_requests(self, day: date, dicts: Sequence[Mapping[str, Any]], source: str = "batch", owner: int | None = None) -> list[str]:
+    def add_requests(
+        self,
+        day: date,
+        dicts: Sequence[Mapping[str, Any]],
+        source: str = "batch",
+        owner: int | None = None,
+    ) -> list[str]:
         """Add validated request dicts to a day as pending, all or nothing."""
         ids = batch_ids(dicts, "id", "request id", "requests")
         with self.lock_day(day) as (s, row):
             if row.status != "open":
                 raise InputError(f"{day.isoformat()} is closed", "day")
-            existing = set(s.execute(select(RequestRow.request_id).where(RequestRow.day == day, RequestRow.request_id.in_(ids))).scalars())
+            existing = set(
+                s.execute(
+                    select(RequestRow.request_id).where(
+                        RequestRow.day == day, RequestRow.request_id.in_(ids)
+                    )
+                ).scalars()
+            )
             for k, rid in enumerate(ids):
                 if rid in existing:
-                    raise ConflictError(f"request {rid!r} already exists on {day.isoformat()}", f"requests[{k}].id")
+                    raise ConflictError(
+                        f"request {rid!r} already exists on {day.isoformat()}", f"requests[{k}].id"
+                    )
             for d in dicts:
-                s.add(RequestRow(day=day, request_id=str(d["id"]), source=source, status="pending", data=dict(d), owner_key_id=owner))
+                s.add(
+                    RequestRow(
+                        day=day,
+                        request_id=str(d["id"]),
+                        source=source,
+                        status="pending",
+                        data=dict(d),
+                        owner_key_id=owner,
+                    )
+                )
             row.version += 1
             try:
                 s.flush()
             except IntegrityError:
-                raise ConflictError("a request with one of these ids was added at the same time", "requests") from None
+                raise ConflictError(
+                    "a request with one of these ids was added at the same time", "requests"
+                ) from None
         return ids
 
     def list_requests(
-        self, day: date, status: str | None = None, source: str | None = None, owner: int | None = None
+        self,
+        day: date,
+        status: str | None = None,
+        source: str | None = None,
+        owner: int | None = None,
     ) -> list[dict[str, Any]]:
         with self.read() as s:
             self.day_row(s, day)
@@ -457,38 +535,64 @@ class Store:
         if not ids:
             return set()
         with self.read() as s:
-            q = select(RequestRow.request_id).where(RequestRow.day == day, RequestRow.request_id.in_(list(ids)))
+            q = select(RequestRow.request_id).where(
+                RequestRow.day == day, RequestRow.request_id.in_(list(ids))
+            )
             if owner is not None:
                 q = q.where(RequestRow.owner_key_id == owner)
             return set(s.execute(q).scalars())
 
-    def get_request(self, day: date, request_id: str, source: str | None = None, owner: int | None = None) -> dict[str, Any]:
+    def get_request(
+        self, day: date, request_id: str, source: str | None = None, owner: int | None = None
+    ) -> dict[str, Any]:
         with self.read() as s:
             row = self._request_row(s, day, request_id)
-            if (source and row.source != source) or (owner is not None and row.owner_key_id != owner):
-                raise NotFoundError(f"no {source or 'request'} {request_id!r} on {day.isoformat()}", "request_id")
+            if (source and row.source != source) or (
+                owner is not None and row.owner_key_id != owner
+            ):
+                raise NotFoundError(
+                    f"no {source or 'request'} {request_id!r} on {day.isoformat()}", "request_id"
+                )
             return request_out(row)
 
     def _request_row(self, s: Session, day: date, request_id: str) -> RequestRow:
-        row = s.execute(select(RequestRow).where(RequestRow.day == day, RequestRow.request_id == request_id)).scalar_one_or_none()
+        row = s.execute(
+            select(RequestRow).where(RequestRow.day == day, RequestRow.request_id == request_id)
+        ).scalar_one_or_none()
         if row is None:
             raise NotFoundError(f"no request {request_id!r} on {day.isoformat()}", "request_id")
         return row
 
     @staticmethod
     def requests_in(s: Session, day: date, statuses: Sequence[str]) -> list[RequestRow]:
-        q = select(RequestRow).where(RequestRow.day == day, RequestRow.status.in_(list(statuses))).order_by(RequestRow.pk)
+        q = (
+            select(RequestRow)
+            .where(RequestRow.day == day, RequestRow.status.in_(list(statuses)))
+            .order_by(RequestRow.pk)
+        )
         return list(s.execute(q).scalars())
 
     @staticmethod
     def request_row(s: Session, day: date, request_id: str) -> RequestRow | None:
-        return s.execute(select(RequestRow).where(RequestRow.day == day, RequestRow.request_id == request_id)).scalar_one_or_none()
+        return s.execute(
+            select(RequestRow).where(RequestRow.day == day, RequestRow.request_id == request_id)
+        ).scalar_one_or_none()
 
     # ---- jobs -------------------------------------------------------------------------------
-    def create_job(self, kind: str, day: date, params: Mapping[str, Any], created_by: int | None) -> dict[str, Any]:
+    def create_job(
+        self, kind: str, day: date, params: Mapping[str, Any], created_by: int | None
+    ) -> dict[str, Any]:
         with self.write() as s:
             row = self.day_row(s, day)
-            job = Job(id=secrets.token_hex(8), kind=kind, day=day, status="queued", params=dict(params), base_version=row.version, created_by=created_by)
+            job = Job(
+                id=secrets.token_hex(8),
+                kind=kind,
+                day=day,
+                status="queued",
+                params=dict(params),
+                base_version=row.version,
+                created_by=created_by,
+            )
             s.add(job)
             s.flush()
             return job_out(job)
@@ -511,10 +615,15 @@ class Store:
     def fail_interrupted_jobs(self) -> int:
         """Jobs left queued or running by a server that stopped: mark them failed."""
         with self.write() as s:
-            jobs = list(s.execute(select(Job).where(Job.status.in_(["queued", "running"]))).scalars())
+            jobs = list(
+                s.execute(select(Job).where(Job.status.in_(["queued", "running"]))).scalars()
+            )
             for job in jobs:
                 job.status = "failed"
-                job.error = {"error": "Interrupted", "where": "job", "message": "the server stopped before the job finished; run it again"}
+                job.error = {
+                    "error": "Interrupted",
+                    "where": "job",
+                    "message": "the server stopped before the job finished; run it again",
+                }
                 job.finished_at = utcnow()
             return len(jobs)
-

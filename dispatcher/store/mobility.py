@@ -47,25 +47,46 @@ class Mobility:
         self.put_volunteer, self.delete_volunteer = self.volunteers.put, self.volunteers.delete
 
     # ---- carpool offers -------------------------------------------------------------------
-    def add_offers(self, day: date, dicts: Sequence[Mapping[str, Any]], owner: int | None = None, where: str = "body.offers") -> list[str]:
+    def add_offers(
+        self,
+        day: date,
+        dicts: Sequence[Mapping[str, Any]],
+        owner: int | None = None,
+        where: str = "body.offers",
+    ) -> list[str]:
         """Add validated offer dicts to an open day, all or nothing; returns their driver ids."""
         ids = batch_ids(dicts, "driver_id", "driver id", where)
         with self.store.lock_day(day) as (s, row):
             if row.status != "open":
                 raise InputError(f"{day.isoformat()} is closed", "day")
-            q = select(CarpoolOfferRow.driver_id).where(CarpoolOfferRow.day == day, CarpoolOfferRow.driver_id.in_(ids))
+            q = select(CarpoolOfferRow.driver_id).where(
+                CarpoolOfferRow.day == day, CarpoolOfferRow.driver_id.in_(ids)
+            )
             existing = set(s.execute(q).scalars())
             for k, oid in enumerate(ids):
                 if oid in existing:
-                    raise ConflictError(f"carpool offer {oid!r} already exists on {day.isoformat()} (a driver making two trips "
-                                        "gives each its own id)", f"{where}[{k}].driver_id")
+                    raise ConflictError(
+                        f"carpool offer {oid!r} already exists on {day.isoformat()} (a driver making two trips "
+                        "gives each its own id)",
+                        f"{where}[{k}].driver_id",
+                    )
             for d in dicts:
-                s.add(CarpoolOfferRow(day=day, driver_id=str(d["driver_id"]), status="active", data=dict(d), owner_key_id=owner))
+                s.add(
+                    CarpoolOfferRow(
+                        day=day,
+                        driver_id=str(d["driver_id"]),
+                        status="active",
+                        data=dict(d),
+                        owner_key_id=owner,
+                    )
+                )
             row.version += 1
             try:
                 s.flush()
             except IntegrityError:
-                raise ConflictError("an offer with one of these driver ids was added at the same time", where) from None
+                raise ConflictError(
+                    "an offer with one of these driver ids was added at the same time", where
+                ) from None
         return ids
 
     def list_offers(self, day: date, status: str | None = None) -> list[dict[str, Any]]:
@@ -91,7 +112,9 @@ class Mobility:
 
     @staticmethod
     def _offer_row(s: Session, day: date, driver_id: str) -> CarpoolOfferRow:
-        q = select(CarpoolOfferRow).where(CarpoolOfferRow.day == day, CarpoolOfferRow.driver_id == driver_id)
+        q = select(CarpoolOfferRow).where(
+            CarpoolOfferRow.day == day, CarpoolOfferRow.driver_id == driver_id
+        )
         row = s.execute(q).scalar_one_or_none()
         if row is None:
             raise NotFoundError(f"no carpool offer {driver_id!r} on {day.isoformat()}", "driver_id")
@@ -100,7 +123,11 @@ class Mobility:
     @staticmethod
     def active_offers_in(s: Session, day: date) -> list[dict[str, Any]]:
         """The day's active offer dicts, read inside an open session (a plan job's snapshot)."""
-        q = select(CarpoolOfferRow).where(CarpoolOfferRow.day == day, CarpoolOfferRow.status == "active").order_by(CarpoolOfferRow.pk)
+        q = (
+            select(CarpoolOfferRow)
+            .where(CarpoolOfferRow.day == day, CarpoolOfferRow.status == "active")
+            .order_by(CarpoolOfferRow.pk)
+        )
         return [r.data for r in s.execute(q).scalars()]
 
     # ---- volunteers (listed, read, written and deleted by self.volunteers: see __init__) ----
@@ -110,7 +137,9 @@ class Mobility:
         return documents_in(s, VolunteerRow)
 
     # ---- matchings ------------------------------------------------------------------------
-    def save_matching(self, day: date, version: int, result: Mapping[str, Any], created_by: int | None) -> dict[str, Any]:
+    def save_matching(
+        self, day: date, version: int, result: Mapping[str, Any], created_by: int | None
+    ) -> dict[str, Any]:
         """Store ``result`` as the day's last matching (computed at the day's ``version``). Two
         matchings of a day saved at once: the later commit wins (the first insert of the
         other is retried as an update)."""
@@ -122,12 +151,25 @@ class Mobility:
                     if row is None:
                         row = CarpoolMatchingRow(day=day)
                         s.add(row)
-                    row.version, row.result, row.created_by, row.created_at = version, dict(result), created_by, utcnow()
+                    row.version, row.result, row.created_by, row.created_at = (
+                        version,
+                        dict(result),
+                        created_by,
+                        utcnow(),
+                    )
                     s.flush()
-                    return {**row.result, "version": row.version, "created_at": iso_time(row.created_at), "stale": version != current}
+                    return {
+                        **row.result,
+                        "version": row.version,
+                        "created_at": iso_time(row.created_at),
+                        "stale": version != current,
+                    }
             except IntegrityError:
                 if attempt:
-                    raise ConflictError("another matching of the day was saved at the same time; run it again", "day") from None
+                    raise ConflictError(
+                        "another matching of the day was saved at the same time; run it again",
+                        "day",
+                    ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def get_matching(self, day: date) -> dict[str, Any]:
@@ -136,6 +178,13 @@ class Mobility:
             current = self.store.day_row(s, day).version
             row = s.get(CarpoolMatchingRow, day)
             if row is None:
-                raise NotFoundError(f"no carpool matching yet on {day.isoformat()}; run one (POST /v1/days/{day.isoformat()}/carpool-matches)",
-                                    "carpool-matches")
-            return {**row.result, "version": row.version, "created_at": iso_time(row.created_at), "stale": row.version != current}
+                raise NotFoundError(
+                    f"no carpool matching yet on {day.isoformat()}; run one (POST /v1/days/{day.isoformat()}/carpool-matches)",
+                    "carpool-matches",
+                )
+            return {
+                **row.result,
+                "version": row.version,
+                "created_at": iso_time(row.created_at),
+                "stale": row.version != current,
+            }

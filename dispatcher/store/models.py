@@ -51,7 +51,9 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(20))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
-    prefix: Mapped[str] = mapped_column(String(16))  # first characters of the token, to recognise it
+    prefix: Mapped[str] = mapped_column(
+        String(16)
+    )  # first characters of the token, to recognise it
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 

@@ -67,9 +67,20 @@ def tune(
         err_console.print(tuning.describe_trial(rep), highlight=False)
 
     result = tuning.run_study(
-        family, instances, trials, time_limit, scheduler=scheduler, storage=storage,
-        study_name=study, out=out, n_workers=workers, sampler_seed=seed, compare=compare,
-        command=command, on_trial=on_trial, instances_dir=root,
+        family,
+        instances,
+        trials,
+        time_limit,
+        scheduler=scheduler,
+        storage=storage,
+        study_name=study,
+        out=out,
+        n_workers=workers,
+        sampler_seed=seed,
+        compare=compare,
+        command=command,
+        on_trial=on_trial,
+        instances_dir=root,
     )
     console.print(tuning.summary(result), highlight=False)
     if result.comparison:

@@ -146,7 +146,10 @@ def load_bks(root: Path | None = None) -> dict[tuple[str, str], tuple[float, int
             if fam is None:
                 continue
             veh = row.get("bks_vehicles") or ""
-            out[(fam, row["instance"].lower())] = (float(row["bks_cost"]), int(veh) if veh.strip() else None)
+            out[(fam, row["instance"].lower())] = (
+                float(row["bks_cost"]),
+                int(veh) if veh.strip() else None,
+            )
     return out
 
 
@@ -160,7 +163,9 @@ def instance_paths(family: str, root: Path | None = None) -> list[Path]:
     return sorted(folder.glob("*.txt"), key=lambda p: p.stem.lower())
 
 
-def load_instance(family: str, name: str, root: Path | None = None, scale: int = DEFAULT_SCALE) -> Instance:
+def load_instance(
+    family: str, name: str, root: Path | None = None, scale: int = DEFAULT_SCALE
+) -> Instance:
     """Read one instance by name (case-insensitive, e.g. ``a2-16``, ``lc101``, ``c101``)."""
     root = root or find_instances_dir()
     for p in instance_paths(family, root):
@@ -179,7 +184,9 @@ def _rows(path: Path) -> list[list[str]]:
     return [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
 
 
-def _matrices(coords: Sequence[tuple[float, float]], scale: int) -> tuple[np.ndarray, list[list[int]], list[list[int]]]:
+def _matrices(
+    coords: Sequence[tuple[float, float]], scale: int
+) -> tuple[np.ndarray, list[list[int]], list[list[int]]]:
     pts = np.asarray(coords, dtype=float)
     diff = pts[:, None, :] - pts[None, :, :]
     euclid = np.sqrt((diff**2).sum(axis=2))
@@ -228,7 +235,9 @@ def cordeau_layout(rows: Sequence[Sequence[str]], where: str = "") -> tuple[str,
     )
 
 
-def read_cordeau(path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int | None] | None = None) -> Instance:
+def read_cordeau(
+    path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int | None] | None = None
+) -> Instance:
     """A Cordeau DARP file (a/b or pr layout) as an Instance."""
     rows = _rows(path)
     where = str(path)
@@ -266,7 +275,9 @@ def read_cordeau(path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int |
     for i in range(1, n + 1):
         p, d = nodes[i], nodes[n + i]
         if p[3] <= 0 or d[3] != -p[3]:
-            raise DataError(f"request {i}: pickup load {p[3]} and drop-off load {d[3]} do not pair", where)
+            raise DataError(
+                f"request {i}: pickup load {p[3]} and drop-off load {d[3]} do not pair", where
+            )
         rid = str(i)
         reqs.append(
             Request(
@@ -289,7 +300,9 @@ def read_cordeau(path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int |
     shift = TimeWindow(depot_e * S, depot_l * S)
     max_dur = None if layout == "ab" and depot_l - depot_e <= t_max else t_max
     vehicles = tuple(
-        Vehicle(f"v{j}", "0", str(end_node), shift, seats=cap, cost_per_km=1000.0 / S, cost_per_hour=0.0)
+        Vehicle(
+            f"v{j}", "0", str(end_node), shift, seats=cap, cost_per_km=1000.0 / S, cost_per_hour=0.0
+        )
         for j in range(k)
     )
     rules = ServiceRules(boarding_s=0, alighting_s=0, service_hours=TimeWindow(0, horizon * S))
@@ -324,7 +337,9 @@ def read_cordeau(path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int |
 # --------------------------------------------------------------------------------------------
 
 
-def read_li_lim(path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int | None] | None = None) -> Instance:
+def read_li_lim(
+    path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int | None] | None = None
+) -> Instance:
     """A Li & Lim PDPTW file as an Instance (request id = pickup task id)."""
     rows = _rows(path)
     where = str(path)
@@ -365,7 +380,9 @@ def read_li_lim(path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int | 
         j = t[7]
         d = tasks.get(j)
         if d is None or d[6] != i or d[2] != -t[2]:
-            raise DataError(f"pickup {i} names delivery {j}, which does not pair back with it", where)
+            raise DataError(
+                f"pickup {i} names delivery {j}, which does not pair back with it", where
+            )
         rid = str(i)
         reqs.append(
             Request(
@@ -384,19 +401,51 @@ def read_li_lim(path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int | 
         node_stops[i] = (rid, "pickup")
         node_stops[j] = (rid, "dropoff")
     if len(node_stops) != len(tasks) - 1:
-        raise DataError(f"{len(tasks) - 1 - len(node_stops)} task(s) belong to no pickup-delivery pair", where)
-    problem = _hierarchical_problem(path, locs, dur, dist, reqs, _fleet(k, cap, TimeWindow(depot[3] * S, depot[4] * S), S), horizon * S)
-    return Instance(path.stem, "pdptw", problem, coords, euclid, S, bks[0] if bks else None, bks[1] if bks else None,
-                    None, "li_lim", node_stops, path)
+        raise DataError(
+            f"{len(tasks) - 1 - len(node_stops)} task(s) belong to no pickup-delivery pair", where
+        )
+    problem = _hierarchical_problem(
+        path,
+        locs,
+        dur,
+        dist,
+        reqs,
+        _fleet(k, cap, TimeWindow(depot[3] * S, depot[4] * S), S),
+        horizon * S,
+    )
+    return Instance(
+        path.stem,
+        "pdptw",
+        problem,
+        coords,
+        euclid,
+        S,
+        bks[0] if bks else None,
+        bks[1] if bks else None,
+        None,
+        "li_lim",
+        node_stops,
+        path,
+    )
 
 
 def _hierarchical_problem(
-    path: Path, locs: Any, dur: Any, dist: Any, reqs: Sequence[Request], vehicles: tuple[Vehicle, ...], horizon_s: int
+    path: Path,
+    locs: Any,
+    dur: Any,
+    dist: Any,
+    reqs: Sequence[Request],
+    vehicles: tuple[Vehicle, ...],
+    horizon_s: int,
 ) -> Problem:
     """Li & Lim and Solomon: fewest vehicles first (fixed cost per vehicle), then distance; service
     times on the requests, the whole horizon as service hours."""
     return Problem(
-        locs, dur, dist, tuple(reqs), vehicles,
+        locs,
+        dur,
+        dist,
+        tuple(reqs),
+        vehicles,
         rules=ServiceRules(boarding_s=0, alighting_s=0, service_hours=TimeWindow(0, horizon_s)),
         weights=ObjectiveWeights(refusal_penalty=HIERARCHICAL_REFUSAL_PENALTY),
         name=path.stem,
@@ -405,8 +454,16 @@ def _hierarchical_problem(
 
 def _fleet(k: int, cap: int, shift: TimeWindow, scale: int) -> tuple[Vehicle, ...]:
     return tuple(
-        Vehicle(f"v{j}", "0", "0", shift, seats=cap, cost_per_km=1000.0 / scale, cost_per_hour=0.0,
-                fixed_cost=VEHICLE_FIXED_COST)
+        Vehicle(
+            f"v{j}",
+            "0",
+            "0",
+            shift,
+            seats=cap,
+            cost_per_km=1000.0 / scale,
+            cost_per_hour=0.0,
+            fixed_cost=VEHICLE_FIXED_COST,
+        )
         for j in range(k)
     )
 
@@ -416,7 +473,9 @@ def _fleet(k: int, cap: int, shift: TimeWindow, scale: int) -> tuple[Vehicle, ..
 # --------------------------------------------------------------------------------------------
 
 
-def read_solomon(path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int | None] | None = None) -> Instance:
+def read_solomon(
+    path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int | None] | None = None
+) -> Instance:
     """A Solomon VRPTW file as an Instance; customer c becomes request ``c`` from the depot."""
     rows = _rows(path)
     where = str(path)
@@ -429,8 +488,17 @@ def read_solomon(path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int |
         if len(a) == 2 and k is None:
             k, cap = _to_int(a[0], w), _to_int(a[1], w)
         elif len(a) >= 7:
-            custs.append((_to_int(a[0], w), _to_float(a[1], w), _to_float(a[2], w), _to_int(a[3], w),
-                          _to_int(a[4], w), _to_int(a[5], w), _to_int(a[6], w)))
+            custs.append(
+                (
+                    _to_int(a[0], w),
+                    _to_float(a[1], w),
+                    _to_float(a[2], w),
+                    _to_int(a[3], w),
+                    _to_int(a[4], w),
+                    _to_int(a[5], w),
+                    _to_int(a[6], w),
+                )
+            )
     if k is None or cap is None:
         raise DataError("vehicle line 'NUMBER CAPACITY' missing", where)
     if not custs or custs[0][0] != 0 or [c[0] for c in custs] != list(range(len(custs))):
@@ -446,7 +514,9 @@ def read_solomon(path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int |
     for c in custs[1:]:
         i, _, _, q, ready, due, s = c
         if q <= 0:
-            raise DataError(f"customer {i} has demand {q}; the model carries at least one unit", where)
+            raise DataError(
+                f"customer {i} has demand {q}; the model carries at least one unit", where
+            )
         rid = str(i)
         reqs.append(
             Request(
@@ -463,9 +533,29 @@ def read_solomon(path: Path, scale: int = DEFAULT_SCALE, bks: tuple[float, int |
             )
         )
         node_stops[i] = (rid, "dropoff")
-    problem = _hierarchical_problem(path, locs, dur, dist, reqs, _fleet(k, cap, TimeWindow(depot[4] * S, depot[5] * S), S), horizon * S)
-    return Instance(path.stem, "vrptw", problem, coords, euclid, S, bks[0] if bks else None, bks[1] if bks else None,
-                    None, "solomon", node_stops, path)
+    problem = _hierarchical_problem(
+        path,
+        locs,
+        dur,
+        dist,
+        reqs,
+        _fleet(k, cap, TimeWindow(depot[4] * S, depot[5] * S), S),
+        horizon * S,
+    )
+    return Instance(
+        path.stem,
+        "vrptw",
+        problem,
+        coords,
+        euclid,
+        S,
+        bks[0] if bks else None,
+        bks[1] if bks else None,
+        None,
+        "solomon",
+        node_stops,
+        path,
+    )
 
 
 READERS = {"darp": read_cordeau, "pdptw": read_li_lim, "vrptw": read_solomon}
@@ -502,7 +592,9 @@ def extra_violations(instance: Instance, plan: Plan) -> list[str]:
         limit = instance.max_route_duration * instance.scale
         for r in plan.routes:
             if r.visits and r.end_s - r.start_s > limit:
-                out.append(f"route {r.vehicle_id}: duration {(r.end_s - r.start_s) / instance.scale:.3f} > T={instance.max_route_duration:g}")
+                out.append(
+                    f"route {r.vehicle_id}: duration {(r.end_s - r.start_s) / instance.scale:.3f} > T={instance.max_route_duration:g}"
+                )
     return out
 
 
@@ -558,8 +650,15 @@ def judge(instance: Instance, plan: Plan) -> Verdict:
     if served < n:
         problems.append(f"{n - served} request(s) not served")
     cost = plan_cost(instance, plan)
-    return Verdict(report.ok and not extra and served == n, served, n, vehicles_used(plan), cost,
-                   gap_percent(cost, instance.bks_cost), tuple(problems))
+    return Verdict(
+        report.ok and not extra and served == n,
+        served,
+        n,
+        vehicles_used(plan),
+        cost,
+        gap_percent(cost, instance.bks_cost),
+        tuple(problems),
+    )
 
 
 __all__ = [

@@ -104,8 +104,13 @@ class InstanceScore:
 
 
 def run_score(
-    feasible: bool, gap_pct: float | None, served: int, requests: int, vehicles: int,
-    bks_vehicles: int | None, hierarchical: bool,
+    feasible: bool,
+    gap_pct: float | None,
+    served: int,
+    requests: int,
+    vehicles: int,
+    bks_vehicles: int | None,
+    hierarchical: bool,
 ) -> float:
     """The number a trial minimises for one run (see the module's docstring)."""
     if not feasible:
@@ -128,9 +133,20 @@ def evaluate(instance: Instance, params: SolverParams) -> InstanceScore:
     try:
         plan = default_solver(params).solve(problem)
     except Exception as exc:  # noqa: BLE001 - a crash is a result like any other, scored as infeasible
-        return InstanceScore(instance.name, False, 0, n, 0, instance.bks_vehicles, math.nan, None,
-                             run_score(False, None, 0, n, 0, None, False), time.perf_counter() - t0, "ERROR",
-                             f"{type(exc).__name__}: {exc}")
+        return InstanceScore(
+            instance.name,
+            False,
+            0,
+            n,
+            0,
+            instance.bks_vehicles,
+            math.nan,
+            None,
+            run_score(False, None, 0, n, 0, None, False),
+            time.perf_counter() - t0,
+            "ERROR",
+            f"{type(exc).__name__}: {exc}",
+        )
     total = time.perf_counter() - t0
     v = judge(instance, plan)
     problems = v.problems
@@ -143,10 +159,19 @@ def evaluate(instance: Instance, params: SolverParams) -> InstanceScore:
         bks_vehicles=instance.bks_vehicles,
         cost=v.cost,
         gap_pct=v.gap_pct,
-        score=run_score(v.feasible, v.gap_pct, v.served, n, v.vehicles, instance.bks_vehicles, instance.hierarchical),
+        score=run_score(
+            v.feasible,
+            v.gap_pct,
+            v.served,
+            n,
+            v.vehicles,
+            instance.bks_vehicles,
+            instance.hierarchical,
+        ),
         total_s=total,
         status=plan.stats.status.value,
-        violations="; ".join(problems[:3]) + (f" (+{len(problems) - 3})" if len(problems) > 3 else ""),
+        violations="; ".join(problems[:3])
+        + (f" (+{len(problems) - 3})" if len(problems) > 3 else ""),
     )
 
 
@@ -275,17 +300,28 @@ def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
 
 
 def open_study(
-    storage: str, study_name: str, family: str, instances: Sequence[str], time_limit_s: float, sampler_seed: int = 0,
+    storage: str,
+    study_name: str,
+    family: str,
+    instances: Sequence[str],
+    time_limit_s: float,
+    sampler_seed: int = 0,
 ) -> optuna.Study:
     """Create the study, or load it when it exists and was run in the same conditions."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     rdb = _rdb_storage(storage)
-    conditions = {"family": family, "instances": list(instances), "time_limit_s": float(time_limit_s)}
+    conditions = {
+        "family": family,
+        "instances": list(instances),
+        "time_limit_s": float(time_limit_s),
+    }
     # created studies get their conditions first; a sampler reseeded by the number of trials so
     # that a resumed study does not replay the random start of the previous run
-    study = optuna.create_study(storage=rdb, study_name=study_name, direction="minimize", load_if_exists=True)
+    study = optuna.create_study(
+        storage=rdb, study_name=study_name, direction="minimize", load_if_exists=True
+    )
     attrs = study.user_attrs
     if not attrs:
         for k, v in conditions.items():
@@ -301,7 +337,9 @@ def open_study(
             )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # constant_liar
-        study.sampler = optuna.samplers.TPESampler(seed=sampler_seed + len(study.trials), constant_liar=True)
+        study.sampler = optuna.samplers.TPESampler(
+            seed=sampler_seed + len(study.trials), constant_liar=True
+        )
     return study
 
 
@@ -324,9 +362,14 @@ def requeue_stale(study: optuna.Study, stale_after_s: float) -> list[int]:
 
 def _scores_attr(scores: Sequence[InstanceScore]) -> dict[str, dict[str, Any]]:
     return {
-        s.instance: {"gap_pct": None if s.gap_pct is None else round(s.gap_pct, 4), "feasible": s.feasible,
-                     "vehicles": s.vehicles, "cost": None if math.isnan(s.cost) else round(s.cost, 4),
-                     "score": round(s.score, 4), "status": s.status}
+        s.instance: {
+            "gap_pct": None if s.gap_pct is None else round(s.gap_pct, 4),
+            "feasible": s.feasible,
+            "vehicles": s.vehicles,
+            "cost": None if math.isnan(s.cost) else round(s.cost, 4),
+            "score": round(s.score, 4),
+            "status": s.status,
+        }
         for s in scores
     }
 
@@ -371,9 +414,14 @@ def run_study(
     insts = [load_instance(family, n, root=root) for n in names]
     name = study_name or default_study_name(family, names, time_limit_s)
     study = open_study(storage, name, family, names, time_limit_s, sampler_seed)
-    stale = requeue_stale(study, stale_after_s if stale_after_s is not None else 3 * len(insts) * time_limit_s + 60)
+    stale = requeue_stale(
+        study, stale_after_s if stale_after_s is not None else 3 * len(insts) * time_limit_s + 60
+    )
     if stale:
-        log.warning("trial(s) %s were left running by an interrupted run: failed, parameters queued again", stale)
+        log.warning(
+            "trial(s) %s were left running by an interrupted run: failed, parameters queued again",
+            stale,
+        )
     if not study.trials:
         study.enqueue_trial(default_values())
 
@@ -410,8 +458,13 @@ def run_study(
             asked += 1
             params = params_of(values, time_limit_s)
             futs = [client.submit(evaluate, f, params, pure=False) for f in inst_futures]
-            live[trial.number] = {"trial": trial, "values": values, "scores": [None] * len(futs), "futures": futs,
-                                  "t0": time.perf_counter()}
+            live[trial.number] = {
+                "trial": trial,
+                "values": values,
+                "scores": [None] * len(futs),
+                "futures": futs,
+                "t0": time.perf_counter(),
+            }
             for i, f in enumerate(futs):
                 owner[f.key] = (trial.number, i)
                 ac.add(f)
@@ -422,8 +475,12 @@ def run_study(
             while asked < trials and in_flight() < slots and repeats < MAX_REPEATS:
                 repeats = 0 if launch() else repeats + 1
             if repeats >= MAX_REPEATS and asked < trials and not live:
-                log.warning("the sampler proposed only parameters already run %d times in a row: stopping after "
-                            "%d new trial(s)", MAX_REPEATS, asked)
+                log.warning(
+                    "the sampler proposed only parameters already run %d times in a row: stopping after "
+                    "%d new trial(s)",
+                    MAX_REPEATS,
+                    asked,
+                )
 
         fill()
         for fut in ac:
@@ -439,7 +496,14 @@ def run_study(
                 trial = st["trial"]
                 trial.set_user_attr("error", f"{type(e).__name__}: {e}")
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                rep = TrialReport(num, st["values"], None, [], time.perf_counter() - st["t0"], f"{type(e).__name__}: {e}")
+                rep = TrialReport(
+                    num,
+                    st["values"],
+                    None,
+                    [],
+                    time.perf_counter() - st["t0"],
+                    f"{type(e).__name__}: {e}",
+                )
                 reports.append(rep)
                 del live[num]
                 if on_trial:
@@ -462,7 +526,9 @@ def run_study(
 
         complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         if not complete:
-            raise InputError("no trial of the study has completed yet: run with --trials 1 or more", "--trials")
+            raise InputError(
+                "no trial of the study has completed yet: run with --trials 1 or more", "--trials"
+            )
         best = study.best_trial
         best_values = {k: best.params[k] for k in SPACE if k in best.params}
         dflt = default_values()
@@ -471,15 +537,28 @@ def run_study(
 
         if compare:
             comparison = compare_params(
-                client, inst_futures,
-                {"defaults": params_of(dflt, time_limit_s), "tuned": params_of(best_values, time_limit_s)},
+                client,
+                inst_futures,
+                {
+                    "defaults": params_of(dflt, time_limit_s),
+                    "tuned": params_of(best_values, time_limit_s),
+                },
             )
 
     result = StudyResult(
-        study_name=name, storage=storage, family=family, instances=names, time_limit_s=time_limit_s,
-        trials_run=reports, complete_trials=len(complete), best_number=best.number, best_values=best_values,
-        best_value=float(best.value) if best.value is not None else math.nan, default_number=dtrial.number if dtrial else None,
-        default_value=float(dtrial.value) if dtrial and dtrial.value is not None else None, comparison=comparison,
+        study_name=name,
+        storage=storage,
+        family=family,
+        instances=names,
+        time_limit_s=time_limit_s,
+        trials_run=reports,
+        complete_trials=len(complete),
+        best_number=best.number,
+        best_values=best_values,
+        best_value=float(best.value) if best.value is not None else math.nan,
+        default_number=dtrial.number if dtrial else None,
+        default_value=float(dtrial.value) if dtrial and dtrial.value is not None else None,
+        comparison=comparison,
     )
     if out is not None:
         result.out = write_params_file(result, Path(out), command)
@@ -487,7 +566,9 @@ def run_study(
 
 
 def compare_params(
-    client: Client, inst_futures: Sequence[Any], candidates: Mapping[str, SolverParams],
+    client: Client,
+    inst_futures: Sequence[Any],
+    candidates: Mapping[str, SolverParams],
 ) -> dict[str, list[InstanceScore]]:
     """Every candidate on every instance, submitted interleaved so that they share the workers
     in the same conditions."""
@@ -514,13 +595,18 @@ def compare_files(
     root = find_instances_dir(instances_dir)
     names = resolve_instances(family, instances, root)
     insts = [load_instance(family, n, root=root) for n in names]
-    timed = {k: params_from_mapping({"time_limit_s": time_limit_s}, base=v) for k, v in candidates.items()}
+    timed = {
+        k: params_from_mapping({"time_limit_s": time_limit_s}, base=v)
+        for k, v in candidates.items()
+    }
     with dask_client(scheduler, n_workers) as client:
         futs = client.scatter(insts, broadcast=True)
         return names, compare_params(client, futs, timed)
 
 
-def resolve_instances(family: str, spec: Sequence[str] | str, root: Path | None = None) -> list[str]:
+def resolve_instances(
+    family: str, spec: Sequence[str] | str, root: Path | None = None
+) -> list[str]:
     """Instance names as the files spell them (case-insensitive; ``all``; comma-separated)."""
     wanted = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
     names = [p.stem for p in instance_paths(family, root)]
@@ -544,10 +630,14 @@ def write_params_file(result: StudyResult, path: Path, command: str = "") -> Pat
         "(gap % to the best-known; infeasible runs count 100+)",
     ]
     if result.default_value is not None:
-        lines.append(f"Defaults: trial {result.default_number}, mean score {result.default_value:.3f}")
+        lines.append(
+            f"Defaults: trial {result.default_number}, mean score {result.default_value:.3f}"
+        )
     if command:
         lines.append(f"Command: {command}")
-    lines.append("The time limit is not part of the tuned keys: give it where the solver is called.")
+    lines.append(
+        "The time limit is not part of the tuned keys: give it where the solver is called."
+    )
     meta: dict[str, Any] = {
         "study": result.study_name,
         "storage": result.storage,
@@ -564,7 +654,9 @@ def write_params_file(result: StudyResult, path: Path, command: str = "") -> Pat
     }
     for label, scores in result.comparison.items():
         meta[f"rerun_{label}_score"] = round(trial_value(scores), 4)
-    return save_params(result.best_params, path, keys=list(SPACE), meta=meta, comment="\n".join(lines))
+    return save_params(
+        result.best_params, path, keys=list(SPACE), meta=meta, comment="\n".join(lines)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -582,8 +674,10 @@ def describe_trial(rep: TrialReport) -> str:
     vals = " ".join(f"{v}" for v in rep.values.values())
     if rep.error:
         return f"trial {rep.number:>3} {vals}: FAILED {rep.error}"
-    return (f"trial {rep.number:>3} {vals}: score {rep.value:.3f}, {rep.feasible}/{len(rep.scores)} feasible, "
-            f"{rep.wall_s:.1f} s")
+    return (
+        f"trial {rep.number:>3} {vals}: score {rep.value:.3f}, {rep.feasible}/{len(rep.scores)} feasible, "
+        f"{rep.wall_s:.1f} s"
+    )
 
 
 def comparison_markdown(result: StudyResult) -> str:
@@ -591,16 +685,27 @@ def comparison_markdown(result: StudyResult) -> str:
     return scores_markdown(result.instances, result.comparison)
 
 
-def scores_markdown(instances: Sequence[str], comparison: Mapping[str, Sequence[InstanceScore]]) -> str:
+def scores_markdown(
+    instances: Sequence[str], comparison: Mapping[str, Sequence[InstanceScore]]
+) -> str:
     """Per-instance gaps of each candidate, and the mean score (= mean gap when all are feasible)."""
     labels = list(comparison)
     head = "| instance | " + " | ".join(f"{lb} gap %" for lb in labels) + " |"
     lines = [head, "|" + "---|" * (1 + len(labels))]
     for i, inst in enumerate(instances):
-        lines.append(f"| {inst} | " + " | ".join(_fmt_gap(comparison[lb][i]) for lb in labels) + " |")
-    lines.append("| **mean score** | " + " | ".join(f"{trial_value(comparison[lb]):.3f}" for lb in labels) + " |")
-    lines.append("| feasible | " + " | ".join(f"{sum(s.feasible for s in comparison[lb])}/{len(instances)}"
-                                             for lb in labels) + " |")
+        lines.append(
+            f"| {inst} | " + " | ".join(_fmt_gap(comparison[lb][i]) for lb in labels) + " |"
+        )
+    lines.append(
+        "| **mean score** | "
+        + " | ".join(f"{trial_value(comparison[lb]):.3f}" for lb in labels)
+        + " |"
+    )
+    lines.append(
+        "| feasible | "
+        + " | ".join(f"{sum(s.feasible for s in comparison[lb])}/{len(instances)}" for lb in labels)
+        + " |"
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -20,7 +20,15 @@ import pytest
 from dispatcher.store import Store
 
 PG_URL = os.environ.get("DISPATCHER_TEST_PG_URL")
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason="DISPATCHER_TEST_PG_URL not set (run .ci/postgres.sh)"))]
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            not PG_URL, reason="DISPATCHER_TEST_PG_URL not set (run .ci/postgres.sh)"
+        ),
+    ),
+]
 DAY = date.today() + timedelta(days=30)  # a future service day: bookings are never "in the past"
 
 
@@ -64,15 +72,30 @@ class Server:
 
     def start(self, timeout_s: float = 60.0) -> Server:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "dispatcher.api.app:app_from_env", "--factory", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "dispatcher.api.app:app_from_env",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 out = self.proc.stdout.read() if self.proc.stdout else b""
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{out.decode(errors='replace')}")
+                raise RuntimeError(
+                    f"server exited with {self.proc.returncode}:\n{out.decode(errors='replace')}"
+                )
             try:
                 if httpx.get(self.url + "/health", timeout=1.0).status_code == 200:
                     return self
@@ -111,9 +134,15 @@ class Api:
 
     def __init__(self, server: Server, store: Store) -> None:
         self.server, self.store = server, store
-        self.tokens = {role: store.create_key(role, f"test {role}")[0] for role in ("operator", "portal", "planner")}
+        self.tokens = {
+            role: store.create_key(role, f"test {role}")[0]
+            for role in ("operator", "portal", "planner")
+        }
         self.tokens["portal2"] = store.create_key("portal", "second portal")[0]
-        self.clients = {role: httpx.Client(base_url=server.url, headers={"X-API-Key": t}, timeout=60.0) for role, t in self.tokens.items()}
+        self.clients = {
+            role: httpx.Client(base_url=server.url, headers={"X-API-Key": t}, timeout=60.0)
+            for role, t in self.tokens.items()
+        }
         self.anon = httpx.Client(base_url=server.url, timeout=60.0)
 
     def __getattr__(self, role: str) -> httpx.Client:
@@ -128,8 +157,20 @@ class Api:
 
 
 FLEET: list[dict[str, Any]] = [
-    {"id": "bus-1", "start": "Albert", "shift": {"start": "07:00", "end": "19:00"}, "seats": 8, "wheelchairs": 0},
-    {"id": "tpmr-1", "start": "Albert", "shift": {"start": "07:00", "end": "19:00"}, "seats": 6, "wheelchairs": 2},
+    {
+        "id": "bus-1",
+        "start": "Albert",
+        "shift": {"start": "07:00", "end": "19:00"},
+        "seats": 8,
+        "wheelchairs": 0,
+    },
+    {
+        "id": "tpmr-1",
+        "start": "Albert",
+        "shift": {"start": "07:00", "end": "19:00"},
+        "seats": 6,
+        "wheelchairs": 2,
+    },
 ]
 
 

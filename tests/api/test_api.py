@@ -54,16 +54,36 @@ def test_revoked_key_is_refused(api: Api) -> None:
 
 def test_bad_input_names_the_field(api: Api) -> None:
     _setup_day(api)
-    bad = {"requests": [{"id": "ok1", "pickup": "Albert", "dropoff": "Méaulte", "pickup_window": {"start": "08:00", "end": "08:15"}},
-                        {"id": "bad", "pickup": "Albert", "dropoff": "Méaulte", "seats": -1, "pickup_window": {"start": "08:00", "end": "08:15"}}]}
+    bad = {
+        "requests": [
+            {
+                "id": "ok1",
+                "pickup": "Albert",
+                "dropoff": "Méaulte",
+                "pickup_window": {"start": "08:00", "end": "08:15"},
+            },
+            {
+                "id": "bad",
+                "pickup": "Albert",
+                "dropoff": "Méaulte",
+                "seats": -1,
+                "pickup_window": {"start": "08:00", "end": "08:15"},
+            },
+        ]
+    }
     r = api.operator.post(f"/v1/days/{D}/requests", json=bad)
     assert r.status_code == 422
     assert r.json()["where"] == "body.requests[1].seats" and r.json()["message"]
     # nothing of the batch was stored
     assert all(x["id"] != "ok1" for x in api.operator.get(f"/v1/days/{D}/requests").json())
-    r = api.operator.post("/v1/vehicles", json={"id": "v", "start": "Albert", "shift": {"start": "19:00", "end": "07:00"}})
+    r = api.operator.post(
+        "/v1/vehicles",
+        json={"id": "v", "start": "Albert", "shift": {"start": "19:00", "end": "07:00"}},
+    )
     assert r.status_code == 422 and r.json()["where"].startswith("body.shift"), r.text
-    r = api.operator.post(f"/v1/days/{D}/requests", content=b"{not json", headers={"content-type": "application/json"})
+    r = api.operator.post(
+        f"/v1/days/{D}/requests", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422 and r.json()["where"] == "body"
     r = api.operator.get("/v1/days/2030-02-31")
     assert r.status_code == 422 and r.json()["where"] == "path.day"
@@ -71,18 +91,39 @@ def test_bad_input_names_the_field(api: Api) -> None:
 
 def test_unknown_commune_answers_nearest_names(api: Api) -> None:
     _setup_day(api)
-    r = api.operator.post(f"/v1/days/{D}/requests", json=[{"id": "x1", "pickup": "Meaulté-sur-Mer", "dropoff": "Albert",
-                                                           "pickup_window": {"start": "08:00", "end": "08:15"}}])
+    r = api.operator.post(
+        f"/v1/days/{D}/requests",
+        json=[
+            {
+                "id": "x1",
+                "pickup": "Meaulté-sur-Mer",
+                "dropoff": "Albert",
+                "pickup_window": {"start": "08:00", "end": "08:15"},
+            }
+        ],
+    )
     assert r.status_code == 404
     body = r.json()
-    assert body["where"] == "body.requests[0].pickup" and "nearest names" in body["message"] and "Méaulte" in body["message"]
+    assert (
+        body["where"] == "body.requests[0].pickup"
+        and "nearest names" in body["message"]
+        and "Méaulte" in body["message"]
+    )
 
 
 def test_day_outside_calendar_and_past_are_refused(api: Api) -> None:
     other = (DAY + timedelta(days=1)).isoformat()
-    booking = {"pickup": "Albert", "dropoff": "Méaulte", "pickup_window": {"start": "08:00", "end": "08:15"}}
+    booking = {
+        "pickup": "Albert",
+        "dropoff": "Méaulte",
+        "pickup_window": {"start": "08:00", "end": "08:15"},
+    }
     r = api.portal.post(f"/v1/days/{other}/bookings", json=booking)
-    assert r.status_code == 422 and "service calendar" in r.json()["message"] and D in r.json()["message"]
+    assert (
+        r.status_code == 422
+        and "service calendar" in r.json()["message"]
+        and D in r.json()["message"]
+    )
     past = date.today() - timedelta(days=3)
     assert api.operator.put(f"/v1/days/{past.isoformat()}", json={}).status_code == 201
     r = api.portal.post(f"/v1/days/{past.isoformat()}/bookings", json=booking)
@@ -90,29 +131,65 @@ def test_day_outside_calendar_and_past_are_refused(api: Api) -> None:
 
 
 def test_body_over_the_limit_is_413(api: Api) -> None:
-    r = api.operator.post(f"/v1/days/{D}/requests", content=b"x" * 1_100_000, headers={"content-type": "text/csv"})
+    r = api.operator.post(
+        f"/v1/days/{D}/requests", content=b"x" * 1_100_000, headers={"content-type": "text/csv"}
+    )
     assert r.status_code == 413 and r.json()["error"] == "TooLarge"
 
 
 def test_requests_batch_json_and_csv_plan_job_and_views(api: Api) -> None:
     _setup_day(api)
-    batch = [{"id": "j1", "pickup": "Méaulte", "dropoff": "Albert", "pickup_window": {"start": "08:00", "end": "08:15"}, "name": "A"},
-             {"id": "j2", "pickup": "Bray-sur-Somme", "dropoff": "Albert", "arrive_by": "10:00"}]
+    batch = [
+        {
+            "id": "j1",
+            "pickup": "Méaulte",
+            "dropoff": "Albert",
+            "pickup_window": {"start": "08:00", "end": "08:15"},
+            "name": "A",
+        },
+        {"id": "j2", "pickup": "Bray-sur-Somme", "dropoff": "Albert", "arrive_by": "10:00"},
+    ]
     r = api.operator.post(f"/v1/days/{D}/requests", json={"requests": batch})
     assert r.status_code == 201 and r.json()["ids"] == ["j1", "j2"]
-    assert api.operator.post(f"/v1/days/{D}/requests", json={"requests": batch[:1]}).status_code == 409
+    assert (
+        api.operator.post(f"/v1/days/{D}/requests", json={"requests": batch[:1]}).status_code == 409
+    )
     csv_text = "id;pickup;dropoff;pickup_from;pickup_to;seats\nc1;Acheux-en-Amiénois;Albert;09:00;09:15;2\n"
-    r = api.operator.post(f"/v1/days/{D}/requests", content=csv_text.encode(), headers={"content-type": "text/csv"})
+    r = api.operator.post(
+        f"/v1/days/{D}/requests", content=csv_text.encode(), headers={"content-type": "text/csv"}
+    )
     assert r.status_code == 201 and r.json()["ids"] == ["c1"], r.text
-    r = api.operator.post(f"/v1/days/{D}/requests", content=b"id,pickup\nz,Albert\n", headers={"content-type": "text/csv"})
+    r = api.operator.post(
+        f"/v1/days/{D}/requests",
+        content=b"id,pickup\nz,Albert\n",
+        headers={"content-type": "text/csv"},
+    )
     assert r.status_code == 422 and "dropoff" in r.json()["message"]
     # a return trip may name its outbound in the same batch, or one already stored for the day
     out_and_back = "id,pickup,dropoff,pickup_from,pickup_to,arrive_by,return_of\nrt1,Albert,Méaulte,,,11:00,\nrt2,Méaulte,Albert,12:00,12:15,,rt1\nrt3,Méaulte,Albert,16:00,16:15,,j1\n"
-    r = api.operator.post(f"/v1/days/{D}/requests", content=out_and_back.encode(), headers={"content-type": "text/csv"})
+    r = api.operator.post(
+        f"/v1/days/{D}/requests",
+        content=out_and_back.encode(),
+        headers={"content-type": "text/csv"},
+    )
     assert r.status_code == 201 and r.json()["ids"] == ["rt1", "rt2", "rt3"], r.text
-    r = api.operator.post(f"/v1/days/{D}/requests", json=[{"id": "rt9", "pickup": "Méaulte", "dropoff": "Albert", "arrive_by": "17:00", "return_of": "nope"}])
+    r = api.operator.post(
+        f"/v1/days/{D}/requests",
+        json=[
+            {
+                "id": "rt9",
+                "pickup": "Méaulte",
+                "dropoff": "Albert",
+                "arrive_by": "17:00",
+                "return_of": "nope",
+            }
+        ],
+    )
     assert r.status_code == 422 and r.json()["where"] == "body.requests[0].return_of", r.text
-    pending = {x["id"] for x in api.operator.get(f"/v1/days/{D}/requests", params={"status": "pending"}).json()}
+    pending = {
+        x["id"]
+        for x in api.operator.get(f"/v1/days/{D}/requests", params={"status": "pending"}).json()
+    }
     assert {"j1", "j2", "c1"} <= pending
     assert api.planner.get(f"/v1/days/{D}/requests").status_code == 403
 
@@ -138,7 +215,9 @@ def test_requests_batch_json_and_csv_plan_job_and_views(api: Api) -> None:
     man = api.planner.get(f"/v1/days/{D}/plan/manifest")
     assert man.headers["content-type"].startswith("text/csv")
     lines = man.text.strip().splitlines()
-    assert lines[0].startswith("vehicle_id,order,kind,time") and len(lines) - 1 == sum(len(rt["visits"]) for rt in plan["routes"])
+    assert lines[0].startswith("vehicle_id,order,kind,time") and len(lines) - 1 == sum(
+        len(rt["visits"]) for rt in plan["routes"]
+    )
     assert api.planner.get(f"/v1/days/{D}/plan/check").json()["ok"] is True
     assert api.portal.get(f"/v1/days/{D}/plan").status_code == 403
 
@@ -152,19 +231,41 @@ def test_requests_batch_json_and_csv_plan_job_and_views(api: Api) -> None:
 
 def test_bookings_promise_refusal_ownership_and_cancel(api: Api) -> None:
     _setup_day(api)
-    r = api.portal.post(f"/v1/days/{D}/bookings", json={"id": "p1", "pickup": "Albert", "dropoff": "Méaulte",
-                                                         "pickup_window": {"start": "11:00", "end": "11:15"}})
+    r = api.portal.post(
+        f"/v1/days/{D}/bookings",
+        json={
+            "id": "p1",
+            "pickup": "Albert",
+            "dropoff": "Méaulte",
+            "pickup_window": {"start": "11:00", "end": "11:15"},
+        },
+    )
     assert r.status_code == 201, r.text
     promise = r.json()
     assert promise["status"] == "accepted" and promise["vehicle_id"] in {"bus-1", "tpmr-1"}
     assert promise["pickup"]["window"]["start"].startswith(f"{D}T11:00")
     # the same booking again is a replay, not a second trip
-    r2 = api.portal.post(f"/v1/days/{D}/bookings", json={"id": "p1", "pickup": "Albert", "dropoff": "Méaulte",
-                                                          "pickup_window": {"start": "11:00", "end": "11:15"}})
+    r2 = api.portal.post(
+        f"/v1/days/{D}/bookings",
+        json={
+            "id": "p1",
+            "pickup": "Albert",
+            "dropoff": "Méaulte",
+            "pickup_window": {"start": "11:00", "end": "11:15"},
+        },
+    )
     assert r2.status_code == 200 and r2.json()["replayed"] is True
     # a group larger than any vehicle is refused with its reason
-    r = api.portal.post(f"/v1/days/{D}/bookings", json={"id": "p2", "pickup": "Albert", "dropoff": "Méaulte", "seats": 12,
-                                                         "pickup_window": {"start": "11:00", "end": "11:15"}})
+    r = api.portal.post(
+        f"/v1/days/{D}/bookings",
+        json={
+            "id": "p2",
+            "pickup": "Albert",
+            "dropoff": "Méaulte",
+            "seats": 12,
+            "pickup_window": {"start": "11:00", "end": "11:15"},
+        },
+    )
     assert r.status_code == 409 and r.json()["reason"] == "group_too_large" and r.json()["message"]
     # own bookings only
     mine = {b["id"] for b in api.portal.get(f"/v1/days/{D}/bookings").json()}
@@ -184,24 +285,41 @@ def test_a_portal_links_a_return_only_to_its_own_bookings(api: Api) -> None:
     """Another portal's booking and an unknown id get the same answer: a portal learns nothing of
     which booking ids exist, and cannot tie its trip to someone else's."""
     _setup_day(api)
-    out = {"id": "own-out", "pickup": "Albert", "dropoff": "Méaulte", "pickup_window": {"start": "13:00", "end": "13:15"}}
+    out = {
+        "id": "own-out",
+        "pickup": "Albert",
+        "dropoff": "Méaulte",
+        "pickup_window": {"start": "13:00", "end": "13:15"},
+    }
     assert api.portal.post(f"/v1/days/{D}/bookings", json=out).status_code == 201
-    back = {"pickup": "Méaulte", "dropoff": "Albert", "pickup_window": {"start": "16:00", "end": "16:15"}}
+    back = {
+        "pickup": "Méaulte",
+        "dropoff": "Albert",
+        "pickup_window": {"start": "16:00", "end": "16:15"},
+    }
     answers = []
     for link in ("own-out", "no-such-booking"):
-        r = api.portal2.post(f"/v1/days/{D}/bookings", json={**back, "id": f"x-{link}", "return_of": link})
+        r = api.portal2.post(
+            f"/v1/days/{D}/bookings", json={**back, "id": f"x-{link}", "return_of": link}
+        )
         assert r.status_code == 422 and r.json()["where"] == "body.return_of", r.text
         answers.append(r.json()["message"].replace(link, "ID"))
-        assert api.operator.get(f"/v1/days/{D}/requests/x-{link}").status_code == 404  # nothing stored
+        assert (
+            api.operator.get(f"/v1/days/{D}/requests/x-{link}").status_code == 404
+        )  # nothing stored
     assert answers[0] == answers[1]
-    r = api.portal.post(f"/v1/days/{D}/bookings", json={**back, "id": "own-back", "return_of": "own-out"})
+    r = api.portal.post(
+        f"/v1/days/{D}/bookings", json={**back, "id": "own-back", "return_of": "own-out"}
+    )
     assert r.status_code in (201, 409) and r.json().get("where") != "body.return_of", r.text
 
 
 def test_scenario_by_planner_leaves_the_plan_alone(api: Api) -> None:
     _setup_day(api)
     before = api.planner.get(f"/v1/days/{D}").json()["version"]
-    r = api.planner.post("/v1/scenarios", json={"day": D, "time_limit_s": 0.5, "vehicles": [FLEET[0]]})
+    r = api.planner.post(
+        "/v1/scenarios", json={"day": D, "time_limit_s": 0.5, "vehicles": [FLEET[0]]}
+    )
     assert r.status_code == 202
     job = r.json()
     for _ in range(300):

@@ -34,11 +34,18 @@ TRIPS = [
 
 
 def req(k: int, trip: tuple[str, str, str, str]) -> dict[str, object]:
-    return {"id": f"m{k}", "pickup": trip[0], "dropoff": trip[1], "pickup_window": {"start": trip[2], "end": trip[3]}}
+    return {
+        "id": f"m{k}",
+        "pickup": trip[0],
+        "dropoff": trip[1],
+        "pickup_window": {"start": trip[2], "end": trip[3]},
+    }
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def dispatch(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def dispatch(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
     tmp: Path = tmp_path_factory.mktemp("memory")
     d = Service(Settings(database_url=database_url(request.param, tmp), solver_processes=False))
     try:
@@ -55,7 +62,13 @@ def same_problem(a: Problem, b: Problem) -> None:
     assert np.array_equal(np.asarray(a.duration_s), np.asarray(b.duration_s))
     assert np.array_equal(np.asarray(a.distance_m), np.asarray(b.distance_m))
     assert a.requests == b.requests and a.vehicles == b.vehicles
-    assert (a.params, a.day, a.timezone, a.rules, a.weights) == (b.params, b.day, b.timezone, b.rules, b.weights)
+    assert (a.params, a.day, a.timezone, a.rules, a.weights) == (
+        b.params,
+        b.day,
+        b.timezone,
+        b.rules,
+        b.weights,
+    )
 
 
 def test_compile_from_memory_is_a_full_compile(dispatch: Service) -> None:
@@ -63,16 +76,39 @@ def test_compile_from_memory_is_a_full_compile(dispatch: Service) -> None:
     sp = SolverParams(time_limit_s=1.0)
     everything = [req(k, t) for k, t in enumerate(TRIPS)]
     compile_(everything, FLEET, sp)  # what the memory learns from
-    for subset in (everything[3:], everything[::-1], [everything[2], {**everything[0], "id": "other", "seats": 2}]):
+    for subset in (
+        everything[3:],
+        everything[::-1],
+        [everything[2], {**everything[0], "id": "other", "seats": 2}],
+    ):
         fast = compile_(subset, FLEET, sp)
-        full = problem_from_dicts(subset, FLEET, dispatch.ctx.territory, dispatch.ctx.network, day=DAY, timezone=dispatch.ctx.tz, params=sp)
+        full = problem_from_dicts(
+            subset,
+            FLEET,
+            dispatch.ctx.territory,
+            dispatch.ctx.network,
+            day=DAY,
+            timezone=dispatch.ctx.tz,
+            params=sp,
+        )
         same_problem(fast, full)
     # a new place or another fleet: compiled in full again, still the same
     new_place = [*everything[:2], req(9, ("Albert", "Morlancourt", "13:00", "13:30"))]
     fleet2 = [FLEET[0]]
     for reqs, fleet in ((new_place, FLEET), (everything, fleet2)):
         got = compile_(reqs, fleet, sp)
-        same_problem(got, problem_from_dicts(reqs, fleet, dispatch.ctx.territory, dispatch.ctx.network, day=DAY, timezone=dispatch.ctx.tz, params=sp))
+        same_problem(
+            got,
+            problem_from_dicts(
+                reqs,
+                fleet,
+                dispatch.ctx.territory,
+                dispatch.ctx.network,
+                day=DAY,
+                timezone=dispatch.ctx.tz,
+                params=sp,
+            ),
+        )
 
 
 def test_plan_in_memory_is_the_stored_plan(dispatch: Service) -> None:
@@ -89,7 +125,9 @@ def test_plan_in_memory_is_the_stored_plan(dispatch: Service) -> None:
             stored_problem = problem_from_dict(got[1])
             stored_plan = plan_from_dict(got[0], stored_problem)
             held = by.ctx.memory.recall(DAY, version)
-            assert held is not None, "the booking process holds the day's plan at the stored version"
+            assert held is not None, (
+                "the booking process holds the day's plan at the stored version"
+            )
             plan, problem = held
             assert problem_to_dict(problem) == problem_to_dict(stored_problem)
             assert plan_to_dict(plan, problem) == plan_to_dict(stored_plan, stored_problem)
@@ -106,7 +144,9 @@ def test_geojson_follows_the_version(dispatch: Service) -> None:
     key = KeyInfo(1, "operator", "test", "x")
     first = dispatch.plans.geojson(DAY)
     assert dispatch.plans.geojson(DAY) is first  # same version: built once
-    status, _ = dispatch.bookings.book(DAY, req(200, ("Méaulte", "Bray-sur-Somme", "14:00", "14:30")), key)
+    status, _ = dispatch.bookings.book(
+        DAY, req(200, ("Méaulte", "Bray-sur-Somme", "14:00", "14:30")), key
+    )
     assert status in (201, 409)
     again = dispatch.plans.geojson(DAY)
     assert again is not first

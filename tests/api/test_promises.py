@@ -28,11 +28,21 @@ from tests.api.conftest import BACKENDS, DAY, Server, database_url
 
 DAY5 = DAY + timedelta(days=5)
 D5 = DAY5.isoformat()
-ONE_BUS = [{"id": "bus-1", "start": "Albert", "shift": {"start": "07:00", "end": "19:00"}, "seats": 8, "wheelchairs": 0}]
+ONE_BUS = [
+    {
+        "id": "bus-1",
+        "start": "Albert",
+        "shift": {"start": "07:00", "end": "19:00"},
+        "seats": 8,
+        "wheelchairs": 0,
+    }
+]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Store, dict[str, str]]]:
+def db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Store, dict[str, str]]]:
     url = database_url(request.param, tmp_path_factory.mktemp("promises"))
     store = Store(url)
     tokens = {"operator": store.create_key("operator")[0], "portal": store.create_key("portal")[0]}
@@ -50,7 +60,12 @@ def stored(store: Store, day: Any) -> tuple[Plan, Problem]:
 
 
 def pickup_s(plan: Plan, rid: str) -> int:
-    return next(v.start_s for rt in plan.routes for v in rt.visits if v.request_id == rid and v.kind == "pickup")
+    return next(
+        v.start_s
+        for rt in plan.routes
+        for v in rt.visits
+        if v.request_id == rid and v.kind == "pickup"
+    )
 
 
 def client(server: Server, token: str) -> httpx.Client:
@@ -66,8 +81,15 @@ def test_promise_survives_a_restart_and_a_plan_job(db: tuple[str, Store, dict[st
             for v in ONE_BUS:
                 assert op.post("/v1/vehicles", json=v).status_code == 201
             # A asks for a wide window; it is promised a narrow one around its planned pickup
-            r = portal.post(f"/v1/days/{D5}/bookings", json={"id": "A", "pickup": "Méaulte", "dropoff": "Albert",
-                                                              "pickup_window": {"start": "08:00", "end": "11:00"}})
+            r = portal.post(
+                f"/v1/days/{D5}/bookings",
+                json={
+                    "id": "A",
+                    "pickup": "Méaulte",
+                    "dropoff": "Albert",
+                    "pickup_window": {"start": "08:00", "end": "11:00"},
+                },
+            )
             assert r.status_code == 201, r.text
     finally:
         server.stop()
@@ -84,12 +106,26 @@ def test_promise_survives_a_restart_and_a_plan_job(db: tuple[str, Store, dict[st
             # from the asked windows would be free to move A anywhere in 08:00-11:00
             lo = promised.start_s // 60
             bodies = []
-            for k, (src, dst) in enumerate([("Acheux-en-Amiénois", "Bray-sur-Somme"), ("Bray-sur-Somme", "Acheux-en-Amiénois"),
-                                            ("Aveluy", "Bray-sur-Somme"), ("Fricourt", "Acheux-en-Amiénois")]):
+            for k, (src, dst) in enumerate(
+                [
+                    ("Acheux-en-Amiénois", "Bray-sur-Somme"),
+                    ("Bray-sur-Somme", "Acheux-en-Amiénois"),
+                    ("Aveluy", "Bray-sur-Somme"),
+                    ("Fricourt", "Acheux-en-Amiénois"),
+                ]
+            ):
                 start = lo - 20 + 10 * k
-                bodies.append({"id": f"B{k}", "pickup": src, "dropoff": dst,
-                               "pickup_window": {"start": f"{start // 60:02d}:{start % 60:02d}",
-                                                 "end": f"{(start + 15) // 60:02d}:{(start + 15) % 60:02d}"}})
+                bodies.append(
+                    {
+                        "id": f"B{k}",
+                        "pickup": src,
+                        "dropoff": dst,
+                        "pickup_window": {
+                            "start": f"{start // 60:02d}:{start % 60:02d}",
+                            "end": f"{(start + 15) // 60:02d}:{(start + 15) % 60:02d}",
+                        },
+                    }
+                )
             codes = [portal.post(f"/v1/days/{D5}/bookings", json=b).status_code for b in bodies]
             assert set(codes) <= {201, 409}, codes
             assert op.get(f"/v1/days/{D5}/plan/check").json()["ok"] is True
@@ -97,13 +133,26 @@ def test_promise_survives_a_restart_and_a_plan_job(db: tuple[str, Store, dict[st
             assert check_plan(problem, plan).ok
             assert "A" in plan.served_ids
             assert promised.contains(pickup_s(plan, "A")), (promised, pickup_s(plan, "A"))
-            assert problem.pickup_tw(problem.request("A")) == promised  # the promise is still written in
+            assert (
+                problem.pickup_tw(problem.request("A")) == promised
+            )  # the promise is still written in
             accepted = {b["id"] for b, c in zip(bodies, codes, strict=True) if c == 201}
             assert accepted <= set(plan.served_ids)
 
             # a plan job re-plans the whole day with a batch request added: every promise kept
-            r = op.post(f"/v1/days/{D5}/requests", json={"requests": [{"id": "P1", "pickup": "Carnoy-Mametz", "dropoff": "Albert",
-                                                                       "pickup_window": {"start": "08:00", "end": "12:00"}}]})
+            r = op.post(
+                f"/v1/days/{D5}/requests",
+                json={
+                    "requests": [
+                        {
+                            "id": "P1",
+                            "pickup": "Carnoy-Mametz",
+                            "dropoff": "Albert",
+                            "pickup_window": {"start": "08:00", "end": "12:00"},
+                        }
+                    ]
+                },
+            )
             assert r.status_code == 201, r.text
             job = op.post(f"/v1/days/{D5}/plans", json={"time_limit_s": 1}).json()
             for _ in range(600):
@@ -133,11 +182,15 @@ def hm(t: int) -> str:
     return f"{t // 3600:02d}:{t % 3600 // 60:02d}"
 
 
-def test_same_day_booking_is_never_planned_before_now(db: tuple[str, Store, dict[str, str]]) -> None:
+def test_same_day_booking_is_never_planned_before_now(
+    db: tuple[str, Store, dict[str, str]],
+) -> None:
     url, store, tokens = db
     tz = mid_morning_zone()
     # same-day notice 0: this test is about the planner never going back in time, not the rules
-    server = Server(url, {"DISPATCHER_TIMEZONE": tz, "DISPATCHER_BOOKING_SAME_DAY_NOTICE_MIN": "0"}).start()
+    server = Server(
+        url, {"DISPATCHER_TIMEZONE": tz, "DISPATCHER_BOOKING_SAME_DAY_NOTICE_MIN": "0"}
+    ).start()
     try:
         now = datetime.now(ZoneInfo(tz))
         today = now.date()
@@ -150,9 +203,15 @@ def test_same_day_booking_is_never_planned_before_now(db: tuple[str, Store, dict
                 assert op.post("/v1/vehicles", json=ONE_BUS[0]).status_code == 201
             # windows opening before now: the pickups must still be planned after now
             for rid, src in (("T1", "Méaulte"), ("T2", "Aveluy"), ("T3", "Fricourt")):
-                r = portal.post(f"/v1/days/{today.isoformat()}/bookings",
-                                json={"id": rid, "pickup": src, "dropoff": "Albert",
-                                      "pickup_window": {"start": hm(now_s - 1800), "end": hm(now_s + 3600)}})
+                r = portal.post(
+                    f"/v1/days/{today.isoformat()}/bookings",
+                    json={
+                        "id": rid,
+                        "pickup": src,
+                        "dropoff": "Albert",
+                        "pickup_window": {"start": hm(now_s - 1800), "end": hm(now_s + 3600)},
+                    },
+                )
                 assert r.status_code == 201, r.text
             plan, problem = stored(store, today)
             assert check_plan(problem, plan).ok
@@ -189,15 +248,34 @@ def test_booking_rules_refuse_with_booking_closed(db: tuple[str, Store, dict[str
                 assert op.put(f"/v1/days/{d.isoformat()}", json={}).status_code in (200, 201)
             if op.get("/v1/vehicles/bus-1").status_code == 404:
                 assert op.post("/v1/vehicles", json=ONE_BUS[0]).status_code == 201
-            soon = {"id": "S1", "pickup": "Méaulte", "dropoff": "Albert", "pickup_window": {"start": hm(now_s + 1800), "end": hm(now_s + 2700)}}
+            soon = {
+                "id": "S1",
+                "pickup": "Méaulte",
+                "dropoff": "Albert",
+                "pickup_window": {"start": hm(now_s + 1800), "end": hm(now_s + 2700)},
+            }
             r = portal.post(f"/v1/days/{today.isoformat()}/bookings", json=soon)
-            assert r.status_code == 409 and r.json()["reason"] == "booking_closed" and r.json()["details"]["rule"] == "notice", r.text
-            later = {**soon, "id": "S2", "pickup_window": {"start": hm(now_s + 3 * 3600), "end": hm(now_s + 3 * 3600 + 900)}}
+            assert (
+                r.status_code == 409
+                and r.json()["reason"] == "booking_closed"
+                and r.json()["details"]["rule"] == "notice"
+            ), r.text
+            later = {
+                **soon,
+                "id": "S2",
+                "pickup_window": {"start": hm(now_s + 3 * 3600), "end": hm(now_s + 3 * 3600 + 900)},
+            }
             r = portal.post(f"/v1/days/{today.isoformat()}/bookings", json=later)
             assert r.status_code == 201, r.text
-            r = portal.post(f"/v1/days/{far.isoformat()}/bookings", json={**soon, "id": "S3", "pickup_window": {"start": "09:00", "end": "09:15"}})
+            r = portal.post(
+                f"/v1/days/{far.isoformat()}/bookings",
+                json={**soon, "id": "S3", "pickup_window": {"start": "09:00", "end": "09:15"}},
+            )
             assert r.status_code == 409 and r.json()["details"]["rule"] == "too_far_ahead", r.text
             stored_s1 = portal.get(f"/v1/days/{today.isoformat()}/bookings/S1").json()
-            assert stored_s1["status"] == "refused" and stored_s1["refusal"]["reason"] == "booking_closed"
+            assert (
+                stored_s1["status"] == "refused"
+                and stored_s1["refusal"]["reason"] == "booking_closed"
+            )
     finally:
         server.stop()

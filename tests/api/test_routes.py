@@ -39,7 +39,10 @@ class Client:
         app = create_app(service.settings)
         app.dependency_overrides[get_service] = lambda: service
         self.service = service
-        self.tokens = {role: service.store.create_key(role, role)[0] for role in ("operator", "portal", "planner")}
+        self.tokens = {
+            role: service.store.create_key(role, role)[0]
+            for role in ("operator", "portal", "planner")
+        }
         self.tokens["portal2"] = service.store.create_key("portal", "second portal")[0]
         self.http = TestClient(app, raise_server_exceptions=False)
 
@@ -49,9 +52,14 @@ class Client:
 
 @pytest.fixture()
 def client(tmp_path: Path, places: tuple[Territory, RoadNetwork]) -> Iterator[Client]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}", solver_processes=False,
-                        booking_time_limit_s=0)
-    service = Service(Context(settings, clock=FixedClock(NOW), territory=places[0], network=places[1]))
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'd.db'}",
+        solver_processes=False,
+        booking_time_limit_s=0,
+    )
+    service = Service(
+        Context(settings, clock=FixedClock(NOW), territory=places[0], network=places[1])
+    )
     try:
         service.days.put(TODAY, "open")
         service.days.put(TODAY + timedelta(days=1), "open")
@@ -63,8 +71,15 @@ def client(tmp_path: Path, places: tuple[Territory, RoadNetwork]) -> Iterator[Cl
 
 
 def booking(rid: str, start: str, end: str, day: date = TODAY) -> tuple[str, dict[str, Any]]:
-    return (f"/v1/days/{day.isoformat()}/bookings",
-            {"id": rid, "pickup": "Méaulte", "dropoff": "Albert", "pickup_window": {"start": start, "end": end}})
+    return (
+        f"/v1/days/{day.isoformat()}/bookings",
+        {
+            "id": rid,
+            "pickup": "Méaulte",
+            "dropoff": "Albert",
+            "pickup_window": {"start": start, "end": end},
+        },
+    )
 
 
 def test_the_routes_use_the_overridden_service(client: Client) -> None:
@@ -88,10 +103,26 @@ def test_same_day_notice_follows_the_services_clock(client: Client) -> None:
 
 def test_a_window_already_over_is_bad_input(client: Client) -> None:
     url = f"/v1/days/{TODAY.isoformat()}/requests"
-    r = client("operator", "POST", url, json={"requests": [
-        {"id": "late", "pickup": "Méaulte", "dropoff": "Albert", "pickup_window": {"start": "08:00", "end": "08:30"}}]})
+    r = client(
+        "operator",
+        "POST",
+        url,
+        json={
+            "requests": [
+                {
+                    "id": "late",
+                    "pickup": "Méaulte",
+                    "dropoff": "Albert",
+                    "pickup_window": {"start": "08:00", "end": "08:30"},
+                }
+            ]
+        },
+    )
     assert r.status_code == 422, r.text
-    assert r.json()["where"] == "body.requests[0].pickup_window.end" and "now 09:00" in r.json()["message"]
+    assert (
+        r.json()["where"] == "body.requests[0].pickup_window.end"
+        and "now 09:00" in r.json()["message"]
+    )
     assert client.service.days.list_requests(TODAY) == []
 
 
@@ -105,14 +136,21 @@ def test_portals_see_and_cancel_only_their_own_bookings(client: Client) -> None:
     assert client("portal2", "DELETE", f"{url}/mine").status_code == 404
     r = client("portal", "DELETE", f"{url}/mine")
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
-    assert client("planner", "POST", url, json=booking("x", "10:00", "10:15", day)[1]).status_code == 403
+    assert (
+        client("planner", "POST", url, json=booking("x", "10:00", "10:15", day)[1]).status_code
+        == 403
+    )
 
 
 def test_unknown_place_and_bad_vehicle_answer_with_where(client: Client) -> None:
     url, body = booking("nowhere", "12:00", "12:15")
     r = client("portal", "POST", url, json={**body, "pickup": "Meaulteville"})
     assert r.status_code == 404 and r.json()["where"] == "body.pickup", r.text
-    r = client("operator", "POST", "/v1/vehicles", json={"id": "v9", "start": "Albert",
-                                                         "shift": {"start": "19:00", "end": "07:00"}})
+    r = client(
+        "operator",
+        "POST",
+        "/v1/vehicles",
+        json={"id": "v9", "start": "Albert", "shift": {"start": "19:00", "end": "07:00"}},
+    )
     assert r.status_code == 422 and r.json()["where"].startswith("body"), r.text
     assert "v9" not in {v["id"] for v in client.service.fleet.vehicles()}

@@ -27,7 +27,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     url = f"sqlite:///{tmp_path_factory.mktemp('st') / 'dispatcher.db'}"
     store = Store(url)
     TOKEN["operator"] = store.create_key("operator", "schemathesis")[0]
-    server = Server(url, {"DISPATCHER_MAX_PLAN_TIME_LIMIT_S": "1", "DISPATCHER_MAX_BODY_BYTES": "200000"}).start()
+    server = Server(
+        url, {"DISPATCHER_MAX_PLAN_TIME_LIMIT_S": "1", "DISPATCHER_MAX_BODY_BYTES": "200000"}
+    ).start()
     with httpx.Client(base_url=server.url, headers={"X-API-Key": TOKEN["operator"]}) as c:
         for d in (date.today() + timedelta(days=k) for k in (1, 30)):
             c.put(f"/v1/days/{d.isoformat()}", json={})
@@ -54,14 +56,24 @@ def test_no_server_error(live: Server, api_schema: Any) -> None:
         operation = result.ok()
         tried.append(f"{operation.method.upper()} {operation.path}")
 
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
         @given(case=operation.as_strategy())
         def run(case: Any) -> None:
-            response = case.call(base_url=live.url, headers={"X-API-Key": TOKEN["operator"]}, timeout=60)
+            response = case.call(
+                base_url=live.url, headers={"X-API-Key": TOKEN["operator"]}, timeout=60
+            )
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
             case.validate_response(response, checks=[not_a_server_error])
 
         run()
     assert len(tried) >= 20, tried
-    assert sum(n for code, n in statuses.items() if 200 <= code < 300) > 0, statuses  # inputs reached the handlers
+    assert sum(n for code, n in statuses.items() if 200 <= code < 300) > 0, (
+        statuses
+    )  # inputs reached the handlers
     print("schemathesis statuses:", dict(sorted(statuses.items())))

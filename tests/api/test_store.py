@@ -46,7 +46,12 @@ def test_keys_are_stored_hashed(store: Store) -> None:
 
 def test_batches_are_all_or_nothing(store: Store) -> None:
     store.put_day(DAY)
-    a = {"id": "a", "pickup": "Albert", "dropoff": "Méaulte", "pickup_window": {"start": "08:00", "end": "08:15"}}
+    a = {
+        "id": "a",
+        "pickup": "Albert",
+        "dropoff": "Méaulte",
+        "pickup_window": {"start": "08:00", "end": "08:15"},
+    }
     store.add_requests(DAY, [a])
     with pytest.raises(ConflictError):
         store.add_requests(DAY, [{**a, "id": "b"}, a])

@@ -13,7 +13,18 @@ import pytest
 
 from benchmarks.api import OwnServer, dependencies, main, percentile, run_phase
 
-SMALL = ["--bookings", "6", "--measure", "4", "--reads", "3", "--vehicles", "2", "--wheelchair-vehicles", "1"]
+SMALL = [
+    "--bookings",
+    "6",
+    "--measure",
+    "4",
+    "--reads",
+    "3",
+    "--vehicles",
+    "2",
+    "--wheelchair-vehicles",
+    "1",
+]
 
 
 def test_percentile_nearest_rank() -> None:
@@ -27,7 +38,12 @@ def test_percentile_nearest_rank() -> None:
 
 
 def test_a_return_is_sent_after_its_outbound_is_answered() -> None:
-    bodies = [{"id": "a"}, {"id": "b"}, {"id": "a-back", "return_of": "a"}, {"id": "c", "return_of": "elsewhere"}]
+    bodies = [
+        {"id": "a"},
+        {"id": "b"},
+        {"id": "a-back", "return_of": "a"},
+        {"id": "c", "return_of": "elsewhere"},
+    ]
     assert dependencies(bodies) == [None, None, 0, None]
     log: list[str] = []
     lock = threading.Lock()
@@ -38,7 +54,12 @@ def test_a_return_is_sent_after_its_outbound_is_answered() -> None:
             log.append(name)
         return httpx.Response(201 if name != "c" else 409)
 
-    calls = [lambda: call("a", 0.3), lambda: call("b", 0.0), lambda: call("a-back", 0.0), lambda: call("c", 0.0)]
+    calls = [
+        lambda: call("a", 0.3),
+        lambda: call("b", 0.0),
+        lambda: call("a-back", 0.0),
+        lambda: call("c", 0.0),
+    ]
     phase = run_phase("t", calls, concurrency=4, timeout_s=30, after=dependencies(bodies))
     assert log.index("a-back") > log.index("a")
     assert phase.done == 4 and phase.accepted == 3 and phase.refused == 1 and phase.errors == 0
@@ -55,7 +76,9 @@ def test_own_server_small_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert int(measured["requests"]) == 4
     assert int(measured["errors"]) == 0
     assert int(measured["accepted"]) + int(measured["refused"]) == 4
-    assert int(measured["accepted"]) >= 1  # a small day on two vehicles has room: not all refused by a rule
+    assert (
+        int(measured["accepted"]) >= 1
+    )  # a small day on two vehicles has room: not all refused by a rule
     assert int(rows["of which 201 promises"]["requests"]) == int(measured["accepted"])
     assert float(measured["p50_ms"]) <= float(measured["p95_ms"]) <= float(measured["max_ms"])
     fills = [r for name, r in rows.items() if name.startswith("fill")]
@@ -70,10 +93,14 @@ def test_against_a_running_server_by_url(capsys: pytest.CaptureFixture[str]) -> 
         key = server.create_key("operator")
         server.start()
         assert main(["--url", server.url, "--key", key, *SMALL, "--reads", "1"]) == 0
-        assert main(["--url", server.url, "--key", key, *SMALL, "--reads", "1", "--measure", "1"]) == 0
+        assert (
+            main(["--url", server.url, "--key", key, *SMALL, "--reads", "1", "--measure", "1"]) == 0
+        )
         days = httpx.get(server.url + "/v1/days", headers={"X-API-Key": key}).json()
         assert len(days) == 2  # a fresh day per run: the first day was not booked again
-        assert sorted(d["requests"].get("accepted", 0) + d["requests"].get("refused", 0) for d in days) == [7, 10]
+        assert sorted(
+            d["requests"].get("accepted", 0) + d["requests"].get("refused", 0) for d in days
+        ) == [7, 10]
     assert server.proc is not None and server.proc.poll() is not None  # stopped
     assert not server.tmp.exists()
     assert "stored plan check: OK" in capsys.readouterr().out

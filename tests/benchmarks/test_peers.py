@@ -16,7 +16,9 @@ SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "bench
 
 pytestmark = [
     pytest.mark.shared,
-    pytest.mark.skipif(not (SHARED / "bks.csv").exists(), reason=f"shared benchmark data not found under {SHARED}"),
+    pytest.mark.skipif(
+        not (SHARED / "bks.csv").exists(), reason=f"shared benchmark data not found under {SHARED}"
+    ),
 ]
 
 
@@ -30,7 +32,11 @@ def test_ortools_on_a2_16_is_checker_valid_and_not_below_the_optimum(tmp_path: P
     out = tmp_path / "r.csv"
     write_csv([r], out)
     back = read_csv(out)
-    assert back[0].instance == "a2-16" and back[0].feasible and back[0].cost == pytest.approx(r.cost, abs=1e-5)
+    assert (
+        back[0].instance == "a2-16"
+        and back[0].feasible
+        and back[0].cost == pytest.approx(r.cost, abs=1e-5)
+    )
     table = markdown(aggregate(back))
     assert "| a2-16 | ortools |" in table and "AVERAGE" in table
 

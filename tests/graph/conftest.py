@@ -15,9 +15,13 @@ except ImportError:  # pragma: no cover
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Every test writes caches to a private folder, shared within the session for speed."""
-    monkeypatch.setenv("DISPATCHER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "dispatcher-cache"))
+    monkeypatch.setenv(
+        "DISPATCHER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "dispatcher-cache")
+    )
     yield
 
 

@@ -34,7 +34,9 @@ def test_default_graph_summary(net: RoadNetwork) -> None:
     assert 1.8 < s["bbox"][0] < 2.3 and 3.0 < s["bbox"][2] < 3.5
 
 
-def test_every_commune_reachable_from_albert_and_back(net: RoadNetwork, territory: Territory) -> None:
+def test_every_commune_reachable_from_albert_and_back(
+    net: RoadNetwork, territory: Territory
+) -> None:
     stops = [territory.main_stop(c.insee) for c in territory.communes]
     assert len(stops) == 197
     dur, dist = net.matrices([(s.lon, s.lat) for s in stops], [s.id for s in stops], cache=False)
@@ -120,7 +122,9 @@ _lon = st.floats(2.45, 2.95)
 _lat = st.floats(49.88, 50.12)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(st.tuples(_lon, _lat), min_size=2, max_size=12))
 def test_matrix_properties(net: RoadNetwork, points: list[tuple[float, float]]) -> None:
     dur, dist = net.matrices(points, max_distance_m=10_000)
@@ -146,7 +150,9 @@ def test_cache_is_written_atomically_and_reused(net: RoadNetwork, territory: Ter
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
 
 
-def test_corrupt_cache_entry_is_dropped_with_a_warning(net: RoadNetwork, territory: Territory) -> None:
+def test_corrupt_cache_entry_is_dropped_with_a_warning(
+    net: RoadNetwork, territory: Territory
+) -> None:
     pts = [(s.lon, s.lat) for s in territory.stops[30:45]]
     ref = net.matrices(pts, cache=False)
     net.matrices(pts)  # writes the entry
@@ -163,7 +169,9 @@ def test_corrupt_cache_entry_is_dropped_with_a_warning(net: RoadNetwork, territo
     assert path.exists()
 
 
-def test_corrupt_processed_graph_cache_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_corrupt_processed_graph_cache_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dispatcher.graph import load_graph
 
     monkeypatch.setenv("DISPATCHER_CACHE_DIR", str(tmp_path))
@@ -176,7 +184,9 @@ def test_corrupt_processed_graph_cache_is_rebuilt(tmp_path: Path, monkeypatch: p
     assert math.isfinite(sum(d["travel_time"] for *_, d in G2.edges(data=True)))
 
 
-def test_another_territory_is_one_setting(helsinki_pbf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_another_territory_is_one_setting(
+    helsinki_pbf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """DISPATCHER_GRAPH points every command (plan, API, scenarios) at another road network."""
     from dispatcher.errors import DataError
     from dispatcher.graph import load_graph

@@ -81,7 +81,9 @@ def test_speed_factor_scales_times(test_pbf: Path) -> None:
 
 def test_corrupt_osm_file_is_a_data_error_naming_it(tmp_path: Path) -> None:
     bad = tmp_path / "broken.osm"
-    bad.write_text('<?xml version="1.0"?><osm version="0.6"><node id="1" lat="50.0" lon=', encoding="utf-8")
+    bad.write_text(
+        '<?xml version="1.0"?><osm version="0.6"><node id="1" lat="50.0" lon=', encoding="utf-8"
+    )
     with pytest.raises(DataError, match="broken.osm"):
         load_graph("osm-file", bad)
     bad_pbf = tmp_path / "broken.osm.pbf"

@@ -46,7 +46,9 @@ def fake_overpass() -> Iterator[tuple[str, list[str]]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}/api", queries
@@ -86,7 +88,12 @@ def test_overpass_failure_names_the_server(tmp_path: Path) -> None:
     port = s.getsockname()[1]
     s.close()
     with pytest.raises(DataError, match="Overpass download failed") as err:
-        load_graph("overpass", tmp_path / "x.graphml", territory=Territory.load(), overpass_url=f"http://127.0.0.1:{port}/api")
+        load_graph(
+            "overpass",
+            tmp_path / "x.graphml",
+            territory=Territory.load(),
+            overpass_url=f"http://127.0.0.1:{port}/api",
+        )
     assert "127.0.0.1" in err.value.where
     assert not (tmp_path / "x.graphml").exists()
 

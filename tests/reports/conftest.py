@@ -14,7 +14,12 @@ from dispatcher.model import Plan, Problem
 REPO = Path(__file__).resolve().parents[2]
 ARTEFACTS = REPO / "out" / "artefacts"
 # Names with characters that must be escaped in HTML, in JavaScript template literals and in CSV.
-NAMES = ("Zoé <script>alert('x')</script>", "Jean & Marie `${alert(1)}`", 'Dupont, "le grand"', "Lefèvre")
+NAMES = (
+    "Zoé <script>alert('x')</script>",
+    "Jean & Marie `${alert(1)}`",
+    'Dupont, "le grand"',
+    "Lefèvre",
+)
 
 
 @dataclass(frozen=True)
@@ -42,15 +47,29 @@ def day() -> Day:
         if k % 3 == 0:
             r["phone"] = f"06 12 34 56 {k:02d}"
     # a request no vehicle can serve (pickup before every shift), to have a refusal on the map
-    reqs.append({"id": "early", "pickup": "Albert", "dropoff": "Bray-sur-Somme", "pickup_window": [5 * 3600, 5 * 3600 + 900]})
+    reqs.append(
+        {
+            "id": "early",
+            "pickup": "Albert",
+            "dropoff": "Bray-sur-Somme",
+            "pickup_window": [5 * 3600, 5 * 3600 + 900],
+        }
+    )
     fleet = generate_fleet(terr, 3, 1, seed=7)
     fleet[0]["name"] = "Minibus <1>"
     fleet[0]["phone"] = "03 22 00 00 00"
     net = RoadNetwork.default()
     from datetime import date
 
-    problem = problem_from_dicts(reqs, fleet, terr, net, day=date(2026, 12, 1),
-                                 params=SolverParams(time_limit_s=2, seed=7), name="reports test day")
+    problem = problem_from_dicts(
+        reqs,
+        fleet,
+        terr,
+        net,
+        day=date(2026, 12, 1),
+        params=SolverParams(time_limit_s=2, seed=7),
+        name="reports test day",
+    )
     plan = default_solver().solve(problem)
     report = check_plan(problem, plan)
     assert report.ok, report.summary()

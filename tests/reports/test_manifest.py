@@ -30,7 +30,9 @@ def test_manifests_follow_every_route_in_order(day: Day) -> None:
     assert set(manifests) == {r.vehicle_id for r in used}
     for route in used:
         m = manifests[route.vehicle_id]
-        visits = [(ln.request_id, ln.action) for ln in m.lines if ln.action in ("pickup", "dropoff")]
+        visits = [
+            (ln.request_id, ln.action) for ln in m.lines if ln.action in ("pickup", "dropoff")
+        ]
         assert visits == [(v.request_id, v.kind) for v in route.visits]
         assert m.lines[0].action == "start" and m.lines[-1].action == "end"
         assert sum(1 for ln in m.lines if ln.action == "break") == len(route.breaks)
@@ -56,9 +58,16 @@ def test_csv_lists_every_served_request_once_each_way(day: Day) -> None:
     for r in rows:
         if r["request_id"]:
             req = day.problem.request(r["request_id"])
-            assert r["name"] == req.name and r["phone"] == req.phone  # CSV quoting kept commas and quotes
+            assert (
+                r["name"] == req.name and r["phone"] == req.phone
+            )  # CSV quoting kept commas and quotes
             assert bool(r["wheelchair_note"]) == (req.wheelchairs > 0)
-    assert {r["label"] for r in rows} >= {"Montée", "Descente", "Départ du dépôt", "Retour au dépôt"}
+    assert {r["label"] for r in rows} >= {
+        "Montée",
+        "Descente",
+        "Départ du dépôt",
+        "Retour au dépôt",
+    }
 
 
 def test_html_one_section_per_vehicle_escaped_and_in_both_languages(day: Day) -> None:
@@ -76,9 +85,16 @@ def test_html_one_section_per_vehicle_escaped_and_in_both_languages(day: Day) ->
     assert "&lt;script&gt;" in page and "Minibus &lt;1&gt;" in page
     for route in used:  # every visit is a row with its request id, in route order
         section = page.split(f'data-vehicle="{route.vehicle_id}"')[1].split("</section>")[0]
-        assert re.findall(r'<tr class="(?:pickup|dropoff)" data-request="([^"]*)"', section) == [v.request_id for v in route.visits]
+        assert re.findall(r'<tr class="(?:pickup|dropoff)" data-request="([^"]*)"', section) == [
+            v.request_id for v in route.visits
+        ]
     en = manifest_html(day.problem, day.plan, lang="en")
-    assert "Driver&#x27;s manifest" in en and "Boarding" in en and "Alighting" in en and "Montée" not in en
+    assert (
+        "Driver&#x27;s manifest" in en
+        and "Boarding" in en
+        and "Alighting" in en
+        and "Montée" not in en
+    )
     with pytest.raises(InputError) as e:
         manifest_html(day.problem, day.plan, lang="de")
     assert e.value.where == "lang"

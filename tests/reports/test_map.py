@@ -23,21 +23,33 @@ from dispatcher.reports.map import (
 from .conftest import ARTEFACTS, Day
 
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--hide-scrollbars", "--virtual-time-budget=8000",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--virtual-time-budget=8000",
 )
 
 
 def chromium() -> str | None:
-    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
 
 
 def run_chromium(exe: str, *args: str) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
         return subprocess.run(
             [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-            capture_output=True, text=True, timeout=90, check=False,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
         )
 
 
@@ -70,8 +82,13 @@ def test_map_drawn_in_headless_chromium(day: Day) -> None:
     if exe is None:
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    page = write_plan_map(day.problem, day.plan, ARTEFACTS / "map.html", day.network,
-                          territory=territory_for_problem(day.problem))
+    page = write_plan_map(
+        day.problem,
+        day.plan,
+        ARTEFACTS / "map.html",
+        day.network,
+        territory=territory_for_problem(day.problem),
+    )
     url = page.resolve().as_uri()
     dom = run_chromium(exe, "--dump-dom", url)
     assert dom.returncode == 0, dom.stderr[-2000:]

@@ -63,7 +63,9 @@ def test_report_contains_every_variant_and_seed(scenario_file: Path, tmp_path: P
     assert "report test \\| pipes" in text or "report test | pipes" in text.splitlines()[0]
     assert "4 of 4 plans satisfy every constraint" in text
     rows = list(csv.DictReader((tmp_path / "results.csv").open(encoding="utf-8")))
-    assert [(r["variant"], r["seed"]) for r in rows] == [(v.name, str(s)) for v in sc.variants for s in sc.seeds]
+    assert [(r["variant"], r["seed"]) for r in rows] == [
+        (v.name, str(s)) for v in sc.variants for s in sc.seeds
+    ]
     communes = list(csv.DictReader((tmp_path / "refusals_by_commune.csv").open(encoding="utf-8")))
     for v in sc.variants:
         for s in sc.seeds:
@@ -78,13 +80,28 @@ def test_report_contains_every_variant_and_seed(scenario_file: Path, tmp_path: P
 def test_cli_scenario_run_and_bad_file(scenario_file: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "run"
-    res = runner.invoke(_cli(), ["scenario", "run", str(scenario_file), "--out", str(out), "--workers", "1", "--seeds", "5"])
+    res = runner.invoke(
+        _cli(),
+        [
+            "scenario",
+            "run",
+            str(scenario_file),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--seeds",
+            "5",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert (out / "report.md").is_file()
     rows = list(csv.DictReader((out / "results.csv").open(encoding="utf-8")))
     assert [r["seed"] for r in rows] == ["5", "5"]
     bad = tmp_path / "bad.toml"
-    bad.write_text(SCENARIO.replace("fleet.vehicles = 2", "fleet.vehicles = true"), encoding="utf-8")
+    bad.write_text(
+        SCENARIO.replace("fleet.vehicles = 2", "fleet.vehicles = true"), encoding="utf-8"
+    )
     res = runner.invoke(_cli(), ["scenario", "run", str(bad), "--out", str(tmp_path / "bad")])
     assert res.exit_code == 2
     assert "variants[1].fleet.vehicles" in res.output and "must be an integer" in res.output
@@ -95,21 +112,59 @@ def test_cli_report_commands(day: Day, tmp_path: Path) -> None:
     write_json(problem, problem_to_dict(day.problem))
     write_json(plan, plan_to_dict(day.plan, day.problem))
     runner = CliRunner()
-    res = runner.invoke(_cli(), ["report", "manifest", str(problem), str(plan), "--out", str(tmp_path / "m"), "--lang", "en"])
+    res = runner.invoke(
+        _cli(),
+        [
+            "report",
+            "manifest",
+            str(problem),
+            str(plan),
+            "--out",
+            str(tmp_path / "m"),
+            "--lang",
+            "en",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "Boarding" in (tmp_path / "m" / "manifests.html").read_text(encoding="utf-8")
     assert (tmp_path / "m" / "manifests.csv").read_text(encoding="utf-8").startswith("vehicle_id,")
-    res = runner.invoke(_cli(), ["report", "map", str(problem), str(plan), "--out", str(tmp_path / "map.html"), "--no-roads"])
+    res = runner.invoke(
+        _cli(),
+        [
+            "report",
+            "map",
+            str(problem),
+            str(plan),
+            "--out",
+            str(tmp_path / "map.html"),
+            "--no-roads",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "route route-" in (tmp_path / "map.html").read_text(encoding="utf-8")
-    res = runner.invoke(_cli(), ["report", "gtfs-flex", "--out", str(tmp_path / "feed.zip"), "--territory", "coquelicot,amiens",
-                                 "--hours", "06:30-19:30", "--start", "2026-12-01"])
+    res = runner.invoke(
+        _cli(),
+        [
+            "report",
+            "gtfs-flex",
+            "--out",
+            str(tmp_path / "feed.zip"),
+            "--territory",
+            "coquelicot,amiens",
+            "--hours",
+            "06:30-19:30",
+            "--start",
+            "2026-12-01",
+        ],
+    )
     assert res.exit_code == 0, res.output
     with zipfile.ZipFile(tmp_path / "feed.zip") as z:
         assert "06:30:00,19:30:00" in z.read("stop_times.txt").decode()
     res = runner.invoke(_cli(), ["report", "manifest", str(problem), str(tmp_path / "absent.json")])
     assert res.exit_code == 2 and "absent.json" in res.output
-    res = runner.invoke(_cli(), ["report", "gtfs-flex", "--hours", "19:00-07:00", "--out", str(tmp_path / "x.zip")])
+    res = runner.invoke(
+        _cli(), ["report", "gtfs-flex", "--hours", "19:00-07:00", "--out", str(tmp_path / "x.zip")]
+    )
     assert res.exit_code == 2 and "--hours" in res.output
 
 
@@ -117,7 +172,7 @@ def test_report_has_carpool_share_and_savings(tmp_path: Path) -> None:
     p = tmp_path / "carpool.toml"
     p.write_text(
         'name = "carpool"\nday = 2026-12-01\nseeds = [1]\ntime_limit_s = 0.5\n\n[base]\n'
-        'demand = { requests = 12, recurring_share = 0.25 }\nfleet = { vehicles = 1, wheelchair = 1 }\n\n'
+        "demand = { requests = 12, recurring_share = 0.25 }\nfleet = { vehicles = 1, wheelchair = 1 }\n\n"
         '[[variants]]\nname = "bus"\n\n[[variants]]\nname = "bus and carpool"\ncarpool = { offers = 25 }\n',
         encoding="utf-8",
     )
@@ -133,7 +188,9 @@ def test_report_has_carpool_share_and_savings(tmp_path: Path) -> None:
     mixed = result.rows[1]
     carpool_cell = f"{mixed['share_carpool']:.0%}"
     results = text.split("## Results by variant")[1].split("## Equity")[0]
-    cells = next(row for row in results.splitlines() if row.startswith("| bus and carpool |")).split(" | ")
+    cells = next(
+        row for row in results.splitlines() if row.startswith("| bus and carpool |")
+    ).split(" | ")
     names = header.split(" | ")
     assert cells[names.index("carpool share")] == carpool_cell
     assert cells[names.index("car km avoided")] == f"{mixed['car_km_avoided']:.0f}"

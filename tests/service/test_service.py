@@ -18,14 +18,20 @@ from dispatcher.service.settings import Settings
 from dispatcher.store import KeyInfo
 
 DAY = date(2030, 1, 8)
-FLEET = [{"id": "bus-1", "start": "Albert", "shift": {"start": "07:00", "end": "19:00"}, "seats": 8}]
+FLEET = [
+    {"id": "bus-1", "start": "Albert", "shift": {"start": "07:00", "end": "19:00"}, "seats": 8}
+]
 OPERATOR = KeyInfo(1, "operator", "test", "x")
 
 
 @pytest.fixture()
 def service(tmp_path: Path) -> Iterator[Service]:
-    clock = FixedClock(datetime(2030, 1, 7, 12, 0, tzinfo=ZoneInfo("Europe/Paris")))  # the day before, noon
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}", solver_processes=False, plan_time_limit_s=1)
+    clock = FixedClock(
+        datetime(2030, 1, 7, 12, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    )  # the day before, noon
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'd.db'}", solver_processes=False, plan_time_limit_s=1
+    )
     svc = Service(Context(settings, clock=clock))
     try:
         svc.days.put(DAY, "open")
@@ -37,12 +43,22 @@ def service(tmp_path: Path) -> Iterator[Service]:
 
 
 def test_a_batch_is_planned_by_a_job_and_the_plan_passes_the_checker(service: Service) -> None:
-    reqs = [{"id": "r1", "pickup": "Méaulte", "dropoff": "Albert", "pickup_window": {"start": "08:00", "end": "08:15"}},
-            {"id": "r2", "pickup": "Albert", "dropoff": "Bray-sur-Somme", "arrive_by": "10:00"}]
+    reqs = [
+        {
+            "id": "r1",
+            "pickup": "Méaulte",
+            "dropoff": "Albert",
+            "pickup_window": {"start": "08:00", "end": "08:15"},
+        },
+        {"id": "r2", "pickup": "Albert", "dropoff": "Bray-sur-Somme", "arrive_by": "10:00"},
+    ]
     assert service.days.submit_requests(DAY, reqs, OPERATOR) == ["r1", "r2"]
     job = service.jobs.start_job("plan", DAY, {"time_limit_s": 1, "seed": 0}, OPERATOR)
     deadline = time.monotonic() + 120
-    while service.jobs.get(job["id"])["status"] in ("queued", "running") and time.monotonic() < deadline:
+    while (
+        service.jobs.get(job["id"])["status"] in ("queued", "running")
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     done = service.jobs.get(job["id"])
     assert done["status"] == "done", done
@@ -52,8 +68,16 @@ def test_a_batch_is_planned_by_a_job_and_the_plan_passes_the_checker(service: Se
 
 
 def test_bad_input_stores_nothing(service: Service) -> None:
-    bad = [{"id": "ok", "pickup": "Méaulte", "dropoff": "Albert", "arrive_by": "10:00"},
-           {"id": "bad", "pickup": "Méaulte", "dropoff": "Albert", "return_of": "nobody", "arrive_by": "11:00"}]
+    bad = [
+        {"id": "ok", "pickup": "Méaulte", "dropoff": "Albert", "arrive_by": "10:00"},
+        {
+            "id": "bad",
+            "pickup": "Méaulte",
+            "dropoff": "Albert",
+            "return_of": "nobody",
+            "arrive_by": "11:00",
+        },
+    ]
     with pytest.raises(InputError) as e:
         service.days.submit_requests(DAY, bad, OPERATOR)
     assert e.value.where == "body.requests[1].return_of"
@@ -63,14 +87,21 @@ def test_bad_input_stores_nothing(service: Service) -> None:
 def test_a_booking_after_the_cutoff_is_refused_by_the_clock(tmp_path: Path) -> None:
     """With no same-day booking, the day closes at 17:00 the day before: the clock decides."""
     late = FixedClock(datetime(2030, 1, 7, 18, 0, tzinfo=ZoneInfo("Europe/Paris")))
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}", solver_processes=False,
-                        booking_same_day_notice_min=None, booking_time_limit_s=0)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'd.db'}",
+        solver_processes=False,
+        booking_same_day_notice_min=None,
+        booking_time_limit_s=0,
+    )
     svc = Service(Context(settings, clock=late))
     try:
         svc.days.put(DAY, "open")
         svc.fleet.put(FLEET[0])
-        status, body = svc.bookings.book(DAY, {"id": "b1", "pickup": "Méaulte", "dropoff": "Albert",
-                                               "arrive_by": "10:00"}, OPERATOR)
+        status, body = svc.bookings.book(
+            DAY,
+            {"id": "b1", "pickup": "Méaulte", "dropoff": "Albert", "arrive_by": "10:00"},
+            OPERATOR,
+        )
         assert status == 409 and body["details"]["rule"] == "cutoff", body
     finally:
         svc.close()

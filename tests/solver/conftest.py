@@ -69,8 +69,20 @@ def tiny_problem(
     locs = tuple(Location(x, float(i), 0.0) for i, x in enumerate("DABC"))
     dur = DURATIONS if durations is None else durations
     dist = [[10 * d for d in row] for row in dur]
-    req1 = {"id": "r1", "pickup": "A", "dropoff": "C", "seats": 1, "pickup_window": TimeWindow(hm(8, 0), hm(8, 15))}
-    req2 = {"id": "r2", "pickup": "B", "dropoff": "C", "seats": 2, "pickup_window": TimeWindow(hm(8, 10), hm(8, 30))}
+    req1 = {
+        "id": "r1",
+        "pickup": "A",
+        "dropoff": "C",
+        "seats": 1,
+        "pickup_window": TimeWindow(hm(8, 0), hm(8, 15)),
+    }
+    req2 = {
+        "id": "r2",
+        "pickup": "B",
+        "dropoff": "C",
+        "seats": 2,
+        "pickup_window": TimeWindow(hm(8, 10), hm(8, 30)),
+    }
     req1.update(r1 or {})
     req2.update(r2 or {})
     b = {
@@ -83,7 +95,14 @@ def tiny_problem(
         "breaks": (Break(TimeWindow(hm(9, 0), hm(10, 30)), 20 * M),),
     }
     b.update(bus or {})
-    v2 = {"id": "van-2", "start": "D", "end": "D", "shift": TimeWindow(hm(7, 0), hm(12, 0)), "seats": 2, "wheelchairs": 1}
+    v2 = {
+        "id": "van-2",
+        "start": "D",
+        "end": "D",
+        "shift": TimeWindow(hm(7, 0), hm(12, 0)),
+        "seats": 2,
+        "wheelchairs": 1,
+    }
     v2.update(van or {})
     fleet = (Vehicle(**b), Vehicle(**v2)) if with_van else (Vehicle(**b),)  # type: ignore[arg-type]
     kwargs = {} if rules is None else {"rules": rules}

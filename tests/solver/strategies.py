@@ -97,13 +97,21 @@ def build_route(
 SPEED_MPS = 50_000 / 3600  # 50 km/h
 
 
-def euclidean_matrices(points: Sequence[tuple[float, float]]) -> tuple[list[list[int]], list[list[int]]]:
+def euclidean_matrices(
+    points: Sequence[tuple[float, float]],
+) -> tuple[list[list[int]], list[list[int]]]:
     """Durations (ceil seconds at 50 km/h) and distances (ceil metres) between points in metres.
     Ceiling of a metric stays within +1 of it, so the triangle inequality can fail by at most 1;
     it is restored exactly by a Floyd-Warshall pass (shortest paths are metric)."""
     n = len(points)
-    dist = [[0 if i == j else math.ceil(math.dist(points[i], points[j])) for j in range(n)] for i in range(n)]
-    dur = [[0 if i == j else math.ceil(math.dist(points[i], points[j]) / SPEED_MPS) for j in range(n)] for i in range(n)]
+    dist = [
+        [0 if i == j else math.ceil(math.dist(points[i], points[j])) for j in range(n)]
+        for i in range(n)
+    ]
+    dur = [
+        [0 if i == j else math.ceil(math.dist(points[i], points[j]) / SPEED_MPS) for j in range(n)]
+        for i in range(n)
+    ]
     for m in (dist, dur):
         for k in range(n):
             for i in range(n):
@@ -133,7 +141,12 @@ def problems(draw: st.DrawFn, max_requests: int = 6, max_vehicles: int = 3) -> P
         brks: tuple[Break, ...] = ()
         if draw(st.booleans()):
             ws = draw(st.integers(s, e - H))
-            brks = (Break(TimeWindow(ws, ws + draw(st.integers(1800, 2 * H))), draw(st.sampled_from([900, 1800]))),)
+            brks = (
+                Break(
+                    TimeWindow(ws, ws + draw(st.integers(1800, 2 * H))),
+                    draw(st.sampled_from([900, 1800])),
+                ),
+            )
         vehicles.append(
             Vehicle(
                 f"v{k}",
@@ -153,9 +166,13 @@ def problems(draw: st.DrawFn, max_requests: int = 6, max_vehicles: int = 3) -> P
         wc = draw(st.sampled_from([0, 0, 0, 0, 0, 1]))
         if draw(st.booleans()):
             t0 = draw(st.integers(5 * H, 20 * H))
-            req = Request(f"r{k}", a, b, seats=seats, wheelchairs=wc, pickup_window=TimeWindow(t0, t0 + 900))
+            req = Request(
+                f"r{k}", a, b, seats=seats, wheelchairs=wc, pickup_window=TimeWindow(t0, t0 + 900)
+            )
         else:
             t1 = draw(st.integers(6 * H, 21 * H))
             req = Request(f"r{k}", a, b, seats=seats, wheelchairs=wc, arrive_by_s=t1)
         requests.append(req)
-    return Problem(locations, dur, dist, tuple(requests), tuple(vehicles), rules=rules, name="generated")
+    return Problem(
+        locations, dur, dist, tuple(requests), tuple(vehicles), rules=rules, name="generated"
+    )

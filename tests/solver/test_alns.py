@@ -18,18 +18,28 @@ from dispatcher.solver.routing import OrToolsSolver, SearchOptions
 from dispatcher.solver.schedule import RouteTimer, feasible_alone, stop_window
 from tests.solver.strategies import problems
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+)
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "benchmarks"
-needs_shared = pytest.mark.skipif(not (SHARED / "bks.csv").exists(), reason=f"shared benchmark data not found under {SHARED}")
+needs_shared = pytest.mark.skipif(
+    not (SHARED / "bks.csv").exists(), reason=f"shared benchmark data not found under {SHARED}"
+)
 
 
 def _no_breaks(problem: Problem) -> Problem:
     """The ALNS model has no drivers' breaks: the same day without them."""
-    return dataclasses.replace(problem, vehicles=tuple(dataclasses.replace(v, breaks=()) for v in problem.vehicles))
+    return dataclasses.replace(
+        problem, vehicles=tuple(dataclasses.replace(v, breaks=()) for v in problem.vehicles)
+    )
 
 
 def _modelled(problem: Problem) -> tuple[list[Request], list[Vehicle], alns.AlnsModel]:
-    reqs = [r for r in problem.requests if stop_window(problem, r, "pickup") and stop_window(problem, r, "dropoff")]
+    reqs = [
+        r
+        for r in problem.requests
+        if stop_window(problem, r, "pickup") and stop_window(problem, r, "dropoff")
+    ]
     vehicles = list(problem.vehicles)
     allowed = [[s for s, v in enumerate(vehicles) if feasible_alone(problem, r, v)] for r in reqs]
     return reqs, vehicles, alns.build_model(problem, reqs, vehicles, allowed)
@@ -46,7 +56,9 @@ def _loads_ok(vehicle: Vehicle, stops: list[tuple[Request, str]]) -> bool:
     return True
 
 
-@given(problems(max_requests=6, max_vehicles=2), st.randoms(use_true_random=False), st.integers(0, 1))
+@given(
+    problems(max_requests=6, max_vehicles=2), st.randoms(use_true_random=False), st.integers(0, 1)
+)
 @SETTINGS
 def test_route_check_agrees_with_route_timer(problem: Problem, rnd, which: int) -> None:  # type: ignore[no-untyped-def]
     """For random visit orders (pickup before drop-off), the compiled check says feasible exactly
@@ -64,8 +76,12 @@ def test_route_check_agrees_with_route_timer(problem: Problem, rnd, which: int) 
             i = rnd.randint(0, len(order))
             order.insert(i, 2 * nv + 2 * q)
             order.insert(rnd.randint(i + 1, len(order)), 2 * nv + 2 * q + 1)
-        stops = [(reqs[(nd - 2 * nv) // 2], "dropoff" if (nd - 2 * nv) % 2 else "pickup") for nd in order]
-        expected = _loads_ok(vehicles[s], stops) and RouteTimer(problem, vehicles[s], stops).feasible()  # type: ignore[arg-type]
+        stops = [
+            (reqs[(nd - 2 * nv) // 2], "dropoff" if (nd - 2 * nv) % 2 else "pickup") for nd in order
+        ]
+        expected = (
+            _loads_ok(vehicles[s], stops) and RouteTimer(problem, vehicles[s], stops).feasible()
+        )  # type: ignore[arg-type]
         assert alns.route_feasible(model, s, order) == expected, (s, order)
 
 
@@ -113,7 +129,9 @@ def test_refine_routes_is_never_worse_and_deterministic(problem: Problem, seed: 
     nv = model.nv
     seen: list[int] = []
     for s, nodes in enumerate(a.routes):
-        stops = [(reqs[(nd - 2 * nv) // 2], "dropoff" if (nd - 2 * nv) % 2 else "pickup") for nd in nodes]
+        stops = [
+            (reqs[(nd - 2 * nv) // 2], "dropoff" if (nd - 2 * nv) % 2 else "pickup") for nd in nodes
+        ]
         if stops:
             assert RouteTimer(problem, vehicles[s], stops).feasible()  # type: ignore[arg-type]
             assert _loads_ok(vehicles[s], stops)  # type: ignore[arg-type]

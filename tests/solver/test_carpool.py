@@ -37,7 +37,9 @@ def test_a_rider_on_the_way_rides_with_the_driver_and_times_are_stated() -> None
     # driver O -> T (20 min direct), leaves 07:30-07:40; rider B -> T, pickup 07:35-07:50
     rider = Request("r1", "B", "T", pickup_window=TimeWindow(7 * H + 35 * M, 7 * H + 50 * M))
     p = line_problem(PLACES, (rider,))
-    offer = CarpoolOffer("d1", "O", "T", seats=2, departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M))
+    offer = CarpoolOffer(
+        "d1", "O", "T", seats=2, departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M)
+    )
     res = match_carpool(p, [offer])
     assert res.riders_matched == 1 and res.unmatched == ()
     (m,) = res.matches
@@ -45,8 +47,15 @@ def test_a_rider_on_the_way_rides_with_the_driver_and_times_are_stated() -> None
     # detour: the stops only (60 s boarding + 60 s alighting), the road is on the way
     assert m.direct_s == 20 * M and m.detour_s == 120 and m.detour_m == 0
     pick, drop = m.route.visits
-    assert (pick.kind, pick.location_id, drop.kind, drop.location_id) == ("pickup", "B", "dropoff", "T")
-    assert 7 * H + 35 * M <= pick.start_s <= 7 * H + 40 * M + 5 * M  # the driver passes B 5 min after leaving
+    assert (pick.kind, pick.location_id, drop.kind, drop.location_id) == (
+        "pickup",
+        "B",
+        "dropoff",
+        "T",
+    )
+    assert (
+        7 * H + 35 * M <= pick.start_s <= 7 * H + 40 * M + 5 * M
+    )  # the driver passes B 5 min after leaving
     assert m.route.start_s == pick.start_s - 5 * M  # leaves home exactly to be at B on time
     assert drop.start_s == pick.departure_s + 15 * M
     assert m.route.mode == "carpool"
@@ -57,7 +66,9 @@ def test_detour_limit_rules_out_a_rider_off_the_road_and_the_reason_is_given() -
     # F is 20 km beyond the destination: a 40 min detour, far over 25% of 20 min (5 min)
     rider = Request("r1", "B", "F", pickup_window=TimeWindow(7 * H + 35 * M, 7 * H + 50 * M))
     p = line_problem(PLACES, (rider,))
-    offer = CarpoolOffer("d1", "O", "T", departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M))
+    offer = CarpoolOffer(
+        "d1", "O", "T", departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M)
+    )
     res = match_carpool(p, [offer])
     assert res.riders_matched == 0 and res.unmatched == ("r1",)
     (rej,) = res.plan.rejections
@@ -66,9 +77,17 @@ def test_detour_limit_rules_out_a_rider_off_the_road_and_the_reason_is_given() -
 
 
 def test_a_rider_refusing_carpools_is_not_matched() -> None:
-    rider = Request("r1", "B", "T", pickup_window=TimeWindow(7 * H + 35 * M, 7 * H + 50 * M), accepts_carpool=False)
+    rider = Request(
+        "r1",
+        "B",
+        "T",
+        pickup_window=TimeWindow(7 * H + 35 * M, 7 * H + 50 * M),
+        accepts_carpool=False,
+    )
     p = line_problem(PLACES, (rider,))
-    offer = CarpoolOffer("d1", "O", "T", departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M))
+    offer = CarpoolOffer(
+        "d1", "O", "T", departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M)
+    )
     res = match_carpool(p, [offer])
     assert res.riders_matched == 0
     assert res.plan.rejections[0].details.get("accepts_carpool") is False
@@ -79,7 +98,12 @@ def test_meeting_points_only() -> None:
     rider_c = Request("rc", "C", "T", pickup_window=TimeWindow(7 * H + 40 * M, 7 * H + 55 * M))
     p = line_problem(PLACES, (rider_b, rider_c))
     offer = CarpoolOffer(
-        "d1", "O", "T", seats=3, departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M), meeting_points=("C",)
+        "d1",
+        "O",
+        "T",
+        seats=3,
+        departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M),
+        meeting_points=("C",),
     )
     res = match_carpool(p, [offer])
     assert [m.rider_ids for m in res.matches] == [("rc",)]  # B is no meeting point
@@ -93,14 +117,23 @@ def test_several_riders_share_one_driver_when_seats_allow_but_not_beyond() -> No
         Request("ro", "O", "T", pickup_window=TimeWindow(7 * H + 30 * M, 7 * H + 45 * M)),
     )
     p = line_problem(PLACES, riders)
-    two = CarpoolOffer("d1", "O", "T", seats=2, departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M))
+    two = CarpoolOffer(
+        "d1", "O", "T", seats=2, departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M)
+    )
     res = match_carpool(p, [two])
     assert res.riders_matched == 2  # two seats
-    three = CarpoolOffer("d1", "O", "T", seats=3, departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M))
+    three = CarpoolOffer(
+        "d1", "O", "T", seats=3, departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M)
+    )
     # three riders make six stops of 60 s: 360 s of detour, over 25% of the 20 min drive (300 s)
     assert match_carpool(p, [three]).riders_matched == 2
     three = CarpoolOffer(
-        "d1", "O", "T", seats=3, departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M), max_detour_share=0.5
+        "d1",
+        "O",
+        "T",
+        seats=3,
+        departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M),
+        max_detour_share=0.5,
     )
     res3 = match_carpool(p, [three])
     assert res3.riders_matched == 3 and len(res3.matches) == 1
@@ -120,11 +153,17 @@ def test_arrival_window_offer() -> None:
 
 
 def test_offer_compiles_to_a_vehicle_with_the_detour_limit() -> None:
-    offer = CarpoolOffer("d1", "O", "T", departure_window=TimeWindow(7 * H, 7 * H + 600), max_detour_cap_s=600)
+    offer = CarpoolOffer(
+        "d1", "O", "T", departure_window=TimeWindow(7 * H, 7 * H + 600), max_detour_cap_s=600
+    )
     v = carpool_vehicle(offer, 3600)
-    assert v.kind == "carpool" and v.max_duration_s == 3600 + 600  # 25% of 3600 is 900, capped at 600
+    assert (
+        v.kind == "carpool" and v.max_duration_s == 3600 + 600
+    )  # 25% of 3600 is 900, capped at 600
     assert v.start_window == offer.departure_window and v.shift.start_s == 7 * H
-    v2 = carpool_vehicle(CarpoolOffer("d2", "O", "T", departure_window=TimeWindow(7 * H, 7 * H + 600)), 1200)
+    v2 = carpool_vehicle(
+        CarpoolOffer("d2", "O", "T", departure_window=TimeWindow(7 * H, 7 * H + 600)), 1200
+    )
     assert v2.max_duration_s == 1200 + 300
 
 
@@ -134,16 +173,38 @@ def test_offer_compiles_to_a_vehicle_with_the_detour_limit() -> None:
 @pytest.mark.parametrize(
     ("offer", "field", "words"),
     [
-        (CarpoolOffer("d1", "O", "T", seats=0, departure_window=TimeWindow(7 * H, 8 * H)), "offers[0].seats", "seat"),
         (
-            CarpoolOffer("d1", "O", "T", departure_window=TimeWindow(9 * H, 9 * H + 600), arrival_window=TimeWindow(8 * H, 8 * H + 600)),
+            CarpoolOffer("d1", "O", "T", seats=0, departure_window=TimeWindow(7 * H, 8 * H)),
+            "offers[0].seats",
+            "seat",
+        ),
+        (
+            CarpoolOffer(
+                "d1",
+                "O",
+                "T",
+                departure_window=TimeWindow(9 * H, 9 * H + 600),
+                arrival_window=TimeWindow(8 * H, 8 * H + 600),
+            ),
             "offers[0].arrival_window",
             "after the arrival",
         ),
-        (CarpoolOffer("d1", "O", "T", departure_window=TimeWindow(9 * H, 8 * H)), "offers[0].departure_window", "starts after it ends"),
+        (
+            CarpoolOffer("d1", "O", "T", departure_window=TimeWindow(9 * H, 8 * H)),
+            "offers[0].departure_window",
+            "starts after it ends",
+        ),
         (CarpoolOffer("d1", "O", "T"), "offers[0].departure_window", "window"),
-        (CarpoolOffer("d1", "nowhere", "T", departure_window=TimeWindow(7 * H, 8 * H)), "offers[0].origin", "unknown location"),
-        (CarpoolOffer("d1", "O", "O", departure_window=TimeWindow(7 * H, 8 * H)), "offers[0].destination", "same place"),
+        (
+            CarpoolOffer("d1", "nowhere", "T", departure_window=TimeWindow(7 * H, 8 * H)),
+            "offers[0].origin",
+            "unknown location",
+        ),
+        (
+            CarpoolOffer("d1", "O", "O", departure_window=TimeWindow(7 * H, 8 * H)),
+            "offers[0].destination",
+            "same place",
+        ),
     ],
 )
 def test_bad_offers_name_the_field(offer: CarpoolOffer, field: str, words: str) -> None:
@@ -157,13 +218,22 @@ def test_bad_offers_name_the_field(offer: CarpoolOffer, field: str, words: str) 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 
 
-@pytest.mark.skipif(not (SHARED / "data").is_dir(), reason="needs ../shared/data (territory reference data)")
+@pytest.mark.skipif(
+    not (SHARED / "data").is_dir(), reason="needs ../shared/data (territory reference data)"
+)
 def test_an_origin_outside_the_territory_is_refused_with_the_field() -> None:
     from dispatcher.io.mobility import offers_from_dicts
     from dispatcher.territory import Territory
 
     terr = Territory.load()
-    rows = [{"driver_id": "d1", "origin": [2.35, 48.85], "destination": "Albert", "departure_window": ["07:00", "07:20"]}]
+    rows = [
+        {
+            "driver_id": "d1",
+            "origin": [2.35, 48.85],
+            "destination": "Albert",
+            "departure_window": ["07:00", "07:20"],
+        }
+    ]
     with pytest.raises(InputError) as e:
         offers_from_dicts(rows, terr)
     assert e.value.where == "offers[0].origin"
@@ -173,7 +243,9 @@ def test_an_origin_outside_the_territory_is_refused_with_the_field() -> None:
 # ---- properties on random instances -------------------------------------------------------
 
 
-def random_instance(seed: int, n_offers: int, n_riders: int, one_seat: bool = False) -> tuple[Problem, list[CarpoolOffer]]:
+def random_instance(
+    seed: int, n_offers: int, n_riders: int, one_seat: bool = False
+) -> tuple[Problem, list[CarpoolOffer]]:
     rng = random.Random(seed)
     pts = {f"p{i}": (rng.uniform(0, 20), rng.uniform(0, 20)) for i in range(12)}
     towns = ["p0", "p1"]
@@ -197,15 +269,27 @@ def random_instance(seed: int, n_offers: int, n_riders: int, one_seat: bool = Fa
         win = TimeWindow(t, t + 1200)
         offers.append(
             CarpoolOffer(
-                f"d{k}", o, rng.choice(towns), seats=1 if one_seat else rng.randint(1, 3),
+                f"d{k}",
+                o,
+                rng.choice(towns),
+                seats=1 if one_seat else rng.randint(1, 3),
                 departure_window=win if rng.random() < 0.6 else None,
                 arrival_window=None if rng.random() < 0.6 else TimeWindow(t + 1500, t + 2700),
-                max_detour_share=rng.choice((0.25, 0.5)), max_detour_cap_s=rng.choice((600, 900, 1800)),
+                max_detour_share=rng.choice((0.25, 0.5)),
+                max_detour_cap_s=rng.choice((600, 900, 1800)),
             )
         )
         if offers[-1].departure_window is None and offers[-1].arrival_window is None:
-            offers[-1] = CarpoolOffer(offers[-1].driver_id, o, offers[-1].destination, offers[-1].seats, departure_window=win)
-    p = Problem(locs, (km * 60).astype(int).tolist(), (km * 1000).astype(int).tolist(), tuple(riders), ())
+            offers[-1] = CarpoolOffer(
+                offers[-1].driver_id,
+                o,
+                offers[-1].destination,
+                offers[-1].seats,
+                departure_window=win,
+            )
+    p = Problem(
+        locs, (km * 60).astype(int).tolist(), (km * 1000).astype(int).tolist(), tuple(riders), ()
+    )
     return p, offers
 
 
@@ -237,8 +321,13 @@ def optimal_one_to_one(cp: Problem) -> tuple[int, int]:
     for d, v in enumerate(cp.vehicles):
         for q, r in enumerate(cp.requests):
             if feasible_alone(cp, r, v):
-                drive = (cp.travel_s(v.start, r.pickup) + cp.boarding_s(r) + cp.direct_s(r) + cp.alighting_s(r)
-                         + cp.travel_s(r.dropoff, v.end))
+                drive = (
+                    cp.travel_s(v.start, r.pickup)
+                    + cp.boarding_s(r)
+                    + cp.direct_s(r)
+                    + cp.alighting_s(r)
+                    + cp.travel_s(r.dropoff, v.end)
+                )
                 cost[d, q] = drive - cp.travel_s(v.start, v.end) - GROUP_BONUS
     rows, cols = linear_sum_assignment(cost)
     picked = [(d, q) for d, q in zip(rows, cols, strict=True) if cost[d, q] < 0]

@@ -36,7 +36,9 @@ def codes(report: CheckReport) -> set[str]:
     return {v.code for v in report.violations}
 
 
-def with_route(plan: Plan, route: Route, *rest: Route, rejections: tuple[Rejection, ...] = ()) -> Plan:
+def with_route(
+    plan: Plan, route: Route, *rest: Route, rejections: tuple[Rejection, ...] = ()
+) -> Plan:
     return Plan((route, *rest), rejections or plan.rejections)
 
 
@@ -81,9 +83,17 @@ def test_refusing_everything_is_valid(problem: Problem) -> None:
 
 def test_breaks_during_waiting_and_before_driving_are_accepted(problem: Problem) -> None:
     # The break taken in the first leg: leave the depot at 08:55, break 09:00-09:20.
-    p = tiny_problem(r1={"pickup_window": TimeWindow(hm(9, 0), hm(10, 0))}, r2={"pickup_window": TimeWindow(hm(9, 0), hm(10, 0))})
-    route = build_route(p, "bus-1", [("r1", "pickup"), ("r1", "dropoff"), ("r2", "pickup"), ("r2", "dropoff")],
-                        start_s=hm(8, 55), breaks=[(-1, hm(9, 0), 20 * 60)])
+    p = tiny_problem(
+        r1={"pickup_window": TimeWindow(hm(9, 0), hm(10, 0))},
+        r2={"pickup_window": TimeWindow(hm(9, 0), hm(10, 0))},
+    )
+    route = build_route(
+        p,
+        "bus-1",
+        [("r1", "pickup"), ("r1", "dropoff"), ("r2", "pickup"), ("r2", "dropoff")],
+        start_s=hm(8, 55),
+        breaks=[(-1, hm(9, 0), 20 * 60)],
+    )
     plan = Plan((route,))
     assert check_plan(p, plan).ok, check_plan(p, plan).summary()
     assert route.visits[0].arrival_s == hm(9, 30)  # the builder waits for the break, then drives
@@ -105,8 +115,12 @@ def test_pickup_after_dropoff() -> None:
 
 
 def test_split_vehicle(problem: Problem) -> None:
-    bus = build_route(problem, "bus-1", [("r1", "pickup"), ("r2", "pickup"), ("r2", "dropoff")],
-                      breaks=[(2, hm(9, 0), 1200)])
+    bus = build_route(
+        problem,
+        "bus-1",
+        [("r1", "pickup"), ("r2", "pickup"), ("r2", "dropoff")],
+        breaks=[(2, hm(9, 0), 1200)],
+    )
     van = build_route(problem, "van-2", [("r1", "dropoff")])
     assert codes(check_plan(problem, Plan((bus, van)))) == {"split_vehicle"}
 
@@ -155,7 +169,9 @@ def test_travel_time_shorter_than_the_matrix(problem: Problem, plan: Plan) -> No
     assert "599 s of driving for a 600 s trip" in report.violations[0].message
     # the leg to the end depot, with its break: 36 min off break is plenty, 19 min is not
     route = plan.routes[0]
-    short = with_route(plan, R(route, end_s=hm(9, 20) - 17 * 60, breaks=(BreakTaken(hm(8, 43), 20 * 60, 3),)))
+    short = with_route(
+        plan, R(route, end_s=hm(9, 20) - 17 * 60, breaks=(BreakTaken(hm(8, 43), 20 * 60, 3),))
+    )
     assert "travel_time" in codes(check_plan(problem, short))
 
 
@@ -225,13 +241,26 @@ def test_wrong_load(problem: Problem, plan: Plan) -> None:
 
 
 def test_wrong_ride_time(problem: Problem, plan: Plan) -> None:
-    assert codes(check_plan(problem, with_visit(plan, 2, ride_time_s=1259))) == {"ride_time_mismatch"}
-    assert codes(check_plan(problem, with_visit(plan, 2, ride_time_s=None))) == {"ride_time_mismatch"}
+    assert codes(check_plan(problem, with_visit(plan, 2, ride_time_s=1259))) == {
+        "ride_time_mismatch"
+    }
+    assert codes(check_plan(problem, with_visit(plan, 2, ride_time_s=None))) == {
+        "ride_time_mismatch"
+    }
 
 
 def test_wrong_location_service_time_and_early_start(problem: Problem, plan: Plan) -> None:
     assert "location" in codes(check_plan(problem, with_visit(plan, 1, location_id="A")))
-    assert codes(check_plan(problem, with_visit(plan, 0, departure_s=hm(8, 0, 59), ))) >= {"service_time"}
+    assert codes(
+        check_plan(
+            problem,
+            with_visit(
+                plan,
+                0,
+                departure_s=hm(8, 0, 59),
+            ),
+        )
+    ) >= {"service_time"}
     assert codes(check_plan(problem, with_visit(plan, 0, arrival_s=hm(8, 0, 1)))) == {"early_start"}
 
 
@@ -259,7 +288,11 @@ def test_every_code_is_documented() -> None:
 def test_summary_names_the_violations(problem: Problem, plan: Plan) -> None:
     report = check_plan(problem, with_visit(plan, 1, seats=2))
     s = report.summary()
-    assert s.startswith("INVALID") and "load_mismatch x1" in s and "routes[0] (bus-1) visit 1 (r2 pickup)" in s
+    assert (
+        s.startswith("INVALID")
+        and "load_mismatch x1" in s
+        and "routes[0] (bus-1) visit 1 (r2 pickup)" in s
+    )
 
 
 # ---- the a2-16 optimum (Cordeau 2006), reference solution ------------------------------------
@@ -274,7 +307,10 @@ def _cordeau_problem(path: Path) -> tuple[Problem, list[tuple[float, float]]]:
     its own (real-valued) service times, which we round to the nearest unit."""
     lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
     k, n, t_max, q, ride = (float(x) for x in lines[0])
-    nodes = [(int(a[0]), float(a[1]), float(a[2]), int(a[3]), int(a[4]), int(a[5]), int(a[6])) for a in lines[1:]]
+    nodes = [
+        (int(a[0]), float(a[1]), float(a[2]), int(a[3]), int(a[4]), int(a[5]), int(a[6]))
+        for a in lines[1:]
+    ]
     n = int(n)
     pts = [(x, y) for _, x, y, *_ in nodes]
     locs = tuple(Location(str(i), x, y) for i, (x, y) in enumerate(pts))
@@ -287,10 +323,34 @@ def _cordeau_problem(path: Path) -> tuple[Problem, list[tuple[float, float]]]:
         de, dl = nodes[n + i][5] * SCALE, nodes[n + i][6] * SCALE
         # [0, 1440] means no window: the appointment (or pickup) side carries it
         if nodes[i][6] < 1440:
-            reqs.append(Request(str(i), str(i), str(n + i), pickup_window=TimeWindow(pe, pl), boarding_s=d, alighting_s=d, max_ride_s=int(ride) * SCALE))
+            reqs.append(
+                Request(
+                    str(i),
+                    str(i),
+                    str(n + i),
+                    pickup_window=TimeWindow(pe, pl),
+                    boarding_s=d,
+                    alighting_s=d,
+                    max_ride_s=int(ride) * SCALE,
+                )
+            )
         else:
-            reqs.append(Request(str(i), str(i), str(n + i), arrive_by_s=dl, not_before_s=de, boarding_s=d, alighting_s=d, max_ride_s=int(ride) * SCALE))
-    vehicles = tuple(Vehicle(f"k{j}", "0", str(2 * n + 1), TimeWindow(0, int(t_max) * SCALE), seats=int(q)) for j in range(int(k)))
+            reqs.append(
+                Request(
+                    str(i),
+                    str(i),
+                    str(n + i),
+                    arrive_by_s=dl,
+                    not_before_s=de,
+                    boarding_s=d,
+                    alighting_s=d,
+                    max_ride_s=int(ride) * SCALE,
+                )
+            )
+    vehicles = tuple(
+        Vehicle(f"k{j}", "0", str(2 * n + 1), TimeWindow(0, int(t_max) * SCALE), seats=int(q))
+        for j in range(int(k))
+    )
     rules = ServiceRules(service_hours=TimeWindow(0, 2 * 1440 * SCALE))
     return Problem(locs, dur, dist, tuple(reqs), vehicles, rules=rules, name=path.stem), pts
 
@@ -320,11 +380,27 @@ def test_a2_16_reference_solution_passes() -> None:
             if node <= n:
                 seats += 1
                 pick_end[str(node)] = start + 3 * SCALE
-                visits.append(Visit(str(node), "pickup", str(node), arrival, start, start + 3 * SCALE, seats, 0))
+                visits.append(
+                    Visit(
+                        str(node), "pickup", str(node), arrival, start, start + 3 * SCALE, seats, 0
+                    )
+                )
             else:
                 seats -= 1
                 rid = str(node - n)
-                visits.append(Visit(rid, "dropoff", str(node), arrival, start, start + 3 * SCALE, seats, 0, start - pick_end[rid]))
+                visits.append(
+                    Visit(
+                        rid,
+                        "dropoff",
+                        str(node),
+                        arrival,
+                        start,
+                        start + 3 * SCALE,
+                        seats,
+                        0,
+                        start - pick_end[rid],
+                    )
+                )
         nodes = [i for i, _ in stops]
         dist = sum(problem.distance_m[a][b] for a, b in zip(nodes, nodes[1:], strict=False))
         total += sum(math.dist(pts[a], pts[b]) for a, b in zip(nodes, nodes[1:], strict=False))
@@ -341,6 +417,12 @@ def test_a2_16_reference_solution_passes() -> None:
     rides = [v.ride_time_s for r in routes for v in r.visits if v.kind == "dropoff"]
     tight = max(rides)  # type: ignore[type-var]
     assert tight is not None
-    strict = Problem(problem.locations, problem.duration_s, problem.distance_m,
-                     tuple(R(r, max_ride_s=tight - 1) for r in problem.requests), problem.vehicles, rules=problem.rules)
+    strict = Problem(
+        problem.locations,
+        problem.duration_s,
+        problem.distance_m,
+        tuple(R(r, max_ride_s=tight - 1) for r in problem.requests),
+        problem.vehicles,
+        rules=problem.rules,
+    )
     assert "ride_time" in codes(check_plan(strict, plan))

@@ -48,12 +48,27 @@ def test_displaced_when_feasible_alone(problem: Problem) -> None:
 
 
 def test_outside_service_hours() -> None:
-    assert reason(tiny_problem(r1={"pickup_window": TimeWindow(hm(5, 0), hm(5, 15))})) is Reason.OUTSIDE_SERVICE_HOURS
+    assert (
+        reason(tiny_problem(r1={"pickup_window": TimeWindow(hm(5, 0), hm(5, 15))}))
+        is Reason.OUTSIDE_SERVICE_HOURS
+    )
     # the pickup is in the hours but the drop-off can only be after 20:00
-    late = tiny_problem(r1={"pickup_window": TimeWindow(hm(19, 50), hm(19, 59))}, bus={"shift": TimeWindow(hm(7, 0), hm(23, 0))})
+    late = tiny_problem(
+        r1={"pickup_window": TimeWindow(hm(19, 50), hm(19, 59))},
+        bus={"shift": TimeWindow(hm(7, 0), hm(23, 0))},
+    )
     assert reason(late) is Reason.OUTSIDE_SERVICE_HOURS
     rules = ServiceRules(service_hours=TimeWindow(hm(6, 0), hm(21, 0)))
-    assert reason(tiny_problem(r1={"pickup_window": TimeWindow(hm(19, 50), hm(19, 59))}, bus={"shift": TimeWindow(hm(7, 0), hm(23, 0))}, rules=rules)) is None
+    assert (
+        reason(
+            tiny_problem(
+                r1={"pickup_window": TimeWindow(hm(19, 50), hm(19, 59))},
+                bus={"shift": TimeWindow(hm(7, 0), hm(23, 0))},
+                rules=rules,
+            )
+        )
+        is None
+    )
 
 
 def test_group_too_large() -> None:
@@ -64,12 +79,17 @@ def test_group_too_large() -> None:
 
 def test_no_compatible_vehicle() -> None:
     # the van (the only vehicle with a wheelchair place) is off duty in the afternoon
-    p = tiny_problem(r1={"wheelchairs": 1, "pickup_window": TimeWindow(hm(14, 0), hm(14, 15))}, bus={"shift": TimeWindow(hm(7, 0), hm(18, 0))})
+    p = tiny_problem(
+        r1={"wheelchairs": 1, "pickup_window": TimeWindow(hm(14, 0), hm(14, 15))},
+        bus={"shift": TimeWindow(hm(7, 0), hm(18, 0))},
+    )
     assert reason(p) is Reason.NO_COMPATIBLE_VEHICLE
     # in the morning it is on duty
     assert reason(tiny_problem(r1={"wheelchairs": 1})) is None
     # no vehicle has a wheelchair place at all
-    assert reason(tiny_problem(r1={"wheelchairs": 1}, with_van=False)) is Reason.NO_COMPATIBLE_VEHICLE
+    assert (
+        reason(tiny_problem(r1={"wheelchairs": 1}, with_van=False)) is Reason.NO_COMPATIBLE_VEHICLE
+    )
     # 3 seats and a wheelchair: the bus has the seats, the van the place, none both
     assert reason(tiny_problem(r1={"seats": 3, "wheelchairs": 1})) is Reason.NO_COMPATIBLE_VEHICLE
 
@@ -111,10 +131,14 @@ def test_shift_too_short() -> None:
 
 def test_breaks_decide_exactly() -> None:
     # a 30 min break that fills 08:00-08:30 leaves no room around a pickup at 08:00-08:15
-    tight = tiny_problem(bus={"breaks": (Break(TimeWindow(hm(8, 0), hm(8, 30)), 1800),)}, with_van=False)
+    tight = tiny_problem(
+        bus={"breaks": (Break(TimeWindow(hm(8, 0), hm(8, 30)), 1800),)}, with_van=False
+    )
     assert reason(tight) is Reason.SHIFT_TOO_SHORT
     # with 08:00-09:00 it fits after the drop-off, if the drop-off ends by 08:30: pickup <= 08:13
-    loose = tiny_problem(bus={"breaks": (Break(TimeWindow(hm(8, 0), hm(9, 0)), 1800),)}, with_van=False)
+    loose = tiny_problem(
+        bus={"breaks": (Break(TimeWindow(hm(8, 0), hm(9, 0)), 1800),)}, with_van=False
+    )
     rep = alone_report(loose, loose.request("r1"))
     assert rep.feasible and rep.details["latest_pickup_s"] == hm(8, 13)
     assert witness_ok(loose, "r1", "bus-1", hm(8, 13))
@@ -126,17 +150,32 @@ def test_breaks_decide_exactly() -> None:
 
 def test_classification_order() -> None:
     # outside the hours AND too large: hours first
-    assert reason(tiny_problem(r1={"seats": 9, "pickup_window": TimeWindow(hm(5, 0), hm(5, 10))})) is Reason.OUTSIDE_SERVICE_HOURS
+    assert (
+        reason(tiny_problem(r1={"seats": 9, "pickup_window": TimeWindow(hm(5, 0), hm(5, 10))}))
+        is Reason.OUTSIDE_SERVICE_HOURS
+    )
     # too large AND wheelchair without vehicle: group first
-    assert reason(tiny_problem(r1={"seats": 9, "wheelchairs": 1}, with_van=False)) is Reason.GROUP_TOO_LARGE
+    assert (
+        reason(tiny_problem(r1={"seats": 9, "wheelchairs": 1}, with_van=False))
+        is Reason.GROUP_TOO_LARGE
+    )
     # no road AND ride rule: road first
     cut = [row[:] for row in DURATIONS]
     cut[1][3] = UNREACHABLE_S
     assert reason(tiny_problem(durations=cut, r1={"max_ride_s": 10})) is Reason.NO_ROAD
     # ride rule AND unreachable pickup: ride rule first
-    assert reason(tiny_problem(r1={"max_ride_s": 800, "pickup_window": TimeWindow(hm(7, 0), hm(7, 5))})) is Reason.RIDE_TIME_RULE
+    assert (
+        reason(
+            tiny_problem(r1={"max_ride_s": 800, "pickup_window": TimeWindow(hm(7, 0), hm(7, 5))})
+        )
+        is Reason.RIDE_TIME_RULE
+    )
     # unreachable pickup AND shift too short: pickup first
-    p = tiny_problem(r1={"pickup_window": TimeWindow(hm(7, 0), hm(7, 5))}, bus={"shift": TimeWindow(hm(7, 0), hm(7, 20))}, with_van=False)
+    p = tiny_problem(
+        r1={"pickup_window": TimeWindow(hm(7, 0), hm(7, 5))},
+        bus={"shift": TimeWindow(hm(7, 0), hm(7, 20))},
+        with_van=False,
+    )
     assert reason(p) is Reason.PICKUP_UNREACHABLE
 
 

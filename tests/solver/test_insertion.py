@@ -89,7 +89,9 @@ def test_queue_shortest_paths_agree_with_the_sweep(problem: Problem, rnd: object
 
     assert isinstance(rnd, random.Random)
     for v in problem.vehicles:
-        reqs = [r for r in problem.requests if r.seats <= v.seats and r.wheelchairs <= v.wheelchairs][:4]
+        reqs = [
+            r for r in problem.requests if r.seats <= v.seats and r.wheelchairs <= v.wheelchairs
+        ][:4]
         order: list[tuple[Request, str]] = []
         for r in reqs:
             i = rnd.randint(0, len(order))

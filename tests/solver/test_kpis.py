@@ -29,18 +29,24 @@ def line_problem() -> Problem:
     dist = [[abs(a - b) * 1000 for b in xs.values()] for a in xs.values()]
     reqs = (
         Request("r1", "A", "C", pickup_window=TimeWindow(8 * H, 8 * H + 900)),
-        Request("r2", "B", "E", seats=1, wheelchairs=1, pickup_window=TimeWindow(8 * H, 8 * H + 900)),
+        Request(
+            "r2", "B", "E", seats=1, wheelchairs=1, pickup_window=TimeWindow(8 * H, 8 * H + 900)
+        ),
         Request("r3", "A", "E", pickup_window=TimeWindow(8 * H, 8 * H + 900)),
     )
     fleet = (
-        Vehicle("bus", "D", "D", TimeWindow(7 * H, 12 * H), seats=8, wheelchairs=1, fixed_cost=10.0),
+        Vehicle(
+            "bus", "D", "D", TimeWindow(7 * H, 12 * H), seats=8, wheelchairs=1, fixed_cost=10.0
+        ),
         Vehicle("spare", "D", "D", TimeWindow(7 * H, 12 * H), kind="car"),
     )
     rules = ServiceRules(co2_g_per_km={"minibus": 250.0, "car": 193.0, "volunteer": 193.0})
     return Problem(locs, dur, dist, reqs, fleet, rules=rules)
 
 
-def visit(rid: str, kind: str, loc: str, start: int, seats: int, wc: int, ride: int | None = None) -> Visit:
+def visit(
+    rid: str, kind: str, loc: str, start: int, seats: int, wc: int, ride: int | None = None
+) -> Visit:
     return Visit(rid, kind, loc, start, start, start + 60, seats, wc, ride)  # type: ignore[arg-type]
 
 
@@ -79,4 +85,10 @@ def test_kpis_of_a_hand_built_plan() -> None:
 def test_kpis_of_an_empty_plan_are_zero() -> None:
     p = line_problem()
     k = compute_kpis(p, [], [])
-    assert k.requests == 3 and k.served == 0 and k.vehicle_km == 0.0 and k.mean_occupancy == 0.0 and k.cost_eur == 0.0
+    assert (
+        k.requests == 3
+        and k.served == 0
+        and k.vehicle_km == 0.0
+        and k.mean_occupancy == 0.0
+        and k.cost_eur == 0.0
+    )

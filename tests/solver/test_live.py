@@ -45,21 +45,44 @@ def test_later_bookings_never_break_a_promise() -> None:
     first = day.book(Request("a", "A", "C", pickup_window=TimeWindow(hm(8, 0), hm(9, 0))))
     assert first.accepted and first.promise is not None
     for k in range(8):
-        day.book(Request(f"b{k}", "B", "A" if k % 2 else "C", pickup_window=TimeWindow(hm(8, 0) + 300 * k, hm(8, 15) + 300 * k)))
+        day.book(
+            Request(
+                f"b{k}",
+                "B",
+                "A" if k % 2 else "C",
+                pickup_window=TimeWindow(hm(8, 0) + 300 * k, hm(8, 15) + 300 * k),
+            )
+        )
         assert day.check().ok, day.check().summary()
-        pick = next(v for rt in day.plan.routes for v in rt.visits if v.request_id == "a" and v.kind == "pickup")
-        drop = next(v for rt in day.plan.routes for v in rt.visits if v.request_id == "a" and v.kind == "dropoff")
+        pick = next(
+            v
+            for rt in day.plan.routes
+            for v in rt.visits
+            if v.request_id == "a" and v.kind == "pickup"
+        )
+        drop = next(
+            v
+            for rt in day.plan.routes
+            for v in rt.visits
+            if v.request_id == "a" and v.kind == "dropoff"
+        )
         assert first.promise.pickup_window.contains(pick.start_s)
         assert drop.start_s <= first.promise.latest_arrival_s
 
 
 def test_refusal_reasons_and_alternatives() -> None:
     day = _day()
-    too_big = day.book(Request("big", "A", "C", seats=5, pickup_window=TimeWindow(hm(8, 0), hm(8, 15))))
+    too_big = day.book(
+        Request("big", "A", "C", seats=5, pickup_window=TimeWindow(hm(8, 0), hm(8, 15)))
+    )
     assert not too_big.accepted and too_big.reason is Reason.GROUP_TOO_LARGE
     # fill bus-1 and van-2 around 08:00 with 3- and 2-seat parties, then ask for one more
-    assert day.book(Request("f1", "A", "C", seats=3, pickup_window=TimeWindow(hm(8, 0), hm(8, 5)))).accepted
-    assert day.book(Request("f2", "A", "C", seats=2, pickup_window=TimeWindow(hm(8, 0), hm(8, 5)))).accepted
+    assert day.book(
+        Request("f1", "A", "C", seats=3, pickup_window=TimeWindow(hm(8, 0), hm(8, 5)))
+    ).accepted
+    assert day.book(
+        Request("f2", "A", "C", seats=2, pickup_window=TimeWindow(hm(8, 0), hm(8, 5)))
+    ).accepted
     out = day.book(Request("late", "A", "C", seats=2, pickup_window=TimeWindow(hm(8, 0), hm(8, 5))))
     assert not out.accepted and out.reason is Reason.DISPLACED
     assert "later_pickup_s" in out.details and out.details["later_pickup_s"] > hm(8, 5)
@@ -98,7 +121,11 @@ def test_cancellation_keeps_a_valid_plan() -> None:
 def test_reoptimise_keeps_every_promise() -> None:
     day = _day(window_s=900)
     for k, (a, b) in enumerate([("A", "C"), ("B", "C"), ("C", "A"), ("A", "B"), ("B", "A")]):
-        day.book(Request(f"q{k}", a, b, pickup_window=TimeWindow(hm(8, 0) + 600 * k, hm(8, 30) + 600 * k)))
+        day.book(
+            Request(
+                f"q{k}", a, b, pickup_window=TimeWindow(hm(8, 0) + 600 * k, hm(8, 30) + 600 * k)
+            )
+        )
     served = set(day.served)
     cost = day.cost()
     day.reoptimise(time_limit_s=1.0)
@@ -108,19 +135,39 @@ def test_reoptimise_keeps_every_promise() -> None:
 
 
 def test_booking_rules() -> None:
-    rules = BookingRules(service_days=frozenset({date(2026, 3, 2), date(2026, 3, 3)}), same_day_notice_s=None)
+    rules = BookingRules(
+        service_days=frozenset({date(2026, 3, 2), date(2026, 3, 3)}), same_day_notice_s=None
+    )
     r = Request("x", "A", "C", pickup_window=TimeWindow(hm(9, 0), hm(9, 15)))
     assert check_booking_rules(rules, date(2026, 3, 3), r, datetime(2026, 3, 2, 16, 59)).ok
     late = check_booking_rules(rules, date(2026, 3, 3), r, datetime(2026, 3, 2, 17, 1))
     assert not late.ok and late.rule == "cutoff"
-    assert check_booking_rules(rules, date(2026, 3, 4), r, datetime(2026, 3, 1, 9, 0)).rule == "calendar"
-    assert check_booking_rules(rules, date(2026, 3, 2), r, datetime(2026, 3, 2, 6, 0)).rule == "no_same_day"
+    assert (
+        check_booking_rules(rules, date(2026, 3, 4), r, datetime(2026, 3, 1, 9, 0)).rule
+        == "calendar"
+    )
+    assert (
+        check_booking_rules(rules, date(2026, 3, 2), r, datetime(2026, 3, 2, 6, 0)).rule
+        == "no_same_day"
+    )
     same_day = BookingRules(same_day_notice_s=2 * 3600)
     assert check_booking_rules(same_day, date(2026, 3, 2), r, datetime(2026, 3, 2, 6, 59)).ok
-    assert check_booking_rules(same_day, date(2026, 3, 2), r, datetime(2026, 3, 2, 7, 30)).rule == "notice"
-    hours = BookingRules(hours_by_weekday={0: TimeWindow(hm(13, 0), hm(18, 0))})  # Mondays: afternoons
-    assert check_booking_rules(hours, date(2026, 3, 2), r, datetime(2026, 3, 1, 9, 0)).rule == "service_hours"
-    day = LiveDay(replace(tiny_problem(), requests=(), day=date(2026, 3, 3)), Plan(routes=()), rules=rules)
+    assert (
+        check_booking_rules(same_day, date(2026, 3, 2), r, datetime(2026, 3, 2, 7, 30)).rule
+        == "notice"
+    )
+    hours = BookingRules(
+        hours_by_weekday={0: TimeWindow(hm(13, 0), hm(18, 0))}
+    )  # Mondays: afternoons
+    assert (
+        check_booking_rules(hours, date(2026, 3, 2), r, datetime(2026, 3, 1, 9, 0)).rule
+        == "service_hours"
+    )
+    day = LiveDay(
+        replace(tiny_problem(), requests=(), day=date(2026, 3, 3)), Plan(routes=()), rules=rules
+    )
     out = day.book(r, booked_at=datetime(2026, 3, 2, 18, 0))
-    assert not out.accepted and out.reason is Reason.BOOKING_CLOSED and out.details["rule"] == "cutoff"
+    assert (
+        not out.accepted and out.reason is Reason.BOOKING_CLOSED and out.details["rule"] == "cutoff"
+    )
     assert out.message and out.message_en

@@ -29,11 +29,15 @@ def problem(requests: tuple[Request, ...]) -> Problem:
     locs = tuple(Location(k, x, 0.0) for k, x in PLACES.items())
     dur = [[int(abs(a - b) * 60) for b in PLACES.values()] for a in PLACES.values()]
     dist = [[int(abs(a - b) * 1000) for b in PLACES.values()] for a in PLACES.values()]
-    bus = Vehicle("bus", "D", "D", TimeWindow(6 * H, 19 * H), seats=8, cost_per_km=0.5, cost_per_hour=25.0)
+    bus = Vehicle(
+        "bus", "D", "D", TimeWindow(6 * H, 19 * H), seats=8, cost_per_km=0.5, cost_per_hour=25.0
+    )
     return Problem(locs, dur, dist, requests, (bus,), params=SolverParams(time_limit_s=1.0))
 
 
-OFFER = CarpoolOffer("d1", "O", "T", seats=2, departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M))
+OFFER = CarpoolOffer(
+    "d1", "O", "T", seats=2, departure_window=TimeWindow(7 * H + 30 * M, 7 * H + 40 * M)
+)
 VOLUNTEER = VolunteerDriver("v1", "V", half_days=("am",), max_km_from_home=10.0)
 
 
@@ -43,7 +47,13 @@ def day() -> Problem:
             # on the commuter's way: the carpool is the cheapest mode
             Request("rb", "B", "T", pickup_window=TimeWindow(7 * H + 35 * M, 7 * H + 50 * M)),
             # same trip, but refuses carpools: falls to the minibus or the volunteer
-            Request("rc", "C", "T", pickup_window=TimeWindow(7 * H + 40 * M, 7 * H + 55 * M), accepts_carpool=False),
+            Request(
+                "rc",
+                "C",
+                "T",
+                pickup_window=TimeWindow(7 * H + 40 * M, 7 * H + 55 * M),
+                accepts_carpool=False,
+            ),
             # near the volunteer's home (V -> W): a volunteer costs 0.35 EUR/km, no hourly cost
             Request("rw", "V", "W", pickup_window=TimeWindow(9 * H, 9 * H + 15 * M)),
             # X is 40 km from the volunteer's home: never a volunteer
@@ -72,7 +82,9 @@ def test_each_request_goes_to_a_mode_and_the_plan_checks(strategy: str) -> None:
 
 
 def test_carpool_kpis_by_hand() -> None:
-    p = problem((Request("rb", "B", "T", pickup_window=TimeWindow(7 * H + 35 * M, 7 * H + 50 * M)),))
+    p = problem(
+        (Request("rb", "B", "T", pickup_window=TimeWindow(7 * H + 35 * M, 7 * H + 50 * M)),)
+    )
     mp, plan = plan_mixed(p, [OFFER], (), ModeCosts(carpool_per_passenger_km=0.1))
     assert check_plan(mp, plan).ok
     k = plan.kpis
@@ -133,7 +145,9 @@ def test_return_of_a_carpooled_outbound_falls_to_the_minibus() -> None:
     p = problem(
         (
             Request("out", "B", "T", pickup_window=TimeWindow(7 * H + 35 * M, 7 * H + 50 * M)),
-            Request("back", "T", "B", pickup_window=TimeWindow(16 * H, 16 * H + 15 * M), return_of="out"),
+            Request(
+                "back", "T", "B", pickup_window=TimeWindow(16 * H, 16 * H + 15 * M), return_of="out"
+            ),
         )
     )
     mp, plan = plan_mixed(p, [OFFER], (), strategy="staged")

@@ -22,9 +22,13 @@ from dispatcher.solver.explain import alone_report, alone_route, explain_rejecti
 from tests.solver.strategies import problems
 
 HAS_SOLVER = importlib.util.find_spec("dispatcher.solver.routing") is not None
-needs_solver = pytest.mark.skipif(not HAS_SOLVER, reason="dispatcher.solver.routing not available yet")
+needs_solver = pytest.mark.skipif(
+    not HAS_SOLVER, reason="dispatcher.solver.routing not available yet"
+)
 FAST = SolverParams(time_limit_s=1.0, solution_limit=50)
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+SETTINGS = settings(
+    max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+)
 
 
 def _solve(problem: Problem) -> Plan:
@@ -88,9 +92,13 @@ def test_explanations_agree_with_the_solver_alone(problem: Problem) -> None:
         plan = _solve(alone)
         assert check_plan(alone, plan).ok
         if rep.feasible:
-            assert plan.served_ids == [r.id], f"{r.id} is feasible alone on {rep.vehicles} but the solver refused it"
+            assert plan.served_ids == [r.id], (
+                f"{r.id} is feasible alone on {rep.vehicles} but the solver refused it"
+            )
         else:
-            assert plan.refused_ids == [r.id], f"{r.id} explained as {rep.reason} but the solver served it"
+            assert plan.refused_ids == [r.id], (
+                f"{r.id} explained as {rep.reason} but the solver served it"
+            )
 
 
 # ---- 3. mutation property ---------------------------------------------------------------------
@@ -107,7 +115,10 @@ def simple_valid(problem: Problem, route: Route) -> bool:
     pick_end: dict[str, int] = {}
     for vis in route.visits:
         r = reqs[vis.request_id]
-        if vis.arrival_s < t + problem.travel_s(loc, vis.location_id) or vis.start_s < vis.arrival_s:
+        if (
+            vis.arrival_s < t + problem.travel_s(loc, vis.location_id)
+            or vis.start_s < vis.arrival_s
+        ):
             return False
         tw = problem.pickup_tw(r) if vis.kind == "pickup" else problem.dropoff_tw(r)
         if not (tw.contains(vis.start_s) and sh.contains(vis.start_s)):
@@ -133,7 +144,9 @@ def perturb(route: Route, i: int, k: int) -> Route:
     visits[i] = dataclasses.replace(vis, start_s=vis.start_s + k, departure_s=vis.departure_s + k)
     pick_end = {v.request_id: v.departure_s for v in visits if v.kind == "pickup"}
     visits = [
-        dataclasses.replace(v, ride_time_s=v.start_s - pick_end[v.request_id]) if v.kind == "dropoff" else v
+        dataclasses.replace(v, ride_time_s=v.start_s - pick_end[v.request_id])
+        if v.kind == "dropoff"
+        else v
         for v in visits
     ]
     return dataclasses.replace(route, visits=tuple(visits))
@@ -147,7 +160,9 @@ def _check_mutations(problem: Problem, plan: Plan, data: st.DataObject) -> None:
     i = data.draw(st.integers(0, len(route.visits) - 1))
     k = data.draw(st.sampled_from([-600, -60, -1, 1, 60, 600]))
     mutated = perturb(route, i, k)
-    new_plan = dataclasses.replace(plan, routes=plan.routes[:k_route] + (mutated,) + plan.routes[k_route + 1 :])
+    new_plan = dataclasses.replace(
+        plan, routes=plan.routes[:k_route] + (mutated,) + plan.routes[k_route + 1 :]
+    )
     assert simple_valid(problem, route)
     report = check_plan(problem, new_plan)
     assert report.ok == simple_valid(problem, mutated), report.summary()
@@ -161,7 +176,11 @@ def test_checker_flags_perturbed_witness_routes(problem: Problem, data: st.DataO
     for r in problem.requests:
         rep = alone_report(problem, r)
         v = next((problem.vehicle(x) for x in rep.vehicles if not problem.vehicle(x).breaks), None)
-        route = alone_route(problem, r, v) if v is not None and v.id not in {x.vehicle_id for x in routes} else None
+        route = (
+            alone_route(problem, r, v)
+            if v is not None and v.id not in {x.vehicle_id for x in routes}
+            else None
+        )
         if route is None:
             refused.append(Rejection(r.id, rep.refusal_reason, ""))
         else:

@@ -57,9 +57,15 @@ def _refusal_is_right(day: LiveDay, problem: Problem, rid: str, reason: Reason) 
         assert not found, f"{reason} but {found[0].vehicle_id} can serve it alone"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(problems(max_requests=8, max_vehicles=3), OPS)
-def test_any_sequence_keeps_the_day_valid_and_every_promise(problem: Problem, ops: list[tuple[str, int]]) -> None:
+def test_any_sequence_keeps_the_day_valid_and_every_promise(
+    problem: Problem, ops: list[tuple[str, int]]
+) -> None:
     # the live problem starts empty; requests come from the generated problem, with the
     # vehicles' availability as the live day sees it (clock)
     day = LiveDay(replace(problem, requests=()), Plan(routes=()), window_s=600, reaction_s=300)
@@ -77,7 +83,9 @@ def test_any_sequence_keeps_the_day_valid_and_every_promise(problem: Problem, op
             out = day.book(replace(r, return_of=None), alternatives=arg % 3 == 0)
             if out.accepted:
                 accepted.add(r.id)
-                assert out.promise is not None and out.promise.pickup_window.contains(out.promise.planned_pickup_s)
+                assert out.promise is not None and out.promise.pickup_window.contains(
+                    out.promise.planned_pickup_s
+                )
             else:
                 assert out.reason is not None
                 _refusal_is_right(day, problem, r.id, out.reason)
@@ -103,7 +111,9 @@ def test_any_sequence_keeps_the_day_valid_and_every_promise(problem: Problem, op
         for rid, p in day.promises.items():
             pick, drop = _visit(day.plan, rid, "pickup"), _visit(day.plan, rid, "dropoff")
             assert pick is not None and drop is not None
-            assert p.pickup_window.contains(pick.start_s), f"{rid}: pickup {pick.start_s} outside {p.pickup_window}"
+            assert p.pickup_window.contains(pick.start_s), (
+                f"{rid}: pickup {pick.start_s} outside {p.pickup_window}"
+            )
             assert drop.start_s <= p.latest_arrival_s
         if day.now_s is not None:
             for rt in day.plan.routes:
@@ -114,7 +124,11 @@ def test_any_sequence_keeps_the_day_valid_and_every_promise(problem: Problem, op
                 past[rt.vehicle_id] = done
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(problems(max_requests=8))
 def test_a_screen_cache_kept_across_bookings_changes_no_decision(problem: Problem) -> None:
     """The API keeps a day's route screens from one booking to the next (a new LiveDay each

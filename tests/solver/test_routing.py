@@ -77,10 +77,21 @@ def test_two_requests_on_a_line_share_the_ride() -> None:
     # r1 A(1 km) -> C(3 km), r2 B(2 km) -> E(4 km), both asked for 08:00-08:15. The only 8 km
     # tour is D A B C E D. Nobody waits on board (every leg 1 minute, every service 1 minute)
     # and, all else equal, the first pickup is on time at 08:00.
-    p = problem([Request("r1", "A", "C", pickup_window=pw(8)), Request("r2", "B", "E", pickup_window=pw(8))], [BUS])
+    p = problem(
+        [
+            Request("r1", "A", "C", pickup_window=pw(8)),
+            Request("r2", "B", "E", pickup_window=pw(8)),
+        ],
+        [BUS],
+    )
     plan = solve(p)
     assert_valid(p, plan)
-    assert order(plan, "bus") == [("r1", "pickup"), ("r2", "pickup"), ("r1", "dropoff"), ("r2", "dropoff")]
+    assert order(plan, "bus") == [
+        ("r1", "pickup"),
+        ("r2", "pickup"),
+        ("r1", "dropoff"),
+        ("r2", "dropoff"),
+    ]
     route = plan.route("bus")
     assert route is not None
     assert [v.start_s for v in route.visits] == [28800, 28920, 29040, 29160]
@@ -94,11 +105,19 @@ def test_pickup_is_delayed_rather_than_waiting_with_a_passenger_on_board() -> No
     # r1 may be picked up at A from 08:00 to 08:30, r2 at B (1 km further) only from 08:30.
     # Picking r1 up at 08:00 would keep them waiting on board for half an hour: the pickup
     # is delayed to 08:28 so that the bus reaches B at 08:30 exactly.
-    reqs = [Request("r1", "A", "C", pickup_window=pw(8, 30)), Request("r2", "B", "E", pickup_window=pw(8.5, 15))]
+    reqs = [
+        Request("r1", "A", "C", pickup_window=pw(8, 30)),
+        Request("r2", "B", "E", pickup_window=pw(8.5, 15)),
+    ]
     p = problem(reqs, [BUS])
     plan = solve(p)
     assert_valid(p, plan)
-    assert order(plan, "bus") == [("r1", "pickup"), ("r2", "pickup"), ("r1", "dropoff"), ("r2", "dropoff")]
+    assert order(plan, "bus") == [
+        ("r1", "pickup"),
+        ("r2", "pickup"),
+        ("r1", "dropoff"),
+        ("r2", "dropoff"),
+    ]
     route = plan.route("bus")
     assert route is not None
     assert [v.start_s for v in route.visits[:2]] == [int(8.5 * H) - 120, int(8.5 * H)]
@@ -115,13 +134,21 @@ def test_wheelchair_request_goes_to_the_wheelchair_vehicle_even_if_farther() -> 
     p = problem(reqs, [car, tpmr])
     plan = solve(p)
     assert_valid(p, plan)
-    assert order(plan, "tpmr") == [("wc", "pickup"), ("wc", "dropoff")]  # 28 km away, the only one fit
-    assert order(plan, "car") == [("seated", "pickup"), ("seated", "dropoff")]  # the car is next door
+    assert order(plan, "tpmr") == [
+        ("wc", "pickup"),
+        ("wc", "dropoff"),
+    ]  # 28 km away, the only one fit
+    assert order(plan, "car") == [
+        ("seated", "pickup"),
+        ("seated", "dropoff"),
+    ]  # the car is next door
     # without the TPMR the wheelchair user is refused, for the right reason
     p2 = problem(reqs, [car])
     plan2 = solve(p2)
     assert_valid(p2, plan2)
-    assert [(j.request_id, j.reason) for j in plan2.rejections] == [("wc", Reason.NO_COMPATIBLE_VEHICLE)]
+    assert [(j.request_id, j.reason) for j in plan2.rejections] == [
+        ("wc", Reason.NO_COMPATIBLE_VEHICLE)
+    ]
 
 
 def test_group_larger_than_any_vehicle_is_refused_and_the_others_served() -> None:
@@ -142,7 +169,13 @@ def test_group_larger_than_any_vehicle_is_refused_and_the_others_served() -> Non
 def test_a_break_that_must_be_taken_between_two_trips() -> None:
     # 30 min break in 09:00-09:45; trips at 08:30 and 09:45 with a 1 km hop: the break can only
     # sit between the two trips (or the route would overflow a window).
-    bus = Vehicle("bus", "D", "D", TimeWindow(8 * H, 11 * H), breaks=(Break(TimeWindow(9 * H, int(9.75 * H)), 1800),))
+    bus = Vehicle(
+        "bus",
+        "D",
+        "D",
+        TimeWindow(8 * H, 11 * H),
+        breaks=(Break(TimeWindow(9 * H, int(9.75 * H)), 1800),),
+    )
     reqs = [
         Request("am", "A", "F", pickup_window=pw(8.5, 10)),
         Request("late", "F", "A", pickup_window=pw(9.75, 5)),
@@ -155,11 +188,22 @@ def test_a_break_that_must_be_taken_between_two_trips() -> None:
     b = route.breaks[0]
     assert b.start_s >= 9 * H and b.start_s + 1800 <= int(9.75 * H)
     assert b.after == 1  # after the drop-off of "am", before the pickup of "late"
-    assert order(plan, "bus") == [("am", "pickup"), ("am", "dropoff"), ("late", "pickup"), ("late", "dropoff")]
+    assert order(plan, "bus") == [
+        ("am", "pickup"),
+        ("am", "dropoff"),
+        ("late", "pickup"),
+        ("late", "dropoff"),
+    ]
 
 
 def test_breaks_are_taken_even_on_short_days() -> None:
-    bus = Vehicle("bus", "D", "D", TimeWindow(7 * H, 14 * H), breaks=(Break(TimeWindow(12 * H, 13 * H), 1800),))
+    bus = Vehicle(
+        "bus",
+        "D",
+        "D",
+        TimeWindow(7 * H, 14 * H),
+        breaks=(Break(TimeWindow(12 * H, 13 * H), 1800),),
+    )
     p = problem([Request("r", "A", "C", pickup_window=pw(8))], [bus])
     plan = solve(p)
     assert_valid(p, plan)
@@ -202,8 +246,12 @@ def test_ride_time_limit_holds_when_sharing_would_be_cheaper() -> None:
 
 def test_impossible_request_is_refused_with_a_reason_and_the_others_are_served() -> None:
     reqs = [
-        Request("night", "A", "C", pickup_window=TimeWindow(22 * H, 22 * H + 900)),  # outside 06:00-20:00
-        Request("early", "G", "A", pickup_window=TimeWindow(7 * H, 7 * H + 60)),  # G is 30 min from the 07:00 depot
+        Request(
+            "night", "A", "C", pickup_window=TimeWindow(22 * H, 22 * H + 900)
+        ),  # outside 06:00-20:00
+        Request(
+            "early", "G", "A", pickup_window=TimeWindow(7 * H, 7 * H + 60)
+        ),  # G is 30 min from the 07:00 depot
         Request("ok", "A", "C", pickup_window=pw(9)),
     ]
     p = problem(reqs, [BUS])
@@ -243,7 +291,13 @@ def test_no_vehicle_and_no_request_give_valid_plans() -> None:
 
 
 def test_vehicle_whose_break_does_not_fit_its_shift_is_not_used() -> None:
-    tired = Vehicle("tired", "A", "A", TimeWindow(7 * H, 9 * H), breaks=(Break(TimeWindow(12 * H, 13 * H), 1800),))
+    tired = Vehicle(
+        "tired",
+        "A",
+        "A",
+        TimeWindow(7 * H, 9 * H),
+        breaks=(Break(TimeWindow(12 * H, 13 * H), 1800),),
+    )
     p = problem([Request("r", "A", "C", pickup_window=pw(8))], [tired, BUS])
     plan = solve(p)
     assert_valid(p, plan)
@@ -253,7 +307,9 @@ def test_vehicle_whose_break_does_not_fit_its_shift_is_not_used() -> None:
 def test_same_parameters_and_solution_limit_give_the_same_plan() -> None:
     reqs = [
         Request(f"r{k}", a, b, pickup_window=pw(8 + 0.25 * (k % 4), 20))
-        for k, (a, b) in enumerate([("A", "F"), ("B", "G"), ("C", "D"), ("F", "A"), ("G", "B"), ("E", "C"), ("D", "F")])
+        for k, (a, b) in enumerate(
+            [("A", "F"), ("B", "G"), ("C", "D"), ("F", "A"), ("G", "B"), ("E", "C"), ("D", "F")]
+        )
     ]
     fleet = [Vehicle(f"v{k}", "D", "D", TimeWindow(7 * H, 12 * H), seats=4) for k in range(2)]
     params = SolverParams(time_limit_s=30.0, solution_limit=60, seed=7)
@@ -266,17 +322,27 @@ def test_same_parameters_and_solution_limit_give_the_same_plan() -> None:
 
 def test_effort_zero_returns_the_first_plan() -> None:
     params = SolverParams(time_limit_s=None, effort=0)
-    reqs = [Request("r1", "A", "C", pickup_window=pw(8)), Request("r2", "B", "E", pickup_window=pw(8))]
+    reqs = [
+        Request("r1", "A", "C", pickup_window=pw(8)),
+        Request("r2", "B", "E", pickup_window=pw(8)),
+    ]
     p = problem(reqs, [BUS], params=params)
     solver = OrToolsSolver()
     plan = solver.solve(p)
     assert_valid(p, plan)
     assert len(solver.trace.solutions) == 1
-    assert plan.stats.first_solution_s is not None and plan.stats.first_solution_s <= plan.stats.total_s
+    assert (
+        plan.stats.first_solution_s is not None
+        and plan.stats.first_solution_s <= plan.stats.total_s
+    )
 
 
 def test_explicit_params_override_the_problem_params() -> None:
-    p = problem([Request("r1", "A", "C", pickup_window=pw(8))], [BUS], params=SolverParams(time_limit_s=60.0))
+    p = problem(
+        [Request("r1", "A", "C", pickup_window=pw(8))],
+        [BUS],
+        params=SolverParams(time_limit_s=60.0),
+    )
     solver = OrToolsSolver(SolverParams(time_limit_s=0.0))
     plan = solver.solve(p)
     assert_valid(p, plan)
@@ -317,9 +383,20 @@ def tiny_problems(draw: st.DrawFn) -> Problem:
         seats = draw(st.integers(0 if wc else 1, 3))
         start = draw(st.integers(6 * 4, 19 * 4)) * 900
         if draw(st.booleans()):
-            reqs.append(Request(f"r{k}", a, b, seats=seats, wheelchairs=wc, pickup_window=TimeWindow(start, start + 900)))
+            reqs.append(
+                Request(
+                    f"r{k}",
+                    a,
+                    b,
+                    seats=seats,
+                    wheelchairs=wc,
+                    pickup_window=TimeWindow(start, start + 900),
+                )
+            )
         else:
-            reqs.append(Request(f"r{k}", a, b, seats=seats, wheelchairs=wc, arrive_by_s=start + 1800))
+            reqs.append(
+                Request(f"r{k}", a, b, seats=seats, wheelchairs=wc, arrive_by_s=start + 1800)
+            )
     vehicles = []
     for k in range(draw(st.integers(1, 3))):
         s = draw(st.integers(6, 12)) * H
@@ -356,8 +433,15 @@ def test_random_tiny_problems_give_checked_plans(p: Problem) -> None:
 
 @pytest.mark.parametrize("strategy", ["PATH_CHEAPEST_ARC", "LOCAL_CHEAPEST_INSERTION", "SAVINGS"])
 def test_first_solution_strategies_all_give_checked_plans(strategy: str) -> None:
-    reqs = [Request("r1", "A", "C", pickup_window=pw(8)), Request("r2", "B", "E", pickup_window=pw(8))]
-    p = problem(reqs, [BUS], params=SolverParams(time_limit_s=0.5, first_solution=strategy, solution_limit=20))
+    reqs = [
+        Request("r1", "A", "C", pickup_window=pw(8)),
+        Request("r2", "B", "E", pickup_window=pw(8)),
+    ]
+    p = problem(
+        reqs,
+        [BUS],
+        params=SolverParams(time_limit_s=0.5, first_solution=strategy, solution_limit=20),
+    )
     plan = solve(p)
     assert_valid(p, plan)
     assert sorted(plan.served_ids) == ["r1", "r2"]
@@ -402,7 +486,9 @@ def test_portfolio_runs_every_heuristic_and_keeps_a_valid_plan() -> None:
 
 def test_portfolio_is_skipped_for_short_limits() -> None:
     p = day()
-    plan = OrToolsSolver(SolverParams(time_limit_s=1.0, solution_limit=100), SearchOptions(portfolio_min_s=5.0)).solve(p)
+    plan = OrToolsSolver(
+        SolverParams(time_limit_s=1.0, solution_limit=100), SearchOptions(portfolio_min_s=5.0)
+    ).solve(p)
     assert check_plan(p, plan).ok
     assert not any(plan.stats.status_detail.endswith(name) for name in THREE)
 
@@ -419,14 +505,18 @@ def test_portfolio_never_worse_than_its_first_heuristic_alone() -> None:
 
 def test_reinsert_puts_a_left_out_request_back_into_the_plan() -> None:
     p = day()
-    plan = OrToolsSolver(SolverParams(time_limit_s=1.0, solution_limit=100), SearchOptions(reinsert=False)).solve(p)
+    plan = OrToolsSolver(
+        SolverParams(time_limit_s=1.0, solution_limit=100), SearchOptions(reinsert=False)
+    ).solve(p)
     assert served(plan) == {r.id for r in p.requests}
     # take r3 out of its route (re-timed by removing it), as if the search had left it out
     from dispatcher.solver.insertion import remove_from_plan
 
     without = remove_from_plan(p, plan, "r3")
     assert "r3" not in served(without)
-    routes, left, objective = _reinsert(p, list(without.routes), ["r3"], 100.0 + p.weights.refusal_penalty)
+    routes, left, objective = _reinsert(
+        p, list(without.routes), ["r3"], 100.0 + p.weights.refusal_penalty
+    )
     assert left == []
     back = Plan(routes=tuple(routes))
     assert "r3" in served(back)
@@ -436,7 +526,10 @@ def test_reinsert_puts_a_left_out_request_back_into_the_plan() -> None:
 
 def test_reinsert_leaves_what_cannot_fit() -> None:
     # one bus, two trips at the same time in opposite directions 20 km apart: only one fits
-    reqs = [Request("a", "A", "G", pickup_window=pw(8, 5)), Request("b", "G", "A", pickup_window=pw(8, 5))]
+    reqs = [
+        Request("a", "A", "G", pickup_window=pw(8, 5)),
+        Request("b", "G", "A", pickup_window=pw(8, 5)),
+    ]
     p = problem(reqs, [BUS])
     plan = OrToolsSolver(SolverParams(time_limit_s=1.0, solution_limit=100)).solve(p)
     assert check_plan(p, plan).ok
@@ -451,7 +544,9 @@ def test_reinsert_leaves_what_cannot_fit() -> None:
         SearchOptions(hard_ride=False),
         SearchOptions(hard_pairs=False),
         SearchOptions(gls_lambda=0.3, full_propagation=True, lns=True),
-        SearchOptions(first_solution="LOCAL_CHEAPEST_INSERTION", neighbors_ratio=0.5, min_neighbors=3),
+        SearchOptions(
+            first_solution="LOCAL_CHEAPEST_INSERTION", neighbors_ratio=0.5, min_neighbors=3
+        ),
     ],
 )
 def test_model_variants_give_valid_plans(opts: SearchOptions) -> None:
@@ -460,5 +555,3 @@ def test_model_variants_give_valid_plans(opts: SearchOptions) -> None:
     report = check_plan(p, plan)
     assert report.ok, report.summary()
     assert served(plan) == {r.id for r in p.requests}
-
-

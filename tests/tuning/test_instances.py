@@ -27,7 +27,9 @@ from dispatcher.tuning.instances import (
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "benchmarks"
 S = DEFAULT_SCALE
 
-needs_shared = pytest.mark.skipif(not (SHARED / "bks.csv").exists(), reason=f"shared benchmark data not found under {SHARED}")
+needs_shared = pytest.mark.skipif(
+    not (SHARED / "bks.csv").exists(), reason=f"shared benchmark data not found under {SHARED}"
+)
 
 
 # ---- layouts, on tiny files written here (no shared data needed) ------------------------------
@@ -75,7 +77,10 @@ def test_pr_route_duration_is_checked_beside_the_problem(tmp_path: Path) -> None
     f = tmp_path / "pr00.txt"
     f.write_text(PR_TINY)
     inst = read_cordeau(f)
-    plan, _ = build_plan(inst.problem, [("v0", [("2", "pickup"), ("1", "pickup"), ("1", "dropoff"), ("2", "dropoff")])])
+    plan, _ = build_plan(
+        inst.problem,
+        [("v0", [("2", "pickup"), ("1", "pickup"), ("1", "dropoff"), ("2", "dropoff")])],
+    )
     route = plan.routes[0]
     assert check_plan(inst.problem, plan).ok
     within = extra_violations(inst, plan)
@@ -140,7 +145,9 @@ def test_read_lc101() -> None:
     assert (r.pickup, r.dropoff, r.seats) == ("3", "75", 10)
     assert (r.pickup_window.start_s, r.pickup_window.end_s) == (65 * S, 146 * S)  # type: ignore[union-attr]
     assert p.boarding_s(r) == 90 * S
-    assert all(v.seats == 200 and v.fixed_cost > 0 and v.shift.end_s == 1236 * S for v in p.vehicles)
+    assert all(
+        v.seats == 200 and v.fixed_cost > 0 and v.shift.end_s == 1236 * S for v in p.vehicles
+    )
 
 
 @pytest.mark.shared
@@ -150,9 +157,17 @@ def test_read_solomon_c101() -> None:
     p = inst.problem
     assert (len(p.requests), len(p.vehicles)) == (100, 25)
     assert inst.bks_vehicles == 10 and inst.bks_cost == pytest.approx(828.94)
-    assert all(r.pickup == "0" and p.pickup_tw(r).start_s == p.pickup_tw(r).end_s == 0 for r in p.requests)
+    assert all(
+        r.pickup == "0" and p.pickup_tw(r).start_s == p.pickup_tw(r).end_s == 0 for r in p.requests
+    )
     r5 = p.request("5")
-    assert (r5.dropoff, r5.seats, r5.not_before_s, r5.arrive_by_s, p.alighting_s(r5)) == ("5", 10, 15 * S, 67 * S, 90 * S)
+    assert (r5.dropoff, r5.seats, r5.not_before_s, r5.arrive_by_s, p.alighting_s(r5)) == (
+        "5",
+        10,
+        15 * S,
+        67 * S,
+        90 * S,
+    )
     # the drop-off window is tightened by the drive from the depot (15.13 units)
     assert p.dropoff_tw(r5).start_s == p.duration_s[0][5] == math.ceil(inst.euclid[0][5] * S)
 
@@ -174,8 +189,13 @@ def test_vrptw_reload_mid_route_is_refused_by_the_checker() -> None:
 @needs_shared
 def test_a2_16_reference_solution_is_feasible_at_its_cost() -> None:
     inst = load_instance("darp", "a2-16", SHARED)
-    data = json.loads((SHARED / "darp" / "reference_solutions" / "a2-16_mip_brenobeirigo.json").read_text())
-    orders = [(f"v{k}", route_stops(inst, [node for node, _ in seq])) for k, seq in enumerate(data["routes"])]
+    data = json.loads(
+        (SHARED / "darp" / "reference_solutions" / "a2-16_mip_brenobeirigo.json").read_text()
+    )
+    orders = [
+        (f"v{k}", route_stops(inst, [node for node, _ in seq]))
+        for k, seq in enumerate(data["routes"])
+    ]
     plan, fallbacks = build_plan(inst.problem, orders)
     report = check_plan(inst.problem, plan)
     assert report.ok, report.summary()
@@ -193,7 +213,9 @@ def test_li_lim_best_known_solutions_reevaluate(name: str) -> None:
     routes_s, dist_s = files[0].name[len(name) + 1 : -4].split("_")
     inst = load_instance("pdptw", name, SHARED)
     seqs = read_li_lim_solution(files[0])
-    plan, _ = build_plan(inst.problem, [(f"v{k}", route_stops(inst, s)) for k, s in enumerate(seqs)])
+    plan, _ = build_plan(
+        inst.problem, [(f"v{k}", route_stops(inst, s)) for k, s in enumerate(seqs)]
+    )
     report = check_plan(inst.problem, plan)
     assert report.ok, report.summary()
     assert report.recomputed["served"] == len(inst.problem.requests)

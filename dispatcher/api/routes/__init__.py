@@ -7,12 +7,22 @@ AUTH_ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorOut, "description": "No API key, or an unknown one"},
     403: {"model": ErrorOut, "description": "The key's role does not allow this"},
     413: {"model": ErrorOut, "description": "Body over the size limit"},
-    422: {"model": ErrorOut, "description": "Bad input: the path of the offending field and a sentence"},
+    422: {
+        "model": ErrorOut,
+        "description": "Bad input: the path of the offending field and a sentence",
+    },
 }
-NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut, "description": "Unknown day, id, stop or commune (with the nearest names)"}}
+NOT_FOUND: dict[int | str, dict[str, object]] = {
+    404: {
+        "model": ErrorOut,
+        "description": "Unknown day, id, stop or commune (with the nearest names)",
+    }
+}
 
 
 def same_id(path_id: str, body_id: str) -> None:
     """A PUT's body names the resource of its path, or the call is bad input."""
     if body_id != path_id:
-        raise InputError(f"the body's id {body_id!r} differs from the path's {path_id!r}", "body.id")
+        raise InputError(
+            f"the body's id {body_id!r} differs from the path's {path_id!r}", "body.id"
+        )

@@ -18,11 +18,19 @@ router = APIRouter(prefix="/v1", tags=["bookings"], responses={**AUTH_ERRORS, **
 
 
 @router.post(
-    "/days/{day}/bookings", status_code=201, response_model=PromiseOut,
+    "/days/{day}/bookings",
+    status_code=201,
+    response_model=PromiseOut,
     summary="Book a trip now: a promise (vehicle, planned times, promised windows) or a refusal with its reason",
     responses={
-        200: {"model": PromiseOut, "description": "The same booking was already accepted (a replayed request): its promise"},
-        409: {"model": RefusalOut, "description": "Refused, with the reason and alternatives; or the id is taken"},
+        200: {
+            "model": PromiseOut,
+            "description": "The same booking was already accepted (a replayed request): its promise",
+        },
+        409: {
+            "model": RefusalOut,
+            "description": "Refused, with the reason and alternatives; or the id is taken",
+        },
     },
 )
 def create_booking(day: date, body: BookingIn, service: ServiceDep, key: PortalKey) -> JSONResponse:
@@ -32,16 +40,30 @@ def create_booking(day: date, body: BookingIn, service: ServiceDep, key: PortalK
     return JSONResponse(out, status_code=status)
 
 
-@router.get("/days/{day}/bookings", response_model=list[RequestOut], summary="Bookings of a day (a portal key sees its own)")
+@router.get(
+    "/days/{day}/bookings",
+    response_model=list[RequestOut],
+    summary="Bookings of a day (a portal key sees its own)",
+)
 def list_bookings(day: date, service: ServiceDep, key: PortalKey) -> list[dict[str, Any]]:
     return service.bookings.list_bookings(day, key)
 
 
-@router.get("/days/{day}/bookings/{booking_id}", response_model=RequestOut, summary="One booking, with its promise or refusal")
+@router.get(
+    "/days/{day}/bookings/{booking_id}",
+    response_model=RequestOut,
+    summary="One booking, with its promise or refusal",
+)
 def get_booking(day: date, booking_id: str, service: ServiceDep, key: PortalKey) -> dict[str, Any]:
     return service.bookings.get(day, booking_id, key)
 
 
-@router.delete("/days/{day}/bookings/{booking_id}", response_model=RequestOut, summary="Cancel a booking (it leaves the day's plan)")
-def cancel_booking(day: date, booking_id: str, service: ServiceDep, key: PortalKey) -> dict[str, Any]:
+@router.delete(
+    "/days/{day}/bookings/{booking_id}",
+    response_model=RequestOut,
+    summary="Cancel a booking (it leaves the day's plan)",
+)
+def cancel_booking(
+    day: date, booking_id: str, service: ServiceDep, key: PortalKey
+) -> dict[str, Any]:
     return service.bookings.cancel(day, booking_id, key)

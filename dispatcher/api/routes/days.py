@@ -35,7 +35,9 @@ from dispatcher.api.schemas import (
 from dispatcher.errors import InputError
 
 router = APIRouter(prefix="/v1", responses={**AUTH_ERRORS, **NOT_FOUND})
-CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut, "description": "Conflicts with what is stored"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut, "description": "Conflicts with what is stored"}
+}
 CSV_EXAMPLE = "id,pickup,dropoff,seats,pickup_from,pickup_to,arrive_by\nr1,Méaulte,Albert,1,08:00,08:15,\nr2,Acheux-en-Amiénois,Albert,2,,,09:30\n"
 
 
@@ -47,15 +49,27 @@ def list_days(service: ServiceDep, _: PlannerKey) -> list[dict[str, Any]]:
     return service.days.calendar()
 
 
-@router.put("/days/{day}", response_model=DayOut, tags=["days"], summary="Open (or close) a service day",
-            responses={201: {"model": DayOut, "description": "Day opened"}})
-def put_day(day: date, body: DayIn, service: ServiceDep, response: Response, _: OperatorKey) -> dict[str, Any]:
+@router.put(
+    "/days/{day}",
+    response_model=DayOut,
+    tags=["days"],
+    summary="Open (or close) a service day",
+    responses={201: {"model": DayOut, "description": "Day opened"}},
+)
+def put_day(
+    day: date, body: DayIn, service: ServiceDep, response: Response, _: OperatorKey
+) -> dict[str, Any]:
     out, created = service.days.put(day, body.status, body.note)
     response.status_code = 201 if created else 200
     return out
 
 
-@router.get("/days/{day}", response_model=DayOut, tags=["days"], summary="A service day: status, version, request counts")
+@router.get(
+    "/days/{day}",
+    response_model=DayOut,
+    tags=["days"],
+    summary="A service day: status, version, request counts",
+)
 def get_day(day: date, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
     return service.days.get(day)
 
@@ -86,7 +100,10 @@ def _parse_batch(raw: bytes, content_type: str) -> list[dict[str, Any]]:
             raise validation_error(e, ("body",)) from None
         return [r.model_dump(exclude_none=True) for r in batch.requests]
     if content_type and not content_type.startswith("application/json"):
-        raise InputError(f"unsupported content type {content_type!r}; send application/json or text/csv", "header Content-Type")
+        raise InputError(
+            f"unsupported content type {content_type!r}; send application/json or text/csv",
+            "header Content-Type",
+        )
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -101,55 +118,102 @@ def _parse_batch(raw: bytes, content_type: str) -> list[dict[str, Any]]:
 
 
 @router.post(
-    "/days/{day}/requests", status_code=201, response_model=SubmittedOut, tags=["requests"], responses=CONFLICT,
+    "/days/{day}/requests",
+    status_code=201,
+    response_model=SubmittedOut,
+    tags=["requests"],
+    responses=CONFLICT,
     summary="Submit a batch of requests (JSON or CSV), all or nothing",
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/RequestBatchIn"},
-                             "example": RequestBatchIn.model_config["json_schema_extra"]["examples"][0]},  # type: ignore[index]
-        "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
-    }}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/RequestBatchIn"},
+                    "example": RequestBatchIn.model_config["json_schema_extra"]["examples"][0],
+                },  # type: ignore[index]
+                "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
+            },
+        }
+    },
 )
-async def submit_requests(day: date, request: Request, service: ServiceDep, key: OperatorKey) -> dict[str, Any]:
+async def submit_requests(
+    day: date, request: Request, service: ServiceDep, key: OperatorKey
+) -> dict[str, Any]:
     raw = await request.body()
     dicts = _parse_batch(raw, request.headers.get("content-type", "application/json").lower())
     ids = await run_in_threadpool(service.days.submit_requests, day, dicts, key)
     return {"day": day.isoformat(), "created": len(ids), "ids": ids}
 
 
-@router.get("/days/{day}/requests", response_model=list[RequestOut], tags=["requests"], summary="The requests of a day")
+@router.get(
+    "/days/{day}/requests",
+    response_model=list[RequestOut],
+    tags=["requests"],
+    summary="The requests of a day",
+)
 def list_requests(
-    day: date, service: ServiceDep, _: OperatorKey,
-    status: Literal["pending", "accepted", "refused", "cancelled"] | None = Query(None, description="Only requests with this status"),
+    day: date,
+    service: ServiceDep,
+    _: OperatorKey,
+    status: Literal["pending", "accepted", "refused", "cancelled"] | None = Query(
+        None, description="Only requests with this status"
+    ),
 ) -> list[dict[str, Any]]:
     return service.days.list_requests(day, status=status)
 
 
-@router.get("/days/{day}/requests/{request_id}", response_model=RequestOut, tags=["requests"], summary="One request, with its promise or refusal")
+@router.get(
+    "/days/{day}/requests/{request_id}",
+    response_model=RequestOut,
+    tags=["requests"],
+    summary="One request, with its promise or refusal",
+)
 def get_request(day: date, request_id: str, service: ServiceDep, _: OperatorKey) -> dict[str, Any]:
     return service.days.get_request(day, request_id)
 
 
-@router.delete("/days/{day}/requests/{request_id}", response_model=RequestOut, tags=["requests"],
-               summary="Cancel a request (it leaves the day's plan; the row is kept as cancelled)")
-def cancel_request(day: date, request_id: str, service: ServiceDep, key: OperatorKey) -> dict[str, Any]:
+@router.delete(
+    "/days/{day}/requests/{request_id}",
+    response_model=RequestOut,
+    tags=["requests"],
+    summary="Cancel a request (it leaves the day's plan; the row is kept as cancelled)",
+)
+def cancel_request(
+    day: date, request_id: str, service: ServiceDep, key: OperatorKey
+) -> dict[str, Any]:
     return service.days.cancel_request(day, request_id, key)
 
 
 # ---- plans ----------------------------------------------------------------------------------
 
 
-@router.post("/days/{day}/plans", status_code=202, response_model=JobOut, tags=["plans"],
-             summary="Plan the day's requests within a time limit, as a job to poll at /v1/jobs/{id}")
-def plan_day(day: date, body: PlanJobIn, service: ServiceDep, response: Response, key: OperatorKey) -> dict[str, Any]:
+@router.post(
+    "/days/{day}/plans",
+    status_code=202,
+    response_model=JobOut,
+    tags=["plans"],
+    summary="Plan the day's requests within a time limit, as a job to poll at /v1/jobs/{id}",
+)
+def plan_day(
+    day: date, body: PlanJobIn, service: ServiceDep, response: Response, key: OperatorKey
+) -> dict[str, Any]:
     limit = service.jobs.time_limit(body.time_limit_s)
     job = service.jobs.start_job("plan", day, {"time_limit_s": limit, "seed": body.seed}, key)
     response.headers["Location"] = f"/v1/jobs/{job['id']}"
     return job
 
 
-@router.post("/scenarios", status_code=202, response_model=JobOut, tags=["plans"],
-             summary="Run a what-if plan of a day (another fleet, time limit, seed); the day's plan is untouched")
-def run_scenario(body: ScenarioIn, service: ServiceDep, response: Response, key: PlannerKey) -> dict[str, Any]:
+@router.post(
+    "/scenarios",
+    status_code=202,
+    response_model=JobOut,
+    tags=["plans"],
+    summary="Run a what-if plan of a day (another fleet, time limit, seed); the day's plan is untouched",
+)
+def run_scenario(
+    body: ScenarioIn, service: ServiceDep, response: Response, key: PlannerKey
+) -> dict[str, Any]:
     limit = service.jobs.time_limit(body.time_limit_s)
     params: dict[str, Any] = {"time_limit_s": limit, "seed": body.seed}
     if body.vehicles is not None:
@@ -162,36 +226,74 @@ def run_scenario(body: ScenarioIn, service: ServiceDep, response: Response, key:
     return job
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut, tags=["plans"], summary="A plan or scenario job: queued, running, done or failed")
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobOut,
+    tags=["plans"],
+    summary="A plan or scenario job: queued, running, done or failed",
+)
 def get_job(job_id: str, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
     return service.jobs.get(job_id)
 
 
-@router.get("/days/{day}/plan", tags=["plans"], summary="The day's current plan (schema dispatcher/plan/1)",
-            responses={200: {"content": {"application/json": {"example": PLAN_EXAMPLE}}}})
+@router.get(
+    "/days/{day}/plan",
+    tags=["plans"],
+    summary="The day's current plan (schema dispatcher/plan/1)",
+    responses={200: {"content": {"application/json": {"example": PLAN_EXAMPLE}}}},
+)
 def get_plan(day: date, service: ServiceDep, _: PlannerKey) -> JSONResponse:
     return JSONResponse(service.plans.plan_json(day))
 
 
-@router.get("/days/{day}/plan/geojson", tags=["plans"], summary="The day's routes along the roads, visits and refusals, as GeoJSON",
-            responses={200: {"content": {"application/geo+json": {"example": GEOJSON_EXAMPLE}}}})
+@router.get(
+    "/days/{day}/plan/geojson",
+    tags=["plans"],
+    summary="The day's routes along the roads, visits and refusals, as GeoJSON",
+    responses={200: {"content": {"application/geo+json": {"example": GEOJSON_EXAMPLE}}}},
+)
 def get_plan_geojson(day: date, service: ServiceDep, _: PlannerKey) -> JSONResponse:
     return JSONResponse(service.plans.geojson(day), media_type="application/geo+json")
 
 
-@router.get("/days/{day}/plan/manifest", tags=["plans"], response_class=PlainTextResponse,
-            summary="Drivers' manifests as CSV (one row per visit; all vehicles, or one)",
-            responses={200: {"content": {"text/csv": {"example": "vehicle_id,order,kind,time,place,location_id,request_id,name,phone,party_seats,"
-                                                                  "party_wheelchairs,load_seats,load_wheelchairs\nbus-1,1,pickup,2030-01-07T08:00:00+01:00,"
-                                                                  "Méaulte,80523,r1,Mme Martin,0322000000,1,0,1,0\n"}}}})
-def get_manifest(day: date, service: ServiceDep, _: PlannerKey,
-                 vehicle_id: str | None = Query(None, max_length=100, description="Only this vehicle")) -> PlainTextResponse:
+@router.get(
+    "/days/{day}/plan/manifest",
+    tags=["plans"],
+    response_class=PlainTextResponse,
+    summary="Drivers' manifests as CSV (one row per visit; all vehicles, or one)",
+    responses={
+        200: {
+            "content": {
+                "text/csv": {
+                    "example": "vehicle_id,order,kind,time,place,location_id,request_id,name,phone,party_seats,"
+                    "party_wheelchairs,load_seats,load_wheelchairs\nbus-1,1,pickup,2030-01-07T08:00:00+01:00,"
+                    "Méaulte,80523,r1,Mme Martin,0322000000,1,0,1,0\n"
+                }
+            }
+        }
+    },
+)
+def get_manifest(
+    day: date,
+    service: ServiceDep,
+    _: PlannerKey,
+    vehicle_id: str | None = Query(None, max_length=100, description="Only this vehicle"),
+) -> PlainTextResponse:
     text = service.plans.manifest_csv(day, vehicle_id)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", vehicle_id or "")
     name = f"manifest-{day.isoformat()}{'-' + safe if safe else ''}.csv"
-    return PlainTextResponse(text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return PlainTextResponse(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
-@router.get("/days/{day}/plan/check", response_model=CheckOut, tags=["plans"], summary="Check the day's plan independently of the solver")
+@router.get(
+    "/days/{day}/plan/check",
+    response_model=CheckOut,
+    tags=["plans"],
+    summary="Check the day's plan independently of the solver",
+)
 def check_plan(day: date, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
     return service.plans.check(day)

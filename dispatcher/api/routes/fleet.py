@@ -19,8 +19,13 @@ def list_vehicles(service: ServiceDep, _: PlannerKey) -> list[dict[str, Any]]:
     return service.fleet.vehicles()
 
 
-@router.post("/vehicles", status_code=201, response_model=VehicleIn, summary="Add a vehicle",
-             responses={409: {"model": ErrorOut, "description": "The id is taken"}})
+@router.post(
+    "/vehicles",
+    status_code=201,
+    response_model=VehicleIn,
+    summary="Add a vehicle",
+    responses={409: {"model": ErrorOut, "description": "The id is taken"}},
+)
 def create_vehicle(body: VehicleIn, service: ServiceDep, _: OperatorKey) -> dict[str, Any]:
     d = body.model_dump(exclude_none=True)
     service.fleet.put(d, create_only=True)
@@ -32,9 +37,15 @@ def get_vehicle(vehicle_id: str, service: ServiceDep, _: PlannerKey) -> dict[str
     return service.fleet.get(vehicle_id)
 
 
-@router.put("/vehicles/{vehicle_id}", response_model=VehicleIn, summary="Create or replace a vehicle",
-            responses={201: {"model": VehicleIn, "description": "Created"}})
-def put_vehicle(vehicle_id: str, body: VehicleIn, service: ServiceDep, response: Response, _: OperatorKey) -> dict[str, Any]:
+@router.put(
+    "/vehicles/{vehicle_id}",
+    response_model=VehicleIn,
+    summary="Create or replace a vehicle",
+    responses={201: {"model": VehicleIn, "description": "Created"}},
+)
+def put_vehicle(
+    vehicle_id: str, body: VehicleIn, service: ServiceDep, response: Response, _: OperatorKey
+) -> dict[str, Any]:
     same_id(vehicle_id, body.id)
     d = body.model_dump(exclude_none=True)
     created = service.fleet.put(d)
@@ -42,7 +53,11 @@ def put_vehicle(vehicle_id: str, body: VehicleIn, service: ServiceDep, response:
     return d
 
 
-@router.delete("/vehicles/{vehicle_id}", status_code=204, summary="Remove a vehicle (plans already made keep it)")
+@router.delete(
+    "/vehicles/{vehicle_id}",
+    status_code=204,
+    summary="Remove a vehicle (plans already made keep it)",
+)
 def delete_vehicle(vehicle_id: str, service: ServiceDep, _: OperatorKey) -> Response:
     service.fleet.delete(vehicle_id)
     return Response(status_code=204)

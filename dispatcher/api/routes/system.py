@@ -14,18 +14,31 @@ from dispatcher.store import current_revision
 router = APIRouter(tags=["system"])
 
 
-@router.get("/health", response_model=HealthOut, summary="Liveness and database check (no key needed)")
+@router.get(
+    "/health", response_model=HealthOut, summary="Liveness and database check (no key needed)"
+)
 def health(service: ServiceDep) -> HealthOut:
     service.store.ping()
     return HealthOut(status="ok", database="ok")
 
 
-@router.get("/version", response_model=VersionOut, summary="Versions of the engine, the API and the database schema (no key needed)")
+@router.get(
+    "/version",
+    response_model=VersionOut,
+    summary="Versions of the engine, the API and the database schema (no key needed)",
+)
 def version(service: ServiceDep) -> VersionOut:
     store = service.store
-    return VersionOut(version=__version__, api="v1", database_revision=current_revision(store.engine), database=store.engine.dialect.name)
+    return VersionOut(
+        version=__version__,
+        api="v1",
+        database_revision=current_revision(store.engine),
+        database=store.engine.dialect.name,
+    )
 
 
-@router.get("/v1/me", response_model=WhoAmIOut, responses=AUTH_ERRORS, summary="The calling key's role")
+@router.get(
+    "/v1/me", response_model=WhoAmIOut, responses=AUTH_ERRORS, summary="The calling key's role"
+)
 def me(key: AnyKey) -> WhoAmIOut:
     return WhoAmIOut(id=key.id, role=key.role, name=key.name, prefix=key.prefix)
