@@ -1,7 +1,8 @@
 """The FastAPI application: ``create_app(settings)``. Served by ``dispatcher serve`` (uvicorn).
 
 Thin: routes, schemas and one typed dependency (``dispatcher.api.deps``) that hands each route
-the application layer (``dispatcher.service``), which does the work. Errors are the project's JSON body ``{error, where, message}`` (``dispatcher.api.errors``).
+the application layer (``dispatcher.service``), which does the work. Errors are the project's
+JSON body ``{error, where, message}`` (``dispatcher.api.errors``).
 """
 
 from __future__ import annotations
@@ -175,5 +176,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for uvicorn (``uvicorn --factory dispatcher.api.app:app_from_env``): settings from the environment."""
+    """Factory for uvicorn (``uvicorn --factory dispatcher.api.app:app_from_env``): settings
+    from the environment."""
     return create_app(Settings())

@@ -30,7 +30,8 @@ StateOpt = Annotated[
     Path | None,
     typer.Option(
         "--state-dir",
-        help="Folder of the SQLite database (default: $DISPATCHER_STATE_DIR or ~/.local/share/dispatcher).",
+        help="Folder of the SQLite database (default: $DISPATCHER_STATE_DIR or "
+        "~/.local/share/dispatcher).",
     ),
 ]
 
@@ -97,7 +98,8 @@ def keys_create(
     store.close()  # type: ignore[attr-defined]
     typer.echo(token)
     typer.echo(
-        f"key {info.id} ({info.role}{', ' + info.name if info.name else ''}) created; it is shown only this once",
+        f"key {info.id} ({info.role}{', ' + info.name if info.name else ''}) created; it is shown "
+        "only this once",
         err=True,
     )
 

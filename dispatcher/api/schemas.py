@@ -41,7 +41,8 @@ class Window(Strict):
 
 
 class RequestIn(Strict):
-    """One trip: places are stop ids, commune names or INSEE codes, or points; times HH:MM, ISO 8601 or seconds."""
+    """One trip: places are stop ids, commune names or INSEE codes, or points; times HH:MM,
+    ISO 8601 or seconds."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -192,7 +193,8 @@ class PlanJobIn(Strict):
 
 
 class ScenarioIn(PlanJobIn):
-    """A what-if plan of a day's requests, with another fleet if given; never replaces the day's plan."""
+    """A what-if plan of a day's requests, with another fleet if given; never replaces the
+    day's plan."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -218,7 +220,7 @@ class ScenarioIn(PlanJobIn):
     vehicles: list[VehicleIn] | None = Field(default=None, max_length=500)
 
 
-# ---- responses ------------------------------------------------------------------------------------
+# ---- responses ---------------------------------------------------------------------------------
 
 
 class ErrorOut(BaseModel):
@@ -249,8 +251,10 @@ class RefusalOut(ErrorOut):
                     "status": "refused",
                     "request_id": "web-1042",
                     "reason": "displaced",
-                    "message": "Réalisable seul, mais pas avec les autres réservations de la journée.",
-                    "message_en": "Feasible alone, but not together with the other bookings of the day.",
+                    "message": "Réalisable seul, mais pas avec les autres réservations de la "
+                    "journée.",
+                    "message_en": "Feasible alone, but not together with the other bookings of the "
+                    "day.",
                     "details": {},
                 }
             ]
@@ -505,7 +509,7 @@ GEOJSON_EXAMPLE: dict[str, Any] = {
 }
 
 
-# ---- carpool offers, matchings and volunteers ----------------------------------------------------
+# ---- carpool offers, matchings and volunteers --------------------------------------------------
 
 
 HalfDay = Literal["am", "pm"]
@@ -797,7 +801,8 @@ MATCHING_EXAMPLE: dict[str, Any] = {
         {
             "request_id": "r4",
             "reason": "pickup_unreachable",
-            "message": "Aucun véhicule ne peut atteindre le lieu de prise en charge dans le créneau demandé.",
+            "message": "Aucun véhicule ne peut atteindre le lieu de prise en charge dans le "
+            "créneau demandé.",
             "message_en": "No vehicle can reach the pickup within the requested window.",
             "details": {},
         }

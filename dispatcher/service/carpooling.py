@@ -36,7 +36,7 @@ class Carpooling:
         self.ctx, self.days, self.fleet = ctx, days, fleet
         self.store = Mobility(ctx.store)
 
-    # ---- offers -----------------------------------------------------------------------------------
+    # ---- offers ---------------------------------------------------------------------------------
 
     def validate_offers(
         self, day: date, dicts: Sequence[Mapping[str, Any]], where: str = "body.offers"
@@ -67,9 +67,13 @@ class Carpooling:
             for k, o in enumerate(offers):
                 last = max(w.end_s for w in (o.departure_window, o.arrival_window) if w is not None)
                 if last < now_s:
+                    window = (
+                        "arrival_window" if o.arrival_window is not None else "departure_window"
+                    )
                     raise InputError(
-                        f"{format_time(last, day, self.ctx.tz)} is in the past (now {now.strftime('%H:%M')})",
-                        f"{where}[{k}].{'arrival_window' if o.arrival_window is not None else 'departure_window'}.end",
+                        f"{format_time(last, day, self.ctx.tz)} is in the past (now "
+                        f"{now.strftime('%H:%M')})",
+                        f"{where}[{k}].{window}.end",
                     )
 
     def submit_offers(
@@ -79,7 +83,7 @@ class Carpooling:
         self.validate_offers(day, dicts)
         return self.store.add_offers(day, dicts, owner=key.id)
 
-    # ---- volunteers -------------------------------------------------------------------------------
+    # ---- volunteers -----------------------------------------------------------------------------
 
     def validate_volunteer(self, d: Mapping[str, Any], where: str = "body") -> None:
         """The volunteer's fields and home (on the territory; an unknown name answered with the
@@ -91,7 +95,7 @@ class Carpooling:
         except (ValueError, TypeError, OverflowError) as e:
             raise InputError(f"invalid value: {e}", where) from None
 
-    # ---- matching ---------------------------------------------------------------------------------
+    # ---- matching -------------------------------------------------------------------------------
 
     def run_matching(
         self, day: date, max_group: int, time_limit_s: float, statuses: Sequence[str], key: KeyInfo
@@ -111,7 +115,8 @@ class Carpooling:
             offer_rows = mob.active_offers_in(s, day)
         if not offer_rows:
             raise InputError(
-                f"no carpool offers on {day.isoformat()}; add some first (POST /v1/days/{day.isoformat()}/carpool-offers)",
+                f"no carpool offers on {day.isoformat()}; add some first (POST "
+                f"/v1/days/{day.isoformat()}/carpool-offers)",
                 "day",
             )
         declined = [r.request_id for r in rows if r.data.get("accepts_carpool") is False]
@@ -194,7 +199,7 @@ class Carpooling:
         }
         return mob.save_matching(day, version, out, key.id)
 
-    # ---- what is stored ---------------------------------------------------------------------------
+    # ---- what is stored -------------------------------------------------------------------------
     def list_offers(self, day: date, status: str | None = None) -> list[dict[str, Any]]:
         return self.store.list_offers(day, status)
 

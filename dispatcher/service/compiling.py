@@ -34,7 +34,8 @@ Matrix = Sequence[Sequence[int]]
 
 
 def rewhere(e: InputError, old: str, new: str) -> InputError:
-    """``e`` with the prefix ``old`` of its ``where`` replaced by ``new`` (or ``new`` put in front)."""
+    """``e`` with the prefix ``old`` of its ``where`` replaced by ``new`` (or ``new`` put in
+    front)."""
     where = (
         new + e.where[len(old) :]
         if e.where.startswith(old)
@@ -243,7 +244,7 @@ class Compiler:
                 )
         return problem
 
-    # ---- validation -------------------------------------------------------------------------------
+    # ---- validation -----------------------------------------------------------------------------
     def validate_requests(
         self,
         day: date,

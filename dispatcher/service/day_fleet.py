@@ -43,7 +43,8 @@ class DayFleet:
         params: SolverParams | None = None,
     ) -> tuple[Problem, list[CarpoolOffer], list[VolunteerDriver]]:
         """One Problem over the requests, the fleet, the offers' and the volunteers' places (one
-        matrix for all), with the offers and volunteers to pass to ``plan_mixed``/``match_carpool``."""
+        matrix for all), with the offers and volunteers to pass to ``plan_mixed`` or
+        ``match_carpool``."""
         try:
             return mixed_from_dicts(
                 unlinked(requests),

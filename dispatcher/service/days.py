@@ -68,7 +68,8 @@ class Days:
         if last is not None and last < now_s:
             field = "pickup_window.end" if r.pickup_window is not None else "arrive_by"
             raise InputError(
-                f"{format_time(last, day, self.ctx.tz)} is in the past (now {now.strftime('%H:%M')})",
+                f"{format_time(last, day, self.ctx.tz)} is in the past (now "
+                f"{now.strftime('%H:%M')})",
                 f"{where}.{field}",
             )
 

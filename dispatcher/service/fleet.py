@@ -37,7 +37,8 @@ class Fleet:
 
     def put(self, d: Mapping[str, Any], create_only: bool = False) -> bool:
         """Store a vehicle once validated; True if created. A change that would make a stored
-        plan of today or a day to come fail the checker is refused (ConflictError naming the days)."""
+        plan of today or a day to come fail the checker is refused (ConflictError naming the
+        days)."""
         self.validate(d)
         broken = self._days_broken_by(d)
         if broken:

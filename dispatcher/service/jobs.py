@@ -11,7 +11,7 @@ import multiprocessing
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ from dispatcher.solver import default_solver
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.live import DEFAULT_REACTION_S, bookable_from, live_problem
 from dispatcher.solver.mixed import plan_mixed
+from dispatcher.solver.reoptimise import PROMISE_PRIORITY
 from dispatcher.store import ConflictError, KeyInfo
 from dispatcher.store.mobility import Mobility
 from dispatcher.store.models import Job, RequestRow, utcnow
@@ -137,7 +138,8 @@ class Jobs:
         return self.ctx.store.get_job(job_id)
 
     def time_limit(self, asked: float | None) -> float:
-        """The time limit of a job: the one asked, else the server's default; at most its maximum."""
+        """The time limit of a job: the one asked, else the server's default; at most its
+        maximum."""
         settings = self.ctx.settings
         limit = asked if asked is not None else settings.plan_time_limit_s
         if limit > settings.max_plan_time_limit_s:
@@ -185,180 +187,224 @@ class Jobs:
 
     def _run_job(self, job_id: str) -> None:
         self.ctx.store.update_job(job_id, status="running", started_at=utcnow())
-        with self.ctx.store.read() as s:
-            job = s.get(Job, job_id)
-            assert job is not None
-            day, kind, params, base_version = job.day, job.kind, dict(job.params), job.base_version
-            rows = [
-                r
-                for r in self.ctx.store.requests_in(s, day, ["pending", "accepted", "refused"])
-                if not (r.source == "booking" and r.status == "refused")
-            ]
-            dicts = [
-                promises.with_priority(r.data, promises.PROMISE_PRIORITY)
-                if r.status == "accepted"
-                else r.data
-                for r in rows
-            ]
-            promised = [r.request_id for r in rows if r.status == "accepted"]
-            vehicles = params.get("vehicles") or self.ctx.store.list_vehicles_in(s)
-            old_plan, stored_problem = stored_plan(self.ctx.store.day_row(s, day))
-            offer_rows, volunteer_rows = (
-                Mobility.active_offers_in(s, day),
-                Mobility.volunteers_in(s),
+        job = self._read_job(job_id)
+        problem, extra = self._problem_of(job)
+        now_s = self.ctx.now_s(job.day)
+        live = _Live()
+        if now_s is not None and job.kind != "scenario":
+            problem, live.too_late, live.initial, live.pinned, live.done = live_job_problem(
+                problem, job.old_plan, set(job.promised), now_s
             )
-        sp = SolverParams(
-            time_limit_s=float(params.get("time_limit_s", self.ctx.settings.plan_time_limit_s)),
-            seed=int(params.get("seed", 0)),
-        )
-        if not dicts:
-            raise InputError(f"no requests to plan on {day.isoformat()}", "day")
-        # one dispatch over the minibuses, the volunteers and the day's carpools when there are any
-        extra = self.fleet.extra_vehicle_dicts(day, offer_rows, volunteer_rows)
-        if not vehicles and not extra:
-            raise InputError(
-                "the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles"
-            )
-        problem = self.compiler.compile(day, dicts, [*vehicles, *extra], sp)
-        # Promises are binding: the accepted requests keep the windows they were promised (stored
-        # in the day's live problem), not the wider ones they asked for.
-        problem = promises.keep_promises(problem, stored_problem, promised)
-        now_s = self.ctx.now_s(day)
-        too_late: list[str] = []
-        initial: dict[str, list[Stop]] | None = None
-        pinned: dict[str, str] | None = None
-        done: dict[Stop, tuple[str, int]] = {}
-        if now_s is not None and kind != "scenario":
-            problem, too_late, initial, pinned, done = live_job_problem(
-                problem, old_plan, set(promised), now_s
-            )
-        pool = self._pool()
-        if not problem.requests:
-            plan = Plan(routes=())
-        elif extra:  # carpools first for the riders who accept them (the plan answers the re-priced mixed problem)
-            problem, plan = (
-                pool.submit(_solve_mixed, problem).result() if pool else _solve_mixed(problem)
-            )
-        elif initial is not None and pinned is not None:
-            plan = (
-                pool.submit(_solve_live, problem, initial, pinned).result()
-                if pool
-                else _solve_live(problem, initial, pinned)
-            )
-        else:
-            plan = pool.submit(_solve, problem).result() if pool else _solve(problem)
+        problem, plan = self._solve(problem, bool(extra), live)
         report = check_plan(problem, plan)
-        served = set(plan.served_ids)
-        moved = [
-            f"{r} {k}"
-            for (r, k), (vid, t) in done.items()
-            if not any(
-                v.request_id == r and v.kind == k and v.start_s == t for v in _visits(plan, vid)
-            )
-        ]
-        # each promise checked on its own too (the checker judges the windows of ``problem``)
-        for rid in promised:
-            if (
-                stored_problem is None
-                or rid not in served
-                or rid not in {r.id for r in stored_problem.requests}
-            ):
-                continue
-            pw = stored_problem.pickup_tw(stored_problem.request(rid))
-            pick = next(
-                v.start_s
-                for rt in plan.routes
-                for v in rt.visits
-                if v.request_id == rid and v.kind == "pickup"
-            )
-            if not pw.contains(pick):
-                moved.append(f"{rid} pickup outside its promised window")
         summary = {
-            "served": len(served),
-            "refused": len(plan.rejections) + len(too_late),
+            "served": len(plan.served_ids),
+            "refused": len(plan.rejections) + len(live.too_late),
             "check_ok": report.ok,
             "violations": [str(v) for v in report.violations[:20]],
             "kpis": plan_to_dict(plan, problem)["kpis"],
             "status": plan.stats.status.value,
             "status_detail": plan.stats.status_detail,
         }
-        if kind == "scenario":
-            self.ctx.store.update_job(
-                job_id,
-                status="done",
-                result={**summary, "plan": plan_to_dict(plan, problem)},
-                finished_at=utcnow(),
-            )
+        if job.kind == "scenario":
+            result = {**summary, "plan": plan_to_dict(plan, problem)}
+            self.ctx.store.update_job(job_id, status="done", result=result, finished_at=utcnow())
             return
-        with self.ctx.store.lock_day(day) as (s, row):
-            job = s.get(Job, job_id)
-            assert job is not None
-            job.finished_at = utcnow()
-            broken = [rid for rid in promised if rid not in served]
-            if row.version != base_version:
-                job.status, job.error = (
-                    "failed",
-                    ConflictError(
-                        "the day changed while planning (requests or bookings arrived); run the job again",
-                        "day",
-                    ).to_dict(),
+        failure = _why_not_stored(job, plan, live, report.ok)
+        with self.ctx.store.lock_day(job.day) as (s, row):
+            stored = s.get(Job, job_id)
+            assert stored is not None
+            stored.finished_at = utcnow()
+            if row.version != job.base_version:
+                changed = (
+                    "the day changed while planning (requests or bookings arrived); "
+                    "run the job again"
                 )
+                stored.status, stored.error = "failed", ConflictError(changed, "day").to_dict()
                 return
-            if broken or moved or not report.ok:
-                msg = (
-                    f"the new plan would break {len(broken)} promise(s) ({', '.join(broken[:10])}); the current plan is kept"
-                    if broken
-                    else f"the new plan would change what is done or promised ({', '.join(moved[:10])}); the current plan is kept"
-                    if moved
-                    else "the new plan failed the independent check; the current plan is kept"
-                )
-                job.status, job.error, job.result = (
-                    "failed",
-                    {"error": "SolverError", "where": "plan", "message": msg},
-                    summary,
-                )
+            if failure is not None:
+                error = {"error": "SolverError", "where": "plan", "message": failure}
+                stored.status, stored.error, stored.result = "failed", error, summary
                 return
             pd = plan_to_dict(plan, problem)
-            row.plan_json, row.problem_json, row.plan_updated_at = (
-                pd,
-                problem_to_dict(problem),
-                utcnow(),
-            )
+            row.plan_json, row.problem_json = pd, problem_to_dict(problem)
+            row.plan_updated_at = utcnow()
             row.version += 1
             rejections = {j["request_id"]: j for j in pd["rejections"]}
-            for r in rows:
+            served = set(plan.served_ids)
+            for r in job.rows:
                 fresh = s.get(RequestRow, r.pk)
                 assert fresh is not None
                 fresh.updated_at = utcnow()
                 if r.request_id in served:
                     fresh.status, fresh.refusal = "accepted", None
                     fresh.promise = promises.promise_from_plan(problem, plan, r.request_id)
-                elif r.request_id in too_late:
-                    fresh.status, fresh.promise = "refused", None
-                    fresh.refusal = {
-                        "error": "Refused",
-                        "where": "plan",
-                        "status": "refused",
-                        "request_id": r.request_id,
-                        "reason": Reason.BOOKING_CLOSED.value,
-                        "message": REASON_MESSAGES[Reason.BOOKING_CLOSED]["fr"],
-                        "message_en": REASON_MESSAGES[Reason.BOOKING_CLOSED]["en"],
-                        "details": {
-                            "rule": "too_late",
-                            "earliest_pickup_s": (now_s or 0) + DEFAULT_REACTION_S,
-                        },
-                    }
                 else:
-                    j = rejections.get(r.request_id, {})
                     fresh.status, fresh.promise = "refused", None
-                    fresh.refusal = {
-                        "error": "Refused",
-                        "where": "plan",
-                        "status": "refused",
-                        "request_id": r.request_id,
-                        "reason": j.get("reason"),
-                        "message": j.get("message", ""),
-                        "message_en": j.get("message_en", ""),
-                        "details": promises.jsonable(j.get("details", {})),
-                    }
-            job.status, job.result = "done", summary
+                    fresh.refusal = (
+                        _too_late(r.request_id, now_s)
+                        if r.request_id in live.too_late
+                        else _refused(r.request_id, rejections.get(r.request_id, {}))
+                    )
+            stored.status, stored.result = "done", summary
+
+    def _read_job(self, job_id: str) -> _JobInput:
+        """What a job plans, read in one session: its day's requests (bookings already refused
+        left out; promises first by priority), the fleet, the stored plan, offers, volunteers."""
+        store = self.ctx.store
+        with store.read() as s:
+            job = s.get(Job, job_id)
+            assert job is not None
+            day, params = job.day, dict(job.params)
+            rows = [
+                r
+                for r in store.requests_in(s, day, ["pending", "accepted", "refused"])
+                if not (r.source == "booking" and r.status == "refused")
+            ]
+            old_plan, stored_problem = stored_plan(store.day_row(s, day))
+            return _JobInput(
+                day=day,
+                kind=job.kind,
+                params=params,
+                base_version=job.base_version,
+                rows=rows,
+                vehicles=params.get("vehicles") or store.list_vehicles_in(s),
+                old_plan=old_plan,
+                stored_problem=stored_problem,
+                offers=Mobility.active_offers_in(s, day),
+                volunteers=Mobility.volunteers_in(s),
+            )
+
+    def _problem_of(self, job: _JobInput) -> tuple[Problem, list[dict[str, Any]]]:
+        """The job's Problem over the fleet, the volunteers and the day's carpools (and the
+        vehicles these add), with the promises made binding."""
+        limit = float(job.params.get("time_limit_s", self.ctx.settings.plan_time_limit_s))
+        sp = SolverParams(time_limit_s=limit, seed=int(job.params.get("seed", 0)))
+        dicts = [
+            promises.with_priority(r.data, PROMISE_PRIORITY) if r.status == "accepted" else r.data
+            for r in job.rows
+        ]
+        if not dicts:
+            raise InputError(f"no requests to plan on {job.day.isoformat()}", "day")
+        extra = self.fleet.extra_vehicle_dicts(job.day, job.offers, job.volunteers)
+        if not job.vehicles and not extra:
+            raise InputError(
+                "the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles"
+            )
+        problem = self.compiler.compile(job.day, dicts, [*job.vehicles, *extra], sp)
+        # Promises are binding: the accepted requests keep the windows they were promised (stored
+        # in the day's live problem), not the wider ones they asked for.
+        return promises.keep_promises(problem, job.stored_problem, job.promised), extra
+
+    def _solve(self, problem: Problem, mixed: bool, live: _Live) -> tuple[Problem, Plan]:
+        """The plan, in the solver process when there is one; a mixed day answers its re-priced
+        mixed problem (carpools first for the riders who accept them)."""
+        pool = self._pool()
+        if not problem.requests:
+            return problem, Plan(routes=())
+        if mixed:
+            return pool.submit(_solve_mixed, problem).result() if pool else _solve_mixed(problem)
+        if live.initial is not None and live.pinned is not None:
+            args = (problem, live.initial, live.pinned)
+            return problem, pool.submit(_solve_live, *args).result() if pool else _solve_live(*args)
+        return problem, pool.submit(_solve, problem).result() if pool else _solve(problem)
+
+
+@dataclass(frozen=True)
+class _JobInput:
+    day: date
+    kind: str
+    params: dict[str, Any]
+    base_version: int
+    rows: list[RequestRow]
+    vehicles: list[dict[str, Any]]
+    old_plan: Plan | None
+    stored_problem: Problem | None
+    offers: list[dict[str, Any]]
+    volunteers: list[dict[str, Any]]
+
+    @property
+    def promised(self) -> list[str]:
+        return [r.request_id for r in self.rows if r.status == "accepted"]
+
+
+@dataclass
+class _Live:
+    """A job on the day itself: requests too late to plan, the routes it starts from, what is
+    pinned to its vehicle, and the done visits (request, kind) -> (vehicle, start)."""
+
+    too_late: list[str] = field(default_factory=list)
+    initial: dict[str, list[Stop]] | None = None
+    pinned: dict[str, str] | None = None
+    done: dict[Stop, tuple[str, int]] = field(default_factory=dict)
+
+
+def _why_not_stored(job: _JobInput, plan: Plan, live: _Live, check_ok: bool) -> str | None:
+    """Why the new plan may not replace the current one (a promise broken, something done or
+    promised changed, the checker's verdict), or None."""
+    served = set(plan.served_ids)
+    broken = [rid for rid in job.promised if rid not in served]
+    if broken:
+        return (
+            f"the new plan would break {len(broken)} promise(s) ({', '.join(broken[:10])}); "
+            "the current plan is kept"
+        )
+    moved = [
+        f"{r} {k}"
+        for (r, k), (vid, t) in live.done.items()
+        if not any(v.request_id == r and v.kind == k and v.start_s == t for v in _visits(plan, vid))
+    ]
+    # each promise checked on its own too (the checker judges the windows of the new problem)
+    stored = job.stored_problem
+    for rid in job.promised if stored is not None else ():
+        assert stored is not None
+        if rid not in {r.id for r in stored.requests}:
+            continue
+        window = stored.pickup_tw(stored.request(rid))
+        pick = next(
+            v.start_s
+            for rt in plan.routes
+            for v in rt.visits
+            if v.request_id == rid and v.kind == "pickup"
+        )
+        if not window.contains(pick):
+            moved.append(f"{rid} pickup outside its promised window")
+    if moved:
+        return (
+            f"the new plan would change what is done or promised ({', '.join(moved[:10])}); "
+            "the current plan is kept"
+        )
+    if not check_ok:
+        return "the new plan failed the independent check; the current plan is kept"
+    return None
+
+
+def _refusal(
+    request_id: str, reason: Any, message: str, message_en: str, details: Any
+) -> dict[str, Any]:
+    return {
+        "error": "Refused",
+        "where": "plan",
+        "status": "refused",
+        "request_id": request_id,
+        "reason": reason,
+        "message": message,
+        "message_en": message_en,
+        "details": details,
+    }
+
+
+def _too_late(request_id: str, now_s: int | None) -> dict[str, Any]:
+    msgs = REASON_MESSAGES[Reason.BOOKING_CLOSED]
+    details = {"rule": "too_late", "earliest_pickup_s": (now_s or 0) + DEFAULT_REACTION_S}
+    return _refusal(request_id, Reason.BOOKING_CLOSED.value, msgs["fr"], msgs["en"], details)
+
+
+def _refused(request_id: str, rejection: Mapping[str, Any]) -> dict[str, Any]:
+    return _refusal(
+        request_id,
+        rejection.get("reason"),
+        rejection.get("message", ""),
+        rejection.get("message_en", ""),
+        promises.jsonable(rejection.get("details", {})),
+    )

@@ -38,7 +38,8 @@ MANIFEST_COLUMNS = (
 
 def no_plan(day: date) -> NotFoundError:
     return NotFoundError(
-        f"no plan yet for {day.isoformat()}; run a plan job (POST /v1/days/{day.isoformat()}/plans) or book",
+        f"no plan yet for {day.isoformat()}; run a plan job (POST "
+        f"/v1/days/{day.isoformat()}/plans) or book",
         "plan",
     )
 

@@ -2,11 +2,12 @@
 request into a day with a promise or refuses it with a reason; and what promises are made of.
 
 The day's stored live plan and problem (``DayState.plan``/``problem``, read by
-``dispatcher.service.bookings`` under the day's lock, ``Store.lock_day``) are the truth: every accepted request is in them with its promise
-(the promised pickup window and latest arrival) written into its windows, so the real-time
-insertion of ``dispatcher.solver.live`` keeps every promise made by any process before, and
-what is done at ``DayState.now_s`` (same-day bookings) stays as it was. The answer's plan and
-problem are committed by the caller before the next booking of the day starts.
+``dispatcher.service.bookings`` under the day's lock, ``Store.lock_day``) are the truth: every
+accepted request is in them with its promise (the promised pickup window and latest arrival)
+written into its windows, so the real-time insertion of ``dispatcher.solver.live`` keeps every
+promise made by any process before, and what is done at ``DayState.now_s`` (same-day
+bookings) stays as it was. The answer's plan and problem are committed by the caller before the
+next booking of the day starts.
 
 The fallback (no stored plan holding the accepted requests, e.g. a vehicle removed since):
 re-plan the accepted requests plus the new one, with the stored promises as hard windows, and
@@ -298,7 +299,8 @@ def remove_request(
             for v in route.visits:
                 if v.request_id == rid and v.kind == "pickup" and v.start_s < now_s:
                     raise ConflictError(
-                        f"request {rid!r} was picked up at {format_time(v.start_s, problem.day, problem.timezone)}; "
+                        f"request {rid!r} was picked up at "
+                        f"{format_time(v.start_s, problem.day, problem.timezone)}; "
                         "it can no longer be cancelled",
                         "request_id",
                     )

@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     territory: str = Field(
         default="all",
-        description="Intercommunalities whose places are known (keys or SIREN, comma separated; 'all').",
+        description="Intercommunalities whose places are known (keys or SIREN, comma separated; "
+        "'all').",
     )
     timezone: str = "Europe/Paris"
     max_body_bytes: int = Field(default=1_000_000, ge=1)
@@ -48,12 +49,14 @@ class Settings(BaseSettings):
     )
     booking_cutoff_day_before: str | None = Field(
         default="17:00",
-        description="Bookings for a day close at this time the day before (HH:MM), unless same-day booking is allowed.",
+        description="Bookings for a day close at this time the day before (HH:MM), unless same-day "
+        "booking is allowed.",
     )
     booking_same_day_notice_min: int | None = Field(
         default=120,
         ge=0,
-        description="Same-day bookings need this much notice before the pickup (minutes); unset: no same-day booking.",
+        description="Same-day bookings need this much notice before the pickup (minutes); unset: "
+        "no same-day booking.",
     )
     booking_max_days_ahead: int = Field(
         default=60, ge=0, description="How many days ahead a trip may be booked."

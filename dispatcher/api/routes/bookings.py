@@ -21,11 +21,13 @@ router = APIRouter(prefix="/v1", tags=["bookings"], responses={**AUTH_ERRORS, **
     "/days/{day}/bookings",
     status_code=201,
     response_model=PromiseOut,
-    summary="Book a trip now: a promise (vehicle, planned times, promised windows) or a refusal with its reason",
+    summary="Book a trip now: a promise (vehicle, planned times, promised windows) or a refusal "
+    "with its reason",
     responses={
         200: {
             "model": PromiseOut,
-            "description": "The same booking was already accepted (a replayed request): its promise",
+            "description": "The same booking was already accepted (a replayed request): its "
+            "promise",
         },
         409: {
             "model": RefusalOut,

@@ -38,7 +38,11 @@ router = APIRouter(prefix="/v1", responses={**AUTH_ERRORS, **NOT_FOUND})
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "Conflicts with what is stored"}
 }
-CSV_EXAMPLE = "id,pickup,dropoff,seats,pickup_from,pickup_to,arrive_by\nr1,Méaulte,Albert,1,08:00,08:15,\nr2,Acheux-en-Amiénois,Albert,2,,,09:30\n"
+CSV_EXAMPLE = (
+    "id,pickup,dropoff,seats,pickup_from,pickup_to,arrive_by\n"
+    "r1,Méaulte,Albert,1,08:00,08:15,\n"
+    "r2,Acheux-en-Amiénois,Albert,2,,,09:30\n"
+)
 
 
 # ---- service days ---------------------------------------------------------------------------
@@ -209,7 +213,8 @@ def plan_day(
     status_code=202,
     response_model=JobOut,
     tags=["plans"],
-    summary="Run a what-if plan of a day (another fleet, time limit, seed); the day's plan is untouched",
+    summary="Run a what-if plan of a day (another fleet, time limit, seed); the day's plan is "
+    "untouched",
 )
 def run_scenario(
     body: ScenarioIn, service: ServiceDep, response: Response, key: PlannerKey
@@ -265,7 +270,8 @@ def get_plan_geojson(day: date, service: ServiceDep, _: PlannerKey) -> JSONRespo
         200: {
             "content": {
                 "text/csv": {
-                    "example": "vehicle_id,order,kind,time,place,location_id,request_id,name,phone,party_seats,"
+                    "example": "vehicle_id,order,kind,time,place,location_id,request_id,name,phone,"
+                    "party_seats,"
                     "party_wheelchairs,load_seats,load_wheelchairs\nbus-1,1,pickup,2030-01-07T08:00:00+01:00,"
                     "Méaulte,80523,r1,Mme Martin,0322000000,1,0,1,0\n"
                 }

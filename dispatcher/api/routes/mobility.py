@@ -44,7 +44,8 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     response_model=OffersSubmittedOut,
     tags=["carpool"],
     responses=CONFLICT,
-    summary='Add a batch of carpool offers to a day ({"offers": [...]} or the bare list), all or nothing',
+    summary='Add a batch of carpool offers to a day ({"offers": [...]} or the bare list), '
+    "all or nothing",
 )
 async def submit_offers(
     day: date, body: CarpoolOfferBatchIn, service: ServiceDep, key: OperatorKey
@@ -85,7 +86,8 @@ def get_offer(day: date, driver_id: str, service: ServiceDep, _: PlannerKey) -> 
     "/days/{day}/carpool-offers/{driver_id}",
     response_model=CarpoolOfferOut,
     tags=["carpool"],
-    summary="Withdraw a carpool offer (it leaves the day's next matchings and plans; the row is kept as withdrawn)",
+    summary="Withdraw a carpool offer (it leaves the day's next matchings and plans; the row is "
+    "kept as withdrawn)",
 )
 def withdraw_offer(
     day: date, driver_id: str, service: ServiceDep, _: OperatorKey
@@ -100,7 +102,8 @@ def withdraw_offer(
     "/days/{day}/carpool-matches",
     response_model=CarpoolMatchingOut,
     tags=["carpool"],
-    summary="Match the day's riders who accept carpools to the day's offers (most riders, then least detour)",
+    summary="Match the day's riders who accept carpools to the day's offers (most riders, then "
+    "least detour)",
     responses={200: {"content": {"application/json": {"example": MATCHING_EXAMPLE}}}},
 )
 async def run_matching(
