@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from dispatcher.clikit import handle_errors
+
+if TYPE_CHECKING:  # the server's modules load only for the commands that use them
+    from dispatcher.service.settings import Settings
+    from dispatcher.store import Store
 
 console = Console()
 keys_app = typer.Typer(
@@ -36,22 +40,22 @@ StateOpt = Annotated[
 ]
 
 
-def _settings(database_url: str | None, state_dir: Path | None) -> object:
+def _settings(database_url: str | None, state_dir: Path | None) -> Settings:
     from dispatcher.service.settings import Settings
 
-    overrides: dict[str, object] = {}
+    settings = Settings()
     if database_url:
-        overrides["database_url"] = database_url
+        settings = settings.model_copy(update={"database_url": database_url})
     if state_dir:
-        overrides["state_dir"] = state_dir
-    return Settings(**overrides)  # type: ignore[arg-type]
+        settings = settings.model_copy(update={"state_dir": state_dir})
+    return settings
 
 
-def _store(database_url: str | None, state_dir: Path | None, migrate: bool = True) -> object:
+def _store(database_url: str | None, state_dir: Path | None, migrate: bool = True) -> Store:
     from dispatcher.store import Store
 
     s = _settings(database_url, state_dir)
-    return Store(s.resolved_database_url(), migrate=migrate)  # type: ignore[attr-defined]
+    return Store(s.resolved_database_url(), migrate=migrate)
 
 
 @handle_errors
@@ -73,7 +77,7 @@ def serve(
     if state_dir:
         os.environ["DISPATCHER_STATE_DIR"] = str(state_dir)
     # Migrate once before the workers start (they then find the schema up to date).
-    _store(database_url, state_dir).close()  # type: ignore[attr-defined]
+    _store(database_url, state_dir).close()
     uvicorn.run(
         "dispatcher.api.app:app_from_env",
         factory=True,
@@ -94,8 +98,8 @@ def keys_create(
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
     store = _store(database_url, state_dir)
-    token, info = store.create_key(role, name)  # type: ignore[attr-defined]
-    store.close()  # type: ignore[attr-defined]
+    token, info = store.create_key(role, name)
+    store.close()
     typer.echo(token)
     typer.echo(
         f"key {info.id} ({info.role}{', ' + info.name if info.name else ''}) created; it is shown "
@@ -110,7 +114,7 @@ def keys_list(database_url: DatabaseOpt = None, state_dir: StateOpt = None) -> N
     """The keys: id, role, name, prefix, revoked."""
     store = _store(database_url, state_dir)
     t = Table("id", "role", "name", "prefix", "created", "revoked")
-    for k in store.list_keys():  # type: ignore[attr-defined]
+    for k in store.list_keys():
         t.add_row(
             str(k["id"]),
             k["role"],
@@ -119,7 +123,7 @@ def keys_list(database_url: DatabaseOpt = None, state_dir: StateOpt = None) -> N
             str(k["created_at"]),
             "yes" if k["revoked"] else "",
         )
-    store.close()  # type: ignore[attr-defined]
+    store.close()
     console.print(t)
 
 
@@ -132,8 +136,8 @@ def keys_revoke(
 ) -> None:
     """Revoke a key: it is refused (401) from now on."""
     store = _store(database_url, state_dir)
-    store.revoke_key(key_id)  # type: ignore[attr-defined]
-    store.close()  # type: ignore[attr-defined]
+    store.revoke_key(key_id)
+    store.close()
     console.print(f"key {key_id} revoked")
 
 
@@ -144,8 +148,8 @@ def db_upgrade(database_url: DatabaseOpt = None, state_dir: StateOpt = None) -> 
     from dispatcher.store import current_revision
 
     store = _store(database_url, state_dir)
-    rev = current_revision(store.engine)  # type: ignore[attr-defined]
-    store.close()  # type: ignore[attr-defined]
+    rev = current_revision(store.engine)
+    store.close()
     console.print(f"database at revision {rev}")
 
 

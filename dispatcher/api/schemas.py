@@ -100,33 +100,31 @@ class BookingIn(RequestIn):
         },
     )
 
-    id: Id | None = None  # type: ignore[assignment]
+    id: Id | None = None  # type: ignore[assignment]  # optional here: the service gives one
+
+
+REQUEST_BATCH_EXAMPLE: dict[str, Any] = {
+    "requests": [
+        {
+            "id": "r1",
+            "pickup": "Méaulte",
+            "dropoff": "Albert",
+            "pickup_window": {"start": "08:00", "end": "08:15"},
+        },
+        {
+            "id": "r2",
+            "pickup": "Acheux-en-Amiénois",
+            "dropoff": "Albert",
+            "arrive_by": "09:30",
+            "seats": 2,
+        },
+    ]
+}
 
 
 class RequestBatchIn(Strict):
     model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "requests": [
-                        {
-                            "id": "r1",
-                            "pickup": "Méaulte",
-                            "dropoff": "Albert",
-                            "pickup_window": {"start": "08:00", "end": "08:15"},
-                        },
-                        {
-                            "id": "r2",
-                            "pickup": "Acheux-en-Amiénois",
-                            "dropoff": "Albert",
-                            "arrive_by": "09:30",
-                            "seats": 2,
-                        },
-                    ]
-                }
-            ]
-        },
+        extra="forbid", json_schema_extra={"examples": [REQUEST_BATCH_EXAMPLE]}
     )
 
     requests: list[RequestIn] = Field(min_length=1, max_length=5000)

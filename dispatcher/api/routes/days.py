@@ -21,6 +21,7 @@ from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND
 from dispatcher.api.schemas import (
     GEOJSON_EXAMPLE,
     PLAN_EXAMPLE,
+    REQUEST_BATCH_EXAMPLE,
     CheckOut,
     DayIn,
     DayOut,
@@ -134,8 +135,8 @@ def _parse_batch(raw: bytes, content_type: str) -> list[dict[str, Any]]:
             "content": {
                 "application/json": {
                     "schema": {"$ref": "#/components/schemas/RequestBatchIn"},
-                    "example": RequestBatchIn.model_config["json_schema_extra"]["examples"][0],
-                },  # type: ignore[index]
+                    "example": REQUEST_BATCH_EXAMPLE,
+                },
                 "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
             },
         }
