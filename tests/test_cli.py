@@ -215,3 +215,32 @@ def test_params_file_is_validated_and_used(tmp_path: Path) -> None:
     )
     assert p.returncode == 0, p.stderr + p.stdout
     assert "checker: the plan satisfies every constraint" in p.stdout
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        (
+            "id,pickup,dropoff,arrive_by\n",
+            "r.csv",
+        ),  # the header alone: nothing to plan is bad input
+        ("id,pickup,dropoff,arrive_by\nr1,Méaulte,Albert,10:00,x\n", "r.csv: line 2"),
+        ('id,pickup,dropoff,arrive_by\nr1,"Méaulte,Albert,10:00\n', "r.csv: line 2"),
+        ("id,pickup,dropoff,arrive_by\nr1,Méaulte,Albert,2026-12-01T10:00:00\n", "arrive_by"),
+    ],
+)
+def test_a_broken_requests_csv_exits_2(tmp_path: Path, text: str, where: str) -> None:
+    f = tmp_path / "r.csv"
+    f.write_text(text, encoding="utf-8")
+    p = run(
+        "plan",
+        str(f),
+        "--fleet",
+        str(EXAMPLES / "fleet.csv"),
+        "--day",
+        "2026-12-01",
+        "--out",
+        str(tmp_path / "p.json"),
+    )
+    assert_one_line_error(p, 2, where)
+    assert not (tmp_path / "p.json").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -84,6 +85,23 @@ def validation_error(
     return RequestValidationError(errs)
 
 
+BODY_PARSE_ERROR = "There was an error parsing the body"  # FastAPI's words for an undecodable body
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the API documents on this path (a 405's ``Allow``), read from the OpenAPI
+    paths, which list every route whatever the router that holds it."""
+    methods: set[str] = set()
+    for template, ops in request.app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            methods |= {m.upper() for m in ops if m.lower() in HTTP_METHODS}
+    return sorted(methods)
+
+
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DispatcherError)
     async def _dispatcher_error(_: Request, exc: DispatcherError) -> JSONResponse:
@@ -97,8 +115,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
+            # a body FastAPI could not decode (not UTF-8): bad input, like invalid JSON
+            body = {"error": "InputError", "where": "body", "message": "the body is not UTF-8 JSON"}
+            return JSONResponse(body, status_code=422)
         names = {404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge"}
         where = f"{request.method} {request.url.path}"
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return JSONResponse(
             {
                 "error": names.get(exc.status_code, "HTTPError"),
@@ -106,7 +131,7 @@ def install(app: FastAPI) -> None:
                 "message": str(exc.detail),
             },
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(Exception)

@@ -7,9 +7,11 @@ then checked by ``dispatcher.io`` exactly as for the CLI's files.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from dispatcher.io.fields import CONTROL
 
 MAX_T = 2 * 86400
 Seconds = Annotated[int, Field(ge=0, le=MAX_T)]
@@ -23,8 +25,27 @@ Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:
 Text = Annotated[str, Field(max_length=200)]
 
 
+def _admits_bool(annotation: Any) -> bool:
+    if annotation is bool:
+        return True
+    return any(_admits_bool(a) for a in get_args(annotation))
+
+
 class Strict(BaseModel):
+    """A body with no unknown field, where true/false is never read as a number (pydantic would
+    take ``{"time_limit_s": false}`` as 0) and no text holds a control character (NUL...)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and not _admits_bool(field.annotation):
+            raise ValueError("true/false is not a value of this field")
+        if isinstance(value, str) and CONTROL.search(value):
+            raise ValueError("holds a control character; only printable text")
+        return value
 
 
 class Point(Strict):

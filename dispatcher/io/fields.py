@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from typing import Any
 
 from dispatcher.errors import InputError
+
+# characters no name, phone, id or place should hold (tab is tolerated as text)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def get_field(
@@ -47,6 +51,11 @@ def get_field(
             raise InputError(f"must be a finite number, got {v!r}", f"{where}.{key}")
     elif kind is str:
         v = str(v)
+        bad = CONTROL.search(v)
+        if bad:
+            raise InputError(
+                f"holds a control character ({bad.group()!r}); only printable text", f"{where}.{key}"
+            )
     return v
 
 

@@ -74,7 +74,7 @@ def offer_from_dict(
     if isinstance(mp, str):
         mp = [x for x in mp.split(";") if x.strip()]
     offer = CarpoolOffer(
-        driver_id=str(get_field(d, "driver_id", where)),
+        driver_id=get_field(d, "driver_id", where, kind=str),
         origin=place_key(get_field(d, "origin", where)),
         destination=place_key(get_field(d, "destination", where)),
         seats=get_field(d, "seats", where, CarpoolOffer.seats, int),
@@ -106,7 +106,7 @@ def volunteer_from_dict(d: Mapping[str, Any], where: str) -> VolunteerDriver:
     if isinstance(hd, str):
         hd = hd.replace(",", " ").split()
     v = VolunteerDriver(
-        id=str(get_field(d, "id", where)),
+        id=get_field(d, "id", where, kind=str),
         home=place_key(get_field(d, "home", where)),
         half_days=tuple(str(x).strip().lower() for x in hd),
         seats=get_field(d, "seats", where, VolunteerDriver.seats, int),

@@ -94,7 +94,7 @@ def request_from_dict(
     arrive = d.get("arrive_by", d.get("arrive_by_s"))
     not_before = d.get("not_before", d.get("not_before_s"))
     return Request(
-        id=str(get_field(d, "id", where)),
+        id=get_field(d, "id", where, kind=str),
         pickup=place_key(get_field(d, "pickup", where)),
         dropoff=place_key(get_field(d, "dropoff", where)),
         seats=get_field(d, "seats", where, Request.seats, int),
@@ -152,7 +152,7 @@ def vehicle_from_dict(
         return None if d.get(key) in (None, "") else parse_window(d[key], f"{where}.{key}", day, tz)
 
     return Vehicle(
-        id=str(get_field(d, "id", where)),
+        id=get_field(d, "id", where, kind=str),
         start=start,
         end=place_key(d["end"]) if d.get("end") not in (None, "") else start,
         shift=shift_w,

@@ -55,7 +55,7 @@ def _read_csv(
     text = read_text(p, encoding="utf-8-sig")
     first = text.splitlines()[0] if text else ""
     delimiter = max(",;\t", key=first.count) if first else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter, strict=True)
     header = [h.strip() for h in (reader.fieldnames or [])]
     columns = ", ".join(known)
     missing = [c for c in required if c not in header]
@@ -65,10 +65,25 @@ def _read_csv(
     if unknown:
         raise InputError(f"unknown column(s) {', '.join(unknown)}; columns are {columns}", str(p))
     rows = []
-    for line, row in enumerate(reader, start=2):
+    while True:
+        line = reader.line_num + 1  # where the next record starts, as a spreadsheet counts
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            raise InputError(f"{e} (an unbalanced quote?)", f"{p}: line {line}") from None
+        extra = row.get(None)  # DictReader files surplus cells under the key None
+        if extra and any(str(x).strip() for x in extra):
+            raise InputError(
+                f"{len(extra)} cell(s) more than the {len(header)} columns of the header",
+                f"{p}: line {line}",
+            )
         clean = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
         if any(clean.values()):
             rows.append((line, clean))
+    if not rows:
+        raise InputError("no rows under the header", str(p))
     return rows
 
 

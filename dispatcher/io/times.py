@@ -61,7 +61,10 @@ def parse_time(value: Any, where: str, day: date | None = None, tz: str = DEFAUL
             where,
         ) from None
     zone = ZoneInfo(tz)
-    dt = dt.replace(tzinfo=zone) if dt.tzinfo is None else dt.astimezone(zone)
+    if dt.tzinfo is None:  # a local time without its offset is ambiguous twice a year
+        hint = dt.replace(tzinfo=zone).isoformat()
+        raise InputError(f"{value!r} has no UTC offset; write {hint!r}, or HH:MM", where)
+    dt = dt.astimezone(zone)
     if day is None:
         raise InputError(
             "a date-time needs a service day; give the problem a 'day' or use HH:MM", where

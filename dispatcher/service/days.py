@@ -5,7 +5,7 @@ and cancelling a request. Cancelling an accepted request takes it out of the day
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from dispatcher.errors import InputError, NotFoundError
@@ -38,6 +38,16 @@ class Days:
         return self.ctx.store.list_days()
 
     def put(self, day: date, status: str, note: str = "") -> tuple[dict[str, Any], bool]:
+        """Open (or close) a service day: from a year back (to close or annotate the past) to
+        two years ahead."""
+        today = self.ctx.now_local().date()
+        first, last = today - timedelta(days=366), today + timedelta(days=2 * 366)
+        if not first <= day <= last:
+            raise InputError(
+                f"{day.isoformat()} is outside the days a service can open "
+                f"({first.isoformat()} to {last.isoformat()})",
+                "day",
+            )
         return self.ctx.store.put_day(day, status, note)
 
     def get(self, day: date) -> dict[str, Any]:

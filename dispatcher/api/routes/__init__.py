@@ -26,3 +26,15 @@ def same_id(path_id: str, body_id: str) -> None:
         raise InputError(
             f"the body's id {body_id!r} differs from the path's {path_id!r}", "body.id"
         )
+
+
+def json_errors(
+    responses: dict[int | str, dict[str, object]],
+) -> dict[int | str, dict[str, object]]:
+    """``responses`` documented as JSON bodies (``ErrorOut``) whatever the route's own media type:
+    a route answering text (the manifest) still answers its errors as JSON."""
+    ref = {"schema": {"$ref": "#/components/schemas/ErrorOut"}}
+    return {
+        code: {"description": spec["description"], "content": {"application/json": ref}}
+        for code, spec in responses.items()
+    }

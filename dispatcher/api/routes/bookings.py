@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from dispatcher.api.auth import PortalKey
 from dispatcher.api.deps import ServiceDep
 from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND
-from dispatcher.api.schemas import BookingIn, PromiseOut, RefusalOut, RequestOut
+from dispatcher.api.schemas import BookingIn, ErrorOut, PromiseOut, RefusalOut, RequestOut
 
 router = APIRouter(prefix="/v1", tags=["bookings"], responses={**AUTH_ERRORS, **NOT_FOUND})
 
@@ -30,8 +30,9 @@ router = APIRouter(prefix="/v1", tags=["bookings"], responses={**AUTH_ERRORS, **
             "promise",
         },
         409: {
-            "model": RefusalOut,
-            "description": "Refused, with the reason and alternatives; or the id is taken",
+            "model": RefusalOut | ErrorOut,
+            "description": "Refused, with the reason and alternatives (RefusalOut); or the id is "
+            "taken by another request (ErrorOut)",
         },
     },
 )

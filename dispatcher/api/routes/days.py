@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from dispatcher.api.auth import OperatorKey, PlannerKey
 from dispatcher.api.deps import ServiceDep
 from dispatcher.api.errors import validation_error
-from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND
+from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND, json_errors
 from dispatcher.api.schemas import (
     GEOJSON_EXAMPLE,
     PLAN_EXAMPLE,
@@ -93,8 +93,6 @@ def _parse_batch(raw: bytes, content_type: str) -> list[dict[str, Any]]:
                 rows = strip_lines(requests_from_csv(path))
             except InputError as e:
                 raise InputError(e.message, e.where.replace(str(path), "body")) from None
-        if not rows:
-            raise InputError("the CSV has no request rows", "body")
         for row in rows:
             w = row.get("pickup_window")
             if isinstance(w, list) and len(w) == 2:
@@ -268,6 +266,7 @@ def get_plan_geojson(day: date, service: ServiceDep, _: PlannerKey) -> JSONRespo
     response_class=PlainTextResponse,
     summary="Drivers' manifests as CSV (one row per visit; all vehicles, or one)",
     responses={
+        **json_errors({**AUTH_ERRORS, **NOT_FOUND}),
         200: {
             "content": {
                 "text/csv": {
@@ -277,7 +276,7 @@ def get_plan_geojson(day: date, service: ServiceDep, _: PlannerKey) -> JSONRespo
                     "Méaulte,80523,r1,Mme Martin,0322000000,1,0,1,0\n"
                 }
             }
-        }
+        },
     },
 )
 def get_manifest(
