@@ -1,7 +1,13 @@
-"""Schemathesis against the running server's OpenAPI schema: whatever the input, no 5xx.
+"""Schemathesis against the running server's OpenAPI schema, with every check it has: no 5xx,
+status codes, content types, headers and bodies as documented, schema-invalid input refused...
 
 Bounded: a few examples per operation (``MAX_EXAMPLES``), an operator key (so the inputs reach
-the handlers, not only the 401), plan jobs capped at 1 s on this server."""
+the handlers, not only the 401), plan jobs capped at 1 s on this server.
+
+One check is left out, for this reason: ``positive_data_acceptance`` expects every request the
+schema allows to be accepted, but the service's rules go beyond what OpenAPI can say (a place
+must be on the territory, a day open and within reach, a time on that day, a shift longer than
+nothing): those answer 422 (or 404 with the nearest names) to schema-valid input, by design."""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import positive_data_acceptance
 
 from dispatcher.store import Store
 from tests.api.conftest import FLEET, Server
@@ -69,7 +75,11 @@ def test_no_server_error(live: Server, api_schema: Any) -> None:
                 base_url=live.url, headers={"X-API-Key": TOKEN["operator"]}, timeout=60
             )
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            case.validate_response(response, checks=[not_a_server_error])
+            case.validate_response(
+                response,
+                headers={"X-API-Key": TOKEN["operator"]},
+                excluded_checks=[positive_data_acceptance],  # see the module's docstring
+            )
 
         run()
     assert len(tried) >= 20, tried
