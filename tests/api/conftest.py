@@ -55,8 +55,10 @@ def reset_postgres(url: str) -> None:
 class Server:
     """``python -m uvicorn`` on 127.0.0.1 with the app factory and DISPATCHER_* settings."""
 
-    def __init__(self, database_url: str, extra_env: dict[str, str] | None = None) -> None:
-        self.database_url = database_url
+    def __init__(
+        self, database_url: str, extra_env: dict[str, str] | None = None, workers: int = 1
+    ) -> None:
+        self.database_url, self.workers = database_url, workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -84,6 +86,7 @@ class Server:
                 str(self.port),
                 "--log-level",
                 "warning",
+                *(["--workers", str(self.workers)] if self.workers > 1 else []),
             ],
             env=self.env,
             stdout=subprocess.PIPE,
@@ -104,6 +107,17 @@ class Server:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError("server did not start in time")
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes of a server started with several workers (Linux /proc)."""
+        assert self.proc is not None
+        found: list[int] = []
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+                if b"spawn_main" in cmdline:  # not multiprocessing's resource tracker
+                    found.append(int(child))
+        return found
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
