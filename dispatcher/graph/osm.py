@@ -1,4 +1,5 @@
-"""Read OpenStreetMap data: local ``.osm`` / ``.osm.pbf`` files (pyosmium) and the Overpass API (osmnx).
+"""Read OpenStreetMap data: local ``.osm`` / ``.osm.pbf`` files (pyosmium) and the Overpass API
+(osmnx).
 
 Both paths end in the same raw osmnx MultiDiGraph (``length`` in metres, crs EPSG:4326, one edge
 per OSM segment, not yet simplified); :mod:`dispatcher.graph.loader` then adds speeds and travel
@@ -123,7 +124,10 @@ def write_osm_xml(data: dict[str, Any], out: Path) -> None:
         fh.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n')
         for el in data["elements"]:
             if el["type"] == "node":
-                head = f' <node id="{el["id"]}" version="1" lat="{el["lat"]:.7f}" lon="{el["lon"]:.7f}"'
+                head = (
+                    f' <node id="{el["id"]}" version="1" '
+                    f'lat="{el["lat"]:.7f}" lon="{el["lon"]:.7f}"'
+                )
                 tags = el.get("tags") or {}
                 if not tags:
                     fh.write(head + "/>\n")

@@ -38,8 +38,10 @@ ATTRIBUTION = (
     "project · communes: IGN Admin Express, INSEE (Licence Ouverte)"
 )
 ATTRIBUTION_HTML = (
-    'Routes: dispatcher · road data © <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
-    'contributors (<a href="https://opendatacommons.org/licenses/odbl/">ODbL</a>), via Travel Mapping · '
+    "Routes: dispatcher · road data © "
+    '<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+    'contributors (<a href="https://opendatacommons.org/licenses/odbl/">ODbL</a>), '
+    "via Travel Mapping · "
     "communes: IGN Admin Express, INSEE (Licence Ouverte)"
 )
 # Distinct colours for routes; red is kept for refused requests.
@@ -244,7 +246,9 @@ def plan_map(
             opacity=0.8,
             class_name=f"route route-{vid}",
             tooltip=_e(
-                f"{t['vehicle']} {route.vehicle_id}: {time_of_day(route.start_s)}–{time_of_day(route.end_s)}, {route.distance_m / 1000:.1f} km"
+                f"{t['vehicle']} {route.vehicle_id}: "
+                f"{time_of_day(route.start_s)}–{time_of_day(route.end_s)}, "
+                f"{route.distance_m / 1000:.1f} km"
             ),
         ).add_to(group)
         depot = problem.location(v.start)
@@ -258,7 +262,8 @@ def plan_map(
             fill_opacity=1.0,
             class_name=f"depot depot-{vid}",
             popup=folium.Popup(
-                f"<b>{_e(t['start'])}</b><br>{_e(depot.name or depot.id)} · {time_of_day(route.start_s)}",
+                f"<b>{_e(t['start'])}</b><br>{_e(depot.name or depot.id)} · "
+                f"{time_of_day(route.start_s)}",
                 max_width=300,
             ),
         ).add_to(group)
@@ -268,7 +273,8 @@ def plan_map(
             lines = [
                 f"<b>{_e(t[x.kind])}</b> · {_e(t['vehicle'])} {_e(route.vehicle_id)} · n° {order}",
                 f"{_e(loc.name or loc.id)}",
-                f"{_e(t['time'])} {time_of_day(x.start_s)} ({_e(t['arrival'])} {time_of_day(x.arrival_s)})",
+                f"{_e(t['time'])} {time_of_day(x.start_s)} "
+                f"({_e(t['arrival'])} {time_of_day(x.arrival_s)})",
                 f"{_e(t['request'])} {_e(r.id)}" + (f" · {_e(r.name)}" if r.name else ""),
                 f"{_e(t['party'])} {r.seats}"
                 + (f" · {_e(t['wheelchair'])} ×{r.wheelchairs}" if r.wheelchairs else ""),
@@ -291,7 +297,8 @@ def plan_map(
         legend_items.append(
             (
                 colour,
-                f"{t['vehicle']} {route.vehicle_id} ({sum(1 for x in route.visits if x.kind == 'pickup')})",
+                f"{t['vehicle']} {route.vehicle_id} "
+                f"({sum(1 for x in route.visits if x.kind == 'pickup')})",
             )
         )
 
@@ -309,7 +316,8 @@ def plan_map(
             if r.arrive_by_s is not None:
                 when.append(f"{t['appointment']} {time_of_day(r.arrive_by_s)}")
             popup = (
-                f"<b>{_e(t['refused'])}</b> · {_e(r.id)}<br>{_e(a.name or a.id)} → {_e(b.name or b.id)}"
+                f"<b>{_e(t['refused'])}</b> · {_e(r.id)}<br>"
+                f"{_e(a.name or a.id)} → {_e(b.name or b.id)}"
                 f"<br>{_e(' · '.join(when))}<br>{_e(t['reason'])}: {_e(msg)}"
             )
             folium.PolyLine(
@@ -339,14 +347,19 @@ def plan_map(
     name = MAP_TITLE.get(lang, MAP_TITLE["fr"])
     heading = title or (f"{name} · {problem.day.isoformat()}" if problem.day else name)
     rows = "".join(
-        f'<div><span style="display:inline-block;width:14px;height:4px;background:{c};margin-right:6px;vertical-align:middle"></span>{html.escape(label)}</div>'
+        '<div><span style="display:inline-block;width:14px;height:4px;'
+        f'background:{c};margin-right:6px;vertical-align:middle"></span>'
+        f"{html.escape(label)}</div>"
         for c, label in legend_items
     )
     legend = (
-        '<div id="legend" style="position:fixed;top:10px;left:50px;z-index:1000;background:rgba(255,255,255,.92);'
-        'padding:6px 10px;border:1px solid #888;font:12px Arial,sans-serif;max-height:60%;overflow:auto">'
+        '<div id="legend" style="position:fixed;top:10px;left:50px;z-index:1000;'
+        "background:rgba(255,255,255,.92);"
+        "padding:6px 10px;border:1px solid #888;font:12px Arial,sans-serif;"
+        'max-height:60%;overflow:auto">'
         f"<b>{html.escape(heading)}</b>{rows}"
-        f'<div style="margin-top:4px;color:#444;font-size:10px;max-width:260px">{ATTRIBUTION_HTML}</div></div>'
+        '<div style="margin-top:4px;color:#444;font-size:10px;max-width:260px">'
+        f"{ATTRIBUTION_HTML}</div></div>"
     )
     root: Any = m.get_root()  # a branca Figure
     root.html.add_child(Element(legend))

@@ -213,7 +213,8 @@ def dask_client(scheduler: str | None = None, n_workers: int = DEFAULT_WORKERS) 
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
-                dashboard_address=None,  # no dashboard; its HTTP server (health checks) on any free port
+                # no dashboard; its HTTP server (health checks) on any free port
+                dashboard_address=None,
                 scheduler_kwargs={"dashboard_address": ":0"},
                 silence_logs=logging.ERROR,
             ) as cluster,
@@ -330,8 +331,10 @@ def open_study(
         old = {k: attrs.get(k) for k in conditions}
         if old != conditions:
             raise InputError(
-                f"study {study_name!r} was run on {old['family']} {','.join(old['instances'] or [])} at "
-                f"{old['time_limit_s']:g} s, not {family} {','.join(instances)} at {time_limit_s:g} s: "
+                f"study {study_name!r} was run on "
+                f"{old['family']} {','.join(old['instances'] or [])} at "
+                f"{old['time_limit_s']:g} s, not "
+                f"{family} {','.join(instances)} at {time_limit_s:g} s: "
                 "give another --study name",
                 "--study",
             )
@@ -438,7 +441,8 @@ def run_study(
         def in_flight() -> int:
             return sum(1 for st in live.values() for s in st["scores"] if s is None)
 
-        # parameters already run, or running in another driver of the same study (stale ones were failed above)
+        # parameters already run, or running in another driver of the same study (stale ones were
+        # failed above)
         states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)
         seen = {_space_key(t.params) for t in study.get_trials(deepcopy=False, states=states)}
         repeats = 0  # proposals in a row that were already run
@@ -476,8 +480,8 @@ def run_study(
                 repeats = 0 if launch() else repeats + 1
             if repeats >= MAX_REPEATS and asked < trials and not live:
                 log.warning(
-                    "the sampler proposed only parameters already run %d times in a row: stopping after "
-                    "%d new trial(s)",
+                    "the sampler proposed only parameters already run %d times in a row: "
+                    "stopping after %d new trial(s)",
                     MAX_REPEATS,
                     asked,
                 )
@@ -675,7 +679,8 @@ def describe_trial(rep: TrialReport) -> str:
     if rep.error:
         return f"trial {rep.number:>3} {vals}: FAILED {rep.error}"
     return (
-        f"trial {rep.number:>3} {vals}: score {rep.value:.3f}, {rep.feasible}/{len(rep.scores)} feasible, "
+        f"trial {rep.number:>3} {vals}: score {rep.value:.3f}, "
+        f"{rep.feasible}/{len(rep.scores)} feasible, "
         f"{rep.wall_s:.1f} s"
     )
 
@@ -688,7 +693,8 @@ def comparison_markdown(result: StudyResult) -> str:
 def scores_markdown(
     instances: Sequence[str], comparison: Mapping[str, Sequence[InstanceScore]]
 ) -> str:
-    """Per-instance gaps of each candidate, and the mean score (= mean gap when all are feasible)."""
+    """Per-instance gaps of each candidate, and the mean score (= mean gap when all are
+    feasible)."""
     labels = list(comparison)
     head = "| instance | " + " | ".join(f"{lb} gap %" for lb in labels) + " |"
     lines = [head, "|" + "---|" * (1 + len(labels))]
@@ -711,7 +717,8 @@ def scores_markdown(
 
 def summary(result: StudyResult) -> str:
     lines = [
-        f"study {result.study_name!r} in {result.storage}: {result.complete_trials} complete trial(s), "
+        f"study {result.study_name!r} in {result.storage}: "
+        f"{result.complete_trials} complete trial(s), "
         f"{len(result.trials_run)} run now",
         f"best: trial {result.best_number} {result.best_values} score {result.best_value:.3f}",
     ]
