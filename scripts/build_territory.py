@@ -64,7 +64,9 @@ EXTRA_STOPS: list[dict[str, Any]] = [
         "insee": "80016",
         "lon": 2.6475,
         "lat": 50.0035,
-        "comment": "approximate position of Albert station (Paris-Lille line); checked inside the commune",
+        "comment": (
+            "approximate position of Albert station (Paris-Lille line); checked inside the commune"
+        ),
     },
     {
         "id": "80021-gare",
@@ -72,7 +74,10 @@ EXTRA_STOPS: list[dict[str, Any]] = [
         "insee": "80021",
         "lon": 2.3077,
         "lat": 49.8906,
-        "comment": "approximate position of Amiens station, next to the Tour Perret; checked inside the commune",
+        "comment": (
+            "approximate position of Amiens station, next to the Tour Perret; "
+            "checked inside the commune"
+        ),
     },
 ]
 
@@ -94,7 +99,8 @@ def _read_inputs(
     for path in files.values():
         if not path.is_file():
             raise BuildError(
-                f"input file missing: {path} (give --shared PATH, the folder holding data/territory/)"
+                f"input file missing: {path} "
+                "(give --shared PATH, the folder holding data/territory/)"
             )
     try:
         with files["communes.csv"].open(encoding="utf-8", newline="") as fh:
