@@ -5,7 +5,8 @@ a subprocess on a free 127.0.0.1 port, with a fresh temporary ``DISPATCHER_STATE
 or the database given by ``--database-url`` (e.g. PostgreSQL; its tables are then shared with
 whatever else uses it, so give it a scratch database). It creates an operator key and a portal
 key with ``dispatcher keys create``, adds a fleet (``generate_fleet``: ``--vehicles`` minibuses,
-ids ``bench-v01``...), opens a service day in the future (``--day``, default in 7 days: inside the booking horizon), then:
+ids ``bench-v01``...), opens a service day in the future (``--day``, default in 7 days: inside \
+the booking horizon), then:
 
 1. fill: books ``--bookings`` realistic requests (``dispatcher.demand.generate_requests``, Pays du
    Coquelicot, ``--seed``) one after the other with the portal key (their latency is shown too,
@@ -27,9 +28,11 @@ only; ``--portal-key`` to book as a portal, else the operator key books). The fl
 with ids ``bench-v*`` (other vehicles of that server join the day too) and the first service day
 from ``--day`` on that does not exist yet is opened, so nothing of an existing day is touched.
 
-    python -m benchmarks.api                                  # own server, SQLite, 300 + 100 bookings
+    python -m benchmarks.api                                  # own server, SQLite, \
+300 + 100 bookings
     python -m benchmarks.api --database-url postgresql+psycopg://u:pw@127.0.0.1/scratch
-    python -m benchmarks.api --bookings 100 --measure 50 --reads 100 --concurrency 4 --out out/api.csv
+    python -m benchmarks.api --bookings 100 --measure 50 --reads 100 --concurrency 4 \
+--out out/api.csv
     python -m benchmarks.api --url http://127.0.0.1:8000 --key "$OPERATOR_KEY"
 """
 
@@ -68,7 +71,8 @@ AIM_P95_MS = 100.0
 
 
 def percentile(xs: Sequence[float], q: float) -> float:
-    """The ``q`` quantile (0..1) of ``xs`` by the nearest rank on the sorted values; NaN when empty."""
+    """The ``q`` quantile (0..1) of ``xs`` by the nearest rank on the sorted values; NaN when
+    empty."""
     s = sorted(xs)
     if not s:
         return float("nan")
@@ -319,7 +323,8 @@ class OwnServer:
         )
         if out.returncode != 0:
             raise RuntimeError(
-                f"dispatcher keys create --role {role} failed ({out.returncode}): {out.stderr.strip()[-2000:]}"
+                f"dispatcher keys create --role {role} failed ({out.returncode}): "
+                f"{out.stderr.strip()[-2000:]}"
             )
         return out.stdout.strip().splitlines()[-1].strip()
 
@@ -427,7 +432,8 @@ def run(
     ):
         ok(op.get("/v1/me"), "GET /v1/me (operator key)", (200,))
         print(
-            f"preparing the workload: {args.bookings} + {args.measure} requests (seed {args.seed}), "
+            f"preparing the workload: {args.bookings} + {args.measure} requests "
+            f"(seed {args.seed}), "
             f"{args.vehicles} vehicles",
             flush=True,
         )
@@ -467,24 +473,28 @@ def run(
             phases.append(ph)
             done += len(part)
             print(
-                f"  {name}: {ph.accepted} accepted, {ph.refused} refused, {ph.errors} errors, p95 {ph.ms(0.95):.0f} ms",
+                f"  {name}: {ph.accepted} accepted, {ph.refused} refused, {ph.errors} errors, "
+                f"p95 {ph.ms(0.95):.0f} ms",
                 flush=True,
             )
             if ph.accepted == 0 and set(ph.reasons) == {"booking_closed"}:
                 raise RuntimeError(
-                    f"every booking of {day.isoformat()} was refused as booking_closed (outside the server's booking "
-                    "rules: DISPATCHER_BOOKING_*); choose another --day"
+                    f"every booking of {day.isoformat()} was refused as booking_closed "
+                    "(outside the server's booking rules: DISPATCHER_BOOKING_*); "
+                    "choose another --day"
                 )
             if ph.stopped_by_clock:
                 print(
-                    f"  the fill reached --phase-timeout ({args.phase_timeout:g} s) at booking {done}; the day holds fewer",
+                    f"  the fill reached --phase-timeout ({args.phase_timeout:g} s) "
+                    f"at booking {done}; the day holds fewer",
                     flush=True,
                 )
                 break
         day_info = ok(op.get(path), f"GET {path}", (200,)).json()
         in_day = day_info.get("requests", {}).get("accepted", 0)
         print(
-            f"measuring {len(measure)} bookings with {in_day} accepted in the day, concurrency {args.concurrency} ...",
+            f"measuring {len(measure)} bookings with {in_day} accepted in the day, "
+            f"concurrency {args.concurrency} ...",
             flush=True,
         )
         measured = run_phase(
@@ -579,13 +589,15 @@ def table(res: Result, args: argparse.Namespace) -> str:
         )
     measured = next((p for p in res.phases if p.name.startswith("booking")), None)
     foot = [
-        f"server: {res.backend}; day {res.day.isoformat()}; {res.vehicles} vehicles; seed {args.seed}; "
+        f"server: {res.backend}; day {res.day.isoformat()}; {res.vehicles} vehicles; "
+        f"seed {args.seed}; "
         f"concurrency {args.concurrency}; latency = client-side, whole HTTP round trip on loopback"
     ]
     if measured is not None and measured.latencies:
         p95 = measured.ms(0.95)
         foot.append(
-            f"booking p95 {p95:.1f} ms: {'within' if p95 <= AIM_P95_MS else 'ABOVE'} the aim of {AIM_P95_MS:g} ms"
+            f"booking p95 {p95:.1f} ms: {'within' if p95 <= AIM_P95_MS else 'ABOVE'} "
+            f"the aim of {AIM_P95_MS:g} ms"
         )
     foot.append(
         "stored plan check: "
@@ -651,7 +663,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--wheelchair-vehicles", type=int, default=2)
     ap.add_argument(
         "--day",
-        help="first service day to try, YYYY-MM-DD (default: in 7 days, inside the booking horizon)",
+        help="first service day to try, YYYY-MM-DD "
+        "(default: in 7 days, inside the booking horizon)",
     )
     ap.add_argument(
         "--phase-timeout",

@@ -12,7 +12,8 @@ Markdown (``.md``).
 Examples::
 
     python -m benchmarks.bench darp --instances all --time-limit 10
-    python -m benchmarks.bench pdptw --instances lc101,lr104 --engines ortools,pyvrp,vroom --time-limit 30
+    python -m benchmarks.bench pdptw --instances lc101,lr104 --engines ortools,pyvrp,vroom \
+        --time-limit 30
 """
 
 from __future__ import annotations
@@ -453,7 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         mark = "ok" if r.feasible else f"INFEASIBLE ({r.violations[:120]})"
         gap = f"{r.gap_pct:+.2f}%" if r.gap_pct is not None else "-"
         print(
-            f"{r.instance:>8} {r.engine:<24} seed {r.seed}: {r.vehicles} veh, cost {r.cost:.2f} ({gap}), "
+            f"{r.instance:>8} {r.engine:<24} seed {r.seed}: {r.vehicles} veh, "
+            f"cost {r.cost:.2f} ({gap}), "
             f"{r.total_s:.1f} s, {mark}",
             file=sys.stderr,
             flush=True,

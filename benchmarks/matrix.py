@@ -94,11 +94,13 @@ def main() -> int:
             rows.append((n, len(sources), t_ours, peak / 1e6, t_nx, extrap, t_nx / t_ours))
         print()
         print(
-            f"{'points':>7} {'unique nodes':>13} {'dispatcher s':>13} {'peak MB':>8} {'networkx s':>11} {'ratio':>7}"
+            f"{'points':>7} {'unique nodes':>13} {'dispatcher s':>13} {'peak MB':>8} "
+            f"{'networkx s':>11} {'ratio':>7}"
         )
         for n, u, t_ours, mb, t_nx, extrap, ratio in rows:
             print(
-                f"{n:>7} {u:>13} {t_ours:>13.3f} {mb:>8.1f} {t_nx:>10.2f}{extrap or ' '} {ratio:>6.1f}x"
+                f"{n:>7} {u:>13} {t_ours:>13.3f} {mb:>8.1f} "
+                f"{t_nx:>10.2f}{extrap or ' '} {ratio:>6.1f}x"
             )
         print("\n* networkx time extrapolated from a sample of sources; dispatcher times include")
         print("  snapping, Dijkstra (time + fastest-path distance) and int32 rounding, cache off.")

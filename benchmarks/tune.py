@@ -6,8 +6,10 @@ study. Optuna and Dask come with ``pip install -e ".[tune]"`` (or ``".[test]"``)
 
 Examples::
 
-    python -m benchmarks.tune darp --instances a2-20,a3-24 --trials 8 --time-limit 5 --out params.toml
-    python -m benchmarks.tune darp --instances all --time-limit 5 --check params.toml   # defaults vs file
+    python -m benchmarks.tune darp --instances a2-20,a3-24 --trials 8 --time-limit 5 \
+        --out params.toml
+    # the defaults vs a parameter file:
+    python -m benchmarks.tune darp --instances all --time-limit 5 --check params.toml
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return e.exit_code
         print(
-            f"{args.family}: {len(names)} instance(s), {args.time_limit:g} s each, side by side on the same workers\n"
+            f"{args.family}: {len(names)} instance(s), {args.time_limit:g} s each, "
+            "side by side on the same workers\n"
         )
         print(scores_markdown(names, comp))
         return 0

@@ -260,13 +260,15 @@ def _solve_and_report(
         from dispatcher.solver.mixed import plan_mixed
 
         with step(
-            f"Planning {len(problem.requests)} requests on {len(problem.vehicles)} vehicles, {len(volunteers)} volunteers "
+            f"Planning {len(problem.requests)} requests on {len(problem.vehicles)} vehicles, "
+            f"{len(volunteers)} volunteers "
             f"and {len(offers)} carpool offers (time limit {limit:g} s)"
         ):
             problem, plan = plan_mixed(problem, offers, volunteers)
     else:
         with step(
-            f"Planning {len(problem.requests)} requests on {len(problem.vehicles)} vehicles (time limit {limit:g} s)"
+            f"Planning {len(problem.requests)} requests on {len(problem.vehicles)} vehicles "
+            f"(time limit {limit:g} s)"
         ):
             plan = default_solver().solve(problem)
     with step("Checking the plan independently"):
@@ -482,7 +484,8 @@ def demo(
 
 
 def _register_sub_apps() -> None:
-    """Commands that live beside their code: reports and scenarios, the server, keys and database."""
+    """Commands that live beside their code: reports and scenarios, the server, keys and
+    database."""
     from dispatcher.api.cli import register as register_api
     from dispatcher.reports.cli import report_app, scenario_app
     from dispatcher.tuning.cli import register as register_tune

@@ -64,7 +64,8 @@ def _check_int(name: str, v: int, low: int = 0) -> None:
 
 
 def estimated_ride_s(a: Stop, b: Stop) -> int:
-    """A rough door-to-door drive time (straight line x circuity at 50 km/h), for plausibility only."""
+    """A rough door-to-door drive time (straight line x circuity at 50 km/h), for plausibility
+    only."""
     d = haversine_m(a.lon, a.lat, b.lon, b.lat) * EST_CIRCUITY
     return int(d / (EST_SPEED_KPH / 3.6)) + 120
 

@@ -36,7 +36,8 @@ class NotFoundError(InputError):
 
 
 class PointError(InputError):
-    """A point that cannot be placed on the road graph (NaN, outside the territory, too far from a road)."""
+    """A point that cannot be placed on the road graph (NaN, outside the territory, too far from
+    a road)."""
 
 
 class DataError(DispatcherError):

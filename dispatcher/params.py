@@ -69,7 +69,8 @@ def _type_ok(key: str, value: Any) -> bool:
 def params_from_mapping(
     data: Mapping[str, Any], base: SolverParams | None = None, where: str = "params"
 ) -> SolverParams:
-    """SolverParams from a mapping of its keys (missing keys from ``base``); errors name ``where.key``."""
+    """SolverParams from a mapping of its keys (missing keys from ``base``); errors name
+    ``where.key``."""
     if not isinstance(data, Mapping):
         raise InputError("must be a table of parameters", where)
     values: dict[str, Any] = {}

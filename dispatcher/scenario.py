@@ -375,7 +375,8 @@ def _variant(
         if not any(t in insees for t, _ in COMMUTE_TOWNS):
             raise _fail(
                 f"{where}.carpool.offers",
-                "the commuters drive to Albert or Méaulte: the territory needs the pilot (coquelicot)",
+                "the commuters drive to Albert or Méaulte: "
+                "the territory needs the pilot (coquelicot)",
             )
     bw = fleet.break_window
     if fleet.break_min and bw[1] - bw[0] < fleet.break_min * 60:
@@ -546,7 +547,8 @@ def reach_share(territory_keys: tuple[str, ...], minutes: float) -> float:
 
 
 def run_one(spec: RunSpec) -> RunResult:
-    """Generate the demand and fleet, plan with the time limit, check, and measure (pure function)."""
+    """Generate the demand and fleet, plan with the time limit, check, and measure (pure
+    function)."""
     from dispatcher.demand import generate_carpool_offers, generate_fleet, generate_requests
     from dispatcher.graph import RoadNetwork
     from dispatcher.io.mobility import mixed_from_dicts

@@ -36,8 +36,10 @@ import json
 import math
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
@@ -154,17 +156,89 @@ def load_area() -> tuple[object, list[tuple[float, float, float]], dict[str, flo
     return area, villages, radius
 
 
-def build_roads(b: Builder, area: object, villages: list[tuple[float, float, float]]) -> dict:
-    parea = prep(area)
+@dataclass(frozen=True)
+class Road:
+    """One Travel Mapping route: its class, ref and speed outside built-up areas, and its
+    waypoints (lon, lat) with their projected points."""
+
+    highway: str
+    ref: str
+    rural_speed: int
+    pts: list[tuple[float, float]]
+    xy: list[tuple[float, float]]
+
+
+def village_test(villages: list[tuple[float, float, float]]) -> Callable[[float, float], bool]:
+    """Whether a projected point lies inside a village disc (x, y, radius)."""
     vxy = np.array([(v[0], v[1]) for v in villages])
     vr = np.array([v[2] for v in villages])
     vtree = cKDTree(vxy)
     rmax = float(vr.max())
-    stats: dict[str, float] = defaultdict(float)
 
     def in_village(x: float, y: float) -> bool:
         idx = vtree.query_ball_point((x, y), rmax)
         return any(math.hypot(vxy[i, 0] - x, vxy[i, 1] - y) < vr[i] for i in idx)
+
+    return in_village
+
+
+def runs_in_area(parea: Any, xy: list[tuple[float, float]]) -> list[list[tuple[int, int]]]:
+    """Runs of consecutive segments (index pairs of ``xy``) that touch the area."""
+    run: list[tuple[int, int]] = []
+    runs: list[list[tuple[int, int]]] = []
+    for i in range(len(xy) - 1):
+        if parea.intersects(LineString([xy[i], xy[i + 1]])):
+            run.append((i, i + 1))
+        else:
+            if run:
+                runs.append(run)
+            run = []
+    if run:
+        runs.append(run)
+    return runs
+
+
+def add_run(
+    b: Builder, road: Road, run: list[tuple[int, int]], in_village: Callable[[float, float], bool]
+) -> list[float]:
+    """Add a run of a road as ways, walking it piece by piece and cutting a new way whenever the
+    speed class changes. Returns the straight-line lengths of its segments."""
+    current: list[int] = [b.node(*road.pts[run[0][0]])]
+    current_speed: int | None = None
+    seg_lengths: list[float] = []
+    for i, j in run:
+        (x0, y0), (x1, y1) = road.xy[i], road.xy[j]
+        seg_len = math.hypot(x1 - x0, y1 - y0)
+        seg_lengths.append(seg_len)
+        n_pieces = max(1, math.ceil(seg_len / PIECE_M))
+        for k in range(n_pieces):
+            t0, t1 = k / n_pieces, (k + 1) / n_pieces
+            tm_ = (t0 + t1) / 2
+            mx, my = x0 + (x1 - x0) * tm_, y0 + (y1 - y0) * tm_
+            speed = 50 if (road.highway != "motorway" and in_village(mx, my)) else road.rural_speed
+            if current_speed is None:
+                current_speed = speed
+            elif speed != current_speed:
+                # cut at the start of this piece
+                bx, by = x0 + (x1 - x0) * t0, y0 + (y1 - y0) * t0
+                lon, lat = TO_WGS.transform(bx, by)
+                nid = b.node(lon, lat)
+                if current[-1] != nid:
+                    current.append(nid)
+                add_way(b, current, road.highway, road.ref, current_speed)
+                current = [nid]
+                current_speed = speed
+        nid = b.node(*road.pts[j])
+        if current[-1] != nid:
+            current.append(nid)
+    add_way(b, current, road.highway, road.ref, current_speed or road.rural_speed)
+    return seg_lengths
+
+
+def build_roads(b: Builder, area: object, villages: list[tuple[float, float, float]]) -> dict:
+    parea = prep(area)
+    in_village = village_test(villages)
+    stats: dict[str, float] = defaultdict(float)
 
     tm = SHARED / "roads" / "travelmapping"
     for system in SYSTEMS:
@@ -178,51 +252,12 @@ def build_roads(b: Builder, area: object, villages: list[tuple[float, float, flo
             highway, rural_speed = road_class(system, route)
             pts = read_wpt(path)
             xy = [TO_L93.transform(lon, lat) for lon, lat in pts]
-            # runs of consecutive segments touching the area
-            run: list[tuple[int, int]] = []
-            runs: list[list[tuple[int, int]]] = []
-            for i in range(len(pts) - 1):
-                if parea.intersects(LineString([xy[i], xy[i + 1]])):
-                    run.append((i, i + 1))
-                else:
-                    if run:
-                        runs.append(run)
-                    run = []
-            if run:
-                runs.append(run)
-            for run in runs:
-                # walk the run piece by piece, cutting a new way whenever the speed class changes
-                current: list[int] = [b.node(*pts[run[0][0]])]
-                current_speed: int | None = None
-                for i, j in run:
-                    (x0, y0), (x1, y1) = xy[i], xy[j]
-                    seg_len = math.hypot(x1 - x0, y1 - y0)
-                    if route == "D929" and system == "frahdfd80":
+            road = Road(highway, route, rural_speed, pts, xy)
+            for run in runs_in_area(parea, xy):
+                seg_lengths = add_run(b, road, run, in_village)
+                if route == "D929" and system == "frahdfd80":
+                    for seg_len in seg_lengths:
                         stats["d929_straight_m"] += seg_len
-                    n_pieces = max(1, math.ceil(seg_len / PIECE_M))
-                    for k in range(n_pieces):
-                        t0, t1 = k / n_pieces, (k + 1) / n_pieces
-                        tm_ = (t0 + t1) / 2
-                        mx, my = x0 + (x1 - x0) * tm_, y0 + (y1 - y0) * tm_
-                        speed = (
-                            50 if (highway != "motorway" and in_village(mx, my)) else rural_speed
-                        )
-                        if current_speed is None:
-                            current_speed = speed
-                        elif speed != current_speed:
-                            # cut at the start of this piece
-                            bx, by = x0 + (x1 - x0) * t0, y0 + (y1 - y0) * t0
-                            lon, lat = TO_WGS.transform(bx, by)
-                            nid = b.node(lon, lat)
-                            if current[-1] != nid:
-                                current.append(nid)
-                            add_way(b, current, highway, route, current_speed)
-                            current = [nid]
-                            current_speed = speed
-                    nid = b.node(*pts[j])
-                    if current[-1] != nid:
-                        current.append(nid)
-                add_way(b, current, highway, route, current_speed or rural_speed)
     return dict(stats)
 
 

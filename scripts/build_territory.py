@@ -64,7 +64,9 @@ EXTRA_STOPS: list[dict[str, Any]] = [
         "insee": "80016",
         "lon": 2.6475,
         "lat": 50.0035,
-        "comment": "approximate position of Albert station (Paris-Lille line); checked inside the commune",
+        "comment": (
+            "approximate position of Albert station (Paris-Lille line); checked inside the commune"
+        ),
     },
     {
         "id": "80021-gare",
@@ -72,7 +74,10 @@ EXTRA_STOPS: list[dict[str, Any]] = [
         "insee": "80021",
         "lon": 2.3077,
         "lat": 49.8906,
-        "comment": "approximate position of Amiens station, next to the Tour Perret; checked inside the commune",
+        "comment": (
+            "approximate position of Amiens station, next to the Tour Perret; "
+            "checked inside the commune"
+        ),
     },
 ]
 
@@ -94,7 +99,8 @@ def _read_inputs(
     for path in files.values():
         if not path.is_file():
             raise BuildError(
-                f"input file missing: {path} (give --shared PATH, the folder holding data/territory/)"
+                f"input file missing: {path} "
+                "(give --shared PATH, the folder holding data/territory/)"
             )
     try:
         with files["communes.csv"].open(encoding="utf-8", newline="") as fh:
@@ -168,23 +174,24 @@ def _csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return buf.getvalue()
 
 
-def build(shared: Path, out: Path) -> list[str]:
-    src = shared / "data" / "territory"
-    rows, geo, epcis, old = _read_inputs(src)
-    report: list[str] = []
-
+def _epci_names(epcis: list[dict[str, Any]]) -> dict[str, str]:
+    """SIREN -> name of the intercommunalities of epci.json, all of them known to this script."""
     epci_names = {e["code"]: e["nom"] for e in epcis}
     unknown = sorted(set(epci_names) - set(EPCI_META))
     if unknown:
         raise BuildError(
             f"epci.json lists intercommunalities this script has no key for: {', '.join(unknown)}"
         )
+    return epci_names
 
-    polys: dict[str, BaseGeometry] = {}
-    for feat in geo["features"]:
-        polys[str(feat["properties"]["insee"])] = shape(feat["geometry"])
-    names = {r["insee"]: r["nom"] for r in rows}
-    epci_of = {r["insee"]: r["epci_siren"] for r in rows}
+
+def _check_communes(
+    names: dict[str, str],
+    polys: dict[str, BaseGeometry],
+    epci_of: dict[str, str],
+    epcis: list[dict[str, Any]],
+) -> None:
+    """Every commune has a polygon, and epci.json and communes.csv agree on the members."""
     missing = sorted(set(names) - set(polys))
     if missing:
         raise BuildError(f"communes.geojson lacks polygons for {', '.join(missing)}")
@@ -194,11 +201,11 @@ def build(shared: Path, out: Path) -> list[str]:
         if members != listed:
             raise BuildError(f"epci.json and communes.csv disagree on the members of {siren}")
 
-    repaired = _repair_merged_communes(polys, names, epci_of, old)
-    report += [note for _, note in repaired]
-    repaired_insee = {target for target, _ in repaired}
 
-    # communes.csv
+def _communes_rows(
+    rows: list[dict[str, str]], polys: dict[str, BaseGeometry], repaired_insee: set[str]
+) -> list[list[Any]]:
+    """The rows of communes.csv, by INSEE code; a repaired commune's area is measured again."""
     communes_out: list[list[Any]] = []
     for r in sorted(rows, key=lambda r: r["insee"]):
         insee = r["insee"]
@@ -211,8 +218,17 @@ def build(shared: Path, out: Path) -> list[str]:
         communes_out.append(
             [insee, r["nom"], r["epci_siren"], r["epci_nom"], int(r["population"]), lon, lat, area]
         )
+    return communes_out
 
-    # epcis.csv
+
+def _epci_rows(
+    rows: list[dict[str, str]],
+    communes_out: list[list[Any]],
+    epci_names: dict[str, str],
+    names: dict[str, str],
+    epci_of: dict[str, str],
+) -> list[list[Any]]:
+    """The rows of epcis.csv, in the order of EPCI_META (each hub checked to be a member)."""
     by_name = {r["nom"]: r["insee"] for r in rows}
     epci_rows = []
     for siren, meta in EPCI_META.items():
@@ -232,14 +248,24 @@ def build(shared: Path, out: Path) -> list[str]:
                 len(in_epci),
             ]
         )
+    return epci_rows
 
-    # boundaries.geojson: dissolve, simplify as a coverage so that neighbours still touch
+
+def _boundaries(
+    polys: dict[str, BaseGeometry],
+    names: dict[str, str],
+    epci_of: dict[str, str],
+    epci_rows: list[list[Any]],
+) -> tuple[dict[str, Any], dict[str, BaseGeometry], list[str]]:
+    """boundaries.geojson: the intercommunalities dissolved and simplified as a coverage, so
+    that neighbours still touch. Also the outline of each (by SIREN) and a report line each."""
     sirens = list(EPCI_META)
     dissolved = [unary_union([polys[i] for i in sorted(names) if epci_of[i] == s]) for s in sirens]
     dissolved = [g.buffer(1e-7).buffer(-1e-7) for g in dissolved]  # close hairline slivers
     simplified = shapely.coverage_simplify(dissolved, SIMPLIFY_TOLERANCE_DEG)
     simplified = [shapely.set_precision(g, 10**-DECIMALS) for g in simplified]
     features = []
+    report: list[str] = []
     for s, g, row in zip(sirens, simplified, epci_rows, strict=True):
         if not g.is_valid or g.is_empty:
             raise BuildError(f"the simplified outline of {s} is invalid")
@@ -261,8 +287,16 @@ def build(shared: Path, out: Path) -> list[str]:
         )
     boundaries = {"type": "FeatureCollection", "features": features}
     outline = {s: g for s, g in zip(sirens, simplified, strict=True)}
+    return boundaries, outline, report
 
-    # stops.csv
+
+def _stops_rows(
+    communes_out: list[list[Any]],
+    outline: dict[str, BaseGeometry],
+    polys: dict[str, BaseGeometry],
+    names: dict[str, str],
+) -> list[list[Any]]:
+    """The rows of stops.csv, by id: a stop per commune and the extra stops, each checked."""
     stops: list[list[Any]] = []
     for c in communes_out:
         insee, name, siren, lon, lat = c[0], c[1], c[2], c[5], c[6]
@@ -278,6 +312,29 @@ def build(shared: Path, out: Path) -> list[str]:
             raise BuildError(f"extra stop {x['id']} is not inside {names[x['insee']]}")
         stops.append([x["id"], x["name"], x["insee"], x["lon"], x["lat"], x["comment"]])
     stops.sort(key=lambda s: s[0])
+    return stops
+
+
+def build(shared: Path, out: Path) -> list[str]:
+    src = shared / "data" / "territory"
+    rows, geo, epcis, old = _read_inputs(src)
+    report: list[str] = []
+
+    epci_names = _epci_names(epcis)
+    polys: dict[str, BaseGeometry] = {}
+    for feat in geo["features"]:
+        polys[str(feat["properties"]["insee"])] = shape(feat["geometry"])
+    names = {r["insee"]: r["nom"] for r in rows}
+    epci_of = {r["insee"]: r["epci_siren"] for r in rows}
+    _check_communes(names, polys, epci_of, epcis)
+
+    repaired = _repair_merged_communes(polys, names, epci_of, old)
+    report += [note for _, note in repaired]
+    communes_out = _communes_rows(rows, polys, {target for target, _ in repaired})
+    epci_rows = _epci_rows(rows, communes_out, epci_names, names, epci_of)
+    boundaries, outline, outline_report = _boundaries(polys, names, epci_of, epci_rows)
+    report += outline_report
+    stops = _stops_rows(communes_out, outline, polys, names)
 
     out.mkdir(parents=True, exist_ok=True)
     files = {

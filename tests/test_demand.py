@@ -116,7 +116,8 @@ def test_hub_share(pilot: Territory, big: list[dict[str, Any]]) -> None:
 
 
 def test_gravity_prefers_near_hubs(pilot: Territory, big: list[dict[str, Any]]) -> None:
-    # From Acheux-en-Amiénois (north-west), Albert is nearer and bigger than Bray-sur-Somme (south-east)
+    # From Acheux-en-Amiénois (north-west), Albert is nearer and bigger than Bray-sur-Somme
+    # (south-east)
     acheux = pilot.commune("Acheux-en-Amiénois").insee
     dests = Counter(
         pilot.stop(r["dropoff"]).insee for r in big if pilot.stop(r["pickup"]).insee == acheux
@@ -301,7 +302,8 @@ def test_recurring_trips_repeat_every_week(pilot: Territory) -> None:
     assert {r["return_of"] for r in reg1 if r["id"].endswith("b")} <= outbound and len(
         outbound
     ) >= 10
-    # another weekday has other regular riders (dialysis Mon-Wed-Fri vs Tue-Thu-Sat, weekly activities)
+    # another weekday has other regular riders (dialysis Mon-Wed-Fri vs Tue-Thu-Sat, weekly
+    # activities)
     monday = _regular(generate_requests(pilot, 200, seed=1, recurring_share=0.15, weekday=0))
     assert len(monday) == 30 and monday != reg1
     assert {r["id"] for r in monday} != {r["id"] for r in reg1}

@@ -23,7 +23,8 @@ def test_toml_params_table_with_tune_metadata(tmp_path: Path) -> None:
     p = write(
         tmp_path,
         "p.toml",
-        '# comment\n[params]\nfirst_solution = "local_cheapest_insertion"\nmetaheuristic = "TABU_SEARCH"\n'
+        '# comment\n[params]\nfirst_solution = "local_cheapest_insertion"\n'
+        'metaheuristic = "TABU_SEARCH"\n'
         'time_limit_s = 3\n\n[tune]\nbest_gap_pct = 1.5\ninstances = ["a2-16"]\n',
     )
     params = load_params(p)

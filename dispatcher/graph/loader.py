@@ -122,7 +122,8 @@ def _truthy(value: Any) -> bool:
 
 
 def finalize(G: nx.MultiDiGraph, *, speed_factor: float = 1.0) -> nx.MultiDiGraph:
-    """Apply circuity, speeds and travel times; simplify; keep the largest strongly connected part."""
+    """Apply circuity, speeds and travel times; simplify; keep the largest strongly connected
+    part."""
     import osmnx as ox
 
     if not (math.isfinite(speed_factor) and 0.1 <= speed_factor <= 2.0):
@@ -324,7 +325,8 @@ def _load_overpass(
             raw = ox.load_graphml(target)
         except Exception as exc:
             raise DataError(
-                f"corrupt Overpass cache ({type(exc).__name__}: {exc}); delete it to download again",
+                f"corrupt Overpass cache ({type(exc).__name__}: {exc}); "
+                "delete it to download again",
                 where=str(target),
             ) from exc
     else:

@@ -46,7 +46,8 @@ Point = tuple[float, float]
 
 
 def matrix_cache_dir() -> Path:
-    """Folder of cached matrices: ``$DISPATCHER_CACHE_DIR/matrices`` or ``~/.cache/dispatcher/matrices``."""
+    """Folder of cached matrices: ``$DISPATCHER_CACHE_DIR/matrices`` or
+    ``~/.cache/dispatcher/matrices``."""
     return cache_dir() / "matrices"
 
 

@@ -1,4 +1,5 @@
-"""Read OpenStreetMap data: local ``.osm`` / ``.osm.pbf`` files (pyosmium) and the Overpass API (osmnx).
+"""Read OpenStreetMap data: local ``.osm`` / ``.osm.pbf`` files (pyosmium) and the Overpass API
+(osmnx).
 
 Both paths end in the same raw osmnx MultiDiGraph (``length`` in metres, crs EPSG:4326, one edge
 per OSM segment, not yet simplified); :mod:`dispatcher.graph.loader` then adds speeds and travel
@@ -69,6 +70,32 @@ def is_drivable(tags: dict[str, str]) -> bool:
     return not any(key in tags and rx.search(tags[key]) for key, rx in checks)
 
 
+def _kept_node_tags(node: Any) -> dict[str, str]:
+    """The tags of an osmium node that are kept (:data:`NODE_TAGS`)."""
+    if not len(node.tags):
+        return {}
+    return {t.k: t.v for t in node.tags if t.k in NODE_TAGS}
+
+
+def _drivable_way(way: Any, nodes: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
+    """An osmium way as an Overpass way element, or None when it is not drivable or has fewer
+    than 2 nodes inside the extract. Its nodes inside the extract are added to ``nodes``."""
+    tags = {t.k: t.v for t in way.tags}
+    if not is_drivable(tags):
+        return None
+    refs: list[int] = []
+    for n in way.nodes:
+        loc = n.location
+        if not loc.valid():
+            continue  # node outside the extract: osmnx drops it too
+        refs.append(n.ref)
+        if n.ref not in nodes:
+            nodes[n.ref] = {"type": "node", "id": n.ref, "lat": loc.lat, "lon": loc.lon}
+    if len(refs) < 2:
+        return None
+    return {"type": "way", "id": way.id, "nodes": refs, "tags": tags}
+
+
 def read_drivable(path: str | Path) -> dict[str, Any]:
     """Drivable ways of an OSM file (``.osm``, ``.osm.pbf``, ``.osm.bz2``) as Overpass JSON.
 
@@ -87,26 +114,13 @@ def read_drivable(path: str | Path) -> dict[str, Any]:
     try:
         for obj in osmium.FileProcessor(str(path)).with_locations():
             if isinstance(obj, osmium.osm.Node):
-                if len(obj.tags):
-                    tags = {t.k: t.v for t in obj.tags if t.k in NODE_TAGS}
-                    if tags:
-                        node_tags[obj.id] = tags
-                continue
-            if not isinstance(obj, osmium.osm.Way):
-                continue
-            tags = {t.k: t.v for t in obj.tags}
-            if not is_drivable(tags):
-                continue
-            refs: list[int] = []
-            for n in obj.nodes:
-                loc = n.location
-                if not loc.valid():
-                    continue  # node outside the extract: osmnx drops it too
-                refs.append(n.ref)
-                if n.ref not in nodes:
-                    nodes[n.ref] = {"type": "node", "id": n.ref, "lat": loc.lat, "lon": loc.lon}
-            if len(refs) >= 2:
-                ways.append({"type": "way", "id": obj.id, "nodes": refs, "tags": tags})
+                tags = _kept_node_tags(obj)
+                if tags:
+                    node_tags[obj.id] = tags
+            elif isinstance(obj, osmium.osm.Way):
+                way = _drivable_way(obj, nodes)
+                if way is not None:
+                    ways.append(way)
     except (RuntimeError, ValueError, OSError) as exc:
         raise DataError(f"cannot read OSM data ({exc})", where=str(path)) from exc
     if not ways:
@@ -123,7 +137,10 @@ def write_osm_xml(data: dict[str, Any], out: Path) -> None:
         fh.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n')
         for el in data["elements"]:
             if el["type"] == "node":
-                head = f' <node id="{el["id"]}" version="1" lat="{el["lat"]:.7f}" lon="{el["lon"]:.7f}"'
+                head = (
+                    f' <node id="{el["id"]}" version="1" '
+                    f'lat="{el["lat"]:.7f}" lon="{el["lon"]:.7f}"'
+                )
                 tags = el.get("tags") or {}
                 if not tags:
                     fh.write(head + "/>\n")

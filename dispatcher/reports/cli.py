@@ -88,7 +88,8 @@ def map_cmd(
         typer.Option(help="Draw routes along the roads of the default graph (else straight legs)."),
     ] = True,
 ) -> None:
-    """The map of the day as one self-contained HTML page (routes along the roads, refusals in red)."""
+    """The map of the day as one self-contained HTML page (routes along the roads, \
+refusals in red)."""
     from dispatcher.reports.map import territory_for_problem, write_plan_map
 
     p, pl = _load(problem, plan)
@@ -132,7 +133,8 @@ def gtfs_flex_cmd(
     agency_url: Annotated[str | None, typer.Option(help="Agency web page (full URL).")] = None,
     phone: Annotated[str, typer.Option(help="Booking phone number.")] = "",
 ) -> None:
-    """A GTFS-Flex feed of the on-demand service (zones, hours, prior-day booking), read back and validated."""
+    """A GTFS-Flex feed of the on-demand service (zones, hours, prior-day booking), \
+read back and validated."""
     from dataclasses import replace
 
     from dispatcher.io.times import parse_time
@@ -162,7 +164,8 @@ def gtfs_flex_cmd(
     path = write_gtfs_flex(out, terr, svc, zones=zones)
     feed = read_gtfs_flex(path)
     console.print(
-        f"GTFS-Flex feed written to {path}: {len(feed.zone_ids)} zone(s), {len(feed.tables['trips.txt'])} trips, "
+        f"GTFS-Flex feed written to {path}: {len(feed.zone_ids)} zone(s), "
+        f"{len(feed.tables['trips.txt'])} trips, "
         f"{len(feed.tables['stops.txt'])} stops; read back and valid"
     )
 
@@ -205,7 +208,8 @@ def scenario_run(
     def progress(k: int, total: int, r: Any) -> None:
         row = r.row
         err_console.print(
-            f"[{k}/{total}] {row['variant']} / seed {row['seed']}: {row['served']} served, {row['refused']} refused, "
+            f"[{k}/{total}] {row['variant']} / seed {row['seed']}: "
+            f"{row['served']} served, {row['refused']} refused, "
             f"{row['cost_eur']:.0f} EUR, checker {'ok' if row['check_ok'] else 'FAILED'}",
             highlight=False,
         )

@@ -462,10 +462,8 @@ def _unique(rows: list[dict[str, str]], key: str, where: str) -> set[str]:
     return seen
 
 
-def read_gtfs_flex(path: str | Path) -> GtfsFeed:
-    """Read a GTFS-Flex zip and validate it (see the module doc); raise DataError on the first fault."""
-    p = Path(path)
-    where = str(p)
+def _read_zip(p: Path, where: str) -> tuple[dict[str, list[dict[str, str]]], Any]:
+    """The tables (with their columns checked) and the parsed locations.geojson of the zip."""
     try:
         z = zipfile.ZipFile(p)
     except FileNotFoundError:
@@ -482,8 +480,11 @@ def read_gtfs_flex(path: str | Path) -> GtfsFeed:
             locations = json.loads(z.read("locations.geojson").decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as e:
             raise DataError(f"invalid JSON: {e}", f"{where}:locations.geojson") from None
+    return tables, locations
 
-    lw = f"{where}:locations.geojson"
+
+def _zone_ids(locations: Any, lw: str) -> set[str]:
+    """Check locations.geojson (a FeatureCollection of polygons with unique ids); its zone ids."""
     if (
         not isinstance(locations, dict)
         or locations.get("type") != "FeatureCollection"
@@ -503,143 +504,193 @@ def read_gtfs_flex(path: str | Path) -> GtfsFeed:
                 "geometry must be a non-empty Polygon or MultiPolygon", f"{lw}:features[{k}]"
             )
         zone_ids.add(str(fid))
+    return zone_ids
 
-    if len(tables["agency.txt"]) < 1:
-        raise DataError("needs at least one agency", f"{where}:agency.txt")
-    agencies = {r.get("agency_id") or "" for r in tables["agency.txt"]}
-    for k, r in enumerate(tables["agency.txt"], start=2):
+
+def _agency_ids(rows: list[dict[str, str]], fw: str) -> set[str]:
+    """Check agency.txt (at least one agency, full URLs); its agency ids ("" when not given)."""
+    if len(rows) < 1:
+        raise DataError("needs at least one agency", fw)
+    agencies = {r.get("agency_id") or "" for r in rows}
+    for k, r in enumerate(rows, start=2):
         if not r["agency_url"].startswith(("http://", "https://")):
-            raise DataError("must be a full URL", f"{where}:agency.txt:line {k}.agency_url")
-    routes = _unique(tables["routes.txt"], "route_id", f"{where}:routes.txt")
-    for k, r in enumerate(tables["routes.txt"], start=2):
+            raise DataError("must be a full URL", f"{fw}:line {k}.agency_url")
+    return agencies
+
+
+def _route_ids(rows: list[dict[str, str]], agencies: set[str], fw: str) -> set[str]:
+    """Check routes.txt (unique ids, known agencies when there are several); its route ids."""
+    routes = _unique(rows, "route_id", fw)
+    for k, r in enumerate(rows, start=2):
         if len(agencies) > 1 and r.get("agency_id", "") not in agencies:
-            raise DataError(
-                f"unknown agency {r.get('agency_id')!r}", f"{where}:routes.txt:line {k}.agency_id"
-            )
-    services = _unique(tables["calendar.txt"], "service_id", f"{where}:calendar.txt")
-    for k, r in enumerate(tables["calendar.txt"], start=2):
+            raise DataError(f"unknown agency {r.get('agency_id')!r}", f"{fw}:line {k}.agency_id")
+    return routes
+
+
+def _service_ids(rows: list[dict[str, str]], fw: str) -> set[str]:
+    """Check calendar.txt (unique ids, 0/1 weekdays, dates in order); its service ids."""
+    services = _unique(rows, "service_id", fw)
+    for k, r in enumerate(rows, start=2):
         for d in WEEKDAYS:
             if r[d] not in ("0", "1"):
-                raise DataError(
-                    f"must be 0 or 1, got {r[d]!r}", f"{where}:calendar.txt:line {k}.{d}"
-                )
+                raise DataError(f"must be 0 or 1, got {r[d]!r}", f"{fw}:line {k}.{d}")
         for c in ("start_date", "end_date"):
             if not _DATE.match(r[c]):
-                raise DataError(
-                    f"must be YYYYMMDD, got {r[c]!r}", f"{where}:calendar.txt:line {k}.{c}"
-                )
+                raise DataError(f"must be YYYYMMDD, got {r[c]!r}", f"{fw}:line {k}.{c}")
         if r["end_date"] < r["start_date"]:
-            raise DataError("ends before it starts", f"{where}:calendar.txt:line {k}.end_date")
-    trips = _unique(tables["trips.txt"], "trip_id", f"{where}:trips.txt")
-    for k, r in enumerate(tables["trips.txt"], start=2):
-        if r["route_id"] not in routes:
-            raise DataError(
-                f"unknown route {r['route_id']!r}", f"{where}:trips.txt:line {k}.route_id"
-            )
-        if r["service_id"] not in services:
-            raise DataError(
-                f"unknown service {r['service_id']!r}", f"{where}:trips.txt:line {k}.service_id"
-            )
-    stops = _unique(tables["stops.txt"], "stop_id", f"{where}:stops.txt")
-    rules = _unique(tables["booking_rules.txt"], "booking_rule_id", f"{where}:booking_rules.txt")
-    for k, r in enumerate(tables["booking_rules.txt"], start=2):
-        bw = f"{where}:booking_rules.txt:line {k}"
-        if r["booking_type"] not in ("0", "1", "2"):
-            raise DataError(f"must be 0, 1 or 2, got {r['booking_type']!r}", f"{bw}.booking_type")
-        if r["booking_type"] == "2":
-            if not (r.get("prior_notice_last_day") or "").isdigit():
-                raise DataError(
-                    "is required (a whole number of days) when booking_type is 2",
-                    f"{bw}.prior_notice_last_day",
-                )
-            if parse_gtfs_time(r.get("prior_notice_last_time") or "") is None:
-                raise DataError(
-                    "is required (HH:MM:SS) with prior_notice_last_day",
-                    f"{bw}.prior_notice_last_time",
-                )
-            if r.get("prior_notice_duration_min") or r.get("prior_notice_duration_max"):
-                raise DataError(
-                    "is forbidden when booking_type is 2", f"{bw}.prior_notice_duration_min"
-                )
-        if (
-            r.get("prior_notice_start_day")
-            and parse_gtfs_time(r.get("prior_notice_start_time") or "") is None
-        ):
-            raise DataError(
-                "is required with prior_notice_start_day", f"{bw}.prior_notice_start_time"
-            )
+            raise DataError("ends before it starts", f"{fw}:line {k}.end_date")
+    return services
 
+
+def _trip_ids(
+    rows: list[dict[str, str]], routes: set[str], services: set[str], fw: str
+) -> set[str]:
+    """Check trips.txt (unique ids, known routes and services); its trip ids."""
+    trips = _unique(rows, "trip_id", fw)
+    for k, r in enumerate(rows, start=2):
+        if r["route_id"] not in routes:
+            raise DataError(f"unknown route {r['route_id']!r}", f"{fw}:line {k}.route_id")
+        if r["service_id"] not in services:
+            raise DataError(f"unknown service {r['service_id']!r}", f"{fw}:line {k}.service_id")
+    return trips
+
+
+def _booking_rule_ids(rows: list[dict[str, str]], fw: str) -> set[str]:
+    """Check booking_rules.txt (unique ids, each rule consistent); its booking rule ids."""
+    rules = _unique(rows, "booking_rule_id", fw)
+    for k, r in enumerate(rows, start=2):
+        _check_booking_rule(r, f"{fw}:line {k}")
+    return rules
+
+
+def _check_booking_rule(r: dict[str, str], bw: str) -> None:
+    """One booking rule: its type, and the prior notice fields that type needs or forbids."""
+    if r["booking_type"] not in ("0", "1", "2"):
+        raise DataError(f"must be 0, 1 or 2, got {r['booking_type']!r}", f"{bw}.booking_type")
+    if r["booking_type"] == "2":
+        if not (r.get("prior_notice_last_day") or "").isdigit():
+            raise DataError(
+                "is required (a whole number of days) when booking_type is 2",
+                f"{bw}.prior_notice_last_day",
+            )
+        if parse_gtfs_time(r.get("prior_notice_last_time") or "") is None:
+            raise DataError(
+                "is required (HH:MM:SS) with prior_notice_last_day",
+                f"{bw}.prior_notice_last_time",
+            )
+        if r.get("prior_notice_duration_min") or r.get("prior_notice_duration_max"):
+            raise DataError(
+                "is forbidden when booking_type is 2", f"{bw}.prior_notice_duration_min"
+            )
+    if (
+        r.get("prior_notice_start_day")
+        and parse_gtfs_time(r.get("prior_notice_start_time") or "") is None
+    ):
+        raise DataError("is required with prior_notice_start_day", f"{bw}.prior_notice_start_time")
+
+
+@dataclass(frozen=True)
+class _FeedIds:
+    """The ids that stop_times.txt may refer to."""
+
+    trips: set[str]
+    stops: set[str]
+    zones: set[str]
+    rules: set[str]
+
+
+def _check_stop_times(rows: list[dict[str, str]], ids: _FeedIds, fw: str) -> None:
+    """Check stop_times.txt row by row, then that every trip has 2 or more distinct sequences."""
     seqs: dict[str, list[int]] = {}
-    for k, r in enumerate(tables["stop_times.txt"], start=2):
-        sw = f"{where}:stop_times.txt:line {k}"
-        if r["trip_id"] not in trips:
+    for k, r in enumerate(rows, start=2):
+        sw = f"{fw}:line {k}"
+        if r["trip_id"] not in ids.trips:
             raise DataError(f"unknown trip {r['trip_id']!r}", f"{sw}.trip_id")
-        refs = [
-            c for c in ("stop_id", "location_group_id", "location_id") if (r.get(c) or "").strip()
-        ]
-        if len(refs) != 1:
-            raise DataError("give exactly one of stop_id, location_group_id, location_id", sw)
-        ref = refs[0]
-        if ref == "stop_id" and r["stop_id"] not in stops:
-            raise DataError(f"unknown stop {r['stop_id']!r}", f"{sw}.stop_id")
-        if ref == "location_id" and r["location_id"] not in zone_ids:
-            raise DataError(
-                f"unknown zone {r['location_id']!r} (not in locations.geojson)", f"{sw}.location_id"
-            )
-        if ref == "location_group_id":
-            raise DataError(
-                "location groups are not part of this feed (no location_groups.txt)",
-                f"{sw}.location_group_id",
-            )
+        ref = _stop_time_place(r, sw, ids)
         try:
             seqs.setdefault(r["trip_id"], []).append(int(r["stop_sequence"]))
         except ValueError:
             raise DataError(
                 f"must be an integer, got {r['stop_sequence']!r}", f"{sw}.stop_sequence"
             ) from None
-        start, end = (
-            r.get("start_pickup_drop_off_window") or "",
-            r.get("end_pickup_drop_off_window") or "",
-        )
-        if bool(start) != bool(end):
-            raise DataError("give both start_ and end_pickup_drop_off_window", sw)
-        if start:
-            a, b = parse_gtfs_time(start), parse_gtfs_time(end)
-            if a is None or b is None:
-                raise DataError("windows must be HH:MM:SS", f"{sw}.start_pickup_drop_off_window")
-            if a >= b:
-                raise DataError(
-                    "the window ends before it starts", f"{sw}.end_pickup_drop_off_window"
-                )
-            for c in ("arrival_time", "departure_time"):
-                if r.get(c):
-                    raise DataError("is forbidden with a pickup/drop-off window", f"{sw}.{c}")
-            if (r.get("pickup_type") or "0") in ("0", "3"):
-                raise DataError(
-                    "regular pickup (0 or 3) is forbidden with a window", f"{sw}.pickup_type"
-                )
-            if (r.get("drop_off_type") or "0") == "0":
-                raise DataError(
-                    "regular drop-off (0) is forbidden with a window", f"{sw}.drop_off_type"
-                )
-        elif ref != "stop_id":
-            raise DataError(
-                "a zone needs a pickup/drop-off window", f"{sw}.start_pickup_drop_off_window"
-            )
+        _check_stop_time_window(r, sw, ref)
         for c in ("pickup_booking_rule_id", "drop_off_booking_rule_id"):
-            if r.get(c) and r[c] not in rules:
+            if r.get(c) and r[c] not in ids.rules:
                 raise DataError(f"unknown booking rule {r[c]!r}", f"{sw}.{c}")
         if r.get("pickup_type") == "2" and not r.get("pickup_booking_rule_id"):
             raise DataError(
                 "a phone-booked pickup needs a booking rule", f"{sw}.pickup_booking_rule_id"
             )
-    for trip_id in trips:
+    for trip_id in ids.trips:
         s = seqs.get(trip_id, [])
         if len(s) < 2:
-            raise DataError(
-                f"trip {trip_id!r} has {len(s)} stop_times; at least 2 are needed",
-                f"{where}:stop_times.txt",
-            )
+            raise DataError(f"trip {trip_id!r} has {len(s)} stop_times; at least 2 are needed", fw)
         if len(set(s)) != len(s):
-            raise DataError(f"trip {trip_id!r} repeats a stop_sequence", f"{where}:stop_times.txt")
+            raise DataError(f"trip {trip_id!r} repeats a stop_sequence", fw)
+
+
+def _stop_time_place(r: dict[str, str], sw: str, ids: _FeedIds) -> str:
+    """The one column naming the stop_time's place (a known stop or zone), checked."""
+    refs = [c for c in ("stop_id", "location_group_id", "location_id") if (r.get(c) or "").strip()]
+    if len(refs) != 1:
+        raise DataError("give exactly one of stop_id, location_group_id, location_id", sw)
+    ref = refs[0]
+    if ref == "stop_id" and r["stop_id"] not in ids.stops:
+        raise DataError(f"unknown stop {r['stop_id']!r}", f"{sw}.stop_id")
+    if ref == "location_id" and r["location_id"] not in ids.zones:
+        raise DataError(
+            f"unknown zone {r['location_id']!r} (not in locations.geojson)", f"{sw}.location_id"
+        )
+    if ref == "location_group_id":
+        raise DataError(
+            "location groups are not part of this feed (no location_groups.txt)",
+            f"{sw}.location_group_id",
+        )
+    return ref
+
+
+def _check_stop_time_window(r: dict[str, str], sw: str, ref: str) -> None:
+    """The pickup/drop-off window: both ends or none, needed for a zone, and the GTFS-Flex rules
+    with a window (no arrival/departure time, no regular pickup or drop-off)."""
+    start, end = (
+        r.get("start_pickup_drop_off_window") or "",
+        r.get("end_pickup_drop_off_window") or "",
+    )
+    if bool(start) != bool(end):
+        raise DataError("give both start_ and end_pickup_drop_off_window", sw)
+    if not start:
+        if ref != "stop_id":
+            raise DataError(
+                "a zone needs a pickup/drop-off window", f"{sw}.start_pickup_drop_off_window"
+            )
+        return
+    a, b = parse_gtfs_time(start), parse_gtfs_time(end)
+    if a is None or b is None:
+        raise DataError("windows must be HH:MM:SS", f"{sw}.start_pickup_drop_off_window")
+    if a >= b:
+        raise DataError("the window ends before it starts", f"{sw}.end_pickup_drop_off_window")
+    for c in ("arrival_time", "departure_time"):
+        if r.get(c):
+            raise DataError("is forbidden with a pickup/drop-off window", f"{sw}.{c}")
+    if (r.get("pickup_type") or "0") in ("0", "3"):
+        raise DataError("regular pickup (0 or 3) is forbidden with a window", f"{sw}.pickup_type")
+    if (r.get("drop_off_type") or "0") == "0":
+        raise DataError("regular drop-off (0) is forbidden with a window", f"{sw}.drop_off_type")
+
+
+def read_gtfs_flex(path: str | Path) -> GtfsFeed:
+    """Read a GTFS-Flex zip and validate it (see the module doc); raise DataError on the first
+    fault."""
+    p = Path(path)
+    where = str(p)
+    tables, locations = _read_zip(p, where)
+    zone_ids = _zone_ids(locations, f"{where}:locations.geojson")
+    agencies = _agency_ids(tables["agency.txt"], f"{where}:agency.txt")
+    routes = _route_ids(tables["routes.txt"], agencies, f"{where}:routes.txt")
+    services = _service_ids(tables["calendar.txt"], f"{where}:calendar.txt")
+    trips = _trip_ids(tables["trips.txt"], routes, services, f"{where}:trips.txt")
+    stops = _unique(tables["stops.txt"], "stop_id", f"{where}:stops.txt")
+    rules = _booking_rule_ids(tables["booking_rules.txt"], f"{where}:booking_rules.txt")
+    ids = _FeedIds(trips=trips, stops=stops, zones=zone_ids, rules=rules)
+    _check_stop_times(tables["stop_times.txt"], ids, f"{where}:stop_times.txt")
     return GtfsFeed(tables=tables, locations=locations)

@@ -394,7 +394,8 @@ def manifest_html(problem: Problem, plan: Plan, lang: str = "fr", title: str | N
         parts.append(f"<p>{_e(t['no_route'])}</p>")
     for m in manifests:
         parts.append(
-            f'<section class="vehicle" id="vehicle-{_e(m.vehicle_id)}" data-vehicle="{_e(m.vehicle_id)}">'
+            f'<section class="vehicle" id="vehicle-{_e(m.vehicle_id)}" '
+            f'data-vehicle="{_e(m.vehicle_id)}">'
         )
         who = f" — {_e(m.name)}" if m.name else ""
         parts.append(f"<h1>{_e(heading)} · {_e(t['vehicle'])} {_e(m.vehicle_id)}{who}</h1>")
@@ -463,9 +464,12 @@ def manifest_html(problem: Problem, plan: Plan, lang: str = "fr", title: str | N
             load = f"{ln.load_seats}" + (f" + {ln.load_wheelchairs}" if ln.load_wheelchairs else "")
             parts.append(
                 f'<tr class="{ln.action}" data-request="{_e(ln.request_id)}">'
-                f"<td>{time_of_day(ln.time_s)}</td><td>{time_of_day(ln.arrival_s)}</td><td>{_e(ln.place)}</td>"
-                f'<td class="action">{_e(t[ln.action])}</td><td>{_e(ln.request_id)}</td><td>{_e(ln.name)}</td>'
-                f"<td>{_e(ln.phone)}</td><td>{_e(party)}</td><td>{'; '.join(notes)}</td><td>{_e(load)}</td></tr>"
+                f"<td>{time_of_day(ln.time_s)}</td><td>{time_of_day(ln.arrival_s)}</td>"
+                f"<td>{_e(ln.place)}</td>"
+                f'<td class="action">{_e(t[ln.action])}</td><td>{_e(ln.request_id)}</td>'
+                f"<td>{_e(ln.name)}</td>"
+                f"<td>{_e(ln.phone)}</td><td>{_e(party)}</td><td>{'; '.join(notes)}</td>"
+                f"<td>{_e(load)}</td></tr>"
             )
         parts.append("</tbody></table></section>")
     parts.append("</body></html>")

@@ -29,7 +29,7 @@ from jinja2 import Template
 
 from dispatcher.errors import InputError
 from dispatcher.io.protocols import PathSource
-from dispatcher.model import Plan, Problem
+from dispatcher.model import Plan, Problem, Route, Visit
 from dispatcher.reports.manifest import LABELS, time_of_day
 
 VENDOR = Path(__file__).resolve().parent / "vendor"
@@ -38,8 +38,10 @@ ATTRIBUTION = (
     "project · communes: IGN Admin Express, INSEE (Licence Ouverte)"
 )
 ATTRIBUTION_HTML = (
-    'Routes: dispatcher · road data © <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
-    'contributors (<a href="https://opendatacommons.org/licenses/odbl/">ODbL</a>), via Travel Mapping · '
+    "Routes: dispatcher · road data © "
+    '<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+    'contributors (<a href="https://opendatacommons.org/licenses/odbl/">ODbL</a>), '
+    "via Travel Mapping · "
     "communes: IGN Admin Express, INSEE (Licence Ouverte)"
 )
 # Distinct colours for routes; red is kept for refused requests.
@@ -170,6 +172,197 @@ def _legs(
     return coords
 
 
+Labels = dict[str, str]
+LegPath = Callable[[str, str], list[tuple[float, float]]]
+
+
+def _leg_path(problem: Problem, network: PathSource | None) -> LegPath:
+    """Coordinates (lon, lat) of the leg between two places: along the roads of ``network``, or
+    a straight line without one; each leg computed once."""
+    leg_cache: dict[tuple[str, str], list[tuple[float, float]]] = {}
+
+    def path(a: str, b: str) -> list[tuple[float, float]]:
+        if (a, b) not in leg_cache:
+            la, lb = problem.location(a), problem.location(b)
+            if network is None:
+                leg_cache[(a, b)] = [(la.lon, la.lat), (lb.lon, lb.lat)]
+            else:
+                leg_cache[(a, b)] = network.path_coords((la.lon, la.lat), (lb.lon, lb.lat))
+        return leg_cache[(a, b)]
+
+    return path
+
+
+def _base_map(lats: list[float], lons: list[float], tiles: bool) -> folium.Map:
+    """The empty map centred on the points, without CDN assets, tiles only if asked, attributed."""
+    centre = ((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2) if lats else (49.95, 2.65)
+    m = folium.Map(
+        location=centre, zoom_start=10, tiles=None, control_scale=True, prefer_canvas=False
+    )
+    m.default_js = []  # inlined instead (see plan_map_html)
+    m.default_css = []
+    if tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
+    _Attribution(ATTRIBUTION_HTML).add_to(m)
+    return m
+
+
+def _territory_layer(territory: Any) -> folium.GeoJson:
+    """The outline of the territory, drawn under everything else."""
+    return folium.GeoJson(
+        territory.boundary.__geo_interface__,
+        name=territory.name,
+        style_function=lambda _f: {
+            "color": "#555555",
+            "weight": 1.5,
+            "fillColor": "#f2efe6",
+            "fillOpacity": 0.5,
+            "className": "territory",
+        },
+        control=False,
+    )
+
+
+def _add_route(
+    m: folium.Map, problem: Problem, route: Route, colour: str, t: Labels, path: LegPath
+) -> str:
+    """Draw one vehicle's route as a layer of its own (its path along the stops, the depot, a
+    marker per visit) and return its legend label."""
+    v = problem.vehicle(route.vehicle_id)
+    vid = css_id(route.vehicle_id)
+    group = folium.FeatureGroup(
+        name=f"{t['vehicle']} {html.escape(route.vehicle_id)}", show=True
+    ).add_to(m)
+    stops = [v.start] + [x.location_id for x in route.visits] + [v.end]
+    coords = _legs(problem, stops, path)
+    folium.PolyLine(
+        [(lat, lon) for lon, lat in coords],
+        color=colour,
+        weight=4,
+        opacity=0.8,
+        class_name=f"route route-{vid}",
+        tooltip=_e(
+            f"{t['vehicle']} {route.vehicle_id}: "
+            f"{time_of_day(route.start_s)}–{time_of_day(route.end_s)}, "
+            f"{route.distance_m / 1000:.1f} km"
+        ),
+    ).add_to(group)
+    depot = problem.location(v.start)
+    folium.CircleMarker(
+        (depot.lat, depot.lon),
+        radius=7,
+        color="#000000",
+        weight=2,
+        fill=True,
+        fill_color=colour,
+        fill_opacity=1.0,
+        class_name=f"depot depot-{vid}",
+        popup=folium.Popup(
+            f"<b>{_e(t['start'])}</b><br>{_e(depot.name or depot.id)} · "
+            f"{time_of_day(route.start_s)}",
+            max_width=300,
+        ),
+    ).add_to(group)
+    for order, x in enumerate(route.visits, start=1):
+        loc = problem.location(x.location_id)
+        folium.CircleMarker(
+            (loc.lat, loc.lon),
+            radius=5 if x.kind == "pickup" else 4,
+            color=colour,
+            weight=2,
+            fill=True,
+            fill_color="#ffffff" if x.kind == "pickup" else colour,
+            fill_opacity=1.0,
+            class_name=f"visit visit-{x.kind} visit-{vid}",
+            popup=folium.Popup(
+                "<br>".join(_visit_lines(problem, route, x, order, t)), max_width=320
+            ),
+        ).add_to(group)
+    return (
+        f"{t['vehicle']} {route.vehicle_id} ({sum(1 for x in route.visits if x.kind == 'pickup')})"
+    )
+
+
+def _visit_lines(problem: Problem, route: Route, x: Visit, order: int, t: Labels) -> list[str]:
+    """The popup of a visit, line by line: what, where, when, who (and the appointment)."""
+    loc = problem.location(x.location_id)
+    r = problem.request(x.request_id)
+    lines = [
+        f"<b>{_e(t[x.kind])}</b> · {_e(t['vehicle'])} {_e(route.vehicle_id)} · n° {order}",
+        f"{_e(loc.name or loc.id)}",
+        f"{_e(t['time'])} {time_of_day(x.start_s)} ({_e(t['arrival'])} {time_of_day(x.arrival_s)})",
+        f"{_e(t['request'])} {_e(r.id)}" + (f" · {_e(r.name)}" if r.name else ""),
+        f"{_e(t['party'])} {r.seats}"
+        + (f" · {_e(t['wheelchair'])} ×{r.wheelchairs}" if r.wheelchairs else ""),
+    ]
+    if r.phone:
+        lines.append(f"{_e(t['phone'])} {_e(r.phone)}")
+    if x.kind == "dropoff" and r.arrive_by_s is not None:
+        lines.append(f"{_e(t['appointment'])} {time_of_day(r.arrive_by_s)}")
+    return lines
+
+
+def _add_refusals(m: folium.Map, problem: Problem, plan: Plan, t: Labels, lang: str) -> str:
+    """Draw the refused requests in red as one layer (a dashed straight leg and a marker at the
+    pickup, with the reason) and return its legend label."""
+    group = folium.FeatureGroup(name=t["refused"], show=True).add_to(m)
+    for j in plan.rejections:
+        r = problem.request(j.request_id)
+        a, b = problem.location(r.pickup), problem.location(r.dropoff)
+        msg = j.message if lang == "fr" or not j.message_en else j.message_en
+        when = []
+        if r.pickup_window is not None:
+            when.append(
+                f"{time_of_day(r.pickup_window.start_s)}–{time_of_day(r.pickup_window.end_s)}"
+            )
+        if r.arrive_by_s is not None:
+            when.append(f"{t['appointment']} {time_of_day(r.arrive_by_s)}")
+        popup = (
+            f"<b>{_e(t['refused'])}</b> · {_e(r.id)}<br>"
+            f"{_e(a.name or a.id)} → {_e(b.name or b.id)}"
+            f"<br>{_e(' · '.join(when))}<br>{_e(t['reason'])}: {_e(msg)}"
+        )
+        folium.PolyLine(
+            [(a.lat, a.lon), (b.lat, b.lon)],
+            color=REFUSED_COLOUR,
+            weight=2,
+            dash_array="4 6",
+            opacity=0.8,
+            class_name="refused refused-leg",
+        ).add_to(group)
+        folium.CircleMarker(
+            (a.lat, a.lon),
+            radius=6,
+            color=REFUSED_COLOUR,
+            weight=2,
+            fill=True,
+            fill_color=REFUSED_COLOUR,
+            fill_opacity=0.9,
+            class_name="refused refused-pickup",
+            popup=folium.Popup(popup, max_width=320),
+        ).add_to(group)
+    return f"{t['refused']} ({len(plan.rejections)})"
+
+
+def _legend_html(heading: str, legend_items: Sequence[tuple[str, str]]) -> str:
+    """The legend box: the heading, a coloured line per layer, the attribution."""
+    rows = "".join(
+        '<div><span style="display:inline-block;width:14px;height:4px;'
+        f'background:{c};margin-right:6px;vertical-align:middle"></span>'
+        f"{html.escape(label)}</div>"
+        for c, label in legend_items
+    )
+    return (
+        '<div id="legend" style="position:fixed;top:10px;left:50px;z-index:1000;'
+        "background:rgba(255,255,255,.92);"
+        "padding:6px 10px;border:1px solid #888;font:12px Arial,sans-serif;"
+        'max-height:60%;overflow:auto">'
+        f"<b>{html.escape(heading)}</b>{rows}"
+        '<div style="margin-top:4px;color:#444;font-size:10px;max-width:260px">'
+        f"{ATTRIBUTION_HTML}</div></div>"
+    )
+
+
 def plan_map(
     problem: Problem,
     plan: Plan,
@@ -184,172 +377,32 @@ def plan_map(
     if lang not in LABELS:
         raise InputError(f"must be one of {', '.join(LABELS)}, got {lang!r}", "lang")
     t = LABELS[lang]
-    leg_cache: dict[tuple[str, str], list[tuple[float, float]]] = {}
-
-    def path(a: str, b: str) -> list[tuple[float, float]]:
-        if (a, b) not in leg_cache:
-            la, lb = problem.location(a), problem.location(b)
-            if network is None:
-                leg_cache[(a, b)] = [(la.lon, la.lat), (lb.lon, lb.lat)]
-            else:
-                leg_cache[(a, b)] = network.path_coords((la.lon, la.lat), (lb.lon, lb.lat))
-        return leg_cache[(a, b)]
-
+    path = _leg_path(problem, network)
     lons = [loc.lon for loc in problem.locations]
     lats = [loc.lat for loc in problem.locations]
     if territory is not None:
         b = territory.bbox
         lons += [b[0], b[2]]
         lats += [b[1], b[3]]
-    centre = ((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2) if lats else (49.95, 2.65)
-    m = folium.Map(
-        location=centre, zoom_start=10, tiles=None, control_scale=True, prefer_canvas=False
-    )
-    m.default_js = []  # inlined instead (see plan_map_html)
-    m.default_css = []
-    if tiles:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
-    _Attribution(ATTRIBUTION_HTML).add_to(m)
-
+    m = _base_map(lats, lons, tiles)
     if territory is not None:
-        folium.GeoJson(
-            territory.boundary.__geo_interface__,
-            name=territory.name,
-            style_function=lambda _f: {
-                "color": "#555555",
-                "weight": 1.5,
-                "fillColor": "#f2efe6",
-                "fillOpacity": 0.5,
-                "className": "territory",
-            },
-            control=False,
-        ).add_to(m)
+        _territory_layer(territory).add_to(m)
 
     legend_items = []
     for k, route in enumerate(plan.routes):
-        if not route.visits:
-            continue
-        colour = PALETTE[k % len(PALETTE)]
-        v = problem.vehicle(route.vehicle_id)
-        vid = css_id(route.vehicle_id)
-        group = folium.FeatureGroup(
-            name=f"{t['vehicle']} {html.escape(route.vehicle_id)}", show=True
-        ).add_to(m)
-        stops = [v.start] + [x.location_id for x in route.visits] + [v.end]
-        coords = _legs(problem, stops, path)
-        folium.PolyLine(
-            [(lat, lon) for lon, lat in coords],
-            color=colour,
-            weight=4,
-            opacity=0.8,
-            class_name=f"route route-{vid}",
-            tooltip=_e(
-                f"{t['vehicle']} {route.vehicle_id}: {time_of_day(route.start_s)}–{time_of_day(route.end_s)}, {route.distance_m / 1000:.1f} km"
-            ),
-        ).add_to(group)
-        depot = problem.location(v.start)
-        folium.CircleMarker(
-            (depot.lat, depot.lon),
-            radius=7,
-            color="#000000",
-            weight=2,
-            fill=True,
-            fill_color=colour,
-            fill_opacity=1.0,
-            class_name=f"depot depot-{vid}",
-            popup=folium.Popup(
-                f"<b>{_e(t['start'])}</b><br>{_e(depot.name or depot.id)} · {time_of_day(route.start_s)}",
-                max_width=300,
-            ),
-        ).add_to(group)
-        for order, x in enumerate(route.visits, start=1):
-            loc = problem.location(x.location_id)
-            r = problem.request(x.request_id)
-            lines = [
-                f"<b>{_e(t[x.kind])}</b> · {_e(t['vehicle'])} {_e(route.vehicle_id)} · n° {order}",
-                f"{_e(loc.name or loc.id)}",
-                f"{_e(t['time'])} {time_of_day(x.start_s)} ({_e(t['arrival'])} {time_of_day(x.arrival_s)})",
-                f"{_e(t['request'])} {_e(r.id)}" + (f" · {_e(r.name)}" if r.name else ""),
-                f"{_e(t['party'])} {r.seats}"
-                + (f" · {_e(t['wheelchair'])} ×{r.wheelchairs}" if r.wheelchairs else ""),
-            ]
-            if r.phone:
-                lines.append(f"{_e(t['phone'])} {_e(r.phone)}")
-            if x.kind == "dropoff" and r.arrive_by_s is not None:
-                lines.append(f"{_e(t['appointment'])} {time_of_day(r.arrive_by_s)}")
-            folium.CircleMarker(
-                (loc.lat, loc.lon),
-                radius=5 if x.kind == "pickup" else 4,
-                color=colour,
-                weight=2,
-                fill=True,
-                fill_color="#ffffff" if x.kind == "pickup" else colour,
-                fill_opacity=1.0,
-                class_name=f"visit visit-{x.kind} visit-{vid}",
-                popup=folium.Popup("<br>".join(lines), max_width=320),
-            ).add_to(group)
-        legend_items.append(
-            (
-                colour,
-                f"{t['vehicle']} {route.vehicle_id} ({sum(1 for x in route.visits if x.kind == 'pickup')})",
-            )
-        )
-
+        if route.visits:
+            colour = PALETTE[k % len(PALETTE)]
+            legend_items.append((colour, _add_route(m, problem, route, colour, t, path)))
     if plan.rejections:
-        group = folium.FeatureGroup(name=t["refused"], show=True).add_to(m)
-        for j in plan.rejections:
-            r = problem.request(j.request_id)
-            a, b = problem.location(r.pickup), problem.location(r.dropoff)
-            msg = j.message if lang == "fr" or not j.message_en else j.message_en
-            when = []
-            if r.pickup_window is not None:
-                when.append(
-                    f"{time_of_day(r.pickup_window.start_s)}–{time_of_day(r.pickup_window.end_s)}"
-                )
-            if r.arrive_by_s is not None:
-                when.append(f"{t['appointment']} {time_of_day(r.arrive_by_s)}")
-            popup = (
-                f"<b>{_e(t['refused'])}</b> · {_e(r.id)}<br>{_e(a.name or a.id)} → {_e(b.name or b.id)}"
-                f"<br>{_e(' · '.join(when))}<br>{_e(t['reason'])}: {_e(msg)}"
-            )
-            folium.PolyLine(
-                [(a.lat, a.lon), (b.lat, b.lon)],
-                color=REFUSED_COLOUR,
-                weight=2,
-                dash_array="4 6",
-                opacity=0.8,
-                class_name="refused refused-leg",
-            ).add_to(group)
-            folium.CircleMarker(
-                (a.lat, a.lon),
-                radius=6,
-                color=REFUSED_COLOUR,
-                weight=2,
-                fill=True,
-                fill_color=REFUSED_COLOUR,
-                fill_opacity=0.9,
-                class_name="refused refused-pickup",
-                popup=folium.Popup(popup, max_width=320),
-            ).add_to(group)
-        legend_items.append((REFUSED_COLOUR, f"{t['refused']} ({len(plan.rejections)})"))
+        legend_items.append((REFUSED_COLOUR, _add_refusals(m, problem, plan, t, lang)))
 
     folium.LayerControl(collapsed=True).add_to(m)
     if lats:
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(10, 10))
     name = MAP_TITLE.get(lang, MAP_TITLE["fr"])
     heading = title or (f"{name} · {problem.day.isoformat()}" if problem.day else name)
-    rows = "".join(
-        f'<div><span style="display:inline-block;width:14px;height:4px;background:{c};margin-right:6px;vertical-align:middle"></span>{html.escape(label)}</div>'
-        for c, label in legend_items
-    )
-    legend = (
-        '<div id="legend" style="position:fixed;top:10px;left:50px;z-index:1000;background:rgba(255,255,255,.92);'
-        'padding:6px 10px;border:1px solid #888;font:12px Arial,sans-serif;max-height:60%;overflow:auto">'
-        f"<b>{html.escape(heading)}</b>{rows}"
-        f'<div style="margin-top:4px;color:#444;font-size:10px;max-width:260px">{ATTRIBUTION_HTML}</div></div>'
-    )
     root: Any = m.get_root()  # a branca Figure
-    root.html.add_child(Element(legend))
+    root.html.add_child(Element(_legend_html(heading, legend_items)))
     root.title = heading
     return m
 

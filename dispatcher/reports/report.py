@@ -181,7 +181,8 @@ def markdown_report(
     groups = _by_variant(result)
     lines = [f"# Scenario: {_md_escape(sc.name)}", ""]
     lines.append(
-        f"{len(sc.variants)} variants × {len(sc.seeds)} demand seeds ({', '.join(map(str, sc.seeds))}), "
+        f"{len(sc.variants)} variants × {len(sc.seeds)} demand seeds "
+        f"({', '.join(map(str, sc.seeds))}), "
         f"solver time limit {sc.time_limit_s:g} s per run"
         + (f", service day {sc.day.isoformat()}" if sc.day else "")
         + ". Figures are means over seeds, [min–max] when seeds differ. Every plan was checked "
@@ -190,7 +191,8 @@ def markdown_report(
     bad = [r for r in result.rows if not r["check_ok"]]
     lines.append("")
     lines.append(
-        f"**Checker:** {len(result.rows) - len(bad)} of {len(result.rows)} plans satisfy every constraint."
+        f"**Checker:** {len(result.rows) - len(bad)} of {len(result.rows)} plans "
+        "satisfy every constraint."
         + (
             ""
             if not bad
@@ -220,8 +222,9 @@ def markdown_report(
     lines += _table(["variant", "territory", "requests", "fleet", "rules"], rows)
     lines += ["", "## Results by variant", ""]
     lines.append(
-        "Mode shares are of the served requests. Car km avoided and CO2 saved compare the km driven for the riders "
-        "with each rider driving alone the direct way (negative: the service drives more than they would have)."
+        "Mode shares are of the served requests. Car km avoided and CO2 saved compare the km "
+        "driven for the riders with each rider driving alone the direct way (negative: the "
+        "service drives more than they would have)."
     )
     lines.append("")
     lines += _table(
@@ -235,8 +238,9 @@ def markdown_report(
     lines += ["", "## Equity", ""]
     reach = sorted({r["reach_minutes"] for r in result.rows})
     lines.append(
-        "Refusal rates by need (wheelchair users or not), communes with at least one refusal, and the share of the "
-        f"population whose commune's stop reaches a hub within {', '.join(f'{m:g}' for m in reach)} min by road."
+        "Refusal rates by need (wheelchair users or not), communes with at least one refusal, "
+        "and the share of the population whose commune's stop reaches a hub within "
+        f"{', '.join(f'{m:g}' for m in reach)} min by road."
     )
     lines.append("")
     lines += _table(

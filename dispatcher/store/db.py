@@ -230,7 +230,8 @@ class Documents:
             row = s.get(self.model, doc_id)
             if row is not None and create_only:
                 raise ConflictError(
-                    f"{self.noun} {doc_id!r} already exists; replace it with PUT {self.path}/{doc_id}",
+                    f"{self.noun} {doc_id!r} already exists; "
+                    f"replace it with PUT {self.path}/{doc_id}",
                     "body.id",
                 )
             if row is None:
@@ -310,7 +311,8 @@ class Store:
             row = s.execute(q).scalar_one_or_none()
             if row is None:
                 raise NotFoundError(
-                    f"{day.isoformat()} is not a service day; open it first (PUT /v1/days/{day.isoformat()})",
+                    f"{day.isoformat()} is not a service day; "
+                    f"open it first (PUT /v1/days/{day.isoformat()})",
                     "day",
                 )
             yield s, row
@@ -531,7 +533,8 @@ class Store:
             return [request_out(r) for r in s.execute(q.order_by(RequestRow.pk)).scalars()]
 
     def request_ids(self, day: date, ids: Sequence[str], owner: int | None = None) -> set[str]:
-        """Which of ``ids`` are requests of ``day`` (any status); of key ``owner`` only, if given."""
+        """Which of ``ids`` are requests of ``day`` (any status); of key ``owner`` only, if
+        given."""
         if not ids:
             return set()
         with self.read() as s:

@@ -66,8 +66,8 @@ class Mobility:
             for k, oid in enumerate(ids):
                 if oid in existing:
                     raise ConflictError(
-                        f"carpool offer {oid!r} already exists on {day.isoformat()} (a driver making two trips "
-                        "gives each its own id)",
+                        f"carpool offer {oid!r} already exists on {day.isoformat()} "
+                        "(a driver making two trips gives each its own id)",
                         f"{where}[{k}].driver_id",
                     )
             for d in dicts:
@@ -179,7 +179,8 @@ class Mobility:
             row = s.get(CarpoolMatchingRow, day)
             if row is None:
                 raise NotFoundError(
-                    f"no carpool matching yet on {day.isoformat()}; run one (POST /v1/days/{day.isoformat()}/carpool-matches)",
+                    f"no carpool matching yet on {day.isoformat()}; "
+                    f"run one (POST /v1/days/{day.isoformat()}/carpool-matches)",
                     "carpool-matches",
                 )
             return {

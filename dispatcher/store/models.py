@@ -99,7 +99,8 @@ class RequestRow(_DayItem, Base):
 
 
 class Job(Base):
-    """A planning job (``plan``: becomes the day's plan; ``scenario``: a what-if, stored only here)."""
+    """A planning job (``plan``: becomes the day's plan; ``scenario``: a what-if, stored only
+    here)."""
 
     __tablename__ = "jobs"
 

@@ -230,7 +230,8 @@ def cordeau_layout(rows: Sequence[Sequence[str]], where: str = "") -> tuple[str,
     if lines % 2 == 1 and lines == h2 + 1 and h2 % 2 == 0:
         return "pr", h2 // 2
     raise DataError(
-        f"{lines} node lines fit neither the a/b layout (2n+2 with n={h2}) nor the pr layout (2n+1 with 2n={h2})",
+        f"{lines} node lines fit neither the a/b layout (2n+2 with n={h2}) "
+        f"nor the pr layout (2n+1 with 2n={h2})",
         where,
     )
 
@@ -593,7 +594,9 @@ def extra_violations(instance: Instance, plan: Plan) -> list[str]:
         for r in plan.routes:
             if r.visits and r.end_s - r.start_s > limit:
                 out.append(
-                    f"route {r.vehicle_id}: duration {(r.end_s - r.start_s) / instance.scale:.3f} > T={instance.max_route_duration:g}"
+                    f"route {r.vehicle_id}: "
+                    f"duration {(r.end_s - r.start_s) / instance.scale:.3f} "
+                    f"> T={instance.max_route_duration:g}"
                 )
     return out
 

@@ -61,7 +61,7 @@ from dispatcher.tuning.instances import (
 
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
-    from distributed import Client
+    from distributed import Client, as_completed
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,8 @@ def dask_client(scheduler: str | None = None, n_workers: int = DEFAULT_WORKERS) 
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
-                dashboard_address=None,  # no dashboard; its HTTP server (health checks) on any free port
+                # no dashboard; its HTTP server (health checks) on any free port
+                dashboard_address=None,
                 scheduler_kwargs={"dashboard_address": ":0"},
                 silence_logs=logging.ERROR,
             ) as cluster,
@@ -330,8 +331,10 @@ def open_study(
         old = {k: attrs.get(k) for k in conditions}
         if old != conditions:
             raise InputError(
-                f"study {study_name!r} was run on {old['family']} {','.join(old['instances'] or [])} at "
-                f"{old['time_limit_s']:g} s, not {family} {','.join(instances)} at {time_limit_s:g} s: "
+                f"study {study_name!r} was run on "
+                f"{old['family']} {','.join(old['instances'] or [])} at "
+                f"{old['time_limit_s']:g} s, not "
+                f"{family} {','.join(instances)} at {time_limit_s:g} s: "
                 "give another --study name",
                 "--study",
             )
@@ -374,6 +377,176 @@ def _scores_attr(scores: Sequence[InstanceScore]) -> dict[str, dict[str, Any]]:
     }
 
 
+def _check_study_arguments(family: str, trials: int, time_limit_s: float) -> None:
+    """The faults of run_study's arguments, named by their command-line options."""
+    if family not in FAMILIES:
+        raise InputError(f"unknown family (one of {', '.join(FAMILIES)})", "--family")
+    if trials < 0:
+        raise InputError("must be at least 0", "--trials")
+    if not (time_limit_s > 0 and math.isfinite(time_limit_s)):
+        raise InputError("must be a positive number of seconds", "--time-limit")
+
+
+def _resume_study(study: optuna.Study, stale_after_s: float) -> None:
+    """Fail the trials an interrupted run left running (their parameters queued again), and
+    queue the defaults as the first trial of a new study."""
+    stale = requeue_stale(study, stale_after_s)
+    if stale:
+        log.warning(
+            "trial(s) %s were left running by an interrupted run: failed, parameters queued again",
+            stale,
+        )
+    if not study.trials:
+        study.enqueue_trial(default_values())
+
+
+class _TrialDriver:
+    """Runs new trials of a study on the Dask workers: asks the sampler for parameters (skipping
+    those already run), submits one task per instance, tells the study a trial's value once all
+    its instances are solved (or fails it when one task fails), and keeps every worker busy
+    until ``trials`` new trials are done."""
+
+    def __init__(
+        self,
+        study: optuna.Study,
+        client: Client,
+        ac: as_completed,
+        inst_futures: Sequence[Any],
+        trials: int,
+        time_limit_s: float,
+        on_trial: Callable[[TrialReport], None] | None,
+    ) -> None:
+        import optuna
+
+        self.study = study
+        self.client = client
+        self.inst_futures = inst_futures
+        self.trials = trials
+        self.time_limit_s = time_limit_s
+        self.on_trial = on_trial
+        self.slots = max(1, sum(client.nthreads().values()))
+        self.ac = ac  # the submitted runs, as they finish
+        self.owner: dict[Any, tuple[int, int]] = {}  # future key -> (trial number, instance index)
+        self.live: dict[int, dict[str, Any]] = {}
+        self.asked = 0
+        # parameters already run, or running in another driver of the same study (stale ones were
+        # failed before)
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)
+        self.seen = {_space_key(t.params) for t in study.get_trials(deepcopy=False, states=states)}
+        self.repeats = 0  # proposals in a row that were already run
+        self.reports: list[TrialReport] = []
+
+    def run(self) -> list[TrialReport]:
+        """Run the trials; the reports of those finished, in the order they finished."""
+        self.fill()
+        for fut in self.ac:
+            num, i = self.owner.pop(fut.key)
+            st = self.live.get(num)
+            if st is None:  # a sibling failed and the trial is already closed
+                continue
+            try:
+                st["scores"][i] = fut.result()
+            except Exception as e:  # noqa: BLE001 - a lost worker fails the trial, not the study
+                self._fail(num, st, e)
+            else:
+                if all(s is not None for s in st["scores"]):
+                    self._complete(num, st)
+            self.fill()
+        return self.reports
+
+    def in_flight(self) -> int:
+        return sum(1 for st in self.live.values() for s in st["scores"] if s is None)
+
+    def launch(self) -> bool:
+        """Ask for a trial and submit its runs; False (and the trial pruned) when its
+        parameters were already run."""
+        import optuna
+
+        trial = self.study.ask()
+        values = suggest(trial)
+        key = _space_key(values)
+        if key in self.seen:
+            # same parameters as a trial run or running: not run again (the space is small
+            # and the budget too); pruned, which the sampler ignores
+            trial.set_user_attr("duplicate", True)
+            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            return False
+        self.seen.add(key)
+        self.asked += 1
+        params = params_of(values, self.time_limit_s)
+        futs = [self.client.submit(evaluate, f, params, pure=False) for f in self.inst_futures]
+        self.live[trial.number] = {
+            "trial": trial,
+            "values": values,
+            "scores": [None] * len(futs),
+            "futures": futs,
+            "t0": time.perf_counter(),
+        }
+        for i, f in enumerate(futs):
+            self.owner[f.key] = (trial.number, i)
+            self.ac.add(f)
+        return True
+
+    def fill(self) -> None:
+        """Launch trials while some are left to run and a worker would otherwise idle."""
+        while (
+            self.asked < self.trials
+            and self.in_flight() < self.slots
+            and self.repeats < MAX_REPEATS
+        ):
+            self.repeats = 0 if self.launch() else self.repeats + 1
+        if self.repeats >= MAX_REPEATS and self.asked < self.trials and not self.live:
+            log.warning(
+                "the sampler proposed only parameters already run %d times in a row: "
+                "stopping after %d new trial(s)",
+                MAX_REPEATS,
+                self.asked,
+            )
+
+    def _fail(self, num: int, st: dict[str, Any], e: Exception) -> None:
+        import optuna
+
+        for other in st["futures"]:
+            other.cancel()
+        trial = st["trial"]
+        trial.set_user_attr("error", f"{type(e).__name__}: {e}")
+        self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        rep = TrialReport(
+            num,
+            st["values"],
+            None,
+            [],
+            time.perf_counter() - st["t0"],
+            f"{type(e).__name__}: {e}",
+        )
+        self._finished(num, rep)
+
+    def _complete(self, num: int, st: dict[str, Any]) -> None:
+        scores: list[InstanceScore] = st["scores"]
+        trial = st["trial"]
+        value = trial_value(scores)
+        trial.set_user_attr("instances", _scores_attr(scores))
+        trial.set_user_attr("feasible", sum(s.feasible for s in scores))
+        self.study.tell(trial, value)
+        rep = TrialReport(num, st["values"], value, scores, time.perf_counter() - st["t0"])
+        self._finished(num, rep)
+
+    def _finished(self, num: int, rep: TrialReport) -> None:
+        self.reports.append(rep)
+        del self.live[num]
+        if self.on_trial:
+            self.on_trial(rep)
+
+
+def _default_trial(
+    complete: Sequence[optuna.trial.FrozenTrial],
+) -> optuna.trial.FrozenTrial | None:
+    """The first complete trial on the default parameters (None when there is none)."""
+    dflt = default_values()
+    default_trials = [t for t in complete if {k: t.params.get(k) for k in SPACE} == dflt]
+    return default_trials[0] if default_trials else None
+
+
 def run_study(
     family: str,
     instances: Sequence[str],
@@ -400,130 +573,26 @@ def run_study(
     (default: three times one trial's sequential solve time, plus a minute). ``instances_dir``:
     the folder of the instances (default: see :func:`find_instances_dir`).
     """
-    import optuna
+    import optuna  # the tune extra: missing, it fails here, before any work
     from distributed import as_completed
 
-    if family not in FAMILIES:
-        raise InputError(f"unknown family (one of {', '.join(FAMILIES)})", "--family")
-    if trials < 0:
-        raise InputError("must be at least 0", "--trials")
-    if not (time_limit_s > 0 and math.isfinite(time_limit_s)):
-        raise InputError("must be a positive number of seconds", "--time-limit")
+    _check_study_arguments(family, trials, time_limit_s)
     root = find_instances_dir(instances_dir)
     names = resolve_instances(family, instances, root)
     insts = [load_instance(family, n, root=root) for n in names]
     name = study_name or default_study_name(family, names, time_limit_s)
     study = open_study(storage, name, family, names, time_limit_s, sampler_seed)
-    stale = requeue_stale(
+    _resume_study(
         study, stale_after_s if stale_after_s is not None else 3 * len(insts) * time_limit_s + 60
     )
-    if stale:
-        log.warning(
-            "trial(s) %s were left running by an interrupted run: failed, parameters queued again",
-            stale,
-        )
-    if not study.trials:
-        study.enqueue_trial(default_values())
 
-    reports: list[TrialReport] = []
     comparison: dict[str, list[InstanceScore]] = {}
     with dask_client(scheduler, n_workers) as client:
         inst_futures = client.scatter(insts, broadcast=True)
-        slots = max(1, sum(client.nthreads().values()))
-        ac = as_completed()
-        owner: dict[Any, tuple[int, int]] = {}  # future key -> (trial number, instance index)
-        live: dict[int, dict[str, Any]] = {}
-        asked = 0
-
-        def in_flight() -> int:
-            return sum(1 for st in live.values() for s in st["scores"] if s is None)
-
-        # parameters already run, or running in another driver of the same study (stale ones were failed above)
-        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)
-        seen = {_space_key(t.params) for t in study.get_trials(deepcopy=False, states=states)}
-        repeats = 0  # proposals in a row that were already run
-
-        def launch() -> bool:
-            nonlocal asked
-            trial = study.ask()
-            values = suggest(trial)
-            key = _space_key(values)
-            if key in seen:
-                # same parameters as a trial run or running: not run again (the space is small
-                # and the budget too); pruned, which the sampler ignores
-                trial.set_user_attr("duplicate", True)
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                return False
-            seen.add(key)
-            asked += 1
-            params = params_of(values, time_limit_s)
-            futs = [client.submit(evaluate, f, params, pure=False) for f in inst_futures]
-            live[trial.number] = {
-                "trial": trial,
-                "values": values,
-                "scores": [None] * len(futs),
-                "futures": futs,
-                "t0": time.perf_counter(),
-            }
-            for i, f in enumerate(futs):
-                owner[f.key] = (trial.number, i)
-                ac.add(f)
-            return True
-
-        def fill() -> None:
-            nonlocal repeats
-            while asked < trials and in_flight() < slots and repeats < MAX_REPEATS:
-                repeats = 0 if launch() else repeats + 1
-            if repeats >= MAX_REPEATS and asked < trials and not live:
-                log.warning(
-                    "the sampler proposed only parameters already run %d times in a row: stopping after "
-                    "%d new trial(s)",
-                    MAX_REPEATS,
-                    asked,
-                )
-
-        fill()
-        for fut in ac:
-            num, i = owner.pop(fut.key)
-            st = live.get(num)
-            if st is None:  # a sibling failed and the trial is already closed
-                continue
-            try:
-                st["scores"][i] = fut.result()
-            except Exception as e:  # noqa: BLE001 - a lost worker fails the trial, not the study
-                for other in st["futures"]:
-                    other.cancel()
-                trial = st["trial"]
-                trial.set_user_attr("error", f"{type(e).__name__}: {e}")
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                rep = TrialReport(
-                    num,
-                    st["values"],
-                    None,
-                    [],
-                    time.perf_counter() - st["t0"],
-                    f"{type(e).__name__}: {e}",
-                )
-                reports.append(rep)
-                del live[num]
-                if on_trial:
-                    on_trial(rep)
-                fill()
-                continue
-            if all(s is not None for s in st["scores"]):
-                scores: list[InstanceScore] = st["scores"]
-                trial = st["trial"]
-                value = trial_value(scores)
-                trial.set_user_attr("instances", _scores_attr(scores))
-                trial.set_user_attr("feasible", sum(s.feasible for s in scores))
-                study.tell(trial, value)
-                rep = TrialReport(num, st["values"], value, scores, time.perf_counter() - st["t0"])
-                reports.append(rep)
-                del live[num]
-                if on_trial:
-                    on_trial(rep)
-            fill()
-
+        driver = _TrialDriver(
+            study, client, as_completed(), inst_futures, trials, time_limit_s, on_trial
+        )
+        reports = driver.run()
         complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         if not complete:
             raise InputError(
@@ -531,16 +600,13 @@ def run_study(
             )
         best = study.best_trial
         best_values = {k: best.params[k] for k in SPACE if k in best.params}
-        dflt = default_values()
-        default_trials = [t for t in complete if {k: t.params.get(k) for k in SPACE} == dflt]
-        dtrial = default_trials[0] if default_trials else None
-
+        dtrial = _default_trial(complete)
         if compare:
             comparison = compare_params(
                 client,
                 inst_futures,
                 {
-                    "defaults": params_of(dflt, time_limit_s),
+                    "defaults": params_of(default_values(), time_limit_s),
                     "tuned": params_of(best_values, time_limit_s),
                 },
             )
@@ -675,7 +741,8 @@ def describe_trial(rep: TrialReport) -> str:
     if rep.error:
         return f"trial {rep.number:>3} {vals}: FAILED {rep.error}"
     return (
-        f"trial {rep.number:>3} {vals}: score {rep.value:.3f}, {rep.feasible}/{len(rep.scores)} feasible, "
+        f"trial {rep.number:>3} {vals}: score {rep.value:.3f}, "
+        f"{rep.feasible}/{len(rep.scores)} feasible, "
         f"{rep.wall_s:.1f} s"
     )
 
@@ -688,7 +755,8 @@ def comparison_markdown(result: StudyResult) -> str:
 def scores_markdown(
     instances: Sequence[str], comparison: Mapping[str, Sequence[InstanceScore]]
 ) -> str:
-    """Per-instance gaps of each candidate, and the mean score (= mean gap when all are feasible)."""
+    """Per-instance gaps of each candidate, and the mean score (= mean gap when all are
+    feasible)."""
     labels = list(comparison)
     head = "| instance | " + " | ".join(f"{lb} gap %" for lb in labels) + " |"
     lines = [head, "|" + "---|" * (1 + len(labels))]
@@ -711,7 +779,8 @@ def scores_markdown(
 
 def summary(result: StudyResult) -> str:
     lines = [
-        f"study {result.study_name!r} in {result.storage}: {result.complete_trials} complete trial(s), "
+        f"study {result.study_name!r} in {result.storage}: "
+        f"{result.complete_trials} complete trial(s), "
         f"{len(result.trials_run)} run now",
         f"best: trial {result.best_number} {result.best_values} score {result.best_value:.3f}",
     ]

@@ -64,7 +64,8 @@ class Server:
         self.env = {
             **os.environ,
             "DISPATCHER_DATABASE_URL": database_url,
-            "DISPATCHER_BOOKING_TIME_LIMIT_S": "0",  # first plan only: small test days, fast bookings
+            # first plan only: small test days, fast bookings
+            "DISPATCHER_BOOKING_TIME_LIMIT_S": "0",
             "DISPATCHER_SOLVER_PROCESSES": "false",
             "DISPATCHER_PLAN_TIME_LIMIT_S": "1",
             **(extra_env or {}),

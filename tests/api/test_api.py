@@ -154,7 +154,10 @@ def test_requests_batch_json_and_csv_plan_job_and_views(api: Api) -> None:
     assert (
         api.operator.post(f"/v1/days/{D}/requests", json={"requests": batch[:1]}).status_code == 409
     )
-    csv_text = "id;pickup;dropoff;pickup_from;pickup_to;seats\nc1;Acheux-en-Amiénois;Albert;09:00;09:15;2\n"
+    csv_text = (
+        "id;pickup;dropoff;pickup_from;pickup_to;seats\n"
+        "c1;Acheux-en-Amiénois;Albert;09:00;09:15;2\n"
+    )
     r = api.operator.post(
         f"/v1/days/{D}/requests", content=csv_text.encode(), headers={"content-type": "text/csv"}
     )
@@ -166,7 +169,12 @@ def test_requests_batch_json_and_csv_plan_job_and_views(api: Api) -> None:
     )
     assert r.status_code == 422 and "dropoff" in r.json()["message"]
     # a return trip may name its outbound in the same batch, or one already stored for the day
-    out_and_back = "id,pickup,dropoff,pickup_from,pickup_to,arrive_by,return_of\nrt1,Albert,Méaulte,,,11:00,\nrt2,Méaulte,Albert,12:00,12:15,,rt1\nrt3,Méaulte,Albert,16:00,16:15,,j1\n"
+    out_and_back = (
+        "id,pickup,dropoff,pickup_from,pickup_to,arrive_by,return_of\n"
+        "rt1,Albert,Méaulte,,,11:00,\n"
+        "rt2,Méaulte,Albert,12:00,12:15,,rt1\n"
+        "rt3,Méaulte,Albert,16:00,16:15,,j1\n"
+    )
     r = api.operator.post(
         f"/v1/days/{D}/requests",
         content=out_and_back.encode(),

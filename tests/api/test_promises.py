@@ -233,7 +233,8 @@ def test_same_day_booking_is_never_planned_before_now(
 
 
 def test_booking_rules_refuse_with_booking_closed(db: tuple[str, Store, dict[str, str]]) -> None:
-    """The service's rules (2 h notice the same day, 60 days ahead at most) refuse with a reason, stored."""
+    """The service's rules (2 h notice the same day, 60 days ahead at most) refuse with a reason,
+    stored."""
     url, store, tokens = db
     tz = mid_morning_zone()
     server = Server(url, {"DISPATCHER_TIMEZONE": tz}).start()

@@ -63,7 +63,8 @@ def test_batches_are_all_or_nothing(store: Store) -> None:
 
 
 def test_day_lock_serialises_writers(store: Store) -> None:
-    """Two transactions on the same day: the second waits for the first to commit and sees its write."""
+    """Two transactions on the same day: the second waits for the first to commit and sees its
+    write."""
     store.put_day(DAY)
     order: list[str] = []
     first_in = threading.Event()

@@ -1,5 +1,6 @@
 """The API benchmark runs end to end on a very small day: its own server (SQLite, stopped after),
-then against a running server by --url, opening a fresh day each time and leaving other days alone."""
+then against a running server by --url, opening a fresh day each time and leaving other days
+alone."""
 
 from __future__ import annotations
 

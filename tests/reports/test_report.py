@@ -172,8 +172,10 @@ def test_report_has_carpool_share_and_savings(tmp_path: Path) -> None:
     p = tmp_path / "carpool.toml"
     p.write_text(
         'name = "carpool"\nday = 2026-12-01\nseeds = [1]\ntime_limit_s = 0.5\n\n[base]\n'
-        "demand = { requests = 12, recurring_share = 0.25 }\nfleet = { vehicles = 1, wheelchair = 1 }\n\n"
-        '[[variants]]\nname = "bus"\n\n[[variants]]\nname = "bus and carpool"\ncarpool = { offers = 25 }\n',
+        "demand = { requests = 12, recurring_share = 0.25 }\n"
+        "fleet = { vehicles = 1, wheelchair = 1 }\n\n"
+        '[[variants]]\nname = "bus"\n\n'
+        '[[variants]]\nname = "bus and carpool"\ncarpool = { offers = 25 }\n',
         encoding="utf-8",
     )
     result = run_scenario(load_scenario(p), workers=1)

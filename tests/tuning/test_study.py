@@ -146,7 +146,8 @@ def test_tiny_study_persists_resumes_and_writes_params(tmp_path: Path) -> None:
         )
         assert r.exit_code == 0, r.output
         assert "3 complete trial(s)" in r.output
-        # 3. the trial left running is failed and its parameters queued again; the next run takes them
+        # 3. the trial left running is failed and its parameters queued again; the next run takes
+        # them
         run_study(
             "darp",
             INSTANCES,
