@@ -53,9 +53,8 @@ def get_field(
         v = str(v)
         bad = CONTROL.search(v)
         if bad:
-            raise InputError(
-                f"holds a control character ({bad.group()!r}); only printable text", f"{where}.{key}"
-            )
+            message = f"holds a control character ({bad.group()!r}); only printable text"
+            raise InputError(message, f"{where}.{key}")
     return v
 
 
