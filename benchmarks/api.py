@@ -298,7 +298,10 @@ class OwnServer:
     """``dispatcher serve`` on 127.0.0.1 with its own state folder (SQLite) or ``database_url``;
     its output goes to a log file in that folder. Use as a context manager: always stopped."""
 
-    def __init__(self, database_url: str | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, database_url: str | None = None, env: dict[str, str] | None = None, workers: int = 1
+    ) -> None:
+        self.workers = workers
         self.tmp = Path(tempfile.mkdtemp(prefix="dispatcher-bench-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -332,7 +335,15 @@ class OwnServer:
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             self._cli(
-                "serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--workers",
+                str(self.workers),
             ),
             env=self.env,
             stdout=log,
@@ -591,7 +602,8 @@ def table(res: Result, args: argparse.Namespace) -> str:
     foot = [
         f"server: {res.backend}; day {res.day.isoformat()}; {res.vehicles} vehicles; "
         f"seed {args.seed}; "
-        f"concurrency {args.concurrency}; latency = client-side, whole HTTP round trip on loopback"
+        f"concurrency {args.concurrency}; {args.workers} worker(s); "
+        "latency = client-side, whole HTTP round trip on loopback"
     ]
     if measured is not None and measured.latencies:
         p95 = measured.ms(0.95)
@@ -653,6 +665,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     ap.add_argument("--measure", type=int, default=100, help="bookings measured")
     ap.add_argument(
+        "--workers", type=int, default=1, help="server worker processes (more than one: PostgreSQL)"
+    )
+    ap.add_argument(
         "--reads", type=int, default=500, help="plan reads, of the JSON and of the GeoJSON each"
     )
     ap.add_argument(
@@ -702,7 +717,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{v.get('database', '?')} at {args.url}",
         )
     else:
-        with OwnServer(args.database_url) as server:
+        with OwnServer(args.database_url, workers=args.workers) as server:
             try:
                 op_key, portal_key = server.create_key("operator"), server.create_key("portal")
                 print(f"starting dispatcher serve on {server.url} ...", flush=True)
