@@ -65,7 +65,10 @@ class AlnsResult:
 
 
 def applicable(problem: Problem, vehicles: Sequence[Vehicle]) -> bool:
-    """Whether the ALNS model is exact for this day: no drivers' breaks, no global span cost."""
+    """Whether the ALNS model is exact for this day: no drivers' breaks, no global span cost.
+    Without breaks, the drivers' duty limits (max duty, continuous driving) are one route
+    duration limit per vehicle (:meth:`dispatcher.model.Vehicle.route_duration_limit_s`), which
+    the model holds exactly."""
     return problem.weights.balance_per_hour == 0 and not any(v.breaks for v in vehicles)
 
 
@@ -137,10 +140,10 @@ def build_model(
     allowed_m = np.zeros((nr, nv), dtype=np.bool_)
     for q, slots in enumerate(allowed):
         allowed_m[q, list(slots)] = True
-    maxdur = np.array(
-        [v.max_duration_s if v.max_duration_s is not None else 10 * H for v in vehicles],
-        dtype=np.int64,
-    )
+    # the duty limits as a route duration: the layer runs on days without breaks, where the
+    # continuous driving limit bounds the whole route
+    spans = [v.route_duration_limit_s() for v in vehicles]
+    maxdur = np.array([10 * H if x is None else x for x in spans], dtype=np.int64)
     fixed = np.array([int(round(v.fixed_cost * COST_SCALE)) for v in vehicles], dtype=np.int64)
     rel = _relatedness(T, np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64), nv, nr)
     M = (

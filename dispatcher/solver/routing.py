@@ -6,7 +6,8 @@ the Problem clipped to the service hours; seats and wheelchair dimensions; picku
 pairs on the same vehicle with the pickup first and the ride-time limit as a hard constraint on
 the cumuls (with the pair limit function to guide the search filters); allowed vehicles per
 request (capacity, wheelchairs, and whether the vehicle can serve the request alone at all);
-drivers' breaks as fixed-duration intervals inside the route; every request optional behind a
+drivers' breaks as fixed-duration intervals inside the route, and their duty limits (the span
+of the route; continuous driving between breaks, in elapsed time); every request optional behind a
 refusal penalty (both nodes of a pair share it), which also keeps the first-solution heuristics
 from dead-ending. Costs are integers in 1e-5 euro.
 
@@ -195,6 +196,8 @@ class OrToolsSolver:
                     v.wheelchairs >= r.wheelchairs,
                     v.kind,
                     v.max_duration_s,
+                    v.max_driving_s,
+                    v.driving_break_s,
                     v.start_window,
                     v.end_window,
                     v.allowed_stops,
@@ -363,8 +366,9 @@ class OrToolsSolver:
                     min(v.shift.end_s, v.end_window.end_s),
                 )
                 tdim.CumulVar(routing.End(s)).SetRange(lo, max(lo, hi))
-            if v.max_duration_s is not None:
-                tdim.SetSpanUpperBoundForVehicle(v.max_duration_s, s)
+            span = v.route_duration_limit_s()  # max duty, and continuous driving without rests
+            if span is not None:
+                tdim.SetSpanUpperBoundForVehicle(span, s)
             routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(s)))
             routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(routing.Start(s)))
         if problem.weights.balance_per_hour > 0:
@@ -448,6 +452,10 @@ class OrToolsSolver:
             for a, b2 in zip(ivs, ivs[1:], strict=False):
                 solver.Add(b2.StartExpr() >= a.EndExpr())
             tdim.SetBreakIntervalsOfVehicle(ivs, s, service)
+            if v.max_driving_s is not None and v.resting_breaks():
+                # at most max_driving_s of the time dimension (elapsed time, not driving alone)
+                # between the route's start, its breaks of at least driving_break_s and its end
+                tdim.SetBreakDistanceDurationOfVehicle(v.max_driving_s, v.driving_break_s, s)
             for iv in ivs:
                 routing.AddIntervalToAssignment(iv)
             break_vars[s] = ivs
