@@ -223,8 +223,12 @@ class OrToolsSolver:
         refused: list[str] = list(skipped)
         objective = 0.0
         if modelled and vehicles:
+            # Only vehicles that can serve someone alone enter the model: one that can serve
+            # nobody may not even be able to stay unused there (breaks its duty limits cannot
+            # fit, for one), which would leave the whole model without a solution.
+            useful = sorted({k for ks in allowed.values() for k in ks})
             status, detail, routes, dropped, objective = self._search(
-                problem, params, modelled, vehicles, allowed, t0, initial_routes, pinned
+                problem, params, modelled, useful, allowed, t0, initial_routes, pinned
             )
             if dropped and self.options.reinsert and not pinned:
                 routes, dropped, objective = _reinsert(problem, routes, dropped, objective)

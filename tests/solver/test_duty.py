@@ -376,3 +376,22 @@ def test_a_vehicle_no_trip_fits_stays_unused() -> None:
     p = Problem(locs, dur, dur, (r,), (v,))
     plan = solve(p, FAST)
     assert check_plan(p, plan).ok and plan.rejections[0].reason is Reason.DUTY_LIMIT
+
+
+def test_a_vehicle_whose_breaks_break_its_driving_rule_does_not_sink_the_day() -> None:
+    """The van's two breaks are 7 h apart with 4 h 30 of continuous driving allowed: it can do
+    nothing, and the bus still serves the day."""
+    p = tiny_problem(
+        van={
+            "shift": TimeWindow(hm(7, 0), hm(18, 0)),
+            "breaks": (
+                Break(TimeWindow(hm(8, 0), hm(8, 45)), 45 * M),
+                Break(TimeWindow(hm(16, 0), hm(16, 45)), 45 * M),
+            ),
+            "max_driving_s": 270 * M,
+        }
+    )
+    plan = solve(p, SolverParams(time_limit_s=1.0, solution_limit=50, refinement="none"))
+    assert check_plan(p, plan).ok
+    assert sorted(plan.served_ids) == ["r1", "r2"] and plan.stats.status.value == "solved"
+    assert {r.vehicle_id for r in plan.routes} == {"bus-1"}
