@@ -31,6 +31,7 @@ import numpy as np
 
 from dispatcher.model import Problem, Request, Vehicle
 from dispatcher.solver import alns_kernels as K
+from dispatcher.solver.alns_gate import applicable, mark_ready
 from dispatcher.solver.schedule import horizon_s, stop_service_s, stop_window
 
 COST_SCALE = 100_000  # the routing model's objective units per euro
@@ -62,14 +63,6 @@ class AlnsResult:
     improvements: int = 0
     eliminated: int = 0
     trace: list[tuple[float, int]] = field(default_factory=list)
-
-
-def applicable(problem: Problem, vehicles: Sequence[Vehicle]) -> bool:
-    """Whether the ALNS model is exact for this day: no drivers' breaks, no global span cost.
-    Without breaks, the drivers' duty limits (max duty, continuous driving) are one route
-    duration limit per vehicle (:meth:`dispatcher.model.Vehicle.route_duration_limit_s`), which
-    the model holds exactly."""
-    return problem.weights.balance_per_hour == 0 and not any(v.breaks for v in vehicles)
 
 
 def build_model(
@@ -535,7 +528,8 @@ def refine_routes(
 
 def warm_up() -> float:
     """Compile (or load from numba's cache) every kernel on a tiny model; returns the seconds
-    it took (the first call in a fresh environment compiles, later ones read the cache)."""
+    it took (the first call in a fresh environment compiles, later ones read the cache). A solve
+    never calls it itself: :mod:`dispatcher.solver.alns_gate` does, in the background."""
     t = time.perf_counter()
     nv, nr = 1, 1
     n = 2 * nv + 2 * nr
@@ -557,6 +551,8 @@ def warm_up() -> float:
         np.int64(2 * nv),
     )
     refine_routes(AlnsModel(M, nv, nr), [[]], 0.0, max_iterations=3)
+    if K.HAVE_NUMBA:
+        mark_ready()
     return time.perf_counter() - t
 
 
