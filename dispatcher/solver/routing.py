@@ -915,7 +915,7 @@ def _greedy_plan(
         if time.perf_counter() > deadline - per_left_s * (len(order) - k):
             left += [x.id for x in order[k:]]
             break
-        ins = find_insertion(problem, plan, r, requests_by_id=byid, cache=cache)
+        ins = find_insertion(problem, plan, r, requests_by_id=byid, cache=cache, kpis=False)
         if ins is None:
             left.append(r.id)
         else:
