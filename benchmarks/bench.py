@@ -1,11 +1,11 @@
 """Measure engines against the literature: ``python -m benchmarks.bench darp|pdptw|vrptw``.
 
 Every result is judged by the project's independent checker
-(``dispatcher.solver.checker.check_plan``) plus the instance constraints the model cannot express
-yet (``dispatcher.tuning.instances.extra_violations``); a run counts as feasible only if the checker
-finds no violation AND every request is served. Its cost is recomputed from the unrounded
-Euclidean distances, as the literature reports it; the gap is to bks.csv's best-known value.
-With ``--seeds N`` each (instance, engine) runs N times (seeds 0..N-1) and the table shows
+(``dispatcher.solver.checker.check_plan``) plus the instance's route duration limit re-checked
+from the file (``dispatcher.tuning.instances.extra_violations``); a run counts as feasible only if
+the checker finds no violation AND every request is served. Its cost is recomputed from the
+unrounded Euclidean distances, as the literature reports it; the gap is to bks.csv's best-known
+value. With ``--seeds N`` each (instance, engine) runs N times (seeds 0..N-1) and the table shows
 medians. The per-run rows go to ``--out`` (CSV); the table is printed and written beside it as
 Markdown (``.md``).
 

@@ -7,6 +7,7 @@ Every error of the project's hierarchy becomes one readable line on stderr and a
 from __future__ import annotations
 
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -240,6 +241,29 @@ def _read_points(path: Path) -> tuple[list[str], list[tuple[float, float]]]:
 # --------------------------------------------------------------------------------------------
 
 
+POST_SOLVE_S = 0.15  # checking, writing and printing a plan, plus per request:
+POST_SOLVE_S_PER_REQUEST = 0.0005
+GEOJSON_S_PER_REQUEST = 0.001  # drawing the routes along the roads
+
+
+def _solver_budget(problem: Any, limit_s: float, geojson: bool) -> Any:
+    """The solver's parameters with the time left of the command's limit (counted from the
+    start of the process), once the plan's checking and writing are set aside: the whole
+    command ends within about the limit. A limit of 0 (a first plan only) stays 0."""
+    from dataclasses import replace
+
+    from dispatcher.clikit import process_started
+
+    if limit_s <= 0:
+        return problem.params
+    n = len(problem.requests)
+    after = POST_SOLVE_S + n * (
+        POST_SOLVE_S_PER_REQUEST + (GEOJSON_S_PER_REQUEST if geojson else 0)
+    )
+    left = process_started() + limit_s - time.monotonic() - after
+    return replace(problem.params, time_limit_s=max(0.05, left))
+
+
 def _solve_and_report(
     problem: Any,
     out: Path | None,
@@ -256,21 +280,19 @@ def _solve_and_report(
     from dispatcher.solver.checker import check_plan
 
     limit = problem.params.effective_time_limit_s
+    params = _solver_budget(problem, limit, geojson is not None)
+    n, nv = len(problem.requests), len(problem.vehicles)
     if offers or volunteers:
         from dispatcher.solver.mixed import plan_mixed
 
         with step(
-            f"Planning {len(problem.requests)} requests on {len(problem.vehicles)} vehicles, "
-            f"{len(volunteers)} volunteers "
+            f"Planning {n} requests on {nv} vehicles, {len(volunteers)} volunteers "
             f"and {len(offers)} carpool offers (time limit {limit:g} s)"
         ):
-            problem, plan = plan_mixed(problem, offers, volunteers)
+            problem, plan = plan_mixed(problem, offers, volunteers, params=params)
     else:
-        with step(
-            f"Planning {len(problem.requests)} requests on {len(problem.vehicles)} vehicles "
-            f"(time limit {limit:g} s)"
-        ):
-            plan = default_solver().solve(problem)
+        with step(f"Planning {n} requests on {nv} vehicles (time limit {limit:g} s)"):
+            plan = default_solver(params).solve(problem)
     with step("Checking the plan independently"):
         report = check_plan(problem, plan)
     _print_kpis(plan)
@@ -356,7 +378,13 @@ def plan_cmd(
     requests: Annotated[Path, typer.Argument(help="Requests, CSV or JSON.")],
     fleet: Annotated[Path, typer.Option(help="Fleet, CSV or JSON.")],
     day: Annotated[str, typer.Option(help="Service day, YYYY-MM-DD.")],
-    time_limit: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 10.0,
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            help="Time limit in seconds for the whole command (reading, planning, checking, "
+            "writing); 0: the first plan only."
+        ),
+    ] = 10.0,
     params_file: Annotated[
         Path | None,
         typer.Option(
@@ -442,7 +470,9 @@ def demo(
         ),
     ] = 15,
     seed: Annotated[int, typer.Option(help="Seed of the demand and the solver.")] = 1,
-    time_limit: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 10.0,
+    time_limit: Annotated[
+        float, typer.Option(help="Time limit in seconds for the whole command.")
+    ] = 10.0,
     params_file: Annotated[
         Path | None,
         typer.Option(

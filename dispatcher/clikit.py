@@ -7,6 +7,8 @@ scenarios, the server) can use it without importing the main command line.
 from __future__ import annotations
 
 import functools
+import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
@@ -21,6 +23,25 @@ from dispatcher.errors import DispatcherError
 console = Console()
 err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+_IMPORTED = time.monotonic()
+
+
+def process_started() -> float:
+    """When this process started, on the ``time.monotonic`` clock: the start of a command's
+    time limit (the interpreter's own start-up and imports count too). From ``/proc`` where
+    there is one, else when this module was imported (a little later)."""
+    try:
+        with open("/proc/self/stat") as f:
+            stat = f.read()
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22, starttime
+        age = uptime - ticks / os.sysconf("SC_CLK_TCK")
+        if 0.0 <= age < time.monotonic() - _IMPORTED + 60.0:
+            return time.monotonic() - age
+    except (OSError, ValueError, IndexError):
+        pass
+    return _IMPORTED
 
 
 def handle_errors(fn: F) -> F:

@@ -282,13 +282,26 @@ class Break:
 class Vehicle:
     """A vehicle and its driver's day. Costs are in euros.
 
-    Optional limits (None / empty: no limit), used by volunteer and carpool drivers but valid
-    for any vehicle: ``max_duration_s`` bounds the route (end minus start, waiting included);
-    ``start_window``/``end_window`` bound when it leaves its start / reaches its end (inside the
-    shift); ``allowed_stops`` lists the only places it may pick up or drop off at (a carpool
-    driver's meeting points); ``home`` with ``max_km_from_home`` keeps every visit within that
-    road distance of home (a volunteer). ``cost_per_passenger_km`` is paid per passenger per km
-    of each served request's direct trip (a carpool incentive).
+    Optional limits (None / empty: no limit), valid for any vehicle:
+
+    * drivers' duty limits: ``max_duration_s`` bounds the duty time, the route from leaving its
+      start to reaching its end (waiting and breaks included), whatever the shift allows (a
+      carpool driver's direct drive plus detour uses it too). ``max_driving_s`` bounds
+      continuous driving: every stretch of the route not interrupted by one of the vehicle's
+      ``breaks`` lasting at least ``driving_break_s`` (default 45 min, as in EU rules) lasts at
+      most ``max_driving_s`` (4 h 30 in EU rules). A stretch runs from leaving the start, or from
+      the end of such a break, to the start of the next such break, or to reaching the end; it
+      counts ELAPSED time: driving, boarding and alighting, waiting and shorter breaks all count.
+      That is stricter than the EU rule, which counts driving only: a plan that keeps it keeps
+      the EU rule too. Without such a break, it bounds the whole route like ``max_duration_s``
+      (see :meth:`route_duration_limit_s`);
+    * ``start_window``/``end_window`` bound when it leaves its start / reaches its end (inside
+      the shift); ``allowed_stops`` lists the only places it may pick up or drop off at (a
+      carpool driver's meeting points); ``home`` with ``max_km_from_home`` keeps every visit
+      within that road distance of home (a volunteer).
+
+    ``cost_per_passenger_km`` is paid per passenger per km of each served request's direct trip
+    (a carpool incentive).
     """
 
     id: str
@@ -311,9 +324,24 @@ class Vehicle:
     home: str | None = None
     max_km_from_home: float | None = None
     cost_per_passenger_km: float = 0.0
+    max_driving_s: int | None = None
+    driving_break_s: int = 2700
 
     def capacity(self, dim: str) -> int:
         return int(getattr(self, dim))
+
+    def resting_breaks(self) -> tuple[Break, ...]:
+        """The breaks long enough to end a stretch of continuous driving (``driving_break_s``)."""
+        return tuple(b for b in self.breaks if b.duration_s >= self.driving_break_s)
+
+    def route_duration_limit_s(self) -> int | None:
+        """The longest the route may last (leaving its start to reaching its end) by the duty
+        limits alone: ``max_duration_s``, and ``max_driving_s`` too when no break of the vehicle
+        ends a stretch of driving (the whole route is then one stretch). None: no such limit."""
+        limits = [self.max_duration_s] if self.max_duration_s is not None else []
+        if self.max_driving_s is not None and not self.resting_breaks():
+            limits.append(self.max_driving_s)
+        return min(limits) if limits else None
 
     def validate(self, where: str) -> None:
         _check(bool(self.id), f"{where}.id", "must be a non-empty string")
@@ -349,12 +377,19 @@ class Vehicle:
         )
         for k, b in enumerate(self.breaks):
             b.validate(f"{where}.breaks[{k}]")
-        if self.max_duration_s is not None:
-            _check(
-                _is_int(self.max_duration_s) and self.max_duration_s > 0,
-                f"{where}.max_duration_s",
-                f"must be a positive integer, got {self.max_duration_s!r}",
-            )
+        for name in ("max_duration_s", "max_driving_s"):
+            v = getattr(self, name)
+            if v is not None:
+                _check(
+                    _is_int(v) and v > 0,
+                    f"{where}.{name}",
+                    f"must be a positive integer number of seconds, got {v!r}",
+                )
+        _check(
+            _is_int(self.driving_break_s) and self.driving_break_s > 0,
+            f"{where}.driving_break_s",
+            f"must be a positive integer number of seconds, got {self.driving_break_s!r}",
+        )
         for name in ("start_window", "end_window"):
             w = getattr(self, name)
             if w is not None:
@@ -824,6 +859,7 @@ class Reason(enum.StrEnum):
     RIDE_TIME_RULE = "ride_time_rule"
     PICKUP_UNREACHABLE = "pickup_unreachable"
     SHIFT_TOO_SHORT = "shift_too_short"
+    DUTY_LIMIT = "duty_limit"  # the drivers' duty limits (max duty, continuous driving)
     DISPLACED = "displaced"
     BOOKING_CLOSED = (
         "booking_closed"  # the service's booking rules refuse it (cut-off, calendar, hours)
@@ -858,6 +894,12 @@ REASON_MESSAGES: dict[Reason, dict[str, str]] = {
     Reason.SHIFT_TOO_SHORT: {
         "fr": "Aucun service de conducteur ne couvre ce trajet (fin de service trop tôt).",
         "en": "No driver's shift covers this trip (shift ends too early).",
+    },
+    Reason.DUTY_LIMIT: {
+        "fr": "La durée maximale de service ou de conduite continue des conducteurs ne permet pas "
+        "ce trajet, même seul à bord.",
+        "en": "The drivers' maximum duty or continuous driving time does not allow this trip, "
+        "even riding alone.",
     },
     Reason.DISPLACED: {
         "fr": "Réalisable seul, mais pas avec les autres réservations de la journée.",

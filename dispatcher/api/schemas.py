@@ -188,6 +188,21 @@ class VehicleIn(Strict):
     kind: Literal["minibus", "car", "volunteer"] = "minibus"
     name: Text = ""
     phone: Text = ""
+    max_duration_s: int | None = Field(
+        default=None, ge=1, le=2 * 86400, description="Driver's maximum duty time, seconds."
+    )
+    max_driving_s: int | None = Field(
+        default=None,
+        ge=1,
+        le=86400,
+        description="Maximum continuous driving (elapsed time between breaks), seconds.",
+    )
+    driving_break_s: int | None = Field(
+        default=None,
+        ge=1,
+        le=86400,
+        description="Shortest break that ends a stretch of driving, seconds (default 2700).",
+    )
 
 
 class DayIn(Strict):

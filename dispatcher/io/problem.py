@@ -82,6 +82,8 @@ VEHICLE_FIELDS = (
     "home",
     "max_km_from_home",
     "cost_per_passenger_km",
+    "max_driving_s",
+    "driving_break_s",
 )
 
 
@@ -174,6 +176,8 @@ def vehicle_from_dict(
         cost_per_passenger_km=get_field(
             d, "cost_per_passenger_km", where, Vehicle.cost_per_passenger_km, float
         ),
+        max_driving_s=get_field(d, "max_driving_s", where, None, int),
+        driving_break_s=get_field(d, "driving_break_s", where, Vehicle.driving_break_s, int),
     )
 
 
@@ -340,6 +344,10 @@ def vehicle_to_dict(
         out["max_km_from_home"] = v.max_km_from_home
     if v.cost_per_passenger_km:
         out["cost_per_passenger_km"] = v.cost_per_passenger_km
+    if v.max_driving_s is not None:
+        out["max_driving_s"] = v.max_driving_s
+    if v.driving_break_s != Vehicle.driving_break_s:
+        out["driving_break_s"] = v.driving_break_s
     return out
 
 

@@ -45,7 +45,22 @@ FLEET_CSV_COLUMNS = (
     "kind",
     "name",
     "phone",
+    "max_duration_min",
+    "max_driving_min",
+    "driving_break_min",
 )
+FLEET_MINUTES = {  # CSV columns in whole minutes -> the vehicle's fields in seconds
+    "max_duration_min": "max_duration_s",
+    "max_driving_min": "max_driving_s",
+    "driving_break_min": "driving_break_s",
+}
+
+
+def _minutes(row: Mapping[str, str], column: str, where: str) -> int:
+    try:
+        return int(row[column]) * 60
+    except ValueError:
+        raise InputError(f"{column} must be whole minutes, got {row[column]!r}", where) from None
 
 
 def _read_csv(
@@ -140,15 +155,15 @@ def fleet_from_csv(path: str | Path) -> list[dict[str, Any]]:
         if row.get("break_from") or row.get("break_to") or row.get("break_min"):
             if not (row.get("break_from") and row.get("break_to") and row.get("break_min")):
                 raise InputError("a break needs break_from, break_to and break_min", where)
-            try:
-                minutes = int(row["break_min"])
-            except ValueError:
-                raise InputError(
-                    f"break_min must be whole minutes, got {row['break_min']!r}", where
-                ) from None
             d["breaks"] = [
-                {"window": [row["break_from"], row["break_to"]], "duration_s": minutes * 60}
+                {
+                    "window": [row["break_from"], row["break_to"]],
+                    "duration_s": _minutes(row, "break_min", where),
+                }
             ]
+        for column, name in FLEET_MINUTES.items():
+            if row.get(column):
+                d[name] = _minutes(row, column, where)
         d["_line"] = line
         out.append(d)
     return out

@@ -31,6 +31,7 @@ import numpy as np
 
 from dispatcher.model import Problem, Request, Vehicle
 from dispatcher.solver import alns_kernels as K
+from dispatcher.solver.alns_gate import applicable, mark_ready
 from dispatcher.solver.schedule import horizon_s, stop_service_s, stop_window
 
 COST_SCALE = 100_000  # the routing model's objective units per euro
@@ -62,11 +63,6 @@ class AlnsResult:
     improvements: int = 0
     eliminated: int = 0
     trace: list[tuple[float, int]] = field(default_factory=list)
-
-
-def applicable(problem: Problem, vehicles: Sequence[Vehicle]) -> bool:
-    """Whether the ALNS model is exact for this day: no drivers' breaks, no global span cost."""
-    return problem.weights.balance_per_hour == 0 and not any(v.breaks for v in vehicles)
 
 
 def build_model(
@@ -137,10 +133,10 @@ def build_model(
     allowed_m = np.zeros((nr, nv), dtype=np.bool_)
     for q, slots in enumerate(allowed):
         allowed_m[q, list(slots)] = True
-    maxdur = np.array(
-        [v.max_duration_s if v.max_duration_s is not None else 10 * H for v in vehicles],
-        dtype=np.int64,
-    )
+    # the duty limits as a route duration: the layer runs on days without breaks, where the
+    # continuous driving limit bounds the whole route
+    spans = [v.route_duration_limit_s() for v in vehicles]
+    maxdur = np.array([10 * H if x is None else x for x in spans], dtype=np.int64)
     fixed = np.array([int(round(v.fixed_cost * COST_SCALE)) for v in vehicles], dtype=np.int64)
     rel = _relatedness(T, np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64), nv, nr)
     M = (
@@ -532,7 +528,8 @@ def refine_routes(
 
 def warm_up() -> float:
     """Compile (or load from numba's cache) every kernel on a tiny model; returns the seconds
-    it took (the first call in a fresh environment compiles, later ones read the cache)."""
+    it took (the first call in a fresh environment compiles, later ones read the cache). A solve
+    never calls it itself: :mod:`dispatcher.solver.alns_gate` does, in the background."""
     t = time.perf_counter()
     nv, nr = 1, 1
     n = 2 * nv + 2 * nr
@@ -554,6 +551,8 @@ def warm_up() -> float:
         np.int64(2 * nv),
     )
     refine_routes(AlnsModel(M, nv, nr), [[]], 0.0, max_iterations=3)
+    if K.HAVE_NUMBA:
+        mark_ready()
     return time.perf_counter() - t
 
 

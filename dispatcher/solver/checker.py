@@ -29,9 +29,16 @@ Conventions (those of :mod:`dispatcher.model`):
   vehicle's capacity per dimension, never negative, empty at the end.
 * Optional driver limits of a vehicle (a carpool driver's or a volunteer's): the route leaves
   its start within ``start_window`` and reaches its end within ``end_window`` (the driver's
-  window), lasts at most ``max_duration_s`` from leaving to arriving (a carpool driver's direct
-  drive plus the detour allowed), and carries only requests ``problem.may_carry`` allows (riders
-  accepting carpools, the driver's meeting points, the volunteer's distance from home).
+  window), lasts at most ``max_duration_s`` from leaving to arriving (a driver's maximum duty;
+  a carpool driver's direct drive plus the detour allowed), and carries only requests
+  ``problem.may_carry`` allows (riders accepting carpools, the driver's meeting points, the
+  volunteer's distance from home).
+* Continuous driving (``max_driving_s``): the route's breaks of at least ``driving_break_s``
+  (as taken) cut it into stretches, from ``route.start_s`` to the start of the first such break,
+  from the end of each to the start of the next, and from the end of the last to
+  ``route.end_s``; each stretch lasts at most ``max_driving_s``. Elapsed time counts, not
+  driving alone (boarding, alighting, waiting and shorter breaks are in the stretch): the rule
+  the solver holds, stricter than the EU rule.
 * An empty route (no visits) is an unused vehicle: only its id is checked (and its distance,
   which must be 0 or the depot-to-depot distance).
 """
@@ -81,7 +88,10 @@ VIOLATION_CODES: dict[str, str] = {
     "break": "a break is missing, taken twice, outside its window, outside its leg, overlapping "
     "another break, or does not match any of the vehicle's breaks",
     "driver_window": "the route leaves its start outside the vehicle's start_window or reaches its end outside its end_window",
-    "max_duration": "the route lasts longer than the vehicle's max_duration_s (a carpool driver's detour limit)",
+    "max_duration": "the route lasts longer than the vehicle's max_duration_s (the driver's "
+    "maximum duty; a carpool driver's detour limit)",
+    "max_driving": "a stretch of the route without a break of at least driving_break_s lasts "
+    "longer than the vehicle's max_driving_s (continuous driving, in elapsed time)",
     "vehicle_rules": "a vehicle carries a request it may not (carpool refused, not a meeting point, too far from home)",
     "ride_time": "a passenger's ride time exceeds the maximum ride time",
     "ride_time_mismatch": "a drop-off's reported ride_time_s differs from the recomputed ride time",
@@ -332,6 +342,7 @@ class _Checker:
             self.check_loads(k, route, vehicle, broken)
             self.check_times(k, route, vehicle)
             self.check_breaks(k, route, vehicle)
+            self.check_driving(k, route, vehicle)
         for rid, (k, ip, id_) in paired.items():
             self.check_ride(k, ip, id_, self.requests[rid])
 
@@ -597,6 +608,32 @@ class _Checker:
                 f"{rw} ({vehicle.id}) breaks[{j}]",
                 f"the {need.duration_s // 60} min break in {_t(need.window.start_s)}-{_t(need.window.end_s)} is not taken",
             )
+
+    def check_driving(self, k: int, route: Route, vehicle: Vehicle) -> None:
+        """Continuous driving: stretches between the route's ends and its long enough breaks."""
+        limit = vehicle.max_driving_s
+        if limit is None:
+            return
+        rests = sorted(
+            (b for b in route.breaks if b.duration_s >= vehicle.driving_break_s),
+            key=lambda b: b.start_s,
+        )
+        t, what = route.start_s, "leaving the start"
+        stretches: list[tuple[int, str, int, str]] = []
+        for b in rests:
+            stretches.append((t, what, b.start_s, f"the break at {_t(b.start_s)}"))
+            t = max(t, b.start_s + b.duration_s)
+            what = f"the end of the break at {_t(b.start_s)}"
+        stretches.append((t, what, route.end_s, "reaching the end"))
+        for a, from_what, z, to_what in stretches:
+            if z - a > limit:
+                self.add(
+                    "max_driving",
+                    self.rwhere(k, route),
+                    f"{z - a} s on duty from {from_what} ({_t(a)}) to {to_what} ({_t(z)}) "
+                    f"without a break of at least {vehicle.driving_break_s} s; the maximum is "
+                    f"{limit} s",
+                )
 
     def check_ride(self, k: int, ip: int, id_: int, r: Request) -> None:
         route = self.plan.routes[k]

@@ -32,9 +32,13 @@ Refusal reasons are classified in a fixed order (the first that applies wins):
    (direct drive longer than the max ride, or the appointment window too narrow);
 6. ``PICKUP_UNREACHABLE``: no fitting vehicle leaving its depot at its shift start reaches the
    pickup before the end of the pickup window;
-7. ``SHIFT_TOO_SHORT``: the pickup is reachable, but no vehicle can do the whole trip within its
+7. ``DUTY_LIMIT``: the pickup is reachable and some vehicle could do the whole trip within its
+   shift with its breaks, but none within its driver's duty limits (``max_duration_s``,
+   ``max_driving_s``; a carpool driver's ``max_duration_s`` is a detour limit and is not
+   relaxed here);
+8. ``SHIFT_TOO_SHORT``: the pickup is reachable, but no vehicle can do the whole trip within its
    shift with its breaks;
-8. otherwise the request is feasible alone: ``DISPLACED`` (details say which vehicles could take
+9. otherwise the request is feasible alone: ``DISPLACED`` (details say which vehicles could take
    it and the range of feasible pickup times).
 """
 
@@ -42,7 +46,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dispatcher.errors import NotFoundError
 from dispatcher.model import (
@@ -60,7 +64,7 @@ from dispatcher.model import (
     Visit,
     hhmm,
 )
-from dispatcher.solver.schedule import feasible_alone
+from dispatcher.solver.schedule import feasible_alone, schedule_route
 
 UNREACHABLE_S = 10**8
 """A matrix duration at or above this (or negative) means "no road"."""
@@ -163,6 +167,23 @@ def _first_true(lo: int, hi: int, pred: Callable[[int], bool]) -> int | None:
     return lo
 
 
+def _driver_limits(v: Vehicle) -> bool:
+    """Whether the vehicle has limits of its own on when and how long its route runs."""
+    return (
+        v.max_duration_s is not None
+        or v.max_driving_s is not None
+        or v.start_window is not None
+        or v.end_window is not None
+    )
+
+
+def _without_duty_limits(v: Vehicle) -> Vehicle:
+    """The vehicle without its driver's duty limits (a carpool driver keeps its detour limit)."""
+    if v.kind == "carpool":
+        return replace(v, max_driving_s=None)
+    return replace(v, max_duration_s=None, max_driving_s=None)
+
+
 def _alone_on_vehicle(
     problem: Problem, r: Request, v: Vehicle, ptw: TimeWindow, dtw: TimeWindow
 ) -> _VehicleResult:
@@ -176,10 +197,7 @@ def _alone_on_vehicle(
         return _VehicleResult(False)
     if problem.may_carry(v, r) is not None:
         return _VehicleResult(False)
-    driver_limits = (
-        v.max_duration_s is not None or v.start_window is not None or v.end_window is not None
-    )
-    if driver_limits and not feasible_alone(problem, r, v):
+    if _driver_limits(v) and not feasible_alone(problem, r, v):
         # a carpool driver's or volunteer's own limits (window, detour) rule the vehicle out (the
         # route's timing network knows them); the interval below is exact for vehicles without
         # them and an outer bound for those with them
@@ -235,6 +253,16 @@ def alone_route(
     r, v = request, vehicle
     if not _fits(r, v):
         return None
+    if _driver_limits(v):
+        # the driver's own limits: the route's timing network holds them (with the pickup
+        # pinned to ``pickup_s`` when given)
+        if problem.may_carry(v, r) is not None:
+            return None
+        if pickup_s is not None:
+            if not problem.pickup_tw(r).contains(pickup_s):
+                return None
+            r = replace(r, pickup_window=TimeWindow(pickup_s, pickup_s))
+        return schedule_route(problem, v, [(r, "pickup"), (r, "dropoff")])
     sh = problem.rules.service_hours
     ptw, dtw = problem.pickup_tw(r), problem.dropoff_tw(r)
     if pickup_s is None:
@@ -463,6 +491,21 @@ def alone_report(problem: Problem, request: Request) -> AloneReport:
     # 7./8. exact check per vehicle
     intervals = _feasible_intervals(problem, r, roads, ptw, dtw)
     if not intervals:
+        limited = [v for v in roads if _without_duty_limits(v) != v]
+        relaxed = [_without_duty_limits(v) for v in limited]
+        if _feasible_intervals(problem, r, relaxed, ptw, dtw):
+            return verdict(
+                Reason.DUTY_LIMIT,
+                max_duration_s=min(
+                    (v.max_duration_s for v in limited if v.max_duration_s is not None),
+                    default=None,
+                ),
+                max_driving_s=min(
+                    (v.max_driving_s for v in limited if v.max_driving_s is not None),
+                    default=None,
+                ),
+                direct_s=problem.direct_s(r),
+            )
         return verdict(Reason.SHIFT_TOO_SHORT, **_nearest_alternative(problem, r, roads))
     return AloneReport(
         True,
@@ -523,6 +566,20 @@ def _detail(reason: Reason, problem: Problem, r: Request, d: dict[str, object]) 
         )
     if reason is Reason.SHIFT_TOO_SHORT:
         return f"Créneau {win}.{near_fr}", f"Window {win}.{near_en}"
+    if reason is Reason.DUTY_LIMIT:
+        limits_fr, limits_en = [], []
+        duty, driving = d.get("max_duration_s"), d.get("max_driving_s")
+        if isinstance(duty, int):
+            limits_fr.append(f"service {duty // 60} min au plus")
+            limits_en.append(f"duty at most {duty // 60} min")
+        if isinstance(driving, int):
+            limits_fr.append(f"conduite continue {driving // 60} min au plus")
+            limits_en.append(f"continuous driving at most {driving // 60} min")
+        direct = int(d.get("direct_s", 0))  # type: ignore[call-overload]
+        return (
+            f"Trajet direct {direct // 60} min ; {', '.join(limits_fr)}.",
+            f"Direct ride {direct // 60} min; {', '.join(limits_en)}.",
+        )
     lo, hi = d.get("earliest_pickup_s"), d.get("latest_pickup_s")
     vehicles = ", ".join(d.get("vehicles", []))  # type: ignore[arg-type]
     if isinstance(lo, int) and isinstance(hi, int):

@@ -432,6 +432,7 @@ def find_insertion(
     stats: InsertionStats | None = None,
     requests_by_id: dict[str, Request] | None = None,
     cache: ScreenCache | None = None,
+    kpis: bool = True,
 ) -> Insertion | None:
     """The cheapest confirmed way to add ``request`` to ``plan``, or None.
 
@@ -439,7 +440,9 @@ def find_insertion(
     the binding ones (promises, what is done). Visits starting before ``now_s`` are done: the
     new stops go after them. ``max_exact`` bounds the exact timings tried. ``cache`` keeps the
     routes' screen arrays for the next test against the same plan (the routes' requests and
-    their windows must be the same in both problems: only ``request`` may differ).
+    their windows must be the same in both problems: only ``request`` may differ). ``kpis``
+    False leaves the plan's KPIs as they were (a plan built insertion by insertion computes
+    them once at the end).
     """
     t0 = time.perf_counter()
     st = stats if stats is not None else InsertionStats()
@@ -496,7 +499,7 @@ def find_insertion(
             plan,
             routes=tuple(routes),
             rejections=rejections,
-            kpis=compute_kpis(problem, routes, rejections),
+            kpis=compute_kpis(problem, routes, rejections) if kpis else plan.kpis,
         )
         elapsed = time.perf_counter() - t0
         st.exact_tries += tries

@@ -6,7 +6,8 @@ the Problem clipped to the service hours; seats and wheelchair dimensions; picku
 pairs on the same vehicle with the pickup first and the ride-time limit as a hard constraint on
 the cumuls (with the pair limit function to guide the search filters); allowed vehicles per
 request (capacity, wheelchairs, and whether the vehicle can serve the request alone at all);
-drivers' breaks as fixed-duration intervals inside the route; every request optional behind a
+drivers' breaks as fixed-duration intervals inside the route, and their duty limits (the span
+of the route; continuous driving between breaks, in elapsed time); every request optional behind a
 refusal penalty (both nodes of a pair share it), which also keeps the first-solution heuristics
 from dead-ending. Costs are integers in 1e-5 euro.
 
@@ -57,9 +58,8 @@ from dispatcher.solver.schedule import (
 log = logging.getLogger(__name__)
 
 COST_SCALE = 100_000  # objective units per euro
-FALLBACK_FIRST_SOLUTION = (
-    "LOCAL_CHEAPEST_INSERTION"  # when the chosen heuristic finds nothing in time
-)
+EXPLAIN_S_PER_VEHICLE = 1e-4  # explaining one refusal takes about this much per vehicle (bound)
+QUICK_FIRST_SOLUTION = "LOCAL_CHEAPEST_INSERTION"  # when the time is short for the day's size
 MAX_DISTANCE_M = 10_000_000  # cap for unreachable pairs in cost matrices
 
 
@@ -87,6 +87,19 @@ class SearchOptions:
     no initial routes or pins), numba is installed and the time limit is at least this (below,
     the kernels' loading in a new process and OR-Tools' shorter share cost more than the layer
     gains).
+    ``greedy_min_requests``: from this many requests on, the exact greedy insertion
+    (:func:`_greedy_plan`, anytime: it stops at the end of the search's time, refusing what it
+    has not reached) makes a plan before OR-Tools searches, so that a plan exists whatever
+    happens to OR-Tools' first-solution heuristic in the time left (``PARALLEL_CHEAPEST_INSERTION``
+    takes 7-11 s on 400 requests; cut short, it leaves nothing); the cheaper of the two plans
+    wins. Below it, the greedy insertion only runs if OR-Tools found nothing. When such a large
+    day's search has less than ``quick_start_s`` per request left, OR-Tools starts from
+    ``LOCAL_CHEAPEST_INSERTION`` (about 6 times faster on those days) without a portfolio.
+    OR-Tools cannot start its search from the greedy plan: with breaks, restoring such an
+    assignment fails on large days (as it does from its own first solutions).
+    ``kernel_wait_s``: how long a solve waits at most for the ALNS layer's kernels to
+    load from numba's cache (never while they are being compiled; see
+    :mod:`dispatcher.solver.alns_gate`); without them OR-Tools gets the whole time.
     ``eliminate_share``: when vehicles have a fixed cost, this share of the time limit goes to
     emptying routes afterwards
     (:func:`dispatcher.solver.route_elimination.eliminate_routes`); off by default: on the 8
@@ -114,6 +127,9 @@ class SearchOptions:
     neighbors_ratio: float = 1.0
     min_neighbors: int = 1
     alns_min_s: float = 2.0
+    greedy_min_requests: int = 100
+    quick_start_s: float = 0.02
+    kernel_wait_s: float = 2.0
 
 
 @dataclass
@@ -175,6 +191,10 @@ class OrToolsSolver:
         params = self.params or problem.params
         check_names(params)
         trace = self.trace = SearchTrace()
+        if self._alns_applies(problem, params, problem.vehicles, False, initial_routes, pinned):
+            from dispatcher.solver import alns_gate
+
+            alns_gate.start()  # the kernels load (or compile elsewhere) while the model is built
 
         # Vehicles that can work at all (breaks fit in the shift) and, per request, the vehicles
         # able to serve it alone. Requests nobody can serve alone stay out of the model.
@@ -195,6 +215,8 @@ class OrToolsSolver:
                     v.wheelchairs >= r.wheelchairs,
                     v.kind,
                     v.max_duration_s,
+                    v.max_driving_s,
+                    v.driving_break_s,
                     v.start_window,
                     v.end_window,
                     v.allowed_stops,
@@ -220,11 +242,22 @@ class OrToolsSolver:
         refused: list[str] = list(skipped)
         objective = 0.0
         if modelled and vehicles:
+            # Only vehicles that can serve someone alone enter the model: one that can serve
+            # nobody may not even be able to stay unused there (breaks its duty limits cannot
+            # fit, for one), which would leave the whole model without a solution.
+            useful = sorted({k for ks in allowed.values() for k in ks})
             status, detail, routes, dropped, objective = self._search(
-                problem, params, modelled, vehicles, allowed, t0, initial_routes, pinned
+                problem, params, modelled, useful, allowed, t0, initial_routes, pinned
             )
             if dropped and self.options.reinsert and not pinned:
-                routes, dropped, objective = _reinsert(problem, routes, dropped, objective)
+                # within the time limit, leaving the time to explain who stays refused
+                per_refusal = EXPLAIN_S_PER_VEHICLE * len(problem.vehicles)
+                deadline = t0 + params.effective_time_limit_s - per_refusal * len(dropped)
+                if params.effective_time_limit_s <= 0:
+                    deadline = math.inf  # a first plan only: no time limit
+                routes, dropped, objective = _reinsert(
+                    problem, routes, dropped, objective, deadline
+                )
             if self._eliminating(problem, params, pinned, initial_routes) and len(routes) > 1:
                 deadline = (
                     t0
@@ -332,6 +365,8 @@ class OrToolsSolver:
                 (r.seats + r.wheelchairs) * problem.travel_m(r.pickup, r.dropoff) / 1000.0
             )
         cost_cb: dict[tuple[float, float, float], int] = {}
+        cost_mat: dict[tuple[float, float, float], np.ndarray] = {}
+        arc_cost: list[np.ndarray] = []  # per vehicle slot: its arc costs, model units
         for s, v in enumerate(vehicles):
             key = (v.cost_per_km, v.cost_per_hour, v.cost_per_passenger_km)
             if key not in cost_cb:
@@ -340,7 +375,9 @@ class OrToolsSolver:
                 )
                 if v.cost_per_passenger_km > 0:
                     c = c + (pax_km * (v.cost_per_passenger_km * COST_SCALE))[:, None]
-                cost_cb[key] = routing.RegisterTransitMatrix(np.rint(c).astype(np.int64).tolist())
+                cost_mat[key] = np.rint(c).astype(np.int64)
+                cost_cb[key] = routing.RegisterTransitMatrix(cost_mat[key].tolist())
+            arc_cost.append(cost_mat[key])
             routing.SetArcCostEvaluatorOfVehicle(cost_cb[key], s)
             if v.fixed_cost > 0:
                 routing.SetFixedCostOfVehicle(int(round(v.fixed_cost * COST_SCALE)), s)
@@ -363,8 +400,9 @@ class OrToolsSolver:
                     min(v.shift.end_s, v.end_window.end_s),
                 )
                 tdim.CumulVar(routing.End(s)).SetRange(lo, max(lo, hi))
-            if v.max_duration_s is not None:
-                tdim.SetSpanUpperBoundForVehicle(v.max_duration_s, s)
+            span = v.route_duration_limit_s()  # max duty, and continuous driving without rests
+            if span is not None:
+                tdim.SetSpanUpperBoundForVehicle(span, s)
             routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(s)))
             routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(routing.Start(s)))
         if problem.weights.balance_per_hour > 0:
@@ -448,6 +486,10 @@ class OrToolsSolver:
             for a, b2 in zip(ivs, ivs[1:], strict=False):
                 solver.Add(b2.StartExpr() >= a.EndExpr())
             tdim.SetBreakIntervalsOfVehicle(ivs, s, service)
+            if v.max_driving_s is not None and v.resting_breaks():
+                # at most max_driving_s of the time dimension (elapsed time, not driving alone)
+                # between the route's start, its breaks of at least driving_break_s and its end
+                tdim.SetBreakDistanceDurationOfVehicle(v.max_driving_s, v.driving_break_s, s)
             for iv in ivs:
                 routing.AddIntervalToAssignment(iv)
             break_vars[s] = ivs
@@ -459,27 +501,35 @@ class OrToolsSolver:
             limit_s *= 1.0 - self.options.eliminate_share
         alns_limit_s = limit_s
         use_alns = self._alns_applies(problem, params, vehicles, first_only, initial_routes, pinned)
+        notes = ""  # what happened around OR-Tools' status, for the status detail
         if use_alns:
-            # the compiled kernels load once per process (about 0.6 s from numba's cache): that
-            # time is spent first, and OR-Tools gets its share of what is left
-            from dispatcher.solver import alns
+            from dispatcher.solver import alns_gate
 
-            alns.warm_up()
-            used = time.perf_counter() - t0
-            limit_s = used + max(0.0, limit_s - used) * (1.0 - params.alns_share)
+            # The kernels load in the background since the solve began: wait for them a little
+            # while they load from numba's cache, not at all while they are being compiled.
+            left = limit_s - (time.perf_counter() - t0)
+            if alns_gate.ready(min(opts.kernel_wait_s, 0.25 * max(0.0, left))):
+                used = time.perf_counter() - t0
+                limit_s = used + max(0.0, limit_s - used) * (1.0 - params.alns_share)
+            else:
+                use_alns = False
+                notes += "_ALNS_NOT_READY"
+                log.info("the ALNS layer's kernels are not ready (%s)", alns_gate.state())
         # What is left of the budget once the model is built, minus a share for timing the
         # routes and explaining refusals afterwards.
         reserve = min(0.1 * limit_s, 0.002 * nr + 0.05)
+        search_end = t0 + limit_s - reserve
 
         def budget_ms() -> int:
-            return max(50, int(1000 * (limit_s - (time.perf_counter() - t0) - reserve)))
+            return max(50, int(1000 * (search_end - time.perf_counter())))
 
         # A portfolio moves on from a heuristic whose search has stopped improving: the limit
         # below (off unless a portfolio stage sets ``stall["after_s"]``) ends that stage early.
-        stall: dict[str, float] = {"after_s": math.inf, "best": math.inf, "last": 0.0}
+        stall: dict[str, float] = {"after_s": math.inf, "best": math.inf, "last": 0.0, "n": 0}
 
         def on_solution() -> None:  # records improvements only (GLS reports every move it accepts)
             value = routing.CostVar().Value()
+            stall["n"] += 1
             if value < stall["best"]:
                 stall["best"], stall["last"] = value, time.perf_counter()
             cost = value / COST_SCALE
@@ -524,13 +574,16 @@ class OrToolsSolver:
             if params.solution_limit is not None:
                 sp.solution_limit = params.solution_limit
             sp.time_limit.FromMilliseconds(budget_ms())
+        node_of = {
+            (r.id, kind): 2 * nv + 2 * q + (kind == "dropoff")
+            for q, r in enumerate(requests)
+            for kind in ("pickup", "dropoff")
+        }
         sol = None
+        code, status = -1, ""
+        greedy: list[list[int]] | None = None  # the greedy insertion's routes, when they win
+        greedy_cost = math.inf
         if initial_routes:
-            node_of = {
-                (r.id, kind): 2 * nv + 2 * q + (kind == "dropoff")
-                for q, r in enumerate(requests)
-                for kind in ("pickup", "dropoff")
-            }
             start_routes = [
                 [
                     manager.NodeToIndex(node_of[st])
@@ -543,78 +596,87 @@ class OrToolsSolver:
             initial = routing.ReadAssignmentFromRoutes(start_routes, True)
             if initial is not None:
                 sol = routing.SolveFromAssignmentWithParameters(initial, sp)
+                code = routing.status()
+                status = _status_name(code)
             else:
                 log.warning(
                     "the initial routes are not a solution of the model; searching from scratch"
                 )
-        if (
-            sol is None
-            and len(opts.portfolio) > 1
-            and limit_s >= opts.portfolio_min_s
-            and not pinned
-        ):
-            sol, status, code = _portfolio(
-                routing,
-                sp,
-                [first, *[f for f in opts.portfolio if f != first]],
-                budget_ms,
-                stall,
-                opts.stall_share * limit_s,
-            )
-        elif sol is None:
+        if sol is None and (first_only or pinned):
+            # a first plan only (no time limit: the heuristic runs to its end), or a live
+            # re-optimisation that found nothing from its routes
             sol = routing.SolveWithParameters(sp)
             code = routing.status()
             status = _status_name(code)
-        else:
-            code = routing.status()
-            status = _status_name(code)
-        if (
-            (sol is None or not trace.solutions)
-            and not first_only
-            and first != FALLBACK_FIRST_SOLUTION
-        ):
-            # No plan within the budget (the first-solution heuristic is the slow part on large
-            # days; cut short, it returns every request unperformed and never reports a
-            # solution): a plan late beats no plan, from a faster heuristic, without local search.
-            log.warning(
-                "no plan with %s in time; first plan with %s",
-                params.first_solution,
-                FALLBACK_FIRST_SOLUTION,
-            )
-            fb = pywrapcp.DefaultRoutingSearchParameters()
-            fb.first_solution_strategy = getattr(
-                routing_enums_pb2.FirstSolutionStrategy, FALLBACK_FIRST_SOLUTION
-            )
-            fb.local_search_metaheuristic = (
-                routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
-            )
-            fb.solution_limit = 1
-            fb.log_search = params.log_search
-            sol = routing.SolveWithParameters(fb)
-            code = routing.status()
-            status = _status_name(code) + "_FALLBACK_FIRST_PLAN"
+        elif sol is None:
+            # A large day first gets a plan from the exact greedy insertion (anytime: it stops
+            # at the end of the search's time, refusing what it has not reached): OR-Tools'
+            # first-solution heuristic may not finish in time on it, and stopped short it
+            # leaves nothing. OR-Tools then searches with the time left, from a faster
+            # heuristic when that time is short for the day's size; the cheaper plan wins.
+            if len(requests) >= opts.greedy_min_requests:
+                greedy, greedy_cost = self._greedy_first_plan(
+                    problem, requests, vehicles, node_of, arc_cost, search_end, t0
+                )
+            left_s = search_end - time.perf_counter()
+            if left_s > 0.05:
+                large = len(requests) >= opts.greedy_min_requests
+                quick = large and left_s < opts.quick_start_s * len(requests)
+                first = QUICK_FIRST_SOLUTION if quick else first
+                sp.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)
+                sp.time_limit.FromMilliseconds(budget_ms())
+                if len(opts.portfolio) > 1 and limit_s >= opts.portfolio_min_s and not quick:
+                    sol, status, code = _portfolio(
+                        routing,
+                        sp,
+                        [first, *[f for f in opts.portfolio if f != first]],
+                        budget_ms,
+                        stall,
+                        opts.stall_share * limit_s,
+                    )
+                else:
+                    sol = routing.SolveWithParameters(sp)
+                    code = routing.status()
+                    status = _status_name(code) + (f"_{first}" if quick else "")
+                if stall["n"] == 0:
+                    sol = None  # cut short before its first plan: every request unperformed
+            if greedy is None and sol is None and search_end - time.perf_counter() > 0.0:
+                greedy, greedy_cost = self._greedy_first_plan(
+                    problem, requests, vehicles, node_of, arc_cost, search_end, t0
+                )
+            if greedy is not None and (sol is None or greedy_cost <= sol.ObjectiveValue()):
+                sol, code = None, routing_enums_pb2.RoutingSearchStatus.ROUTING_NOT_SOLVED
+                status = "GREEDY_INSERTION" + (f"_OVER_{status}" if status else "")
+            else:
+                greedy = None
+        status += notes
         trace.search_s = time.perf_counter() - t_search
-        if sol is None:
+        if sol is None and greedy is None:
             log.warning("OR-Tools found no plan (%s); every request is refused", status)
             return SolveStatus.NO_PLAN, status, [], [r.id for r in requests], 0.0
         optimal = code == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL
 
         # ---- read the routes (improved by the ALNS when it applies) and time them ----
-        objective = sol.ObjectiveValue() / COST_SCALE
         node_routes: list[list[int]] = []
         hints: list[list[int]] = []
-        for s in range(nv):
-            idx = routing.Start(s)
-            nodes: list[int] = []
-            hint = [sol.Min(tdim.CumulVar(idx))]
-            idx = sol.Value(routing.NextVar(idx))
-            while not routing.IsEnd(idx):
-                nodes.append(manager.IndexToNode(idx))
-                hint.append(sol.Min(tdim.CumulVar(idx)))
+        if sol is None:  # the greedy insertion's plan
+            assert greedy is not None
+            node_routes, hints = greedy, [[] for _ in greedy]
+            objective = greedy_cost / COST_SCALE
+        else:
+            objective = sol.ObjectiveValue() / COST_SCALE
+            for s in range(nv):
+                idx = routing.Start(s)
+                nodes: list[int] = []
+                hint = [sol.Min(tdim.CumulVar(idx))]
                 idx = sol.Value(routing.NextVar(idx))
-            hint.append(sol.Min(tdim.CumulVar(idx)))
-            node_routes.append(nodes)
-            hints.append(hint)
+                while not routing.IsEnd(idx):
+                    nodes.append(manager.IndexToNode(idx))
+                    hint.append(sol.Min(tdim.CumulVar(idx)))
+                    idx = sol.Value(routing.NextVar(idx))
+                hint.append(sol.Min(tdim.CumulVar(idx)))
+                node_routes.append(nodes)
+                hints.append(hint)
         if use_alns:
             improved = self._refine_with_alns(
                 problem,
@@ -645,7 +707,9 @@ class OrToolsSolver:
                 stops.append((requests[q], "dropoff" if is_drop else "pickup"))
             if not stops:
                 continue
-            hint_breaks: list[int | None] = [sol.StartValue(iv) for iv in break_vars.get(s, [])]
+            hint_breaks: list[int | None] = (
+                [sol.StartValue(iv) for iv in break_vars.get(s, [])] if sol is not None else []
+            )
             route, removed = _time_route(problem, v, stops, hints[s] or None, hint_breaks)
             dropped_late += removed
             if route is not None:
@@ -662,6 +726,43 @@ class OrToolsSolver:
         refused = [r.id for r in requests if r.id not in served]
         outcome = SolveStatus.OPTIMAL if optimal else SolveStatus.SOLVED
         return outcome, status, routes, refused, objective
+
+    def _greedy_first_plan(
+        self,
+        problem: Problem,
+        requests: Sequence[Request],
+        vehicles: Sequence[Vehicle],
+        node_of: dict[tuple[str, str], int],
+        arc_cost: Sequence[np.ndarray],
+        deadline: float,
+        t0: float,
+    ) -> tuple[list[list[int]], float]:
+        """A plan from the exact greedy insertion (:func:`_greedy_plan`) until ``deadline``, as
+        node routes per vehicle slot, and its cost in the model's objective units (arcs, fixed
+        costs, refusal penalties: comparable with OR-Tools' objective)."""
+        nv = len(vehicles)
+        per_refusal = EXPLAIN_S_PER_VEHICLE * len(problem.vehicles)
+        plan, left = _greedy_plan(problem, requests, deadline, per_refusal)
+        slot = {v.id: s for s, v in enumerate(vehicles)}
+        routes: list[list[int]] = [[] for _ in vehicles]
+        for route in plan.routes:
+            if route.vehicle_id in slot:  # (a vehicle out of the model serves no one alone)
+                routes[slot[route.vehicle_id]] = [
+                    node_of[(v.request_id, v.kind)] for v in route.visits
+                ]
+        cost = 0.0
+        served = {n for nodes in routes for n in nodes}
+        for q, r in enumerate(requests):
+            if 2 * nv + 2 * q not in served:
+                cost += 2 * round(problem.weights.refusal_penalty * r.priority * COST_SCALE / 2)
+        for s, nodes in enumerate(routes):
+            if nodes:
+                path = [s, *nodes, nv + s]
+                cost += float(sum(arc_cost[s][a, b] for a, b in zip(path, path[1:], strict=False)))
+                cost += round(vehicles[s].fixed_cost * COST_SCALE)
+        self.trace.solutions.append((time.perf_counter() - t0, cost / COST_SCALE))
+        log.info("greedy insertion: %d request(s) left out", len(left))
+        return routes, cost
 
     def _alns_applies(
         self,
@@ -680,9 +781,9 @@ class OrToolsSolver:
         too_short = params.effective_time_limit_s < self.options.alns_min_s
         if params.solution_limit is not None or too_short:
             return False
-        from dispatcher.solver import alns, alns_kernels
+        from dispatcher.solver import alns_gate  # numba itself loads in the background
 
-        return alns_kernels.HAVE_NUMBA and alns.applicable(problem, vehicles)
+        return alns_gate.available() and alns_gate.applicable(problem, vehicles)
 
     def _refine_with_alns(
         self,
@@ -735,7 +836,10 @@ def _portfolio(
     seconds; the last stage runs to the end. Returns the plan, its status name (with the
     heuristic's) and OR-Tools' status code of its stage."""
     best: tuple[float, pywrapcp.Assignment, str, int] | None = None
+    code, status = routing_enums_pb2.RoutingSearchStatus.ROUTING_NOT_SOLVED, "ROUTING_NOT_SOLVED"
     for j, name in enumerate(strategies):
+        if budget_ms() <= 50 and best is not None:
+            break  # no time left for another heuristic's first plan
         one = pywrapcp.DefaultRoutingSearchParameters()
         one.CopyFrom(sp)
         one.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, name)
@@ -758,21 +862,31 @@ def _portfolio(
 
 
 def _reinsert(
-    problem: Problem, routes: list[Route], dropped: Sequence[str], objective: float
+    problem: Problem,
+    routes: list[Route],
+    dropped: Sequence[str],
+    objective: float,
+    deadline: float = math.inf,
 ) -> tuple[list[Route], list[str], float]:
     """Insert what the search left out (each request here is feasible alone), most important and
-    longest first, with the exact real-time insertion; returns the routes, who is still refused
-    and the objective corrected by the insertions' estimates."""
-    from dispatcher.solver.insertion import (
-        find_insertion,  # the insertion module imports schedule only
+    longest first, with the exact real-time insertion, until ``deadline`` (``perf_counter``
+    time); returns the routes, who is still refused and the objective corrected by the
+    insertions' estimates."""
+    from dispatcher.solver.insertion import (  # the insertion module imports schedule only
+        ScreenCache,
+        find_insertion,
     )
 
     byid = {r.id: r for r in problem.requests}
     plan = Plan(routes=tuple(routes))
     left: list[str] = []
     todo = sorted(dropped, key=lambda rid: (-byid[rid].priority, -problem.direct_s(byid[rid])))
+    cache = ScreenCache()
     for rid in todo:
-        ins = find_insertion(problem, plan, byid[rid], requests_by_id=byid)
+        if time.perf_counter() > deadline:
+            left.append(rid)
+            continue
+        ins = find_insertion(problem, plan, byid[rid], requests_by_id=byid, cache=cache)
         if ins is None:
             left.append(rid)
             continue
@@ -782,6 +896,32 @@ def _reinsert(
         log.info("re-inserted %d refused request(s) after the search", len(dropped) - len(left))
     order = {rid: k for k, rid in enumerate(dropped)}
     return list(plan.routes), sorted(left, key=order.__getitem__), objective
+
+
+def _greedy_plan(
+    problem: Problem, requests: Sequence[Request], deadline: float, per_left_s: float
+) -> tuple[Plan, list[str]]:
+    """A plan built by inserting ``requests`` one at a time, most important and earliest first,
+    each at its cheapest exact position (:func:`dispatcher.solver.insertion.find_insertion`),
+    until ``deadline`` (``perf_counter`` time) minus ``per_left_s`` per request not inserted
+    yet (the time to explain its refusal). Returns the plan and the ids left out."""
+    from dispatcher.solver.insertion import ScreenCache, find_insertion
+
+    byid = {r.id: r for r in problem.requests}
+    order = sorted(requests, key=lambda r: (-r.priority, problem.pickup_tw(r).start_s, r.id))
+    plan = Plan(routes=())
+    cache = ScreenCache()
+    left: list[str] = []
+    for k, r in enumerate(order):
+        if time.perf_counter() > deadline - per_left_s * (len(order) - k):
+            left += [x.id for x in order[k:]]
+            break
+        ins = find_insertion(problem, plan, r, requests_by_id=byid, cache=cache, kpis=False)
+        if ins is None:
+            left.append(r.id)
+        else:
+            plan = ins.plan
+    return plan, left
 
 
 def _time_route(

@@ -15,6 +15,13 @@ Times follow dispatcher.model: ``start_s`` is the start of service, ``departure_
 service`` (boarding at a pickup, alighting at a drop-off), ``arrival_s`` at the next stop is
 the previous departure plus travel, ``start_s >= arrival_s``; a break of duration ``d`` in a
 leg needs ``prev.departure + travel + d <= next.start_s`` and lies between the two.
+
+Drivers' duty limits are difference constraints too: ``max_duration_s`` bounds the arrival at
+the end depot minus the departure from the start; ``max_driving_s`` (continuous driving, in
+elapsed time, see :class:`dispatcher.model.Vehicle`) bounds the time from the departure to the
+start of the first break of at least ``driving_break_s``, from the end of each such break to the
+start of the next, and from the end of the last to the arrival (the breaks are in route order
+once their legs are chosen), or the whole route when the vehicle has no such break.
 """
 
 from __future__ import annotations
@@ -99,6 +106,7 @@ class RouteTimer:
         n = len(self.stops)
         self.n = n
         self.breaks = usable_breaks(vehicle)
+        self.n_breaks = len(self.breaks or ())  # all of them, while a search places a few
         self.locs = [problem.index(vehicle.start)]
         self.locs += [
             problem.index(r.pickup if k == "pickup" else r.dropoff) for r, k in self.stops
@@ -131,8 +139,9 @@ class RouteTimer:
         if v.end_window is not None:
             e.append((0, n + 2, v.end_window.end_s))
             e.append((n + 2, 0, -v.end_window.start_s))
-        if v.max_duration_s is not None:
-            e.append((1, n + 2, v.max_duration_s))
+        span = v.route_duration_limit_s()  # max duty, and continuous driving without rests
+        if span is not None:
+            e.append((1, n + 2, span))
         for k, tw in enumerate(self.windows):
             if tw is None:
                 return None
@@ -181,7 +190,28 @@ class RouteTimer:
                 if last is not None:
                     edges.append((b, last, -breaks[last - n - 3].duration_s))
                 last = b
+        edges += self._driving_edges(len(gaps))
         return _Network(n + 3 + len(gaps), edges)
+
+    def _driving_edges(self, placed: int) -> list[tuple[int, int, int]]:
+        """Continuous driving between the first ``placed`` breaks (in route order): from the
+        departure to the first resting break, between resting breaks, and, once every break is
+        placed, from the last to the arrival. With fewer breaks placed the constraints are a
+        relaxation (a later break may still end the last stretch). Without any resting break
+        the limit is the base network's route duration."""
+        v, n = self.vehicle, self.n
+        limit = v.max_driving_s
+        if limit is None or self.breaks is None:
+            return []
+        rests = [j for j in range(placed) if self.breaks[j].duration_s >= v.driving_break_s]
+        out: list[tuple[int, int, int]] = []
+        prev, extra = 1, 0  # variable where the stretch starts, plus the duration of that rest
+        for j in rests:
+            out.append((prev, n + 3 + j, limit + extra))
+            prev, extra = n + 3 + j, self.breaks[j].duration_s
+        if rests and placed == self.n_breaks:
+            out.append((prev, n + 2, limit + extra))
+        return out
 
     @staticmethod
     def _latest(net: _Network) -> list[int] | None:

@@ -28,10 +28,12 @@ cost the literature reports. Vehicles cost ``1000 / scale`` per km and nothing p
 solver's objective (euros) is the instance's total distance; for PDPTW/VRPTW (ranked by
 vehicles first) each vehicle has a fixed cost of :data:`VEHICLE_FIXED_COST`.
 
-What the model cannot express yet: a route DURATION limit different from the depot window (the
-pr layout: T=480 inside a day window [0, 1440]). The reader keeps it as
-``Instance.max_route_duration`` and :func:`extra_violations` checks it beside the project's
-checker; a ``Vehicle.max_duration_s`` field would let the solver and checker enforce it.
+Route duration. The header's T bounds each route from leaving the depot to coming back. In the
+a/b layout the depot window is [0, T], so the shift holds it; in the pr layout the depot window
+is [0, 1440] and T=480 is separate: the reader puts T on every vehicle as ``max_duration_s``
+(whenever it is tighter than the depot window, in either layout), so that both searches, the
+route timing and the checker hold it. ``Instance.max_route_duration`` keeps T as read and
+:func:`extra_violations` re-checks it from the file's value beside the checker.
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ class Instance:
     ``problem.locations``; ``node_stops`` maps the file's node/task ids to the stop they became
     (for VRPTW a customer maps to its drop-off; its pickup at the depot is implied).
     ``bks_cost``/``bks_vehicles`` come from bks.csv (``bks_vehicles`` is None for DARP).
-    ``max_route_duration`` (instance units) is a limit the Problem does not express (pr layout).
+    ``max_route_duration`` (instance units) is the header's T when it is tighter than the depot
+    window (pr layout); the vehicles carry it as ``max_duration_s``.
     """
 
     name: str
@@ -296,13 +299,22 @@ def read_cordeau(
         )
         node_stops[i] = (rid, "pickup")
         node_stops[n + i] = (rid, "dropoff")
-    # a/b layout: the depot window is [0, T], so the shift expresses the route duration limit;
-    # pr layout: the shift is the depot window and T stays outside the model
+    # The shift is the depot window. a/b layout: that window is [0, T], so the shift already
+    # bounds the route's duration; pr layout: T is tighter than the window and becomes the
+    # vehicles' max duty time (travel times are rounded up, so a route within T in the integer
+    # matrix is within T with the real distances too).
     shift = TimeWindow(depot_e * S, depot_l * S)
-    max_dur = None if layout == "ab" and depot_l - depot_e <= t_max else t_max
+    max_dur = None if depot_l - depot_e <= t_max else t_max
     vehicles = tuple(
         Vehicle(
-            f"v{j}", "0", str(end_node), shift, seats=cap, cost_per_km=1000.0 / S, cost_per_hour=0.0
+            f"v{j}",
+            "0",
+            str(end_node),
+            shift,
+            seats=cap,
+            cost_per_km=1000.0 / S,
+            cost_per_hour=0.0,
+            max_duration_s=None if max_dur is None else math.floor(max_dur * S),
         )
         for j in range(k)
     )
@@ -586,8 +598,8 @@ def vehicles_used(plan: Plan) -> int:
 
 
 def extra_violations(instance: Instance, plan: Plan) -> list[str]:
-    """Constraints of the instance that the Problem cannot express (checked here, beside the
-    project's checker): the route duration limit of the pr layout."""
+    """The instance's route duration limit T re-checked from the file's value, beside the
+    project's checker (which holds it as the vehicles' ``max_duration_s``)."""
     out: list[str] = []
     if instance.max_route_duration is not None:
         limit = instance.max_route_duration * instance.scale

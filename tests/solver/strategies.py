@@ -122,10 +122,15 @@ def euclidean_matrices(
 
 
 @st.composite
-def problems(draw: st.DrawFn, max_requests: int = 6, max_vehicles: int = 3) -> Problem:
+def problems(
+    draw: st.DrawFn, max_requests: int = 6, max_vehicles: int = 3, duty_limits: bool = False
+) -> Problem:
     """A random dial-a-ride Problem in a 30 km square: a depot or two, a few stops, requests
     with pickup windows or appointments (some impossible on purpose: too early, too large,
-    wheelchairs), vehicles with and without wheelchair places and breaks."""
+    wheelchairs), vehicles with and without wheelchair places and breaks. With
+    ``duty_limits``, vehicles also get drivers' duty limits (a max duty time, a max continuous
+    driving time whose resting break is sometimes one of the vehicle's breaks, sometimes
+    longer than all of them), from loose to tighter than a single trip."""
     n_stops = draw(st.integers(3, 7))
     coord = st.integers(0, 30_000)
     pts = [(draw(coord), draw(coord)) for _ in range(n_stops + 2)]
@@ -147,6 +152,11 @@ def problems(draw: st.DrawFn, max_requests: int = 6, max_vehicles: int = 3) -> P
                     draw(st.sampled_from([900, 1800])),
                 ),
             )
+        limits: dict[str, int | None] = {}
+        if duty_limits:
+            limits["max_duration_s"] = draw(st.one_of(st.none(), st.integers(1200, 7 * H)))
+            limits["max_driving_s"] = draw(st.one_of(st.none(), st.integers(1200, 4 * H)))
+            limits["driving_break_s"] = draw(st.sampled_from([900, 1800, 2700]))
         vehicles.append(
             Vehicle(
                 f"v{k}",
@@ -156,6 +166,7 @@ def problems(draw: st.DrawFn, max_requests: int = 6, max_vehicles: int = 3) -> P
                 seats=draw(st.integers(1, 8)),
                 wheelchairs=draw(st.sampled_from([0, 0, 1, 2])),
                 breaks=brks,
+                **limits,  # type: ignore[arg-type]
             )
         )
     requests = []

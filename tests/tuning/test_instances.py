@@ -64,7 +64,8 @@ def test_pr_layout_is_detected_and_read(tmp_path: Path) -> None:
     v = p.vehicles[0]
     assert (v.start, v.end, v.seats) == ("0", "0", 6)  # node 0 closes the route
     assert (v.shift.start_s, v.shift.end_s) == (0, 1440 * S)  # the depot window, not T
-    assert inst.max_route_duration == 480  # T is kept beside the Problem
+    assert inst.max_route_duration == 480  # T as read, re-checked beside the checker
+    assert all(v.max_duration_s == 480 * S for v in p.vehicles)  # and held by the model
     r1 = p.requests[0]
     assert p.max_ride_s(r1) == 90 * S and p.boarding_s(r1) == 10 * S and p.alighting_s(r1) == 10 * S
     assert p.pickup_tw(r1).start_s == 60 * S and p.pickup_tw(r1).end_s == 90 * S
@@ -98,6 +99,7 @@ def test_ab_layout_is_detected_and_read(tmp_path: Path) -> None:
     v = inst.problem.vehicles[0]
     assert (v.start, v.end, v.shift.end_s) == ("0", "5", 480 * S)
     assert inst.max_route_duration is None  # depot window [0, T] is the duration limit
+    assert v.max_duration_s is None
 
 
 def test_layout_mismatch_is_a_named_data_error(tmp_path: Path) -> None:
