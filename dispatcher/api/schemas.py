@@ -72,7 +72,14 @@ class RequestIn(Strict):
     alighting_s: Annotated[int, Field(ge=0, le=3600)] | None = None
     max_ride_s: Annotated[int, Field(ge=0, le=MAX_T)] | None = None
     priority: Annotated[int, Field(ge=1, le=100)] = 1
-    return_of: Id | None = None
+    return_of: Id | None = Field(
+        default=None, description="Id of the outbound trip this one is the return of."
+    )
+    min_stay_s: Annotated[int, Field(ge=0, le=MAX_T)] | None = Field(
+        default=None,
+        description="A return: least time (s) from the outbound's drop-off to its pickup "
+        "(default 900).",
+    )
     name: Text = ""
     phone: Text = ""
     accepts_carpool: bool | None = Field(

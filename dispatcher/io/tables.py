@@ -25,6 +25,7 @@ REQUEST_CSV_COLUMNS = (
     "not_before",
     "priority",
     "return_of",
+    "min_stay_min",
     "name",
     "phone",
 )
@@ -93,6 +94,10 @@ def requests_from_csv(path: str | Path) -> list[dict[str, Any]]:
             if not (row.get("pickup_from") and row.get("pickup_to")):
                 raise InputError("give both pickup_from and pickup_to", f"{path}: line {line}")
             d["pickup_window"] = [row["pickup_from"], row["pickup_to"]]
+        if row.get("min_stay_min"):
+            d["min_stay_s"] = _minutes_s(
+                row["min_stay_min"], "min_stay_min", f"{path}: line {line}"
+            )
         d["_line"] = line
         out.append(d)
     return out
@@ -125,18 +130,24 @@ def fleet_from_csv(path: str | Path) -> list[dict[str, Any]]:
         if row.get("break_from") or row.get("break_to") or row.get("break_min"):
             if not (row.get("break_from") and row.get("break_to") and row.get("break_min")):
                 raise InputError("a break needs break_from, break_to and break_min", where)
-            try:
-                minutes = int(row["break_min"])
-            except ValueError:
-                raise InputError(
-                    f"break_min must be whole minutes, got {row['break_min']!r}", where
-                ) from None
             d["breaks"] = [
-                {"window": [row["break_from"], row["break_to"]], "duration_s": minutes * 60}
+                {
+                    "window": [row["break_from"], row["break_to"]],
+                    "duration_s": _minutes_s(row["break_min"], "break_min", where),
+                }
             ]
         d["_line"] = line
         out.append(d)
     return out
+
+
+def _minutes_s(text: str, column: str, where: str) -> int:
+    """A CSV duration in whole minutes (people type minutes), as seconds."""
+    try:
+        minutes = int(text)
+    except ValueError:
+        raise InputError(f"{column} must be whole minutes, got {text!r}", where) from None
+    return minutes * 60
 
 
 def strip_lines(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
