@@ -352,6 +352,23 @@ class RequestOut(BaseModel):
     updated_at: str | None = None
 
 
+class ReturnTripOut(BaseModel):
+    """What cancelling an outbound did to its return trip."""
+
+    request_id: str
+    status: Literal["pending", "accepted", "refused", "cancelled"]
+    action: Literal["kept", "cancelled"] = Field(
+        description="kept: a trip of its own now (unlinked); cancelled: cancelled with it"
+    )
+    linked: bool = False
+
+
+class CancelledOut(RequestOut):
+    """A cancelled request, and what became of its return trip (None: it has none)."""
+
+    return_trip: ReturnTripOut | None = None
+
+
 class SubmittedOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"day": "2030-01-07", "created": 2, "ids": ["r1", "r2"]}]}

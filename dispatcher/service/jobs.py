@@ -18,7 +18,15 @@ from typing import Any, Literal
 from dispatcher.errors import DispatcherError, InputError
 from dispatcher.io.plan import plan_to_dict
 from dispatcher.io.problem import problem_to_dict
-from dispatcher.model import REASON_MESSAGES, Plan, Problem, Reason, SolverParams, Visit
+from dispatcher.model import (
+    REASON_MESSAGES,
+    Plan,
+    Problem,
+    Reason,
+    Rejection,
+    SolverParams,
+    Visit,
+)
 from dispatcher.service import promises
 from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context
@@ -26,6 +34,8 @@ from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import stored_plan
 from dispatcher.solver import default_solver
 from dispatcher.solver.checker import check_plan
+from dispatcher.solver.explain import linked_rejection
+from dispatcher.solver.linked import anchor, stay_s
 from dispatcher.solver.live import DEFAULT_REACTION_S, bookable_from, live_problem
 from dispatcher.solver.mixed import plan_mixed
 from dispatcher.store import ConflictError, KeyInfo
@@ -70,30 +80,50 @@ def live_job_problem(
     reaction_s: int = DEFAULT_REACTION_S,
 ) -> tuple[
     Problem,
-    list[str],
+    dict[str, tuple[str, str] | None],
     dict[str, list[Stop]] | None,
     dict[str, str] | None,
     dict[Stop, tuple[str, int]],
 ]:
     """A plan job on the day itself: the requests not yet promised start no earlier than now +
-    the reaction margin (those whose window has passed are left out, returned as too late); what
-    is done in the old plan is pinned (``dispatcher.solver.live.live_problem``), its requests
-    kept on their vehicle, and the stored routes are the search's starting point.
-    Returns (problem, too late ids, initial routes, pins, done visits -> (vehicle, start))."""
+    the reaction margin (those whose window has passed are left out, returned as too late, and
+    so is a return that can no longer follow its outbound; the other half of a linked trip left
+    out is left out too unless promised); what is done in the old plan is pinned
+    (``dispatcher.solver.live.live_problem``), its requests kept on their vehicle, and the
+    stored routes are the search's starting point.
+    Returns (problem, too late ids -> None, or (the other half of its linked trip, that half's
+    role) when left out for it; initial routes, pins, done visits -> (vehicle, start))."""
     earliest = now_s + reaction_s
     reqs = []
-    too_late: list[str] = []
+    too_late: dict[str, tuple[str, str] | None] = {}
     for r in problem.requests:
         if r.id in promised:
             reqs.append(r)
             continue
         b = bookable_from(r, earliest)
         if b is None:
-            too_late.append(r.id)
+            too_late[r.id] = None
         else:
             reqs.append(b)
+    late = {r.id: r for r in reqs}
+    for o, r in problem.linked_pairs():  # the outbound's pickup moved later: may the return follow?
+        if o.id in late and r.id in late and r.id not in promised:
+            ready = late[o.id], late[r.id]
+            if problem.pickup_tw(ready[1]).end_s < problem.dropoff_tw(ready[0]).start_s + stay_s(
+                problem, *ready
+            ):
+                too_late[r.id] = None
+    for o, r in problem.linked_pairs():  # both or neither: the other half goes too
+        for half, other, role in ((o, r, "outbound"), (r, o, "return")):
+            late_itself = half.id in too_late and too_late[half.id] is None
+            if late_itself and other.id not in too_late and other.id not in promised:
+                too_late[other.id] = (half.id, role)
     gone = set(too_late)
-    reqs = [replace(r, return_of=None) if r.return_of in gone else r for r in reqs]
+    reqs = [
+        r if r.return_of not in gone else replace(r, return_of=None)
+        for r in reqs
+        if r.id not in gone
+    ]
     problem = replace(problem, requests=tuple(reqs))
     if old_plan is None:
         return problem, too_late, None, None, {}
@@ -116,6 +146,29 @@ def live_job_problem(
     pinned = {r: vid for (r, _k), (vid, _t) in done.items()}
     initial = {rt.vehicle_id: [(v.request_id, v.kind) for v in rt.visits] for rt in old.routes}
     return problem, too_late, initial, pinned, done
+
+
+def _held_out(
+    rid: str,
+    too_late: Mapping[str, tuple[str, str] | None],
+    unfit: Sequence[str],
+    now_s: int | None,
+) -> Rejection:
+    """The refusal of a request a plan job left out before the search: too late (its window has
+    passed), refused with the other half of its linked trip, or a half that cannot come after
+    (before) the other half promised on its own."""
+    if rid in unfit:
+        msgs = REASON_MESSAGES[Reason.DISPLACED]
+        note = "cannot be planned around the other half of its linked trip, promised already"
+        return Rejection(
+            rid, Reason.DISPLACED, msgs["fr"], msgs["en"], {"note": note, "linked": True}
+        )
+    linked = too_late.get(rid)
+    if linked is not None:
+        return linked_rejection(rid, linked[0], linked[1], Reason.BOOKING_CLOSED)
+    msgs = REASON_MESSAGES[Reason.BOOKING_CLOSED]
+    details = {"rule": "too_late", "earliest_pickup_s": (now_s or 0) + DEFAULT_REACTION_S}
+    return Rejection(rid, Reason.BOOKING_CLOSED, msgs["fr"], msgs["en"], details)
 
 
 class Jobs:
@@ -223,8 +276,11 @@ class Jobs:
         # Promises are binding: the accepted requests keep the windows they were promised (stored
         # in the day's live problem), not the wider ones they asked for.
         problem = promises.keep_promises(problem, stored_problem, promised)
+        # A linked trip of which one half was promised on its own (its other half asked for
+        # later, or planned apart): the other half is planned after (or before) it, unlinked.
+        problem, unfit = anchor(problem, old_plan, set(promised))
         now_s = self.ctx.now_s(day)
-        too_late: list[str] = []
+        too_late: dict[str, tuple[str, str] | None] = {}
         initial: dict[str, list[Stop]] | None = None
         pinned: dict[str, str] | None = None
         done: dict[Stop, tuple[str, int]] = {}
@@ -275,7 +331,7 @@ class Jobs:
                 moved.append(f"{rid} pickup outside its promised window")
         summary = {
             "served": len(served),
-            "refused": len(plan.rejections) + len(too_late),
+            "refused": len(plan.rejections) + len(too_late) + len(unfit),
             "check_ok": report.ok,
             "violations": [str(v) for v in report.violations[:20]],
             "kpis": plan_to_dict(plan, problem)["kpis"],
@@ -333,20 +389,18 @@ class Jobs:
                 if r.request_id in served:
                     fresh.status, fresh.refusal = "accepted", None
                     fresh.promise = promises.promise_from_plan(problem, plan, r.request_id)
-                elif r.request_id in too_late:
+                elif r.request_id in too_late or r.request_id in unfit:
+                    j = _held_out(r.request_id, too_late, unfit, now_s)
                     fresh.status, fresh.promise = "refused", None
                     fresh.refusal = {
                         "error": "Refused",
                         "where": "plan",
                         "status": "refused",
                         "request_id": r.request_id,
-                        "reason": Reason.BOOKING_CLOSED.value,
-                        "message": REASON_MESSAGES[Reason.BOOKING_CLOSED]["fr"],
-                        "message_en": REASON_MESSAGES[Reason.BOOKING_CLOSED]["en"],
-                        "details": {
-                            "rule": "too_late",
-                            "earliest_pickup_s": (now_s or 0) + DEFAULT_REACTION_S,
-                        },
+                        "reason": j.reason.value,
+                        "message": j.message,
+                        "message_en": j.message_en,
+                        "details": promises.jsonable(j.details),
                     }
                 else:
                     j = rejections.get(r.request_id, {})

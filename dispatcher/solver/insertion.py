@@ -576,11 +576,17 @@ def shifted(request: Request, delta_s: int) -> Request:
 
 
 def remove_from_plan(
-    problem: Problem, plan: Plan, request_id: str, now_s: int | None = None
+    problem: Problem,
+    plan: Plan,
+    request_id: str,
+    now_s: int | None = None,
+    *,
+    retime: bool = True,
 ) -> Plan:
     """``plan`` without the visits of ``request_id`` (and without its rejection); the route it
     was on is re-timed by the exact scheduler (the past kept as it was), or keeps its times with
-    loads recomputed if it cannot be re-timed (removing a passenger never breaks a window).
+    loads recomputed if it cannot be re-timed (removing a passenger never breaks a window), or
+    when ``retime`` is False (the others' times are then exactly as they were).
     ``problem`` is the problem WITHOUT the request."""
     byid = {q.id: q for q in problem.requests}
     routes: list[Route] = []
@@ -596,7 +602,11 @@ def remove_from_plan(
         vehicle = problem.vehicle(route.vehicle_id)
         stops: list[Stop] = [(byid[v.request_id], v.kind) for v in kept]
         hint = [route.start_s, *(v.start_s for v in kept), route.end_s]
-        new = schedule_route(problem, vehicle, stops, hint, [b.start_s for b in route.breaks])
+        new = (
+            schedule_route(problem, vehicle, stops, hint, [b.start_s for b in route.breaks])
+            if retime
+            else None
+        )
         if (
             new is not None
             and now_s is not None

@@ -95,6 +95,45 @@ def settle_pair(
     return o2, r2
 
 
+def anchor(problem: Problem, plan: Plan | None, fixed: Iterable[str]) -> tuple[Problem, list[str]]:
+    """``problem`` with each linked trip of which exactly one half is ``fixed`` (promised before
+    its other half was asked for, or carried by another mode) cut in two: the other half stands
+    alone, its windows bounded by the fixed half's times in ``plan`` (by the fixed half's
+    windows when the plan does not hold it), so that it comes after (a return) or before (an
+    outbound) whatever the plan does with it. Returns the problem and the other halves that
+    cannot be bounded so (their window ends too early or starts too late), left out of it."""
+    keep = set(fixed)
+    times = (
+        {}
+        if plan is None
+        else {(v.request_id, v.kind): v.start_s for rt in plan.routes for v in rt.visits}
+    )
+    bounded: dict[str, Request] = {}
+    unfit: list[str] = []
+    for o, r in problem.linked_pairs():
+        if (o.id in keep) == (r.id in keep):
+            continue
+        if o.id in keep:  # the return is free: it follows the outbound's drop-off
+            drop = times.get((o.id, "dropoff"), problem.dropoff_tw(o).end_s)
+            settled = settle_pair(problem, o, r, drop)
+        else:  # the outbound is free: it arrives before the return's pickup
+            pick = times.get((r.id, "pickup"), problem.pickup_tw(r).start_s)
+            settled = settle_pair(problem, o, r, problem.dropoff_tw(o).start_s, pick)
+        if settled is None:
+            unfit.append(r.id if o.id in keep else o.id)
+            continue
+        # both windows take the split (the fixed half's hold its times): the order holds
+        # however the two are re-timed, and the link is cut
+        bounded[o.id] = settled[0]
+        bounded[r.id] = replace(settled[1], return_of=None)
+    if not bounded and not unfit:
+        return problem, []
+    gone = set(unfit)
+    reqs = [bounded.get(q.id, q) for q in problem.requests if q.id not in gone]
+    reqs = [q if q.return_of not in gone else replace(q, return_of=None) for q in reqs]
+    return replace(problem, requests=tuple(reqs)), unfit
+
+
 def orphans(problem: Problem, served: Iterable[str]) -> list[str]:
     """The served halves of linked trips whose other half is not served, in problem order."""
     done = set(served)
@@ -147,6 +186,7 @@ def units(problem: Problem, ids: Iterable[str]) -> list[list[str]]:
 
 
 __all__ = [
+    "anchor",
     "bounds",
     "drop_orphans",
     "orphans",
