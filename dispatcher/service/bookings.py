@@ -113,7 +113,7 @@ class Bookings:
             out = store.request_row(s, day, str(link))
             if out is not None and out.status == "refused":
                 try:
-                    refused[out.request_id] = Reason((out.refusal or {}).get("reason"))
+                    refused[out.request_id] = Reason(str((out.refusal or {}).get("reason")))
                 except ValueError:
                     refused[out.request_id] = Reason.DISPLACED
         state = promises.DayState(
