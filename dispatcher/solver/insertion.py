@@ -521,16 +521,9 @@ def find_insertion(
 
 def _validate_one(problem: Problem, request: Request) -> None:
     """Validate one request against the problem's places and rules (InputError if bad), the
-    same way Problem does (the others were validated already)."""
+    same way Problem does (the others were validated already): its return link too."""
     problem.check_request(request, "requests[0]")
-    if request.return_of is not None and not any(
-        q.id == request.return_of for q in problem.requests
-    ):
-        from dispatcher.errors import InputError
-
-        raise InputError(
-            f"unknown request {request.return_of!r}", f"requests[{request.id}].return_of"
-        )
+    problem.check_link(request, "requests[0]")
 
 
 def _with_requests(problem: Problem, requests: tuple[Request, ...]) -> Problem:
