@@ -305,7 +305,7 @@ def _print_kpis(plan: Any) -> None:
         *(
             [
                 (
-                    "linked trips (out and back): served / refused",
+                    "linked pairs served / refused",
                     f"{k.linked_pairs_served} / {k.linked_pairs_refused}",
                 )
             ]

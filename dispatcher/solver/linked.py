@@ -13,13 +13,16 @@ for 11:30 are not narrowed at all); otherwise the return keeps its window and th
 arrive by the return's earliest pickup minus the stay (as if the return's window were an
 appointment for the outbound), and when even that is too early, the outbound's earliest arrival.
 A precedence constraint between the two routes' time variables would be exact where this is a
-(sound) strengthening; it is not used because the routes are timed one by one afterwards (which
-would lose a cross-route precedence) and because OR-Tools' local search filters do not see such
-a constraint (measured in ``benchmarks/results/linked_trips.md``).
+(sound) strengthening; it is not used because the routes are timed one by one afterwards, which
+loses a precedence across routes (measured: 9 returns before their outbound on a day of
+overlapping windows, ``benchmarks/results/linked_trips.md``); on the generated days the split
+narrows no window at all.
 
-**Both or neither.** The OR-Tools model ties the two pickups' activity; the ALNS layer removes
-and inserts a pair as a unit; every engine's plan goes through :func:`drop_orphans`, which takes
-a half whose other half is refused off its route (a safety net: the searches never leave one).
+**Both or neither.** The ALNS layer removes and inserts a pair as a unit. OR-Tools searches
+without the rule (a CP constraint on the two pickups' activity, ``SearchOptions.link_activity``,
+kept its first-solution heuristics from finding a plan on a congested day); afterwards a half
+left alone gets its other half re-inserted, and :func:`drop_orphans` takes a half whose other
+half is still refused off its route, refused too.
 
 **Live days.** A live plan's times must stay inside the split windows, whatever the route timing
 does next; :func:`settle_pair` writes a split compatible with the planned times into the two

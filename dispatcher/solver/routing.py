@@ -89,8 +89,11 @@ class SearchOptions:
     the kernels' loading in a new process and OR-Tools' shorter share cost more than the layer
     gains).
     ``link_activity``: the two halves of a linked trip performed both or neither as a CP
-    constraint on their pickups' activity (without it, only the plan's repair afterwards holds
-    the rule: a half left alone is refused).
+    constraint on their pickups' activity; off by default: on a congested day (150 requests,
+    4 vehicles) it kept the first-solution heuristics from finding a plan in time (108-114
+    served against 125 without it, ``benchmarks/results/linked_trips.md``), and the rule holds
+    without it: a half the search leaves alone gets its other half re-inserted, or is refused,
+    and the room it leaves goes to the others (re-insertion once more).
     ``eliminate_share``: when vehicles have a fixed cost, this share of the time limit goes to
     emptying routes afterwards
     (:func:`dispatcher.solver.route_elimination.eliminate_routes`); off by default: on the 8
@@ -118,7 +121,7 @@ class SearchOptions:
     neighbors_ratio: float = 1.0
     min_neighbors: int = 1
     alns_min_s: float = 2.0
-    link_activity: bool = True
+    link_activity: bool = False
 
 
 @dataclass
@@ -244,8 +247,9 @@ class OrToolsSolver:
                     problem.weights.refusal_penalty * problem.request(rid).priority
                     for rid in orphans
                 )
-            routes = kept
-            dropped += orphans
+                routes, dropped = kept, dropped + orphans
+                if self.options.reinsert and not pinned:  # the room they leave, for the others
+                    routes, dropped, objective = _reinsert(problem, routes, dropped, objective)
             if self._eliminating(problem, params, pinned, initial_routes) and len(routes) > 1:
                 deadline = (
                     t0

@@ -167,10 +167,11 @@ def test_ortools_alone_keeps_linked_trips(problem: Problem) -> None:
 
 @SETTINGS
 @given(linked_problems())
-def test_without_the_activity_constraint_the_repair_still_keeps_them(problem: Problem) -> None:
+def test_with_the_activity_constraint_too(problem: Problem) -> None:
+    """The CP tie of the two pickups' activity (off by default, measured) keeps them as well."""
     solver = OrToolsSolver(
         SolverParams(time_limit_s=1.0, solution_limit=50, refinement="none"),
-        SearchOptions(link_activity=False),
+        SearchOptions(link_activity=True),
     )
     plan = solver.solve(problem)
     assert check_plan(problem, plan).ok
