@@ -90,8 +90,8 @@ class SearchOptions:
     gains).
     ``link_activity``: the two halves of a linked trip performed both or neither as a CP
     constraint on their pickups' activity; off by default: on a congested day (150 requests,
-    4 vehicles) it kept the first-solution heuristics from finding a plan in time (108-114
-    served against 125 without it, ``benchmarks/results/linked_trips.md``), and the rule holds
+    4 vehicles, 10 s) it kept the first-solution heuristics from finding a plan in time (a first
+    plan after 68 s, fewer served: ``benchmarks/results/linked_trips.md``), and the rule holds
     without it: a half the search leaves alone gets its other half re-inserted, or is refused,
     and the room it leaves goes to the others (re-insertion once more).
     ``eliminate_share``: when vehicles have a fixed cost, this share of the time limit goes to
@@ -236,8 +236,10 @@ class OrToolsSolver:
             )
             if dropped and self.options.reinsert and not pinned:
                 routes, dropped, objective = _reinsert(problem, routes, dropped, objective)
-            # a linked trip is served both or neither (the searches keep it so; a route that
-            # could not be timed may have lost one half): a half left alone is refused too
+            # a linked trip is served both or neither: OR-Tools searches without the rule (see
+            # SearchOptions.link_activity), so a half it left alone whose other half the
+            # re-insertion above could not place (or a route that could not be timed) is
+            # refused too
             kept, orphans = drop_orphans(problem, routes)
             if orphans:
                 detail += "_LINKED_DROPPED"

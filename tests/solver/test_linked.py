@@ -5,6 +5,7 @@ return is picked up after its outbound's drop-off, alighting and stay."""
 from __future__ import annotations
 
 import dataclasses
+import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -191,7 +192,9 @@ def test_the_alns_layer_keeps_linked_trips(problem: Problem) -> None:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(linked_problems(breaks=False), st.integers(0, 3), st.randoms(use_true_random=False))
-def test_alns_repairs_and_destroys_pairs_as_units(problem: Problem, seed: int, rnd) -> None:  # type: ignore[no-untyped-def]
+def test_alns_repairs_and_destroys_pairs_as_units(
+    problem: Problem, seed: int, rnd: random.Random
+) -> None:
     """From a start that serves one half of every pair it can (a plan no search would give),
     the search never returns a route with one half alone, and every route it returns can be
     timed."""
