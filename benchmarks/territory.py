@@ -111,8 +111,15 @@ def run(case: Case, seed: int, limits: Sequence[float], first_solution: str) -> 
             "explain_s": round(tr.explain_s, 2),
             "served": plan.kpis.served,
             "refused": plan.kpis.refused,
-            "infeasible_alone": sum(n for r, n in reasons.items() if r is not Reason.DISPLACED),
+            "infeasible_alone": sum(
+                n
+                for r, n in reasons.items()
+                if r not in (Reason.DISPLACED, Reason.LINKED_TRIP_REFUSED)
+            ),
             "displaced": reasons.get(Reason.DISPLACED, 0),
+            # feasible alone, refused with the other half of their linked trip
+            "linked_refused": reasons.get(Reason.LINKED_TRIP_REFUSED, 0),
+            "pairs_served": plan.kpis.linked_pairs_served,
             "retimed_out": tr.unschedulable,
             "cost_eur": plan.kpis.cost_eur,
             "vehicle_km": plan.kpis.vehicle_km,

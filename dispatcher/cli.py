@@ -326,6 +326,16 @@ def _print_kpis(plan: Any) -> None:
         ("served", f"{k.served}"),
         ("refused", f"{k.refused}"),
         ("passengers served", f"{k.passengers_served}"),
+        *(
+            [
+                (
+                    "linked pairs served / refused",
+                    f"{k.linked_pairs_served} / {k.linked_pairs_refused}",
+                )
+            ]
+            if k.linked_pairs_served or k.linked_pairs_refused
+            else []
+        ),
         ("vehicles used", f"{k.vehicles_used}"),
         ("vehicle km", f"{k.vehicle_km:.1f}"),
         ("vehicle hours", f"{k.vehicle_hours:.1f}"),

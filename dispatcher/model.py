@@ -38,10 +38,15 @@ MODES: tuple[str, ...] = (
 )  # how a request is carried ("car" counts as minibus)
 DIMENSIONS: tuple[str, ...] = ("seats", "wheelchairs")
 DAY_S = 24 * 3600
+DEFAULT_MIN_STAY_S = 900  # a return's pickup starts this long after its outbound's drop-off
 DEFAULT_TIMEZONE = "Europe/Paris"  # of a Problem without one, and of the edges' local times
 
 Matrix: TypeAlias = "Sequence[Sequence[int]] | np.ndarray"
 """A square integer matrix over a Problem's locations: lists of lists or a numpy array."""
+_Links: TypeAlias = (
+    "tuple[tuple[Request, ...], tuple[tuple[Request, Request], ...], dict[str, str]]"
+)
+"""A problem's linked trips, held for its tuple of requests: (requests, pairs, partners)."""
 
 
 def _check(cond: bool, where: str, message: str) -> None:
@@ -169,6 +174,10 @@ class Request:
     arrive at the drop-off by then, and not before ``not_before_s`` if given) is set; with
     both, the pickup window and the appointment hold together.
     ``boarding_s``/``alighting_s``/``max_ride_s`` default to the service rules when None.
+
+    A return trip names its outbound in ``return_of``: the two are one need, served both or
+    neither, and the return's pickup starts no earlier than the outbound's drop-off ends
+    (start of alighting plus alighting) plus ``min_stay_s`` (ignored on other requests).
     """
 
     id: str
@@ -187,6 +196,7 @@ class Request:
     name: str = ""
     phone: str = ""
     accepts_carpool: bool = True  # may ride with a carpool driver (vehicle kind "carpool")
+    min_stay_s: int = DEFAULT_MIN_STAY_S  # a return: least stay between outbound and return
 
     @property
     def is_appointment(self) -> bool:
@@ -254,6 +264,16 @@ class Request:
             isinstance(self.accepts_carpool, bool),
             f"{where}.accepts_carpool",
             "must be true or false",
+        )
+        _check(
+            _is_int(self.min_stay_s) and self.min_stay_s >= 0,
+            f"{where}.min_stay_s",
+            f"must be a non-negative integer number of seconds, got {self.min_stay_s!r}",
+        )
+        _check(
+            self.return_of != self.id,
+            f"{where}.return_of",
+            f"request {self.id!r} cannot be the return of itself",
         )
 
 
@@ -684,13 +704,7 @@ class Problem:
             self.check_request(r, where)
             _check(r.id not in ids, f"{where}.id", f"duplicate request id {r.id!r}")
             ids.add(r.id)
-        for k, r in enumerate(self.requests):
-            if r.return_of is not None:
-                _check(
-                    r.return_of in ids,
-                    f"requests[{k}].return_of",
-                    f"unknown request {r.return_of!r}",
-                )
+        self._check_links(self.requests)
         vids: set[str] = set()
         for k, v in enumerate(self.vehicles):
             where = f"vehicles[{k}]"
@@ -727,6 +741,86 @@ class Problem:
                 f"comes after the latest arrival {hhmm(latest)} allowed by the pickup window",
             )
 
+    def _check_links(self, requests: Sequence[Request], fresh: set[str] | None = None) -> None:
+        """Every return link of ``requests`` (:meth:`check_link`); the return's window only for
+        the pairs with a request in ``fresh`` (every pair when None)."""
+        pos = {r.id: k for k, r in enumerate(requests)}
+        returns: dict[str, str] = {}  # outbound id -> its return's id
+        for k, r in enumerate(requests):
+            if r.return_of is None:
+                continue
+            where = f"requests[{k}]"
+            _check(
+                r.return_of != r.id,
+                f"{where}.return_of",
+                f"request {r.id!r} cannot be the return of itself",
+            )
+            _check(r.return_of in pos, f"{where}.return_of", f"unknown request {r.return_of!r}")
+            o = requests[pos[r.return_of]]
+            _check(
+                o.return_of is None,
+                f"{where}.return_of",
+                f"request {o.id!r} is itself the return of {o.return_of!r}: "
+                "a return names its outbound trip",
+            )
+            _check(
+                o.id not in returns,
+                f"{where}.return_of",
+                f"request {o.id!r} already has a return trip ({returns.get(o.id)!r})",
+            )
+            returns[o.id] = r.id
+            if fresh is None or r.id in fresh or o.id in fresh:
+                self.check_return_window(o, r, where)
+
+    def check_link(self, r: Request, where: str) -> None:
+        """Validate the return link of ``r`` (a request of this problem, new or replaced) against
+        the problem's other requests, as construction does: a return names another request of
+        the problem, that is not a return itself and has no other return, and the return's
+        pickup window does not end before its outbound can arrive plus the minimum stay; an
+        outbound's windows still leave its return that time."""
+        if r.return_of is not None:
+            _check(
+                r.return_of != r.id,
+                f"{where}.return_of",
+                f"request {r.id!r} cannot be the return of itself",
+            )
+            try:
+                o = self.request(r.return_of)
+            except KeyError:
+                raise InputError(f"unknown request {r.return_of!r}", f"{where}.return_of") from None
+            _check(
+                o.return_of is None,
+                f"{where}.return_of",
+                f"request {o.id!r} is itself the return of {o.return_of!r}: "
+                "a return names its outbound trip",
+            )
+            other = self.partner_id(o.id)
+            _check(
+                other in (None, r.id),
+                f"{where}.return_of",
+                f"request {o.id!r} already has a return trip ({other!r})",
+            )
+            self.check_return_window(o, r, where)
+            return
+        back = self.partner_id(r.id)
+        if back is not None and back != r.id:
+            self.check_return_window(r, self.request(back), where)
+
+    def check_return_window(self, outbound: Request, ret: Request, where: str) -> None:
+        """The return's pickup can start after its outbound's earliest arrival, alighting and the
+        minimum stay (InputError on the return's pickup window, or its appointment)."""
+        arrive = self.dropoff_tw(outbound).start_s
+        earliest = arrive + self.alighting_s(outbound) + ret.min_stay_s
+        last = self.pickup_tw(ret).end_s
+        field_name = "pickup_window" if ret.pickup_window is not None else "arrive_by"
+        _check(
+            last >= earliest,
+            f"{where}.{field_name}",
+            f"the return's pickup must start by {hhmm(last)}, before its outbound trip "
+            f"{outbound.id!r} can arrive ({hhmm(arrive)} at the earliest) plus the minimum stay "
+            f"of {ret.min_stay_s / 60:g} min ({hhmm(earliest)})",
+        )
+
     # ---- look-ups -----------------------------------------------------------------------
     def index(self, location_id: str) -> int:
         return self._index[location_id]  # type: ignore[attr-defined]
@@ -746,10 +840,37 @@ class Problem:
         except KeyError:
             raise KeyError(request_id) from None
 
+    def _links(self) -> tuple[tuple[tuple[Request, Request], ...], dict[str, str]]:
+        """(outbound, return) pairs in the order of the returns, and each half's partner id;
+        built on first use for this very tuple of requests."""
+        held: _Links | None = self.__dict__.get("_links_held")
+        if held is None or held[0] is not self.requests:
+            byid = {r.id: r for r in self.requests}
+            pairs = tuple(
+                (byid[r.return_of], r)
+                for r in self.requests
+                if r.return_of is not None and r.return_of in byid
+            )
+            partner = {o.id: r.id for o, r in pairs}
+            partner.update({r.id: o.id for o, r in pairs})
+            held = (self.requests, pairs, partner)
+            object.__setattr__(self, "_links_held", held)
+        return held[1], held[2]
+
+    def linked_pairs(self) -> tuple[tuple[Request, Request], ...]:
+        """The linked trips of the problem: (outbound, return) for each return trip."""
+        return self._links()[0]
+
+    def partner_id(self, request_id: str) -> str | None:
+        """The other half of a linked trip (the return of an outbound, the outbound of a
+        return), or None."""
+        return self._links()[1].get(request_id)
+
     def with_requests(self, requests: Sequence[Request], new: Iterable[str] = ()) -> Problem:
         """This problem with ``requests`` instead of its own. Only the requests whose id is in
         ``new`` are validated in full (the others come from a problem with the same places and
-        rules); ids must be unique and return links name a request of the problem."""
+        rules); ids must be unique and return links hold (:meth:`check_link`; the return's window
+        is checked for the pairs with a request in ``new``)."""
         requests = tuple(requests)
         ids: set[str] = set()
         for k, r in enumerate(requests):
@@ -759,12 +880,7 @@ class Problem:
         for k, r in enumerate(requests):
             if r.id in check:
                 self.check_request(r, f"requests[{k}]")
-            if r.return_of is not None:
-                _check(
-                    r.return_of in ids,
-                    f"requests[{k}].return_of",
-                    f"unknown request {r.return_of!r}",
-                )
+        self._check_links(requests, check)
         out = copy.copy(self)
         object.__setattr__(out, "requests", requests)
         return out
@@ -850,7 +966,9 @@ class Problem:
 class Reason(enum.StrEnum):
     """Why a request was refused. Each is established by checking the request alone against
     every vehicle (``dispatcher.solver.explain``), except DISPLACED, which means it was
-    feasible alone but not together with the others."""
+    feasible alone but not together with the others, and LINKED_TRIP_REFUSED: one half of a
+    linked trip (an outbound and its return), feasible alone, refused because the other half
+    is not."""
 
     OUTSIDE_SERVICE_HOURS = "outside_service_hours"
     GROUP_TOO_LARGE = "group_too_large"
@@ -864,6 +982,7 @@ class Reason(enum.StrEnum):
     BOOKING_CLOSED = (
         "booking_closed"  # the service's booking rules refuse it (cut-off, calendar, hours)
     )
+    LINKED_TRIP_REFUSED = "linked_trip_refused"  # its outbound (or return) is refused
 
 
 REASON_MESSAGES: dict[Reason, dict[str, str]] = {
@@ -908,6 +1027,10 @@ REASON_MESSAGES: dict[Reason, dict[str, str]] = {
     Reason.BOOKING_CLOSED: {
         "fr": "Réservation impossible selon les règles du service (délai, calendrier ou horaires).",
         "en": "Booking not allowed by the service's rules (notice, calendar or hours).",
+    },
+    Reason.LINKED_TRIP_REFUSED: {
+        "fr": "Réalisable seul, mais le trajet lié (aller ou retour) ne peut pas être assuré.",
+        "en": "Feasible alone, but its linked trip (outbound or return) cannot be served.",
     },
 }
 
@@ -987,6 +1110,8 @@ class KPIs:
     co2_saved_kg: float = (
         0.0  # CO2 of each rider driving alone minus the CO2 of the km driven for them
     )
+    linked_pairs_served: int = 0  # linked trips (outbound and return) served both
+    linked_pairs_refused: int = 0  # linked trips refused both
 
 
 class SolveStatus(enum.StrEnum):

@@ -244,3 +244,34 @@ def test_a_broken_requests_csv_exits_2(tmp_path: Path, text: str, where: str) ->
     )
     assert_one_line_error(p, 2, where)
     assert not (tmp_path / "p.json").exists()
+
+
+@pytest.mark.parametrize(
+    "rows, where",
+    [
+        ("r1,Méaulte,Albert,08:00,08:15,r1,", "requests[0].return_of"),
+        (
+            "r1,Méaulte,Albert,08:00,08:15,,\nr2,Albert,Méaulte,07:30,07:45,r1,",
+            "requests[1].pickup_window",
+        ),
+        (
+            "r1,Méaulte,Albert,08:00,08:15,,\nr2,Albert,Méaulte,11:30,11:45,r1,-5",
+            "requests[1].min_stay_s",
+        ),
+    ],
+)
+def test_bad_return_rows(tmp_path: Path, rows: str, where: str) -> None:
+    f = tmp_path / "r.csv"
+    header = "id,pickup,dropoff,pickup_from,pickup_to,return_of,min_stay_min\n"
+    f.write_text(header + rows + "\n", encoding="utf-8")
+    p = run(
+        "plan",
+        str(f),
+        "--fleet",
+        str(EXAMPLES / "fleet.csv"),
+        "--day",
+        "2026-12-01",
+        "--out",
+        str(tmp_path / "p.json"),
+    )
+    assert_one_line_error(p, 2, where)

@@ -318,3 +318,57 @@ def test_vehicle_limits_survive_the_problem_json(territory: Territory) -> None:
     assert p.vehicle("vol-1/am").home == territory.stop("Acheux-en-Amiénois").id
     q = problem_from_dict(json.loads(json.dumps(problem_to_dict(p))))
     assert q.vehicles == p.vehicles
+
+
+# ---- linked trips at the edges -------------------------------------------------------------
+
+OUT = {"id": "out", "pickup": "Méaulte", "dropoff": "Albert", "pickup_window": ["08:00", "08:15"]}
+BACK = {
+    "id": "back",
+    "pickup": "Albert",
+    "dropoff": "Méaulte",
+    "pickup_window": ["11:00", "11:15"],
+    "return_of": "out",
+}
+
+
+@pytest.mark.parametrize(
+    "back, where",
+    [
+        ({"return_of": "back"}, "requests[1].return_of"),
+        ({"return_of": "r-of-another-day"}, "requests[1].return_of"),
+        ({"pickup_window": ["07:30", "07:45"]}, "requests[1].pickup_window"),
+        ({"min_stay_s": -1}, "requests[1].min_stay_s"),
+        ({"min_stay_s": "long"}, "requests[1].min_stay_s"),
+    ],
+)
+def test_bad_returns_name_the_field(territory: Territory, back: dict, where: str) -> None:
+    fleet = [{"id": "bus", "start": "Albert", "shift": ["07:00", "19:00"]}]
+    with pytest.raises(InputError) as e:
+        problem_from_dicts([OUT, {**BACK, **back}], fleet, territory, CrowFly(), day=DAY)
+    assert e.value.where == where, str(e.value)
+
+
+def test_min_stay_in_csv_minutes_and_json_seconds(tmp_path: Path, territory: Territory) -> None:
+    f = tmp_path / "r.csv"
+    f.write_text(
+        "id,pickup,dropoff,pickup_from,pickup_to,arrive_by,return_of,min_stay_min\n"
+        "out,Méaulte,Albert,,,09:00,,\n"
+        "back,Albert,Méaulte,09:30,09:45,,out,25\n"
+        "plain,Albert,Méaulte,16:00,16:15,,,\n",
+        encoding="utf-8",
+    )
+    rows = load_requests(f)
+    assert rows[1]["min_stay_s"] == 25 * 60 and "min_stay_s" not in rows[2]
+    p = problem_from_dicts(rows, [], territory, CrowFly(), day=DAY)
+    assert p.request("back").min_stay_s == 1500 and p.request("plain").min_stay_s == 900
+    q = problem_from_dict(json.loads(json.dumps(problem_to_dict(p))))
+    assert q.request("back").min_stay_s == 1500 and q.request("back").return_of == "out"
+    f.write_text(
+        "id,pickup,dropoff,pickup_from,pickup_to,return_of,min_stay_min\n"
+        "back,Albert,Méaulte,09:30,09:45,,quarter\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as e:
+        load_requests(f)
+    assert "min_stay_min must be whole minutes" in e.value.message and "line 2" in e.value.where

@@ -94,7 +94,14 @@ class RequestIn(Strict):
     alighting_s: Annotated[int, Field(ge=0, le=3600)] | None = None
     max_ride_s: Annotated[int, Field(ge=0, le=MAX_T)] | None = None
     priority: Annotated[int, Field(ge=1, le=100)] = 1
-    return_of: Id | None = None
+    return_of: Id | None = Field(
+        default=None, description="Id of the outbound trip this one is the return of."
+    )
+    min_stay_s: Annotated[int, Field(ge=0, le=MAX_T)] | None = Field(
+        default=None,
+        description="A return: least time (s) from the outbound's drop-off to its pickup "
+        "(default 900).",
+    )
     name: Text = ""
     phone: Text = ""
     accepts_carpool: bool | None = Field(
@@ -381,6 +388,23 @@ class RequestOut(BaseModel):
     refusal: dict[str, Any] | None = None
     created_at: str | None = None
     updated_at: str | None = None
+
+
+class ReturnTripOut(BaseModel):
+    """What cancelling an outbound did to its return trip."""
+
+    request_id: str
+    status: Literal["pending", "accepted", "refused", "cancelled"]
+    action: Literal["kept", "cancelled"] = Field(
+        description="kept: a trip of its own now (unlinked); cancelled: cancelled with it"
+    )
+    linked: bool = False
+
+
+class CancelledOut(RequestOut):
+    """A cancelled request, and what became of its return trip (None: it has none)."""
+
+    return_trip: ReturnTripOut | None = None
 
 
 class SubmittedOut(BaseModel):

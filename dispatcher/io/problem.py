@@ -57,6 +57,7 @@ REQUEST_FIELDS = (
     "max_ride_s",
     "priority",
     "return_of",
+    "min_stay_s",
     "name",
     "phone",
     "accepts_carpool",
@@ -117,6 +118,7 @@ def request_from_dict(
         max_ride_s=get_field(d, "max_ride_s", where, None, int),
         priority=get_field(d, "priority", where, Request.priority, int),
         return_of=get_field(d, "return_of", where, None, str),
+        min_stay_s=get_field(d, "min_stay_s", where, Request.min_stay_s, int),
         name=get_field(d, "name", where, "", str),
         phone=get_field(d, "phone", where, "", str),
         accepts_carpool=get_field(d, "accepts_carpool", where, Request.accepts_carpool, bool),
@@ -376,6 +378,8 @@ def problem_to_dict(p: Problem, memo: Memo | None = None) -> dict[str, Any]:
                 out[k] = getattr(r, k)
         if r.priority != 1:
             out["priority"] = r.priority
+        if r.return_of is not None and r.min_stay_s != Request.min_stay_s:
+            out["min_stay_s"] = r.min_stay_s
         for k in ("name", "phone"):
             if getattr(r, k):
                 out[k] = getattr(r, k)

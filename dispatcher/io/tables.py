@@ -25,6 +25,7 @@ REQUEST_CSV_COLUMNS = (
     "not_before",
     "priority",
     "return_of",
+    "min_stay_min",
     "name",
     "phone",
 )
@@ -57,6 +58,7 @@ FLEET_MINUTES = {  # CSV columns in whole minutes -> the vehicle's fields in sec
 
 
 def _minutes(row: Mapping[str, str], column: str, where: str) -> int:
+    """A CSV duration in whole minutes (people type minutes), as seconds."""
     try:
         return int(row[column]) * 60
     except ValueError:
@@ -123,6 +125,8 @@ def requests_from_csv(path: str | Path) -> list[dict[str, Any]]:
             if not (row.get("pickup_from") and row.get("pickup_to")):
                 raise InputError("give both pickup_from and pickup_to", f"{path}: line {line}")
             d["pickup_window"] = [row["pickup_from"], row["pickup_to"]]
+        if row.get("min_stay_min"):
+            d["min_stay_s"] = _minutes(row, "min_stay_min", f"{path}: line {line}")
         d["_line"] = line
         out.append(d)
     return out

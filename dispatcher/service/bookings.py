@@ -38,8 +38,13 @@ class Bookings:
     def get(self, day: date, booking_id: str, key: KeyInfo) -> dict[str, Any]:
         return self.days.get_request(day, booking_id, source="booking", owner=owner_of(key))
 
-    def cancel(self, day: date, booking_id: str, key: KeyInfo) -> dict[str, Any]:
-        return self.days.cancel_request(day, booking_id, key, source="booking")
+    def cancel(
+        self, day: date, booking_id: str, key: KeyInfo, return_trip: str = "keep"
+    ) -> dict[str, Any]:
+        """Cancel a booking; its return trip is kept (a trip of its own) or cancelled too."""
+        return self.days.cancel_request(
+            day, booking_id, key, source="booking", return_trip=return_trip
+        )
 
     def book(self, day: date, d: dict[str, Any], key: KeyInfo) -> tuple[int, dict[str, Any]]:
         """A booking: 201 and the promise, 409 and the refusal (both stored), 200 for a replay."""
@@ -102,6 +107,15 @@ class Bookings:
             else [a.data for a in store.requests_in(s, day, ["accepted"])]
         )
         plan, problem = held if held is not None else stored_plan(row)
+        refused: dict[str, Reason] = {}
+        link = d.get("return_of")
+        if link not in (None, ""):  # a return of a refused outbound is refused with it
+            out = store.request_row(s, day, str(link))
+            if out is not None and out.status == "refused":
+                try:
+                    refused[out.request_id] = Reason(str((out.refusal or {}).get("reason")))
+                except ValueError:
+                    refused[out.request_id] = Reason.DISPLACED
         state = promises.DayState(
             day=day,
             accepted=accepted,
@@ -113,6 +127,7 @@ class Bookings:
             timezone=self.ctx.tz,
             now_s=self.ctx.now_s(day),
             screens=memory.screens_of(day),
+            refused=refused,
         )
         if not state.vehicles:
             raise InputError(

@@ -252,27 +252,50 @@ class Compiler:
         where: str,
         stored_ids: set[str] | None = None,
         each: Callable[[Mapping[str, Any], str], None] | None = None,
+        stored: Mapping[str, Mapping[str, Any]] | None = None,
+        returns: Mapping[str, str] | None = None,
     ) -> None:
         """Every field, place and time of these requests, or an InputError naming the first bad one.
 
-        Each request is compiled alone; its ``return_of`` link must name a request of the same
-        batch or one of ``stored_ids`` (the day's stored requests it may link to); ``each(d,
-        where)`` then checks what needs more than the request (the clock, the store)."""
-        batch_ids = {str(d.get("id")) for d in dicts if isinstance(d, Mapping)}
+        Each request is compiled alone; its ``return_of`` link must name another request of the
+        same batch or one of ``stored_ids`` (the day's stored requests it may link to), not a
+        return itself nor one with a return already (of the batch, or ``returns``: the day's
+        stored outbound id -> return id), and the return is compiled with its outbound (from the
+        batch, or ``stored``: the dicts of the stored ones still in the day) so that its window
+        leaves the outbound time to arrive and the stay; ``each(d, where)`` then checks what
+        needs more than the request (the clock, the store)."""
+        batch = {str(d.get("id")): d for d in dicts if isinstance(d, Mapping)}
         stored_ids = stored_ids or set()
+        stored = stored or {}
+        taken = dict(returns or {})  # outbound id -> its return id
         for k, d in enumerate(dicts):
             at = f"{where}[{k}]" if where.endswith("requests") else where
             link = d.get("return_of") if isinstance(d, Mapping) else None
-            if (
-                link not in (None, "")
-                and str(link) not in batch_ids
-                and str(link) not in stored_ids
-            ):
-                raise InputError(
-                    f"unknown request {link!r} (not in this batch nor on {day.isoformat()})",
-                    f"{at}.return_of",
-                )
+            outbound: Mapping[str, Any] | None = None
             if link not in (None, ""):
+                link = str(link)
+                if link == str(d.get("id")):
+                    raise InputError(
+                        f"request {link!r} cannot be the return of itself", f"{at}.return_of"
+                    )
+                if link not in batch and link not in stored_ids:
+                    raise InputError(
+                        f"unknown request {link!r} (not in this batch nor on {day.isoformat()})",
+                        f"{at}.return_of",
+                    )
+                outbound = batch.get(link, stored.get(link))
+                if outbound is not None and outbound.get("return_of") not in (None, ""):
+                    raise InputError(
+                        f"request {link!r} is itself the return of {outbound['return_of']!r}: "
+                        "a return names its outbound trip",
+                        f"{at}.return_of",
+                    )
+                if taken.get(link, d.get("id")) != d.get("id"):
+                    raise InputError(
+                        f"request {link!r} already has a return trip ({taken[link]!r})",
+                        f"{at}.return_of",
+                    )
+                taken[link] = str(d.get("id"))
                 d = {**d, "return_of": None}
             try:
                 problem_from_dicts(
@@ -286,8 +309,31 @@ class Compiler:
                 ) from None
             except (ValueError, TypeError, OverflowError) as e:
                 raise InputError(f"invalid value: {e}", at) from None
+            if outbound is not None:
+                self._validate_return(day, outbound, {**d, "return_of": link}, at)
             if each is not None:
                 each(d, at)
+
+    def _validate_return(
+        self, day: date, outbound: Mapping[str, Any], ret: Mapping[str, Any], at: str
+    ) -> None:
+        """The return compiled with its outbound: its window after the outbound's earliest
+        arrival and the stay (an error of the outbound alone is the outbound's, said where it
+        is validated)."""
+        try:
+            problem_from_dicts(
+                [{**outbound, "return_of": None}, ret],
+                [],
+                self.ctx.territory,
+                self.ctx.network,
+                day=day,
+                timezone=self.ctx.tz,
+            )
+        except InputError as e:
+            if e.where.startswith("requests[1]"):
+                raise rewhere(e, "requests[1]", at) from None
+        except (ValueError, TypeError, OverflowError):
+            pass
 
     def validate_vehicle(self, d: Mapping[str, Any], where: str) -> None:
         try:

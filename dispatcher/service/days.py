@@ -20,6 +20,8 @@ from dispatcher.store import KeyInfo
 from dispatcher.store.db import request_out
 from dispatcher.store.models import utcnow
 
+RETURN_TRIP_CHOICES = ("keep", "cancel")  # what cancelling an outbound does to its return
+
 
 def stored_plan(row: Any) -> tuple[Plan | None, Problem | None]:
     """The day's stored live plan and problem (promises in its windows), or (None, None)."""
@@ -99,8 +101,23 @@ class Days:
         }
         wanted = sorted(links - batch_ids)
         stored = self.ctx.store.request_ids(day, wanted, owner) if wanted else set()
+        # a return is checked against its stored outbound, and no outbound gets two returns
+        # (a batch reads the day's returns; a booking leaves that to the day's compile)
+        outbounds: dict[str, dict[str, Any]] = {}
+        returns: dict[str, str] = {}
+        batch = where.endswith("requests")
+        if links and (wanted or batch):
+            outbounds, returns = self.ctx.store.linked_requests(
+                day, sorted(links), owner, returns=batch
+            )
         self.compiler.validate_requests(
-            day, dicts, where, stored, each=lambda d, at: self.check_not_past(day, d, at)
+            day,
+            dicts,
+            where,
+            stored,
+            each=lambda d, at: self.check_not_past(day, d, at),
+            stored=outbounds,
+            returns=returns,
         )
 
     def submit_requests(
@@ -131,9 +148,22 @@ class Days:
         return self.ctx.store.get_request(day, request_id, source=source, owner=owner)
 
     def cancel_request(
-        self, day: date, request_id: str, key: KeyInfo, source: str | None = None
+        self,
+        day: date,
+        request_id: str,
+        key: KeyInfo,
+        source: str | None = None,
+        return_trip: str = "keep",
     ) -> dict[str, Any]:
-        """Cancel a request (a portal key: only its own); an accepted one leaves the day's plan."""
+        """Cancel a request (a portal key: only its own); an accepted one leaves the day's plan.
+        Its return trip, if any (still in the day, the caller's own for a portal key): with
+        ``return_trip="keep"`` it stays, a trip of its own (unlinked); with "cancel" it is
+        cancelled too. The answer says what became of it (``return_trip``: its id, status, what
+        was done)."""
+        if return_trip not in RETURN_TRIP_CHOICES:
+            raise InputError(
+                f"must be one of {', '.join(RETURN_TRIP_CHOICES)}, got {return_trip!r}", "return"
+            )
         store = self.ctx.store
         owner = key.id if key.role == "portal" else None
         with store.lock_day(day) as (s, row):
@@ -146,23 +176,45 @@ class Days:
                 raise NotFoundError(
                     f"no {source or 'request'} {request_id!r} on {day.isoformat()}", "request_id"
                 )
-            if req.status == "cancelled":
-                return request_out(req)
-            if (
-                req.status == "accepted"
-                and row.plan_json is not None
-                and row.problem_json is not None
-            ):
+            backs = [
+                r
+                for r in store.requests_in(s, day, ["pending", "accepted"])
+                if isinstance(r.data, dict)
+                and str(r.data.get("return_of") or "") == request_id
+                and (owner is None or r.owner_key_id == owner)
+            ]
+            leaving = [req] if req.status != "cancelled" else []
+            if return_trip == "cancel":
+                leaving += backs
+            held = {r.request_id for r in leaving if r.status == "accepted"}
+            if held and row.plan_json is not None and row.problem_json is not None:
                 plan, problem = stored_plan(row)
                 assert plan is not None and problem is not None
-                if request_id in {r.id for r in problem.requests}:
-                    problem, plan = remove_request(problem, plan, request_id, self.ctx.now_s(day))
-                    memo = self.ctx.memory.memo_of(day)
-                    row.plan_json, row.problem_json = (
-                        plan_to_dict(plan, problem, memo),
-                        problem_to_dict(problem, memo),
-                    )
-                    row.plan_updated_at = utcnow()
-            req.status, req.updated_at = "cancelled", utcnow()
-            row.version += 1
-            return request_out(req)
+                now_s = self.ctx.now_s(day)
+                ids = {r.id for r in problem.requests}
+                # the return first, then its outbound (a kept return is unlinked by the removal)
+                for rid in [r.request_id for r in leaving if r.request_id in held][::-1]:
+                    if rid in ids:
+                        problem, plan = remove_request(problem, plan, rid, now_s)
+                memo = self.ctx.memory.memo_of(day)
+                row.plan_json, row.problem_json = (
+                    plan_to_dict(plan, problem, memo),
+                    problem_to_dict(problem, memo),
+                )
+                row.plan_updated_at = utcnow()
+            for r in leaving:
+                r.status, r.updated_at = "cancelled", utcnow()
+            if leaving:
+                row.version += 1
+            out = request_out(req)
+            out["return_trip"] = (
+                {
+                    "request_id": backs[0].request_id,
+                    "status": backs[0].status,
+                    "action": "cancelled" if return_trip == "cancel" else "kept",
+                    "linked": False,
+                }
+                if backs
+                else None
+            )
+            return out

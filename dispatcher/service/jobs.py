@@ -18,7 +18,15 @@ from typing import Any, Literal
 from dispatcher.errors import DispatcherError, InputError
 from dispatcher.io.plan import plan_to_dict
 from dispatcher.io.problem import problem_to_dict
-from dispatcher.model import REASON_MESSAGES, Plan, Problem, Reason, SolverParams, Visit
+from dispatcher.model import (
+    REASON_MESSAGES,
+    Plan,
+    Problem,
+    Reason,
+    Rejection,
+    SolverParams,
+    Visit,
+)
 from dispatcher.service import promises
 from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context
@@ -26,6 +34,8 @@ from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import stored_plan
 from dispatcher.solver import default_solver
 from dispatcher.solver.checker import check_plan
+from dispatcher.solver.explain import linked_rejection
+from dispatcher.solver.linked import anchor, stay_s
 from dispatcher.solver.live import DEFAULT_REACTION_S, bookable_from, live_problem
 from dispatcher.solver.mixed import plan_mixed
 from dispatcher.solver.reoptimise import PROMISE_PRIORITY
@@ -71,30 +81,50 @@ def live_job_problem(
     reaction_s: int = DEFAULT_REACTION_S,
 ) -> tuple[
     Problem,
-    list[str],
+    dict[str, tuple[str, str] | None],
     dict[str, list[Stop]] | None,
     dict[str, str] | None,
     dict[Stop, tuple[str, int]],
 ]:
     """A plan job on the day itself: the requests not yet promised start no earlier than now +
-    the reaction margin (those whose window has passed are left out, returned as too late); what
-    is done in the old plan is pinned (``dispatcher.solver.live.live_problem``), its requests
-    kept on their vehicle, and the stored routes are the search's starting point.
-    Returns (problem, too late ids, initial routes, pins, done visits -> (vehicle, start))."""
+    the reaction margin (those whose window has passed are left out, returned as too late, and
+    so is a return that can no longer follow its outbound; the other half of a linked trip left
+    out is left out too unless promised); what is done in the old plan is pinned
+    (``dispatcher.solver.live.live_problem``), its requests kept on their vehicle, and the
+    stored routes are the search's starting point.
+    Returns (problem, too late ids -> None, or (the other half of its linked trip, that half's
+    role) when left out for it; initial routes, pins, done visits -> (vehicle, start))."""
     earliest = now_s + reaction_s
     reqs = []
-    too_late: list[str] = []
+    too_late: dict[str, tuple[str, str] | None] = {}
     for r in problem.requests:
         if r.id in promised:
             reqs.append(r)
             continue
         b = bookable_from(r, earliest)
         if b is None:
-            too_late.append(r.id)
+            too_late[r.id] = None
         else:
             reqs.append(b)
+    late = {r.id: r for r in reqs}
+    for o, r in problem.linked_pairs():  # the outbound's pickup moved later: may the return follow?
+        if o.id in late and r.id in late and r.id not in promised:
+            ready = late[o.id], late[r.id]
+            if problem.pickup_tw(ready[1]).end_s < problem.dropoff_tw(ready[0]).start_s + stay_s(
+                problem, *ready
+            ):
+                too_late[r.id] = None
+    for o, r in problem.linked_pairs():  # both or neither: the other half goes too
+        for half, other, role in ((o, r, "outbound"), (r, o, "return")):
+            late_itself = half.id in too_late and too_late[half.id] is None
+            if late_itself and other.id not in too_late and other.id not in promised:
+                too_late[other.id] = (half.id, role)
     gone = set(too_late)
-    reqs = [replace(r, return_of=None) if r.return_of in gone else r for r in reqs]
+    reqs = [
+        r if r.return_of not in gone else replace(r, return_of=None)
+        for r in reqs
+        if r.id not in gone
+    ]
     problem = replace(problem, requests=tuple(reqs))
     if old_plan is None:
         return problem, too_late, None, None, {}
@@ -117,6 +147,29 @@ def live_job_problem(
     pinned = {r: vid for (r, _k), (vid, _t) in done.items()}
     initial = {rt.vehicle_id: [(v.request_id, v.kind) for v in rt.visits] for rt in old.routes}
     return problem, too_late, initial, pinned, done
+
+
+def _held_out(
+    rid: str,
+    too_late: Mapping[str, tuple[str, str] | None],
+    unfit: Sequence[str],
+    now_s: int | None,
+) -> Rejection:
+    """The refusal of a request a plan job left out before the search: too late (its window has
+    passed), refused with the other half of its linked trip, or a half that cannot come after
+    (before) the other half promised on its own."""
+    if rid in unfit:
+        msgs = REASON_MESSAGES[Reason.DISPLACED]
+        note = "cannot be planned around the other half of its linked trip, promised already"
+        return Rejection(
+            rid, Reason.DISPLACED, msgs["fr"], msgs["en"], {"note": note, "linked": True}
+        )
+    linked = too_late.get(rid)
+    if linked is not None:
+        return linked_rejection(rid, linked[0], linked[1], Reason.BOOKING_CLOSED)
+    msgs = REASON_MESSAGES[Reason.BOOKING_CLOSED]
+    details = {"rule": "too_late", "earliest_pickup_s": (now_s or 0) + DEFAULT_REACTION_S}
+    return Rejection(rid, Reason.BOOKING_CLOSED, msgs["fr"], msgs["en"], details)
 
 
 class Jobs:
@@ -188,7 +241,7 @@ class Jobs:
     def _run_job(self, job_id: str) -> None:
         self.ctx.store.update_job(job_id, status="running", started_at=utcnow())
         job = self._read_job(job_id)
-        problem, extra = self._problem_of(job)
+        problem, extra, unfit = self._problem_of(job)
         now_s = self.ctx.now_s(job.day)
         live = _Live()
         if now_s is not None and job.kind != "scenario":
@@ -199,7 +252,7 @@ class Jobs:
         report = check_plan(problem, plan)
         summary = {
             "served": len(plan.served_ids),
-            "refused": len(plan.rejections) + len(live.too_late),
+            "refused": len(plan.rejections) + len(live.too_late) + len(unfit),
             "check_ok": report.ok,
             "violations": [str(v) for v in report.violations[:20]],
             "kpis": plan_to_dict(plan, problem)["kpis"],
@@ -241,9 +294,10 @@ class Jobs:
                     fresh.promise = promises.promise_from_plan(problem, plan, r.request_id)
                 else:
                     fresh.status, fresh.promise = "refused", None
+                    held_out = r.request_id in live.too_late or r.request_id in unfit
                     fresh.refusal = (
-                        _too_late(r.request_id, now_s)
-                        if r.request_id in live.too_late
+                        _refused_before(_held_out(r.request_id, live.too_late, unfit, now_s))
+                        if held_out
                         else _refused(r.request_id, rejections.get(r.request_id, {}))
                     )
             stored.status, stored.result = "done", summary
@@ -275,9 +329,10 @@ class Jobs:
                 volunteers=Mobility.volunteers_in(s),
             )
 
-    def _problem_of(self, job: _JobInput) -> tuple[Problem, list[dict[str, Any]]]:
+    def _problem_of(self, job: _JobInput) -> tuple[Problem, list[dict[str, Any]], list[str]]:
         """The job's Problem over the fleet, the volunteers and the day's carpools (and the
-        vehicles these add), with the promises made binding."""
+        vehicles these add), with the promises made binding; and the halves of linked trips that
+        cannot be planned around their other half, promised already on its own."""
         limit = float(job.params.get("time_limit_s", self.ctx.settings.plan_time_limit_s))
         sp = SolverParams(time_limit_s=limit, seed=int(job.params.get("seed", 0)))
         dicts = [
@@ -294,7 +349,11 @@ class Jobs:
         problem = self.compiler.compile(job.day, dicts, [*job.vehicles, *extra], sp)
         # Promises are binding: the accepted requests keep the windows they were promised (stored
         # in the day's live problem), not the wider ones they asked for.
-        return promises.keep_promises(problem, job.stored_problem, job.promised), extra
+        problem = promises.keep_promises(problem, job.stored_problem, job.promised)
+        # A linked trip of which one half was promised on its own (its other half asked for
+        # later, or planned apart): the other half is planned after (or before) it, unlinked.
+        problem, unfit = anchor(problem, job.old_plan, set(job.promised))
+        return problem, extra, list(unfit)
 
     def _solve(self, problem: Problem, mixed: bool, live: _Live) -> tuple[Problem, Plan]:
         """The plan, in the solver process when there is one; a mixed day answers its re-priced
@@ -333,7 +392,7 @@ class _Live:
     """A job on the day itself: requests too late to plan, the routes it starts from, what is
     pinned to its vehicle, and the done visits (request, kind) -> (vehicle, start)."""
 
-    too_late: list[str] = field(default_factory=list)
+    too_late: dict[str, tuple[str, str] | None] = field(default_factory=dict)
     initial: dict[str, list[Stop]] | None = None
     pinned: dict[str, str] | None = None
     done: dict[Stop, tuple[str, int]] = field(default_factory=dict)
@@ -394,10 +453,15 @@ def _refusal(
     }
 
 
-def _too_late(request_id: str, now_s: int | None) -> dict[str, Any]:
-    msgs = REASON_MESSAGES[Reason.BOOKING_CLOSED]
-    details = {"rule": "too_late", "earliest_pickup_s": (now_s or 0) + DEFAULT_REACTION_S}
-    return _refusal(request_id, Reason.BOOKING_CLOSED.value, msgs["fr"], msgs["en"], details)
+def _refused_before(rejection: Rejection) -> dict[str, Any]:
+    """The record of a request refused before the search (``_held_out``)."""
+    return _refusal(
+        rejection.request_id,
+        rejection.reason.value,
+        rejection.message,
+        rejection.message_en,
+        promises.jsonable(rejection.details),
+    )
 
 
 def _refused(request_id: str, rejection: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from dispatcher.errors import DispatcherError
+from dispatcher.errors import DispatcherError, InputError
 from dispatcher.io.times import format_time
 from dispatcher.model import REASON_MESSAGES, Plan, Problem, Reason, SolverParams, TimeWindow
 from dispatcher.solver import default_solver
 from dispatcher.solver.checker import check_plan
+from dispatcher.solver.explain import linked_rejection
 from dispatcher.solver.insertion import ScreenCache, remove_from_plan
 from dispatcher.solver.live import LiveDay, bookable_from, live_problem
 from dispatcher.solver.reoptimise import PROMISE_PRIORITY
@@ -65,6 +66,9 @@ class DayState:
     screens: ScreenCache | None = (
         None  # the routes' screen arrays of the day's last booking (reused where unchanged)
     )
+    refused: Mapping[str, Reason] = field(
+        default_factory=dict
+    )  # requests of the day refused, with their reason (a return of one is refused too)
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,11 @@ def book(day_state: DayState, request: Mapping[str, Any]) -> Promise | Refusal:
     accepted requests, a vehicle removed since) the correct slow path below re-plans the day,
     still with every promise as hard windows."""
     rid = str(request["id"])
+    link = request.get("return_of")
+    if link not in (None, "") and str(link) in day_state.refused:
+        # one need: the return of a refused outbound is refused with it
+        rej = linked_rejection(rid, str(link), "outbound", day_state.refused[str(link)])
+        return Refusal(rid, rej.reason, rej.message, rej.message_en, dict(rej.details))
     known: tuple[Problem, Plan] | None = None
     if day_state.plan is not None and day_state.problem is not None:
         known = (day_state.problem, day_state.plan)
@@ -222,9 +231,15 @@ def _book_live(
 ) -> Promise | Refusal | None:
     rid = str(request["id"])
     accepted_ids = {str(d["id"]) for d in day_state.accepted}
-    compiled = day_state.compile(
-        [*day_state.accepted, dict(request)], day_state.vehicles, day_state.params
-    )
+    try:
+        compiled = day_state.compile(
+            [*day_state.accepted, dict(request)], day_state.vehicles, day_state.params
+        )
+    except InputError as e:  # the new request against the day's (e.g. a second return trip)
+        new_at = f"requests[{len(day_state.accepted)}]"
+        if e.where.startswith(new_at):
+            raise InputError(e.message, "body" + e.where[len(new_at) :]) from None
+        raise
     new = compiled.request(rid)
     if known is None:
         base, plan = replace(compiled, requests=()), Plan(routes=())

@@ -13,6 +13,9 @@ the vehicles each request may use, refusal penalties and fixed vehicle costs. A 
 accepted only if an exact timing exists (the same simple temporal network that
 :class:`dispatcher.solver.schedule.RouteTimer` solves; a property test holds them together).
 It covers no drivers' breaks and no global span cost: :func:`applicable` says when it may run.
+Linked trips (an outbound and its return) are removed and inserted as a unit, and no plan with
+one half served is ever scored (see :mod:`dispatcher.solver.alns_kernels`); their order is in
+the windows, as everywhere (:mod:`dispatcher.solver.linked`).
 
 When vehicles have a fixed cost (benchmarks ranked by fleet size first), a first phase empties
 routes: the smallest route's requests go to a request bank and the search runs on one vehicle
@@ -139,6 +142,11 @@ def build_model(
     maxdur = np.array([10 * H if x is None else x for x in spans], dtype=np.int64)
     fixed = np.array([int(round(v.fixed_cost * COST_SCALE)) for v in vehicles], dtype=np.int64)
     rel = _relatedness(T, np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64), nv, nr)
+    mate = np.full(nr, -1, dtype=np.int64)
+    q_of = {r.id: q for q, r in enumerate(requests)}
+    for o, back in problem.linked_pairs():
+        if o.id in q_of and back.id in q_of:
+            mate[q_of[o.id]], mate[q_of[back.id]] = q_of[back.id], q_of[o.id]
     M = (
         T,
         C,
@@ -158,6 +166,7 @@ def build_model(
         allowed_m,
         rel,
         np.int64(2 * nv),
+        mate,
     )
     return AlnsModel(M, nv, nr)
 
@@ -259,6 +268,7 @@ def _load(model: AlnsModel, routes: Sequence[Sequence[int]], W: tuple[np.ndarray
         for nd in nodes:
             st.where[(nd - 2 * nv) // 2] = s
         st.rcost[s] = K.route_cost(st.seq[s], st.slen[s], s, model.M)
+    K.drop_orphans(st.seq, st.slen, st.where, st.rcost, model.M, W)
     return st
 
 
@@ -473,6 +483,7 @@ def refine_routes(
             row[1] = row[trial.slen[target] - 1]
             trial.slen[target] = 2
             trial.rcost[target] = 0
+            K.drop_orphans(trial.seq, trial.slen, trial.where, trial.rcost, model.M, W)
             tbest = _State(model)
             tbest.copy_from(trial)
             objs = np.zeros(2)
@@ -549,6 +560,7 @@ def warm_up() -> float:
         np.ones((nr, nv), dtype=np.bool_),
         np.zeros((nr, nr)),
         np.int64(2 * nv),
+        np.full(nr, -1, dtype=np.int64),
     )
     refine_routes(AlnsModel(M, nv, nr), [[]], 0.0, max_iterations=3)
     if K.HAVE_NUMBA:

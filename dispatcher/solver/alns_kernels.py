@@ -8,12 +8,16 @@ Node numbering is the OR-Tools model's: vehicle ``s`` starts at node ``s`` and e
 A route is a row of ``seq`` holding ``slen[s]`` nodes, start depot first and end depot last.
 
 The model tuple ``M`` is (T, C, vcls, lo, hi, dem, cap, ride, maxdur, fixed, pen, allowed, rel,
-nv2): ``T[a, b]`` service at ``a`` plus travel to ``b`` (seconds), ``C[vcls[s], a, b]`` the arc
-cost (1e-5 EUR), ``lo/hi`` the window of each node's start of service, ``dem[0|1, node]`` seats
-and wheelchairs (+ at pickups, - at drop-offs), ``cap[0|1, s]``, ``ride[q]`` the longest time from
-the pickup's start of service to the drop-off's, ``maxdur[s]`` the longest route, ``fixed[s]``
-the vehicle's fixed cost, ``pen[q]`` the refusal penalty, ``allowed[q, s]``, ``rel[q, q']`` the
-Shaw relatedness (smaller: more related), ``nv2 = 2 nv``.
+nv2, mate): ``T[a, b]`` service at ``a`` plus travel to ``b`` (seconds), ``C[vcls[s], a, b]`` the
+arc cost (1e-5 EUR), ``lo/hi`` the window of each node's start of service, ``dem[0|1, node]``
+seats and wheelchairs (+ at pickups, - at drop-offs), ``cap[0|1, s]``, ``ride[q]`` the longest
+time from the pickup's start of service to the drop-off's, ``maxdur[s]`` the longest route,
+``fixed[s]`` the vehicle's fixed cost, ``pen[q]`` the refusal penalty, ``allowed[q, s]``,
+``rel[q, q']`` the Shaw relatedness (smaller: more related), ``nv2 = 2 nv``, ``mate[q]`` the other
+half of request q's linked trip (-1: none). A linked trip is served both or neither: a repair
+inserts the two halves together or neither, and after every destroy and repair a half whose
+other half is out leaves its route (``drop_orphans``), so no plan with one half is ever scored.
+Their order is in the windows (``lo``/``hi``, see :mod:`dispatcher.solver.linked`).
 """
 
 from __future__ import annotations
@@ -300,6 +304,24 @@ def remove_from(q, s, seq, slen, M, W, check):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
+def drop_orphans(seq, slen, where, rcost, M, W):  # type: ignore[no-untyped-def]
+    """Take off their routes the halves of linked trips whose other half is unassigned (no
+    timing check: removing stops never breaks a route on a metric matrix, and the plan's routes
+    are timed exactly afterwards). Returns how many were taken off."""
+    mate = M[14]
+    n = 0
+    for q in range(where.shape[0]):
+        m = mate[q]
+        if m >= 0 and where[q] >= 0 and where[m] < 0:
+            s = where[q]
+            remove_from(q, s, seq, slen, M, W, False)
+            where[q] = -1
+            rcost[s] = route_cost(seq[s], slen[s], s, M)
+            n += 1
+    return n
+
+
+@njit(cache=True)
 def seed_rng(seed):  # type: ignore[no-untyped-def]
     np.random.seed(seed)
 
@@ -498,7 +520,7 @@ def _repair(kreg, noise, seq, slen, where, rcost, active, M, W, bd, bn, bi, bj, 
     its refusal (mode 0) stays out."""
     nr = where.shape[0]
     nv = slen.shape[0]
-    pen, allowed = M[10], M[11]
+    pen, allowed, mate = M[10], M[11], M[14]
     bank = np.empty(nr, np.int64)
     nb = 0
     for q in range(nr):
@@ -569,19 +591,47 @@ def _repair(kreg, noise, seq, slen, where, rcost, active, M, W, bd, bn, bi, bj, 
         rcost[sbest] += bd[q, sbest]
         bank[best_t] = bank[nb - 1]
         nb -= 1
+        # the other half of a linked trip goes in now, at its cheapest, or neither half does
+        s2 = -1
+        m = mate[q]
+        if m >= 0 and where[m] < 0:
+            ub2 = pen[q] + pen[m] - bd[q, sbest] if mode == 0 else BIG
+            b2, i2, j2 = BIG, -1, -1
+            for s in range(nv):
+                if active[s] and allowed[m, s]:
+                    dl, i, j = best_insertion(m, s, seq, slen, M, W, ub2 if b2 > ub2 else b2)
+                    if i >= 0 and dl < b2:
+                        b2, s2, i2, j2 = dl, s, i, j
+            for t in range(nb):
+                if bank[t] == m:
+                    bank[t] = bank[nb - 1]
+                    nb -= 1
+                    break
+            if s2 < 0:  # undo: the routes are as they were, the bank's costs still hold
+                remove_from(q, sbest, seq, slen, M, W, False)
+                where[q] = -1
+                rcost[sbest] -= bd[q, sbest]
+                continue
+            insert_at(m, s2, i2, j2, seq, slen, M)
+            where[m] = s2
+            rcost[s2] += b2
         for t in range(nb):
             q2 = bank[t]
-            if active[sbest] and allowed[q2, sbest]:
-                ub = pen[q2] if mode == 0 else BIG
-                dl, i, j = best_insertion(q2, sbest, seq, slen, M, W, ub)
-            else:
-                dl, i, j = BIG, -1, -1
-            bd[q2, sbest] = dl
-            bi[q2, sbest] = i
-            bj[q2, sbest] = j
-            bn[q2, sbest] = float(dl) + (
-                noise * (2.0 * np.random.random() - 1.0) if i >= 0 else 0.0
-            )
+            for h in range(2):
+                s = sbest if h == 0 else s2
+                if s < 0 or (h == 1 and s2 == sbest):
+                    continue
+                if active[s] and allowed[q2, s]:
+                    ub = pen[q2] if mode == 0 else BIG
+                    dl, i, j = best_insertion(q2, s, seq, slen, M, W, ub)
+                else:
+                    dl, i, j = BIG, -1, -1
+                bd[q2, s] = dl
+                bi[q2, s] = i
+                bj[q2, s] = j
+                bn[q2, s] = float(dl) + (
+                    noise * (2.0 * np.random.random() - 1.0) if i >= 0 else 0.0
+                )
 
 
 REPAIRS = (
@@ -648,6 +698,7 @@ def run_chunk(
             acc += rw[rop]
         k = kmin + np.random.randint(kmax - kmin + 1)
         _destroy(dop, k, cand[0], cand[1], cand[2], cand[3], active, M, W)
+        drop_orphans(cand[0], cand[1], cand[2], cand[3], M, W)
         _repair(
             rk[rop],
             rnoise[rop] * noise_amp,
@@ -664,6 +715,7 @@ def run_chunk(
             bj,
             mode,
         )
+        drop_orphans(cand[0], cand[1], cand[2], cand[3], M, W)  # never expected to act
         obj = _objective(cand[3], cand[2], M, mode, bank_w)
         duse[dop] += 1
         ruse[rop] += 1

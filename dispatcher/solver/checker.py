@@ -39,6 +39,9 @@ Conventions (those of :mod:`dispatcher.model`):
   ``route.end_s``; each stretch lasts at most ``max_driving_s``. Elapsed time counts, not
   driving alone (boarding, alighting, waiting and shorter breaks are in the stretch): the rule
   the solver holds, stricter than the EU rule.
+* Linked trips (a request whose ``return_of`` names its outbound): both halves are served or
+  neither, and the return's pickup starts no earlier than the outbound's drop-off start plus
+  its alighting time plus the return's ``min_stay_s``, whichever routes they are on.
 * An empty route (no visits) is an unused vehicle: only its id is checked (and its distance,
   which must be 0 or the depot-to-depot distance).
 """
@@ -96,6 +99,10 @@ VIOLATION_CODES: dict[str, str] = {
     "ride_time": "a passenger's ride time exceeds the maximum ride time",
     "ride_time_mismatch": "a drop-off's reported ride_time_s differs from the recomputed ride time",
     "distance": "a route's distance_m differs from the sum of matrix distances along it",
+    "linked_trip_split": "one half of a linked trip (an outbound and its return) is served, "
+    "the other is not",
+    "return_before_outbound": "a return's pickup starts before its outbound's drop-off has "
+    "ended plus the minimum stay",
 }
 
 
@@ -328,6 +335,8 @@ class _Checker:
             if r.id not in served and r.id not in refused_seen:
                 self.add("missing_request", f"request {r.id}", "neither served nor refused")
 
+        self.check_linked(served, paired)
+
         # per route: loads, times, breaks, distance
         total_distance = 0
         total_duration = 0
@@ -355,6 +364,40 @@ class _Checker:
             "duration_s": total_duration,
         }
         return CheckReport(tuple(self.out), recomputed)
+
+    def check_linked(self, served: set[str], paired: dict[str, tuple[int, int, int]]) -> None:
+        """Each outbound and its return (``return_of``): both served or neither; the return picked
+        up after the outbound's drop-off, its alighting and the minimum stay."""
+        routes = self.plan.routes
+        for ret in self.p.requests:
+            out = self.requests.get(ret.return_of) if ret.return_of is not None else None
+            if out is None or out.id == ret.id:
+                continue
+            if (out.id in served) != (ret.id in served):
+                half, other, what = (
+                    (out, ret, "return") if out.id in served else (ret, out, "outbound")
+                )
+                self.add(
+                    "linked_trip_split",
+                    f"request {half.id}",
+                    f"served, but its linked {what} {other.id} is not",
+                )
+                continue
+            if out.id not in paired or ret.id not in paired:
+                continue  # not served, or a pairing error reported above
+            ko, _, do = paired[out.id]
+            kr, pr, _ = paired[ret.id]
+            drop, pick = routes[ko].visits[do], routes[kr].visits[pr]
+            alight = self.p.alighting_s(out)
+            ready = drop.start_s + alight + ret.min_stay_s
+            if pick.start_s < ready:
+                self.add(
+                    "return_before_outbound",
+                    self.vwhere(kr, routes[kr], pr),
+                    f"starts at {_t(pick.start_s)}, before {_t(ready)}: its outbound {out.id} "
+                    f"is dropped off at {_t(drop.start_s)} ({self.rwhere(ko, routes[ko])}), "
+                    f"then {alight} s alighting and a stay of {ret.min_stay_s} s",
+                )
 
     def check_distance(self, k: int, route: Route, vehicle: Vehicle | None) -> int:
         if vehicle is None:

@@ -39,7 +39,11 @@ Refusal reasons are classified in a fixed order (the first that applies wins):
 8. ``SHIFT_TOO_SHORT``: the pickup is reachable, but no vehicle can do the whole trip within its
    shift with its breaks;
 9. otherwise the request is feasible alone: ``DISPLACED`` (details say which vehicles could take
-   it and the range of feasible pickup times).
+   it and the range of feasible pickup times), unless it is one half of a linked trip (an
+   outbound and its return, served both or neither) whose other half is not feasible alone:
+   then ``LINKED_TRIP_REFUSED``, by the same counterfactual (details name the other half,
+   ``linked_trip``, and its reason, ``linked_reason``). A refused half always says which its
+   other half is (``linked_trip``).
 """
 
 from __future__ import annotations
@@ -608,21 +612,81 @@ def rejection_for(
     )
 
 
+def linked_rejection(
+    request_id: str, partner_id: str, partner_role: str, partner_reason: Reason
+) -> Rejection:
+    """The Rejection of one half of a linked trip, refused because its other half
+    ``partner_id`` (its "outbound" or "return", ``partner_role``) is refused for
+    ``partner_reason``: ``Reason.LINKED_TRIP_REFUSED``, naming the other half."""
+    fr_role = "retour" if partner_role == "return" else "aller"
+    reason = Reason.LINKED_TRIP_REFUSED
+    msgs, theirs = REASON_MESSAGES[reason], REASON_MESSAGES[partner_reason]
+    return Rejection(
+        request_id=request_id,
+        reason=reason,
+        message=f"{msgs['fr']} Trajet {fr_role} {partner_id} refusé : {theirs['fr']}",
+        message_en=f"{msgs['en']} Its {partner_role} {partner_id} is refused: {theirs['en']}",
+        details={
+            "linked_trip": partner_id,
+            "linked_role": partner_role,
+            "linked_reason": partner_reason.value,
+        },
+    )
+
+
+def _linked(
+    problem: Problem, rej: Rejection, r: Request, reports: dict[str, AloneReport]
+) -> Rejection:
+    """``rej`` of ``r`` as one half of a linked trip: LINKED_TRIP_REFUSED when ``r`` is feasible
+    alone and its other half is not; otherwise ``rej`` naming the other half."""
+    mate_id = problem.partner_id(r.id)
+    if mate_id is None:
+        return rej
+    mate = problem.request(mate_id)
+    role = "return" if mate.return_of == r.id else "outbound"
+    if rej.reason is Reason.DISPLACED:
+        if mate_id not in reports:
+            reports[mate_id] = alone_report(problem, mate)
+        theirs = reports[mate_id]
+        if not theirs.feasible:
+            out = linked_rejection(r.id, mate_id, role, theirs.refusal_reason)
+            return Rejection(
+                out.request_id,
+                out.reason,
+                out.message,
+                out.message_en,
+                {**rej.details, **out.details},
+            )
+    return Rejection(
+        rej.request_id,
+        rej.reason,
+        rej.message,
+        rej.message_en,
+        {**rej.details, "linked_trip": mate_id, "linked_role": role},
+    )
+
+
 def explain_rejections(
     problem: Problem, refused: Sequence[str], plan: Plan | None = None
 ) -> list[Rejection]:
     """One Rejection per refused request id, in the given order.
 
     ``plan`` (optional) is the plan the requests were refused from; for a DISPLACED request the
-    details then name the vehicles that could take it alone and are used in that plan.
+    details then name the vehicles that could take it alone and are used in that plan. A half
+    of a linked trip feasible alone whose other half is not is LINKED_TRIP_REFUSED.
     Raises NotFoundError for an unknown id."""
     by_id = {r.id: r for r in problem.requests}
     used = {rt.vehicle_id for rt in plan.routes if rt.visits} if plan is not None else set()
     out: list[Rejection] = []
+    reports: dict[str, AloneReport] = {}
     for k, rid in enumerate(refused):
         if rid not in by_id:
             raise NotFoundError(f"unknown request {rid!r}", f"refused[{k}]")
-        rej = rejection_for(problem, by_id[rid])
+        reports[rid] = alone_report(problem, by_id[rid])
+    for rid in refused:
+        rej = _linked(
+            problem, rejection_for(problem, by_id[rid], reports[rid]), by_id[rid], reports
+        )
         if plan is not None and rej.reason is Reason.DISPLACED:
             busy = [v for v in rej.details.get("vehicles", []) if v in used]  # type: ignore[attr-defined]
             rej = Rejection(
@@ -642,6 +706,7 @@ __all__ = [
     "alone_report",
     "alone_route",
     "explain_rejections",
+    "linked_rejection",
     "rejection_for",
     "unreachable",
 ]

@@ -524,16 +524,9 @@ def find_insertion(
 
 def _validate_one(problem: Problem, request: Request) -> None:
     """Validate one request against the problem's places and rules (InputError if bad), the
-    same way Problem does (the others were validated already)."""
+    same way Problem does (the others were validated already): its return link too."""
     problem.check_request(request, "requests[0]")
-    if request.return_of is not None and not any(
-        q.id == request.return_of for q in problem.requests
-    ):
-        from dispatcher.errors import InputError
-
-        raise InputError(
-            f"unknown request {request.return_of!r}", f"requests[{request.id}].return_of"
-        )
+    problem.check_link(request, "requests[0]")
 
 
 def _with_requests(problem: Problem, requests: tuple[Request, ...]) -> Problem:
@@ -579,11 +572,17 @@ def shifted(request: Request, delta_s: int) -> Request:
 
 
 def remove_from_plan(
-    problem: Problem, plan: Plan, request_id: str, now_s: int | None = None
+    problem: Problem,
+    plan: Plan,
+    request_id: str,
+    now_s: int | None = None,
+    *,
+    retime: bool = True,
 ) -> Plan:
     """``plan`` without the visits of ``request_id`` (and without its rejection); the route it
     was on is re-timed by the exact scheduler (the past kept as it was), or keeps its times with
-    loads recomputed if it cannot be re-timed (removing a passenger never breaks a window).
+    loads recomputed if it cannot be re-timed (removing a passenger never breaks a window), or
+    when ``retime`` is False (the others' times are then exactly as they were).
     ``problem`` is the problem WITHOUT the request."""
     byid = {q.id: q for q in problem.requests}
     routes: list[Route] = []
@@ -599,7 +598,11 @@ def remove_from_plan(
         vehicle = problem.vehicle(route.vehicle_id)
         stops: list[Stop] = [(byid[v.request_id], v.kind) for v in kept]
         hint = [route.start_s, *(v.start_s for v in kept), route.end_s]
-        new = schedule_route(problem, vehicle, stops, hint, [b.start_s for b in route.breaks])
+        new = (
+            schedule_route(problem, vehicle, stops, hint, [b.start_s for b in route.breaks])
+            if retime
+            else None
+        )
         if (
             new is not None
             and now_s is not None

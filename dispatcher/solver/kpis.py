@@ -30,6 +30,8 @@ def compute_kpis(
     Mixed-dispatch figures: ``mode_share`` (served requests per mode), ``car_km_avoided`` (the
     served requests' direct km, each rider driving alone, minus the km driven for them) and
     ``co2_saved_kg`` (the CO2 of those solo drives at the "car" rate minus the CO2 counted above).
+    Linked trips (an outbound and its return): ``linked_pairs_served`` both halves served,
+    ``linked_pairs_refused`` neither.
     """
     served_ids: set[str] = set()
     passengers = 0
@@ -83,6 +85,9 @@ def compute_kpis(
                 direct = problem.direct_s(problem.request(vis.request_id))
                 if direct > 0:
                     detours.append(vis.ride_time_s / direct)
+    pairs = problem.linked_pairs()
+    pairs_served = sum(1 for o, r in pairs if o.id in served_ids and r.id in served_ids)
+    pairs_refused = sum(1 for o, r in pairs if o.id not in served_ids and r.id not in served_ids)
     return KPIs(
         requests=len(problem.requests),
         served=len(served_ids),
@@ -103,4 +108,6 @@ def compute_kpis(
         else {},
         car_km_avoided=round(solo_km - km, 3),
         co2_saved_kg=round(solo_km * car_rate / 1000.0 - co2, 3),
+        linked_pairs_served=pairs_served,
+        linked_pairs_refused=pairs_refused,
     )

@@ -14,6 +14,13 @@ re-optimisation) enforces it without knowing about promises or clocks:
   reaction margin); new requests start no earlier than ``now_s + reaction_s``.
 
 The original requests are kept in ``LiveDay.originals`` for reports.
+
+Linked trips (an outbound and its return, served both or neither): a return is booked once its
+outbound is in the day, and refused with ``linked_trip_refused`` when its outbound is refused;
+its pickup comes after the outbound's planned drop-off plus the stay, which is written into the
+two requests' windows with the promise (:func:`dispatcher.solver.linked.settle_pair`) so that
+no later re-timing of either route can break the order. A return whose outbound is not in the
+day (cancelled, never booked) is a trip of its own.
 """
 
 from __future__ import annotations
@@ -30,13 +37,14 @@ from dispatcher.model import (
     Plan,
     Problem,
     Reason,
+    Rejection,
     Request,
     TimeWindow,
     Vehicle,
     hhmm,
 )
 from dispatcher.solver.checker import CheckReport, check_plan
-from dispatcher.solver.explain import alone_report, rejection_for
+from dispatcher.solver.explain import alone_report, linked_rejection, rejection_for
 from dispatcher.solver.insertion import (
     Insertion,
     InsertionStats,
@@ -50,6 +58,7 @@ from dispatcher.solver.insertion import (
     without_request,
 )
 from dispatcher.solver.kpis import compute_kpis
+from dispatcher.solver.linked import settle_pair, stay_s
 
 DEFAULT_WINDOW_S = 900
 DEFAULT_REACTION_S = 600
@@ -373,6 +382,8 @@ class LiveDay:
     ``problem``/``plan``: the day so far (a batch plan, or empty). Every request the plan
     serves is treated as promised (its windows, or a promise window around its planned pickup
     when ``promise_existing``). ``now_s`` None: the day has not started (nothing locked).
+    ``refused``: requests of the day refused before (by id), besides the plan's rejections: a
+    return trip of one of them is refused with ``linked_trip_refused``.
     """
 
     def __init__(
@@ -386,6 +397,7 @@ class LiveDay:
         rules: BookingRules | None = None,
         promise_existing: bool = True,
         screens: ScreenCache | None = None,
+        refused: Mapping[str, Rejection] | None = None,
     ) -> None:
         self.window_s = window_s
         # the routes' screen arrays, reused by the insertion tests while the routes stay the same
@@ -399,7 +411,9 @@ class LiveDay:
         plan = plan if plan is not None else Plan(routes=())
         served = set(plan.served_ids)
         # keep only what the plan serves (refused requests of a batch plan stay refused, outside)
-        self.refused: dict[str, Any] = {j.request_id: j for j in plan.rejections}
+        # (and those refused before, ``refused``: a return of one of them is refused too)
+        self.refused: dict[str, Rejection] = {**(refused or {})}
+        self.refused.update({j.request_id: j for j in plan.rejections})
         kept = [r for r in problem.requests if r.id in served]
         kept = [
             r if r.return_of is None or r.return_of in served else replace(r, return_of=None)
@@ -444,43 +458,110 @@ class LiveDay:
         ptw, dtw = self.problem.pickup_tw(r), self.problem.dropoff_tw(r)
         terms = PromiseTerms(rid, vid, ptw, p_s, d_s, dtw.end_s, dtw.start_s)
         self.promises[rid] = terms
+        self._settle(rid)
         return terms
+
+    def _settle(self, rid: str) -> None:
+        """Once both halves of a linked trip are planned, write a split that the plan's times
+        keep into their windows (:func:`dispatcher.solver.linked.settle_pair`)."""
+        mate = self.problem.partner_id(rid)
+        if mate is None or mate not in self.promises:
+            return
+        r, m = self.problem.request(rid), self.problem.request(mate)
+        out, back = (m, r) if r.return_of is not None else (r, m)
+        _, _, drop_s = self._planned(out.id)
+        _, pick_s, _ = self._planned(back.id)
+        settled = settle_pair(self.problem, out, back, drop_s, pick_s)
+        if settled is None:  # cannot happen on a plan the checker passes
+            return
+        for q in settled:
+            if q is not self._byid.get(q.id):
+                self.problem = with_request_in_place(self.problem, q)
+                self._byid[q.id] = q
 
     # ---- booking -----------------------------------------------------------------------------
     def _earliest_s(self) -> int | None:
         return None if self.now_s is None else self.now_s + self.reaction_s
 
-    def _prepare(self, request: Request) -> Request | str:
-        """The request as it can be booked now (not before now + reaction), or why it cannot."""
+    def _prepare(self, request: Request) -> tuple[Request, Request | None] | str:
+        """The request as it can be booked now (not before now + reaction; a return after its
+        outbound's planned drop-off and the stay) with its outbound's windows as they must then
+        be (None: unchanged), or why it cannot be booked: "too_late", "linked_refused" (its
+        outbound is refused), "linked_too_early" (its window ends before its outbound's planned
+        drop-off and the stay)."""
         r = request
         if r.return_of is not None and r.return_of not in self._byid:
-            r = replace(
-                r, return_of=None
-            )  # the outbound trip is not in the day (refused or cancelled)
+            if r.return_of in self.refused:
+                return "linked_refused"
+            r = replace(r, return_of=None)  # the outbound is not in the day (cancelled): alone
         earliest = self._earliest_s()
-        if earliest is None:
-            return r
-        got = bookable_from(r, earliest)
-        if got is None:
-            return "too_late"
-        r = got
-        try:
-            with_request(self.problem, r)
-        except Exception:
-            return "too_late"
-        return r
+        if earliest is not None:
+            got = bookable_from(r, earliest)
+            if got is None:
+                return "too_late"
+            r = got
+        outbound = None
+        if r.return_of is not None:
+            o = self._byid[r.return_of]
+            _, _, drop_s = self._planned(o.id)
+            settled = settle_pair(self.problem, o, r, drop_s)
+            if settled is None:
+                return "linked_too_early"
+            o2, r = settled
+            outbound = None if o2 is o else o2
+        if earliest is not None:
+            try:
+                with_request(self._with(outbound), r)
+            except Exception:
+                return "too_late"
+        return r, outbound
+
+    def _with(self, outbound: Request | None) -> Problem:
+        """The day's problem with the outbound's windows as a new return needs them."""
+        return self.problem if outbound is None else replace_request(self.problem, outbound)
+
+    def _linked_refusal(self, request: Request) -> BookingOutcome:
+        """The refusal of a return whose outbound is refused, or asked for before its outbound's
+        planned arrival and the stay."""
+        oid = request.return_of
+        assert oid is not None
+        j = self.refused.get(oid)
+        if j is not None:
+            rej = linked_rejection(request.id, oid, "outbound", Reason(j.reason))
+            return BookingOutcome(
+                request.id,
+                False,
+                reason=rej.reason,
+                message=rej.message,
+                message_en=rej.message_en,
+                details=dict(rej.details),
+            )
+        o = self._byid[oid]
+        _, _, drop_s = self._planned(oid)
+        ready = drop_s + stay_s(self.problem, o, request)
+        return _refusal(
+            request.id,
+            Reason.DISPLACED,
+            {"linked_trip": oid, "linked_role": "outbound", "earliest_pickup_s": ready},
+            f"Le trajet aller {oid} arrive à {hhmm(drop_s)} : retour possible dès {hhmm(ready)}.",
+            f"The outbound {oid} arrives at {hhmm(drop_s)}: a return is possible from "
+            f"{hhmm(ready)}.",
+        )
 
     def try_insert(
         self, request: Request, max_exact: int | None = None, cache: ScreenCache | None = None
     ) -> Insertion | None:
         """The insertion the day would make for ``request`` now, without committing it
         (``cache``: the routes' screen arrays, shared by tests against the current plan)."""
-        r = self._prepare(request)
-        if isinstance(r, str):
+        got = self._prepare(request)
+        if isinstance(got, str):
             return None
-        problem = with_request(self.problem, r)
+        r, outbound = got
+        problem = with_request(self._with(outbound), r)
         byid = dict(self._byid)
         byid[r.id] = r
+        if outbound is not None:
+            byid[outbound.id] = outbound
         kw: dict[str, Any] = {} if max_exact is None else {"max_exact": max_exact}
         return find_insertion(
             problem,
@@ -518,8 +599,13 @@ class LiveDay:
                     ),
                     elapsed_s=time.perf_counter() - t0,
                 )
-        prepared = self._prepare(request)
-        if isinstance(prepared, str):
+        got = self._prepare(request)
+        if got in ("linked_refused", "linked_too_early"):
+            out = self._linked_refusal(request)
+            if alternatives and got == "linked_too_early":
+                out = replace(out, details={**out.details, **self.alternatives(request)})
+            return replace(out, elapsed_s=time.perf_counter() - t0)
+        if isinstance(got, str):
             return replace(
                 _refusal(
                     rid,
@@ -530,22 +616,27 @@ class LiveDay:
                 ),
                 elapsed_s=time.perf_counter() - t0,
             )
+        prepared, outbound = got
         cache = self.screens
         ins = self.try_insert(request, cache=cache)
         if ins is not None:
             self.problem, self.plan = ins.problem, ins.plan
             self._byid[rid] = prepared
+            if outbound is not None:
+                self._byid[outbound.id] = outbound
             self.originals[rid] = request
+            self.refused.pop(rid, None)
             terms = self._promise(rid)
             return BookingOutcome(
                 rid, True, promise=terms, elapsed_s=time.perf_counter() - t0, insertion=ins
             )
-        problem = with_request(self.problem, prepared)
+        problem = with_request(self._with(outbound), prepared)
         report = alone_report(problem, prepared)
         rej = rejection_for(problem, prepared, report)
         details: dict[str, Any] = dict(rej.details)
         if alternatives:
             details.update(self.alternatives(request, cache=cache))
+        self.refused[rid] = rej
         return BookingOutcome(
             rid,
             False,
@@ -585,11 +676,15 @@ class LiveDay:
         return out
 
     # ---- cancellation ------------------------------------------------------------------------
-    def cancel(self, request_id: str) -> bool:
+    def cancel(self, request_id: str, *, with_return: bool = False) -> bool:
         """Remove a request (no-op if unknown). A request already picked up cannot be cancelled
-        (ValueError); the route is re-timed, the past kept."""
+        (ValueError); the route is re-timed, the past kept. Its return trip, if any, is
+        cancelled too with ``with_return``, else it stays, a trip of its own."""
         if request_id not in self._byid:
             return False
+        back = self.problem.partner_id(request_id)
+        if with_return and back is not None and self._byid[back].return_of == request_id:
+            self.cancel(back)
         if self.now_s is not None:
             for route in self.plan.routes:
                 for vis in route.visits:

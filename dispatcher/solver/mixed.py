@@ -36,6 +36,7 @@ from dispatcher.model import (
     Plan,
     Problem,
     Rejection,
+    Request,
     Route,
     SolverParams,
     SolverStats,
@@ -45,7 +46,10 @@ from dispatcher.model import (
 )
 from dispatcher.solver import SolverFactory, default_solver
 from dispatcher.solver.carpool import match_carpool, with_offers
+from dispatcher.solver.explain import linked_rejection
+from dispatcher.solver.insertion import remove_from_plan
 from dispatcher.solver.kpis import compute_kpis, route_mode
+from dispatcher.solver.linked import settle_pair, stay_s
 
 Strategy = Literal["staged", "joint"]
 
@@ -169,15 +173,9 @@ def plan_mixed(
     else:
         limit = params.effective_time_limit_s
         matched = match_carpool(mp, max_group=3, time_limit_s=max(1.0, limit / 3))
-        taken = {rid for m in matched.matches for rid in m.rider_ids}
-        busy = {m.driver_id for m in matched.matches}
-        # A return whose outbound went by carpool keeps its window but loses the link: the
-        # sub-problem no longer holds the outbound.
-        left_over = tuple(
-            replace(r, return_of=None) if r.return_of in taken else r
-            for r in mp.requests
-            if r.id not in taken
-        )
+        carpooled, left_over = _linked_stages(mp, [m.route for m in matched.matches])
+        taken = {v.request_id for rt in carpooled for v in rt.visits}
+        busy = {rt.vehicle_id for rt in carpooled}
         rest = replace(
             mp, requests=left_over, vehicles=tuple(v for v in mp.vehicles if v.id not in busy)
         )
@@ -186,8 +184,20 @@ def plan_mixed(
             sub = make_solver(replace(params, time_limit_s=left)).solve(rest)
         else:
             sub = Plan((), stats=SolverStats(status=SolveStatus.NO_REQUESTS))
-        routes = [m.route for m in matched.matches] + _with_modes(rest, sub.routes)
         rejections = list(sub.rejections)
+        # a carpooled half whose other half the rest of the fleet refused is refused too
+        reasons = {j.request_id: j.reason for j in sub.rejections}
+        for o, r in mp.linked_pairs():
+            for half, other, role in ((o, r, "return"), (r, o, "outbound")):
+                if half.id in taken and other.id in reasons:
+                    carpooled = list(
+                        remove_from_plan(mp, Plan(tuple(carpooled)), half.id, retime=False).routes
+                    )
+                    rejections.append(linked_rejection(half.id, other.id, role, reasons[other.id]))
+        taken = {v.request_id for rt in carpooled for v in rt.visits}
+        routes = _with_modes(mp, [rt for rt in carpooled if rt.visits]) + _with_modes(
+            rest, sub.routes
+        )
         # a plan as soon as the matcher or the routing of the rest found one
         found = (SolveStatus.SOLVED, SolveStatus.OPTIMAL)
         status = SolveStatus.SOLVED if taken or sub.stats.status in found else sub.stats.status
@@ -204,6 +214,53 @@ def plan_mixed(
         solver=f"mixed-{strategy}",
     )
     return mp, Plan(routes=tuple(routes), rejections=tuple(rejections), kpis=kpis, stats=stats)
+
+
+def _linked_stages(
+    mp: Problem, carpooled: Sequence[Route]
+) -> tuple[list[Route], tuple[Request, ...]]:
+    """The carpool matches and the requests left for the rest of the fleet, with each linked trip
+    (an outbound and its return) kept whole and in order across the two stages: a return
+    carpooled before its carpooled outbound's drop-off and stay leaves its carpool; a half left
+    for the fleet is linked to a carpooled half by its windows (a return picked up after the
+    carpool's drop-off and the stay, an outbound arriving before the carpool's pickup less the
+    stay) and stands alone in the fleet's sub-problem; when its windows cannot hold that, the
+    carpooled half leaves its carpool too and the two go to the fleet, linked."""
+    routes = list(carpooled)
+
+    def times() -> dict[tuple[str, str], int]:
+        return {(v.request_id, v.kind): v.start_s for rt in routes for v in rt.visits}
+
+    def uncarpool(rid: str) -> None:  # the others keep their times: the bounds below hold
+        nonlocal routes
+        plan = remove_from_plan(mp, Plan(tuple(routes)), rid, retime=False)
+        routes = [rt for rt in plan.routes if rt.visits]
+
+    bounded: dict[str, Request] = {}
+    for o, r in mp.linked_pairs():
+        at = times()
+        drop, pick = at.get((o.id, "dropoff")), at.get((r.id, "pickup"))
+        if drop is not None and pick is not None:
+            if pick < drop + stay_s(mp, o, r):
+                uncarpool(r.id)
+                pick = None
+            else:
+                continue
+        if drop is not None:  # the outbound by carpool, the return by the fleet
+            settled = settle_pair(mp, o, r, drop)
+            if settled is None:
+                uncarpool(o.id)
+            else:
+                bounded[r.id] = replace(settled[1], return_of=None)
+        elif pick is not None:  # the return by carpool, the outbound by the fleet
+            settled = settle_pair(mp, o, r, mp.dropoff_tw(o).start_s, pick)
+            if settled is None:
+                uncarpool(r.id)
+            else:
+                bounded[o.id] = settled[0]
+    taken = {v.request_id for rt in routes for v in rt.visits}
+    left = tuple(bounded.get(q.id, q) for q in mp.requests if q.id not in taken)
+    return routes, left
 
 
 def modes_of(plan: Plan) -> dict[str, str]:

@@ -43,6 +43,7 @@ from dispatcher.model import (
 from dispatcher.solver import InitialRoutes, Pins, default_solver
 from dispatcher.solver.explain import explain_rejections
 from dispatcher.solver.kpis import compute_kpis
+from dispatcher.solver.linked import drop_orphans, units
 from dispatcher.solver.ortools_names import check_names
 from dispatcher.solver.route_elimination import eliminate_routes
 from dispatcher.solver.schedule import (
@@ -100,6 +101,12 @@ class SearchOptions:
     ``kernel_wait_s``: how long a solve waits at most for the ALNS layer's kernels to
     load from numba's cache (never while they are being compiled; see
     :mod:`dispatcher.solver.alns_gate`); without them OR-Tools gets the whole time.
+    ``link_activity``: the two halves of a linked trip performed both or neither as a CP
+    constraint on their pickups' activity; off by default: on a congested day (150 requests,
+    4 vehicles, 10 s) it kept the first-solution heuristics from finding a plan in time (a first
+    plan after 68 s, fewer served: ``benchmarks/results/linked_trips.md``), and the rule holds
+    without it: a half the search leaves alone gets its other half re-inserted, or is refused,
+    and the room it leaves goes to the others (re-insertion once more).
     ``eliminate_share``: when vehicles have a fixed cost, this share of the time limit goes to
     emptying routes afterwards
     (:func:`dispatcher.solver.route_elimination.eliminate_routes`); off by default: on the 8
@@ -130,6 +137,7 @@ class SearchOptions:
     greedy_min_requests: int = 100
     quick_start_s: float = 0.02
     kernel_wait_s: float = 2.0
+    link_activity: bool = False
 
 
 @dataclass
@@ -228,6 +236,9 @@ class OrToolsSolver:
                 if cache[key]:
                     ok.append(k)
             allowed[r.id] = ok
+        for o, back in problem.linked_pairs():  # both halves or neither: in the model, or out
+            if not allowed[o.id] or not allowed[back.id]:
+                allowed[o.id] = allowed[back.id] = []
         modelled = [r for r in problem.requests if allowed[r.id]]
         skipped = [r.id for r in problem.requests if not allowed[r.id]]
         trace.modelled, trace.skipped = len(modelled), len(skipped)
@@ -249,15 +260,33 @@ class OrToolsSolver:
             status, detail, routes, dropped, objective = self._search(
                 problem, params, modelled, useful, allowed, t0, initial_routes, pinned
             )
+            # re-insertion within the time limit, leaving the time to explain who stays refused
+            per_refusal = EXPLAIN_S_PER_VEHICLE * len(problem.vehicles)
+            deadline = t0 + params.effective_time_limit_s - per_refusal * len(dropped)
+            if params.effective_time_limit_s <= 0:
+                deadline = math.inf  # a first plan only: no time limit
             if dropped and self.options.reinsert and not pinned:
-                # within the time limit, leaving the time to explain who stays refused
-                per_refusal = EXPLAIN_S_PER_VEHICLE * len(problem.vehicles)
-                deadline = t0 + params.effective_time_limit_s - per_refusal * len(dropped)
-                if params.effective_time_limit_s <= 0:
-                    deadline = math.inf  # a first plan only: no time limit
                 routes, dropped, objective = _reinsert(
                     problem, routes, dropped, objective, deadline
                 )
+            # a linked trip is served both or neither: OR-Tools searches without the rule (see
+            # SearchOptions.link_activity), so a half it left alone whose other half the
+            # re-insertion above could not place (or a route that could not be timed) is
+            # refused too
+            kept, orphans = drop_orphans(problem, routes)
+            if orphans:
+                detail += "_LINKED_DROPPED"
+                objective += compute_kpis(problem, kept, []).cost_eur
+                objective -= compute_kpis(problem, routes, []).cost_eur
+                objective += sum(
+                    problem.weights.refusal_penalty * problem.request(rid).priority
+                    for rid in orphans
+                )
+                routes, dropped = kept, dropped + orphans
+                if self.options.reinsert and not pinned:  # the room they leave, for the others
+                    routes, dropped, objective = _reinsert(
+                        problem, routes, dropped, objective, deadline
+                    )
             if self._eliminating(problem, params, pinned, initial_routes) and len(routes) > 1:
                 deadline = (
                     t0
@@ -452,6 +481,15 @@ class OrToolsSolver:
                 routing.AddDisjunction([di], penalty)
             routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(pi))
             routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(di))
+        # linked trips: the outbound and its return are performed both or neither (their order
+        # is in the windows: dispatcher.solver.linked)
+        if opts.link_activity:
+            q_of = {r.id: q for q, r in enumerate(requests)}
+            for o, back in problem.linked_pairs():
+                if o.id in q_of and back.id in q_of:
+                    a = manager.NodeToIndex(2 * nv + 2 * q_of[o.id])
+                    b = manager.NodeToIndex(2 * nv + 2 * q_of[back.id])
+                    solver.Add(routing.ActiveVar(a) == routing.ActiveVar(b))
         if pinned:  # live re-optimisation: done and on-board requests stay on their vehicle
             slot_by_id = {v.id: s for s, v in enumerate(vehicles)}
             for q, r in enumerate(requests):
@@ -880,18 +918,41 @@ def _reinsert(
     byid = {r.id: r for r in problem.requests}
     plan = Plan(routes=tuple(routes))
     left: list[str] = []
-    todo = sorted(dropped, key=lambda rid: (-byid[rid].priority, -problem.direct_s(byid[rid])))
+    served = set(plan.served_ids)
+    # a linked trip goes in whole: both halves (outbound first), or the half whose other half is
+    # served; a half whose other half is out of reach (not feasible alone) stays out
+    todo: list[list[str]] = []
+    for unit in units(problem, dropped):
+        mate = problem.partner_id(unit[0]) if len(unit) == 1 else None
+        if mate is None or mate in served:
+            todo.append(unit)
+        else:
+            left += unit
+
+    def rank(unit: list[str]) -> tuple[int, int]:
+        return (
+            -max(byid[rid].priority for rid in unit),
+            -sum(problem.direct_s(byid[rid]) for rid in unit),
+        )
+
     cache = ScreenCache()
-    for rid in todo:
+    for unit in sorted(todo, key=rank):
         if time.perf_counter() > deadline:
-            left.append(rid)
+            left += unit
             continue
-        ins = find_insertion(problem, plan, byid[rid], requests_by_id=byid, cache=cache)
-        if ins is None:
-            left.append(rid)
+        trial, added = plan, 0.0
+        for rid in unit:
+            ins = find_insertion(problem, trial, byid[rid], requests_by_id=byid, cache=cache)
+            if ins is None:
+                break
+            trial, added = ins.plan, added + ins.added_cost
+        else:
+            plan = trial
+            objective += added - sum(
+                problem.weights.refusal_penalty * byid[rid].priority for rid in unit
+            )
             continue
-        plan = ins.plan
-        objective += ins.added_cost - problem.weights.refusal_penalty * byid[rid].priority
+        left += unit
     if len(left) < len(dropped):
         log.info("re-inserted %d refused request(s) after the search", len(dropped) - len(left))
     order = {rid: k for k, rid in enumerate(dropped)}

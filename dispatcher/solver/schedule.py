@@ -42,6 +42,7 @@ from dispatcher.model import (
     Vehicle,
     Visit,
 )
+from dispatcher.solver.linked import bounds as linked_bounds
 
 StopKind = Literal["pickup", "dropoff"]
 Stop = tuple[Request, StopKind]
@@ -65,10 +66,16 @@ def horizon_s(problem: Problem) -> int:
 
 
 def stop_window(problem: Problem, r: Request, kind: StopKind) -> TimeWindow | None:
-    """The window of a stop's start of service, clipped to the service hours; None if empty."""
+    """The window of a stop's start of service, clipped to the service hours and, for the two
+    halves of a linked trip, to the split that keeps the return after its outbound
+    (:mod:`dispatcher.solver.linked`); None if empty."""
     tw = problem.pickup_tw(r) if kind == "pickup" else problem.dropoff_tw(r)
     hours = problem.rules.service_hours
     lo, hi = max(tw.start_s, hours.start_s, 0), min(tw.end_s, hours.end_s)
+    if problem.linked_pairs():
+        bound = linked_bounds(problem).get((r.id, kind))
+        if bound is not None:
+            lo, hi = max(lo, bound[0]), min(hi, bound[1])
     return TimeWindow(lo, hi) if lo <= hi else None
 
 

@@ -545,6 +545,34 @@ class Store:
                 q = q.where(RequestRow.owner_key_id == owner)
             return set(s.execute(q).scalars())
 
+    def linked_requests(
+        self, day: date, ids: Sequence[str], owner: int | None = None, returns: bool = False
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """For return links to ``ids``: the data of those of them still in ``day`` (pending or
+        accepted; of key ``owner`` only, if given), and with ``returns`` (which reads every
+        request of the day) outbound id -> id of its return for those that have one stored
+        (pending or accepted)."""
+        if not ids:
+            return {}, {}
+        want = set(ids)
+        live = RequestRow.status.in_(["pending", "accepted"])
+        with self.read() as s:
+            q = select(RequestRow).where(RequestRow.day == day, live)
+            if not returns:
+                q = q.where(RequestRow.request_id.in_(sorted(want)))
+            rows = list(s.execute(q).scalars())
+        data = {
+            r.request_id: dict(r.data)
+            for r in rows
+            if r.request_id in want and (owner is None or r.owner_key_id == owner)
+        }
+        back = {
+            str(r.data.get("return_of")): r.request_id
+            for r in rows
+            if returns and isinstance(r.data, dict) and str(r.data.get("return_of")) in want
+        }
+        return data, back
+
     def get_request(
         self, day: date, request_id: str, source: str | None = None, owner: int | None = None
     ) -> dict[str, Any]:

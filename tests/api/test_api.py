@@ -322,6 +322,53 @@ def test_a_portal_links_a_return_only_to_its_own_bookings(api: Api) -> None:
     assert r.status_code in (201, 409) and r.json().get("where") != "body.return_of", r.text
 
 
+def test_cancelling_an_outbound_keeps_or_cancels_its_return(api: Api) -> None:
+    """``?return=keep`` (the default) leaves the return a trip of its own, ``?return=cancel``
+    cancels it with its outbound; the answer says which return and what became of it."""
+    _setup_day(api)
+    for tag in ("k", "c"):
+        out = {
+            "id": f"{tag}-out",
+            "pickup": "Albert",
+            "dropoff": "Méaulte",
+            "pickup_window": {"start": "09:00", "end": "09:15"},
+        }
+        back = {
+            "id": f"{tag}-back",
+            "pickup": "Méaulte",
+            "dropoff": "Albert",
+            "pickup_window": {"start": "15:00", "end": "15:15"},
+            "return_of": f"{tag}-out",
+        }
+        for b in (out, back):
+            r = api.portal.post(f"/v1/days/{D}/bookings", json=b)
+            assert r.status_code == 201, r.text
+    r = api.portal.delete(f"/v1/days/{D}/bookings/k-back", params={"return": "later"})
+    assert r.status_code == 422 and "return" in r.json()["where"], r.text
+    r = api.portal.delete(f"/v1/days/{D}/bookings/k-out")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+    assert r.json()["return_trip"] == {
+        "request_id": "k-back",
+        "status": "accepted",
+        "action": "kept",
+        "linked": False,
+    }
+    r = api.portal.delete(f"/v1/days/{D}/bookings/c-out", params={"return": "cancel"})
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+    assert r.json()["return_trip"]["request_id"] == "c-back"
+    assert r.json()["return_trip"]["status"] == "cancelled"
+    assert r.json()["return_trip"]["action"] == "cancelled"
+    assert api.operator.get(f"/v1/days/{D}/requests/c-back").json()["status"] == "cancelled"
+    assert api.operator.get(f"/v1/days/{D}/requests/k-back").json()["status"] == "accepted"
+    plan = api.planner.get(f"/v1/days/{D}/plan").json()
+    served = {v["request_id"] for rt in plan["routes"] for v in rt["visits"]}
+    assert "k-back" in served and not {"k-out", "c-out", "c-back"} & served
+    assert api.planner.get(f"/v1/days/{D}/plan/check").json()["ok"]
+    # a request without a return says so
+    r = api.portal.delete(f"/v1/days/{D}/bookings/k-back", params={"return": "cancel"})
+    assert r.status_code == 200 and r.json()["return_trip"] is None
+
+
 def test_scenario_by_planner_leaves_the_plan_alone(api: Api) -> None:
     _setup_day(api)
     before = api.planner.get(f"/v1/days/{D}").json()["version"]

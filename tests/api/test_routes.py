@@ -154,3 +154,73 @@ def test_unknown_place_and_bad_vehicle_answer_with_where(client: Client) -> None
     )
     assert r.status_code == 422 and r.json()["where"].startswith("body"), r.text
     assert "v9" not in {v["id"] for v in client.service.fleet.vehicles()}
+
+
+# ---- linked trips ---------------------------------------------------------------------------
+
+OUT = {
+    "id": "out",
+    "pickup": "Méaulte",
+    "dropoff": "Albert",
+    "pickup_window": {"start": "09:00", "end": "09:15"},
+}
+BACK = {
+    "id": "back",
+    "pickup": "Albert",
+    "dropoff": "Méaulte",
+    "pickup_window": {"start": "15:00", "end": "15:15"},
+    "return_of": "out",
+}
+
+
+@pytest.mark.parametrize(
+    "batch, where, fragment",
+    [
+        ([OUT, {**BACK, "return_of": "back"}], "body.requests[1].return_of", "itself"),
+        (
+            [OUT, {**BACK, "pickup_window": {"start": "08:30", "end": "08:45"}}],
+            "body.requests[1].pickup_window",
+            "before its outbound trip 'out' can arrive",
+        ),
+        ([OUT, {**BACK, "min_stay_s": -60}], "body.requests[1].min_stay_s", ""),
+        ([OUT, BACK, {**BACK, "id": "back2"}], "body.requests[2].return_of", "already has"),
+        ([OUT, BACK, {**BACK, "id": "b3", "return_of": "back"}], "body.requests[2].return_of", ""),
+    ],
+)
+def test_bad_return_links_are_422_and_nothing_is_stored(
+    client: Client, batch: list[dict[str, Any]], where: str, fragment: str
+) -> None:
+    url = f"/v1/days/{(TODAY + timedelta(days=1)).isoformat()}/requests"
+    r = client("operator", "POST", url, json={"requests": batch})
+    assert r.status_code == 422, r.text
+    assert r.json()["where"] == where and fragment in r.json()["message"], r.json()
+    assert client.service.days.list_requests(TODAY + timedelta(days=1)) == []
+
+
+def test_a_return_against_a_stored_outbound_is_checked_with_it(client: Client) -> None:
+    day = TODAY + timedelta(days=1)
+    url = f"/v1/days/{day.isoformat()}/bookings"
+    assert client("portal", "POST", url, json=OUT).status_code == 201
+    early = {**BACK, "pickup_window": {"start": "08:30", "end": "08:45"}}
+    r = client("portal", "POST", url, json=early)
+    assert r.status_code == 422 and r.json()["where"] == "body.pickup_window", r.text
+    assert client("portal", "POST", url, json=BACK).status_code == 201
+    r = client("portal", "POST", url, json={**BACK, "id": "back2"})
+    assert r.status_code == 422 and r.json()["where"] == "body.return_of", r.text
+    assert "already has a return trip" in r.json()["message"]
+    assert {b["id"] for b in client("portal", "GET", url).json()} == {"out", "back"}
+
+
+def test_the_return_of_a_refused_booking_is_refused_with_it(client: Client) -> None:
+    """The outbound at 10:00 today is under the same-day notice (refused); its return at 15:00,
+    bookable by itself, is refused with it: linked_trip_refused, naming the outbound."""
+    url = f"/v1/days/{TODAY.isoformat()}/bookings"
+    soon = {**OUT, "pickup_window": {"start": "10:00", "end": "10:15"}}
+    r = client("portal", "POST", url, json=soon)
+    assert r.status_code == 409 and r.json()["reason"] == "booking_closed", r.text
+    r = client("portal", "POST", url, json=BACK)
+    assert r.status_code == 409, r.text
+    assert r.json()["reason"] == "linked_trip_refused"
+    assert r.json()["details"]["linked_trip"] == "out"
+    assert r.json()["details"]["linked_reason"] == "booking_closed"
+    assert "out" in r.json()["message_en"]

@@ -187,3 +187,74 @@ def problems(
     return Problem(
         locations, dur, dist, tuple(requests), tuple(vehicles), rules=rules, name="generated"
     )
+
+
+@st.composite
+def linked_problems(
+    draw: st.DrawFn, max_outbounds: int = 4, max_vehicles: int = 3, breaks: bool = True
+) -> Problem:
+    """A generated day (see :func:`problems`) where some requests have a return trip: from the
+    drop-off back to the pickup, asked for around the outbound's earliest arrival plus the stay
+    (sometimes before its latest arrival, so that the two windows overlap and the split has to
+    choose), with stays of 0 to 30 min, now and then as an appointment back home. Without
+    ``breaks``, the vehicles have none (the days the ALNS layer plans)."""
+    base = draw(problems(max_requests=max_outbounds, max_vehicles=max_vehicles))
+    # and a few outbounds a vehicle can likely serve: inside a shift, one seat
+    likely: list[Request] = []
+    stops = [loc.id for loc in base.locations[2:]]
+    for k in range(draw(st.integers(1, 3))):
+        v = draw(st.sampled_from(base.vehicles))
+        a = draw(st.sampled_from(stops))
+        b = draw(st.sampled_from([x for x in stops if x != a]))
+        t0 = draw(
+            st.integers(v.shift.start_s + 1800, max(v.shift.start_s + 1800, v.shift.end_s - 2 * H))
+        )
+        likely.append(Request(f"o{k}", a, b, pickup_window=TimeWindow(t0, t0 + 900)))
+    out: list[Request] = []
+    for r in (*base.requests, *likely):
+        out.append(r)
+        if not draw(st.booleans()):
+            continue
+        stay = draw(st.sampled_from([0, 300, 900, 1800]))
+        ready = base.dropoff_tw(r).start_s + base.alighting_s(r) + stay
+        start = max(0, ready + draw(st.sampled_from([-1800, -600, 0, 300, 1800, 3 * H])))
+        end = max(start, ready) + draw(st.sampled_from([0, 600, 900, 1800]))
+        back = Request(
+            f"{r.id}b",
+            r.dropoff,
+            r.pickup,
+            seats=r.seats,
+            wheelchairs=r.wheelchairs,
+            pickup_window=TimeWindow(start, end),
+            return_of=r.id,
+            min_stay_s=stay,
+        )
+        if draw(st.integers(0, 4)) == 0:  # an appointment back home instead
+            direct = base.travel_s(r.dropoff, r.pickup)
+            arrive = end + base.boarding_s(back) + direct + draw(st.sampled_from([0, 600]))
+            back = Request(
+                back.id,
+                back.pickup,
+                back.dropoff,
+                seats=back.seats,
+                wheelchairs=back.wheelchairs,
+                arrive_by_s=arrive,
+                return_of=r.id,
+                min_stay_s=stay,
+            )
+        out.append(back)
+    vehicles = base.vehicles
+    if not breaks:
+        vehicles = tuple(
+            Vehicle(v.id, v.start, v.end, v.shift, seats=v.seats, wheelchairs=v.wheelchairs)
+            for v in vehicles
+        )
+    return Problem(
+        base.locations,
+        base.duration_s,
+        base.distance_m,
+        tuple(out),
+        vehicles,
+        rules=base.rules,
+        name="generated-linked",
+    )

@@ -280,6 +280,67 @@ def test_invalid_reason(problem: Problem) -> None:
     assert codes(check_plan(problem, bad)) == {"reason"}
 
 
+# ---- linked trips: r3 is r1's return, from C back to A ------------------------------------
+
+
+def _linked(window: tuple[int, int], min_stay_s: int = 900) -> Problem:
+    back = Request(
+        "r3", "C", "A", pickup_window=TimeWindow(*window), return_of="r1", min_stay_s=min_stay_s
+    )
+    return tiny_problem(extra_requests=(back,))
+
+
+def test_a_return_after_its_outbound_and_stay_passes(plan: Plan) -> None:
+    # r1 is dropped off at C at 08:22, alights by 08:23; with 15 min the return may leave 08:38
+    p = _linked((hm(8, 30), hm(8, 45)))
+    van = build_route(p, "van-2", [("r3", "pickup"), ("r3", "dropoff")], start_s=hm(8, 18))
+    assert van.visits[0].start_s == hm(8, 38)
+    assert check_plan(p, Plan((plan.routes[0], van))).ok
+    # refusing both halves is valid too
+    assert check_plan(p, Plan((), (refuse("r1"), refuse("r2"), refuse("r3")))).ok
+
+
+def test_a_return_before_its_outbound_is_caught(plan: Plan) -> None:
+    p = _linked((hm(8, 30), hm(8, 45)))
+    # the van is at C at 08:30 and picks the passenger up then: 8 min before the stay is over
+    van = build_route(p, "van-2", [("r3", "pickup"), ("r3", "dropoff")], start_s=hm(8, 10))
+    assert van.visits[0].start_s == hm(8, 30)
+    report = check_plan(p, Plan((plan.routes[0], van)))
+    assert codes(report) == {"return_before_outbound"}
+    v = report.violations[0]
+    assert "routes[1] (van-2) visit 0 (r3 pickup)" in v.where
+    assert "08:38:00" in v.message and "r1" in v.message
+    # one second early is early; a shorter stay of the request's own makes the same plan valid
+    late = build_route(p, "van-2", [("r3", "pickup"), ("r3", "dropoff")], start_s=hm(8, 17, 59))
+    assert codes(check_plan(p, Plan((plan.routes[0], late)))) == {"return_before_outbound"}
+    assert check_plan(_linked((hm(8, 30), hm(8, 45)), 420), Plan((plan.routes[0], van))).ok
+
+
+def test_a_return_on_the_same_route_before_the_stay_is_caught(problem: Problem) -> None:
+    # the bus drops r1 at C and takes the return at once: same route, no stay
+    p = _linked((hm(8, 20), hm(9, 30)), 900)
+    order = [("r1", "pickup"), ("r1", "dropoff"), ("r3", "pickup"), ("r3", "dropoff")]
+    bus = build_route(p, "bus-1", order, start_s=hm(7, 50), breaks=[(3, hm(9, 0), 1200)])
+    report = check_plan(p, Plan((bus,), (refuse("r2"),)))
+    assert codes(report) == {"return_before_outbound"}
+
+
+def test_one_half_of_a_linked_trip_served_is_caught(plan: Plan) -> None:
+    p = _linked((hm(8, 30), hm(8, 45)))
+    report = check_plan(p, Plan(plan.routes, (refuse("r3"),)))
+    assert codes(report) == {"linked_trip_split"}
+    assert report.violations[0].where == "request r1"
+    assert "return r3" in report.violations[0].message
+    # the return alone, its outbound refused
+    van = build_route(p, "van-2", [("r3", "pickup"), ("r3", "dropoff")], start_s=hm(8, 18))
+    bus = build_route(
+        p, "bus-1", [("r2", "pickup"), ("r2", "dropoff")], breaks=[(1, hm(9, 0), 1200)]
+    )
+    report = check_plan(p, Plan((bus, van), (refuse("r1"),)))
+    assert codes(report) == {"linked_trip_split"}
+    assert "outbound r1" in report.violations[0].message
+
+
 def test_every_code_is_documented() -> None:
     assert all(VIOLATION_CODES.values())
     assert len(VIOLATION_CODES) == len(set(VIOLATION_CODES))

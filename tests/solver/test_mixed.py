@@ -155,3 +155,43 @@ def test_return_of_a_carpooled_outbound_falls_to_the_minibus() -> None:
     modes = modes_of(plan)
     assert modes == {"out": "carpool", "back": "minibus"}
     assert mp.request("back").return_of == "out"  # the day's problem keeps the link
+
+
+def test_a_carpooled_outbound_whose_return_no_one_can_serve_is_refused_with_it() -> None:
+    """Both or neither across the modes: the bus's shift ends at 19:00, so the return at 19:30
+    cannot be served; the outbound, carpooled otherwise, is taken off the carpool and refused
+    with linked_trip_refused, naming its return."""
+    p = problem(
+        (
+            Request("out", "B", "T", pickup_window=TimeWindow(7 * H + 35 * M, 7 * H + 50 * M)),
+            Request(
+                "back",
+                "T",
+                "B",
+                pickup_window=TimeWindow(19 * H + 30 * M, 19 * H + 45 * M),
+                return_of="out",
+            ),
+        )
+    )
+    mp, plan = plan_mixed(p, [OFFER], (), strategy="staged")
+    assert check_plan(mp, plan).ok
+    why = {j.request_id: j for j in plan.rejections}
+    assert set(why) == {"out", "back"} and plan.served_ids == []
+    assert why["out"].reason.value == "linked_trip_refused"
+    assert why["out"].details["linked_trip"] == "back"
+
+
+def test_a_return_by_minibus_follows_its_carpooled_outbound() -> None:
+    """The outbound goes by carpool (arriving about 08:00); the return, asked for from 08:00,
+    is planned by the minibus after the carpool's drop-off and the stay."""
+    p = problem(
+        (
+            Request("out", "B", "T", pickup_window=TimeWindow(7 * H + 35 * M, 7 * H + 50 * M)),
+            Request("back", "T", "B", pickup_window=TimeWindow(8 * H, 9 * H), return_of="out"),
+        )
+    )
+    mp, plan = plan_mixed(p, [OFFER], (), strategy="staged")
+    assert check_plan(mp, plan).ok, check_plan(mp, plan).summary()
+    assert modes_of(plan) == {"out": "carpool", "back": "minibus"}
+    at = {(v.request_id, v.kind): v.start_s for rt in plan.routes for v in rt.visits}
+    assert at[("back", "pickup")] >= at[("out", "dropoff")] + 60 + 900

@@ -41,10 +41,11 @@ def _visit(plan: Plan, rid: str, kind: str) -> Visit | None:
 
 def _refusal_is_right(day: LiveDay, problem: Problem, rid: str, reason: Reason) -> None:
     r = problem.request(rid)
-    prepared = day._prepare(r)
-    if isinstance(prepared, str):
+    got = day._prepare(r)
+    if isinstance(got, str):
         assert reason is Reason.BOOKING_CLOSED
         return
+    prepared, _ = got
     # alone, as the day stands now: the vehicles as the live day sees them (breaks and shifts not
     # before the clock), not as they were at the start of the day
     one = replace(day.problem, requests=(replace(prepared, return_of=None),))

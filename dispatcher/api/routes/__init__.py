@@ -1,7 +1,20 @@
 """The API's routes, one module per resource."""
 
+from typing import Annotated, Literal
+
+from fastapi import Query
+
 from dispatcher.api.schemas import ErrorOut
 from dispatcher.errors import InputError
+
+ReturnTripChoice = Annotated[
+    Literal["keep", "cancel"],
+    Query(
+        alias="return",
+        description="What becomes of the request's return trip, if it has one: keep (default; "
+        "a trip of its own from now on) or cancel (cancelled with it)",
+    ),
+]
 
 AUTH_ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorOut, "description": "No API key, or an unknown one"},

@@ -11,8 +11,15 @@ from fastapi.responses import JSONResponse
 
 from dispatcher.api.auth import PortalKey
 from dispatcher.api.deps import ServiceDep
-from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND
-from dispatcher.api.schemas import BookingIn, ErrorOut, PromiseOut, RefusalOut, RequestOut
+from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND, ReturnTripChoice
+from dispatcher.api.schemas import (
+    BookingIn,
+    CancelledOut,
+    ErrorOut,
+    PromiseOut,
+    RefusalOut,
+    RequestOut,
+)
 
 router = APIRouter(prefix="/v1", tags=["bookings"], responses={**AUTH_ERRORS, **NOT_FOUND})
 
@@ -63,10 +70,14 @@ def get_booking(day: date, booking_id: str, service: ServiceDep, key: PortalKey)
 
 @router.delete(
     "/days/{day}/bookings/{booking_id}",
-    response_model=RequestOut,
-    summary="Cancel a booking (it leaves the day's plan)",
+    response_model=CancelledOut,
+    summary="Cancel a booking (it leaves the day's plan); its return trip is kept or cancelled",
 )
 def cancel_booking(
-    day: date, booking_id: str, service: ServiceDep, key: PortalKey
+    day: date,
+    booking_id: str,
+    service: ServiceDep,
+    key: PortalKey,
+    return_trip: ReturnTripChoice = "keep",
 ) -> dict[str, Any]:
-    return service.bookings.cancel(day, booking_id, key)
+    return service.bookings.cancel(day, booking_id, key, return_trip)

@@ -17,11 +17,12 @@ from starlette.concurrency import run_in_threadpool
 from dispatcher.api.auth import OperatorKey, PlannerKey
 from dispatcher.api.deps import ServiceDep
 from dispatcher.api.errors import validation_error
-from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND, json_errors
+from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND, ReturnTripChoice, json_errors
 from dispatcher.api.schemas import (
     GEOJSON_EXAMPLE,
     PLAN_EXAMPLE,
     REQUEST_BATCH_EXAMPLE,
+    CancelledOut,
     CheckOut,
     DayIn,
     DayOut,
@@ -178,14 +179,19 @@ def get_request(day: date, request_id: str, service: ServiceDep, _: OperatorKey)
 
 @router.delete(
     "/days/{day}/requests/{request_id}",
-    response_model=RequestOut,
+    response_model=CancelledOut,
     tags=["requests"],
-    summary="Cancel a request (it leaves the day's plan; the row is kept as cancelled)",
+    summary="Cancel a request (it leaves the day's plan; the row is kept as cancelled); its "
+    "return trip is kept or cancelled",
 )
 def cancel_request(
-    day: date, request_id: str, service: ServiceDep, key: OperatorKey
+    day: date,
+    request_id: str,
+    service: ServiceDep,
+    key: OperatorKey,
+    return_trip: ReturnTripChoice = "keep",
 ) -> dict[str, Any]:
-    return service.days.cancel_request(day, request_id, key)
+    return service.days.cancel_request(day, request_id, key, return_trip=return_trip)
 
 
 # ---- plans ----------------------------------------------------------------------------------
