@@ -39,6 +39,11 @@ day's carpools together when there are any).
 fleet, offers, volunteers and plans; run scenarios and carpool matchings). Create one with
 `dispatcher keys create --role portal`.
 
+**Personal data.** Each read answers what the key's role may see (docs/privacy.md): a planner
+reads no name or phone number, pseudonyms for the riders' and private drivers' ids, communes
+for their places; a portal its own bookings. Every GET route says which view it answers in
+`x-personal-data`. Reads that show personal data are logged.
+
 **Units.** Durations in seconds, distances in metres; times are local (Europe/Paris): `HH:MM`,
 ISO 8601 with offset, or seconds since midnight. Places are stop ids, commune names or INSEE
 codes, or `{lon, lat}` points; an unknown name is answered with the nearest names.

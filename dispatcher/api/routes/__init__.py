@@ -1,7 +1,23 @@
 """The API's routes, one module per resource."""
 
+from typing import Any
+
 from dispatcher.api.schemas import ErrorOut
 from dispatcher.errors import InputError
+from dispatcher.service.privacy import View
+
+NO_PERSONAL_DATA = "none"
+PERSONAL_VIEWS = (*(v.value for v in View), NO_PERSONAL_DATA, "access log", "personal data")
+
+
+def personal(view: View | str) -> dict[str, Any]:
+    """A route's ``x-personal-data`` in the OpenAPI document: the view of ``docs/privacy.md`` it
+    answers (``none``: it answers no personal field). Every GET route says it (a test calls each
+    one with every role and checks nothing the table hides leaks)."""
+    value = view.value if isinstance(view, View) else view
+    assert value in PERSONAL_VIEWS, value
+    return {"x-personal-data": value}
+
 
 AUTH_ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorOut, "description": "No API key, or an unknown one"},

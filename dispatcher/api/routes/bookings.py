@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 
 from dispatcher.api.auth import PortalKey
 from dispatcher.api.deps import ServiceDep
-from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND
+from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND, personal
 from dispatcher.api.schemas import BookingIn, ErrorOut, PromiseOut, RefusalOut, RequestOut
+from dispatcher.service.privacy import View
 
 router = APIRouter(prefix="/v1", tags=["bookings"], responses={**AUTH_ERRORS, **NOT_FOUND})
 
@@ -35,6 +36,7 @@ router = APIRouter(prefix="/v1", tags=["bookings"], responses={**AUTH_ERRORS, **
             "taken by another request (ErrorOut)",
         },
     },
+    openapi_extra=personal(View.BOOKING_ANSWER),
 )
 def create_booking(day: date, body: BookingIn, service: ServiceDep, key: PortalKey) -> JSONResponse:
     d = body.model_dump(exclude_none=True)
@@ -47,6 +49,7 @@ def create_booking(day: date, body: BookingIn, service: ServiceDep, key: PortalK
     "/days/{day}/bookings",
     response_model=list[RequestOut],
     summary="Bookings of a day (a portal key sees its own)",
+    openapi_extra=personal(View.REQUEST),
 )
 def list_bookings(day: date, service: ServiceDep, key: PortalKey) -> list[dict[str, Any]]:
     return service.bookings.list_bookings(day, key)
@@ -56,6 +59,7 @@ def list_bookings(day: date, service: ServiceDep, key: PortalKey) -> list[dict[s
     "/days/{day}/bookings/{booking_id}",
     response_model=RequestOut,
     summary="One booking, with its promise or refusal",
+    openapi_extra=personal(View.REQUEST),
 )
 def get_booking(day: date, booking_id: str, service: ServiceDep, key: PortalKey) -> dict[str, Any]:
     return service.bookings.get(day, booking_id, key)
