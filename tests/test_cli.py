@@ -244,3 +244,28 @@ def test_a_broken_requests_csv_exits_2(tmp_path: Path, text: str, where: str) ->
     )
     assert_one_line_error(p, 2, where)
     assert not (tmp_path / "p.json").exists()
+
+
+def test_plan_pseudonymised_writes_the_planners_copy(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    p = run(
+        "plan",
+        str(EXAMPLES / "requests.csv"),
+        "--fleet",
+        str(EXAMPLES / "fleet.csv"),
+        "--day",
+        "2026-12-01",
+        "--time-limit",
+        "1",
+        "--out",
+        str(out),
+        "--geojson",
+        str(tmp_path / "routes.geojson"),
+        "--pseudonymise",
+    )
+    assert p.returncode == 0, p.stderr + p.stdout
+    written = out.read_text() + (tmp_path / "plan.problem.json").read_text()
+    written += (tmp_path / "routes.geojson").read_text()
+    assert "Dupont" not in written and '"r1"' not in written
+    ok = run("check", str(tmp_path / "plan.problem.json"), str(out))
+    assert ok.returncode == 0, ok.stdout + ok.stderr  # still a plan of its problem
