@@ -10,6 +10,7 @@ from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import Days
 from dispatcher.service.fleet import Fleet
 from dispatcher.service.jobs import Jobs
+from dispatcher.service.personal_data import PersonalData
 from dispatcher.service.plans import Plans
 from dispatcher.service.privacy import Privacy
 from dispatcher.service.settings import Settings
@@ -17,7 +18,8 @@ from dispatcher.service.settings import Settings
 
 class Service:
     """The use cases of one process: ``days``, ``bookings``, ``jobs``, ``plans``, ``fleet``,
-    ``carpooling``; ``store`` for what the API reads directly (keys, health); ``compiler``,
+    ``carpooling``, ``personal_data`` (a person's rights, the retention period, pseudonymised
+    dumps); ``store`` for what the API reads directly (keys, health); ``compiler``,
     ``day_fleet`` and ``privacy`` (who sees what, the access log), which the use cases share."""
 
     def __init__(self, context: Context | Settings) -> None:
@@ -34,6 +36,7 @@ class Service:
         self.fleet = Fleet(ctx, compiler, privacy)
         self.plans = Plans(ctx, self.fleet, privacy)
         self.carpooling = Carpooling(ctx, self.days, day_fleet, privacy)
+        self.personal_data = PersonalData(ctx, privacy, self.days)
 
     def warm_up(self) -> None:
         """Load the territory and the road network now rather than on the first call."""

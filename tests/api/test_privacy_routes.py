@@ -1,6 +1,6 @@
 """Least privilege through the app in process (TestClient, the service's clock fixed): every GET
 route, every role, no personal field the table hides (``tests/privacy_leaks.py``); the
-table's own rules on a few answers."""
+table's own rules on a few answers; export, erasure and the access log as routes."""
 
 from __future__ import annotations
 
@@ -93,3 +93,27 @@ def test_the_operator_reads_everything_and_the_portal_its_own(
     # the volunteer driving the portal's rider is a private person: a pseudonym for the portal
     vehicle = (mine.get("promise") or {}).get("vehicle_id", "")
     assert "secretname" not in vehicle
+
+
+def test_export_erase_and_the_access_log_are_the_operators(
+    seeded: tuple[Client, dict[str, Any]],
+) -> None:
+    client, _ = seeded
+    for role in ("portal", "planner"):
+        for path in ("/v1/privacy/export", "/v1/privacy/erase"):
+            assert client(role, "POST", path, json={"phone": RIDER_PHONE}).status_code == 403
+        assert client(role, "GET", "/v1/privacy/access-log").status_code == 403
+    r = client("operator", "POST", "/v1/privacy/export", json={"phone": "+33 3 99 88 77 66"})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["schema"] == "dispatcher/personal-data/1"
+    assert {x["id"] for x in out["requests"]} == {"rider-secret-a", "rider-secret-b"}
+    assert out["trips"] and all(
+        v["request_id"].startswith("rider-secret") for t in out["trips"] for v in t["visits"]
+    )
+    assert "Covoitureur Secret" not in r.text and "Portalrider" not in r.text  # nobody else
+    log = client("operator", "GET", "/v1/privacy/access-log", params={"rider_id": out["rider_id"]})
+    actions = {e["action"] for e in log.json()}
+    assert {"plans.manifest", "privacy.export"} <= actions, actions
+    bad = client("operator", "POST", "/v1/privacy/export", json={"phone": "1", "rider_id": "x"})
+    assert bad.status_code == 422
