@@ -264,6 +264,32 @@ def _solver_budget(problem: Any, limit_s: float, geojson: bool) -> Any:
     return replace(problem.params, time_limit_s=max(0.05, left))
 
 
+def _pseudonymised(problem: Any, plan: Any, network: Any, territory: Any) -> tuple[Any, Any, Any]:
+    """(problem, plan, GeoJSON) as a planner reads them (docs/privacy.md): no name or phone
+    number, ids by pseudonyms under a random key of this run only, places made their commune."""
+    from dispatcher.io.geojson import plan_to_geojson
+    from dispatcher.io.plan import plan_to_dict
+    from dispatcher.io.problem import problem_to_dict
+    from dispatcher.service.privacy import (
+        PRIVATE_KINDS,
+        Communes,
+        Pseudonyms,
+        View,
+        Viewer,
+        lens_for,
+        redact,
+    )
+
+    kinds = {v.id.partition("/")[0]: v.kind for v in problem.vehicles if v.kind in PRIVATE_KINDS}
+    day = problem.day.isoformat() if problem.day else ""
+    lens = lens_for(Viewer("planner"), Pseudonyms.fresh(), Communes(territory), day, kinds=kinds)
+    lens.know(r.id for r in problem.requests)
+    problem_d = redact(View.PROBLEM, problem_to_dict(problem), lens)
+    plan_d = redact(View.PLAN, plan_to_dict(plan, problem), lens)
+    drawn = plan_to_geojson(plan, lens.coarse_problem(problem), network)
+    return problem_d, plan_d, redact(View.GEOJSON, drawn, lens)
+
+
 def _solve_and_report(
     problem: Any,
     out: Path | None,
@@ -271,6 +297,7 @@ def _solve_and_report(
     network: Any,
     offers: Any = (),
     volunteers: Any = (),
+    pseudonymise_on: Any = None,
 ) -> Any:
     from dispatcher.io.files import write_json
     from dispatcher.io.geojson import plan_to_geojson
@@ -297,14 +324,19 @@ def _solve_and_report(
         report = check_plan(problem, plan)
     _print_kpis(plan)
     _print_rejections(problem, plan)
+    if pseudonymise_on is not None:
+        with step("Pseudonymising (names and phones out, ids pseudonymised, places communes)"):
+            problem_d, plan_d, geo = _pseudonymised(problem, plan, network, pseudonymise_on)
+    else:
+        problem_d, plan_d, geo = problem_to_dict(problem), plan_to_dict(plan, problem), None
     if out:
-        write_json(out, plan_to_dict(plan, problem))
+        write_json(out, plan_d)
         problem_path = out.with_name(out.stem + ".problem.json")
-        write_json(problem_path, problem_to_dict(problem))
+        write_json(problem_path, problem_d)
         console.print(f"plan written to {out}, problem to {problem_path}")
     if geojson:
         with step("Drawing the routes along the roads"):
-            write_json(geojson, plan_to_geojson(plan, problem, network))
+            write_json(geojson, geo if geo is not None else plan_to_geojson(plan, problem, network))
         console.print(f"GeoJSON written to {geojson}")
     if report.ok:
         console.print("[green]checker: the plan satisfies every constraint[/]")
@@ -417,6 +449,14 @@ def plan_cmd(
         Path | None,
         typer.Option(help="Volunteer drivers, CSV or JSON: planned together with the fleet."),
     ] = None,
+    pseudonymise: Annotated[
+        bool,
+        typer.Option(
+            help="Write the planners' copy: no names or phone numbers, ids pseudonymised with a "
+            "key of this run only, places made their commune (the default writes the operator's "
+            "own working files, which the driver manifests need)."
+        ),
+    ] = False,
 ) -> None:
     """Plan a day: requests and fleet in, routes and refusals (with reasons) out, checked.
     With --carpool and/or --volunteers, one mixed dispatch over every mode."""
@@ -443,7 +483,7 @@ def plan_cmd(
             params=_params(params_file, time_limit, seed),
             name=str(requests),
         )
-    _solve_and_report(problem, out, geojson, net, offers, vols)
+    _solve_and_report(problem, out, geojson, net, offers, vols, terr if pseudonymise else None)
 
 
 @app.command("check")

@@ -275,3 +275,46 @@ def test_bad_return_rows(tmp_path: Path, rows: str, where: str) -> None:
         str(tmp_path / "p.json"),
     )
     assert_one_line_error(p, 2, where)
+
+
+def test_plan_pseudonymised_writes_the_planners_copy(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    p = run(
+        "plan",
+        str(EXAMPLES / "requests.csv"),
+        "--fleet",
+        str(EXAMPLES / "fleet.csv"),
+        "--day",
+        "2026-12-01",
+        "--time-limit",
+        "1",
+        "--out",
+        str(out),
+        "--geojson",
+        str(tmp_path / "routes.geojson"),
+        "--pseudonymise",
+    )
+    assert p.returncode == 0, p.stderr + p.stdout
+    written = out.read_text() + (tmp_path / "plan.problem.json").read_text()
+    written += (tmp_path / "routes.geojson").read_text()
+    assert "Dupont" not in written and '"r1"' not in written
+    ok = run("check", str(tmp_path / "plan.problem.json"), str(out))
+    assert ok.returncode == 0, ok.stdout + ok.stderr  # still a plan of its problem
+
+
+def test_privacy_commands(tmp_path: Path) -> None:
+    state = ["--state-dir", str(tmp_path)]
+    table = run("privacy", "table")
+    assert table.returncode == 0 and "| rider | identity | name, phone |" in table.stdout
+    purge = run("privacy", "purge", *state)
+    assert purge.returncode == 0 and "0 day(s) before" in purge.stdout, purge.stderr
+    export = run("privacy", "export", "--phone", "03 22 00 00 00", *state)
+    assert export.returncode == 0, export.stderr
+    data = json.loads(export.stdout)
+    assert data["rider_id"].startswith("rdr-") and data["requests"] == []
+    assert_one_line_error(run("privacy", "erase", "--phone", "0322000000", *state), 2, "--yes")
+    erase = run("privacy", "erase", "--rider-id", data["rider_id"], "--yes", *state)
+    assert erase.returncode == 0 and "nothing stored" in erase.stdout
+    log = run("privacy", "access-log", *state)
+    assert log.returncode == 0 and "privacy.export" in log.stdout and "privacy.erase" in log.stdout
+    assert_one_line_error(run("privacy", "export", "--rider-id", "nope", *state), 2, "rider id")

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatcher import __version__
 from dispatcher.api import errors
-from dispatcher.api.routes import bookings, days, fleet, mobility, system
+from dispatcher.api.routes import bookings, days, fleet, mobility, privacy, system
 from dispatcher.api.schemas import RequestBatchIn
 from dispatcher.service.app import Service
 from dispatcher.service.settings import Settings
@@ -38,6 +38,11 @@ day's carpools together when there are any).
 (everything), `portal` (create, cancel and read its own bookings), `planner` (read days, the
 fleet, offers, volunteers and plans; run scenarios and carpool matchings). Create one with
 `dispatcher keys create --role portal`.
+
+**Personal data.** Each read answers what the key's role may see (docs/privacy.md): a planner
+reads no name or phone number, pseudonyms for the riders' and private drivers' ids, communes
+for their places; a portal its own bookings. Every GET route says which view it answers in
+`x-personal-data`. Reads that show personal data are logged (`/v1/privacy/access-log`).
 
 **Units.** Durations in seconds, distances in metres; times are local (Europe/Paris): `HH:MM`,
 ISO 8601 with offset, or seconds since midnight. Places are stop ids, commune names or INSEE
@@ -118,6 +123,16 @@ class _TooLarge(Exception):
     pass
 
 
+def purge_at_start(svc: Service) -> None:
+    """The retention period's purge, at server start (the counts are logged by the service). A
+    failure is logged and the server serves: the next start, or ``dispatcher privacy purge``,
+    tries again."""
+    try:
+        svc.personal_data.purge()
+    except Exception:
+        log.exception("the purge of personal data past the retention period failed")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application. Builds the ``Service`` (opens and migrates the store) at startup, closes
     it at shutdown. Tests may hand the routes another one through
@@ -132,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "%d job(s) interrupted by the last stop were marked failed", svc.jobs.interrupted
             )
         svc.warm_up()
+        purge_at_start(svc)
         # The territory and the road graph are millions of long-lived objects: moved out of the
         # collector's sight, a full collection no longer stalls a booking by 100 ms and more.
         gc.collect()
@@ -151,8 +167,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    for r in (system.router, days.router, bookings.router, fleet.router, mobility.router):
-        app.include_router(r)
+    routers = (system, days, bookings, fleet, mobility, privacy)
+    for r in routers:
+        app.include_router(r.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     def openapi() -> dict[str, Any]:

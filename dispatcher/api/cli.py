@@ -1,11 +1,15 @@
 """The server's commands: ``dispatcher serve``, ``dispatcher keys create|list|revoke``,
-``dispatcher db upgrade``. Register them on the main CLI with ``register(app)``."""
+``dispatcher db upgrade``, ``dispatcher privacy purge|export|erase|dump|access-log|table``.
+Register them on the main CLI with ``register(app)``."""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,6 +18,7 @@ from rich.table import Table
 from dispatcher.clikit import handle_errors
 
 if TYPE_CHECKING:  # the server's modules load only for the commands that use them
+    from dispatcher.service.personal_data import PersonalData
     from dispatcher.service.settings import Settings
     from dispatcher.store import Store
 
@@ -22,6 +27,11 @@ keys_app = typer.Typer(
     help="API keys (stored hashed; a new key is printed once).", no_args_is_help=True
 )
 db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
+privacy_app = typer.Typer(
+    help="Personal data (docs/privacy.md): the retention period's purge, a person's data "
+    "exported or erased, pseudonymised dumps of a day for planners, the access log.",
+    no_args_is_help=True,
+)
 
 DatabaseOpt = Annotated[
     str | None,
@@ -153,11 +163,189 @@ def db_upgrade(database_url: DatabaseOpt = None, state_dir: StateOpt = None) -> 
     console.print(f"database at revision {rev}")
 
 
+# ---- personal data ----------------------------------------------------------------------------
+
+PhoneOpt = Annotated[
+    str | None,
+    typer.Option(help="The person's phone number (any spacing; '-': read it from stdin)."),
+]
+RiderOpt = Annotated[
+    str | None, typer.Option("--rider-id", help="The person's rider id (rdr-...).")
+]
+
+
+def _personal_data(database_url: str | None, state_dir: Path | None) -> PersonalData:
+    from dispatcher.service.personal_data import standalone
+
+    return standalone(_settings(database_url, state_dir))
+
+
+def _phone(phone: str | None) -> str | None:
+    return sys.stdin.readline().strip() if phone == "-" else phone
+
+
+def _write_json(data: Any, out: Path | None) -> None:
+    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    console.print(f"written to {out}")
+
+
+@privacy_app.command("purge")
+@handle_errors
+def privacy_purge(
+    retention_days: Annotated[
+        int | None,
+        typer.Option(
+            help="Days kept after a service day (default: $DISPATCHER_RETENTION_DAYS, 90)."
+        ),
+    ] = None,
+    database_url: DatabaseOpt = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """Pseudonymise the personal data of the service days older than the retention period (also
+    done at server start). Prints what was purged, in counts."""
+    from dispatcher.service.privacy import COMMAND_LINE
+
+    pd = _personal_data(database_url, state_dir)
+    try:
+        out = pd.purge(COMMAND_LINE, retention_days)
+    finally:
+        pd.ctx.store.close()
+    counts = ", ".join(f"{v} {k}" for k, v in out["counts"].items()) or "nothing stored"
+    console.print(
+        f"{len(out['days'])} day(s) before {out['before']} purged"
+        + (f": {counts}" if out["days"] else "")
+    )
+
+
+@privacy_app.command("export")
+@handle_errors
+def privacy_export(
+    phone: PhoneOpt = None,
+    rider_id: RiderOpt = None,
+    out: Annotated[Path | None, typer.Option(help="JSON file to write (default: stdout).")] = None,
+    database_url: DatabaseOpt = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """Everything stored about a person, as JSON (right of access)."""
+    from dispatcher.service.privacy import COMMAND_LINE
+
+    pd = _personal_data(database_url, state_dir)
+    try:
+        data = pd.export(COMMAND_LINE, _phone(phone), rider_id)
+    finally:
+        pd.ctx.store.close()
+    _write_json(data, out)
+
+
+@privacy_app.command("erase")
+@handle_errors
+def privacy_erase(
+    phone: PhoneOpt = None,
+    rider_id: RiderOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
+    database_url: DatabaseOpt = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """Forget a person (right to erasure): trips to come cancelled, every stored copy
+    pseudonymised, a volunteer's record deleted. Prints what was done, in counts."""
+    from dispatcher.errors import InputError
+    from dispatcher.service.privacy import COMMAND_LINE
+
+    if not yes:
+        raise InputError("erasing cannot be undone; add --yes", "--yes")
+    pd = _personal_data(database_url, state_dir)
+    try:
+        out = pd.erase(COMMAND_LINE, _phone(phone), rider_id)
+    finally:
+        pd.ctx.store.close()
+    if not out["found"]:
+        console.print(f"nothing stored about {out['rider_id']}")
+        return
+    counts = ", ".join(f"{v} {k}" for k, v in out["counts"].items())
+    console.print(f"{out['rider_id']} erased: {counts}")
+
+
+@privacy_app.command("dump")
+@handle_errors
+def privacy_dump(
+    day: Annotated[str, typer.Argument(help="The service day, YYYY-MM-DD.")],
+    out: Annotated[Path | None, typer.Option(help="Folder (default: out/dump-<day>).")] = None,
+    database_url: DatabaseOpt = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """A day's files for planners and researchers, pseudonymised with a key of their own:
+    requests.json (the demand), fleet.json, carpool-offers.json, problem.json and plan.json
+    (checkable together with dispatcher check)."""
+    from dispatcher.errors import InputError
+    from dispatcher.service.privacy import COMMAND_LINE
+
+    try:
+        service_day = date.fromisoformat(day)
+    except ValueError:
+        raise InputError(f"not a date (YYYY-MM-DD): {day!r}", "DAY") from None
+    pd = _personal_data(database_url, state_dir)
+    try:
+        files = pd.dump(service_day, COMMAND_LINE)
+    finally:
+        pd.ctx.store.close()
+    folder = out or Path("out") / f"dump-{day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_text(
+            json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
+    console.print(f"{len(files)} pseudonymised file(s) written to {folder}")
+
+
+@privacy_app.command("access-log")
+@handle_errors
+def privacy_access_log(
+    rider_id: RiderOpt = None,
+    limit: Annotated[int, typer.Option(help="The newest entries, at most.")] = 50,
+    database_url: DatabaseOpt = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """The reads of personal data, newest first: who, what, when (persons by rider id)."""
+    from dispatcher.store.privacy import PrivacyStore
+
+    store = _store(database_url, state_dir)
+    try:
+        entries = PrivacyStore(store).entries(rider_id=rider_id, limit=limit)
+    finally:
+        store.close()
+    t = Table("at", "key", "role", "action", "day", "records", "rider ids")
+    for e in entries:
+        t.add_row(
+            str(e["at"]),
+            "" if e["key_id"] is None else str(e["key_id"]),
+            e["role"],
+            e["action"],
+            e["day"] or "",
+            str(e["records"]),
+            ", ".join(e["rider_ids"]),
+        )
+    console.print(t)
+
+
+@privacy_app.command("table")
+def privacy_table() -> None:
+    """Who sees which personal field (the table docs/privacy.md shows), as Markdown."""
+    from dispatcher.service.privacy import markdown_table
+
+    typer.echo(markdown_table())
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``keys`` and ``db`` to the main CLI."""
+    """Add ``serve``, ``keys``, ``db`` and ``privacy`` to the main CLI."""
     app.command("serve")(serve)
     app.add_typer(keys_app, name="keys")
     app.add_typer(db_app, name="db")
+    app.add_typer(privacy_app, name="privacy")
 
 
 cli = typer.Typer(help="The dispatch server.", no_args_is_help=True, add_completion=False)

@@ -21,6 +21,7 @@ Time = (
     | Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[0-9:+\-TZhH. ]+$")]
 )
 Count = Annotated[int, Field(ge=0, le=100)]
+RIDER_EXAMPLE = "rdr-3f9c0a71d2b84e65"
 Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:@+-]+$")]
 Text = Annotated[str, Field(max_length=200)]
 
@@ -889,3 +890,114 @@ class CarpoolMatchingOut(BaseModel):
     )
     matches: list[CarpoolMatchOut]
     unmatched: list[UnmatchedOut]
+
+
+# ---- personal data ----------------------------------------------------------------------------
+
+
+class RiderIn(Strict):
+    """A person, by phone number or by rider id (one of them)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"phone": "03 22 00 00 00"}, {"rider_id": RIDER_EXAMPLE}]},
+    )
+
+    phone: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    rider_id: Annotated[str, Field(pattern=r"^rdr-[0-9a-f]{16}$")] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> RiderIn:
+        if (self.phone is None) == (self.rider_id is None):
+            raise ValueError("give a phone number or a rider id (one of them)")
+        return self
+
+
+class AccessEntryOut(BaseModel):
+    """One read of personal data (or an export, an erasure, a purge): who, what, when. Persons
+    appear only as rider ids."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 12,
+                    "at": "2030-01-06T16:00:00+00:00",
+                    "key_id": 1,
+                    "role": "operator",
+                    "action": "plans.manifest",
+                    "day": "2030-01-07",
+                    "records": 24,
+                    "rider_ids": [RIDER_EXAMPLE],
+                }
+            ]
+        }
+    )
+
+    id: int
+    at: str | None
+    key_id: int | None
+    role: str
+    action: str
+    day: str | None
+    records: int
+    rider_ids: list[str]
+
+
+class PersonalDataOut(BaseModel):
+    """Everything stored about a person (schema ``dispatcher/personal-data/1``): their requests
+    and bookings with promises and refusals, their trips in the stored plans, carpool offers and
+    matches, their volunteer record, and who read their data. Anyone else in these records
+    appears by a pseudonym."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "schema": "dispatcher/personal-data/1",
+                    "rider_id": RIDER_EXAMPLE,
+                    "exported_at": "2030-01-08T10:00:00+00:00",
+                    "retention_days": 90,
+                    "requests": [],
+                    "trips": [],
+                    "carpool_offers": [],
+                    "carpool_matches": [],
+                    "volunteer": [],
+                    "vehicles": [],
+                    "access_log": [],
+                }
+            ]
+        }
+    )
+
+    schema_: str = Field(alias="schema")
+    rider_id: str
+    exported_at: str | None
+    retention_days: int
+    requests: list[RequestOut]
+    trips: list[dict[str, Any]]
+    carpool_offers: list[CarpoolOfferOut]
+    carpool_matches: list[dict[str, Any]]
+    volunteer: list[dict[str, Any]]
+    vehicles: list[dict[str, Any]]
+    access_log: list[AccessEntryOut]
+
+
+class ErasureOut(BaseModel):
+    """What an erasure did, in counts (``found``: whether anything was stored about the person)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "rider_id": RIDER_EXAMPLE,
+                    "found": True,
+                    "counts": {"cancelled": 1, "requests": 3, "plans": 2, "problems": 2},
+                }
+            ]
+        }
+    )
+
+    rider_id: str
+    found: bool
+    counts: dict[str, int]

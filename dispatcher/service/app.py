@@ -10,14 +10,17 @@ from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import Days
 from dispatcher.service.fleet import Fleet
 from dispatcher.service.jobs import Jobs
+from dispatcher.service.personal_data import PersonalData
 from dispatcher.service.plans import Plans
+from dispatcher.service.privacy import Privacy
 from dispatcher.service.settings import Settings
 
 
 class Service:
     """The use cases of one process: ``days``, ``bookings``, ``jobs``, ``plans``, ``fleet``,
-    ``carpooling``; ``store`` for what the API reads directly (keys, health); ``compiler`` and
-    ``day_fleet``, which the use cases share."""
+    ``carpooling``, ``personal_data`` (a person's rights, the retention period, pseudonymised
+    dumps); ``store`` for what the API reads directly (keys, health); ``compiler``,
+    ``day_fleet`` and ``privacy`` (who sees what, the access log), which the use cases share."""
 
     def __init__(self, context: Context | Settings) -> None:
         """Over ``context``, or over a context of ``Settings`` alone (the store they name, the
@@ -26,12 +29,14 @@ class Service:
         self.settings, self.store = ctx.settings, ctx.store
         self.compiler = compiler = Compiler(ctx)
         self.day_fleet = day_fleet = DayFleet(ctx)
-        self.days = Days(ctx, compiler)
+        self.privacy = privacy = Privacy(ctx)
+        self.days = Days(ctx, compiler, privacy)
         self.bookings = Bookings(ctx, compiler, self.days, day_fleet)
-        self.jobs = Jobs(ctx, compiler, day_fleet)
-        self.fleet = Fleet(ctx, compiler)
-        self.plans = Plans(ctx, self.fleet)
-        self.carpooling = Carpooling(ctx, self.days, day_fleet)
+        self.jobs = Jobs(ctx, compiler, day_fleet, privacy)
+        self.fleet = Fleet(ctx, compiler, privacy)
+        self.plans = Plans(ctx, self.fleet, privacy)
+        self.carpooling = Carpooling(ctx, self.days, day_fleet, privacy)
+        self.personal_data = PersonalData(ctx, privacy, self.days)
 
     def warm_up(self) -> None:
         """Load the territory and the road network now rather than on the first call."""

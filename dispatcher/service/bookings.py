@@ -18,6 +18,7 @@ from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context, Held
 from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import Days, stored_plan
+from dispatcher.service.privacy import View
 from dispatcher.solver.live import check_booking_rules
 from dispatcher.store import ConflictError, KeyInfo
 from dispatcher.store.models import RequestRow, utcnow
@@ -33,10 +34,10 @@ class Bookings:
         self.ctx, self.compiler, self.days, self.fleet = ctx, compiler, days, fleet
 
     def list_bookings(self, day: date, key: KeyInfo) -> list[dict[str, Any]]:
-        return self.days.list_requests(day, source="booking", owner=owner_of(key))
+        return self.days.list_requests(day, key, source="booking", owner=owner_of(key))
 
     def get(self, day: date, booking_id: str, key: KeyInfo) -> dict[str, Any]:
-        return self.days.get_request(day, booking_id, source="booking", owner=owner_of(key))
+        return self.days.get_request(day, booking_id, key, source="booking", owner=owner_of(key))
 
     def cancel(
         self, day: date, booking_id: str, key: KeyInfo, return_trip: str = "keep"
@@ -55,7 +56,12 @@ class Bookings:
         # committed: the next booking of the day in this process starts from it without parsing it
         if keep is not None:
             self.ctx.memory.remember(keep, day)
-        return status, body
+        # the booker sees its own trip; a volunteer's or a carpool driver's id as the table says
+        own = [str(d["id"])]
+        answer = self.days.privacy.show(
+            View.BOOKING_ANSWER, body, key, "", day, own_requests=own, log=False
+        )
+        return status, answer
 
     def _book_locked(
         self, s: Any, row: Any, day: date, d: dict[str, Any], key: KeyInfo

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from dispatcher.errors import InputError
+from dispatcher.errors import InputError, NotFoundError
 from dispatcher.io.mobility import volunteers_from_dicts
 from dispatcher.io.times import format_time
 from dispatcher.model import SolverParams
@@ -20,6 +20,7 @@ from dispatcher.service.compiling import rewhere
 from dispatcher.service.context import Context
 from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import Days
+from dispatcher.service.privacy import Privacy, View
 from dispatcher.service.promises import jsonable
 from dispatcher.solver.carpool import carpool_problem, match_carpool
 from dispatcher.solver.carpool import validate_offers as check_on_problem
@@ -32,8 +33,8 @@ RIDER_STATUSES = ("pending", "accepted", "refused")
 
 
 class Carpooling:
-    def __init__(self, ctx: Context, days: Days, fleet: DayFleet) -> None:
-        self.ctx, self.days, self.fleet = ctx, days, fleet
+    def __init__(self, ctx: Context, days: Days, fleet: DayFleet, privacy: Privacy) -> None:
+        self.ctx, self.days, self.fleet, self.privacy = ctx, days, fleet, privacy
         self.store = Mobility(ctx.store)
 
     # ---- offers ---------------------------------------------------------------------------------
@@ -197,26 +198,53 @@ class Carpooling:
                 for j in result.plan.rejections
             ],
         }
-        return mob.save_matching(day, version, out, key.id)
+        saved = mob.save_matching(day, version, out, key.id)
+        shown: dict[str, Any] = self.privacy.show(View.MATCHING, saved, key, "", day, log=False)
+        return shown
 
-    # ---- what is stored -------------------------------------------------------------------------
-    def list_offers(self, day: date, status: str | None = None) -> list[dict[str, Any]]:
-        return self.store.list_offers(day, status)
+    # ---- what is stored, as each reader may see it --------------------------------------------
+    def list_offers(
+        self, day: date, key: KeyInfo, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        offers = self.store.list_offers(day, status)
+        shown: list[dict[str, Any]] = self.privacy.show(View.OFFER, offers, key, "offers.list", day)
+        return shown
 
-    def get_offer(self, day: date, driver_id: str) -> dict[str, Any]:
-        return self.store.get_offer(day, driver_id)
+    def get_offer(self, day: date, driver_id: str, key: KeyInfo) -> dict[str, Any]:
+        ids = [o["driver_id"] for o in self.store.list_offers(day)]
+        real = self.privacy.resolve(key, day, driver_id, ids, "carpool")
+        if real is None:
+            raise NotFoundError(f"no carpool offer {driver_id!r} on {day.isoformat()}", "driver_id")
+        offer = self.store.get_offer(day, real)
+        shown: dict[str, Any] = self.privacy.show(View.OFFER, offer, key, "offers.get", day)
+        return shown
 
-    def withdraw_offer(self, day: date, driver_id: str) -> dict[str, Any]:
-        return self.store.withdraw_offer(day, driver_id)
+    def withdraw_offer(self, day: date, driver_id: str, key: KeyInfo) -> dict[str, Any]:
+        offer = self.store.withdraw_offer(day, driver_id)
+        shown: dict[str, Any] = self.privacy.show(View.OFFER, offer, key, "", day, log=False)
+        return shown
 
-    def get_matching(self, day: date) -> dict[str, Any]:
-        return self.store.get_matching(day)
+    def get_matching(self, day: date, key: KeyInfo) -> dict[str, Any]:
+        matching = self.store.get_matching(day)
+        shown: dict[str, Any] = self.privacy.show(
+            View.MATCHING, matching, key, "matchings.get", day
+        )
+        return shown
 
-    def list_volunteers(self) -> list[dict[str, Any]]:
-        return self.store.list_volunteers()
+    def list_volunteers(self, key: KeyInfo) -> list[dict[str, Any]]:
+        shown: list[dict[str, Any]] = self.privacy.show(
+            View.VOLUNTEER, self.store.list_volunteers(), key, "volunteers.list"
+        )
+        return shown
 
-    def get_volunteer(self, volunteer_id: str) -> dict[str, Any]:
-        return self.store.get_volunteer(volunteer_id)
+    def get_volunteer(self, volunteer_id: str, key: KeyInfo) -> dict[str, Any]:
+        ids = [str(v.get("id")) for v in self.store.list_volunteers()]
+        real = self.privacy.resolve(key, None, volunteer_id, ids, "volunteer")
+        if real is None:
+            raise NotFoundError(f"no volunteer {volunteer_id!r}", "volunteer_id")
+        volunteer = self.store.get_volunteer(real)
+        shown: dict[str, Any] = self.privacy.show(View.VOLUNTEER, volunteer, key, "volunteers.get")
+        return shown
 
     def put_volunteer(self, d: Mapping[str, Any], create_only: bool = False) -> bool:
         """Store a volunteer driver once validated; True if created."""

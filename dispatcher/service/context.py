@@ -72,6 +72,11 @@ def per_day(held: dict[date, Any], day: date, make: Callable[[], Any]) -> Any:
     return got
 
 
+Drawn = tuple[int, dict[str, Any], dict[str, str], dict[str, Any]]
+"""A day's GeoJSON as built: (version, GeoJSON, private drivers' ids -> kind, request id ->
+phone number, for the access log)."""
+
+
 @dataclass
 class Memory:
     """What this process holds between calls, per day: the live (plan, problem) at the version
@@ -82,7 +87,9 @@ class Memory:
     days: dict[date, Held] = field(default_factory=dict)
     memos: dict[date, Memo] = field(default_factory=dict)
     screens: dict[date, ScreenCache] = field(default_factory=dict)
-    geojson: dict[date, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    # the GeoJSON drawn to the door, and drawn between communes (for who may not see places)
+    geojson: dict[date, Drawn] = field(default_factory=dict)
+    geojson_coarse: dict[date, Drawn] = field(default_factory=dict)
     geojson_build: threading.Lock = field(default_factory=threading.Lock)
 
     def held(self, day: date, version: int) -> Held | None:
@@ -104,6 +111,12 @@ class Memory:
                 self.days[day] = held
                 while len(self.days) > DAYS_KEPT:
                     del self.days[next(iter(self.days))]
+
+    def forget(self, day: date) -> None:
+        """Let go of everything held about ``day`` (its stored personal data was rewritten)."""
+        with self.lock:
+            for held in (self.days, self.memos, self.screens, self.geojson, self.geojson_coarse):
+                held.pop(day, None)
 
     def screens_of(self, day: date) -> ScreenCache:
         """The day's route screens, reused by its next booking (under the day's lock)."""

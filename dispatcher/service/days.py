@@ -15,6 +15,7 @@ from dispatcher.io.times import format_time
 from dispatcher.model import Plan, Problem
 from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context
+from dispatcher.service.privacy import Privacy, View
 from dispatcher.service.promises import remove_request
 from dispatcher.store import KeyInfo
 from dispatcher.store.db import request_out
@@ -32,8 +33,8 @@ def stored_plan(row: Any) -> tuple[Plan | None, Problem | None]:
 
 
 class Days:
-    def __init__(self, ctx: Context, compiler: Compiler) -> None:
-        self.ctx, self.compiler = ctx, compiler
+    def __init__(self, ctx: Context, compiler: Compiler, privacy: Privacy) -> None:
+        self.ctx, self.compiler, self.privacy = ctx, compiler, privacy
 
     # ---- the calendar -------------------------------------------------------------------------
     def calendar(self) -> list[dict[str, Any]]:
@@ -136,16 +137,45 @@ class Days:
     def list_requests(
         self,
         day: date,
+        key: KeyInfo,
         status: str | None = None,
         source: str | None = None,
         owner: int | None = None,
     ) -> list[dict[str, Any]]:
-        return self.ctx.store.list_requests(day, status=status, source=source, owner=owner)
+        """The day's requests as ``key`` may see them (``owner``: of that key only)."""
+        rows = self.ctx.store.list_requests(day, status=status, source=source, owner=owner)
+        shown: list[dict[str, Any]] = self.show(
+            rows, day, key, f"{source or 'request'}s.list", owner
+        )
+        return shown
 
     def get_request(
-        self, day: date, request_id: str, source: str | None = None, owner: int | None = None
+        self,
+        day: date,
+        request_id: str,
+        key: KeyInfo,
+        source: str | None = None,
+        owner: int | None = None,
     ) -> dict[str, Any]:
-        return self.ctx.store.get_request(day, request_id, source=source, owner=owner)
+        row = self.ctx.store.get_request(day, request_id, source=source, owner=owner)
+        out: dict[str, Any] = self.show(row, day, key, f"{source or 'request'}s.get", owner)
+        return out
+
+    def show(
+        self, rows: Any, day: date, key: KeyInfo, action: str, owner: int | None = None
+    ) -> Any:
+        """Requests as answered (one or a list), seen by ``key`` (a portal: its own, ``owner``);
+        a read (``action``) is logged, the answer to a write (no action) is not."""
+        own = [r["id"] for r in (rows if isinstance(rows, list) else [rows])]
+        return self.privacy.show(
+            View.REQUEST,
+            rows,
+            key,
+            action,
+            day,
+            own_requests=own if owner is not None else (),
+            log=bool(action),
+        )
 
     def cancel_request(
         self,
@@ -217,4 +247,5 @@ class Days:
                 if backs
                 else None
             )
-            return out
+        shown: dict[str, Any] = self.show(out, day, key, "", owner)
+        return shown

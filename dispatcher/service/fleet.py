@@ -18,19 +18,31 @@ from dispatcher.io.problem import problem_from_dict, problem_from_dicts
 from dispatcher.model import Plan, Problem, Vehicle
 from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context
+from dispatcher.service.privacy import Privacy, View
 from dispatcher.solver.checker import check_plan
-from dispatcher.store import ConflictError
+from dispatcher.store import ConflictError, KeyInfo
 
 
 class Fleet:
-    def __init__(self, ctx: Context, compiler: Compiler) -> None:
-        self.ctx, self.compiler = ctx, compiler
+    def __init__(self, ctx: Context, compiler: Compiler, privacy: Privacy) -> None:
+        self.ctx, self.compiler, self.privacy = ctx, compiler, privacy
 
     def vehicles(self) -> list[dict[str, Any]]:
+        """The fleet as stored (the service's own use)."""
         return self.ctx.store.list_vehicles()
 
-    def get(self, vehicle_id: str) -> dict[str, Any]:
-        return self.ctx.store.get_vehicle(vehicle_id)
+    def listed(self, key: KeyInfo) -> list[dict[str, Any]]:
+        """The fleet as ``key`` may read it (a planner: without the drivers' names and phones)."""
+        shown: list[dict[str, Any]] = self.privacy.show(
+            View.VEHICLE, self.vehicles(), key, "vehicles.list"
+        )
+        return shown
+
+    def get(self, vehicle_id: str, key: KeyInfo) -> dict[str, Any]:
+        shown: dict[str, Any] = self.privacy.show(
+            View.VEHICLE, self.ctx.store.get_vehicle(vehicle_id), key, "vehicles.get"
+        )
+        return shown
 
     def validate(self, d: Mapping[str, Any], where: str = "body") -> None:
         self.compiler.validate_vehicle(d, where)

@@ -32,6 +32,7 @@ from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context
 from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import stored_plan
+from dispatcher.service.privacy import Kind, Privacy, Subject, View, Viewer, hidden
 from dispatcher.solver import default_solver
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.explain import linked_rejection
@@ -173,8 +174,8 @@ def _held_out(
 
 
 class Jobs:
-    def __init__(self, ctx: Context, compiler: Compiler, fleet: DayFleet) -> None:
-        self.ctx, self.compiler, self.fleet = ctx, compiler, fleet
+    def __init__(self, ctx: Context, compiler: Compiler, fleet: DayFleet, privacy: Privacy) -> None:
+        self.ctx, self.compiler, self.fleet, self.privacy = ctx, compiler, fleet, privacy
         self._jobs: Executor = ThreadPoolExecutor(
             max_workers=2, thread_name_prefix="dispatcher-job"
         )
@@ -187,8 +188,17 @@ class Jobs:
         if self._solver_pool is not None:
             self._solver_pool.shutdown(wait=False, cancel_futures=True)
 
-    def get(self, job_id: str) -> dict[str, Any]:
-        return self.ctx.store.get_job(job_id)
+    def get(self, job_id: str, key: KeyInfo) -> dict[str, Any]:
+        """A job as ``key`` may read it: its result's plan, its vehicles, the ids its texts name."""
+        job = self.ctx.store.get_job(job_id)
+        day = date.fromisoformat(job["day"])
+        know: list[str] = []
+        if Kind.ID in hidden(Subject.RIDER, Viewer.of(key).role, own=False):
+            know = [rid for _, rid, _ in self.privacy.store.request_data(day)]
+        shown: dict[str, Any] = self.privacy.show(
+            View.JOB, job, key, "jobs.get", day, know=know, kinds=self.privacy.drivers_of(day)
+        )
+        return shown
 
     def time_limit(self, asked: float | None) -> float:
         """The time limit of a job: the one asked, else the server's default; at most its

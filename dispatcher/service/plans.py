@@ -1,5 +1,7 @@
 """The day's plan as people and programs read it: JSON, GeoJSON along the roads (built once per
-version of the day in this process), the drivers' manifest as CSV, and the checker's verdict.
+version of the day in this process, and per reader who may or may not see the riders' places),
+the drivers' manifest as CSV, and the checker's verdict; each as its reader may see it
+(``dispatcher.service.privacy``: a planner reads pseudonyms and communes).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from dispatcher.io.plan import plan_from_dict
 from dispatcher.io.problem import problem_from_dict
 from dispatcher.io.times import format_time
 from dispatcher.model import Plan, Problem
-from dispatcher.service.context import Context
+from dispatcher.service.context import Context, Drawn
 from dispatcher.service.fleet import Fleet
+from dispatcher.service.privacy import Kind, Privacy, Subject, View, Viewer, hidden
 from dispatcher.solver.checker import check_plan
+from dispatcher.store import KeyInfo
 
 MANIFEST_COLUMNS = (
     "vehicle_id",
@@ -44,40 +48,80 @@ def no_plan(day: date) -> NotFoundError:
     )
 
 
-class Plans:
-    def __init__(self, ctx: Context, fleet: Fleet) -> None:
-        self.ctx, self.fleet = ctx, fleet
+def _phones(problem: dict[str, Any]) -> dict[str, Any]:
+    return {str(r.get("id")): r.get("phone") for r in problem.get("requests") or []}
 
-    def plan_json(self, day: date) -> dict[str, Any]:
+
+class Plans:
+    def __init__(self, ctx: Context, fleet: Fleet, privacy: Privacy) -> None:
+        self.ctx, self.fleet, self.privacy = ctx, fleet, privacy
+
+    def plan_json(self, day: date, key: KeyInfo) -> dict[str, Any]:
         plan = self.ctx.store.get_plan_json(day)
         if plan is None:
             raise no_plan(day)
-        return plan
+        modes = {
+            str(r.get("vehicle_id")).partition("/")[0]: str(r["mode"])
+            for r in plan.get("routes") or []
+            if r.get("mode") in ("volunteer", "carpool")
+        }
+        out: dict[str, Any] = self.privacy.show(
+            View.PLAN, plan, key, "plans.json", day, kinds=modes
+        )
+        return out
 
-    def plan_and_problem(self, day: date) -> tuple[Plan, Problem]:
+    def plan_and_problem(self, day: date) -> tuple[Plan, Problem, dict[str, Any]]:
+        """The day's plan and problem, and the problem as stored (its vehicles' kinds, its
+        requests' phone numbers)."""
         got = self.ctx.store.get_plan(day)
         if got is None:
             raise no_plan(day)
         pd, prd = got
         problem = problem_from_dict(prd)
-        return plan_from_dict(pd, problem), problem
+        return plan_from_dict(pd, problem), problem, prd
 
-    def geojson(self, day: date) -> dict[str, Any]:
-        """The day's plan as GeoJSON, built once per version of the day (in this process)."""
+    def geojson(self, day: date, key: KeyInfo) -> dict[str, Any]:
+        """The day's plan as GeoJSON, built once per version of the day (in this process); a
+        reader who may not see riders' places gets it drawn between their communes."""
+        role = Viewer.of(key).role
+        coarse = Kind.PLACES in hidden(Subject.RIDER, role, own=False)
+        if coarse and Kind.PLACES not in hidden(Subject.RIDER, role, own=True):
+            _, out, kinds, phones = self._build_geojson(day, key)  # a map of its own (no cache)
+            return self._show_geojson(out, key, day, kinds, phones)
         memory = self.ctx.memory
+        cache = memory.geojson_coarse if coarse else memory.geojson
         version = self.ctx.store.day_version(day)
         with memory.lock:
-            got = memory.geojson.get(day)
-        if got is not None and got[0] == version:
-            return got[1]
-        with memory.geojson_build:  # readers arriving together wait for one build, not one each
-            with memory.lock:
-                got = memory.geojson.get(day)
-            if got is not None and got[0] == version:
-                return got[1]
-            return self._build_geojson(day)
+            got = cache.get(day)
+        if got is None or got[0] != version:
+            with memory.geojson_build:  # readers arriving together wait for one build
+                with memory.lock:
+                    got = cache.get(day)
+                if got is None or got[0] != version:
+                    got = self._build_geojson(day, key if coarse else None)
+                    with memory.lock:
+                        held = cache.get(day)
+                        if held is None or held[0] < got[0]:
+                            cache[day] = got
+        _, out, kinds, phones = got
+        return self._show_geojson(out, key, day, kinds, phones)
 
-    def _build_geojson(self, day: date) -> dict[str, Any]:
+    def _show_geojson(
+        self,
+        out: dict[str, Any],
+        key: KeyInfo,
+        day: date,
+        kinds: dict[str, str],
+        phones: dict[str, Any],
+    ) -> dict[str, Any]:
+        shown: dict[str, Any] = self.privacy.show(
+            View.GEOJSON, out, key, "plans.geojson", day, kinds=kinds, phones=phones
+        )
+        return shown
+
+    def _build_geojson(self, day: date, coarse_for: KeyInfo | None) -> Drawn:
+        """(version, GeoJSON, private drivers, phones of the requests) of the day's plan; drawn
+        from the problem as ``coarse_for`` may see its places, if given."""
         memory = self.ctx.memory
         stored = self.ctx.store.get_plan_versioned(day)
         if stored is None:
@@ -89,55 +133,77 @@ class Plans:
             plan = plan_from_dict(pd, problem)
         else:
             plan, problem = held
-        out = plan_to_geojson(plan, problem, self.ctx.network)
-        with memory.lock:
-            got = memory.geojson.get(day)
-            if got is None or got[0] < version:
-                memory.geojson[day] = (version, out)
-        return out
+        kinds = self.privacy.drivers_of(day, prd)
+        if coarse_for is not None:
+            problem = self.privacy.lens(coarse_for, day, kinds=kinds).coarse_problem(problem)
+        return version, plan_to_geojson(plan, problem, self.ctx.network), kinds, _phones(prd)
 
-    def check(self, day: date) -> dict[str, Any]:
-        """The checker's verdict on the day's plan, against the fleet as it is now."""
-        plan, problem = self.plan_and_problem(day)
+    def check(self, day: date, key: KeyInfo) -> dict[str, Any]:
+        """The checker's verdict on the day's plan, against the fleet as it is now (its texts
+        as ``key`` may read them)."""
+        plan, problem, prd = self.plan_and_problem(day)
         report = check_plan(self.fleet.current(problem), plan)
-        return {
+        out = {
             "ok": report.ok,
             "summary": report.summary(),
             "violations": [
                 {"code": v.code, "where": v.where, "message": v.message} for v in report.violations
             ],
         }
+        shown: dict[str, Any] = self.privacy.show(
+            View.CHECK,
+            out,
+            key,
+            "plans.check",
+            day,
+            kinds=self.privacy.drivers_of(day, prd),
+            know=[r.id for r in problem.requests],
+            # a verdict names no one (ids at most, pseudonymised for who may not see them)
+            log=False,
+        )
+        return shown
 
-    def manifest_csv(self, day: date, vehicle_id: str | None = None) -> str:
-        plan, problem = self.plan_and_problem(day)
-        if vehicle_id is not None and plan.route(vehicle_id) is None:
-            raise NotFoundError(
-                f"vehicle {vehicle_id!r} has no route on {day.isoformat()}", "vehicle_id"
-            )
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(MANIFEST_COLUMNS)
+    def manifest_csv(self, day: date, key: KeyInfo, vehicle_id: str | None = None) -> str:
+        """The drivers' manifest (all vehicles, or ``vehicle_id``: its id as ``key`` reads it)."""
+        plan, problem, prd = self.plan_and_problem(day)
+        rows = []
         for route in plan.routes:
-            if vehicle_id is not None and route.vehicle_id != vehicle_id:
-                continue
             for k, v in enumerate(route.visits):
                 r = problem.request(v.request_id)
                 loc = problem.location(v.location_id)
-                w.writerow(
-                    [
-                        route.vehicle_id,
-                        k + 1,
-                        v.kind,
-                        format_time(v.start_s, problem.day, problem.timezone),
-                        loc.name or loc.id,
-                        loc.id,
-                        r.id,
-                        r.name,
-                        r.phone,
-                        r.seats,
-                        r.wheelchairs,
-                        v.seats,
-                        v.wheelchairs,
-                    ]
+                rows.append(
+                    {
+                        "vehicle_id": route.vehicle_id,
+                        "order": k + 1,
+                        "kind": v.kind,
+                        "time": format_time(v.start_s, problem.day, problem.timezone),
+                        "place": loc.name or loc.id,
+                        "location_id": loc.id,
+                        "request_id": r.id,
+                        "name": r.name,
+                        "phone": r.phone,
+                        "party_seats": r.seats,
+                        "party_wheelchairs": r.wheelchairs,
+                        "load_seats": v.seats,
+                        "load_wheelchairs": v.wheelchairs,
+                    }
                 )
+        kinds = self.privacy.drivers_of(day, prd)
+        lens = self.privacy.lens(key, day, kinds=kinds)
+        shown_ids = {route.vehicle_id: lens.vid(route.vehicle_id) for route in plan.routes}
+        if vehicle_id is not None:
+            wanted = [real for real, seen in shown_ids.items() if seen == vehicle_id]
+            if not wanted:
+                raise NotFoundError(
+                    f"vehicle {vehicle_id!r} has no route on {day.isoformat()}", "vehicle_id"
+                )
+            rows = [row for row in rows if row["vehicle_id"] == wanted[0]]
+        seen = self.privacy.show(
+            View.MANIFEST_ROW, rows, key, "plans.manifest", day, kinds=kinds, phones=_phones(prd)
+        )
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(MANIFEST_COLUMNS)
+        for row in seen:
+            w.writerow([row[c] for c in MANIFEST_COLUMNS])
         return buf.getvalue()

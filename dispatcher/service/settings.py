@@ -2,8 +2,9 @@
 environment (prefix ``DISPATCHER_``) or arguments.
 
 ``DISPATCHER_DATABASE_URL`` (default: SQLite in ``DISPATCHER_STATE_DIR``), ``DISPATCHER_TERRITORY``,
-``DISPATCHER_MAX_BODY_BYTES``, ``DISPATCHER_BOOKING_TIME_LIMIT_S``, ... (``DISPATCHER_DATA_DIR``
-is the territory's data folder, read by ``dispatcher.territory``, hence ``STATE_DIR`` here).
+``DISPATCHER_MAX_BODY_BYTES``, ``DISPATCHER_BOOKING_TIME_LIMIT_S``, ``DISPATCHER_RETENTION_DAYS``,
+... (``DISPATCHER_DATA_DIR`` is the territory's data folder, read by ``dispatcher.territory``,
+hence ``STATE_DIR`` here).
 """
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ class Settings(BaseSettings):
     )
     booking_max_days_ahead: int = Field(
         default=60, ge=0, description="How many days ahead a trip may be booked."
+    )
+    retention_days: int = Field(
+        default=90,
+        ge=0,
+        description="Days after a service day when its riders' personal data is pseudonymised "
+        "(names and phone numbers removed, ids pseudonymised, addresses made their commune; "
+        "statistics, plans and scenario results stay): by `dispatcher privacy purge` and at "
+        "server start. See docs/privacy.md.",
     )
     host: str = "127.0.0.1"
     port: int = 8000

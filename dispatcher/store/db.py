@@ -317,6 +317,26 @@ class Store:
                 )
             yield s, row
 
+    def compact(self, tables: Sequence[str]) -> None:
+        """Let go of the old versions of rewritten rows (after an erasure or a purge). SQLite:
+        ``VACUUM`` rebuilds the file from the live rows, so that nothing an update left in free
+        pages remains, and the write-ahead log is checkpointed and truncated. PostgreSQL:
+        ``VACUUM`` of ``tables`` (dead row versions are reclaimed and their space reused; backups
+        and WAL archives follow the operator's own retention)."""
+        if self.is_sqlite:
+            with self._writer:
+                raw = self.engine.raw_connection()
+                try:
+                    conn = raw.driver_connection
+                    assert conn is not None
+                    conn.execute("VACUUM")
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                finally:
+                    raw.close()
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f"VACUUM {', '.join(tables)}")
+
     def ping(self) -> bool:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -1,5 +1,6 @@
 """The tables: API keys, service days (with the day's current plan), vehicles, requests, jobs;
-carpool offers per day, volunteer drivers, and the last carpool matching of each day.
+carpool offers per day, volunteer drivers, and the last carpool matching of each day; the
+append-only log of reads of personal data and the service's secrets (``docs/privacy.md``).
 
 Requests and vehicles are stored in the input vocabulary of ``dispatcher.io`` (the same dicts
 the CLI reads from JSON or CSV), so that a stored day can always be re-planned by the same code
@@ -72,6 +73,8 @@ class ServiceDay(Base):
     problem_json: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     plan_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # when the retention period's purge pseudonymised the day's personal data (None: not yet)
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class VehicleRow(_Document, Base):
@@ -151,4 +154,34 @@ class CarpoolMatchingRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AccessLogRow(Base):
+    """One read of personal data (or one export, erasure or purge): who (``key_id`` and ``role``;
+    no key for the command line), what (``action``, the ``day``, how many ``records``) and when.
+    It holds no personal data itself: persons appear only as rider ids (keyed hashes of their
+    phone numbers, ``dispatcher.service.privacy``). Append-only: the database refuses to update
+    or delete a row (triggers of migration 0003)."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    role: Mapped[str] = mapped_column(String(20))  # a key's role, or cli / system
+    action: Mapped[str] = mapped_column(String(60))
+    day: Mapped[date | None] = mapped_column(Date, nullable=True)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    rider_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class SecretRow(Base):
+    """A secret of the service, made once at random and shared by every worker: the key of the
+    pseudonyms planners read and of the rider ids."""
+
+    __tablename__ = "secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -24,7 +24,7 @@ def _setup_day(api: Api) -> None:
 def test_health_and_version_need_no_key(api: Api) -> None:
     assert api.anon.get("/health").json() == {"status": "ok", "database": "ok"}
     v = api.anon.get("/version").json()
-    assert v["api"] == "v1" and v["database_revision"] == "0002"
+    assert v["api"] == "v1" and v["database_revision"] == "0003"
 
 
 def test_no_key_wrong_key_and_forbidden_role_change_nothing(api: Api) -> None:
@@ -211,7 +211,7 @@ def test_requests_batch_json_and_csv_plan_job_and_views(api: Api) -> None:
         time.sleep(0.1)
     assert job["status"] == "done", job
     assert job["result"]["check_ok"] is True
-    plan = api.planner.get(f"/v1/days/{D}/plan").json()
+    plan = api.operator.get(f"/v1/days/{D}/plan").json()
     assert plan["schema"] == "dispatcher/plan/1" and plan["day"] == D
     served = {v["request_id"] for rt in plan["routes"] for v in rt["visits"]}
     assert {"j1", "j2", "c1"} <= served
@@ -232,7 +232,7 @@ def test_requests_batch_json_and_csv_plan_job_and_views(api: Api) -> None:
     # cancelling a planned request takes it out of the plan, which stays valid
     r = api.operator.delete(f"/v1/days/{D}/requests/j2")
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
-    plan = api.planner.get(f"/v1/days/{D}/plan").json()
+    plan = api.operator.get(f"/v1/days/{D}/plan").json()
     assert "j2" not in {v["request_id"] for rt in plan["routes"] for v in rt["visits"]}
     assert api.planner.get(f"/v1/days/{D}/plan/check").json()["ok"] is True
 
@@ -285,7 +285,7 @@ def test_bookings_promise_refusal_ownership_and_cancel(api: Api) -> None:
     assert api.planner.get(f"/v1/days/{D}/plan/check").json()["ok"] is True
     r = api.portal.delete(f"/v1/days/{D}/bookings/p1")
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
-    plan = api.planner.get(f"/v1/days/{D}/plan").json()
+    plan = api.operator.get(f"/v1/days/{D}/plan").json()
     assert "p1" not in {v["request_id"] for rt in plan["routes"] for v in rt["visits"]}
 
 
@@ -386,6 +386,8 @@ def test_scenario_by_planner_leaves_the_plan_alone(api: Api) -> None:
     if job["status"] == "done":
         assert job["result"]["plan"]["schema"] == "dispatcher/plan/1"
         assert {rt["vehicle_id"] for rt in job["result"]["plan"]["routes"]} <= {"bus-1"}
+        visits = [v for rt in job["result"]["plan"]["routes"] for v in rt["visits"]]
+        assert all(v["request_id"].startswith("rq-") for v in visits)  # pseudonyms
     else:
         assert job["error"]["message"]
     assert api.planner.get(f"/v1/days/{D}").json()["version"] == before

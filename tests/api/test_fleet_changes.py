@@ -34,7 +34,7 @@ def test_shrinking_a_vehicle_that_a_plan_fills_is_refused_and_the_check_sees_the
             },
         )
         assert r.status_code == 201, r.text
-    plan = api.planner.get(f"/v1/days/{D}/plan").json()
+    plan = api.operator.get(f"/v1/days/{D}/plan").json()
     assert max(v["load"]["seats"] for rt in plan["routes"] for v in rt["visits"]) == 4
 
     r = api.operator.put("/v1/vehicles/bus-1", json={**BUS, "seats": 1})

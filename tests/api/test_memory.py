@@ -142,14 +142,16 @@ def test_plan_in_memory_is_the_stored_plan(dispatch: Service) -> None:
 
 def test_geojson_follows_the_version(dispatch: Service) -> None:
     key = KeyInfo(1, "operator", "test", "x")
-    first = dispatch.plans.geojson(DAY)
-    assert dispatch.plans.geojson(DAY) is first  # same version: built once
+    first = dispatch.plans.geojson(DAY, key)
+    built = dispatch.ctx.memory.geojson[DAY][1]
+    assert dispatch.plans.geojson(DAY, key) == first
+    assert dispatch.ctx.memory.geojson[DAY][1] is built  # same version: built once
     status, _ = dispatch.bookings.book(
         DAY, req(200, ("Méaulte", "Bray-sur-Somme", "14:00", "14:30")), key
     )
     assert status in (201, 409)
-    again = dispatch.plans.geojson(DAY)
-    assert again is not first
+    again = dispatch.plans.geojson(DAY, key)
+    assert dispatch.ctx.memory.geojson[DAY][1] is not built
     ids = {f["properties"].get("request_id") for f in again["features"]}
     if status == 201:
         assert "m200" in ids

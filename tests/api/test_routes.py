@@ -123,7 +123,7 @@ def test_a_window_already_over_is_bad_input(client: Client) -> None:
         r.json()["where"] == "body.requests[0].pickup_window.end"
         and "now 09:00" in r.json()["message"]
     )
-    assert client.service.days.list_requests(TODAY) == []
+    assert client.service.store.list_requests(TODAY) == []
 
 
 def test_portals_see_and_cancel_only_their_own_bookings(client: Client) -> None:

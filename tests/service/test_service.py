@@ -56,15 +56,15 @@ def test_a_batch_is_planned_by_a_job_and_the_plan_passes_the_checker(service: Se
     job = service.jobs.start_job("plan", DAY, {"time_limit_s": 1, "seed": 0}, OPERATOR)
     deadline = time.monotonic() + 120
     while (
-        service.jobs.get(job["id"])["status"] in ("queued", "running")
+        service.jobs.get(job["id"], OPERATOR)["status"] in ("queued", "running")
         and time.monotonic() < deadline
     ):
         time.sleep(0.1)
-    done = service.jobs.get(job["id"])
+    done = service.jobs.get(job["id"], OPERATOR)
     assert done["status"] == "done", done
     assert done["result"]["served"] == 2 and done["result"]["check_ok"] is True
-    assert service.plans.check(DAY)["ok"] is True
-    assert {r["status"] for r in service.days.list_requests(DAY)} == {"accepted"}
+    assert service.plans.check(DAY, OPERATOR)["ok"] is True
+    assert {r["status"] for r in service.days.list_requests(DAY, OPERATOR)} == {"accepted"}
 
 
 def test_bad_input_stores_nothing(service: Service) -> None:
@@ -81,7 +81,7 @@ def test_bad_input_stores_nothing(service: Service) -> None:
     with pytest.raises(InputError) as e:
         service.days.submit_requests(DAY, bad, OPERATOR)
     assert e.value.where == "body.requests[1].return_of"
-    assert service.days.list_requests(DAY) == []
+    assert service.days.list_requests(DAY, OPERATOR) == []
 
 
 def test_a_booking_after_the_cutoff_is_refused_by_the_clock(tmp_path: Path) -> None:

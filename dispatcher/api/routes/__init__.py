@@ -1,11 +1,25 @@
 """The API's routes, one module per resource."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
 from dispatcher.api.schemas import ErrorOut
 from dispatcher.errors import InputError
+from dispatcher.service.privacy import View
+
+NO_PERSONAL_DATA = "none"
+PERSONAL_VIEWS = (*(v.value for v in View), NO_PERSONAL_DATA, "access log", "personal data")
+
+
+def personal(view: View | str) -> dict[str, Any]:
+    """A route's ``x-personal-data`` in the OpenAPI document: the view of ``docs/privacy.md`` it
+    answers (``none``: it answers no personal field). Every GET route says it (a test calls each
+    one with every role and checks nothing the table hides leaks)."""
+    value = view.value if isinstance(view, View) else view
+    assert value in PERSONAL_VIEWS, value
+    return {"x-personal-data": value}
+
 
 ReturnTripChoice = Annotated[
     Literal["keep", "cancel"],

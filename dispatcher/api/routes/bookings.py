@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from dispatcher.api.auth import PortalKey
 from dispatcher.api.deps import ServiceDep
-from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND, ReturnTripChoice
+from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND, ReturnTripChoice, personal
 from dispatcher.api.schemas import (
     BookingIn,
     CancelledOut,
@@ -20,6 +20,7 @@ from dispatcher.api.schemas import (
     RefusalOut,
     RequestOut,
 )
+from dispatcher.service.privacy import View
 
 router = APIRouter(prefix="/v1", tags=["bookings"], responses={**AUTH_ERRORS, **NOT_FOUND})
 
@@ -42,6 +43,7 @@ router = APIRouter(prefix="/v1", tags=["bookings"], responses={**AUTH_ERRORS, **
             "taken by another request (ErrorOut)",
         },
     },
+    openapi_extra=personal(View.BOOKING_ANSWER),
 )
 def create_booking(day: date, body: BookingIn, service: ServiceDep, key: PortalKey) -> JSONResponse:
     d = body.model_dump(exclude_none=True)
@@ -54,6 +56,7 @@ def create_booking(day: date, body: BookingIn, service: ServiceDep, key: PortalK
     "/days/{day}/bookings",
     response_model=list[RequestOut],
     summary="Bookings of a day (a portal key sees its own)",
+    openapi_extra=personal(View.REQUEST),
 )
 def list_bookings(day: date, service: ServiceDep, key: PortalKey) -> list[dict[str, Any]]:
     return service.bookings.list_bookings(day, key)
@@ -63,6 +66,7 @@ def list_bookings(day: date, service: ServiceDep, key: PortalKey) -> list[dict[s
     "/days/{day}/bookings/{booking_id}",
     response_model=RequestOut,
     summary="One booking, with its promise or refusal",
+    openapi_extra=personal(View.REQUEST),
 )
 def get_booking(day: date, booking_id: str, service: ServiceDep, key: PortalKey) -> dict[str, Any]:
     return service.bookings.get(day, booking_id, key)

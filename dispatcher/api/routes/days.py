@@ -17,7 +17,14 @@ from starlette.concurrency import run_in_threadpool
 from dispatcher.api.auth import OperatorKey, PlannerKey
 from dispatcher.api.deps import ServiceDep
 from dispatcher.api.errors import validation_error
-from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND, ReturnTripChoice, json_errors
+from dispatcher.api.routes import (
+    AUTH_ERRORS,
+    NO_PERSONAL_DATA,
+    NOT_FOUND,
+    ReturnTripChoice,
+    json_errors,
+    personal,
+)
 from dispatcher.api.schemas import (
     GEOJSON_EXAMPLE,
     PLAN_EXAMPLE,
@@ -35,6 +42,7 @@ from dispatcher.api.schemas import (
     SubmittedOut,
 )
 from dispatcher.errors import InputError
+from dispatcher.service.privacy import View
 
 router = APIRouter(prefix="/v1", responses={**AUTH_ERRORS, **NOT_FOUND})
 CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -50,7 +58,13 @@ CSV_EXAMPLE = (
 # ---- service days ---------------------------------------------------------------------------
 
 
-@router.get("/days", response_model=list[DayOut], tags=["days"], summary="The service calendar")
+@router.get(
+    "/days",
+    response_model=list[DayOut],
+    tags=["days"],
+    summary="The service calendar",
+    openapi_extra=personal(NO_PERSONAL_DATA),
+)
 def list_days(service: ServiceDep, _: PlannerKey) -> list[dict[str, Any]]:
     return service.days.calendar()
 
@@ -75,6 +89,7 @@ def put_day(
     response_model=DayOut,
     tags=["days"],
     summary="A service day: status, version, request counts",
+    openapi_extra=personal(NO_PERSONAL_DATA),
 )
 def get_day(day: date, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
     return service.days.get(day)
@@ -155,16 +170,17 @@ async def submit_requests(
     response_model=list[RequestOut],
     tags=["requests"],
     summary="The requests of a day",
+    openapi_extra=personal(View.REQUEST),
 )
 def list_requests(
     day: date,
     service: ServiceDep,
-    _: OperatorKey,
+    key: OperatorKey,
     status: Literal["pending", "accepted", "refused", "cancelled"] | None = Query(
         None, description="Only requests with this status"
     ),
 ) -> list[dict[str, Any]]:
-    return service.days.list_requests(day, status=status)
+    return service.days.list_requests(day, key, status=status)
 
 
 @router.get(
@@ -172,9 +188,12 @@ def list_requests(
     response_model=RequestOut,
     tags=["requests"],
     summary="One request, with its promise or refusal",
+    openapi_extra=personal(View.REQUEST),
 )
-def get_request(day: date, request_id: str, service: ServiceDep, _: OperatorKey) -> dict[str, Any]:
-    return service.days.get_request(day, request_id)
+def get_request(
+    day: date, request_id: str, service: ServiceDep, key: OperatorKey
+) -> dict[str, Any]:
+    return service.days.get_request(day, request_id, key)
 
 
 @router.delete(
@@ -241,9 +260,10 @@ def run_scenario(
     response_model=JobOut,
     tags=["plans"],
     summary="A plan or scenario job: queued, running, done or failed",
+    openapi_extra=personal(View.JOB),
 )
-def get_job(job_id: str, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
-    return service.jobs.get(job_id)
+def get_job(job_id: str, service: ServiceDep, key: PlannerKey) -> dict[str, Any]:
+    return service.jobs.get(job_id, key)
 
 
 @router.get(
@@ -251,9 +271,10 @@ def get_job(job_id: str, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
     tags=["plans"],
     summary="The day's current plan (schema dispatcher/plan/1)",
     responses={200: {"content": {"application/json": {"example": PLAN_EXAMPLE}}}},
+    openapi_extra=personal(View.PLAN),
 )
-def get_plan(day: date, service: ServiceDep, _: PlannerKey) -> JSONResponse:
-    return JSONResponse(service.plans.plan_json(day))
+def get_plan(day: date, service: ServiceDep, key: PlannerKey) -> JSONResponse:
+    return JSONResponse(service.plans.plan_json(day, key))
 
 
 @router.get(
@@ -261,16 +282,18 @@ def get_plan(day: date, service: ServiceDep, _: PlannerKey) -> JSONResponse:
     tags=["plans"],
     summary="The day's routes along the roads, visits and refusals, as GeoJSON",
     responses={200: {"content": {"application/geo+json": {"example": GEOJSON_EXAMPLE}}}},
+    openapi_extra=personal(View.GEOJSON),
 )
-def get_plan_geojson(day: date, service: ServiceDep, _: PlannerKey) -> JSONResponse:
-    return JSONResponse(service.plans.geojson(day), media_type="application/geo+json")
+def get_plan_geojson(day: date, service: ServiceDep, key: PlannerKey) -> JSONResponse:
+    return JSONResponse(service.plans.geojson(day, key), media_type="application/geo+json")
 
 
 @router.get(
     "/days/{day}/plan/manifest",
     tags=["plans"],
     response_class=PlainTextResponse,
-    summary="Drivers' manifests as CSV (one row per visit; all vehicles, or one)",
+    summary="Drivers' manifests as CSV (one row per visit; all vehicles, or one); a planner reads "
+    "it without names and phone numbers, with pseudonyms and communes",
     responses={
         **json_errors({**AUTH_ERRORS, **NOT_FOUND}),
         200: {
@@ -284,14 +307,15 @@ def get_plan_geojson(day: date, service: ServiceDep, _: PlannerKey) -> JSONRespo
             }
         },
     },
+    openapi_extra=personal(View.MANIFEST_ROW),
 )
 def get_manifest(
     day: date,
     service: ServiceDep,
-    _: PlannerKey,
+    key: PlannerKey,
     vehicle_id: str | None = Query(None, max_length=100, description="Only this vehicle"),
 ) -> PlainTextResponse:
-    text = service.plans.manifest_csv(day, vehicle_id)
+    text = service.plans.manifest_csv(day, key, vehicle_id)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", vehicle_id or "")
     name = f"manifest-{day.isoformat()}{'-' + safe if safe else ''}.csv"
     return PlainTextResponse(
@@ -306,6 +330,7 @@ def get_manifest(
     response_model=CheckOut,
     tags=["plans"],
     summary="Check the day's plan independently of the solver",
+    openapi_extra=personal(View.CHECK),
 )
-def check_plan(day: date, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
-    return service.plans.check(day)
+def check_plan(day: date, service: ServiceDep, key: PlannerKey) -> dict[str, Any]:
+    return service.plans.check(day, key)

@@ -8,15 +8,21 @@ from fastapi import APIRouter, Response
 
 from dispatcher.api.auth import OperatorKey, PlannerKey
 from dispatcher.api.deps import ServiceDep
-from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND, same_id
+from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND, personal, same_id
 from dispatcher.api.schemas import ErrorOut, VehicleIn
+from dispatcher.service.privacy import View
 
 router = APIRouter(prefix="/v1", tags=["fleet"], responses={**AUTH_ERRORS, **NOT_FOUND})
 
 
-@router.get("/vehicles", response_model=list[VehicleIn], summary="The fleet")
-def list_vehicles(service: ServiceDep, _: PlannerKey) -> list[dict[str, Any]]:
-    return service.fleet.vehicles()
+@router.get(
+    "/vehicles",
+    response_model=list[VehicleIn],
+    summary="The fleet (a planner reads it without the drivers' names and phone numbers)",
+    openapi_extra=personal(View.VEHICLE),
+)
+def list_vehicles(service: ServiceDep, key: PlannerKey) -> list[dict[str, Any]]:
+    return service.fleet.listed(key)
 
 
 @router.post(
@@ -32,9 +38,14 @@ def create_vehicle(body: VehicleIn, service: ServiceDep, _: OperatorKey) -> dict
     return d
 
 
-@router.get("/vehicles/{vehicle_id}", response_model=VehicleIn, summary="One vehicle")
-def get_vehicle(vehicle_id: str, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
-    return service.fleet.get(vehicle_id)
+@router.get(
+    "/vehicles/{vehicle_id}",
+    response_model=VehicleIn,
+    summary="One vehicle",
+    openapi_extra=personal(View.VEHICLE),
+)
+def get_vehicle(vehicle_id: str, service: ServiceDep, key: PlannerKey) -> dict[str, Any]:
+    return service.fleet.get(vehicle_id, key)
 
 
 @router.put(

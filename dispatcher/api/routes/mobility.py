@@ -4,7 +4,8 @@ Offers are day-bound (a driver's trip on that day); volunteers are not (like the
 vehicles, they give the half-days they drive). A plan job of a day plans the minibuses, the
 volunteers and the day's offers together when there are any (``dispatcher.solver.mixed``).
 Roles: the operator creates, replaces, withdraws and deletes; the planner reads and runs
-matchings (a matching is advice: it changes no request, it is kept as the day's last one).
+matchings (a matching is advice: it changes no request, it is kept as the day's last one),
+with pseudonyms and communes for the drivers and riders (``docs/privacy.md``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dispatcher.api.auth import OperatorKey, PlannerKey
 from dispatcher.api.deps import ServiceDep
-from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND, same_id
+from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND, personal, same_id
 from dispatcher.api.schemas import (
     MATCHING_EXAMPLE,
     CarpoolMatchIn,
@@ -28,6 +29,7 @@ from dispatcher.api.schemas import (
     OffersSubmittedOut,
     VolunteerIn,
 )
+from dispatcher.service.privacy import View
 
 router = APIRouter(prefix="/v1", responses={**AUTH_ERRORS, **NOT_FOUND})
 CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -59,27 +61,29 @@ async def submit_offers(
     "/days/{day}/carpool-offers",
     response_model=list[CarpoolOfferOut],
     tags=["carpool"],
-    summary="The carpool offers of a day",
+    summary="The carpool offers of a day (a planner reads pseudonyms and communes)",
+    openapi_extra=personal(View.OFFER),
 )
 def list_offers(
     day: date,
     service: ServiceDep,
-    _: PlannerKey,
+    key: PlannerKey,
     status: Literal["active", "withdrawn"] | None = Query(
         None, description="Only offers with this status"
     ),
 ) -> list[dict[str, Any]]:
-    return service.carpooling.list_offers(day, status)
+    return service.carpooling.list_offers(day, key, status)
 
 
 @router.get(
     "/days/{day}/carpool-offers/{driver_id}",
     response_model=CarpoolOfferOut,
     tags=["carpool"],
-    summary="One carpool offer",
+    summary="One carpool offer (a planner names it by its pseudonym)",
+    openapi_extra=personal(View.OFFER),
 )
-def get_offer(day: date, driver_id: str, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
-    return service.carpooling.get_offer(day, driver_id)
+def get_offer(day: date, driver_id: str, service: ServiceDep, key: PlannerKey) -> dict[str, Any]:
+    return service.carpooling.get_offer(day, driver_id, key)
 
 
 @router.delete(
@@ -90,9 +94,9 @@ def get_offer(day: date, driver_id: str, service: ServiceDep, _: PlannerKey) -> 
     "kept as withdrawn)",
 )
 def withdraw_offer(
-    day: date, driver_id: str, service: ServiceDep, _: OperatorKey
+    day: date, driver_id: str, service: ServiceDep, key: OperatorKey
 ) -> dict[str, Any]:
-    return service.carpooling.withdraw_offer(day, driver_id)
+    return service.carpooling.withdraw_offer(day, driver_id, key)
 
 
 # ---- matchings ------------------------------------------------------------------------------
@@ -105,6 +109,7 @@ def withdraw_offer(
     summary="Match the day's riders who accept carpools to the day's offers (most riders, then "
     "least detour)",
     responses={200: {"content": {"application/json": {"example": MATCHING_EXAMPLE}}}},
+    openapi_extra=personal(View.MATCHING),
 )
 async def run_matching(
     day: date, service: ServiceDep, key: PlannerKey, body: CarpoolMatchIn | None = None
@@ -121,9 +126,10 @@ async def run_matching(
     tags=["carpool"],
     summary="The day's last carpool matching (stale when requests or offers changed since)",
     responses={200: {"content": {"application/json": {"example": MATCHING_EXAMPLE}}}},
+    openapi_extra=personal(View.MATCHING),
 )
-def get_matching(day: date, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
-    return service.carpooling.get_matching(day)
+def get_matching(day: date, service: ServiceDep, key: PlannerKey) -> dict[str, Any]:
+    return service.carpooling.get_matching(day, key)
 
 
 # ---- volunteers -----------------------------------------------------------------------------
@@ -133,10 +139,11 @@ def get_matching(day: date, service: ServiceDep, _: PlannerKey) -> dict[str, Any
     "/volunteers",
     response_model=list[VolunteerIn],
     tags=["volunteers"],
-    summary="The volunteer drivers",
+    summary="The volunteer drivers (a planner reads pseudonyms and communes)",
+    openapi_extra=personal(View.VOLUNTEER),
 )
-def list_volunteers(service: ServiceDep, _: PlannerKey) -> list[dict[str, Any]]:
-    return service.carpooling.list_volunteers()
+def list_volunteers(service: ServiceDep, key: PlannerKey) -> list[dict[str, Any]]:
+    return service.carpooling.list_volunteers(key)
 
 
 @router.post(
@@ -157,10 +164,11 @@ def create_volunteer(body: VolunteerIn, service: ServiceDep, _: OperatorKey) -> 
     "/volunteers/{volunteer_id}",
     response_model=VolunteerIn,
     tags=["volunteers"],
-    summary="One volunteer driver",
+    summary="One volunteer driver (a planner names it by its pseudonym)",
+    openapi_extra=personal(View.VOLUNTEER),
 )
-def get_volunteer(volunteer_id: str, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
-    return service.carpooling.get_volunteer(volunteer_id)
+def get_volunteer(volunteer_id: str, service: ServiceDep, key: PlannerKey) -> dict[str, Any]:
+    return service.carpooling.get_volunteer(volunteer_id, key)
 
 
 @router.put(

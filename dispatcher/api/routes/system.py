@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from dispatcher import __version__
 from dispatcher.api.auth import AnyKey
 from dispatcher.api.deps import ServiceDep
-from dispatcher.api.routes import AUTH_ERRORS
+from dispatcher.api.routes import AUTH_ERRORS, NO_PERSONAL_DATA, personal
 from dispatcher.api.schemas import HealthOut, VersionOut, WhoAmIOut
 from dispatcher.store import current_revision
 
@@ -15,7 +15,10 @@ router = APIRouter(tags=["system"])
 
 
 @router.get(
-    "/health", response_model=HealthOut, summary="Liveness and database check (no key needed)"
+    "/health",
+    response_model=HealthOut,
+    summary="Liveness and database check (no key needed)",
+    openapi_extra=personal(NO_PERSONAL_DATA),
 )
 def health(service: ServiceDep) -> HealthOut:
     service.store.ping()
@@ -26,6 +29,7 @@ def health(service: ServiceDep) -> HealthOut:
     "/version",
     response_model=VersionOut,
     summary="Versions of the engine, the API and the database schema (no key needed)",
+    openapi_extra=personal(NO_PERSONAL_DATA),
 )
 def version(service: ServiceDep) -> VersionOut:
     store = service.store
@@ -38,7 +42,11 @@ def version(service: ServiceDep) -> VersionOut:
 
 
 @router.get(
-    "/v1/me", response_model=WhoAmIOut, responses=AUTH_ERRORS, summary="The calling key's role"
+    "/v1/me",
+    response_model=WhoAmIOut,
+    responses=AUTH_ERRORS,
+    summary="The calling key's role",
+    openapi_extra=personal(NO_PERSONAL_DATA),
 )
 def me(key: AnyKey) -> WhoAmIOut:
     return WhoAmIOut(id=key.id, role=key.role, name=key.name, prefix=key.prefix)
