@@ -121,7 +121,13 @@ class Carpooling:
                 "day",
             )
         declined = [r.request_id for r in rows if r.data.get("accepts_carpool") is False]
-        riders = [r.data for r in rows if r.data.get("accepts_carpool") is not False]
+        # a matching is advice, trip by trip: a commuter's carpool takes one way, so an outbound
+        # and its return are matched each on its own here (a plan job keeps them whole)
+        riders = [
+            {**r.data, "return_of": None}
+            for r in rows
+            if r.data.get("accepts_carpool") is not False
+        ]
         limit = min(time_limit_s, self.ctx.settings.max_plan_time_limit_s)
         problem, offers, _ = self.fleet.compile_mixed(
             day, riders, [], offer_rows, [], SolverParams(time_limit_s=limit)

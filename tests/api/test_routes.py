@@ -19,10 +19,12 @@ from dispatcher.graph import RoadNetwork
 from dispatcher.service.app import Service
 from dispatcher.service.context import Context, FixedClock
 from dispatcher.service.settings import Settings
+from dispatcher.store import KeyInfo
 from dispatcher.territory import Territory
 from tests.api.conftest import FLEET
 
 TZ = ZoneInfo("Europe/Paris")
+OPERATOR = KeyInfo(1, "operator", "test", "x")
 TODAY = date(2030, 1, 7)  # a Monday; the clock below says 09:00 on it
 NOW = datetime(2030, 1, 7, 9, 0, tzinfo=TZ)
 
@@ -194,7 +196,7 @@ def test_bad_return_links_are_422_and_nothing_is_stored(
     r = client("operator", "POST", url, json={"requests": batch})
     assert r.status_code == 422, r.text
     assert r.json()["where"] == where and fragment in r.json()["message"], r.json()
-    assert client.service.days.list_requests(TODAY + timedelta(days=1)) == []
+    assert client.service.days.list_requests(TODAY + timedelta(days=1), OPERATOR) == []
 
 
 def test_a_return_against_a_stored_outbound_is_checked_with_it(client: Client) -> None:

@@ -114,11 +114,11 @@ def _run(service: Service) -> dict[str, object]:
     job = service.jobs.start_job("plan", DAY, {"time_limit_s": 1, "seed": 0}, OPERATOR)
     deadline = time.monotonic() + 120
     while (
-        service.jobs.get(job["id"])["status"] in ("queued", "running")
+        service.jobs.get(job["id"], OPERATOR)["status"] in ("queued", "running")
         and time.monotonic() < deadline
     ):
         time.sleep(0.1)
-    return service.jobs.get(job["id"])
+    return service.jobs.get(job["id"], OPERATOR)
 
 
 OUT = {
@@ -140,7 +140,7 @@ def test_a_job_refuses_an_outbound_whose_return_no_one_can_serve(service: Servic
     service.days.submit_requests(DAY, [OUT, back], OPERATOR)
     done = _run(service)
     assert done["status"] == "done" and done["result"]["check_ok"] is True, done
-    rows = {r["id"]: r for r in service.days.list_requests(DAY)}
+    rows = {r["id"]: r for r in service.days.list_requests(DAY, OPERATOR)}
     assert rows["out"]["status"] == rows["back"]["status"] == "refused"
     assert rows["out"]["refusal"]["reason"] == "linked_trip_refused"
     assert rows["out"]["refusal"]["details"]["linked_trip"] == "back"
@@ -163,8 +163,8 @@ def test_a_return_asked_after_its_outbound_was_promised_is_planned_after_it(
     service.days.submit_requests(DAY, [back], OPERATOR)
     done = _run(service)
     assert done["status"] == "done" and done["result"]["check_ok"] is True, done
-    assert {r["status"] for r in service.days.list_requests(DAY)} == {"accepted"}
-    plan, _ = service.plans.plan_and_problem(DAY)
+    assert {r["status"] for r in service.days.list_requests(DAY, OPERATOR)} == {"accepted"}
+    plan, _, _ = service.plans.plan_and_problem(DAY)
     at = {(v.request_id, v.kind): v.start_s for rt in plan.routes for v in rt.visits}
     assert at[("back", "pickup")] >= at[("out", "dropoff")] + 60 + 900
 
@@ -202,7 +202,7 @@ def test_the_partner_of_a_request_too_late_is_refused_with_it(tmp_path: Path) ->
         clock.at = datetime(2030, 1, 8, 8, 30, tzinfo=ZoneInfo("Europe/Paris"))
         done = _run(svc)
         assert done["status"] == "done", done
-        rows = {r["id"]: r for r in svc.days.list_requests(DAY)}
+        rows = {r["id"]: r for r in svc.days.list_requests(DAY, OPERATOR)}
         assert rows["out"]["refusal"]["reason"] == "booking_closed"
         assert rows["back"]["refusal"]["reason"] == "linked_trip_refused"
         assert rows["back"]["refusal"]["details"]["linked_trip"] == "out"
