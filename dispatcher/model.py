@@ -168,7 +168,8 @@ class ServiceRules:
 
 @dataclass(frozen=True)
 class Request:
-    """One trip asked for by one party (``seats`` seated passengers, ``wheelchairs`` wheelchair places).
+    """One trip asked for by one party (``seats`` seated passengers, ``wheelchairs`` wheelchair
+    places).
 
     At least one of ``pickup_window`` (desired pickup time) or ``arrive_by_s`` (appointment:
     arrive at the drop-off by then, and not before ``not_before_s`` if given) is set; with
@@ -923,11 +924,13 @@ class Problem:
             if v.home is not None and v.max_km_from_home is not None:
                 km = max(self.travel_m(v.home, place), self.travel_m(place, v.home)) / 1000.0
                 if km > v.max_km_from_home:
-                    return f"the {kind} {place} is {km:.1f} km from the driver's home (max {v.max_km_from_home:g} km)"
+                    limit = f"max {v.max_km_from_home:g} km"
+                    return f"the {kind} {place} is {km:.1f} km from the driver's home ({limit})"
         return None
 
     def not_before_s(self, r: Request) -> int:
-        """Earliest arrival for an appointment: its own ``not_before``, else the service's window."""
+        """Earliest arrival for an appointment: its own ``not_before``, else the service's
+        window."""
         assert r.arrive_by_s is not None
         if r.not_before_s is not None:
             return r.not_before_s
@@ -1007,7 +1010,8 @@ REASON_MESSAGES: dict[Reason, dict[str, str]] = {
         "en": "The maximum ride time rule cannot hold, even riding alone.",
     },
     Reason.PICKUP_UNREACHABLE: {
-        "fr": "Aucun véhicule ne peut atteindre le lieu de prise en charge dans le créneau demandé.",
+        "fr": "Aucun véhicule ne peut atteindre le lieu de prise en charge dans le créneau "
+        "demandé.",
         "en": "No vehicle can reach the pickup within the requested window.",
     },
     Reason.SHIFT_TOO_SHORT: {
@@ -1063,7 +1067,8 @@ class BreakTaken:
 
 @dataclass(frozen=True)
 class Route:
-    """The day of one vehicle: leaves its start depot at ``start_s``, visits, returns at ``end_s``."""
+    """The day of one vehicle: leaves its start depot at ``start_s``, visits, returns at
+    ``end_s``."""
 
     vehicle_id: str
     start_s: int

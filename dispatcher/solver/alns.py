@@ -74,8 +74,8 @@ def build_model(
     vehicles: Sequence[Vehicle],
     allowed: Sequence[Sequence[int]],
 ) -> AlnsModel:
-    """The arrays for ``requests`` served by ``vehicles`` (``allowed[q]``: the vehicle slots request q
-    may use), built with the same formulas as the OR-Tools model in routing.py."""
+    """The arrays for ``requests`` served by ``vehicles`` (``allowed[q]``: the vehicle slots
+    request q may use), built with the same formulas as the OR-Tools model in routing.py."""
     nv, nr = len(vehicles), len(requests)
     H = horizon_s(problem)
     loc = [problem.index(v.start) for v in vehicles] + [problem.index(v.end) for v in vehicles]

@@ -44,7 +44,8 @@ BIG = np.int64(1) << np.int64(60)
 
 
 @njit(cache=True)
-def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]
+# a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
+def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]  # noqa: C901
     """Whether the node sequence ``row[:L]`` can be served by vehicle ``s``: capacities, then the
     exact timing (windows, travel, ride-time limits, route duration).
 
@@ -158,7 +159,8 @@ def _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W):  # type: ignore[no-
 
 
 @njit(cache=True)
-def best_insertion(q, s, seq, slen, M, W, ub):  # type: ignore[no-untyped-def]
+# a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
+def best_insertion(q, s, seq, slen, M, W, ub):  # type: ignore[no-untyped-def]  # noqa: C901
     """Cheapest feasible insertion of request q into route s costing less than ``ub``:
     (delta, i, j) with the pickup after position i and the drop-off after position j, or
     (BIG, -1, -1). Positions are enumerated with necessary conditions (capacity, earliest and
@@ -266,7 +268,8 @@ def best_insertion(q, s, seq, slen, M, W, ub):  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def insert_at(q, s, i, j, seq, slen, M):  # type: ignore[no-untyped-def]
-    """Put request q into route s (pickup after position i, drop-off after j, original positions)."""
+    """Put request q into route s (pickup after position i, drop-off after j, original
+    positions)."""
     nv2 = M[13]
     p = nv2 + 2 * q
     row = seq[s]
@@ -351,7 +354,8 @@ def _remove_request(q, seq, slen, where, rcost, M, W):  # type: ignore[no-untype
 
 
 @njit(cache=True)
-def _destroy(op, k, seq, slen, where, rcost, active, M, W):  # type: ignore[no-untyped-def]
+# a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
+def _destroy(op, k, seq, slen, where, rcost, active, M, W):  # type: ignore[no-untyped-def]  # noqa: C901
     """Remove about k requests: 0 random, 1 worst (cost saving), 2 related (Shaw), 3 a route,
     4 strings of consecutive stops in the routes of related requests."""
     nr = where.shape[0]
@@ -513,7 +517,8 @@ def _destroy(op, k, seq, slen, where, rcost, active, M, W):  # type: ignore[no-u
 
 
 @njit(cache=True)
-def _repair(kreg, noise, seq, slen, where, rcost, active, M, W, bd, bn, bi, bj, mode):  # type: ignore[no-untyped-def]
+# a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
+def _repair(kreg, noise, seq, slen, where, rcost, active, M, W, bd, bn, bi, bj, mode):  # type: ignore[no-untyped-def]  # noqa: C901
     """Insert the unassigned requests: kreg 1 = greedy (cheapest first), kreg >= 2 = regret-k
     (the request that loses most by not getting its best route first); with ``noise`` > 0 the
     ranking costs are perturbed by up to +/- noise. A request whose insertion costs more than

@@ -128,7 +128,8 @@ def validate_offers(
             and o.departure_window.start_s + direct > o.arrival_window.end_s
         ):
             raise InputError(
-                f"leaving at {o.departure_window.start_s} s the driver cannot arrive by {o.arrival_window.end_s} s "
+                f"leaving at {o.departure_window.start_s} s the driver cannot arrive by "
+                f"{o.arrival_window.end_s} s "
                 f"({direct} s of direct drive)",
                 f"{w}.arrival_window",
             )
@@ -282,7 +283,7 @@ class _Candidate:
     detour_s: int
 
 
-def _candidates(
+def _candidates(  # noqa: C901 (to split next: issue 13)
     ctx: _Ctx, vehicles: Sequence[Vehicle], max_group: int
 ) -> tuple[list[_Candidate], dict[int, list[int]]]:
     """Feasible groups per driver; also the riders each driver can carry alone."""

@@ -80,7 +80,8 @@ VIOLATION_CODES: dict[str, str] = {
     "location": "a visit's location is not the request's pickup/drop-off place",
     "capacity": "the recomputed load exceeds the vehicle's seats or wheelchair places",
     "wheelchair": "a request needing wheelchair places is on a vehicle with too few of them",
-    "load_negative": "the recomputed load goes below zero (not reported when a pairing error explains it)",
+    "load_negative": "the recomputed load goes below zero (not reported when a pairing error "
+    "explains it)",
     "load_mismatch": "a visit's reported load differs from the load recomputed from the order",
     "time_window": "a visit starts outside the request's pickup/drop-off window",
     "service_hours": "a visit starts outside the service hours",
@@ -90,12 +91,14 @@ VIOLATION_CODES: dict[str, str] = {
     "shift": "the route leaves its depot before the shift starts or returns after it ends",
     "break": "a break is missing, taken twice, outside its window, outside its leg, overlapping "
     "another break, or does not match any of the vehicle's breaks",
-    "driver_window": "the route leaves its start outside the vehicle's start_window or reaches its end outside its end_window",
+    "driver_window": "the route leaves its start outside the vehicle's start_window or reaches its "
+    "end outside its end_window",
     "max_duration": "the route lasts longer than the vehicle's max_duration_s (the driver's "
     "maximum duty; a carpool driver's detour limit)",
     "max_driving": "a stretch of the route without a break of at least driving_break_s lasts "
     "longer than the vehicle's max_driving_s (continuous driving, in elapsed time)",
-    "vehicle_rules": "a vehicle carries a request it may not (carpool refused, not a meeting point, too far from home)",
+    "vehicle_rules": "a vehicle carries a request it may not (carpool refused, not a meeting "
+    "point, too far from home)",
     "ride_time": "a passenger's ride time exceeds the maximum ride time",
     "ride_time_mismatch": "a drop-off's reported ride_time_s differs from the recomputed ride time",
     "distance": "a route's distance_m differs from the sum of matrix distances along it",
@@ -135,7 +138,8 @@ class CheckReport:
     def summary(self) -> str:
         rc = self.recomputed
         head = (
-            f"{'OK' if self.ok else 'INVALID'}: {rc.get('served', 0)} served, {rc.get('refused', 0)} refused, "
+            f"{'OK' if self.ok else 'INVALID'}: {rc.get('served', 0)} served, "
+            f"{rc.get('refused', 0)} refused, "
             f"{rc.get('vehicles_used', 0)} vehicles, {rc.get('distance_m', 0) / 1000:.1f} km, "
             f"{rc.get('duration_s', 0) / 3600:.2f} h"
         )
@@ -221,7 +225,7 @@ class _Checker:
         return f"{self.rwhere(k, route)} visit {i} ({v.request_id} {v.kind})"
 
     # ---- the checks ----------------------------------------------------------------------
-    def run(self) -> CheckReport:
+    def run(self) -> CheckReport:  # noqa: C901 (to split next: issue 13)
         p, plan = self.p, self.plan
         seen_vehicles: dict[str, int] = {}
         pickups: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -236,7 +240,8 @@ class _Checker:
                 self.add(
                     "duplicate_vehicle",
                     where,
-                    f"vehicle {route.vehicle_id!r} already has routes[{seen_vehicles[route.vehicle_id]}]",
+                    f"vehicle {route.vehicle_id!r} already has "
+                    f"routes[{seen_vehicles[route.vehicle_id]}]",
                 )
             else:
                 seen_vehicles[route.vehicle_id] = k
@@ -289,14 +294,16 @@ class _Checker:
                 self.add(
                     "split_vehicle",
                     where,
-                    f"picked up on routes[{kp}] ({plan.routes[kp].vehicle_id}), dropped off on routes[{kd}] ({plan.routes[kd].vehicle_id})",
+                    f"picked up on routes[{kp}] ({plan.routes[kp].vehicle_id}), dropped off on "
+                    f"routes[{kd}] ({plan.routes[kd].vehicle_id})",
                 )
                 continue
             if ip > id_:
                 self.add(
                     "pickup_after_dropoff",
                     where,
-                    f"routes[{kp}] ({plan.routes[kp].vehicle_id}): drop-off at visit {id_} before the pickup at visit {ip}",
+                    f"routes[{kp}] ({plan.routes[kp].vehicle_id}): drop-off at visit {id_} before "
+                    f"the pickup at visit {ip}",
                 )
                 continue
             paired[rid] = (kp, ip, id_)
@@ -446,7 +453,8 @@ class _Checker:
                     self.add(
                         "wheelchair",
                         vw,
-                        f"needs {r.wheelchairs} wheelchair place(s), the vehicle has {vehicle.wheelchairs}",
+                        f"needs {r.wheelchairs} wheelchair place(s), the vehicle has "
+                        f"{vehicle.wheelchairs}",
                     )
             else:
                 onboard.discard(r.id)
@@ -461,7 +469,8 @@ class _Checker:
                 self.add(
                     "capacity",
                     vw,
-                    f"{wheelchairs} wheelchairs on board, the vehicle has {vehicle.wheelchairs} places",
+                    f"{wheelchairs} wheelchairs on board, the vehicle has {vehicle.wheelchairs} "
+                    "places",
                 )
             if (seats < 0 or wheelchairs < 0) and not pairing_error:
                 self.add(
@@ -473,7 +482,8 @@ class _Checker:
                 self.add(
                     "load_mismatch",
                     vw,
-                    f"reports a load of {v.seats} seats and {v.wheelchairs} wheelchairs, the order gives {seats} and {wheelchairs}",
+                    f"reports a load of {v.seats} seats and {v.wheelchairs} wheelchairs, the order "
+                    f"gives {seats} and {wheelchairs}",
                 )
 
     def service_s(self, r: Request | None, v: Visit) -> int | None:
@@ -487,7 +497,7 @@ class _Checker:
             else None
         )
 
-    def check_times(self, k: int, route: Route, vehicle: Vehicle) -> None:
+    def check_times(self, k: int, route: Route, vehicle: Vehicle) -> None:  # noqa: C901 (to split next: issue 13)
         p = self.p
         rw = self.rwhere(k, route)
         sh = p.rules.service_hours
@@ -495,13 +505,15 @@ class _Checker:
             self.add(
                 "shift",
                 rw,
-                f"leaves the depot at {_t(route.start_s)}, before the shift starts at {_t(vehicle.shift.start_s)}",
+                f"leaves the depot at {_t(route.start_s)}, before the shift starts at "
+                f"{_t(vehicle.shift.start_s)}",
             )
         if route.end_s > vehicle.shift.end_s:
             self.add(
                 "shift",
                 rw,
-                f"returns to the depot at {_t(route.end_s)}, after the shift ends at {_t(vehicle.shift.end_s)}",
+                f"returns to the depot at {_t(route.end_s)}, after the shift ends at "
+                f"{_t(vehicle.shift.end_s)}",
             )
         for name, t, what in (
             ("start_window", route.start_s, "leaves its start"),
@@ -521,7 +533,8 @@ class _Checker:
             self.add(
                 "max_duration",
                 rw,
-                f"lasts {route.end_s - route.start_s} s ({_t(route.start_s)} to {_t(route.end_s)}), the maximum is {vehicle.max_duration_s} s",
+                f"lasts {route.end_s - route.start_s} s ({_t(route.start_s)} to "
+                f"{_t(route.end_s)}), the maximum is {vehicle.max_duration_s} s",
             )
         carried: set[str] = set()
         for v in route.visits:
@@ -547,13 +560,15 @@ class _Checker:
                 self.add(
                     "service_time",
                     vw,
-                    f"departs at {_t(v.departure_s)}, the service ends at {_t(v.start_s + svc)} ({svc} s from {_t(v.start_s)})",
+                    f"departs at {_t(v.departure_s)}, the service ends at {_t(v.start_s + svc)} "
+                    f"({svc} s from {_t(v.start_s)})",
                 )
             if not sh.contains(v.start_s):
                 self.add(
                     "service_hours",
                     vw,
-                    f"starts at {_t(v.start_s)}, outside the service hours {_t(sh.start_s)}-{_t(sh.end_s)}",
+                    f"starts at {_t(v.start_s)}, outside the service hours "
+                    f"{_t(sh.start_s)}-{_t(sh.end_s)}",
                 )
             if r is not None and v.kind in ("pickup", "dropoff"):
                 tw = p.pickup_tw(r) if v.kind == "pickup" else p.dropoff_tw(r)
@@ -604,7 +619,8 @@ class _Checker:
                     self.add(
                         "break",
                         f"{rw} break at {_t(b.start_s)} (after {g})",
-                        f"{_t(b.start_s)}-{_t(b.start_s + b.duration_s)} is not within its leg {_t(prev_dep)}-{_t(next_start)} ({what_prev} to {what_next})",
+                        f"{_t(b.start_s)}-{_t(b.start_s + b.duration_s)} is not within its leg "
+                        f"{_t(prev_dep)}-{_t(next_start)} ({what_prev} to {what_next})",
                     )
             for a, b in zip(breaks, breaks[1:], strict=False):
                 if b.start_s < a.start_s + a.duration_s:
@@ -622,8 +638,8 @@ class _Checker:
                 self.add(
                     "travel_time",
                     where,
-                    f"leaves {_t(prev_dep)}, arrives {_t(next_arr)}: {driving} s of driving for a {travel} s trip"
-                    + (f" ({on_break} s on break)" if on_break else ""),
+                    f"leaves {_t(prev_dep)}, arrives {_t(next_arr)}: {driving} s of driving for a "
+                    f"{travel} s trip" + (f" ({on_break} s on break)" if on_break else ""),
                 )
 
     def check_breaks(self, k: int, route: Route, vehicle: Vehicle) -> None:
@@ -642,14 +658,16 @@ class _Checker:
             self.add(
                 "break",
                 f"{rw} break at {_t(b.start_s)} (after {b.after})",
-                f"{b.duration_s} s from {_t(b.start_s)} matches none of the vehicle's breaks (duration, window)",
+                f"{b.duration_s} s from {_t(b.start_s)} matches none of the vehicle's breaks "
+                "(duration, window)",
             )
         for j in missing:
             need = vehicle.breaks[j]
             self.add(
                 "break",
                 f"{rw} ({vehicle.id}) breaks[{j}]",
-                f"the {need.duration_s // 60} min break in {_t(need.window.start_s)}-{_t(need.window.end_s)} is not taken",
+                f"the {need.duration_s // 60} min break in "
+                f"{_t(need.window.start_s)}-{_t(need.window.end_s)} is not taken",
             )
 
     def check_driving(self, k: int, route: Route, vehicle: Vehicle) -> None:

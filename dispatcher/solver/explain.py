@@ -407,7 +407,7 @@ def _nearest_alternative(
     return {"nearest_pickup_s": best[1], "nearest_pickup_vehicle": best[2]}
 
 
-def alone_report(problem: Problem, request: Request) -> AloneReport:
+def alone_report(problem: Problem, request: Request) -> AloneReport:  # noqa: C901 (to split next: issue 13)
     """Check ``request`` alone against every vehicle of ``problem`` (exact) and classify."""
     r = request
     sh = problem.rules.service_hours
@@ -544,8 +544,10 @@ def _detail(reason: Reason, problem: Problem, r: Request, d: dict[str, object]) 
         return f"Service de {s}.", f"Service hours {s}."
     if reason is Reason.GROUP_TOO_LARGE:
         return (
-            f"{r.seats} place(s) assise(s) et {r.wheelchairs} fauteuil(s) demandés ; au plus {d.get('max_seats')} et {d.get('max_wheelchairs')}.",
-            f"{r.seats} seat(s) and {r.wheelchairs} wheelchair(s) asked; at most {d.get('max_seats')} and {d.get('max_wheelchairs')}.",
+            f"{r.seats} place(s) assise(s) et {r.wheelchairs} fauteuil(s) demandés ; au plus "
+            f"{d.get('max_seats')} et {d.get('max_wheelchairs')}.",
+            f"{r.seats} seat(s) and {r.wheelchairs} wheelchair(s) asked; at most "
+            f"{d.get('max_seats')} and {d.get('max_wheelchairs')}.",
         )
     if reason is Reason.NO_COMPATIBLE_VEHICLE:
         return (
@@ -588,8 +590,10 @@ def _detail(reason: Reason, problem: Problem, r: Request, d: dict[str, object]) 
     vehicles = ", ".join(d.get("vehicles", []))  # type: ignore[arg-type]
     if isinstance(lo, int) and isinstance(hi, int):
         return (
-            f"Il faudrait un véhicule libre pour une prise en charge entre {hhmm(lo)} et {hhmm(hi)} ({vehicles}).",
-            f"Would need a vehicle free for a pickup between {hhmm(lo)} and {hhmm(hi)} ({vehicles}).",
+            f"Il faudrait un véhicule libre pour une prise en charge entre {hhmm(lo)} et "
+            f"{hhmm(hi)} ({vehicles}).",
+            f"Would need a vehicle free for a pickup between {hhmm(lo)} and {hhmm(hi)} "
+            f"({vehicles}).",
         )
     return "", ""
 

@@ -15,9 +15,10 @@ evaluated in O(1) per pair (amortised), from arrays computed once per route:
 
 Candidates that pass the screen are ranked by added cost (the vehicle's euros per km and per
 hour, as in the OR-Tools objective, plus its fixed cost when it was unused) and confirmed, in
-that order, by the exact timing of the whole route (:func:`dispatcher.solver.schedule.schedule_route`,
-which states the same constraints as the checker: windows, travel, service, shift, breaks,
-ride times). The first confirmed candidate is the answer.
+that order, by the exact timing of the whole route
+(:func:`dispatcher.solver.schedule.schedule_route`, which states the same constraints as the
+checker: windows, travel, service, shift, breaks, ride times). The first confirmed candidate is
+the answer.
 
 The Problem passed in is the *live* problem of :mod:`dispatcher.solver.live`: promises and
 what is done are already in its windows, so a confirmed insertion keeps every promise.
@@ -280,7 +281,7 @@ class ScreenCache:
         return arrays
 
 
-def _candidates(
+def _candidates(  # noqa: C901 (to split next: issue 13)
     problem: Problem, vehicle: Vehicle, arrays: _RouteArrays, r: Request, stats: InsertionStats
 ) -> list[tuple[float, int, int, int, int]]:
     """Screened (cost, i, j, pickup time, drop-off time) for the route: the pickup goes before

@@ -139,7 +139,8 @@ def check_booking_rules(
         if pickup_hi < now_s + rules.same_day_notice_s:
             return no(
                 "notice",
-                f"Réservation au moins {rules.same_day_notice_s // 60} min à l'avance le jour même.",
+                f"Réservation au moins {rules.same_day_notice_s // 60} min à l'avance le jour "
+                "même.",
                 f"Same-day bookings need {rules.same_day_notice_s // 60} min notice.",
             )
     elif (

@@ -170,7 +170,8 @@ class RouteTimer:
         return e
 
     def _network(self, gaps: Sequence[int]) -> _Network | None:
-        """The network with break j placed in leg ``gaps[j]`` (leg g ends at stop g, leg n at the end depot)."""
+        """The network with break j placed in leg ``gaps[j]`` (leg g ends at stop g, leg n at
+        the end depot)."""
         base = self._base_edges()
         if base is None:
             return None

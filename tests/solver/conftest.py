@@ -16,8 +16,9 @@ Boarding and alighting 60 s; max ride = min(1.5 t + 600, t + 1800): 1950 s for r
 The valid plan (times by hand):
   bus-1 leaves D 07:50, A arr 08:00 start 08:00 dep 08:01 (r1 pickup, load 1),
   B arr 08:11 start 08:11 dep 08:12 (r2 pickup, load 3), C arr 08:22 start 08:22 dep 08:23
-  (r1 drop-off, load 2, ride 08:22 - 08:01 = 1260 s), C arr 08:23 start 08:23 dep 08:24 (r2 drop-off,
-  load 0, ride 08:23 - 08:12 = 660 s), break 09:00-09:20 on the last leg, back at D 09:20
+  (r1 drop-off, load 2, ride 08:22 - 08:01 = 1260 s), C arr 08:23 start 08:23 dep 08:24
+  (r2 drop-off, load 0, ride 08:23 - 08:12 = 660 s), break 09:00-09:20 on the last leg, back at
+  D 09:20
   (36 min between 08:24 and 09:20 off break for a 20 min drive).
   Distance 6000 + 6000 + 6000 + 0 + 12000 = 30000 m.
 """

@@ -67,7 +67,8 @@ def test_feasible_alone_has_a_witness_the_checker_accepts(problem: Problem) -> N
     for r in problem.requests:
         rep = alone_report(problem, r)
         if not rep.feasible:
-            # no vehicle gives a witness either (same timing; the real cross-check is the solver below)
+            # no vehicle gives a witness either (same timing; the real cross-check is the solver
+            # below)
             assert all(alone_route(problem, r, v) is None for v in problem.vehicles)
             continue
         alone = only(problem, r.id)
