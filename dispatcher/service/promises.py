@@ -323,8 +323,8 @@ def remove_request(
     return problem2, remove_from_plan(problem2, plan, rid, now_s)
 
 
-def promise_from_plan(problem: Problem, plan: Plan, rid: str) -> dict[str, Any] | None:
-    """The promise ``plan`` makes to request ``rid`` (as a booking's answer), or None."""
+def promise_in(problem: Problem, plan: Plan, rid: str) -> Promise | None:
+    """The promise ``plan`` makes to request ``rid``, or None when it does not serve it."""
     for route in plan.routes:
         pick = next((v for v in route.visits if v.request_id == rid and v.kind == "pickup"), None)
         drop = next((v for v in route.visits if v.request_id == rid and v.kind == "dropoff"), None)
@@ -339,8 +339,14 @@ def promise_from_plan(problem: Problem, plan: Plan, rid: str) -> dict[str, Any] 
                 problem.dropoff_tw(r),
                 plan,
                 problem,
-            ).to_dict()
+            )
     return None
+
+
+def promise_from_plan(problem: Problem, plan: Plan, rid: str) -> dict[str, Any] | None:
+    """The promise ``plan`` makes to request ``rid`` (as a booking's answer), or None."""
+    promise = promise_in(problem, plan, rid)
+    return None if promise is None else promise.to_dict()
 
 
 def _book_replan(day_state: DayState, request: Mapping[str, Any], rid: str) -> Promise | Refusal:
@@ -431,19 +437,7 @@ def _book_replan(day_state: DayState, request: Mapping[str, Any], rid: str) -> P
                 "violations": [str(v) for v in report.violations[:5]],
             },
         )
-    for route in plan.routes:
-        pick = next((v for v in route.visits if v.request_id == rid and v.kind == "pickup"), None)
-        drop = next((v for v in route.visits if v.request_id == rid and v.kind == "dropoff"), None)
-        if pick and drop:
-            r = problem.request(rid)
-            return Promise(
-                rid,
-                route.vehicle_id,
-                pick.start_s,
-                drop.start_s,
-                problem.pickup_tw(r),
-                problem.dropoff_tw(r),
-                plan,
-                problem,
-            )
-    raise AssertionError(f"request {rid} served but not found on a route")  # pragma: no cover
+    promise = promise_in(problem, plan, rid)
+    if promise is None:  # pragma: no cover
+        raise AssertionError(f"request {rid} served but not found on a route")
+    return promise
