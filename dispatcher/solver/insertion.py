@@ -27,6 +27,7 @@ what is done are already in its windows, so a confirmed insertion keeps every pr
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -246,9 +247,9 @@ class ScreenCache:
             bool(held)
             and held[0] == now[0]
             and held[1] == now[1]
-            and np.array_equal(held[2], now[2])
-            and np.array_equal(held[3], now[3])
-        )  # type: ignore[arg-type]
+            and np.array_equal(held[2], now[2])  # type: ignore[arg-type]
+            and np.array_equal(held[3], now[3])  # type: ignore[arg-type]
+        )
         if not same:
             self._arrays = {}
         self._places = now
@@ -273,8 +274,11 @@ class ScreenCache:
                 and locked0 == locked
                 and now0 == now_s
                 and len(stops0) == len(stops)  # type: ignore[arg-type]
-                and all(x[0] is y[0] and x[1] == y[1] for x, y in zip(stops0, stops, strict=True))
-            ):  # type: ignore[call-overload]
+                and all(
+                    x[0] is y[0] and x[1] == y[1]
+                    for x, y in zip(stops0, stops, strict=True)  # type: ignore[call-overload]
+                )
+            ):
                 return arrays
         arrays = make()
         self._arrays[vehicle.id] = ((route, vehicle, list(stops), locked, now_s), arrays)
@@ -514,9 +518,7 @@ def find_insertion(
                 locked,
                 now_s,
                 v,
-                lambda v=v, route=route, stops=stops, locked=locked: _RouteArrays(
-                    problem, v, route, stops, locked
-                ),
+                functools.partial(_RouteArrays, problem, v, route, stops, locked),
             )
         info[v.id] = (v, route, stops, locked)
         for cost, i, j, tp, td in _candidates(problem, v, arrays, r, st):
@@ -599,7 +601,7 @@ def replace_request(problem: Problem, request: Request) -> Problem:
 
 def without_request(problem: Problem, request_id: str) -> Problem:
     """``problem`` without the request (a return trip linked to it is an error, said by Problem)."""
-    return problem.with_requests(q for q in problem.requests if q.id != request_id)
+    return problem.with_requests([q for q in problem.requests if q.id != request_id])
 
 
 def shifted(request: Request, delta_s: int) -> Request:

@@ -375,6 +375,8 @@ class OrToolsSolver:
         optimal = run.code == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL
 
         # ---- read the routes (improved by the ALNS when it applies) and time them ----
+        node_routes: list[list[int]]
+        hints: list[list[int]]
         if run.sol is None:  # the greedy insertion's plan
             assert run.greedy is not None
             node_routes, hints = run.greedy, [[] for _ in run.greedy]
@@ -470,8 +472,8 @@ class OrToolsSolver:
             first = (
                 QUICK_FIRST_SOLUTION if quick else (opts.first_solution or params.first_solution)
             )
-            sp.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)  # type: ignore[attr-defined]
-            sp.time_limit.FromMilliseconds(run.budget_ms())  # type: ignore[attr-defined]
+            sp.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)
+            sp.time_limit.FromMilliseconds(run.budget_ms())
             if len(opts.portfolio) > 1 and limit_s >= opts.portfolio_min_s and not quick:
                 run.sol, run.status, run.code = _portfolio(
                     m.routing,
