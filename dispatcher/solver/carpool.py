@@ -52,6 +52,7 @@ from dispatcher.model import (
     TimeWindow,
     Vehicle,
 )
+from dispatcher.solver.explain import alone_report
 from dispatcher.solver.kpis import compute_kpis
 from dispatcher.solver.schedule import RouteTimer, Stop, stop_service_s, stop_window
 
@@ -460,8 +461,6 @@ def _unmatched_rejection(problem: Problem, r: Request, carriers: list[str]) -> R
         reason = Reason.DISPLACED
         details: dict[str, object] = {"drivers": carriers}
     else:
-        from dispatcher.solver.explain import alone_report
-
         report = alone_report(problem, r)
         reason = report.refusal_reason
         details = dict(report.details)

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from dispatcher.model import Matrix, Plan, Problem, Request, Route, TimeWindow, Vehicle
+from dispatcher.model import Matrix, Plan, Problem, Request, Route, TimeWindow, Vehicle, Visit
 from dispatcher.solver.kpis import compute_kpis
 from dispatcher.solver.schedule import (
     Stop,
@@ -673,8 +673,6 @@ def remove_from_plan(
 
 def _recount(problem: Problem, vehicle: Vehicle, route: Route, kept: Sequence[object]) -> Route:
     """Keep the times, recompute loads, arrivals and distance after removing visits."""
-    from dispatcher.model import Visit
-
     seats = wheel = 0
     visits = []
     dist = 0

@@ -1,6 +1,7 @@
 """Repairs around a search: re-insert what it left out, build a plan greedily, time a route
-whose order cannot be timed. Used by the OR-Tools search (:mod:`dispatcher.solver.routing`) and the
-live re-optimisation (:mod:`dispatcher.solver.reoptimise`)."""
+whose order cannot be timed, take lone halves of linked trips off their routes. Used by the
+OR-Tools search (:mod:`dispatcher.solver.routing`) and the live re-optimisation
+(:mod:`dispatcher.solver.reoptimise`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import time
 from collections.abc import Sequence
 
 from dispatcher.model import Plan, Problem, Request, Route, Vehicle
-from dispatcher.solver.insertion import ScreenCache, find_insertion
-from dispatcher.solver.linked import units
+from dispatcher.solver.insertion import ScreenCache, find_insertion, remove_from_plan
+from dispatcher.solver.linked import orphans, units
 from dispatcher.solver.schedule import RouteTimer, Stop
 
 log = logging.getLogger(__name__)
@@ -131,4 +132,19 @@ def time_route(
     return route, removed
 
 
-__all__ = ["greedy_plan", "reinsert", "time_route"]
+def drop_orphans(problem: Problem, routes: Sequence[Route]) -> tuple[list[Route], list[str]]:
+    """``routes`` without the halves of linked trips whose other half they do not serve: each
+    leaves its route, which is re-timed (see
+    :func:`dispatcher.solver.insertion.remove_from_plan`). Returns the routes and the ids taken
+    off, to be refused (with ``Reason.LINKED_TRIP_REFUSED`` by the explainer)."""
+    served = [v.request_id for rt in routes for v in rt.visits if v.kind == "pickup"]
+    gone = orphans(problem, served)
+    if not gone:
+        return list(routes), []
+    plan = Plan(routes=tuple(routes))
+    for rid in gone:
+        plan = remove_from_plan(problem, plan, rid)
+    return [rt for rt in plan.routes if rt.visits], gone
+
+
+__all__ = ["drop_orphans", "greedy_plan", "reinsert", "time_route"]

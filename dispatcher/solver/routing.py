@@ -42,10 +42,9 @@ from dispatcher.model import (
     SolveStatus,
     Vehicle,
 )
-from dispatcher.solver import InitialRoutes, Pins, default_solver
+from dispatcher.solver import InitialRoutes, Pins, alns_gate, default_solver
 from dispatcher.solver.explain import explain_rejections
 from dispatcher.solver.kpis import compute_kpis
-from dispatcher.solver.linked import drop_orphans
 from dispatcher.solver.ortools_model import (
     COST_SCALE,
     DarpModel,
@@ -54,7 +53,7 @@ from dispatcher.solver.ortools_model import (
     refusal_penalty,
 )
 from dispatcher.solver.ortools_names import check_names
-from dispatcher.solver.repair import greedy_plan, time_route
+from dispatcher.solver.repair import drop_orphans, greedy_plan, time_route
 from dispatcher.solver.repair import reinsert as reinsert_dropped
 from dispatcher.solver.route_elimination import eliminate_routes
 from dispatcher.solver.schedule import Stop, feasible_alone, usable_breaks
@@ -202,8 +201,6 @@ class OrToolsSolver:
         check_names(params)
         trace = self.trace = SearchTrace()
         if self._alns_applies(problem, params, problem.vehicles, False, initial_routes, pinned):
-            from dispatcher.solver import alns_gate
-
             alns_gate.start()  # the kernels load (or compile elsewhere) while the model is built
 
         # Vehicles that can work at all (breaks fit in the shift) and, per request, the vehicles
@@ -412,8 +409,6 @@ class OrToolsSolver:
         """The kernels load in the background since the solve began: wait for them a little
         while they load from numba's cache, not at all while they are being compiled. Returns
         OR-Tools' time limit and whether the ALNS layer runs."""
-        from dispatcher.solver import alns_gate
-
         left = limit_s - (time.perf_counter() - t0)
         if alns_gate.ready(min(self.options.kernel_wait_s, 0.25 * max(0.0, left))):
             used = time.perf_counter() - t0
@@ -545,8 +540,6 @@ class OrToolsSolver:
         too_short = params.effective_time_limit_s < self.options.alns_min_s
         if params.solution_limit is not None or too_short:
             return False
-        from dispatcher.solver import alns_gate  # numba itself loads in the background
-
         return alns_gate.available() and alns_gate.applicable(problem, vehicles)
 
     def _refine_with_alns(
@@ -562,7 +555,7 @@ class OrToolsSolver:
     ) -> tuple[list[list[int]], float] | None:
         """The ALNS on the OR-Tools routes until the time limit (minus ``reserve``); None if it
         found nothing better."""
-        from dispatcher.solver import alns
+        from dispatcher.solver import alns  # (numba loads with it: only when the layer runs)
 
         slot_of = {k: s for s, k in enumerate(vehicle_ids)}
         slots = [[slot_of[k] for k in allowed[r.id]] for r in m.requests]
