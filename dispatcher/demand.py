@@ -215,7 +215,7 @@ def _regular_riders(
                 if pool
                 else None
             )
-            days = CARE_DAYS[rng.randrange(len(CARE_DAYS))]
+            days: tuple[int, ...] = CARE_DAYS[rng.randrange(len(CARE_DAYS))]
             session = CARE_SESSIONS_H[rng.randrange(len(CARE_SESSIONS_H))]
             back_after_min = CARE_SESSION_MIN
         elif kind == "market":

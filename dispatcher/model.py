@@ -824,7 +824,8 @@ class Problem:
 
     # ---- look-ups -----------------------------------------------------------------------
     def index(self, location_id: str) -> int:
-        return self._index[location_id]  # type: ignore[attr-defined]
+        index: dict[str, int] = self._index  # type: ignore[attr-defined]
+        return index[location_id]
 
     def location(self, location_id: str) -> Location:
         return self.locations[self.index(location_id)]
@@ -837,7 +838,7 @@ class Problem:
             held = (self.requests, {r.id: r for r in self.requests})
             object.__setattr__(self, "_requests_by_id", held)
         try:
-            return held[1][request_id]  # type: ignore[no-any-return]
+            return held[1][request_id]
         except KeyError:
             raise KeyError(request_id) from None
 

@@ -166,7 +166,7 @@ class RoadNetwork:
         ``max_distance_m`` from any road, or outside ``territory`` plus ``territory_buffer_m``.
         """
         idx = self._snap_indices(points, labels, max_distance_m, territory, territory_buffer_m)
-        return self.node_ids[idx]
+        return np.asarray(self.node_ids[idx])
 
     def _snap_indices(
         self,
@@ -213,7 +213,7 @@ class RoadNetwork:
                 f"more than {max_distance_m / 1000:g} km{more}",
                 name(i),
             )
-        return self._sample_node[k]
+        return np.asarray(self._sample_node[k])
 
     # ---- matrices ---------------------------------------------------------------------------
     def _matrices_from(self, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -100,7 +100,7 @@ def build_model(
         d0 += [r.seats, -r.seats]
         d1 += [r.wheelchairs, -r.wheelchairs]
         for kind in ("pickup", "dropoff"):
-            tw = stop_window(problem, r, kind)  # type: ignore[arg-type]
+            tw = stop_window(problem, r, kind)
             if tw is None:
                 raise ValueError(f"request {r.id}: empty {kind} window (not feasible alone)")
             lo.append(tw.start_s)

@@ -34,7 +34,7 @@ try:  # numba is optional: the same code runs in Python without it
 except ImportError:  # pragma: no cover - exercised only where numba is missing
     HAVE_NUMBA = False
 
-    def njit(*args: Any, **kwargs: Any) -> Any:
+    def njit(*args: Any, **kwargs: Any) -> Any:  # type: ignore[no-redef,unused-ignore]
         if args and callable(args[0]):
             return args[0]
         return lambda f: f
@@ -456,9 +456,9 @@ def _destroy(op, k, seq, slen, where, rcost, active, M, W):  # type: ignore[no-u
         order = np.argsort(rel[seed])
         touched = np.zeros(nv2 // 2, np.bool_)
         got = np.empty(nr, np.int64)
-        removed = 0
+        n_out = 0
         for t in range(nr):
-            if removed >= k:
+            if n_out >= k:
                 break
             q = order[t]
             s = where[q]
@@ -474,7 +474,7 @@ def _destroy(op, k, seq, slen, where, rcost, active, M, W):  # type: ignore[no-u
                     ip = h
                     break
             stops = L - 2
-            lmax = min(stops, 2 * (k - removed))
+            lmax = min(stops, 2 * (k - n_out))
             ln = 1 + np.random.randint(lmax)
             st = ip - np.random.randint(ln)
             if st < 1:
@@ -494,7 +494,7 @@ def _destroy(op, k, seq, slen, where, rcost, active, M, W):  # type: ignore[no-u
                     ng += 1
             for g in range(ng):
                 if _remove_request(got[g], seq, slen, where, rcost, M, W):
-                    removed += 1
+                    n_out += 1
     elif op == 3:
         nvh = nv2 // 2
         cand_r = np.empty(nvh, np.int64)
@@ -652,7 +652,7 @@ N_DESTROY = 5
 
 
 @njit(cache=True)
-def run_chunk(
+def run_chunk(  # type: ignore[no-untyped-def]
     n_iter,
     temp,
     kmin,
@@ -673,7 +673,7 @@ def run_chunk(
     duse,
     ruse,
     objs,
-):  # type: ignore[no-untyped-def]
+):
     """``n_iter`` ALNS iterations at temperature ``temp`` (simulated annealing acceptance).
     ``cur``/``best``/``cand`` are (seq, slen, where, rcost) tuples; ``objs`` = [current, best]
     objective; operator weights ``dw``/``rw`` pick the operators, their scores and uses are

@@ -52,6 +52,7 @@ from dispatcher.model import (
     TimeWindow,
     Vehicle,
 )
+from dispatcher.solver.explain import alone_report
 from dispatcher.solver.kpis import compute_kpis
 from dispatcher.solver.schedule import RouteTimer, Stop, stop_service_s, stop_window
 
@@ -283,108 +284,147 @@ class _Candidate:
     detour_s: int
 
 
-def _candidates(  # noqa: C901 (to split next: issue 13)
+@dataclass(frozen=True)
+class _Driver:
+    """One carpool driver as the candidate search sees it."""
+
+    d: int  # index in the carpool vehicle list
+    v: Vehicle
+    vs: int  # matrix index of the start
+    ve: int  # of the end
+    direct: int  # driving time start -> end alone
+    limit: int  # longest duty
+
+
+Seq = tuple[tuple[int, bool], ...]
+
+
+def _candidates(
     ctx: _Ctx, vehicles: Sequence[Vehicle], max_group: int
 ) -> tuple[list[_Candidate], dict[int, list[int]]]:
     """Feasible groups per driver; also the riders each driver can carry alone."""
     p = ctx.p
-    nr = len(ctx.riders)
     out: list[_Candidate] = []
     singles_of: dict[int, list[int]] = {}
-    if nr == 0:
+    if not ctx.riders:
         return out, singles_of
     seats = np.array([r.seats for r in ctx.riders])
-    wheel = np.array([r.wheelchairs for r in ctx.riders])
-    p_lo = np.array([w[0] for w in ctx.ptw])
-    p_hi = np.array([w[1] for w in ctx.ptw])
     for d, v in enumerate(vehicles):
         vs, ve = p.index(v.start), p.index(v.end)
-        direct = int(ctx.dur[vs, ve])
         limit = (
             v.max_duration_s if v.max_duration_s is not None else v.shift.end_s - v.shift.start_s
         )
-        # vectorised lower bound on the driving time of start -> pickup -> drop-off -> end
-        lb = (
-            ctx.dur[vs, ctx.pick]
-            + ctx.board
-            + ctx.dur[ctx.pick, ctx.drop]
-            + ctx.alight
-            + ctx.dur[ctx.drop, ve]
-        )
-        ok = (lb <= limit) & (seats <= v.seats) & (wheel <= v.wheelchairs)
-        ok &= p_lo <= p_hi
-        # the pickup must be reachable within the window from the start window
-        ok &= v.shift.start_s + ctx.dur[vs, ctx.pick] <= p_hi
-        ok &= p_lo <= v.shift.end_s
-        singles: list[int] = []
-        for q in np.flatnonzero(ok).tolist():
-            if p.may_carry(v, ctx.riders[q]) is not None:
-                continue
-            seq: tuple[tuple[int, bool], ...] = ((q, False), (q, True))
-            if ctx.feasible(v, vs, ve, seq):
-                singles.append(q)
-                out.append(_Candidate(d, (q,), seq, ctx.driving_s(vs, ve, seq) - direct))
+        drv = _Driver(d, v, vs, ve, int(ctx.dur[vs, ve]), limit)
+        singles = _singles(ctx, drv, seats, out)
         singles_of[d] = singles
         if max_group < 2 or len(singles) < 2 or v.seats < 2:
             continue
-        # pairs: every order, best lower bounds first, capped
-        trials: list[tuple[int, tuple[tuple[int, bool], ...], tuple[int, int]]] = []
-        for a, b in itertools.combinations(singles, 2):
-            if seats[a] + seats[b] > v.seats:
-                continue
-            (alo, ahi), (blo, bhi) = ctx.ptw[a], ctx.ptw[b]
-            if alo - bhi > limit or blo - ahi > limit:
-                continue
-            for order in _PAIR_ORDERS:
-                seq = tuple(((a, b)[i], drop) for i, drop in order)
-                drive = ctx.driving_s(vs, ve, seq)
-                if drive <= limit:
-                    trials.append((drive, seq, (a, b)))
-        trials.sort(key=lambda t: t[0])
-        best_pair: dict[tuple[int, int], tuple[int, tuple[tuple[int, bool], ...]]] = {}
-        for drive, seq, key in trials[:MAX_PAIRS_PER_DRIVER]:
-            if key in best_pair:
-                continue  # a cheaper order of the same pair is already feasible
-            if ctx.feasible(v, vs, ve, seq):
-                best_pair[key] = (drive, seq)
-                out.append(_Candidate(d, key, seq, drive - direct))
-        if max_group < 3 or v.seats < 3 or not best_pair:
-            continue
-        tried = 0
-        seen: set[tuple[int, ...]] = set()
-        for (a, b), (_, seq) in sorted(best_pair.items(), key=lambda kv: kv[1][0]):
-            for c in singles:
-                if c in (a, b) or seats[a] + seats[b] + seats[c] > v.seats:
-                    continue
-                key3 = tuple(sorted((a, b, c)))
-                if key3 in seen:
-                    continue
-                best: tuple[int, tuple[tuple[int, bool], ...]] | None = None
-                for i in range(len(seq) + 1):
-                    for j in range(i, len(seq) + 1):
-                        s3: tuple[tuple[int, bool], ...] = (
-                            *seq[:i],
-                            (c, False),
-                            *seq[i:j],
-                            (c, True),
-                            *seq[j:],
-                        )
-                        drive = ctx.driving_s(vs, ve, s3)
-                        if (
-                            drive <= limit
-                            and (best is None or drive < best[0])
-                            and ctx.feasible(v, vs, ve, s3)
-                        ):
-                            best = (drive, s3)
-                tried += 1
-                if best is not None:
-                    seen.add(key3)
-                    out.append(_Candidate(d, key3, best[1], best[0] - direct))
-                if tried >= MAX_TRIPLES_PER_DRIVER:
-                    break
-            if tried >= MAX_TRIPLES_PER_DRIVER:
-                break
+        best_pair = _pairs(ctx, drv, singles, seats, out)
+        if max_group >= 3 and v.seats >= 3 and best_pair:
+            _triples(ctx, drv, singles, seats, best_pair, out)
     return out, singles_of
+
+
+def _singles(ctx: _Ctx, drv: _Driver, seats: np.ndarray, out: list[_Candidate]) -> list[int]:
+    """The riders the driver can carry alone (each also a candidate)."""
+    v, vs, ve = drv.v, drv.vs, drv.ve
+    wheel = np.array([r.wheelchairs for r in ctx.riders])
+    p_lo = np.array([w[0] for w in ctx.ptw])
+    p_hi = np.array([w[1] for w in ctx.ptw])
+    # vectorised lower bound on the driving time of start -> pickup -> drop-off -> end
+    lb = (
+        ctx.dur[vs, ctx.pick]
+        + ctx.board
+        + ctx.dur[ctx.pick, ctx.drop]
+        + ctx.alight
+        + ctx.dur[ctx.drop, ve]
+    )
+    ok = (lb <= drv.limit) & (seats <= v.seats) & (wheel <= v.wheelchairs)
+    ok &= p_lo <= p_hi
+    # the pickup must be reachable within the window from the start window
+    ok &= v.shift.start_s + ctx.dur[vs, ctx.pick] <= p_hi
+    ok &= p_lo <= v.shift.end_s
+    singles: list[int] = []
+    for q in np.flatnonzero(ok).tolist():
+        if ctx.p.may_carry(v, ctx.riders[q]) is not None:
+            continue
+        seq: Seq = ((q, False), (q, True))
+        if ctx.feasible(v, vs, ve, seq):
+            singles.append(q)
+            out.append(_Candidate(drv.d, (q,), seq, ctx.driving_s(vs, ve, seq) - drv.direct))
+    return singles
+
+
+def _pairs(
+    ctx: _Ctx, drv: _Driver, singles: list[int], seats: np.ndarray, out: list[_Candidate]
+) -> dict[tuple[int, int], tuple[int, Seq]]:
+    """Pairs of riders: every order, best lower bounds first, capped; the feasible ones by
+    their best order (driving time, sequence)."""
+    v, vs, ve, limit = drv.v, drv.vs, drv.ve, drv.limit
+    trials: list[tuple[int, Seq, tuple[int, int]]] = []
+    for a, b in itertools.combinations(singles, 2):
+        if seats[a] + seats[b] > v.seats:
+            continue
+        (alo, ahi), (blo, bhi) = ctx.ptw[a], ctx.ptw[b]
+        if alo - bhi > limit or blo - ahi > limit:
+            continue
+        for order in _PAIR_ORDERS:
+            seq = tuple(((a, b)[i], drop) for i, drop in order)
+            drive = ctx.driving_s(vs, ve, seq)
+            if drive <= limit:
+                trials.append((drive, seq, (a, b)))
+    trials.sort(key=lambda t: t[0])
+    best_pair: dict[tuple[int, int], tuple[int, Seq]] = {}
+    for drive, seq, key in trials[:MAX_PAIRS_PER_DRIVER]:
+        if key in best_pair:
+            continue  # a cheaper order of the same pair is already feasible
+        if ctx.feasible(v, vs, ve, seq):
+            best_pair[key] = (drive, seq)
+            out.append(_Candidate(drv.d, key, seq, drive - drv.direct))
+    return best_pair
+
+
+def _triples(
+    ctx: _Ctx,
+    drv: _Driver,
+    singles: list[int],
+    seats: np.ndarray,
+    best_pair: dict[tuple[int, int], tuple[int, Seq]],
+    out: list[_Candidate],
+) -> None:
+    """Triples: a third rider inserted at its best place into each feasible pair, capped."""
+    tried = 0
+    seen: set[tuple[int, ...]] = set()
+    for (a, b), (_, seq) in sorted(best_pair.items(), key=lambda kv: kv[1][0]):
+        for c in singles:
+            if c in (a, b) or seats[a] + seats[b] + seats[c] > drv.v.seats:
+                continue
+            key3 = tuple(sorted((a, b, c)))
+            if key3 in seen:
+                continue
+            best = _best_third(ctx, drv, seq, c)
+            tried += 1
+            if best is not None:
+                seen.add(key3)
+                out.append(_Candidate(drv.d, key3, best[1], best[0] - drv.direct))
+            if tried >= MAX_TRIPLES_PER_DRIVER:
+                return
+
+
+def _best_third(ctx: _Ctx, drv: _Driver, seq: Seq, c: int) -> tuple[int, Seq] | None:
+    """Rider ``c`` at its cheapest feasible place in ``seq`` (driving time, sequence)."""
+    best: tuple[int, Seq] | None = None
+    for i in range(len(seq) + 1):
+        for j in range(i, len(seq) + 1):
+            s3: Seq = (*seq[:i], (c, False), *seq[i:j], (c, True), *seq[j:])
+            drive = ctx.driving_s(drv.vs, drv.ve, s3)
+            if (
+                drive <= drv.limit
+                and (best is None or drive < best[0])
+                and ctx.feasible(drv.v, drv.vs, drv.ve, s3)
+            ):
+                best = (drive, s3)
+    return best
 
 
 def _select(
@@ -421,8 +461,6 @@ def _unmatched_rejection(problem: Problem, r: Request, carriers: list[str]) -> R
         reason = Reason.DISPLACED
         details: dict[str, object] = {"drivers": carriers}
     else:
-        from dispatcher.solver.explain import alone_report
-
         report = alone_report(problem, r)
         reason = report.refusal_reason
         details = dict(report.details)

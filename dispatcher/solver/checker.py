@@ -203,6 +203,9 @@ def _match_breaks(
     ]
 
 
+_REASON_VALUES = frozenset(x.value for x in Reason)
+
+
 class _Checker:
     def __init__(self, problem: Problem, plan: Plan) -> None:
         self.p = problem
@@ -225,12 +228,34 @@ class _Checker:
         return f"{self.rwhere(k, route)} visit {i} ({v.request_id} {v.kind})"
 
     # ---- the checks ----------------------------------------------------------------------
-    def run(self) -> CheckReport:  # noqa: C901 (to split next: issue 13)
-        p, plan = self.p, self.plan
+    def run(self) -> CheckReport:
+        p = self.p
+        pickups, dropoffs = self.check_visits()
+        paired = self.check_pairing(pickups, dropoffs)
+        served = set(pickups) | set(dropoffs)
+        broken = served - set(paired)
+        refused_seen = self.check_accounting(served)
+        self.check_linked(served, paired)
+        used, total_distance, total_duration = self.check_routes(paired, broken)
+        recomputed = {
+            "requests": len(p.requests),
+            "served": len([r for r in paired if r not in refused_seen]),
+            "refused": len(refused_seen),
+            "vehicles_used": used,
+            "distance_m": total_distance,
+            "duration_s": total_duration,
+        }
+        return CheckReport(tuple(self.out), recomputed)
+
+    def check_visits(
+        self,
+    ) -> tuple[dict[str, list[tuple[int, int]]], dict[str, list[tuple[int, int]]]]:
+        """Vehicles known and used once, visits of known requests at their places; returns
+        where each request is picked up and dropped off (route, visit index)."""
         seen_vehicles: dict[str, int] = {}
         pickups: dict[str, list[tuple[int, int]]] = defaultdict(list)
         dropoffs: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for k, route in enumerate(plan.routes):
+        for k, route in enumerate(self.plan.routes):
             where = self.rwhere(k, route)
             if route.vehicle_id not in self.vehicles:
                 self.add(
@@ -246,34 +271,51 @@ class _Checker:
             else:
                 seen_vehicles[route.vehicle_id] = k
             for i, v in enumerate(route.visits):
-                vw = self.vwhere(k, route, i)
-                r = self.requests.get(v.request_id)
-                if r is None:
-                    self.add(
-                        "unknown_request", vw, f"request {v.request_id!r} is not in the problem"
-                    )
-                    continue
-                if v.kind == "pickup":
-                    pickups[r.id].append((k, i))
-                    if v.location_id != r.pickup:
-                        self.add(
-                            "location",
-                            vw,
-                            f"at {v.location_id!r}, but the request's pickup is {r.pickup!r}",
-                        )
-                elif v.kind == "dropoff":
-                    dropoffs[r.id].append((k, i))
-                    if v.location_id != r.dropoff:
-                        self.add(
-                            "location",
-                            vw,
-                            f"at {v.location_id!r}, but the request's drop-off is {r.dropoff!r}",
-                        )
-                else:
-                    self.add("visit_kind", vw, f"kind {v.kind!r} is neither 'pickup' nor 'dropoff'")
+                self.check_visit(k, route, i, v, pickups, dropoffs)
+        return pickups, dropoffs
 
-        # pairing: the requests whose pickup and drop-off are one each, same route, in order
-        paired: dict[str, tuple[int, int, int]] = {}  # id -> (route, pickup index, dropoff index)
+    def check_visit(
+        self,
+        k: int,
+        route: Route,
+        i: int,
+        v: Visit,
+        pickups: dict[str, list[tuple[int, int]]],
+        dropoffs: dict[str, list[tuple[int, int]]],
+    ) -> None:
+        vw = self.vwhere(k, route, i)
+        r = self.requests.get(v.request_id)
+        if r is None:
+            self.add("unknown_request", vw, f"request {v.request_id!r} is not in the problem")
+            return
+        if v.kind == "pickup":
+            pickups[r.id].append((k, i))
+            if v.location_id != r.pickup:
+                self.add(
+                    "location",
+                    vw,
+                    f"at {v.location_id!r}, but the request's pickup is {r.pickup!r}",
+                )
+        elif v.kind == "dropoff":
+            dropoffs[r.id].append((k, i))
+            if v.location_id != r.dropoff:
+                self.add(
+                    "location",
+                    vw,
+                    f"at {v.location_id!r}, but the request's drop-off is {r.dropoff!r}",
+                )
+        else:
+            self.add("visit_kind", vw, f"kind {v.kind!r} is neither 'pickup' nor 'dropoff'")
+
+    def check_pairing(
+        self,
+        pickups: dict[str, list[tuple[int, int]]],
+        dropoffs: dict[str, list[tuple[int, int]]],
+    ) -> dict[str, tuple[int, int, int]]:
+        """The requests whose pickup and drop-off are one each, same route, in order: id ->
+        (route, pickup index, drop-off index)."""
+        plan = self.plan
+        paired: dict[str, tuple[int, int, int]] = {}
         for rid in sorted(set(pickups) | set(dropoffs)):
             ps, ds = pickups.get(rid, []), dropoffs.get(rid, [])
             where = f"request {rid}"
@@ -307,27 +349,25 @@ class _Checker:
                 )
                 continue
             paired[rid] = (kp, ip, id_)
-        broken = (set(pickups) | set(dropoffs)) - set(paired)
+        return paired
 
-        # accounting: served once or refused once
-        served = set(pickups) | set(dropoffs)
+    def check_accounting(self, served: set[str]) -> dict[str, int]:
+        """Every request served once or refused once, for a known reason; returns the refused
+        ids and where they are in the rejections."""
         refused_seen: dict[str, int] = {}
-        for j, rej in enumerate(plan.rejections):
+        for j, rej in enumerate(self.plan.rejections):
             where = f"rejections[{j}] ({rej.request_id})"
             if rej.request_id not in self.requests:
                 self.add(
                     "unknown_request", where, f"request {rej.request_id!r} is not in the problem"
                 )
                 continue
-            if not isinstance(rej.reason, Reason):
-                try:
-                    Reason(rej.reason)
-                except ValueError:
-                    self.add(
-                        "reason",
-                        where,
-                        f"{rej.reason!r} is not one of {', '.join(x.value for x in Reason)}",
-                    )
+            if not isinstance(rej.reason, Reason) and rej.reason not in _REASON_VALUES:
+                self.add(
+                    "reason",
+                    where,
+                    f"{rej.reason!r} is not one of {', '.join(x.value for x in Reason)}",
+                )
             if rej.request_id in refused_seen:
                 self.add(
                     "duplicate_request",
@@ -338,17 +378,20 @@ class _Checker:
             refused_seen[rej.request_id] = j
             if rej.request_id in served:
                 self.add("served_and_refused", where, "the request is also on a route")
-        for r in p.requests:
+        for r in self.p.requests:
             if r.id not in served and r.id not in refused_seen:
                 self.add("missing_request", f"request {r.id}", "neither served nor refused")
+        return refused_seen
 
-        self.check_linked(served, paired)
-
-        # per route: loads, times, breaks, distance
+    def check_routes(
+        self, paired: dict[str, tuple[int, int, int]], broken: set[str]
+    ) -> tuple[int, int, int]:
+        """Per route: loads, times, breaks, distance; per served request: its ride. Returns the
+        vehicles used, the total distance and the total duration."""
         total_distance = 0
         total_duration = 0
         used = 0
-        for k, route in enumerate(plan.routes):
+        for k, route in enumerate(self.plan.routes):
             vehicle = self.vehicles.get(route.vehicle_id)
             total_distance += self.check_distance(k, route, vehicle)
             if not route.visits or vehicle is None:
@@ -361,16 +404,7 @@ class _Checker:
             self.check_driving(k, route, vehicle)
         for rid, (k, ip, id_) in paired.items():
             self.check_ride(k, ip, id_, self.requests[rid])
-
-        recomputed = {
-            "requests": len(p.requests),
-            "served": len([r for r in paired if r not in refused_seen]),
-            "refused": len(refused_seen),
-            "vehicles_used": used,
-            "distance_m": total_distance,
-            "duration_s": total_duration,
-        }
-        return CheckReport(tuple(self.out), recomputed)
+        return used, total_distance, total_duration
 
     def check_linked(self, served: set[str], paired: dict[str, tuple[int, int, int]]) -> None:
         """Each outbound and its return (``return_of``): both served or neither; the return picked
@@ -497,10 +531,29 @@ class _Checker:
             else None
         )
 
-    def check_times(self, k: int, route: Route, vehicle: Vehicle) -> None:  # noqa: C901 (to split next: issue 13)
-        p = self.p
+    def check_times(self, k: int, route: Route, vehicle: Vehicle) -> None:
+        self.check_duty(k, route, vehicle)
         rw = self.rwhere(k, route)
-        sh = p.rules.service_hours
+        carried: set[str] = set()
+        for v in route.visits:
+            r = self.requests.get(v.request_id)
+            if r is None or r.id in carried:
+                continue
+            carried.add(r.id)
+            why = self.p.may_carry(vehicle, r)
+            if why is not None:
+                self.add("vehicle_rules", f"{rw} request {r.id}", why)
+        for i, v in enumerate(route.visits):
+            self.check_visit_times(k, route, i, v)
+        by_gap: dict[int, list[BreakTaken]] = defaultdict(list)
+        for b in route.breaks:
+            by_gap[b.after].append(b)
+        for g in range(-1, len(route.visits)):
+            self.check_leg(k, route, vehicle, g, sorted(by_gap.get(g, []), key=lambda b: b.start_s))
+
+    def check_duty(self, k: int, route: Route, vehicle: Vehicle) -> None:
+        """The route within the driver's shift, start and end windows and maximum duty."""
+        rw = self.rwhere(k, route)
         if route.start_s < vehicle.shift.start_s:
             self.add(
                 "shift",
@@ -536,111 +589,120 @@ class _Checker:
                 f"lasts {route.end_s - route.start_s} s ({_t(route.start_s)} to "
                 f"{_t(route.end_s)}), the maximum is {vehicle.max_duration_s} s",
             )
-        carried: set[str] = set()
-        for v in route.visits:
-            r = self.requests.get(v.request_id)
-            if r is None or r.id in carried:
-                continue
-            carried.add(r.id)
-            why = p.may_carry(vehicle, r)
-            if why is not None:
-                self.add("vehicle_rules", f"{rw} request {r.id}", why)
-        n = len(route.visits)
-        for i, v in enumerate(route.visits):
-            vw = self.vwhere(k, route, i)
-            r = self.requests.get(v.request_id)
-            if v.start_s < v.arrival_s:
-                self.add(
-                    "early_start",
-                    vw,
-                    f"starts at {_t(v.start_s)}, before arriving at {_t(v.arrival_s)}",
-                )
-            svc = self.service_s(r, v)
-            if svc is not None and v.departure_s != v.start_s + svc:
-                self.add(
-                    "service_time",
-                    vw,
-                    f"departs at {_t(v.departure_s)}, the service ends at {_t(v.start_s + svc)} "
-                    f"({svc} s from {_t(v.start_s)})",
-                )
-            if not sh.contains(v.start_s):
-                self.add(
-                    "service_hours",
-                    vw,
-                    f"starts at {_t(v.start_s)}, outside the service hours "
-                    f"{_t(sh.start_s)}-{_t(sh.end_s)}",
-                )
-            if r is not None and v.kind in ("pickup", "dropoff"):
-                tw = p.pickup_tw(r) if v.kind == "pickup" else p.dropoff_tw(r)
-                if v.start_s < tw.start_s:
-                    self.add(
-                        "time_window",
-                        vw,
-                        f"starts at {_t(v.start_s)}, before the window start {_t(tw.start_s)}",
-                    )
-                elif v.start_s > tw.end_s:
-                    self.add(
-                        "time_window",
-                        vw,
-                        f"starts at {_t(v.start_s)}, after the window end {_t(tw.end_s)}",
-                    )
-        # legs
-        by_gap: dict[int, list[BreakTaken]] = defaultdict(list)
-        for b in route.breaks:
-            by_gap[b.after].append(b)
-        for g in range(-1, n):
-            if g == -1:
-                prev_loc, prev_dep, what_prev = vehicle.start, route.start_s, "the start depot"
-            else:
-                pv = route.visits[g]
-                prev_loc, prev_dep, what_prev = pv.location_id, pv.departure_s, f"visit {g}"
-            if g == n - 1:
-                next_loc, next_arr, next_start, what_next = (
-                    vehicle.end,
-                    route.end_s,
-                    route.end_s,
-                    "the end depot",
-                )
-            else:
-                nv = route.visits[g + 1]
-                next_loc, next_arr, next_start, what_next = (
-                    nv.location_id,
-                    nv.arrival_s,
-                    nv.start_s,
-                    f"visit {g + 1}",
-                )
-            try:
-                travel = p.travel_s(prev_loc, next_loc)
-            except KeyError:
-                continue  # unknown location, reported as "location"
-            breaks = sorted(by_gap.get(g, []), key=lambda b: b.start_s)
-            for b in breaks:
-                if b.start_s < prev_dep or b.start_s + b.duration_s > next_start:
-                    self.add(
-                        "break",
-                        f"{rw} break at {_t(b.start_s)} (after {g})",
-                        f"{_t(b.start_s)}-{_t(b.start_s + b.duration_s)} is not within its leg "
-                        f"{_t(prev_dep)}-{_t(next_start)} ({what_prev} to {what_next})",
-                    )
-            for a, b in zip(breaks, breaks[1:], strict=False):
-                if b.start_s < a.start_s + a.duration_s:
-                    self.add(
-                        "break",
-                        f"{rw} break at {_t(b.start_s)} (after {g})",
-                        f"overlaps the break at {_t(a.start_s)}",
-                    )
-            on_break = sum(
-                _overlap(b.start_s, b.start_s + b.duration_s, prev_dep, next_arr) for b in breaks
+
+    def check_visit_times(self, k: int, route: Route, i: int, v: Visit) -> None:
+        """A visit's start after its arrival, its service time, the service hours, its window."""
+        p = self.p
+        sh = p.rules.service_hours
+        vw = self.vwhere(k, route, i)
+        r = self.requests.get(v.request_id)
+        if v.start_s < v.arrival_s:
+            self.add(
+                "early_start",
+                vw,
+                f"starts at {_t(v.start_s)}, before arriving at {_t(v.arrival_s)}",
             )
-            driving = next_arr - prev_dep - on_break
-            if driving < travel:
-                where = f"{rw} leg {g} ({what_prev} to {what_next})"
+        svc = self.service_s(r, v)
+        if svc is not None and v.departure_s != v.start_s + svc:
+            self.add(
+                "service_time",
+                vw,
+                f"departs at {_t(v.departure_s)}, the service ends at {_t(v.start_s + svc)} "
+                f"({svc} s from {_t(v.start_s)})",
+            )
+        if not sh.contains(v.start_s):
+            self.add(
+                "service_hours",
+                vw,
+                f"starts at {_t(v.start_s)}, outside the service hours "
+                f"{_t(sh.start_s)}-{_t(sh.end_s)}",
+            )
+        if r is not None and v.kind in ("pickup", "dropoff"):
+            tw = p.pickup_tw(r) if v.kind == "pickup" else p.dropoff_tw(r)
+            if v.start_s < tw.start_s:
                 self.add(
-                    "travel_time",
-                    where,
-                    f"leaves {_t(prev_dep)}, arrives {_t(next_arr)}: {driving} s of driving for a "
-                    f"{travel} s trip" + (f" ({on_break} s on break)" if on_break else ""),
+                    "time_window",
+                    vw,
+                    f"starts at {_t(v.start_s)}, before the window start {_t(tw.start_s)}",
                 )
+            elif v.start_s > tw.end_s:
+                self.add(
+                    "time_window",
+                    vw,
+                    f"starts at {_t(v.start_s)}, after the window end {_t(tw.end_s)}",
+                )
+
+    def leg_ends(
+        self, route: Route, vehicle: Vehicle, g: int
+    ) -> tuple[str, int, str, str, int, int, str]:
+        """The leg after visit ``g`` (-1: from the start depot): where and when it leaves, where
+        it arrives, the arrival and the start of service there, and names for messages."""
+        n = len(route.visits)
+        if g == -1:
+            prev_loc, prev_dep, what_prev = vehicle.start, route.start_s, "the start depot"
+        else:
+            pv = route.visits[g]
+            prev_loc, prev_dep, what_prev = pv.location_id, pv.departure_s, f"visit {g}"
+        if g == n - 1:
+            return (
+                prev_loc,
+                prev_dep,
+                what_prev,
+                vehicle.end,
+                route.end_s,
+                route.end_s,
+                ("the end depot"),
+            )
+        nv = route.visits[g + 1]
+        return (
+            prev_loc,
+            prev_dep,
+            what_prev,
+            nv.location_id,
+            nv.arrival_s,
+            nv.start_s,
+            (f"visit {g + 1}"),
+        )
+
+    def check_leg(
+        self, k: int, route: Route, vehicle: Vehicle, g: int, breaks: list[BreakTaken]
+    ) -> None:
+        """The leg after visit ``g``: its breaks within it and apart, and time enough to drive."""
+        rw = self.rwhere(k, route)
+        prev_loc, prev_dep, what_prev, next_loc, next_arr, next_start, what_next = self.leg_ends(
+            route, vehicle, g
+        )
+        try:
+            travel = self.p.travel_s(prev_loc, next_loc)
+        except KeyError:
+            return  # unknown location, reported as "location"
+        for b in breaks:
+            if b.start_s < prev_dep or b.start_s + b.duration_s > next_start:
+                self.add(
+                    "break",
+                    f"{rw} break at {_t(b.start_s)} (after {g})",
+                    f"{_t(b.start_s)}-{_t(b.start_s + b.duration_s)} is not within its leg "
+                    f"{_t(prev_dep)}-{_t(next_start)} ({what_prev} to {what_next})",
+                )
+        for a, b in zip(breaks, breaks[1:], strict=False):
+            if b.start_s < a.start_s + a.duration_s:
+                self.add(
+                    "break",
+                    f"{rw} break at {_t(b.start_s)} (after {g})",
+                    f"overlaps the break at {_t(a.start_s)}",
+                )
+        on_break = sum(
+            _overlap(b.start_s, b.start_s + b.duration_s, prev_dep, next_arr) for b in breaks
+        )
+        driving = next_arr - prev_dep - on_break
+        if driving < travel:
+            where = f"{rw} leg {g} ({what_prev} to {what_next})"
+            self.add(
+                "travel_time",
+                where,
+                f"leaves {_t(prev_dep)}, arrives {_t(next_arr)}: {driving} s of driving for a "
+                f"{travel} s trip" + (f" ({on_break} s on break)" if on_break else ""),
+            )
 
     def check_breaks(self, k: int, route: Route, vehicle: Vehicle) -> None:
         rw = self.rwhere(k, route)

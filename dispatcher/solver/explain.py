@@ -407,10 +407,14 @@ def _nearest_alternative(
     return {"nearest_pickup_s": best[1], "nearest_pickup_vehicle": best[2]}
 
 
-def alone_report(problem: Problem, request: Request) -> AloneReport:  # noqa: C901 (to split next: issue 13)
-    """Check ``request`` alone against every vehicle of ``problem`` (exact) and classify."""
+Verdict = Callable[..., AloneReport]  # a refusal verdict: reason, then its details
+
+
+def alone_report(problem: Problem, request: Request) -> AloneReport:
+    """Check ``request`` alone against every vehicle of ``problem`` (exact) and classify, in
+    order: service hours, group size, a compatible vehicle on duty, roads, the ride-time rule,
+    reaching the pickup, then the exact check per vehicle (and duty limits)."""
     r = request
-    sh = problem.rules.service_hours
     ptw, dtw = problem.pickup_tw(r), problem.dropoff_tw(r)
     base: dict[str, object] = {
         "pickup_window": [ptw.start_s, ptw.end_s],
@@ -420,7 +424,36 @@ def alone_report(problem: Problem, request: Request) -> AloneReport:  # noqa: C9
     def verdict(reason: Reason, **extra: object) -> AloneReport:
         return AloneReport(False, reason, (), {**base, **extra})
 
-    # 1. service hours
+    early = _hours_verdict(problem, r, verdict)
+    if early is not None:
+        return early
+    fitting = _fitting_vehicles(problem, r, verdict)
+    if isinstance(fitting, AloneReport):
+        return fitting
+    roads = _vehicles_with_roads(problem, r, fitting, verdict)
+    if isinstance(roads, AloneReport):
+        return roads
+    intervals = _timing(problem, r, roads, verdict)
+    if isinstance(intervals, AloneReport):
+        return intervals
+    return AloneReport(
+        True,
+        None,
+        tuple(sorted(intervals)),
+        {
+            **base,
+            "earliest_pickup_s": min(lo for lo, _ in intervals.values()),
+            "latest_pickup_s": max(hi for _, hi in intervals.values()),
+            "by_vehicle": {vid: [lo, hi] for vid, (lo, hi) in sorted(intervals.items())},
+        },
+    )
+
+
+def _hours_verdict(problem: Problem, r: Request, verdict: Verdict) -> AloneReport | None:
+    """1. Service hours: a window that does not meet them, or the trip only fits outside."""
+    sh = problem.rules.service_hours
+    ptw, dtw = problem.pickup_tw(r), problem.dropoff_tw(r)
+
     def misses_hours(w: TimeWindow) -> bool:  # a non-empty window that does not meet the hours
         return w.start_s <= w.end_s and max(w.start_s, sh.start_s) > min(w.end_s, sh.end_s)
 
@@ -433,11 +466,16 @@ def alone_report(problem: Problem, request: Request) -> AloneReport:  # noqa: C9
         )
     ):
         return verdict(Reason.OUTSIDE_SERVICE_HOURS, service_hours=[sh.start_s, sh.end_s])
+    return None
 
+
+def _fitting_vehicles(
+    problem: Problem, r: Request, verdict: Verdict
+) -> list[Vehicle] | AloneReport:
+    """2. Group size, 3. a wheelchair vehicle on duty: the vehicles the group fits in."""
     fleet = problem.vehicles
     if not fleet:
         return verdict(Reason.SHIFT_TOO_SHORT, vehicles_on_duty=0)
-    # 2. group size
     max_seats = max(v.seats for v in fleet)
     max_wc = max(v.wheelchairs for v in fleet)
     if r.seats > max_seats or (r.wheelchairs > max_wc and max_wc > 0):
@@ -455,7 +493,6 @@ def alone_report(problem: Problem, request: Request) -> AloneReport:  # noqa: C9
                 Reason.NO_COMPATIBLE_VEHICLE, wheelchairs=r.wheelchairs, vehicles_with_places=[]
             )
         return verdict(Reason.GROUP_TOO_LARGE, seats=r.seats, max_seats=max_seats)
-    # 3. wheelchair vehicle on duty
     if r.wheelchairs > 0:
         lo, hi = _span(problem, r)
         on_duty = [v for v in fitting if v.shift.start_s <= hi and v.shift.end_s >= lo]
@@ -466,7 +503,13 @@ def alone_report(problem: Problem, request: Request) -> AloneReport:  # noqa: C9
                 vehicles_with_places=[v.id for v in fitting],
             )
         fitting = on_duty
-    # 4. roads
+    return fitting
+
+
+def _vehicles_with_roads(
+    problem: Problem, r: Request, fitting: list[Vehicle], verdict: Verdict
+) -> list[Vehicle] | AloneReport:
+    """4. Roads: the trip itself, and from a vehicle's start and back to its end."""
     if unreachable(problem.direct_s(r)):
         return verdict(Reason.NO_ROAD, leg=[r.pickup, r.dropoff])
     roads = [
@@ -477,51 +520,48 @@ def alone_report(problem: Problem, request: Request) -> AloneReport:  # noqa: C9
     ]
     if not roads:
         return verdict(Reason.NO_ROAD, leg=["depot", r.pickup], vehicles=[v.id for v in fitting])
-    # 5. ride time rule, whatever the vehicle
+    return roads
+
+
+def _timing(
+    problem: Problem, r: Request, roads: list[Vehicle], verdict: Verdict
+) -> dict[str, tuple[int, int]] | AloneReport:
+    """5. The ride-time rule, 6. reaching the pickup in its window, 7./8. the exact check per
+    vehicle (and whether duty limits are what stops it): the feasible pickup interval per
+    vehicle."""
+    sh = problem.rules.service_hours
+    ptw, dtw = problem.pickup_tw(r), problem.dropoff_tw(r)
     if not _pair_feasible(problem, r, with_service_hours=False):
         return verdict(
             Reason.RIDE_TIME_RULE, direct_s=problem.direct_s(r), max_ride_s=problem.max_ride_s(r)
         )
-    # 6. can any vehicle reach the pickup in its window?
     p_hi = min(ptw.end_s, sh.end_s)
     arrivals = {v.id: v.shift.start_s + problem.travel_s(v.start, r.pickup) for v in roads}
     if all(a > p_hi for a in arrivals.values()):
-        earliest = min(arrivals.values())
         return verdict(
             Reason.PICKUP_UNREACHABLE,
-            earliest_arrival_s=earliest,
+            earliest_arrival_s=min(arrivals.values()),
             **_nearest_alternative(problem, r, roads),
         )
-    # 7./8. exact check per vehicle
     intervals = _feasible_intervals(problem, r, roads, ptw, dtw)
-    if not intervals:
-        limited = [v for v in roads if _without_duty_limits(v) != v]
-        relaxed = [_without_duty_limits(v) for v in limited]
-        if _feasible_intervals(problem, r, relaxed, ptw, dtw):
-            return verdict(
-                Reason.DUTY_LIMIT,
-                max_duration_s=min(
-                    (v.max_duration_s for v in limited if v.max_duration_s is not None),
-                    default=None,
-                ),
-                max_driving_s=min(
-                    (v.max_driving_s for v in limited if v.max_driving_s is not None),
-                    default=None,
-                ),
-                direct_s=problem.direct_s(r),
-            )
-        return verdict(Reason.SHIFT_TOO_SHORT, **_nearest_alternative(problem, r, roads))
-    return AloneReport(
-        True,
-        None,
-        tuple(sorted(intervals)),
-        {
-            **base,
-            "earliest_pickup_s": min(lo for lo, _ in intervals.values()),
-            "latest_pickup_s": max(hi for _, hi in intervals.values()),
-            "by_vehicle": {vid: [lo, hi] for vid, (lo, hi) in sorted(intervals.items())},
-        },
-    )
+    if intervals:
+        return intervals
+    limited = [v for v in roads if _without_duty_limits(v) != v]
+    relaxed = [_without_duty_limits(v) for v in limited]
+    if _feasible_intervals(problem, r, relaxed, ptw, dtw):
+        return verdict(
+            Reason.DUTY_LIMIT,
+            max_duration_s=min(
+                (v.max_duration_s for v in limited if v.max_duration_s is not None),
+                default=None,
+            ),
+            max_driving_s=min(
+                (v.max_driving_s for v in limited if v.max_driving_s is not None),
+                default=None,
+            ),
+            direct_s=problem.direct_s(r),
+        )
+    return verdict(Reason.SHIFT_TOO_SHORT, **_nearest_alternative(problem, r, roads))
 
 
 # --------------------------------------------------------------------------------------------

@@ -27,11 +27,12 @@ what is done are already in its windows, so a confirmed insertion keeps every pr
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from dispatcher.model import Matrix, Plan, Problem, Request, Route, TimeWindow, Vehicle
+from dispatcher.model import Matrix, Plan, Problem, Request, Route, TimeWindow, Vehicle, Visit
 from dispatcher.solver.kpis import compute_kpis
 from dispatcher.solver.schedule import (
     Stop,
@@ -246,9 +247,9 @@ class ScreenCache:
             bool(held)
             and held[0] == now[0]
             and held[1] == now[1]
-            and np.array_equal(held[2], now[2])
-            and np.array_equal(held[3], now[3])
-        )  # type: ignore[arg-type]
+            and np.array_equal(held[2], now[2])  # type: ignore[arg-type]
+            and np.array_equal(held[3], now[3])  # type: ignore[arg-type]
+        )
         if not same:
             self._arrays = {}
         self._places = now
@@ -273,38 +274,70 @@ class ScreenCache:
                 and locked0 == locked
                 and now0 == now_s
                 and len(stops0) == len(stops)  # type: ignore[arg-type]
-                and all(x[0] is y[0] and x[1] == y[1] for x, y in zip(stops0, stops, strict=True))
-            ):  # type: ignore[call-overload]
+                and all(
+                    x[0] is y[0] and x[1] == y[1]
+                    for x, y in zip(stops0, stops, strict=True)  # type: ignore[call-overload]
+                )
+            ):
                 return arrays
         arrays = make()
         self._arrays[vehicle.id] = ((route, vehicle, list(stops), locked, now_s), arrays)
         return arrays
 
 
-def _candidates(  # noqa: C901 (to split next: issue 13)
+@dataclass(frozen=True)
+class _Screen:
+    """What screening one request against one route needs, looked up once."""
+
+    dur: list[list[int]]
+    dist: list[list[int]]
+    pw: TimeWindow
+    dw: TimeWindow
+    p_loc: int
+    d_loc: int
+    sv_p: int
+    sv_d: int
+    max_ride: int
+    seats: int  # the request's
+    wheelchairs: int
+    cap_s: int  # the vehicle's
+    cap_w: int
+    per_m: float
+    per_s: float
+    fixed: float
+    shift_end: int
+
+
+def _candidates(
     problem: Problem, vehicle: Vehicle, arrays: _RouteArrays, r: Request, stats: InsertionStats
 ) -> list[tuple[float, int, int, int, int]]:
     """Screened (cost, i, j, pickup time, drop-off time) for the route: the pickup goes before
     old visit i and the drop-off before old visit j (j >= i; j == i: right after the pickup)."""
     A = arrays
-    dur, dist = as_lists(problem.duration_s), as_lists(problem.distance_m)
-    n = A.n
     pw, dw = stop_window(problem, r, "pickup"), stop_window(problem, r, "dropoff")
     if pw is None or dw is None:
         return []
-    p_loc, d_loc = problem.index(r.pickup), problem.index(r.dropoff)
-    sv_p, sv_d = problem.boarding_s(r), problem.alighting_s(r)
-    max_ride = problem.max_ride_s(r)
-    cap_s, cap_w = vehicle.seats, vehicle.wheelchairs
-    per_m = vehicle.cost_per_km / 1000.0
-    per_s = vehicle.cost_per_hour / 3600.0
-    fixed = vehicle.fixed_cost if n == 0 else 0.0
-    shift_end = vehicle.shift.end_s
+    S = _Screen(
+        as_lists(problem.duration_s),
+        as_lists(problem.distance_m),
+        pw,
+        dw,
+        problem.index(r.pickup),
+        problem.index(r.dropoff),
+        problem.boarding_s(r),
+        problem.alighting_s(r),
+        problem.max_ride_s(r),
+        r.seats,
+        r.wheelchairs,
+        vehicle.seats,
+        vehicle.wheelchairs,
+        vehicle.cost_per_km / 1000.0,
+        vehicle.cost_per_hour / 3600.0,
+        vehicle.fixed_cost if A.n == 0 else 0.0,
+        vehicle.shift.end_s,
+    )
+    dur, dist, n = S.dur, S.dist, A.n
     out: list[tuple[float, int, int, int, int]] = []
-
-    def lat_at(k: int) -> int:
-        return A.lat[k] if k < n else shift_end
-
     for i in range(A.locked, n + 1):
         prev = A.loc_at(i - 1)
         nxt = A.loc_at(i)
@@ -312,82 +345,98 @@ def _candidates(  # noqa: C901 (to split next: issue 13)
         load_s = A.seats[i - 1] if i >= 1 else 0
         load_w = A.wheel[i - 1] if i >= 1 else 0
         stats.screened += 1
-        if load_s + r.seats > cap_s or load_w + r.wheelchairs > cap_w:
+        if load_s + S.seats > S.cap_s or load_w + S.wheelchairs > S.cap_w:
             continue
-        t_pp = int(dur[prev][p_loc])
+        t_pp = int(dur[prev][S.p_loc])
         tp = max(pw.start_s, dep_prev + t_pp)
         if tp > pw.end_s:
             continue  # later pickup positions only start later: but windows of others may differ
-        dep_p = tp + sv_p
+        dep_p = tp + S.sv_p
         base_t = int(dur[prev][nxt])
         base_d = int(dist[prev][nxt])
         # --- drop-off right after the pickup ---
-        t_pd = int(dur[p_loc][d_loc])
+        t_pd = int(dur[S.p_loc][S.d_loc])
         td = max(dw.start_s, dep_p + t_pd)
-        if td <= dw.end_s and td - dep_p <= max_ride:
-            t_dn = int(dur[d_loc][nxt])
-            arr_next = td + sv_d + t_dn
-            if arr_next <= lat_at(i):
-                detour = t_pp + sv_p + t_pd + sv_d + t_dn - base_t
+        if td <= dw.end_s and td - dep_p <= S.max_ride:
+            t_dn = int(dur[S.d_loc][nxt])
+            arr_next = td + S.sv_d + t_dn
+            if arr_next <= (A.lat[i] if i < n else S.shift_end):
+                detour = t_pp + S.sv_p + t_pd + S.sv_d + t_dn - base_t
                 if detour <= A.ride_slack[i]:
                     d_m = (
-                        int(dist[prev][p_loc])
-                        + int(dist[p_loc][d_loc])
-                        + int(dist[d_loc][nxt])
+                        int(dist[prev][S.p_loc])
+                        + int(dist[S.p_loc][S.d_loc])
+                        + int(dist[S.d_loc][nxt])
                         - base_d
                     )
-                    out.append((d_m * per_m + detour * per_s + fixed, i, i, tp, td))
+                    out.append((d_m * S.per_m + detour * S.per_s + S.fixed, i, i, tp, td))
         if i == n:
             continue
         # --- drop-off later: push visit i and propagate ---
-        t_pn = int(dur[p_loc][nxt])
-        detour_p = t_pp + sv_p + t_pn - base_t
+        t_pn = int(dur[S.p_loc][nxt])
+        detour_p = t_pp + S.sv_p + t_pn - base_t
         if detour_p > A.ride_slack[i]:
             continue
-        d_m_p = int(dist[prev][p_loc]) + int(dist[p_loc][nxt]) - base_d
-        t = max(A.lo[i], dep_p + t_pn)
-        if t > A.lat[i]:
-            continue
-        shifted = t  # new earliest start of old visit k (k = i here)
-        ride_min = t_pn  # zero-wait lower bound of the new passenger's ride up to visit k
-        ok_seg = True
-        for k in range(i, n):
-            # the passenger is on board while visit k is done
-            if A.seats[k] + r.seats > cap_s or A.wheel[k] + r.wheelchairs > cap_w:
-                ok_seg = False
-            if not ok_seg:
-                break
-            dep_k = shifted + A.svc[k]
-            if dep_k > dw.end_s or ride_min + A.svc[k] > max_ride:
-                break  # both only grow with k
-            # drop-off before old visit k+1 (j = k + 1)
-            j = k + 1
-            nxt_j = A.loc_at(j)
-            t_kd = int(dur[A.loc[k]][d_loc])
-            td = max(dw.start_s, dep_k + t_kd)
-            if td <= dw.end_s and ride_min + A.svc[k] + t_kd <= max_ride:
-                t_dj = int(dur[d_loc][nxt_j])
-                base_tj = int(dur[A.loc[k]][nxt_j])
-                detour_d = t_kd + sv_d + t_dj - base_tj
-                if td + sv_d + t_dj <= lat_at(j) and detour_d <= A.ride_slack[j]:
-                    d_m = (
-                        d_m_p
-                        + int(dist[A.loc[k]][d_loc])
-                        + int(dist[d_loc][nxt_j])
-                        - int(dist[A.loc[k]][nxt_j])
-                    )
-                    out.append((d_m * per_m + (detour_p + detour_d) * per_s + fixed, i, j, tp, td))
-            if j >= n:
-                break
-            # propagate the shift to visit j
-            t_kj = int(dur[A.loc[k]][A.loc[j]])
-            nt = max(A.lo[j], dep_k + t_kj)
-            if nt > A.lat[j]:
-                break
-            ride_min += A.svc[k] + t_kj
-            shifted = nt
+        d_m_p = int(dist[prev][S.p_loc]) + int(dist[S.p_loc][nxt]) - base_d
+        _later_dropoffs(A, S, i, tp, dep_p + t_pn, t_pn, detour_p, d_m_p, out)
     stats.candidates += len(out)
     return out
+
+
+def _later_dropoffs(
+    A: _RouteArrays,
+    S: _Screen,
+    i: int,
+    tp: int,
+    arrive_i: int,
+    t_pn: int,
+    detour_p: int,
+    d_m_p: int,
+    out: list[tuple[float, int, int, int, int]],
+) -> None:
+    """Candidates with the pickup before old visit ``i`` and the drop-off after one or more old
+    visits: visit ``i`` pushed to ``arrive_i`` at the earliest, the shift propagated along."""
+    dur, dist, n, dw, d_loc = S.dur, S.dist, A.n, S.dw, S.d_loc
+    t = max(A.lo[i], arrive_i)
+    if t > A.lat[i]:
+        return
+    shifted = t  # new earliest start of old visit k (k = i here)
+    ride_min = t_pn  # zero-wait lower bound of the new passenger's ride up to visit k
+    for k in range(i, n):
+        # the passenger is on board while visit k is done
+        if A.seats[k] + S.seats > S.cap_s or A.wheel[k] + S.wheelchairs > S.cap_w:
+            break
+        dep_k = shifted + A.svc[k]
+        if dep_k > dw.end_s or ride_min + A.svc[k] > S.max_ride:
+            break  # both only grow with k
+        # drop-off before old visit k+1 (j = k + 1)
+        j = k + 1
+        nxt_j = A.loc_at(j)
+        t_kd = int(dur[A.loc[k]][d_loc])
+        td = max(dw.start_s, dep_k + t_kd)
+        if td <= dw.end_s and ride_min + A.svc[k] + t_kd <= S.max_ride:
+            t_dj = int(dur[d_loc][nxt_j])
+            base_tj = int(dur[A.loc[k]][nxt_j])
+            detour_d = t_kd + S.sv_d + t_dj - base_tj
+            lat_j = A.lat[j] if j < n else S.shift_end
+            if td + S.sv_d + t_dj <= lat_j and detour_d <= A.ride_slack[j]:
+                d_m = (
+                    d_m_p
+                    + int(dist[A.loc[k]][d_loc])
+                    + int(dist[d_loc][nxt_j])
+                    - int(dist[A.loc[k]][nxt_j])
+                )
+                cost = d_m * S.per_m + (detour_p + detour_d) * S.per_s + S.fixed
+                out.append((cost, i, j, tp, td))
+        if j >= n:
+            break
+        # propagate the shift to visit j
+        t_kj = int(dur[A.loc[k]][A.loc[j]])
+        nt = max(A.lo[j], dep_k + t_kj)
+        if nt > A.lat[j]:
+            break
+        ride_min += A.svc[k] + t_kj
+        shifted = nt
 
 
 def _hint(
@@ -469,9 +518,7 @@ def find_insertion(
                 locked,
                 now_s,
                 v,
-                lambda v=v, route=route, stops=stops, locked=locked: _RouteArrays(
-                    problem, v, route, stops, locked
-                ),
+                functools.partial(_RouteArrays, problem, v, route, stops, locked),
             )
         info[v.id] = (v, route, stops, locked)
         for cost, i, j, tp, td in _candidates(problem, v, arrays, r, st):
@@ -554,7 +601,7 @@ def replace_request(problem: Problem, request: Request) -> Problem:
 
 def without_request(problem: Problem, request_id: str) -> Problem:
     """``problem`` without the request (a return trip linked to it is an error, said by Problem)."""
-    return problem.with_requests(q for q in problem.requests if q.id != request_id)
+    return problem.with_requests([q for q in problem.requests if q.id != request_id])
 
 
 def shifted(request: Request, delta_s: int) -> Request:
@@ -626,8 +673,6 @@ def remove_from_plan(
 
 def _recount(problem: Problem, vehicle: Vehicle, route: Route, kept: Sequence[object]) -> Route:
     """Keep the times, recompute loads, arrivals and distance after removing visits."""
-    from dispatcher.model import Visit
-
     seats = wheel = 0
     visits = []
     dist = 0

@@ -21,8 +21,9 @@ narrows no window at all.
 **Both or neither.** The ALNS layer removes and inserts a pair as a unit. OR-Tools searches
 without the rule (a CP constraint on the two pickups' activity, ``SearchOptions.link_activity``,
 kept its first-solution heuristics from finding a plan on a congested day); afterwards a half
-left alone gets its other half re-inserted, and :func:`drop_orphans` takes a half whose other
-half is still refused off its route, refused too.
+left alone gets its other half re-inserted, and
+:func:`dispatcher.solver.repair.drop_orphans` takes a half whose other half is still refused off
+its route, refused too.
 
 **Live days.** A live plan's times must stay inside the split windows, whatever the route timing
 does next; :func:`settle_pair` writes a split compatible with the planned times into the two
@@ -31,10 +32,10 @@ requests' own windows (as promises are written), after which the split narrows n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import replace
 
-from dispatcher.model import Plan, Problem, Request, Route, TimeWindow
+from dispatcher.model import Plan, Problem, Request, TimeWindow
 
 Bounds = dict[tuple[str, str], tuple[int, int]]
 
@@ -148,23 +149,6 @@ def orphans(problem: Problem, served: Iterable[str]) -> list[str]:
     return sorted(out, key=order.__getitem__)
 
 
-def drop_orphans(problem: Problem, routes: Sequence[Route]) -> tuple[list[Route], list[str]]:
-    """``routes`` without the halves of linked trips whose other half they do not serve: each
-    leaves its route, which is re-timed (see
-    :func:`dispatcher.solver.insertion.remove_from_plan`). Returns the routes and the ids taken
-    off, to be refused (with ``Reason.LINKED_TRIP_REFUSED`` by the explainer)."""
-    served = [v.request_id for rt in routes for v in rt.visits if v.kind == "pickup"]
-    gone = orphans(problem, served)
-    if not gone:
-        return list(routes), []
-    from dispatcher.solver.insertion import remove_from_plan  # insertion imports schedule
-
-    plan = Plan(routes=tuple(routes))
-    for rid in gone:
-        plan = remove_from_plan(problem, plan, rid)
-    return [rt for rt in plan.routes if rt.visits], gone
-
-
 def units(problem: Problem, ids: Iterable[str]) -> list[list[str]]:
     """``ids`` grouped into what is served together: a linked pair whose two halves are both in
     ``ids`` is one unit (outbound first), any other request a unit of its own; in the order of
@@ -191,7 +175,6 @@ def units(problem: Problem, ids: Iterable[str]) -> list[list[str]]:
 __all__ = [
     "anchor",
     "bounds",
-    "drop_orphans",
     "orphans",
     "settle_pair",
     "split_s",

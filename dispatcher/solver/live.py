@@ -59,6 +59,7 @@ from dispatcher.solver.insertion import (
 )
 from dispatcher.solver.kpis import compute_kpis
 from dispatcher.solver.linked import settle_pair, stay_s
+from dispatcher.solver.reoptimise import reoptimise
 
 DEFAULT_WINDOW_S = 900
 DEFAULT_REACTION_S = 600
@@ -725,8 +726,6 @@ class LiveDay:
     # ---- re-optimisation -------------------------------------------------------------------
     def reoptimise(self, time_limit_s: float = 5.0, seed: int = 0) -> bool:
         """Improve the plan with OR-Tools from the current routes; True if it was replaced."""
-        from dispatcher.solver.reoptimise import reoptimise
-
         res = reoptimise(
             self.problem, self.plan, now_s=self.now_s, time_limit_s=time_limit_s, seed=seed
         )

@@ -23,6 +23,7 @@ from dispatcher.solver import SolverFactory, default_solver
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.insertion import find_insertion, locked_prefix, pin_prefix, schedule_route
 from dispatcher.solver.kpis import compute_kpis
+from dispatcher.solver.repair import time_route
 from dispatcher.solver.schedule import Stop
 
 PROMISE_PRIORITY = 1000
@@ -194,8 +195,6 @@ def _retime_with_breaks(
     the search's times). A route that cannot take its breaks sheds requests (last picked up first)
     until it can; the shed requests are inserted again (:func:`find_insertion`) into the other
     routes or back into a route with room. None if one of them finds no place."""
-    from dispatcher.solver.routing import _time_route
-
     byid = {r.id: r for r in problem.requests}
     out: list[Route] = []
     shed: list[str] = []
@@ -213,7 +212,7 @@ def _retime_with_breaks(
             problem, v, stops, hint, None
         )
         if timed is None:
-            timed, removed = _time_route(problem, v, stops, hint, hint_breaks)
+            timed, removed = time_route(problem, v, stops, hint, hint_breaks)
             shed += removed
         if timed is not None and timed.visits:
             out.append(timed)

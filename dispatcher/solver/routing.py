@@ -25,8 +25,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver.routing_parameters_pb2 import (
+    RoutingSearchParameters as SearchParameters,
+)
 from ortools.util import optional_boolean_pb2
 
 from dispatcher.model import (
@@ -40,28 +42,26 @@ from dispatcher.model import (
     SolveStatus,
     Vehicle,
 )
-from dispatcher.solver import InitialRoutes, Pins, default_solver
+from dispatcher.solver import InitialRoutes, Pins, alns_gate, default_solver
 from dispatcher.solver.explain import explain_rejections
 from dispatcher.solver.kpis import compute_kpis
-from dispatcher.solver.linked import drop_orphans, units
-from dispatcher.solver.ortools_names import check_names
-from dispatcher.solver.route_elimination import eliminate_routes
-from dispatcher.solver.schedule import (
-    RouteTimer,
-    Stop,
-    feasible_alone,
-    horizon_s,
-    stop_service_s,
-    stop_window,
-    usable_breaks,
+from dispatcher.solver.ortools_model import (
+    COST_SCALE,
+    DarpModel,
+    ModelRules,
+    build_model,
+    refusal_penalty,
 )
+from dispatcher.solver.ortools_names import check_names
+from dispatcher.solver.repair import drop_orphans, greedy_plan, time_route
+from dispatcher.solver.repair import reinsert as reinsert_dropped
+from dispatcher.solver.route_elimination import eliminate_routes
+from dispatcher.solver.schedule import Stop, feasible_alone, usable_breaks
 
 log = logging.getLogger(__name__)
 
-COST_SCALE = 100_000  # objective units per euro
 EXPLAIN_S_PER_VEHICLE = 1e-4  # explaining one refusal takes about this much per vehicle (bound)
 QUICK_FIRST_SOLUTION = "LOCAL_CHEAPEST_INSERTION"  # when the time is short for the day's size
-MAX_DISTANCE_M = 10_000_000  # cap for unreachable pairs in cost matrices
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ class OrToolsSolver:
         self.trace = SearchTrace()
 
     # ------------------------------------------------------------------------------------------
-    def solve(  # noqa: C901 (to split next: issue 13)
+    def solve(
         self,
         problem: Problem,
         *,
@@ -201,45 +201,12 @@ class OrToolsSolver:
         check_names(params)
         trace = self.trace = SearchTrace()
         if self._alns_applies(problem, params, problem.vehicles, False, initial_routes, pinned):
-            from dispatcher.solver import alns_gate
-
             alns_gate.start()  # the kernels load (or compile elsewhere) while the model is built
 
         # Vehicles that can work at all (breaks fit in the shift) and, per request, the vehicles
         # able to serve it alone. Requests nobody can serve alone stay out of the model.
         vehicles = [k for k, v in enumerate(problem.vehicles) if usable_breaks(v) is not None]
-        allowed: dict[str, list[int]] = {}
-        cache: dict[tuple[object, ...], bool] = {}
-        for r in problem.requests:
-            ok = []
-            for k in vehicles:
-                v = problem.vehicles[k]
-                key = (
-                    r.id,
-                    v.start,
-                    v.end,
-                    v.shift,
-                    usable_breaks(v),
-                    v.seats >= r.seats,
-                    v.wheelchairs >= r.wheelchairs,
-                    v.kind,
-                    v.max_duration_s,
-                    v.max_driving_s,
-                    v.driving_break_s,
-                    v.start_window,
-                    v.end_window,
-                    v.allowed_stops,
-                    v.home,
-                    v.max_km_from_home,
-                )
-                if key not in cache:
-                    cache[key] = feasible_alone(problem, r, v)
-                if cache[key]:
-                    ok.append(k)
-            allowed[r.id] = ok
-        for o, back in problem.linked_pairs():  # both halves or neither: in the model, or out
-            if not allowed[o.id] or not allowed[back.id]:
-                allowed[o.id] = allowed[back.id] = []
+        allowed = _allowed_vehicles(problem, vehicles)
         modelled = [r for r in problem.requests if allowed[r.id]]
         skipped = [r.id for r in problem.requests if not allowed[r.id]]
         trace.modelled, trace.skipped = len(modelled), len(skipped)
@@ -261,44 +228,10 @@ class OrToolsSolver:
             status, detail, routes, dropped, objective = self._search(
                 problem, params, modelled, useful, allowed, t0, initial_routes, pinned
             )
-            # re-insertion within the time limit, leaving the time to explain who stays refused
-            per_refusal = EXPLAIN_S_PER_VEHICLE * len(problem.vehicles)
-            deadline = t0 + params.effective_time_limit_s - per_refusal * len(dropped)
-            if params.effective_time_limit_s <= 0:
-                deadline = math.inf  # a first plan only: no time limit
-            if dropped and self.options.reinsert and not pinned:
-                routes, dropped, objective = _reinsert(
-                    problem, routes, dropped, objective, deadline
-                )
-            # a linked trip is served both or neither: OR-Tools searches without the rule (see
-            # SearchOptions.link_activity), so a half it left alone whose other half the
-            # re-insertion above could not place (or a route that could not be timed) is
-            # refused too
-            kept, orphans = drop_orphans(problem, routes)
-            if orphans:
-                detail += "_LINKED_DROPPED"
-                objective += compute_kpis(problem, kept, []).cost_eur
-                objective -= compute_kpis(problem, routes, []).cost_eur
-                objective += sum(
-                    problem.weights.refusal_penalty * problem.request(rid).priority
-                    for rid in orphans
-                )
-                routes, dropped = kept, dropped + orphans
-                if self.options.reinsert and not pinned:  # the room they leave, for the others
-                    routes, dropped, objective = _reinsert(
-                        problem, routes, dropped, objective, deadline
-                    )
-            if self._eliminating(problem, params, pinned, initial_routes) and len(routes) > 1:
-                deadline = (
-                    t0
-                    + params.effective_time_limit_s
-                    - min(0.05 * params.effective_time_limit_s, 0.5)
-                )
-                before = compute_kpis(problem, routes, []).cost_eur
-                routes, gone = eliminate_routes(problem, routes, deadline)
-                if gone:
-                    objective += compute_kpis(problem, routes, []).cost_eur - before
-                    detail += f"_ELIMINATED_{gone}"
+            routes, dropped, objective, notes = self._after_search(
+                problem, params, routes, dropped, objective, t0, initial_routes, pinned
+            )
+            detail += notes
             refused += dropped
         first_s = trace.solutions[0][0] if trace.solutions else None
 
@@ -317,6 +250,57 @@ class OrToolsSolver:
         )
         return Plan(routes=tuple(routes), rejections=tuple(rejections), kpis=kpis, stats=stats)
 
+    def _after_search(
+        self,
+        problem: Problem,
+        params: SolverParams,
+        routes: list[Route],
+        dropped: list[str],
+        objective: float,
+        t0: float,
+        initial_routes: InitialRoutes | None,
+        pinned: Pins | None,
+    ) -> tuple[list[Route], list[str], float, str]:
+        """Re-insertion of what the search left out, linked trips made whole, and the optional
+        route elimination: (routes, refused ids, objective, notes for the status detail)."""
+        notes = ""
+        reinsert = self.options.reinsert and not pinned
+        # re-insertion within the time limit, leaving the time to explain who stays refused
+        per_refusal = EXPLAIN_S_PER_VEHICLE * len(problem.vehicles)
+        deadline = t0 + params.effective_time_limit_s - per_refusal * len(dropped)
+        if params.effective_time_limit_s <= 0:
+            deadline = math.inf  # a first plan only: no time limit
+        if dropped and reinsert:
+            routes, dropped, objective = reinsert_dropped(
+                problem, routes, dropped, objective, deadline
+            )
+        # a linked trip is served both or neither: OR-Tools searches without the rule (see
+        # SearchOptions.link_activity), so a half it left alone whose other half the
+        # re-insertion above could not place (or a route that could not be timed) is
+        # refused too
+        kept, orphans = drop_orphans(problem, routes)
+        if orphans:
+            notes += "_LINKED_DROPPED"
+            objective += compute_kpis(problem, kept, []).cost_eur
+            objective -= compute_kpis(problem, routes, []).cost_eur
+            objective += sum(
+                problem.weights.refusal_penalty * problem.request(rid).priority for rid in orphans
+            )
+            routes, dropped = kept, dropped + orphans
+            if reinsert:  # the room they leave, for the others
+                routes, dropped, objective = reinsert_dropped(
+                    problem, routes, dropped, objective, deadline
+                )
+        if self._eliminating(problem, params, pinned, initial_routes) and len(routes) > 1:
+            limit = params.effective_time_limit_s
+            deadline = t0 + limit - min(0.05 * limit, 0.5)
+            before = compute_kpis(problem, routes, []).cost_eur
+            routes, gone = eliminate_routes(problem, routes, deadline)
+            if gone:
+                objective += compute_kpis(problem, routes, []).cost_eur - before
+                notes += f"_ELIMINATED_{gone}"
+        return routes, dropped, objective, notes
+
     def _eliminating(
         self, problem: Problem, params: SolverParams, pinned: Pins | None, initial: object
     ) -> bool:
@@ -331,7 +315,7 @@ class OrToolsSolver:
         )
 
     # ------------------------------------------------------------------------------------------
-    def _search(  # noqa: C901 (to split next: issue 13)
+    def _search(
         self,
         problem: Problem,
         params: SolverParams,
@@ -347,193 +331,13 @@ class OrToolsSolver:
         trace = self.trace
         opts = self.options
         vehicles: list[Vehicle] = [problem.vehicles[k] for k in vehicle_ids]
-        slot_of = {
-            k: s for s, k in enumerate(vehicle_ids)
-        }  # problem vehicle index -> model vehicle
-        nv, nr = len(vehicles), len(requests)
-        H = horizon_s(problem)
-
-        # ---- nodes: starts, ends, then (pickup, drop-off) per request ----
-        loc: list[int] = []
-        service: list[int] = []
-        seats: list[int] = []
-        wheel: list[int] = []
-        for v in vehicles:
-            loc.append(problem.index(v.start))
-        for v in vehicles:
-            loc.append(problem.index(v.end))
-        service += [0] * (2 * nv)
-        seats += [0] * (2 * nv)
-        wheel += [0] * (2 * nv)
-        for r in requests:
-            loc += [problem.index(r.pickup), problem.index(r.dropoff)]
-            service += [stop_service_s(problem, r, "pickup"), stop_service_s(problem, r, "dropoff")]
-            seats += [r.seats, -r.seats]
-            wheel += [r.wheelchairs, -r.wheelchairs]
-        n_nodes = len(loc)
-        manager = pywrapcp.RoutingIndexManager(
-            n_nodes, nv, list(range(nv)), list(range(nv, 2 * nv))
+        slot_of = {k: s for s, k in enumerate(vehicle_ids)}  # problem vehicle -> model slot
+        rules = ModelRules(
+            opts.pair_disjunction, opts.hard_ride, opts.hard_pairs, opts.link_activity
         )
-        routing = pywrapcp.RoutingModel(manager)
-        solver = routing.solver()
+        slots = [[slot_of[k] for k in allowed[r.id]] for r in requests]
+        m = build_model(problem, requests, vehicles, slots, rules, pinned)
 
-        L = np.asarray(loc, dtype=np.int64)
-        dur = np.minimum(np.asarray(problem.duration_s, dtype=np.int64), H + 1)[np.ix_(L, L)]
-        dist = np.minimum(np.asarray(problem.distance_m, dtype=np.int64), MAX_DISTANCE_M)[
-            np.ix_(L, L)
-        ]
-        svc = np.asarray(service, dtype=np.int64)
-        time_m = dur + svc[:, None]
-        time_cb = routing.RegisterTransitMatrix(time_m.tolist())
-
-        # ---- costs per vehicle class ----
-        # A per-passenger-km cost (carpool incentive) is charged on the arcs leaving a pickup:
-        # passengers x direct km of that request.
-        pax_km = np.zeros(n_nodes, dtype=np.float64)
-        for q, r in enumerate(requests):
-            pax_km[2 * nv + 2 * q] = (
-                (r.seats + r.wheelchairs) * problem.travel_m(r.pickup, r.dropoff) / 1000.0
-            )
-        cost_cb: dict[tuple[float, float, float], int] = {}
-        cost_mat: dict[tuple[float, float, float], np.ndarray] = {}
-        arc_cost: list[np.ndarray] = []  # per vehicle slot: its arc costs, model units
-        for s, v in enumerate(vehicles):
-            key = (v.cost_per_km, v.cost_per_hour, v.cost_per_passenger_km)
-            if key not in cost_cb:
-                c = dist * (v.cost_per_km * COST_SCALE / 1000.0) + time_m * (
-                    v.cost_per_hour * COST_SCALE / 3600.0
-                )
-                if v.cost_per_passenger_km > 0:
-                    c = c + (pax_km * (v.cost_per_passenger_km * COST_SCALE))[:, None]
-                cost_mat[key] = np.rint(c).astype(np.int64)
-                cost_cb[key] = routing.RegisterTransitMatrix(cost_mat[key].tolist())
-            arc_cost.append(cost_mat[key])
-            routing.SetArcCostEvaluatorOfVehicle(cost_cb[key], s)
-            if v.fixed_cost > 0:
-                routing.SetFixedCostOfVehicle(int(round(v.fixed_cost * COST_SCALE)), s)
-
-        # ---- time ----
-        routing.AddDimension(time_cb, H, H, False, "time")
-        tdim = routing.GetDimensionOrDie("time")
-        for s, v in enumerate(vehicles):
-            tdim.CumulVar(routing.Start(s)).SetRange(v.shift.start_s, v.shift.end_s)
-            tdim.CumulVar(routing.End(s)).SetRange(v.shift.start_s, v.shift.end_s)
-            if v.start_window is not None:
-                lo, hi = (
-                    max(v.shift.start_s, v.start_window.start_s),
-                    min(v.shift.end_s, v.start_window.end_s),
-                )
-                tdim.CumulVar(routing.Start(s)).SetRange(lo, max(lo, hi))
-            if v.end_window is not None:
-                lo, hi = (
-                    max(v.shift.start_s, v.end_window.start_s),
-                    min(v.shift.end_s, v.end_window.end_s),
-                )
-                tdim.CumulVar(routing.End(s)).SetRange(lo, max(lo, hi))
-            span = v.route_duration_limit_s()  # max duty, and continuous driving without rests
-            if span is not None:
-                tdim.SetSpanUpperBoundForVehicle(span, s)
-            routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(s)))
-            routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(routing.Start(s)))
-        if problem.weights.balance_per_hour > 0:
-            tdim.SetGlobalSpanCostCoefficient(
-                int(round(problem.weights.balance_per_hour * COST_SCALE / 3600.0))
-            )
-
-        # ---- capacities ----
-        seats_cb = routing.RegisterUnaryTransitVector(seats)
-        routing.AddDimensionWithVehicleCapacity(
-            seats_cb, 0, [v.seats for v in vehicles], True, "seats"
-        )
-        if any(w for w in wheel):
-            wheel_cb = routing.RegisterUnaryTransitVector(wheel)
-            routing.AddDimensionWithVehicleCapacity(
-                wheel_cb, 0, [v.wheelchairs for v in vehicles], True, "wheelchairs"
-            )
-
-        # ---- requests ----
-        pair_limits: list[int] = []
-        for q, r in enumerate(requests):
-            p_node, d_node = 2 * nv + 2 * q, 2 * nv + 2 * q + 1
-            pi, di = manager.NodeToIndex(p_node), manager.NodeToIndex(d_node)
-            ptw, dtw = stop_window(problem, r, "pickup"), stop_window(problem, r, "dropoff")
-            assert ptw is not None and dtw is not None  # guaranteed by the feasible-alone filter
-            tdim.CumulVar(pi).SetRange(ptw.start_s, ptw.end_s)
-            tdim.CumulVar(di).SetRange(dtw.start_s, dtw.end_s)
-            routing.AddPickupAndDelivery(pi, di)
-            if opts.hard_pairs:
-                solver.Add(routing.VehicleVar(pi) == routing.VehicleVar(di))
-                solver.Add(tdim.CumulVar(pi) <= tdim.CumulVar(di))
-            limit = problem.boarding_s(r) + problem.max_ride_s(r)
-            if opts.hard_ride:
-                solver.Add(tdim.CumulVar(di) - tdim.CumulVar(pi) <= limit)
-            pair_limits.append(limit)
-            slots = [slot_of[k] for k in allowed[r.id]]
-            if len(slots) < nv:
-                # SetAllowedVehiclesForIndex takes an absl::Span that the 9.15 Python wrapper
-                # cannot build; restricting the vehicle variable is the equivalent (-1: refused).
-                routing.VehicleVar(pi).SetValues([-1, *slots])
-                routing.VehicleVar(di).SetValues([-1, *slots])
-            penalty = int(round(problem.weights.refusal_penalty * r.priority * COST_SCALE / 2))
-            if opts.pair_disjunction:
-                routing.AddDisjunction([pi, di], 2 * penalty, 2)
-            else:
-                routing.AddDisjunction([pi], penalty)
-                routing.AddDisjunction([di], penalty)
-            routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(pi))
-            routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(di))
-        # linked trips: the outbound and its return are performed both or neither (their order
-        # is in the windows: dispatcher.solver.linked)
-        if opts.link_activity:
-            q_of = {r.id: q for q, r in enumerate(requests)}
-            for o, back in problem.linked_pairs():
-                if o.id in q_of and back.id in q_of:
-                    a = manager.NodeToIndex(2 * nv + 2 * q_of[o.id])
-                    b = manager.NodeToIndex(2 * nv + 2 * q_of[back.id])
-                    solver.Add(routing.ActiveVar(a) == routing.ActiveVar(b))
-        if pinned:  # live re-optimisation: done and on-board requests stay on their vehicle
-            slot_by_id = {v.id: s for s, v in enumerate(vehicles)}
-            for q, r in enumerate(requests):
-                if r.id in pinned and pinned[r.id] in slot_by_id:
-                    for node in (2 * nv + 2 * q, 2 * nv + 2 * q + 1):
-                        routing.VehicleVar(manager.NodeToIndex(node)).SetValues(
-                            [-1, slot_by_id[pinned[r.id]]]
-                        )
-        # The hard constraint above is what makes plans right; the limit function tells the
-        # search filters about it (measured: 5x faster first plans on 400 requests).
-        for q, limit in enumerate(pair_limits):
-            tdim.SetPickupToDeliveryLimitFunctionForPair(lambda a, b, _l=limit: _l, q)
-
-        # ---- breaks, inside the route of their vehicle ----
-        break_vars: dict[int, list[pywrapcp.IntervalVar]] = {}
-        for s, v in enumerate(vehicles):
-            brks = usable_breaks(v) or ()
-            if not brks:
-                continue
-            ivs = []
-            for j, b in enumerate(brks):
-                iv = solver.FixedDurationIntervalVar(
-                    b.window.start_s,
-                    b.window.end_s - b.duration_s,
-                    b.duration_s,
-                    False,
-                    f"break_{v.id}_{j}",
-                )
-                solver.Add(iv.StartExpr() >= tdim.CumulVar(routing.Start(s)))
-                solver.Add(iv.EndExpr() <= tdim.CumulVar(routing.End(s)))
-                ivs.append(iv)
-            for a, b2 in zip(ivs, ivs[1:], strict=False):
-                solver.Add(b2.StartExpr() >= a.EndExpr())
-            tdim.SetBreakIntervalsOfVehicle(ivs, s, service)
-            if v.max_driving_s is not None and v.resting_breaks():
-                # at most max_driving_s of the time dimension (elapsed time, not driving alone)
-                # between the route's start, its breaks of at least driving_break_s and its end
-                tdim.SetBreakDistanceDurationOfVehicle(v.max_driving_s, v.driving_break_s, s)
-            for iv in ivs:
-                routing.AddIntervalToAssignment(iv)
-            break_vars[s] = ivs
-
-        # ---- search ----
         limit_s = params.effective_time_limit_s
         first_only = limit_s <= 0
         if self._eliminating(problem, params, pinned, initial_routes):
@@ -542,50 +346,80 @@ class OrToolsSolver:
         use_alns = self._alns_applies(problem, params, vehicles, first_only, initial_routes, pinned)
         notes = ""  # what happened around OR-Tools' status, for the status detail
         if use_alns:
-            from dispatcher.solver import alns_gate
-
-            # The kernels load in the background since the solve began: wait for them a little
-            # while they load from numba's cache, not at all while they are being compiled.
-            left = limit_s - (time.perf_counter() - t0)
-            if alns_gate.ready(min(opts.kernel_wait_s, 0.25 * max(0.0, left))):
-                used = time.perf_counter() - t0
-                limit_s = used + max(0.0, limit_s - used) * (1.0 - params.alns_share)
-            else:
-                use_alns = False
+            limit_s, use_alns = self._wait_for_alns(params, t0, limit_s)
+            if not use_alns:
                 notes += "_ALNS_NOT_READY"
-                log.info("the ALNS layer's kernels are not ready (%s)", alns_gate.state())
         # What is left of the budget once the model is built, minus a share for timing the
         # routes and explaining refusals afterwards.
-        reserve = min(0.1 * limit_s, 0.002 * nr + 0.05)
-        search_end = t0 + limit_s - reserve
-
-        def budget_ms() -> int:
-            return max(50, int(1000 * (search_end - time.perf_counter())))
-
-        # A portfolio moves on from a heuristic whose search has stopped improving: the limit
-        # below (off unless a portfolio stage sets ``stall["after_s"]``) ends that stage early.
-        stall: dict[str, float] = {"after_s": math.inf, "best": math.inf, "last": 0.0, "n": 0}
-
-        def on_solution() -> None:  # records improvements only (GLS reports every move it accepts)
-            value = routing.CostVar().Value()
-            stall["n"] += 1
-            if value < stall["best"]:
-                stall["best"], stall["last"] = value, time.perf_counter()
-            cost = value / COST_SCALE
-            if not trace.solutions or cost < trace.solutions[-1][1]:
-                trace.solutions.append((time.perf_counter() - t0, cost))
-
-        routing.AddAtSolutionCallback(on_solution)
-
-        def stalled() -> bool:
-            return (
-                stall["best"] < math.inf and time.perf_counter() - stall["last"] > stall["after_s"]
-            )
-
-        routing.AddSearchMonitor(solver.CustomLimit(stalled))
+        reserve = min(0.1 * limit_s, 0.002 * len(requests) + 0.05)
+        run = _Run(m, t0, t0 + limit_s - reserve, trace)
         trace.build_s = time.perf_counter() - t0
         t_search = time.perf_counter()
+        sp = self._search_parameters(m, params, first_only, run)
+        if initial_routes:
+            run.from_routes(sp, initial_routes)
+        if run.sol is None and (first_only or pinned):
+            # a first plan only (no time limit: the heuristic runs to its end), or a live
+            # re-optimisation that found nothing from its routes
+            run.solve(sp)
+        elif run.sol is None:
+            self._large_day_search(run, sp, params, limit_s)
+        status = run.status + notes
+        trace.search_s = time.perf_counter() - t_search
+        if run.sol is None and run.greedy is None:
+            log.warning("OR-Tools found no plan (%s); every request is refused", status)
+            return SolveStatus.NO_PLAN, status, [], [r.id for r in requests], 0.0
+        optimal = run.code == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL
 
+        # ---- read the routes (improved by the ALNS when it applies) and time them ----
+        node_routes: list[list[int]]
+        hints: list[list[int]]
+        if run.sol is None:  # the greedy insertion's plan
+            assert run.greedy is not None
+            node_routes, hints = run.greedy, [[] for _ in run.greedy]
+            objective = run.greedy_cost / COST_SCALE
+        else:
+            objective = run.sol.ObjectiveValue() / COST_SCALE
+            node_routes, hints = m.read_routes(run.sol)
+        if use_alns:
+            improved = self._refine_with_alns(
+                m, vehicle_ids, allowed, node_routes, t0, alns_limit_s, reserve, params
+            )
+            if improved is not None:
+                changed = [a != b for a, b in zip(node_routes, improved[0], strict=True)]
+                node_routes, objective = improved
+                status = f"ALNS_{status}"
+                optimal = False
+                hints = [[] if c else h for c, h in zip(changed, hints, strict=True)]
+        t_sched = time.perf_counter()
+        routes, served, dropped_late = _timed_routes(m, node_routes, hints, run.sol)
+        trace.schedule_s = time.perf_counter() - t_sched
+        trace.unschedulable = len(dropped_late)
+        if dropped_late:
+            log.warning(
+                "%d request(s) could not be timed on their route and are refused", len(dropped_late)
+            )
+            status += "_RETIMED"
+            optimal = False
+        refused = [r.id for r in requests if r.id not in served]
+        outcome = SolveStatus.OPTIMAL if optimal else SolveStatus.SOLVED
+        return outcome, status, routes, refused, objective
+
+    def _wait_for_alns(self, params: SolverParams, t0: float, limit_s: float) -> tuple[float, bool]:
+        """The kernels load in the background since the solve began: wait for them a little
+        while they load from numba's cache, not at all while they are being compiled. Returns
+        OR-Tools' time limit and whether the ALNS layer runs."""
+        left = limit_s - (time.perf_counter() - t0)
+        if alns_gate.ready(min(self.options.kernel_wait_s, 0.25 * max(0.0, left))):
+            used = time.perf_counter() - t0
+            return used + max(0.0, limit_s - used) * (1.0 - params.alns_share), True
+        log.info("the ALNS layer's kernels are not ready (%s)", alns_gate.state())
+        return limit_s, False
+
+    def _search_parameters(
+        self, m: DarpModel, params: SolverParams, first_only: bool, run: _Run
+    ) -> SearchParameters:
+        opts = self.options
         sp = pywrapcp.DefaultRoutingSearchParameters()
         first = opts.first_solution or params.first_solution
         sp.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)
@@ -600,7 +434,6 @@ class OrToolsSolver:
             ops = sp.local_search_operators
             ops.use_path_lns = optional_boolean_pb2.BOOL_TRUE
             ops.use_inactive_lns = optional_boolean_pb2.BOOL_TRUE
-
         if first_only:
             sp.solution_limit = 1
             sp.local_search_metaheuristic = (
@@ -612,178 +445,64 @@ class OrToolsSolver:
             )
             if params.solution_limit is not None:
                 sp.solution_limit = params.solution_limit
-            sp.time_limit.FromMilliseconds(budget_ms())
-        node_of = {
-            (r.id, kind): 2 * nv + 2 * q + (kind == "dropoff")
-            for q, r in enumerate(requests)
-            for kind in ("pickup", "dropoff")
-        }
-        sol = None
-        code, status = -1, ""
-        greedy: list[list[int]] | None = None  # the greedy insertion's routes, when they win
-        greedy_cost = math.inf
-        if initial_routes:
-            start_routes = [
-                [
-                    manager.NodeToIndex(node_of[st])
-                    for st in initial_routes.get(v.id, ())
-                    if st in node_of
-                ]
-                for v in vehicles
-            ]
-            routing.CloseModelWithParameters(sp)
-            initial = routing.ReadAssignmentFromRoutes(start_routes, True)
-            if initial is not None:
-                sol = routing.SolveFromAssignmentWithParameters(initial, sp)
-                code = routing.status()
-                status = _status_name(code)
-            else:
-                log.warning(
-                    "the initial routes are not a solution of the model; searching from scratch"
-                )
-        if sol is None and (first_only or pinned):
-            # a first plan only (no time limit: the heuristic runs to its end), or a live
-            # re-optimisation that found nothing from its routes
-            sol = routing.SolveWithParameters(sp)
-            code = routing.status()
-            status = _status_name(code)
-        elif sol is None:
-            # A large day first gets a plan from the exact greedy insertion (anytime: it stops
-            # at the end of the search's time, refusing what it has not reached): OR-Tools'
-            # first-solution heuristic may not finish in time on it, and stopped short it
-            # leaves nothing. OR-Tools then searches with the time left, from a faster
-            # heuristic when that time is short for the day's size; the cheaper plan wins.
-            if len(requests) >= opts.greedy_min_requests:
-                greedy, greedy_cost = self._greedy_first_plan(
-                    problem, requests, vehicles, node_of, arc_cost, search_end, t0
-                )
-            left_s = search_end - time.perf_counter()
-            if left_s > 0.05:
-                large = len(requests) >= opts.greedy_min_requests
-                quick = large and left_s < opts.quick_start_s * len(requests)
-                first = QUICK_FIRST_SOLUTION if quick else first
-                sp.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)
-                sp.time_limit.FromMilliseconds(budget_ms())
-                if len(opts.portfolio) > 1 and limit_s >= opts.portfolio_min_s and not quick:
-                    sol, status, code = _portfolio(
-                        routing,
-                        sp,
-                        [first, *[f for f in opts.portfolio if f != first]],
-                        budget_ms,
-                        stall,
-                        opts.stall_share * limit_s,
-                    )
-                else:
-                    sol = routing.SolveWithParameters(sp)
-                    code = routing.status()
-                    status = _status_name(code) + (f"_{first}" if quick else "")
-                if stall["n"] == 0:
-                    sol = None  # cut short before its first plan: every request unperformed
-            if greedy is None and sol is None and search_end - time.perf_counter() > 0.0:
-                greedy, greedy_cost = self._greedy_first_plan(
-                    problem, requests, vehicles, node_of, arc_cost, search_end, t0
-                )
-            if greedy is not None and (sol is None or greedy_cost <= sol.ObjectiveValue()):
-                sol, code = None, routing_enums_pb2.RoutingSearchStatus.ROUTING_NOT_SOLVED
-                status = "GREEDY_INSERTION" + (f"_OVER_{status}" if status else "")
-            else:
-                greedy = None
-        status += notes
-        trace.search_s = time.perf_counter() - t_search
-        if sol is None and greedy is None:
-            log.warning("OR-Tools found no plan (%s); every request is refused", status)
-            return SolveStatus.NO_PLAN, status, [], [r.id for r in requests], 0.0
-        optimal = code == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL
+            sp.time_limit.FromMilliseconds(run.budget_ms())
+        return sp
 
-        # ---- read the routes (improved by the ALNS when it applies) and time them ----
-        node_routes: list[list[int]] = []
-        hints: list[list[int]] = []
-        if sol is None:  # the greedy insertion's plan
-            assert greedy is not None
-            node_routes, hints = greedy, [[] for _ in greedy]
-            objective = greedy_cost / COST_SCALE
+    def _large_day_search(
+        self, run: _Run, sp: SearchParameters, params: SolverParams, limit_s: float
+    ) -> None:
+        """A large day first gets a plan from the exact greedy insertion (anytime: it stops at
+        the end of the search's time, refusing what it has not reached): OR-Tools'
+        first-solution heuristic may not finish in time on it, and stopped short it leaves
+        nothing. OR-Tools then searches with the time left, from a faster heuristic when that
+        time is short for the day's size; the cheaper plan wins."""
+        opts = self.options
+        m = run.model
+        large = len(m.requests) >= opts.greedy_min_requests
+        if large:
+            self._greedy_first_plan(run)
+        left_s = run.search_end - time.perf_counter()
+        if left_s > 0.05:
+            quick = large and left_s < opts.quick_start_s * len(m.requests)
+            first = (
+                QUICK_FIRST_SOLUTION if quick else (opts.first_solution or params.first_solution)
+            )
+            sp.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)
+            sp.time_limit.FromMilliseconds(run.budget_ms())
+            if len(opts.portfolio) > 1 and limit_s >= opts.portfolio_min_s and not quick:
+                run.sol, run.status, run.code = _portfolio(
+                    m.routing,
+                    sp,
+                    [first, *[f for f in opts.portfolio if f != first]],
+                    run.budget_ms,
+                    run.stall,
+                    opts.stall_share * limit_s,
+                )
+            else:
+                run.solve(sp, f"_{first}" if quick else "")
+            if run.stall["n"] == 0:
+                run.sol = None  # cut short before its first plan: every request unperformed
+        if run.greedy is None and run.sol is None and run.search_end - time.perf_counter() > 0.0:
+            self._greedy_first_plan(run)
+        if run.greedy is not None and (
+            run.sol is None or run.greedy_cost <= run.sol.ObjectiveValue()
+        ):
+            run.sol, run.code = None, routing_enums_pb2.RoutingSearchStatus.ROUTING_NOT_SOLVED
+            run.status = "GREEDY_INSERTION" + (f"_OVER_{run.status}" if run.status else "")
         else:
-            objective = sol.ObjectiveValue() / COST_SCALE
-            for s in range(nv):
-                idx = routing.Start(s)
-                nodes: list[int] = []
-                hint = [sol.Min(tdim.CumulVar(idx))]
-                idx = sol.Value(routing.NextVar(idx))
-                while not routing.IsEnd(idx):
-                    nodes.append(manager.IndexToNode(idx))
-                    hint.append(sol.Min(tdim.CumulVar(idx)))
-                    idx = sol.Value(routing.NextVar(idx))
-                hint.append(sol.Min(tdim.CumulVar(idx)))
-                node_routes.append(nodes)
-                hints.append(hint)
-        if use_alns:
-            improved = self._refine_with_alns(
-                problem,
-                requests,
-                vehicles,
-                vehicle_ids,
-                allowed,
-                node_routes,
-                t0,
-                alns_limit_s,
-                reserve,
-                params,
-            )
-            if improved is not None:
-                changed = [a != b for a, b in zip(node_routes, improved[0], strict=True)]
-                node_routes, objective = improved
-                status = f"ALNS_{status}"
-                optimal = False
-                hints = [[] if c else h for c, h in zip(changed, hints, strict=True)]
-        t_sched = time.perf_counter()
-        routes: list[Route] = []
-        served: set[str] = set()
-        dropped_late: list[str] = []
-        for s, v in enumerate(vehicles):
-            stops: list[Stop] = []
-            for node in node_routes[s]:
-                q, is_drop = divmod(node - 2 * nv, 2)
-                stops.append((requests[q], "dropoff" if is_drop else "pickup"))
-            if not stops:
-                continue
-            hint_breaks: list[int | None] = (
-                [sol.StartValue(iv) for iv in break_vars.get(s, [])] if sol is not None else []
-            )
-            route, removed = _time_route(problem, v, stops, hints[s] or None, hint_breaks)
-            dropped_late += removed
-            if route is not None:
-                routes.append(route)
-                served.update(vis.request_id for vis in route.visits)
-        trace.schedule_s = time.perf_counter() - t_sched
-        trace.unschedulable = len(dropped_late)
-        if dropped_late:
-            log.warning(
-                "%d request(s) could not be timed on their route and are refused", len(dropped_late)
-            )
-            status += "_RETIMED"
-            optimal = False
-        refused = [r.id for r in requests if r.id not in served]
-        outcome = SolveStatus.OPTIMAL if optimal else SolveStatus.SOLVED
-        return outcome, status, routes, refused, objective
+            run.greedy = None
 
-    def _greedy_first_plan(
-        self,
-        problem: Problem,
-        requests: Sequence[Request],
-        vehicles: Sequence[Vehicle],
-        node_of: dict[tuple[str, str], int],
-        arc_cost: Sequence[np.ndarray],
-        deadline: float,
-        t0: float,
-    ) -> tuple[list[list[int]], float]:
-        """A plan from the exact greedy insertion (:func:`_greedy_plan`) until ``deadline``, as
-        node routes per vehicle slot, and its cost in the model's objective units (arcs, fixed
-        costs, refusal penalties: comparable with OR-Tools' objective)."""
-        nv = len(vehicles)
+    def _greedy_first_plan(self, run: _Run) -> None:
+        """A plan from the exact greedy insertion (:func:`dispatcher.solver.repair.greedy_plan`)
+        until the search's end, as node routes per vehicle slot, and its cost in the model's
+        objective units (arcs, fixed costs, refusal penalties: comparable with OR-Tools'
+        objective), kept in ``run``."""
+        m, problem = run.model, run.model.problem
         per_refusal = EXPLAIN_S_PER_VEHICLE * len(problem.vehicles)
-        plan, left = _greedy_plan(problem, requests, deadline, per_refusal)
-        slot = {v.id: s for s, v in enumerate(vehicles)}
-        routes: list[list[int]] = [[] for _ in vehicles]
+        plan, left = greedy_plan(problem, m.requests, run.search_end, per_refusal)
+        slot = {v.id: s for s, v in enumerate(m.vehicles)}
+        node_of = m.node_of()
+        routes: list[list[int]] = [[] for _ in m.vehicles]
         for route in plan.routes:
             if route.vehicle_id in slot:  # (a vehicle out of the model serves no one alone)
                 routes[slot[route.vehicle_id]] = [
@@ -791,17 +510,18 @@ class OrToolsSolver:
                 ]
         cost = 0.0
         served = {n for nodes in routes for n in nodes}
-        for q, r in enumerate(requests):
-            if 2 * nv + 2 * q not in served:
-                cost += 2 * round(problem.weights.refusal_penalty * r.priority * COST_SCALE / 2)
+        for q, r in enumerate(m.requests):
+            if m.node(q, "pickup") not in served:
+                cost += 2 * refusal_penalty(problem, r)
         for s, nodes in enumerate(routes):
             if nodes:
-                path = [s, *nodes, nv + s]
-                cost += float(sum(arc_cost[s][a, b] for a, b in zip(path, path[1:], strict=False)))
-                cost += round(vehicles[s].fixed_cost * COST_SCALE)
-        self.trace.solutions.append((time.perf_counter() - t0, cost / COST_SCALE))
+                path = [s, *nodes, m.nv + s]
+                arcs = m.arc_cost[s]
+                cost += float(sum(arcs[a, b] for a, b in zip(path, path[1:], strict=False)))
+                cost += round(m.vehicles[s].fixed_cost * COST_SCALE)
+        self.trace.solutions.append((time.perf_counter() - run.t0, cost / COST_SCALE))
         log.info("greedy insertion: %d request(s) left out", len(left))
-        return routes, cost
+        run.greedy, run.greedy_cost = routes, cost
 
     def _alns_applies(
         self,
@@ -820,15 +540,11 @@ class OrToolsSolver:
         too_short = params.effective_time_limit_s < self.options.alns_min_s
         if params.solution_limit is not None or too_short:
             return False
-        from dispatcher.solver import alns_gate  # numba itself loads in the background
-
         return alns_gate.available() and alns_gate.applicable(problem, vehicles)
 
     def _refine_with_alns(
         self,
-        problem: Problem,
-        requests: Sequence[Request],
-        vehicles: Sequence[Vehicle],
+        m: DarpModel,
         vehicle_ids: Sequence[int],
         allowed: dict[str, list[int]],
         node_routes: list[list[int]],
@@ -839,15 +555,14 @@ class OrToolsSolver:
     ) -> tuple[list[list[int]], float] | None:
         """The ALNS on the OR-Tools routes until the time limit (minus ``reserve``); None if it
         found nothing better."""
-        from dispatcher.solver import alns
+        from dispatcher.solver import alns  # (numba loads with it: only when the layer runs)
 
         slot_of = {k: s for s, k in enumerate(vehicle_ids)}
-        model = alns.build_model(
-            problem, requests, vehicles, [[slot_of[k] for k in allowed[r.id]] for r in requests]
-        )
+        slots = [[slot_of[k] for k in allowed[r.id]] for r in m.requests]
+        model = alns.build_model(m.problem, m.requests, m.vehicles, slots)
         budget = limit_s - (time.perf_counter() - t0) - reserve
         served = sum(len(nodes) for nodes in node_routes) // 2
-        if budget <= 0.05 and served == len(requests):
+        if budget <= 0.05 and served == len(m.requests):
             return None
         # out of time with requests left out (a short limit, or the kernels loading in a new
         # process): the ALNS still gives them one greedy repair, which is fast
@@ -859,6 +574,126 @@ class OrToolsSolver:
         for t, obj in res.trace:
             self.trace.solutions.append((at + t, obj / COST_SCALE))
         return res.routes, res.objective / COST_SCALE
+
+
+def _allowed_vehicles(problem: Problem, vehicles: Sequence[int]) -> dict[str, list[int]]:
+    """Per request, the vehicles (problem indices, among ``vehicles``) able to serve it alone;
+    the two halves of a linked trip both or neither. Vehicles that look alike to a request
+    are judged once."""
+    allowed: dict[str, list[int]] = {}
+    cache: dict[tuple[object, ...], bool] = {}
+    for r in problem.requests:
+        ok = []
+        for k in vehicles:
+            v = problem.vehicles[k]
+            key = (
+                r.id,
+                v.start,
+                v.end,
+                v.shift,
+                usable_breaks(v),
+                v.seats >= r.seats,
+                v.wheelchairs >= r.wheelchairs,
+                v.kind,
+                v.max_duration_s,
+                v.max_driving_s,
+                v.driving_break_s,
+                v.start_window,
+                v.end_window,
+                v.allowed_stops,
+                v.home,
+                v.max_km_from_home,
+            )
+            if key not in cache:
+                cache[key] = feasible_alone(problem, r, v)
+            if cache[key]:
+                ok.append(k)
+        allowed[r.id] = ok
+    for o, back in problem.linked_pairs():  # both halves or neither: in the model, or out
+        if not allowed[o.id] or not allowed[back.id]:
+            allowed[o.id] = allowed[back.id] = []
+    return allowed
+
+
+class _Run:
+    """One search on a built model: its time budget, the stall limit of a portfolio stage, and
+    the plan found so far (an OR-Tools assignment, or the greedy insertion's node routes)."""
+
+    def __init__(self, model: DarpModel, t0: float, search_end: float, trace: SearchTrace):
+        self.model, self.t0, self.search_end, self.trace = model, t0, search_end, trace
+        self.sol: pywrapcp.Assignment | None = None
+        self.code, self.status = -1, ""
+        self.greedy: list[list[int]] | None = None  # the greedy insertion's routes, if they win
+        self.greedy_cost = math.inf
+        # A portfolio moves on from a heuristic whose search has stopped improving: the limit
+        # below (off unless a portfolio stage sets ``stall["after_s"]``) ends that stage early.
+        self.stall: dict[str, float] = {"after_s": math.inf, "best": math.inf, "last": 0.0, "n": 0}
+        routing = model.routing
+        # (bound methods kept on self: OR-Tools holds the callbacks for the whole search)
+        self._solution_cb, self._stalled_cb = self._on_solution, self._stalled
+        routing.AddAtSolutionCallback(self._solution_cb)
+        routing.AddSearchMonitor(routing.solver().CustomLimit(self._stalled_cb))
+
+    def budget_ms(self) -> int:
+        return max(50, int(1000 * (self.search_end - time.perf_counter())))
+
+    def _on_solution(self) -> None:  # records improvements only (GLS reports every move)
+        value = self.model.routing.CostVar().Value()
+        stall, trace = self.stall, self.trace
+        stall["n"] += 1
+        if value < stall["best"]:
+            stall["best"], stall["last"] = value, time.perf_counter()
+        cost = value / COST_SCALE
+        if not trace.solutions or cost < trace.solutions[-1][1]:
+            trace.solutions.append((time.perf_counter() - self.t0, cost))
+
+    def _stalled(self) -> bool:
+        stall = self.stall
+        return stall["best"] < math.inf and time.perf_counter() - stall["last"] > stall["after_s"]
+
+    def solve(self, sp: SearchParameters, suffix: str = "") -> None:
+        routing = self.model.routing
+        self.sol = routing.SolveWithParameters(sp)
+        self.code = routing.status()
+        self.status = _status_name(self.code) + suffix
+
+    def from_routes(self, sp: SearchParameters, initial_routes: InitialRoutes) -> None:
+        """Search from the given routes (a live re-optimisation), if they are a solution."""
+        routing = self.model.routing
+        start_routes = self.model.start_routes(initial_routes)
+        routing.CloseModelWithParameters(sp)
+        initial = routing.ReadAssignmentFromRoutes(start_routes, True)
+        if initial is None:
+            log.warning(
+                "the initial routes are not a solution of the model; searching from scratch"
+            )
+            return
+        self.sol = routing.SolveFromAssignmentWithParameters(initial, sp)
+        self.code = routing.status()
+        self.status = _status_name(self.code)
+
+
+def _timed_routes(
+    m: DarpModel,
+    node_routes: Sequence[Sequence[int]],
+    hints: Sequence[Sequence[int]],
+    sol: pywrapcp.Assignment | None,
+) -> tuple[list[Route], set[str], list[str]]:
+    """The node routes timed by the schedule: (routes, served ids, ids that could not be
+    timed on their route)."""
+    routes: list[Route] = []
+    served: set[str] = set()
+    dropped_late: list[str] = []
+    for s, v in enumerate(m.vehicles):
+        stops: list[Stop] = [m.stop_of(node) for node in node_routes[s]]  # type: ignore[misc]
+        if not stops:
+            continue
+        route, removed = time_route(m.problem, v, stops, hints[s] or None, m.break_starts(sol, s))
+        dropped_late += removed
+        if route is not None:
+            routes.append(route)
+            served.update(vis.request_id for vis in route.visits)
+    return routes, served, dropped_late
 
 
 def _portfolio(
@@ -898,127 +733,6 @@ def _portfolio(
     if best is None:
         return None, status, code
     return best[1], best[2], best[3]
-
-
-def _reinsert(
-    problem: Problem,
-    routes: list[Route],
-    dropped: Sequence[str],
-    objective: float,
-    deadline: float = math.inf,
-) -> tuple[list[Route], list[str], float]:
-    """Insert what the search left out (each request here is feasible alone), most important and
-    longest first, with the exact real-time insertion, until ``deadline`` (``perf_counter``
-    time); returns the routes, who is still refused and the objective corrected by the
-    insertions' estimates."""
-    from dispatcher.solver.insertion import (  # the insertion module imports schedule only
-        ScreenCache,
-        find_insertion,
-    )
-
-    byid = {r.id: r for r in problem.requests}
-    plan = Plan(routes=tuple(routes))
-    left: list[str] = []
-    served = set(plan.served_ids)
-    # a linked trip goes in whole: both halves (outbound first), or the half whose other half is
-    # served; a half whose other half is out of reach (not feasible alone) stays out
-    todo: list[list[str]] = []
-    for unit in units(problem, dropped):
-        mate = problem.partner_id(unit[0]) if len(unit) == 1 else None
-        if mate is None or mate in served:
-            todo.append(unit)
-        else:
-            left += unit
-
-    def rank(unit: list[str]) -> tuple[int, int]:
-        return (
-            -max(byid[rid].priority for rid in unit),
-            -sum(problem.direct_s(byid[rid]) for rid in unit),
-        )
-
-    cache = ScreenCache()
-    for unit in sorted(todo, key=rank):
-        if time.perf_counter() > deadline:
-            left += unit
-            continue
-        trial, added = plan, 0.0
-        for rid in unit:
-            ins = find_insertion(problem, trial, byid[rid], requests_by_id=byid, cache=cache)
-            if ins is None:
-                break
-            trial, added = ins.plan, added + ins.added_cost
-        else:
-            plan = trial
-            objective += added - sum(
-                problem.weights.refusal_penalty * byid[rid].priority for rid in unit
-            )
-            continue
-        left += unit
-    if len(left) < len(dropped):
-        log.info("re-inserted %d refused request(s) after the search", len(dropped) - len(left))
-    order = {rid: k for k, rid in enumerate(dropped)}
-    return list(plan.routes), sorted(left, key=order.__getitem__), objective
-
-
-def _greedy_plan(
-    problem: Problem, requests: Sequence[Request], deadline: float, per_left_s: float
-) -> tuple[Plan, list[str]]:
-    """A plan built by inserting ``requests`` one at a time, most important and earliest first,
-    each at its cheapest exact position (:func:`dispatcher.solver.insertion.find_insertion`),
-    until ``deadline`` (``perf_counter`` time) minus ``per_left_s`` per request not inserted
-    yet (the time to explain its refusal). Returns the plan and the ids left out."""
-    from dispatcher.solver.insertion import ScreenCache, find_insertion
-
-    byid = {r.id: r for r in problem.requests}
-    order = sorted(requests, key=lambda r: (-r.priority, problem.pickup_tw(r).start_s, r.id))
-    plan = Plan(routes=())
-    cache = ScreenCache()
-    left: list[str] = []
-    for k, r in enumerate(order):
-        if time.perf_counter() > deadline - per_left_s * (len(order) - k):
-            left += [x.id for x in order[k:]]
-            break
-        ins = find_insertion(problem, plan, r, requests_by_id=byid, cache=cache, kpis=False)
-        if ins is None:
-            left.append(r.id)
-        else:
-            plan = ins.plan
-    return plan, left
-
-
-def _time_route(
-    problem: Problem,
-    vehicle: Vehicle,
-    stops: list[Stop],
-    hint: Sequence[int] | None,
-    hint_breaks: Sequence[int | None] | None,
-) -> tuple[Route | None, list[str]]:
-    """Time the route; if its order cannot be timed (it should always can), drop requests one at
-    a time, last picked up first, until it can. Returns the route and the dropped ids."""
-    removed: list[str] = []
-    route = RouteTimer(problem, vehicle, stops).schedule(hint, hint_breaks)
-    while route is None and stops:
-        candidates = list(dict.fromkeys(r.id for r, _ in stops))
-        best: tuple[str, list[Stop], Route | None] | None = None
-        for rid in reversed(candidates):
-            trial = [st for st in stops if st[0].id != rid]
-            if not trial:
-                best = (rid, trial, None)
-                break
-            rt = RouteTimer(problem, vehicle, trial).schedule()
-            if rt is not None:
-                best = (rid, trial, rt)
-                break
-        if best is None:
-            rid = candidates[-1]
-            stops = [st for st in stops if st[0].id != rid]
-            removed.append(rid)
-            continue
-        removed.append(best[0])
-        stops, route = best[1], best[2]
-        if not stops:
-            return None, removed
-    return route, removed
 
 
 def solve(problem: Problem, params: SolverParams | None = None) -> Plan:

@@ -487,7 +487,8 @@ class Store:
             row = s.execute(select(ServiceDay.plan_json).where(ServiceDay.day == day)).one_or_none()
             if row is None:
                 raise NotFoundError(f"{day.isoformat()} is not a service day", "day")
-            return row[0]
+            plan: dict[str, Any] | None = row[0]
+            return plan
 
     # ---- requests ---------------------------------------------------------------------------
     def add_requests(

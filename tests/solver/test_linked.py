@@ -25,8 +25,9 @@ from dispatcher.solver import alns
 from dispatcher.solver.alns_kernels import HAVE_NUMBA
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.explain import explain_rejections
-from dispatcher.solver.linked import drop_orphans, settle_pair, split_s
+from dispatcher.solver.linked import settle_pair, split_s
 from dispatcher.solver.live import LiveDay, build_day
+from dispatcher.solver.repair import drop_orphans
 from dispatcher.solver.routing import OrToolsSolver, SearchOptions
 from dispatcher.solver.schedule import RouteTimer, feasible_alone, stop_window
 from tests.solver.strategies import build_route, linked_problems

@@ -25,7 +25,8 @@ from dispatcher.model import (
     Vehicle,
 )
 from dispatcher.solver.checker import check_plan
-from dispatcher.solver.routing import OrToolsSolver, SearchOptions, _reinsert, solve
+from dispatcher.solver.repair import reinsert
+from dispatcher.solver.routing import OrToolsSolver, SearchOptions, solve
 from dispatcher.solver.schedule import feasible_alone, feasible_alone_on_any, schedule_route
 
 H = 3600
@@ -514,7 +515,7 @@ def test_reinsert_puts_a_left_out_request_back_into_the_plan() -> None:
 
     without = remove_from_plan(p, plan, "r3")
     assert "r3" not in served(without)
-    routes, left, objective = _reinsert(
+    routes, left, objective = reinsert(
         p, list(without.routes), ["r3"], 100.0 + p.weights.refusal_penalty
     )
     assert left == []

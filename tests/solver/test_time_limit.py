@@ -13,7 +13,8 @@ from dispatcher.model import Problem, SolverParams
 from dispatcher.solver import alns_gate
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.explain import explain_rejections
-from dispatcher.solver.routing import OrToolsSolver, SearchOptions, _greedy_plan
+from dispatcher.solver.repair import greedy_plan
+from dispatcher.solver.routing import OrToolsSolver, SearchOptions
 from tests.solver.conftest import tiny_problem
 from tests.solver.strategies import problems
 
@@ -35,9 +36,9 @@ def test_plans_from_the_greedy_first_plan_pass_the_checker(problem: Problem) -> 
 
 def test_the_greedy_plan_stops_at_its_deadline() -> None:
     p = tiny_problem()
-    plan, left = _greedy_plan(p, list(p.requests), time.perf_counter() - 1.0, 0.0)
+    plan, left = greedy_plan(p, list(p.requests), time.perf_counter() - 1.0, 0.0)
     assert not plan.routes and left == ["r1", "r2"]
-    plan, left = _greedy_plan(p, list(p.requests), time.perf_counter() + 60.0, 0.0)
+    plan, left = greedy_plan(p, list(p.requests), time.perf_counter() + 60.0, 0.0)
     assert not left and sorted(plan.served_ids) == ["r1", "r2"]
     assert check_plan(p, plan.__class__(plan.routes)).ok
 
