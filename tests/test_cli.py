@@ -57,7 +57,7 @@ def test_plan_examples_then_check_the_written_files(tmp_path: Path) -> None:
         str(tmp_path / "routes.geojson"),
     )
     assert p.returncode == 0, p.stderr + p.stdout
-    assert "checker: the plan satisfies every constraint" in p.stdout
+    assert "vérification : le plan respecte toutes les contraintes" in p.stdout
     plan = json.loads(out.read_text())
     served = {v["request_id"] for r in plan["routes"] for v in r["visits"]}
     refused = {j["request_id"] for j in plan["rejections"]}
@@ -95,7 +95,8 @@ def test_demo_small(tmp_path: Path) -> None:
         str(tmp_path),
     )
     assert p.returncode == 0, p.stderr + p.stdout
-    assert "served" in p.stdout and "checker: the plan satisfies every constraint" in p.stdout
+    assert "Demandes servies" in p.stdout
+    assert "vérification : le plan respecte toutes les contraintes" in p.stdout
     assert (tmp_path / "plan.json").exists() and (tmp_path / "routes.geojson").exists()
 
 
@@ -214,7 +215,7 @@ def test_params_file_is_validated_and_used(tmp_path: Path) -> None:
         str(tmp_path / "d"),
     )
     assert p.returncode == 0, p.stderr + p.stdout
-    assert "checker: the plan satisfies every constraint" in p.stdout
+    assert "vérification : le plan respecte toutes les contraintes" in p.stdout
 
 
 @pytest.mark.parametrize(
