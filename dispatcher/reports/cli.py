@@ -186,11 +186,13 @@ def scenario_run(
     time_limit: Annotated[
         float | None, typer.Option(help="Override the solver time limit per run (s).")
     ] = None,
+    lang: Lang = "fr",
 ) -> None:
     """Run every variant x seed, check every plan, write results.csv, report.md and plots."""
     from dispatcher.reports.report import write_scenario_report
     from dispatcher.scenario import load_scenario, run_scenario, with_overrides
 
+    lang = _lang(lang)
     sc = load_scenario(file)
     seed_list = None
     if seeds is not None:
@@ -218,7 +220,7 @@ def scenario_run(
         f"Running {n} plans ({len(sc.variants)} variants x {len(sc.seeds)} seeds) on {where}"
     ):
         result = run_scenario(sc, scheduler=scheduler, workers=workers, progress=progress)
-    md = write_scenario_report(result, target)
+    md = write_scenario_report(result, target, lang=lang)
     console.print(f"report written to {md} (table: {target / 'results.csv'})")
     if not all(r["check_ok"] for r in result.rows):
         err_console.print("some plans failed the checker (see report.md)")
