@@ -81,8 +81,12 @@ def map_cmd(
     out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("out/map.html"),
     lang: Lang = "fr",
     tiles: Annotated[
-        bool, typer.Option(help="Add the OpenStreetMap tile layer (needs the internet to draw).")
-    ] = False,
+        str | None,
+        typer.Option(
+            help="A background of map tiles, as a URL template (https://.../{z}/{x}/{y}.png; "
+            "'osm' for OpenStreetMap's), drawn when the tiles are reachable; default: none."
+        ),
+    ] = None,
     roads: Annotated[
         bool,
         typer.Option(help="Draw routes along the roads of the default graph (else straight legs)."),
@@ -101,7 +105,13 @@ refusals in red)."""
             network = RoadNetwork.default()
     with step("Drawing the routes"):
         path = write_plan_map(
-            p, pl, out, network, territory=territory_for_problem(p), tiles=tiles, lang=_lang(lang)
+            p,
+            pl,
+            out,
+            network,
+            territory=territory_for_problem(p),
+            tiles=True if tiles == "osm" else tiles,
+            lang=_lang(lang),
         )
     console.print(f"map written to {path}")
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from dispatcher.model import hhmm
 from dispatcher.reports.kpi_labels import KPI_LABELS, check_lang
-from dispatcher.reports.numbers import number, percent, signed
+from dispatcher.reports.numbers import WEEKDAYS_EN, WEEKDAYS_FR, long_date, number, percent, signed
 from dispatcher.scenario import DemandSpec, ScenarioResult
 
 # (row key, label key in KPI_LABELS, how shown: "n<decimals>", "p<decimals>" or "s<decimals>")
@@ -78,8 +78,6 @@ RUN_COLUMNS = (
     "solver_status",
     "check_ok",
 )
-WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 # The words of the report, French first (English with lang="en")
 T: dict[str, tuple[str, str]] = {
@@ -168,30 +166,6 @@ RUN_HEADERS: dict[str, tuple[str, str]] = {
     "solver_status": ("calcul", "solver"),
     "check_ok": ("vérifié", "checked"),
 }
-
-
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
-def long_date(day: date, lang: str) -> str:
-    """``mardi 1er décembre 2026`` (fr) or ``Tuesday 2026-12-01`` (en)."""
-    if lang != "fr":
-        return f"{WEEKDAYS_EN[day.weekday()]} {day.isoformat()}"
-    n = "1er" if day.day == 1 else str(day.day)
-    return f"{WEEKDAYS_FR[day.weekday()]} {n} {MONTHS_FR[day.month - 1]} {day.year}"
 
 
 def _t(key: str, lang: str) -> str:
