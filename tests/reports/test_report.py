@@ -111,6 +111,8 @@ def test_cli_scenario_run_and_bad_file(scenario_file: Path, tmp_path: Path) -> N
     bad.write_text(
         SCENARIO.replace("fleet.vehicles = 2", "fleet.vehicles = true"), encoding="utf-8"
     )
+    res = runner.invoke(_cli(), ["scenario", "run", str(scenario_file), "--lang", "de"])
+    assert res.exit_code == 2 and "--lang" in res.output
     res = runner.invoke(_cli(), ["scenario", "run", str(bad), "--out", str(tmp_path / "bad")])
     assert res.exit_code == 2
     assert "variants[1].fleet.vehicles" in res.output and "must be an integer" in res.output
