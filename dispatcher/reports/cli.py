@@ -199,6 +199,7 @@ def scenario_run(
     lang: Lang = "fr",
 ) -> None:
     """Run every variant x seed, check every plan, write results.csv, report.md and plots."""
+    from dispatcher.reports.numbers import number
     from dispatcher.reports.report import write_scenario_report
     from dispatcher.scenario import load_scenario, run_scenario, with_overrides
 
@@ -219,12 +220,19 @@ def scenario_run(
 
     def progress(k: int, total: int, r: Any) -> None:
         row = r.row
-        err_console.print(
-            f"[{k}/{total}] {row['variant']} / seed {row['seed']}: "
-            f"{row['served']} served, {row['refused']} refused, "
-            f"{row['cost_eur']:.0f} EUR, checker {'ok' if row['check_ok'] else 'FAILED'}",
-            highlight=False,
-        )
+        if lang == "fr":
+            line = (
+                f"{row['variant']} / graine {row['seed']} : {row['served']} servies, "
+                f"{row['refused']} refusées, {number(row['cost_eur'], 0)} €, vérification "
+                + ("correcte" if row["check_ok"] else "EN ÉCHEC")
+            )
+        else:
+            line = (
+                f"{row['variant']} / seed {row['seed']}: {row['served']} served, "
+                f"{row['refused']} refused, {row['cost_eur']:.0f} EUR, checker "
+                + ("ok" if row["check_ok"] else "FAILED")
+            )
+        err_console.print(f"[{k}/{total}] {line}", highlight=False, markup=False)
 
     with step(
         f"Running {n} plans ({len(sc.variants)} variants x {len(sc.seeds)} seeds) on {where}"

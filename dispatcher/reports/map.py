@@ -51,6 +51,20 @@ ATTRIBUTION_HTML = (
     "via Travel Mapping · "
     "communes: IGN Admin Express, INSEE (Licence Ouverte)"
 )
+ATTRIBUTION_HTML_FR = (
+    "Tournées : dispatcher · données routières © les contributeurs d'"
+    '<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+    '(<a href="https://opendatacommons.org/licenses/odbl/">ODbL</a>), '
+    "via Travel Mapping · "
+    "communes : IGN Admin Express, INSEE (Licence Ouverte)"
+)
+
+
+def attribution_html(lang: str) -> str:
+    """The data attribution of the map, in ``lang``."""
+    return ATTRIBUTION_HTML_FR if lang == "fr" else ATTRIBUTION_HTML
+
+
 # Distinct colours for routes; red is kept for refused requests.
 PALETTE: tuple[str, ...] = (
     "#1f77b4",
@@ -317,7 +331,9 @@ def _leg_path(problem: Problem, network: PathSource | None) -> LegPath:
     return path
 
 
-def _base_map(lats: list[float], lons: list[float], tiles: str | bool | None) -> folium.Map:
+def _base_map(
+    lats: list[float], lons: list[float], tiles: str | bool | None, lang: str = "fr"
+) -> folium.Map:
     """The empty map centred on the points, without CDN assets, tiles only if asked (a URL
     template; True: OpenStreetMap's), attributed."""
     centre = ((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2) if lats else (49.95, 2.65)
@@ -335,7 +351,7 @@ def _base_map(lats: list[float], lons: list[float], tiles: str | bool | None) ->
         folium.TileLayer(
             url, attr=TILES_ATTRIBUTION, name="tiles", control=False, max_zoom=19
         ).add_to(m)
-    _Attribution(ATTRIBUTION_HTML).add_to(m)
+    _Attribution(attribution_html(lang)).add_to(m)
     return m
 
 
@@ -483,7 +499,7 @@ def _add_refusals(
     return f"{t['refused']} ({len(plan.rejections)})"
 
 
-def _legend_html(heading: str, legend_items: Sequence[tuple[str, str]]) -> str:
+def _legend_html(heading: str, legend_items: Sequence[tuple[str, str]], lang: str) -> str:
     """The legend box: the heading, a coloured line per layer, the attribution."""
     rows = "".join(
         '<div><span style="display:inline-block;width:14px;height:4px;'
@@ -498,7 +514,7 @@ def _legend_html(heading: str, legend_items: Sequence[tuple[str, str]]) -> str:
         'max-height:60%;overflow:auto">'
         f"<b>{html.escape(heading)}</b>{rows}"
         '<div style="margin-top:4px;color:#444;font-size:10px;max-width:260px">'
-        f"{ATTRIBUTION_HTML}</div></div>"
+        f"{attribution_html(lang)}</div></div>"
     )
 
 
@@ -523,7 +539,7 @@ def plan_map(
         b = territory.bbox
         lons += [b[0], b[2]]
         lats += [b[1], b[3]]
-    m = _base_map(lats, lons, tiles)
+    m = _base_map(lats, lons, tiles, lang)
     if territory is not None:
         _territory_layer(territory).add_to(m)
         _commune_layer(territory, problem, plan).add_to(m)
@@ -547,7 +563,7 @@ def plan_map(
     name = MAP_TITLE.get(lang, MAP_TITLE["fr"])
     heading = title or (f"{name} · {long_date(problem.day, lang)}" if problem.day else name)
     root: Any = m.get_root()  # a branca Figure
-    root.html.add_child(Element(_legend_html(heading, legend_items)))
+    root.html.add_child(Element(_legend_html(heading, legend_items, lang)))
     root.header.add_child(Element(f"<style>{MAP_CSS}</style>"))
     root.title = heading
     return m

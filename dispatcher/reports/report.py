@@ -445,9 +445,23 @@ def _worst_communes(result: ScenarioResult, lang: str) -> list[str]:
     )
 
 
+SHORT_STATUS = {
+    "solved": ("plan trouvé", "solved"),
+    "optimal": ("optimal", "optimal"),
+    "infeasible": ("contrainte enfreinte", "infeasible"),
+    "no_plan": ("aucun plan", "no plan"),
+    "no_requests": ("aucune demande", "no requests"),
+    "no_vehicles": ("aucun véhicule", "no vehicles"),
+    "nothing_feasible": ("rien de réalisable", "nothing feasible"),
+    "unknown": ("inconnu", "unknown"),
+}
+
+
 def _run_cell(key: str, value: Any, lang: str) -> str:
     if value is None:
         return "—"
+    if key == "solver_status" and value in SHORT_STATUS:
+        return SHORT_STATUS[value][0 if lang == "fr" else 1]
     if isinstance(value, bool):
         return _t("yes" if value else "no", lang)
     if isinstance(value, float):

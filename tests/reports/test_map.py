@@ -17,6 +17,7 @@ import pytest
 from dispatcher.errors import InputError
 from dispatcher.reports.map import (
     ATTRIBUTION_HTML,
+    ATTRIBUTION_HTML_FR,
     TILES_ATTRIBUTION,
     css_id,
     plan_map_html,
@@ -64,7 +65,8 @@ def test_page_is_self_contained(day: Day) -> None:
     assert not re.search(r"<link[^>]+href=", page), "a stylesheet is loaded from elsewhere"
     assert "Leaflet 1.9.4" in page or "leaflet" in page.lower()
     assert "L.map(" in page or "L.map (" in page
-    assert "OpenStreetMap" in page and "ODbL" in page and ATTRIBUTION_HTML in page
+    assert "OpenStreetMap" in page and "ODbL" in page and ATTRIBUTION_HTML_FR in page
+    assert ATTRIBUTION_HTML in plan_map_html(day.problem, day.plan, None, lang="en")
     assert "tile.openstreetmap.org" not in page  # no tile layer unless asked
     assert "tile.openstreetmap.org" in plan_map_html(day.problem, day.plan, None, tiles=True)
     own = plan_map_html(day.problem, day.plan, None, tiles="https://tiles.example/{z}/{x}/{y}.png")

@@ -63,6 +63,9 @@ def test_report_contains_every_variant_and_seed(scenario_file: Path, tmp_path: P
             assert f"| {v.name} | {s} |" in text
     assert "report test \\| pipes" in text or "report test | pipes" in text.splitlines()[0]
     assert "4 plans sur 4 respectent toutes les contraintes" in text
+    # French throughout: statuses and booleans in words, decimal commas, no English heading
+    assert "| solved |" not in text and "| True |" not in text and "## Results" not in text
+    assert "| oui |" in text
     rows = list(csv.DictReader((tmp_path / "results.csv").open(encoding="utf-8")))
     assert [(r["variant"], r["seed"]) for r in rows] == [
         (v.name, str(s)) for v in sc.variants for s in sc.seeds
