@@ -4,11 +4,12 @@ folium's pages load Leaflet, jQuery and Bootstrap from CDNs; this machine, and m
 operator's office, has no reliable internet. Here the page inlines Leaflet 1.9.4 and jQuery
 3.7.1 (slim; folium's popups call ``$``), vendored in ``dispatcher/reports/vendor`` with their
 licences, and draws no tile layer by default (tiles come from the internet): the outline of the
-territory, the names of its communes (the hubs always, the others where the day goes or once
-zoomed in), the routes along the roads (``RoadNetwork.path_coords``), a marker with a popup for
-every visit, the refused requests in red, a legend naming each vehicle by its mode and name, a
-metric scale and a visible OpenStreetMap/ODbL attribution. ``tiles`` adds a tile layer (a URL
-template, or True for OpenStreetMap's) with the OpenStreetMap attribution, for people online.
+territory, the borders and names of its communes (the hubs' names always, the others where
+the day goes or once zoomed in), the routes along the roads (``RoadNetwork.path_coords``), a
+marker with a popup for every visit, the refused requests in red, a legend naming each vehicle
+by its mode and name, a metric scale and a visible OpenStreetMap/ODbL attribution. ``tiles``
+adds a tile layer (a URL template, or True for OpenStreetMap's) with the OpenStreetMap
+attribution, for people online.
 
 Markers at one place (the depot of several minibuses, a station where many board) are spread
 around it like the seeds of a sunflower, a few pixels apart at every zoom (a few lines of
@@ -63,6 +64,16 @@ ATTRIBUTION_HTML_FR = (
 def attribution_html(lang: str) -> str:
     """The data attribution of the map, in ``lang``."""
     return ATTRIBUTION_HTML_FR if lang == "fr" else ATTRIBUTION_HTML
+
+
+def short_attribution_html(lang: str) -> str:
+    """The attribution in the map's corner (the legend holds the full one): short enough to
+    leave the scale bar its room."""
+    who = "contributeurs d'" if lang == "fr" else "contributors of "
+    return (
+        f'© {who}<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+        '(<a href="https://opendatacommons.org/licenses/odbl/">ODbL</a>) · IGN, INSEE'
+    )
 
 
 # Distinct colours for routes; red is kept for refused requests.
@@ -274,6 +285,48 @@ class _Spread(MacroElement):
         self._name = "Spread"
 
 
+@lru_cache(maxsize=4)
+def _borders_file(path: Path, stamp: float) -> dict[str, Any]:
+    del stamp  # part of the cache key: a rebuilt file is read again
+    import json
+
+    try:
+        geo = json.loads(path.read_text(encoding="utf-8"))
+        return {str(f["properties"]["siren"]): f["geometry"] for f in geo["features"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        from dispatcher.errors import DataError
+
+        raise DataError(f"unreadable commune borders: {exc}", str(path)) from None
+
+
+def _borders_layer(territory: Any) -> folium.GeoJson | None:
+    """The borders between the territory's communes (``commune_borders.geojson`` beside its
+    data, built by ``scripts/build_commune_borders.py``; none when that file is absent)."""
+    path = Path(territory.folder) / "commune_borders.geojson"
+    if not path.is_file():
+        return None
+    by_siren = _borders_file(path, path.stat().st_mtime)
+    features = [
+        {"type": "Feature", "properties": {"siren": s}, "geometry": by_siren[s]}
+        for s in territory.epcis
+        if s in by_siren
+    ]
+    if not features:
+        return None
+    return folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name="communes",
+        style_function=lambda _f: {
+            "color": "#8a8a8a",
+            "weight": 0.8,
+            "dashArray": "3 3",
+            "className": "commune-border",
+            "interactive": False,
+        },
+        control=False,
+    )
+
+
 def _commune_layer(territory: Any, problem: Problem, plan: Plan) -> folium.FeatureGroup:
     """The communes' names at their main stop: hubs always; the others shown zoomed in, or at
     any zoom where the day stops."""
@@ -351,7 +404,7 @@ def _base_map(
         folium.TileLayer(
             url, attr=TILES_ATTRIBUTION, name="tiles", control=False, max_zoom=19
         ).add_to(m)
-    _Attribution(attribution_html(lang)).add_to(m)
+    _Attribution(short_attribution_html(lang)).add_to(m)
     return m
 
 
@@ -542,6 +595,9 @@ def plan_map(
     m = _base_map(lats, lons, tiles, lang)
     if territory is not None:
         _territory_layer(territory).add_to(m)
+        borders = _borders_layer(territory)
+        if borders is not None:
+            borders.add_to(m)
         _commune_layer(territory, problem, plan).add_to(m)
 
     stacks = _Stacks(problem, plan)

@@ -115,6 +115,8 @@ def test_map_drawn_in_headless_chromium(day: Day) -> None:
         assert classes[f"visit-{css_id(r.vehicle_id)}"] == len(r.visits)
     assert classes["refused-pickup"] == len(day.plan.rejections)
     assert classes["territory"] >= 1
+    # the communes' borders (from commune_borders.geojson), drawn but not clickable
+    assert re.search(r'<path class="commune-border"[^>]*\sd="M', dom.stdout)
     assert "OpenStreetMap" in dom.stdout and "leaflet-control-attribution" in dom.stdout
     # the communes by name: every hub, at least, drawn as a label
     terr = territory_for_problem(day.problem)
