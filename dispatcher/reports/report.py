@@ -146,6 +146,10 @@ T: dict[str, tuple[str, str]] = {
     "wheelchair": ("voyageurs en fauteuil roulant", "wheelchair users"),
     "others": ("autres voyageurs", "other riders"),
 }
+STRATEGY = {
+    "staged": ("covoiturage apparié d'abord", "staged"),
+    "joint": ("planifié avec la flotte", "joint"),
+}
 RUN_HEADERS: dict[str, tuple[str, str]] = {
     "variant": ("variante", "variant"),
     "seed": ("graine", "seed"),
@@ -413,7 +417,8 @@ def _variant_rows(result: ScenarioResult, lang: str) -> list[list[str]]:
                 )
                 + (f" + {f.volunteers} {_t('volunteers', lang)}" if f.volunteers else "")
                 + (
-                    f" + {v.carpool.offers} {_t('carpool_offers', lang)} ({v.carpool.strategy})"
+                    f" + {v.carpool.offers} {_t('carpool_offers', lang)} "
+                    f"({STRATEGY[v.carpool.strategy][0 if lang == 'fr' else 1]})"
                     if v.carpool.offers
                     else ""
                 ),

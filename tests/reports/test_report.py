@@ -195,7 +195,7 @@ def test_report_has_carpool_share_and_savings(tmp_path: Path) -> None:
     result = run_scenario(load_scenario(p), workers=1)
     text = write_scenario_report(result, tmp_path / "fr", plots=False).read_text(encoding="utf-8")
     assert "2 plans sur 2 respectent toutes les contraintes" in text
-    assert "+ 25 offres de covoiturage (staged)" in text
+    assert "+ 25 offres de covoiturage (covoiturage apparié d'abord)" in text
     assert "12 (25\u202f% régulières, mardi)" in text and "mardi 1er décembre 2026" in text
     fr_header = next(line for line in text.splitlines() if line.startswith("| variante | Dem"))
     for h in ("Part du covoiturage", "Km évités par le covoiturage", "Km par demande"):
