@@ -448,7 +448,7 @@ def _add_route(
         opacity=0.8,
         class_name=f"route route-{vid}",
         tooltip=_e(
-            f"{name} : "
+            f"{name}{' :' if t is LABELS['fr'] else ':'} "
             f"{time_of_day(route.start_s)}–{time_of_day(route.end_s)}, "
             f"{route.distance_m / 1000:.1f} km"
         ),

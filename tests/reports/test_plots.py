@@ -105,3 +105,28 @@ def test_english_plot_and_equity(tmp_path: Path) -> None:
 def test_wrap_keeps_every_word() -> None:
     assert wrap_label("pilote, 3 minibus + covoiturage") == "pilote, 3 minibus\n+ covoiturage"
     assert wrap_label("anticonstitutionnellement-long") == "anticonstitutionnellement-long"
+
+
+def test_every_variant_name_is_drawn_under_its_bar() -> None:
+    """Image comparison: the plot drawn with and without its variant names differs under each
+    bar (each name is drawn, inside the picture), and nowhere above the axis."""
+    import numpy as np
+
+    fig = bar_figure(_result(), PLOTS[0], "fr")
+    ax = fig.axes[0]
+
+    def pixels() -> np.ndarray:
+        fig.canvas.draw()
+        return np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int)
+
+    with_names = pixels()
+    for t in ax.get_xticklabels():
+        t.set_visible(False)
+    without = pixels()
+    changed = np.abs(with_names - without).sum(axis=2) > 0
+    height = changed.shape[0]
+    axis_y = height - ax.get_window_extent().y0  # the x axis, in image rows (top = 0)
+    assert not changed[: int(axis_y) - 2].any(), "the names changed the plot above its axis"
+    for i in range(len(NAMES)):
+        x = int(ax.transData.transform((i, 0))[0])
+        assert changed[int(axis_y) :, x - 20 : x + 20].any(), f"no name under bar {i}"
