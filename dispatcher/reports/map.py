@@ -256,7 +256,8 @@ class _Stacks:
 
 class _Spread(MacroElement):
     """Spreads the markers of one place a few pixels apart (kept at every zoom), hides
-    the minor commune names when zoomed out, and adds a metric scale."""
+    the minor commune names when zoomed out and any name that would overlap a bigger one, and
+    adds a metric scale."""
 
     _template = Template(
         """{% macro script(this, kwargs) %}
@@ -272,6 +273,25 @@ class _Spread(MacroElement):
               var i = +m[1], r = 5 + 6.5 * Math.sqrt(i), a = i * 2.39996;  // a sunflower
               var p = map.latLngToLayerPoint(l._stackBase).add([r * Math.cos(a), r * Math.sin(a)]);
               l.setLatLng(map.layerPointToLatLng(p));
+            });
+            setTimeout(declutter, 300);  // once the zoom's animation is over
+          }
+          // commune names, biggest first (hubs first): one that would overlap a name already
+          // shown is hidden at this zoom
+          function declutter() {
+            var shown = [];
+            map.getContainer().querySelectorAll(".commune-label span").forEach(function (s) {
+              s.style.visibility = "visible";
+              var r = s.getBoundingClientRect();
+              if (!r.width) return;  // a minor name, hidden zoomed out
+              var hit = shown.some(function (o) {
+                return r.left < o.right && o.left < r.right && r.top < o.bottom && o.top < r.bottom;
+              });
+              if (hit && !s.parentNode.classList.contains("commune-hub")) {
+                s.style.visibility = "hidden";
+              } else {
+                shown.push(r);
+              }
             });
           }
           map.on("zoomend", spread);
@@ -344,6 +364,7 @@ def _commune_layer(territory: Any, problem: Problem, plan: Plan) -> folium.Featu
                 html=f"<span>{_e(c.name)}</span>", class_name=cls, icon_size=(0, 0)
             ),
             interactive=False,
+            keyboard=False,
         ).add_to(group)
     return group
 
