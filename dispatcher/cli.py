@@ -336,17 +336,25 @@ def _solve_and_report(
         write_json(out, plan_d)
         problem_path = out.with_name(out.stem + ".problem.json")
         write_json(problem_path, problem_d)
-        console.print(f"plan written to {out}, problem to {problem_path}")
+        console.print(
+            f"plan écrit dans {out}, problème dans {problem_path}"
+            if lang == "fr"
+            else f"plan written to {out}, problem to {problem_path}"
+        )
     if geojson:
         with step("Drawing the routes along the roads"):
             write_json(geojson, geo if geo is not None else plan_to_geojson(plan, problem, network))
-        console.print(f"GeoJSON written to {geojson}")
+        console.print(
+            f"GeoJSON écrit dans {geojson}" if lang == "fr" else f"GeoJSON written to {geojson}"
+        )
     if map_html:
         from dispatcher.reports.map import write_plan_map
 
         with step("Drawing the map of the day"):
             write_plan_map(problem, plan, map_html, network, territory=territory, lang=lang)
-        console.print(f"map written to {map_html}")
+        console.print(
+            f"carte écrite dans {map_html}" if lang == "fr" else f"map written to {map_html}"
+        )
     if report.ok:
         console.print(
             "[green]"
@@ -358,7 +366,12 @@ def _solve_and_report(
             + "[/]"
         )
     else:
-        console.print(f"[red]checker: {len(report.violations)} violation(s)[/]")
+        n_bad = len(report.violations)
+        console.print(
+            f"[red]vérification : {n_bad} contrainte(s) enfreinte(s)[/]"
+            if lang == "fr"
+            else f"[red]checker: {n_bad} violation(s)[/]"
+        )
         for v in report.violations[:20]:
             console.print(f"  {v.code} {v.where}: {v.message}", highlight=False)
         raise typer.Exit(6)

@@ -113,7 +113,7 @@ refusals in red)."""
             tiles=True if tiles == "osm" else tiles,
             lang=_lang(lang),
         )
-    console.print(f"map written to {path}")
+    console.print(f"carte écrite dans {path}" if lang == "fr" else f"map written to {path}")
 
 
 @report_app.command("gtfs-flex")
@@ -239,7 +239,15 @@ def scenario_run(
     ):
         result = run_scenario(sc, scheduler=scheduler, workers=workers, progress=progress)
     md = write_scenario_report(result, target, lang=lang)
-    console.print(f"report written to {md} (table: {target / 'results.csv'})")
+    console.print(
+        f"rapport écrit dans {md} (tableau : {target / 'results.csv'})"
+        if lang == "fr"
+        else f"report written to {md} (table: {target / 'results.csv'})"
+    )
     if not all(r["check_ok"] for r in result.rows):
-        err_console.print("some plans failed the checker (see report.md)")
+        err_console.print(
+            "des plans enfreignent une contrainte (voir report.md)"
+            if lang == "fr"
+            else "some plans failed the checker (see report.md)"
+        )
         raise typer.Exit(6)
