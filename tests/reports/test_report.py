@@ -155,7 +155,15 @@ def test_cli_report_commands(day: Day, tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "route route-" in (tmp_path / "map.html").read_text(encoding="utf-8")
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert "route route-" in page and "commune-label" in page
+    assert "tile.openstreetmap.org" not in page  # no background offline by default
+    args = ["report", "map", str(problem), str(plan), "--no-roads", "--out"]
+    res = runner.invoke(_cli(), [*args, str(tmp_path / "osm.html"), "--tiles", "osm"])
+    assert res.exit_code == 0, res.output
+    assert "tile.openstreetmap.org" in (tmp_path / "osm.html").read_text(encoding="utf-8")
+    res = runner.invoke(_cli(), [*args, str(tmp_path / "bad.html"), "--tiles", "ftp://x"])
+    assert res.exit_code == 2 and "tile URL" in res.output
     res = runner.invoke(
         _cli(),
         [
