@@ -298,6 +298,9 @@ def _solve_and_report(
     offers: Any = (),
     volunteers: Any = (),
     pseudonymise_on: Any = None,
+    lang: str = "fr",
+    map_html: Path | None = None,
+    territory: Any = None,
 ) -> Any:
     from dispatcher.io.files import write_json
     from dispatcher.io.geojson import plan_to_geojson
@@ -322,8 +325,8 @@ def _solve_and_report(
             plan = default_solver(params).solve(problem)
     with step("Checking the plan independently"):
         report = check_plan(problem, plan)
-    _print_kpis(plan)
-    _print_rejections(problem, plan)
+    _print_kpis(problem, plan, lang)
+    _print_rejections(problem, plan, lang)
     if pseudonymise_on is not None:
         with step("Pseudonymising (names and phones out, ids pseudonymised, places communes)"):
             problem_d, plan_d, geo = _pseudonymised(problem, plan, network, pseudonymise_on)
@@ -333,84 +336,83 @@ def _solve_and_report(
         write_json(out, plan_d)
         problem_path = out.with_name(out.stem + ".problem.json")
         write_json(problem_path, problem_d)
-        console.print(f"plan written to {out}, problem to {problem_path}")
+        console.print(
+            f"plan écrit dans {out}, problème dans {problem_path}"
+            if lang == "fr"
+            else f"plan written to {out}, problem to {problem_path}"
+        )
     if geojson:
         with step("Drawing the routes along the roads"):
             write_json(geojson, geo if geo is not None else plan_to_geojson(plan, problem, network))
-        console.print(f"GeoJSON written to {geojson}")
+        console.print(
+            f"GeoJSON écrit dans {geojson}" if lang == "fr" else f"GeoJSON written to {geojson}"
+        )
+    if map_html:
+        from dispatcher.reports.map import write_plan_map
+
+        with step("Drawing the map of the day"):
+            write_plan_map(problem, plan, map_html, network, territory=territory, lang=lang)
+        console.print(
+            f"carte écrite dans {map_html}" if lang == "fr" else f"map written to {map_html}"
+        )
     if report.ok:
-        console.print("[green]checker: the plan satisfies every constraint[/]")
+        console.print(
+            "[green]"
+            + (
+                "vérification : le plan respecte toutes les contraintes"
+                if lang == "fr"
+                else "checker: the plan satisfies every constraint"
+            )
+            + "[/]"
+        )
     else:
-        console.print(f"[red]checker: {len(report.violations)} violation(s)[/]")
+        n_bad = len(report.violations)
+        console.print(
+            f"[red]vérification : {n_bad} contrainte(s) enfreinte(s)[/]"
+            if lang == "fr"
+            else f"[red]checker: {n_bad} violation(s)[/]"
+        )
         for v in report.violations[:20]:
             console.print(f"  {v.code} {v.where}: {v.message}", highlight=False)
         raise typer.Exit(6)
     return plan
 
 
-def _print_kpis(plan: Any) -> None:
-    k = plan.kpis
-    t = Table(title="Plan of the day")
-    t.add_column("indicator")
-    t.add_column("value", justify="right")
-    rows = [
-        ("requests", f"{k.requests}"),
-        ("served", f"{k.served}"),
-        ("refused", f"{k.refused}"),
-        ("passengers served", f"{k.passengers_served}"),
-        *(
-            [
-                (
-                    "linked pairs served / refused",
-                    f"{k.linked_pairs_served} / {k.linked_pairs_refused}",
-                )
-            ]
-            if k.linked_pairs_served or k.linked_pairs_refused
-            else []
-        ),
-        ("vehicles used", f"{k.vehicles_used}"),
-        ("vehicle km", f"{k.vehicle_km:.1f}"),
-        ("vehicle hours", f"{k.vehicle_hours:.1f}"),
-        ("empty km", f"{k.empty_km:.1f}"),
-        ("mean occupancy (pass.-km / veh.-km)", f"{k.mean_occupancy:.2f}"),
-        ("mean ride (min)", f"{k.mean_ride_min:.1f}"),
-        ("max ride (min)", f"{k.max_ride_min:.1f}"),
-        ("mean detour (ride / direct)", f"{k.mean_detour:.2f}"),
-        ("CO2 (kg)", f"{k.co2_kg:.1f}"),
-        ("cost (EUR)", f"{k.cost_eur:.2f}"),
-        *(
-            [
-                ("share per mode", ", ".join(f"{m} {v:.0%}" for m, v in k.mode_share.items())),
-                ("car-km avoided", f"{k.car_km_avoided:.1f}"),
-                ("CO2 saved (kg)", f"{k.co2_saved_kg:.1f}"),
-            ]
-            if len(k.mode_share) > 1 or "minibus" not in k.mode_share
-            else []
-        ),
-        ("solver status", plan.stats.status),
-        ("status detail", plan.stats.status_detail or "-"),
-        (
-            "first plan (s)",
-            f"{plan.stats.first_solution_s:.2f}"
-            if plan.stats.first_solution_s is not None
-            else "-",
-        ),
-        ("total time (s)", f"{plan.stats.total_s:.2f}"),
-    ]
-    for a, b in rows:
-        t.add_row(a, b)
+KPI_TITLE = {"fr": "Plan de la journée", "en": "Plan of the day"}
+REFUSED_TITLE = {"fr": "Demandes refusées", "en": "Refused requests"}
+HEADERS = {
+    "fr": ("indicateur et définition", "valeur"),
+    "en": ("indicator and definition", "value"),
+}
+
+
+def _print_kpis(problem: Any, plan: Any, lang: str = "fr") -> None:
+    """The key figures, each with its definition (dispatcher/reports/kpi_labels.py); the
+    solver's outcome in words below."""
+    from rich.text import Text
+
+    from dispatcher.reports.kpi_labels import kpi_rows
+
+    t = Table(title=KPI_TITLE[lang])
+    name, value = HEADERS[lang]
+    t.add_column(name, ratio=1)
+    t.add_column(value, justify="right", no_wrap=True)
+    rows = kpi_rows(problem, plan, lang)
+    for a, b, c in rows[:-2]:
+        t.add_row(Text.assemble((a, "bold"), "\n", (c, "dim")), b)
     console.print(t)
+    for a, b, _ in rows[-2:]:
+        console.print(f"{a} : {b}" if lang == "fr" else f"{a}: {b}", highlight=False)
 
 
-def _print_rejections(problem: Any, plan: Any) -> None:
+def _print_rejections(problem: Any, plan: Any, lang: str = "fr") -> None:
     if not plan.rejections:
         return
-    t = Table(title="Refused requests")
-    t.add_column("request")
-    t.add_column("reason")
-    t.add_column("message")
+    t = Table(title=REFUSED_TITLE[lang])
+    t.add_column("demande" if lang == "fr" else "request")
+    t.add_column("motif" if lang == "fr" else "reason")
     for j in plan.rejections:
-        t.add_row(j.request_id, j.reason.value, j.message)
+        t.add_row(j.request_id, j.message if lang == "fr" or not j.message_en else j.message_en)
     console.print(t)
 
 
@@ -457,13 +459,18 @@ def plan_cmd(
             "own working files, which the driver manifests need)."
         ),
     ] = False,
+    lang: Annotated[
+        str, typer.Option(help="Language of the figures and messages: fr | en.")
+    ] = "fr",
 ) -> None:
     """Plan a day: requests and fleet in, routes and refusals (with reasons) out, checked.
     With --carpool and/or --volunteers, one mixed dispatch over every mode."""
     from dispatcher.graph import RoadNetwork
     from dispatcher.io.mobility import mixed_from_dicts
     from dispatcher.io.tables import load_fleet, load_list, load_requests
+    from dispatcher.reports.kpi_labels import check_lang
 
+    lang = check_lang(lang)
     service_day = _parse_day(day)
     reqs, vehs = load_requests(requests), load_fleet(fleet)
     offer_rows = load_list(carpool, "offers") if carpool else []
@@ -483,7 +490,9 @@ def plan_cmd(
             params=_params(params_file, time_limit, seed),
             name=str(requests),
         )
-    _solve_and_report(problem, out, geojson, net, offers, vols, terr if pseudonymise else None)
+    _solve_and_report(
+        problem, out, geojson, net, offers, vols, terr if pseudonymise else None, lang=lang
+    )
 
 
 @app.command("check")
@@ -531,15 +540,20 @@ def demo(
     ] = None,
     day: Annotated[str, typer.Option(help="Service day, YYYY-MM-DD.")] = "2026-12-01",
     out: Annotated[
-        Path, typer.Option(help="Folder for plan.json, problem and routes.geojson.")
+        Path, typer.Option(help="Folder for plan.json, problem, routes.geojson and map.html.")
     ] = Path("out/demo"),
+    lang: Annotated[
+        str, typer.Option(help="Language of the figures and messages: fr | en.")
+    ] = "fr",
 ) -> None:
     """A realistic day on the Pays du Coquelicot (minibuses and a morning of commuters' carpool
     offers), planned on the default graph and checked."""
     from dispatcher.demand import generate_carpool_offers, generate_fleet, generate_requests
     from dispatcher.graph import RoadNetwork
     from dispatcher.io.mobility import mixed_from_dicts
+    from dispatcher.reports.kpi_labels import check_lang
 
+    lang = check_lang(lang)
     terr = _territory(None)
     with step("Loading the road graph of the Pays du Coquelicot"):
         net = RoadNetwork.default()
@@ -560,7 +574,16 @@ def demo(
             name="demo",
         )
     out.mkdir(parents=True, exist_ok=True)
-    _solve_and_report(problem, out / "plan.json", out / "routes.geojson", net, offers=offers)
+    _solve_and_report(
+        problem,
+        out / "plan.json",
+        out / "routes.geojson",
+        net,
+        offers=offers,
+        lang=lang,
+        map_html=out / "map.html",
+        territory=terr,
+    )
 
 
 def _register_sub_apps() -> None:

@@ -556,6 +556,7 @@ def run_one(spec: RunSpec) -> RunResult:
     from dispatcher.model import SolverParams
     from dispatcher.solver import default_solver
     from dispatcher.solver.checker import check_plan
+    from dispatcher.solver.kpis import MODES, compare_with_baselines
     from dispatcher.solver.mixed import ModeCosts, plan_mixed
     from dispatcher.territory import Territory
 
@@ -622,6 +623,7 @@ def run_one(spec: RunSpec) -> RunResult:
         plan = default_solver().solve(problem)
     report = check_plan(problem, plan)
     k = plan.kpis
+    b = compare_with_baselines(problem, plan.routes)
 
     # equity: refusals per commune (of the pickup) and per need
     stop_commune = {s.id: s.insee for s in terr.stops}
@@ -687,8 +689,19 @@ def run_one(spec: RunSpec) -> RunResult:
         if k.served
         else 0.0,
         "share_carpool": round(served_by_kind.get("carpool", 0) / served, 4) if k.served else 0.0,
-        "car_km_avoided": k.car_km_avoided,
-        "co2_saved_kg": k.co2_saved_kg,
+        # per request: variants of different sizes side by side
+        "km_per_request": round(k.vehicle_km / k.requests, 3) if k.requests else 0.0,
+        "empty_km_per_request": round(k.empty_km / k.requests, 3) if k.requests else 0.0,
+        "co2_per_served_kg": round(k.co2_kg / served, 3) if k.served else 0.0,
+        # vehicles used per mode, and the km and CO2 beside their stated baselines (None: no
+        # served request of that mode, no comparison; dispatcher.solver.kpis.Baselines)
+        **{f"vehicles_used_{m}": b.vehicles.get(m, (0, 0))[0] for m in MODES},
+        "tad_km": b.tad_km,
+        "taxi_km": b.taxi_km,
+        "tad_km_saved": b.tad_km_saved,
+        "tad_co2_saved_kg": b.tad_co2_saved_kg,
+        "carpool_km_saved": b.carpool_km_saved,
+        "carpool_co2_saved_kg": b.carpool_co2_saved_kg,
         "requests_wheelchair": need["wheelchair"][0],
         "refused_wheelchair": need["wheelchair"][1],
         "refusal_rate_wheelchair": round(need["wheelchair"][1] / need["wheelchair"][0], 4)

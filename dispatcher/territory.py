@@ -494,6 +494,12 @@ class Territory:
         return self.distance_m(lon, lat) <= buffer_m
 
     @property
+    def folder(self) -> Path:
+        """The folder its data files were read from (other files beside them: the map's
+        ``commune_borders.geojson``)."""
+        return self._data.folder
+
+    @property
     def boundary(self) -> BaseGeometry:
         """The outline (WGS84) of the chosen intercommunalities, a shapely geometry."""
         return self._boundary

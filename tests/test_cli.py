@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +58,7 @@ def test_plan_examples_then_check_the_written_files(tmp_path: Path) -> None:
         str(tmp_path / "routes.geojson"),
     )
     assert p.returncode == 0, p.stderr + p.stdout
-    assert "checker: the plan satisfies every constraint" in p.stdout
+    assert "vérification : le plan respecte toutes les contraintes" in p.stdout
     plan = json.loads(out.read_text())
     served = {v["request_id"] for r in plan["routes"] for v in r["visits"]}
     refused = {j["request_id"] for j in plan["rejections"]}
@@ -95,8 +96,17 @@ def test_demo_small(tmp_path: Path) -> None:
         str(tmp_path),
     )
     assert p.returncode == 0, p.stderr + p.stdout
-    assert "served" in p.stdout and "checker: the plan satisfies every constraint" in p.stdout
+    assert "Demandes servies" in p.stdout
+    assert "vérification : le plan respecte toutes les contraintes" in p.stdout
     assert (tmp_path / "plan.json").exists() and (tmp_path / "routes.geojson").exists()
+    # vehicles by mode (3 minibuses; carpool drivers apart), baselines stated, French only
+    assert re.search(r"Minibus utilisés\s.*\s[0-3] / 3 ", p.stdout), p.stdout
+    assert "Covoitureurs mobilisés" in p.stdout and "Km évités par rapport au taxi" in p.stdout
+    assert "car-km avoided" not in p.stdout and "vehicles used" not in p.stdout
+    assert "Résultat du calcul : plan trouvé" in p.stdout and "ROUTING_" not in p.stdout
+    assert "commune-label" in (tmp_path / "map.html").read_text(encoding="utf-8")
+    bad = run("demo", "--lang", "de", "--out", str(tmp_path / "x"))
+    assert bad.returncode == 2 and "--lang" in bad.stdout + bad.stderr
 
 
 def test_unknown_stop_in_requests_csv(tmp_path: Path) -> None:
@@ -214,7 +224,7 @@ def test_params_file_is_validated_and_used(tmp_path: Path) -> None:
         str(tmp_path / "d"),
     )
     assert p.returncode == 0, p.stderr + p.stdout
-    assert "checker: the plan satisfies every constraint" in p.stdout
+    assert "vérification : le plan respecte toutes les contraintes" in p.stdout
 
 
 @pytest.mark.parametrize(

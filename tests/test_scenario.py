@@ -317,9 +317,16 @@ def test_carpool_variant_plans_with_the_mixed_dispatch(tmp_path: Path) -> None:
     assert all(r["solver_status_detail"].startswith("CARPOOL_") for r in mixed)
     assert all(r["solver_status"] == "solved" for r in mixed)
     assert any(r["share_carpool"] > 0 for r in mixed)
-    # carpool riders would have driven the commuters' way anyway: less car km than by minibus alone
-    assert sum(r["car_km_avoided"] for r in mixed) > sum(r["car_km_avoided"] for r in bus)
-    assert sum(r["co2_saved_kg"] for r in mixed) > sum(r["co2_saved_kg"] for r in bus)
+    # carpool passengers beside driving alone: km avoided where carpool served someone, no
+    # comparison at all where it served nobody (the bus-only variant)
+    assert all(r["carpool_km_saved"] is None for r in bus)
+    for r in mixed:
+        assert (r["carpool_km_saved"] is None) == (r["vehicles_used_carpool"] == 0)
+    assert sum(r["carpool_km_saved"] or 0 for r in mixed) > 0
+    # the shared service beside a taxi per trip, for every variant serving someone
+    for r in result.rows:
+        assert r["tad_km"] > 0 and r["taxi_km"] > 0
+        assert r["tad_km_saved"] == pytest.approx(r["taxi_km"] - r["tad_km"], abs=1e-3)
 
 
 def test_weekday_follows_the_day_or_the_file() -> None:

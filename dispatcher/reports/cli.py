@@ -81,8 +81,12 @@ def map_cmd(
     out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("out/map.html"),
     lang: Lang = "fr",
     tiles: Annotated[
-        bool, typer.Option(help="Add the OpenStreetMap tile layer (needs the internet to draw).")
-    ] = False,
+        str | None,
+        typer.Option(
+            help="A background of map tiles, as a URL template (https://.../{z}/{x}/{y}.png; "
+            "'osm' for OpenStreetMap's), drawn when the tiles are reachable; default: none."
+        ),
+    ] = None,
     roads: Annotated[
         bool,
         typer.Option(help="Draw routes along the roads of the default graph (else straight legs)."),
@@ -101,9 +105,15 @@ refusals in red)."""
             network = RoadNetwork.default()
     with step("Drawing the routes"):
         path = write_plan_map(
-            p, pl, out, network, territory=territory_for_problem(p), tiles=tiles, lang=_lang(lang)
+            p,
+            pl,
+            out,
+            network,
+            territory=territory_for_problem(p),
+            tiles=True if tiles == "osm" else tiles,
+            lang=_lang(lang),
         )
-    console.print(f"map written to {path}")
+    console.print(f"carte écrite dans {path}" if lang == "fr" else f"map written to {path}")
 
 
 @report_app.command("gtfs-flex")
@@ -186,11 +196,14 @@ def scenario_run(
     time_limit: Annotated[
         float | None, typer.Option(help="Override the solver time limit per run (s).")
     ] = None,
+    lang: Lang = "fr",
 ) -> None:
     """Run every variant x seed, check every plan, write results.csv, report.md and plots."""
+    from dispatcher.reports.numbers import number
     from dispatcher.reports.report import write_scenario_report
     from dispatcher.scenario import load_scenario, run_scenario, with_overrides
 
+    lang = _lang(lang)
     sc = load_scenario(file)
     seed_list = None
     if seeds is not None:
@@ -207,19 +220,34 @@ def scenario_run(
 
     def progress(k: int, total: int, r: Any) -> None:
         row = r.row
-        err_console.print(
-            f"[{k}/{total}] {row['variant']} / seed {row['seed']}: "
-            f"{row['served']} served, {row['refused']} refused, "
-            f"{row['cost_eur']:.0f} EUR, checker {'ok' if row['check_ok'] else 'FAILED'}",
-            highlight=False,
-        )
+        if lang == "fr":
+            line = (
+                f"{row['variant']} / graine {row['seed']} : {row['served']} servies, "
+                f"{row['refused']} refusées, {number(row['cost_eur'], 0)} €, vérification "
+                + ("correcte" if row["check_ok"] else "EN ÉCHEC")
+            )
+        else:
+            line = (
+                f"{row['variant']} / seed {row['seed']}: {row['served']} served, "
+                f"{row['refused']} refused, {row['cost_eur']:.0f} EUR, checker "
+                + ("ok" if row["check_ok"] else "FAILED")
+            )
+        err_console.print(f"[{k}/{total}] {line}", highlight=False, markup=False)
 
     with step(
         f"Running {n} plans ({len(sc.variants)} variants x {len(sc.seeds)} seeds) on {where}"
     ):
         result = run_scenario(sc, scheduler=scheduler, workers=workers, progress=progress)
-    md = write_scenario_report(result, target)
-    console.print(f"report written to {md} (table: {target / 'results.csv'})")
+    md = write_scenario_report(result, target, lang=lang)
+    console.print(
+        f"rapport écrit dans {md} (tableau : {target / 'results.csv'})"
+        if lang == "fr"
+        else f"report written to {md} (table: {target / 'results.csv'})"
+    )
     if not all(r["check_ok"] for r in result.rows):
-        err_console.print("some plans failed the checker (see report.md)")
+        err_console.print(
+            "des plans enfreignent une contrainte (voir report.md)"
+            if lang == "fr"
+            else "some plans failed the checker (see report.md)"
+        )
         raise typer.Exit(6)

@@ -4,13 +4,20 @@ folium's pages load Leaflet, jQuery and Bootstrap from CDNs; this machine, and m
 operator's office, has no reliable internet. Here the page inlines Leaflet 1.9.4 and jQuery
 3.7.1 (slim; folium's popups call ``$``), vendored in ``dispatcher/reports/vendor`` with their
 licences, and draws no tile layer by default (tiles come from the internet): the outline of the
-territory, the routes along the roads (``RoadNetwork.path_coords``), a marker with a popup for
-every visit, the refused requests in red, a legend and a visible OpenStreetMap/ODbL
-attribution. ``tiles=True`` adds the OpenStreetMap tile layer (with its attribution) for
-people who are online.
+territory, the borders and names of its communes (the hubs' names always, the others where
+the day goes or once zoomed in), the routes along the roads (``RoadNetwork.path_coords``), a
+marker with a popup for every visit, the refused requests in red, a legend naming each vehicle
+by its mode and name, a metric scale and a visible OpenStreetMap/ODbL attribution. ``tiles``
+adds a tile layer (a URL template, or True for OpenStreetMap's) with the OpenStreetMap
+attribution, for people online.
+
+Markers at one place (the depot of several minibuses, a station where many board) are spread
+around it like the seeds of a sunflower, a few pixels apart at every zoom (a few lines of
+script), so each can be seen and clicked.
 
 Every route is a Leaflet path with the CSS classes ``route route-<vehicle>``, visits
-``visit visit-<kind>`` and refusals ``refused``, so a browser test can count them.
+``visit visit-<kind>``, refusals ``refused``, markers sharing a place ``stack-<i>-<n>`` and
+commune names ``commune-label``, so a browser test can count them.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from dispatcher.errors import InputError
 from dispatcher.io.protocols import PathSource
 from dispatcher.model import Plan, Problem, Route, Visit
 from dispatcher.reports.manifest import LABELS, time_of_day
+from dispatcher.reports.numbers import long_date
 
 VENDOR = Path(__file__).resolve().parent / "vendor"
 ATTRIBUTION = (
@@ -44,6 +52,30 @@ ATTRIBUTION_HTML = (
     "via Travel Mapping · "
     "communes: IGN Admin Express, INSEE (Licence Ouverte)"
 )
+ATTRIBUTION_HTML_FR = (
+    "Tournées : dispatcher · données routières © les contributeurs d'"
+    '<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+    '(<a href="https://opendatacommons.org/licenses/odbl/">ODbL</a>), '
+    "via Travel Mapping · "
+    "communes : IGN Admin Express, INSEE (Licence Ouverte)"
+)
+
+
+def attribution_html(lang: str) -> str:
+    """The data attribution of the map, in ``lang``."""
+    return ATTRIBUTION_HTML_FR if lang == "fr" else ATTRIBUTION_HTML
+
+
+def short_attribution_html(lang: str) -> str:
+    """The attribution in the map's corner (the legend holds the full one): short enough to
+    leave the scale bar its room."""
+    who = "contributeurs d'" if lang == "fr" else "contributors of "
+    return (
+        f'© {who}<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+        '(<a href="https://opendatacommons.org/licenses/odbl/">ODbL</a>) · IGN, INSEE'
+    )
+
+
 # Distinct colours for routes; red is kept for refused requests.
 PALETTE: tuple[str, ...] = (
     "#1f77b4",
@@ -65,6 +97,21 @@ PALETTE: tuple[str, ...] = (
 )
 REFUSED_COLOUR = "#d62728"
 MAP_TITLE = {"fr": "Carte de la journée", "en": "Map of the day"}
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+TILES_ATTRIBUTION = (
+    "Fond de carte © les contributeurs d'"
+    '<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+)
+MODE_WORDS = {
+    "fr": {"minibus": "Minibus", "volunteer": "Bénévole", "carpool": "Covoiturage"},
+    "en": {"minibus": "Minibus", "volunteer": "Volunteer", "carpool": "Carpool"},
+}
+MAP_CSS = """
+.commune-label span{display:inline-block;transform:translate(-50%,-150%);white-space:nowrap;
+ font:11px Arial,sans-serif;color:#333;text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}
+.commune-hub span{font-weight:bold;font-size:12.5px;color:#111}
+.leaflet-container.zoomed-out .commune-minor{display:none}
+"""
 CDN = re.compile(
     r"""<script[^>]+src\s*=\s*["']https?://|<link[^>]+href\s*=\s*["']https?://""", re.IGNORECASE
 )
@@ -132,7 +179,7 @@ class MapOptions(TypedDict, total=False):
     :func:`plan_map_html` and :func:`write_plan_map`."""
 
     territory: Any  # a Territory: its outline is drawn and framed (default: none)
-    tiles: bool  # add the OpenStreetMap tile layer (needs the internet; default: False)
+    tiles: str | bool | None  # a tile URL template (True: OpenStreetMap's); default: none
     lang: str  # "fr" (default) or "en"
     title: str | None  # the legend's heading and the page's title (default: the map of the day)
 
@@ -155,6 +202,171 @@ def territory_for_problem(problem: Problem) -> Any:
     if not sirens:
         return None
     return Territory.load(sorted(sirens))
+
+
+def vehicle_label(problem: Problem, route: Route, lang: str = "fr") -> str:
+    """A vehicle as people call it: its mode, then its name (and id), e.g. "Minibus v01",
+    "Covoiturage c010", "Minibus Jean (v02)"."""
+    from dispatcher.solver.kpis import route_mode
+
+    v = problem.vehicle(route.vehicle_id)
+    mode = route_mode(route, v)
+    word = MODE_WORDS.get(lang, MODE_WORDS["fr"]).get(mode, mode)
+    if v.name and v.name != v.id:
+        named = v.name if v.name.lower().startswith(word.lower()) else f"{word} {v.name}"
+        return f"{named} ({v.id})"
+    return f"{word} {v.id}"
+
+
+def _place_key(problem: Problem, location_id: str) -> tuple[float, float]:
+    loc = problem.location(location_id)
+    return (round(loc.lat, 4), round(loc.lon, 4))  # about 10 m
+
+
+class _Stacks:
+    """The markers sharing a place: ``slot(place)`` gives the CSS class of the next marker
+    there (``stack-<i>-<n>``, or nothing when it is alone)."""
+
+    def __init__(self, problem: Problem, plan: Plan) -> None:
+        self.problem = problem
+        self.count: dict[tuple[float, float], int] = {}
+        for key in self._places(plan):
+            self.count[key] = self.count.get(key, 0) + 1
+        self.taken: dict[tuple[float, float], int] = {}
+
+    def _places(self, plan: Plan) -> list[tuple[float, float]]:
+        p = self.problem
+        out = []
+        for route in plan.routes:
+            if route.visits:
+                out.append(_place_key(p, p.vehicle(route.vehicle_id).start))
+                out += [_place_key(p, x.location_id) for x in route.visits]
+        out += [_place_key(p, p.request(j.request_id).pickup) for j in plan.rejections]
+        return out
+
+    def slot(self, location_id: str) -> str:
+        key = _place_key(self.problem, location_id)
+        n = self.count.get(key, 1)
+        if n <= 1:
+            return ""
+        i = self.taken.get(key, 0)
+        self.taken[key] = i + 1
+        return f" stack-{i}-{n}"
+
+
+class _Spread(MacroElement):
+    """Spreads the markers of one place a few pixels apart (kept at every zoom), hides
+    the minor commune names when zoomed out and any name that would overlap a bigger one, and
+    adds a metric scale."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function (map) {
+          L.control.scale({metric: true, imperial: false, position: "bottomleft"}).addTo(map);
+          function spread() {
+            map.getContainer().classList.toggle("zoomed-out", map.getZoom() < 11);
+            map.eachLayer(function (l) {
+              var c = l.options && l.options.className;
+              var m = c && /stack-(\\d+)-(\\d+)/.exec(c);
+              if (!m || !l.setLatLng) return;
+              if (!l._stackBase) l._stackBase = l.getLatLng();
+              var i = +m[1], r = 5 + 6.5 * Math.sqrt(i), a = i * 2.39996;  // a sunflower
+              var p = map.latLngToLayerPoint(l._stackBase).add([r * Math.cos(a), r * Math.sin(a)]);
+              l.setLatLng(map.layerPointToLatLng(p));
+            });
+            setTimeout(declutter, 300);  // once the zoom's animation is over
+          }
+          // commune names, biggest first (hubs first): one that would overlap a name already
+          // shown is hidden at this zoom
+          function declutter() {
+            var shown = [];
+            map.getContainer().querySelectorAll(".commune-label span").forEach(function (s) {
+              s.style.visibility = "visible";
+              var r = s.getBoundingClientRect();
+              if (!r.width) return;  // a minor name, hidden zoomed out
+              var hit = shown.some(function (o) {
+                return r.left < o.right && o.left < r.right && r.top < o.bottom && o.top < r.bottom;
+              });
+              if (hit && !s.parentNode.classList.contains("commune-hub")) {
+                s.style.visibility = "hidden";
+              } else {
+                shown.push(r);
+              }
+            });
+          }
+          map.on("zoomend", spread);
+          map.whenReady(spread);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "Spread"
+
+
+@lru_cache(maxsize=4)
+def _borders_file(path: Path, stamp: float) -> dict[str, Any]:
+    del stamp  # part of the cache key: a rebuilt file is read again
+    import json
+
+    try:
+        geo = json.loads(path.read_text(encoding="utf-8"))
+        return {str(f["properties"]["siren"]): f["geometry"] for f in geo["features"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        from dispatcher.errors import DataError
+
+        raise DataError(f"unreadable commune borders: {exc}", str(path)) from None
+
+
+def _borders_layer(territory: Any) -> folium.GeoJson | None:
+    """The borders between the territory's communes (``commune_borders.geojson`` beside its
+    data, built by ``scripts/build_commune_borders.py``; none when that file is absent)."""
+    path = Path(territory.folder) / "commune_borders.geojson"
+    if not path.is_file():
+        return None
+    by_siren = _borders_file(path, path.stat().st_mtime)
+    features = [
+        {"type": "Feature", "properties": {"siren": s}, "geometry": by_siren[s]}
+        for s in territory.epcis
+        if s in by_siren
+    ]
+    if not features:
+        return None
+    return folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name="communes",
+        style_function=lambda _f: {
+            "color": "#8a8a8a",
+            "weight": 0.8,
+            "dashArray": "3 3",
+            "className": "commune-border",
+            "interactive": False,
+        },
+        control=False,
+    )
+
+
+def _commune_layer(territory: Any, problem: Problem, plan: Plan) -> folium.FeatureGroup:
+    """The communes' names at their main stop: hubs always; the others shown zoomed in, or at
+    any zoom where the day stops."""
+    stop_insee = {s.id: s.insee for s in territory.stops}
+    visited = {stop_insee.get(loc.id) for loc in problem.locations}
+    group = folium.FeatureGroup(name="communes", control=False)
+    for c in sorted(territory.communes, key=lambda c: -c.population):
+        hub = territory.is_hub(c.insee)
+        cls = "commune-label" + (" commune-hub" if hub else "")
+        if not hub and c.insee not in visited:
+            cls += " commune-minor"
+        folium.Marker(
+            (c.lat, c.lon),
+            icon=folium.DivIcon(
+                html=f"<span>{_e(c.name)}</span>", class_name=cls, icon_size=(0, 0)
+            ),
+            interactive=False,
+            keyboard=False,
+        ).add_to(group)
+    return group
 
 
 def _legs(
@@ -193,17 +405,27 @@ def _leg_path(problem: Problem, network: PathSource | None) -> LegPath:
     return path
 
 
-def _base_map(lats: list[float], lons: list[float], tiles: bool) -> folium.Map:
-    """The empty map centred on the points, without CDN assets, tiles only if asked, attributed."""
+def _base_map(
+    lats: list[float], lons: list[float], tiles: str | bool | None, lang: str = "fr"
+) -> folium.Map:
+    """The empty map centred on the points, without CDN assets, tiles only if asked (a URL
+    template; True: OpenStreetMap's), attributed."""
     centre = ((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2) if lats else (49.95, 2.65)
     m = folium.Map(
-        location=centre, zoom_start=10, tiles=None, control_scale=True, prefer_canvas=False
+        location=centre, zoom_start=10, tiles=None, control_scale=False, prefer_canvas=False
     )
     m.default_js = []  # inlined instead (see plan_map_html)
     m.default_css = []
     if tiles:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
-    _Attribution(ATTRIBUTION_HTML).add_to(m)
+        url = OSM_TILES if tiles is True else str(tiles)
+        if not re.match(r"https?://", url) or "{z}" not in url:
+            raise InputError(
+                f"must be a tile URL with {{z}}, {{x}} and {{y}}, got {url!r}", "tiles"
+            )
+        folium.TileLayer(
+            url, attr=TILES_ATTRIBUTION, name="tiles", control=False, max_zoom=19
+        ).add_to(m)
+    _Attribution(short_attribution_html(lang)).add_to(m)
     return m
 
 
@@ -224,15 +446,20 @@ def _territory_layer(territory: Any) -> folium.GeoJson:
 
 
 def _add_route(
-    m: folium.Map, problem: Problem, route: Route, colour: str, t: Labels, path: LegPath
+    m: folium.Map,
+    problem: Problem,
+    route: Route,
+    colour: str,
+    t: Labels,
+    path: LegPath,
+    stacks: _Stacks,
+    name: str,
 ) -> str:
     """Draw one vehicle's route as a layer of its own (its path along the stops, the depot, a
     marker per visit) and return its legend label."""
     v = problem.vehicle(route.vehicle_id)
     vid = css_id(route.vehicle_id)
-    group = folium.FeatureGroup(
-        name=f"{t['vehicle']} {html.escape(route.vehicle_id)}", show=True
-    ).add_to(m)
+    group = folium.FeatureGroup(name=html.escape(name), show=True).add_to(m)
     stops = [v.start] + [x.location_id for x in route.visits] + [v.end]
     coords = _legs(problem, stops, path)
     folium.PolyLine(
@@ -242,7 +469,7 @@ def _add_route(
         opacity=0.8,
         class_name=f"route route-{vid}",
         tooltip=_e(
-            f"{t['vehicle']} {route.vehicle_id}: "
+            f"{name}{' :' if t is LABELS['fr'] else ':'} "
             f"{time_of_day(route.start_s)}–{time_of_day(route.end_s)}, "
             f"{route.distance_m / 1000:.1f} km"
         ),
@@ -256,7 +483,7 @@ def _add_route(
         fill=True,
         fill_color=colour,
         fill_opacity=1.0,
-        class_name=f"depot depot-{vid}",
+        class_name=f"depot depot-{vid}{stacks.slot(v.start)}",
         popup=folium.Popup(
             f"<b>{_e(t['start'])}</b><br>{_e(depot.name or depot.id)} · "
             f"{time_of_day(route.start_s)}",
@@ -273,22 +500,22 @@ def _add_route(
             fill=True,
             fill_color="#ffffff" if x.kind == "pickup" else colour,
             fill_opacity=1.0,
-            class_name=f"visit visit-{x.kind} visit-{vid}",
+            class_name=f"visit visit-{x.kind} visit-{vid}{stacks.slot(x.location_id)}",
             popup=folium.Popup(
-                "<br>".join(_visit_lines(problem, route, x, order, t)), max_width=320
+                "<br>".join(_visit_lines(problem, route, x, order, t, name)), max_width=320
             ),
         ).add_to(group)
-    return (
-        f"{t['vehicle']} {route.vehicle_id} ({sum(1 for x in route.visits if x.kind == 'pickup')})"
-    )
+    return f"{name} ({sum(1 for x in route.visits if x.kind == 'pickup')})"
 
 
-def _visit_lines(problem: Problem, route: Route, x: Visit, order: int, t: Labels) -> list[str]:
+def _visit_lines(
+    problem: Problem, route: Route, x: Visit, order: int, t: Labels, name: str
+) -> list[str]:
     """The popup of a visit, line by line: what, where, when, who (and the appointment)."""
     loc = problem.location(x.location_id)
     r = problem.request(x.request_id)
     lines = [
-        f"<b>{_e(t[x.kind])}</b> · {_e(t['vehicle'])} {_e(route.vehicle_id)} · n° {order}",
+        f"<b>{_e(t[x.kind])}</b> · {_e(name)} · n° {order}",
         f"{_e(loc.name or loc.id)}",
         f"{_e(t['time'])} {time_of_day(x.start_s)} ({_e(t['arrival'])} {time_of_day(x.arrival_s)})",
         f"{_e(t['request'])} {_e(r.id)}" + (f" · {_e(r.name)}" if r.name else ""),
@@ -302,7 +529,9 @@ def _visit_lines(problem: Problem, route: Route, x: Visit, order: int, t: Labels
     return lines
 
 
-def _add_refusals(m: folium.Map, problem: Problem, plan: Plan, t: Labels, lang: str) -> str:
+def _add_refusals(
+    m: folium.Map, problem: Problem, plan: Plan, t: Labels, lang: str, stacks: _Stacks
+) -> str:
     """Draw the refused requests in red as one layer (a dashed straight leg and a marker at the
     pickup, with the reason) and return its legend label."""
     group = folium.FeatureGroup(name=t["refused"], show=True).add_to(m)
@@ -338,13 +567,13 @@ def _add_refusals(m: folium.Map, problem: Problem, plan: Plan, t: Labels, lang: 
             fill=True,
             fill_color=REFUSED_COLOUR,
             fill_opacity=0.9,
-            class_name="refused refused-pickup",
+            class_name=f"refused refused-pickup{stacks.slot(r.pickup)}",
             popup=folium.Popup(popup, max_width=320),
         ).add_to(group)
     return f"{t['refused']} ({len(plan.rejections)})"
 
 
-def _legend_html(heading: str, legend_items: Sequence[tuple[str, str]]) -> str:
+def _legend_html(heading: str, legend_items: Sequence[tuple[str, str]], lang: str) -> str:
     """The legend box: the heading, a coloured line per layer, the attribution."""
     rows = "".join(
         '<div><span style="display:inline-block;width:14px;height:4px;'
@@ -359,7 +588,7 @@ def _legend_html(heading: str, legend_items: Sequence[tuple[str, str]]) -> str:
         'max-height:60%;overflow:auto">'
         f"<b>{html.escape(heading)}</b>{rows}"
         '<div style="margin-top:4px;color:#444;font-size:10px;max-width:260px">'
-        f"{ATTRIBUTION_HTML}</div></div>"
+        f"{attribution_html(lang)}</div></div>"
     )
 
 
@@ -369,7 +598,7 @@ def plan_map(
     network: PathSource | None = None,
     *,
     territory: Any = None,
-    tiles: bool = False,
+    tiles: str | bool | None = None,
     lang: str = "fr",
     title: str | None = None,
 ) -> folium.Map:
@@ -384,25 +613,35 @@ def plan_map(
         b = territory.bbox
         lons += [b[0], b[2]]
         lats += [b[1], b[3]]
-    m = _base_map(lats, lons, tiles)
+    m = _base_map(lats, lons, tiles, lang)
     if territory is not None:
         _territory_layer(territory).add_to(m)
+        borders = _borders_layer(territory)
+        if borders is not None:
+            borders.add_to(m)
+        _commune_layer(territory, problem, plan).add_to(m)
 
+    stacks = _Stacks(problem, plan)
     legend_items = []
     for k, route in enumerate(plan.routes):
         if route.visits:
             colour = PALETTE[k % len(PALETTE)]
-            legend_items.append((colour, _add_route(m, problem, route, colour, t, path)))
+            name = vehicle_label(problem, route, lang)
+            legend_items.append(
+                (colour, _add_route(m, problem, route, colour, t, path, stacks, name))
+            )
     if plan.rejections:
-        legend_items.append((REFUSED_COLOUR, _add_refusals(m, problem, plan, t, lang)))
+        legend_items.append((REFUSED_COLOUR, _add_refusals(m, problem, plan, t, lang, stacks)))
+    _Spread().add_to(m)
 
     folium.LayerControl(collapsed=True).add_to(m)
     if lats:
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(10, 10))
     name = MAP_TITLE.get(lang, MAP_TITLE["fr"])
-    heading = title or (f"{name} · {problem.day.isoformat()}" if problem.day else name)
+    heading = title or (f"{name} · {long_date(problem.day, lang)}" if problem.day else name)
     root: Any = m.get_root()  # a branca Figure
-    root.html.add_child(Element(_legend_html(heading, legend_items)))
+    root.html.add_child(Element(_legend_html(heading, legend_items, lang)))
+    root.header.add_child(Element(f"<style>{MAP_CSS}</style>"))
     root.title = heading
     return m
 

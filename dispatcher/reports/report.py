@@ -1,51 +1,180 @@
 """The scenario report: one CSV table of every run, refusals per commune, a Markdown report with
 a summary per variant (mean over seeds, min-max in brackets) and PNG plots (matplotlib, Agg).
+French by default (decimal comma, narrow no-break space between thousands), English with
+``lang="en"``; every figure is named and defined in :mod:`dispatcher.reports.kpi_labels`.
 
 Files written in the output folder:
 
-* ``results.csv``: one line per run (variant x seed), every figure;
+* ``results.csv``: one line per run (variant x seed), every figure (machine format);
 * ``refusals_by_commune.csv``: requests and refusals per pickup commune, per run;
-* ``report.md``: the summary, the equity tables, the full table and the plots;
-* ``plots/*.png``: refusal rate, cost per served request, km (with empty km), by variant.
+* ``report.md``: the summary, the equity tables, the definitions, the full table and the plots;
+* ``plots/*.png``: refusal rate, cost per served trip, km per request (with empty km),
+  occupancy, ride time, CO2 per served trip and equity (refusal rates by need), by variant.
+  Bars are means over the demand seeds, dots each seed, both in the legend; variant names are
+  wrapped, never cut; figures per request or per served trip where variants differ in size.
 """
 
 from __future__ import annotations
 
 import csv
 import statistics
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from dispatcher.model import hhmm
+from dispatcher.reports.kpi_labels import KPI_LABELS, check_lang
+from dispatcher.reports.numbers import WEEKDAYS_EN, WEEKDAYS_FR, long_date, number, percent, signed
 from dispatcher.scenario import DemandSpec, ScenarioResult
 
+# (row key, label key in KPI_LABELS, how shown: "n<decimals>", "p<decimals>" or "s<decimals>")
 SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    # key, header, format
-    ("served", "served", "{:.1f}"),
-    ("refused", "refused", "{:.1f}"),
-    ("refusal_rate", "refusal rate", "{:.1%}"),
-    ("cost_eur", "cost (EUR)", "{:.0f}"),
-    ("cost_per_served_eur", "EUR / served", "{:.1f}"),
-    ("vehicle_km", "veh. km", "{:.0f}"),
-    ("vehicle_hours", "veh. h", "{:.1f}"),
-    ("empty_km", "empty km", "{:.0f}"),
-    ("occupancy", "occupancy", "{:.2f}"),
-    ("mean_ride_min", "mean ride (min)", "{:.1f}"),
-    ("co2_kg", "CO2 (kg)", "{:.0f}"),
-    ("share_volunteer", "volunteer share", "{:.0%}"),
-    ("share_carpool", "carpool share", "{:.0%}"),
-    ("car_km_avoided", "car km avoided", "{:.0f}"),
-    ("co2_saved_kg", "CO2 saved (kg)", "{:.0f}"),
+    ("served", "served", "n1"),
+    ("refused", "refused", "n1"),
+    ("refusal_rate", "refusal_rate", "p1"),
+    ("cost_eur", "cost_eur", "n0"),
+    ("cost_per_served_eur", "cost_per_served_eur", "n1"),
+    ("vehicle_km", "vehicle_km", "n0"),
+    ("km_per_request", "km_per_request", "n1"),
+    ("empty_km_per_request", "empty_km_per_request", "n1"),
+    ("vehicle_hours", "vehicle_hours", "n1"),
+    ("occupancy", "mean_occupancy", "n2"),
+    ("mean_ride_min", "mean_ride_min", "n1"),
+    ("co2_kg", "co2_kg", "n0"),
+    ("co2_per_served_kg", "co2_per_served_kg", "n2"),
+    ("share_volunteer", "share_volunteer", "p0"),
+    ("share_carpool", "share_carpool", "p0"),
+    ("tad_km_saved", "tad_vs_taxi_km", "s0"),
+    ("carpool_km_saved", "carpool_vs_solo_km", "s0"),
+    ("carpool_co2_saved_kg", "carpool_vs_solo_co2", "s1"),
 )
 EQUITY_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("refusal_rate_wheelchair", "refusal rate, wheelchair", "{:.1%}"),
-    ("refusal_rate_other", "refusal rate, others", "{:.1%}"),
-    ("communes_with_refusals", "communes with refusals", "{:.1f}"),
-    ("worst_commune_refusal_rate", "worst commune's refusal rate", "{:.0%}"),
-    ("pop_share_hub_within", "population within reach of a hub", "{:.1%}"),
+    ("refusal_rate_wheelchair", "refusal_rate_wheelchair", "p1"),
+    ("refusal_rate_other", "refusal_rate_other", "p1"),
+    ("communes_with_refusals", "communes_with_refusals", "n1"),
+    ("worst_commune_refusal_rate", "worst_commune_refusal_rate", "p0"),
+    ("pop_share_hub_within", "pop_share_hub_within", "p1"),
 )
+RUN_COLUMNS = (
+    "variant",
+    "seed",
+    "served",
+    "refused",
+    "cost_eur",
+    "vehicle_km",
+    "vehicle_hours",
+    "empty_km",
+    "occupancy",
+    "mean_ride_min",
+    "co2_kg",
+    "share_carpool",
+    "tad_km_saved",
+    "carpool_km_saved",
+    "refused_wheelchair",
+    "pop_share_hub_within",
+    "solver_status",
+    "check_ok",
+)
+
+# The words of the report, French first (English with lang="en")
+T: dict[str, tuple[str, str]] = {
+    "title": ("Scénario", "Scenario"),
+    "intro": (
+        "{v} variantes × {s} tirages de la demande (graines {seeds}), limite de calcul de "
+        "{t} s par plan{day}. Les chiffres sont des moyennes sur les tirages, [min–max] "
+        "quand ils diffèrent. Chaque plan a été vérifié indépendamment du calculateur.",
+        "{v} variants × {s} demand seeds ({seeds}), solver time limit {t} s per run{day}. "
+        "Figures are means over seeds, [min–max] when seeds differ. Every plan was checked "
+        "independently of the solver.",
+    ),
+    "day": (", journée du {d}", ", service day {d}"),
+    "checker": (
+        "**Vérification :** {ok} plans sur {n} respectent toutes les contraintes.",
+        "**Checker:** {ok} of {n} plans satisfy every constraint.",
+    ),
+    "failing": (" En défaut : ", " Failing: "),
+    "seed": ("graine", "seed"),
+    "variants": ("Variantes", "Variants"),
+    "variant": ("variante", "variant"),
+    "territory": ("territoire", "territory"),
+    "requests": ("demandes", "requests"),
+    "fleet": ("flotte", "fleet"),
+    "rules": ("règles", "rules"),
+    "accessible": ("accessibles", "accessible"),
+    "volunteers": ("bénévoles", "volunteers"),
+    "carpool_offers": ("offres de covoiturage", "carpool offers"),
+    "regular": ("régulières", "regular"),
+    "results": ("Résultats par variante", "Results by variant"),
+    "results_intro": (
+        "Les parts des modes sont celles des demandes servies. Les km évités comparent avec "
+        "une référence énoncée : le transport à la demande avec les mêmes trajets faits chacun "
+        "par un taxi (aller et retour au dépôt le plus proche), le covoiturage avec ses "
+        "passagers conduisant seuls. Une référence sans trajet de son mode est « — ».",
+        "Mode shares are of the served requests. Km saved compare with a stated baseline: "
+        "on-demand transport with the same trips each made by a taxi (to and from the nearest "
+        "depot), carpool with its passengers driving alone. A baseline with no trip of its mode "
+        "is shown as —.",
+    ),
+    "equity": ("Équité", "Equity"),
+    "equity_intro": (
+        "Taux de refus selon le besoin (fauteuil roulant ou non), communes avec au moins un "
+        "refus, et part de la population dont l'arrêt de la commune atteint un pôle en "
+        "{m} min par la route.",
+        "Refusal rates by need (wheelchair users or not), communes with at least one refusal, "
+        "and the share of the population whose commune's stop reaches a hub within {m} min "
+        "by road.",
+    ),
+    "worst": (
+        "Communes aux plus nombreux refus (tous tirages)",
+        "Communes with the most refusals (all seeds)",
+    ),
+    "commune": ("commune", "commune"),
+    "refused": ("refusées", "refused"),
+    "rate": ("taux", "rate"),
+    "no_refusal": ("Aucun refus.", "No refusals."),
+    "definitions": ("Définitions", "Definitions"),
+    "plots": ("Graphiques", "Plots"),
+    "runs": ("Chaque plan", "Every run"),
+    "yes": ("oui", "yes"),
+    "no": ("non", "no"),
+    "mean": ("moyenne des {n} tirages", "mean of the {n} seeds"),
+    "one_seed": ("un tirage de la demande", "one demand seed"),
+    "empty_part": ("dont km à vide", "of which empty km"),
+    "wheelchair": ("voyageurs en fauteuil roulant", "wheelchair users"),
+    "others": ("autres voyageurs", "other riders"),
+}
+STRATEGY = {
+    "staged": ("covoiturage apparié d'abord", "staged"),
+    "joint": ("planifié avec la flotte", "joint"),
+}
+RUN_HEADERS: dict[str, tuple[str, str]] = {
+    "variant": ("variante", "variant"),
+    "seed": ("graine", "seed"),
+    "served": ("servies", "served"),
+    "refused": ("refusées", "refused"),
+    "cost_eur": ("coût (€)", "cost (EUR)"),
+    "vehicle_km": ("km", "km"),
+    "vehicle_hours": ("heures", "hours"),
+    "empty_km": ("km à vide", "empty km"),
+    "occupancy": ("occupation", "occupancy"),
+    "mean_ride_min": ("trajet moyen (min)", "mean ride (min)"),
+    "co2_kg": ("CO2 (kg)", "CO2 (kg)"),
+    "share_carpool": ("part covoiturage", "carpool share"),
+    "tad_km_saved": ("km évités / taxi", "km saved / taxi"),
+    "carpool_km_saved": ("km évités covoiturage", "km saved by carpool"),
+    "refused_wheelchair": ("refus fauteuil", "wheelchair refused"),
+    "pop_share_hub_within": ("population proche d'un pôle", "population near a hub"),
+    "solver_status": ("calcul", "solver"),
+    "check_ok": ("vérifié", "checked"),
+}
+
+
+def _t(key: str, lang: str) -> str:
+    fr, en = T[key]
+    return fr if lang == "fr" else en
 
 
 def _write_csv(
@@ -69,13 +198,25 @@ def _by_variant(result: ScenarioResult) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _cell(values: Sequence[float], fmt: str) -> str:
-    if not values:
-        return "-"
-    mean = statistics.fmean(values)
-    if len(values) == 1 or min(values) == max(values):
-        return fmt.format(mean)
-    return f"{fmt.format(mean)} [{fmt.format(min(values))}–{fmt.format(max(values))}]"
+def show(value: float, how: str, lang: str) -> str:
+    """A figure as ``how`` says: "n1" a number with one decimal, "p0" a percentage, "s0" a
+    signed difference."""
+    kind, decimals = how[0], int(how[1:])
+    if kind == "p":
+        return percent(value, decimals, lang)
+    if kind == "s":
+        return signed(value, decimals, lang)
+    return number(value, decimals, lang)
+
+
+def _cell(values: Sequence[float | None], how: str, lang: str) -> str:
+    known = [v for v in values if v is not None]
+    if not known:
+        return "—"
+    mean = statistics.fmean(known)
+    if len(known) == 1 or min(known) == max(known):
+        return show(mean, how, lang)
+    return f"{show(mean, how, lang)} [{show(min(known), how, lang)}–{show(max(known), how, lang)}]"
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -84,174 +225,211 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return lines
 
 
-def write_plots(result: ScenarioResult, folder: Path) -> list[Path]:
-    """Bar charts by variant (means over seeds, one dot per seed)."""
+# --------------------------------------------------------------------------------------------
+# Plots
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    """One bar chart by variant: the row key, its label (KPI_LABELS), how values are shown,
+    a scale (100 for percentages) and an optional part drawn inside each bar."""
+
+    filename: str
+    key: str
+    label: str
+    how: str
+    scale: float = 1.0
+    part: str | None = None  # row key of a part of the bar (empty km of the km)
+
+
+PLOTS: tuple[PlotSpec, ...] = (
+    PlotSpec("refusal_rate.png", "refusal_rate", "refusal_rate", "n1", 100.0),
+    PlotSpec("cost_per_served.png", "cost_per_served_eur", "cost_per_served_eur", "n1"),
+    PlotSpec(
+        "vehicle_km.png", "km_per_request", "km_per_request", "n1", part="empty_km_per_request"
+    ),
+    PlotSpec("occupancy.png", "occupancy", "mean_occupancy", "n2"),
+    PlotSpec("ride_time.png", "mean_ride_min", "mean_ride_min", "n1"),
+    PlotSpec("co2.png", "co2_per_served_kg", "co2_per_served_kg", "n2"),
+)
+
+
+def wrap_label(name: str, width: int = 18) -> str:
+    """A variant's name on lines of about ``width`` characters, every word kept."""
+    return (
+        "\n".join(textwrap.wrap(name, width, break_long_words=False, break_on_hyphens=False))
+        or name
+    )
+
+
+def _means(groups: dict[str, list[dict[str, Any]]], key: str, scale: float) -> list[float]:
+    out = []
+    for rows in groups.values():
+        vals = [r[key] * scale for r in rows if r.get(key) is not None]
+        out.append(statistics.fmean(vals) if vals else 0.0)
+    return out
+
+
+def _figure(n_variants: int) -> tuple[Any, Any]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    folder.mkdir(parents=True, exist_ok=True)
+    return plt.subplots(figsize=(max(7.0, 1.7 * n_variants + 2.5), 4.8), dpi=100)
+
+
+def tick(value: float, lang: str) -> str:
+    """An axis tick with the decimals it needs (2,5 and 3, not 2 and 3), in ``lang``."""
+    for decimals in (0, 1, 2):
+        if abs(value - round(value, decimals)) < 1e-9:
+            return number(value, decimals, lang)
+    return number(value, 3, lang)
+
+
+def _finish(fig: Any, ax: Any, names: Sequence[str], ylabel: str, lang: str) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    ax.set_xticks(range(len(names)), [wrap_label(n) for n in names], fontsize=8.5)
+    ax.set_ylabel(ylabel)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _p: tick(y, lang)))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.15)  # room for the value labels and the legend
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    fig.tight_layout()
+
+
+def bar_figure(result: ScenarioResult, spec: PlotSpec, lang: str = "fr") -> Any:
+    """The matplotlib Figure of one plot (bars: means over seeds, dots: each seed, both in the
+    legend; the mean written above each bar in the language's number format)."""
     groups = _by_variant(result)
     names = list(groups)
+    fig, ax = _figure(len(names))
+    lab = KPI_LABELS[spec.label]
+    ylabel = lab.name(lang) + (" (%)" if spec.scale == 100.0 else "")
+    n_seeds = len(result.scenario.seeds)
+    means = _means(groups, spec.key, spec.scale)
     x = list(range(len(names)))
-    out = []
-
-    def one(
-        key: str,
-        title: str,
-        ylabel: str,
-        filename: str,
-        scale: float = 1.0,
-        extra: str | None = None,
-    ) -> None:
-        fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(names) + 2), 4.2), dpi=100)
-        means = [
-            statistics.fmean([r[key] * scale for r in groups[n]]) if groups[n] else 0.0
-            for n in names
-        ]
-        bars = ax.bar(x, means, color="#4c72b0", label=ylabel)
-        if extra:
-            em = [
-                statistics.fmean([r[extra] * scale for r in groups[n]]) if groups[n] else 0.0
-                for n in names
-            ]
-            ax.bar(x, em, color="#dd8452", width=0.5, label=extra.replace("_", " "))
-            ax.legend(loc="upper left", fontsize=8)
-        for i, n in enumerate(names):
-            ax.scatter(
-                [i] * len(groups[n]),
-                [r[key] * scale for r in groups[n]],
-                color="black",
-                s=12,
-                zorder=3,
-            )
-        ax.bar_label(bars, fmt="%.1f", fontsize=8)
-        ax.set_xticks(
+    bars = ax.bar(x, means, color="#4c72b0", width=0.6, label=_t("mean", lang).format(n=n_seeds))
+    if spec.part:
+        ax.bar(
             x,
-            [n if len(n) <= 22 else n[:21] + "…" for n in names],
-            rotation=20,
-            ha="right",
-            fontsize=8,
+            _means(groups, spec.part, spec.scale),
+            color="#dd8452",
+            width=0.36,
+            label=_t("empty_part", lang),
         )
-        ax.set_ylabel(ylabel)
-        ax.set_title(title, fontsize=10)
-        fig.tight_layout()
+    seeds_x, seeds_y = [], []
+    for i, rows in enumerate(groups.values()):
+        for r in rows:
+            if r.get(spec.key) is not None:
+                seeds_x.append(i + 0.22)
+                seeds_y.append(r[spec.key] * spec.scale)
+    ax.scatter(
+        seeds_x, seeds_y, color="black", s=14, zorder=3, marker="o", label=_t("one_seed", lang)
+    )
+    decimals = int(spec.how[1:])
+    ax.bar_label(
+        bars,
+        labels=[number(m, decimals, lang) for m in means],
+        fontsize=8.5,
+        padding=3,
+        label_type="edge",
+    )
+    ax.set_title(lab.name(lang) + "\n" + lab.definition(lang), fontsize=9.5)
+    _finish(fig, ax, names, ylabel, lang)
+    return fig
+
+
+def equity_figure(result: ScenarioResult, lang: str = "fr") -> Any:
+    """Refusal rates of wheelchair users and of other riders side by side, by variant."""
+    groups = _by_variant(result)
+    names = list(groups)
+    fig, ax = _figure(len(names))
+    w = 0.36
+    series = (
+        ("refusal_rate_wheelchair", _t("wheelchair", lang), "#8172b3", -w / 2),
+        ("refusal_rate_other", _t("others", lang), "#55a868", w / 2),
+    )
+    for key, name, colour, dx in series:
+        means = _means(groups, key, 100.0)
+        bars = ax.bar([i + dx for i in range(len(names))], means, w, color=colour, label=name)
+        ax.bar_label(bars, labels=[number(m, 1, lang) for m in means], fontsize=8, padding=2)
+    ax.set_title(
+        (
+            "Équité : taux de refus selon le besoin"
+            if lang == "fr"
+            else "Equity: refusal rate by need"
+        )
+        + "\n"
+        + _t("mean", lang).format(n=len(result.scenario.seeds)),
+        fontsize=9.5,
+    )
+    _finish(fig, ax, names, KPI_LABELS["refusal_rate"].name(lang) + " (%)", lang)
+    return fig
+
+
+def write_plots(result: ScenarioResult, folder: Path, lang: str = "fr") -> list[Path]:
+    """Every plot of the report as a PNG in ``folder``."""
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    makers: list[tuple[str, Callable[[], Any]]] = [
+        (spec.filename, lambda spec=spec: bar_figure(result, spec, lang)) for spec in PLOTS
+    ]
+    makers.append(("equity.png", lambda: equity_figure(result, lang)))
+    out = []
+    for filename, make in makers:
+        fig = make()
         p = folder / filename
         fig.savefig(p)
         plt.close(fig)
         out.append(p)
-
-    one(
-        "refusal_rate",
-        "Refused requests (% of requests)",
-        "refusal rate (%)",
-        "refusal_rate.png",
-        scale=100.0,
-    )
-    one(
-        "cost_per_served_eur",
-        "Cost per served request",
-        "EUR per served request",
-        "cost_per_served.png",
-    )
-    one(
-        "vehicle_km",
-        "Vehicle km (orange: empty km)",
-        "vehicle km",
-        "vehicle_km.png",
-        extra="empty_km",
-    )
     return out
 
 
-def _requests_cell(demand: DemandSpec, day: date | None) -> str:
-    from dispatcher.demand import WEEKDAYS
+# --------------------------------------------------------------------------------------------
+# Markdown
+# --------------------------------------------------------------------------------------------
 
+
+def _requests_cell(demand: DemandSpec, day: date | None, lang: str) -> str:
     weekday = demand.weekday if demand.weekday is not None else (day.weekday() if day else None)
     if not demand.recurring_share or weekday is None:
         return str(demand.requests)
-    return f"{demand.requests} ({demand.recurring_share:.0%} regular, {WEEKDAYS[weekday]})"
+    days = WEEKDAYS_FR if lang == "fr" else WEEKDAYS_EN
+    share = percent(demand.recurring_share, 0, lang)
+    return f"{demand.requests} ({share} {_t('regular', lang)}, {days[weekday]})"
 
 
-def markdown_report(
-    result: ScenarioResult, plots: Sequence[Path] = (), plots_rel: Path | None = None
-) -> str:
-    sc = result.scenario
-    groups = _by_variant(result)
-    lines = [f"# Scenario: {_md_escape(sc.name)}", ""]
-    lines.append(
-        f"{len(sc.variants)} variants × {len(sc.seeds)} demand seeds "
-        f"({', '.join(map(str, sc.seeds))}), "
-        f"solver time limit {sc.time_limit_s:g} s per run"
-        + (f", service day {sc.day.isoformat()}" if sc.day else "")
-        + ". Figures are means over seeds, [min–max] when seeds differ. Every plan was checked "
-        "independently of the solver."
-    )
-    bad = [r for r in result.rows if not r["check_ok"]]
-    lines.append("")
-    lines.append(
-        f"**Checker:** {len(result.rows) - len(bad)} of {len(result.rows)} plans "
-        "satisfy every constraint."
-        + (
-            ""
-            if not bad
-            else " Failing: " + ", ".join(f"{r['variant']} / seed {r['seed']}" for r in bad)
-        )
-    )
-    lines += ["", "## Variants", ""]
+def _variant_rows(result: ScenarioResult, lang: str) -> list[list[str]]:
     rows = []
-    for v in sc.variants:
+    for v in result.scenario.variants:
         f = v.fleet
         rows.append(
             [
                 _md_escape(v.name),
                 _md_escape(", ".join(v.territory)),
-                _requests_cell(v.demand, sc.day),
-                f"{f.vehicles} ({f.wheelchair} accessible)"
-                + (f" + {f.volunteers} volunteers" if f.volunteers else "")
+                _requests_cell(v.demand, result.scenario.day, lang),
+                f"{f.vehicles} ({f.wheelchair} {_t('accessible', lang)})".replace(
+                    "(1 accessibles)", "(1 accessible)"
+                )
+                + (f" + {f.volunteers} {_t('volunteers', lang)}" if f.volunteers else "")
                 + (
-                    f" + {v.carpool.offers} carpool offers ({v.carpool.strategy})"
+                    f" + {v.carpool.offers} {_t('carpool_offers', lang)} "
+                    f"({STRATEGY[v.carpool.strategy][0 if lang == 'fr' else 1]})"
                     if v.carpool.offers
                     else ""
                 ),
-                f"α {v.rules.ride_alpha:g}, β {v.rules.ride_beta_s // 60} min, "
+                f"α {number(v.rules.ride_alpha, 1, lang)}, β {v.rules.ride_beta_s // 60} min, "
                 f"{hhmm(v.rules.service_hours.start_s)}–{hhmm(v.rules.service_hours.end_s)}",
             ]
         )
-    lines += _table(["variant", "territory", "requests", "fleet", "rules"], rows)
-    lines += ["", "## Results by variant", ""]
-    lines.append(
-        "Mode shares are of the served requests. Car km avoided and CO2 saved compare the km "
-        "driven for the riders with each rider driving alone the direct way (negative: the "
-        "service drives more than they would have)."
-    )
-    lines.append("")
-    lines += _table(
-        ["variant"] + [h for _, h, _ in SUMMARY_COLUMNS],
-        [
-            [_md_escape(n)]
-            + [_cell([r[k] for r in groups[n]], fmt) for k, _, fmt in SUMMARY_COLUMNS]
-            for n in groups
-        ],
-    )
-    lines += ["", "## Equity", ""]
-    reach = sorted({r["reach_minutes"] for r in result.rows})
-    lines.append(
-        "Refusal rates by need (wheelchair users or not), communes with at least one refusal, "
-        "and the share of the population whose commune's stop reaches a hub within "
-        f"{', '.join(f'{m:g}' for m in reach)} min by road."
-    )
-    lines.append("")
-    lines += _table(
-        ["variant"] + [h for _, h, _ in EQUITY_COLUMNS],
-        [
-            [_md_escape(n)]
-            + [_cell([r[k] for r in groups[n]], fmt) for k, _, fmt in EQUITY_COLUMNS]
-            for n in groups
-        ],
-    )
-    lines += ["", "### Communes with the most refusals (all seeds)", ""]
+    return rows
+
+
+def _worst_communes(result: ScenarioResult, lang: str) -> list[str]:
     per: dict[tuple[str, str], list[int]] = {}
     for c in result.commune_rows:
         acc = per.setdefault((c["variant"], c["commune"]), [0, 0])
@@ -261,49 +439,123 @@ def markdown_report(
         ((v, c, a, b) for (v, c), (a, b) in per.items() if b),
         key=lambda t: (-t[3], -t[3] / t[2], t[0], t[1]),
     )[:15]
-    if worst:
+    if not worst:
+        return [_t("no_refusal", lang)]
+    return _table(
+        [_t(k, lang) for k in ("variant", "commune", "requests", "refused", "rate")],
+        [
+            [_md_escape(v), _md_escape(c), str(a), str(b), percent(b / a, 0, lang)]
+            for v, c, a, b in worst
+        ],
+    )
+
+
+SHORT_STATUS = {
+    "solved": ("plan trouvé", "solved"),
+    "optimal": ("optimal", "optimal"),
+    "infeasible": ("contrainte enfreinte", "infeasible"),
+    "no_plan": ("aucun plan", "no plan"),
+    "no_requests": ("aucune demande", "no requests"),
+    "no_vehicles": ("aucun véhicule", "no vehicles"),
+    "nothing_feasible": ("rien de réalisable", "nothing feasible"),
+    "unknown": ("inconnu", "unknown"),
+}
+
+
+def _run_cell(key: str, value: Any, lang: str) -> str:
+    if value is None:
+        return "—"
+    if key == "solver_status" and value in SHORT_STATUS:
+        return SHORT_STATUS[value][0 if lang == "fr" else 1]
+    if isinstance(value, bool):
+        return _t("yes" if value else "no", lang)
+    if isinstance(value, float):
+        if key.startswith("share") or key.startswith("pop_share"):
+            return percent(value, 0, lang)
+        return number(value, 1, lang)
+    return _md_escape(value)
+
+
+def markdown_report(
+    result: ScenarioResult,
+    plots: Sequence[Path] = (),
+    plots_rel: Path | None = None,
+    lang: str = "fr",
+) -> str:
+    lang = check_lang(lang, "lang")
+    sc = result.scenario
+    groups = _by_variant(result)
+    day = _t("day", lang).format(d=long_date(sc.day, lang)) if sc.day else ""
+    lines = [f"# {_t('title', lang)} : {_md_escape(sc.name)}", ""]
+    if lang == "en":
+        lines[0] = f"# Scenario: {_md_escape(sc.name)}"
+    lines.append(
+        _t("intro", lang).format(
+            v=len(sc.variants),
+            s=len(sc.seeds),
+            seeds=", ".join(map(str, sc.seeds)),
+            t=number(sc.time_limit_s, 0 if sc.time_limit_s == int(sc.time_limit_s) else 1, lang),
+            day=day,
+        )
+    )
+    bad = [r for r in result.rows if not r["check_ok"]]
+    lines.append("")
+    lines.append(
+        _t("checker", lang).format(ok=len(result.rows) - len(bad), n=len(result.rows))
+        + (
+            ""
+            if not bad
+            else _t("failing", lang)
+            + ", ".join(f"{r['variant']} / {_t('seed', lang)} {r['seed']}" for r in bad)
+        )
+    )
+    lines += ["", f"## {_t('variants', lang)}", ""]
+    lines += _table(
+        [_t(k, lang) for k in ("variant", "territory", "requests", "fleet", "rules")],
+        _variant_rows(result, lang),
+    )
+    lines += ["", f"## {_t('results', lang)}", "", _t("results_intro", lang), ""]
+    for title, columns in ((None, SUMMARY_COLUMNS), ("equity", EQUITY_COLUMNS)):
+        if title:
+            reach = sorted({r["reach_minutes"] for r in result.rows})
+            minutes = ", ".join(number(m, 0, lang) for m in reach)
+            lines += ["", f"## {_t(title, lang)}", "", _t("equity_intro", lang).format(m=minutes)]
+            lines.append("")
         lines += _table(
-            ["variant", "commune", "requests", "refused", "rate"],
+            [_t("variant", lang)] + [KPI_LABELS[lab].name(lang) for _, lab, _ in columns],
             [
-                [_md_escape(v), _md_escape(c), str(a), str(b), f"{b / a:.0%}"]
-                for v, c, a, b in worst
+                [_md_escape(n)]
+                + [_cell([r.get(k) for r in groups[n]], how, lang) for k, _, how in columns]
+                for n in groups
             ],
         )
-    else:
-        lines.append("No refusals.")
+    lines += ["", f"### {_t('worst', lang)}", ""]
+    lines += _worst_communes(result, lang)
+    lines += ["", f"## {_t('definitions', lang)}", ""]
+    for _, lab, _ in SUMMARY_COLUMNS + EQUITY_COLUMNS:
+        lines.append(f"- **{KPI_LABELS[lab].name(lang)}** : {KPI_LABELS[lab].definition(lang)}")
+    if lang == "en":
+        lines = [line.replace("** : ", "**: ") for line in lines]
     if plots:
-        lines += ["", "## Plots", ""]
+        lines += ["", f"## {_t('plots', lang)}", ""]
         for p in plots:
             rel = (plots_rel / p.name) if plots_rel else p
             lines.append(f"![{p.stem.replace('_', ' ')}]({rel.as_posix()})")
             lines.append("")
-    lines += ["", "## Every run", ""]
-    keys = [
-        "variant",
-        "seed",
-        "served",
-        "refused",
-        "cost_eur",
-        "vehicle_km",
-        "vehicle_hours",
-        "empty_km",
-        "occupancy",
-        "mean_ride_min",
-        "co2_kg",
-        "share_carpool",
-        "co2_saved_kg",
-        "refused_wheelchair",
-        "pop_share_hub_within",
-        "solver_status",
-        "check_ok",
-    ]
-    lines += _table(keys, [[_md_escape(r[k]) for k in keys] for r in result.rows])
+    lines += ["", f"## {_t('runs', lang)}", ""]
+    lines += _table(
+        [RUN_HEADERS[k][0 if lang == "fr" else 1] for k in RUN_COLUMNS],
+        [[_run_cell(k, r.get(k), lang) for k in RUN_COLUMNS] for r in result.rows],
+    )
     lines.append("")
     return "\n".join(lines)
 
 
-def write_scenario_report(result: ScenarioResult, out_dir: str | Path, plots: bool = True) -> Path:
+def write_scenario_report(
+    result: ScenarioResult, out_dir: str | Path, plots: bool = True, lang: str = "fr"
+) -> Path:
     """Write results.csv, refusals_by_commune.csv, plots/*.png and report.md; return report.md."""
+    lang = check_lang(lang, "lang")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _write_csv(out / "results.csv", result.rows)
@@ -312,7 +564,7 @@ def write_scenario_report(result: ScenarioResult, out_dir: str | Path, plots: bo
         result.commune_rows,
         ["variant", "seed", "insee", "commune", "requests", "refused"],
     )
-    pngs = write_plots(result, out / "plots") if plots and result.rows else []
+    pngs = write_plots(result, out / "plots", lang) if plots and result.rows else []
     md = out / "report.md"
-    md.write_text(markdown_report(result, pngs, Path("plots")), encoding="utf-8")
+    md.write_text(markdown_report(result, pngs, Path("plots"), lang), encoding="utf-8")
     return md

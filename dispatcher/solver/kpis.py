@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from dispatcher.model import KPIs, Problem, Rejection, Route, Vehicle
+
+MODES = ("minibus", "volunteer", "carpool")  # how a route carries its riders, in display order
 
 
 def route_mode(route: Route, vehicle: Vehicle) -> str:
@@ -13,6 +16,111 @@ def route_mode(route: Route, vehicle: Vehicle) -> str:
     if route.mode:
         return route.mode
     return vehicle.kind if vehicle.kind in ("volunteer", "carpool") else "minibus"
+
+
+def vehicle_mode(vehicle: Vehicle) -> str:
+    """The mode a vehicle works in: "volunteer", "carpool", else the operator's "minibus"."""
+    return vehicle.kind if vehicle.kind in ("volunteer", "carpool") else "minibus"
+
+
+@dataclass(frozen=True)
+class Baselines:
+    """The plan beside what the same trips would have needed another way, per mode.
+
+    * On-demand transport (minibus and volunteer routes, depot to depot, empty legs included)
+      beside the same trips each made by a dedicated taxi: from the nearest depot of the fleet
+      to the pickup, the direct trip, and back to that depot; CO2 at the "car" rate.
+    * Carpool (the km the drivers drove beyond their own direct trip) beside each carpool
+      passenger driving alone the direct way, at the "car" rate. Only carpool passengers are
+      compared with driving alone: many riders of on-demand transport cannot drive.
+
+    A comparison with no served request of its mode is None (``tad_*`` or ``carpool_*``).
+    ``vehicles`` is (used, available) per mode.
+    """
+
+    vehicles: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    tad_served: int = 0
+    tad_km: float = 0.0
+    taxi_km: float = 0.0
+    tad_co2_kg: float = 0.0
+    taxi_co2_kg: float = 0.0
+    carpool_served: int = 0
+    carpool_km: float = 0.0
+    solo_km: float = 0.0
+    carpool_co2_kg: float = 0.0
+    solo_co2_kg: float = 0.0
+
+    @property
+    def tad_km_saved(self) -> float | None:
+        """Taxi km minus on-demand km (positive: the shared service drives less)."""
+        return round(self.taxi_km - self.tad_km, 3) if self.tad_served else None
+
+    @property
+    def tad_co2_saved_kg(self) -> float | None:
+        return round(self.taxi_co2_kg - self.tad_co2_kg, 3) if self.tad_served else None
+
+    @property
+    def carpool_km_saved(self) -> float | None:
+        """Solo-driving km minus the carpool drivers' extra km (positive: km avoided)."""
+        return round(self.solo_km - self.carpool_km, 3) if self.carpool_served else None
+
+    @property
+    def carpool_co2_saved_kg(self) -> float | None:
+        return round(self.solo_co2_kg - self.carpool_co2_kg, 3) if self.carpool_served else None
+
+
+def compare_with_baselines(problem: Problem, routes: Sequence[Route]) -> Baselines:
+    """The :class:`Baselines` of a plan's routes (see there for the definitions)."""
+    rates = problem.rules.co2_g_per_km
+    car_rate = float(rates.get("car", 0.0))
+    available: dict[str, int] = {}
+    for v in problem.vehicles:
+        available[vehicle_mode(v)] = available.get(vehicle_mode(v), 0) + 1
+    used: dict[str, int] = {}
+    depots = sorted({v.start for v in problem.vehicles if vehicle_mode(v) == "minibus"})
+    depots = depots or sorted({v.start for v in problem.vehicles})
+    acc = dict.fromkeys(
+        ("tad_km", "taxi_km", "tad_co2", "carpool_km", "solo_km", "carpool_co2"), 0.0
+    )
+    tad_served = carpool_served = 0
+    for route in routes:
+        if not route.visits:
+            continue
+        v = problem.vehicle(route.vehicle_id)
+        mode = route_mode(route, v)
+        used[mode] = used.get(mode, 0) + 1
+        places = [v.start] + [x.location_id for x in route.visits] + [v.end]
+        km = sum(problem.travel_m(a, b) for a, b in zip(places, places[1:], strict=False)) / 1e3
+        riders = [problem.request(x.request_id) for x in route.visits if x.kind == "pickup"]
+        direct = [problem.travel_m(r.pickup, r.dropoff) / 1e3 for r in riders]
+        if mode == "carpool":
+            km = max(0.0, km - problem.travel_m(v.start, v.end) / 1e3)
+            acc["carpool_km"] += km
+            acc["carpool_co2"] += km * float(rates.get("carpool", car_rate)) / 1e3
+            acc["solo_km"] += sum(direct)
+            carpool_served += len(riders)
+            continue
+        acc["tad_km"] += km
+        acc["tad_co2"] += km * float(rates.get(v.kind, 0.0)) / 1e3
+        tad_served += len(riders)
+        for r, d in zip(riders, direct, strict=True):
+            acc["taxi_km"] += d + min(
+                (problem.travel_m(p, r.pickup) + problem.travel_m(r.dropoff, p)) / 1e3
+                for p in depots
+            )
+    return Baselines(
+        vehicles={m: (used.get(m, 0), available[m]) for m in MODES if m in available},
+        tad_served=tad_served,
+        tad_km=round(acc["tad_km"], 3),
+        taxi_km=round(acc["taxi_km"], 3),
+        tad_co2_kg=round(acc["tad_co2"], 3),
+        taxi_co2_kg=round(acc["taxi_km"] * car_rate / 1e3, 3),
+        carpool_served=carpool_served,
+        carpool_km=round(acc["carpool_km"], 3),
+        solo_km=round(acc["solo_km"], 3),
+        carpool_co2_kg=round(acc["carpool_co2"], 3),
+        solo_co2_kg=round(acc["solo_km"] * car_rate / 1e3, 3),
+    )
 
 
 def compute_kpis(

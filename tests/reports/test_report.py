@@ -14,6 +14,7 @@ from dispatcher.io.files import write_json
 from dispatcher.io.plan import plan_to_dict
 from dispatcher.io.problem import problem_to_dict
 from dispatcher.reports.cli import report_app, scenario_app
+from dispatcher.reports.numbers import percent, signed
 from dispatcher.reports.report import write_scenario_report
 from dispatcher.scenario import load_scenario, run_scenario
 
@@ -61,7 +62,10 @@ def test_report_contains_every_variant_and_seed(scenario_file: Path, tmp_path: P
         for s in sc.seeds:
             assert f"| {v.name} | {s} |" in text
     assert "report test \\| pipes" in text or "report test | pipes" in text.splitlines()[0]
-    assert "4 of 4 plans satisfy every constraint" in text
+    assert "4 plans sur 4 respectent toutes les contraintes" in text
+    # French throughout: statuses and booleans in words, decimal commas, no English heading
+    assert "| solved |" not in text and "| True |" not in text and "## Results" not in text
+    assert "| oui |" in text
     rows = list(csv.DictReader((tmp_path / "results.csv").open(encoding="utf-8")))
     assert [(r["variant"], r["seed"]) for r in rows] == [
         (v.name, str(s)) for v in sc.variants for s in sc.seeds
@@ -71,7 +75,15 @@ def test_report_contains_every_variant_and_seed(scenario_file: Path, tmp_path: P
         for s in sc.seeds:
             mine = [c for c in communes if c["variant"] == v.name and c["seed"] == str(s)]
             assert sum(int(c["requests"]) for c in mine) == 6
-    for png in ("refusal_rate.png", "cost_per_served.png", "vehicle_km.png"):
+    for png in (
+        "refusal_rate.png",
+        "cost_per_served.png",
+        "vehicle_km.png",
+        "occupancy.png",
+        "ride_time.png",
+        "co2.png",
+        "equity.png",
+    ):
         data = (tmp_path / "plots" / png).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
         assert f"(plots/{png})" in text
@@ -102,6 +114,8 @@ def test_cli_scenario_run_and_bad_file(scenario_file: Path, tmp_path: Path) -> N
     bad.write_text(
         SCENARIO.replace("fleet.vehicles = 2", "fleet.vehicles = true"), encoding="utf-8"
     )
+    res = runner.invoke(_cli(), ["scenario", "run", str(scenario_file), "--lang", "de"])
+    assert res.exit_code == 2 and "--lang" in res.output
     res = runner.invoke(_cli(), ["scenario", "run", str(bad), "--out", str(tmp_path / "bad")])
     assert res.exit_code == 2
     assert "variants[1].fleet.vehicles" in res.output and "must be an integer" in res.output
@@ -141,7 +155,15 @@ def test_cli_report_commands(day: Day, tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "route route-" in (tmp_path / "map.html").read_text(encoding="utf-8")
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert "route route-" in page and "commune-label" in page
+    assert "tile.openstreetmap.org" not in page  # no background offline by default
+    args = ["report", "map", str(problem), str(plan), "--no-roads", "--out"]
+    res = runner.invoke(_cli(), [*args, str(tmp_path / "osm.html"), "--tiles", "osm"])
+    assert res.exit_code == 0, res.output
+    assert "tile.openstreetmap.org" in (tmp_path / "osm.html").read_text(encoding="utf-8")
+    res = runner.invoke(_cli(), [*args, str(tmp_path / "bad.html"), "--tiles", "ftp://x"])
+    assert res.exit_code == 2 and "tile URL" in res.output
     res = runner.invoke(
         _cli(),
         [
@@ -179,20 +201,41 @@ def test_report_has_carpool_share_and_savings(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     result = run_scenario(load_scenario(p), workers=1)
-    text = write_scenario_report(result, tmp_path / "out", plots=False).read_text(encoding="utf-8")
+    text = write_scenario_report(result, tmp_path / "fr", plots=False).read_text(encoding="utf-8")
+    assert "2 plans sur 2 respectent toutes les contraintes" in text
+    assert "+ 25 offres de covoiturage (covoiturage apparié d'abord)" in text
+    assert "12 (25\u202f% régulières, mardi)" in text and "mardi 1er décembre 2026" in text
+    fr_header = next(line for line in text.splitlines() if line.startswith("| variante | Dem"))
+    for h in ("Part du covoiturage", "Km évités par le covoiturage", "Km par demande"):
+        assert f"| {h} |" in fr_header
+    fr_results = text.split("## Résultats par variante")[1].split("## Équité")[0]
+    fr_bus = next(r for r in fr_results.splitlines() if r.startswith("| bus |")).split(" | ")
+    # the bus-only variant has no carpool passenger: no carpool baseline, shown as none
+    assert fr_bus[fr_header.split(" | ").index("Km évités par le covoiturage")] == "—"
+    text = write_scenario_report(result, tmp_path / "out", plots=False, lang="en").read_text(
+        encoding="utf-8"
+    )
     assert "2 of 2 plans satisfy every constraint" in text
-    header = next(line for line in text.splitlines() if line.startswith("| variant | served"))
-    for h in ("volunteer share", "carpool share", "car km avoided", "CO2 saved (kg)"):
+    header = next(line for line in text.splitlines() if line.startswith("| variant | Requests"))
+    for h in (
+        "Volunteer share",
+        "Carpool share",
+        "Km saved by carpool",
+        "CO2 saved by carpool (kg)",
+    ):
         assert f"| {h} |" in header
     assert "+ 25 carpool offers (staged)" in text and "12 (25% regular, Tuesday)" in text
     rows = list(csv.DictReader((tmp_path / "out" / "results.csv").open(encoding="utf-8")))
     assert [r["carpool_offers"] for r in rows] == ["0", "25"]
     mixed = result.rows[1]
-    carpool_cell = f"{mixed['share_carpool']:.0%}"
+    carpool_cell = percent(mixed["share_carpool"], 0, "en")
     results = text.split("## Results by variant")[1].split("## Equity")[0]
     cells = next(
         row for row in results.splitlines() if row.startswith("| bus and carpool |")
     ).split(" | ")
     names = header.split(" | ")
-    assert cells[names.index("carpool share")] == carpool_cell
-    assert cells[names.index("car km avoided")] == f"{mixed['car_km_avoided']:.0f}"
+    assert cells[names.index("Carpool share")] == carpool_cell
+    saved = mixed["carpool_km_saved"]
+    assert cells[names.index("Km saved by carpool")] == (
+        "—" if saved is None else signed(saved, 0, "en")
+    )
