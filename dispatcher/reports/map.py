@@ -301,7 +301,7 @@ class _Spread(MacroElement):
     )
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Spread"
 
 

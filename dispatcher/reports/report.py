@@ -17,6 +17,7 @@ Files written in the output folder:
 from __future__ import annotations
 
 import csv
+import functools
 import statistics
 import textwrap
 from collections.abc import Callable, Sequence
@@ -376,7 +377,7 @@ def write_plots(result: ScenarioResult, folder: Path, lang: str = "fr") -> list[
 
     folder.mkdir(parents=True, exist_ok=True)
     makers: list[tuple[str, Callable[[], Any]]] = [
-        (spec.filename, lambda spec=spec: bar_figure(result, spec, lang)) for spec in PLOTS
+        (spec.filename, functools.partial(bar_figure, result, spec, lang)) for spec in PLOTS
     ]
     makers.append(("equity.png", lambda: equity_figure(result, lang)))
     out = []
