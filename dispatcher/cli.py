@@ -1,7 +1,8 @@
 """The command line, thin like the API: parse, call the library, print.
 
 Every error of the project's hierarchy becomes one readable line on stderr and an exit code
-(2 bad input, 3 bad data file, 4 unreachable places, 5 solver failure); never a traceback.
+(2 bad input, 3 bad data file, 4 unreachable places, 5 solver failure, 6 a plan the checker
+refuses); never a traceback.
 """
 
 from __future__ import annotations
@@ -168,20 +169,31 @@ def matrix(
         Path | None, typer.Option(help="Output file (default: standard output).")
     ] = None,
     what: Annotated[
-        str, typer.Option(help="time (minutes in CSV, seconds in JSON) | distance (m)")
+        str, typer.Option(help="In CSV: time (minutes) | distance (metres); JSON holds both.")
     ] = "time",
+    csv_style: Annotated[
+        str,
+        typer.Option(
+            "--csv",
+            help="excel (for a person: ';', UTF-8 with BOM, French headers, decimal comma) | "
+            "machine (',', no BOM, decimal point)",
+        ),
+    ] = "excel",
 ) -> None:
-    """Travel-time and distance matrices between the communes (or the points of a CSV)."""
-    import csv as _csv
-    import io as _io
+    """Travel-time and distance matrices between the communes (or the points of a CSV).
+
+    CSV, a file people read, gives times in minutes; JSON, for programs, in seconds
+    (``duration_s``) like every JSON file of the project."""
     import json as _json
 
     from dispatcher.graph import RoadNetwork
+    from dispatcher.io.sheets import check_style, table_text
 
     if fmt not in ("csv", "json"):
         raise InputError("must be csv or json", "--format")
     if what not in ("time", "distance"):
         raise InputError("must be time or distance", "--what")
+    style = check_style(csv_style)
     terr = _territory(territory)
     if points is None:
         labels = [c.name for c in terr.communes]
@@ -198,41 +210,36 @@ def matrix(
             ensure_ascii=False,
         )
     else:
-        buf = _io.StringIO()
-        w = _csv.writer(buf)
-        w.writerow(["from \\ to", *labels])
-        for lab, row in zip(labels, dur if what == "time" else dist, strict=True):
-            w.writerow(
-                [
-                    lab,
-                    *([f"{x / 60:.1f}" for x in row] if what == "time" else [int(x) for x in row]),
-                ]
-            )
-        text = buf.getvalue()
+        unit = "min" if what == "time" else "m"
+        corner = f"de \\ vers ({unit})" if style == "excel" else f"from \\ to ({unit})"
+        body = [
+            [lab, *([round(x / 60, 1) for x in row] if what == "time" else [int(x) for x in row])]
+            for lab, row in zip(labels, dur if what == "time" else dist, strict=True)
+        ]
+        text = table_text([corner, *labels], body, style)
     if out:
-        out.write_text(text, encoding="utf-8")
+        out.write_bytes(text.encode("utf-8"))
         console.print(f"written to {out}")
     else:
-        sys.stdout.write(text)
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
 
 
 def _read_points(path: Path) -> tuple[list[str], list[tuple[float, float]]]:
-    import csv as _csv
+    from dispatcher.io.fields import to_float
+    from dispatcher.io.tables import read_rows
 
-    try:
-        rows = list(_csv.DictReader(path.open(encoding="utf-8-sig")))
-    except OSError as e:
-        raise InputError(f"cannot read: {e}", str(path)) from None
     labels, coords = [], []
-    for k, row in enumerate(rows, start=2):
+    for line, row in read_rows(path, ("lon", "lat")):
         try:
-            lon, lat = float(row["lon"]), float(row["lat"])
-        except (KeyError, TypeError, ValueError):
-            raise InputError("needs numeric 'lon' and 'lat' columns", f"{path}: line {k}") from None
-        labels.append(row.get("id") or row.get("name") or f"p{k - 1}")
+            lon, lat = to_float(row["lon"]), to_float(row["lat"])
+        except ValueError:
+            raise InputError(
+                f"lon and lat must be numbers, got {row['lon']!r}, {row['lat']!r}",
+                f"{path}: line {line}",
+            ) from None
+        labels.append(row.get("id") or row.get("name") or f"p{line - 1}")
         coords.append((lon, lat))
-    if not coords:
-        raise InputError("no points", str(path))
     return labels, coords
 
 
@@ -504,7 +511,7 @@ def check_cmd(
     for v in report.violations:
         console.print(f"{v.code}\t{v.where}\t{v.message}", highlight=False, soft_wrap=True)
     err_console.print(f"{len(report.violations)} violation(s)")
-    raise typer.Exit(1)
+    raise typer.Exit(6)
 
 
 @app.command("demo")

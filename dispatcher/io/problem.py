@@ -16,8 +16,14 @@ from dataclasses import asdict, replace
 from datetime import date
 from typing import Any
 
-from dispatcher.errors import InputError
-from dispatcher.io.fields import check_keys, dataclass_from, get_field
+from dispatcher.errors import InputError, PointError
+from dispatcher.io.fields import (
+    check_keys,
+    dataclass_from,
+    get_field,
+    relocated,
+    split_origins,
+)
 from dispatcher.io.memo import Memo, memo_pieces
 from dispatcher.io.protocols import MatrixSource, PlaceResolver
 from dispatcher.io.times import format_time, format_window, parse_day, parse_time, parse_window
@@ -248,15 +254,52 @@ def problem_from_dicts(
     """The friendly builder: request and vehicle dicts with place names -> a compiled Problem.
 
     Places are resolved on the territory (stop ids, commune names, or ``lon,lat`` points),
-    placed on the road network, and the travel-time and distance matrices computed once.
+    placed on the road network, and the travel-time and distance matrices computed once. Rows
+    read from files carry their :class:`~dispatcher.io.fields.Origin`: an error then names the
+    file, the line and the column rather than ``requests[2]``.
     """
+    requests, req_origins = split_origins(requests)
+    vehicles, veh_origins = split_origins(vehicles)
+    origins = {"requests": req_origins, "vehicles": veh_origins}
+    try:
+        return _build(
+            requests,
+            vehicles,
+            territory,
+            network,
+            day=day,
+            timezone=timezone,
+            rules=rules,
+            weights=weights,
+            params=params,
+            name=name,
+        )
+    except InputError as e:
+        raise relocated(e, origins) from None
+
+
+def _build(
+    requests: Sequence[Mapping[str, Any]],
+    vehicles: Sequence[Mapping[str, Any]],
+    territory: PlaceResolver | None,
+    network: MatrixSource,
+    *,
+    day: date | None,
+    timezone: str,
+    rules: ServiceRules | None,
+    weights: ObjectiveWeights | None,
+    params: SolverParams | None,
+    name: str,
+) -> Problem:
     reqs = [request_from_dict(d, f"requests[{k}]", day, timezone) for k, d in enumerate(requests)]
     vehs = [vehicle_from_dict(d, f"vehicles[{k}]", day, timezone) for k, d in enumerate(vehicles)]
     locations: dict[str, Location] = {}
+    first_use: dict[str, str] = {}  # location id -> the first field that named it
 
     def place(key: str, where: str) -> str:
         loc = resolve_place(key, territory, where)
         locations.setdefault(loc.id, loc)
+        first_use.setdefault(loc.id, where)
         return loc.id
 
     reqs = [
@@ -280,9 +323,15 @@ def problem_from_dicts(
         for k, v in enumerate(vehs)
     ]
     locs = tuple(locations.values())
-    duration, distance = network.matrices(
-        [(loc.lon, loc.lat) for loc in locs], labels=[loc.id for loc in locs]
-    )
+    try:
+        duration, distance = network.matrices(
+            [(loc.lon, loc.lat) for loc in locs], labels=[loc.id for loc in locs]
+        )
+    except PointError as e:  # name the row that gave the point, not only the point
+        for loc_id, where in first_use.items():
+            if e.where == f"point {loc_id!r}":
+                raise PointError(e.message, where) from None
+        raise
     return Problem(
         locations=locs,
         duration_s=duration,
