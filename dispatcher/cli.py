@@ -18,7 +18,7 @@ from rich.table import Table
 
 from dispatcher import __version__
 from dispatcher.clikit import console, err_console, handle_errors, step
-from dispatcher.errors import InputError
+from dispatcher.errors import DispatcherError, InputError, SolverError
 
 app = typer.Typer(
     name="dispatcher",
@@ -316,17 +316,22 @@ def _solve_and_report(
     limit = problem.params.effective_time_limit_s
     params = _solver_budget(problem, limit, geojson is not None)
     n, nv = len(problem.requests), len(problem.vehicles)
-    if offers or volunteers:
-        from dispatcher.solver.mixed import plan_mixed
+    try:
+        if offers or volunteers:
+            from dispatcher.solver.mixed import plan_mixed
 
-        with step(
-            f"Planning {n} requests on {nv} vehicles, {len(volunteers)} volunteers "
-            f"and {len(offers)} carpool offers (time limit {limit:g} s)"
-        ):
-            problem, plan = plan_mixed(problem, offers, volunteers, params=params)
-    else:
-        with step(f"Planning {n} requests on {nv} vehicles (time limit {limit:g} s)"):
-            plan = default_solver(params).solve(problem)
+            with step(
+                f"Planning {n} requests on {nv} vehicles, {len(volunteers)} volunteers "
+                f"and {len(offers)} carpool offers (time limit {limit:g} s)"
+            ):
+                problem, plan = plan_mixed(problem, offers, volunteers, params=params)
+        else:
+            with step(f"Planning {n} requests on {nv} vehicles (time limit {limit:g} s)"):
+                plan = default_solver(params).solve(problem)
+    except (DispatcherError, KeyboardInterrupt):
+        raise
+    except Exception as e:  # the engine broke, not the input: one line and exit code 5
+        raise SolverError(f"the solver failed ({type(e).__name__}: {e})", "plan") from e
     with step("Checking the plan independently"):
         report = check_plan(problem, plan)
     _print_kpis(plan)

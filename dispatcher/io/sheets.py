@@ -87,8 +87,9 @@ def check_style(style: str, where: str = "--csv") -> CsvStyle:
 
 
 def _cell(value: Any, style: CsvStyle) -> Any:
-    if isinstance(value, float) and style == "excel":
-        return repr(round(value, 6)).replace(".", ",").removesuffix(",0")
+    if isinstance(value, float):  # numpy's too
+        text = repr(round(float(value), 6))
+        return text.replace(".", ",").removesuffix(",0") if style == "excel" else text
     if isinstance(value, bool):
         return ("oui" if value else "non") if style == "excel" else str(value).lower()
     return value
