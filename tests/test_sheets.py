@@ -190,3 +190,28 @@ def test_stop_names_by_words_in_any_order(territory: Territory) -> None:
         big.stop("gare SNCF")
     assert "Albert, gare SNCF" in e.value.message and "Amiens, gare SNCF" in e.value.message
     assert territory.stop("Mailly-Maillet").id == "80498"  # a commune's name: its main stop
+
+
+def test_problem_and_plan_files_name_the_line_of_the_error(tmp_path: Path) -> None:
+    from dispatcher.io.files import json_line, load_problem
+
+    problem = {
+        "schema": "dispatcher/problem/1",
+        "locations": [{"id": "a", "lon": 2.6, "lat": 50.0}, {"id": "b", "lon": 2.7, "lat": 50.0}],
+        "duration_s": [[0, 60], [60, 0]],
+        "distance_m": [[0, 900], [900, 0]],
+        "requests": [
+            {"id": "r1", "pickup": "a", "dropoff": "b", "pickup_window": ["08:00", "08:15"]},
+            {"id": "r2", "pickup": "a", "dropoff": "b", "pickup_window": ["08:30", "08:15"]},
+        ],
+    }
+    f = tmp_path / "p.problem.json"
+    f.write_text(json.dumps(problem, indent=1), encoding="utf-8")
+    text = f.read_text(encoding="utf-8")
+    line = json_line(text, "requests[1].pickup_window")
+    assert line is not None and '"pickup_window"' in text.splitlines()[line - 1]
+    with pytest.raises(InputError) as e:
+        load_problem(f)
+    assert e.value.where == f"{f}: line {line}: requests[1].pickup_window"
+    assert e.value.message == "starts after it ends (08:30 > 08:15)"
+    assert json_line("[1, [2, 3]]", "[1][0]") == 1 and json_line("{}", "x") is None
