@@ -461,6 +461,14 @@ def plan_cmd(
         Path | None,
         typer.Option(help="Volunteer drivers, CSV or JSON: planned together with the fleet."),
     ] = None,
+    geocoder: Annotated[
+        str | None,
+        typer.Option(
+            help="Postal addresses as places: offline (the road data's addresses and streets, "
+            "else the commune's main stop; the default), ban:URL (the French national address "
+            "base's API) or nominatim:URL; default $DISPATCHER_GEOCODER."
+        ),
+    ] = None,
     pseudonymise: Annotated[
         bool,
         typer.Option(
@@ -473,6 +481,7 @@ def plan_cmd(
     """Plan a day: requests and fleet in, routes and refusals (with reasons) out, checked.
     With --carpool and/or --volunteers, one mixed dispatch over every mode."""
     from dispatcher.graph import RoadNetwork
+    from dispatcher.graph.geocode import geocoder_from_spec
     from dispatcher.io.mobility import mixed_from_dicts
     from dispatcher.io.tables import load_fleet, load_list, load_requests
 
@@ -483,6 +492,7 @@ def plan_cmd(
     terr = _territory(territory or "all")
     with step("Loading the road graph"):
         net = RoadNetwork.default()
+    places = geocoder_from_spec(geocoder, net, terr)
     with step("Placing the stops and computing travel times"):
         problem, offers, vols = mixed_from_dicts(
             reqs,
@@ -494,6 +504,7 @@ def plan_cmd(
             day=service_day,
             params=_params(params_file, time_limit, seed),
             name=str(requests),
+            geocoder=places,
         )
     _solve_and_report(problem, out, geojson, net, offers, vols, terr if pseudonymise else None)
 

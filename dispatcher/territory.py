@@ -136,7 +136,9 @@ _SAINT = {"saint": "st", "sainte": "ste", "saints": "sts", "saintes": "stes"}
 
 
 # words a name may hold or leave out ("gare d'Albert" is "Albert, gare SNCF")
-_LINK_WORDS = frozenset({"a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les"})
+_LINK_WORDS = frozenset(
+    {"a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les"}
+)
 
 
 def normalize_name(name: str) -> str:

@@ -165,3 +165,45 @@ def test_exit_6_plan_the_checker_refuses(tmp_path: Path) -> None:
     bad.write_text(json.dumps(plan), encoding="utf-8")
     p = run("check", str(out.with_name("plan.problem.json")), str(bad))
     assert p.returncode == 6 and "violation(s)" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_plan_with_addresses_for_the_driver_and_none_for_planners(tmp_path: Path) -> None:
+    """Addresses resolved by a geocoding server (the French address base's API, served here on
+    127.0.0.1), kept for the driver's manifest, absent from the planners' copy."""
+    from http.server import ThreadingHTTPServer
+    from threading import Thread
+
+    from tests.graph.test_geocode import Geocoding
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Geocoding)
+    Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        requests = tmp_path / "r.csv"
+        requests.write_text(
+            "id;pickup;dropoff;pickup_from;pickup_to;name\n"
+            "r1;12 rue de Corbie, Albert;Méaulte;08:00;08:20;Mme Bécourt\n",
+            encoding="utf-8",
+        )
+        geocoder = f"ban:http://127.0.0.1:{httpd.server_address[1]}/ban"
+        out = tmp_path / "plan.json"
+        args = ("plan", str(requests), "--fleet", str(EXAMPLES / "fleet.csv"),
+                "--day", "2026-12-01", "--time-limit", "2", "--geocoder", geocoder)  # fmt: skip
+        p = run(*args, "--out", str(out))
+        assert p.returncode == 0, p.stderr
+        m = run("report", "manifest", str(out.with_name("plan.problem.json")), str(out),
+                "--out", str(tmp_path / "m"))  # fmt: skip
+        assert m.returncode == 0, m.stderr
+        rows = open_as_french_excel(tmp_path / "m" / "manifests.csv")
+        [pickup] = [r for r in rows if r["Code action"] == "pickup"]
+        assert pickup["Lieu"] == "12 rue de Corbie, Albert"
+        html = (tmp_path / "m" / "manifests.html").read_text(encoding="utf-8")
+        assert "12 rue de Corbie, Albert" in html
+        shared = tmp_path / "shared.json"
+        p = run(*args, "--out", str(shared), "--pseudonymise")
+        assert p.returncode == 0, p.stderr
+        for f in (shared, shared.with_name("shared.problem.json")):
+            text = f.read_text(encoding="utf-8")
+            assert "Corbie" not in text and "2.6431" not in text, f
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

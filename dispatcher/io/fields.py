@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from dispatcher.errors import InputError
+from dispatcher.errors import InputError, Notice
 
 # characters no name, phone, id or place should hold (tab is tolerated as text)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -147,15 +149,37 @@ def split_origins(
     return clean, origins
 
 
-def relocated(e: InputError, origins: Mapping[str, Sequence[Origin | None]]) -> InputError:
-    """``e`` with a ``where`` such as ``requests[2].pickup`` made the file, line and column of
-    that row (``origins`` by list name); ``e`` itself when its row has no origin."""
-    m = _INDEXED.match(e.where)
+def relocated_where(where: str, origins: Mapping[str, Sequence[Origin | None]]) -> str:
+    """A ``where`` such as ``requests[2].pickup`` made the file, line and column of that row
+    (``origins`` by list name); ``where`` itself when its row has no origin."""
+    m = _INDEXED.match(where)
     if not m:
-        return e
+        return where
     rows = origins.get(m.group(1)) or ()
     k = int(m.group(2))
     o = rows[k] if k < len(rows) else None
-    if o is None:
-        return e
-    return type(e)(e.message, o.where(m.group(3)))
+    return where if o is None else o.where(m.group(3))
+
+
+def relocated(e: InputError, origins: Mapping[str, Sequence[Origin | None]]) -> InputError:
+    """``e`` naming the file, line and column of its row (see :func:`relocated_where`)."""
+    where = relocated_where(e.where, origins)
+    return e if where == e.where else type(e)(e.message, where)
+
+
+@contextmanager
+def notices_at(origins: Mapping[str, Sequence[Origin | None]]) -> Iterator[None]:
+    """The :class:`~dispatcher.errors.Notice` warnings issued inside, naming the file, line
+    and column of their row (other warnings pass unchanged)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            pending = list(caught)
+    for w in pending:
+        if isinstance(w.message, Notice):
+            where = relocated_where(w.message.where, origins)
+            warnings.warn(Notice(w.message.message, where), stacklevel=3)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)

@@ -16,16 +16,17 @@ from dataclasses import asdict, replace
 from datetime import date
 from typing import Any
 
-from dispatcher.errors import InputError, PointError
+from dispatcher.errors import InputError, NotFoundError, PointError
 from dispatcher.io.fields import (
     check_keys,
     dataclass_from,
     get_field,
+    notices_at,
     relocated,
     split_origins,
 )
 from dispatcher.io.memo import Memo, memo_pieces
-from dispatcher.io.protocols import MatrixSource, PlaceResolver
+from dispatcher.io.protocols import Geocoder, MatrixSource, PlaceResolver
 from dispatcher.io.times import format_time, format_window, parse_day, parse_time, parse_window
 from dispatcher.model import (
     DEFAULT_TIMEZONE,
@@ -213,9 +214,12 @@ def is_point(key: str) -> bool:
     return _POINT.match(key) is not None
 
 
-def resolve_place(key: str, territory: PlaceResolver | None, where: str) -> Location:
+def resolve_place(
+    key: str, territory: PlaceResolver | None, where: str, geocoder: Geocoder | None = None
+) -> Location:
     """A place key -> Location: 'lon,lat' is a free point, anything else a stop of the
-    territory."""
+    territory, else (with a ``geocoder``) a postal address: a free point named by the address,
+    which the driver's manifest shows."""
     m = _POINT.match(key)
     if m:
         lon, lat = float(m.group(1)), float(m.group(2))
@@ -228,6 +232,14 @@ def resolve_place(key: str, territory: PlaceResolver | None, where: str) -> Loca
         raise InputError(f"unknown place {key!r} (no territory to look it up in)", where)
     try:
         stop = territory.stop(key)
+    except NotFoundError as e:
+        if geocoder is None:
+            raise NotFoundError(e.message, where) from None
+        found = geocoder.locate(key, where)
+        address = " ".join(key.split())
+        return Location(
+            id=f"{found.lon:.6f},{found.lat:.6f}", lon=found.lon, lat=found.lat, name=address
+        )
     except InputError as e:
         raise type(e)(e.message, where) from None
     return Location(id=stop.id, lon=stop.lon, lat=stop.lat, name=stop.name)
@@ -250,6 +262,7 @@ def problem_from_dicts(
     weights: ObjectiveWeights | None = None,
     params: SolverParams | None = None,
     name: str = "",
+    geocoder: Geocoder | None = None,
 ) -> Problem:
     """The friendly builder: request and vehicle dicts with place names -> a compiled Problem.
 
@@ -262,18 +275,20 @@ def problem_from_dicts(
     vehicles, veh_origins = split_origins(vehicles)
     origins = {"requests": req_origins, "vehicles": veh_origins}
     try:
-        return _build(
-            requests,
-            vehicles,
-            territory,
-            network,
-            day=day,
-            timezone=timezone,
-            rules=rules,
-            weights=weights,
-            params=params,
-            name=name,
-        )
+        with notices_at(origins):
+            return _build(
+                requests,
+                vehicles,
+                territory,
+                network,
+                day=day,
+                timezone=timezone,
+                rules=rules,
+                weights=weights,
+                params=params,
+                name=name,
+                geocoder=geocoder,
+            )
     except InputError as e:
         raise relocated(e, origins) from None
 
@@ -290,6 +305,7 @@ def _build(
     weights: ObjectiveWeights | None,
     params: SolverParams | None,
     name: str,
+    geocoder: Geocoder | None,
 ) -> Problem:
     reqs = [request_from_dict(d, f"requests[{k}]", day, timezone) for k, d in enumerate(requests)]
     vehs = [vehicle_from_dict(d, f"vehicles[{k}]", day, timezone) for k, d in enumerate(vehicles)]
@@ -297,7 +313,12 @@ def _build(
     first_use: dict[str, str] = {}  # location id -> the first field that named it
 
     def place(key: str, where: str) -> str:
-        loc = resolve_place(key, territory, where)
+        loc = resolve_place(key, territory, where, geocoder)
+        while loc.id in locations and locations[loc.id].name != loc.name and is_point(loc.id):
+            # two addresses placed on one point (at a commune's main stop): each keeps its own
+            # name for the driver, 0.1 m apart
+            lon = loc.lon + 1e-6
+            loc = replace(loc, id=f"{lon:.6f},{loc.lat:.6f}", lon=lon)
         locations.setdefault(loc.id, loc)
         first_use.setdefault(loc.id, where)
         return loc.id
