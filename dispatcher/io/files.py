@@ -93,6 +93,45 @@ def json_line(text: str, where: str) -> int | None:
     return line
 
 
+_TOML_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
+_TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_.\- ]+?)\s*=")
+
+
+def toml_line(text: str, where: str) -> int | None:
+    """The line (1-based) of a TOML key such as ``variants[1].fleet.vehicles``: the line that
+    sets it (``fleet = {...}``, ``fleet.vehicles = 2``) in the (k+1)-th ``[[variants]]`` table,
+    else that table's header; None when not found."""
+    parts: list[str | int] = [
+        int(m.group(2)) if m.group(2) is not None else m.group(1) for m in _PART.finditer(where)
+    ]
+    if not parts or not isinstance(parts[0], str):
+        return None
+    table, rest = parts[0], parts[1:]
+    index = rest.pop(0) if rest and isinstance(rest[0], int) else None
+    keys = [p for p in rest if isinstance(p, str)]
+    seen, current, best = -1, "", None
+    for n, line in enumerate(text.splitlines(), start=1):
+        header = _TOML_HEADER.match(line)
+        if header:
+            current = header.group(1)
+            if current == table:
+                seen += 1
+                if index is None or seen == index:
+                    best = n
+            continue
+        key = _TOML_KEY.match(line)
+        if not key:
+            continue
+        name = key.group(1).replace(" ", "")
+        inside = current == table and (index is None or seen == index)
+        full = name if inside else f"{current}.{name}".lstrip(".")
+        wanted = ".".join(keys) if inside else ".".join([table, *keys])
+        usable = inside or index is None or full == table
+        if full and usable and (wanted == full or wanted.startswith(full + ".")):
+            return n
+    return best
+
+
 def _at_line(path: str | Path, e: InputError) -> InputError:
     """``e`` naming the file and the line of its JSON path (``plan.json: line 12: routes[0]``)."""
     line = json_line(read_text(path), e.where)
