@@ -214,6 +214,15 @@ def is_point(key: str) -> bool:
     return _POINT.match(key) is not None
 
 
+_ADDRESS = re.compile(r"^\s*\d|,")
+
+
+def looks_like_address(key: str) -> bool:
+    """Whether a place that is no stop nor commune reads as a postal address: it starts with a
+    house number or holds a comma before its commune (``12 rue de Corbie, Albert``)."""
+    return _ADDRESS.search(key) is not None
+
+
 def resolve_place(
     key: str, territory: PlaceResolver | None, where: str, geocoder: Geocoder | None = None
 ) -> Location:
@@ -233,7 +242,7 @@ def resolve_place(
     try:
         stop = territory.stop(key)
     except NotFoundError as e:
-        if geocoder is None:
+        if geocoder is None or not looks_like_address(key):
             raise NotFoundError(e.message, where) from None
         found = geocoder.locate(key, where)
         address = " ".join(key.split())

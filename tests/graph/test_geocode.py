@@ -227,3 +227,24 @@ def test_http_geocoder_down_or_wrong(server: str, territory: Territory) -> None:
     for bad in ("ban", "ftp://x", "photon:http://x"):
         with pytest.raises(Exception, match="geocoder|ban|http"):
             geocoder_from_spec(bad, None, territory)
+
+
+def test_only_what_reads_as_an_address_goes_to_the_geocoder(territory: Territory) -> None:
+    """A misspelt commune keeps the territory's answer (nearest names), not the geocoder's."""
+    g = RoadDataGeocoder(None, territory)
+    row = {"id": "r1", "dropoff": "Albert", "pickup_window": ["08:00", "08:15"]}
+    with pytest.raises(NotFoundError) as e:
+        problem_from_dicts(
+            [{**row, "pickup": "Meaulteville"}], [], territory, RoadNetwork.default(), geocoder=g
+        )
+    assert "nearest names" in e.value.message and "Méaulte" in e.value.message
+    p, said = notices(
+        lambda: problem_from_dicts(
+            [{**row, "pickup": "5 rue Gambetta, Méaulte"}],
+            [],
+            territory,
+            RoadNetwork.default(),
+            geocoder=g,
+        )
+    )
+    assert p.location(p.requests[0].pickup).name == "5 rue Gambetta, Méaulte" and said
