@@ -332,8 +332,13 @@ def get_manifest(
     service: ServiceDep,
     key: PlannerKey,
     vehicle_id: str | None = Query(None, max_length=100, description="Only this vehicle"),
+    csv: Literal["machine", "excel"] = Query(
+        "machine",
+        description="machine (',', no BOM, field names) | excel (for French Excel: ';', "
+        "UTF-8 with BOM, French headers)",
+    ),
 ) -> PlainTextResponse:
-    text = service.plans.manifest_csv(day, key, vehicle_id)
+    text = service.plans.manifest_csv(day, key, vehicle_id, csv)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", vehicle_id or "")
     name = f"manifest-{day.isoformat()}{'-' + safe if safe else ''}.csv"
     return PlainTextResponse(
