@@ -215,3 +215,12 @@ def test_problem_and_plan_files_name_the_line_of_the_error(tmp_path: Path) -> No
     assert e.value.where == f"{f}: line {line}: requests[1].pickup_window"
     assert e.value.message == "starts after it ends (08:30 > 08:15)"
     assert json_line("[1, [2, 3]]", "[1][0]") == 1 and json_line("{}", "x") is None
+
+
+def test_a_json_file_with_a_bom_reads(tmp_path: Path, territory: Territory) -> None:
+    f = tmp_path / "r.json"
+    row = {"id": "r1", "pickup": "Méaulte", "dropoff": "Albert", "arrive_by": "9:00"}
+    f.write_bytes(b"\xef\xbb\xbf" + json.dumps([row, {**row, "id": "r2", "seats": -1}]).encode())
+    with pytest.raises(InputError) as e:
+        problem_from_dicts(load_requests(f), [], territory, CrowFly(), day=DAY)
+    assert e.value.where == f"{f}: line 1: requests[1].seats"

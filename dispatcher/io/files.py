@@ -26,7 +26,7 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
 
 
 def read_json(path: str | Path) -> Any:
-    text = read_text(path)
+    text = read_text(path, encoding="utf-8-sig")  # a BOM some editors add is no error
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
@@ -134,7 +134,7 @@ def toml_line(text: str, where: str) -> int | None:
 
 def _at_line(path: str | Path, e: InputError) -> InputError:
     """``e`` naming the file and the line of its JSON path (``plan.json: line 12: routes[0]``)."""
-    line = json_line(read_text(path), e.where)
+    line = json_line(read_text(path, encoding="utf-8-sig"), e.where)
     where = f"{path}: line {line}: {e.where}" if line else f"{path}: {e.where}"
     return type(e)(e.message, where)
 

@@ -305,7 +305,7 @@ def _json_rows(path: str | Path, key: str) -> list[Any]:
     listed = data.get(key) if isinstance(data, Mapping) else data
     if not isinstance(listed, list):
         raise InputError(f"expected a list of {key} (or an object with a '{key}' list)", str(path))
-    lines = json_list_lines(read_text(path), key)
+    lines = json_list_lines(read_text(path, encoding="utf-8-sig"), key)
     if len(lines) != len(listed):
         return listed
     return [
