@@ -56,9 +56,11 @@ def test_plan_a_french_excel_file_then_manifests_open_in_french_excel(tmp_path: 
             "--out", str(tmp_path / "m"))  # fmt: skip
     assert m.returncode == 0, m.stderr
     rows = open_as_french_excel(tmp_path / "m" / "manifests.csv")
-    assert {r["Passager"] for r in rows if r["Code action"] == "pickup"} == {
-        "Mme Bécourt",
-        "M. Lefèvre",
+    plan = json.loads(out.read_text(encoding="utf-8"))
+    served = {v["request_id"] for rt in plan["routes"] for v in rt["visits"]}
+    names = {"r1": "Mme Bécourt", "r2": "M. Lefèvre"}
+    assert served and {r["Passager"] for r in rows if r["Code action"] == "pickup"} == {
+        names[r] for r in served
     }
 
 
