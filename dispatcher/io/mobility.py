@@ -126,8 +126,8 @@ def _resolve_inside(key: str, territory: PlaceResolver | None, where: str) -> Lo
     loc = resolve_place(key, territory, where)
     contains = getattr(territory, "contains", None)
     outside = contains is not None and not contains(loc.lon, loc.lat, TERRITORY_BUFFER_M)
-    if is_point(key) and outside:
-        swapped = abs(loc.lon) <= 90 and contains(loc.lat, loc.lon, TERRITORY_BUFFER_M)
+    if is_point(key) and outside and contains is not None:
+        swapped = abs(loc.lon) <= 90 and bool(contains(loc.lat, loc.lon, TERRITORY_BUFFER_M))
         raise PointError(
             f"{loc.lon:.5f},{loc.lat:.5f} is outside the territory "
             f"(and its {TERRITORY_BUFFER_M / 1000:g} km margin)"
