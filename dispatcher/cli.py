@@ -1,7 +1,8 @@
 """The command line, thin like the API: parse, call the library, print.
 
 Every error of the project's hierarchy becomes one readable line on stderr and an exit code
-(2 bad input, 3 bad data file, 4 unreachable places, 5 solver failure); never a traceback.
+(2 bad input, 3 bad data file, 4 unreachable places, 5 solver failure, 6 a plan the checker
+refuses); never a traceback.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rich.table import Table
 
 from dispatcher import __version__
 from dispatcher.clikit import console, err_console, handle_errors, step
-from dispatcher.errors import InputError
+from dispatcher.errors import DispatcherError, InputError, SolverError
 
 app = typer.Typer(
     name="dispatcher",
@@ -168,20 +169,31 @@ def matrix(
         Path | None, typer.Option(help="Output file (default: standard output).")
     ] = None,
     what: Annotated[
-        str, typer.Option(help="time (minutes in CSV, seconds in JSON) | distance (m)")
+        str, typer.Option(help="In CSV: time (minutes) | distance (metres); JSON holds both.")
     ] = "time",
+    csv_style: Annotated[
+        str,
+        typer.Option(
+            "--csv",
+            help="excel (for a person: ';', UTF-8 with BOM, French headers, decimal comma) | "
+            "machine (',', no BOM, decimal point)",
+        ),
+    ] = "excel",
 ) -> None:
-    """Travel-time and distance matrices between the communes (or the points of a CSV)."""
-    import csv as _csv
-    import io as _io
+    """Travel-time and distance matrices between the communes (or the points of a CSV).
+
+    CSV, a file people read, gives times in minutes; JSON, for programs, in seconds
+    (``duration_s``) like every JSON file of the project."""
     import json as _json
 
     from dispatcher.graph import RoadNetwork
+    from dispatcher.io.sheets import check_style, table_text
 
     if fmt not in ("csv", "json"):
         raise InputError("must be csv or json", "--format")
     if what not in ("time", "distance"):
         raise InputError("must be time or distance", "--what")
+    style = check_style(csv_style)
     terr = _territory(territory)
     if points is None:
         labels = [c.name for c in terr.communes]
@@ -198,41 +210,36 @@ def matrix(
             ensure_ascii=False,
         )
     else:
-        buf = _io.StringIO()
-        w = _csv.writer(buf)
-        w.writerow(["from \\ to", *labels])
-        for lab, row in zip(labels, dur if what == "time" else dist, strict=True):
-            w.writerow(
-                [
-                    lab,
-                    *([f"{x / 60:.1f}" for x in row] if what == "time" else [int(x) for x in row]),
-                ]
-            )
-        text = buf.getvalue()
+        unit = "min" if what == "time" else "m"
+        corner = f"de \\ vers ({unit})" if style == "excel" else f"from \\ to ({unit})"
+        body = [
+            [lab, *([round(x / 60, 1) for x in row] if what == "time" else [int(x) for x in row])]
+            for lab, row in zip(labels, dur if what == "time" else dist, strict=True)
+        ]
+        text = table_text([corner, *labels], body, style)
     if out:
-        out.write_text(text, encoding="utf-8")
+        out.write_bytes(text.encode("utf-8"))
         console.print(f"written to {out}")
     else:
-        sys.stdout.write(text)
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
 
 
 def _read_points(path: Path) -> tuple[list[str], list[tuple[float, float]]]:
-    import csv as _csv
+    from dispatcher.io.fields import to_float
+    from dispatcher.io.tables import read_rows
 
-    try:
-        rows = list(_csv.DictReader(path.open(encoding="utf-8-sig")))
-    except OSError as e:
-        raise InputError(f"cannot read: {e}", str(path)) from None
     labels, coords = [], []
-    for k, row in enumerate(rows, start=2):
+    for line, row in read_rows(path, ("lon", "lat")):
         try:
-            lon, lat = float(row["lon"]), float(row["lat"])
-        except (KeyError, TypeError, ValueError):
-            raise InputError("needs numeric 'lon' and 'lat' columns", f"{path}: line {k}") from None
-        labels.append(row.get("id") or row.get("name") or f"p{k - 1}")
+            lon, lat = to_float(row["lon"]), to_float(row["lat"])
+        except ValueError:
+            raise InputError(
+                f"lon and lat must be numbers, got {row['lon']!r}, {row['lat']!r}",
+                f"{path}: line {line}",
+            ) from None
+        labels.append(row.get("id") or row.get("name") or f"p{line - 1}")
         coords.append((lon, lat))
-    if not coords:
-        raise InputError("no points", str(path))
     return labels, coords
 
 
@@ -312,17 +319,22 @@ def _solve_and_report(
     limit = problem.params.effective_time_limit_s
     params = _solver_budget(problem, limit, geojson is not None)
     n, nv = len(problem.requests), len(problem.vehicles)
-    if offers or volunteers:
-        from dispatcher.solver.mixed import plan_mixed
+    try:
+        if offers or volunteers:
+            from dispatcher.solver.mixed import plan_mixed
 
-        with step(
-            f"Planning {n} requests on {nv} vehicles, {len(volunteers)} volunteers "
-            f"and {len(offers)} carpool offers (time limit {limit:g} s)"
-        ):
-            problem, plan = plan_mixed(problem, offers, volunteers, params=params)
-    else:
-        with step(f"Planning {n} requests on {nv} vehicles (time limit {limit:g} s)"):
-            plan = default_solver(params).solve(problem)
+            with step(
+                f"Planning {n} requests on {nv} vehicles, {len(volunteers)} volunteers "
+                f"and {len(offers)} carpool offers (time limit {limit:g} s)"
+            ):
+                problem, plan = plan_mixed(problem, offers, volunteers, params=params)
+        else:
+            with step(f"Planning {n} requests on {nv} vehicles (time limit {limit:g} s)"):
+                plan = default_solver(params).solve(problem)
+    except (DispatcherError, KeyboardInterrupt):
+        raise
+    except Exception as e:  # the engine broke, not the input: one line and exit code 5
+        raise SolverError(f"the solver failed ({type(e).__name__}: {e})", "plan") from e
     with step("Checking the plan independently"):
         report = check_plan(problem, plan)
     _print_kpis(problem, plan, lang)
@@ -451,6 +463,14 @@ def plan_cmd(
         Path | None,
         typer.Option(help="Volunteer drivers, CSV or JSON: planned together with the fleet."),
     ] = None,
+    geocoder: Annotated[
+        str | None,
+        typer.Option(
+            help="Postal addresses as places: offline (the road data's addresses and streets, "
+            "else the commune's main stop; the default), ban:URL (the French national address "
+            "base's API) or nominatim:URL; default $DISPATCHER_GEOCODER."
+        ),
+    ] = None,
     pseudonymise: Annotated[
         bool,
         typer.Option(
@@ -466,6 +486,7 @@ def plan_cmd(
     """Plan a day: requests and fleet in, routes and refusals (with reasons) out, checked.
     With --carpool and/or --volunteers, one mixed dispatch over every mode."""
     from dispatcher.graph import RoadNetwork
+    from dispatcher.graph.geocode import geocoder_from_spec
     from dispatcher.io.mobility import mixed_from_dicts
     from dispatcher.io.tables import load_fleet, load_list, load_requests
     from dispatcher.reports.kpi_labels import check_lang
@@ -478,6 +499,7 @@ def plan_cmd(
     terr = _territory(territory or "all")
     with step("Loading the road graph"):
         net = RoadNetwork.default()
+    places = geocoder_from_spec(geocoder, net, terr)
     with step("Placing the stops and computing travel times"):
         problem, offers, vols = mixed_from_dicts(
             reqs,
@@ -489,6 +511,7 @@ def plan_cmd(
             day=service_day,
             params=_params(params_file, time_limit, seed),
             name=str(requests),
+            geocoder=places,
         )
     _solve_and_report(
         problem, out, geojson, net, offers, vols, terr if pseudonymise else None, lang=lang
@@ -513,7 +536,7 @@ def check_cmd(
     for v in report.violations:
         console.print(f"{v.code}\t{v.where}\t{v.message}", highlight=False, soft_wrap=True)
     err_console.print(f"{len(report.violations)} violation(s)")
-    raise typer.Exit(1)
+    raise typer.Exit(6)
 
 
 @app.command("demo")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from dispatcher.errors import DispatcherError
+from dispatcher.errors import DispatcherError, Notice
 
 console = Console()
 err_console = Console(stderr=True)
@@ -44,13 +45,28 @@ def process_started() -> float:
     return _IMPORTED
 
 
+_SHOW_WARNING = warnings.showwarning
+
+
+def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+    if isinstance(category, type) and issubclass(category, Notice):
+        line = f"[bold yellow]warning[/]: {escape(str(message))}"
+        err_console.print(line, highlight=False, soft_wrap=True)
+    else:
+        _SHOW_WARNING(message, category, *args, **kwargs)
+
+
 def handle_errors(fn: F) -> F:
-    """Turn the project's errors into one line on stderr and the error's exit code."""
+    """Turn the project's errors into one line on stderr and the error's exit code; notices
+    (:class:`~dispatcher.errors.Notice`) into one ``warning:`` line each."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", Notice)
+                warnings.showwarning = _show_warning
+                return fn(*args, **kwargs)
         except DispatcherError as e:
             # escaped: a message may hold brackets ('pip install "dispatcher[tune]"', "[params]")
             line = f"[bold red]error[/]: {escape(str(e))}"

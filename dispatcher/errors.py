@@ -59,3 +59,13 @@ class SolverError(DispatcherError):
 
     exit_code = 5
     http_status = 500
+
+
+class Notice(UserWarning):
+    """Something the user should know that does not stop the work (a deprecated column, a
+    place approximated): issued with ``warnings.warn``; the CLI prints it as one line."""
+
+    def __init__(self, message: str, where: str = "") -> None:
+        self.message = message
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)

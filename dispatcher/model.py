@@ -110,9 +110,9 @@ class TimeWindow:
         _check(
             self.start_s <= self.end_s,
             where,
-            f"starts after it ends ({self.start_s} > {self.end_s})",
+            f"starts after it ends ({hhmm(self.start_s)} > {hhmm(self.end_s)})",
         )
-        _check(self.start_s >= 0, where, f"starts before the service day ({self.start_s} s)")
+        _check(self.start_s >= 0, where, f"starts before the service day ({hhmm(self.start_s)})")
 
     def contains(self, t: int) -> bool:
         return self.start_s <= t <= self.end_s
@@ -369,7 +369,7 @@ class Vehicle:
         _check(
             self.shift.end_s > self.shift.start_s,
             f"{where}.shift",
-            f"ends before it starts ({self.shift.start_s} >= {self.shift.end_s})",
+            f"ends before it starts ({hhmm(self.shift.start_s)} >= {hhmm(self.shift.end_s)})",
         )
         self.shift.validate(f"{where}.shift")
         for dim in DIMENSIONS:

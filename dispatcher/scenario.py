@@ -471,7 +471,11 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         return scenario_from_dict(data, str(p))
     except InputError as e:
-        raise InputError(e.message, f"{p}: {e.where}" if e.where else str(p)) from None
+        from dispatcher.io.files import toml_line
+
+        line = toml_line(text, e.where) if e.where else None
+        at = f"{p}: line {line}: {e.where}" if line else f"{p}: {e.where}" if e.where else str(p)
+        raise InputError(e.message, at) from None
 
 
 # --------------------------------------------------------------------------------------------

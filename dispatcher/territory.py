@@ -135,6 +135,12 @@ def _check_point(lon: float, lat: float) -> None:
 _SAINT = {"saint": "st", "sainte": "ste", "saints": "sts", "saintes": "stes"}
 
 
+# words a name may hold or leave out ("gare d'Albert" is "Albert, gare SNCF")
+_LINK_WORDS = frozenset(
+    {"a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les"}
+)
+
+
 def normalize_name(name: str) -> str:
     """A forgiving key: no accents, lower case, hyphens/apostrophes as spaces, Saint -> St."""
     s = unicodedata.normalize("NFKD", name)
@@ -450,9 +456,31 @@ class Territory:
         try:
             return self._stop_by_id[self.commune(key).insee]
         except NotFoundError as exc:
+            found = self._stops_by_words(key)
+            if len(found) == 1:
+                return found[0]
+            if found:
+                names = "; ".join(f"{s.name} ({s.id})" for s in found[:8])
+                raise InputError(
+                    f"{key!r} matches {len(found)} stops: {names}; write one of them", "stop"
+                ) from None
             raise NotFoundError(
                 f"no stop id, stop name or commune {key!r}: {exc.message}", "stop"
             ) from None
+
+    def _stops_by_words(self, key: str) -> list[Stop]:
+        """The stops whose name (with its commune's) holds every word of ``key``, in any order,
+        accents and case forgiven ("Albert gare" finds "Albert, gare SNCF")."""
+        words = set(normalize_name(key).split()) - _LINK_WORDS
+        if not words:
+            return []
+        out = []
+        for s in self.stops:
+            commune = self._commune_by_insee.get(s.insee)
+            have = set(normalize_name(f"{s.name} {commune.name if commune else ''}").split())
+            if words <= have:
+                out.append(s)
+        return sorted(out, key=lambda s: (s.id != s.insee, s.name, s.id))
 
     def main_stop(self, insee: str) -> Stop:
         """The commune's main stop (at its inside point)."""

@@ -78,7 +78,7 @@ def test_plan_examples_then_check_the_written_files(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(plan))
     ko = run("check", str(problem), str(bad))
-    assert ko.returncode == 1 and "load_mismatch" in ko.stdout
+    assert ko.returncode == 6 and "load_mismatch" in ko.stdout  # README: 6
 
 
 def test_demo_small(tmp_path: Path) -> None:
@@ -125,14 +125,17 @@ def test_unknown_stop_in_requests_csv(tmp_path: Path) -> None:
         "--out",
         str(tmp_path / "p.json"),
     )
-    assert_one_line_error(p, 2, "requests[0].pickup", "Méaulte")
+    assert_one_line_error(p, 2, "r.csv: line 2, column pickup", "Méaulte")
 
 
 @pytest.mark.parametrize(
     "row, where",
     [
-        ("r1,Méaulte,Albert,-2,08:00,08:15", "requests[0].seats"),
-        ("r1,Méaulte,Albert,1,08:30,08:15", "requests[0].pickup_window"),
+        ("r1,Méaulte,Albert,-2,08:00,08:15", "r.csv: line 2, column seats"),
+        (
+            "r1,Méaulte,Albert,1,08:30,08:15",
+            "line 2, column pickup_from: starts after it ends (08:30 > 08:15)",
+        ),
     ],
 )
 def test_bad_request_rows(tmp_path: Path, row: str, where: str) -> None:
@@ -164,7 +167,7 @@ def test_bad_fleet_and_day(tmp_path: Path) -> None:
         "--out",
         str(tmp_path / "p.json"),
     )
-    assert_one_line_error(p, 2, "vehicles[0].shift")
+    assert_one_line_error(p, 2, "fleet.csv: line 2, column shift_start", "(19:00 >= 07:00)")
     p = run(
         "plan",
         str(EXAMPLES / "requests.csv"),
@@ -259,14 +262,14 @@ def test_a_broken_requests_csv_exits_2(tmp_path: Path, text: str, where: str) ->
 @pytest.mark.parametrize(
     "rows, where",
     [
-        ("r1,Méaulte,Albert,08:00,08:15,r1,", "requests[0].return_of"),
+        ("r1,Méaulte,Albert,08:00,08:15,r1,", "r.csv: line 2, column return_of"),
         (
             "r1,Méaulte,Albert,08:00,08:15,,\nr2,Albert,Méaulte,07:30,07:45,r1,",
-            "requests[1].pickup_window",
+            "r.csv: line 3, column pickup_from",
         ),
         (
             "r1,Méaulte,Albert,08:00,08:15,,\nr2,Albert,Méaulte,11:30,11:45,r1,-5",
-            "requests[1].min_stay_s",
+            "r.csv: line 3, column min_stay_min: must be whole minutes, 0 or more",
         ),
     ],
 )

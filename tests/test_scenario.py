@@ -3,6 +3,7 @@ error naming the key; a tiny scenario runs in-process, on local processes and on
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -175,7 +176,14 @@ def test_bad_scenarios_name_the_key(tmp_path: Path, edit, where: str, message: s
     p.write_text(edit(TINY), encoding="utf-8")
     with pytest.raises(InputError) as e:
         load_scenario(p)
-    assert e.value.where == f"{p}: {where}", e.value.where
+    text = p.read_text(encoding="utf-8")
+    prefix, _, path = e.value.where.rpartition(": ")
+    assert path == where and prefix.startswith(str(p)), e.value.where
+    if prefix != str(p):  # the line of the key (or of its table), as an editor counts
+        line = int(prefix.removeprefix(f"{p}: line "))
+        last = [k for k in re.split(r"[.\[\]]+", where) if k and not k.isdigit()][-1]
+        shown = text.splitlines()[line - 1]
+        assert last in shown or shown.lstrip().startswith("["), (line, shown, where)
     assert message in e.value.message
 
 

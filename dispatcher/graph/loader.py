@@ -45,7 +45,7 @@ from dispatcher.errors import DataError, InputError
 
 log = logging.getLogger(__name__)
 
-LOADER_VERSION = "1"
+LOADER_VERSION = "2"  # 2: the addresses of the extract kept (G.graph["addresses"])
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OSM = REPO_ROOT / "data" / "osm" / "coquelicot.osm"
 OSM_DATA_DIR = REPO_ROOT / "data" / "osm"

@@ -51,6 +51,12 @@ def matrix_cache_dir() -> Path:
     return cache_dir() / "matrices"
 
 
+_SWAPPED = (
+    "; longitude and latitude look swapped: a point is lon,lat (longitude first, about 2.6,50.0 "
+    "at Albert)"
+)
+
+
 class RoadNetwork:
     """A road graph ready for routing: snapping, matrices, paths. Build once, reuse."""
 
@@ -198,9 +204,13 @@ class RoadNetwork:
         if territory is not None:
             for i in range(len(pts)):
                 if not territory.contains(lon[i], lat[i], territory_buffer_m):
+                    swapped = -90 <= lon[i] <= 90 and territory.contains(
+                        lat[i], lon[i], territory_buffer_m
+                    )
                     raise PointError(
                         f"({lon[i]:.6f}, {lat[i]:.6f}) is outside the territory "
-                        f"({territory_buffer_m / 1000:g} km margin)",
+                        f"({territory_buffer_m / 1000:g} km margin)"
+                        + (_SWAPPED if swapped else ""),
                         name(i),
                     )
         dist, k = self._sample_tree.query(self._xy(lon, lat))
@@ -210,10 +220,18 @@ class RoadNetwork:
             more = f" (and {len(far) - 1} more points)" if len(far) > 1 else ""
             raise PointError(
                 f"({lon[i]:.6f}, {lat[i]:.6f}) is {dist[i] / 1000:.1f} km from the nearest road, "
-                f"more than {max_distance_m / 1000:g} km{more}",
+                f"more than {max_distance_m / 1000:g} km{more}"
+                + (_SWAPPED if self._near_road(lat[i], lon[i], max_distance_m) else ""),
                 name(i),
             )
         return np.asarray(self._sample_node[k])
+
+    def _near_road(self, lon: float, lat: float, max_distance_m: float) -> bool:
+        """Whether (lon, lat) is a valid position within ``max_distance_m`` of a road."""
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            return False
+        d, _ = self._sample_tree.query(self._xy(np.array([lon]), np.array([lat])))
+        return bool(d[0] <= max_distance_m)
 
     # ---- matrices ---------------------------------------------------------------------------
     def _matrices_from(self, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ attributes are exactly osmnx's.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import tempfile
 from collections.abc import Iterator
@@ -52,6 +53,30 @@ WAY_TAGS = [
 ]
 #: Node tags kept as node attributes.
 NODE_TAGS = ["highway", "junction", "ref", "name", "dispatcher:stop"]
+#: The ``addr:*`` tags of an address (a node, or a building way at the mean of its nodes) kept
+#: for the offline geocoder (:mod:`dispatcher.graph.geocode`), in ``G.graph["addresses"]``.
+ADDRESS_TAGS = ("addr:housenumber", "addr:street", "addr:place", "addr:postcode", "addr:city")
+
+
+def _address(tags: dict[str, str], lon: float, lat: float) -> list[Any] | None:
+    """[housenumber, street, postcode, city, lon, lat] of an element with an address."""
+    number = tags.get("addr:housenumber", "")
+    street = tags.get("addr:street") or tags.get("addr:place") or ""
+    if not (number and street):
+        return None
+    return [number, street, tags.get("addr:postcode", ""), tags.get("addr:city", ""), lon, lat]
+
+
+def _way_address(way: Any) -> list[Any] | None:
+    tags = {t.k: t.v for t in way.tags if t.k in ADDRESS_TAGS}
+    if "addr:housenumber" not in tags:
+        return None
+    points = [(n.location.lon, n.location.lat) for n in way.nodes if n.location.valid()]
+    if not points:
+        return None
+    lon = sum(p[0] for p in points) / len(points)
+    lat = sum(p[1] for p in points) / len(points)
+    return _address(tags, lon, lat)
 
 
 def is_drivable(tags: dict[str, str]) -> bool:
@@ -100,7 +125,8 @@ def read_drivable(path: str | Path) -> dict[str, Any]:
     """Drivable ways of an OSM file (``.osm``, ``.osm.pbf``, ``.osm.bz2``) as Overpass JSON.
 
     Returns ``{"elements": [nodes..., ways...]}`` in the shape the Overpass API answers
-    ``out body; >; out skel qt;`` (node: id, lat, lon, tags; way: id, nodes, tags).
+    ``out body; >; out skel qt;`` (node: id, lat, lon, tags; way: id, nodes, tags), and
+    ``"addresses"``: the file's ``addr:*`` addresses (see :data:`ADDRESS_TAGS`).
     Raises DataError naming the file when it is missing, unreadable or has no drivable way.
     """
     import osmium
@@ -111,16 +137,26 @@ def read_drivable(path: str | Path) -> dict[str, Any]:
     nodes: dict[int, dict[str, Any]] = {}
     ways: list[dict[str, Any]] = []
     node_tags: dict[int, dict[str, str]] = {}
+    addresses: list[list[Any]] = []
     try:
         for obj in osmium.FileProcessor(str(path)).with_locations():
             if isinstance(obj, osmium.osm.Node):
                 tags = _kept_node_tags(obj)
                 if tags:
                     node_tags[obj.id] = tags
+                if "addr:housenumber" in obj.tags and obj.location.valid():
+                    addr_tags = {t.k: t.v for t in obj.tags if t.k in ADDRESS_TAGS}
+                    found = _address(addr_tags, obj.location.lon, obj.location.lat)
+                    if found:
+                        addresses.append(found)
             elif isinstance(obj, osmium.osm.Way):
                 way = _drivable_way(obj, nodes)
                 if way is not None:
                     ways.append(way)
+                else:
+                    found = _way_address(obj)
+                    if found:
+                        addresses.append(found)
     except (RuntimeError, ValueError, OSError) as exc:
         raise DataError(f"cannot read OSM data ({exc})", where=str(path)) from exc
     if not ways:
@@ -128,7 +164,7 @@ def read_drivable(path: str | Path) -> dict[str, Any]:
     for nid, tags in node_tags.items():
         if nid in nodes:
             nodes[nid]["tags"] = tags
-    return {"elements": [*nodes.values(), *ways]}
+    return {"elements": [*nodes.values(), *ways], "addresses": addresses}
 
 
 def write_osm_xml(data: dict[str, Any], out: Path) -> None:
@@ -193,6 +229,7 @@ def raw_graph_from_file(path: str | Path) -> nx.MultiDiGraph:
                     f"cannot build a graph from OSM data ({exc})", where=str(path)
                 ) from exc
     G.graph["source"] = f"osm-file:{Path(path).name}"
+    G.graph["addresses"] = json.dumps(data["addresses"], ensure_ascii=False)  # GraphML-safe
     return G
 
 

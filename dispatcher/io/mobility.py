@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from dispatcher.errors import InputError, PointError
-from dispatcher.io.fields import check_keys, get_field
+from dispatcher.io.fields import check_keys, get_field, relocated, split_origins
 from dispatcher.io.problem import is_point, place_key, problem_from_dicts, resolve_place
 from dispatcher.io.protocols import MatrixSource, PlaceResolver
 from dispatcher.io.times import parse_window
@@ -126,10 +126,12 @@ def _resolve_inside(key: str, territory: PlaceResolver | None, where: str) -> Lo
     loc = resolve_place(key, territory, where)
     contains = getattr(territory, "contains", None)
     outside = contains is not None and not contains(loc.lon, loc.lat, TERRITORY_BUFFER_M)
-    if is_point(key) and outside:
+    if is_point(key) and outside and contains is not None:
+        swapped = abs(loc.lon) <= 90 and bool(contains(loc.lat, loc.lon, TERRITORY_BUFFER_M))
         raise PointError(
             f"{loc.lon:.5f},{loc.lat:.5f} is outside the territory "
-            f"(and its {TERRITORY_BUFFER_M / 1000:g} km margin)",
+            f"(and its {TERRITORY_BUFFER_M / 1000:g} km margin)"
+            + ("; longitude and latitude look swapped: a point is lon,lat" if swapped else ""),
             where,
         )
     return loc
@@ -143,6 +145,16 @@ def offers_from_dicts(
 ) -> list[CarpoolOffer]:
     """Offer dicts -> offers whose places are Location ids of the territory (points must lie
     in it)."""
+    rows, origins = split_origins(rows)
+    try:
+        return _offers(rows, territory, day, tz)
+    except InputError as e:
+        raise relocated(e, {"offers": origins}) from None
+
+
+def _offers(
+    rows: Sequence[Mapping[str, Any]], territory: PlaceResolver | None, day: date | None, tz: str
+) -> list[CarpoolOffer]:
     out = []
     for k, d in enumerate(rows):
         w = f"offers[{k}]"
@@ -165,11 +177,15 @@ def volunteers_from_dicts(
     rows: Sequence[Mapping[str, Any]], territory: PlaceResolver | None
 ) -> list[VolunteerDriver]:
     """Volunteer dicts -> volunteers whose home is a Location id of the territory."""
+    rows, origins = split_origins(rows)
     out = []
-    for k, d in enumerate(rows):
-        v = volunteer_from_dict(d, f"volunteers[{k}]")
-        home = _resolve_inside(v.home, territory, f"volunteers[{k}].home")
-        out.append(replace(v, home=home.id))
+    try:
+        for k, d in enumerate(rows):
+            v = volunteer_from_dict(d, f"volunteers[{k}]")
+            home = _resolve_inside(v.home, territory, f"volunteers[{k}].home")
+            out.append(replace(v, home=home.id))
+    except InputError as e:
+        raise relocated(e, {"volunteers": origins}) from None
     return out
 
 

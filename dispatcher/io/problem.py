@@ -16,10 +16,17 @@ from dataclasses import asdict, replace
 from datetime import date
 from typing import Any
 
-from dispatcher.errors import InputError
-from dispatcher.io.fields import check_keys, dataclass_from, get_field
+from dispatcher.errors import InputError, NotFoundError, PointError
+from dispatcher.io.fields import (
+    check_keys,
+    dataclass_from,
+    get_field,
+    notices_at,
+    relocated,
+    split_origins,
+)
 from dispatcher.io.memo import Memo, memo_pieces
-from dispatcher.io.protocols import MatrixSource, PlaceResolver
+from dispatcher.io.protocols import Geocoder, MatrixSource, PlaceResolver
 from dispatcher.io.times import format_time, format_window, parse_day, parse_time, parse_window
 from dispatcher.model import (
     DEFAULT_TIMEZONE,
@@ -207,9 +214,21 @@ def is_point(key: str) -> bool:
     return _POINT.match(key) is not None
 
 
-def resolve_place(key: str, territory: PlaceResolver | None, where: str) -> Location:
+_ADDRESS = re.compile(r"^\s*\d|,")
+
+
+def looks_like_address(key: str) -> bool:
+    """Whether a place that is no stop nor commune reads as a postal address: it starts with a
+    house number or holds a comma before its commune (``12 rue de Corbie, Albert``)."""
+    return _ADDRESS.search(key) is not None
+
+
+def resolve_place(
+    key: str, territory: PlaceResolver | None, where: str, geocoder: Geocoder | None = None
+) -> Location:
     """A place key -> Location: 'lon,lat' is a free point, anything else a stop of the
-    territory."""
+    territory, else (with a ``geocoder``) a postal address: a free point named by the address,
+    which the driver's manifest shows."""
     m = _POINT.match(key)
     if m:
         lon, lat = float(m.group(1)), float(m.group(2))
@@ -222,6 +241,14 @@ def resolve_place(key: str, territory: PlaceResolver | None, where: str) -> Loca
         raise InputError(f"unknown place {key!r} (no territory to look it up in)", where)
     try:
         stop = territory.stop(key)
+    except NotFoundError as e:
+        if geocoder is None or not looks_like_address(key):
+            raise NotFoundError(e.message, where) from None
+        found = geocoder.locate(key, where)
+        address = " ".join(key.split())
+        return Location(
+            id=f"{found.lon:.6f},{found.lat:.6f}", lon=found.lon, lat=found.lat, name=address
+        )
     except InputError as e:
         raise type(e)(e.message, where) from None
     return Location(id=stop.id, lon=stop.lon, lat=stop.lat, name=stop.name)
@@ -244,19 +271,65 @@ def problem_from_dicts(
     weights: ObjectiveWeights | None = None,
     params: SolverParams | None = None,
     name: str = "",
+    geocoder: Geocoder | None = None,
 ) -> Problem:
     """The friendly builder: request and vehicle dicts with place names -> a compiled Problem.
 
     Places are resolved on the territory (stop ids, commune names, or ``lon,lat`` points),
-    placed on the road network, and the travel-time and distance matrices computed once.
+    placed on the road network, and the travel-time and distance matrices computed once. Rows
+    read from files carry their :class:`~dispatcher.io.fields.Origin`: an error then names the
+    file, the line and the column rather than ``requests[2]``.
     """
+    requests, req_origins = split_origins(requests)
+    vehicles, veh_origins = split_origins(vehicles)
+    origins = {"requests": req_origins, "vehicles": veh_origins}
+    try:
+        with notices_at(origins):
+            return _build(
+                requests,
+                vehicles,
+                territory,
+                network,
+                day=day,
+                timezone=timezone,
+                rules=rules,
+                weights=weights,
+                params=params,
+                name=name,
+                geocoder=geocoder,
+            )
+    except InputError as e:
+        raise relocated(e, origins) from None
+
+
+def _build(
+    requests: Sequence[Mapping[str, Any]],
+    vehicles: Sequence[Mapping[str, Any]],
+    territory: PlaceResolver | None,
+    network: MatrixSource,
+    *,
+    day: date | None,
+    timezone: str,
+    rules: ServiceRules | None,
+    weights: ObjectiveWeights | None,
+    params: SolverParams | None,
+    name: str,
+    geocoder: Geocoder | None,
+) -> Problem:
     reqs = [request_from_dict(d, f"requests[{k}]", day, timezone) for k, d in enumerate(requests)]
     vehs = [vehicle_from_dict(d, f"vehicles[{k}]", day, timezone) for k, d in enumerate(vehicles)]
     locations: dict[str, Location] = {}
+    first_use: dict[str, str] = {}  # location id -> the first field that named it
 
     def place(key: str, where: str) -> str:
-        loc = resolve_place(key, territory, where)
+        loc = resolve_place(key, territory, where, geocoder)
+        while loc.id in locations and locations[loc.id].name != loc.name and is_point(loc.id):
+            # two addresses placed on one point (at a commune's main stop): each keeps its own
+            # name for the driver, 0.1 m apart
+            lon = loc.lon + 1e-6
+            loc = replace(loc, id=f"{lon:.6f},{loc.lat:.6f}", lon=lon)
         locations.setdefault(loc.id, loc)
+        first_use.setdefault(loc.id, where)
         return loc.id
 
     reqs = [
@@ -280,9 +353,15 @@ def problem_from_dicts(
         for k, v in enumerate(vehs)
     ]
     locs = tuple(locations.values())
-    duration, distance = network.matrices(
-        [(loc.lon, loc.lat) for loc in locs], labels=[loc.id for loc in locs]
-    )
+    try:
+        duration, distance = network.matrices(
+            [(loc.lon, loc.lat) for loc in locs], labels=[loc.id for loc in locs]
+        )
+    except PointError as e:  # name the row that gave the point, not only the point
+        for loc_id, where in first_use.items():
+            if e.where == f"point {loc_id!r}":
+                raise PointError(e.message, where) from None
+        raise
     return Problem(
         locations=locs,
         duration_s=duration,

@@ -31,6 +31,18 @@ class TerritoryLike(PlaceResolver, Protocol):
         ...
 
 
+class Located(Protocol):
+    lon: float
+    lat: float
+
+
+class Geocoder(Protocol):
+    def locate(self, address: str, where: str) -> Located:
+        """The point of a postal address (``dispatcher.graph.geocode``); NotFoundError naming
+        ``where`` when there is none."""
+        ...
+
+
 class MatrixSource(Protocol):
     def matrices(
         self, points: Sequence[LonLat], labels: Sequence[str] | None = None

@@ -28,6 +28,14 @@ scenario_app = typer.Typer(
 ProblemFile = Annotated[Path, typer.Argument(help="Problem JSON (plan.problem.json).")]
 PlanFile = Annotated[Path, typer.Argument(help="Plan JSON.")]
 Lang = Annotated[str, typer.Option(help="fr | en")]
+CsvStyle = Annotated[
+    str,
+    typer.Option(
+        "--csv",
+        help="excel (for a person: ';', UTF-8 with BOM, translated headers, decimal comma) | "
+        "machine (',', no BOM, field names, decimal point)",
+    ),
+]
 
 
 def _load(problem: Path, plan: Path) -> tuple[Any, Any]:
@@ -61,13 +69,16 @@ def manifest_cmd(
         "out/manifests"
     ),
     lang: Lang = "fr",
+    csv_style: CsvStyle = "excel",
 ) -> None:
     """Driver manifests: every vehicle's stops in order, who boards and alights, as CSV and HTML."""
+    from dispatcher.io.sheets import check_style
     from dispatcher.reports.manifest import build_manifests, write_manifest_csv, write_manifest_html
 
     p, pl = _load(problem, plan)
     lang = _lang(lang)
-    csv_path = write_manifest_csv(p, pl, out / "manifests.csv", lang)
+    style = check_style(csv_style)
+    csv_path = write_manifest_csv(p, pl, out / "manifests.csv", lang, style)
     html_path = write_manifest_html(p, pl, out / "manifests.html", lang)
     n = len(build_manifests(p, pl))
     console.print(f"{n} manifests written to {csv_path} and {html_path}")
@@ -197,13 +208,16 @@ def scenario_run(
         float | None, typer.Option(help="Override the solver time limit per run (s).")
     ] = None,
     lang: Lang = "fr",
+    csv_style: CsvStyle = "excel",
 ) -> None:
     """Run every variant x seed, check every plan, write results.csv, report.md and plots."""
+    from dispatcher.io.sheets import check_style
     from dispatcher.reports.numbers import number
     from dispatcher.reports.report import write_scenario_report
     from dispatcher.scenario import load_scenario, run_scenario, with_overrides
 
     lang = _lang(lang)
+    style = check_style(csv_style)
     sc = load_scenario(file)
     seed_list = None
     if seeds is not None:
@@ -238,7 +252,7 @@ def scenario_run(
         f"Running {n} plans ({len(sc.variants)} variants x {len(sc.seeds)} seeds) on {where}"
     ):
         result = run_scenario(sc, scheduler=scheduler, workers=workers, progress=progress)
-    md = write_scenario_report(result, target, lang=lang)
+    md = write_scenario_report(result, target, lang=lang, csv=style)
     console.print(
         f"rapport écrit dans {md} (tableau : {target / 'results.csv'})"
         if lang == "fr"

@@ -6,22 +6,22 @@ the seats and wheelchair places of the party, its name and phone number when giv
 break, and the return to the end depot. Times are local wall-clock ``HH:MM`` (the model's
 seconds since midnight of the service day; a time after midnight gets ``+1``).
 
-The CSV has one line per manifest line for the whole fleet (a ``vehicle_id`` column); the HTML
+The CSV has one line per manifest line for the whole fleet (a ``vehicle_id`` column), made for
+French Excel by default (:mod:`dispatcher.io.sheets`); the HTML
 page has one section per vehicle with a page break between vehicles, French by default
 (``lang="en"`` for English). Every text from the input is HTML-escaped.
 """
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
 from dispatcher.errors import InputError
+from dispatcher.io.sheets import check_style, csv_text, write_csv
 from dispatcher.model import DAY_S, Plan, Problem, Request, Route, hhmm
 
 Lang = Literal["fr", "en"]
@@ -119,6 +119,53 @@ CSV_COLUMNS: tuple[str, ...] = (
     "load_wheelchairs",
     "duration_min",
 )
+# The CSV headers a person reads (``--csv excel``); ``--csv machine`` keeps CSV_COLUMNS
+CSV_HEADERS: dict[str, dict[str, str]] = {
+    "fr": {
+        "vehicle_id": "Véhicule",
+        "line": "Ligne",
+        "stop": "Arrêt n°",
+        "action": "Code action",
+        "label": "Action",
+        "arrival": "Arrivée",
+        "time": "Heure",
+        "departure": "Départ",
+        "place_id": "Code lieu",
+        "place": "Lieu",
+        "request_id": "Réservation",
+        "name": "Passager",
+        "phone": "Téléphone",
+        "seats": "Places assises",
+        "wheelchairs": "Places fauteuil",
+        "wheelchair_note": "Fauteuil roulant",
+        "appointment": "Rendez-vous à",
+        "load_seats": "À bord après (assis)",
+        "load_wheelchairs": "À bord après (fauteuils)",
+        "duration_min": "Durée (min)",
+    },
+    "en": {
+        "vehicle_id": "Vehicle",
+        "line": "Line",
+        "stop": "Stop no.",
+        "action": "Action code",
+        "label": "Action",
+        "arrival": "Arrival",
+        "time": "Time",
+        "departure": "Departure",
+        "place_id": "Place code",
+        "place": "Place",
+        "request_id": "Booking",
+        "name": "Passenger",
+        "phone": "Phone",
+        "seats": "Seats",
+        "wheelchairs": "Wheelchair places",
+        "wheelchair_note": "Wheelchair",
+        "appointment": "Appointment at",
+        "load_seats": "On board after (seated)",
+        "load_wheelchairs": "On board after (wheelchairs)",
+        "duration_min": "Duration (min)",
+    },
+}
 
 
 def time_of_day(seconds: int) -> str:
@@ -338,19 +385,18 @@ def manifest_rows(problem: Problem, plan: Plan, lang: str = "fr") -> list[dict[s
     return rows
 
 
-def manifest_csv(problem: Problem, plan: Plan, lang: str = "fr") -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
-    w.writeheader()
-    w.writerows(manifest_rows(problem, plan, lang))
-    return buf.getvalue()
+def manifest_csv(problem: Problem, plan: Plan, lang: str = "fr", style: str = "excel") -> str:
+    """The CSV text: for French Excel by default (``style="machine"``: ``,``, no BOM, the
+    column keys as headers; see :mod:`dispatcher.io.sheets`)."""
+    rows = manifest_rows(problem, plan, lang)
+    return csv_text(rows, CSV_COLUMNS, check_style(style, "style"), CSV_HEADERS[lang])
 
 
-def write_manifest_csv(problem: Problem, plan: Plan, path: str | Path, lang: str = "fr") -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(manifest_csv(problem, plan, lang), encoding="utf-8")
-    return p
+def write_manifest_csv(
+    problem: Problem, plan: Plan, path: str | Path, lang: str = "fr", style: str = "excel"
+) -> Path:
+    rows = manifest_rows(problem, plan, lang)
+    return write_csv(path, rows, CSV_COLUMNS, check_style(style, "style"), CSV_HEADERS[lang])
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ Files written in the output folder:
 
 from __future__ import annotations
 
-import csv
 import functools
 import statistics
 import textwrap
@@ -26,6 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from dispatcher.io.sheets import CsvStyle, write_csv
 from dispatcher.model import hhmm
 from dispatcher.reports.kpi_labels import KPI_LABELS, check_lang
 from dispatcher.reports.numbers import WEEKDAYS_EN, WEEKDAYS_FR, long_date, number, percent, signed
@@ -178,14 +178,66 @@ def _t(key: str, lang: str) -> str:
     return fr if lang == "fr" else en
 
 
+# The headers of results.csv and refusals_by_commune.csv a person reads (``--csv excel``); a key
+# not named here keeps its name, and ``--csv machine`` keeps every key
+CSV_HEADERS_FR: dict[str, str] = {
+    "variant": "Variante",
+    "seed": "Graine",
+    "territory": "Territoire",
+    "vehicles": "Véhicules",
+    "wheelchair_vehicles": "Véhicules TPMR",
+    "volunteers": "Bénévoles",
+    "carpool_offers": "Offres de covoiturage",
+    "weekday": "Jour",
+    "requests": "Demandes",
+    "requests_recurring": "Demandes régulières",
+    "refused_recurring": "Refus réguliers",
+    "served": "Servies",
+    "refused": "Refusées",
+    "refusal_rate": "Taux de refus",
+    "passengers": "Passagers",
+    "cost_eur": "Coût (EUR)",
+    "cost_per_served_eur": "Coût par demande servie (EUR)",
+    "vehicles_used": "Véhicules utilisés",
+    "vehicle_km": "Km véhicule",
+    "vehicle_hours": "Heures véhicule",
+    "empty_km": "Km à vide",
+    "occupancy": "Occupation moyenne",
+    "mean_ride_min": "Trajet moyen (min)",
+    "co2_kg": "CO2 (kg)",
+    "share_minibus": "Part minibus",
+    "share_volunteer": "Part bénévoles",
+    "share_carpool": "Part covoiturage",
+    "car_km_avoided": "Km voiture évités",
+    "co2_saved_kg": "CO2 évité (kg)",
+    "requests_wheelchair": "Demandes fauteuil",
+    "refused_wheelchair": "Refus fauteuil",
+    "refusal_rate_wheelchair": "Taux de refus fauteuil",
+    "refused_other": "Refus autres",
+    "refusal_rate_other": "Taux de refus autres",
+    "communes_with_refusals": "Communes avec refus",
+    "worst_commune_refusal_rate": "Pire taux de refus d'une commune",
+    "population": "Population",
+    "pop_share_hub_within": "Part de la population près d'un pôle",
+    "reach_minutes": "Seuil d'accès (min)",
+    "solver_status": "Statut du solveur",
+    "solver_status_detail": "Détail du statut",
+    "solve_s": "Temps de calcul (s)",
+    "check_ok": "Plan vérifié",
+    "violations": "Violations",
+    "insee": "Code INSEE",
+    "commune": "Commune",
+}
+
+
 def _write_csv(
-    path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None
+    path: Path,
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str] | None = None,
+    style: CsvStyle = "excel",
 ) -> None:
     cols = list(columns or (rows[0].keys() if rows else []))
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(path, rows, cols, style, CSV_HEADERS_FR)
 
 
 def _md_escape(text: object) -> str:
@@ -553,17 +605,23 @@ def markdown_report(
 
 
 def write_scenario_report(
-    result: ScenarioResult, out_dir: str | Path, plots: bool = True, lang: str = "fr"
+    result: ScenarioResult,
+    out_dir: str | Path,
+    plots: bool = True,
+    lang: str = "fr",
+    csv: CsvStyle = "excel",
 ) -> Path:
-    """Write results.csv, refusals_by_commune.csv, plots/*.png and report.md; return report.md."""
+    """Write results.csv, refusals_by_commune.csv (for French Excel, or ``csv="machine"``),
+    plots/*.png and report.md; return report.md."""
     lang = check_lang(lang, "lang")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _write_csv(out / "results.csv", result.rows)
+    _write_csv(out / "results.csv", result.rows, style=csv)
     _write_csv(
         out / "refusals_by_commune.csv",
         result.commune_rows,
         ["variant", "seed", "insee", "commune", "requests", "refused"],
+        csv,
     )
     pngs = write_plots(result, out / "plots", lang) if plots and result.rows else []
     md = out / "report.md"

@@ -6,8 +6,6 @@ the drivers' manifest as CSV, and the checker's verdict; each as its reader may 
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Any
 
@@ -15,6 +13,7 @@ from dispatcher.errors import NotFoundError
 from dispatcher.io.geojson import plan_to_geojson
 from dispatcher.io.plan import plan_from_dict
 from dispatcher.io.problem import problem_from_dict
+from dispatcher.io.sheets import check_style, csv_text
 from dispatcher.io.times import format_time
 from dispatcher.model import Plan, Problem
 from dispatcher.service.context import Context, Drawn
@@ -38,6 +37,21 @@ MANIFEST_COLUMNS = (
     "load_seats",
     "load_wheelchairs",
 )
+MANIFEST_HEADERS_FR = {  # the manifest's CSV headers for French Excel (csv="excel")
+    "vehicle_id": "Véhicule",
+    "order": "Ordre",
+    "kind": "Montée / descente",
+    "time": "Heure",
+    "place": "Lieu",
+    "location_id": "Code lieu",
+    "request_id": "Réservation",
+    "name": "Passager",
+    "phone": "Téléphone",
+    "party_seats": "Places assises",
+    "party_wheelchairs": "Places fauteuil",
+    "load_seats": "À bord après (assis)",
+    "load_wheelchairs": "À bord après (fauteuils)",
+}
 
 
 def no_plan(day: date) -> NotFoundError:
@@ -163,8 +177,11 @@ class Plans:
         )
         return shown
 
-    def manifest_csv(self, day: date, key: KeyInfo, vehicle_id: str | None = None) -> str:
-        """The drivers' manifest (all vehicles, or ``vehicle_id``: its id as ``key`` reads it)."""
+    def manifest_csv(
+        self, day: date, key: KeyInfo, vehicle_id: str | None = None, style: str = "machine"
+    ) -> str:
+        """The drivers' manifest (all vehicles, or ``vehicle_id``: its id as ``key`` reads it),
+        as CSV for programs or (``style="excel"``) for French Excel."""
         plan, problem, prd = self.plan_and_problem(day)
         rows = []
         for route in plan.routes:
@@ -201,9 +218,4 @@ class Plans:
         seen = self.privacy.show(
             View.MANIFEST_ROW, rows, key, "plans.manifest", day, kinds=kinds, phones=_phones(prd)
         )
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(MANIFEST_COLUMNS)
-        for row in seen:
-            w.writerow([row[c] for c in MANIFEST_COLUMNS])
-        return buf.getvalue()
+        return csv_text(seen, MANIFEST_COLUMNS, check_style(style, "csv"), MANIFEST_HEADERS_FR)

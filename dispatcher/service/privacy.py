@@ -94,7 +94,8 @@ TABLE: tuple[Rule, ...] = (
     Rule(
         Subject.RIDER,
         Kind.PLACES,
-        "pickup, dropoff (a free point is an address), coordinates",
+        "pickup, dropoff (a free point is an address; a postal address, a free point named by "
+        "it), coordinates",
         Treatment.COMMUNE,
         _access(A, OW, OW, N),
     ),

@@ -51,6 +51,7 @@ from dispatcher.model import (
     SolveStatus,
     TimeWindow,
     Vehicle,
+    hhmm,
 )
 from dispatcher.solver.explain import alone_report
 from dispatcher.solver.kpis import compute_kpis
@@ -129,9 +130,8 @@ def validate_offers(
             and o.departure_window.start_s + direct > o.arrival_window.end_s
         ):
             raise InputError(
-                f"leaving at {o.departure_window.start_s} s the driver cannot arrive by "
-                f"{o.arrival_window.end_s} s "
-                f"({direct} s of direct drive)",
+                f"leaving at {hhmm(o.departure_window.start_s)} the driver cannot arrive by "
+                f"{hhmm(o.arrival_window.end_s)} ({round(direct / 60)} min of direct drive)",
                 f"{w}.arrival_window",
             )
 

@@ -187,6 +187,11 @@ def _rows(path: Path) -> list[list[str]]:
     return [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
 
 
+def _lines(path: Path) -> list[int]:
+    """The file's line (1-based, as an editor counts) of each row of :func:`_rows`."""
+    return [n for n, ln in enumerate(path.read_text().splitlines(), start=1) if ln.strip()]
+
+
 def _matrices(
     coords: Sequence[tuple[float, float]], scale: int
 ) -> tuple[np.ndarray, list[list[int]], list[list[int]]]:
@@ -251,8 +256,9 @@ def read_cordeau(
     cap = _to_int(rows[0][3], f"{where}: Q")
     ride = _to_float(rows[0][4], f"{where}: L")
     nodes = []
+    at = _lines(path)
     for j, a in enumerate(rows[1:]):
-        w = f"{where}: node line {j}"
+        w = f"{where}: line {at[j + 1]}"
         if len(a) < 7:
             raise DataError(f"expected 'i x y d q e l', got {' '.join(a)!r}", w)
         nodes.append(
@@ -361,8 +367,9 @@ def read_li_lim(
     k = _to_int(rows[0][0], f"{where}: K")
     cap = _to_int(rows[0][1], f"{where}: Q")
     tasks: dict[int, tuple[float, float, int, int, int, int, int, int]] = {}
+    at = _lines(path)
     for j, a in enumerate(rows[1:]):
-        w = f"{where}: task line {j}"
+        w = f"{where}: line {at[j + 1]}"
         if len(a) < 9:
             raise DataError(f"expected 9 fields 'i x y demand e l service p d', got {len(a)}", w)
         i = _to_int(a[0], w)
@@ -494,10 +501,11 @@ def read_solomon(
     where = str(path)
     k = cap = None
     custs: list[tuple[int, float, float, int, int, int, int]] = []
+    at = _lines(path)
     for j, a in enumerate(rows):
         if not a[0].lstrip("-").replace(".", "", 1).isdigit():
             continue
-        w = f"{where}: line {j}"
+        w = f"{where}: line {at[j]}"
         if len(a) == 2 and k is None:
             k, cap = _to_int(a[0], w), _to_int(a[1], w)
         elif len(a) >= 7:

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.api.conftest import DAY, FLEET, Api
+from tests.excel import open_as_french_excel
 
 D = DAY.isoformat()
 
@@ -226,6 +227,9 @@ def test_requests_batch_json_and_csv_plan_job_and_views(api: Api) -> None:
     assert lines[0].startswith("vehicle_id,order,kind,time") and len(lines) - 1 == sum(
         len(rt["visits"]) for rt in plan["routes"]
     )
+    excel = api.planner.get(f"/v1/days/{D}/plan/manifest", params={"csv": "excel"})
+    rows = open_as_french_excel(excel.content)
+    assert len(rows) == len(lines) - 1 and "Véhicule" in rows[0] and "Lieu" in rows[0]
     assert api.planner.get(f"/v1/days/{D}/plan/check").json()["ok"] is True
     assert api.portal.get(f"/v1/days/{D}/plan").status_code == 403
 

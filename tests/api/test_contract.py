@@ -142,3 +142,28 @@ def test_a_broken_csv_says_what_and_where(api: Api, text: str, where: str, words
     assert r.status_code == 422, r.text
     assert r.json()["where"] == where and words in r.json()["message"], r.json()
     assert not {"c1", "c2", "c3"} & stored_ids(api)
+
+
+def test_a_csv_from_french_excel_is_read_and_its_errors_name_line_and_column(api: Api) -> None:
+    """Windows-1252, ';' separated, as French Excel saves it; errors at the line the
+    spreadsheet shows (the header is line 1) and the column, not requests[k]."""
+    header = "id;pickup;dropoff;pickup_from;pickup_to;seats;boarding_min\r\n"
+    good = "x1;Méaulte;Albert gare;09:00;09:15;1;2\r\n"
+    r = api.operator.post(
+        f"/v1/days/{D}/requests",
+        content=(header + good).encode("cp1252"),
+        headers={"content-type": "text/csv"},
+    )
+    assert r.status_code == 201 and r.json()["ids"] == ["x1"], r.text
+    for row, where in (
+        ("x3;Méaulte;Albert;09:00;09:15;-1;", "body: line 3, column seats"),
+        ("x3;Méaulte;Nulle-Part;09:00;09:15;1;", "body: line 3, column dropoff"),
+    ):
+        text = header + "x2;Méaulte;Albert;09:00;09:15;1;\r\n" + row + "\r\n"
+        r = api.operator.post(
+            f"/v1/days/{D}/requests",
+            content=text.encode("cp1252"),
+            headers={"content-type": "text/csv"},
+        )
+        assert r.status_code in (404, 422) and r.json()["where"] == where, r.text
+    assert not {"x2", "x3"} & stored_ids(api)

@@ -9,11 +9,13 @@ import pytest
 from dispatcher.errors import InputError
 from dispatcher.reports.manifest import (
     CSV_COLUMNS,
+    CSV_HEADERS,
     build_manifests,
     manifest_csv,
     manifest_html,
     time_of_day,
 )
+from tests.excel import open_as_french_excel
 
 from .conftest import Day
 
@@ -43,7 +45,7 @@ def test_manifests_follow_every_route_in_order(day: Day) -> None:
 
 
 def test_csv_lists_every_served_request_once_each_way(day: Day) -> None:
-    rows = list(csv.DictReader(io.StringIO(manifest_csv(day.problem, day.plan))))
+    rows = list(csv.DictReader(io.StringIO(manifest_csv(day.problem, day.plan, style="machine"))))
     assert rows and list(rows[0]) == list(CSV_COLUMNS)
     served = set(day.plan.served_ids)
     pickups = [r["request_id"] for r in rows if r["action"] == "pickup"]
@@ -98,3 +100,18 @@ def test_html_one_section_per_vehicle_escaped_and_in_both_languages(day: Day) ->
     with pytest.raises(InputError) as e:
         manifest_html(day.problem, day.plan, lang="de")
     assert e.value.where == "lang"
+
+
+def test_csv_opens_in_french_excel_with_french_headers(day: Day) -> None:
+    text = manifest_csv(day.problem, day.plan)
+    rows = open_as_french_excel(text.encode("utf-8"))
+    machine_text = manifest_csv(day.problem, day.plan, style="machine")
+    machine = list(csv.DictReader(io.StringIO(machine_text)))
+    assert len(rows) == len(machine)
+    assert list(rows[0]) == [CSV_HEADERS["fr"][c] for c in CSV_COLUMNS]
+    assert "Véhicule" in rows[0] and "Durée (min)" in rows[0] and "Téléphone" in rows[0]
+    for fr, m in zip(rows, machine, strict=True):
+        assert fr["Passager"] == m["name"] and fr["Heure"] == m["time"]
+    assert not text.startswith("\ufeff\ufeff")
+    english = open_as_french_excel(manifest_csv(day.problem, day.plan, "en").encode("utf-8"))
+    assert "Passenger" in english[0]

@@ -17,6 +17,7 @@ from dispatcher.reports.cli import report_app, scenario_app
 from dispatcher.reports.numbers import percent, signed
 from dispatcher.reports.report import write_scenario_report
 from dispatcher.scenario import load_scenario, run_scenario
+from tests.excel import open_as_french_excel
 
 from .conftest import Day
 
@@ -66,15 +67,16 @@ def test_report_contains_every_variant_and_seed(scenario_file: Path, tmp_path: P
     # French throughout: statuses and booleans in words, decimal commas, no English heading
     assert "| solved |" not in text and "| True |" not in text and "## Results" not in text
     assert "| oui |" in text
-    rows = list(csv.DictReader((tmp_path / "results.csv").open(encoding="utf-8")))
-    assert [(r["variant"], r["seed"]) for r in rows] == [
+    rows = open_as_french_excel(tmp_path / "results.csv")  # the default: for French Excel
+    assert [(r["Variante"], r["Graine"]) for r in rows] == [
         (v.name, str(s)) for v in sc.variants for s in sc.seeds
     ]
-    communes = list(csv.DictReader((tmp_path / "refusals_by_commune.csv").open(encoding="utf-8")))
+    assert {r["Km véhicule"] for r in rows} != {""} and "Taux de refus" in rows[0]
+    communes = open_as_french_excel(tmp_path / "refusals_by_commune.csv")
     for v in sc.variants:
         for s in sc.seeds:
-            mine = [c for c in communes if c["variant"] == v.name and c["seed"] == str(s)]
-            assert sum(int(c["requests"]) for c in mine) == 6
+            mine = [c for c in communes if c["Variante"] == v.name and c["Graine"] == str(s)]
+            assert sum(int(c["Demandes"]) for c in mine) == 6
     for png in (
         "refusal_rate.png",
         "cost_per_served.png",
@@ -104,6 +106,8 @@ def test_cli_scenario_run_and_bad_file(scenario_file: Path, tmp_path: Path) -> N
             "1",
             "--seeds",
             "5",
+            "--csv",
+            "machine",
         ],
     )
     assert res.exit_code == 0, res.output
@@ -141,7 +145,24 @@ def test_cli_report_commands(day: Day, tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert "Boarding" in (tmp_path / "m" / "manifests.html").read_text(encoding="utf-8")
-    assert (tmp_path / "m" / "manifests.csv").read_text(encoding="utf-8").startswith("vehicle_id,")
+    assert "Passenger" in open_as_french_excel(tmp_path / "m" / "manifests.csv")[0]
+    res = runner.invoke(
+        _cli(),
+        [
+            "report",
+            "manifest",
+            str(problem),
+            str(plan),
+            "--out",
+            str(tmp_path / "m2"),
+            "--csv",
+            "machine",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "m2" / "manifests.csv").read_text(encoding="utf-8").startswith("vehicle_id,")
+    res = runner.invoke(_cli(), ["report", "manifest", str(problem), str(plan), "--csv", "xls"])
+    assert res.exit_code == 2 and "--csv" in res.output
     res = runner.invoke(
         _cli(),
         [
@@ -212,9 +233,9 @@ def test_report_has_carpool_share_and_savings(tmp_path: Path) -> None:
     fr_bus = next(r for r in fr_results.splitlines() if r.startswith("| bus |")).split(" | ")
     # the bus-only variant has no carpool passenger: no carpool baseline, shown as none
     assert fr_bus[fr_header.split(" | ").index("Km évités par le covoiturage")] == "—"
-    text = write_scenario_report(result, tmp_path / "out", plots=False, lang="en").read_text(
-        encoding="utf-8"
-    )
+    text = write_scenario_report(
+        result, tmp_path / "out", plots=False, lang="en", csv="machine"
+    ).read_text(encoding="utf-8")
     assert "2 of 2 plans satisfy every constraint" in text
     header = next(line for line in text.splitlines() if line.startswith("| variant | Requests"))
     for h in (

@@ -235,3 +235,14 @@ def test_bks_table_covers_every_family() -> None:
     assert fams == {"darp", "pdptw", "vrptw"}
     assert sum(1 for f, _ in bks if f == "darp") == 24
     assert all(v is None for (f, _), (_, v) in bks.items() if f == "darp")
+
+
+def test_a_broken_instance_line_is_named_as_an_editor_counts(tmp_path: Path) -> None:
+    from dispatcher.errors import DataError
+    from dispatcher.tuning.instances import read_li_lim
+
+    f = tmp_path / "lc101.txt"
+    f.write_text("25 200 1\n\n0 40 50 0 0 1236 0 0 0\n1 45 68\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        read_li_lim(f)
+    assert e.value.where == f"{f}: line 4"  # the header is line 1, the empty line 2 counts

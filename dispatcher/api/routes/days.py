@@ -98,26 +98,35 @@ def get_day(day: date, service: ServiceDep, _: PlannerKey) -> dict[str, Any]:
 # ---- requests -------------------------------------------------------------------------------
 
 
-def _parse_batch(raw: bytes, content_type: str) -> list[dict[str, Any]]:
+def _parse_batch(raw: bytes, content_type: str) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The request dicts of a body, and for a CSV the origin (line) of each row."""
     if content_type.startswith("text/csv") or content_type.startswith("application/csv"):
-        from dispatcher.io.tables import requests_from_csv, strip_lines
+        from dataclasses import replace
+
+        from dispatcher.io.fields import relocated, split_origins
+        from dispatcher.io.tables import requests_from_csv
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "requests.csv"
             path.write_bytes(raw)
             try:
-                rows = strip_lines(requests_from_csv(path))
+                rows, origins = split_origins(requests_from_csv(path))
             except InputError as e:
                 raise InputError(e.message, e.where.replace(str(path), "body")) from None
+        origins = [o if o is None else replace(o, file="body") for o in origins]
         for row in rows:
             w = row.get("pickup_window")
             if isinstance(w, list) and len(w) == 2:
                 row["pickup_window"] = {"start": w[0], "end": w[1]}
         try:
             batch = RequestBatchIn.model_validate({"requests": rows})
-        except ValidationError as e:
-            raise validation_error(e, ("body",)) from None
-        return [r.model_dump(exclude_none=True) for r in batch.requests]
+        except ValidationError as e:  # named as the spreadsheet shows it: line and column
+            first = e.errors(include_url=False)[0]
+            loc = first.get("loc", ())
+            where = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in loc).lstrip(".")
+            error = InputError(str(first.get("msg", "invalid")), where)
+            raise relocated(error, {"requests": origins}) from None
+        return [r.model_dump(exclude_none=True) for r in batch.requests], origins
     if content_type and not content_type.startswith("application/json"):
         raise InputError(
             f"unsupported content type {content_type!r}; send application/json or text/csv",
@@ -133,7 +142,7 @@ def _parse_batch(raw: bytes, content_type: str) -> list[dict[str, Any]]:
         batch = RequestBatchIn.model_validate(data)
     except ValidationError as e:
         raise validation_error(e, ("body",)) from None
-    return [r.model_dump(exclude_none=True) for r in batch.requests]
+    return [r.model_dump(exclude_none=True) for r in batch.requests], []
 
 
 @router.post(
@@ -160,8 +169,17 @@ async def submit_requests(
     day: date, request: Request, service: ServiceDep, key: OperatorKey
 ) -> dict[str, Any]:
     raw = await request.body()
-    dicts = _parse_batch(raw, request.headers.get("content-type", "application/json").lower())
-    ids = await run_in_threadpool(service.days.submit_requests, day, dicts, key)
+    dicts, origins = _parse_batch(
+        raw, request.headers.get("content-type", "application/json").lower()
+    )
+    try:
+        ids = await run_in_threadpool(service.days.submit_requests, day, dicts, key)
+    except InputError as e:  # a CSV row: its line and column, not requests[k]
+        from dispatcher.io.fields import relocated
+
+        inner = e.where.removeprefix("body.")
+        moved = relocated(type(e)(e.message, inner), {"requests": origins})
+        raise (moved if origins and moved.where != inner else e) from None
     return {"day": day.isoformat(), "created": len(ids), "ids": ids}
 
 
@@ -314,8 +332,13 @@ def get_manifest(
     service: ServiceDep,
     key: PlannerKey,
     vehicle_id: str | None = Query(None, max_length=100, description="Only this vehicle"),
+    csv: Literal["machine", "excel"] = Query(
+        "machine",
+        description="machine (',', no BOM, field names) | excel (for French Excel: ';', "
+        "UTF-8 with BOM, French headers)",
+    ),
 ) -> PlainTextResponse:
-    text = service.plans.manifest_csv(day, key, vehicle_id)
+    text = service.plans.manifest_csv(day, key, vehicle_id, csv)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", vehicle_id or "")
     name = f"manifest-{day.isoformat()}{'-' + safe if safe else ''}.csv"
     return PlainTextResponse(
