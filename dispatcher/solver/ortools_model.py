@@ -34,6 +34,7 @@ class ModelRules:
     hard_ride: bool = True
     hard_pairs: bool = True
     link_activity: bool = False
+    span_cost: bool = False
 
 
 @dataclass
@@ -122,8 +123,13 @@ def build_model(
     dur = np.minimum(np.asarray(problem.duration_s, dtype=np.int64), H + 1)[np.ix_(L, L)]
     dist = np.minimum(np.asarray(problem.distance_m, dtype=np.int64), MAX_DISTANCE_M)[np.ix_(L, L)]
     time_m = dur + np.asarray(service, dtype=np.int64)[:, None]
-    arc_cost = _add_costs(problem, requests, vehicles, routing, dist, time_m)
+    arc_cost = _add_costs(problem, requests, vehicles, routing, dist, time_m, rules.span_cost)
     tdim = _add_time(problem, vehicles, routing, time_m, H)
+    if rules.span_cost:  # the drivers' hours from leaving the depot to coming back, waiting too
+        for s, v in enumerate(vehicles):
+            coef = int(round(v.cost_per_hour * COST_SCALE / 3600.0))
+            if coef > 0:
+                tdim.SetSpanCostCoefficientForVehicle(coef, s)
     _add_capacities(vehicles, routing, seats, wheel)
     m = DarpModel(problem, requests, vehicles, manager, routing, tdim, arc_cost, {}, service)
     _add_requests(m, allowed_slots, rules)
@@ -157,6 +163,7 @@ def _add_costs(
     routing: pywrapcp.RoutingModel,
     dist: np.ndarray,
     time_m: np.ndarray,
+    span_cost: bool = False,
 ) -> list[np.ndarray]:
     """Arc costs per vehicle class (and fixed costs); returns each slot's cost matrix. A
     per-passenger-km cost (carpool incentive) is charged on the arcs leaving a pickup:
@@ -173,9 +180,9 @@ def _add_costs(
     for s, v in enumerate(vehicles):
         key = (v.cost_per_km, v.cost_per_hour, v.cost_per_passenger_km)
         if key not in cost_cb:
-            c = dist * (v.cost_per_km * COST_SCALE / 1000.0) + time_m * (
-                v.cost_per_hour * COST_SCALE / 3600.0
-            )
+            c = dist * (v.cost_per_km * COST_SCALE / 1000.0)
+            if not span_cost:  # (with a span cost the hours are charged on the route's span)
+                c = c + time_m * (v.cost_per_hour * COST_SCALE / 3600.0)
             if v.cost_per_passenger_km > 0:
                 c = c + (pax_km * (v.cost_per_passenger_km * COST_SCALE))[:, None]
             cost_mat[key] = np.rint(c).astype(np.int64)

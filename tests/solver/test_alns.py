@@ -154,3 +154,44 @@ def test_short_run_on_a_cordeau_instance() -> None:
     assert refined or verdict.gap_pct is not None and verdict.gap_pct < 0.01
     assert verdict.gap_pct is not None and verdict.gap_pct < 1.0
     assert solver.trace.alns_iterations > 0
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="the ALNS layer only runs with numba")
+@given(problems(max_requests=6, max_vehicles=3))
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_solver_with_alns_on_days_with_breaks_passes_the_checker(problem: Problem) -> None:
+    """With drivers' breaks the layer searches the day without them; what it keeps is timed
+    with the breaks (and duty limits), so every plan still passes the checker."""
+    if not any(v.breaks for v in problem.vehicles):
+        return
+    alns.warm_up()
+    solver = OrToolsSolver(SolverParams(time_limit_s=0.5), SearchOptions(alns_min_s=0.0))
+    plan = solver.solve(problem)
+    report = check_plan(problem, plan)
+    assert report.ok, report.summary()
+    assert "ALNS_NOT_READY" not in plan.stats.status_detail
+
+
+def test_without_breaks_keeps_the_duty_and_drops_the_driving_limit_its_rests_end() -> None:
+    from dispatcher.model import Break, TimeWindow
+    from dispatcher.solver.routing import without_breaks
+
+    lunch = Break(TimeWindow(12 * 3600, 14 * 3600), 2700)
+    v = Vehicle(
+        "v",
+        "L0",
+        "L0",
+        TimeWindow(7 * 3600, 17 * 3600),
+        breaks=(lunch,),
+        max_duration_s=9 * 3600,
+        max_driving_s=4 * 3600 + 1800,
+        driving_break_s=2700,
+    )
+    relaxed = without_breaks(v)
+    assert relaxed.breaks == () and relaxed.max_driving_s is None
+    assert relaxed.max_duration_s == 9 * 3600
+    assert relaxed.route_duration_limit_s() == 9 * 3600
+    short = dataclasses.replace(v, breaks=(Break(TimeWindow(12 * 3600, 14 * 3600), 600),))
+    assert without_breaks(short).max_driving_s == 4 * 3600 + 1800  # that rest ends nothing
+    plain = dataclasses.replace(v, breaks=())
+    assert without_breaks(plain) is plain
