@@ -112,7 +112,7 @@ class Bookings:
             if got is not None and got.accepted is not None
             else [a.data for a in store.requests_in(s, day, ["accepted"])]
         )
-        plan, problem = held if held is not None else stored_plan(row)
+        plan, problem = held if held is not None else stored_plan(store, s, row)
         refused: dict[str, Reason] = {}
         link = d.get("return_of")
         if link not in (None, ""):  # a return of a refused outbound is refused with it
@@ -166,8 +166,12 @@ class Bookings:
         body = outcome.to_dict()
         existing.status, existing.promise, existing.refusal = "accepted", body, None
         memo = memory.memo_of(day)
-        row.plan_json = plan_to_dict(outcome.plan, outcome.problem, memo)
-        row.problem_json = problem_to_dict(outcome.problem, memo)
+        store.live.write(
+            s,
+            row,
+            plan_to_dict(outcome.plan, outcome.problem, memo),
+            problem_to_dict(outcome.problem, memo),
+        )
         row.plan_updated_at = utcnow()
         row.version += 1
         return (

@@ -290,7 +290,7 @@ class Jobs:
                 stored.status, stored.error, stored.result = "failed", error, summary
                 return
             pd = plan_to_dict(plan, problem)
-            row.plan_json, row.problem_json = pd, problem_to_dict(problem)
+            self.ctx.store.live.write(s, row, pd, problem_to_dict(problem))
             row.plan_updated_at = utcnow()
             row.version += 1
             rejections = {j["request_id"]: j for j in pd["rejections"]}
