@@ -18,7 +18,7 @@ from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context, Held
 from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import Days, stored_plan
-from dispatcher.service.privacy import View
+from dispatcher.service.privacy import PRIVATE_KINDS, View
 from dispatcher.solver.live import check_booking_rules
 from dispatcher.store import ConflictError, KeyInfo
 from dispatcher.store.models import RequestRow, utcnow
@@ -51,22 +51,32 @@ class Bookings:
         """A booking: 201 and the promise, 409 and the refusal (both stored), 200 for a replay."""
         self.days.check_open(day)
         self.days.validate_requests(day, [d], "body", owner=owner_of(key))
+        drivers: dict[str, str] = {}  # the day's private drivers, read under the lock
         with self.ctx.store.lock_day(day) as (s, row):
-            status, body, keep = self._book_locked(s, row, day, d, key)
+            status, body, keep = self._book_locked(s, row, day, d, key, drivers)
         # committed: the next booking of the day in this process starts from it without parsing it
         if keep is not None:
             self.ctx.memory.remember(keep, day)
         # the booker sees its own trip; a volunteer's or a carpool driver's id as the table says
         own = [str(d["id"])]
         answer = self.days.privacy.show(
-            View.BOOKING_ANSWER, body, key, "", day, own_requests=own, log=False
+            View.BOOKING_ANSWER,
+            body,
+            key,
+            "",
+            day,
+            own_requests=own,
+            log=False,
+            drivers=drivers if status == 201 else None,
         )
         return status, answer
 
     def _book_locked(
-        self, s: Any, row: Any, day: date, d: dict[str, Any], key: KeyInfo
+        self, s: Any, row: Any, day: date, d: dict[str, Any], key: KeyInfo, drivers: dict[str, str]
     ) -> tuple[int, dict[str, Any], Held | None]:
-        """``book`` under the day's lock; also what the commit will store (to hold in memory)."""
+        """``book`` under the day's lock; also what the commit will store (to hold in memory).
+        A promise names a vehicle of the day's fleet as read here: ``drivers`` gets the private
+        ones (id -> kind), so that its answer is shown without reading them again."""
         store, memory = self.ctx.store, self.ctx.memory
         rid = str(d["id"])
         existing = store.request_row(s, day, rid)
@@ -134,6 +144,11 @@ class Bookings:
             now_s=self.ctx.now_s(day),
             screens=memory.screens_of(day),
             refused=refused,
+        )
+        drivers.update(
+            (str(v.get("id")).partition("/")[0], str(v["kind"]))
+            for v in state.vehicles
+            if v.get("kind") in PRIVATE_KINDS
         )
         if not state.vehicles:
             raise InputError(

@@ -24,10 +24,16 @@ from dispatcher.store.models import utcnow
 RETURN_TRIP_CHOICES = ("keep", "cancel")  # what cancelling an outbound does to its return
 
 
-def stored_plan(store: Store, s: Any, row: Any) -> tuple[Plan | None, Problem | None]:
+def stored_plan(
+    store: Store, s: Any, row: Any, locked: bool = True
+) -> tuple[Plan | None, Problem | None]:
     """The day's stored live plan and problem (promises in its windows), or (None, None); read in
-    the transaction ``s`` that holds the day's ``row`` locked."""
-    plan_d, problem_d = store.live.read_locked(s, row)
+    the transaction ``s``, which holds the day's ``row`` locked unless ``locked`` is false."""
+    if locked:
+        plan_d, problem_d = store.live.read_locked(s, row)
+    else:
+        got = store.live.read(s, row.day)
+        plan_d, problem_d = (None, None) if got is None else got[1:]
     if plan_d is None or problem_d is None:
         return None, None
     problem = problem_from_dict(problem_d)

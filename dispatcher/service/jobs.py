@@ -325,7 +325,7 @@ class Jobs:
                 for r in store.requests_in(s, day, ["pending", "accepted", "refused"])
                 if not (r.source == "booking" and r.status == "refused")
             ]
-            old_plan, stored_problem = stored_plan(store.day_row(s, day))
+            old_plan, stored_problem = stored_plan(store, s, store.day_row(s, day), locked=False)
             return _JobInput(
                 day=day,
                 kind=job.kind,

@@ -121,7 +121,6 @@ class Live:
         row locked (``Store.lock_day``; the caller bumps its version): only the pieces that
         changed; the row's ``plan_updated_at`` says when. Returns how many pieces were written."""
         day = row.day
-        row.plan_updated_at = utcnow()
         with self._lock:
             held = self._held.get(day)
         if held is not None and held[0] == row.version:
@@ -140,6 +139,7 @@ class Live:
             s.execute(delete(DayPiece).where(DayPiece.day == day, DayPiece.key.in_(stale)))
         if changed:
             s.execute(insert(DayPiece), [{"day": day, "key": k, "data": new[k]} for k in changed])
+        row.plan_updated_at = utcnow()  # after the statements above: flushed with the version
         # held once committed, at the version the caller gives the row
         after: list[Any] = s.info.setdefault("after_commit", [])
         after.append(lambda: self._hold(day, row.version, new))
