@@ -115,6 +115,7 @@ class Bookings:
             body = refusal.to_dict(day, self.ctx.tz)
             existing.data, existing.updated_at = d, utcnow()
             existing.status, existing.refusal, existing.promise = "refused", body, None
+            store.live.unchanged(s, row)
             row.version += 1
             return 409, body, None if got is None else replace(got, version=row.version)
         accepted = (
@@ -170,6 +171,7 @@ class Bookings:
         if isinstance(outcome, promises.Refusal):
             body = outcome.to_dict(day, self.ctx.tz)
             existing.status, existing.refusal, existing.promise = "refused", body, None
+            store.live.unchanged(s, row)
             row.version += 1
             return (
                 409,

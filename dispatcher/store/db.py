@@ -531,6 +531,7 @@ class Store:
                         owner_key_id=owner,
                     )
                 )
+            self.live.unchanged(s, row)  # pending requests: the plan stays as it is
             row.version += 1
             try:
                 s.flush()

@@ -145,6 +145,17 @@ class Live:
         after.append(lambda: self._hold(day, row.version, new))
         return len(changed)
 
+    def unchanged(self, s: Session, row: ServiceDay) -> None:
+        """The day's plan and problem stay as they are while the caller bumps its version (a
+        refusal, a new pending request): the pieces held at this version stay held at the next,
+        once committed (else the next write reads them again)."""
+        with self._lock:
+            held = self._held.get(row.day)
+        if held is None or held[0] != row.version:
+            return
+        after: list[Any] = s.info.setdefault("after_commit", [])
+        after.append(lambda: self._hold(row.day, row.version, held[1]))
+
     def forget(self, day: date) -> None:
         with self._lock:
             self._held.pop(day, None)

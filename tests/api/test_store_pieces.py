@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, event, func, select, text
 
 from dispatcher.store import Store, current_revision, upgrade
 from dispatcher.store.db import MIGRATIONS_DIR
@@ -253,3 +253,26 @@ def _load(v: Any) -> Any:
     import json
 
     return json.loads(v) if isinstance(v, str) else v
+
+
+def test_a_version_bump_that_keeps_the_plan_keeps_its_pieces_held(store: Store) -> None:
+    """A refusal or a pending request bumps the day's version and leaves the plan: the next write
+    still diffs against the pieces held (no read of the day), and stores exactly its plan."""
+    store.put_day(DAY)
+    plan, problem = documents()
+    write(store, DAY, plan, problem)
+    with store.lock_day(DAY) as (s, row):
+        store.live.unchanged(s, row)
+        row.version += 1
+    reads: list[str] = []
+
+    def count(*a: Any) -> None:
+        if "day_pieces" in a[2] and a[2].lstrip().upper().startswith("SELECT"):
+            reads.append(a[2])
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    plan2 = {**plan, "routes": [route("bus-0", 2), *plan["routes"][1:]]}
+    assert write(store, DAY, plan2, problem) == 1
+    event.remove(store.engine, "before_cursor_execute", count)
+    assert reads == []
+    assert store.get_plan(DAY) == (plan2, problem)
