@@ -108,7 +108,7 @@ def stored_day(service: Service, day: date) -> str:
         row = s.get(ServiceDay, day)
         assert row is not None
         pieces = s.execute(select(DayPiece.key, DayPiece.data).where(DayPiece.day == day))
-        parts += [list(pieces), row.note]
+        parts += [[list(p) for p in pieces], row.note]
         for o in s.execute(select(CarpoolOfferRow).where(CarpoolOfferRow.day == day)).scalars():
             parts += [o.driver_id, o.data]
         m = s.get(CarpoolMatchingRow, day)
