@@ -206,7 +206,7 @@ def many_days(
     plan = [(days[k % len(days)], b) for k, b in enumerate(bodies)]
     acked: dict[str, set[str]] = {d: set() for d in days}
     calls = booking_calls(portal, plan, acked)
-    name = f"{len(plan)} bookings over {len(days)} days" + (", one worker killed" if kill else "")
+    name = f"{len(plan)} bookings over {len(days)} days" + (", 1 worker killed" if kill else "")
     killed = ""
     if kill:
         done = threading.Event()
@@ -275,7 +275,7 @@ def run_workers(n: int, args: argparse.Namespace, bodies: list[dict[str, Any]]) 
 
 def table(rows: Sequence[Row]) -> str:
     head = (
-        f"{'workers':>7} | {'phase':<38} | {'201':>4} | {'409':>4} | {'err':>4} | {'per s':>6} | "
+        f"{'workers':>7} | {'phase':<42} | {'201':>4} | {'409':>4} | {'err':>4} | {'per s':>6} | "
         f"{'p50 ms':>7} | {'p95 ms':>7} | {'plans ok':>8} | {'oversold':>8} | {'lost':>4} | "
         f"{'broken':>6}"
     )
@@ -283,7 +283,7 @@ def table(rows: Sequence[Row]) -> str:
     for r in rows:
         p, c = r.result, r.checked
         out.append(
-            f"{r.workers:>7} | {p.name:<38} | {p.accepted:>4} | {p.refused:>4} | {p.errors:>4} | "
+            f"{r.workers:>7} | {p.name:<42} | {p.accepted:>4} | {p.refused:>4} | {p.errors:>4} | "
             f"{p.per_s:>6.1f} | {p.ms(0.5):>7.0f} | {p.ms(0.95):>7.0f} | "
             f"{f'{c.plans_ok}/{c.days}':>8} | {c.oversold:>8} | {c.lost:>4} | {c.broken:>6}"
         )
