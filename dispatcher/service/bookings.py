@@ -189,7 +189,6 @@ class Bookings:
             plan_to_dict(outcome.plan, outcome.problem, memo),
             problem_to_dict(outcome.problem, memo),
         )
-        row.plan_updated_at = utcnow()
         row.version += 1
         return (
             201,

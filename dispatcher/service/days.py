@@ -237,7 +237,6 @@ class Days:
                 store.live.write(
                     s, row, plan_to_dict(plan, problem, memo), problem_to_dict(problem, memo)
                 )
-                row.plan_updated_at = utcnow()
             for r in leaving:
                 r.status, r.updated_at = "cancelled", utcnow()
             if leaving:

@@ -291,7 +291,6 @@ class Jobs:
                 return
             pd = plan_to_dict(plan, problem)
             self.ctx.store.live.write(s, row, pd, problem_to_dict(problem))
-            row.plan_updated_at = utcnow()
             row.version += 1
             rejections = {j["request_id"]: j for j in pd["rejections"]}
             served = set(plan.served_ids)
