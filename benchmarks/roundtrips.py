@@ -1,7 +1,8 @@
 """What one booking asks of the database: statements, transactions, connection checkouts (each
 a ping on PostgreSQL, ``pool_pre_ping``) and the bytes of the statements' parameters (what is
 written), counted by SQLAlchemy events on the server's own engine; and its time in the server
-(``ms``: the request through the application, without the sockets).
+(``ms``: the request through the application, without the sockets) and the CPU time of this
+process meanwhile (``cpu ms``: what other jobs on the machine change least).
 
 The dispatch API runs in this process (``dispatcher.api.create_app`` behind Starlette's test
 client: the same routes, service and store as ``dispatcher serve``, without the sockets), on a
@@ -35,7 +36,7 @@ from sqlalchemy import event
 
 from benchmarks.api import booking_bodies, fleet_bodies, percentile
 
-FIELDS = ("statements", "transactions", "checkouts", "round trips", "kB sent", "ms")
+FIELDS = ("statements", "transactions", "checkouts", "round trips", "kB sent", "ms", "cpu ms")
 
 
 class Counts:
@@ -119,11 +120,14 @@ def run(args: argparse.Namespace) -> int:
         for k, b in enumerate(bodies):
             before = counts.snapshot()
             counts.sql.clear()
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             r = client.post(path, json=b, headers=portal)
             ms = 1000 * (time.perf_counter() - t)
+            cpu_ms = 1000 * (time.process_time() - cpu)
             phase = "fill" if k < args.bookings else "measured"
-            rows[phase].append({**per_booking(before, counts.snapshot(), counts), "ms": ms})
+            rows[phase].append(
+                {**per_booking(before, counts.snapshot(), counts), "ms": ms, "cpu ms": cpu_ms}
+            )
             if phase == "measured":
                 codes[r.status_code] += 1
     accepted = codes[201]
