@@ -18,7 +18,7 @@ from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context, Held
 from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import Days, stored_plan
-from dispatcher.service.privacy import View
+from dispatcher.service.privacy import PRIVATE_KINDS, View
 from dispatcher.solver.live import check_booking_rules
 from dispatcher.store import ConflictError, KeyInfo
 from dispatcher.store.models import RequestRow, utcnow
@@ -51,22 +51,32 @@ class Bookings:
         """A booking: 201 and the promise, 409 and the refusal (both stored), 200 for a replay."""
         self.days.check_open(day)
         self.days.validate_requests(day, [d], "body", owner=owner_of(key))
+        drivers: dict[str, str] = {}  # the day's private drivers, read under the lock
         with self.ctx.store.lock_day(day) as (s, row):
-            status, body, keep = self._book_locked(s, row, day, d, key)
+            status, body, keep = self._book_locked(s, row, day, d, key, drivers)
         # committed: the next booking of the day in this process starts from it without parsing it
         if keep is not None:
             self.ctx.memory.remember(keep, day)
         # the booker sees its own trip; a volunteer's or a carpool driver's id as the table says
         own = [str(d["id"])]
         answer = self.days.privacy.show(
-            View.BOOKING_ANSWER, body, key, "", day, own_requests=own, log=False
+            View.BOOKING_ANSWER,
+            body,
+            key,
+            "",
+            day,
+            own_requests=own,
+            log=False,
+            drivers=drivers if status == 201 else None,
         )
         return status, answer
 
     def _book_locked(
-        self, s: Any, row: Any, day: date, d: dict[str, Any], key: KeyInfo
+        self, s: Any, row: Any, day: date, d: dict[str, Any], key: KeyInfo, drivers: dict[str, str]
     ) -> tuple[int, dict[str, Any], Held | None]:
-        """``book`` under the day's lock; also what the commit will store (to hold in memory)."""
+        """``book`` under the day's lock; also what the commit will store (to hold in memory).
+        A promise names a vehicle of the day's fleet as read here: ``drivers`` gets the private
+        ones (id -> kind), so that its answer is shown without reading them again."""
         store, memory = self.ctx.store, self.ctx.memory
         rid = str(d["id"])
         existing = store.request_row(s, day, rid)
@@ -105,6 +115,7 @@ class Bookings:
             body = refusal.to_dict(day, self.ctx.tz)
             existing.data, existing.updated_at = d, utcnow()
             existing.status, existing.refusal, existing.promise = "refused", body, None
+            store.live.unchanged(s, row)
             row.version += 1
             return 409, body, None if got is None else replace(got, version=row.version)
         accepted = (
@@ -112,7 +123,7 @@ class Bookings:
             if got is not None and got.accepted is not None
             else [a.data for a in store.requests_in(s, day, ["accepted"])]
         )
-        plan, problem = held if held is not None else stored_plan(row)
+        plan, problem = held if held is not None else stored_plan(store, s, row)
         refused: dict[str, Reason] = {}
         link = d.get("return_of")
         if link not in (None, ""):  # a return of a refused outbound is refused with it
@@ -135,6 +146,11 @@ class Bookings:
             screens=memory.screens_of(day),
             refused=refused,
         )
+        drivers.update(
+            (str(v.get("id")).partition("/")[0], str(v["kind"]))
+            for v in state.vehicles
+            if v.get("kind") in PRIVATE_KINDS
+        )
         if not state.vehicles:
             raise InputError(
                 "the fleet is empty; add vehicles first (POST /v1/vehicles)", "vehicles"
@@ -155,6 +171,7 @@ class Bookings:
         if isinstance(outcome, promises.Refusal):
             body = outcome.to_dict(day, self.ctx.tz)
             existing.status, existing.refusal, existing.promise = "refused", body, None
+            store.live.unchanged(s, row)
             row.version += 1
             return (
                 409,
@@ -166,9 +183,12 @@ class Bookings:
         body = outcome.to_dict()
         existing.status, existing.promise, existing.refusal = "accepted", body, None
         memo = memory.memo_of(day)
-        row.plan_json = plan_to_dict(outcome.plan, outcome.problem, memo)
-        row.problem_json = problem_to_dict(outcome.problem, memo)
-        row.plan_updated_at = utcnow()
+        store.live.write(
+            s,
+            row,
+            plan_to_dict(outcome.plan, outcome.problem, memo),
+            problem_to_dict(outcome.problem, memo),
+        )
         row.version += 1
         return (
             201,

@@ -17,19 +17,27 @@ from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context
 from dispatcher.service.privacy import Privacy, View
 from dispatcher.service.promises import remove_request
-from dispatcher.store import KeyInfo
+from dispatcher.store import KeyInfo, Store
 from dispatcher.store.db import request_out
 from dispatcher.store.models import utcnow
 
 RETURN_TRIP_CHOICES = ("keep", "cancel")  # what cancelling an outbound does to its return
 
 
-def stored_plan(row: Any) -> tuple[Plan | None, Problem | None]:
-    """The day's stored live plan and problem (promises in its windows), or (None, None)."""
-    if row.plan_json is None or row.problem_json is None:
+def stored_plan(
+    store: Store, s: Any, row: Any, locked: bool = True
+) -> tuple[Plan | None, Problem | None]:
+    """The day's stored live plan and problem (promises in its windows), or (None, None); read in
+    the transaction ``s``, which holds the day's ``row`` locked unless ``locked`` is false."""
+    if locked:
+        plan_d, problem_d = store.live.read_locked(s, row)
+    else:
+        got = store.live.read(s, row.day)
+        plan_d, problem_d = (None, None) if got is None else got[1:]
+    if plan_d is None or problem_d is None:
         return None, None
-    problem = problem_from_dict(row.problem_json)
-    return plan_from_dict(row.plan_json, problem), problem
+    problem = problem_from_dict(problem_d)
+    return plan_from_dict(plan_d, problem), problem
 
 
 class Days:
@@ -217,9 +225,8 @@ class Days:
             if return_trip == "cancel":
                 leaving += backs
             held = {r.request_id for r in leaving if r.status == "accepted"}
-            if held and row.plan_json is not None and row.problem_json is not None:
-                plan, problem = stored_plan(row)
-                assert plan is not None and problem is not None
+            plan, problem = stored_plan(store, s, row) if held else (None, None)
+            if plan is not None and problem is not None:
                 now_s = self.ctx.now_s(day)
                 ids = {r.id for r in problem.requests}
                 # the return first, then its outbound (a kept return is unlinked by the removal)
@@ -227,11 +234,9 @@ class Days:
                     if rid in ids:
                         problem, plan = remove_request(problem, plan, rid, now_s)
                 memo = self.ctx.memory.memo_of(day)
-                row.plan_json, row.problem_json = (
-                    plan_to_dict(plan, problem, memo),
-                    problem_to_dict(problem, memo),
+                store.live.write(
+                    s, row, plan_to_dict(plan, problem, memo), problem_to_dict(problem, memo)
                 )
-                row.plan_updated_at = utcnow()
             for r in leaving:
                 r.status, r.updated_at = "cancelled", utcnow()
             if leaving:

@@ -290,8 +290,7 @@ class Jobs:
                 stored.status, stored.error, stored.result = "failed", error, summary
                 return
             pd = plan_to_dict(plan, problem)
-            row.plan_json, row.problem_json = pd, problem_to_dict(problem)
-            row.plan_updated_at = utcnow()
+            self.ctx.store.live.write(s, row, pd, problem_to_dict(problem))
             row.version += 1
             rejections = {j["request_id"]: j for j in pd["rejections"]}
             served = set(plan.served_ids)
@@ -325,7 +324,7 @@ class Jobs:
                 for r in store.requests_in(s, day, ["pending", "accepted", "refused"])
                 if not (r.source == "booking" and r.status == "refused")
             ]
-            old_plan, stored_problem = stored_plan(store.day_row(s, day))
+            old_plan, stored_problem = stored_plan(store, s, store.day_row(s, day), locked=False)
             return _JobInput(
                 day=day,
                 kind=job.kind,

@@ -55,6 +55,7 @@ from dispatcher.store.mobility import Mobility
 from dispatcher.store.models import (
     CarpoolMatchingRow,
     CarpoolOfferRow,
+    DayPiece,
     Job,
     RequestRow,
     ServiceDay,
@@ -70,6 +71,7 @@ RIDER_ID = re.compile(r"^rdr-[0-9a-f]{16}$")
 PERSONAL_TABLES = (
     "requests",
     "service_days",
+    "day_pieces",
     "carpool_offers",
     "carpool_matchings",
     "jobs",
@@ -145,12 +147,16 @@ class PersonalData:
         if found.volunteers or found.vehicles:
             mine = set(found.volunteers) | set(found.vehicles)
             with self.ctx.store.read() as s:
-                q = select(ServiceDay.day, ServiceDay.problem_json).where(
-                    ServiceDay.purged_at.is_(None), ServiceDay.problem_json.is_not(None)
+                q = (
+                    select(DayPiece.day, DayPiece.data)
+                    .join(ServiceDay, ServiceDay.day == DayPiece.day)
+                    .where(
+                        ServiceDay.purged_at.is_(None),
+                        DayPiece.key.startswith("problem/vehicles/"),
+                    )
                 )
-                for day, problem in s.execute(q):
-                    vehicles = (problem or {}).get("vehicles") or []
-                    if any(str(v.get("id")).partition("/")[0] in mine for v in vehicles):
+                for day, v in s.execute(q):  # the vehicles of the days' live problems
+                    if isinstance(v, dict) and str(v.get("id")).partition("/")[0] in mine:
                         found.volunteer_days.add(day)
                 q2 = (
                     select(Job.day, Job.params, Job.result)
@@ -322,7 +328,7 @@ class PersonalData:
             offers = list(
                 s.execute(select(CarpoolOfferRow).where(CarpoolOfferRow.day == day)).scalars()
             )
-            counts.update(self._rewrite_plan(row, lens))
+            counts.update(self._rewrite_plan(s, row, lens))
             for r in reqs:
                 new = (
                     lens.rid(r.request_id, shown=False),
@@ -350,19 +356,20 @@ class PersonalData:
         self.ctx.memory.forget(day)
         return counts
 
-    @staticmethod
-    def _rewrite_plan(row: ServiceDay, lens: Lens) -> Counter[str]:
+    def _rewrite_plan(self, s: Session, row: ServiceDay, lens: Lens) -> Counter[str]:
         counts: Counter[str] = Counter()
-        if row.problem_json is not None:  # first: it fixes the new location ids of the plan
-            problem = redact(View.PROBLEM, row.problem_json, lens)
-            if problem != row.problem_json:
-                row.problem_json = problem
-                counts["problems"] += 1
-        if row.plan_json is not None:
-            plan = redact(View.PLAN, row.plan_json, lens)
-            if plan != row.plan_json:
-                row.plan_json = plan
-                counts["plans"] += 1
+        plan, problem = self.ctx.store.live.read_locked(s, row)
+        if plan is None or problem is None:
+            return counts
+        # the problem first: it fixes the new location ids of the plan
+        new_problem = redact(View.PROBLEM, problem, lens)
+        new_plan = redact(View.PLAN, plan, lens)
+        if new_problem != problem:
+            counts["problems"] += 1
+        if new_plan != plan:
+            counts["plans"] += 1
+        if counts:
+            self.ctx.store.live.write(s, row, new_plan, new_problem)
         return counts
 
     @staticmethod

@@ -947,7 +947,10 @@ class Privacy:
         day: date | None = None,
         own_requests: Iterable[str] = (),
         kinds: Mapping[str, str] | None = None,
+        drivers: Mapping[str, str] | None = None,
     ) -> Lens:
+        """``key``'s lens on ``day``; the private drivers it meets are read from the store when
+        first named, unless ``drivers`` gives them all (id -> kind, as ``drivers_of`` would)."""
         lens = lens_for(
             Viewer.of(key),
             self.pseudonyms,
@@ -963,7 +966,7 @@ class Privacy:
                 known.append(self.drivers_of(day))
             return known[0].get(base)
 
-        lens.kind_of = kind_of
+        lens.kind_of = kind_of if drivers is None else drivers.get
         return lens
 
     def drivers_of(
@@ -1003,13 +1006,14 @@ class Privacy:
         know: Iterable[str] = (),
         phones: Mapping[str, Any] | None = None,
         log: bool = True,
+        drivers: Mapping[str, str] | None = None,
     ) -> Any:
         """``record`` as ``key`` may see it (``redact`` through its lens), the read logged when
         it showed a personal field (``log``: false for the answer to a write, which shows the
         writer what it wrote). ``know``: request ids free texts may name; ``phones``: request
-        id -> phone, for the rider ids of the log when the record holds none. Never call it
-        inside a write transaction (it may read, and the log writes)."""
-        lens = self.lens(key, day, own_requests, kinds)
+        id -> phone, for the rider ids of the log when the record holds none; ``drivers``: see
+        ``lens``. Never call it inside a write transaction (it may read, and the log writes)."""
+        lens = self.lens(key, day, own_requests, kinds, drivers)
         lens.know(know, kinds)
         lens.shown_requests.clear()
         lens.shown_drivers.clear()

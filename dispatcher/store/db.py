@@ -34,9 +34,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from dispatcher.errors import DispatcherError, InputError, NotFoundError
+from dispatcher.store.live import Live
 from dispatcher.store.models import ApiKey, Job, RequestRow, ServiceDay, VehicleRow, utcnow
 
 ROLES = ("operator", "portal", "planner")
@@ -162,7 +163,7 @@ def day_out(row: ServiceDay, counts: Mapping[str, int] | None = None) -> dict[st
         "status": row.status,
         "note": row.note,
         "version": row.version,
-        "has_plan": row.plan_json is not None,
+        "has_plan": row.plan_updated_at is not None,
         "plan_updated_at": iso_time(row.plan_updated_at),
         "requests": dict(counts or {}),
     }
@@ -261,11 +262,17 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._reader = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         # SQLite has one writer at a time, and a writer waiting on its lock polls with growing
         # sleeps: under several clients at once, some waited seconds. The writers of this process
         # queue here instead and wake as soon as the previous one commits (other processes still
         # meet at SQLite's lock).
         self._writer = threading.RLock()
+        self.live = Live()  # the days' plans and problems, in pieces
         self.vehicles = Documents(self, VehicleRow, "vehicle", "/v1/vehicles")
         # the fleet under the names its callers know (list_vehicles_in: inside an open session,
         # so that a booking sees it in its transaction; put_vehicle: returns whether created)
@@ -281,33 +288,38 @@ class Store:
     # ---- sessions ---------------------------------------------------------------------------
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+        """A session to read. On PostgreSQL without a transaction (autocommit): under its READ
+        COMMITTED isolation every statement sees its own snapshot anyway, and a read is then one
+        round trip instead of three (BEGIN, the statement, COMMIT)."""
+        with Session(self._reader, expire_on_commit=False) as s, s.begin():
             yield s
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction, committed on exit (rolled back on any exception)."""
+        """A write transaction, committed on exit (rolled back on any exception); then the
+        functions its writers left in ``s.info["after_commit"]`` run."""
         if not self.is_sqlite:
-            with Session(self.engine, expire_on_commit=False) as s, s.begin():
-                yield s
+            with Session(self.engine, expire_on_commit=False) as s:
+                with s.begin():
+                    yield s
+                for fn in s.info.pop("after_commit", ()):
+                    fn()
             return
-        with self._writer, Session(self.engine, expire_on_commit=False) as s, s.begin():
-            s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-            yield s
+        with self._writer, Session(self.engine, expire_on_commit=False) as s:
+            with s.begin():
+                s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                yield s
+            for fn in s.info.pop("after_commit", ()):
+                fn()
 
     @contextmanager
     def lock_day(self, day: date) -> Iterator[tuple[Session, ServiceDay]]:
         """A write transaction holding the day's lock (see the module doc)."""
         with self.write() as s:
-            # the stored plan and problem (large JSON) are loaded only when read (in this
+            # the stored plan and problem (``self.live``) are read only when needed (in this
             # transaction, under the lock): a booking that holds them in memory at this version
-            # does not parse them again
-            q = (
-                select(ServiceDay)
-                .where(ServiceDay.day == day)
-                .with_for_update()
-                .options(defer(ServiceDay.plan_json), defer(ServiceDay.problem_json))
-            )
+            # does not read them again
+            q = select(ServiceDay).where(ServiceDay.day == day).with_for_update()
             row = s.execute(q).scalar_one_or_none()
             if row is None:
                 raise NotFoundError(
@@ -444,11 +456,8 @@ class Store:
 
     def get_plan(self, day: date) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The day's current plan and its problem (dicts), or None."""
-        with self.read() as s:
-            row = self.day_row(s, day)
-            if row.plan_json is None or row.problem_json is None:
-                return None
-            return row.plan_json, row.problem_json
+        got = self.get_plan_versioned(day)
+        return None if got is None else (got[1], got[2])
 
     def day_status(self, day: date) -> str | None:
         """The day's status (``open``/``closed``), or None when it is not a service day."""
@@ -471,24 +480,20 @@ class Store:
         """The day's version with its current plan and problem (dicts), read together; None
         without a plan."""
         with self.read() as s:
-            row = s.execute(
-                select(ServiceDay.version, ServiceDay.plan_json, ServiceDay.problem_json).where(
-                    ServiceDay.day == day
-                )
-            ).one_or_none()
-            if row is None:
-                raise NotFoundError(f"{day.isoformat()} is not a service day", "day")
-            if row[1] is None or row[2] is None:
-                return None
-            return int(row[0]), row[1], row[2]
+            got = self.live.read(s, day)
+        if got is None:
+            raise NotFoundError(f"{day.isoformat()} is not a service day", "day")
+        version, plan, problem = got
+        if plan is None or problem is None:
+            return None
+        return version, plan, problem
 
     def get_plan_json(self, day: date) -> dict[str, Any] | None:
         with self.read() as s:
-            row = s.execute(select(ServiceDay.plan_json).where(ServiceDay.day == day)).one_or_none()
-            if row is None:
-                raise NotFoundError(f"{day.isoformat()} is not a service day", "day")
-            plan: dict[str, Any] | None = row[0]
-            return plan
+            got = self.live.read(s, day, "plan")
+        if got is None:
+            raise NotFoundError(f"{day.isoformat()} is not a service day", "day")
+        return got[1]
 
     # ---- requests ---------------------------------------------------------------------------
     def add_requests(
@@ -526,6 +531,7 @@ class Store:
                         owner_key_id=owner,
                     )
                 )
+            self.live.unchanged(s, row)  # pending requests: the plan stays as it is
             row.version += 1
             try:
                 s.flush()

@@ -5,7 +5,9 @@ append-only log of reads of personal data and the service's secrets (``docs/priv
 Requests and vehicles are stored in the input vocabulary of ``dispatcher.io`` (the same dicts
 the CLI reads from JSON or CSV), so that a stored day can always be re-planned by the same code
 path. The current plan of a day is stored with the compiled problem it answers (schemas
-``dispatcher/plan/1`` and ``dispatcher/problem/1``), so that it can be checked and drawn later.
+``dispatcher/plan/1`` and ``dispatcher/problem/1``), so that it can be checked and drawn later:
+in pieces (a route, a request, a vehicle, a matrix each; ``dispatcher.store.live``), so that a
+booking writes only the pieces it changed.
 """
 
 from __future__ import annotations
@@ -69,12 +71,23 @@ class ServiceDay(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | closed
     note: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=0)
-    plan_json: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    problem_json: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # set when the day has a plan (stored in ``day_pieces``)
     plan_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # when the retention period's purge pseudonymised the day's personal data (None: not yet)
     purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class DayPiece(Base):
+    """A piece of a day's current plan or of the live problem it answers (``key``: e.g.
+    ``plan/route/00003``, ``problem/request/00042``, ``problem/duration_s``; the pieces of a
+    list sort in its order), written by ``dispatcher.store.live``."""
+
+    __tablename__ = "day_pieces"
+
+    day: Mapped[date] = mapped_column(Date, ForeignKey("service_days.day"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    data: Mapped[Any] = mapped_column(JSON)
 
 
 class VehicleRow(_Document, Base):

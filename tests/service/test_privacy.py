@@ -43,6 +43,7 @@ from dispatcher.solver.checker import check_plan
 from dispatcher.store.models import (
     CarpoolMatchingRow,
     CarpoolOfferRow,
+    DayPiece,
     Job,
     RequestRow,
     ServiceDay,
@@ -106,7 +107,8 @@ def stored_day(service: Service, day: date) -> str:
             parts += [r.request_id, r.data, r.promise, r.refusal]
         row = s.get(ServiceDay, day)
         assert row is not None
-        parts += [row.plan_json, row.problem_json, row.note]
+        pieces = s.execute(select(DayPiece.key, DayPiece.data).where(DayPiece.day == day))
+        parts += [[list(p) for p in pieces], row.note]
         for o in s.execute(select(CarpoolOfferRow).where(CarpoolOfferRow.day == day)).scalars():
             parts += [o.driver_id, o.data]
         m = s.get(CarpoolMatchingRow, day)
