@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from dispatcher import __version__
-from dispatcher.clikit import console, err_console, handle_errors, step
+from dispatcher.clikit import ServiceFile, console, err_console, handle_errors, step
 from dispatcher.errors import InputError
 
 app = typer.Typer(
@@ -66,11 +66,17 @@ def _params(path: Path | None, time_limit: float, seed: int) -> Any:
     return load_params(path, base=base) if path else base
 
 
-def _territory(epcis: str | None) -> Any:
+def _territory(epcis: str | None, service: Any = None) -> Any:
+    """The intercommunalities given (keys or SIREN, comma separated), else the service's."""
     from dispatcher.territory import Territory
 
-    keys = [k.strip() for k in epcis.split(",")] if epcis else None
-    return Territory.load(keys)
+    if epcis:
+        return Territory.load([k.strip() for k in epcis.split(",")])
+    if service is None:
+        from dispatcher.service_config import load_service
+
+        service = load_service()
+    return Territory.load(service.territory)
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,13 +112,15 @@ def graph_build(
     overpass_url: Annotated[
         str | None, typer.Option(help="Overpass API endpoint (default: osmnx's).")
     ] = None,
+    service: ServiceFile = None,
 ) -> None:
     """Build the road graph from a source and print its summary."""
     from dispatcher.graph import build_graph
+    from dispatcher.service_config import load_service
 
     if source not in ("default", "osm-file", "overpass"):
         raise InputError("must be default, osm-file or overpass", "--source")
-    terr = _territory(territory) if source == "overpass" else None
+    terr = _territory(territory, load_service(service)) if source == "overpass" else None
     with step(f"Building the road graph ({source})"):
         summary = build_graph(
             source, path, out, speed_factor=speed_factor, territory=terr, overpass_url=overpass_url
@@ -161,7 +169,11 @@ def matrix(
         typer.Option(help="CSV of points (columns id, lon, lat); default: the communes."),
     ] = None,
     territory: Annotated[
-        str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all').")
+        str | None,
+        typer.Option(
+            help="Intercommunalities (keys or SIREN, comma separated; 'all'); default: the "
+            "service's."
+        ),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv | json")] = "csv",
     out: Annotated[
@@ -170,6 +182,7 @@ def matrix(
     what: Annotated[
         str, typer.Option(help="time (minutes in CSV, seconds in JSON) | distance (m)")
     ] = "time",
+    service: ServiceFile = None,
 ) -> None:
     """Travel-time and distance matrices between the communes (or the points of a CSV)."""
     import csv as _csv
@@ -182,7 +195,9 @@ def matrix(
         raise InputError("must be csv or json", "--format")
     if what not in ("time", "distance"):
         raise InputError("must be time or distance", "--what")
-    terr = _territory(territory)
+    from dispatcher.service_config import load_service
+
+    terr = _territory(territory, load_service(service))
     if points is None:
         labels = [c.name for c in terr.communes]
         coords = [(s.lon, s.lat) for s in (terr.main_stop(c.insee) for c in terr.communes)]
@@ -439,8 +454,13 @@ def plan_cmd(
     ),
     geojson: Annotated[Path | None, typer.Option(help="Also write the routes as GeoJSON.")] = None,
     territory: Annotated[
-        str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all').")
+        str | None,
+        typer.Option(
+            help="Intercommunalities (keys or SIREN, comma separated; 'all'); default: the "
+            "service's."
+        ),
     ] = None,
+    service: ServiceFile = None,
     carpool: Annotated[
         Path | None,
         typer.Option(help="Carpool offers, CSV or JSON: planned together with the fleet."),
@@ -463,12 +483,15 @@ def plan_cmd(
     from dispatcher.graph import RoadNetwork
     from dispatcher.io.mobility import mixed_from_dicts
     from dispatcher.io.tables import load_fleet, load_list, load_requests
+    from dispatcher.service_config import load_service
 
     service_day = _parse_day(day)
+    svc = load_service(service)
+    rules = svc.service_rules(service_day, where="--day")  # a day without service stops here
     reqs, vehs = load_requests(requests), load_fleet(fleet)
     offer_rows = load_list(carpool, "offers") if carpool else []
     volunteer_rows = load_list(volunteers, "volunteers") if volunteers else []
-    terr = _territory(territory or "all")
+    terr = _territory(territory, svc)
     with step("Loading the road graph"):
         net = RoadNetwork.default()
     with step("Placing the stops and computing travel times"):
@@ -480,6 +503,8 @@ def plan_cmd(
             terr,
             net,
             day=service_day,
+            timezone=svc.timezone,
+            rules=rules,
             params=_params(params_file, time_limit, seed),
             name=str(requests),
         )
@@ -533,20 +558,25 @@ def demo(
     out: Annotated[
         Path, typer.Option(help="Folder for plan.json, problem and routes.geojson.")
     ] = Path("out/demo"),
+    service: ServiceFile = None,
 ) -> None:
     """A realistic day on the Pays du Coquelicot (minibuses and a morning of commuters' carpool
     offers), planned on the default graph and checked."""
     from dispatcher.demand import generate_carpool_offers, generate_fleet, generate_requests
     from dispatcher.graph import RoadNetwork
     from dispatcher.io.mobility import mixed_from_dicts
+    from dispatcher.service_config import load_service
 
-    terr = _territory(None)
-    with step("Loading the road graph of the Pays du Coquelicot"):
-        net = RoadNetwork.default()
-    reqs = generate_requests(terr, requests, seed=seed)
-    fleet = generate_fleet(terr, vehicles, wheelchair, seed=seed)
-    offer_rows = generate_carpool_offers(terr, carpool_offers, seed=seed)
+    svc = load_service(service)
     service_day = _parse_day(day)
+    rules = svc.service_rules(service_day, where="--day")  # a day without service stops here
+    hours = (rules.service_hours.start_s, rules.service_hours.end_s)
+    terr = _territory(None, svc)
+    with step(f"Loading the road graph ({terr.name})"):
+        net = RoadNetwork.default()
+    reqs = generate_requests(terr, requests, seed=seed, day_start_s=hours[0], day_end_s=hours[1])
+    fleet = generate_fleet(terr, vehicles, wheelchair, seed=seed, shift=hours)
+    offer_rows = generate_carpool_offers(terr, carpool_offers, seed=seed)
     with step(f"Placing {len(reqs)} requests and computing travel times"):
         problem, offers, _ = mixed_from_dicts(
             reqs,
@@ -556,6 +586,8 @@ def demo(
             terr,
             net,
             day=service_day,
+            timezone=svc.timezone,
+            rules=rules,
             params=_params(params_file, time_limit, seed),
             name="demo",
         )
