@@ -168,12 +168,16 @@ def scenario_run(
     time_limit: Annotated[
         float | None, typer.Option(help="Override the solver time limit per run (s).")
     ] = None,
+    service: ServiceFile = None,
 ) -> None:
-    """Run every variant x seed, check every plan, write results.csv, report.md and plots."""
+    """Run every variant x seed, check every plan, write results.csv, report.md and plots.
+    The service configuration gives the default territory and hours; a day without service is
+    refused."""
     from dispatcher.reports.report import write_scenario_report
     from dispatcher.scenario import load_scenario, run_scenario, with_overrides
+    from dispatcher.service_config import load_service
 
-    sc = load_scenario(file)
+    sc = load_scenario(file, load_service(service))
     seed_list = None
     if seeds is not None:
         try:
