@@ -37,6 +37,11 @@ the commuters' carpool offers of :func:`dispatcher.demand.generate_carpool_offer
 against the mixed problem; the table gives each mode's share, the car-km avoided and the CO2
 saved (against every rider driving alone) for every run.
 
+The service configuration (:mod:`dispatcher.service_config`, ``--service FILE`` or
+``DISPATCHER_SERVICE``) gives the default territory and the default service hours (those of
+the scenario's day, or the week's span without a day); a day, or a ``demand.weekday``, without
+service is refused, saying why.
+
 Every error names the key, e.g. ``variants[2].fleet.vehicles: must be an integer >= 0``.
 
 Runs go to a Dask cluster with ``scheduler="tcp://host:port"`` (``distributed.Client``, from the
