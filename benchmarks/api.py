@@ -403,9 +403,16 @@ def ok(r: httpx.Response, what: str, codes: Sequence[int] = (200, 201)) -> httpx
 
 
 def free_day(op: httpx.Client, first: date, tries: int = 365) -> date:
-    """The first day from ``first`` on that the server does not know (404)."""
+    """The first day from ``first`` on that the server does not know (404) and that is a service
+    day of the service configuration (``DISPATCHER_SERVICE`` or the default, as the server
+    reads it: no Sunday, public holiday or closure)."""
+    from dispatcher.service_config import load_service
+
+    service = load_service()
     for k in range(tries):
         d = first + timedelta(days=k)
+        if service.closed_reason(d) is not None:
+            continue
         r = op.get(f"/v1/days/{d.isoformat()}")
         if r.status_code == 404:
             return d

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from dispatcher import __version__
-from dispatcher.clikit import console, err_console, handle_errors, step
+from dispatcher.clikit import ServiceFile, console, err_console, handle_errors, step
 from dispatcher.errors import DispatcherError, InputError, SolverError
 
 app = typer.Typer(
@@ -67,11 +67,17 @@ def _params(path: Path | None, time_limit: float, seed: int) -> Any:
     return load_params(path, base=base) if path else base
 
 
-def _territory(epcis: str | None) -> Any:
+def _territory(epcis: str | None, service: Any = None) -> Any:
+    """The intercommunalities given (keys or SIREN, comma separated), else the service's."""
     from dispatcher.territory import Territory
 
-    keys = [k.strip() for k in epcis.split(",")] if epcis else None
-    return Territory.load(keys)
+    if epcis:
+        return Territory.load([k.strip() for k in epcis.split(",")])
+    if service is None:
+        from dispatcher.service_config import load_service
+
+        service = load_service()
+    return Territory.load(service.territory)
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,13 +113,15 @@ def graph_build(
     overpass_url: Annotated[
         str | None, typer.Option(help="Overpass API endpoint (default: osmnx's).")
     ] = None,
+    service: ServiceFile = None,
 ) -> None:
     """Build the road graph from a source and print its summary."""
     from dispatcher.graph import build_graph
+    from dispatcher.service_config import load_service
 
     if source not in ("default", "osm-file", "overpass"):
         raise InputError("must be default, osm-file or overpass", "--source")
-    terr = _territory(territory) if source == "overpass" else None
+    terr = _territory(territory, load_service(service)) if source == "overpass" else None
     with step(f"Building the road graph ({source})"):
         summary = build_graph(
             source, path, out, speed_factor=speed_factor, territory=terr, overpass_url=overpass_url
@@ -162,7 +170,11 @@ def matrix(
         typer.Option(help="CSV of points (columns id, lon, lat); default: the communes."),
     ] = None,
     territory: Annotated[
-        str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all').")
+        str | None,
+        typer.Option(
+            help="Intercommunalities (keys or SIREN, comma separated; 'all'); default: the "
+            "service's."
+        ),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv | json")] = "csv",
     out: Annotated[
@@ -179,6 +191,7 @@ def matrix(
             "machine (',', no BOM, decimal point)",
         ),
     ] = "excel",
+    service: ServiceFile = None,
 ) -> None:
     """Travel-time and distance matrices between the communes (or the points of a CSV).
 
@@ -193,8 +206,10 @@ def matrix(
         raise InputError("must be csv or json", "--format")
     if what not in ("time", "distance"):
         raise InputError("must be time or distance", "--what")
+    from dispatcher.service_config import load_service
+
     style = check_style(csv_style)
-    terr = _territory(territory)
+    terr = _territory(territory, load_service(service))
     if points is None:
         labels = [c.name for c in terr.communes]
         coords = [(s.lon, s.lat) for s in (terr.main_stop(c.insee) for c in terr.communes)]
@@ -453,8 +468,13 @@ def plan_cmd(
     ),
     geojson: Annotated[Path | None, typer.Option(help="Also write the routes as GeoJSON.")] = None,
     territory: Annotated[
-        str | None, typer.Option(help="Intercommunalities (keys or SIREN, comma separated; 'all').")
+        str | None,
+        typer.Option(
+            help="Intercommunalities (keys or SIREN, comma separated; 'all'); default: the "
+            "service's."
+        ),
     ] = None,
+    service: ServiceFile = None,
     carpool: Annotated[
         Path | None,
         typer.Option(help="Carpool offers, CSV or JSON: planned together with the fleet."),
@@ -490,13 +510,16 @@ def plan_cmd(
     from dispatcher.io.mobility import mixed_from_dicts
     from dispatcher.io.tables import load_fleet, load_list, load_requests
     from dispatcher.reports.kpi_labels import check_lang
+    from dispatcher.service_config import load_service
 
     lang = check_lang(lang)
     service_day = _parse_day(day)
+    svc = load_service(service)
+    rules = svc.service_rules(service_day, where="--day")  # a day without service stops here
     reqs, vehs = load_requests(requests), load_fleet(fleet)
     offer_rows = load_list(carpool, "offers") if carpool else []
     volunteer_rows = load_list(volunteers, "volunteers") if volunteers else []
-    terr = _territory(territory or "all")
+    terr = _territory(territory, svc)
     with step("Loading the road graph"):
         net = RoadNetwork.default()
     places = geocoder_from_spec(geocoder, net, terr)
@@ -509,6 +532,8 @@ def plan_cmd(
             terr,
             net,
             day=service_day,
+            timezone=svc.timezone,
+            rules=rules,
             params=_params(params_file, time_limit, seed),
             name=str(requests),
             geocoder=places,
@@ -568,6 +593,7 @@ def demo(
     lang: Annotated[
         str, typer.Option(help="Language of the figures and messages: fr | en.")
     ] = "fr",
+    service: ServiceFile = None,
 ) -> None:
     """A realistic day on the Pays du Coquelicot (minibuses and a morning of commuters' carpool
     offers), planned on the default graph and checked."""
@@ -575,15 +601,19 @@ def demo(
     from dispatcher.graph import RoadNetwork
     from dispatcher.io.mobility import mixed_from_dicts
     from dispatcher.reports.kpi_labels import check_lang
+    from dispatcher.service_config import load_service
 
     lang = check_lang(lang)
-    terr = _territory(None)
-    with step("Loading the road graph of the Pays du Coquelicot"):
-        net = RoadNetwork.default()
-    reqs = generate_requests(terr, requests, seed=seed)
-    fleet = generate_fleet(terr, vehicles, wheelchair, seed=seed)
-    offer_rows = generate_carpool_offers(terr, carpool_offers, seed=seed)
+    svc = load_service(service)
     service_day = _parse_day(day)
+    rules = svc.service_rules(service_day, where="--day")  # a day without service stops here
+    hours = (rules.service_hours.start_s, rules.service_hours.end_s)
+    terr = _territory(None, svc)
+    with step(f"Loading the road graph ({terr.name})"):
+        net = RoadNetwork.default()
+    reqs = generate_requests(terr, requests, seed=seed, day_start_s=hours[0], day_end_s=hours[1])
+    fleet = generate_fleet(terr, vehicles, wheelchair, seed=seed, shift=hours)
+    offer_rows = generate_carpool_offers(terr, carpool_offers, seed=seed)
     with step(f"Placing {len(reqs)} requests and computing travel times"):
         problem, offers, _ = mixed_from_dicts(
             reqs,
@@ -593,6 +623,8 @@ def demo(
             terr,
             net,
             day=service_day,
+            timezone=svc.timezone,
+            rules=rules,
             params=_params(params_file, time_limit, seed),
             name="demo",
         )

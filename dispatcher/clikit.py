@@ -12,7 +12,8 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from pathlib import Path
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -20,6 +21,16 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from dispatcher.errors import DispatcherError, Notice
+
+ServiceFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--service",
+        envvar="DISPATCHER_SERVICE",
+        help="Service configuration (TOML: territory, hours, calendar, booking rules, agency); "
+        "default: $DISPATCHER_SERVICE, else the Pays du Coquelicot's.",
+    ),
+]
 
 console = Console()
 err_console = Console(stderr=True)

@@ -40,6 +40,20 @@ class PointError(InputError):
     a road)."""
 
 
+class NoServiceError(InputError):
+    """A day outside the service's calendar (a weekday without service, a public holiday, a
+    closure): ``day`` is the day, ``reason`` says why (``weekday``, ``public_holiday``,
+    ``closure``); the message names both."""
+
+    def __init__(self, message: str, where: str = "", day: str = "", reason: str = "") -> None:
+        super().__init__(message, where)
+        self.day = day
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, str]:
+        return {**super().to_dict(), "day": self.day, "reason": self.reason}
+
+
 class DataError(DispatcherError):
     """A data file (graph, OSM extract, cache entry) that is corrupt or unreadable."""
 

@@ -37,6 +37,11 @@ the commuters' carpool offers of :func:`dispatcher.demand.generate_carpool_offer
 against the mixed problem; the table gives each mode's share, the car-km avoided and the CO2
 saved (against every rider driving alone) for every run.
 
+The service configuration (:mod:`dispatcher.service_config`, ``--service FILE`` or
+``DISPATCHER_SERVICE``) gives the default territory and the default service hours (those of
+the scenario's day, or the week's span without a day); a day, or a ``demand.weekday``, without
+service is refused, saying why.
+
 Every error names the key, e.g. ``variants[2].fleet.vehicles: must be an integer >= 0``.
 
 Runs go to a Dask cluster with ``scheduler="tcp://host:port"`` (``distributed.Client``, from the
@@ -62,8 +67,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from dispatcher.errors import InputError
+from dispatcher.errors import InputError, NoServiceError
 from dispatcher.model import ServiceRules, TimeWindow
+from dispatcher.service_config import WEEKDAY_KEYS, ServiceConfig, load_service
 
 # --------------------------------------------------------------------------------------------
 # Specification
@@ -334,13 +340,26 @@ def _partial(raw: Any, where: str, keys: Sequence[str]) -> dict[str, Any]:
 
 
 def _variant(
-    base: Mapping[str, Any], own: Mapping[str, Any], k: int, day: date | None = None
+    base: Mapping[str, Any],
+    own: Mapping[str, Any],
+    k: int,
+    day: date | None = None,
+    service: ServiceConfig | None = None,
 ) -> Variant:
     where = f"variants[{k}]"
+    svc = service or load_service()
     merged = {s: {**base.get(s, {}), **own.get(s, {})} for s in SECTIONS}
-    territory = own.get("territory", base.get("territory", ("coquelicot",)))
+    territory = own.get("territory", base.get("territory", svc.territory))
     r = merged["rules"]
-    hours = r.get("service_hours", (7 * 3600, 19 * 3600))
+    weekday = merged["demand"].get("weekday")
+    if day is None and weekday is not None and weekday not in svc.hours:
+        raise _fail(
+            f"{where}.demand.weekday",
+            f"the service has no service on {WEEKDAY_KEYS[weekday].capitalize()}s "
+            f"(service configuration {Path(svc.source).name})",
+        )
+    default_hours = svc.hours_span if day is None else svc.hours[day.weekday()]
+    hours = r.get("service_hours", (default_hours.start_s, default_hours.end_s))
     try:
         rules = ServiceRules(
             ride_alpha=r.get("ride_alpha", 1.5),
@@ -396,8 +415,12 @@ def _variant(
     )
 
 
-def scenario_from_dict(d: Mapping[str, Any], source: str = "") -> Scenario:
-    """A Scenario from the parsed TOML (or any dict of the same shape)."""
+def scenario_from_dict(
+    d: Mapping[str, Any], source: str = "", service: ServiceConfig | None = None
+) -> Scenario:
+    """A Scenario from the parsed TOML (or any dict of the same shape). The service
+    configuration (default: :func:`~dispatcher.service_config.load_service`) gives the default
+    territory and service hours, and refuses a day without service."""
     _table(d, "scenario")
     _known(d, TOP_KEYS, "")
     name = _str(d["name"], "name") if "name" in d else (Path(source).stem if source else "scenario")
@@ -432,12 +455,15 @@ def scenario_from_dict(d: Mapping[str, Any], source: str = "") -> Scenario:
         if "reach_minutes" in d
         else 20.0
     )
+    svc = service or load_service()
+    if day is not None:
+        svc.check_day(day, "day")
     base = _partial(d.get("base", {}), "base", BASE_KEYS)
     raw_variants = d.get("variants", [{}])
     if not isinstance(raw_variants, list) or not raw_variants:
         raise _fail("variants", "must be a non-empty array of tables ([[variants]])")
     variants = [
-        _variant(base, _partial(v, f"variants[{k}]", VARIANT_KEYS), k, day)
+        _variant(base, _partial(v, f"variants[{k}]", VARIANT_KEYS), k, day, svc)
         for k, v in enumerate(raw_variants)
     ]
     names = [v.name for v in variants]
@@ -455,8 +481,9 @@ def scenario_from_dict(d: Mapping[str, Any], source: str = "") -> Scenario:
     )
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and check a scenario TOML file; errors name the file and the key."""
+def load_scenario(path: str | Path, service: ServiceConfig | None = None) -> Scenario:
+    """Read and check a scenario TOML file (under ``service``, see :func:`scenario_from_dict`);
+    errors name the file and the key."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -469,7 +496,9 @@ def load_scenario(path: str | Path) -> Scenario:
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"invalid TOML: {e}", str(p)) from None
     try:
-        return scenario_from_dict(data, str(p))
+        return scenario_from_dict(data, str(p), service)
+    except NoServiceError as e:
+        raise NoServiceError(e.message, f"{p}: {e.where}", e.day, e.reason) from None
     except InputError as e:
         from dispatcher.io.files import toml_line
 

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dispatcher.clikit import handle_errors
+from dispatcher.clikit import ServiceFile, handle_errors
 
 if TYPE_CHECKING:  # the server's modules load only for the commands that use them
     from dispatcher.service.personal_data import PersonalData
@@ -78,10 +78,16 @@ def serve(
     database_url: DatabaseOpt = None,
     state_dir: StateOpt = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    service: ServiceFile = None,
 ) -> None:
     """Serve the HTTP API (uvicorn). Settings come from DISPATCHER_* variables and these options."""
     import uvicorn
 
+    from dispatcher.service_config import load_service
+
+    if service:
+        load_service(service)  # a bad file stops here, in one line, before the workers start
+        os.environ["DISPATCHER_SERVICE"] = str(Path(service).resolve())
     if database_url:
         os.environ["DISPATCHER_DATABASE_URL"] = database_url
     if state_dir:

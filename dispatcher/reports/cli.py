@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dispatcher.clikit import console, err_console, handle_errors, step
+from dispatcher.clikit import ServiceFile, console, err_console, handle_errors, step
 from dispatcher.errors import InputError
 
 report_app = typer.Typer(
@@ -131,63 +131,45 @@ refusals in red)."""
 @handle_errors
 def gtfs_flex_cmd(
     out: Annotated[Path, typer.Option(help="The zip to write.")] = Path("out/gtfs-flex.zip"),
+    service: ServiceFile = None,
     territory: Annotated[
         str | None,
         typer.Option(
-            help="Intercommunalities (keys or SIREN, comma separated; 'all'); default: the pilot."
+            help="Intercommunalities (keys or SIREN, comma separated; 'all'); default: the "
+            "service's."
         ),
     ] = None,
     zones: Annotated[
         str, typer.Option(help="epci (a zone per intercommunality) | territory (one zone)")
     ] = "epci",
-    hours: Annotated[str, typer.Option(help="Service hours, HH:MM-HH:MM.")] = "07:00-19:00",
-    booking_deadline: Annotated[
-        str, typer.Option(help="Book the day before, until HH:MM.")
-    ] = "17:00",
     start: Annotated[
         str | None, typer.Option(help="First day of the feed, YYYY-MM-DD (default: today).")
     ] = None,
     end: Annotated[
         str | None, typer.Option(help="Last day of the feed, YYYY-MM-DD (default: a year on).")
     ] = None,
-    agency_name: Annotated[str | None, typer.Option(help="Agency name.")] = None,
-    agency_url: Annotated[str | None, typer.Option(help="Agency web page (full URL).")] = None,
-    phone: Annotated[str, typer.Option(help="Booking phone number.")] = "",
 ) -> None:
-    """A GTFS-Flex feed of the on-demand service (zones, hours, prior-day booking), \
-read back and validated."""
-    from dataclasses import replace
-
-    from dispatcher.io.times import parse_time
-    from dispatcher.model import TimeWindow
-    from dispatcher.reports.gtfs_flex import FlexService, read_gtfs_flex, write_gtfs_flex
+    """A GTFS-Flex feed of the on-demand service, from the service configuration (agency,
+    hours, calendar, booking rules, territory), read back and validated."""
+    from dispatcher.reports.gtfs_flex import read_gtfs_flex, write_gtfs_flex
+    from dispatcher.service_config import load_service
     from dispatcher.territory import Territory
 
-    if "-" not in hours:
-        raise InputError(f"must be HH:MM-HH:MM, got {hours!r}", "--hours")
-    a, b = hours.split("-", 1)
-    window = TimeWindow(parse_time(a, "--hours"), parse_time(b, "--hours"))
-    if window.end_s <= window.start_s:
-        raise InputError("ends before it starts", "--hours")
-    svc = FlexService(
-        service_hours=window,
-        booking_last_time_s=parse_time(booking_deadline, "--booking-deadline"),
-        start_date=_date(start, "--start"),
-        end_date=_date(end, "--end"),
-        agency_phone=phone,
-        booking_phone=phone,
+    svc = load_service(service)
+    keys = [k.strip() for k in territory.split(",")] if territory else svc.territory
+    path = write_gtfs_flex(
+        out,
+        Territory.load(keys),
+        svc,
+        start=_date(start, "--start"),
+        end=_date(end, "--end"),
+        zones=zones,
     )
-    if agency_name:
-        svc = replace(svc, agency_name=agency_name)
-    if agency_url:
-        svc = replace(svc, agency_url=agency_url)
-    terr = Territory.load([k.strip() for k in territory.split(",")] if territory else None)
-    path = write_gtfs_flex(out, terr, svc, zones=zones)
     feed = read_gtfs_flex(path)
     console.print(
         f"GTFS-Flex feed written to {path}: {len(feed.zone_ids)} zone(s), "
         f"{len(feed.tables['trips.txt'])} trips, "
-        f"{len(feed.tables['stops.txt'])} stops; read back and valid"
+        f"{len(feed.tables['calendar_dates.txt'])} days without service; read back and valid"
     )
 
 
@@ -209,16 +191,20 @@ def scenario_run(
     ] = None,
     lang: Lang = "fr",
     csv_style: CsvStyle = "excel",
+    service: ServiceFile = None,
 ) -> None:
-    """Run every variant x seed, check every plan, write results.csv, report.md and plots."""
+    """Run every variant x seed, check every plan, write results.csv, report.md and plots.
+    The service configuration gives the default territory and hours; a day without service is
+    refused."""
     from dispatcher.io.sheets import check_style
     from dispatcher.reports.numbers import number
     from dispatcher.reports.report import write_scenario_report
     from dispatcher.scenario import load_scenario, run_scenario, with_overrides
+    from dispatcher.service_config import load_service
 
     lang = _lang(lang)
     style = check_style(csv_style)
-    sc = load_scenario(file)
+    sc = load_scenario(file, load_service(service))
     seed_list = None
     if seeds is not None:
         try:

@@ -1,23 +1,31 @@
 """A GTFS-Flex description of the on-demand service, for journey planners, and a reader that
 validates it.
 
-The feed describes the service, not one day's plan: riders book by phone before a deadline
-(by default the day before, until 17:00) and are picked up anywhere in a zone within the
-service hours. Zones are the outlines of the intercommunalities (``zones="epci"``, one zone
-each) or of the whole territory (``zones="territory"``); there is one trip for every ordered
-pair of zones (inside a zone, and from each zone to each other), each with two stop_times on
-``location_id`` (pickup window, then drop-off window), as the GTFS-Flex "zone-based
-demand-responsive service" pattern has it. The stops of the territory are listed in
-``stops.txt`` as the usual meeting points.
+The feed is made from the service configuration (:mod:`dispatcher.service_config`): the agency
+and its contact, the service hours of each weekday, the calendar (public holidays and closures
+as ``calendar_dates.txt`` exceptions), the booking rules (the day before until the cut-off, or
+the same day with notice; at most so many days ahead) and the territory. It describes the
+service, not one day's plan: riders book by phone and are picked up anywhere in a zone within
+the service hours. Zones are the outlines of the intercommunalities (``zones="epci"``, one
+zone each) or of the whole territory (``zones="territory"``); there is one trip for every
+ordered pair of zones and every set of weekdays with the same hours, each with two stop_times
+on ``location_id`` (pickup window, then drop-off window), as the GTFS-Flex "zone-based
+demand-responsive service" pattern has it. ``stops.txt`` lists only the stops that
+stop_times use (none in this pattern: the file is there, with its header, for the consumers
+that need it).
 
-Files: agency.txt, feed_info.txt, routes.txt, trips.txt, calendar.txt, stops.txt,
-stop_times.txt, booking_rules.txt, locations.geojson, in one zip.
+Files: agency.txt, feed_info.txt, routes.txt, trips.txt, calendar.txt, calendar_dates.txt
+(when a public holiday or closure falls in the feed's dates), stops.txt, stop_times.txt,
+booking_rules.txt, locations.geojson, in one zip. Each file is made by one function of
+:data:`PARTS` from a :class:`Feed` (the service, territory, dates and the ids shared between
+files); another part (fares) is one more function in that tuple.
 
 :func:`read_gtfs_flex` reads a zip back and checks required files and columns, unique ids, the
 cross references (trips -> routes and calendar, stop_times -> trips, zones, stops and booking
 rules), times, and the GTFS-Flex rules (no arrival/departure time with a window, no regular
 pickup or drop-off with a window). Every problem raises ``DataError`` naming the file, line and
-column.
+column. The tests also run two independent validators on the feed (``gtfs-validator``, the
+canonical rule set, and ``gtfs-guru``): no error, no warning.
 """
 
 from __future__ import annotations
@@ -27,14 +35,15 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from dispatcher.errors import DataError, InputError
-from dispatcher.model import DAY_S, TimeWindow, hhmm
+from dispatcher.model import TimeWindow, hhmm
+from dispatcher.service_config import ServiceConfig
 
 # file -> (required columns, optional columns we write or accept)
 SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -44,7 +53,13 @@ SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "feed_info.txt": (
         ("feed_publisher_name", "feed_publisher_url", "feed_lang"),
-        ("feed_start_date", "feed_end_date", "feed_version", "feed_contact_email"),
+        (
+            "feed_start_date",
+            "feed_end_date",
+            "feed_version",
+            "feed_contact_email",
+            "feed_contact_url",
+        ),
     ),
     "routes.txt": (
         ("route_id", "route_type"),
@@ -116,58 +131,14 @@ SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
 }
+OPTIONAL_SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "calendar_dates.txt": (("service_id", "date", "exception_type"), ()),
+}
 REQUIRED_FILES: tuple[str, ...] = tuple(SCHEMA) + ("locations.geojson",)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TIME = re.compile(r"^(\d{1,2}):([0-5]\d):([0-5]\d)$")
 _DATE = re.compile(r"^\d{8}$")
-
-
-@dataclass(frozen=True)
-class FlexService:
-    """What the feed says about the service. Defaults: the pilot's on-demand service, Monday to
-    Saturday 07:00-19:00, booking the day before until 17:00 at the latest, up to 14 days ahead."""
-
-    agency_name: str = "Transport à la demande du Pays du Coquelicot"
-    agency_url: str = (
-        "https://www.example.org/transport-a-la-demande"  # replace with the operator's page
-    )
-    agency_phone: str = ""
-    agency_timezone: str = "Europe/Paris"
-    lang: str = "fr"
-    route_name: str = "Transport à la demande"
-    service_hours: TimeWindow = TimeWindow(7 * 3600, 19 * 3600)
-    weekdays: tuple[bool, ...] = (True, True, True, True, True, True, False)
-    start_date: date | None = None  # default: today
-    end_date: date | None = None  # default: start_date + 364 days
-    booking_last_day: int = 1  # book at the latest this many days before the trip ...
-    booking_last_time_s: int = 17 * 3600  # ... by this time
-    booking_start_day: int | None = 14  # and at the earliest this many days before (None: no limit)
-    booking_message: str = "Réservation par téléphone la veille avant 17 h."
-    booking_phone: str = ""
-    booking_url: str = ""
-    publisher_name: str = "dispatcher"
-    publisher_url: str = "https://www.example.org/dispatcher"
-    version: str = ""
-    extra_stops: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
-
-    def validate(self) -> None:
-        self.service_hours.validate("service.service_hours")
-        if self.service_hours.end_s <= self.service_hours.start_s:
-            raise InputError("the service hours are empty", "service.service_hours")
-        if len(self.weekdays) != 7 or not any(self.weekdays):
-            raise InputError(
-                "give 7 days (Monday first) with at least one served", "service.weekdays"
-            )
-        if not (isinstance(self.booking_last_day, int) and self.booking_last_day >= 0):
-            raise InputError("must be an integer >= 0", "service.booking_last_day")
-        if not (0 <= self.booking_last_time_s < DAY_S):
-            raise InputError("must be a time of day", "service.booking_last_time_s")
-        if self.booking_start_day is not None and self.booking_start_day < self.booking_last_day:
-            raise InputError("booking opens after it closes", "service.booking_start_day")
-        if not self.agency_url.startswith(("http://", "https://")):
-            raise InputError(f"must be a full URL, got {self.agency_url!r}", "service.agency_url")
-        if self.start_date and self.end_date and self.end_date < self.start_date:
-            raise InputError("ends before it starts", "service.end_date")
+AGENCY_ID, ROUTE_ID, RULE_ID = "tad", "tad", "reservation"
 
 
 def gtfs_time(seconds: int) -> str:
@@ -191,6 +162,10 @@ def _csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     return buf.getvalue()
 
 
+def _ymd(d: date) -> str:
+    return d.strftime("%Y%m%d")
+
+
 def _zones(territory: Any, zones: str) -> list[tuple[str, str, Any]]:
     """(zone id, name, WGS84 geometry) per zone."""
     from dispatcher.territory import Territory
@@ -206,115 +181,187 @@ def _zones(territory: Any, zones: str) -> list[tuple[str, str, Any]]:
     raise InputError(f"must be 'epci' or 'territory', got {zones!r}", "zones")
 
 
-def build_gtfs_flex(
-    territory: Any, service: FlexService | None = None, *, zones: str = "epci"
-) -> dict[str, str]:
-    """The feed's files as texts (file name -> content)."""
-    svc = service or FlexService()
-    svc.validate()
-    start = svc.start_date or date.today()
-    end = svc.end_date or start + timedelta(days=364)
-    zone_list = _zones(territory, zones)
-    agency_id, route_id, service_id, rule_id = "tad", "tad", "service", "veille_17h"
+@dataclass(frozen=True)
+class Feed:
+    """What every file of the feed is made from."""
 
-    files: dict[str, str] = {}
-    files["agency.txt"] = _csv(
-        (
-            "agency_id",
-            "agency_name",
-            "agency_url",
-            "agency_timezone",
-            "agency_lang",
-            "agency_phone",
-        ),
-        [
-            {
-                "agency_id": agency_id,
-                "agency_name": svc.agency_name,
-                "agency_url": svc.agency_url,
-                "agency_timezone": svc.agency_timezone,
-                "agency_lang": svc.lang,
-                "agency_phone": svc.agency_phone,
-            }
-        ],
-    )
-    files["feed_info.txt"] = _csv(
-        (
-            "feed_publisher_name",
-            "feed_publisher_url",
-            "feed_lang",
-            "feed_start_date",
-            "feed_end_date",
-            "feed_version",
-        ),
-        [
-            {
-                "feed_publisher_name": svc.publisher_name,
-                "feed_publisher_url": svc.publisher_url,
-                "feed_lang": svc.lang,
-                "feed_start_date": start.strftime("%Y%m%d"),
-                "feed_end_date": end.strftime("%Y%m%d"),
-                "feed_version": svc.version or start.isoformat(),
-            }
-        ],
-    )
-    files["routes.txt"] = _csv(
-        (
-            "route_id",
-            "agency_id",
-            "route_short_name",
-            "route_long_name",
-            "route_desc",
-            "route_type",
-        ),
-        [
-            {
-                "route_id": route_id,
-                "agency_id": agency_id,
-                "route_short_name": "TAD",
-                "route_long_name": svc.route_name,
-                "route_desc": f"{svc.route_name} · {territory.name}",
-                "route_type": 3,
-            }
-        ],
-    )
-    files["calendar.txt"] = _csv(
-        SCHEMA["calendar.txt"][0],
-        [
+    service: ServiceConfig
+    territory: Any
+    start: date
+    end: date
+    zones: list[tuple[str, str, Any]]  # (zone id, name, WGS84 geometry)
+    version: str = ""
+
+    @property
+    def calendars(self) -> dict[str, tuple[TimeWindow, tuple[int, ...]]]:
+        """service_id -> (hours, weekdays with those hours), one per distinct hours."""
+        by_hours: dict[TimeWindow, list[int]] = {}
+        for wd, hours in sorted(self.service.hours.items()):
+            by_hours.setdefault(hours, []).append(wd)
+        return {
+            f"tad_{hhmm(h.start_s).replace(':', '')}_{hhmm(h.end_s).replace(':', '')}": (
+                h,
+                tuple(wds),
+            )
+            for h, wds in by_hours.items()
+        }
+
+
+def _agency(feed: Feed) -> dict[str, str]:
+    a = feed.service.agency
+    row = {
+        "agency_id": AGENCY_ID,
+        "agency_name": a.name,
+        "agency_url": a.url,
+        "agency_timezone": feed.service.timezone,
+        "agency_lang": a.lang,
+        "agency_phone": a.phone,
+        "agency_email": a.email,
+    }
+    return {"agency.txt": _csv(tuple(row), [row])}
+
+
+def _feed_info(feed: Feed) -> dict[str, str]:
+    a = feed.service.agency
+    row = {
+        "feed_publisher_name": a.name,
+        "feed_publisher_url": a.url,
+        "feed_lang": a.lang,
+        "feed_start_date": _ymd(feed.start),
+        "feed_end_date": _ymd(feed.end),
+        "feed_version": feed.version or feed.start.isoformat(),
+        "feed_contact_email": a.email,
+        "feed_contact_url": a.url,
+    }
+    return {"feed_info.txt": _csv(tuple(row), [row])}
+
+
+def _routes(feed: Feed) -> dict[str, str]:
+    svc = feed.service
+    row = {
+        "route_id": ROUTE_ID,
+        "agency_id": AGENCY_ID,
+        "route_short_name": svc.short_name,
+        "route_long_name": svc.name,
+        "route_desc": f"Transport à la demande · {feed.territory.name}",
+        "route_type": 3,
+    }
+    return {"routes.txt": _csv(tuple(row), [row])}
+
+
+def _calendar(feed: Feed) -> dict[str, str]:
+    rows, exceptions = [], []
+    closed = feed.service.no_service_days(feed.start, feed.end)
+    for service_id, (_, wds) in feed.calendars.items():
+        rows.append(
             {
                 "service_id": service_id,
-                **{d: int(on) for d, on in zip(WEEKDAYS, svc.weekdays, strict=True)},
-                "start_date": start.strftime("%Y%m%d"),
-                "end_date": end.strftime("%Y%m%d"),
+                **{d: int(k in wds) for k, d in enumerate(WEEKDAYS)},
+                "start_date": _ymd(feed.start),
+                "end_date": _ymd(feed.end),
             }
-        ],
-    )
+        )
+        exceptions += [
+            {"service_id": service_id, "date": _ymd(d), "exception_type": 2}
+            for d in closed
+            if d.weekday() in wds
+        ]
+    files = {"calendar.txt": _csv(SCHEMA["calendar.txt"][0], rows)}
+    if exceptions:
+        files["calendar_dates.txt"] = _csv(OPTIONAL_SCHEMA["calendar_dates.txt"][0], exceptions)
+    return files
+
+
+def _booking_rules(feed: Feed) -> dict[str, str]:
+    svc = feed.service
     rule: dict[str, Any] = {
-        "booking_rule_id": rule_id,
-        "booking_type": 2,
-        "prior_notice_last_day": svc.booking_last_day,
-        "prior_notice_last_time": gtfs_time(svc.booking_last_time_s),
-        "message": svc.booking_message,
-        "phone_number": svc.booking_phone or svc.agency_phone,
-        "booking_url": svc.booking_url,
+        "booking_rule_id": RULE_ID,
+        "message": svc.booking_message(),
+        "phone_number": svc.agency.phone,
+        "info_url": svc.agency.url,
     }
-    if svc.booking_start_day is not None:
-        rule["prior_notice_start_day"] = svc.booking_start_day
-        rule["prior_notice_start_time"] = "00:00:00"
-    files["booking_rules.txt"] = _csv(
-        (
-            "booking_rule_id",
-            "booking_type",
-            "prior_notice_last_day",
-            "prior_notice_last_time",
-            "prior_notice_start_day",
-            "prior_notice_start_time",
-            "message",
-            "phone_number",
-            "booking_url",
-        ),
-        [rule],
-    )
+    if svc.same_day_notice_s is not None:  # same day, with notice
+        rule |= {
+            "booking_type": 1,
+            "prior_notice_duration_min": svc.same_day_notice_s // 60,
+            "prior_notice_duration_max": svc.max_days_ahead * 24 * 60,
+        }
+    else:  # up to the day before, by the cut-off
+        rule |= {
+            "booking_type": 2,
+            "prior_notice_last_day": 1,
+            "prior_notice_last_time": gtfs_time(svc.cutoff_day_before_s or 0),
+            "prior_notice_start_day": svc.max_days_ahead,
+            "prior_notice_start_time": "00:00:00",
+        }
+    columns = [c for c in SCHEMA["booking_rules.txt"][0] + SCHEMA["booking_rules.txt"][1]]
+    return {"booking_rules.txt": _csv([c for c in columns if c in rule], [rule])}
+
+
+def _locations(feed: Feed) -> dict[str, str]:
+    features = [
+        {
+            "type": "Feature",
+            "id": zid,
+            "properties": {"stop_name": name},
+            "geometry": json.loads(json.dumps(geom.__geo_interface__)),
+        }
+        for zid, name, geom in feed.zones
+    ]
+    return {
+        "locations.geojson": json.dumps(
+            {"type": "FeatureCollection", "features": features}, ensure_ascii=False
+        )
+    }
+
+
+STOP_TIME_COLUMNS = (
+    "trip_id",
+    "stop_id",
+    "location_id",
+    "stop_sequence",
+    "start_pickup_drop_off_window",
+    "end_pickup_drop_off_window",
+    "pickup_type",
+    "drop_off_type",
+    "pickup_booking_rule_id",
+    "drop_off_booking_rule_id",
+)
+
+
+def _trips(feed: Feed) -> dict[str, str]:
+    """A trip per ordered pair of zones and per calendar; stop_times on the zones (a stop_id
+    column, empty, says so to the readers that look for it); stops.txt: the stops used."""
+    trips, stop_times = [], []
+    for service_id, (hours, _) in feed.calendars.items():
+        window = (gtfs_time(hours.start_s), gtfs_time(hours.end_s))
+        for a, a_name, _ in feed.zones:
+            for b, b_name, _ in feed.zones:
+                trip_id = f"{service_id}_{a}_{b}"
+                trips.append(
+                    {
+                        "route_id": ROUTE_ID,
+                        "service_id": service_id,
+                        "trip_id": trip_id,
+                        "trip_headsign": b_name if a != b else a_name,
+                        "wheelchair_accessible": 1,
+                    }
+                )
+                for seq, zone, pick, drop in ((1, a, 2, 1), (2, b, 1, 2)):
+                    stop_times.append(
+                        {
+                            "trip_id": trip_id,
+                            "location_id": zone,
+                            "stop_sequence": seq,
+                            "start_pickup_drop_off_window": window[0],
+                            "end_pickup_drop_off_window": window[1],
+                            "pickup_type": pick,
+                            "drop_off_type": drop,
+                            "pickup_booking_rule_id": RULE_ID if pick == 2 else "",
+                            "drop_off_booking_rule_id": RULE_ID if drop == 2 else "",
+                        }
+                    )
+    used = {st["stop_id"] for st in stop_times if st.get("stop_id")}
     stops = [
         {
             "stop_id": s.id,
@@ -323,89 +370,56 @@ def build_gtfs_flex(
             "stop_lon": f"{s.lon:.6f}",
             "location_type": 0,
         }
-        for s in territory.stops
-    ] + [dict(s) for s in svc.extra_stops]
-    files["stops.txt"] = _csv(
-        ("stop_id", "stop_name", "stop_lat", "stop_lon", "location_type"), stops
-    )
-
-    features = []
-    for zid, name, geom in zone_list:
-        features.append(
-            {
-                "type": "Feature",
-                "id": zid,
-                "properties": {"stop_name": name},
-                "geometry": json.loads(json.dumps(geom.__geo_interface__)),
-            }
-        )
-    files["locations.geojson"] = json.dumps(
-        {"type": "FeatureCollection", "features": features}, ensure_ascii=False
-    )
-
-    trips, stop_times = [], []
-    window = (gtfs_time(svc.service_hours.start_s), gtfs_time(svc.service_hours.end_s))
-    for a, a_name, _ in zone_list:
-        for b, b_name, _ in zone_list:
-            trip_id = f"tad_{a}_{b}"
-            trips.append(
-                {
-                    "route_id": route_id,
-                    "service_id": service_id,
-                    "trip_id": trip_id,
-                    "trip_headsign": b_name if a != b else a_name,
-                    "wheelchair_accessible": 1,
-                }
-            )
-            stop_times.append(
-                {
-                    "trip_id": trip_id,
-                    "location_id": a,
-                    "stop_sequence": 1,
-                    "start_pickup_drop_off_window": window[0],
-                    "end_pickup_drop_off_window": window[1],
-                    "pickup_type": 2,
-                    "drop_off_type": 1,
-                    "pickup_booking_rule_id": rule_id,
-                }
-            )
-            stop_times.append(
-                {
-                    "trip_id": trip_id,
-                    "location_id": b,
-                    "stop_sequence": 2,
-                    "start_pickup_drop_off_window": window[0],
-                    "end_pickup_drop_off_window": window[1],
-                    "pickup_type": 1,
-                    "drop_off_type": 2,
-                    "drop_off_booking_rule_id": rule_id,
-                }
-            )
-    files["trips.txt"] = _csv(
-        ("route_id", "service_id", "trip_id", "trip_headsign", "wheelchair_accessible"), trips
-    )
-    files["stop_times.txt"] = _csv(
-        (
-            "trip_id",
-            "location_id",
-            "stop_sequence",
-            "start_pickup_drop_off_window",
-            "end_pickup_drop_off_window",
-            "pickup_type",
-            "drop_off_type",
-            "pickup_booking_rule_id",
-            "drop_off_booking_rule_id",
+        for s in feed.territory.stops
+        if s.id in used
+    ]
+    return {
+        "trips.txt": _csv(
+            ("route_id", "service_id", "trip_id", "trip_headsign", "wheelchair_accessible"), trips
         ),
-        stop_times,
-    )
+        "stop_times.txt": _csv(STOP_TIME_COLUMNS, stop_times),
+        "stops.txt": _csv(("stop_id", "stop_name", "stop_lat", "stop_lon", "location_type"), stops),
+    }
+
+
+PARTS: tuple[Callable[[Feed], dict[str, str]], ...] = (
+    _agency,
+    _feed_info,
+    _routes,
+    _calendar,
+    _booking_rules,
+    _locations,
+    _trips,
+)
+"""The functions that make the feed's files, in order; each returns file name -> text."""
+
+
+def build_gtfs_flex(
+    territory: Any,
+    service: ServiceConfig,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    zones: str = "epci",
+    version: str = "",
+) -> dict[str, str]:
+    """The feed's files as texts (file name -> content), from ``start`` (default: today) to
+    ``end`` (default: a year on)."""
+    first = start or date.today()
+    last = end or first + timedelta(days=364)
+    if last < first:
+        raise InputError("the feed ends before it starts", "end")
+    feed = Feed(service, territory, first, last, _zones(territory, zones), version)
+    files: dict[str, str] = {}
+    for part in PARTS:
+        files.update(part(feed))
     return files
 
 
-def write_gtfs_flex(
-    path: str | Path, territory: Any, service: FlexService | None = None, *, zones: str = "epci"
-) -> Path:
-    """Write the feed as a zip (atomically) and return its path."""
-    files = build_gtfs_flex(territory, service, zones=zones)
+def write_gtfs_flex(path: str | Path, territory: Any, service: ServiceConfig, **kw: Any) -> Path:
+    """Write the feed as a zip (atomically) and return its path (``kw``: as
+    :func:`build_gtfs_flex`)."""
+    files = build_gtfs_flex(territory, service, **kw)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
@@ -438,7 +452,7 @@ def _read_table(z: zipfile.ZipFile, name: str, where: str) -> list[dict[str, str
         raise DataError(f"not UTF-8: {e}", f"{where}:{name}") from None
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
-    required, optional = SCHEMA[name]
+    required, optional = SCHEMA.get(name) or OPTIONAL_SCHEMA[name]
     missing = [c for c in required if c not in header]
     if missing:
         raise DataError(f"missing required column(s) {', '.join(missing)}", f"{where}:{name}")
@@ -476,6 +490,8 @@ def _read_zip(p: Path, where: str) -> tuple[dict[str, list[dict[str, str]]], Any
         if missing:
             raise DataError(f"missing file(s) {', '.join(missing)}", where)
         tables = {name: _read_table(z, name, where) for name in SCHEMA}
+        for name in OPTIONAL_SCHEMA:
+            tables[name] = _read_table(z, name, where) if name in names else []
         try:
             locations = json.loads(z.read("locations.geojson").decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as e:
@@ -688,9 +704,33 @@ def read_gtfs_flex(path: str | Path) -> GtfsFeed:
     agencies = _agency_ids(tables["agency.txt"], f"{where}:agency.txt")
     routes = _route_ids(tables["routes.txt"], agencies, f"{where}:routes.txt")
     services = _service_ids(tables["calendar.txt"], f"{where}:calendar.txt")
+    _check_calendar_dates(tables["calendar_dates.txt"], services, f"{where}:calendar_dates.txt")
     trips = _trip_ids(tables["trips.txt"], routes, services, f"{where}:trips.txt")
     stops = _unique(tables["stops.txt"], "stop_id", f"{where}:stops.txt")
     rules = _booking_rule_ids(tables["booking_rules.txt"], f"{where}:booking_rules.txt")
     ids = _FeedIds(trips=trips, stops=stops, zones=zone_ids, rules=rules)
     _check_stop_times(tables["stop_times.txt"], ids, f"{where}:stop_times.txt")
+    used = {r.get("stop_id") for r in tables["stop_times.txt"]}
+    for k, r in enumerate(tables["stops.txt"], start=2):
+        if r["stop_id"] not in used:
+            raise DataError(
+                f"stop {r['stop_id']!r} is used by no stop_time", f"{where}:stops.txt:line {k}"
+            )
     return GtfsFeed(tables=tables, locations=locations)
+
+
+def _check_calendar_dates(rows: list[dict[str, str]], services: set[str], fw: str) -> None:
+    """calendar_dates.txt: known services, dates YYYYMMDD, exception_type 1 or 2, no repeats."""
+    seen: set[tuple[str, str]] = set()
+    for k, r in enumerate(rows, start=2):
+        if r["service_id"] not in services:
+            raise DataError(f"unknown service {r['service_id']!r}", f"{fw}:line {k}.service_id")
+        if not _DATE.match(r["date"]):
+            raise DataError(f"must be YYYYMMDD, got {r['date']!r}", f"{fw}:line {k}.date")
+        if r["exception_type"] not in ("1", "2"):
+            raise DataError(
+                f"must be 1 or 2, got {r['exception_type']!r}", f"{fw}:line {k}.exception_type"
+            )
+        if (r["service_id"], r["date"]) in seen:
+            raise DataError("repeats a service and date", f"{fw}:line {k}")
+        seen.add((r["service_id"], r["date"]))

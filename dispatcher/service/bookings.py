@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from dispatcher.errors import InputError
+from dispatcher.errors import InputError, NoServiceError
 from dispatcher.io.plan import plan_to_dict
 from dispatcher.io.problem import problem_to_dict, request_from_dict
 from dispatcher.model import REASON_MESSAGES, Reason, SolverParams
@@ -143,6 +143,7 @@ class Bookings:
             problem=problem,
             timezone=self.ctx.tz,
             now_s=self.ctx.now_s(day),
+            window_s=self.ctx.service.promise_width_s,
             screens=memory.screens_of(day),
             refused=refused,
         )
@@ -197,14 +198,24 @@ class Bookings:
         )
 
     def _rules_refusal(self, day: date, d: dict[str, Any]) -> promises.Refusal | None:
-        """The service's booking rules (cut-off the day before, same-day notice, how far ahead)."""
+        """The service's calendar (weekdays, public holidays, closures) and booking rules (cut-off
+        the day before, same-day notice, how far ahead)."""
+        msgs = REASON_MESSAGES[Reason.BOOKING_CLOSED]
+        try:
+            self.ctx.service.check_day(day)
+        except NoServiceError as e:
+            return promises.Refusal(
+                request_id=str(d["id"]),
+                reason=Reason.BOOKING_CLOSED,
+                message=f"{msgs['fr']} {day.isoformat()} : pas de service "
+                f"({(self.ctx.service.closed_reason(day) or ('', ''))[1]}).",
+                message_en=f"{msgs['en']} {e.message}",
+                details={"rule": "calendar", "day": e.day, "why": e.reason},
+            )
         req = request_from_dict({**d, "return_of": None}, "body", day, self.ctx.tz)
-        verdict = check_booking_rules(
-            self.ctx.settings.booking_rules(), day, req, self.ctx.now_local()
-        )
+        verdict = check_booking_rules(self.ctx.booking_rules, day, req, self.ctx.now_local())
         if verdict.ok:
             return None
-        msgs = REASON_MESSAGES[Reason.BOOKING_CLOSED]
         return promises.Refusal(
             request_id=str(d["id"]),
             reason=Reason.BOOKING_CLOSED,

@@ -118,10 +118,16 @@ class Compiler:
             self.ctx.network,
             day=day,
             timezone=self.ctx.tz,
+            rules=self.rules(day),
             params=params,
         )
         self._remember(day, reqs, vehicles, problem)
         return problem
+
+    def rules(self, day: date) -> ServiceRules:
+        """The service rules of ``day``: its service hours from the service configuration (a
+        day without service says why)."""
+        return self.ctx.service.service_rules(day)
 
     def for_day(self, day: date) -> Any:
         """``compile`` bound to ``day``: (requests, vehicles, params) -> Problem."""
@@ -226,7 +232,7 @@ class Compiler:
             distance_m=cast("Matrix", np.asarray(c.distance_m)[sel]),
             requests=(),
             vehicles=c.vehicles,
-            rules=ServiceRules(),
+            rules=self.rules(day),
             weights=ObjectiveWeights(),
             params=params,
             day=day,

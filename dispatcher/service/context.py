@@ -20,6 +20,7 @@ from dispatcher.io.memo import Memo
 from dispatcher.model import Plan, Problem
 from dispatcher.service.settings import Settings
 from dispatcher.solver.insertion import ScreenCache
+from dispatcher.solver.live import BookingRules
 from dispatcher.store import Store
 from dispatcher.territory import Territory
 
@@ -142,13 +143,14 @@ class Context:
         network: RoadNetwork | None = None,
     ) -> None:
         self.settings = settings
-        self.tz = settings.timezone
+        self.service = settings.service_config()  # read and checked now: a bad file stops here
+        self.tz = settings.timezone or self.service.timezone
         self.store = (
             store
             if store is not None
             else Store(settings.resolved_database_url(), migrate=settings.migrate_on_start)
         )
-        self.clock: Clock = clock if clock is not None else SystemClock(settings.timezone)
+        self.clock: Clock = clock if clock is not None else SystemClock(self.tz)
         self.memory = Memory()
         if territory is not None:
             self.__dict__["territory"] = territory
@@ -157,12 +159,14 @@ class Context:
 
     @cached_property
     def territory(self) -> Territory:
-        keys = (
-            [k.strip() for k in self.settings.territory.split(",")]
-            if self.settings.territory
-            else None
-        )
-        return Territory.load(keys)
+        """The settings' intercommunalities if given, else the service configuration's."""
+        if self.settings.territory:
+            return Territory.load([k.strip() for k in self.settings.territory.split(",")])
+        return Territory.load(self.service.territory)
+
+    @cached_property
+    def booking_rules(self) -> BookingRules:
+        return self.settings.booking_rules(self.service)
 
     @cached_property
     def network(self) -> RoadNetwork:

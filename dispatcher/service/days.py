@@ -59,6 +59,8 @@ class Days:
                 f"({first.isoformat()} to {last.isoformat()})",
                 "day",
             )
+        if status == "open":  # a day the service configuration has no service on cannot open
+            self.ctx.service.check_day(day)
         return self.ctx.store.put_day(day, status, note)
 
     def get(self, day: date) -> dict[str, Any]:

@@ -1,20 +1,27 @@
 """Settings of the service (the API server and anything else that runs the use cases), from the
 environment (prefix ``DISPATCHER_``) or arguments.
 
-``DISPATCHER_DATABASE_URL`` (default: SQLite in ``DISPATCHER_STATE_DIR``), ``DISPATCHER_TERRITORY``,
-``DISPATCHER_MAX_BODY_BYTES``, ``DISPATCHER_BOOKING_TIME_LIMIT_S``, ``DISPATCHER_RETENTION_DAYS``,
-... (``DISPATCHER_DATA_DIR`` is the territory's data folder, read by ``dispatcher.territory``,
-hence ``STATE_DIR`` here).
+``DISPATCHER_DATABASE_URL`` (default: SQLite in ``DISPATCHER_STATE_DIR``), ``DISPATCHER_SERVICE``
+(the service configuration file, :mod:`dispatcher.service_config`: territory, time zone,
+calendar, hours, booking rules; default: the Pays du Coquelicot's), ``DISPATCHER_MAX_BODY_BYTES``,
+``DISPATCHER_BOOKING_TIME_LIMIT_S``, ``DISPATCHER_RETENTION_DAYS``, ... (``DISPATCHER_DATA_DIR``
+is the territory's data folder, read by ``dispatcher.territory``, hence ``STATE_DIR`` here).
+
+``DISPATCHER_TERRITORY``, ``DISPATCHER_TIMEZONE`` and the ``DISPATCHER_BOOKING_*`` settings
+override the service configuration's values when set (``off`` turns the cut-off or same-day
+booking off); unset, the configuration's apply.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dispatcher.io.times import parse_time
+from dispatcher.service_config import ServiceConfig, load_service
 from dispatcher.solver.live import BookingRules
 from dispatcher.store import sqlite_url
 
@@ -30,12 +37,19 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db."
     )
     migrate_on_start: bool = True
-    territory: str = Field(
-        default="all",
-        description="Intercommunalities whose places are known (keys or SIREN, comma separated; "
-        "'all').",
+    service: Path | None = Field(
+        default=None,
+        description="The service configuration (TOML: territory, time zone, hours, calendar, "
+        "booking rules, agency); default: the Pays du Coquelicot's, embedded.",
     )
-    timezone: str = "Europe/Paris"
+    territory: str | None = Field(
+        default=None,
+        description="Intercommunalities whose places are known (keys or SIREN, comma separated; "
+        "'all'); default: the service configuration's.",
+    )
+    timezone: str | None = Field(
+        default=None, description="Default: the service configuration's (Europe/Paris)."
+    )
     max_body_bytes: int = Field(default=1_000_000, ge=1)
     booking_time_limit_s: float = Field(
         default=1.0, ge=0, description="Solver time limit of the re-planning fallback of a booking."
@@ -49,18 +63,20 @@ class Settings(BaseSettings):
         description="Run plan jobs in a separate process (keeps the server responsive).",
     )
     booking_cutoff_day_before: str | None = Field(
-        default="17:00",
-        description="Bookings for a day close at this time the day before (HH:MM), unless same-day "
-        "booking is allowed.",
+        default=None,
+        description="Bookings for a day close at this time the day before (HH:MM; 'off': no "
+        "cut-off), unless same-day booking is allowed; default: the service configuration's.",
     )
-    booking_same_day_notice_min: int | None = Field(
-        default=120,
+    booking_same_day_notice_min: int | Literal["off"] | None = Field(
+        default=None,
+        description="Same-day bookings need this much notice before the pickup (minutes; 'off': "
+        "no same-day booking); default: the service configuration's.",
+    )
+    booking_max_days_ahead: int | None = Field(
+        default=None,
         ge=0,
-        description="Same-day bookings need this much notice before the pickup (minutes); unset: "
-        "no same-day booking.",
-    )
-    booking_max_days_ahead: int = Field(
-        default=60, ge=0, description="How many days ahead a trip may be booked."
+        description="How many days ahead a trip may be booked; default: the service "
+        "configuration's.",
     )
     retention_days: int = Field(
         default=90,
@@ -73,17 +89,30 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
-    def booking_rules(self) -> BookingRules:
-        """The service's booking rules, checked on every real-time booking."""
-        cutoff = self.booking_cutoff_day_before
-        notice = self.booking_same_day_notice_min
-        return BookingRules(
-            cutoff_day_before_s=None
-            if not cutoff
+    def service_config(self) -> ServiceConfig:
+        """The service configuration (``service``, else ``$DISPATCHER_SERVICE``, else the
+        default), read and validated."""
+        return load_service(self.service)
+
+    def booking_rules(self, service: ServiceConfig | None = None) -> BookingRules:
+        """The service's booking rules, checked on every real-time booking: the configuration's,
+        with the ``booking_*`` settings that are set instead."""
+        svc = service or self.service_config()
+        cutoff, notice = self.booking_cutoff_day_before, self.booking_same_day_notice_min
+        rules: BookingRules = svc.booking_rules(
+            cutoff_day_before_s="config"
+            if cutoff is None
+            else None
+            if cutoff in ("", "off")
             else parse_time(cutoff, "DISPATCHER_BOOKING_CUTOFF_DAY_BEFORE"),
-            same_day_notice_s=None if notice is None else notice * 60,
+            same_day_notice_s="config"
+            if notice is None
+            else None
+            if notice == "off"
+            else notice * 60,
             max_days_ahead=self.booking_max_days_ahead,
         )
+        return rules
 
     def resolved_database_url(self) -> str:
         if self.database_url:

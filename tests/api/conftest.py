@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from dispatcher.store import Store
+from tests.service_env import every_day_service
 
 PG_URL = os.environ.get("DISPATCHER_TEST_PG_URL")
 BACKENDS = [
@@ -30,6 +31,12 @@ BACKENDS = [
     ),
 ]
 DAY = date.today() + timedelta(days=30)  # a future service day: bookings are never "in the past"
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _service_every_day() -> Iterator[Path]:
+    """The API tests run under tests/data/every_day.toml (any day, same-day booking)."""
+    yield from every_day_service()
 
 
 def free_port() -> int:

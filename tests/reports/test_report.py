@@ -194,21 +194,21 @@ def test_cli_report_commands(day: Day, tmp_path: Path) -> None:
             str(tmp_path / "feed.zip"),
             "--territory",
             "coquelicot,amiens",
-            "--hours",
-            "06:30-19:30",
             "--start",
             "2026-12-01",
         ],
     )
     assert res.exit_code == 0, res.output
     with zipfile.ZipFile(tmp_path / "feed.zip") as z:
-        assert "06:30:00,19:30:00" in z.read("stop_times.txt").decode()
+        assert "07:00:00,19:00:00" in z.read("stop_times.txt").decode()  # the service's hours
     res = runner.invoke(_cli(), ["report", "manifest", str(problem), str(tmp_path / "absent.json")])
     assert res.exit_code == 2 and "absent.json" in res.output
+    bad = tmp_path / "svc.toml"
+    bad.write_text("[service]\nname = 'x'\nterritory = ['coquelicot']\n[hours]\nmonday = '19-7'\n")
     res = runner.invoke(
-        _cli(), ["report", "gtfs-flex", "--hours", "19:00-07:00", "--out", str(tmp_path / "x.zip")]
+        _cli(), ["report", "gtfs-flex", "--service", str(bad), "--out", str(tmp_path / "x.zip")]
     )
-    assert res.exit_code == 2 and "--hours" in res.output
+    assert res.exit_code == 2 and "svc.toml" in res.output
 
 
 def test_report_has_carpool_share_and_savings(tmp_path: Path) -> None:

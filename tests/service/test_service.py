@@ -90,7 +90,7 @@ def test_a_booking_after_the_cutoff_is_refused_by_the_clock(tmp_path: Path) -> N
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'd.db'}",
         solver_processes=False,
-        booking_same_day_notice_min=None,
+        booking_same_day_notice_min="off",
         booking_time_limit_s=0,
     )
     svc = Service(Context(settings, clock=late))
