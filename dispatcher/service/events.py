@@ -434,6 +434,22 @@ class Aftermath:
             self.last[rid] = {**data, "kind": "delay"}
 
 
+def without_broken_vehicles(
+    s: Any, day: date, vehicles: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The day's vehicle dicts with the shift of each vehicle its events made unavailable ended
+    at that time (read inside an open session): a booking never lands on a broken vehicle."""
+    state = FleetState.from_dict(EventStore.state_in(s, day))
+    out = []
+    for d in vehicles:
+        vs = state.vehicles.get(str(d.get("id")))
+        if vs is not None and vs.unavailable_from is not None and isinstance(d.get("shift"), dict):
+            start = parse_time(d["shift"].get("start"), "shift.start", day)
+            d = {**d, "shift": {**d["shift"], "end": max(start + 60, vs.unavailable_from)}}
+        out.append(d)
+    return out
+
+
 def _widened(r: Request, extra_s: int) -> Request | None:
     if r.pickup_window is None:
         return None
@@ -545,7 +561,7 @@ class Operations:
         try:
             new = apply_event(state, problem, plan, ev)
         except EventRejected as e:
-            raise ConflictError(e.message, f"body.{e.where}") from None
+            raise ConflictError(e.message, f"body.{e.where}" if e.where else "body") from None
         stored = EventStore.append(s, day, ev.vehicle_id, data, ev.time_s, key.id, key.role)
         now = max(self._now(day, new), ev.time_s) if clock is None else clock
         after = Aftermath(self, s, day, problem, plan, new, now, clock)

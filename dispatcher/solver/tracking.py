@@ -61,7 +61,7 @@ LATE_ALERT_S = 300  # a vehicle is reported late beyond this
 class EventRejected(Exception):
     """An event the day's plan and state contradict (a 409 at the API): what and where."""
 
-    def __init__(self, message: str, where: str = "body") -> None:
+    def __init__(self, message: str, where: str = "") -> None:
         self.message, self.where = message, where
         super().__init__(message)
 
@@ -432,9 +432,10 @@ def vehicle_live(
     route = plan.route(vehicle_id)
     vehicle = problem.vehicle(vehicle_id)
     if route is None or not route.visits:
-        return VehicleLive(
-            vehicle_id, "done" if vs.has_events else "planned", vs.position, 0, (), None
-        )
+        status = "unavailable" if vs.unavailable_from is not None else "planned"
+        if status == "planned" and vs.has_events:
+            status = "done"
+        return VehicleLive(vehicle_id, status, vs.position, 0, (), None)
     todo = [x for x in route.visits if not vs.done(x.request_id, x.kind)]
     done_stops = [
         StopEta(
