@@ -50,6 +50,7 @@ from dispatcher.solver.tracking import (
     apply_event,
     current_place,
     fleet_live,
+    settle,
     vehicle_live,
 )
 from dispatcher.store import ConflictError, KeyInfo
@@ -328,8 +329,7 @@ class Aftermath:
             cause,
             f"{why_fr} et aucun autre véhicule ne peut assurer votre trajet ; il est annulé. "
             "Le service vous rappelle.",
-            f"{why_fr.replace(' est en panne', ' broke down')}: no other vehicle can serve the "
-            "trip.",
+            f"{why_fr} (in French): no other vehicle can serve the trip.",
         )
         return False
 
@@ -393,7 +393,21 @@ class Aftermath:
                 self.problem, self.plan = before
         if moved:
             lv = vehicle_live(self.problem, self.plan, self.state, vid, self.now_s)
-        self.tell_late(lv)
+        self.hold(vid)
+        self.tell_late(vehicle_live(self.problem, self.plan, self.state, vid, self.now_s))
+
+    def hold(self, vid: str) -> None:
+        """What the vehicle's live plan can no longer hold (a companion aboard leaves no seat
+        for a later pickup, a stop it cannot time) is handed on, or refused."""
+        before = {r.id: r for r in self.problem.requests}
+        self.problem, self.plan, removed = settle(
+            self.problem, self.plan, self.state, vid, self.now_s
+        )
+        for rid in removed:
+            self.changed = True
+            self.hand_on(
+                before[rid], {vid}, "live_infeasible", f"{vid} ne peut plus assurer ce trajet"
+            )
 
     def tell_late(self, lv: VehicleLive) -> None:
         worst: dict[str, tuple[int, str, int]] = {}
