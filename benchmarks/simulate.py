@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 
 from benchmarks.territory import PILOT, Case, build
@@ -31,7 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--plan-time-limit", type=float, default=10.0)
     a = ap.parse_args(argv)
     params = SolverParams(time_limit_s=a.plan_time_limit, seed=0)
+    t0 = time.perf_counter()
+    print(f"building the {a.requests}-request territory day...", file=sys.stderr, flush=True)
     problem = build(Case(a.requests, PILOT), 0, params)
+    print(f"planning ({time.perf_counter() - t0:.0f} s)...", file=sys.stderr, flush=True)
     plan = default_solver(params).solve(problem)
     report = check_plan(problem, plan)
     print(
@@ -45,9 +49,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             sp = SimParams(
                 seed=seed, noise=a.noise, no_show=a.no_show, breakdowns=a.breakdowns, replan=replan
             )
+            t1 = time.perf_counter()
             res = simulate(problem, plan, sp)
             rows.append(res.row())
-            print(f"seed {seed} re-planning {replan}: done", file=sys.stderr)
+            print(
+                f"seed {seed} re-planning {replan}: {time.perf_counter() - t1:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
     print(print_table(rows))
     return 0
 

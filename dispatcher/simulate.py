@@ -192,10 +192,10 @@ def _run(
     # vehicles: (next free time, vehicle id); where each stands
     where: dict[str, str] = {}
     heap: list[tuple[int, int, str]] = []
-    for k, rt in enumerate(plan.routes):
-        if rt.visits:
-            where[rt.vehicle_id] = problem.vehicle(rt.vehicle_id).start
-            heapq.heappush(heap, (rt.start_s, k, rt.vehicle_id))
+    for k, v in enumerate(problem.vehicles):  # idle ones too: a re-planning may use them
+        rt = plan.route(v.id)
+        where[v.id] = v.start
+        heapq.heappush(heap, (rt.start_s if rt and rt.visits else v.shift.start_s, k, v.id))
     used = [rt for rt in plan.routes if rt.visits]
     broken: dict[str, int] = {}
     for rt in rng.sample(used, min(params.breakdowns, len(used))):
@@ -215,8 +215,10 @@ def _run(
             [] if route is None else [x for x in route.visits if not vs.done(x.request_id, x.kind)]
         )
         if not todo:
-            if heap:  # idle: it may be handed a trip by a re-planning later
-                heapq.heappush(heap, (max(t + 600, heap[0][0]), k, vid))
+            # idle: it may be handed a trip by a re-planning later, while others still drive
+            later = max(t + 600, heap[0][0]) if heap else t
+            if heap and later <= live_problem.vehicle(vid).shift.end_s:
+                heapq.heappush(heap, (later, k, vid))
             continue
         x = todo[0]
         leg = live_problem.travel_s(where[vid], x.location_id)

@@ -378,9 +378,10 @@ class Aftermath:
             f"{vid} broke down and no vehicle can take its passengers on.",
         )
 
-    def late(self, vid: str) -> None:
+    def late(self, vid: str) -> VehicleLive:
         """Promises the vehicle no longer keeps: handed to another vehicle that keeps them,
-        else the riders told of the new estimate."""
+        else the riders told of the new estimate; what its live plan cannot hold at all is
+        handed on or refused (:meth:`hold`). The vehicle's live schedule after all that."""
         lv = vehicle_live(self.problem, self.plan, self.state, vid, self.now_s)
         vs = self.state.of(vid)
         moved = False
@@ -393,19 +394,22 @@ class Aftermath:
             if rid in vs.boarded:
                 continue
             r = self.problem.request(rid)
-            before = (self.problem, self.plan)
+            before = (self.problem, self.plan, self.changed)
             self.remove(rid)
             if self.insert(r, {vid}) is not None:
                 self.repromise(rid)
                 moved = True
             else:
-                self.problem, self.plan = before
+                self.problem, self.plan, self.changed = before
         if moved:
             lv = vehicle_live(self.problem, self.plan, self.state, vid, self.now_s)
-        self.hold(vid)
-        self.tell_late(vehicle_live(self.problem, self.plan, self.state, vid, self.now_s))
+        report = lv.check()
+        if lv.status != "unavailable" and (report is None or not report.ok) and self.hold(vid):
+            lv = vehicle_live(self.problem, self.plan, self.state, vid, self.now_s)
+        self.tell_late(lv)
+        return lv
 
-    def hold(self, vid: str) -> None:
+    def hold(self, vid: str) -> bool:
         """What the vehicle's live plan can no longer hold (a companion aboard leaves no seat
         for a later pickup, a stop it cannot time) is handed on, or refused."""
         before = {r.id: r for r in self.problem.requests}
@@ -417,6 +421,7 @@ class Aftermath:
             self.hand_on(
                 before[rid], {vid}, "live_infeasible", f"{vid} ne peut plus assurer ce trajet"
             )
+        return bool(removed)
 
     def tell_late(self, lv: VehicleLive) -> None:
         worst: dict[str, tuple[int, str, int]] = {}
@@ -520,6 +525,9 @@ class Operations:
         return self._read(day)
 
     def _read(self, day: date) -> tuple[Plan, Problem, FleetState]:
+        held = self.ctx.memory.recall(day, self.ctx.store.day_version(day))
+        if held is not None:  # this process holds the stored version: no JSON to parse
+            return held[0], held[1], FleetState.from_dict(self.events.state(day))
         got = self.ctx.store.get_plan_versioned(day)
         if got is None:
             raise ConflictError(f"{day.isoformat()} has no plan yet", "day")
@@ -595,10 +603,11 @@ class Operations:
         after.last = EventStore.last_notified_in(s, day)
         if ev.type == "no_show" and ev.request_id:
             after.no_show(ev.request_id)
+        final = None
         if ev.type == "unavailable":
             after.breakdown(ev.vehicle_id)
         else:
-            after.late(ev.vehicle_id)
+            final = after.late(ev.vehicle_id)
         EventStore.save_state(s, day, after.state.to_dict())
         keep = None
         if after.changed:
@@ -620,8 +629,10 @@ class Operations:
                 message,
                 {**ndata, "event_seq": stored.seq, "vehicle_event": ev.type},
             )
-        summary = self._vehicle_json(
-            day, after.problem, after.plan, after.state, ev.vehicle_id, now
+        summary = (
+            self._vehicle_out(day, after.problem, final)
+            if final is not None
+            else self._vehicle_json(day, after.problem, after.plan, after.state, ev.vehicle_id, now)
         )
         return event_out(stored), summary, keep
 
