@@ -4,6 +4,8 @@ set by the test on the day itself."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -11,6 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from dispatcher.errors import ForbiddenError, InputError
 from dispatcher.service.app import Service
@@ -187,3 +191,60 @@ def test_a_manual_move(day: tuple[Service, Clock]) -> None:
     assert svc.plans.check(DAY, OPERATOR)["ok"] is True
     with pytest.raises(ConflictError, match="already on"):
         svc.operations.move(DAY, "r3", other, OPERATOR)
+
+
+RUNS = itertools.count()
+EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["boarded", "no_show", "dropped_off", "delayed", "unavailable", "position"]
+        ),
+        st.sampled_from(["r1", "r2", "r3"]),
+        st.sampled_from(["bus-1", "bus-2"]),
+        st.integers(8 * 60, 12 * 60),  # minute of the day
+        st.integers(0, 90),
+    ),
+    min_size=1,
+    max_size=10,
+)
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(stream=EVENTS, replay=st.booleans())
+def test_no_accepted_booking_vanishes(
+    day: tuple[Service, Clock], stream: list[tuple[str, str, str, int, int]], replay: bool
+) -> None:
+    """Whatever the events (in any order, replayed, contradictory), every accepted booking is
+    still in the plan, on board or done, or refused with a record and a notification; and each
+    vehicle's live plan passes the checker."""
+    svc, clock = day
+    n = next(RUNS)  # the fixture's day is shared by the examples: ids of their own
+    for k, (typ, rid, vid, minute, x) in enumerate(stream * (2 if replay else 1)):
+        clock.at = datetime(2030, 1, 8, 12, 30, tzinfo=TZ)
+        body = ev(f"p{n}-{k % len(stream)}", typ, at(minute // 60, minute % 60), request_id=rid)
+        if typ == "delayed":
+            body = {**body, "delay_min": x}
+        if typ == "position":
+            body = {**body, "lon": 2.6 + x / 1000, "lat": 50.0}
+        with contextlib.suppress(ConflictError, InputError):  # refused: nothing changes
+            svc.operations.post(DAY, vid, body, OPERATOR)
+    plan, _, state = svc.operations.current(DAY)
+    served = set(plan.served_ids)
+    notes = {x["request_id"] for x in svc.operations.notifications(DAY, OPERATOR)}
+    for r in svc.days.list_requests(DAY, OPERATOR):
+        rid = r["id"]
+        if r["status"] == "accepted":
+            relays = {v for v, o in state.relays.items() if o == rid}
+            carried = any(rid in vs.boarded for vs in state.vehicles.values())
+            assert rid in served or carried or relays & served, f"{rid} vanished"
+        elif r["status"] == "refused":
+            assert r["refusal"]["details"]["after_promise"] and rid in notes
+        else:
+            assert r["status"] in ("no_show", "cancelled")
+    for v in svc.operations.live(DAY, OPERATOR)["vehicles"]:
+        assert v["check"] is None or v["check"]["ok"], v["check"]
