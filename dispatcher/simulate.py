@@ -193,9 +193,8 @@ def _run(
     where: dict[str, str] = {}
     heap: list[tuple[int, int, str]] = []
     for k, v in enumerate(problem.vehicles):  # idle ones too: a re-planning may use them
-        rt = plan.route(v.id)
         where[v.id] = v.start
-        heapq.heappush(heap, (rt.start_s if rt and rt.visits else v.shift.start_s, k, v.id))
+        heapq.heappush(heap, (v.shift.start_s, k, v.id))
     used = [rt for rt in plan.routes if rt.visits]
     broken: dict[str, int] = {}
     for rt in rng.sample(used, min(params.breakdowns, len(used))):
@@ -215,10 +214,16 @@ def _run(
             [] if route is None else [x for x in route.visits if not vs.done(x.request_id, x.kind)]
         )
         if not todo:
-            # idle: it may be handed a trip by a re-planning later, while others still drive
-            later = max(t + 600, heap[0][0]) if heap else t
-            if heap and later <= live_problem.vehicle(vid).shift.end_s:
-                heapq.heappush(heap, (later, k, vid))
+            end = live_problem.vehicle(vid).end
+            if vs.has_events and where[vid] != end:  # back to its depot (it may leave again)
+                driven_m += live_problem.travel_m(where[vid], end)
+                where[vid] = end
+            _park(heap, t, k, vid, live_problem.vehicle(vid).shift.end_s)
+            continue
+        assert route is not None
+        if not vs.has_events and route.start_s > t:
+            # at the depot until the route leaves (a re-planning may make it leave sooner)
+            heapq.heappush(heap, (min(route.start_s, t + 600), k, vid))
             continue
         x = todo[0]
         leg = live_problem.travel_s(where[vid], x.location_id)
@@ -272,6 +277,14 @@ def _run(
         n[0],
         times,
     )
+
+
+def _park(heap: list[tuple[int, int, str]], t: int, k: int, vid: str, shift_end: int) -> None:
+    """An idle vehicle looks again later (a re-planning may hand it a trip) while others still
+    drive, within its shift."""
+    later = max(t + 600, heap[0][0]) if heap else t
+    if heap and later <= shift_end:
+        heapq.heappush(heap, (later, k, vid))
 
 
 def _measure(
