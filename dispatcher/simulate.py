@@ -27,8 +27,9 @@ import heapq
 import math
 import random
 import tempfile
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,85 @@ def simulate(
             svc.close()
 
 
+@dataclass
+class _Driving:
+    """What the simulation sends and records: the events (through the service, at the
+    simulation's clock), who was picked up, dropped off, absent."""
+
+    svc: Service
+    day: date
+    tz: str
+    clock: SimClock
+    midnight: datetime
+    rng: random.Random
+    params: SimParams
+    n: int = 0
+    times: list[float] = field(default_factory=list)
+    picked: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    no_shows: set[str] = field(default_factory=set)
+
+    def post(self, vid: str, t: int, typ: str, **kw: Any) -> bool:
+        self.clock.at = self.midnight + timedelta(seconds=t)
+        self.n += 1
+        body = {
+            "event_id": f"sim-{self.n}",
+            "type": typ,
+            "time": format_time(t, self.day, self.tz),
+            **kw,
+        }
+        t0 = time.perf_counter()
+        try:
+            self.svc.operations.post(self.day, vid, body, OPERATOR)
+        except Exception:  # a refused event (e.g. the vehicle broke down meanwhile)
+            return False
+        finally:
+            self.times.append((time.perf_counter() - t0) * 1000)
+        return True
+
+    def visit(
+        self,
+        vid: str,
+        x: Any,
+        start: int,
+        live_problem: Problem,
+        state: Any,
+        todo: list[Any],
+        declared_s: int,
+    ) -> int:
+        """Do visit ``x`` at ``start`` (a boarding, a no-show or a drop-off); when leaving it
+        more than 5 minutes behind the plan for the next stop, the driver says so. When the
+        vehicle is free again."""
+        r = live_problem.request(x.request_id)
+        carried = state.relays.get(x.request_id, x.request_id)
+        if x.kind == "pickup":
+            if self.rng.random() < self.params.no_show and not x.request_id.endswith("~relais"):
+                self.post(vid, start, "no_show", request_id=x.request_id)
+                self.no_shows.add(x.request_id)
+                done_at = start
+            else:
+                self.post(
+                    vid,
+                    start,
+                    "boarded",
+                    request_id=x.request_id,
+                    passengers=r.seats + r.wheelchairs,
+                )
+                self.picked.setdefault(carried, start)
+                done_at = start + live_problem.boarding_s(r)
+        else:
+            self.post(vid, start, "dropped_off", request_id=x.request_id)
+            self.dropped[carried] = start
+            done_at = start + live_problem.alighting_s(r)
+        k = todo.index(x)
+        nxt = todo[k + 1] if k + 1 < len(todo) else None
+        if nxt is not None:
+            behind = done_at + live_problem.travel_s(x.location_id, nxt.location_id) - nxt.start_s
+            if behind > DELAY_DECLARED_S and behind - declared_s > DELAY_DECLARED_S:
+                self.post(vid, done_at, "delayed", delay_min=round(behind / 60, 1))
+        return done_at
+
+
 def _run(
     svc: Service,
     day: date,
@@ -166,29 +246,12 @@ def _run(
     clock: SimClock,
     midnight: datetime,
 ) -> SimResult:
-    import time
-
     _seed_day(svc, day, problem, plan)
     promised = {r.id for r in problem.requests if promise_in(problem, plan, r.id) is not None}
     windows = {r.id: (problem.pickup_tw(r), problem.dropoff_tw(r)) for r in problem.requests}
     planned_km = sum(rt.distance_m for rt in plan.routes) / 1000
-    tz = problem.timezone
-    n = [0]
-    times: list[float] = []
-
-    def post(vid: str, t: int, typ: str, **kw: Any) -> bool:
-        clock.at = midnight + timedelta(seconds=t)
-        n[0] += 1
-        body = {"event_id": f"sim-{n[0]}", "type": typ, "time": format_time(t, day, tz), **kw}
-        t0 = time.perf_counter()
-        try:
-            svc.operations.post(day, vid, body, OPERATOR)
-        except Exception:  # a refused event (e.g. the vehicle broke down meanwhile)
-            return False
-        finally:
-            times.append((time.perf_counter() - t0) * 1000)
-        return True
-
+    sim = _Driving(svc, day, problem.timezone, clock, midnight, rng, params)
+    post = sim.post
     # vehicles: (next free time, vehicle id); where each stands
     where: dict[str, str] = {}
     heap: list[tuple[int, int, str]] = []
@@ -200,19 +263,29 @@ def _run(
     for rt in rng.sample(used, min(params.breakdowns, len(used))):
         broken[rt.vehicle_id] = rng.randint(rt.start_s, max(rt.start_s, rt.end_s - 1800))
     driven_m = 0
-    picked: dict[str, int] = {}
-    dropped: dict[str, int] = {}
-    no_shows: set[str] = set()
+    pending: dict[str, tuple[str, str]] = {}  # a vehicle on its way: the visit it will do
     while heap:
         t, k, vid = heapq.heappop(heap)
         live_plan, live_problem, state = svc.operations.current(day)
         vs = state.of(vid)
         if vs.unavailable_from is not None:
             continue
+        if vid in broken and broken[vid] <= t:
+            post(vid, broken.pop(vid), "unavailable")
+            continue
         route = live_plan.route(vid)
         todo = (
             [] if route is None else [x for x in route.visits if not vs.done(x.request_id, x.kind)]
         )
+        if vid in pending:  # arrived (every event is sent at the simulation's own time)
+            rid, kind = pending.pop(vid)
+            x = next((y for y in todo if (y.request_id, y.kind) == (rid, kind)), None)
+            if x is not None:
+                done_at = sim.visit(vid, x, t, live_problem, state, todo, vs.delay_s)
+                heapq.heappush(heap, (done_at, k, vid))
+            else:  # handed to another vehicle meanwhile: on to its next stop from here
+                heapq.heappush(heap, (t, k, vid))
+            continue
         if not todo:
             end = live_problem.vehicle(vid).end
             if vs.has_events and where[vid] != end:  # back to its depot (it may leave again)
@@ -228,54 +301,29 @@ def _run(
         x = todo[0]
         leg = live_problem.travel_s(where[vid], x.location_id)
         arrive = t + int(round(leg * math.exp(rng.gauss(0.0, params.noise)))) if leg else t
-        if vid in broken and arrive >= broken[vid]:
-            post(vid, broken.pop(vid), "unavailable")
+        if vid in broken and broken[vid] <= arrive:
+            heapq.heappush(heap, (max(t, broken[vid]), k, vid))
             continue
         driven_m += live_problem.travel_m(where[vid], x.location_id)
         where[vid] = x.location_id
         r = live_problem.request(x.request_id)
-        if x.kind == "pickup":
-            start = max(arrive, live_problem.pickup_tw(r).start_s)
-            if rng.random() < params.no_show and not x.request_id.endswith("~relais"):
-                post(vid, start, "no_show", request_id=x.request_id)
-                no_shows.add(x.request_id)
-                done_at = start
-            else:
-                post(
-                    vid,
-                    start,
-                    "boarded",
-                    request_id=x.request_id,
-                    passengers=r.seats + r.wheelchairs,
-                )
-                picked.setdefault(state.relays.get(x.request_id, x.request_id), start)
-                done_at = start + live_problem.boarding_s(r)
-        else:
-            start = arrive
-            post(vid, start, "dropped_off", request_id=x.request_id)
-            dropped[state.relays.get(x.request_id, x.request_id)] = start
-            done_at = start + live_problem.alighting_s(r)
-        # more than 5 minutes behind the plan for the next stop: the driver says so
-        nxt = todo[1] if len(todo) > 1 else None
-        if nxt is not None:
-            ahead = done_at + live_problem.travel_s(x.location_id, nxt.location_id)
-            behind = ahead - nxt.start_s
-            if behind > DELAY_DECLARED_S and behind - vs.delay_s > DELAY_DECLARED_S:
-                post(vid, done_at, "delayed", delay_min=round(behind / 60, 1))
-        heapq.heappush(heap, (done_at, k, vid))
+        start = max(arrive, live_problem.pickup_tw(r).start_s) if x.kind == "pickup" else arrive
+        pending[vid] = (x.request_id, x.kind)
+        heapq.heappush(heap, (start, k, vid))
+
     return _measure(
         svc,
         day,
         params,
         promised,
         windows,
-        picked,
-        dropped,
-        no_shows,
+        sim.picked,
+        sim.dropped,
+        sim.no_shows,
         planned_km,
         driven_m,
-        n[0],
-        times,
+        sim.n,
+        sim.times,
     )
 
 
