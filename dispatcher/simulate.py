@@ -49,6 +49,7 @@ from dispatcher.store.models import RequestRow
 DEFAULT_DAY = date(2026, 12, 3)
 OPERATOR = KeyInfo(0, "operator", "simulator", "")
 DELAY_DECLARED_S = 300
+LOOK_AGAIN_S = 60  # an idle or waiting vehicle looks at its live route again this often
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,7 @@ def _run(
         assert route is not None
         if not vs.has_events and route.start_s > t:
             # at the depot until the route leaves (a re-planning may make it leave sooner)
-            heapq.heappush(heap, (min(route.start_s, t + 600), k, vid))
+            heapq.heappush(heap, (min(route.start_s, t + LOOK_AGAIN_S), k, vid))
             continue
         x = todo[0]
         leg = live_problem.travel_s(where[vid], x.location_id)
@@ -330,7 +331,7 @@ def _run(
 def _park(heap: list[tuple[int, int, str]], t: int, k: int, vid: str, shift_end: int) -> None:
     """An idle vehicle looks again later (a re-planning may hand it a trip) while others still
     drive, within its shift."""
-    later = max(t + 600, heap[0][0]) if heap else t
+    later = max(t + LOOK_AGAIN_S, heap[0][0]) if heap else t
     if heap and later <= shift_end:
         heapq.heappush(heap, (later, k, vid))
 

@@ -62,6 +62,7 @@ FUTURE_TOLERANCE_S = 120  # an event may be stamped this far ahead of the server
 NOTIFY_STEP_S = 300  # a rider is told again when the estimate moves by this much
 WIDEN_S = 1800  # a breakdown's re-insertion may take this much longer than promised
 RELAY_WINDOW_S = 1800
+MAX_TRIES = 4  # vehicles a re-insertion tries (cheapest first) before giving up
 EVENT_KEYS = (
     "event_id",
     "type",
@@ -186,40 +187,55 @@ class Aftermath:
 
     def insert(self, r: Request, exclude: set[str], only: str | None = None) -> Insertion | None:
         """``r`` (not in the plan) inserted into another available vehicle within its windows,
-        nothing planned before the event's reaction margin; None if no vehicle can."""
+        nothing planned before the event's reaction margin, and kept by that vehicle's live
+        schedule (from where it stands, not only by its plan: a vehicle running late is tried
+        no further); None if no vehicle can."""
         earliest = self.now_s + self.ops.ctx.settings.event_reaction_s
         got = bookable_from(r, earliest)
         if got is None:
             return None
-        vehicles = tuple(
-            v
-            for v in self.problem.vehicles
-            if v.id not in exclude
-            and (only is None or v.id == only)
-            and self.state.of(v.id).unavailable_from is None
-        )
-        if not vehicles:
-            return None
         try:
             full = with_request(self.problem, got)
-            sub = replace(full, vehicles=vehicles)
         except Exception:  # the clipped windows do not hold together
             return None
-        ins = find_insertion(
-            sub, self.plan, got, now_s=max(earliest, self.plan_now or 0), kpis=False
-        )
-        if ins is None:
-            return None
-        routes = _ordered(full, ins.plan)
-        plan = replace(
-            ins.plan, routes=routes, kpis=compute_kpis(full, routes, ins.plan.rejections)
-        )
-        before = {v.code for v in check_plan(self.problem, self.plan).violations}
-        after = check_plan(full, plan)
-        if any(v.code not in before for v in after.violations):
-            return None  # e.g. a linked return no longer after its outbound
-        self.problem, self.plan, self.changed = full, plan, True
-        return ins
+        tried = set(exclude)
+        for _ in range(MAX_TRIES):
+            vehicles = tuple(
+                v
+                for v in self.problem.vehicles
+                if v.id not in tried
+                and (only is None or v.id == only)
+                and self.state.of(v.id).unavailable_from is None
+            )
+            if not vehicles:
+                return None
+            ins = find_insertion(
+                replace(full, vehicles=vehicles),
+                self.plan,
+                got,
+                now_s=max(earliest, self.plan_now or 0),
+                kpis=False,
+            )
+            if ins is None:
+                return None
+            lv = vehicle_live(full, ins.plan, self.state, ins.vehicle_id, self.now_s)
+            report = lv.check()
+            if any(st.late_s > 0 for st in lv.stops if not st.done) or (
+                report is not None and not report.ok
+            ):
+                tried.add(ins.vehicle_id)  # its plan has room, its real day has not
+                continue
+            routes = _ordered(full, ins.plan)
+            plan = replace(
+                ins.plan, routes=routes, kpis=compute_kpis(full, routes, ins.plan.rejections)
+            )
+            before = {v.code for v in check_plan(self.problem, self.plan).violations}
+            after = check_plan(full, plan)
+            if any(v.code not in before for v in after.violations):
+                return None  # e.g. a linked return no longer after its outbound
+            self.problem, self.plan, self.changed = full, plan, True
+            return ins
+        return None
 
     def repromise(self, rid: str, new_windows: bool = False) -> None:
         """The request's stored promise after a move: its vehicle and planned times; its
