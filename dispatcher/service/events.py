@@ -220,8 +220,11 @@ class Aftermath:
                 return None
             lv = vehicle_live(full, ins.plan, self.state, ins.vehicle_id, self.now_s)
             report = lv.check()
-            if any(st.late_s > 0 for st in lv.stops if not st.done) or (
-                report is not None and not report.ok
+            left = self.state.of(ins.vehicle_id).has_events
+            if (
+                (not left and ins.route.start_s < self.now_s)  # it would have had to leave
+                or any(st.late_s > 0 for st in lv.stops if not st.done)
+                or (report is not None and not report.ok)
             ):
                 tried.add(ins.vehicle_id)  # its plan has room, its real day has not
                 continue
