@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from dispatcher.api.auth import DriverKey, LiveKey, OperatorKey
@@ -62,7 +62,9 @@ def list_events(
     service: ServiceDep,
     key: DriverKey,
     vehicle_id: Annotated[str | None, Query(description="Only this vehicle's")] = None,
-    after_seq: Annotated[int, Query(ge=0, description="Only events after this seq")] = 0,
+    after_seq: Annotated[
+        int, Query(ge=0, le=2**31 - 1, description="Only events after this seq")
+    ] = 0,
 ) -> list[dict[str, Any]]:
     return service.operations.list_events(day, key, vehicle_id, after_seq)
 
@@ -101,7 +103,10 @@ def list_notifications(
     summary="Mark a notification drained (sent by a gateway)",
 )
 def mark_sent(
-    day: date, notification_id: int, service: ServiceDep, key: OperatorKey
+    day: date,
+    notification_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    service: ServiceDep,
+    key: OperatorKey,
 ) -> dict[str, Any]:
     return service.operations.mark_sent(day, notification_id, key)
 
