@@ -9,6 +9,7 @@ from dispatcher.store.db import (
     current_revision,
     hash_token,
     make_engine,
+    migration_heads,
     sqlite_url,
     upgrade,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "KeyInfo",
     "Store",
     "current_revision",
+    "migration_heads",
     "hash_token",
     "make_engine",
     "sqlite_url",

@@ -13,12 +13,16 @@ import pytest
 from sqlalchemy import select
 
 from dispatcher.errors import InputError, NotFoundError
-from dispatcher.store import ConflictError, Store, current_revision, hash_token
+from dispatcher.store import ConflictError, Store, current_revision, hash_token, migration_heads
 from dispatcher.store.models import ApiKey
 from tests.api.conftest import BACKENDS, database_url
 
 DAY = date(2031, 3, 4)
-HEAD = "0004_rows"
+HEAD = migration_heads()[0]
+
+
+def test_the_migrations_are_one_chain() -> None:
+    assert len(migration_heads()) == 1, migration_heads()
 
 
 @pytest.fixture(params=BACKENDS)
