@@ -103,6 +103,12 @@ const DP = (() => {
     const out = document.getElementById("logout");
     if (out) out.addEventListener("click", () => logout(""));
     applyStrings();
+    // A link may carry the key in its fragment (never sent to the server): taken, then erased.
+    const fromLink = new URLSearchParams(location.hash.slice(1)).get("key");
+    if (fromLink) {
+      sessionStorage.setItem(KEY_KEY, fromLink);
+      history.replaceState(null, "", location.pathname + location.search);
+    }
     if (key()) tryKey();
     else showLogin("");
   }
