@@ -1,8 +1,10 @@
 """API keys with roles. A key is sent as ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``.
 
 Roles: ``operator`` (everything), ``portal`` (create, cancel and read its own bookings),
-``planner`` (read days, the fleet and plans; run scenarios). No key or an unknown key: 401; a
-role that does not allow the call: 403; in both cases before anything is read or written.
+``planner`` (read days, the fleet and plans; run scenarios), ``driver`` (a key tied to one
+vehicle of one day: its events and its live view; the service refuses it any other vehicle or
+day with 403). No key or an unknown key: 401; a role that does not allow the call: 403; in both
+cases before anything is read or written.
 """
 
 from __future__ import annotations
@@ -71,4 +73,6 @@ def require(*roles: str) -> Callable[..., KeyInfo]:
 OperatorKey = Annotated[KeyInfo, Depends(require())]
 PlannerKey = Annotated[KeyInfo, Depends(require("planner"))]
 PortalKey = Annotated[KeyInfo, Depends(require("portal"))]
+DriverKey = Annotated[KeyInfo, Depends(require("driver"))]
+LiveKey = Annotated[KeyInfo, Depends(require("driver", "planner"))]
 AnyKey = Annotated[KeyInfo, Depends(current_key)]

@@ -101,18 +101,34 @@ def serve(
 @keys_app.command("create")
 @handle_errors
 def keys_create(
-    role: Annotated[str, typer.Option(help="operator | portal | planner")],
+    role: Annotated[str, typer.Option(help="operator | portal | planner | driver")],
     name: Annotated[str, typer.Option(help="Who or what uses the key.")] = "",
+    vehicle: Annotated[
+        str | None, typer.Option(help="A driver key: the vehicle it speaks for.")
+    ] = None,
+    day: Annotated[
+        str | None, typer.Option(help="A driver key: its service day (YYYY-MM-DD).")
+    ] = None,
     database_url: DatabaseOpt = None,
     state_dir: StateOpt = None,
 ) -> None:
-    """Create an API key and print it once (only its hash is stored)."""
+    """Create an API key and print it once (only its hash is stored). A driver key is tied to one
+    vehicle of one day (--vehicle, --day)."""
+    from dispatcher.errors import InputError
+
+    when = None
+    if day is not None:
+        try:
+            when = date.fromisoformat(day)
+        except ValueError:
+            raise InputError(f"not a date (YYYY-MM-DD): {day!r}", "--day") from None
     store = _store(database_url, state_dir)
-    token, info = store.create_key(role, name)
+    token, info = store.create_key(role, name, vehicle, when)
     store.close()
     typer.echo(token)
     typer.echo(
-        f"key {info.id} ({info.role}{', ' + info.name if info.name else ''}) created; it is shown "
+        f"key {info.id} ({info.role}{', ' + info.name if info.name else ''}"
+        f"{f', {info.vehicle_id} on {info.day}' if info.vehicle_id else ''}) created; it is shown "
         "only this once",
         err=True,
     )

@@ -383,7 +383,7 @@ class RequestOut(BaseModel):
     id: str
     day: str
     source: Literal["batch", "booking"]
-    status: Literal["pending", "accepted", "refused", "cancelled"]
+    status: Literal["pending", "accepted", "refused", "cancelled", "no_show"]
     request: dict[str, Any]
     promise: dict[str, Any] | None = None
     refusal: dict[str, Any] | None = None
@@ -395,7 +395,7 @@ class ReturnTripOut(BaseModel):
     """What cancelling an outbound did to its return trip."""
 
     request_id: str
-    status: Literal["pending", "accepted", "refused", "cancelled"]
+    status: Literal["pending", "accepted", "refused", "cancelled", "no_show"]
     action: Literal["kept", "cancelled"] = Field(
         description="kept: a trip of its own now (unlinked); cancelled: cancelled with it"
     )

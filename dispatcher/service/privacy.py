@@ -36,8 +36,9 @@ from dispatcher.store.privacy import PrivacyStore
 from dispatcher.territory import Commune, Territory
 
 ROLES = ("operator", "driver", "portal", "planner")
-"""The roles of the table; ``driver`` (a vehicle's driver, its own riders of the day) has no
-key yet: its row says what it will see."""
+"""The roles of the table; ``driver``: a key tied to one vehicle of one day (``dispatcher keys
+create --role driver --vehicle V --day D``), which reads what the manifest of its vehicle needs
+(its own riders of that day: names, phone numbers, places, needs) and nothing of the others."""
 
 
 class Access(StrEnum):
@@ -137,7 +138,7 @@ TABLE: tuple[Rule, ...] = (
 
 OWN: Mapping[str, str] = {
     "operator": "every record (the day's work)",
-    "driver": "the riders of its own vehicle on the day, its own record (no key yet)",
+    "driver": "the riders on its own vehicle's route on its key's day, its own vehicle's record",
     "portal": "the bookings it made (it reads no other record)",
     "planner": "none",
 }
@@ -189,7 +190,7 @@ class Viewer:
     def of(cls, key: KeyInfo | Viewer) -> Viewer:
         if isinstance(key, Viewer):
             return key
-        return cls(role=key.role, key_id=key.id, label=key.role)
+        return cls(role=key.role, key_id=key.id, vehicle_id=key.vehicle_id, label=key.role)
 
     @property
     def actor(self) -> str:

@@ -39,8 +39,8 @@ from sqlalchemy.orm import Session, defer
 from dispatcher.errors import DispatcherError, InputError, NotFoundError
 from dispatcher.store.models import ApiKey, Job, RequestRow, ServiceDay, VehicleRow, utcnow
 
-ROLES = ("operator", "portal", "planner")
-REQUEST_STATUSES = ("pending", "accepted", "refused", "cancelled")
+ROLES = ("operator", "portal", "planner", "driver")
+REQUEST_STATUSES = ("pending", "accepted", "refused", "cancelled", "no_show")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 TOKEN_PREFIX = "dsp_"
 
@@ -135,6 +135,12 @@ class KeyInfo:
     role: str
     name: str
     prefix: str
+    vehicle_id: str | None = None  # a driver key: its vehicle and its day
+    day: date | None = None
+
+
+def key_info(row: ApiKey) -> KeyInfo:
+    return KeyInfo(row.id, row.role, row.name, row.prefix, row.vehicle_id, row.day)
 
 
 def iso_time(dt: datetime | None) -> str | None:
@@ -343,16 +349,30 @@ class Store:
         return True
 
     # ---- API keys ---------------------------------------------------------------------------
-    def create_key(self, role: str, name: str = "") -> tuple[str, KeyInfo]:
-        """A new random key of ``role``; returns the token (shown once, stored only hashed)."""
+    def create_key(
+        self, role: str, name: str = "", vehicle_id: str | None = None, day: date | None = None
+    ) -> tuple[str, KeyInfo]:
+        """A new random key of ``role``; returns the token (shown once, stored only hashed). A
+        driver key names its vehicle and its day (and only a driver key does)."""
         if role not in ROLES:
             raise InputError(f"unknown role {role!r}; roles are {', '.join(ROLES)}", "role")
+        if role == "driver" and (not vehicle_id or day is None):
+            raise InputError("a driver key needs its vehicle and its day", "vehicle")
+        if role != "driver" and (vehicle_id or day is not None):
+            raise InputError("only a driver key is tied to a vehicle and a day", "vehicle")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.write() as s:
-            row = ApiKey(name=name, role=role, key_hash=hash_token(token), prefix=token[:12])
+            row = ApiKey(
+                name=name,
+                role=role,
+                key_hash=hash_token(token),
+                prefix=token[:12],
+                vehicle_id=vehicle_id,
+                day=day,
+            )
             s.add(row)
             s.flush()
-            info = KeyInfo(row.id, row.role, row.name, row.prefix)
+            info = key_info(row)
         return token, info
 
     def authenticate(self, token: str) -> KeyInfo | None:
@@ -364,7 +384,7 @@ class Store:
             ).scalar_one_or_none()
             if row is None or row.revoked_at is not None:
                 return None
-            return KeyInfo(row.id, row.role, row.name, row.prefix)
+            return key_info(row)
 
     def list_keys(self) -> list[dict[str, Any]]:
         with self.read() as s:
@@ -374,6 +394,8 @@ class Store:
                     "role": k.role,
                     "name": k.name,
                     "prefix": k.prefix,
+                    "vehicle_id": k.vehicle_id,
+                    "day": k.day.isoformat() if k.day else None,
                     "created_at": iso_time(k.created_at),
                     "revoked": k.revoked_at is not None,
                 }

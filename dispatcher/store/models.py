@@ -57,6 +57,9 @@ class ApiKey(Base):
     )  # first characters of the token, to recognise it
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # a driver key: the one vehicle of the one day it speaks for (None for the other roles)
+    vehicle_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    day: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class ServiceDay(Base):
@@ -185,3 +188,55 @@ class SecretRow(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class VehicleEventRow(Base):
+    """One event of a vehicle on a service day, as received (``data``: the body sent), with who
+    sent it (``key_id``, ``role``) and when it arrived. ``seq`` orders the day's events as they
+    were accepted; ``event_id`` (the client's) makes a replay idempotent. Append-only: the
+    database refuses to update or delete a row (triggers of migration 0004)."""
+
+    __tablename__ = "vehicle_events"
+    __table_args__ = (UniqueConstraint("day", "event_id", name="uq_vehicle_events_day_event_id"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date, ForeignKey("service_days.day"), index=True)
+    vehicle_id: Mapped[str] = mapped_column(String(100))
+    event_id: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(20))
+    time_s: Mapped[int] = mapped_column(Integer)  # the event's time, seconds since the day's 00:00
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    role: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LiveDayRow(Base):
+    """What a day's events have established so far (``dispatcher.solver.tracking.FleetState`` as
+    JSON): per vehicle its status, last position and stop, declared delay, what is done, who is
+    on board. Rewritten under the day's lock by each accepted event."""
+
+    __tablename__ = "live_days"
+
+    day: Mapped[date] = mapped_column(Date, ForeignKey("service_days.day"), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class NotificationRow(Base):
+    """An entry of the outbox of rider notifications: a promised time changed, or a promise was
+    withdrawn (a refusal after a promise). ``rider_ref`` is the rider id (keyed hash of the
+    phone, ``dispatcher.service.privacy``), never the number; a gateway would read the number
+    from the request. ``sent_at``: when a gateway marked it drained."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date, ForeignKey("service_days.day"), index=True)
+    request_id: Mapped[str] = mapped_column(String(100))
+    rider_ref: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -176,7 +176,7 @@ def list_requests(
     day: date,
     service: ServiceDep,
     key: OperatorKey,
-    status: Literal["pending", "accepted", "refused", "cancelled"] | None = Query(
+    status: Literal["pending", "accepted", "refused", "cancelled", "no_show"] | None = Query(
         None, description="Only requests with this status"
     ),
 ) -> list[dict[str, Any]]:
