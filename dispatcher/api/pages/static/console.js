@@ -16,6 +16,7 @@ const state = {
   live: null,
   liveMissing: false,
   geojson: null,
+  notifications: [],
   colours: {},
   fitted: "",
   polling: null,
@@ -76,12 +77,14 @@ async function poll() {
     state.live = live.status === 200 ? live.data : null;
     if (version !== state.version || liveChanged()) {
       state.version = version;
-      const [b, g] = await Promise.all([
+      const [b, g, n] = await Promise.all([
         api("GET", `/v1/days/${day}/bookings`),
         d.data.has_plan ? api("GET", `/v1/days/${day}/plan/geojson`) : null,
+        api("GET", `/v1/days/${day}/notifications`),
       ]);
       if (day !== state.day) return;
       state.bookings = b.status === 200 ? b.data : [];
+      state.notifications = n.status === 200 ? listOf(n.data, "notifications") : [];
       state.geojson = g && g.status === 200 ? g.data : null;
       drawRoutes();
     }
@@ -105,6 +108,12 @@ function liveChanged() {
   const changed = key !== lastLiveBookings;
   lastLiveBookings = key;
   return changed;
+}
+
+// A list answer, bare or wrapped in an object under `field`.
+function listOf(data, field) {
+  if (Array.isArray(data)) return data;
+  return (data && Array.isArray(data[field]) && data[field]) || [];
 }
 
 function say(id, text, cls) {
@@ -253,6 +262,19 @@ function renderAlerts() {
   el.hidden = alerts.length > 0;
 }
 
+function nextStop(v) {
+  const s = v && (v.next_stops || []).find((x) => !x.done);
+  if (!s) return "";
+  const late = s.eta && s.planned && s.eta > s.planned;
+  return h(
+    "div",
+    { class: "next-stop" },
+    `→ ${s.place_name || ""} `,
+    h("span", { class: late ? "delay" : "" }, DP.hhmm(s.eta || s.planned)),
+    ` (${t(`kind.${s.kind}`)}${s.request_id ? " " + s.request_id : ""})`,
+  );
+}
+
 function renderVehicles() {
   const vehicles = (state.live && state.live.vehicles) || [];
   const ids = vehicles.length
@@ -270,6 +292,7 @@ function renderVehicles() {
         v ? ` ${t(`status.${v.status}`)}` : "",
         v && v.delay_s > 60 ? h("span", { class: "delay" }, t("driver.late_by", { n: Math.round(v.delay_s / 60) })) : "",
         v && v.position ? h("span", { class: "muted" }, ` ${t("console.seen", { time: DP.hhmm(v.position.time) })}`) : "",
+        nextStop(v),
       ),
     ),
   );
@@ -284,8 +307,27 @@ function renderVehicles() {
   );
 }
 
+function renderNotifications() {
+  const items = state.notifications.slice(-8).reverse();
+  document.getElementById("notifications").replaceChildren(
+    ...items.map((n) =>
+      h(
+        "li",
+        {},
+        h("span", { class: "muted" }, DP.hhmm(n.created_at || n.at || n.time || "")),
+        " ",
+        h("strong", {}, n.request_id || ""),
+        " ",
+        n.message || n.text || n.what || "",
+      ),
+    ),
+  );
+  document.getElementById("notifications-empty").hidden = items.length > 0;
+}
+
 function render() {
   document.getElementById("day-title").textContent = state.day;
+  renderNotifications();
   renderBookings();
   renderAlerts();
   renderVehicles();
