@@ -17,6 +17,8 @@ const state = {
   liveMissing: false,
   geojson: null,
   notifications: [],
+  events: [],
+  afterSeq: 0,
   colours: {},
   fitted: "",
   polling: null,
@@ -58,6 +60,8 @@ function selectDay(day) {
   state.bookings = [];
   state.live = null;
   state.geojson = null;
+  state.events = [];
+  state.afterSeq = 0;
   location.hash = `day=${day}`;
   render();
   poll();
@@ -74,6 +78,7 @@ async function poll() {
     const live = await api("GET", `/v1/days/${day}/live`);
     if (day !== state.day) return;
     state.liveMissing = live.status !== 200;
+    if (!state.liveMissing) await readEvents(day);
     state.live = live.status === 200 ? live.data : null;
     if (version !== state.version || liveChanged()) {
       state.version = version;
@@ -97,6 +102,15 @@ async function poll() {
     say("problem", t("console.offline"));
   }
   render();
+}
+
+// The events of the day, read on from the last one seen.
+async function readEvents(day) {
+  const r = await api("GET", `/v1/days/${day}/events?after_seq=${state.afterSeq}`);
+  if (r.status !== 200 || day !== state.day) return;
+  const got = listOf(r.data, "events");
+  for (const e of got) state.afterSeq = Math.max(state.afterSeq, e.seq || 0);
+  state.events = state.events.concat(got.filter((e) => e.type !== "position")).slice(-50);
 }
 
 // The live day moved a booking to another vehicle, or changed its state: read the bookings again.
@@ -325,8 +339,29 @@ function renderNotifications() {
   document.getElementById("notifications-empty").hidden = items.length > 0;
 }
 
+function renderEvents() {
+  const items = state.events.slice(-10).reverse();
+  document.getElementById("events").replaceChildren(
+    ...items.map((e) =>
+      h(
+        "li",
+        {},
+        h("span", { class: "muted" }, DP.hhmm(e.time)),
+        " ",
+        h("strong", {}, e.vehicle_id || ""),
+        ` ${t(`ev.${e.type}`)}`,
+        e.request_id ? ` ${e.request_id}` : "",
+        e.passengers ? ` (${t("driver.passengers", { n: e.passengers })})` : "",
+        e.delay_min ? ` +${e.delay_min} min` : "",
+      ),
+    ),
+  );
+  document.getElementById("events-empty").hidden = items.length > 0;
+}
+
 function render() {
   document.getElementById("day-title").textContent = state.day;
+  renderEvents();
   renderNotifications();
   renderBookings();
   renderAlerts();

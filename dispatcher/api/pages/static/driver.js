@@ -98,6 +98,10 @@ function renderPending() {
 // ---- what the server says -------------------------------------------------------------------
 
 function takeLive(live) {
+  if (live && live.vehicle_id === state.vehicle) {
+    state.live = { ...live, as_of: live.as_of || (state.live && state.live.as_of) };
+    return;
+  }
   if (!live || !Array.isArray(live.vehicles)) return;
   const mine = live.vehicles.find((v) => v.vehicle_id === state.vehicle);
   if (mine) state.live = { ...mine, as_of: live.as_of };
