@@ -239,6 +239,8 @@ def test_console_books_a_trip_and_shows_a_refusal(site: Site, browser: Any) -> N
 def driver_page(
     browser: Any, site: Site, vehicle: str, at: str, errors: list[str], gps: bool = True
 ) -> Any:
+    if site.op.get(f"/v1/days/{D}/live").status_code == 404:
+        pytest.skip("no live view of the day yet (the events branch brings it)")
     where = {"geolocation": {"latitude": 49.9996, "longitude": 2.6526}}  # Méaulte
     ctx = browser.new_context(
         viewport={"width": 390, "height": 844},
