@@ -22,7 +22,11 @@ const DP = (() => {
       el.placeholder = t(el.dataset.i18nPlaceholder);
     for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
     const toggle = document.getElementById("lang");
-    if (toggle) toggle.textContent = lang === "fr" ? "English" : "Français";
+    if (toggle) {
+      const short = toggle.dataset.short !== undefined;
+      toggle.textContent = lang === "fr" ? (short ? "EN" : "English") : short ? "FR" : "Français";
+      toggle.title = lang === "fr" ? "English" : "Français";
+    }
   }
 
   const langListeners = [];

@@ -233,6 +233,9 @@ function stopLine(stop, big) {
         ? h("div", { class: "stop-who" }, [name, seats].filter(Boolean).join(" · "))
         : null,
       stop.wheelchair ? h("div", { class: "wheelchair" }, t("driver.wheelchair")) : null,
+      big && stop.phone
+        ? h("a", { class: "call", href: `tel:${stop.phone}` }, t("driver.call"))
+        : null,
       stop.promised_window
         ? h(
             "div",
@@ -332,8 +335,10 @@ function vehicleActions() {
 function render() {
   renderPending();
   const v = state.live;
+  const name = (v && v.name) || state.vehicle;
+  document.getElementById("title").textContent = name;
+  document.title = `${name} — ${t("driver.title")}`;
   document.getElementById("who").replaceChildren(
-    h("span", { class: "vehicle" }, (v && v.name) || state.vehicle),
     h("span", { class: "day" }, state.day),
     v ? h("span", { class: `status status-${v.status}` }, t(`status.${v.status}`)) : null,
     v && v.delay_s > 60
