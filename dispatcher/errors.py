@@ -29,6 +29,13 @@ class InputError(DispatcherError):
     http_status = 422
 
 
+class ForbiddenError(DispatcherError):
+    """A caller whose key does not reach this record (a driver key and another vehicle or day)."""
+
+    exit_code = 2
+    http_status = 403
+
+
 class NotFoundError(InputError):
     """A name or id that does not exist (a commune, a stop, a vehicle)."""
 

@@ -8,6 +8,7 @@ from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context
 from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import Days
+from dispatcher.service.events import Operations
 from dispatcher.service.fleet import Fleet
 from dispatcher.service.jobs import Jobs
 from dispatcher.service.personal_data import PersonalData
@@ -19,8 +20,9 @@ from dispatcher.service.settings import Settings
 class Service:
     """The use cases of one process: ``days``, ``bookings``, ``jobs``, ``plans``, ``fleet``,
     ``carpooling``, ``personal_data`` (a person's rights, the retention period, pseudonymised
-    dumps); ``store`` for what the API reads directly (keys, health); ``compiler``,
-    ``day_fleet`` and ``privacy`` (who sees what, the access log), which the use cases share."""
+    dumps), ``operations`` (the day as it happens: vehicles' events, the live day, the
+    riders' notifications, manual moves); ``store`` for what the API reads directly (keys,
+    health); ``compiler``, ``day_fleet`` and ``privacy`` (who sees what, the access log), which the use cases share."""
 
     def __init__(self, context: Context | Settings) -> None:
         """Over ``context``, or over a context of ``Settings`` alone (the store they name, the
@@ -37,6 +39,7 @@ class Service:
         self.plans = Plans(ctx, self.fleet, privacy)
         self.carpooling = Carpooling(ctx, self.days, day_fleet, privacy)
         self.personal_data = PersonalData(ctx, privacy, self.days)
+        self.operations = Operations(ctx, privacy)
 
     def warm_up(self) -> None:
         """Load the territory and the road network now rather than on the first call."""

@@ -767,6 +767,68 @@ class Lens:
             out["result"] = {**result, "plan": self.plan(result["plan"])}
         return out
 
+    # ---- the day as it happens ---------------------------------------------------------
+    def _stop(self, st: Mapping[str, Any]) -> dict[str, Any]:
+        rid = st.get("request_id")
+        out = dict(st)
+        if not rid:
+            return out
+        hide = self.rider(str(rid))
+        self._person(st, hide, out)
+        out["request_id"] = self.rid(rid)
+        loc = st.get("location_id")
+        out["place_name"] = self.loc_name(loc, st.get("place_name"), hide)
+        out["location_id"] = self.loc(loc, hide)
+        if Kind.PLACES in hide:
+            out["lon"] = out["lat"] = None
+        return out
+
+    def live(self, d: Mapping[str, Any]) -> dict[str, Any]:
+        """The live day (``GET /v1/days/{day}/live``): vehicles with their next stops, alerts,
+        the bookings' states."""
+        self.records += 1
+
+        def vehicle(v: Mapping[str, Any]) -> dict[str, Any]:
+            vid = str(v.get("vehicle_id", ""))
+            hide = self._vehicle_hidden(vid)
+            out = {**v, "vehicle_id": self.vid(vid)}
+            if Kind.IDENTITY in hide:
+                out["name"] = ""
+            if Kind.PLACES in hide and self._kind(vid.partition("/")[0]):
+                out["position"] = None
+            out["next_stops"] = [self._stop(x) for x in v.get("next_stops") or []]
+            return out
+
+        def ids(x: Mapping[str, Any]) -> dict[str, Any]:
+            out = dict(x)
+            if x.get("request_id"):
+                out["request_id"] = self.rid(x["request_id"])
+            if x.get("vehicle_id"):
+                out["vehicle_id"] = self.vid(x["vehicle_id"])
+            return out
+
+        return {
+            **d,
+            "vehicles": [vehicle(v) for v in d.get("vehicles") or []],
+            "alerts": [ids(a) for a in d.get("alerts") or []],
+            "bookings": [ids(b) for b in d.get("bookings") or []],
+        }
+
+    def event(self, e: Mapping[str, Any]) -> dict[str, Any]:
+        """A vehicle's event as stored."""
+        self.records += 1
+        out = dict(e)
+        if e.get("request_id"):
+            out["request_id"] = self.rid(e["request_id"])
+        if e.get("vehicle_id"):
+            out["vehicle_id"] = self.vid(e["vehicle_id"])
+        return out
+
+    def notification(self, n: Mapping[str, Any]) -> dict[str, Any]:
+        """An entry of the outbox of rider notifications (a rider id, never a phone number)."""
+        self.records += 1
+        return {**n, "request_id": self.rid(n.get("request_id"))}
+
     # ---- free texts ----------------------------------------------------------------------
     def texts(self, x: Any, inside: bool = False) -> Any:
         """``x`` with the ids this lens replaced replaced in its free texts too (messages,
@@ -813,6 +875,9 @@ class View(StrEnum):
     REQUEST_DATA = "request data"  # stored forms, rewritten by a purge or an erasure
     OFFER_DATA = "offer data"
     PROBLEM = "problem"
+    LIVE = "live"  # the live day: vehicles, next stops, alerts, bookings' states
+    EVENT = "event"  # a vehicle's event
+    NOTIFICATION = "notification"  # the outbox of rider notifications
 
 
 _VIEWS: dict[View, Callable[[Lens, Any], Any]] = {
@@ -830,6 +895,9 @@ _VIEWS: dict[View, Callable[[Lens, Any], Any]] = {
     View.REQUEST_DATA: Lens.request_data,
     View.OFFER_DATA: Lens.offer_data,
     View.PROBLEM: Lens.problem,
+    View.LIVE: Lens.live,
+    View.EVENT: Lens.event,
+    View.NOTIFICATION: Lens.notification,
 }
 
 

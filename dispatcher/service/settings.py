@@ -70,6 +70,17 @@ class Settings(BaseSettings):
         "statistics, plans and scenario results stay): by `dispatcher privacy purge` and at "
         "server start. See docs/privacy.md.",
     )
+    no_show_cancels_return: bool = Field(
+        default=False,
+        description="A no-show cancels the rider's return trip of the day; false (default): the "
+        "return is kept and the operator is asked (an alert of the live day).",
+    )
+    event_reaction_s: int = Field(
+        default=300,
+        ge=0,
+        description="Re-planning after an event (a breakdown, a late vehicle) plans nothing "
+        "sooner than this after the event (seconds).",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -144,18 +144,26 @@ class VehicleState:
 
 @dataclass
 class FleetState:
+    """Every vehicle's state, and the relays (a new pickup where a broken vehicle stands, for
+    its passengers on board): relay request id -> the request it carries on."""
+
     vehicles: dict[str, VehicleState] = field(default_factory=dict)
+    relays: dict[str, str] = field(default_factory=dict)
 
     def of(self, vehicle_id: str) -> VehicleState:
         return self.vehicles.get(vehicle_id) or VehicleState()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"vehicles": {k: v.to_dict() for k, v in self.vehicles.items()}}
+        return {
+            "vehicles": {k: v.to_dict() for k, v in self.vehicles.items()},
+            "relays": dict(self.relays),
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> FleetState:
         vs = (d or {}).get("vehicles") or {}
-        return cls({str(k): VehicleState.from_dict(v) for k, v in vs.items()})
+        relays = {str(k): str(v) for k, v in ((d or {}).get("relays") or {}).items()}
+        return cls({str(k): VehicleState.from_dict(v) for k, v in vs.items()}, relays)
 
     def copy(self) -> FleetState:
         return FleetState.from_dict(self.to_dict())
@@ -178,74 +186,123 @@ def _visit(route: Route | None, rid: str, kind: str) -> Visit | None:
     return next((v for v in route.visits if v.request_id == rid and v.kind == kind), None)
 
 
+@dataclass(frozen=True)
+class _Ctx:
+    """What an event's handler reads: the fleet's state (to be changed), the vehicle's, the day."""
+
+    state: FleetState
+    vs: VehicleState
+    problem: Problem
+    vehicle: Vehicle
+    route: Route | None
+
+
 def apply_event(state: FleetState, problem: Problem, plan: Plan, ev: Event) -> FleetState:
     """``state`` after ``ev`` (a new object), or :class:`EventRejected` saying why the plan and
     what is done contradict it."""
     try:
         vehicle = problem.vehicle(ev.vehicle_id)
     except KeyError:
-        raise EventRejected(f"no vehicle {ev.vehicle_id!r} in the day's plan", "vehicle_id")
+        raise EventRejected(
+            f"no vehicle {ev.vehicle_id!r} in the day's plan", "vehicle_id"
+        ) from None
     out = state.copy()
     vs = out.vehicles.setdefault(ev.vehicle_id, VehicleState())
-    route = plan.route(ev.vehicle_id)
-    if vs.unavailable_from is not None and ev.type != "position" and ev.time_s >= vs.unavailable_from:
+    if (
+        vs.unavailable_from is not None
+        and ev.type != "position"
+        and ev.time_s >= vs.unavailable_from
+    ):
         raise EventRejected(
             f"{ev.vehicle_id} is unavailable since {_hm(vs.unavailable_from)}", "type"
         )
-    rid = ev.request_id
-    if ev.type in REQUEST_EVENTS and not rid:
+    if ev.type in REQUEST_EVENTS and not ev.request_id:
         raise EventRejected(f"a {ev.type} event names its request_id", "request_id")
-    if ev.type == "position":
-        _need_point(ev)
-        assert ev.lon is not None and ev.lat is not None
-        if vs.position is None or ev.time_s >= vs.position[2]:
-            vs.position = (ev.lon, ev.lat, ev.time_s)
-    elif ev.type == "boarded":
-        assert rid is not None
-        _board(out, vs, problem, vehicle, route, rid, ev)
-    elif ev.type == "no_show":
-        assert rid is not None
-        if _visit(route, rid, "pickup") is None:
-            raise EventRejected(f"request {rid!r} is not to be picked up by {ev.vehicle_id}")
-        if rid in vs.boarded:
-            raise EventRejected(f"request {rid!r} has boarded {ev.vehicle_id}: not a no-show")
-        if rid in vs.no_shows:
-            raise EventRejected(f"request {rid!r} is already reported as a no-show")
-        vs.no_shows[rid] = ev.time_s
-        _at(vs, problem.request(rid).pickup, ev.time_s, 0)
-    elif ev.type == "dropped_off":
-        assert rid is not None
-        if rid not in vs.on_board:
-            where = "dropped off already" if rid in vs.dropped else "not on board"
-            raise EventRejected(f"request {rid!r} is {where} {ev.vehicle_id}: no drop-off")
-        if ev.time_s < vs.boarded[rid][1]:
-            raise EventRejected(f"request {rid!r} boarded at {_hm(vs.boarded[rid][1])}")
-        vs.dropped[rid] = ev.time_s
-        r = problem.request(rid)
-        _at(vs, r.dropoff, ev.time_s, problem.alighting_s(r))
-    elif ev.type in ("arrived", "departed"):
-        loc = _event_place(vs, problem, route, ev)
-        if loc is not None:
-            _at(vs, loc, ev.time_s, 0)
-            vs.at_stop = loc if ev.type == "arrived" else None
-        if ev.lon is not None or ev.lat is not None:
-            _need_point(ev)
-            if vs.position is None or ev.time_s >= vs.position[2]:
-                vs.position = (ev.lon, ev.lat, ev.time_s)  # type: ignore[assignment]
-    elif ev.type == "delayed":
-        if ev.delay_s is None or not 0 <= ev.delay_s <= MAX_DELAY_S:
-            raise EventRejected("a delayed event gives delay_min, 0 to 360", "delay_min")
-        if vs.delay_at_s is None or ev.time_s >= vs.delay_at_s:
-            vs.delay_s, vs.delay_at_s = ev.delay_s, ev.time_s
-    elif ev.type == "unavailable":
-        vs.unavailable_from = ev.time_s
-        vs.status = "unavailable"
-    else:
+    handler = _HANDLERS.get(ev.type)
+    if handler is None:
         raise EventRejected(f"unknown event type {ev.type!r}", "type")
+    handler(_Ctx(out, vs, problem, vehicle, plan.route(ev.vehicle_id)), ev)
     vs.last_s = ev.time_s if vs.last_s is None else max(vs.last_s, ev.time_s)
     if vs.status == "planned":
         vs.status = "on_road"
     return out
+
+
+def _on_position(c: _Ctx, ev: Event) -> None:
+    _need_point(ev)
+    _ping(c.vs, ev)
+
+
+def _ping(vs: VehicleState, ev: Event) -> None:
+    """The position, if not older than the last one (a position never moves back)."""
+    assert ev.lon is not None and ev.lat is not None
+    if vs.position is None or ev.time_s >= vs.position[2]:
+        vs.position = (ev.lon, ev.lat, ev.time_s)
+
+
+def _on_boarded(c: _Ctx, ev: Event) -> None:
+    assert ev.request_id is not None
+    _board(c.state, c.vs, c.problem, c.vehicle, c.route, ev.request_id, ev)
+
+
+def _on_no_show(c: _Ctx, ev: Event) -> None:
+    rid, vs = ev.request_id, c.vs
+    assert rid is not None
+    if _visit(c.route, rid, "pickup") is None:
+        raise EventRejected(f"request {rid!r} is not to be picked up by {ev.vehicle_id}")
+    if rid in vs.boarded:
+        raise EventRejected(f"request {rid!r} has boarded {ev.vehicle_id}: not a no-show")
+    if rid in vs.no_shows:
+        raise EventRejected(f"request {rid!r} is already reported as a no-show")
+    vs.no_shows[rid] = ev.time_s
+    _at(vs, c.problem.request(rid).pickup, ev.time_s, 0)
+
+
+def _on_dropped_off(c: _Ctx, ev: Event) -> None:
+    rid, vs = ev.request_id, c.vs
+    assert rid is not None
+    if rid not in vs.on_board:
+        where = "dropped off already" if rid in vs.dropped else "not on board"
+        raise EventRejected(f"request {rid!r} is {where} {ev.vehicle_id}: no drop-off")
+    if ev.time_s < vs.boarded[rid][1]:
+        raise EventRejected(f"request {rid!r} boarded at {_hm(vs.boarded[rid][1])}", "time")
+    vs.dropped[rid] = ev.time_s
+    r = c.problem.request(rid)
+    _at(vs, r.dropoff, ev.time_s, c.problem.alighting_s(r))
+
+
+def _on_stop(c: _Ctx, ev: Event) -> None:
+    loc = _event_place(c.vs, c.problem, c.route, ev)
+    if loc is not None:
+        _at(c.vs, loc, ev.time_s, 0)
+        c.vs.at_stop = loc if ev.type == "arrived" else None
+    if ev.lon is not None or ev.lat is not None:
+        _need_point(ev)
+        _ping(c.vs, ev)
+
+
+def _on_delayed(c: _Ctx, ev: Event) -> None:
+    if ev.delay_s is None or not 0 <= ev.delay_s <= MAX_DELAY_S:
+        raise EventRejected("a delayed event gives delay_min, 0 to 360", "delay_min")
+    if c.vs.delay_at_s is None or ev.time_s >= c.vs.delay_at_s:
+        c.vs.delay_s, c.vs.delay_at_s = ev.delay_s, ev.time_s
+
+
+def _on_unavailable(c: _Ctx, ev: Event) -> None:
+    c.vs.unavailable_from = ev.time_s
+    c.vs.status = "unavailable"
+
+
+_HANDLERS = {
+    "position": _on_position,
+    "boarded": _on_boarded,
+    "no_show": _on_no_show,
+    "dropped_off": _on_dropped_off,
+    "arrived": _on_stop,
+    "departed": _on_stop,
+    "delayed": _on_delayed,
+    "unavailable": _on_unavailable,
+}
 
 
 def _hm(s: int) -> str:
@@ -305,9 +362,7 @@ def _at(vs: VehicleState, loc: str, t: int, service_s: int) -> None:
         vs.delay_s, vs.delay_at_s = 0, None  # its actual time is known again
 
 
-def _event_place(
-    vs: VehicleState, problem: Problem, route: Route | None, ev: Event
-) -> str | None:
+def _event_place(vs: VehicleState, problem: Problem, route: Route | None, ev: Event) -> str | None:
     """Where an arrived/departed event is: its request's next stop on the route (the pickup
     before boarding, the drop-off after), else None."""
     if not ev.request_id:
@@ -358,9 +413,7 @@ def nearest_location(problem: Problem, lon: float, lat: float) -> str:
     return best.id
 
 
-def _start(
-    problem: Problem, route: Route, vs: VehicleState, now_s: int
-) -> tuple[str, int]:
+def current_place(problem: Problem, route: Route, vs: VehicleState, now_s: int) -> tuple[str, int]:
     """Where and when the rest of the route starts: the most recent of the last stop (after its
     service) and the last ping, not before now."""
     loc, t = problem.vehicle(route.vehicle_id).start, route.start_s
@@ -379,42 +432,65 @@ def vehicle_live(
     route = plan.route(vehicle_id)
     vehicle = problem.vehicle(vehicle_id)
     if route is None or not route.visits:
-        return VehicleLive(vehicle_id, "done" if vs.has_events else "planned", vs.position,
-                           0, (), None)
+        return VehicleLive(
+            vehicle_id, "done" if vs.has_events else "planned", vs.position, 0, (), None
+        )
     todo = [x for x in route.visits if not vs.done(x.request_id, x.kind)]
     done_stops = [
-        StopEta(x.kind, x.request_id, x.location_id, x.start_s, None, True,
-                *_party(problem, vs, x.request_id))
+        StopEta(
+            x.kind,
+            x.request_id,
+            x.location_id,
+            x.start_s,
+            None,
+            True,
+            *_party(problem, vs, x.request_id),
+        )
         for x in route.visits
         if vs.done(x.request_id, x.kind)
     ]
     if vs.unavailable_from is not None:
         orphans = tuple(dict.fromkeys(x.request_id for x in todo))
         stops = done_stops + [
-            StopEta(x.kind, x.request_id, x.location_id, x.start_s, None, False,
-                    *_party(problem, vs, x.request_id))
+            StopEta(
+                x.kind,
+                x.request_id,
+                x.location_id,
+                x.start_s,
+                None,
+                False,
+                *_party(problem, vs, x.request_id),
+            )
             for x in todo
         ]
-        return VehicleLive(vehicle_id, "unavailable", vs.position, vs.delay_s, tuple(stops),
-                           None, orphans)
+        return VehicleLive(
+            vehicle_id, "unavailable", vs.position, vs.delay_s, tuple(stops), None, orphans
+        )
     if not vs.has_events:
         # no word from the vehicle: it runs as planned
         stops = [
-            StopEta(x.kind, x.request_id, x.location_id, x.start_s, x.start_s, False,
-                    *_party(problem, vs, x.request_id),
-                    late_s=_late(problem, problem.request(x.request_id), x.kind, x.start_s))
+            StopEta(
+                x.kind,
+                x.request_id,
+                x.location_id,
+                x.start_s,
+                x.start_s,
+                False,
+                *_party(problem, vs, x.request_id),
+                late_s=_late(problem, problem.request(x.request_id), x.kind, x.start_s),
+            )
             for x in route.visits
         ]
         stops.append(StopEta("depot", None, vehicle.end, route.end_s, route.end_s, False))
         sub = _single(problem, plan, vehicle_id)
         return VehicleLive(vehicle_id, "planned", None, 0, tuple(stops), sub)
     if not todo:
-        loc, t0 = _start(problem, route, vs, now_s)
+        loc, t0 = current_place(problem, route, vs, now_s)
         back = t0 + problem.travel_s(loc, vehicle.end)
         status = "done" if not vs.on_board else "on_road"
         stops = [*done_stops, StopEta("depot", None, vehicle.end, route.end_s, back, False)]
         return VehicleLive(vehicle_id, status, vs.position, 0, tuple(stops), None)
-    loc0, t0 = _start(problem, route, vs, now_s)
+    loc0, t0 = current_place(problem, route, vs, now_s)
     if vs.delay_s:  # it cannot be at its next stop before the planned time and the delay
         t0 = max(t0, todo[0].start_s + vs.delay_s - problem.travel_s(loc0, todo[0].location_id))
     etas, breaks = _propagate(problem, route, todo, loc0, t0)
@@ -424,15 +500,30 @@ def vehicle_live(
     for x, eta in zip(todo, etas, strict=True):
         e = timed.get((x.request_id, x.kind), eta)
         r = problem.request(x.request_id)
-        stops.append(StopEta(x.kind, x.request_id, x.location_id, x.start_s, e, False,
-                             *_party(problem, vs, x.request_id), late_s=_late(problem, r, x.kind, e)))
+        stops.append(
+            StopEta(
+                x.kind,
+                x.request_id,
+                x.location_id,
+                x.start_s,
+                e,
+                False,
+                *_party(problem, vs, x.request_id),
+                late_s=_late(problem, r, x.kind, e),
+            )
+        )
     timed_breaks = [b.start_s for b in res[1].routes[0].breaks] if res else [s for s, _ in breaks]
-    for planned_b, b_start in zip(sorted(b.start_s for b in route.breaks if b.start_s >= t0),
-                                  timed_breaks, strict=False):
+    for planned_b, b_start in zip(
+        sorted(b.start_s for b in route.breaks if b.start_s >= t0), timed_breaks, strict=False
+    ):
         stops.append(StopEta("break", None, None, planned_b, b_start, False))
-    end_eta = res[1].routes[0].end_s if res else etas[-1] + problem.travel_s(
-        todo[-1].location_id, vehicle.end
-    ) + sum(d for _, d in breaks)
+    end_eta = (
+        res[1].routes[0].end_s
+        if res
+        else etas[-1]
+        + problem.travel_s(todo[-1].location_id, vehicle.end)
+        + sum(d for _, d in breaks)
+    )
     stops.append(StopEta("depot", None, vehicle.end, route.end_s, end_eta, False))
     stops.sort(key=lambda s: (not s.done, s.eta_s if s.eta_s is not None else s.planned_s))
     return VehicleLive(vehicle_id, "on_road", vs.position, vs.delay_s, tuple(stops), res)
@@ -586,8 +677,10 @@ def _single(problem: Problem, plan: Plan, vehicle_id: str) -> tuple[Problem, Pla
     ids = list(dict.fromkeys(v.request_id for v in route.visits))
     reqs = [problem.request(r) for r in ids]
     keep = set(ids)
-    reqs = [r if r.return_of in keep or r.return_of is None else replace(r, return_of=None)
-            for r in reqs]
+    reqs = [
+        r if r.return_of in keep or r.return_of is None else replace(r, return_of=None)
+        for r in reqs
+    ]
     try:
         sub = replace(problem, requests=tuple(reqs), vehicles=(problem.vehicle(vehicle_id),))
     except Exception:
@@ -596,7 +689,10 @@ def _single(problem: Problem, plan: Plan, vehicle_id: str) -> tuple[Problem, Pla
 
 
 def fleet_live(
-    problem: Problem, plan: Plan, state: FleetState, now_s: int,
+    problem: Problem,
+    plan: Plan,
+    state: FleetState,
+    now_s: int,
     vehicles: Iterable[str] | None = None,
 ) -> list[VehicleLive]:
     """The live schedule of every vehicle of the plan (or of ``vehicles``)."""
@@ -620,6 +716,7 @@ __all__ = [
     "VehicleLive",
     "VehicleState",
     "apply_event",
+    "current_place",
     "fleet_live",
     "nearest_location",
     "vehicle_live",

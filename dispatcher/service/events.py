@@ -1,0 +1,936 @@
+"""Operating the day as it happens: vehicles' events in (stored append-only, idempotent by the
+client's ``event_id``, validated against the plan), the live day out (positions, ETAs, alerts,
+the bookings' states), and what follows from an event, decided here and stored with it under
+the day's lock:
+
+* a no-show frees its seats (the request leaves the plan, status ``no_show``); its return trip
+  is cancelled when the setting ``no_show_cancels_return`` says so, else kept and the operator is
+  asked (an alert);
+* a vehicle running late shifts its later stops; a promise it can no longer keep is handed to
+  another vehicle that can keep it (re-insertion, the promise as hard windows), else reported
+  (an alert: which rider, by how much) and the rider notified of the new estimated time;
+* a breakdown (``unavailable``) hands the vehicle's stops still to come to the others
+  (re-insertion within the promise, else within 30 minutes more, notified), and its passengers
+  on board to a relay: a new pickup where the vehicle stands; what nobody can serve is refused
+  with a reason (the request's refusal record) and the rider notified.
+
+Every change of a promised time and every refusal after a promise appends an entry to the
+outbox of rider notifications (``GET /v1/days/{day}/notifications``); no gateway is called.
+The pure parts (applying an event, the live schedule) are ``dispatcher.solver.tracking``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from dispatcher.errors import ForbiddenError, InputError, NotFoundError
+from dispatcher.io.plan import plan_to_dict
+from dispatcher.io.problem import problem_to_dict
+from dispatcher.io.times import format_time, parse_time
+from dispatcher.model import Plan, Problem, Reason, Request, TimeWindow
+from dispatcher.service.context import Context, Held
+from dispatcher.service.days import stored_plan
+from dispatcher.service.privacy import Privacy, View
+from dispatcher.service.promises import promise_in, without_request
+from dispatcher.solver.checker import check_plan
+from dispatcher.solver.insertion import Insertion, find_insertion, remove_from_plan, with_request
+from dispatcher.solver.kpis import compute_kpis
+from dispatcher.solver.live import bookable_from
+from dispatcher.solver.schedule import feasible_alone
+from dispatcher.solver.tracking import (
+    EVENT_TYPES,
+    LATE_ALERT_S,
+    Event,
+    EventRejected,
+    FleetState,
+    VehicleLive,
+    apply_event,
+    current_place,
+    fleet_live,
+    vehicle_live,
+)
+from dispatcher.store import ConflictError, KeyInfo
+from dispatcher.store.events import Events as EventStore
+from dispatcher.store.events import event_out
+from dispatcher.store.models import utcnow
+
+FUTURE_TOLERANCE_S = 120  # an event may be stamped this far ahead of the server's clock
+NOTIFY_STEP_S = 300  # a rider is told again when the estimate moves by this much
+WIDEN_S = 1800  # a breakdown's re-insertion may take this much longer than promised
+RELAY_WINDOW_S = 1800
+EVENT_KEYS = (
+    "event_id",
+    "type",
+    "time",
+    "lon",
+    "lat",
+    "request_id",
+    "passengers",
+    "delay_min",
+    "note",
+)
+
+
+def hm(s: int) -> str:
+    return f"{s // 3600}h{s % 3600 // 60:02d}"
+
+
+def parse_event(vehicle_id: str, d: dict[str, Any], day: date, tz: str) -> Event:
+    """An event body (the API's vocabulary) as an :class:`Event`, or an InputError naming the
+    field: a known type, a time in ISO 8601 with its offset on the day, finite coordinates."""
+    typ = d.get("type")
+    if typ not in EVENT_TYPES:
+        raise InputError(
+            f"unknown event type {typ!r}; one of {', '.join(EVENT_TYPES)}", "body.type"
+        )
+    if not d.get("event_id") or not isinstance(d.get("event_id"), str):
+        raise InputError("an event gives its event_id (the client's id of it)", "body.event_id")
+    t = d.get("time")
+    if not isinstance(t, str):
+        raise InputError(
+            "time is ISO 8601 with its offset, e.g. 2026-12-03T09:12:00+01:00", "body.time"
+        )
+    try:
+        parsed = datetime.fromisoformat(t)
+    except ValueError:
+        raise InputError(f"not an ISO 8601 time: {t!r}", "body.time") from None
+    if parsed.tzinfo is None:
+        raise InputError(f"{t!r} has no UTC offset (e.g. +01:00)", "body.time")
+    time_s = parse_time(t, "body.time", day, tz)
+    lon, lat = d.get("lon"), d.get("lat")
+    if (lon is None) != (lat is None):
+        raise InputError("lon and lat go together", "body.lon" if lon is None else "body.lat")
+    if lon is not None:
+        for name, v, bound in (("lon", lon, 180), ("lat", lat, 90)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise InputError(f"{name} must be a finite number, got {v!r}", f"body.{name}")
+            if abs(v) > bound:
+                raise InputError(f"{name} must be within ±{bound}, got {v!r}", f"body.{name}")
+    elif typ == "position":
+        raise InputError("a position event gives lon and lat", "body.lon")
+    passengers = d.get("passengers")
+    if passengers is not None and (
+        isinstance(passengers, bool) or not isinstance(passengers, int) or passengers < 0
+    ):
+        raise InputError(f"passengers is a count, got {passengers!r}", "body.passengers")
+    delay = d.get("delay_min")
+    if typ == "delayed" and delay is None:
+        raise InputError("a delayed event gives delay_min", "body.delay_min")
+    if delay is not None and (
+        isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 360
+    ):
+        raise InputError(f"delay_min is 0 to 360 minutes, got {delay!r}", "body.delay_min")
+    rid = d.get("request_id")
+    return Event(
+        vehicle_id=vehicle_id,
+        type=str(typ),
+        time_s=time_s,
+        request_id=str(rid) if rid not in (None, "") else None,
+        passengers=passengers,
+        lon=None if lon is None else float(lon),
+        lat=None if lat is None else float(lat),
+        delay_s=None if delay is None else int(round(float(delay) * 60)),
+        note=str(d.get("note") or ""),
+    )
+
+
+def scope(key: KeyInfo, day: date, vehicle_id: str | None = None) -> None:
+    """A driver key reaches its own vehicle on its own day only (ForbiddenError otherwise)."""
+    if key.role != "driver":
+        return
+    if key.day != day:
+        raise ForbiddenError(
+            f"this driver key is for {key.day.isoformat() if key.day else 'no day'}, not "
+            f"{day.isoformat()}",
+            "day",
+        )
+    if vehicle_id is not None and vehicle_id != key.vehicle_id:
+        raise ForbiddenError(
+            f"this driver key speaks for {key.vehicle_id}, not {vehicle_id}", "vehicle_id"
+        )
+
+
+@dataclass
+class Aftermath:
+    """The consequences of one event on the day's stored plan, problem and requests, inside the
+    day's lock: what changed, the notifications to append."""
+
+    ops: Operations
+    s: Any
+    day: date
+    problem: Problem
+    plan: Plan
+    state: FleetState
+    now_s: int  # the live day's current time
+    plan_now: int | None  # the clock (the day is today), for what the stored plan keeps
+    changed: bool = False
+    notes: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
+    last: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    # ---- building blocks -------------------------------------------------------------------
+    def row(self, rid: str) -> Any:
+        return self.ops.ctx.store.request_row(self.s, self.day, rid)
+
+    def t(self, s: int) -> Any:
+        return format_time(s, self.day, self.ops.ctx.tz)
+
+    def remove(self, rid: str) -> None:
+        problem = without_request(self.problem, rid)
+        self.plan = remove_from_plan(problem, self.plan, rid, self.plan_now)
+        self.problem = problem
+        self.changed = True
+
+    def insert(self, r: Request, exclude: set[str], only: str | None = None) -> Insertion | None:
+        """``r`` (not in the plan) inserted into another available vehicle within its windows,
+        nothing planned before the event's reaction margin; None if no vehicle can."""
+        earliest = self.now_s + self.ops.ctx.settings.event_reaction_s
+        got = bookable_from(r, earliest)
+        if got is None:
+            return None
+        vehicles = tuple(
+            v
+            for v in self.problem.vehicles
+            if v.id not in exclude
+            and (only is None or v.id == only)
+            and self.state.of(v.id).unavailable_from is None
+        )
+        if not vehicles:
+            return None
+        try:
+            full = with_request(self.problem, got)
+            sub = replace(full, vehicles=vehicles)
+        except Exception:  # the clipped windows do not hold together
+            return None
+        ins = find_insertion(
+            sub, self.plan, got, now_s=max(earliest, self.plan_now or 0), kpis=False
+        )
+        if ins is None:
+            return None
+        routes = _ordered(full, ins.plan)
+        plan = replace(
+            ins.plan, routes=routes, kpis=compute_kpis(full, routes, ins.plan.rejections)
+        )
+        before = {v.code for v in check_plan(self.problem, self.plan).violations}
+        after = check_plan(full, plan)
+        if any(v.code not in before for v in after.violations):
+            return None  # e.g. a linked return no longer after its outbound
+        self.problem, self.plan, self.changed = full, plan, True
+        return ins
+
+    def repromise(self, rid: str, new_windows: bool = False) -> None:
+        """The request's stored promise after a move: its vehicle and planned times; its
+        windows as promised before (a re-insertion keeps them), unless ``new_windows``."""
+        row, got = self.row(rid), promise_in(self.problem, self.plan, rid)
+        if row is None or got is None:
+            return
+        fresh = got.to_dict()
+        old = row.promise or {}
+        if not new_windows and old:
+            for k in ("pickup", "dropoff"):
+                if isinstance(old.get(k), dict) and "window" in old[k]:
+                    fresh[k]["window"] = old[k]["window"]
+        row.promise, row.updated_at = fresh, utcnow()
+
+    def notify(self, rid: str, kind: str, message: str, data: dict[str, Any]) -> None:
+        self.notes.append((rid, kind, message, data))
+
+    def refuse(self, rid: str, cause: str, fr: str, en: str) -> None:
+        """A promise withdrawn: the request leaves the plan, its refusal record says why, and
+        the rider is told."""
+        if any(q.id == rid for q in self.problem.requests):
+            self.remove(rid)
+        row = self.row(rid)
+        details = {"after_promise": True, "cause": cause}
+        if row is not None:
+            row.status, row.updated_at = "refused", utcnow()
+            row.refusal = {
+                "error": "Refused",
+                "where": "live",
+                "status": "refused",
+                "request_id": rid,
+                "reason": Reason.DISPLACED.value,
+                "message": fr,
+                "message_en": en,
+                "details": details,
+            }
+        self.notify(rid, "refused_after_promise", fr, details)
+
+    # ---- the consequences --------------------------------------------------------------------
+    def no_show(self, rid: str) -> None:
+        backs = [q.id for q in self.problem.requests if q.return_of == rid]
+        if any(q.id == rid for q in self.problem.requests):
+            self.remove(rid)
+        row = self.row(rid)
+        if row is not None:
+            row.status, row.updated_at = "no_show", utcnow()
+        for back in backs:
+            if not self.ops.ctx.settings.no_show_cancels_return:
+                continue  # kept: the operator is asked (an alert of the live day)
+            r = self.problem.request(back)
+            self.remove(back)
+            brow = self.row(back)
+            if brow is not None:
+                brow.status, brow.updated_at = "cancelled", utcnow()
+            at = self.problem.pickup_tw(r).start_s if r.pickup_window else r.arrive_by_s or 0
+            self.notify(
+                back,
+                "return_cancelled",
+                f"Absent(e) au départ : votre trajet retour de {hm(at)} est annulé.",
+                {"after_no_show": rid},
+            )
+
+    def breakdown(self, vid: str) -> None:
+        route = self.plan.route(vid)
+        if route is None:
+            return
+        vs = self.state.of(vid)
+        waiting = list(
+            dict.fromkeys(
+                x.request_id
+                for x in route.visits
+                if x.kind == "pickup" and not vs.done(x.request_id, "pickup")
+            )
+        )
+        aboard = vs.on_board
+        place, _ = current_place(self.problem, route, vs, self.now_s)
+        for rid in waiting:
+            r = self.problem.request(rid)
+            self.remove(rid)
+            self.hand_on(r, {vid}, "vehicle_unavailable", f"{vid} est en panne")
+        for rid, n in aboard.items():
+            self.relay(vid, rid, n, place)
+
+    def hand_on(self, r: Request, exclude: set[str], cause: str, why_fr: str) -> bool:
+        """``r`` (out of the plan) to another vehicle: within its promise, else within
+        ``WIDEN_S`` more (the rider told of the new time), else refused."""
+        if self.insert(r, exclude) is not None:
+            self.repromise(r.id)
+            return True
+        wider = _widened(r, WIDEN_S)
+        if wider is not None and self.insert(wider, exclude) is not None:
+            self.repromise(r.id, new_windows=True)
+            got = promise_in(self.problem, self.plan, r.id)
+            assert got is not None
+            self.notify(
+                r.id,
+                "new_time",
+                f"{why_fr} : un autre véhicule vous prendra en charge vers "
+                f"{hm(got.pickup_s)} (créneau {hm(got.pickup_window.start_s)}–"
+                f"{hm(got.pickup_window.end_s)}).",
+                {"pickup_eta": self.t(got.pickup_s), "vehicle_id": got.vehicle_id},
+            )
+            return True
+        self.refuse(
+            r.id,
+            cause,
+            f"{why_fr} et aucun autre véhicule ne peut assurer votre trajet ; il est annulé. "
+            "Le service vous rappelle.",
+            f"{why_fr.replace(' est en panne', ' broke down')}: no other vehicle can serve the "
+            "trip.",
+        )
+        return False
+
+    def relay(self, vid: str, rid: str, aboard: int, place: str) -> None:
+        """A new pickup where the broken vehicle stands, for the passengers on board."""
+        r = self.problem.request(rid)
+        relay_id = f"{rid}~relais"
+        start = self.now_s + self.ops.ctx.settings.event_reaction_s
+        relay = Request(
+            id=relay_id,
+            pickup=place,
+            dropoff=r.dropoff,
+            seats=max(0, aboard - r.wheelchairs),
+            wheelchairs=r.wheelchairs,
+            pickup_window=TimeWindow(start, start + RELAY_WINDOW_S),
+            priority=max(r.priority, 1000),
+            name=r.name,
+            phone=r.phone,
+        )
+        self.remove(rid)
+        self.state.relays[relay_id] = rid
+        if self.insert(relay, {vid}) is not None:
+            got = promise_in(self.problem, self.plan, relay_id)
+            assert got is not None
+            self.notify(
+                rid,
+                "new_time",
+                f"{vid} est en panne : {got.vehicle_id} vient vous reprendre vers "
+                f"{hm(got.pickup_s)}, arrivée estimée {hm(got.dropoff_s)}.",
+                {"relay_id": relay_id, "vehicle_id": got.vehicle_id},
+            )
+            return
+        self.state.relays.pop(relay_id, None)
+        self.refuse(
+            rid,
+            "vehicle_unavailable_on_board",
+            f"{vid} est en panne et aucun véhicule ne peut vous reprendre : le service vous "
+            "rappelle.",
+            f"{vid} broke down and no vehicle can take its passengers on.",
+        )
+
+    def late(self, vid: str) -> None:
+        """Promises the vehicle no longer keeps: handed to another vehicle that keeps them,
+        else the riders told of the new estimate."""
+        lv = vehicle_live(self.problem, self.plan, self.state, vid, self.now_s)
+        vs = self.state.of(vid)
+        moved = False
+        for st in lv.stops:
+            rid = st.request_id
+            if st.done or st.late_s <= 0 or rid is None or st.kind != "pickup":
+                continue
+            if rid in vs.boarded:
+                continue
+            r = self.problem.request(rid)
+            before = (self.problem, self.plan)
+            self.remove(rid)
+            if self.insert(r, {vid}) is not None:
+                self.repromise(rid)
+                moved = True
+            else:
+                self.problem, self.plan = before
+        if moved:
+            lv = vehicle_live(self.problem, self.plan, self.state, vid, self.now_s)
+        self.tell_late(lv)
+
+    def tell_late(self, lv: VehicleLive) -> None:
+        worst: dict[str, tuple[int, str, int]] = {}
+        for st in lv.stops:
+            if st.done or st.late_s <= 0 or st.request_id is None or st.eta_s is None:
+                continue
+            got = worst.get(st.request_id)
+            if got is None or st.late_s > got[0]:
+                worst[st.request_id] = (st.late_s, st.kind, st.eta_s)
+        for rid, (late_s, kind, eta) in worst.items():
+            last = self.last.get(rid)
+            if (
+                last is not None
+                and last.get("kind") == "delay"
+                and abs(int(last.get("eta_s", 0)) - eta) < NOTIFY_STEP_S
+            ):
+                continue
+            r = self.problem.request(rid)
+            if kind == "pickup":
+                w = self.problem.pickup_tw(r)
+                msg = (
+                    f"Retard : prise en charge estimée à {hm(eta)} (créneau promis "
+                    f"{hm(w.start_s)}–{hm(w.end_s)}, {math.ceil(late_s / 60)} min de retard)."
+                )
+            else:
+                w = self.problem.dropoff_tw(r)
+                msg = (
+                    f"Retard : arrivée estimée à {hm(eta)} (au plus tard promis {hm(w.end_s)}, "
+                    f"{math.ceil(late_s / 60)} min de retard)."
+                )
+            data = {
+                "eta_s": eta,
+                "eta": self.t(eta),
+                "stop": kind,
+                "late_min": math.ceil(late_s / 60),
+            }
+            self.notify(rid, "delay", msg, data)
+            self.last[rid] = {**data, "kind": "delay"}
+
+
+def _widened(r: Request, extra_s: int) -> Request | None:
+    if r.pickup_window is None:
+        return None
+    return replace(
+        r,
+        pickup_window=TimeWindow(r.pickup_window.start_s, r.pickup_window.end_s + extra_s),
+        arrive_by_s=None if r.arrive_by_s is None else r.arrive_by_s + extra_s,
+    )
+
+
+def _ordered(problem: Problem, plan: Plan) -> tuple[Any, ...]:
+    order = {v.id: k for k, v in enumerate(problem.vehicles)}
+    return tuple(sorted(plan.routes, key=lambda rt: order.get(rt.vehicle_id, len(order))))
+
+
+class Operations:
+    """The use cases of the day as it happens (``Service.operations``)."""
+
+    def __init__(self, ctx: Context, privacy: Privacy) -> None:
+        self.ctx, self.privacy = ctx, privacy
+        self.events = EventStore(ctx.store)
+
+    # ---- reading the day -----------------------------------------------------------------------
+    def _now(self, day: date, state: FleetState) -> int:
+        """The live day's current time: the clock when the day is today; another day is seen
+        as of its last event (a replay, a simulation, a test of a future day)."""
+        got = self.ctx.now_s(day)
+        if got is not None:
+            return got
+        return max(
+            (vs.last_s for vs in state.vehicles.values() if vs.last_s is not None), default=0
+        )
+
+    def _stored(self, s: Any, row: Any, day: date) -> tuple[Plan, Problem]:
+        got = self.ctx.memory.recall(day, row.version)
+        plan, problem = got if got is not None else stored_plan(row)
+        if plan is None or problem is None:
+            raise ConflictError(
+                f"{day.isoformat()} has no plan yet: events follow a planned day", "day"
+            )
+        return plan, problem
+
+    def _read(self, day: date) -> tuple[Plan, Problem, FleetState]:
+        got = self.ctx.store.get_plan_versioned(day)
+        if got is None:
+            raise ConflictError(f"{day.isoformat()} has no plan yet", "day")
+        version, pd, prd = got
+        held = self.ctx.memory.recall(day, version)
+        if held is not None:
+            plan, problem = held
+        else:
+            from dispatcher.io.plan import plan_from_dict
+            from dispatcher.io.problem import problem_from_dict
+
+            problem = problem_from_dict(prd)
+            plan = plan_from_dict(pd, problem)
+            self.ctx.memory.remember(Held(version, plan, problem), day)
+        return plan, problem, FleetState.from_dict(self.events.state(day))
+
+    # ---- events ------------------------------------------------------------------------------
+    def post(
+        self, day: date, vehicle_id: str, body: dict[str, Any], key: KeyInfo
+    ) -> tuple[int, dict[str, Any]]:
+        """Store an event and apply it: 201 with the stored event and the vehicle's live summary;
+        200 for a replay of the same event; 409 when the plan contradicts it."""
+        scope(key, day, vehicle_id)
+        data = {k: body[k] for k in EVENT_KEYS if body.get(k) is not None}
+        ev = parse_event(vehicle_id, data, day, self.ctx.tz)
+        _ = self.privacy.pseudonyms  # read (or made) before the day's lock
+        with self.ctx.store.lock_day(day) as (s, row):
+            old = EventStore.event_in(s, day, data["event_id"])
+            if old is not None:
+                if old.vehicle_id != vehicle_id or old.data != data:
+                    raise ConflictError(
+                        f"event_id {data['event_id']!r} is already the id of another event "
+                        f"(seq {old.seq})",
+                        "body.event_id",
+                    )
+                stored, status, summary = event_out(old), 200, None
+            else:
+                stored, summary, keep = self._apply(s, row, day, ev, data, key)
+                status = 201
+        if status == 201 and keep is not None:
+            self.ctx.memory.remember(keep, day)
+        if summary is None:
+            plan, problem, state = self._read(day)
+            summary = self._vehicle_json(
+                day, problem, plan, state, vehicle_id, self._now(day, state)
+            )
+        own = self._own_requests(summary)
+        shown_ev = self.privacy.show(View.EVENT, stored, key, "", day, own_requests=own, log=False)
+        shown = self.privacy.show(
+            View.LIVE, {"vehicles": [summary]}, key, "", day, own_requests=own, log=False
+        )
+        return status, {"event": shown_ev, "live": shown["vehicles"][0]}
+
+    def _apply(
+        self, s: Any, row: Any, day: date, ev: Event, data: dict[str, Any], key: KeyInfo
+    ) -> tuple[dict[str, Any], dict[str, Any], Held | None]:
+        plan, problem = self._stored(s, row, day)
+        state = FleetState.from_dict(EventStore.state_in(s, day))
+        clock = self.ctx.now_s(day)
+        if clock is not None and ev.time_s > clock + FUTURE_TOLERANCE_S:
+            raise InputError(
+                f"{data['time']} is ahead of the server's clock "
+                f"({format_time(clock, day, self.ctx.tz)})",
+                "body.time",
+            )
+        try:
+            new = apply_event(state, problem, plan, ev)
+        except EventRejected as e:
+            raise ConflictError(e.message, f"body.{e.where}") from None
+        stored = EventStore.append(s, day, ev.vehicle_id, data, ev.time_s, key.id, key.role)
+        now = max(self._now(day, new), ev.time_s) if clock is None else clock
+        after = Aftermath(self, s, day, problem, plan, new, now, clock)
+        after.last = EventStore.last_notified_in(s, day)
+        if ev.type == "no_show" and ev.request_id:
+            after.no_show(ev.request_id)
+        if ev.type == "unavailable":
+            after.breakdown(ev.vehicle_id)
+        else:
+            after.late(ev.vehicle_id)
+        EventStore.save_state(s, day, after.state.to_dict())
+        keep = None
+        if after.changed:
+            memo = self.ctx.memory.memo_of(day)
+            row.plan_json = plan_to_dict(after.plan, after.problem, memo)
+            row.problem_json = problem_to_dict(after.problem, memo)
+            row.plan_updated_at = utcnow()
+            row.version += 1
+            keep = Held(row.version, after.plan, after.problem)
+        for rid, kind, message, ndata in after.notes:
+            req = self.ctx.store.request_row(s, day, rid)
+            phone = (req.data or {}).get("phone") if req is not None else None
+            EventStore.notify(
+                s,
+                day,
+                rid,
+                self.privacy.rider_id(phone) or "",
+                kind,
+                message,
+                {**ndata, "event_seq": stored.seq, "vehicle_event": ev.type},
+            )
+        summary = self._vehicle_json(
+            day, after.problem, after.plan, after.state, ev.vehicle_id, now
+        )
+        return event_out(stored), summary, keep
+
+    def list_events(
+        self, day: date, key: KeyInfo, vehicle_id: str | None = None, after_seq: int = 0
+    ) -> list[dict[str, Any]]:
+        scope(key, day, vehicle_id)
+        if key.role == "driver":
+            vehicle_id = key.vehicle_id
+        rows = self.events.list_events(day, vehicle_id, after_seq)
+        out: list[dict[str, Any]] = self.privacy.show(
+            View.EVENT,
+            rows,
+            key,
+            "events.list",
+            day,
+            own_requests=[str(r.get("request_id")) for r in rows if r.get("request_id")],
+        )
+        return out
+
+    # ---- the live day ------------------------------------------------------------------------
+    def live(self, day: date, key: KeyInfo) -> dict[str, Any]:
+        scope(key, day)
+        plan, problem, state = self._read(day)
+        now = self._now(day, state)
+        only = [key.vehicle_id] if key.role == "driver" and key.vehicle_id else None
+        lives = fleet_live(problem, plan, state, now, only)
+        rows = self.ctx.store.list_requests(day)
+        out = {
+            "day": day.isoformat(),
+            "as_of": format_time(now, day, self.ctx.tz),
+            "vehicles": [self._vehicle_out(day, problem, lv) for lv in lives],
+            "alerts": self._alerts(day, problem, state, lives, rows),
+            "bookings": self._bookings(day, problem, plan, state, lives, rows),
+        }
+        own: list[str] = []
+        if only is not None:
+            vid = only[0]
+            out["alerts"] = [a for a in out["alerts"] if a.get("vehicle_id") == vid]
+            out["bookings"] = [b for b in out["bookings"] if b.get("vehicle_id") == vid]
+            own = self._own_requests(*out["vehicles"]) + [b["request_id"] for b in out["bookings"]]
+        shown: dict[str, Any] = self.privacy.show(
+            View.LIVE,
+            out,
+            key,
+            "live.get",
+            day,
+            own_requests=own,
+            phones={r.id: r.phone for r in problem.requests},
+        )
+        return shown
+
+    @staticmethod
+    def _own_requests(*vehicles: dict[str, Any]) -> list[str]:
+        return [
+            str(st["request_id"])
+            for v in vehicles
+            for st in v.get("next_stops") or []
+            if st.get("request_id")
+        ]
+
+    def _vehicle_json(
+        self, day: date, problem: Problem, plan: Plan, state: FleetState, vid: str, now: int
+    ) -> dict[str, Any]:
+        try:
+            problem.vehicle(vid)
+        except KeyError:
+            raise NotFoundError(f"no vehicle {vid!r} in the day's plan", "vehicle_id") from None
+        return self._vehicle_out(day, problem, vehicle_live(problem, plan, state, vid, now))
+
+    def _vehicle_out(self, day: date, problem: Problem, lv: VehicleLive) -> dict[str, Any]:
+        tz = self.ctx.tz
+
+        def t(x: int | None) -> Any:
+            return None if x is None else format_time(x, day, tz)
+
+        v = problem.vehicle(lv.vehicle_id)
+        stops = []
+        delay = 0
+        for st in lv.stops:
+            loc = problem.location(st.location_id) if st.location_id else None
+            r = problem.request(st.request_id) if st.request_id else None
+            window = None
+            if r is not None:
+                w = problem.pickup_tw(r) if st.kind == "pickup" else problem.dropoff_tw(r)
+                window = {"start": t(w.start_s), "end": t(w.end_s)}
+            if (
+                not st.done
+                and st.eta_s is not None
+                and st.kind in ("pickup", "dropoff")
+                and not delay
+            ):
+                delay = max(1, st.eta_s - st.planned_s) if st.eta_s > st.planned_s else -1
+            stops.append(
+                {
+                    "kind": st.kind,
+                    "request_id": st.request_id,
+                    "place_name": (loc.name or loc.id) if loc is not None else None,
+                    "location_id": st.location_id,
+                    "lon": loc.lon if loc is not None else None,
+                    "lat": loc.lat if loc is not None else None,
+                    "planned": t(st.planned_s),
+                    "eta": t(st.eta_s),
+                    "promised_window": window,
+                    "passengers": st.passengers,
+                    "wheelchair": st.wheelchairs > 0,
+                    "wheelchairs": st.wheelchairs,
+                    "name": r.name if r is not None else "",
+                    "phone": r.phone if r is not None else "",
+                    "done": st.done,
+                    "late_min": math.ceil(st.late_s / 60),
+                }
+            )
+        report = lv.check()
+        pos = lv.position
+        return {
+            "vehicle_id": lv.vehicle_id,
+            "name": v.name or v.id,
+            "position": None if pos is None else {"lon": pos[0], "lat": pos[1], "time": t(pos[2])},
+            "status": lv.status,
+            "delay_s": max(0, delay),
+            "next_stops": stops,
+            "check": None
+            if report is None
+            else {"ok": report.ok, "violations": [str(x) for x in report.violations[:10]]},
+        }
+
+    def _alerts(
+        self,
+        day: date,
+        problem: Problem,
+        state: FleetState,
+        lives: list[VehicleLive],
+        rows: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        byid = {r["id"]: r for r in rows}
+        for lv in lives:
+            nxt = next(
+                (
+                    s
+                    for s in lv.stops
+                    if not s.done and s.eta_s is not None and s.kind in ("pickup", "dropoff")
+                ),
+                None,
+            )
+            if (
+                nxt is not None
+                and nxt.eta_s is not None
+                and nxt.eta_s - nxt.planned_s > LATE_ALERT_S
+            ):
+                m = math.ceil((nxt.eta_s - nxt.planned_s) / 60)
+                out.append(
+                    _alert(
+                        "late",
+                        lv.vehicle_id,
+                        None,
+                        f"{lv.vehicle_id} a {m} min de retard sur son plan.",
+                        m,
+                    )
+                )
+            seen: set[str] = set()
+            for st in lv.stops:
+                if st.done or st.late_s <= 0 or st.request_id is None or st.request_id in seen:
+                    continue
+                seen.add(st.request_id)
+                m = math.ceil(st.late_s / 60)
+                what = "prise en charge" if st.kind == "pickup" else "arrivée"
+                out.append(
+                    _alert(
+                        "broken_promise",
+                        lv.vehicle_id,
+                        st.request_id,
+                        f"Promesse non tenue pour {st.request_id} : {what} estimée à "
+                        f"{hm(st.eta_s or 0)}, {m} min au-delà de la promesse.",
+                        m,
+                    )
+                )
+            if lv.status == "unavailable":
+                since = state.of(lv.vehicle_id).unavailable_from or 0
+                left = f" ; {len(lv.orphans)} trajet(s) à reprendre" if lv.orphans else ""
+                out.append(
+                    _alert(
+                        "unavailable",
+                        lv.vehicle_id,
+                        None,
+                        f"{lv.vehicle_id} indisponible depuis {hm(since)}{left}.",
+                        None,
+                    )
+                )
+        for vid, vs in state.vehicles.items():
+            for rid, at in vs.no_shows.items():
+                backs = [
+                    r
+                    for r in rows
+                    if (r["request"] or {}).get("return_of") == rid and r["status"] == "accepted"
+                ]
+                extra = (
+                    f" Son retour {backs[0]['id']} est conservé : à confirmer avec la personne."
+                    if backs
+                    else ""
+                )
+                out.append(
+                    _alert("no_show", vid, rid, f"{rid} absent(e) à {hm(at)} ({vid}).{extra}", None)
+                )
+        for rid, r in byid.items():
+            ref = r.get("refusal") or {}
+            if r["status"] == "refused" and (ref.get("details") or {}).get("after_promise"):
+                out.append(
+                    _alert("refused_after_promise", None, rid, str(ref.get("message", "")), None)
+                )
+        return out
+
+    def _bookings(
+        self,
+        day: date,
+        problem: Problem,
+        plan: Plan,
+        state: FleetState,
+        lives: list[VehicleLive],
+        rows: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        eta: dict[tuple[str, str], tuple[str, int | None]] = {}
+        for lv in lives:
+            for st in lv.stops:
+                if st.request_id:
+                    eta[(st.request_id, st.kind)] = (lv.vehicle_id, st.eta_s)
+        relay_of = {orig: rel for rel, orig in state.relays.items()}
+        out = []
+        for r in rows:
+            if r["status"] == "pending":
+                continue
+            rid = r["id"]
+            live_id = relay_of.get(rid, rid)
+            aboard = state.on_board_anywhere(live_id)
+            dropped = any(live_id in vs.dropped for vs in state.vehicles.values())
+            status = {
+                "accepted": "promised",
+                "no_show": "no_show",
+                "refused": "refused",
+                "cancelled": "cancelled",
+            }[r["status"]]
+            if status == "promised" and rid in relay_of and aboard is None and not dropped:
+                status = "on_board"  # on board the broken vehicle, a relay coming
+            if status == "promised" and aboard is not None:
+                status = "on_board"
+            if status == "promised" and dropped:
+                status = "done"
+            kind = "dropoff" if status == "on_board" else "pickup"
+            vid, e = eta.get((live_id, kind), (None, None))
+            if vid is None:
+                vid = (r.get("promise") or {}).get("vehicle_id")
+            pw = ((r.get("promise") or {}).get("pickup") or {}).get("window")
+            out.append(
+                {
+                    "request_id": rid,
+                    "state": status,
+                    "vehicle_id": vid if status not in ("refused", "cancelled") else vid,
+                    "promised_window": pw,
+                    "eta": None
+                    if e is None or status in ("done", "refused", "cancelled", "no_show")
+                    else format_time(e, day, self.ctx.tz),
+                }
+            )
+        return out
+
+    # ---- notifications ---------------------------------------------------------------------
+    def notifications(self, day: date, key: KeyInfo, pending: bool = False) -> list[dict[str, Any]]:
+        rows = self.events.list_notifications(day, pending)
+        out: list[dict[str, Any]] = self.privacy.show(
+            View.NOTIFICATION, rows, key, "notifications.list", day
+        )
+        return out
+
+    def mark_sent(self, day: date, notification_id: int, key: KeyInfo) -> dict[str, Any]:
+        got = self.events.mark_sent(day, notification_id)
+        out: dict[str, Any] = self.privacy.show(View.NOTIFICATION, got, key, "", day, log=False)
+        return out
+
+    # ---- a manual move -----------------------------------------------------------------------
+    def move(self, day: date, request_id: str, vehicle_id: str, key: KeyInfo) -> dict[str, Any]:
+        """Move a request not yet boarded to ``vehicle_id``, checked by the same insertion
+        (its promise as hard windows) and the checker; ConflictError with the reason if not."""
+        _ = self.privacy.pseudonyms
+        with self.ctx.store.lock_day(day) as (s, row):
+            plan, problem = self._stored(s, row, day)
+            state = FleetState.from_dict(EventStore.state_in(s, day))
+            try:
+                target = problem.vehicle(vehicle_id)
+            except KeyError:
+                raise NotFoundError(
+                    f"no vehicle {vehicle_id!r} in the day's plan", "body.vehicle_id"
+                ) from None
+            got = promise_in(problem, plan, request_id)
+            if got is None:
+                raise NotFoundError(
+                    f"request {request_id!r} is not in the day's plan", "request_id"
+                )
+            if state.on_board_anywhere(request_id) or any(
+                request_id in vs.boarded or request_id in vs.no_shows
+                for vs in state.vehicles.values()
+            ):
+                raise ConflictError(
+                    f"request {request_id!r} has already been picked up", "request_id"
+                )
+            if got.vehicle_id == vehicle_id:
+                raise ConflictError(
+                    f"request {request_id!r} is already on {vehicle_id}", "body.vehicle_id"
+                )
+            if state.of(vehicle_id).unavailable_from is not None:
+                raise ConflictError(f"{vehicle_id} is unavailable", "body.vehicle_id")
+            clock = self.ctx.now_s(day)
+            now = clock if clock is not None else self._now(day, state)
+            after = Aftermath(self, s, day, problem, plan, state, now, clock)
+            r = problem.request(request_id)
+            after.remove(request_id)
+            if after.insert(r, set(), only=vehicle_id) is None:
+                alone = replace(problem, requests=(replace(r, return_of=None),))
+                why = (
+                    f"{vehicle_id} cannot serve this trip even alone (capacity, wheelchair "
+                    "places, shift or windows)"
+                    if not feasible_alone(alone, alone.requests[0], target)
+                    else f"{vehicle_id}'s route has no room for it without breaking a promise "
+                    "(its windows, the other riders' windows, ride times, capacity)"
+                )
+                raise ConflictError(
+                    f"cannot move {request_id!r} to {vehicle_id}: {why}", "body.vehicle_id"
+                )
+            after.repromise(request_id)
+            memo = self.ctx.memory.memo_of(day)
+            row.plan_json = plan_to_dict(after.plan, after.problem, memo)
+            row.problem_json = problem_to_dict(after.problem, memo)
+            row.plan_updated_at = utcnow()
+            row.version += 1
+            keep = Held(row.version, after.plan, after.problem)
+            moved = promise_in(after.problem, after.plan, request_id)
+            assert moved is not None
+            answer = moved.to_dict()
+        self.ctx.memory.remember(keep, day)
+        out: dict[str, Any] = self.privacy.show(
+            View.BOOKING_ANSWER, answer, key, "", day, log=False
+        )
+        return out
+
+
+def _alert(
+    kind: str, vid: str | None, rid: str | None, message: str, minutes: int | None
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "vehicle_id": vid,
+        "request_id": rid,
+        "message": message,
+        "minutes": minutes,
+    }

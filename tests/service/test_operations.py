@@ -1,0 +1,189 @@
+"""The day as it happens, through the application layer (no HTTP): events applied, the live
+day, and their consequences (no-show, late vehicle, breakdown, manual move), with the clock
+set by the test on the day itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dispatcher.errors import ForbiddenError, InputError
+from dispatcher.service.app import Service
+from dispatcher.service.context import Context
+from dispatcher.service.settings import Settings
+from dispatcher.store import ConflictError, KeyInfo
+
+DAY = date(2030, 1, 8)
+TZ = ZoneInfo("Europe/Paris")
+FLEET = [
+    {"id": "bus-1", "start": "Albert", "shift": {"start": "07:00", "end": "19:00"}, "seats": 8},
+    {"id": "bus-2", "start": "Albert", "shift": {"start": "07:00", "end": "19:00"}, "seats": 8},
+]
+OPERATOR = KeyInfo(1, "operator", "test", "x")
+DRIVER_1 = KeyInfo(2, "driver", "d1", "y", "bus-1", DAY)
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def at(h: int, m: int) -> str:
+    return datetime(DAY.year, DAY.month, DAY.day, h, m, tzinfo=TZ).isoformat()
+
+
+@pytest.fixture()
+def day(tmp_path: Path) -> Iterator[tuple[Service, Clock]]:
+    clock = Clock(datetime(2030, 1, 7, 12, 0, tzinfo=TZ))
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'd.db'}", solver_processes=False, plan_time_limit_s=1
+    )
+    svc = Service(Context(settings, clock=clock))
+    try:
+        svc.days.put(DAY, "open")
+        for v in FLEET:
+            svc.fleet.put(v)
+        for rid, (pu, do, start) in {
+            "r1": ("Albert", "Méaulte", "09:00"),
+            "r2": ("Albert", "Bray-sur-Somme", "09:30"),
+            "r3": ("Méaulte", "Albert", "10:30"),
+        }.items():
+            d = {
+                "id": rid,
+                "pickup": pu,
+                "dropoff": do,
+                "phone": f"06000000{rid[1]}",
+                "name": f"Rider {rid}",
+                "pickup_window": {"start": start, "end": start[:3] + str(int(start[3:]) + 15)},
+            }
+            status, body = svc.bookings.book(DAY, d, OPERATOR)
+            assert status == 201, body
+        clock.at = datetime(2030, 1, 8, 8, 0, tzinfo=TZ)
+        yield svc, clock
+    finally:
+        svc.close()
+
+
+def _vehicle_of(svc: Service, rid: str) -> str:
+    plan = svc.plans.plan_json(DAY, OPERATOR)
+    return next(
+        rt["vehicle_id"] for rt in plan["routes"] for v in rt["visits"] if v["request_id"] == rid
+    )
+
+
+def ev(eid: str, typ: str, t: str, **kw: Any) -> dict[str, Any]:
+    return {"event_id": eid, "type": typ, "time": t, **kw}
+
+
+def test_boarding_and_drop_off_move_the_live_day(day: tuple[Service, Clock]) -> None:
+    svc, clock = day
+    vid = _vehicle_of(svc, "r1")
+    clock.at = datetime(2030, 1, 8, 9, 5, tzinfo=TZ)
+    st, out = svc.operations.post(
+        DAY, vid, ev("e1", "boarded", at(9, 4), request_id="r1", passengers=2), OPERATOR
+    )
+    assert st == 201 and out["event"]["seq"] >= 1
+    stops = {(s["request_id"], s["kind"]): s for s in out["live"]["next_stops"]}
+    assert stops[("r1", "pickup")]["done"] is True and stops[("r1", "pickup")]["passengers"] == 2
+    assert out["live"]["check"]["ok"] is True
+    # replay: 200, same event; same id other content: 409
+    st2, out2 = svc.operations.post(
+        DAY, vid, ev("e1", "boarded", at(9, 4), request_id="r1", passengers=2), OPERATOR
+    )
+    assert st2 == 200 and out2["event"]["seq"] == out["event"]["seq"]
+    with pytest.raises(ConflictError):
+        svc.operations.post(DAY, vid, ev("e1", "boarded", at(9, 5), request_id="r1"), OPERATOR)
+    # a drop-off of someone not on board: 409 saying so
+    with pytest.raises(ConflictError, match="not on board"):
+        svc.operations.post(DAY, vid, ev("e2", "dropped_off", at(9, 6), request_id="r3"), OPERATOR)
+    clock.at = datetime(2030, 1, 8, 9, 20, tzinfo=TZ)
+    st, out = svc.operations.post(
+        DAY, vid, ev("e3", "dropped_off", at(9, 19), request_id="r1"), OPERATOR
+    )
+    assert st == 201
+    live = svc.operations.live(DAY, OPERATOR)
+    states = {b["request_id"]: b["state"] for b in live["bookings"]}
+    assert states["r1"] == "done"
+    # the driver sees its vehicle only, and another vehicle is a 403
+    other = "bus-2" if vid == "bus-1" else "bus-1"
+    drv = KeyInfo(3, "driver", "d", "z", vid, DAY)
+    mine = svc.operations.live(DAY, drv)
+    assert [v["vehicle_id"] for v in mine["vehicles"]] == [vid]
+    with pytest.raises(ForbiddenError):
+        svc.operations.post(DAY, other, ev("e9", "position", at(9, 19), lon=2.6, lat=50.0), drv)
+
+
+def test_bad_events_are_422(day: tuple[Service, Clock]) -> None:
+    svc, _ = day
+    with pytest.raises(InputError, match="offset"):
+        svc.operations.post(
+            DAY, "bus-1", ev("x", "position", "2030-01-08T09:00:00", lon=2.6, lat=50.0), OPERATOR
+        )
+    with pytest.raises(InputError, match="unknown event type"):
+        svc.operations.post(DAY, "bus-1", ev("x", "teleported", at(7, 0)), OPERATOR)
+    with pytest.raises(InputError, match="lat"):
+        svc.operations.post(
+            DAY, "bus-1", ev("x", "position", at(7, 0), lon=2.6, lat=95.0), OPERATOR
+        )
+
+
+def test_a_no_show_frees_its_seats_and_a_delay_is_notified(day: tuple[Service, Clock]) -> None:
+    svc, clock = day
+    vid = _vehicle_of(svc, "r2")
+    clock.at = datetime(2030, 1, 8, 9, 40, tzinfo=TZ)
+    svc.operations.post(DAY, vid, ev("n1", "no_show", at(9, 40), request_id="r2"), OPERATOR)
+    plan = svc.plans.plan_json(DAY, OPERATOR)
+    assert "r2" not in {v["request_id"] for rt in plan["routes"] for v in rt["visits"]}
+    live = svc.operations.live(DAY, OPERATOR)
+    assert any(a["kind"] == "no_show" and a["request_id"] == "r2" for a in live["alerts"])
+    assert {b["request_id"]: b["state"] for b in live["bookings"]}["r2"] == "no_show"
+    vid3 = _vehicle_of(svc, "r3")
+    svc.operations.post(DAY, vid3, ev("d1", "delayed", at(9, 41), delay_min=60), OPERATOR)
+    live = svc.operations.live(DAY, OPERATOR)
+    assert any(a["kind"] == "late" and a["vehicle_id"] == vid3 for a in live["alerts"])
+    # a promise the late vehicle no longer keeps is handed on, or reported and notified
+    notes = {n["request_id"] for n in svc.operations.notifications(DAY, OPERATOR)}
+    broken = {a["request_id"] for a in live["alerts"] if a["kind"] == "broken_promise"}
+    assert broken <= notes
+    for v in live["vehicles"]:
+        late = {s["request_id"] for s in v["next_stops"] if s["late_min"] > 0 and not s["done"]}
+        assert late <= broken
+        assert v["check"] is None or v["check"]["ok"], v["check"]
+
+
+def test_a_breakdown_hands_the_stops_on(day: tuple[Service, Clock]) -> None:
+    svc, clock = day
+    vid = _vehicle_of(svc, "r3")
+    clock.at = datetime(2030, 1, 8, 8, 30, tzinfo=TZ)
+    svc.operations.post(DAY, vid, ev("u1", "unavailable", at(8, 30)), OPERATOR)
+    live = svc.operations.live(DAY, OPERATOR)
+    rows = {r["id"]: r for r in svc.days.list_requests(DAY, OPERATOR)}
+    for rid in ("r1", "r2", "r3"):
+        b = {x["request_id"]: x for x in live["bookings"]}[rid]
+        if rows[rid]["status"] == "refused":
+            assert rows[rid]["refusal"]["details"]["after_promise"]
+            assert any(n["request_id"] == rid for n in svc.operations.notifications(DAY, OPERATOR))
+        else:
+            assert b["vehicle_id"] != vid, b
+    with pytest.raises(ConflictError, match="unavailable"):
+        svc.operations.post(DAY, vid, ev("u2", "delayed", at(8, 31), delay_min=5), OPERATOR)
+
+
+def test_a_manual_move(day: tuple[Service, Clock]) -> None:
+    svc, _ = day
+    vid = _vehicle_of(svc, "r3")
+    other = "bus-2" if vid == "bus-1" else "bus-1"
+    out = svc.operations.move(DAY, "r3", other, OPERATOR)
+    assert out["vehicle_id"] == other
+    assert _vehicle_of(svc, "r3") == other
+    assert svc.plans.check(DAY, OPERATOR)["ok"] is True
+    with pytest.raises(ConflictError, match="already on"):
+        svc.operations.move(DAY, "r3", other, OPERATOR)
