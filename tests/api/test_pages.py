@@ -62,6 +62,14 @@ BOOKINGS: list[dict[str, Any]] = [
         "name": "M. Martin",
         "pickup_window": {"start": "10:00", "end": "10:20"},
     },
+    {
+        "id": "r5",
+        "pickup": "Albert",
+        "dropoff": "Bray-sur-Somme",
+        "name": "Mme Bernard",
+        "pickup_window": {"start": "11:00", "end": "11:20"},
+        "wheelchairs": 1,
+    },
 ]
 TOO_EARLY = {"id": "r9", "pickup": "Albert", "dropoff": "Bray-sur-Somme", "name": "M. Tôt",
              "pickup_window": {"start": "06:00", "end": "06:10"}}  # before every shift  # fmt: skip
@@ -151,7 +159,9 @@ def log_in(page: Any, url: str, key: str) -> None:
 
 
 def console(browser: Any, site: Site, errors: list[str]) -> Any:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(
+        viewport={"width": 1280, "height": 900}, timezone_id="Europe/Paris", locale="fr-FR"
+    )
     page.on("pageerror", lambda e: errors.append(str(e)))
     log_in(page, f"{site.url}/console", site.tokens["operator"])
     page.wait_for_selector("#bookings-body tr")
@@ -243,6 +253,8 @@ def driver_page(
         pytest.skip("no live view of the day yet (the events branch brings it)")
     where = {"geolocation": {"latitude": 49.9996, "longitude": 2.6526}}  # Méaulte
     ctx = browser.new_context(
+        timezone_id="Europe/Paris",
+        locale="fr-FR",
         viewport={"width": 390, "height": 844},
         is_mobile=True,
         has_touch=True,
@@ -282,6 +294,10 @@ def test_driver_sends_events_and_the_console_follows(site: Site, browser: Any) -
     page.wait_for_selector("#current .kind-dropoff")
     assert "Albert" in page.inner_text("#current")
     shot(page, "driver-after-boarding")
+    assert "M. Durand" not in page.inner_text("#app")  # another vehicle's rider
+    page.click("#lang")
+    assert page.inner_text("#ev-dropped_off") == "Dropped off"
+    page.click("#lang")
     # the console shows r1 on board and bus-1 where the page's geolocation put it
     ops.wait_for_selector("#bookings-body tr[data-request=r1]:has-text('à bord')", timeout=20000)
     ops.wait_for_selector(".vehicle-label:has-text('bus-1')", timeout=20000)
@@ -314,4 +330,58 @@ def test_events_wait_in_the_outbox_while_the_server_is_away(site: Site, browser:
     kinds = [e["type"] for e in got if e["type"] != "position"]
     assert kinds == ["arrived", "boarded"], kinds  # each once, in order
     page.context.close()
+    assert not errors
+
+
+def test_a_no_show_and_a_delay_reach_the_console(site: Site, browser: Any) -> None:
+    errors: list[str] = []
+    page = driver_page(browser, site, "bus-1", "08:40", errors, gps=False)
+    ops = console(browser, site, errors)
+    # r1 on board since the test above: drop her at Albert; then Mme Leroy is not at Bray
+    page.wait_for_selector("#current .kind-dropoff")
+    page.click("#ev-dropped_off")
+    page.wait_for_selector("#current .kind-pickup:has-text('Bray-sur-Somme')")
+    page.click("#ev-arrived")
+    page.click("#ev-no_show")
+    for _ in range(4):  # 10 -> 30 minutes
+        page.click("#vehicle-actions .stepper button[aria-label='+']")
+    assert "30 min" in page.inner_text("#vehicle-actions")
+    page.click("#ev-delayed")
+    page.wait_for_selector("#pending:has-text('Tout est envoyé')")
+    assert not page.inner_text("#rejected").strip()
+    ops.wait_for_selector("#alerts li.alert-no_show:has-text('r3')", timeout=20000)
+    ops.wait_for_selector("#bookings-body tr[data-request=r3]:has-text('absent')")
+    ops.wait_for_selector("#bookings-body tr[data-request=r1]:has-text('terminé')")
+    ops.wait_for_selector("#events li:has-text('Retard')")
+    shot(ops, "console-alerts")
+    page.context.close()
+    ops.close()
+    assert not errors
+
+
+def test_console_moves_a_request_or_says_why_not(site: Site, browser: Any) -> None:
+    errors: list[str] = []
+    page = console(browser, site, errors)
+    assert "r2" not in page.inner_text("#move-request")  # on board: no longer movable
+    page.select_option("#move-request", "r5")  # Mme Bernard, in a wheelchair, on tpmr-1
+    page.select_option("#move-vehicle", "bus-1")  # no wheelchair place
+    page.click("#move-submit")
+    page.wait_for_selector("#move-result.error")
+    why = page.inner_text("#move-result")
+    assert why.startswith("Impossible") and "bus-1" in why, why
+    late = {"id": "r6", "pickup": "Méaulte", "dropoff": "Albert", "name": "M. Tardif",
+            "pickup_window": {"start": "15:00", "end": "15:20"}}  # fmt: skip
+    r = site.op.post(f"/v1/days/{D}/bookings", json=late)
+    assert r.status_code == 201, r.text
+    other = "tpmr-1" if r.json()["vehicle_id"] == "bus-1" else "bus-1"
+    page.wait_for_selector("#move-request option[value=r6]", state="attached", timeout=20000)
+    page.select_option("#move-request", "r6")
+    page.select_option("#move-vehicle", other)
+    page.click("#move-submit")
+    page.wait_for_selector("#move-result:not(.muted)")
+    assert f"passe sur {other}" in page.inner_text("#move-result"), page.inner_text("#move-result")
+    page.wait_for_selector(f"#bookings-body tr[data-request=r6]:has-text('{other}')")
+    assert site.op.get(f"/v1/days/{D}/plan/check").json()["ok"]
+    shot(page, "console-move")
+    page.close()
     assert not errors

@@ -149,10 +149,18 @@ const DP = (() => {
     showLogin(message);
   }
 
-  // "HH:MM" of an ISO time as the server wrote it (local time of the service, Europe/Paris).
+  // "HH:MM" of an ISO time in the service's time zone (Europe/Paris), whatever its offset.
+  const CLOCK = new Intl.DateTimeFormat("fr-FR", {
+    timeZone: "Europe/Paris",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  });
   function hhmm(iso) {
     if (!iso) return "";
-    const m = /T(\d\d:\d\d)/.exec(iso);
+    const d = new Date(iso);
+    if (!Number.isNaN(d.getTime()) && /[T ]\d\d:\d\d/.test(iso)) return CLOCK.format(d);
+    const m = /(\d\d:\d\d)/.exec(String(iso));
     return m ? m[1] : String(iso);
   }
 

@@ -315,7 +315,7 @@ function renderVehicles() {
   select.replaceChildren(...ids.map(({ id, v }) => h("option", { value: id, selected: id === current }, (v && v.name) || id)));
   const req = document.getElementById("move-request");
   const was = req.value;
-  const movable = state.bookings.filter((b) => ["promised", "on_board"].includes(stateOf(b)) || b.status === "accepted");
+  const movable = state.bookings.filter((b) => stateOf(b) === "promised");
   req.replaceChildren(
     ...movable.map((b) => h("option", { value: b.id, selected: b.id === was }, `${b.id} ${b.request.name || ""}`)),
   );

@@ -339,11 +339,13 @@ function render() {
   document.getElementById("title").textContent = name;
   document.title = `${name} — ${t("driver.title")}`;
   document.getElementById("who").replaceChildren(
-    h("span", { class: "day" }, state.day),
-    v ? h("span", { class: `status status-${v.status}` }, t(`status.${v.status}`)) : null,
-    v && v.delay_s > 60
-      ? h("span", { class: "delay" }, t("driver.late_by", { n: Math.round(v.delay_s / 60) }))
-      : null,
+    ...[
+      h("span", { class: "day" }, state.day),
+      v ? h("span", { class: `status status-${v.status}` }, t(`status.${v.status}`)) : null,
+      v && v.delay_s > 60
+        ? h("span", { class: "delay" }, t("driver.late_by", { n: Math.round(v.delay_s / 60) }))
+        : null,
+    ].filter(Boolean),
   );
   const stops = stopsToCome();
   const current = document.getElementById("current");
@@ -351,6 +353,7 @@ function render() {
   else if (!stops.length) current.replaceChildren(h("p", { class: "done-all" }, t("driver.no_more")));
   else current.replaceChildren(stopLine(stops[0], true), currentActions(stops[0]));
   document.getElementById("vehicle-actions").replaceChildren(...(v ? vehicleActions() : []));
+  document.getElementById("vehicle-title").hidden = !v;
   document
     .getElementById("stops")
     .replaceChildren(...stops.slice(1).map((s) => h("li", {}, stopLine(s, false))));
