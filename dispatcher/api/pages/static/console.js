@@ -436,6 +436,13 @@ function start(me) {
   document.getElementById("day").onchange = (e) => selectDay(e.target.value);
   document.getElementById("book-form").onsubmit = book;
   document.getElementById("move-form").onsubmit = move;
+  document.getElementById("move-request").onchange = (e) => {
+    // offer another vehicle than the one the request is on
+    const b = state.bookings.find((x) => x.id === e.target.value);
+    const on = (liveOf(e.target.value) || {}).vehicle_id || (b && b.promise && b.promise.vehicle_id);
+    const other = [...document.getElementById("move-vehicle").options].find((o) => o.value !== on);
+    if (other) document.getElementById("move-vehicle").value = other.value;
+  };
   DP.onLang(() => {
     render();
     drawRoutes();
