@@ -250,12 +250,12 @@ function stopLine(stop, big) {
   );
 }
 
-function stepper(value, onChange, unit) {
+function stepper(label, onChange) {
   return h(
     "div",
     { class: "stepper" },
     h("button", { type: "button", class: "step", onclick: () => onChange(-1), "aria-label": "−" }, "−"),
-    h("span", { class: "step-value" }, `${value}${unit ? " " + unit : ""}`),
+    h("span", { class: "step-value" }, label),
     h("button", { type: "button", class: "step", onclick: () => onChange(1), "aria-label": "+" }, "+"),
   );
 }
@@ -282,7 +282,7 @@ function currentActions(stop) {
       h(
         "div",
         { class: "row" },
-        stepper(n, (d) => {
+        stepper(t("driver.passengers", { n }), (d) => {
           state.boardCount[rid] = Math.max(0, Math.min(20, n + d));
           render();
         }),
@@ -306,10 +306,10 @@ function vehicleActions() {
   const delay = h(
     "div",
     { class: "row" },
-    stepper(state.delayMin, (d) => {
+    stepper(t("console.minutes", { n: state.delayMin }), (d) => {
       state.delayMin = Math.max(5, Math.min(180, state.delayMin + 5 * d));
       render();
-    }, "min"),
+    }),
     bigButton(t("ev.delayed"), "warn", () => enqueue("delayed", { delay_min: state.delayMin }), "ev-delayed"),
   );
   const breakdown = state.confirmBreakdown
@@ -332,6 +332,13 @@ function vehicleActions() {
   return [delay, breakdown];
 }
 
+function dayLabel(day) {
+  const d = new Date(`${day}T12:00:00`);
+  if (Number.isNaN(d.getTime())) return day;
+  const opts = { weekday: "long", day: "numeric", month: "long" };
+  return d.toLocaleDateString(DP.lang() === "en" ? "en-GB" : "fr-FR", opts);
+}
+
 function render() {
   renderPending();
   const v = state.live;
@@ -340,7 +347,7 @@ function render() {
   document.title = `${name} — ${t("driver.title")}`;
   document.getElementById("who").replaceChildren(
     ...[
-      h("span", { class: "day" }, state.day),
+      h("span", { class: "day" }, dayLabel(state.day)),
       v ? h("span", { class: `status status-${v.status}` }, t(`status.${v.status}`)) : null,
       v && v.delay_s > 60
         ? h("span", { class: "delay" }, t("driver.late_by", { n: Math.round(v.delay_s / 60) }))
