@@ -22,7 +22,8 @@ class Service:
     ``carpooling``, ``personal_data`` (a person's rights, the retention period, pseudonymised
     dumps), ``operations`` (the day as it happens: vehicles' events, the live day, the
     riders' notifications, manual moves); ``store`` for what the API reads directly (keys,
-    health); ``compiler``, ``day_fleet`` and ``privacy`` (who sees what, the access log), which the use cases share."""
+    health); ``compiler``, ``day_fleet`` and ``privacy`` (who sees what, the access log),
+    which the use cases share."""
 
     def __init__(self, context: Context | Settings) -> None:
         """Over ``context``, or over a context of ``Settings`` alone (the store they name, the

@@ -18,6 +18,7 @@ from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context, Held
 from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import Days, stored_plan
+from dispatcher.service.events import without_broken_vehicles
 from dispatcher.service.privacy import View
 from dispatcher.solver.live import check_booking_rules
 from dispatcher.store import ConflictError, KeyInfo
@@ -125,7 +126,8 @@ class Bookings:
         state = promises.DayState(
             day=day,
             accepted=accepted,
-            vehicles=self.fleet.vehicles_in(s, day),  # the fleet, volunteers and the day's carpools
+            # the fleet, volunteers and the day's carpools; a broken vehicle's shift ends then
+            vehicles=without_broken_vehicles(s, day, self.fleet.vehicles_in(s, day)),
             compile=self.compiler.for_day(day),
             params=SolverParams(time_limit_s=self.ctx.settings.booking_time_limit_s),
             plan=plan,

@@ -50,6 +50,7 @@ from dispatcher.solver.tracking import (
     apply_event,
     current_place,
     fleet_live,
+    settle,
     vehicle_live,
 )
 from dispatcher.store import ConflictError, KeyInfo
@@ -328,8 +329,7 @@ class Aftermath:
             cause,
             f"{why_fr} et aucun autre véhicule ne peut assurer votre trajet ; il est annulé. "
             "Le service vous rappelle.",
-            f"{why_fr.replace(' est en panne', ' broke down')}: no other vehicle can serve the "
-            "trip.",
+            f"{why_fr} (in French): no other vehicle can serve the trip.",
         )
         return False
 
@@ -393,7 +393,21 @@ class Aftermath:
                 self.problem, self.plan = before
         if moved:
             lv = vehicle_live(self.problem, self.plan, self.state, vid, self.now_s)
-        self.tell_late(lv)
+        self.hold(vid)
+        self.tell_late(vehicle_live(self.problem, self.plan, self.state, vid, self.now_s))
+
+    def hold(self, vid: str) -> None:
+        """What the vehicle's live plan can no longer hold (a companion aboard leaves no seat
+        for a later pickup, a stop it cannot time) is handed on, or refused."""
+        before = {r.id: r for r in self.problem.requests}
+        self.problem, self.plan, removed = settle(
+            self.problem, self.plan, self.state, vid, self.now_s
+        )
+        for rid in removed:
+            self.changed = True
+            self.hand_on(
+                before[rid], {vid}, "live_infeasible", f"{vid} ne peut plus assurer ce trajet"
+            )
 
     def tell_late(self, lv: VehicleLive) -> None:
         worst: dict[str, tuple[int, str, int]] = {}
@@ -432,6 +446,22 @@ class Aftermath:
             }
             self.notify(rid, "delay", msg, data)
             self.last[rid] = {**data, "kind": "delay"}
+
+
+def without_broken_vehicles(
+    s: Any, day: date, vehicles: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The day's vehicle dicts with the shift of each vehicle its events made unavailable ended
+    at that time (read inside an open session): a booking never lands on a broken vehicle."""
+    state = FleetState.from_dict(EventStore.state_in(s, day))
+    out = []
+    for d in vehicles:
+        vs = state.vehicles.get(str(d.get("id")))
+        if vs is not None and vs.unavailable_from is not None and isinstance(d.get("shift"), dict):
+            start = parse_time(d["shift"].get("start"), "shift.start", day)
+            d = {**d, "shift": {**d["shift"], "end": max(start + 60, vs.unavailable_from)}}
+        out.append(d)
+    return out
 
 
 def _widened(r: Request, extra_s: int) -> Request | None:
@@ -545,7 +575,7 @@ class Operations:
         try:
             new = apply_event(state, problem, plan, ev)
         except EventRejected as e:
-            raise ConflictError(e.message, f"body.{e.where}") from None
+            raise ConflictError(e.message, f"body.{e.where}" if e.where else "body") from None
         stored = EventStore.append(s, day, ev.vehicle_id, data, ev.time_s, key.id, key.role)
         now = max(self._now(day, new), ev.time_s) if clock is None else clock
         after = Aftermath(self, s, day, problem, plan, new, now, clock)

@@ -768,14 +768,15 @@ class Lens:
         return out
 
     # ---- the day as it happens ---------------------------------------------------------
-    def _stop(self, st: Mapping[str, Any]) -> dict[str, Any]:
+    def _stop(self, st: Mapping[str, Any], vehicle_hide: Hidden) -> dict[str, Any]:
+        """A stop of a live route: a rider's (its request), or the vehicle's own (its depot, a
+        break), hidden as the vehicle's driver is."""
         rid = st.get("request_id")
         out = dict(st)
-        if not rid:
-            return out
-        hide = self.rider(str(rid))
-        self._person(st, hide, out)
-        out["request_id"] = self.rid(rid)
+        hide = self.rider(str(rid)) if rid else vehicle_hide
+        if rid:
+            self._person(st, hide, out)
+            out["request_id"] = self.rid(rid)
         loc = st.get("location_id")
         out["place_name"] = self.loc_name(loc, st.get("place_name"), hide)
         out["location_id"] = self.loc(loc, hide)
@@ -796,7 +797,9 @@ class Lens:
                 out["name"] = ""
             if Kind.PLACES in hide and self._kind(vid.partition("/")[0]):
                 out["position"] = None
-            out["next_stops"] = [self._stop(x) for x in v.get("next_stops") or []]
+            private = self._kind(vid.partition("/")[0]) is not None
+            own = hide if private else NOTHING
+            out["next_stops"] = [self._stop(x, own) for x in v.get("next_stops") or []]
             return out
 
         def ids(x: Mapping[str, Any]) -> dict[str, Any]:

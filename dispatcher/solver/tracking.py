@@ -41,6 +41,7 @@ from dispatcher.model import (
     Visit,
 )
 from dispatcher.solver.checker import CheckReport, check_plan
+from dispatcher.solver.insertion import remove_from_plan
 from dispatcher.solver.schedule import schedule_route
 
 EVENT_TYPES = (
@@ -61,7 +62,7 @@ LATE_ALERT_S = 300  # a vehicle is reported late beyond this
 class EventRejected(Exception):
     """An event the day's plan and state contradict (a 409 at the API): what and where."""
 
-    def __init__(self, message: str, where: str = "body") -> None:
+    def __init__(self, message: str, where: str = "") -> None:
         self.message, self.where = message, where
         super().__init__(message)
 
@@ -137,8 +138,11 @@ class VehicleState:
         return self.last_s is not None
 
     def done(self, rid: str, kind: str) -> bool:
+        """Whether the visit is done: a no-show's pickup and drop-off both (nobody aboard)."""
+        if rid in self.no_shows:
+            return True
         if kind == "pickup":
-            return rid in self.boarded or rid in self.no_shows
+            return rid in self.boarded
         return rid in self.dropped
 
 
@@ -432,9 +436,10 @@ def vehicle_live(
     route = plan.route(vehicle_id)
     vehicle = problem.vehicle(vehicle_id)
     if route is None or not route.visits:
-        return VehicleLive(
-            vehicle_id, "done" if vs.has_events else "planned", vs.position, 0, (), None
-        )
+        status = "unavailable" if vs.unavailable_from is not None else "planned"
+        if status == "planned" and vs.has_events:
+            status = "done"
+        return VehicleLive(vehicle_id, status, vs.position, 0, (), None)
     todo = [x for x in route.visits if not vs.done(x.request_id, x.kind)]
     done_stops = [
         StopEta(
@@ -495,7 +500,8 @@ def vehicle_live(
         t0 = max(t0, todo[0].start_s + vs.delay_s - problem.travel_s(loc0, todo[0].location_id))
     etas, breaks = _propagate(problem, route, todo, loc0, t0)
     res = _residual(problem, route, vehicle, vs, todo, loc0, t0, etas, breaks)
-    timed = {(x.request_id, x.kind): x.start_s for x in res[1].routes[0].visits} if res else {}
+    rest = res[1].routes[0] if res is not None and res[1].routes else None
+    timed = {(x.request_id, x.kind): x.start_s for x in rest.visits} if rest else {}
     stops = list(done_stops)
     for x, eta in zip(todo, etas, strict=True):
         e = timed.get((x.request_id, x.kind), eta)
@@ -512,14 +518,14 @@ def vehicle_live(
                 late_s=_late(problem, r, x.kind, e),
             )
         )
-    timed_breaks = [b.start_s for b in res[1].routes[0].breaks] if res else [s for s, _ in breaks]
+    timed_breaks = [b.start_s for b in rest.breaks] if rest else [s for s, _ in breaks]
     for planned_b, b_start in zip(
         sorted(b.start_s for b in route.breaks if b.start_s >= t0), timed_breaks, strict=False
     ):
         stops.append(StopEta("break", None, None, planned_b, b_start, False))
     end_eta = (
-        res[1].routes[0].end_s
-        if res
+        rest.end_s
+        if rest
         else etas[-1]
         + problem.travel_s(todo[-1].location_id, vehicle.end)
         + sum(d for _, d in breaks)
@@ -597,6 +603,14 @@ def _residual(
     eta = {(x.request_id, x.kind): e for x, e in zip(todo, etas, strict=True)}
     reqs: dict[str, Request] = {}
     on_board = vs.on_board
+    # a passenger on board standing at its own drop-off alights there and then: not a trip of
+    # the residual (a trip cannot start where it ends)
+    todo = [
+        x
+        for x in todo
+        if not (x.request_id in on_board and problem.request(x.request_id).dropoff == loc0)
+    ]
+    etas = [eta[(x.request_id, x.kind)] for x in todo]
     ids = list(dict.fromkeys(x.request_id for x in todo))
     for rid in ids:
         r = problem.request(rid)
@@ -657,6 +671,8 @@ def _residual(
     except Exception:  # an inconsistent residual (cannot happen with consistent windows)
         return None
     aboard = [rid for rid in ids if rid in on_board]
+    if not todo:
+        return sub, Plan(routes=())
     stops = [(sub.request(rid), "pickup") for rid in aboard]
     stops += [(sub.request(x.request_id), x.kind) for x in todo]
     hint = [t0, *([t0] * len(aboard)), *etas, last + 3600]
@@ -686,6 +702,44 @@ def _single(problem: Problem, plan: Plan, vehicle_id: str) -> tuple[Problem, Pla
     except Exception:
         return None
     return sub, Plan(routes=(route,))
+
+
+def settle(
+    problem: Problem, plan: Plan, state: FleetState, vehicle_id: str, now_s: int
+) -> tuple[Problem, Plan, list[str]]:
+    """The day with the requests taken off ``vehicle_id`` that its live plan can no longer hold
+    (e.g. a companion aboard leaves no seat for a later pickup, a stop it cannot time): those
+    not yet picked up, the last pickup first, until the rest passes the checker. The caller
+    hands each one on to another vehicle, or refuses it (with a record and a notification)."""
+    vs = state.of(vehicle_id)
+    removed: list[str] = []
+    while True:
+        lv = vehicle_live(problem, plan, state, vehicle_id, now_s)
+        route = plan.route(vehicle_id)
+        todo = (
+            [] if route is None else [x for x in route.visits if not vs.done(x.request_id, x.kind)]
+        )
+        report = lv.check()
+        if lv.status == "unavailable" or not todo or (report is not None and report.ok):
+            return problem, plan, removed
+        assert route is not None
+        waiting = [
+            x.request_id
+            for x in reversed(route.visits)
+            if x.kind == "pickup" and not vs.done(x.request_id, "pickup")
+        ]
+        if not waiting:
+            return problem, plan, removed  # only passengers on board: nothing to hand on
+        rid = waiting[0]
+        problem = problem.with_requests(
+            [
+                q if q.return_of != rid else replace(q, return_of=None)
+                for q in problem.requests
+                if q.id != rid
+            ]
+        )
+        plan = remove_from_plan(problem, plan, rid, None, retime=False)
+        removed.append(rid)
 
 
 def fleet_live(
@@ -719,5 +773,6 @@ __all__ = [
     "current_place",
     "fleet_live",
     "nearest_location",
+    "settle",
     "vehicle_live",
 ]
