@@ -334,6 +334,35 @@ def test_events_wait_in_the_outbox_while_the_server_is_away(site: Site, browser:
     assert not errors
 
 
+def test_an_event_whose_answer_was_lost_is_sent_again_and_stored_once(
+    site: Site, browser: Any
+) -> None:
+    errors: list[str] = []
+    page = driver_page(browser, site, "tpmr-1", "08:50", errors, gps=False)
+    page.wait_for_selector("#current .kind-dropoff:has-text('M. Durand')")
+    lost: list[int] = []
+
+    def deliver_then_drop(route: Any) -> None:
+        if lost:  # the second try goes through untouched
+            route.continue_()
+            return
+        lost.append(route.fetch().status)  # the server stores the event...
+        route.abort("connectionreset")  # ...and its answer never reaches the phone
+
+    page.route("**/vehicles/tpmr-1/events", deliver_then_drop)
+    page.click("#ev-dropped_off")
+    page.wait_for_selector("#pending:has-text('Tout est envoyé')", timeout=30000)
+    assert lost == [201]
+    dropped = [
+        e
+        for e in events_of(site, "tpmr-1")
+        if e["type"] == "dropped_off" and e.get("request_id") == "r2"
+    ]
+    assert len(dropped) == 1, dropped
+    page.context.close()
+    assert not errors
+
+
 def test_a_no_show_and_a_delay_reach_the_console(site: Site, browser: Any) -> None:
     errors: list[str] = []
     page = driver_page(browser, site, "bus-1", "08:40", errors, gps=False)
