@@ -449,7 +449,9 @@ function start(me) {
   });
   loadDays();
   if (state.polling) clearInterval(state.polling);
-  state.polling = setInterval(poll, POLL_MS);
+  // a tab in the background reads nothing (each live read of names is in the access log)
+  state.polling = setInterval(() => document.hidden || poll(), POLL_MS);
+  document.addEventListener("visibilitychange", () => document.hidden || poll());
 }
 
 DP.login(start);

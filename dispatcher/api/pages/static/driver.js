@@ -409,7 +409,8 @@ function start(me) {
   loadNames();
   flush();
   watchPosition();
-  setInterval(refresh, REFRESH_MS);
+  setInterval(() => document.hidden || refresh(), REFRESH_MS);
+  document.addEventListener("visibilitychange", () => document.hidden || refresh());
   setInterval(flush, 3000);
   window.addEventListener("online", flush);
 }
