@@ -415,3 +415,28 @@ def test_console_moves_a_request_or_says_why_not(site: Site, browser: Any) -> No
     shot(page, "console-move")
     page.close()
     assert not errors
+
+
+def test_a_breakdown_hands_the_vehicles_stops_on(site: Site, browser: Any) -> None:
+    errors: list[str] = []
+    page = driver_page(browser, site, "tpmr-1", "09:30", errors, gps=False)
+    ops = console(browser, site, errors)
+    page.click("#ev-unavailable")
+    assert not outbox_length(page)  # one tap is not enough
+    page.click("#ev-unavailable-confirm")
+    page.wait_for_selector("#pending:has-text('Tout est envoyé')", timeout=60000)
+    page.wait_for_selector("#current:has-text('Panne signalée')", timeout=20000)
+    assert not page.inner_text("#rejected").strip()
+    shot(page, "driver-breakdown")
+    ops.wait_for_selector("#alerts li.alert-unavailable:has-text('tpmr-1')", timeout=30000)
+    ops.wait_for_selector("#vehicles li:has-text('tpmr-1 indisponible')")
+    shot(ops, "console-breakdown")
+    page.context.close()
+    ops.close()
+    assert not errors
+
+
+def outbox_length(page: Any) -> int:
+    return int(
+        page.evaluate("JSON.parse(localStorage.getItem('dispatcher.outbox.v1') || '[]').length")
+    )

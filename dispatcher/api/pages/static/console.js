@@ -289,6 +289,17 @@ function nextStop(v) {
   );
 }
 
+// The move form offers another vehicle than the one the chosen request is on.
+function offerOther() {
+  const rid = document.getElementById("move-request").value;
+  const b = state.bookings.find((x) => x.id === rid);
+  const on = (liveOf(rid) || {}).vehicle_id || (b && b.promise && b.promise.vehicle_id);
+  const select = document.getElementById("move-vehicle");
+  if (select.value !== on) return;
+  const other = [...select.options].find((o) => o.value !== on);
+  if (other) select.value = other.value;
+}
+
 function renderVehicles() {
   const vehicles = (state.live && state.live.vehicles) || [];
   const ids = vehicles.length
@@ -319,6 +330,7 @@ function renderVehicles() {
   req.replaceChildren(
     ...movable.map((b) => h("option", { value: b.id, selected: b.id === was }, `${b.id} ${b.request.name || ""}`)),
   );
+  offerOther();
 }
 
 function renderNotifications() {
@@ -436,13 +448,7 @@ function start(me) {
   document.getElementById("day").onchange = (e) => selectDay(e.target.value);
   document.getElementById("book-form").onsubmit = book;
   document.getElementById("move-form").onsubmit = move;
-  document.getElementById("move-request").onchange = (e) => {
-    // offer another vehicle than the one the request is on
-    const b = state.bookings.find((x) => x.id === e.target.value);
-    const on = (liveOf(e.target.value) || {}).vehicle_id || (b && b.promise && b.promise.vehicle_id);
-    const other = [...document.getElementById("move-vehicle").options].find((o) => o.value !== on);
-    if (other) document.getElementById("move-vehicle").value = other.value;
-  };
+  document.getElementById("move-request").onchange = offerOther;
   DP.onLang(() => {
     render();
     drawRoutes();

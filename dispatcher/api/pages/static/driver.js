@@ -38,11 +38,11 @@ function saveOutbox(items) {
   renderPending();
 }
 
-function enqueue(type, fields) {
+function enqueue(type, fields, stop) {
   const body = { event_id: DP.newId("ev-"), type, time: DP.isoNow(), ...fields };
   let items = outbox();
   if (type === "position") items = items.filter((e) => e.body.type !== "position");
-  items.push({ day: state.day, vehicle: state.vehicle, body });
+  items.push({ day: state.day, vehicle: state.vehicle, body, stop: stop ? stopKey(stop) : null });
   saveOutbox(items);
   render();
   flush();
@@ -70,6 +70,9 @@ async function flush() {
       if (r.status >= 500 || r.status === 408 || r.status === 429 || r.status === 401) break;
       saveOutbox(outbox().filter((e) => e.body.event_id !== item.body.event_id));
       if (r.status >= 400) {
+        // refused: the stop is shown as the server has it, with the reason
+        state.arrived.delete(item.stop);
+        state.departed.delete(item.stop);
         state.rejected.unshift({ body: item.body, message: DP.errorText(r.data) });
         state.rejected = state.rejected.slice(0, 5);
       }
@@ -272,7 +275,7 @@ function currentActions(stop) {
     acts.push(
       bigButton(t("ev.arrived"), "go", () => {
         state.arrived.add(stopKey(stop));
-        enqueue("arrived", base);
+        enqueue("arrived", base, stop);
       }, "ev-arrived"),
     );
   else acts.push(h("div", { class: "arrived-note" }, t("driver.arrived_note")));
@@ -296,7 +299,7 @@ function currentActions(stop) {
   acts.push(
     bigButton(t("ev.departed"), "plain", () => {
       state.departed.add(stopKey(stop));
-      enqueue("departed", base);
+      enqueue("departed", base, stop);
     }, "ev-departed"),
   );
   return h("div", { class: "actions" }, acts);
@@ -354,13 +357,16 @@ function render() {
         : null,
     ].filter(Boolean),
   );
-  const stops = stopsToCome();
+  const broken = v && v.status === "unavailable";
+  const stops = broken ? [] : stopsToCome();
   const current = document.getElementById("current");
   if (!v) current.replaceChildren(h("p", { class: "muted" }, t("driver.loading")));
+  else if (broken)
+    current.replaceChildren(h("p", { class: "done-all" }, t("driver.unavailable")));
   else if (!stops.length) current.replaceChildren(h("p", { class: "done-all" }, t("driver.no_more")));
   else current.replaceChildren(stopLine(stops[0], true), currentActions(stops[0]));
-  document.getElementById("vehicle-actions").replaceChildren(...(v ? vehicleActions() : []));
-  document.getElementById("vehicle-title").hidden = !v;
+  document.getElementById("vehicle-actions").replaceChildren(...(v && !broken ? vehicleActions() : []));
+  document.getElementById("vehicle-title").hidden = !v || broken;
   document
     .getElementById("stops")
     .replaceChildren(...stops.slice(1).map((s) => h("li", {}, stopLine(s, false))));
