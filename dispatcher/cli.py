@@ -507,6 +507,60 @@ def check_cmd(
     raise typer.Exit(1)
 
 
+@app.command("simulate")
+@handle_errors
+def simulate_cmd(
+    day_or_plan: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A plan JSON (its problem beside it, as `dispatcher plan` writes them: "
+            "PLAN.problem.json), or a folder holding plan.json and plan.problem.json."
+        ),
+    ] = None,
+    problem: Annotated[Path | None, typer.Option(help="Problem JSON (with --plan).")] = None,
+    plan: Annotated[Path | None, typer.Option(help="Plan JSON (with --problem).")] = None,
+    seeds: Annotated[str, typer.Option(help="Seeds, comma separated (one run each).")] = "0",
+    noise: Annotated[
+        float, typer.Option(help="Log-standard deviation of the lognormal factor per leg.")
+    ] = 0.10,
+    no_show: Annotated[float, typer.Option(help="Probability that a rider is not there.")] = 0.05,
+    breakdowns: Annotated[int, typer.Option(help="Vehicles that break down in the day.")] = 0,
+    replan: Annotated[
+        str, typer.Option(help="Re-planning after events: yes, no, or both (side by side).")
+    ] = "both",
+) -> None:
+    """Replay a planned day event by event (stochastic travel times, no-shows, breakdowns),
+    through the service's event handling, and measure what the riders live: promises kept,
+    lateness, refusals after a promise, extra kilometres. Seeded and reproducible."""
+    from dispatcher.errors import InputError
+    from dispatcher.io.files import load_plan, load_problem
+    from dispatcher.simulate import SimParams, print_table, simulate
+
+    if problem is not None and plan is not None:
+        problem_path, plan_path = problem, plan
+    elif day_or_plan is not None:
+        plan_path = day_or_plan / "plan.json" if day_or_plan.is_dir() else day_or_plan
+        problem_path = plan_path.with_name(plan_path.stem + ".problem.json")
+    else:
+        raise InputError("give a plan (or a day folder), or --problem and --plan", "arguments")
+    if replan not in ("yes", "no", "both"):
+        raise InputError(f"--replan is yes, no or both, got {replan!r}", "--replan")
+    try:
+        runs = [int(x) for x in seeds.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"seeds are integers, got {seeds!r}", "--seeds") from None
+    p = load_problem(problem_path)
+    q = load_plan(plan_path, p)
+    modes = {"yes": [True], "no": [False], "both": [False, True]}[replan]
+    rows = []
+    for seed in runs:
+        for mode in modes:
+            with step(f"Simulating seed {seed}, re-planning {'on' if mode else 'off'}"):
+                sp = SimParams(seed, noise, no_show, breakdowns, mode)
+                rows.append(simulate(p, q, sp).row())
+    console.print(print_table(rows), highlight=False, soft_wrap=True)
+
+
 @app.command("demo")
 @handle_errors
 def demo(

@@ -306,7 +306,13 @@ class Aftermath:
 
     def hand_on(self, r: Request, exclude: set[str], cause: str, why_fr: str) -> bool:
         """``r`` (out of the plan) to another vehicle: within its promise, else within
-        ``WIDEN_S`` more (the rider told of the new time), else refused."""
+        ``WIDEN_S`` more (the rider told of the new time), else refused (and refused at once
+        when the service does not re-plan after events)."""
+        if not self.ops.ctx.settings.replan_after_events:
+            self.refuse(
+                r.id, cause, f"{why_fr} ; votre trajet est annulé.", f"{why_fr} (in French)."
+            )
+            return False
         if self.insert(r, exclude) is not None:
             self.repromise(r.id)
             return True
@@ -351,7 +357,8 @@ class Aftermath:
         )
         self.remove(rid)
         self.state.relays[relay_id] = rid
-        if self.insert(relay, {vid}) is not None:
+        replan = self.ops.ctx.settings.replan_after_events
+        if replan and self.insert(relay, {vid}) is not None:
             got = promise_in(self.problem, self.plan, relay_id)
             assert got is not None
             self.notify(
@@ -381,6 +388,8 @@ class Aftermath:
             rid = st.request_id
             if st.done or st.late_s <= 0 or rid is None or st.kind != "pickup":
                 continue
+            if not self.ops.ctx.settings.replan_after_events:
+                break
             if rid in vs.boarded:
                 continue
             r = self.problem.request(rid)
@@ -505,6 +514,10 @@ class Operations:
                 f"{day.isoformat()} has no plan yet: events follow a planned day", "day"
             )
         return plan, problem
+
+    def current(self, day: date) -> tuple[Plan, Problem, FleetState]:
+        """The day's stored live plan and problem, and what its events established."""
+        return self._read(day)
 
     def _read(self, day: date) -> tuple[Plan, Problem, FleetState]:
         got = self.ctx.store.get_plan_versioned(day)

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         description="A no-show cancels the rider's return trip of the day; false (default): the "
         "return is kept and the operator is asked (an alert of the live day).",
     )
+    replan_after_events: bool = Field(
+        default=True,
+        description="Hand on what a late or broken vehicle can no longer serve to the other "
+        "vehicles (re-insertion); false: only report it (alerts, notifications, refusals).",
+    )
     event_reaction_s: int = Field(
         default=300,
         ge=0,

@@ -1,0 +1,330 @@
+"""The day simulator: a planned day replayed event by event, as the vehicles would live it, with
+the events sent through the same service code path as the API (``Service.operations.post``), and
+what the riders live measured.
+
+* Travel times: each leg driven takes the matrix time times a lognormal factor of median 1 and
+  log-standard deviation ``noise`` (default 0.10: about two legs in three within ±10 %; the mean
+  factor is exp(noise²/2), 1.005 at 0.10). Drawn per leg, seeded.
+* A driver waits for the start of a pickup's window, boards the party (a no-show with
+  probability ``no_show``, default 5 %), drops it off on arrival; when it is more than 5
+  minutes behind its plan on leaving a stop, it declares the delay (a ``delayed`` event).
+* Breakdowns (``breakdowns``, default 0): vehicles chosen at random become unavailable at a
+  random time of their route.
+* Each vehicle follows its route as the stored live plan says it at that moment: a re-planning
+  after an event (a request handed to another vehicle, a relay) is driven as it is decided.
+
+Measured (what the riders live): the share of promises kept (picked up within the promised
+window and dropped off by the promised latest arrival; no-shows left out, refusals after a promise
+count as broken), the lateness beyond the promise (p50, p90, max, minutes, over the riders
+carried), the refusals after a promise, and the kilometres driven beyond the plan's.
+
+The day is held in a throw-away SQLite database of its own; the clock is the simulation's.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dispatcher.io.plan import plan_to_dict
+from dispatcher.io.problem import problem_to_dict
+from dispatcher.io.times import format_time
+from dispatcher.model import Plan, Problem
+from dispatcher.service.app import Service
+from dispatcher.service.context import Context
+from dispatcher.service.promises import promise_in
+from dispatcher.service.settings import Settings
+from dispatcher.store import KeyInfo
+from dispatcher.store.models import RequestRow
+
+DEFAULT_DAY = date(2026, 12, 3)
+OPERATOR = KeyInfo(0, "operator", "simulator", "")
+DELAY_DECLARED_S = 300
+
+
+@dataclass(frozen=True)
+class SimParams:
+    seed: int = 0
+    noise: float = 0.10
+    no_show: float = 0.05
+    breakdowns: int = 0
+    replan: bool = True
+
+
+@dataclass(frozen=True)
+class SimResult:
+    params: SimParams
+    promised: int
+    kept: int
+    no_shows: int
+    refused_after_promise: int
+    lateness_min: tuple[float, ...]  # per rider carried
+    planned_km: float
+    driven_km: float
+    events: int
+    event_ms: tuple[float, ...]
+
+    @property
+    def kept_share(self) -> float:
+        counted = self.promised - self.no_shows
+        return self.kept / counted if counted else 1.0
+
+    def row(self) -> dict[str, Any]:
+        late = sorted(self.lateness_min)
+        return {
+            "seed": self.params.seed,
+            "re-planning": "yes" if self.params.replan else "no",
+            "promises": self.promised,
+            "kept %": round(100 * self.kept_share, 1),
+            "late p50": round(_pct(late, 50), 1),
+            "late p90": round(_pct(late, 90), 1),
+            "late max": round(late[-1] if late else 0.0, 1),
+            "no-shows": self.no_shows,
+            "refused after promise": self.refused_after_promise,
+            "extra km": round(self.driven_km - self.planned_km, 1),
+            "events": self.events,
+        }
+
+
+def _pct(xs: Sequence[float], q: float) -> float:
+    if not xs:
+        return 0.0
+    k = max(0, min(len(xs) - 1, math.ceil(q / 100 * len(xs)) - 1))
+    return float(sorted(xs)[k])
+
+
+class SimClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def _seed_day(svc: Service, day: date, problem: Problem, plan: Plan) -> None:
+    """The planned day stored as a real-time day: its requests accepted with their promises."""
+    store = svc.ctx.store
+    store.put_day(day, "open")
+    with store.lock_day(day) as (s, row):
+        for r in problem.requests:
+            got = promise_in(problem, plan, r.id)
+            s.add(
+                RequestRow(
+                    day=day,
+                    request_id=r.id,
+                    source="batch",
+                    status="accepted" if got is not None else "refused",
+                    data={"id": r.id, "phone": r.phone} if r.phone else {"id": r.id},
+                    promise=None if got is None else got.to_dict(),
+                )
+            )
+        row.plan_json = plan_to_dict(plan, problem)
+        row.problem_json = problem_to_dict(problem)
+        row.version += 1
+
+
+def simulate(
+    problem: Problem, plan: Plan, params: SimParams, workdir: Path | None = None
+) -> SimResult:
+    """Replay ``plan`` of ``problem`` event by event (see the module doc)."""
+    day = problem.day or DEFAULT_DAY
+    if problem.day is None:
+        problem = replace(problem, day=day)
+    tz = ZoneInfo(problem.timezone)
+    rng = random.Random(params.seed)
+    midnight = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+    clock = SimClock(midnight)
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        settings = Settings(
+            database_url=f"sqlite:///{Path(tmp) / 'sim.db'}",
+            solver_processes=False,
+            timezone=problem.timezone,
+            replan_after_events=params.replan,
+        )
+        svc = Service(Context(settings, clock=clock))
+        try:
+            return _run(svc, day, problem, plan, params, rng, clock, midnight)
+        finally:
+            svc.close()
+
+
+def _run(
+    svc: Service,
+    day: date,
+    problem: Problem,
+    plan: Plan,
+    params: SimParams,
+    rng: random.Random,
+    clock: SimClock,
+    midnight: datetime,
+) -> SimResult:
+    import time
+
+    _seed_day(svc, day, problem, plan)
+    promised = {r.id for r in problem.requests if promise_in(problem, plan, r.id) is not None}
+    windows = {r.id: (problem.pickup_tw(r), problem.dropoff_tw(r)) for r in problem.requests}
+    planned_km = sum(rt.distance_m for rt in plan.routes) / 1000
+    tz = problem.timezone
+    n = [0]
+    times: list[float] = []
+
+    def post(vid: str, t: int, typ: str, **kw: Any) -> bool:
+        clock.at = midnight + timedelta(seconds=t)
+        n[0] += 1
+        body = {"event_id": f"sim-{n[0]}", "type": typ, "time": format_time(t, day, tz), **kw}
+        t0 = time.perf_counter()
+        try:
+            svc.operations.post(day, vid, body, OPERATOR)
+        except Exception:  # a refused event (e.g. the vehicle broke down meanwhile)
+            return False
+        finally:
+            times.append((time.perf_counter() - t0) * 1000)
+        return True
+
+    # vehicles: (next free time, vehicle id); where each stands
+    where: dict[str, str] = {}
+    heap: list[tuple[int, int, str]] = []
+    for k, rt in enumerate(plan.routes):
+        if rt.visits:
+            where[rt.vehicle_id] = problem.vehicle(rt.vehicle_id).start
+            heapq.heappush(heap, (rt.start_s, k, rt.vehicle_id))
+    used = [rt for rt in plan.routes if rt.visits]
+    broken: dict[str, int] = {}
+    for rt in rng.sample(used, min(params.breakdowns, len(used))):
+        broken[rt.vehicle_id] = rng.randint(rt.start_s, max(rt.start_s, rt.end_s - 1800))
+    driven_m = 0
+    picked: dict[str, int] = {}
+    dropped: dict[str, int] = {}
+    no_shows: set[str] = set()
+    while heap:
+        t, k, vid = heapq.heappop(heap)
+        live_plan, live_problem, state = svc.operations.current(day)
+        vs = state.of(vid)
+        if vs.unavailable_from is not None:
+            continue
+        route = live_plan.route(vid)
+        todo = (
+            [] if route is None else [x for x in route.visits if not vs.done(x.request_id, x.kind)]
+        )
+        if not todo:
+            if heap:  # idle: it may be handed a trip by a re-planning later
+                heapq.heappush(heap, (max(t + 600, heap[0][0]), k, vid))
+            continue
+        x = todo[0]
+        leg = live_problem.travel_s(where[vid], x.location_id)
+        arrive = t + int(round(leg * math.exp(rng.gauss(0.0, params.noise)))) if leg else t
+        if vid in broken and arrive >= broken[vid]:
+            post(vid, broken.pop(vid), "unavailable")
+            continue
+        driven_m += live_problem.travel_m(where[vid], x.location_id)
+        where[vid] = x.location_id
+        r = live_problem.request(x.request_id)
+        if x.kind == "pickup":
+            start = max(arrive, live_problem.pickup_tw(r).start_s)
+            if rng.random() < params.no_show and not x.request_id.endswith("~relais"):
+                post(vid, start, "no_show", request_id=x.request_id)
+                no_shows.add(x.request_id)
+                done_at = start
+            else:
+                post(
+                    vid,
+                    start,
+                    "boarded",
+                    request_id=x.request_id,
+                    passengers=r.seats + r.wheelchairs,
+                )
+                picked.setdefault(state.relays.get(x.request_id, x.request_id), start)
+                done_at = start + live_problem.boarding_s(r)
+        else:
+            start = arrive
+            post(vid, start, "dropped_off", request_id=x.request_id)
+            dropped[state.relays.get(x.request_id, x.request_id)] = start
+            done_at = start + live_problem.alighting_s(r)
+        # more than 5 minutes behind the plan for the next stop: the driver says so
+        nxt = todo[1] if len(todo) > 1 else None
+        if nxt is not None:
+            ahead = done_at + live_problem.travel_s(x.location_id, nxt.location_id)
+            behind = ahead - nxt.start_s
+            if behind > DELAY_DECLARED_S and behind - vs.delay_s > DELAY_DECLARED_S:
+                post(vid, done_at, "delayed", delay_min=round(behind / 60, 1))
+        heapq.heappush(heap, (done_at, k, vid))
+    return _measure(
+        svc,
+        day,
+        params,
+        promised,
+        windows,
+        picked,
+        dropped,
+        no_shows,
+        planned_km,
+        driven_m,
+        n[0],
+        times,
+    )
+
+
+def _measure(
+    svc: Service,
+    day: date,
+    params: SimParams,
+    promised: set[str],
+    windows: dict[str, Any],
+    picked: dict[str, int],
+    dropped: dict[str, int],
+    no_shows: set[str],
+    planned_km: float,
+    driven_m: int,
+    events: int,
+    times: list[float],
+) -> SimResult:
+    """What the riders lived, from the simulated times and the stored requests."""
+    rows = {r["id"]: r for r in svc.ctx.store.list_requests(day)}
+    refused = sum(
+        1
+        for rid in promised
+        if rows[rid]["status"] == "refused"
+        and ((rows[rid].get("refusal") or {}).get("details") or {}).get("after_promise")
+    )
+    kept = 0
+    lateness: list[float] = []
+    for rid in promised:
+        if rid in no_shows or rid not in picked or rid not in dropped:
+            continue
+        ptw, dtw = windows[rid]
+        late = max(0, picked[rid] - ptw.end_s, dropped[rid] - dtw.end_s)
+        lateness.append(late / 60)
+        kept += late == 0
+    return SimResult(
+        params=params,
+        promised=len(promised),
+        kept=kept,
+        no_shows=len(no_shows & promised),
+        refused_after_promise=refused,
+        lateness_min=tuple(lateness),
+        planned_km=planned_km,
+        driven_km=driven_m / 1000,
+        events=events,
+        event_ms=tuple(times),
+    )
+
+
+def print_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The rows as a Markdown table (also what the command prints)."""
+    if not rows:
+        return ""
+    head = list(rows[0])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(r[h]) for h in head) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+__all__ = ["SimParams", "SimResult", "print_table", "simulate"]
