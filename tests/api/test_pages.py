@@ -207,6 +207,7 @@ def test_console_logs_in_and_shows_the_day(site: Site, browser: Any) -> None:
     assert "Bookings" in page.inner_text("#app") and "Alerts" in page.inner_text("#app")
     assert "No vehicle can reach" in page.inner_text("#refusals")
     assert "promised" in page.inner_text("#bookings-body")
+    shot(page, "console-en")
     page.click("#lang")  # back to French for the next tests (kept in localStorage)
     page.close()
     assert not errors
@@ -298,6 +299,7 @@ def test_driver_sends_events_and_the_console_follows(site: Site, browser: Any) -
     assert "M. Durand" not in page.inner_text("#app")  # another vehicle's rider
     page.click("#lang")
     assert page.inner_text("#ev-dropped_off") == "Dropped off"
+    shot(page, "driver-en")
     page.click("#lang")
     # the console shows r1 on board and bus-1 where the page's geolocation put it
     ops.wait_for_selector("#bookings-body tr[data-request=r1]:has-text('à bord')", timeout=20000)
