@@ -19,7 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatcher import __version__
-from dispatcher.api import errors
+from dispatcher.api import errors, pages
 from dispatcher.api.routes import bookings, days, events, fleet, mobility, privacy, system
 from dispatcher.api.schemas import RequestBatchIn
 from dispatcher.service.app import Service
@@ -170,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (system, days, bookings, fleet, mobility, privacy, events)
     for r in routers:
         app.include_router(r.router)
+    pages.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     def openapi() -> dict[str, Any]:

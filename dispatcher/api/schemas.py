@@ -525,6 +525,8 @@ class WhoAmIOut(BaseModel):
     role: str
     name: str
     prefix: str
+    vehicle_id: str | None = Field(default=None, description="A driver key: its vehicle")
+    day: date | None = Field(default=None, description="A driver key: its service day")
 
 
 PLAN_EXAMPLE: dict[str, Any] = {

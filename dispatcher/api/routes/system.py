@@ -45,8 +45,15 @@ def version(service: ServiceDep) -> VersionOut:
     "/v1/me",
     response_model=WhoAmIOut,
     responses=AUTH_ERRORS,
-    summary="The calling key's role",
+    summary="The calling key's role (and a driver key's vehicle and day)",
     openapi_extra=personal(NO_PERSONAL_DATA),
 )
 def me(key: AnyKey) -> WhoAmIOut:
-    return WhoAmIOut(id=key.id, role=key.role, name=key.name, prefix=key.prefix)
+    return WhoAmIOut(
+        id=key.id,
+        role=key.role,
+        name=key.name,
+        prefix=key.prefix,
+        vehicle_id=key.vehicle_id,
+        day=key.day,
+    )
