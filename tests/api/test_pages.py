@@ -240,7 +240,8 @@ def test_console_books_a_trip_and_shows_a_refusal(site: Site, browser: Any) -> N
     page.click("#book-submit")
     page.wait_for_selector("#book-result.error")
     assert "Refusé" in page.inner_text("#book-result")
-    assert "heures de service" in page.inner_text("#book-result")  # the refusal's reason
+    # the refusal's reason, with the day's service hours (a rule of the service configuration)
+    assert "de 06:00 à 20:00" in page.inner_text("#book-result")
     page.close()
     assert not errors
 
