@@ -264,7 +264,9 @@ def _solver_budget(problem: Any, limit_s: float, geojson: bool) -> Any:
     return replace(problem.params, time_limit_s=max(0.05, left))
 
 
-def _pseudonymised(problem: Any, plan: Any, network: Any, territory: Any) -> tuple[Any, Any, Any]:
+def _pseudonymised(
+    problem: Any, plan: Any, network: Any, territory: Any, fares: Any = None
+) -> tuple[Any, Any, Any]:
     """(problem, plan, GeoJSON) as a planner reads them (docs/privacy.md): no name or phone
     number, ids by pseudonyms under a random key of this run only, places made their commune."""
     from dispatcher.io.geojson import plan_to_geojson
@@ -285,7 +287,7 @@ def _pseudonymised(problem: Any, plan: Any, network: Any, territory: Any) -> tup
     lens = lens_for(Viewer("planner"), Pseudonyms.fresh(), Communes(territory), day, kinds=kinds)
     lens.know(r.id for r in problem.requests)
     problem_d = redact(View.PROBLEM, problem_to_dict(problem), lens)
-    plan_d = redact(View.PLAN, plan_to_dict(plan, problem), lens)
+    plan_d = redact(View.PLAN, plan_to_dict(plan, problem, fares=fares), lens)
     drawn = plan_to_geojson(plan, lens.coarse_problem(problem), network)
     return problem_d, plan_d, redact(View.GEOJSON, drawn, lens)
 
@@ -298,6 +300,8 @@ def _solve_and_report(
     offers: Any = (),
     volunteers: Any = (),
     pseudonymise_on: Any = None,
+    territory: Any = None,
+    fares_file: Path | None = None,
 ) -> Any:
     from dispatcher.io.files import write_json
     from dispatcher.io.geojson import plan_to_geojson
@@ -322,13 +326,16 @@ def _solve_and_report(
             plan = default_solver(params).solve(problem)
     with step("Checking the plan independently"):
         report = check_plan(problem, plan)
+    fares = _fares_of(problem, plan, territory, fares_file)
     _print_kpis(plan)
+    _print_fare_kpis(fares["kpis"])
     _print_rejections(problem, plan)
     if pseudonymise_on is not None:
         with step("Pseudonymising (names and phones out, ids pseudonymised, places communes)"):
-            problem_d, plan_d, geo = _pseudonymised(problem, plan, network, pseudonymise_on)
+            problem_d, plan_d, geo = _pseudonymised(problem, plan, network, pseudonymise_on, fares)
     else:
-        problem_d, plan_d, geo = problem_to_dict(problem), plan_to_dict(plan, problem), None
+        problem_d, plan_d = problem_to_dict(problem), plan_to_dict(plan, problem, fares=fares)
+        geo = None
     if out:
         write_json(out, plan_d)
         problem_path = out.with_name(out.stem + ".problem.json")
@@ -402,6 +409,36 @@ def _print_kpis(plan: Any) -> None:
     console.print(t)
 
 
+def _fares_of(problem: Any, plan: Any, territory: Any, fares_file: Path | None) -> Any:
+    """The plan's ``fares`` section under the rules of ``fares_file`` (else the default)."""
+    from dispatcher.fares import load_fare_rules
+    from dispatcher.fares.plan import fares_section
+    from dispatcher.fares.zones import territory_zones
+
+    rules = load_fare_rules(fares_file)
+    zone_of = territory_zones(territory) if territory is not None else None
+    return fares_section(rules, problem, plan, zone_of)
+
+
+def _print_fare_kpis(k: Any) -> None:
+    from dispatcher.fares import euros
+
+    t = Table(title="Fares")
+    t.add_column("indicator")
+    t.add_column("value", justify="right")
+    rows = [
+        ("trips priced (operator's vehicles)", f"{k['trips']}"),
+        ("revenue", euros(k["revenue_cents"])),
+        ("subsidy (cost - revenue)", euros(k["subsidy_cents"])),
+        ("subsidy per passenger", euros(k["subsidy_per_passenger_cents"])),
+        ("carpool trips", f"{k['carpool_trips']}"),
+        ("carpool drivers receive (contributions + incentives)", euros(k["carpool_drivers_cents"])),
+    ]
+    for a, b in rows:
+        t.add_row(a, b)
+    console.print(t)
+
+
 def _print_rejections(problem: Any, plan: Any) -> None:
     if not plan.rejections:
         return
@@ -449,6 +486,14 @@ def plan_cmd(
         Path | None,
         typer.Option(help="Volunteer drivers, CSV or JSON: planned together with the fleet."),
     ] = None,
+    fares: Annotated[
+        Path | None,
+        typer.Option(
+            help="Fare rules, TOML (docs/fares.md); default: the embedded Pays du Coquelicot "
+            "rules, or $DISPATCHER_FARES.",
+            envvar="DISPATCHER_FARES",
+        ),
+    ] = None,
     pseudonymise: Annotated[
         bool,
         typer.Option(
@@ -483,7 +528,17 @@ def plan_cmd(
             params=_params(params_file, time_limit, seed),
             name=str(requests),
         )
-    _solve_and_report(problem, out, geojson, net, offers, vols, terr if pseudonymise else None)
+    _solve_and_report(
+        problem,
+        out,
+        geojson,
+        net,
+        offers,
+        vols,
+        terr if pseudonymise else None,
+        territory=terr,
+        fares_file=fares,
+    )
 
 
 @app.command("check")
@@ -560,7 +615,9 @@ def demo(
             name="demo",
         )
     out.mkdir(parents=True, exist_ok=True)
-    _solve_and_report(problem, out / "plan.json", out / "routes.geojson", net, offers=offers)
+    _solve_and_report(
+        problem, out / "plan.json", out / "routes.geojson", net, offers=offers, territory=terr
+    )
 
 
 def _register_sub_apps() -> None:

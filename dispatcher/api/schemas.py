@@ -108,6 +108,15 @@ class RequestIn(Strict):
     accepts_carpool: bool | None = Field(
         default=None, description="May ride with a carpool driver (default true)."
     )
+    rider_category: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None,
+        description="Fare category of the rider (docs/fares.md: full, reduced, solidarity, "
+        "child...; default full). A category granted on social criteria is personal data.",
+    )
+    fare_product: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None,
+        description="Fare product (single, on_board, card10, monthly...; default single).",
+    )
 
 
 class BookingIn(RequestIn):
@@ -317,6 +326,23 @@ class StopPromise(BaseModel):
     window: dict[str, str | int]
 
 
+class FareOut(BaseModel):
+    """The fare of a trip (docs/fares.md): what the rider pays, in cents and as shown."""
+
+    product: str
+    category: str
+    amount_cents: int
+    display: str = Field(description='The amount in French format, e.g. "2,50 €".')
+    unit_cents: int
+    passengers: int
+    companions: int = Field(description="Wheelchair users' companions riding free.")
+    zone: str
+    mode: str
+    incentive_cents: int | None = Field(
+        default=None, description="A carpool: the territory's incentive to the driver."
+    )
+
+
 class PromiseOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -343,6 +369,17 @@ class PromiseOut(BaseModel):
                             "end": "2030-01-07T10:00:00+01:00",
                         },
                     },
+                    "fare": {
+                        "product": "single",
+                        "category": "full",
+                        "amount_cents": 200,
+                        "display": "2,00 €",
+                        "unit_cents": 200,
+                        "passengers": 1,
+                        "companions": 0,
+                        "zone": "inside",
+                        "mode": "minibus",
+                    },
                 }
             ]
         }
@@ -353,6 +390,7 @@ class PromiseOut(BaseModel):
     vehicle_id: str
     pickup: StopPromise
     dropoff: StopPromise
+    fare: FareOut | None = None
     replayed: bool = False
 
 

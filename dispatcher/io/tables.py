@@ -28,6 +28,8 @@ REQUEST_CSV_COLUMNS = (
     "min_stay_min",
     "name",
     "phone",
+    "rider_category",
+    "fare_product",
 )
 FLEET_CSV_COLUMNS = (
     "id",
@@ -118,6 +120,8 @@ def requests_from_csv(path: str | Path) -> list[dict[str, Any]]:
             "phone",
             "arrive_by",
             "not_before",
+            "rider_category",
+            "fare_product",
         ):
             if row.get(k):
                 d[k] = row[k]

@@ -28,6 +28,13 @@ scenario_app = typer.Typer(
 ProblemFile = Annotated[Path, typer.Argument(help="Problem JSON (plan.problem.json).")]
 PlanFile = Annotated[Path, typer.Argument(help="Plan JSON.")]
 Lang = Annotated[str, typer.Option(help="fr | en")]
+FaresFile = Annotated[
+    Path | None,
+    typer.Option(
+        help="Fare rules, TOML (docs/fares.md); default: the embedded rules, or $DISPATCHER_FARES.",
+        envvar="DISPATCHER_FARES",
+    ),
+]
 
 
 def _load(problem: Path, plan: Path) -> tuple[Any, Any]:
@@ -61,14 +68,29 @@ def manifest_cmd(
         "out/manifests"
     ),
     lang: Lang = "fr",
+    fares: FaresFile = None,
 ) -> None:
-    """Driver manifests: every vehicle's stops in order, who boards and alights, as CSV and HTML."""
-    from dispatcher.reports.manifest import build_manifests, write_manifest_csv, write_manifest_html
+    """Driver manifests: every vehicle's stops in order, who boards and alights and what they
+    pay, as CSV and HTML."""
+    from dispatcher.fares import load_fare_rules
+    from dispatcher.fares.plan import plan_fares
+    from dispatcher.fares.zones import territory_zones
+    from dispatcher.reports.manifest import (
+        build_manifests,
+        on_board,
+        write_manifest_csv,
+        write_manifest_html,
+    )
+    from dispatcher.territory import Territory
 
     p, pl = _load(problem, plan)
     lang = _lang(lang)
-    csv_path = write_manifest_csv(p, pl, out / "manifests.csv", lang)
-    html_path = write_manifest_html(p, pl, out / "manifests.html", lang)
+    rules = load_fare_rules(fares)
+    onboard = on_board(
+        plan_fares(rules, p, pl, territory_zones(Territory.load())), None, rules, lang
+    )
+    csv_path = write_manifest_csv(p, pl, out / "manifests.csv", lang, onboard)
+    html_path = write_manifest_html(p, pl, out / "manifests.html", lang, onboard)
     n = len(build_manifests(p, pl))
     console.print(f"{n} manifests written to {csv_path} and {html_path}")
 

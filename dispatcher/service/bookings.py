@@ -13,7 +13,7 @@ from dispatcher.errors import InputError
 from dispatcher.io.plan import plan_to_dict
 from dispatcher.io.problem import problem_to_dict, request_from_dict
 from dispatcher.model import REASON_MESSAGES, Reason, SolverParams
-from dispatcher.service import promises
+from dispatcher.service import pricing, promises
 from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context, Held
 from dispatcher.service.day_fleet import DayFleet
@@ -164,6 +164,8 @@ class Bookings:
                 else Held(row.version, plan, problem, list(accepted)),
             )
         body = outcome.to_dict()
+        fare = pricing.promise_fare(self.ctx, outcome.problem, outcome.vehicle_id, rid)
+        body["fare"] = fare.to_dict()
         existing.status, existing.promise, existing.refusal = "accepted", body, None
         memo = memory.memo_of(day)
         row.plan_json = plan_to_dict(outcome.plan, outcome.problem, memo)

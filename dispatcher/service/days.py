@@ -13,6 +13,7 @@ from dispatcher.io.plan import plan_from_dict, plan_to_dict
 from dispatcher.io.problem import problem_from_dict, problem_to_dict, request_from_dict
 from dispatcher.io.times import format_time
 from dispatcher.model import Plan, Problem
+from dispatcher.service import pricing
 from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context
 from dispatcher.service.privacy import Privacy, View
@@ -111,6 +112,7 @@ class Days:
             outbounds, returns = self.ctx.store.linked_requests(
                 day, sorted(links), owner, returns=batch
             )
+        pricing.check_fare_fields(self.ctx, dicts, where)
         self.compiler.validate_requests(
             day,
             dicts,

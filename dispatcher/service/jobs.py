@@ -27,7 +27,7 @@ from dispatcher.model import (
     SolverParams,
     Visit,
 )
-from dispatcher.service import promises
+from dispatcher.service import pricing, promises
 from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context
 from dispatcher.service.day_fleet import DayFleet
@@ -302,6 +302,11 @@ class Jobs:
                 if r.request_id in served:
                     fresh.status, fresh.refusal = "accepted", None
                     fresh.promise = promises.promise_from_plan(problem, plan, r.request_id)
+                    if fresh.promise is not None:
+                        fare = pricing.promise_fare(
+                            self.ctx, problem, fresh.promise["vehicle_id"], r.request_id
+                        )
+                        fresh.promise = {**fresh.promise, "fare": fare.to_dict()}
                 else:
                     fresh.status, fresh.promise = "refused", None
                     held_out = r.request_id in live.too_late or r.request_id in unfit

@@ -17,6 +17,7 @@ from dispatcher.io.plan import plan_from_dict
 from dispatcher.io.problem import problem_from_dict
 from dispatcher.io.times import format_time
 from dispatcher.model import Plan, Problem
+from dispatcher.service import pricing
 from dispatcher.service.context import Context, Drawn
 from dispatcher.service.fleet import Fleet
 from dispatcher.service.privacy import Kind, Privacy, Subject, View, Viewer, hidden
@@ -57,9 +58,15 @@ class Plans:
         self.ctx, self.fleet, self.privacy = ctx, fleet, privacy
 
     def plan_json(self, day: date, key: KeyInfo) -> dict[str, Any]:
-        plan = self.ctx.store.get_plan_json(day)
-        if plan is None:
+        got = self.ctx.store.get_plan(day)
+        if got is None:
             raise no_plan(day)
+        plan, prd = got
+        problem = problem_from_dict(prd)
+        plan = {
+            **plan,
+            "fares": pricing.plan_fares(self.ctx, problem, plan_from_dict(plan, problem)),
+        }
         modes = {
             str(r.get("vehicle_id")).partition("/")[0]: str(r["mode"])
             for r in plan.get("routes") or []

@@ -70,6 +70,16 @@ class Settings(BaseSettings):
         "statistics, plans and scenario results stay): by `dispatcher privacy purge` and at "
         "server start. See docs/privacy.md.",
     )
+    fares: Path | None = Field(
+        default=None,
+        description="TOML file of the fare rules (docs/fares.md); unset: the embedded Pays du "
+        "Coquelicot rules.",
+    )
+    ticket_key: str | None = Field(
+        default=None,
+        description="Secret that signs tickets (HMAC-SHA256); unset: one generated and kept in "
+        "the state folder (ticket.key).",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 
