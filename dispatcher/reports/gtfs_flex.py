@@ -34,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from dispatcher.errors import DataError, InputError
+from dispatcher.fares.rules import FareRules
 from dispatcher.model import DAY_S, TimeWindow, hhmm
+from dispatcher.reports.gtfs_fares import check_gtfs_fares, fares_for_feed, read_fare_tables
 
 # file -> (required columns, optional columns we write or accept)
 SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -207,9 +209,14 @@ def _zones(territory: Any, zones: str) -> list[tuple[str, str, Any]]:
 
 
 def build_gtfs_flex(
-    territory: Any, service: FlexService | None = None, *, zones: str = "epci"
+    territory: Any,
+    service: FlexService | None = None,
+    *,
+    zones: str = "epci",
+    fares: FareRules | None = None,
 ) -> dict[str, str]:
-    """The feed's files as texts (file name -> content)."""
+    """The feed's files as texts (file name -> content); with ``fares``, their GTFS-Fares v2
+    files too (``dispatcher.reports.gtfs_fares``)."""
     svc = service or FlexService()
     svc.validate()
     start = svc.start_date or date.today()
@@ -398,14 +405,23 @@ def build_gtfs_flex(
         ),
         stop_times,
     )
+    if fares is not None:
+        zone_names = [(z, name) for z, name, _ in zone_list]
+        stop_ids = [str(s["stop_id"]) for s in stops]
+        files.update(fares_for_feed(fares, territory, route_id, zone_names, stop_ids))
     return files
 
 
 def write_gtfs_flex(
-    path: str | Path, territory: Any, service: FlexService | None = None, *, zones: str = "epci"
+    path: str | Path,
+    territory: Any,
+    service: FlexService | None = None,
+    *,
+    zones: str = "epci",
+    fares: FareRules | None = None,
 ) -> Path:
     """Write the feed as a zip (atomically) and return its path."""
-    files = build_gtfs_flex(territory, service, zones=zones)
+    files = build_gtfs_flex(territory, service, zones=zones, fares=fares)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
@@ -431,14 +447,19 @@ class GtfsFeed:
         return [str(f["id"]) for f in self.locations["features"]]
 
 
-def _read_table(z: zipfile.ZipFile, name: str, where: str) -> list[dict[str, str]]:
+def _read_table(
+    z: zipfile.ZipFile,
+    name: str,
+    where: str,
+    columns: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+) -> list[dict[str, str]]:
     try:
         text = z.read(name).decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise DataError(f"not UTF-8: {e}", f"{where}:{name}") from None
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
-    required, optional = SCHEMA[name]
+    required, optional = columns or SCHEMA[name]
     missing = [c for c in required if c not in header]
     if missing:
         raise DataError(f"missing required column(s) {', '.join(missing)}", f"{where}:{name}")
@@ -476,6 +497,7 @@ def _read_zip(p: Path, where: str) -> tuple[dict[str, list[dict[str, str]]], Any
         if missing:
             raise DataError(f"missing file(s) {', '.join(missing)}", where)
         tables = {name: _read_table(z, name, where) for name in SCHEMA}
+        tables.update(read_fare_tables(lambda n, cols: _read_table(z, n, where, cols), names))
         try:
             locations = json.loads(z.read("locations.geojson").decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as e:
@@ -693,4 +715,6 @@ def read_gtfs_flex(path: str | Path) -> GtfsFeed:
     rules = _booking_rule_ids(tables["booking_rules.txt"], f"{where}:booking_rules.txt")
     ids = _FeedIds(trips=trips, stops=stops, zones=zone_ids, rules=rules)
     _check_stop_times(tables["stop_times.txt"], ids, f"{where}:stop_times.txt")
+    if "fare_products.txt" in tables:
+        check_gtfs_fares(tables, routes, stops, where)
     return GtfsFeed(tables=tables, locations=locations)
