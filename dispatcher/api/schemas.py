@@ -343,6 +343,51 @@ class FareOut(BaseModel):
     )
 
 
+class TicketOut(BaseModel):
+    """A trip ticket: its signed code (to show as text or as the QR code), its payment state and
+    status."""
+
+    code: str = Field(description="Signed by the service (HMAC-SHA256), checked on board.")
+    payment: Literal["unpaid", "paid", "on_board"] = "unpaid"
+    status: Literal["valid", "cancelled"] = "valid"
+    qr_svg: str | None = Field(default=None, description="The code as a QR code (SVG).")
+
+
+class TicketCheckIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"code": "DT1-T-FGUERDPP5G-20300108-1-G65QKMMZGVLW2BEFITHROZP5"}]
+        },
+    )
+
+    code: Annotated[str, Field(min_length=1, max_length=200)]
+    day: date | None = Field(default=None, description="The day of the check (default: today).")
+    vehicle_id: Annotated[str, Field(max_length=100)] | None = None
+
+
+class TicketCheckOut(BaseModel):
+    result: Literal["valid", "already_used", "wrong_day", "cancelled", "forged", "unknown"]
+    ok: bool
+    message: str
+    message_en: str
+    day: str
+    ticket: dict[str, Any] | None = None
+
+
+class PaymentIn(Strict):
+    payment: Literal["unpaid", "paid", "on_board"]
+
+
+class CardIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"product": "card10"}]}
+    )
+
+    product: Annotated[str, Field(min_length=1, max_length=64)]
+    valid_from: date | None = Field(default=None, description="A pass: its first day (today).")
+
+
 class PromiseOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -391,6 +436,7 @@ class PromiseOut(BaseModel):
     pickup: StopPromise
     dropoff: StopPromise
     fare: FareOut | None = None
+    ticket: TicketOut | None = None
     replayed: bool = False
 
 

@@ -37,6 +37,21 @@ FaresFile = Annotated[
 ]
 
 
+def _ticket_codes(database_url: str, day: Any) -> dict[str, str]:
+    """Request id -> the code of its valid trip ticket on ``day``, in the service's database."""
+    from dispatcher.service.context import Context
+    from dispatcher.service.settings import Settings
+    from dispatcher.service.tickets import Tickets
+
+    if day is None:
+        raise InputError("the problem has no day: no tickets to list", "--tickets-db")
+    t = Tickets(Context(Settings(database_url=database_url)))
+    try:
+        return t.codes_of_day(day)
+    finally:
+        t.ctx.store.close()
+
+
 def _load(problem: Path, plan: Path) -> tuple[Any, Any]:
     from dispatcher.io.files import load_plan, load_problem
 
@@ -69,9 +84,16 @@ def manifest_cmd(
     ),
     lang: Lang = "fr",
     fares: FaresFile = None,
+    tickets_db: Annotated[
+        str | None,
+        typer.Option(
+            help="The service's database (SQLAlchemy URL): list the ticket codes expected on "
+            "board (signed under DISPATCHER_TICKET_KEY or the state folder's key).",
+        ),
+    ] = None,
 ) -> None:
     """Driver manifests: every vehicle's stops in order, who boards and alights and what they
-    pay, as CSV and HTML."""
+    pay (and, with --tickets-db, the ticket codes expected on board), as CSV and HTML."""
     from dispatcher.fares import load_fare_rules
     from dispatcher.fares.plan import plan_fares
     from dispatcher.fares.zones import territory_zones
@@ -86,9 +108,9 @@ def manifest_cmd(
     p, pl = _load(problem, plan)
     lang = _lang(lang)
     rules = load_fare_rules(fares)
-    onboard = on_board(
-        plan_fares(rules, p, pl, territory_zones(Territory.load())), None, rules, lang
-    )
+    codes = _ticket_codes(tickets_db, p.day) if tickets_db else None
+    zones = territory_zones(Territory.load())
+    onboard = on_board(plan_fares(rules, p, pl, zones), codes, rules, lang)
     csv_path = write_manifest_csv(p, pl, out / "manifests.csv", lang, onboard)
     html_path = write_manifest_html(p, pl, out / "manifests.html", lang, onboard)
     n = len(build_manifests(p, pl))
@@ -154,11 +176,13 @@ def gtfs_flex_cmd(
     agency_name: Annotated[str | None, typer.Option(help="Agency name.")] = None,
     agency_url: Annotated[str | None, typer.Option(help="Agency web page (full URL).")] = None,
     phone: Annotated[str, typer.Option(help="Booking phone number.")] = "",
+    fares: FaresFile = None,
 ) -> None:
-    """A GTFS-Flex feed of the on-demand service (zones, hours, prior-day booking), \
-read back and validated."""
+    """A GTFS-Flex feed of the on-demand service (zones, hours, prior-day booking, and its fares
+    in GTFS-Fares v2 form), read back and validated."""
     from dataclasses import replace
 
+    from dispatcher.fares import load_fare_rules
     from dispatcher.io.times import parse_time
     from dispatcher.model import TimeWindow
     from dispatcher.reports.gtfs_flex import FlexService, read_gtfs_flex, write_gtfs_flex
@@ -183,12 +207,14 @@ read back and validated."""
     if agency_url:
         svc = replace(svc, agency_url=agency_url)
     terr = Territory.load([k.strip() for k in territory.split(",")] if territory else None)
-    path = write_gtfs_flex(out, terr, svc, zones=zones)
+    path = write_gtfs_flex(out, terr, svc, zones=zones, fares=load_fare_rules(fares))
     feed = read_gtfs_flex(path)
     console.print(
         f"GTFS-Flex feed written to {path}: {len(feed.zone_ids)} zone(s), "
         f"{len(feed.tables['trips.txt'])} trips, "
-        f"{len(feed.tables['stops.txt'])} stops; read back and valid"
+        f"{len(feed.tables['stops.txt'])} stops, "
+        f"{len(feed.tables.get('fare_products.txt', []))} fare products, "
+        f"{len(feed.tables.get('fare_leg_rules.txt', []))} fare leg rules; read back and valid"
     )
 
 

@@ -433,6 +433,8 @@ tr.pickup td.action { font-weight: bold; color: #05612b; }
 tr.dropoff td.action { font-weight: bold; color: #8a1c1c; }
 tr.break td, tr.start td, tr.end td { background: #f6f6f6; font-style: italic; }
 .wheelchair { font-weight: bold; }
+td.fare { white-space: nowrap; }
+td.ticket code { font-size: 9pt; word-break: break-all; }
 section.vehicle { page-break-after: always; break-after: page; }
 section.vehicle:last-of-type { page-break-after: auto; break-after: auto; }
 @media print { body { margin: 0; } }
@@ -463,6 +465,7 @@ def manifest_html(
     ]
     manifests = build_manifests(problem, plan, onboard=onboard)
     paying = bool(onboard)
+    tickets = any(ob.ticket for ob in (onboard or {}).values())
     if not manifests:
         parts.append(f"<p>{_e(t['no_route'])}</p>")
     for m in manifests:
@@ -514,7 +517,8 @@ def manifest_html(
                     "party",
                     "notes",
                     "load",
-                    *(("fare", "ticket") if paying else ()),
+                    *(("fare",) if paying else ()),
+                    *(("ticket",) if tickets else ()),
                 )
             )
             + "</tr></thead><tbody>"
@@ -544,11 +548,8 @@ def manifest_html(
                 f"<td>{_e(ln.name)}</td>"
                 f"<td>{_e(ln.phone)}</td><td>{_e(party)}</td><td>{'; '.join(notes)}</td>"
                 f"<td>{_e(load)}</td>"
-                + (
-                    f'<td>{_e(ln.fare)}</td><td class="ticket"><code>{_e(ln.ticket)}</code></td>'
-                    if paying
-                    else ""
-                )
+                + (f'<td class="fare">{_e(ln.fare)}</td>' if paying else "")
+                + (f'<td class="ticket"><code>{_e(ln.ticket)}</code></td>' if tickets else "")
                 + "</tr>"
             )
         parts.append("</tbody></table></section>")

@@ -177,6 +177,11 @@ class Context:
         return load_fare_rules(self.settings.fares)
 
     @cached_property
+    def ticket_key(self) -> bytes:
+        """The key that signs tickets (``Settings.ticket_secret``)."""
+        return self.settings.ticket_secret()
+
+    @cached_property
     def zone_of(self) -> ZoneOf:
         """A location id -> its fare zone (intercommunality) on the server's territory."""
         return territory_zones(self.territory)

@@ -21,6 +21,7 @@ from dispatcher.service.promises import remove_request
 from dispatcher.store import KeyInfo
 from dispatcher.store.db import request_out
 from dispatcher.store.models import utcnow
+from dispatcher.store.tickets import TicketStore
 
 RETURN_TRIP_CHOICES = ("keep", "cancel")  # what cancelling an outbound does to its return
 
@@ -236,6 +237,7 @@ class Days:
                 row.plan_updated_at = utcnow()
             for r in leaving:
                 r.status, r.updated_at = "cancelled", utcnow()
+            TicketStore.void(s, day, [r.request_id for r in leaving])  # their tickets are void
             if leaving:
                 row.version += 1
             out = request_out(req)

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from dispatcher.errors import NotFoundError
+from dispatcher.fares.plan import plan_fares
 from dispatcher.io.geojson import plan_to_geojson
 from dispatcher.io.plan import plan_from_dict
 from dispatcher.io.problem import problem_from_dict
@@ -21,6 +22,7 @@ from dispatcher.service import pricing
 from dispatcher.service.context import Context, Drawn
 from dispatcher.service.fleet import Fleet
 from dispatcher.service.privacy import Kind, Privacy, Subject, View, Viewer, hidden
+from dispatcher.service.tickets import Tickets
 from dispatcher.solver.checker import check_plan
 from dispatcher.store import KeyInfo
 
@@ -38,6 +40,9 @@ MANIFEST_COLUMNS = (
     "party_wheelchairs",
     "load_seats",
     "load_wheelchairs",
+    "fare",
+    "fare_cents",
+    "ticket",
 )
 
 
@@ -56,6 +61,7 @@ def _phones(problem: dict[str, Any]) -> dict[str, Any]:
 class Plans:
     def __init__(self, ctx: Context, fleet: Fleet, privacy: Privacy) -> None:
         self.ctx, self.fleet, self.privacy = ctx, fleet, privacy
+        self.tickets = Tickets(ctx)
 
     def plan_json(self, day: date, key: KeyInfo) -> dict[str, Any]:
         got = self.ctx.store.get_plan(day)
@@ -173,11 +179,14 @@ class Plans:
     def manifest_csv(self, day: date, key: KeyInfo, vehicle_id: str | None = None) -> str:
         """The drivers' manifest (all vehicles, or ``vehicle_id``: its id as ``key`` reads it)."""
         plan, problem, prd = self.plan_and_problem(day)
+        fares = plan_fares(self.ctx.fares, problem, plan, self.ctx.zone_of)
+        codes = self.tickets.codes_of_day(day)
         rows = []
         for route in plan.routes:
             for k, v in enumerate(route.visits):
                 r = problem.request(v.request_id)
                 loc = problem.location(v.location_id)
+                fare = fares.get(r.id) if v.kind == "pickup" else None
                 rows.append(
                     {
                         "vehicle_id": route.vehicle_id,
@@ -193,6 +202,9 @@ class Plans:
                         "party_wheelchairs": r.wheelchairs,
                         "load_seats": v.seats,
                         "load_wheelchairs": v.wheelchairs,
+                        "fare": f"{fare.product} {fare.display}" if fare else "",
+                        "fare_cents": fare.amount_cents if fare else "",
+                        "ticket": codes.get(r.id, "") if v.kind == "pickup" else "",
                     }
                 )
         kinds = self.privacy.drivers_of(day, prd)

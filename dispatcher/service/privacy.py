@@ -482,6 +482,8 @@ class Lens:
                     "location_id": self.loc(loc, hide),
                 }
         self._fare_data(hide, out)
+        if Kind.ID in hide:  # a ticket's code is the rider's to show
+            out.pop("ticket", None)
         return out
 
     def refusal(self, r: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -692,6 +694,12 @@ class Lens:
         loc = row.get("location_id")
         out["place"] = self.loc_name(loc, row.get("place"), hide)
         out["location_id"] = self.loc(loc, hide)
+        if Kind.ID in hide and "ticket" in out:
+            out["ticket"] = ""
+        if Kind.FARE in hide:
+            for k in ("fare", "fare_cents"):
+                if k in out:
+                    out[k] = ""
         return out
 
     # ---- mobility ------------------------------------------------------------------------

@@ -9,14 +9,32 @@ hence ``STATE_DIR`` here).
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dispatcher.errors import InputError
 from dispatcher.io.times import parse_time
 from dispatcher.solver.live import BookingRules
 from dispatcher.store import sqlite_url
+
+TICKET_KEY_FILE = "ticket.key"
+
+
+def _hex_key(path: Path) -> bytes:
+    text = path.read_text(encoding="ascii").strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) < 16:
+        raise InputError(
+            "the ticket key file is not a hex key; remove it to make a new one", str(path)
+        )
+    return key
 
 
 class Settings(BaseSettings):
@@ -94,6 +112,26 @@ class Settings(BaseSettings):
             same_day_notice_s=None if notice is None else notice * 60,
             max_days_ahead=self.booking_max_days_ahead,
         )
+
+    def ticket_secret(self) -> bytes:
+        """The key that signs tickets: the SHA-256 of ``DISPATCHER_TICKET_KEY`` (any string), else
+        32 random bytes made once and kept in the state folder (``ticket.key``, readable by its
+        owner only; the first process to make it wins, the others read it)."""
+        if self.ticket_key:
+            return hashlib.sha256(self.ticket_key.encode()).digest()
+        path = Path(self.state_dir).expanduser() / TICKET_KEY_FILE
+        try:
+            return _hex_key(path)
+        except FileNotFoundError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return _hex_key(path)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(os.urandom(32).hex())
+        return _hex_key(path)
 
     def resolved_database_url(self) -> str:
         if self.database_url:
