@@ -150,6 +150,53 @@ refusals in red)."""
     console.print(f"map written to {path}")
 
 
+@report_app.command("carpool-proofs")
+@handle_errors
+def carpool_proofs_cmd(
+    problem: ProblemFile,
+    plan: PlanFile,
+    out: Annotated[Path, typer.Option(help="The JSON file to write.")] = Path(
+        "out/carpool-proofs.json"
+    ),
+    operator_id: Annotated[
+        str, typer.Option(help="The operator's id at the carpool proof register.")
+    ] = "coquelicot",
+    salt_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="The operator's salt of the pseudonyms (default: made once in the state folder, "
+            "carpool-proof.salt)."
+        ),
+    ] = None,
+    fares: FaresFile = None,
+) -> None:
+    """Carpool proof records of the plan's carpool journeys, in the layout of the French
+    register (docs/fares.md), as JSON for the operator to submit; nothing is sent."""
+    import json
+
+    from dispatcher.fares import load_fare_rules
+    from dispatcher.fares.plan import plan_fares
+    from dispatcher.fares.zones import territory_zones
+    from dispatcher.reports.carpool_proofs import carpool_proofs
+    from dispatcher.service.settings import Settings
+    from dispatcher.territory import Territory
+
+    p, pl = _load(problem, plan)
+    terr = Territory.load()
+    salt = Settings().secret_file("carpool-proof.salt", salt_file)
+    data = carpool_proofs(
+        p,
+        pl,
+        plan_fares(load_fare_rules(fares), p, pl, territory_zones(terr)),
+        operator_id=operator_id,
+        salt=salt,
+        incentive_siren=terr.epcis[0] if terr.epcis else "",
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    console.print(f"{len(data['journeys'])} carpool proof record(s) written to {out}")
+
+
 @report_app.command("gtfs-flex")
 @handle_errors
 def gtfs_flex_cmd(

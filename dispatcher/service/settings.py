@@ -31,9 +31,7 @@ def _hex_key(path: Path) -> bytes:
     except ValueError:
         key = b""
     if len(key) < 16:
-        raise InputError(
-            "the ticket key file is not a hex key; remove it to make a new one", str(path)
-        )
+        raise InputError("not a hex key; remove the file to make a new one", str(path))
     return key
 
 
@@ -113,13 +111,10 @@ class Settings(BaseSettings):
             max_days_ahead=self.booking_max_days_ahead,
         )
 
-    def ticket_secret(self) -> bytes:
-        """The key that signs tickets: the SHA-256 of ``DISPATCHER_TICKET_KEY`` (any string), else
-        32 random bytes made once and kept in the state folder (``ticket.key``, readable by its
-        owner only; the first process to make it wins, the others read it)."""
-        if self.ticket_key:
-            return hashlib.sha256(self.ticket_key.encode()).digest()
-        path = Path(self.state_dir).expanduser() / TICKET_KEY_FILE
+    def secret_file(self, name: str, path: Path | None = None) -> bytes:
+        """A secret kept in a file: ``path``, else ``name`` in the state folder, made once (32
+        random bytes, hex, readable by its owner only; the first process to make it wins)."""
+        path = path or Path(self.state_dir).expanduser() / name
         try:
             return _hex_key(path)
         except FileNotFoundError:
@@ -132,6 +127,14 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(os.urandom(32).hex())
         return _hex_key(path)
+
+    def ticket_secret(self) -> bytes:
+        """The key that signs tickets: the SHA-256 of ``DISPATCHER_TICKET_KEY`` (any string), else
+        32 random bytes made once and kept in the state folder (``ticket.key``, readable by its
+        owner only; the first process to make it wins, the others read it)."""
+        if self.ticket_key:
+            return hashlib.sha256(self.ticket_key.encode()).digest()
+        return self.secret_file(TICKET_KEY_FILE)
 
     def resolved_database_url(self) -> str:
         if self.database_url:
