@@ -15,10 +15,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+
+import segno
 
 VERSION = "DT1"
 KINDS = {"T": "trip", "C": "card", "P": "pass"}
@@ -144,11 +147,8 @@ def check_code(
 
 
 def qr_svg(code: str) -> str:
-    """The code as a QR code, an SVG document (``segno``)."""
-    import io
-
-    import segno
-
+    """The code as a QR code, an SVG document (``segno``; error correction M, mask pattern 0: a
+    valid QR code without the search for the best mask, four times faster)."""
     buf = io.BytesIO()
-    segno.make(code, error="m").save(buf, kind="svg", scale=4, border=2, xmldecl=False)
+    segno.make(code, error="m", mask=0).save(buf, kind="svg", scale=4, border=2, xmldecl=False)
     return buf.getvalue().decode()

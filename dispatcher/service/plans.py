@@ -19,7 +19,7 @@ from dispatcher.io.problem import problem_from_dict
 from dispatcher.io.times import format_time
 from dispatcher.model import Plan, Problem
 from dispatcher.service import pricing
-from dispatcher.service.context import Context, Drawn
+from dispatcher.service.context import Context, Drawn, per_day
 from dispatcher.service.fleet import Fleet
 from dispatcher.service.privacy import Kind, Privacy, Subject, View, Viewer, hidden
 from dispatcher.service.tickets import Tickets
@@ -62,17 +62,10 @@ class Plans:
     def __init__(self, ctx: Context, fleet: Fleet, privacy: Privacy) -> None:
         self.ctx, self.fleet, self.privacy = ctx, fleet, privacy
         self.tickets = Tickets(ctx)
+        self._priced: dict[date, Any] = {}  # day -> (version, the plan JSON with its fares)
 
     def plan_json(self, day: date, key: KeyInfo) -> dict[str, Any]:
-        got = self.ctx.store.get_plan(day)
-        if got is None:
-            raise no_plan(day)
-        plan, prd = got
-        problem = problem_from_dict(prd)
-        plan = {
-            **plan,
-            "fares": pricing.plan_fares(self.ctx, problem, plan_from_dict(plan, problem)),
-        }
+        plan = {**self._plan_with_fares(day)}
         modes = {
             str(r.get("vehicle_id")).partition("/")[0]: str(r["mode"])
             for r in plan.get("routes") or []
@@ -81,6 +74,31 @@ class Plans:
         out: dict[str, Any] = self.privacy.show(
             View.PLAN, plan, key, "plans.json", day, kinds=modes
         )
+        return out
+
+    def _plan_with_fares(self, day: date) -> dict[str, Any]:
+        """The stored plan with its ``fares``, priced once per version of the day in this
+        process (from the plan and problem this process holds when it wrote them last)."""
+        version = self.ctx.store.day_version(day)
+        with self.ctx.memory.lock:
+            got = self._priced.get(day)
+        if got is not None and got[0] == version:
+            return got[1]
+        held = self.ctx.memory.held(day, version)
+        stored = self.ctx.store.get_plan(day)
+        if stored is None:
+            raise no_plan(day)
+        pd, prd = stored
+        if held is not None and self.ctx.store.day_version(day) == version:
+            plan, problem = held.plan, held.problem
+        else:
+            problem = problem_from_dict(prd)
+            plan = plan_from_dict(pd, problem)
+        out = {**pd, "fares": pricing.plan_fares(self.ctx, problem, plan)}
+        if self.ctx.store.day_version(day) == version:  # nothing changed meanwhile: keep it
+            with self.ctx.memory.lock:
+                per_day(self._priced, day, dict)
+                self._priced[day] = (version, out)
         return out
 
     def plan_and_problem(self, day: date) -> tuple[Plan, Problem, dict[str, Any]]:
