@@ -102,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows.append(
             _row("issue a ticket (service: code + insert, committed)", _times(args.n, issue))
         )
+        with ctx.store.write() as s:  # as a booking does: in its own transaction, before commit
+            inside = _times(args.n, lambda i: t.issue(s, day, f"x{i}", fare, None))
+        rows.append(_row("issue a ticket in the booking's transaction (no commit)", inside))
         rows.append(
             _row(
                 "check a ticket (service: code + row lock + record, committed)",
