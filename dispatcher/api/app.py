@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatcher import __version__
 from dispatcher.api import errors
-from dispatcher.api.routes import bookings, days, fleet, mobility, privacy, system
+from dispatcher.api.routes import bookings, days, fleet, mobility, privacy, system, tickets
 from dispatcher.api.schemas import RequestBatchIn
 from dispatcher.service.app import Service
 from dispatcher.service.settings import Settings
@@ -167,7 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    routers = (system, days, bookings, fleet, mobility, privacy)
+    routers = (system, days, bookings, fleet, mobility, privacy, tickets)
     for r in routers:
         app.include_router(r.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

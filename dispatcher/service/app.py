@@ -37,6 +37,7 @@ class Service:
         self.plans = Plans(ctx, self.fleet, privacy)
         self.carpooling = Carpooling(ctx, self.days, day_fleet, privacy)
         self.personal_data = PersonalData(ctx, privacy, self.days)
+        self.tickets = self.bookings.tickets
 
     def warm_up(self) -> None:
         """Load the territory and the road network now rather than on the first call."""
