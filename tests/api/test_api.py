@@ -25,7 +25,7 @@ def _setup_day(api: Api) -> None:
 def test_health_and_version_need_no_key(api: Api) -> None:
     assert api.anon.get("/health").json() == {"status": "ok", "database": "ok"}
     v = api.anon.get("/version").json()
-    assert v["api"] == "v1" and v["database_revision"] == "0004_tickets"
+    assert v["api"] == "v1" and v["database_revision"] == "0006_tickets"
 
 
 def test_no_key_wrong_key_and_forbidden_role_change_nothing(api: Api) -> None:

@@ -18,7 +18,7 @@ from dispatcher.store.models import ApiKey
 from tests.api.conftest import BACKENDS, database_url
 
 DAY = date(2031, 3, 4)
-HEAD = "0004_tickets"
+HEAD = "0006_tickets"
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,8 +1,8 @@
 """Tickets: the tickets the service issued (trip tickets of bookings, cards, passes) and the
 log of their checks on board.
 
-Revision ID: 0004_tickets
-Revises: 0003
+Revision ID: 0006_tickets
+Revises: 0004_rows (0005_events once merged)
 Create Date: 2026-12-02
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_tickets"
-down_revision = "0003"
+revision = "0006_tickets"
+down_revision = "0004_rows"  # "0005_events" once that branch is merged
 branch_labels = None
 depends_on = None
 
