@@ -149,6 +149,9 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
         "load_seats": "À bord après (assis)",
         "load_wheelchairs": "À bord après (fauteuils)",
         "duration_min": "Durée (min)",
+        "fare": "Tarif",
+        "fare_cents": "Tarif (centimes)",
+        "ticket": "Titre attendu",
     },
     "en": {
         "vehicle_id": "Vehicle",
@@ -171,6 +174,9 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
         "load_seats": "On board after (seated)",
         "load_wheelchairs": "On board after (wheelchairs)",
         "duration_min": "Duration (min)",
+        "fare": "Fare",
+        "fare_cents": "Fare (cents)",
+        "ticket": "Expected ticket",
     },
 }
 

@@ -57,6 +57,9 @@ MANIFEST_HEADERS_FR = {  # the manifest's CSV headers for French Excel (csv="exc
     "party_wheelchairs": "Places fauteuil",
     "load_seats": "À bord après (assis)",
     "load_wheelchairs": "À bord après (fauteuils)",
+    "fare": "Tarif",
+    "fare_cents": "Tarif (centimes)",
+    "ticket": "Titre attendu",
 }
 
 
@@ -76,7 +79,7 @@ class Plans:
     def __init__(self, ctx: Context, fleet: Fleet, privacy: Privacy) -> None:
         self.ctx, self.fleet, self.privacy = ctx, fleet, privacy
         self.tickets = Tickets(ctx)
-        self._priced: dict[date, Any] = {}  # day -> (version, the plan JSON with its fares)
+        self._priced: dict[date, tuple[int, dict[str, Any]]] = {}  # day -> (version, priced plan)
 
     def plan_json(self, day: date, key: KeyInfo) -> dict[str, Any]:
         plan = {**self._plan_with_fares(day)}
