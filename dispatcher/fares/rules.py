@@ -176,7 +176,9 @@ def _check_keys(src: _Src, d: Mapping[str, Any], known: tuple[str, ...], key: st
             raise src.error(f"{key}.{k}" if key else k, f"unknown key; keys are {', '.join(known)}")
 
 
-def _int(src: _Src, d: Mapping[str, Any], k: str, key: str, default: Any = None, hi: int = 10**9):
+def _int(
+    src: _Src, d: Mapping[str, Any], k: str, key: str, default: Any = None, hi: int = 10**9
+) -> Any:
     v = d.get(k, default)
     if v is None:
         return None
