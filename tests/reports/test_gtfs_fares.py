@@ -15,10 +15,11 @@ import pytest
 
 from dispatcher.errors import DataError
 from dispatcher.fares import load_fare_rules
-from dispatcher.reports.gtfs_flex import FlexService, read_gtfs_flex, write_gtfs_flex
+from dispatcher.reports.gtfs_flex import read_gtfs_flex, write_gtfs_flex
+from dispatcher.service_config import load_service
 from dispatcher.territory import Territory
 
-SERVICE = FlexService(start_date=date(2026, 12, 1), end_date=date(2027, 11, 30))
+START, END = date(2026, 12, 1), date(2027, 11, 30)
 COQ, VDS = "248000747", "248000499"
 
 
@@ -30,7 +31,9 @@ def territory() -> Territory:
 @pytest.fixture(scope="module")
 def feed_zip(tmp_path_factory: pytest.TempPathFactory, territory: Territory) -> Path:
     out = tmp_path_factory.mktemp("fares") / "feed.zip"
-    return write_gtfs_flex(out, territory, SERVICE, fares=load_fare_rules())
+    return write_gtfs_flex(
+        out, territory, load_service(), start=START, end=END, fares=load_fare_rules()
+    )
 
 
 def test_fares_read_back_with_the_rules_amounts(feed_zip: Path, territory: Territory) -> None:
@@ -60,9 +63,10 @@ def test_fares_read_back_with_the_rules_amounts(feed_zip: Path, territory: Terri
     assert (f"area_{COQ}", f"area_{VDS}", "single_between") in legs
     assert (f"area_{COQ}", f"area_{VDS}", "single_inside") not in legs
     assert len(t["fare_leg_rules.txt"]) == 2 * 4  # two products, four ordered pairs of areas
-    areas = {r["stop_id"]: r["area_id"] for r in t["stop_areas.txt"]}
-    assert areas["80016"] == f"area_{COQ}"  # Albert
-    assert len(areas) == len(territory.stops)
+    # stops.txt lists only the stops stop_times use (none: riders are picked up in the zones),
+    # so no stop is in an area; the areas are the zones' intercommunalities
+    assert t["stop_areas.txt"] == [] and t["stops.txt"] == []
+    assert {r["area_id"] for r in t["areas.txt"]} == {f"area_{COQ}", f"area_{VDS}"}
     assert t["route_networks.txt"] == [{"network_id": "tad", "route_id": "tad"}]
 
 
@@ -83,9 +87,9 @@ def _rewrite(src: Path, dst: Path, name: str, edit) -> Path:  # type: ignore[no-
             "fare_leg_rules.txt:line 2.fare_product_id",
         ),
         (
-            "stop_areas.txt",
-            lambda s: s.replace("\r\narea_", "\r\nareaX_", 1),
-            "stop_areas.txt:line 2.area_id",
+            "route_networks.txt",
+            lambda s: s.replace("\r\ntad,tad", "\r\ntad,nope", 1),
+            "route_networks.txt:line 2.route_id",
         ),
         (
             "fare_products.txt",
