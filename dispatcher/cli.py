@@ -286,7 +286,9 @@ def _solver_budget(problem: Any, limit_s: float, geojson: bool) -> Any:
     return replace(problem.params, time_limit_s=max(0.05, left))
 
 
-def _pseudonymised(problem: Any, plan: Any, network: Any, territory: Any) -> tuple[Any, Any, Any]:
+def _pseudonymised(
+    problem: Any, plan: Any, network: Any, territory: Any, fares: Any = None
+) -> tuple[Any, Any, Any]:
     """(problem, plan, GeoJSON) as a planner reads them (docs/privacy.md): no name or phone
     number, ids by pseudonyms under a random key of this run only, places made their commune."""
     from dispatcher.io.geojson import plan_to_geojson
@@ -307,7 +309,7 @@ def _pseudonymised(problem: Any, plan: Any, network: Any, territory: Any) -> tup
     lens = lens_for(Viewer("planner"), Pseudonyms.fresh(), Communes(territory), day, kinds=kinds)
     lens.know(r.id for r in problem.requests)
     problem_d = redact(View.PROBLEM, problem_to_dict(problem), lens)
-    plan_d = redact(View.PLAN, plan_to_dict(plan, problem), lens)
+    plan_d = redact(View.PLAN, plan_to_dict(plan, problem, fares=fares), lens)
     drawn = plan_to_geojson(plan, lens.coarse_problem(problem), network)
     return problem_d, plan_d, redact(View.GEOJSON, drawn, lens)
 
@@ -323,6 +325,7 @@ def _solve_and_report(
     lang: str = "fr",
     map_html: Path | None = None,
     territory: Any = None,
+    fares_file: Path | None = None,
 ) -> Any:
     from dispatcher.io.files import write_json
     from dispatcher.io.geojson import plan_to_geojson
@@ -352,13 +355,16 @@ def _solve_and_report(
         raise SolverError(f"the solver failed ({type(e).__name__}: {e})", "plan") from e
     with step("Checking the plan independently"):
         report = check_plan(problem, plan)
+    fares = _fares_of(problem, plan, territory, fares_file)
     _print_kpis(problem, plan, lang)
+    _print_fare_kpis(fares["kpis"], lang)
     _print_rejections(problem, plan, lang)
     if pseudonymise_on is not None:
         with step("Pseudonymising (names and phones out, ids pseudonymised, places communes)"):
-            problem_d, plan_d, geo = _pseudonymised(problem, plan, network, pseudonymise_on)
+            problem_d, plan_d, geo = _pseudonymised(problem, plan, network, pseudonymise_on, fares)
     else:
-        problem_d, plan_d, geo = problem_to_dict(problem), plan_to_dict(plan, problem), None
+        problem_d, plan_d = problem_to_dict(problem), plan_to_dict(plan, problem, fares=fares)
+        geo = None
     if out:
         write_json(out, plan_d)
         problem_path = out.with_name(out.stem + ".problem.json")
@@ -432,6 +438,50 @@ def _print_kpis(problem: Any, plan: Any, lang: str = "fr") -> None:
         console.print(f"{a} : {b}" if lang == "fr" else f"{a}: {b}", highlight=False)
 
 
+def _fares_of(problem: Any, plan: Any, territory: Any, fares_file: Path | None) -> Any:
+    """The plan's ``fares`` section under the rules of ``fares_file`` (else the default)."""
+    from dispatcher.fares import load_fare_rules
+    from dispatcher.fares.plan import fares_section
+    from dispatcher.fares.zones import territory_zones
+
+    rules = load_fare_rules(fares_file)
+    zone_of = territory_zones(territory) if territory is not None else None
+    return fares_section(rules, problem, plan, zone_of)
+
+
+FARE_KPI_NAMES: dict[str, tuple[str, str]] = {  # (French, English)
+    "title": ("Tarifs", "Fares"),
+    "indicator": ("indicateur", "indicator"),
+    "value": ("valeur", "value"),
+    "trips": ("trajets tarifés (véhicules du transporteur)", "trips priced (operator's vehicles)"),
+    "revenue_cents": ("recettes", "revenue"),
+    "subsidy_cents": ("subvention (coût - recettes)", "subsidy (cost - revenue)"),
+    "subsidy_per_passenger_cents": ("subvention par voyageur", "subsidy per passenger"),
+    "carpool_trips": ("trajets en covoiturage", "carpool trips"),
+    "carpool_drivers_cents": (
+        "versé aux conducteurs du covoiturage (participations + incitations)",
+        "carpool drivers receive (contributions + incentives)",
+    ),
+}
+
+
+def _print_fare_kpis(k: Any, lang: str = "fr") -> None:
+    from dispatcher.fares import euros
+
+    def name(key: str) -> str:
+        fr, en = FARE_KPI_NAMES[key]
+        return fr if lang == "fr" else en
+
+    t = Table(title=name("title"))
+    t.add_column(name("indicator"))
+    t.add_column(name("value"), justify="right")
+    for key in FARE_KPI_NAMES:
+        if key in k:
+            v = k[key]
+            t.add_row(name(key), euros(v) if key.endswith("_cents") else f"{v}")
+    console.print(t)
+
+
 def _print_rejections(problem: Any, plan: Any, lang: str = "fr") -> None:
     if not plan.rejections:
         return
@@ -491,6 +541,14 @@ def plan_cmd(
             "base's API) or nominatim:URL; default $DISPATCHER_GEOCODER."
         ),
     ] = None,
+    fares: Annotated[
+        Path | None,
+        typer.Option(
+            help="Fare rules, TOML (docs/fares.md); default: the embedded Pays du Coquelicot "
+            "rules, or $DISPATCHER_FARES.",
+            envvar="DISPATCHER_FARES",
+        ),
+    ] = None,
     pseudonymise: Annotated[
         bool,
         typer.Option(
@@ -539,7 +597,16 @@ def plan_cmd(
             geocoder=places,
         )
     _solve_and_report(
-        problem, out, geojson, net, offers, vols, terr if pseudonymise else None, lang=lang
+        problem,
+        out,
+        geojson,
+        net,
+        offers,
+        vols,
+        terr if pseudonymise else None,
+        lang=lang,
+        territory=terr,
+        fares_file=fares,
     )
 
 

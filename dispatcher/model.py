@@ -198,6 +198,8 @@ class Request:
     phone: str = ""
     accepts_carpool: bool = True  # may ride with a carpool driver (vehicle kind "carpool")
     min_stay_s: int = DEFAULT_MIN_STAY_S  # a return: least stay between outbound and return
+    rider_category: str = ""  # fare category (docs/fares.md); empty: the rules' default, full
+    fare_product: str = ""  # fare product; empty: the rules' default, a single ticket
 
     @property
     def is_appointment(self) -> bool:
@@ -271,6 +273,12 @@ class Request:
             f"{where}.min_stay_s",
             f"must be a non-negative integer number of seconds, got {self.min_stay_s!r}",
         )
+        for name in ("rider_category", "fare_product"):
+            _check(
+                isinstance(getattr(self, name), str),
+                f"{where}.{name}",
+                f"must be a string, got {getattr(self, name)!r}",
+            )
         _check(
             self.return_of != self.id,
             f"{where}.return_of",

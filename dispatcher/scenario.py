@@ -145,6 +145,7 @@ class RunSpec:
     time_limit_s: float
     reach_minutes: float
     day: date | None
+    fares: Any = None  # FareRules (None: $DISPATCHER_FARES or the embedded default)
 
 
 @dataclass
@@ -513,6 +514,13 @@ def load_scenario(path: str | Path, service: ServiceConfig | None = None) -> Sce
 
 
 def run_specs(scenario: Scenario) -> list[RunSpec]:
+    """One run per variant and seed, priced by the fare rules of ``$DISPATCHER_FARES`` (else the
+    embedded default), read once here so that workers need not read the file."""
+    import os
+
+    from dispatcher.fares import load_fare_rules
+
+    rules = load_fare_rules(os.environ.get("DISPATCHER_FARES") or None)
     return [
         RunSpec(
             index=k,
@@ -521,6 +529,7 @@ def run_specs(scenario: Scenario) -> list[RunSpec]:
             time_limit_s=scenario.time_limit_s,
             reach_minutes=scenario.reach_minutes,
             day=scenario.day,
+            fares=rules,
         )
         for k, v in enumerate(scenario.variants)
         for s in scenario.seeds
@@ -583,6 +592,9 @@ def run_one(spec: RunSpec) -> RunResult:
     """Generate the demand and fleet, plan with the time limit, check, and measure (pure
     function)."""
     from dispatcher.demand import generate_carpool_offers, generate_fleet, generate_requests
+    from dispatcher.fares import load_fare_rules
+    from dispatcher.fares.plan import fare_kpis, plan_fares
+    from dispatcher.fares.zones import territory_zones
     from dispatcher.graph import RoadNetwork
     from dispatcher.io.mobility import mixed_from_dicts
     from dispatcher.io.problem import problem_from_dicts
@@ -657,6 +669,10 @@ def run_one(spec: RunSpec) -> RunResult:
     report = check_plan(problem, plan)
     k = plan.kpis
     b = compare_with_baselines(problem, plan.routes)
+    fk = fare_kpis(
+        plan_fares(spec.fares or load_fare_rules(), problem, plan, territory_zones(terr)),
+        k.cost_eur,
+    )
 
     # equity: refusals per commune (of the pickup) and per need
     stop_commune = {s.id: s.insee for s in terr.stops}
@@ -710,6 +726,10 @@ def run_one(spec: RunSpec) -> RunResult:
         "passengers": k.passengers_served,
         "cost_eur": k.cost_eur,
         "cost_per_served_eur": round(k.cost_eur / served, 2) if k.served else 0.0,
+        "revenue_eur": fk.revenue_cents / 100,
+        "subsidy_eur": fk.subsidy_cents / 100,
+        "subsidy_per_passenger_eur": fk.subsidy_per_passenger_cents / 100,
+        "carpool_drivers_eur": fk.carpool_drivers_cents / 100,
         "vehicles_used": k.vehicles_used,
         "vehicle_km": k.vehicle_km,
         "vehicle_hours": k.vehicle_hours,

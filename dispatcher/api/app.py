@@ -20,7 +20,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatcher import __version__
 from dispatcher.api import errors, pages
-from dispatcher.api.routes import bookings, days, events, fleet, mobility, privacy, system
+from dispatcher.api.routes import (
+    bookings,
+    days,
+    events,
+    fleet,
+    mobility,
+    privacy,
+    system,
+    tickets,
+)
 from dispatcher.api.schemas import RequestBatchIn
 from dispatcher.service.app import Service
 from dispatcher.service.settings import Settings
@@ -167,7 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    routers = (system, days, bookings, fleet, mobility, privacy, events)
+    routers = (system, days, bookings, fleet, mobility, privacy, events, tickets)
     for r in routers:
         app.include_router(r.router)
     pages.install(app)

@@ -32,6 +32,10 @@ privacy_app = typer.Typer(
     "exported or erased, pseudonymised dumps of a day for planners, the access log.",
     no_args_is_help=True,
 )
+ticket_app = typer.Typer(
+    help="Tickets (docs/fares.md): check a code on board, issue a card or a pass.",
+    no_args_is_help=True,
+)
 
 DatabaseOpt = Annotated[
     str | None,
@@ -362,12 +366,70 @@ def privacy_table() -> None:
     typer.echo(markdown_table())
 
 
+# ---- tickets ----------------------------------------------------------------------------------
+
+
+def _tickets(database_url: str | None, state_dir: Path | None) -> Any:
+    from dispatcher.service.context import Context
+    from dispatcher.service.tickets import Tickets
+
+    return Tickets(Context(_settings(database_url, state_dir)))
+
+
+@ticket_app.command("check")
+@handle_errors
+def ticket_check(
+    code: Annotated[str, typer.Argument(help="The ticket's code, as printed or scanned.")],
+    day: Annotated[str | None, typer.Option(help="Day of the check, YYYY-MM-DD (today).")] = None,
+    vehicle: Annotated[str | None, typer.Option(help="The vehicle checking it.")] = None,
+    database_url: DatabaseOpt = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """Check a ticket's code (valid, already used, wrong day, cancelled, forged) and record it;
+    exit code 0 only when valid (1 otherwise)."""
+    from dispatcher.io.times import parse_day
+
+    t = _tickets(database_url, state_dir)
+    try:
+        out = t.check(code, parse_day(day) if day else None, None, vehicle)
+    finally:
+        t.ctx.store.close()
+    console.print(f"{out['result']}: {out['message']} ({out['day']})", highlight=False)
+    if not out["ok"]:
+        raise typer.Exit(1)
+
+
+@ticket_app.command("card")
+@handle_errors
+def ticket_card(
+    product: Annotated[
+        str, typer.Option(help="A card or pass of the fare rules (card10, monthly).")
+    ],
+    valid_from: Annotated[str | None, typer.Option(help="A pass: its first day (today).")] = None,
+    svg: Annotated[Path | None, typer.Option(help="Write its QR code to this SVG file.")] = None,
+    database_url: DatabaseOpt = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """Issue a card of trips or a pass: prints its signed code."""
+    from dispatcher.io.times import parse_day
+
+    t = _tickets(database_url, state_dir)
+    try:
+        out = t.issue_card(product, parse_day(valid_from) if valid_from else None)
+    finally:
+        t.ctx.store.close()
+    typer.echo(out["code"])
+    if svg is not None:
+        svg.write_text(out["qr_svg"], encoding="utf-8")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``keys``, ``db`` and ``privacy`` to the main CLI."""
+    """Add ``serve``, ``keys``, ``db``, ``privacy`` and ``ticket`` to the main CLI."""
     app.command("serve")(serve)
     app.add_typer(keys_app, name="keys")
     app.add_typer(db_app, name="db")
     app.add_typer(privacy_app, name="privacy")
+    app.add_typer(ticket_app, name="ticket")
 
 
 cli = typer.Typer(help="The dispatch server.", no_args_is_help=True, add_completion=False)

@@ -108,6 +108,15 @@ class RequestIn(Strict):
     accepts_carpool: bool | None = Field(
         default=None, description="May ride with a carpool driver (default true)."
     )
+    rider_category: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None,
+        description="Fare category of the rider (docs/fares.md: full, reduced, solidarity, "
+        "child...; default full). A category granted on social criteria is personal data.",
+    )
+    fare_product: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None,
+        description="Fare product (single, on_board, card10, monthly...; default single).",
+    )
 
 
 class BookingIn(RequestIn):
@@ -317,6 +326,68 @@ class StopPromise(BaseModel):
     window: dict[str, str | int]
 
 
+class FareOut(BaseModel):
+    """The fare of a trip (docs/fares.md): what the rider pays, in cents and as shown."""
+
+    product: str
+    category: str
+    amount_cents: int
+    display: str = Field(description='The amount in French format, e.g. "2,50 €".')
+    unit_cents: int
+    passengers: int
+    companions: int = Field(description="Wheelchair users' companions riding free.")
+    zone: str
+    mode: str
+    incentive_cents: int | None = Field(
+        default=None, description="A carpool: the territory's incentive to the driver."
+    )
+
+
+class TicketOut(BaseModel):
+    """A trip ticket: its signed code (to show as text or as the QR code), its payment state and
+    status."""
+
+    code: str = Field(description="Signed by the service (HMAC-SHA256), checked on board.")
+    payment: Literal["unpaid", "paid", "on_board"] = "unpaid"
+    status: Literal["valid", "cancelled"] = "valid"
+    qr_svg: str | None = Field(default=None, description="The code as a QR code (SVG).")
+
+
+class TicketCheckIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"code": "DT1-T-FGUERDPP5G-20300108-1-G65QKMMZGVLW2BEFITHROZP5"}]
+        },
+    )
+
+    code: Annotated[str, Field(min_length=1, max_length=200)]
+    day: date | None = Field(default=None, description="The day of the check (default: today).")
+    vehicle_id: Annotated[str, Field(max_length=100)] | None = None
+
+
+class TicketCheckOut(BaseModel):
+    result: Literal["valid", "already_used", "wrong_day", "cancelled", "forged", "unknown"]
+    ok: bool
+    message: str
+    message_en: str
+    day: str
+    ticket: dict[str, Any] | None = None
+
+
+class PaymentIn(Strict):
+    payment: Literal["unpaid", "paid", "on_board"]
+
+
+class CardIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"product": "card10"}]}
+    )
+
+    product: Annotated[str, Field(min_length=1, max_length=64)]
+    valid_from: date | None = Field(default=None, description="A pass: its first day (today).")
+
+
 class PromiseOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -343,6 +414,17 @@ class PromiseOut(BaseModel):
                             "end": "2030-01-07T10:00:00+01:00",
                         },
                     },
+                    "fare": {
+                        "product": "single",
+                        "category": "full",
+                        "amount_cents": 200,
+                        "display": "2,00 €",
+                        "unit_cents": 200,
+                        "passengers": 1,
+                        "companions": 0,
+                        "zone": "inside",
+                        "mode": "minibus",
+                    },
                 }
             ]
         }
@@ -353,6 +435,8 @@ class PromiseOut(BaseModel):
     vehicle_id: str
     pickup: StopPromise
     dropoff: StopPromise
+    fare: FareOut | None = None
+    ticket: TicketOut | None = None
     replayed: bool = False
 
 

@@ -29,10 +29,14 @@ PLAN_SCHEMA = "dispatcher/plan/1"
 
 
 def plan_to_dict(
-    plan: Plan, problem: Problem | None = None, memo: Memo | None = None
+    plan: Plan,
+    problem: Problem | None = None,
+    memo: Memo | None = None,
+    fares: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The plan as JSON (schema ``dispatcher/plan/1``), times local to the problem's day;
-    ``memo`` reuses the routes already written (see :class:`~dispatcher.io.memo.Memo`)."""
+    ``memo`` reuses the routes already written (see :class:`~dispatcher.io.memo.Memo`);
+    ``fares``: the trips' fares and their KPIs (``dispatcher.fares.plan.fares_section``)."""
     day = problem.day if problem else None
     tz = problem.timezone if problem else DEFAULT_TIMEZONE
     piece = memo_pieces(memo, f"plan:{day}:{tz}")
@@ -66,7 +70,7 @@ def plan_to_dict(
             ],
         }
 
-    return {
+    out = {
         "schema": PLAN_SCHEMA,
         "day": day.isoformat() if day else None,
         "timezone": tz,
@@ -84,6 +88,9 @@ def plan_to_dict(
         "kpis": asdict(plan.kpis),
         "stats": asdict(plan.stats),
     }
+    if fares is not None:
+        out["fares"] = dict(fares)
+    return out
 
 
 def _stats_fields(d: Any) -> Any:

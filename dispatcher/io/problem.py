@@ -68,6 +68,8 @@ REQUEST_FIELDS = (
     "name",
     "phone",
     "accepts_carpool",
+    "rider_category",
+    "fare_product",
 )
 VEHICLE_FIELDS = (
     "id",
@@ -129,6 +131,8 @@ def request_from_dict(
         name=get_field(d, "name", where, "", str),
         phone=get_field(d, "phone", where, "", str),
         accepts_carpool=get_field(d, "accepts_carpool", where, Request.accepts_carpool, bool),
+        rider_category=get_field(d, "rider_category", where, "", str),
+        fare_product=get_field(d, "fare_product", where, "", str),
     )
 
 
@@ -459,7 +463,7 @@ def problem_to_dict(p: Problem, memo: Memo | None = None) -> dict[str, Any]:
             out["priority"] = r.priority
         if r.return_of is not None and r.min_stay_s != Request.min_stay_s:
             out["min_stay_s"] = r.min_stay_s
-        for k in ("name", "phone"):
+        for k in ("name", "phone", "rider_category", "fare_product"):
             if getattr(r, k):
                 out[k] = getattr(r, k)
         return out

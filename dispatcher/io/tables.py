@@ -40,6 +40,8 @@ REQUEST_CSV_COLUMNS = (
     "max_ride_min",
     "name",
     "phone",
+    "rider_category",
+    "fare_product",
 )
 REQUEST_MINUTES = {  # CSV columns in whole minutes -> the request's fields in seconds
     "min_stay_min": "min_stay_s",
@@ -187,6 +189,8 @@ def requests_from_csv(path: str | Path) -> list[dict[str, Any]]:
             "phone",
             "arrive_by",
             "not_before",
+            "rider_category",
+            "fare_product",
         ):
             if row.get(k):
                 d[k] = row[k]

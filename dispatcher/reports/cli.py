@@ -36,6 +36,28 @@ CsvStyle = Annotated[
         "machine (',', no BOM, field names, decimal point)",
     ),
 ]
+FaresFile = Annotated[
+    Path | None,
+    typer.Option(
+        help="Fare rules, TOML (docs/fares.md); default: the embedded rules, or $DISPATCHER_FARES.",
+        envvar="DISPATCHER_FARES",
+    ),
+]
+
+
+def _ticket_codes(database_url: str, day: Any) -> dict[str, str]:
+    """Request id -> the code of its valid trip ticket on ``day``, in the service's database."""
+    from dispatcher.service.context import Context
+    from dispatcher.service.settings import Settings
+    from dispatcher.service.tickets import Tickets
+
+    if day is None:
+        raise InputError("the problem has no day: no tickets to list", "--tickets-db")
+    t = Tickets(Context(Settings(database_url=database_url)))
+    try:
+        return t.codes_of_day(day)
+    finally:
+        t.ctx.store.close()
 
 
 def _load(problem: Path, plan: Path) -> tuple[Any, Any]:
@@ -70,16 +92,38 @@ def manifest_cmd(
     ),
     lang: Lang = "fr",
     csv_style: CsvStyle = "excel",
+    fares: FaresFile = None,
+    tickets_db: Annotated[
+        str | None,
+        typer.Option(
+            help="The service's database (SQLAlchemy URL): list the ticket codes expected on "
+            "board (signed under DISPATCHER_TICKET_KEY or the state folder's key).",
+        ),
+    ] = None,
 ) -> None:
-    """Driver manifests: every vehicle's stops in order, who boards and alights, as CSV and HTML."""
+    """Driver manifests: every vehicle's stops in order, who boards and alights and what they
+    pay (and, with --tickets-db, the ticket codes expected on board), as CSV and HTML."""
+    from dispatcher.fares import load_fare_rules
+    from dispatcher.fares.plan import plan_fares
+    from dispatcher.fares.zones import territory_zones
     from dispatcher.io.sheets import check_style
-    from dispatcher.reports.manifest import build_manifests, write_manifest_csv, write_manifest_html
+    from dispatcher.reports.manifest import (
+        build_manifests,
+        on_board,
+        write_manifest_csv,
+        write_manifest_html,
+    )
+    from dispatcher.territory import Territory
 
     p, pl = _load(problem, plan)
     lang = _lang(lang)
     style = check_style(csv_style)
-    csv_path = write_manifest_csv(p, pl, out / "manifests.csv", lang, style)
-    html_path = write_manifest_html(p, pl, out / "manifests.html", lang)
+    rules = load_fare_rules(fares)
+    codes = _ticket_codes(tickets_db, p.day) if tickets_db else None
+    zones = territory_zones(Territory.load())
+    onboard = on_board(plan_fares(rules, p, pl, zones), codes, rules, lang)
+    csv_path = write_manifest_csv(p, pl, out / "manifests.csv", lang, style, onboard)
+    html_path = write_manifest_html(p, pl, out / "manifests.html", lang, onboard)
     n = len(build_manifests(p, pl))
     console.print(f"{n} manifests written to {csv_path} and {html_path}")
 
@@ -127,6 +171,53 @@ refusals in red)."""
     console.print(f"carte écrite dans {path}" if lang == "fr" else f"map written to {path}")
 
 
+@report_app.command("carpool-proofs")
+@handle_errors
+def carpool_proofs_cmd(
+    problem: ProblemFile,
+    plan: PlanFile,
+    out: Annotated[Path, typer.Option(help="The JSON file to write.")] = Path(
+        "out/carpool-proofs.json"
+    ),
+    operator_id: Annotated[
+        str, typer.Option(help="The operator's id at the carpool proof register.")
+    ] = "coquelicot",
+    salt_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="The operator's salt of the pseudonyms (default: made once in the state folder, "
+            "carpool-proof.salt)."
+        ),
+    ] = None,
+    fares: FaresFile = None,
+) -> None:
+    """Carpool proof records of the plan's carpool journeys, in the layout of the French
+    register (docs/fares.md), as JSON for the operator to submit; nothing is sent."""
+    import json
+
+    from dispatcher.fares import load_fare_rules
+    from dispatcher.fares.plan import plan_fares
+    from dispatcher.fares.zones import territory_zones
+    from dispatcher.reports.carpool_proofs import carpool_proofs
+    from dispatcher.service.settings import Settings
+    from dispatcher.territory import Territory
+
+    p, pl = _load(problem, plan)
+    terr = Territory.load()
+    salt = Settings().secret_file("carpool-proof.salt", salt_file)
+    data = carpool_proofs(
+        p,
+        pl,
+        plan_fares(load_fare_rules(fares), p, pl, territory_zones(terr)),
+        operator_id=operator_id,
+        salt=salt,
+        incentive_siren=terr.epcis[0] if terr.epcis else "",
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    console.print(f"{len(data['journeys'])} carpool proof record(s) written to {out}")
+
+
 @report_app.command("gtfs-flex")
 @handle_errors
 def gtfs_flex_cmd(
@@ -148,9 +239,12 @@ def gtfs_flex_cmd(
     end: Annotated[
         str | None, typer.Option(help="Last day of the feed, YYYY-MM-DD (default: a year on).")
     ] = None,
+    fares: FaresFile = None,
 ) -> None:
     """A GTFS-Flex feed of the on-demand service, from the service configuration (agency,
-    hours, calendar, booking rules, territory), read back and validated."""
+    hours, calendar, booking rules, territory), with its fares in GTFS-Fares v2 form, read back
+    and validated."""
+    from dispatcher.fares import load_fare_rules
     from dispatcher.reports.gtfs_flex import read_gtfs_flex, write_gtfs_flex
     from dispatcher.service_config import load_service
     from dispatcher.territory import Territory
@@ -164,12 +258,15 @@ def gtfs_flex_cmd(
         start=_date(start, "--start"),
         end=_date(end, "--end"),
         zones=zones,
+        fares=load_fare_rules(fares),
     )
     feed = read_gtfs_flex(path)
     console.print(
         f"GTFS-Flex feed written to {path}: {len(feed.zone_ids)} zone(s), "
         f"{len(feed.tables['trips.txt'])} trips, "
-        f"{len(feed.tables['calendar_dates.txt'])} days without service; read back and valid"
+        f"{len(feed.tables['calendar_dates.txt'])} days without service, "
+        f"{len(feed.tables.get('fare_products.txt', []))} fare products, "
+        f"{len(feed.tables.get('fare_leg_rules.txt', []))} fare leg rules; read back and valid"
     )
 
 

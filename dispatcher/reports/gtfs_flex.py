@@ -18,7 +18,8 @@ Files: agency.txt, feed_info.txt, routes.txt, trips.txt, calendar.txt, calendar_
 (when a public holiday or closure falls in the feed's dates), stops.txt, stop_times.txt,
 booking_rules.txt, locations.geojson, in one zip. Each file is made by one function of
 :data:`PARTS` from a :class:`Feed` (the service, territory, dates and the ids shared between
-files); another part (fares) is one more function in that tuple.
+files); with fare rules, the GTFS-Fares v2 files (``dispatcher.reports.gtfs_fares``) are one
+more part.
 
 :func:`read_gtfs_flex` reads a zip back and checks required files and columns, unique ids, the
 cross references (trips -> routes and calendar, stop_times -> trips, zones, stops and booking
@@ -42,7 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from dispatcher.errors import DataError, InputError
+from dispatcher.fares.rules import FareRules
 from dispatcher.model import TimeWindow, hhmm
+from dispatcher.reports.gtfs_fares import check_gtfs_fares, fares_for_feed, read_fare_tables
 from dispatcher.service_config import ServiceConfig
 
 # file -> (required columns, optional columns we write or accept)
@@ -191,6 +194,7 @@ class Feed:
     end: date
     zones: list[tuple[str, str, Any]]  # (zone id, name, WGS84 geometry)
     version: str = ""
+    fares: FareRules | None = None  # the fare rules, for the GTFS-Fares v2 files (None: none)
 
     @property
     def calendars(self) -> dict[str, tuple[TimeWindow, tuple[int, ...]]]:
@@ -382,6 +386,16 @@ def _trips(feed: Feed) -> dict[str, str]:
     }
 
 
+def _fares(feed: Feed) -> dict[str, str]:
+    """The GTFS-Fares v2 files (``dispatcher.reports.gtfs_fares``), with fare rules; the stop
+    areas hold the stops of stops.txt."""
+    if feed.fares is None:
+        return {}
+    stops = [r["stop_id"] for r in csv.DictReader(io.StringIO(_trips(feed)["stops.txt"]))]
+    zone_names = [(z, name) for z, name, _ in feed.zones]
+    return fares_for_feed(feed.fares, feed.territory, ROUTE_ID, zone_names, stops)
+
+
 PARTS: tuple[Callable[[Feed], dict[str, str]], ...] = (
     _agency,
     _feed_info,
@@ -390,6 +404,7 @@ PARTS: tuple[Callable[[Feed], dict[str, str]], ...] = (
     _booking_rules,
     _locations,
     _trips,
+    _fares,
 )
 """The functions that make the feed's files, in order; each returns file name -> text."""
 
@@ -402,14 +417,16 @@ def build_gtfs_flex(
     end: date | None = None,
     zones: str = "epci",
     version: str = "",
+    fares: FareRules | None = None,
 ) -> dict[str, str]:
     """The feed's files as texts (file name -> content), from ``start`` (default: today) to
-    ``end`` (default: a year on)."""
+    ``end`` (default: a year on); with ``fares``, their GTFS-Fares v2 files too
+    (``dispatcher.reports.gtfs_fares``)."""
     first = start or date.today()
     last = end or first + timedelta(days=364)
     if last < first:
         raise InputError("the feed ends before it starts", "end")
-    feed = Feed(service, territory, first, last, _zones(territory, zones), version)
+    feed = Feed(service, territory, first, last, _zones(territory, zones), version, fares)
     files: dict[str, str] = {}
     for part in PARTS:
         files.update(part(feed))
@@ -445,14 +462,19 @@ class GtfsFeed:
         return [str(f["id"]) for f in self.locations["features"]]
 
 
-def _read_table(z: zipfile.ZipFile, name: str, where: str) -> list[dict[str, str]]:
+def _read_table(
+    z: zipfile.ZipFile,
+    name: str,
+    where: str,
+    columns: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+) -> list[dict[str, str]]:
     try:
         text = z.read(name).decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise DataError(f"not UTF-8: {e}", f"{where}:{name}") from None
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
-    required, optional = SCHEMA.get(name) or OPTIONAL_SCHEMA[name]
+    required, optional = columns or SCHEMA.get(name) or OPTIONAL_SCHEMA[name]
     missing = [c for c in required if c not in header]
     if missing:
         raise DataError(f"missing required column(s) {', '.join(missing)}", f"{where}:{name}")
@@ -492,6 +514,7 @@ def _read_zip(p: Path, where: str) -> tuple[dict[str, list[dict[str, str]]], Any
         tables = {name: _read_table(z, name, where) for name in SCHEMA}
         for name in OPTIONAL_SCHEMA:
             tables[name] = _read_table(z, name, where) if name in names else []
+        tables.update(read_fare_tables(lambda n, cols: _read_table(z, n, where, cols), names))
         try:
             locations = json.loads(z.read("locations.geojson").decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as e:
@@ -716,6 +739,8 @@ def read_gtfs_flex(path: str | Path) -> GtfsFeed:
             raise DataError(
                 f"stop {r['stop_id']!r} is used by no stop_time", f"{where}:stops.txt:line {k}"
             )
+    if "fare_products.txt" in tables:
+        check_gtfs_fares(tables, routes, stops, where)
     return GtfsFeed(tables=tables, locations=locations)
 
 

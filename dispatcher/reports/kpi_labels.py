@@ -147,6 +147,30 @@ KPI_LABELS: dict[str, Label] = {
         "Coût de la journée divisé par les demandes servies.",
         "The day's cost divided by the served requests.",
     ),
+    "revenue_eur": Label(
+        "Recettes (€)",
+        "Fare revenue (EUR)",
+        "Tarifs payés par les voyageurs des véhicules du transporteur (minibus, bénévoles).",
+        "Fares paid by the riders of the operator's vehicles (minibus, volunteer drivers).",
+    ),
+    "subsidy_eur": Label(
+        "Subvention (€)",
+        "Subsidy (EUR)",
+        "Coût de la journée moins les recettes.",
+        "The day's cost minus the fare revenue.",
+    ),
+    "subsidy_per_passenger_eur": Label(
+        "Subvention par voyageur (€)",
+        "Subsidy per passenger (EUR)",
+        "Subvention divisée par les voyageurs des véhicules du transporteur.",
+        "The subsidy divided by the passengers of the operator's vehicles.",
+    ),
+    "carpool_drivers_eur": Label(
+        "Versé aux conducteurs du covoiturage (€)",
+        "Paid to carpool drivers (EUR)",
+        "Participations des passagers et incitations du territoire aux conducteurs.",
+        "Passengers' contributions and the territory's incentives to the drivers.",
+    ),
     "km_per_request": Label(
         "Km par demande",
         "Km per request",

@@ -15,10 +15,10 @@ page has one section per vehicle with a page break between vehicles, French by d
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from dispatcher.errors import InputError
 from dispatcher.io.sheets import check_style, csv_text, write_csv
@@ -54,6 +54,8 @@ LABELS: dict[str, dict[str, str]] = {
         "request": "Réservation",
         "party": "Personnes",
         "notes": "Remarques",
+        "fare": "Tarif / titre",
+        "ticket": "Code du titre",
         "load": "À bord après",
         "minutes": "min",
         "no_route": "Aucune course ce jour.",
@@ -87,6 +89,8 @@ LABELS: dict[str, dict[str, str]] = {
         "request": "Booking",
         "party": "Party",
         "notes": "Notes",
+        "fare": "Fare / ticket",
+        "ticket": "Ticket code",
         "load": "On board after",
         "minutes": "min",
         "no_route": "No trips this day.",
@@ -118,6 +122,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     "load_seats",
     "load_wheelchairs",
     "duration_min",
+    "fare",
+    "fare_cents",
+    "ticket",
 )
 # The CSV headers a person reads (``--csv excel``); ``--csv machine`` keeps CSV_COLUMNS
 CSV_HEADERS: dict[str, dict[str, str]] = {
@@ -142,6 +149,9 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
         "load_seats": "À bord après (assis)",
         "load_wheelchairs": "À bord après (fauteuils)",
         "duration_min": "Durée (min)",
+        "fare": "Tarif",
+        "fare_cents": "Tarif (centimes)",
+        "ticket": "Titre attendu",
     },
     "en": {
         "vehicle_id": "Vehicle",
@@ -164,6 +174,9 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
         "load_seats": "On board after (seated)",
         "load_wheelchairs": "On board after (wheelchairs)",
         "duration_min": "Duration (min)",
+        "fare": "Fare",
+        "fare_cents": "Fare (cents)",
+        "ticket": "Expected ticket",
     },
 }
 
@@ -205,6 +218,9 @@ class ManifestLine:
     load_seats: int = 0
     load_wheelchairs: int = 0
     duration_s: int = 0
+    fare: str = ""  # a pickup: the fare the rider pays (product and amount)
+    fare_cents: int | None = None
+    ticket: str = ""  # a pickup: the ticket code expected on board
 
 
 @dataclass(frozen=True)
@@ -221,12 +237,46 @@ class VehicleManifest:
     lines: tuple[ManifestLine, ...]
 
 
+@dataclass(frozen=True)
+class OnBoard:
+    """What the driver sees at a rider's pickup: the fare (``"Ticket unitaire · 2,00 €"``), its
+    amount, and the code of the ticket expected on board."""
+
+    fare: str = ""
+    fare_cents: int | None = None
+    ticket: str = ""
+
+
+def on_board(
+    fares: Mapping[str, Any] | None,
+    tickets: Mapping[str, str] | None = None,
+    rules: Any = None,
+    lang: str = "fr",
+) -> dict[str, OnBoard]:
+    """Request id -> :class:`OnBoard` from the trips' fares (``dispatcher.fares.Fare``; product
+    names from ``rules`` when given) and their ticket codes."""
+    out: dict[str, OnBoard] = {}
+    for rid in set(fares or {}) | set(tickets or {}):
+        f = (fares or {}).get(rid)
+        text, cents = "", None
+        if f is not None:
+            prod = rules.products.get(f.product) if rules is not None else None
+            name = (prod.name_en or prod.name if lang == "en" else prod.name) if prod else ""
+            if not name:
+                name = f.product
+            text, cents = f"{name} · {f.display}", f.amount_cents
+        out[rid] = OnBoard(text, cents, (tickets or {}).get(rid, ""))
+    return out
+
+
 def _place_name(problem: Problem, location_id: str) -> str:
     loc = problem.location(location_id)
     return loc.name or loc.id
 
 
-def _route_lines(problem: Problem, route: Route) -> list[ManifestLine]:
+def _route_lines(
+    problem: Problem, route: Route, onboard: Mapping[str, OnBoard] | None = None
+) -> list[ManifestLine]:
     v = problem.vehicle(route.vehicle_id)
     out: list[ManifestLine] = []
     stop = 0
@@ -269,6 +319,7 @@ def _route_lines(problem: Problem, route: Route) -> list[ManifestLine]:
             stop += 1
             last_place = vis.location_id
         load = (vis.seats, vis.wheelchairs)
+        ob = (onboard or {}).get(r.id) if vis.kind == "pickup" else None
         add(
             action=vis.kind,
             arrival_s=vis.arrival_s,
@@ -284,6 +335,9 @@ def _route_lines(problem: Problem, route: Route) -> list[ManifestLine]:
             appointment_s=r.arrive_by_s if vis.kind == "dropoff" else None,
             load_seats=vis.seats,
             load_wheelchairs=vis.wheelchairs,
+            fare=ob.fare if ob else "",
+            fare_cents=ob.fare_cents if ob else None,
+            ticket=ob.ticket if ob else "",
         )
         add_breaks(k, load)
     # breaks recorded after the last visit index (or beyond) that were not yet listed
@@ -303,10 +357,14 @@ def _route_lines(problem: Problem, route: Route) -> list[ManifestLine]:
 
 
 def build_manifests(
-    problem: Problem, plan: Plan, include_idle: bool = False
+    problem: Problem,
+    plan: Plan,
+    include_idle: bool = False,
+    onboard: Mapping[str, OnBoard] | None = None,
 ) -> list[VehicleManifest]:
     """One manifest per route of the plan (in the order of the fleet); with ``include_idle``,
-    also one for every vehicle without a route or visit."""
+    also one for every vehicle without a route or visit; ``onboard``: each pickup's fare and
+    ticket code (:func:`on_board`)."""
     routes = {r.vehicle_id: r for r in plan.routes}
     for vid in routes:
         try:
@@ -324,7 +382,7 @@ def build_manifests(
             lines: list[ManifestLine] = []
             dist = 0
         else:
-            lines = _route_lines(problem, route)
+            lines = _route_lines(problem, route, onboard)
             dist = route.distance_m
         out.append(
             VehicleManifest(
@@ -348,11 +406,13 @@ def build_manifests(
 # --------------------------------------------------------------------------------------------
 
 
-def manifest_rows(problem: Problem, plan: Plan, lang: str = "fr") -> list[dict[str, str | int]]:
+def manifest_rows(
+    problem: Problem, plan: Plan, lang: str = "fr", onboard: Mapping[str, OnBoard] | None = None
+) -> list[dict[str, str | int]]:
     """The CSV rows (one per manifest line, every vehicle), with ``CSV_COLUMNS`` as keys."""
     t = _lang(lang)
     rows: list[dict[str, str | int]] = []
-    for m in build_manifests(problem, plan):
+    for m in build_manifests(problem, plan, onboard=onboard):
         for ln in m.lines:
             rows.append(
                 {
@@ -380,22 +440,36 @@ def manifest_rows(problem: Problem, plan: Plan, lang: str = "fr") -> list[dict[s
                     "load_seats": ln.load_seats,
                     "load_wheelchairs": ln.load_wheelchairs,
                     "duration_min": round(ln.duration_s / 60) if ln.action == "break" else "",
+                    "fare": ln.fare,
+                    "fare_cents": "" if ln.fare_cents is None else ln.fare_cents,
+                    "ticket": ln.ticket,
                 }
             )
     return rows
 
 
-def manifest_csv(problem: Problem, plan: Plan, lang: str = "fr", style: str = "excel") -> str:
+def manifest_csv(
+    problem: Problem,
+    plan: Plan,
+    lang: str = "fr",
+    style: str = "excel",
+    onboard: Mapping[str, OnBoard] | None = None,
+) -> str:
     """The CSV text: for French Excel by default (``style="machine"``: ``,``, no BOM, the
     column keys as headers; see :mod:`dispatcher.io.sheets`)."""
-    rows = manifest_rows(problem, plan, lang)
+    rows = manifest_rows(problem, plan, lang, onboard)
     return csv_text(rows, CSV_COLUMNS, check_style(style, "style"), CSV_HEADERS[lang])
 
 
 def write_manifest_csv(
-    problem: Problem, plan: Plan, path: str | Path, lang: str = "fr", style: str = "excel"
+    problem: Problem,
+    plan: Plan,
+    path: str | Path,
+    lang: str = "fr",
+    style: str = "excel",
+    onboard: Mapping[str, OnBoard] | None = None,
 ) -> Path:
-    rows = manifest_rows(problem, plan, lang)
+    rows = manifest_rows(problem, plan, lang, onboard)
     return write_csv(path, rows, CSV_COLUMNS, check_style(style, "style"), CSV_HEADERS[lang])
 
 
@@ -414,6 +488,8 @@ tr.pickup td.action { font-weight: bold; color: #05612b; }
 tr.dropoff td.action { font-weight: bold; color: #8a1c1c; }
 tr.break td, tr.start td, tr.end td { background: #f6f6f6; font-style: italic; }
 .wheelchair { font-weight: bold; }
+td.fare { white-space: nowrap; }
+td.ticket code { font-size: 9pt; word-break: break-all; }
 section.vehicle { page-break-after: always; break-after: page; }
 section.vehicle:last-of-type { page-break-after: auto; break-after: auto; }
 @media print { body { margin: 0; } }
@@ -424,8 +500,15 @@ def _e(x: object) -> str:
     return html.escape(str(x), quote=True)
 
 
-def manifest_html(problem: Problem, plan: Plan, lang: str = "fr", title: str | None = None) -> str:
-    """A printable page: one section per vehicle with a route, a page break between vehicles."""
+def manifest_html(
+    problem: Problem,
+    plan: Plan,
+    lang: str = "fr",
+    title: str | None = None,
+    onboard: Mapping[str, OnBoard] | None = None,
+) -> str:
+    """A printable page: one section per vehicle with a route, a page break between vehicles;
+    with ``onboard``, each pickup's fare and the ticket code expected."""
     t = _lang(lang)
     day = problem.day.isoformat() if problem.day else ""
     heading = title or t["title"]
@@ -435,7 +518,9 @@ def manifest_html(problem: Problem, plan: Plan, lang: str = "fr", title: str | N
         f"<title>{_e(heading)}{' ' + _e(day) if day else ''}</title>",
         f"<style>{_CSS}</style></head><body>",
     ]
-    manifests = build_manifests(problem, plan)
+    manifests = build_manifests(problem, plan, onboard=onboard)
+    paying = bool(onboard)
+    tickets = any(ob.ticket for ob in (onboard or {}).values())
     if not manifests:
         parts.append(f"<p>{_e(t['no_route'])}</p>")
     for m in manifests:
@@ -487,6 +572,8 @@ def manifest_html(problem: Problem, plan: Plan, lang: str = "fr", title: str | N
                     "party",
                     "notes",
                     "load",
+                    *(("fare",) if paying else ()),
+                    *(("ticket",) if tickets else ()),
                 )
             )
             + "</tr></thead><tbody>"
@@ -515,17 +602,26 @@ def manifest_html(problem: Problem, plan: Plan, lang: str = "fr", title: str | N
                 f'<td class="action">{_e(t[ln.action])}</td><td>{_e(ln.request_id)}</td>'
                 f"<td>{_e(ln.name)}</td>"
                 f"<td>{_e(ln.phone)}</td><td>{_e(party)}</td><td>{'; '.join(notes)}</td>"
-                f"<td>{_e(load)}</td></tr>"
+                f"<td>{_e(load)}</td>"
+                + (f'<td class="fare">{_e(ln.fare)}</td>' if paying else "")
+                + (f'<td class="ticket"><code>{_e(ln.ticket)}</code></td>' if tickets else "")
+                + "</tr>"
             )
         parts.append("</tbody></table></section>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def write_manifest_html(problem: Problem, plan: Plan, path: str | Path, lang: str = "fr") -> Path:
+def write_manifest_html(
+    problem: Problem,
+    plan: Plan,
+    path: str | Path,
+    lang: str = "fr",
+    onboard: Mapping[str, OnBoard] | None = None,
+) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(manifest_html(problem, plan, lang), encoding="utf-8")
+    p.write_text(manifest_html(problem, plan, lang, onboard=onboard), encoding="utf-8")
     return p
 
 

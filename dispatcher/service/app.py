@@ -41,6 +41,7 @@ class Service:
         self.carpooling = Carpooling(ctx, self.days, day_fleet, privacy)
         self.personal_data = PersonalData(ctx, privacy, self.days)
         self.operations = Operations(ctx, privacy)
+        self.tickets = self.bookings.tickets
 
     def warm_up(self) -> None:
         """Load the territory and the road network now rather than on the first call."""

@@ -10,16 +10,18 @@ from datetime import date
 from typing import Any
 
 from dispatcher.errors import InputError, NoServiceError
+from dispatcher.fares.tickets import qr_svg
 from dispatcher.io.plan import plan_to_dict
 from dispatcher.io.problem import problem_to_dict, request_from_dict
 from dispatcher.model import REASON_MESSAGES, Reason, SolverParams
-from dispatcher.service import promises
+from dispatcher.service import pricing, promises
 from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context, Held
 from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import Days, stored_plan
 from dispatcher.service.events import without_broken_vehicles
 from dispatcher.service.privacy import PRIVATE_KINDS, View
+from dispatcher.service.tickets import Tickets
 from dispatcher.solver.live import check_booking_rules
 from dispatcher.store import ConflictError, KeyInfo
 from dispatcher.store.models import RequestRow, utcnow
@@ -33,12 +35,20 @@ def owner_of(key: KeyInfo) -> int | None:
 class Bookings:
     def __init__(self, ctx: Context, compiler: Compiler, days: Days, fleet: DayFleet) -> None:
         self.ctx, self.compiler, self.days, self.fleet = ctx, compiler, days, fleet
+        self.tickets = Tickets(ctx)
 
     def list_bookings(self, day: date, key: KeyInfo) -> list[dict[str, Any]]:
         return self.days.list_requests(day, key, source="booking", owner=owner_of(key))
 
     def get(self, day: date, booking_id: str, key: KeyInfo) -> dict[str, Any]:
-        return self.days.get_request(day, booking_id, key, source="booking", owner=owner_of(key))
+        """A booking, with its ticket as it stands (payment, status) and its QR code."""
+        out = self.days.get_request(day, booking_id, key, source="booking", owner=owner_of(key))
+        promise = out.get("promise")
+        if isinstance(promise, dict) and isinstance(promise.get("ticket"), dict):
+            got = self.tickets.of_request(day, booking_id, qr=True)
+            if got is not None:
+                promise["ticket"] = {k: got[k] for k in ("code", "payment", "status", "qr_svg")}
+        return out
 
     def cancel(
         self, day: date, booking_id: str, key: KeyInfo, return_trip: str = "keep"
@@ -70,6 +80,9 @@ class Bookings:
             log=False,
             drivers=drivers if status == 201 else None,
         )
+        ticket = answer.get("ticket")
+        if isinstance(ticket, dict) and ticket.get("code"):
+            answer["ticket"] = {**ticket, "qr_svg": qr_svg(str(ticket["code"]))}
         return status, answer
 
     def _book_locked(
@@ -184,6 +197,9 @@ class Bookings:
                 else Held(row.version, plan, problem, list(accepted)),
             )
         body = outcome.to_dict()
+        fare = pricing.promise_fare(self.ctx, outcome.problem, outcome.vehicle_id, rid)
+        body["fare"] = fare.to_dict()
+        body["ticket"] = self.tickets.issue(s, day, rid, fare, key.id)
         existing.status, existing.promise, existing.refusal = "accepted", body, None
         memo = memory.memo_of(day)
         store.live.write(

@@ -15,6 +15,9 @@ from functools import cached_property
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from dispatcher.fares import FareRules, load_fare_rules
+from dispatcher.fares.plan import ZoneOf
+from dispatcher.fares.zones import territory_zones
 from dispatcher.graph import RoadNetwork
 from dispatcher.io.memo import Memo
 from dispatcher.model import Plan, Problem
@@ -171,6 +174,21 @@ class Context:
     @cached_property
     def network(self) -> RoadNetwork:
         return RoadNetwork.default()
+
+    @cached_property
+    def fares(self) -> FareRules:
+        """The fare rules (``DISPATCHER_FARES``, else the embedded default)."""
+        return load_fare_rules(self.settings.fares)
+
+    @cached_property
+    def ticket_key(self) -> bytes:
+        """The key that signs tickets (``Settings.ticket_secret``)."""
+        return self.settings.ticket_secret()
+
+    @cached_property
+    def zone_of(self) -> ZoneOf:
+        """A location id -> its fare zone (intercommunality) on the server's territory."""
+        return territory_zones(self.territory)
 
     def now_local(self) -> datetime:
         return self.clock.now()

@@ -13,6 +13,7 @@ from dispatcher.io.plan import plan_from_dict, plan_to_dict
 from dispatcher.io.problem import problem_from_dict, problem_to_dict, request_from_dict
 from dispatcher.io.times import format_time
 from dispatcher.model import Plan, Problem
+from dispatcher.service import pricing
 from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context
 from dispatcher.service.privacy import Privacy, View
@@ -20,6 +21,7 @@ from dispatcher.service.promises import remove_request
 from dispatcher.store import KeyInfo, Store
 from dispatcher.store.db import request_out
 from dispatcher.store.models import utcnow
+from dispatcher.store.tickets import TicketStore
 
 RETURN_TRIP_CHOICES = ("keep", "cancel")  # what cancelling an outbound does to its return
 
@@ -121,6 +123,7 @@ class Days:
             outbounds, returns = self.ctx.store.linked_requests(
                 day, sorted(links), owner, returns=batch
             )
+        pricing.check_fare_fields(self.ctx, dicts, where)
         self.compiler.validate_requests(
             day,
             dicts,
@@ -241,6 +244,7 @@ class Days:
                 )
             for r in leaving:
                 r.status, r.updated_at = "cancelled", utcnow()
+            TicketStore.void(s, day, [r.request_id for r in leaving])  # their tickets are void
             if leaving:
                 row.version += 1
             out = request_out(req)

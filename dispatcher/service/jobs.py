@@ -27,12 +27,13 @@ from dispatcher.model import (
     SolverParams,
     Visit,
 )
-from dispatcher.service import promises
+from dispatcher.service import pricing, promises
 from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context
 from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import stored_plan
 from dispatcher.service.privacy import Kind, Privacy, Subject, View, Viewer, hidden
+from dispatcher.service.tickets import Tickets
 from dispatcher.solver import default_solver
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.explain import linked_rejection
@@ -176,6 +177,7 @@ def _held_out(
 class Jobs:
     def __init__(self, ctx: Context, compiler: Compiler, fleet: DayFleet, privacy: Privacy) -> None:
         self.ctx, self.compiler, self.fleet, self.privacy = ctx, compiler, fleet, privacy
+        self.tickets = Tickets(ctx)
         self._jobs: Executor = ThreadPoolExecutor(
             max_workers=2, thread_name_prefix="dispatcher-job"
         )
@@ -301,8 +303,17 @@ class Jobs:
                 if r.request_id in served:
                     fresh.status, fresh.refusal = "accepted", None
                     fresh.promise = promises.promise_from_plan(problem, plan, r.request_id)
+                    if fresh.promise is not None:
+                        fare = pricing.promise_fare(
+                            self.ctx, problem, fresh.promise["vehicle_id"], r.request_id
+                        )
+                        ticket = self.tickets.issue(
+                            s, job.day, r.request_id, fare, fresh.owner_key_id
+                        )
+                        fresh.promise = {**fresh.promise, "fare": fare.to_dict(), "ticket": ticket}
                 else:
                     fresh.status, fresh.promise = "refused", None
+                    self.tickets.void(s, job.day, [r.request_id])
                     held_out = r.request_id in live.too_late or r.request_id in unfit
                     fresh.refusal = (
                         _refused_before(_held_out(r.request_id, live.too_late, unfit, now_s))

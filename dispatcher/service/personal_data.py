@@ -63,6 +63,7 @@ from dispatcher.store.models import (
     VolunteerRow,
     utcnow,
 )
+from dispatcher.store.tickets import TicketStore
 
 log = logging.getLogger("dispatcher.service.personal_data")
 
@@ -337,6 +338,8 @@ class PersonalData:
                     lens.texts(lens.refusal(r.refusal), True),
                 )
                 if new != (r.request_id, r.data, r.promise, r.refusal):
+                    if new[0] != r.request_id:  # the trip's tickets follow its pseudonym
+                        TicketStore.rename(s, day, r.request_id, new[0])
                     r.request_id, r.data, r.promise, r.refusal = new
                     r.updated_at = utcnow()
                     counts["requests"] += 1

@@ -10,15 +10,18 @@ from datetime import date
 from typing import Any
 
 from dispatcher.errors import NotFoundError
+from dispatcher.fares.plan import plan_fares
 from dispatcher.io.geojson import plan_to_geojson
 from dispatcher.io.plan import plan_from_dict
 from dispatcher.io.problem import problem_from_dict
 from dispatcher.io.sheets import check_style, csv_text
 from dispatcher.io.times import format_time
 from dispatcher.model import Plan, Problem
-from dispatcher.service.context import Context, Drawn
+from dispatcher.service import pricing
+from dispatcher.service.context import Context, Drawn, per_day
 from dispatcher.service.fleet import Fleet
 from dispatcher.service.privacy import Kind, Privacy, Subject, View, Viewer, hidden
+from dispatcher.service.tickets import Tickets
 from dispatcher.solver.checker import check_plan
 from dispatcher.store import KeyInfo
 
@@ -36,6 +39,9 @@ MANIFEST_COLUMNS = (
     "party_wheelchairs",
     "load_seats",
     "load_wheelchairs",
+    "fare",
+    "fare_cents",
+    "ticket",
 )
 MANIFEST_HEADERS_FR = {  # the manifest's CSV headers for French Excel (csv="excel")
     "vehicle_id": "Véhicule",
@@ -51,6 +57,9 @@ MANIFEST_HEADERS_FR = {  # the manifest's CSV headers for French Excel (csv="exc
     "party_wheelchairs": "Places fauteuil",
     "load_seats": "À bord après (assis)",
     "load_wheelchairs": "À bord après (fauteuils)",
+    "fare": "Tarif",
+    "fare_cents": "Tarif (centimes)",
+    "ticket": "Titre attendu",
 }
 
 
@@ -69,11 +78,11 @@ def _phones(problem: dict[str, Any]) -> dict[str, Any]:
 class Plans:
     def __init__(self, ctx: Context, fleet: Fleet, privacy: Privacy) -> None:
         self.ctx, self.fleet, self.privacy = ctx, fleet, privacy
+        self.tickets = Tickets(ctx)
+        self._priced: dict[date, tuple[int, dict[str, Any]]] = {}  # day -> (version, priced plan)
 
     def plan_json(self, day: date, key: KeyInfo) -> dict[str, Any]:
-        plan = self.ctx.store.get_plan_json(day)
-        if plan is None:
-            raise no_plan(day)
+        plan = {**self._plan_with_fares(day)}
         modes = {
             str(r.get("vehicle_id")).partition("/")[0]: str(r["mode"])
             for r in plan.get("routes") or []
@@ -82,6 +91,31 @@ class Plans:
         out: dict[str, Any] = self.privacy.show(
             View.PLAN, plan, key, "plans.json", day, kinds=modes
         )
+        return out
+
+    def _plan_with_fares(self, day: date) -> dict[str, Any]:
+        """The stored plan with its ``fares``, priced once per version of the day in this
+        process (from the plan and problem this process holds when it wrote them last)."""
+        version = self.ctx.store.day_version(day)
+        with self.ctx.memory.lock:
+            got = self._priced.get(day)
+        if got is not None and got[0] == version:
+            return got[1]
+        held = self.ctx.memory.held(day, version)
+        stored = self.ctx.store.get_plan(day)
+        if stored is None:
+            raise no_plan(day)
+        pd, prd = stored
+        if held is not None and self.ctx.store.day_version(day) == version:
+            plan, problem = held.plan, held.problem
+        else:
+            problem = problem_from_dict(prd)
+            plan = plan_from_dict(pd, problem)
+        out = {**pd, "fares": pricing.plan_fares(self.ctx, problem, plan)}
+        if self.ctx.store.day_version(day) == version:  # nothing changed meanwhile: keep it
+            with self.ctx.memory.lock:
+                per_day(self._priced, day, dict)
+                self._priced[day] = (version, out)
         return out
 
     def plan_and_problem(self, day: date) -> tuple[Plan, Problem, dict[str, Any]]:
@@ -183,11 +217,14 @@ class Plans:
         """The drivers' manifest (all vehicles, or ``vehicle_id``: its id as ``key`` reads it),
         as CSV for programs or (``style="excel"``) for French Excel."""
         plan, problem, prd = self.plan_and_problem(day)
+        fares = plan_fares(self.ctx.fares, problem, plan, self.ctx.zone_of)
+        codes = self.tickets.codes_of_day(day)
         rows = []
         for route in plan.routes:
             for k, v in enumerate(route.visits):
                 r = problem.request(v.request_id)
                 loc = problem.location(v.location_id)
+                fare = fares.get(r.id) if v.kind == "pickup" else None
                 rows.append(
                     {
                         "vehicle_id": route.vehicle_id,
@@ -203,6 +240,9 @@ class Plans:
                         "party_wheelchairs": r.wheelchairs,
                         "load_seats": v.seats,
                         "load_wheelchairs": v.wheelchairs,
+                        "fare": f"{fare.product} {fare.display}" if fare else "",
+                        "fare_cents": fare.amount_cents if fare else "",
+                        "ticket": codes.get(r.id, "") if v.kind == "pickup" else "",
                     }
                 )
         kinds = self.privacy.drivers_of(day, prd)

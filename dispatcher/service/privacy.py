@@ -67,6 +67,7 @@ class Kind(StrEnum):
     ID = "id"
     PLACES = "places"
     NEEDS = "needs and times"
+    FARE = "fare category"
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,14 @@ TABLE: tuple[Rule, ...] = (
         "seats, wheelchairs, times, status, reasons of a refusal",
         Treatment.KEPT,
         _access(A, A, A, A),
+    ),
+    Rule(
+        Subject.RIDER,
+        Kind.FARE,
+        "rider_category (a solidarity fare is granted on social criteria), a trip's fare "
+        "(its category and amount tell it); totals stay in the KPIs",
+        Treatment.REMOVED,
+        _access(A, OW, OW, N),
     ),
     Rule(
         Subject.PRIVATE_DRIVER,
@@ -276,6 +285,12 @@ class Communes:
 
 # ---- the lens -----------------------------------------------------------------------------
 
+
+def _fare_withheld(fare: Mapping[str, Any]) -> dict[str, Any]:
+    """A trip's fare as a reader who may not see the rider's category reads it."""
+    return {"product": fare.get("product"), "mode": fare.get("mode"), "category": "withheld"}
+
+
 TEXT_KEYS = frozenset({"message", "message_en", "details", "violations", "summary", "error"})
 UNKNOWN_PLACE = "unknown"
 
@@ -416,6 +431,17 @@ class Lens:
         elif d.get("phone"):
             self.shown_phones.add(str(d["phone"]))
 
+    @staticmethod
+    def _fare_data(hide: Hidden, out: dict[str, Any]) -> None:
+        """A rider's category removed, and a trip's fare made its product and mode alone, when
+        hidden."""
+        if Kind.FARE not in hide:
+            return
+        out.pop("rider_category", None)
+        fare = out.get("fare")
+        if isinstance(fare, Mapping):
+            out["fare"] = _fare_withheld(fare)
+
     def _vehicle_hidden(self, vehicle_id: str, kind: str | None = None) -> Hidden:
         base = vehicle_id.partition("/")[0]
         if kind in PRIVATE_KINDS and base not in self.kinds:
@@ -436,6 +462,7 @@ class Lens:
         for k in ("pickup", "dropoff"):
             if k in d:
                 out[k] = self.place(d[k], hide)
+        self._fare_data(hide, out)
         return out
 
     def promise(self, p: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -456,6 +483,9 @@ class Lens:
                     "place": self.loc_name(loc, stop.get("place"), hide),
                     "location_id": self.loc(loc, hide),
                 }
+        self._fare_data(hide, out)
+        if Kind.ID in hide:  # a ticket's code is the rider's to show
+            out.pop("ticket", None)
         return out
 
     def refusal(self, r: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -491,7 +521,7 @@ class Lens:
                 "location_id": self.loc(v.get("location_id"), self.rider(rid)),
             }
 
-        return {
+        out = {
             **d,
             "routes": [
                 {
@@ -506,6 +536,19 @@ class Lens:
                 for j in d.get("rejections") or []
             ],
         }
+        fares = d.get("fares")
+        if isinstance(fares, Mapping):
+            trips = fares.get("trips") or {}
+            out["fares"] = {
+                **fares,
+                "trips": {
+                    self.rid(rid, shown=False): _fare_withheld(f)
+                    if Kind.FARE in self.rider(rid)
+                    else f
+                    for rid, f in trips.items()
+                },
+            }
+        return out
 
     def _chosen(
         self,
@@ -581,6 +624,7 @@ class Lens:
                 out["return_of"] = self.rid(str(r["return_of"]), shown=False)
             for k in ("pickup", "dropoff"):
                 out[k] = self.loc(r.get(k), hide)
+            self._fare_data(hide, out)
             return out
 
         def veh(v: Mapping[str, Any]) -> dict[str, Any]:
@@ -652,6 +696,12 @@ class Lens:
         loc = row.get("location_id")
         out["place"] = self.loc_name(loc, row.get("place"), hide)
         out["location_id"] = self.loc(loc, hide)
+        if Kind.ID in hide and "ticket" in out:
+            out["ticket"] = ""
+        if Kind.FARE in hide:
+            for k in ("fare", "fare_cents"):
+                if k in out:
+                    out[k] = ""
         return out
 
     # ---- mobility ------------------------------------------------------------------------

@@ -14,16 +14,32 @@ booking off); unset, the configuration's apply.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dispatcher.errors import InputError
 from dispatcher.io.times import parse_time
 from dispatcher.service_config import ServiceConfig, load_service
 from dispatcher.solver.live import BookingRules
 from dispatcher.store import sqlite_url
+
+TICKET_KEY_FILE = "ticket.key"
+
+
+def _hex_key(path: Path) -> bytes:
+    text = path.read_text(encoding="ascii").strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) < 16:
+        raise InputError("not a hex key; remove the file to make a new one", str(path))
+    return key
 
 
 class Settings(BaseSettings):
@@ -102,6 +118,16 @@ class Settings(BaseSettings):
         description="Re-planning after an event (a breakdown, a late vehicle) plans nothing "
         "sooner than this after the event (seconds).",
     )
+    fares: Path | None = Field(
+        default=None,
+        description="TOML file of the fare rules (docs/fares.md); unset: the embedded Pays du "
+        "Coquelicot rules.",
+    )
+    ticket_key: str | None = Field(
+        default=None,
+        description="Secret that signs tickets (HMAC-SHA256); unset: one generated and kept in "
+        "the state folder (ticket.key).",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -129,6 +155,31 @@ class Settings(BaseSettings):
             max_days_ahead=self.booking_max_days_ahead,
         )
         return rules
+
+    def secret_file(self, name: str, path: Path | None = None) -> bytes:
+        """A secret kept in a file: ``path``, else ``name`` in the state folder, made once (32
+        random bytes, hex, readable by its owner only; the first process to make it wins)."""
+        path = path or Path(self.state_dir).expanduser() / name
+        try:
+            return _hex_key(path)
+        except FileNotFoundError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return _hex_key(path)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(os.urandom(32).hex())
+        return _hex_key(path)
+
+    def ticket_secret(self) -> bytes:
+        """The key that signs tickets: the SHA-256 of ``DISPATCHER_TICKET_KEY`` (any string), else
+        32 random bytes made once and kept in the state folder (``ticket.key``, readable by its
+        owner only; the first process to make it wins, the others read it)."""
+        if self.ticket_key:
+            return hashlib.sha256(self.ticket_key.encode()).digest()
+        return self.secret_file(TICKET_KEY_FILE)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -253,3 +253,47 @@ class NotificationRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class TicketRow(Base):
+    """A ticket issued by the service (``dispatcher.fares.tickets``): a trip ticket of an accepted
+    booking (``kind`` T: its day and request), a card of trips (C: ``trips_left``) or a pass (P:
+    ``valid_from``..``valid_to``). The code itself is not stored: it is made again from the
+    serial under the ticket key. ``payment`` is what a payment integration sets (``unpaid``,
+    ``paid``, ``on_board``); ``status`` ``cancelled`` voids it (its booking was cancelled)."""
+
+    __tablename__ = "tickets"
+
+    serial: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(1))
+    day: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    request_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    owner_key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    product: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(64), default="")
+    passengers: Mapped[int] = mapped_column(Integer, default=1)
+    amount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    payment: Mapped[str] = mapped_column(String(10), default="unpaid")
+    status: Mapped[str] = mapped_column(String(10), default="valid")
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    trips_left: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    valid_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TicketCheckRow(Base):
+    """One check of a code on board: when, for which day, the verdict, the ticket's serial when
+    the code was well signed, who checked (key and role; ``cli`` for the command line) and the
+    vehicle when told. No personal data."""
+
+    __tablename__ = "ticket_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    day: Mapped[date] = mapped_column(Date)
+    serial: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    result: Mapped[str] = mapped_column(String(20))
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    role: Mapped[str] = mapped_column(String(20))
+    vehicle_id: Mapped[str | None] = mapped_column(String(100), nullable=True)

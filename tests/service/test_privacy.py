@@ -137,7 +137,13 @@ def test_the_table_says_what_the_issue_asks() -> None:
     assert rules[(Subject.RIDER, Kind.NEEDS)]["planner"] is Access.ALL
     assert rules[(Subject.RIDER, Kind.IDENTITY)]["portal"] is Access.OWN
     assert rules[(Subject.RIDER, Kind.IDENTITY)]["driver"] is Access.OWN
-    assert hidden(Subject.RIDER, "someone new", own=True) == {Kind.IDENTITY, Kind.ID, Kind.PLACES}
+    assert hidden(Subject.RIDER, "someone new", own=True) == {
+        Kind.IDENTITY,
+        Kind.ID,
+        Kind.PLACES,
+        Kind.FARE,
+    }
+    assert rules[(Subject.RIDER, Kind.FARE)]["portal"] is Access.OWN
 
 
 def test_pseudonyms_are_stable_for_a_key_and_useless_across_keys() -> None:
