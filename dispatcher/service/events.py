@@ -307,21 +307,26 @@ class Aftermath:
         if route is None:
             return
         vs = self.state.of(vid)
+        aboard = vs.on_board
+        # who is on board gets a relay where the vehicle stands, whatever the visit says
         waiting = list(
             dict.fromkeys(
                 x.request_id
                 for x in route.visits
-                if x.kind == "pickup" and not vs.done(x.request_id, "pickup")
+                if x.kind == "pickup"
+                and not vs.done(x.request_id, "pickup")
+                and x.request_id not in aboard
             )
         )
-        aboard = vs.on_board
         place, _ = current_place(self.problem, route, vs, self.now_s)
         for rid in waiting:
             r = self.problem.request(rid)
             self.remove(rid)
             self.hand_on(r, {vid}, "vehicle_unavailable", f"{vid} est en panne")
+        known = {q.id for q in self.problem.requests}
         for rid, n in aboard.items():
-            self.relay(vid, rid, n, place)
+            if rid in known:  # (not relayed or refused at an earlier breakdown already)
+                self.relay(vid, rid, n, place)
 
     def hand_on(self, r: Request, exclude: set[str], cause: str, why_fr: str) -> bool:
         """``r`` (out of the plan) to another vehicle: within its promise, else within

@@ -222,6 +222,11 @@ def apply_event(state: FleetState, problem: Problem, plan: Plan, ev: Event) -> F
         )
     if ev.type in REQUEST_EVENTS and not ev.request_id:
         raise EventRejected(f"a {ev.type} event names its request_id", "request_id")
+    if ev.type in REQUEST_EVENTS and ev.request_id not in {r.id for r in problem.requests}:
+        # (a trip handed to another vehicle or refused after a breakdown, or never booked)
+        raise EventRejected(
+            f"request {ev.request_id!r} is not in the day's live plan any more", "request_id"
+        )
     handler = _HANDLERS.get(ev.type)
     if handler is None:
         raise EventRejected(f"unknown event type {ev.type!r}", "type")
@@ -343,7 +348,8 @@ def _board(
     n = r.seats + r.wheelchairs if ev.passengers is None else ev.passengers
     if n < 0 or n > 50:
         raise EventRejected("passengers must be between 0 and 50", "passengers")
-    seated = sum(_seated(problem.request(q), p) for q, p in vs.on_board.items())
+    known = {q.id: q for q in problem.requests}  # (a relayed passenger counts as seated)
+    seated = sum(_seated(known[q], p) if q in known else p for q, p in vs.on_board.items())
     if seated + _seated(r, n) > vehicle.seats:
         raise EventRejected(
             f"{n} passenger(s) would exceed {ev.vehicle_id}'s {vehicle.seats} seats "

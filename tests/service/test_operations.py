@@ -181,6 +181,29 @@ def test_a_breakdown_hands_the_stops_on(day: tuple[Service, Clock]) -> None:
         svc.operations.post(DAY, vid, ev("u2", "delayed", at(8, 31), delay_min=5), OPERATOR)
 
 
+def test_a_second_breakdown_and_a_late_drop_off_of_a_relayed_rider(
+    day: tuple[Service, Clock],
+) -> None:
+    """Found by random event streams: the passengers a breakdown relayed (or refused) are not
+    relayed again by a second breakdown, and a drop-off reported afterwards for one of them (an
+    event sent late, timed before the breakdown) is a clear 409, not an error of the server."""
+    svc, clock = day
+    vid = _vehicle_of(svc, "r1")
+    clock.at = datetime(2030, 1, 8, 9, 10, tzinfo=TZ)
+    svc.operations.post(DAY, vid, ev("b1", "boarded", at(9, 2), request_id="r1"), OPERATOR)
+    svc.operations.post(DAY, vid, ev("u1", "unavailable", at(9, 8)), OPERATOR)
+    svc.operations.post(DAY, vid, ev("u2", "unavailable", at(9, 6)), OPERATOR)  # earlier, again
+    with pytest.raises(ConflictError):
+        svc.operations.post(DAY, vid, ev("d1", "dropped_off", at(9, 5), request_id="r1"), OPERATOR)
+    row = {r["id"]: r for r in svc.days.list_requests(DAY, OPERATOR)}["r1"]
+    relayed = "r1~relais" in {
+        v
+        for rt in svc.plans.plan_json(DAY, OPERATOR)["routes"]
+        for v in (x["request_id"] for x in rt["visits"])
+    }
+    assert relayed or row["status"] == "refused"
+
+
 def test_a_manual_move(day: tuple[Service, Clock]) -> None:
     svc, _ = day
     vid = _vehicle_of(svc, "r3")
@@ -212,6 +235,7 @@ EVENTS = st.lists(
 @settings(
     max_examples=8,
     deadline=None,
+    derandomize=True,  # the same streams in every run (random seeds found the cases fixed)
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

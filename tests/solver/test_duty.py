@@ -116,7 +116,7 @@ def test_json_and_csv_carry_the_limits(tmp_path: Path) -> None:
     f.write_text("id,start,shift_start,shift_end,max_driving_min\nbus,Albert,07:00,19:00,4h\n")
     with pytest.raises(InputError) as e:
         fleet_from_csv(f)
-    assert "max_driving_min" in e.value.message and "line 2" in e.value.where
+    assert "max_driving_min" in e.value.where and "line 2" in e.value.where
 
 
 # ---- the checker ------------------------------------------------------------------------------
