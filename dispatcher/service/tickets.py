@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from dispatcher.errors import InputError, NotFoundError
+from dispatcher.errors import ForbiddenError, InputError, NotFoundError
 from dispatcher.fares.pricing import Fare
 from dispatcher.fares.tickets import (
     Claim,
@@ -149,7 +149,14 @@ class Tickets:
         vehicle_id: str | None = None,
     ) -> dict[str, Any]:
         """The verdict on ``code`` for ``day`` (default today), recorded; a valid trip ticket is
-        marked used, a valid card loses a trip."""
+        marked used, a valid card loses a trip. A driver's key checks for its own day and
+        vehicle only."""
+        if key is not None and key.role == "driver":
+            if day is not None and day != key.day:
+                raise ForbiddenError(
+                    f"this driver key is for {key.day}, not {day.isoformat()}", "body.day"
+                )
+            day, vehicle_id = key.day, key.vehicle_id
         on = day or self.ctx.now_local().date()
         claim = read_code(self.key, code)
         with self.ctx.store.write() as s:

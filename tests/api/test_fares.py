@@ -132,6 +132,20 @@ def test_a_booking_issues_a_ticket_checked_once_on_board(client: Client, tmp_pat
     assert r.status_code == 200 and r.json()["payment"] == "paid"
 
 
+def test_a_driver_checks_codes_for_its_own_day_and_vehicle(client: Client) -> None:
+    url, body = booking("t9", "12:00", "12:15", TOMORROW)
+    code = client("portal", "POST", url, json=body).json()["ticket"]["code"]
+    token = client.service.store.create_key("driver", "bus", FLEET[0]["id"], TOMORROW)[0]
+    client.tokens["driver"] = token
+    check = "/v1/tickets/check"
+    r = client("driver", "POST", check, json={"code": code, "day": TODAY.isoformat()})
+    assert r.status_code == 403 and r.json()["where"] == "body.day"
+    r = client("driver", "POST", check, json={"code": code})  # its key's day, not the clock's
+    assert r.status_code == 200 and r.json()["result"] == "valid", r.text
+    last = client.service.tickets.store.checks()[0]
+    assert (last.role, last.vehicle_id, last.result) == ("driver", FLEET[0]["id"], "valid")
+
+
 def test_a_cancelled_bookings_ticket_is_void(client: Client) -> None:
     url, body = booking("t2", "12:00", "12:15", TOMORROW)
     code = client("portal", "POST", url, json=body).json()["ticket"]["code"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dispatcher.api.auth import OperatorKey
+from dispatcher.api.auth import DriverKey, OperatorKey
 from dispatcher.api.deps import ServiceDep
 from dispatcher.api.routes import AUTH_ERRORS, NOT_FOUND
 from dispatcher.api.schemas import CardIn, PaymentIn, TicketCheckIn, TicketCheckOut
@@ -19,9 +19,10 @@ router = APIRouter(prefix="/v1", tags=["tickets"], responses={**AUTH_ERRORS, **N
     "/tickets/check",
     response_model=TicketCheckOut,
     summary="Check a ticket's code on board: valid, already used, wrong day, cancelled or forged "
-    "(recorded; a valid trip ticket is then used, a card loses a trip)",
+    "(recorded; a valid trip ticket is then used, a card loses a trip); an operator, or a "
+    "driver for its own day and vehicle",
 )
-def check_ticket(body: TicketCheckIn, service: ServiceDep, key: OperatorKey) -> dict[str, Any]:
+def check_ticket(body: TicketCheckIn, service: ServiceDep, key: DriverKey) -> dict[str, Any]:
     return service.tickets.check(body.code, body.day, key, body.vehicle_id)
 
 
