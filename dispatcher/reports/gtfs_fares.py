@@ -16,14 +16,13 @@ carpool contribution (carpools are not in the feed), the price of a trip on a ca
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from dispatcher.errors import DataError
 from dispatcher.fares.pricing import trip_fare
 from dispatcher.fares.rules import FareRules
+from dispatcher.reports.gtfs_csv import table_text
 
 NETWORK = "tad"
 ZONE_NAMES = {"inside": "même intercommunalité", "between": "entre intercommunalités"}
@@ -50,15 +49,6 @@ FARES_SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def _csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\r\n", extrasaction="raise")
-    w.writeheader()
-    for row in rows:
-        w.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
-    return buf.getvalue()
-
-
 def _amount(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
@@ -78,7 +68,7 @@ def build_gtfs_fares(
     of each stop of ``stops.txt``."""
     cats = list(rules.categories.values())
     files = {
-        "rider_categories.txt": _csv(
+        "rider_categories.txt": table_text(
             _columns("rider_categories.txt"),
             (
                 {
@@ -89,7 +79,7 @@ def build_gtfs_fares(
                 for c in cats
             ),
         ),
-        "fare_media.txt": _csv(
+        "fare_media.txt": table_text(
             _columns("fare_media.txt"),
             [
                 {
@@ -152,22 +142,22 @@ def build_gtfs_fares(
                         "currency": "EUR",
                     }
                 )
-    files["fare_products.txt"] = _csv(_columns("fare_products.txt"), products)
-    files["networks.txt"] = _csv(
+    files["fare_products.txt"] = table_text(_columns("fare_products.txt"), products)
+    files["networks.txt"] = table_text(
         _columns("networks.txt"),
         [{"network_id": NETWORK, "network_name": "Transport à la demande"}],
     )
-    files["route_networks.txt"] = _csv(
+    files["route_networks.txt"] = table_text(
         _columns("route_networks.txt"), [{"network_id": NETWORK, "route_id": route_id}]
     )
-    files["areas.txt"] = _csv(
+    files["areas.txt"] = table_text(
         _columns("areas.txt"), ({"area_id": a, "area_name": n} for a, n in areas)
     )
-    files["stop_areas.txt"] = _csv(
+    files["stop_areas.txt"] = table_text(
         _columns("stop_areas.txt"),
         ({"area_id": a, "stop_id": s} for s, a in sorted(stop_area.items(), key=lambda x: x[1])),
     )
-    files["fare_leg_rules.txt"] = _csv(_columns("fare_leg_rules.txt"), legs)
+    files["fare_leg_rules.txt"] = table_text(_columns("fare_leg_rules.txt"), legs)
     return files
 
 

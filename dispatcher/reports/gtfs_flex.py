@@ -36,7 +36,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -45,6 +45,7 @@ from typing import Any
 from dispatcher.errors import DataError, InputError
 from dispatcher.fares.rules import FareRules
 from dispatcher.model import TimeWindow, hhmm
+from dispatcher.reports.gtfs_csv import table_text
 from dispatcher.reports.gtfs_fares import check_gtfs_fares, fares_for_feed, read_fare_tables
 from dispatcher.service_config import ServiceConfig
 
@@ -156,15 +157,6 @@ def parse_gtfs_time(text: str) -> int | None:
     return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + int(m.group(3))
 
 
-def _csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\r\n", extrasaction="raise")
-    w.writeheader()
-    for row in rows:
-        w.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
-    return buf.getvalue()
-
-
 def _ymd(d: date) -> str:
     return d.strftime("%Y%m%d")
 
@@ -222,7 +214,7 @@ def _agency(feed: Feed) -> dict[str, str]:
         "agency_phone": a.phone,
         "agency_email": a.email,
     }
-    return {"agency.txt": _csv(tuple(row), [row])}
+    return {"agency.txt": table_text(tuple(row), [row])}
 
 
 def _feed_info(feed: Feed) -> dict[str, str]:
@@ -237,7 +229,7 @@ def _feed_info(feed: Feed) -> dict[str, str]:
         "feed_contact_email": a.email,
         "feed_contact_url": a.url,
     }
-    return {"feed_info.txt": _csv(tuple(row), [row])}
+    return {"feed_info.txt": table_text(tuple(row), [row])}
 
 
 def _routes(feed: Feed) -> dict[str, str]:
@@ -250,7 +242,7 @@ def _routes(feed: Feed) -> dict[str, str]:
         "route_desc": f"Transport à la demande · {feed.territory.name}",
         "route_type": 3,
     }
-    return {"routes.txt": _csv(tuple(row), [row])}
+    return {"routes.txt": table_text(tuple(row), [row])}
 
 
 def _calendar(feed: Feed) -> dict[str, str]:
@@ -270,9 +262,11 @@ def _calendar(feed: Feed) -> dict[str, str]:
             for d in closed
             if d.weekday() in wds
         ]
-    files = {"calendar.txt": _csv(SCHEMA["calendar.txt"][0], rows)}
+    files = {"calendar.txt": table_text(SCHEMA["calendar.txt"][0], rows)}
     if exceptions:
-        files["calendar_dates.txt"] = _csv(OPTIONAL_SCHEMA["calendar_dates.txt"][0], exceptions)
+        files["calendar_dates.txt"] = table_text(
+            OPTIONAL_SCHEMA["calendar_dates.txt"][0], exceptions
+        )
     return files
 
 
@@ -299,7 +293,7 @@ def _booking_rules(feed: Feed) -> dict[str, str]:
             "prior_notice_start_time": "00:00:00",
         }
     columns = [c for c in SCHEMA["booking_rules.txt"][0] + SCHEMA["booking_rules.txt"][1]]
-    return {"booking_rules.txt": _csv([c for c in columns if c in rule], [rule])}
+    return {"booking_rules.txt": table_text([c for c in columns if c in rule], [rule])}
 
 
 def _locations(feed: Feed) -> dict[str, str]:
@@ -378,11 +372,13 @@ def _trips(feed: Feed) -> dict[str, str]:
         if s.id in used
     ]
     return {
-        "trips.txt": _csv(
+        "trips.txt": table_text(
             ("route_id", "service_id", "trip_id", "trip_headsign", "wheelchair_accessible"), trips
         ),
-        "stop_times.txt": _csv(STOP_TIME_COLUMNS, stop_times),
-        "stops.txt": _csv(("stop_id", "stop_name", "stop_lat", "stop_lon", "location_type"), stops),
+        "stop_times.txt": table_text(STOP_TIME_COLUMNS, stop_times),
+        "stops.txt": table_text(
+            ("stop_id", "stop_name", "stop_lat", "stop_lon", "location_type"), stops
+        ),
     }
 
 

@@ -535,6 +535,18 @@ class Operations:
             (vs.last_s for vs in state.vehicles.values() if vs.last_s is not None), default=0
         )
 
+    def _write(self, s: Any, row: Any, day: date, after: Any) -> Held:
+        """The day's new live plan stored (under the day's lock) at the next version."""
+        memo = self.ctx.memory.memo_of(day)
+        self.ctx.store.live.write(
+            s,
+            row,
+            plan_to_dict(after.plan, after.problem, memo),
+            problem_to_dict(after.problem, memo),
+        )
+        row.version += 1
+        return Held(row.version, after.plan, after.problem)
+
     def _stored(self, s: Any, row: Any, day: date) -> tuple[Plan, Problem]:
         got = self.ctx.memory.recall(day, row.version)
         plan, problem = got if got is not None else stored_plan(self.ctx.store, s, row)
@@ -633,17 +645,7 @@ class Operations:
         else:
             final = after.late(ev.vehicle_id)
         EventStore.save_state(s, day, after.state.to_dict())
-        keep = None
-        if after.changed:
-            memo = self.ctx.memory.memo_of(day)
-            self.ctx.store.live.write(
-                s,
-                row,
-                plan_to_dict(after.plan, after.problem, memo),
-                problem_to_dict(after.problem, memo),
-            )
-            row.version += 1
-            keep = Held(row.version, after.plan, after.problem)
+        keep = self._write(s, row, day, after) if after.changed else None
         for rid, kind, message, ndata in after.notes:
             req = self.ctx.store.request_row(s, day, rid)
             phone = (req.data or {}).get("phone") if req is not None else None
@@ -989,15 +991,7 @@ class Operations:
                     f"cannot move {request_id!r} to {vehicle_id}: {why}", "body.vehicle_id"
                 )
             after.repromise(request_id)
-            memo = self.ctx.memory.memo_of(day)
-            self.ctx.store.live.write(
-                s,
-                row,
-                plan_to_dict(after.plan, after.problem, memo),
-                problem_to_dict(after.problem, memo),
-            )
-            row.version += 1
-            keep = Held(row.version, after.plan, after.problem)
+            keep = self._write(s, row, day, after)
             moved = promise_in(after.problem, after.plan, request_id)
             assert moved is not None
             answer = moved.to_dict()
