@@ -93,12 +93,7 @@ class Site:
         return self.server.url
 
     def driver_key(self, vehicle: str) -> str:
-        try:
-            return self.store.create_key(
-                "driver", f"driver {vehicle}", vehicle_id=vehicle, day=DAY
-            )[0]
-        except TypeError:
-            pytest.skip("no driver keys in this store yet (the events branch brings them)")
+        return self.store.create_key("driver", f"driver {vehicle}", vehicle_id=vehicle, day=DAY)[0]
 
     def restart(self) -> None:
         """The same server (same port, same database) started again."""
@@ -252,8 +247,6 @@ def test_console_books_a_trip_and_shows_a_refusal(site: Site, browser: Any) -> N
 def driver_page(
     browser: Any, site: Site, vehicle: str, at: str, errors: list[str], gps: bool = True
 ) -> Any:
-    if site.op.get(f"/v1/days/{D}/live").status_code == 404:
-        pytest.skip("no live view of the day yet (the events branch brings it)")
     where = {"geolocation": {"latitude": 49.9996, "longitude": 2.6526}}  # Méaulte
     ctx = browser.new_context(
         timezone_id="Europe/Paris",
