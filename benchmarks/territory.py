@@ -1,15 +1,24 @@
 """Benchmark: generated days on the Pays du Coquelicot road network, solved by OR-Tools.
 
 For each size (50, 150, 400 requests; 1,000 over the four intercommunalities with ``--big``)
-a reproducible day of requests and a proportionate fleet are generated, compiled into a
-Problem on the default road network, and solved once with the longest time limit. The search
-trace gives the best objective found by each checkpoint (10 s, 30 s, 120 s by default); the
-final plan is judged by the independent checker. Prints a table, and writes it as CSV with
-``--csv``.
+a reproducible day of requests and a proportionate fleet (drivers with lunch breaks) are
+generated, compiled into a Problem on the default road network, and solved once with the
+longest time limit. The search trace gives OR-Tools' best objective by each checkpoint (10 s,
+30 s, 120 s by default); the final plan is judged by the independent checker and priced by its
+real cost (``real_eur``: the KPIs' cost, i.e. km, drivers' hours from leaving the depot to
+coming back, fixed costs, plus the refusal penalties: what every plan choice of the solver
+compares). Each run is a process of its own, so ``peak_mb`` is that run's peak resident memory
+(road graph, matrix and search). Prints a table, and writes it as CSV with ``--csv``.
+
+``--refinements alns,none`` solves each day with the ALNS layer and without it (OR-Tools
+alone), side by side. ``--reference S`` adds one long run per day (the default solver, S
+seconds) whose real cost is the reference of the ``gap_ref`` column.
 
     python -m benchmarks.territory                      # 50, 150, 400 requests; 10/30/120 s
     python -m benchmarks.territory --sizes 150 --limits 2,10
-    python -m benchmarks.territory --big                # adds 1,000 requests on 4 EPCIs
+    python -m benchmarks.territory --sizes 150,400 --limits 60 --refinements alns,none \
+        --reference 600                                 # issue 12's aim: within 1% at 60 s
+    python -m benchmarks.territory --big --sizes "" --limits 10,120   # 1,000 requests, 4 EPCIs
 
 Objective = travel cost in euros + refusal penalties (1,000 EUR per refused request by default).
 """
@@ -19,10 +28,13 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import multiprocessing
+import resource
 import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +44,7 @@ from dispatcher.io.problem import problem_from_dicts
 from dispatcher.model import Problem, Reason, SolverParams
 from dispatcher.solver import default_solver
 from dispatcher.solver.checker import check_plan
-from dispatcher.solver.routing import OrToolsSolver
+from dispatcher.solver.routing import OrToolsSolver, real_cost
 from dispatcher.territory import Territory
 
 PILOT = ("248000747",)  # CC du Pays du Coquelicot
@@ -78,9 +90,17 @@ def best_at(solutions: Sequence[tuple[float, float]], t: float) -> float | None:
     return best
 
 
-def run(case: Case, seed: int, limits: Sequence[float], first_solution: str) -> dict[str, object]:
+def run(
+    case: Case,
+    seed: int,
+    limits: Sequence[float],
+    first_solution: str,
+    refinement: str = "alns",
+) -> dict[str, object]:
     limit = max(limits)
-    params = SolverParams(time_limit_s=limit, first_solution=first_solution, seed=seed)
+    params = SolverParams(
+        time_limit_s=limit, first_solution=first_solution, seed=seed, refinement=refinement
+    )
     t0 = time.perf_counter()
     problem = build(case, seed, params)
     build_s = time.perf_counter() - t0
@@ -94,6 +114,8 @@ def run(case: Case, seed: int, limits: Sequence[float], first_solution: str) -> 
     row: dict[str, object] = {
         "requests": case.n_requests,
         "vehicles": case.n_vehicles,
+        "refinement": refinement,
+        "limit_s": limit,
         "locations": len(problem.locations),
         "build_s": round(build_s, 2),
         "first_plan_s": round(plan.stats.first_solution_s, 2)
@@ -103,8 +125,11 @@ def run(case: Case, seed: int, limits: Sequence[float], first_solution: str) -> 
     for t in limits:
         b = best_at(tr.solutions, t)
         row[f"obj@{t:g}s"] = round(b, 2) if b is not None else ""
+    refused = [j.request_id for j in plan.rejections]
     row.update(
         {
+            "real_eur": round(real_cost(problem, plan.routes, refused), 2),
+            "gap_ref": "",
             "total_s": round(plan.stats.total_s, 2),
             "search_s": round(tr.search_s, 2),
             "timing_s": round(tr.schedule_s, 2),
@@ -128,11 +153,29 @@ def run(case: Case, seed: int, limits: Sequence[float], first_solution: str) -> 
             "status": plan.stats.status.value,
             "status_detail": plan.stats.status_detail,
             "checker": "OK" if report.ok else f"INVALID ({len(report.violations)})",
+            # ru_maxrss is in KiB on Linux; the run is this process's only work
+            "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         }
     )
     if not report.ok:
         print(report.summary(), file=sys.stderr)
     return row
+
+
+def run_apart(
+    case: Case, seed: int, limits: Sequence[float], first_solution: str, refinement: str
+) -> dict[str, object]:
+    """:func:`run` in a fresh process, so that its peak memory is its own."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(run, case, seed, limits, first_solution, refinement).result()
+
+
+def with_gaps(rows: list[dict[str, object]], reference: dict[int, float]) -> None:
+    """Each row's real cost against the reference run of its day (in place)."""
+    for r in rows:
+        ref = reference.get(int(str(r["requests"])))
+        if ref:
+            r["gap_ref"] = f"{(float(str(r['real_eur'])) - ref) / ref:+.2%}"
 
 
 def print_table(rows: Sequence[dict[str, object]]) -> None:
@@ -158,17 +201,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--big", action="store_true", help="add 1,000 requests over the four intercommunalities"
     )
     ap.add_argument("--first-solution", default="PARALLEL_CHEAPEST_INSERTION")
+    ap.add_argument(
+        "--refinements",
+        default="alns",
+        help="what refines OR-Tools' plan, comma-separated: alns, none (one run each)",
+    )
+    ap.add_argument(
+        "--reference",
+        type=float,
+        default=None,
+        help="seconds of one long run per day whose real cost the gap_ref column compares with",
+    )
     ap.add_argument("--csv", type=Path, default=None, help="write the table to this CSV file")
     args = ap.parse_args(argv)
     limits = [float(x) for x in args.limits.split(",") if x]
     cases = [Case(int(n), PILOT) for n in args.sizes.split(",") if n]
     if args.big:
         cases.append(Case(1000, ALL_FOUR))
+    refinements = [x for x in args.refinements.split(",") if x]
     rows = []
+    reference: dict[int, float] = {}
     for case in cases:
-        rows.append(run(case, args.seed, limits, args.first_solution))
-        print_table(rows[-1:])
-        print(flush=True)
+        for refinement in refinements:
+            rows.append(run_apart(case, args.seed, limits, args.first_solution, refinement))
+            print_table(rows[-1:])
+            print(flush=True)
+        if args.reference:
+            ref = run_apart(case, args.seed, [args.reference], args.first_solution, "alns")
+            reference[case.n_requests] = float(str(ref["real_eur"]))
+            ref["refinement"] = "alns (reference)"
+            print_table([ref])
+            print(flush=True)
+            rows.append(ref)
+    with_gaps(rows, reference)
     print("== summary ==")
     print_table(rows)
     if args.csv:
