@@ -19,6 +19,7 @@ from dispatcher.fares import FareRules, load_fare_rules
 from dispatcher.fares.plan import ZoneOf
 from dispatcher.fares.zones import territory_zones
 from dispatcher.graph import RoadNetwork
+from dispatcher.graph.geocode import CachedGeocoder, Geocoder, geocoder_from_spec
 from dispatcher.io.memo import Memo
 from dispatcher.model import Plan, Problem
 from dispatcher.service.settings import Settings
@@ -166,6 +167,13 @@ class Context:
         if self.settings.territory:
             return Territory.load([k.strip() for k in self.settings.territory.split(",")])
         return Territory.load(self.service.territory)
+
+    @cached_property
+    def geocoder(self) -> Geocoder:
+        """Postal addresses as places (``Settings.geocoder``: offline by default), each address
+        asked once."""
+        spec = self.settings.geocoder
+        return CachedGeocoder(geocoder_from_spec(spec or "offline", self.network, self.territory))
 
     @cached_property
     def booking_rules(self) -> BookingRules:

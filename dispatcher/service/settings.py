@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         description="TOML file of the fare rules (docs/fares.md); unset: the embedded Pays du "
         "Coquelicot rules.",
     )
+    geocoder: str | None = Field(
+        default=None,
+        description="How postal addresses given as places ('12 rue de Corbie, Albert') are "
+        "placed: offline (the road data's addresses and streets, else the commune's main stop; "
+        "the default), ban:URL (the French national address base's API) or nominatim:URL.",
+    )
     ticket_key: str | None = Field(
         default=None,
         description="Secret that signs tickets (HMAC-SHA256); unset: one generated and kept in "

@@ -16,9 +16,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from dispatcher.errors import DataError, NotFoundError, Notice
+from dispatcher.errors import DataError, InputError, NotFoundError, Notice
 from dispatcher.graph import RoadNetwork
 from dispatcher.graph.geocode import (
+    CachedGeocoder,
     HttpGeocoder,
     RoadDataGeocoder,
     geocoder_from_spec,
@@ -109,11 +110,14 @@ def test_offline_from_the_extracts_addresses_and_streets(
     stop = territory.main_stop("80016")
     assert (found.lon, found.lat, found.precision) == (stop.lon, stop.lat, "commune")
     assert "placed at the main stop of Albert" in said[0]
-    with pytest.raises(NotFoundError) as e:
+    # a bad address is bad input (422 in the API), never "not found" (404)
+    with pytest.raises(InputError) as e:
         g.locate("12 rue de Corbie", "requests[0].pickup")
     assert e.value.where == "requests[0].pickup" and "names no commune" in e.value.message
-    with pytest.raises(NotFoundError):
+    assert not isinstance(e.value, NotFoundError) and e.value.http_status == 422
+    with pytest.raises(InputError) as e:
         g.locate("12 rue de Corbie, Lyon", "x")
+    assert not isinstance(e.value, NotFoundError)
 
 
 def test_without_street_data_an_address_is_its_communes_main_stop_said_once_per_address(
@@ -213,9 +217,15 @@ def test_http_geocoders(server: str, kind: str, root: str, territory: Territory)
     assert path == ("/ban/search/" if kind == "ban" else "/osm/search")
     if kind == "nominatim":
         assert query["format"] == ["jsonv2"]
-    with pytest.raises(NotFoundError) as e:
+    with pytest.raises(InputError) as e:
         g.locate("1 impasse Nulle Part, Albert", "requests[4].dropoff")
-    assert e.value.where == "requests[4].dropoff"
+    assert e.value.where == "requests[4].dropoff" and e.value.http_status == 422
+    # the server's geocoder asks once per address, however many compiles read it
+    cached = CachedGeocoder(g)
+    Geocoding.asked.clear()
+    first = cached.locate("12 rue de Corbie, Albert", "x")
+    again = cached.locate("12  RUE de Corbie, Albert", "y")
+    assert first == again and len(Geocoding.asked) == 1
 
 
 def test_http_geocoder_down_or_wrong(server: str, territory: Territory) -> None:
