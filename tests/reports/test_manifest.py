@@ -122,7 +122,7 @@ def test_a_carpool_driver_is_named_as_on_the_map(day: Day) -> None:
     does, never "Véhicule c010"."""
     from dataclasses import replace
 
-    from dispatcher.reports.map import vehicle_label
+    from dispatcher.reports.manifest import vehicle_label
 
     route = next(r for r in day.plan.routes if r.visits)
     vid = route.vehicle_id
