@@ -156,9 +156,9 @@ refusals in red)."""
     if roads:
         from dispatcher.graph import RoadNetwork
 
-        with step("Loading the road graph"):
+        with step("graph_load", lang):
             network = RoadNetwork.default()
-    with step("Drawing the routes"):
+    with step("drawing_routes", lang):
         path = write_plan_map(
             p,
             pl,
@@ -313,7 +313,6 @@ def scenario_run(
     sc = with_overrides(sc, seeds=seed_list, time_limit_s=time_limit)
     target = out or Path("out") / "scenarios" / file.stem
     n = len(sc.variants) * len(sc.seeds)
-    where = f"Dask scheduler {scheduler}" if scheduler else f"{min(workers, n)} local process(es)"
 
     def progress(k: int, total: int, r: Any) -> None:
         row = r.row
@@ -332,7 +331,13 @@ def scenario_run(
         err_console.print(f"[{k}/{total}] {line}", highlight=False, markup=False)
 
     with step(
-        f"Running {n} plans ({len(sc.variants)} variants x {len(sc.seeds)} seeds) on {where}"
+        "scenario_dask" if scheduler else "scenario_local",
+        lang,
+        n=n,
+        v=len(sc.variants),
+        s=len(sc.seeds),
+        workers=min(workers, n),
+        scheduler=scheduler,
     ):
         result = run_scenario(sc, scheduler=scheduler, workers=workers, progress=progress)
     md = write_scenario_report(result, target, lang=lang, csv=style)
