@@ -325,7 +325,7 @@ def _solve_and_report(
     lang: str = "fr",
     map_html: Path | None = None,
     territory: Any = None,
-    fares_file: Path | None = None,
+    fare_rules: Any = None,
 ) -> Any:
     from dispatcher.io.files import write_json
     from dispatcher.io.geojson import plan_to_geojson
@@ -361,7 +361,7 @@ def _solve_and_report(
         raise SolverError(f"the solver failed ({type(e).__name__}: {e})", "plan") from e
     with step("checking", lang):
         report = check_plan(problem, plan)
-    fares = _fares_of(problem, plan, territory, fares_file)
+    fares = _fares_of(problem, plan, territory, fare_rules)
     _print_kpis(problem, plan, lang)
     _print_fare_kpis(fares["kpis"], lang)
     _print_rejections(problem, plan, lang)
@@ -444,13 +444,13 @@ def _print_kpis(problem: Any, plan: Any, lang: str = "fr") -> None:
         console.print(f"{a} : {b}" if lang == "fr" else f"{a}: {b}", highlight=False)
 
 
-def _fares_of(problem: Any, plan: Any, territory: Any, fares_file: Path | None) -> Any:
-    """The plan's ``fares`` section under the rules of ``fares_file`` (else the default)."""
+def _fares_of(problem: Any, plan: Any, territory: Any, rules: Any) -> Any:
+    """The plan's ``fares`` section under the service's fare rules (None: the default)."""
     from dispatcher.fares import load_fare_rules
     from dispatcher.fares.plan import fares_section
     from dispatcher.fares.zones import territory_zones
 
-    rules = load_fare_rules(fares_file)
+    rules = rules if rules is not None else load_fare_rules()
     zone_of = territory_zones(territory) if territory is not None else None
     return fares_section(rules, problem, plan, zone_of)
 
@@ -547,14 +547,6 @@ def plan_cmd(
             "base's API) or nominatim:URL; default $DISPATCHER_GEOCODER."
         ),
     ] = None,
-    fares: Annotated[
-        Path | None,
-        typer.Option(
-            help="Fare rules, TOML (docs/fares.md); default: the embedded Pays du Coquelicot "
-            "rules, or $DISPATCHER_FARES.",
-            envvar="DISPATCHER_FARES",
-        ),
-    ] = None,
     pseudonymise: Annotated[
         bool,
         typer.Option(
@@ -612,7 +604,7 @@ def plan_cmd(
         terr if pseudonymise else None,
         lang=lang,
         territory=terr,
-        fares_file=fares,
+        fare_rules=svc.fares,
     )
 
 
@@ -765,6 +757,7 @@ def demo(
         lang=lang,
         map_html=out / "map.html",
         territory=terr,
+        fare_rules=svc.fares,
     )
 
 

@@ -36,13 +36,6 @@ CsvStyle = Annotated[
         "machine (',', no BOM, field names, decimal point)",
     ),
 ]
-FaresFile = Annotated[
-    Path | None,
-    typer.Option(
-        help="Fare rules, TOML (docs/fares.md); default: the embedded rules, or $DISPATCHER_FARES.",
-        envvar="DISPATCHER_FARES",
-    ),
-]
 
 
 def _ticket_codes(database_url: str, day: Any) -> dict[str, str]:
@@ -92,7 +85,7 @@ def manifest_cmd(
     ),
     lang: Lang = "fr",
     csv_style: CsvStyle = "excel",
-    fares: FaresFile = None,
+    service: ServiceFile = None,
     tickets_db: Annotated[
         str | None,
         typer.Option(
@@ -103,7 +96,6 @@ def manifest_cmd(
 ) -> None:
     """Driver manifests: every vehicle's stops in order, who boards and alights and what they
     pay (and, with --tickets-db, the ticket codes expected on board), as CSV and HTML."""
-    from dispatcher.fares import load_fare_rules
     from dispatcher.fares.plan import plan_fares
     from dispatcher.fares.zones import territory_zones
     from dispatcher.io.sheets import check_style
@@ -113,14 +105,16 @@ def manifest_cmd(
         write_manifest_csv,
         write_manifest_html,
     )
+    from dispatcher.service_config import load_service
     from dispatcher.territory import Territory
 
     p, pl = _load(problem, plan)
     lang = _lang(lang)
     style = check_style(csv_style)
-    rules = load_fare_rules(fares)
+    svc = load_service(service)
+    rules = svc.fares
     codes = _ticket_codes(tickets_db, p.day) if tickets_db else None
-    zones = territory_zones(Territory.load())
+    zones = territory_zones(Territory.load(svc.territory))  # the service's fare zones
     onboard = on_board(plan_fares(rules, p, pl, zones), codes, rules, lang)
     csv_path = write_manifest_csv(p, pl, out / "manifests.csv", lang, style, onboard)
     html_path = write_manifest_html(p, pl, out / "manifests.html", lang, onboard)
@@ -189,26 +183,27 @@ def carpool_proofs_cmd(
             "carpool-proof.salt)."
         ),
     ] = None,
-    fares: FaresFile = None,
+    service: ServiceFile = None,
 ) -> None:
     """Carpool proof records of the plan's carpool journeys, in the layout of the French
     register (docs/fares.md), as JSON for the operator to submit; nothing is sent."""
     import json
 
-    from dispatcher.fares import load_fare_rules
     from dispatcher.fares.plan import plan_fares
     from dispatcher.fares.zones import territory_zones
     from dispatcher.reports.carpool_proofs import carpool_proofs
     from dispatcher.service.settings import Settings
+    from dispatcher.service_config import load_service
     from dispatcher.territory import Territory
 
     p, pl = _load(problem, plan)
-    terr = Territory.load()
+    svc = load_service(service)
+    terr = Territory.load(svc.territory)
     salt = Settings().secret_file("carpool-proof.salt", salt_file)
     data = carpool_proofs(
         p,
         pl,
-        plan_fares(load_fare_rules(fares), p, pl, territory_zones(terr)),
+        plan_fares(svc.fares, p, pl, territory_zones(terr)),
         operator_id=operator_id,
         salt=salt,
         incentive_siren=terr.epcis[0] if terr.epcis else "",
@@ -239,12 +234,10 @@ def gtfs_flex_cmd(
     end: Annotated[
         str | None, typer.Option(help="Last day of the feed, YYYY-MM-DD (default: a year on).")
     ] = None,
-    fares: FaresFile = None,
 ) -> None:
     """A GTFS-Flex feed of the on-demand service, from the service configuration (agency,
     hours, calendar, booking rules, territory), with its fares in GTFS-Fares v2 form, read back
     and validated."""
-    from dispatcher.fares import load_fare_rules
     from dispatcher.reports.gtfs_flex import read_gtfs_flex, write_gtfs_flex
     from dispatcher.service_config import load_service
     from dispatcher.territory import Territory
@@ -258,7 +251,7 @@ def gtfs_flex_cmd(
         start=_date(start, "--start"),
         end=_date(end, "--end"),
         zones=zones,
-        fares=load_fare_rules(fares),
+        fares=svc.fares,
     )
     feed = read_gtfs_flex(path)
     console.print(

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from dispatcher.fares import FareRules, load_fare_rules
+from dispatcher.fares import FareRules
 from dispatcher.fares.plan import ZoneOf
 from dispatcher.fares.zones import territory_zones
 from dispatcher.graph import RoadNetwork
@@ -183,10 +183,10 @@ class Context:
     def network(self) -> RoadNetwork:
         return RoadNetwork.default()
 
-    @cached_property
+    @property
     def fares(self) -> FareRules:
-        """The fare rules (``DISPATCHER_FARES``, else the embedded default)."""
-        return load_fare_rules(self.settings.fares)
+        """The fare rules: the service configuration's ``[fares]`` (docs/fares.md)."""
+        return self.service.fares
 
     @cached_property
     def ticket_key(self) -> bytes:
