@@ -236,3 +236,17 @@ def test_demo_scenario_and_feed_refuse_or_follow_the_calendar(tmp_path: Path) ->
         assert "09:00:00,12:00:00" in z.read("stop_times.txt").decode()
     sunday_only = [ln for ln in calendar.splitlines()[1:] if ln.split(",")[7] == "1"]
     assert sunday_only and all(ln.split(",")[6] == "0" for ln in calendar.splitlines()[1:])
+
+
+def test_the_server_prices_with_its_service_configurations_fares(tmp_path: Path) -> None:
+    """The API's fare rules are the service configuration's: a server of the Haute Somme
+    prices a trip inside it 1,50 €, the default one 2,00 €."""
+    from dispatcher.service.context import Context
+    from dispatcher.service.settings import Settings
+
+    def ctx(service: Path) -> Context:
+        db = f"sqlite:///{tmp_path / service.stem}.db"
+        return Context(Settings(service=service, database_url=db, state_dir=tmp_path))
+
+    assert ctx(HAUTE_SOMME).fares.zoning.inside_cents == 150
+    assert ctx(DEFAULT_SERVICE).fares.zoning.inside_cents == 200
