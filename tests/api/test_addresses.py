@@ -8,8 +8,11 @@ import csv
 import io
 
 import httpx
+import pytest
 
-from tests.api.conftest import DAY, FLEET, Api
+from dispatcher.store import Store
+from tests.api.conftest import DAY, FLEET, Api, Server
+from tests.geocoding_server import Geocoding, geocoding_server
 
 D = DAY.isoformat()
 ADDRESS = "12 rue de Corbie, Albert"
@@ -126,3 +129,32 @@ def test_volunteers_and_carpool_offers_from_an_address(api: Api) -> None:
         "/v1/volunteers/vol-bad", json={**volunteer, "id": "vol-bad", "home": "7 rue du Moulin"}
     )
     assert r.status_code == 422 and r.json()["where"] == "body.home", r.text
+
+
+def test_a_server_with_an_http_geocoder_places_the_door_where_it_says(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """DISPATCHER_GEOCODER=ban:URL: the server asks the address base's API (a local one here),
+    once per address, and plans from the house it answers."""
+    for root in geocoding_server():
+        url = f"sqlite:///{tmp_path_factory.mktemp('geo') / 'dispatcher.db'}"
+        store = Store(url)
+        server = Server(url, {"DISPATCHER_GEOCODER": f"ban:{root}/ban"}).start()
+        api = Api(server, store)
+        try:
+            _setup(api)
+            Geocoding.asked.clear()
+            r = api.portal.post(f"/v1/days/{D}/bookings", json=BOOKING)
+            assert r.status_code == 201, r.text
+            rows = _manifest_rows(api.operator)
+            (door,) = [r for r in rows if r["request_id"] == "door-1" and r["kind"] == "pickup"]
+            assert door["place"] == ADDRESS and door["location_id"] == "2.643100,50.001200"
+            asked = [q["q"][0] for _, q in Geocoding.asked]
+            assert asked == [ADDRESS], asked  # validated, compiled, re-compiled: asked once
+            unknown = {**BOOKING, "id": "door-x", "pickup": "1 impasse Nulle Part, Albert"}
+            r = api.portal.post(f"/v1/days/{D}/bookings", json=unknown)
+            assert r.status_code == 422 and r.json()["where"] == "body.pickup", r.text
+        finally:
+            api.close()
+            server.stop()
+            store.close()

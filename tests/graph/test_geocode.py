@@ -4,15 +4,11 @@ national address base's API or Nominatim's, here a real HTTP server on 127.0.0.1
 
 from __future__ import annotations
 
-import json
-import threading
 import warnings
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -28,6 +24,7 @@ from dispatcher.graph.geocode import (
 from dispatcher.graph.loader import load_graph
 from dispatcher.io.problem import problem_from_dicts
 from dispatcher.territory import Territory
+from tests.geocoding_server import Geocoding, geocoding_server
 
 DAY = date(2026, 12, 1)
 # A piece of Albert as an OSM extract has it: two streets, a house number on a node, another on
@@ -147,62 +144,9 @@ def test_without_street_data_an_address_is_its_communes_main_stop_said_once_per_
 # ---- a geocoding server on 127.0.0.1 ---------------------------------------------------------
 
 
-class Geocoding(BaseHTTPRequestHandler):
-    """Answers as api-adresse.data.gouv.fr (``/search/``) and Nominatim (``/search``) do."""
-
-    asked: list[tuple[str, dict[str, list[str]]]] = []
-
-    def do_GET(self) -> None:  # noqa: N802
-        url = urlparse(self.path)
-        query = parse_qs(url.query)
-        Geocoding.asked.append((url.path, query))
-        q = query.get("q", [""])[0]
-        known = "corbie" in q.lower()
-        if url.path == "/ban/search/":
-            features = (
-                [
-                    {
-                        "type": "Feature",
-                        "geometry": {"type": "Point", "coordinates": [2.6431, 50.0012]},
-                        "properties": {
-                            "label": "12 Rue de Corbie 80300 Albert",
-                            "score": 0.97,
-                            "type": "housenumber",
-                        },
-                    }
-                ]
-                if known
-                else []
-            )
-            body: Any = {"type": "FeatureCollection", "features": features}
-        elif url.path == "/osm/search":
-            body = (
-                [{"lat": "50.0012", "lon": "2.6431", "display_name": "12, Rue de Corbie, Albert"}]
-                if known
-                else []
-            )
-        else:
-            self.send_error(404)
-            return
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Geocoding)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    yield from geocoding_server()
 
 
 @pytest.mark.parametrize("kind, root", [("ban", "/ban"), ("nominatim", "/osm")])
