@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import httpx
 import pytest
@@ -158,3 +159,35 @@ def test_a_server_with_an_http_geocoder_places_the_door_where_it_says(
             api.close()
             server.stop()
             store.close()
+
+
+def test_a_carpool_drivers_and_a_volunteers_address_stay_on_their_vehicles(
+    tmp_path: Path,
+) -> None:
+    """The vehicles a plan job adds for an offer and a volunteer keep the driver's address as
+    the name of their depots (the day's compiler places it again on the same point)."""
+    from dispatcher.model import SolverParams
+    from dispatcher.service.app import Service
+    from dispatcher.service.settings import Settings
+
+    dispatch = Service(
+        Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}", solver_processes=False)
+    )
+    try:
+        offer = {
+            "driver_id": "car-door",
+            "origin": "5 rue Gambetta, Méaulte",
+            "destination": "Albert",
+            "departure_window": {"start": "07:20", "end": "07:45"},
+        }
+        volunteer = {"id": "vol-door", "home": "7 rue du Moulin, Acheux-en-Amiénois"}
+        extra = dispatch.day_fleet.extra_vehicle_dicts(DAY, [offer], [volunteer])
+        by_id = {v["id"]: v for v in extra}
+        assert by_id["car-door"]["start"] == "5 rue Gambetta, Méaulte"
+        assert by_id["vol-door/am"]["start"] == "7 rue du Moulin, Acheux-en-Amiénois"
+        problem = dispatch.compiler.compile(DAY, [], [*FLEET, *extra], SolverParams())
+        car = problem.vehicle("car-door")
+        assert problem.location(car.start).name == "5 rue Gambetta, Méaulte"
+        assert problem.location(car.end).name.startswith("Albert")
+    finally:
+        dispatch.close()
