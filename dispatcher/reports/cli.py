@@ -119,7 +119,11 @@ def manifest_cmd(
     csv_path = write_manifest_csv(p, pl, out / "manifests.csv", lang, style, onboard)
     html_path = write_manifest_html(p, pl, out / "manifests.html", lang, onboard)
     n = len(build_manifests(p, pl))
-    console.print(f"{n} manifests written to {csv_path} and {html_path}")
+    console.print(
+        f"{n} feuilles de route écrites dans {csv_path} et {html_path}"
+        if lang == "fr"
+        else f"{n} manifests written to {csv_path} and {html_path}"
+    )
 
 
 @report_app.command("map")
