@@ -122,7 +122,7 @@ def graph_build(
     if source not in ("default", "osm-file", "overpass"):
         raise InputError("must be default, osm-file or overpass", "--source")
     terr = _territory(territory, load_service(service)) if source == "overpass" else None
-    with step(f"Building the road graph ({source})"):
+    with step("graph_build", source=source):
         summary = build_graph(
             source, path, out, speed_factor=speed_factor, territory=terr, overpass_url=overpass_url
         )
@@ -141,7 +141,7 @@ def graph_info(
     """Nodes, edges, km of road per class, components, bounding box."""
     from dispatcher.graph import graph_summary, load_graph
 
-    with step("Loading the road graph"):
+    with step("graph_load"):
         G = load_graph(source, path)
     _print_summary(graph_summary(G))
 
@@ -215,9 +215,9 @@ def matrix(
         coords = [(s.lon, s.lat) for s in (terr.main_stop(c.insee) for c in terr.communes)]
     else:
         labels, coords = _read_points(points)
-    with step("Loading the road graph"):
+    with step("graph_load"):
         net = RoadNetwork.default()
-    with step(f"Computing {len(coords)} x {len(coords)} matrices"):
+    with step("matrices", n=len(coords)):
         dur, dist = net.matrices(coords, labels=labels, territory=terr)
     if fmt == "json":
         text = _json.dumps(
@@ -325,7 +325,7 @@ def _solve_and_report(
     lang: str = "fr",
     map_html: Path | None = None,
     territory: Any = None,
-    fares_file: Path | None = None,
+    fare_rules: Any = None,
 ) -> Any:
     from dispatcher.io.files import write_json
     from dispatcher.io.geojson import plan_to_geojson
@@ -337,30 +337,36 @@ def _solve_and_report(
     limit = problem.params.effective_time_limit_s
     params = _solver_budget(problem, limit, geojson is not None)
     n, nv = len(problem.requests), len(problem.vehicles)
+    seconds = f"{limit:g}".replace(".", ",") if lang == "fr" else f"{limit:g}"
     try:
         if offers or volunteers:
             from dispatcher.solver.mixed import plan_mixed
 
             with step(
-                f"Planning {n} requests on {nv} vehicles, {len(volunteers)} volunteers "
-                f"and {len(offers)} carpool offers (time limit {limit:g} s)"
+                "planning_mixed",
+                lang,
+                n=n,
+                nv=nv,
+                vol=len(volunteers),
+                off=len(offers),
+                limit=seconds,
             ):
                 problem, plan = plan_mixed(problem, offers, volunteers, params=params)
         else:
-            with step(f"Planning {n} requests on {nv} vehicles (time limit {limit:g} s)"):
+            with step("planning", lang, n=n, nv=nv, limit=seconds):
                 plan = default_solver(params).solve(problem)
     except (DispatcherError, KeyboardInterrupt):
         raise
     except Exception as e:  # the engine broke, not the input: one line and exit code 5
         raise SolverError(f"the solver failed ({type(e).__name__}: {e})", "plan") from e
-    with step("Checking the plan independently"):
+    with step("checking", lang):
         report = check_plan(problem, plan)
-    fares = _fares_of(problem, plan, territory, fares_file)
+    fares = _fares_of(problem, plan, territory, fare_rules)
     _print_kpis(problem, plan, lang)
     _print_fare_kpis(fares["kpis"], lang)
     _print_rejections(problem, plan, lang)
     if pseudonymise_on is not None:
-        with step("Pseudonymising (names and phones out, ids pseudonymised, places communes)"):
+        with step("pseudonymising", lang):
             problem_d, plan_d, geo = _pseudonymised(problem, plan, network, pseudonymise_on, fares)
     else:
         problem_d, plan_d = problem_to_dict(problem), plan_to_dict(plan, problem, fares=fares)
@@ -375,7 +381,7 @@ def _solve_and_report(
             else f"plan written to {out}, problem to {problem_path}"
         )
     if geojson:
-        with step("Drawing the routes along the roads"):
+        with step("drawing_roads", lang):
             write_json(geojson, geo if geo is not None else plan_to_geojson(plan, problem, network))
         console.print(
             f"GeoJSON écrit dans {geojson}" if lang == "fr" else f"GeoJSON written to {geojson}"
@@ -383,7 +389,7 @@ def _solve_and_report(
     if map_html:
         from dispatcher.reports.map import write_plan_map
 
-        with step("Drawing the map of the day"):
+        with step("drawing_map", lang):
             write_plan_map(problem, plan, map_html, network, territory=territory, lang=lang)
         console.print(
             f"carte écrite dans {map_html}" if lang == "fr" else f"map written to {map_html}"
@@ -438,13 +444,13 @@ def _print_kpis(problem: Any, plan: Any, lang: str = "fr") -> None:
         console.print(f"{a} : {b}" if lang == "fr" else f"{a}: {b}", highlight=False)
 
 
-def _fares_of(problem: Any, plan: Any, territory: Any, fares_file: Path | None) -> Any:
-    """The plan's ``fares`` section under the rules of ``fares_file`` (else the default)."""
+def _fares_of(problem: Any, plan: Any, territory: Any, rules: Any) -> Any:
+    """The plan's ``fares`` section under the service's fare rules (None: the default)."""
     from dispatcher.fares import load_fare_rules
     from dispatcher.fares.plan import fares_section
     from dispatcher.fares.zones import territory_zones
 
-    rules = load_fare_rules(fares_file)
+    rules = rules if rules is not None else load_fare_rules()
     zone_of = territory_zones(territory) if territory is not None else None
     return fares_section(rules, problem, plan, zone_of)
 
@@ -541,14 +547,6 @@ def plan_cmd(
             "base's API) or nominatim:URL; default $DISPATCHER_GEOCODER."
         ),
     ] = None,
-    fares: Annotated[
-        Path | None,
-        typer.Option(
-            help="Fare rules, TOML (docs/fares.md); default: the embedded Pays du Coquelicot "
-            "rules, or $DISPATCHER_FARES.",
-            envvar="DISPATCHER_FARES",
-        ),
-    ] = None,
     pseudonymise: Annotated[
         bool,
         typer.Option(
@@ -578,10 +576,10 @@ def plan_cmd(
     offer_rows = load_list(carpool, "offers") if carpool else []
     volunteer_rows = load_list(volunteers, "volunteers") if volunteers else []
     terr = _territory(territory, svc)
-    with step("Loading the road graph"):
+    with step("graph_load", lang):
         net = RoadNetwork.default()
     places = geocoder_from_spec(geocoder, net, terr)
-    with step("Placing the stops and computing travel times"):
+    with step("placing", lang):
         problem, offers, vols = mixed_from_dicts(
             reqs,
             vehs,
@@ -606,7 +604,7 @@ def plan_cmd(
         terr if pseudonymise else None,
         lang=lang,
         territory=terr,
-        fares_file=fares,
+        fare_rules=svc.fares,
     )
 
 
@@ -679,7 +677,7 @@ def simulate_cmd(
     rows = []
     for seed in runs:
         for mode in modes:
-            with step(f"Simulating seed {seed}, re-planning {'on' if mode else 'off'}"):
+            with step("simulating_on" if mode else "simulating_off", seed=seed):
                 sp = SimParams(seed, noise, no_show, breakdowns, mode)
                 rows.append(simulate(p, q, sp).row())
     console.print(print_table(rows), highlight=False, soft_wrap=True)
@@ -730,12 +728,12 @@ def demo(
     rules = svc.service_rules(service_day, where="--day")  # a day without service stops here
     hours = (rules.service_hours.start_s, rules.service_hours.end_s)
     terr = _territory(None, svc)
-    with step(f"Loading the road graph ({terr.name})"):
+    with step("graph_load_of", lang, territory=terr.name):
         net = RoadNetwork.default()
     reqs = generate_requests(terr, requests, seed=seed, day_start_s=hours[0], day_end_s=hours[1])
     fleet = generate_fleet(terr, vehicles, wheelchair, seed=seed, shift=hours)
     offer_rows = generate_carpool_offers(terr, carpool_offers, seed=seed)
-    with step(f"Placing {len(reqs)} requests and computing travel times"):
+    with step("placing_n", lang, n=len(reqs)):
         problem, offers, _ = mixed_from_dicts(
             reqs,
             fleet,
@@ -759,6 +757,7 @@ def demo(
         lang=lang,
         map_html=out / "map.html",
         territory=terr,
+        fare_rules=svc.fares,
     )
 
 

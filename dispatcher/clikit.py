@@ -90,10 +90,81 @@ def handle_errors(fn: F) -> F:
     return cast(F, wrapper)  # functools.wraps keeps the signature typer reads
 
 
+# The progress lines of the commands, French (the default) and English (``--lang en``)
+STEPS: dict[str, dict[str, str]] = {
+    "graph_build": {
+        "fr": "Construction du réseau routier ({source})",
+        "en": "Building the road graph ({source})",
+    },
+    "graph_load": {"fr": "Chargement du réseau routier", "en": "Loading the road graph"},
+    "graph_load_of": {
+        "fr": "Chargement du réseau routier ({territory})",
+        "en": "Loading the road graph ({territory})",
+    },
+    "matrices": {"fr": "Calcul des matrices {n} x {n}", "en": "Computing {n} x {n} matrices"},
+    "placing": {
+        "fr": "Placement des lieux et calcul des temps de parcours",
+        "en": "Placing the stops and computing travel times",
+    },
+    "placing_n": {
+        "fr": "Placement de {n} demandes et calcul des temps de parcours",
+        "en": "Placing {n} requests and computing travel times",
+    },
+    "planning": {
+        "fr": "Planification de {n} demandes sur {nv} véhicules (limite de temps {limit} s)",
+        "en": "Planning {n} requests on {nv} vehicles (time limit {limit} s)",
+    },
+    "planning_mixed": {
+        "fr": "Planification de {n} demandes sur {nv} véhicules, {vol} bénévoles et {off} "
+        "offres de covoiturage (limite de temps {limit} s)",
+        "en": "Planning {n} requests on {nv} vehicles, {vol} volunteers and {off} carpool "
+        "offers (time limit {limit} s)",
+    },
+    "checking": {
+        "fr": "Vérification indépendante du plan",
+        "en": "Checking the plan independently",
+    },
+    "pseudonymising": {
+        "fr": "Pseudonymisation (noms et téléphones retirés, identifiants pseudonymisés, lieux "
+        "ramenés à leur commune)",
+        "en": "Pseudonymising (names and phones out, ids pseudonymised, places communes)",
+    },
+    "drawing_roads": {
+        "fr": "Tracé des itinéraires sur les routes",
+        "en": "Drawing the routes along the roads",
+    },
+    "drawing_routes": {"fr": "Tracé des itinéraires", "en": "Drawing the routes"},
+    "drawing_map": {"fr": "Dessin de la carte de la journée", "en": "Drawing the map of the day"},
+    "simulating_on": {
+        "fr": "Simulation, graine {seed}, avec replanification",
+        "en": "Simulating seed {seed}, re-planning on",
+    },
+    "simulating_off": {
+        "fr": "Simulation, graine {seed}, sans replanification",
+        "en": "Simulating seed {seed}, re-planning off",
+    },
+    "scenario_local": {
+        "fr": "{n} plans ({v} variantes x {s} graines) sur {workers} processus locaux",
+        "en": "Running {n} plans ({v} variants x {s} seeds) on {workers} local process(es)",
+    },
+    "scenario_dask": {
+        "fr": "{n} plans ({v} variantes x {s} graines) sur l'ordonnanceur Dask {scheduler}",
+        "en": "Running {n} plans ({v} variants x {s} seeds) on Dask scheduler {scheduler}",
+    },
+}
+
+
+def step_text(key: str, lang: str = "fr", **fields: Any) -> str:
+    """The progress line ``key`` of :data:`STEPS` in ``lang`` (``fr`` unless ``en``)."""
+    return STEPS[key]["en" if lang == "en" else "fr"].format(**fields)
+
+
 @contextmanager
-def step(description: str) -> Iterator[None]:
+def step(key: str, lang: str = "fr", **fields: Any) -> Iterator[None]:
     """A progress line with a spinner and the elapsed time, for every step that can take a while
-    (on a terminal only: scripts reading stderr get nothing but errors)."""
+    (on a terminal only: scripts reading stderr get nothing but errors): the line ``key`` of
+    :data:`STEPS`, French by default, English with ``lang="en"``."""
+    description = step_text(key, lang, **fields)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -133,6 +133,7 @@ class Scenario:
     reach_minutes: float = 20.0
     day: date | None = None
     source: str = ""
+    fares: Any = None  # FareRules: the service configuration's (None: the embedded default)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ class RunSpec:
     time_limit_s: float
     reach_minutes: float
     day: date | None
-    fares: Any = None  # FareRules (None: $DISPATCHER_FARES or the embedded default)
+    fares: Any = None  # FareRules (None: the embedded default)
 
 
 @dataclass
@@ -479,6 +480,7 @@ def scenario_from_dict(
         reach_minutes=reach,
         day=day,
         source=source,
+        fares=svc.fares,
     )
 
 
@@ -514,13 +516,11 @@ def load_scenario(path: str | Path, service: ServiceConfig | None = None) -> Sce
 
 
 def run_specs(scenario: Scenario) -> list[RunSpec]:
-    """One run per variant and seed, priced by the fare rules of ``$DISPATCHER_FARES`` (else the
-    embedded default), read once here so that workers need not read the file."""
-    import os
-
+    """One run per variant and seed, priced by the fare rules of the scenario's service
+    configuration (read once with it, so that workers need not read a file)."""
     from dispatcher.fares import load_fare_rules
 
-    rules = load_fare_rules(os.environ.get("DISPATCHER_FARES") or None)
+    rules = scenario.fares if scenario.fares is not None else load_fare_rules()
     return [
         RunSpec(
             index=k,

@@ -3,8 +3,10 @@
 Territory (the intercommunalities served), service hours per weekday, calendar (French public
 holidays, computed, and closures listed in the file), booking rules (cut-off the day before,
 same-day notice, days ahead), the width of a promised pickup window, the agency's name and
-contact, the time zone, and a ``[fares]`` table reserved for the fares. ``dispatcher plan``,
-``demo``, ``scenario run``, ``report gtfs-flex`` and the API all read the same one: the file
+contact, the time zone, and the fare rules (``[fares]``: the rules, or ``file = "..."`` naming
+a fare file beside it; none: the embedded Pays du Coquelicot rules). ``dispatcher plan``,
+``demo``, ``scenario run``, the reports (``report gtfs-flex``, its GTFS-Fares too) and the API
+all read the same one: the file
 given with ``--service FILE`` (the API: setting ``service``), else ``$DISPATCHER_SERVICE``, else
 the embedded default of the Pays du Coquelicot (``dispatcher/data/service/coquelicot.toml``).
 
@@ -33,6 +35,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dispatcher.errors import InputError, NoServiceError
+from dispatcher.fares.rules import FareRules, fare_rules_from_table, load_fare_rules
 from dispatcher.model import ServiceRules, TimeWindow
 
 SERVICE_ENV = "DISPATCHER_SERVICE"
@@ -47,7 +50,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "hours": WEEKDAY_KEYS,
     "calendar": ("public_holidays", "closures"),
     "booking": ("cutoff_day_before", "same_day_notice_min", "max_days_ahead"),
-    "fares": (),  # reserved for the fares module: any content, not read here
+    "fares": (),  # the fare rules (dispatcher.fares): checked by the fares module
 }
 _REQUIRED = {
     "service": ("name", "territory"),
@@ -130,7 +133,7 @@ class ServiceConfig:
     cutoff_day_before_s: int | None = 17 * 3600
     same_day_notice_s: int | None = None
     max_days_ahead: int = 14
-    fares: Mapping[str, Any] = field(default_factory=dict)
+    fares: FareRules = field(default_factory=lambda: load_fare_rules())
     source: str = ""
 
     # ---- the calendar ---------------------------------------------------------------------
@@ -406,6 +409,24 @@ def _booking(b: Mapping[str, Any], at: _Where) -> dict[str, Any]:
     return out
 
 
+def _fares(f: Mapping[str, Any], text: str, source: str) -> FareRules:
+    """The fare rules of the ``[fares]`` table: none given, the embedded Pays du Coquelicot
+    rules; ``file = "fares.toml"`` (beside the configuration), that file's; else the rules
+    themselves, written as in a fare file (docs/fares.md)."""
+    if not f:
+        return load_fare_rules()
+    if "file" in f:
+        at = _Where(text, source)
+        if len(f) > 1:
+            raise InputError(
+                'give either file = "fares.toml" or the fare rules, not both', at("fares")
+            )
+        name = _str(f["file"], at("fares", "file"))
+        path = Path(name) if Path(name).is_absolute() else Path(source).parent / name
+        return load_fare_rules(path)
+    return fare_rules_from_table(f, text, source, prefix="fares")
+
+
 def service_from_toml(text: str, source: str = "service.toml") -> ServiceConfig:
     """A ServiceConfig from the text of a configuration file (``source`` names it in errors)."""
     try:
@@ -445,7 +466,7 @@ def service_from_toml(text: str, source: str = "service.toml") -> ServiceConfig:
         promise_width_s=width * 60,
         public_holidays=holidays or None,
         closures=_closures(cal.get("closures", []), at("calendar", "closures")),
-        fares=dict(data.get("fares", {})),
+        fares=_fares(data.get("fares", {}), text, source),
         source=source,
         **_booking(data.get("booking", {}), at),
     )
@@ -469,8 +490,17 @@ def service_path(path: str | Path | None = None) -> Path:
     return Path(path)
 
 
+FARES_ENV = "DISPATCHER_FARES"  # no longer read: the fare rules are the configuration's
+
+
 def load_service(path: str | Path | None = None) -> ServiceConfig:
     """The service configuration (see :func:`service_path`), read and validated."""
+    if os.environ.get(FARES_ENV):
+        raise InputError(
+            "is no longer read: the fare rules are in the service configuration "
+            '([fares] file = "fares.toml", or the rules themselves; docs/fares.md)',
+            f"${FARES_ENV}",
+        )
     p = service_path(path)
     try:
         stamp = p.stat().st_mtime

@@ -1,5 +1,5 @@
 """A service day seeded with personal data that nobody but its readers may see (used by the
-privacy tests): riders with names, phone numbers and an address given as a free point, a
+privacy tests): riders with names, phone numbers and addresses (free points, postal ones), a
 portal's booking, a volunteer and a carpool driver, a fleet vehicle's driver, a plan, a
 carpool matching and a scenario.
 
@@ -27,7 +27,7 @@ VOLUNTEER_PHONE, CARPOOL_PHONE, STAFF_PHONE = "0655443322", "0677889900", "06119
 SECRETS: dict[tuple[Subject, Kind], list[str]] = {
     (Subject.RIDER, Kind.IDENTITY): ["Secretrider", "99 88 77 66", "0399887766"],
     (Subject.RIDER, Kind.ID): ["rider-secret-a", "rider-secret-b"],
-    (Subject.RIDER, Kind.PLACES): ["2.61537", "50.06083"],
+    (Subject.RIDER, Kind.PLACES): ["2.61537", "50.06083", "rue Secrète"],
     (Subject.PRIVATE_DRIVER, Kind.IDENTITY): [
         "Volontaire Secret",
         VOLUNTEER_PHONE,
@@ -35,12 +35,19 @@ SECRETS: dict[tuple[Subject, Kind], list[str]] = {
         CARPOOL_PHONE,
     ],
     (Subject.PRIVATE_DRIVER, Kind.ID): ["vol-secretname", "car-secretname"],
-    (Subject.PRIVATE_DRIVER, Kind.PLACES): ["2.53811", "50.07297", "2.60373", "50.07647"],
+    (Subject.PRIVATE_DRIVER, Kind.PLACES): [
+        "2.53811",
+        "50.07297",
+        "2.60373",
+        "50.07647",
+        "rue Cachée",
+    ],
     (Subject.FLEET_DRIVER, Kind.IDENTITY): ["Chauffeur Secret", STAFF_PHONE],
 }
 PORTAL_SECRETS: dict[tuple[Subject, Kind], list[str]] = {
     (Subject.RIDER, Kind.IDENTITY): ["Portalrider", PORTAL_PHONE],
     (Subject.RIDER, Kind.ID): ["booking-secret-p"],
+    (Subject.RIDER, Kind.PLACES): ["rue du Portail"],
 }
 
 FLEET: list[dict[str, Any]] = [
@@ -73,7 +80,7 @@ VOLUNTEER = {
 OFFER = {
     "driver_id": "car-secretname",
     "origin": ORIGIN,
-    "destination": "Albert",
+    "destination": "2 rue Cachée, Albert",  # a postal address
     "seats": 3,
     "departure_window": {"start": "07:20", "end": "07:45"},
     "name": "Covoitureur Secret",
@@ -92,7 +99,7 @@ REQUESTS = [
     {
         "id": "rider-secret-b",
         "pickup": "Albert",
-        "dropoff": POINT,
+        "dropoff": "9 rue Secrète, Mailly-Maillet",  # a postal address
         "pickup_window": {"start": "16:00", "end": "16:15"},
         "return_of": "rider-secret-a",
         "name": "Mme Secretrider",
@@ -107,7 +114,7 @@ REQUESTS = [
 ]
 BOOKING = {
     "id": "booking-secret-p",
-    "pickup": "Méaulte",
+    "pickup": "4 rue du Portail, Méaulte",
     "dropoff": "Albert",
     "pickup_window": {"start": "11:00", "end": "11:15"},
     "name": "M. Portalrider",

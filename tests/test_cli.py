@@ -331,3 +331,42 @@ def test_privacy_commands(tmp_path: Path) -> None:
     log = run("privacy", "access-log", *state)
     assert log.returncode == 0 and "privacy.export" in log.stdout and "privacy.erase" in log.stdout
     assert_one_line_error(run("privacy", "export", "--rider-id", "nope", *state), 2, "rider id")
+
+
+@pytest.mark.parametrize(
+    "lang, said, unsaid",
+    [
+        ("fr", ["Chargement du réseau routier", "Vérification indépendante du plan"], "Loading"),
+        ("en", ["Loading the road graph", "Checking the plan independently"], "Chargement"),
+    ],
+)
+def test_progress_lines_speak_the_commands_language(
+    lang: str, said: list[str], unsaid: str, tmp_path: Path
+) -> None:
+    """On a terminal (TTY_COMPATIBLE makes rich draw its progress lines into the pipe), the
+    progress lines are French by default and English with --lang en."""
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1", TTY_COMPATIBLE="1")
+    args = ["plan", str(EXAMPLES / "requests.csv"), "--fleet", str(EXAMPLES / "fleet.csv")]
+    args += [
+        "--day",
+        "2026-12-01",
+        "--time-limit",
+        "1",
+        *(["--lang", "en"] if lang == "en" else []),
+    ]
+    p = subprocess.run(
+        [sys.executable, "-m", "dispatcher.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stderr
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", p.stderr)
+    for line in said:
+        assert line in text, text
+    assert unsaid not in text
+    from dispatcher.clikit import STEPS
+
+    assert all(set(texts) == {"fr", "en"} for texts in STEPS.values())

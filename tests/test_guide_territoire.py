@@ -95,5 +95,17 @@ def test_the_guide_runs_end_to_end_for_the_haute_somme(tmp_path: Path) -> None:
     assert agency["agency_name"] == "Communauté de communes de la Haute Somme"
     with zipfile.ZipFile(out / "gtfs-flex.zip") as z:
         assert "Péronne" not in z.read("stops.txt").decode()  # no unused stop
+    # the Haute Somme's own fares, from its service configuration: the plan, the drivers'
+    # manifests and the feed's GTFS-Fares all price a trip inside it 1,50 €
+    amounts = {t["amount_cents"] for t in plan["fares"]["trips"].values()}
+    assert 150 in amounts and all(a % 150 == 0 for a in amounts), amounts  # 2 seats: 3,00 €
+    full = {
+        r["fare_product_id"]: float(r["amount"])
+        for r in feed.tables["fare_products.txt"]
+        if r["rider_category_id"] == "full"
+    }
+    assert full == {"single_inside": 1.5, "single_between": 2.5, "card10": 12.0}, full
+    page = (out / "feuilles-de-route" / "manifests.html").read_text(encoding="utf-8")
+    assert "1,50 €" in page and "2,00 €" not in page
     assert (out / "feuilles-de-route" / "manifests.html").is_file()
     assert (out / "carte.html").is_file() and (out / "matrice.csv").is_file()

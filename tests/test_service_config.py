@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dispatcher.errors import InputError, NoServiceError
+from dispatcher.fares import load_fare_rules
 from dispatcher.service_config import (
     DEFAULT_SERVICE,
     easter,
@@ -18,6 +19,8 @@ from dispatcher.service_config import (
     service_from_toml,
 )
 from tests.test_cli import EXAMPLES, assert_one_line_error, run
+
+DEFAULT_FARES = Path(__file__).resolve().parents[1] / "dispatcher" / "fares" / "coquelicot.toml"
 
 TEXT = DEFAULT_SERVICE.read_text(encoding="utf-8")
 
@@ -32,7 +35,7 @@ def test_the_default_is_the_pays_du_coquelicot() -> None:
         None,
         14,
     )
-    assert svc.promise_width_s == 900 and svc.fares == {}
+    assert svc.promise_width_s == 900 and svc.fares == load_fare_rules()  # the embedded fares
     rules = svc.booking_rules()
     assert rules.weekdays == frozenset(range(6)) and rules.max_days_ahead == 14
 
@@ -98,9 +101,52 @@ def test_errors_name_the_file_the_line_and_the_key(
         assert f"line {key_line}," in e.value.where
 
 
-def test_the_fares_table_is_reserved_and_kept() -> None:
-    svc = service_from_toml(TEXT.replace("[fares]", "[fares]\nsingle_eur = 2"), "f.toml")
-    assert svc.fares == {"single_eur": 2}
+HAUTE_SOMME = EXAMPLES / "haute-somme" / "service.toml"
+
+
+def test_a_territorys_own_fares_are_its_service_configurations() -> None:
+    """The [fares] table is the fare rules: written in it (the Haute Somme's), or a file it
+    names beside it; an error in them names the service file, the line and the key."""
+    svc = load_service(HAUTE_SOMME)
+    assert svc.fares.zoning.inside_cents == 150 and svc.fares.zoning.between_cents == 250
+    assert set(svc.fares.products) == {"single", "card10"} and svc.fares.source == str(HAUTE_SOMME)
+    assert svc.fares != load_fare_rules()
+
+
+def test_the_fares_table_names_a_file_beside_it(tmp_path: Path) -> None:
+    text = DEFAULT_FARES.read_text("utf-8").replace("inside_cents = 200", "inside_cents = 170")
+    (tmp_path / "tarifs.toml").write_text(text, "utf-8")
+    mine = tmp_path / "service.toml"
+    mine.write_text(TEXT.replace("[fares]", '[fares]\nfile = "tarifs.toml"'), "utf-8")
+    svc = load_service(mine)
+    assert svc.fares.zoning.inside_cents == 170 and svc.fares.source == str(
+        tmp_path / "tarifs.toml"
+    )
+    with pytest.raises(InputError) as e:
+        service_from_toml(TEXT.replace("[fares]", '[fares]\nfile = "none.toml"'), str(mine))
+    assert "no such fare file" in e.value.message and e.value.where.endswith("none.toml")
+    both = TEXT.replace("[fares]", '[fares]\nfile = "tarifs.toml"\nname = "x"')
+    with pytest.raises(InputError) as e:
+        service_from_toml(both, "mine.toml")
+    assert "not both" in e.value.message and e.value.where.startswith("mine.toml, line ")
+
+
+def test_an_error_in_the_fares_names_the_service_file_and_line() -> None:
+    text = HAUTE_SOMME.read_text("utf-8")
+    bad = text.replace("inside_cents = 150", "inside_cents = -1")
+    with pytest.raises(InputError) as e:
+        service_from_toml(bad, "hs.toml")
+    line = next(n for n, ln in enumerate(bad.splitlines(), 1) if "inside_cents = -1" in ln)
+    assert (
+        e.value.where == f"hs.toml: line {line}" and "fares.zones.inside_cents" in e.value.message
+    )
+
+
+def test_the_old_fares_variable_is_refused_not_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPATCHER_FARES", "/tmp/fares.toml")
+    with pytest.raises(InputError) as e:
+        load_service()
+    assert e.value.where == "$DISPATCHER_FARES" and "[fares]" in e.value.message
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,3 +236,17 @@ def test_demo_scenario_and_feed_refuse_or_follow_the_calendar(tmp_path: Path) ->
         assert "09:00:00,12:00:00" in z.read("stop_times.txt").decode()
     sunday_only = [ln for ln in calendar.splitlines()[1:] if ln.split(",")[7] == "1"]
     assert sunday_only and all(ln.split(",")[6] == "0" for ln in calendar.splitlines()[1:])
+
+
+def test_the_server_prices_with_its_service_configurations_fares(tmp_path: Path) -> None:
+    """The API's fare rules are the service configuration's: a server of the Haute Somme
+    prices a trip inside it 1,50 €, the default one 2,00 €."""
+    from dispatcher.service.context import Context
+    from dispatcher.service.settings import Settings
+
+    def ctx(service: Path) -> Context:
+        db = f"sqlite:///{tmp_path / service.stem}.db"
+        return Context(Settings(service=service, database_url=db, state_dir=tmp_path))
+
+    assert ctx(HAUTE_SOMME).fares.zoning.inside_cents == 150
+    assert ctx(DEFAULT_SERVICE).fares.zoning.inside_cents == 200

@@ -141,8 +141,8 @@ class _Src:
     _HEADER = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
     _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"']+)\s*=")
 
-    def __init__(self, name: str, text: str) -> None:
-        self.name = name
+    def __init__(self, name: str, text: str, prefix: str = "") -> None:
+        self.name, self.prefix = name, prefix
         self.lines: dict[str, int] = {}
         section = ""
         for n, line in enumerate(text.splitlines(), 1):
@@ -157,6 +157,7 @@ class _Src:
                 self.lines.setdefault(f"{section}.{key}" if section else key, n)
 
     def error(self, key: str, message: str) -> InputError:
+        key = f"{self.prefix}.{key}" if self.prefix else key
         probe = key
         while probe and probe not in self.lines:
             probe = probe.rpartition(".")[0]
@@ -327,7 +328,15 @@ def fare_rules_from_text(text: str, name: str = "fares.toml") -> FareRules:
         d = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"not valid TOML: {e}", name) from None
-    src = _Src(name, text)
+    return fare_rules_from_table(d, text, name)
+
+
+def fare_rules_from_table(
+    d: Mapping[str, Any], text: str, name: str, prefix: str = ""
+) -> FareRules:
+    """Fare rules from a parsed table: a fare file's, or the ``[fares]`` table of a service
+    configuration (``prefix="fares"``: its keys are found in ``text`` under it)."""
+    src = _Src(name, text, prefix)
     known = ("name", "default_category", "default_product", "zones", "categories", "products")
     _check_keys(src, d, (*known, "carpool"), "")
     for k in ("zones", "categories", "products"):

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -49,7 +50,8 @@ class Found:
 
 class Geocoder(Protocol):
     def locate(self, address: str, where: str) -> Found:
-        """The point of a postal address; NotFoundError naming ``where`` when there is none."""
+        """The point of a postal address; an InputError naming ``where`` when there is none (no
+        commune, a commune outside the territory, unknown to the geocoder)."""
         ...
 
 
@@ -99,10 +101,10 @@ class RoadDataGeocoder:
         number, street, commune_text = split_address(address)
         try:
             commune = self.territory.commune(commune_text) if commune_text else None
-        except NotFoundError as e:
-            raise NotFoundError(f"address {address!r}: {e.message}", where) from None
+        except NotFoundError as e:  # the address is what is wrong (422), not a missing record
+            raise InputError(f"address {address!r}: {e.message}", where) from None
         if commune is None:
-            raise NotFoundError(
+            raise InputError(
                 f"address {address!r} names no commune; write it as '12 rue de Corbie, Albert'",
                 where,
             )
@@ -181,7 +183,30 @@ class HttpGeocoder:
         except (AttributeError, KeyError, IndexError, TypeError, ValueError) as e:
             message = f"unexpected geocoder answer ({type(e).__name__}: {e})"
             raise DataError(message, self.url) from None
-        raise NotFoundError(f"address {address!r} not found by the geocoder", where)
+        raise InputError(f"address {address!r} not found by the geocoder", where)
+
+
+class CachedGeocoder:
+    """A geocoder whose answers are kept by address (a server compiles a day's requests again
+    at every booking: an HTTP geocoder is asked once per address, not once per compile)."""
+
+    def __init__(self, inner: Geocoder, size: int = 10_000) -> None:
+        self.inner, self.size = inner, size
+        self._found: dict[str, Found] = {}
+        self._lock = threading.Lock()
+
+    def locate(self, address: str, where: str) -> Found:
+        key = " ".join(address.split()).lower()
+        with self._lock:
+            got = self._found.get(key)
+        if got is not None:
+            return got
+        got = self.inner.locate(address, where)
+        with self._lock:
+            if len(self._found) >= self.size:
+                self._found.clear()
+            self._found[key] = got
+        return got
 
 
 def geocoder_from_spec(

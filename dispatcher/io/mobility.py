@@ -11,7 +11,7 @@ from typing import Any
 from dispatcher.errors import InputError, PointError
 from dispatcher.io.fields import check_keys, get_field, relocated, split_origins
 from dispatcher.io.problem import is_point, place_key, problem_from_dicts, resolve_place
-from dispatcher.io.protocols import MatrixSource, PlaceResolver
+from dispatcher.io.protocols import Geocoder, MatrixSource, PlaceResolver
 from dispatcher.io.times import parse_window
 from dispatcher.model import (
     DEFAULT_TIMEZONE,
@@ -122,8 +122,24 @@ def volunteer_from_dict(d: Mapping[str, Any], where: str) -> VolunteerDriver:
     return v
 
 
-def _resolve_inside(key: str, territory: PlaceResolver | None, where: str) -> Location:
-    loc = resolve_place(key, territory, where)
+class _Places:
+    """Resolves the offers' and volunteers' places (postal addresses too, with a geocoder) and
+    keeps the Locations resolved, so that an address keeps its name for the driver."""
+
+    def __init__(self, territory: PlaceResolver | None, geocoder: Geocoder | None) -> None:
+        self.territory, self.geocoder = territory, geocoder
+        self.seen: dict[str, Location] = {}
+
+    def inside(self, key: str, where: str) -> str:
+        loc = _resolve_inside(key, self.territory, where, self.geocoder)
+        self.seen.setdefault(loc.id, loc)
+        return loc.id
+
+
+def _resolve_inside(
+    key: str, territory: PlaceResolver | None, where: str, geocoder: Geocoder | None = None
+) -> Location:
+    loc = resolve_place(key, territory, where, geocoder)
     contains = getattr(territory, "contains", None)
     outside = contains is not None and not contains(loc.lon, loc.lat, TERRITORY_BUFFER_M)
     if is_point(key) and outside and contains is not None:
@@ -142,18 +158,21 @@ def offers_from_dicts(
     territory: PlaceResolver | None,
     day: date | None = None,
     tz: str = DEFAULT_TIMEZONE,
+    geocoder: Geocoder | None = None,
+    places: _Places | None = None,
 ) -> list[CarpoolOffer]:
     """Offer dicts -> offers whose places are Location ids of the territory (points must lie
-    in it)."""
+    in it; postal addresses with a ``geocoder``)."""
     rows, origins = split_origins(rows)
+    places = places or _Places(territory, geocoder)
     try:
-        return _offers(rows, territory, day, tz)
+        return _offers(rows, places, day, tz)
     except InputError as e:
         raise relocated(e, {"offers": origins}) from None
 
 
 def _offers(
-    rows: Sequence[Mapping[str, Any]], territory: PlaceResolver | None, day: date | None, tz: str
+    rows: Sequence[Mapping[str, Any]], places: _Places, day: date | None, tz: str
 ) -> list[CarpoolOffer]:
     out = []
     for k, d in enumerate(rows):
@@ -162,10 +181,10 @@ def _offers(
         out.append(
             replace(
                 o,
-                origin=_resolve_inside(o.origin, territory, f"{w}.origin").id,
-                destination=_resolve_inside(o.destination, territory, f"{w}.destination").id,
+                origin=places.inside(o.origin, f"{w}.origin"),
+                destination=places.inside(o.destination, f"{w}.destination"),
                 meeting_points=tuple(
-                    _resolve_inside(m, territory, f"{w}.meeting_points[{j}]").id
+                    places.inside(m, f"{w}.meeting_points[{j}]")
                     for j, m in enumerate(o.meeting_points)
                 ),
             )
@@ -174,16 +193,20 @@ def _offers(
 
 
 def volunteers_from_dicts(
-    rows: Sequence[Mapping[str, Any]], territory: PlaceResolver | None
+    rows: Sequence[Mapping[str, Any]],
+    territory: PlaceResolver | None,
+    geocoder: Geocoder | None = None,
+    places: _Places | None = None,
 ) -> list[VolunteerDriver]:
-    """Volunteer dicts -> volunteers whose home is a Location id of the territory."""
+    """Volunteer dicts -> volunteers whose home is a Location id of the territory (a postal
+    address with a ``geocoder``)."""
     rows, origins = split_origins(rows)
+    places = places or _Places(territory, geocoder)
     out = []
     try:
         for k, d in enumerate(rows):
             v = volunteer_from_dict(d, f"volunteers[{k}]")
-            home = _resolve_inside(v.home, territory, f"volunteers[{k}].home")
-            out.append(replace(v, home=home.id))
+            out.append(replace(v, home=places.inside(v.home, f"volunteers[{k}].home")))
     except InputError as e:
         raise relocated(e, {"volunteers": origins}) from None
     return out
@@ -202,17 +225,13 @@ def mixed_from_dicts(
     volunteers whose places join the Problem's locations (one matrix for all). Pass the three
     to ``dispatcher.solver.mixed.plan_mixed``."""
     day, tz = kwargs.get("day"), kwargs.get("timezone", DEFAULT_TIMEZONE)
-    offs = offers_from_dicts(offers, territory, day, tz)
-    vols = volunteers_from_dicts(volunteers, territory)
+    places = _Places(territory, kwargs.get("geocoder"))
+    offs = offers_from_dicts(offers, territory, day, tz, places=places)
+    vols = volunteers_from_dicts(volunteers, territory, places=places)
     problem = problem_from_dicts(requests, vehicles, territory, network, **kwargs)
     extra = {loc.id: loc for loc in problem.locations}
-    places = (
-        *(p for o in offs for p in (o.origin, o.destination, *o.meeting_points)),
-        *(v.home for v in vols),
-    )
-    for k in places:
-        if k not in extra:
-            extra[k] = resolve_place(k, territory, "offers")
+    for k, loc in places.seen.items():
+        extra.setdefault(k, loc)
     if len(extra) > len(problem.locations):
         locs = tuple(extra.values())
         dur, dist = network.matrices(

@@ -227,6 +227,19 @@ def looks_like_address(key: str) -> bool:
     return _ADDRESS.search(key) is not None
 
 
+def point_name(lon: float, lat: float) -> str:
+    """How a free point given as ``lon,lat`` is named (for the driver: its coordinates)."""
+    return f"{lat:.5f} N, {lon:.5f} E"
+
+
+def place_of(loc: Location) -> str:
+    """The place key that resolves to ``loc`` again: a point named by a postal address is the
+    address (so that the driver keeps it), anything else its id."""
+    if is_point(loc.id) and loc.name and loc.name != point_name(loc.lon, loc.lat):
+        return loc.name
+    return loc.id
+
+
 def resolve_place(
     key: str, territory: PlaceResolver | None, where: str, geocoder: Geocoder | None = None
 ) -> Location:
@@ -238,9 +251,7 @@ def resolve_place(
         lon, lat = float(m.group(1)), float(m.group(2))
         if not (math.isfinite(lon) and math.isfinite(lat)):
             raise InputError(f"point {key!r} is not a number", where)
-        return Location(
-            id=f"{lon:.6f},{lat:.6f}", lon=lon, lat=lat, name=f"{lat:.5f} N, {lon:.5f} E"
-        )
+        return Location(id=f"{lon:.6f},{lat:.6f}", lon=lon, lat=lat, name=point_name(lon, lat))
     if territory is None:
         raise InputError(f"unknown place {key!r} (no territory to look it up in)", where)
     try:

@@ -32,8 +32,11 @@ class TerritoryLike(PlaceResolver, Protocol):
 
 
 class Located(Protocol):
-    lon: float
-    lat: float
+    @property
+    def lon(self) -> float: ...
+
+    @property
+    def lat(self) -> float: ...
 
 
 class Geocoder(Protocol):

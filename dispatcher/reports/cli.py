@@ -36,13 +36,6 @@ CsvStyle = Annotated[
         "machine (',', no BOM, field names, decimal point)",
     ),
 ]
-FaresFile = Annotated[
-    Path | None,
-    typer.Option(
-        help="Fare rules, TOML (docs/fares.md); default: the embedded rules, or $DISPATCHER_FARES.",
-        envvar="DISPATCHER_FARES",
-    ),
-]
 
 
 def _ticket_codes(database_url: str, day: Any) -> dict[str, str]:
@@ -92,7 +85,7 @@ def manifest_cmd(
     ),
     lang: Lang = "fr",
     csv_style: CsvStyle = "excel",
-    fares: FaresFile = None,
+    service: ServiceFile = None,
     tickets_db: Annotated[
         str | None,
         typer.Option(
@@ -103,7 +96,6 @@ def manifest_cmd(
 ) -> None:
     """Driver manifests: every vehicle's stops in order, who boards and alights and what they
     pay (and, with --tickets-db, the ticket codes expected on board), as CSV and HTML."""
-    from dispatcher.fares import load_fare_rules
     from dispatcher.fares.plan import plan_fares
     from dispatcher.fares.zones import territory_zones
     from dispatcher.io.sheets import check_style
@@ -113,19 +105,25 @@ def manifest_cmd(
         write_manifest_csv,
         write_manifest_html,
     )
+    from dispatcher.service_config import load_service
     from dispatcher.territory import Territory
 
     p, pl = _load(problem, plan)
     lang = _lang(lang)
     style = check_style(csv_style)
-    rules = load_fare_rules(fares)
+    svc = load_service(service)
+    rules = svc.fares
     codes = _ticket_codes(tickets_db, p.day) if tickets_db else None
-    zones = territory_zones(Territory.load())
+    zones = territory_zones(Territory.load(svc.territory))  # the service's fare zones
     onboard = on_board(plan_fares(rules, p, pl, zones), codes, rules, lang)
     csv_path = write_manifest_csv(p, pl, out / "manifests.csv", lang, style, onboard)
     html_path = write_manifest_html(p, pl, out / "manifests.html", lang, onboard)
     n = len(build_manifests(p, pl))
-    console.print(f"{n} manifests written to {csv_path} and {html_path}")
+    console.print(
+        f"{n} feuilles de route écrites dans {csv_path} et {html_path}"
+        if lang == "fr"
+        else f"{n} manifests written to {csv_path} and {html_path}"
+    )
 
 
 @report_app.command("map")
@@ -156,9 +154,9 @@ refusals in red)."""
     if roads:
         from dispatcher.graph import RoadNetwork
 
-        with step("Loading the road graph"):
+        with step("graph_load", lang):
             network = RoadNetwork.default()
-    with step("Drawing the routes"):
+    with step("drawing_routes", lang):
         path = write_plan_map(
             p,
             pl,
@@ -189,26 +187,27 @@ def carpool_proofs_cmd(
             "carpool-proof.salt)."
         ),
     ] = None,
-    fares: FaresFile = None,
+    service: ServiceFile = None,
 ) -> None:
     """Carpool proof records of the plan's carpool journeys, in the layout of the French
     register (docs/fares.md), as JSON for the operator to submit; nothing is sent."""
     import json
 
-    from dispatcher.fares import load_fare_rules
     from dispatcher.fares.plan import plan_fares
     from dispatcher.fares.zones import territory_zones
     from dispatcher.reports.carpool_proofs import carpool_proofs
     from dispatcher.service.settings import Settings
+    from dispatcher.service_config import load_service
     from dispatcher.territory import Territory
 
     p, pl = _load(problem, plan)
-    terr = Territory.load()
+    svc = load_service(service)
+    terr = Territory.load(svc.territory)
     salt = Settings().secret_file("carpool-proof.salt", salt_file)
     data = carpool_proofs(
         p,
         pl,
-        plan_fares(load_fare_rules(fares), p, pl, territory_zones(terr)),
+        plan_fares(svc.fares, p, pl, territory_zones(terr)),
         operator_id=operator_id,
         salt=salt,
         incentive_siren=terr.epcis[0] if terr.epcis else "",
@@ -239,12 +238,10 @@ def gtfs_flex_cmd(
     end: Annotated[
         str | None, typer.Option(help="Last day of the feed, YYYY-MM-DD (default: a year on).")
     ] = None,
-    fares: FaresFile = None,
 ) -> None:
     """A GTFS-Flex feed of the on-demand service, from the service configuration (agency,
     hours, calendar, booking rules, territory), with its fares in GTFS-Fares v2 form, read back
     and validated."""
-    from dispatcher.fares import load_fare_rules
     from dispatcher.reports.gtfs_flex import read_gtfs_flex, write_gtfs_flex
     from dispatcher.service_config import load_service
     from dispatcher.territory import Territory
@@ -258,7 +255,7 @@ def gtfs_flex_cmd(
         start=_date(start, "--start"),
         end=_date(end, "--end"),
         zones=zones,
-        fares=load_fare_rules(fares),
+        fares=svc.fares,
     )
     feed = read_gtfs_flex(path)
     console.print(
@@ -313,7 +310,6 @@ def scenario_run(
     sc = with_overrides(sc, seeds=seed_list, time_limit_s=time_limit)
     target = out or Path("out") / "scenarios" / file.stem
     n = len(sc.variants) * len(sc.seeds)
-    where = f"Dask scheduler {scheduler}" if scheduler else f"{min(workers, n)} local process(es)"
 
     def progress(k: int, total: int, r: Any) -> None:
         row = r.row
@@ -332,7 +328,13 @@ def scenario_run(
         err_console.print(f"[{k}/{total}] {line}", highlight=False, markup=False)
 
     with step(
-        f"Running {n} plans ({len(sc.variants)} variants x {len(sc.seeds)} seeds) on {where}"
+        "scenario_dask" if scheduler else "scenario_local",
+        lang,
+        n=n,
+        v=len(sc.variants),
+        s=len(sc.seeds),
+        workers=min(workers, n),
+        scheduler=scheduler,
     ):
         result = run_scenario(sc, scheduler=scheduler, workers=workers, progress=progress)
     md = write_scenario_report(result, target, lang=lang, csv=style)

@@ -181,6 +181,27 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
 }
 
 
+# How people call a vehicle, on its manifest and on the map: its mode, then its name
+MODE_WORDS = {
+    "fr": {"minibus": "Minibus", "volunteer": "Bénévole", "carpool": "Covoiturage"},
+    "en": {"minibus": "Minibus", "volunteer": "Volunteer", "carpool": "Carpool"},
+}
+
+
+def vehicle_label(problem: Problem, route: Route | None, lang: str = "fr", vid: str = "") -> str:
+    """A vehicle as people call it: its mode, then its name (and id), e.g. "Minibus v01",
+    "Covoiturage c010", "Minibus Jean (v02)" (the vehicle of ``route``, else ``vid``)."""
+    from dispatcher.solver.kpis import route_mode, vehicle_mode
+
+    v = problem.vehicle(route.vehicle_id if route is not None else vid)
+    mode = route_mode(route, v) if route is not None else vehicle_mode(v)
+    word = MODE_WORDS.get(lang, MODE_WORDS["fr"]).get(mode, mode)
+    if v.name and v.name != v.id:
+        named = v.name if v.name.lower().startswith(word.lower()) else f"{word} {v.name}"
+        return f"{named} ({v.id})"
+    return f"{word} {v.id}"
+
+
 def time_of_day(seconds: int) -> str:
     """Seconds since midnight -> local ``HH:MM`` to the minute (``HH:MM +1`` the day after)."""
     days, rest = divmod(int(seconds), DAY_S)
@@ -227,6 +248,7 @@ class ManifestLine:
 class VehicleManifest:
     vehicle_id: str
     name: str
+    label: dict[str, str]  # lang -> the vehicle as people call it (``vehicle_label``)
     phone: str
     seats: int
     wheelchairs: int
@@ -388,6 +410,7 @@ def build_manifests(
             VehicleManifest(
                 vehicle_id=v.id,
                 name=v.name,
+                label={lang: vehicle_label(problem, route, lang, v.id) for lang in LANGS},
                 phone=v.phone,
                 seats=v.seats,
                 wheelchairs=v.wheelchairs,
@@ -528,8 +551,7 @@ def manifest_html(
             f'<section class="vehicle" id="vehicle-{_e(m.vehicle_id)}" '
             f'data-vehicle="{_e(m.vehicle_id)}">'
         )
-        who = f" — {_e(m.name)}" if m.name else ""
-        parts.append(f"<h1>{_e(heading)} · {_e(t['vehicle'])} {_e(m.vehicle_id)}{who}</h1>")
+        parts.append(f"<h1>{_e(heading)} · {_e(m.label[t['lang']])}</h1>")
         meta = []
         if day:
             meta.append(f"{_e(t['day'])} {_e(day)}")

@@ -37,7 +37,7 @@ from jinja2 import Template
 from dispatcher.errors import InputError
 from dispatcher.io.protocols import PathSource
 from dispatcher.model import Plan, Problem, Route, Visit
-from dispatcher.reports.manifest import LABELS, time_of_day
+from dispatcher.reports.manifest import LABELS, time_of_day, vehicle_label
 from dispatcher.reports.numbers import long_date
 
 VENDOR = Path(__file__).resolve().parent / "vendor"
@@ -102,10 +102,6 @@ TILES_ATTRIBUTION = (
     "Fond de carte © les contributeurs d'"
     '<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
 )
-MODE_WORDS = {
-    "fr": {"minibus": "Minibus", "volunteer": "Bénévole", "carpool": "Covoiturage"},
-    "en": {"minibus": "Minibus", "volunteer": "Volunteer", "carpool": "Carpool"},
-}
 MAP_CSS = """
 .commune-label span{display:inline-block;transform:translate(-50%,-150%);white-space:nowrap;
  font:11px Arial,sans-serif;color:#333;text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}
@@ -202,20 +198,6 @@ def territory_for_problem(problem: Problem) -> Any:
     if not sirens:
         return None
     return Territory.load(sorted(sirens))
-
-
-def vehicle_label(problem: Problem, route: Route, lang: str = "fr") -> str:
-    """A vehicle as people call it: its mode, then its name (and id), e.g. "Minibus v01",
-    "Covoiturage c010", "Minibus Jean (v02)"."""
-    from dispatcher.solver.kpis import route_mode
-
-    v = problem.vehicle(route.vehicle_id)
-    mode = route_mode(route, v)
-    word = MODE_WORDS.get(lang, MODE_WORDS["fr"]).get(mode, mode)
-    if v.name and v.name != v.id:
-        named = v.name if v.name.lower().startswith(word.lower()) else f"{word} {v.name}"
-        return f"{named} ({v.id})"
-    return f"{word} {v.id}"
 
 
 def _place_key(problem: Problem, location_id: str) -> tuple[float, float]:

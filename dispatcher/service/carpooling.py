@@ -90,7 +90,7 @@ class Carpooling:
         """The volunteer's fields and home (on the territory; an unknown name answered with the
         nearest names), or an InputError naming the field."""
         try:
-            volunteers_from_dicts([d], self.ctx.territory)
+            volunteers_from_dicts([d], self.ctx.territory, self.ctx.geocoder)
         except InputError as e:
             raise rewhere(e, "volunteers[0]", where) from None
         except (ValueError, TypeError, OverflowError) as e:

@@ -70,6 +70,7 @@ class _Compiled:
     vehicles: tuple[Vehicle, ...]
     vehicle_places: tuple[tuple[Location, ...], ...]  # per vehicle, in compile order
     index: dict[str, int]  # location id -> row of the matrices
+    names: dict[str, str]  # location id -> its name (an address placed on a point: the address)
     duration_s: Any
     distance_m: Any
     requests: dict[str, tuple[Request, Location, Location]] = field(default_factory=dict)
@@ -120,6 +121,7 @@ class Compiler:
             timezone=self.ctx.tz,
             rules=self.rules(day),
             params=params,
+            geocoder=self.ctx.geocoder,
         )
         self._remember(day, reqs, vehicles, problem)
         return problem
@@ -166,6 +168,7 @@ class Compiler:
                 problem.vehicles,
                 places,
                 {loc.id: i for i, loc in enumerate(problem.locations)},
+                {loc.id: loc.name for loc in problem.locations},
                 problem.duration_s,
                 problem.distance_m,
             )
@@ -197,7 +200,7 @@ class Compiler:
         if len(c.requests) > MAX_REMEMBERED_REQUESTS:
             self._compiled.pop(day, None)
             return None
-        tz, territory = self.ctx.tz, self.ctx.territory
+        tz, territory, coder = self.ctx.tz, self.ctx.territory, self.ctx.geocoder
         order: dict[str, Location] = {}
         out: list[Request] = []
         fresh: set[str] = set()  # requests not compiled before: validated in full below
@@ -207,12 +210,13 @@ class Compiler:
             if got is None:
                 try:
                     r = request_from_dict(d, f"requests[{k}]", day, tz)
-                    pick = resolve_place(r.pickup, territory, f"requests[{k}].pickup")
-                    drop = resolve_place(r.dropoff, territory, f"requests[{k}].dropoff")
+                    pick = resolve_place(r.pickup, territory, f"requests[{k}].pickup", coder)
+                    drop = resolve_place(r.dropoff, territory, f"requests[{k}].dropoff", coder)
                 except Exception:  # the full compile says what is wrong, and where
                     return None
-                if pick.id not in c.index or drop.id not in c.index:
-                    return None  # a new place: the matrices need its row
+                if c.names.get(pick.id) != pick.name or c.names.get(drop.id) != drop.name:
+                    return None  # a new place (the matrices need its row), or a new address
+                    # placed on a known point (the full compile gives it a point of its own)
                 got = (replace(r, pickup=pick.id, dropoff=drop.id), pick, drop)
                 fresh.add(r.id)
             r, pick, drop = got
@@ -305,7 +309,13 @@ class Compiler:
                 d = {**d, "return_of": None}
             try:
                 problem_from_dicts(
-                    [d], [], self.ctx.territory, self.ctx.network, day=day, timezone=self.ctx.tz
+                    [d],
+                    [],
+                    self.ctx.territory,
+                    self.ctx.network,
+                    day=day,
+                    timezone=self.ctx.tz,
+                    geocoder=self.ctx.geocoder,
                 )
             except InputError as e:
                 raise rewhere(
@@ -334,6 +344,7 @@ class Compiler:
                 self.ctx.network,
                 day=day,
                 timezone=self.ctx.tz,
+                geocoder=self.ctx.geocoder,
             )
         except InputError as e:
             if e.where.startswith("requests[1]"):
@@ -343,7 +354,14 @@ class Compiler:
 
     def validate_vehicle(self, d: Mapping[str, Any], where: str) -> None:
         try:
-            problem_from_dicts([], [d], self.ctx.territory, self.ctx.network, timezone=self.ctx.tz)
+            problem_from_dicts(
+                [],
+                [d],
+                self.ctx.territory,
+                self.ctx.network,
+                timezone=self.ctx.tz,
+                geocoder=self.ctx.geocoder,
+            )
         except InputError as e:
             raise rewhere(e, "vehicles[0]", where) from None
         except (ValueError, TypeError, OverflowError) as e:

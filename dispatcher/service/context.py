@@ -15,10 +15,11 @@ from functools import cached_property
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from dispatcher.fares import FareRules, load_fare_rules
+from dispatcher.fares import FareRules
 from dispatcher.fares.plan import ZoneOf
 from dispatcher.fares.zones import territory_zones
 from dispatcher.graph import RoadNetwork
+from dispatcher.graph.geocode import CachedGeocoder, Geocoder, geocoder_from_spec
 from dispatcher.io.memo import Memo
 from dispatcher.model import Plan, Problem
 from dispatcher.service.settings import Settings
@@ -168,6 +169,13 @@ class Context:
         return Territory.load(self.service.territory)
 
     @cached_property
+    def geocoder(self) -> Geocoder:
+        """Postal addresses as places (``Settings.geocoder``: offline by default), each address
+        asked once."""
+        spec = self.settings.geocoder
+        return CachedGeocoder(geocoder_from_spec(spec or "offline", self.network, self.territory))
+
+    @cached_property
     def booking_rules(self) -> BookingRules:
         return self.settings.booking_rules(self.service)
 
@@ -175,10 +183,10 @@ class Context:
     def network(self) -> RoadNetwork:
         return RoadNetwork.default()
 
-    @cached_property
+    @property
     def fares(self) -> FareRules:
-        """The fare rules (``DISPATCHER_FARES``, else the embedded default)."""
-        return load_fare_rules(self.settings.fares)
+        """The fare rules: the service configuration's ``[fares]`` (docs/fares.md)."""
+        return self.service.fares
 
     @cached_property
     def ticket_key(self) -> bytes:

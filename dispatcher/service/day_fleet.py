@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from dispatcher.errors import InputError
 from dispatcher.io.mobility import mixed_from_dicts
-from dispatcher.io.problem import vehicle_to_dict
+from dispatcher.io.problem import place_of, vehicle_to_dict
 from dispatcher.model import CarpoolOffer, Problem, SolverParams, VolunteerDriver
 from dispatcher.service.compiling import unlinked
 from dispatcher.service.context import Context
@@ -25,6 +25,19 @@ from dispatcher.solver.mixed import ModeCosts, volunteer_vehicles
 from dispatcher.store.mobility import Mobility
 
 _MAX_KEPT = 256
+
+
+def _addressed(d: dict[str, Any], problem: Problem) -> dict[str, Any]:
+    """A vehicle dict whose places placed from a postal address are given as the address (the
+    day's compiler places it again, and the driver's manifest shows it)."""
+
+    def key(x: Any) -> Any:
+        return place_of(problem.location(x)) if isinstance(x, str) and x else x
+
+    out = {k: key(d.get(k)) for k in ("start", "end", "home") if d.get(k)}
+    if d.get("allowed_stops"):
+        out["allowed_stops"] = [key(x) for x in d["allowed_stops"]]
+    return {**d, **out}
 
 
 class DayFleet:
@@ -55,6 +68,7 @@ class DayFleet:
                 self.ctx.network,
                 day=day,
                 timezone=self.ctx.tz,
+                geocoder=self.ctx.geocoder,
                 **({"params": params} if params is not None else {}),
             )
         except (
@@ -96,6 +110,7 @@ class DayFleet:
             for o in offs
             if o.runs_on(day)
         ]
+        out = [_addressed(d, problem) for d in out]
         with self._lock:
             if len(self._extra) > _MAX_KEPT:
                 self._extra.clear()

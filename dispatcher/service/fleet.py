@@ -84,7 +84,13 @@ class Fleet:
         self, old: Vehicle, d: Mapping[str, Any], day: date | None, known: set[str]
     ) -> Vehicle:
         new = problem_from_dicts(
-            [], [d], self.ctx.territory, self.ctx.network, day=day, timezone=self.ctx.tz
+            [],
+            [d],
+            self.ctx.territory,
+            self.ctx.network,
+            day=day,
+            timezone=self.ctx.tz,
+            geocoder=self.ctx.geocoder,
         ).vehicles[0]
         places = {"start": new.start, "end": new.end}
         moved = {k: getattr(old, k) for k, loc in places.items() if loc not in known}

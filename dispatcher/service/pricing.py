@@ -1,6 +1,6 @@
-"""Fares at the service: the fare rules of the settings (``DISPATCHER_FARES``, else the embedded
-Pays du Coquelicot rules), the zones of the server's territory, and the one way a promise, a
-plan and a request are priced (``dispatcher.fares``)."""
+"""Fares at the service: the fare rules of the service configuration (``[fares]``, else the
+embedded Pays du Coquelicot rules), the zones of the server's territory, and the one way a
+promise, a plan and a request are priced (``dispatcher.fares``)."""
 
 from __future__ import annotations
 

@@ -28,7 +28,8 @@ from enum import StrEnum
 from typing import Any
 
 from dispatcher.errors import DispatcherError
-from dispatcher.io.problem import is_point, place_key
+from dispatcher.graph.geocode import split_address
+from dispatcher.io.problem import is_point, looks_like_address, place_key
 from dispatcher.model import Problem
 from dispatcher.service.context import Context
 from dispatcher.store import KeyInfo
@@ -269,6 +270,8 @@ class Communes:
         return self._territory
 
     def of(self, key: str) -> Commune | None:
+        """The commune of a place key (a postal address: the commune it names), None when
+        there is none on the territory."""
         if key in self._cache:
             return self._cache[key]
         t = self.territory
@@ -278,9 +281,29 @@ class Communes:
             stop = t.nearest_stop(float(m[1]), float(m[2])) if m else t.stop(key)
             got = t.commune(stop.insee)
         except (DispatcherError, ValueError):
-            got = None
+            got = self._of_address(key)
         self._cache[key] = got
         return got
+
+    def _of_address(self, key: str) -> Commune | None:
+        if not looks_like_address(key):
+            return None
+        commune = split_address(key)[2]
+        try:
+            return self.territory.commune(commune) if commune else None
+        except DispatcherError:
+            return None
+
+    def is_address(self, key: str) -> bool:
+        """Whether a place key is a postal address (no stop nor commune of the territory): a
+        rider's or a driver's door, private like a free point."""
+        if is_point(key) or not looks_like_address(key):
+            return False
+        try:
+            self.territory.stop(key)
+        except DispatcherError:
+            return True
+        return False
 
 
 # ---- the lens -----------------------------------------------------------------------------
@@ -388,7 +411,12 @@ class Lens:
         return self.communes.of(key)
 
     def _coarsens(self, key: str, hide: Hidden) -> bool:
-        return Kind.PLACES in hide and (not self.points_only or is_point(key))
+        return Kind.PLACES in hide and (not self.points_only or self._door(key))
+
+    def _door(self, key: str) -> bool:
+        """Whether a place is someone's door (a free point or a postal address), which even a
+        rewrite that keeps the stops makes its commune."""
+        return is_point(key) or (self.communes is not None and self.communes.is_address(key))
 
     def place(self, x: Any, hide: Hidden) -> Any:
         """A place of the input vocabulary (stop id, commune, point) -> its commune's INSEE code."""
@@ -579,7 +607,7 @@ class Lens:
                 else:
                     shown_use.add(p)
         return [
-            p for p in hidden_use if p not in shown_use and (not self.points_only or is_point(p))
+            p for p in hidden_use if p not in shown_use and (not self.points_only or self._door(p))
         ]
 
     def problem(self, d: Mapping[str, Any]) -> dict[str, Any]:

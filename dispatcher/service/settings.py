@@ -3,7 +3,8 @@ environment (prefix ``DISPATCHER_``) or arguments.
 
 ``DISPATCHER_DATABASE_URL`` (default: SQLite in ``DISPATCHER_STATE_DIR``), ``DISPATCHER_SERVICE``
 (the service configuration file, :mod:`dispatcher.service_config`: territory, time zone,
-calendar, hours, booking rules; default: the Pays du Coquelicot's), ``DISPATCHER_MAX_BODY_BYTES``,
+calendar, hours, booking rules, fares; default: the Pays du Coquelicot's),
+``DISPATCHER_MAX_BODY_BYTES``,
 ``DISPATCHER_BOOKING_TIME_LIMIT_S``, ``DISPATCHER_RETENTION_DAYS``, ... (``DISPATCHER_DATA_DIR``
 is the territory's data folder, read by ``dispatcher.territory``, hence ``STATE_DIR`` here).
 
@@ -118,10 +119,11 @@ class Settings(BaseSettings):
         description="Re-planning after an event (a breakdown, a late vehicle) plans nothing "
         "sooner than this after the event (seconds).",
     )
-    fares: Path | None = Field(
+    geocoder: str | None = Field(
         default=None,
-        description="TOML file of the fare rules (docs/fares.md); unset: the embedded Pays du "
-        "Coquelicot rules.",
+        description="How postal addresses given as places ('12 rue de Corbie, Albert') are "
+        "placed: offline (the road data's addresses and streets, else the commune's main stop; "
+        "the default), ban:URL (the French national address base's API) or nominatim:URL.",
     )
     ticket_key: str | None = Field(
         default=None,

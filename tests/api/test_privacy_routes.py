@@ -64,7 +64,8 @@ def test_a_planner_reads_pseudonyms_communes_needs_and_times(
     assert [v["start"] for v in op_visits] == [v["start"] for v in pl_visits]
     assert [v["load"] for v in op_visits] == [v["load"] for v in pl_visits]
     assert all(v["request_id"].startswith("rq-") for v in pl_visits)
-    assert {v["location_id"] for v in pl_visits} <= {"80016", "80523", "80266"}  # INSEE codes
+    # INSEE codes: Albert, Méaulte, the free point's commune, the postal address's (Mailly)
+    assert {v["location_id"] for v in pl_visits} <= {"80016", "80523", "80266", "80498"}
     # the same pseudonym across the planner's views of the day
     manifest = client("planner", "GET", f"/v1/days/{D}/plan/manifest").text
     assert all(v["request_id"] in manifest for v in pl_visits)

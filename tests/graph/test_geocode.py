@@ -4,21 +4,18 @@ national address base's API or Nominatim's, here a real HTTP server on 127.0.0.1
 
 from __future__ import annotations
 
-import json
-import threading
 import warnings
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from dispatcher.errors import DataError, NotFoundError, Notice
+from dispatcher.errors import DataError, InputError, NotFoundError, Notice
 from dispatcher.graph import RoadNetwork
 from dispatcher.graph.geocode import (
+    CachedGeocoder,
     HttpGeocoder,
     RoadDataGeocoder,
     geocoder_from_spec,
@@ -27,6 +24,7 @@ from dispatcher.graph.geocode import (
 from dispatcher.graph.loader import load_graph
 from dispatcher.io.problem import problem_from_dicts
 from dispatcher.territory import Territory
+from tests.geocoding_server import Geocoding, geocoding_server
 
 DAY = date(2026, 12, 1)
 # A piece of Albert as an OSM extract has it: two streets, a house number on a node, another on
@@ -109,11 +107,14 @@ def test_offline_from_the_extracts_addresses_and_streets(
     stop = territory.main_stop("80016")
     assert (found.lon, found.lat, found.precision) == (stop.lon, stop.lat, "commune")
     assert "placed at the main stop of Albert" in said[0]
-    with pytest.raises(NotFoundError) as e:
+    # a bad address is bad input (422 in the API), never "not found" (404)
+    with pytest.raises(InputError) as e:
         g.locate("12 rue de Corbie", "requests[0].pickup")
     assert e.value.where == "requests[0].pickup" and "names no commune" in e.value.message
-    with pytest.raises(NotFoundError):
+    assert not isinstance(e.value, NotFoundError) and e.value.http_status == 422
+    with pytest.raises(InputError) as e:
         g.locate("12 rue de Corbie, Lyon", "x")
+    assert not isinstance(e.value, NotFoundError)
 
 
 def test_without_street_data_an_address_is_its_communes_main_stop_said_once_per_address(
@@ -143,62 +144,9 @@ def test_without_street_data_an_address_is_its_communes_main_stop_said_once_per_
 # ---- a geocoding server on 127.0.0.1 ---------------------------------------------------------
 
 
-class Geocoding(BaseHTTPRequestHandler):
-    """Answers as api-adresse.data.gouv.fr (``/search/``) and Nominatim (``/search``) do."""
-
-    asked: list[tuple[str, dict[str, list[str]]]] = []
-
-    def do_GET(self) -> None:  # noqa: N802
-        url = urlparse(self.path)
-        query = parse_qs(url.query)
-        Geocoding.asked.append((url.path, query))
-        q = query.get("q", [""])[0]
-        known = "corbie" in q.lower()
-        if url.path == "/ban/search/":
-            features = (
-                [
-                    {
-                        "type": "Feature",
-                        "geometry": {"type": "Point", "coordinates": [2.6431, 50.0012]},
-                        "properties": {
-                            "label": "12 Rue de Corbie 80300 Albert",
-                            "score": 0.97,
-                            "type": "housenumber",
-                        },
-                    }
-                ]
-                if known
-                else []
-            )
-            body: Any = {"type": "FeatureCollection", "features": features}
-        elif url.path == "/osm/search":
-            body = (
-                [{"lat": "50.0012", "lon": "2.6431", "display_name": "12, Rue de Corbie, Albert"}]
-                if known
-                else []
-            )
-        else:
-            self.send_error(404)
-            return
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Geocoding)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    yield from geocoding_server()
 
 
 @pytest.mark.parametrize("kind, root", [("ban", "/ban"), ("nominatim", "/osm")])
@@ -213,9 +161,15 @@ def test_http_geocoders(server: str, kind: str, root: str, territory: Territory)
     assert path == ("/ban/search/" if kind == "ban" else "/osm/search")
     if kind == "nominatim":
         assert query["format"] == ["jsonv2"]
-    with pytest.raises(NotFoundError) as e:
+    with pytest.raises(InputError) as e:
         g.locate("1 impasse Nulle Part, Albert", "requests[4].dropoff")
-    assert e.value.where == "requests[4].dropoff"
+    assert e.value.where == "requests[4].dropoff" and e.value.http_status == 422
+    # the server's geocoder asks once per address, however many compiles read it
+    cached = CachedGeocoder(g)
+    Geocoding.asked.clear()
+    first = cached.locate("12 rue de Corbie, Albert", "x")
+    again = cached.locate("12  RUE de Corbie, Albert", "y")
+    assert first == again and len(Geocoding.asked) == 1
 
 
 def test_http_geocoder_down_or_wrong(server: str, territory: Territory) -> None:

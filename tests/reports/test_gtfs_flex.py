@@ -179,12 +179,14 @@ SLOW = pytest.mark.slow  # gtfs-validator takes about 45 s of CPU per feed
 def test_validators_find_no_error_and_no_warning(
     tmp_path: Path, service: Path | None, keys: list[str] | None, canonical: bool
 ) -> None:
-    """The feed of a service (from today, as it is published), by two validators: gtfs-guru
-    always, gtfs-validator (slower) on the default service's feed and in the slow tests."""
+    """The feed of a service (from today, with its fares, as it is published), by two
+    validators: gtfs-guru always, gtfs-validator (slower) on the default service's feed and in
+    the slow tests."""
     gtfs_guru = pytest.importorskip("gtfs_guru")
     svc = load_service(service or DEFAULT_SERVICE)
     terr = Territory.load(keys or svc.territory)
-    path = write_gtfs_flex(tmp_path / "feed.zip", terr, svc)
+    # as `report gtfs-flex` publishes it: with the service's own fares (GTFS-Fares v2)
+    path = write_gtfs_flex(tmp_path / "feed.zip", terr, svc, fares=svc.fares)
     result = gtfs_guru.validate(str(path))
     notices = [(n.code, n.severity) for n in result.notices if n.severity != "INFO"]
     assert (result.error_count, result.warning_count, notices) == (0, 0, [])

@@ -115,3 +115,27 @@ def test_csv_opens_in_french_excel_with_french_headers(day: Day) -> None:
     assert not text.startswith("\ufeff\ufeff")
     english = open_as_french_excel(manifest_csv(day.problem, day.plan, "en").encode("utf-8"))
     assert "Passenger" in english[0]
+
+
+def test_a_carpool_driver_is_named_as_on_the_map(day: Day) -> None:
+    """A carpool driver's manifest says "Covoiturage" and the driver's name, as the map's label
+    does, never "Véhicule c010"."""
+    from dataclasses import replace
+
+    from dispatcher.reports.manifest import vehicle_label
+
+    route = next(r for r in day.plan.routes if r.visits)
+    vid = route.vehicle_id
+    vehicles = tuple(
+        replace(v, kind="carpool", name="Mme Covoit") if v.id == vid else v
+        for v in day.problem.vehicles
+    )
+    problem = replace(day.problem, vehicles=vehicles)
+    page = manifest_html(problem, day.plan)
+    section = page.split(f'data-vehicle="{vid}"')[1].split("</section>")[0]
+    heading = section.split("<h1>")[1].split("</h1>")[0]
+    assert heading == f"Feuille de route · Covoiturage Mme Covoit ({vid})"
+    assert f"Véhicule {vid}" not in page
+    assert heading.endswith(vehicle_label(problem, route, "fr"))
+    en = manifest_html(problem, day.plan, lang="en")
+    assert f"Carpool Mme Covoit ({vid})" in en

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from dispatcher.errors import InputError
+from dispatcher.reports.manifest import vehicle_label
 from dispatcher.reports.map import (
     ATTRIBUTION_HTML,
     ATTRIBUTION_HTML_FR,
@@ -22,7 +23,6 @@ from dispatcher.reports.map import (
     css_id,
     plan_map_html,
     territory_for_problem,
-    vehicle_label,
     write_plan_map,
 )
 
