@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from dispatcher.model import (
@@ -412,8 +413,13 @@ class VehicleLive:
     residual: tuple[Problem, Plan] | None  # the live plan from the current state on
     orphans: tuple[str, ...] = ()  # requests left on an unavailable vehicle (not yet handed on)
 
-    def check(self) -> CheckReport | None:
+    @cached_property
+    def report(self) -> CheckReport | None:
+        """The checker's report on the live plan from the current state on (judged once)."""
         return None if self.residual is None else check_plan(*self.residual)
+
+    def check(self) -> CheckReport | None:
+        return self.report
 
 
 def nearest_location(problem: Problem, lon: float, lat: float) -> str:

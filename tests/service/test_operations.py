@@ -212,8 +212,11 @@ def test_a_manual_move(day: tuple[Service, Clock]) -> None:
     assert out["vehicle_id"] == other
     assert _vehicle_of(svc, "r3") == other
     assert svc.plans.check(DAY, OPERATOR)["ok"] is True
-    with pytest.raises(ConflictError, match="already on"):
+    with pytest.raises(ConflictError, match="déjà sur") as refused:
         svc.operations.move(DAY, "r3", other, OPERATOR)
+    # the reason in French for the console, in English beside it (as a booking's refusal)
+    body = refused.value.to_dict()
+    assert body["where"] == "body.vehicle_id" and "already on" in body["message_en"]
 
 
 RUNS = itertools.count()

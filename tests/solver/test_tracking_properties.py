@@ -24,8 +24,9 @@ from .strategies import problems
 
 def candidate_events(problem: Problem, plan: Plan, draw: st.DrawFn) -> list[Event]:
     """Events a day could send: each visit's boarding, no-show or drop-off near its planned
-    time (noise of up to 20 minutes either way), pings, delays, the odd breakdown, and
-    contradictions (a drop-off or a boarding on the wrong vehicle)."""
+    time (noise of up to 20 minutes either way), pings (near the visits, and anywhere at any
+    time), delays, the odd breakdown, and contradictions (a drop-off or a boarding on the wrong
+    vehicle)."""
     out: list[Event] = []
     noise = st.integers(-1200, 1200)
     ids = [r.id for r in problem.requests]
@@ -40,6 +41,10 @@ def candidate_events(problem: Problem, plan: Plan, draw: st.DrawFn) -> list[Even
                 out.append(Event(rt.vehicle_id, "dropped_off", t, v.request_id))
             loc = problem.location(v.location_id)
             out.append(Event(rt.vehicle_id, "position", t + 30, lon=loc.lon, lat=loc.lat))
+        for _ in range(draw(st.integers(0, 3))):  # a ping anywhere, at any time of the route
+            loc = draw(st.sampled_from(problem.locations))
+            t = draw(st.integers(rt.start_s, max(rt.start_s, rt.end_s + 3600)))
+            out.append(Event(rt.vehicle_id, "position", t, lon=loc.lon, lat=loc.lat))
         if draw(st.booleans()):
             t = draw(st.integers(rt.start_s, max(rt.start_s, rt.end_s)))
             out.append(Event(rt.vehicle_id, "delayed", t, delay_s=draw(st.integers(0, 3600))))
@@ -94,8 +99,11 @@ def test_any_event_stream_keeps_the_live_plan_valid(
             continue
         now = max(now, ev.time_s)
         # what the vehicle can no longer hold is taken off it (the service hands it on or
-        # refuses it): never a rider on board, never a visit done
-        problem, plan, removed = settle(problem, plan, state, ev.vehicle_id, now)
+        # refuses it): never a rider on board, never a visit done. A position ping takes the
+        # service's light path (stored, nothing settled): the live plan must hold without it
+        removed: list[str] = []
+        if ev.type != "position":
+            problem, plan, removed = settle(problem, plan, state, ev.vehicle_id, now)
         for rid in removed:
             assert all(rid not in vs.boarded for vs in state.vehicles.values())
         handed_on |= set(removed)
