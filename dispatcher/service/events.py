@@ -507,6 +507,12 @@ class Aftermath:
             self.last[rid] = {**data, "kind": "delay"}
 
 
+def live_state_in(s: Any, day: date) -> FleetState | None:
+    """What the day's events established (read inside an open session), None before any."""
+    got = EventStore.state_in(s, day)
+    return None if got is None else FleetState.from_dict(got)
+
+
 def without_broken_vehicles(
     s: Any, day: date, vehicles: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
