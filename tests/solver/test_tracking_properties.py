@@ -9,12 +9,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from dispatcher.model import Plan, Problem
+from dispatcher.solver.insertion import locked_prefix
 from dispatcher.solver.live import build_day
 from dispatcher.solver.tracking import (
     Event,
     EventRejected,
     FleetState,
     apply_event,
+    as_lived,
     settle,
     vehicle_live,
 )
@@ -75,6 +77,19 @@ def days_and_streams(draw: st.DrawFn) -> tuple[Problem, Plan, list[Event]]:
     return day.problem, day.plan, events
 
 
+def assert_lived_from_events(problem: Problem, plan: Plan, state: FleetState, now: int) -> None:
+    """What a booking inserts from (``as_lived``): routes in time order, and what is done for
+    the insertion (started before now) is what the events say, not the clock."""
+    lived = as_lived(problem, plan, state, now)
+    for rt, rl in zip(plan.routes, lived.routes, strict=True):
+        vs = state.of(rt.vehicle_id)
+        done = [vs.done(x.request_id, x.kind) for x in rt.visits]
+        starts = [x.start_s for x in rl.visits]
+        assert starts == sorted(starts), "a re-stamped route out of time order"
+        if vs.has_events and vs.unavailable_from is None and done == sorted(done)[::-1]:
+            assert locked_prefix(rl, now) == sum(done), (done, starts, now)
+
+
 @settings(
     max_examples=60,
     deadline=None,
@@ -125,6 +140,7 @@ def test_any_event_stream_keeps_the_live_plan_valid(
             assert seated <= v.seats
             assert not set(vs.no_shows) & set(vs.boarded)
             assert set(vs.dropped) <= set(vs.boarded)
+        assert_lived_from_events(problem, plan, state, now)
         for rt in plan.routes:
             lv = vehicle_live(problem, plan, state, rt.vehicle_id, now)
             vs = state.of(rt.vehicle_id)
