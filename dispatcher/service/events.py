@@ -634,11 +634,10 @@ class Operations:
             else:
                 stored, summary, keep = self._apply(s, row, day, ev, data, key)
                 status = 201
+        if light is not None:  # a ping: the vehicle's live schedule derived after the lock
+            summary, keep = self._ping_held(day, ev, int(stored["seq"]), light)
         if status == 201 and keep is not None:
             self.ctx.memory.remember(keep, day)
-        if light is not None:  # a ping: the vehicle's live schedule derived after the lock
-            plan, problem, state, now = light
-            summary = self._vehicle_json(day, problem, plan, state, vehicle_id, now)
         if summary is None:
             plan, problem, state = self._read(day)
             summary = self._vehicle_json(
@@ -688,7 +687,8 @@ class Operations:
         """The light path of a position ping, the most frequent event: stored with the
         position, nothing re-timed, checked or re-planned under the lock (a ping moves no visit,
         no seat, no promise; the ETAs from the new position are derived on read, and a late
-        vehicle is reacted to at its next stop event or declared delay)."""
+        vehicle is reacted to at its next stop event or declared delay). The vehicle's live
+        plan from where it now stands is judged after the lock (:meth:`_ping_held`)."""
         plan, problem, new, stored, clock = self._accept(s, row, day, ev, data, key)
         EventStore.save_state(s, day, new.to_dict())
         now = max(self._now(day, new), ev.time_s) if clock is None else clock
@@ -699,7 +699,26 @@ class Operations:
     ) -> tuple[dict[str, Any], dict[str, Any], Held | None]:
         plan, problem, new, stored, clock = self._accept(s, row, day, ev, data, key)
         now = max(self._now(day, new), ev.time_s) if clock is None else clock
-        after = Aftermath(self, s, day, problem, plan, new, now, clock)
+        summary, keep = self._react(s, row, day, ev, stored.seq, plan, problem, new, now, clock)
+        return event_out(stored), summary, keep
+
+    def _react(
+        self,
+        s: Any,
+        row: Any,
+        day: date,
+        ev: Event,
+        seq: int,
+        plan: Plan,
+        problem: Problem,
+        state: FleetState,
+        now: int,
+        clock: int | None,
+    ) -> tuple[dict[str, Any], Held | None]:
+        """What follows from event ``ev`` (stored as ``seq``, ``state`` what the day knows after
+        it), under the day's lock: its consequences stored, the notifications appended; the
+        vehicle's live summary and what the commit stores."""
+        after = Aftermath(self, s, day, problem, plan, state, now, clock)
         if ev.type == "no_show" and ev.request_id:
             after.no_show(ev.request_id)
         final = None
@@ -719,14 +738,32 @@ class Operations:
                 self.privacy.rider_id(phone) or "",
                 kind,
                 message,
-                {**ndata, "event_seq": stored.seq, "vehicle_event": ev.type},
+                {**ndata, "event_seq": seq, "vehicle_event": ev.type},
             )
         summary = (
             self._vehicle_out(day, after.problem, final)
             if final is not None
             else self._vehicle_json(day, after.problem, after.plan, after.state, ev.vehicle_id, now)
         )
-        return event_out(stored), summary, keep
+        return summary, keep
+
+    def _ping_held(
+        self, day: date, ev: Event, seq: int, light: tuple[Plan, Problem, FleetState, int]
+    ) -> tuple[dict[str, Any], Held | None]:
+        """A ping's answer: the vehicle's live schedule from where it now stands. Should its
+        live plan no longer pass the checker there (a passenger thought to be alighting where it
+        stood is still aboard elsewhere, and a later pickup no longer fits), the consequences
+        are decided as for any other event, under the day's lock again."""
+        plan, problem, state, now = light
+        lv = vehicle_live(problem, plan, state, ev.vehicle_id, now)
+        if lv.holds:
+            return self._vehicle_out(day, problem, lv), None
+        with self.ctx.store.lock_day(day) as (s, row):
+            plan, problem = self._stored(s, row, day)
+            state = FleetState.from_dict(EventStore.state_in(s, day))
+            clock = self.ctx.now_s(day)
+            now = max(self._now(day, state), ev.time_s) if clock is None else clock
+            return self._react(s, row, day, ev, seq, plan, problem, state, now, clock)
 
     def list_events(
         self, day: date, key: KeyInfo, vehicle_id: str | None = None, after_seq: int = 0

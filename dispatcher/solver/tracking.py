@@ -421,6 +421,13 @@ class VehicleLive:
     def check(self) -> CheckReport | None:
         return self.report
 
+    @property
+    def holds(self) -> bool:
+        """Whether the live plan from the current state on holds: nothing left to do, the
+        vehicle unavailable (its stops are handed on), or its residual passes the checker."""
+        todo = any(not st.done and st.request_id for st in self.stops)
+        return self.status == "unavailable" or not todo or bool(self.report and self.report.ok)
+
 
 def nearest_location(problem: Problem, lon: float, lat: float) -> str:
     """The place of ``problem`` nearest to (lon, lat) (equirectangular distance)."""

@@ -115,9 +115,13 @@ def test_any_event_stream_keeps_the_live_plan_valid(
         now = max(now, ev.time_s)
         # what the vehicle can no longer hold is taken off it (the service hands it on or
         # refuses it): never a rider on board, never a visit done. A position ping takes the
-        # service's light path (stored, nothing settled): the live plan must hold without it
+        # service's light path: settled only when the vehicle's live plan from where it now
+        # stands fails the checker (Operations._ping_held)
         removed: list[str] = []
-        if ev.type != "position":
+        if (
+            ev.type != "position"
+            or not vehicle_live(problem, plan, state, ev.vehicle_id, now).holds
+        ):
             problem, plan, removed = settle(problem, plan, state, ev.vehicle_id, now)
         for rid in removed:
             assert all(rid not in vs.boarded for vs in state.vehicles.values())
