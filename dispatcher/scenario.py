@@ -29,13 +29,22 @@ A scenario file (TOML) has a ``base`` and a list of ``variants`` that override i
     name = "pilot, 4 vehicles and carpool"
     carpool = { offers = 30 }   # commuters' offers towards Albert and Méaulte, mixed dispatch
 
+    [[variants]]
+    name = "pilot, 4 vehicles, the day lived"
+    simulate = { noise = 0.10, no_show = 0.05 }   # the day simulator on each planned day
+
 Demand may include regular weekly trips (``demand.recurring_share``, see
 :func:`dispatcher.demand.recurring_requests`) of ``demand.weekday`` (0 = Monday .. 6 =
 Sunday; by default the weekday of ``day``). A variant with ``carpool.offers`` > 0 is planned
 with the mixed dispatch (:func:`dispatcher.solver.mixed.plan_mixed`: minibuses, volunteers and
 the commuters' carpool offers of :func:`dispatcher.demand.generate_carpool_offers`) and checked
 against the mixed problem; the table gives each mode's share, the car-km avoided and the CO2
-saved (against every rider driving alone) for every run.
+saved (against every rider driving alone) for every run. A variant with a ``simulate`` table
+(``noise``, ``no_show``, ``breakdowns``, ``replan``, ``enabled``; the defaults of
+:class:`SimulateSpec`) has each planned day lived by the day simulator
+(:func:`dispatcher.simulate.simulate`, seeded with the demand's seed): the share of promises
+kept, the lateness beyond the promise, the refusals after a promise and the km beyond the plan
+are its ``sim_*`` figures.
 
 The service configuration (:mod:`dispatcher.service_config`, ``--service FILE`` or
 ``DISPATCHER_SERVICE``) gives the default territory and the default service hours (those of
@@ -115,6 +124,19 @@ class CarpoolSpec:
 
 
 @dataclass(frozen=True)
+class SimulateSpec:
+    """The planned day lived by the day simulator (:mod:`dispatcher.simulate`) when
+    ``enabled`` (a variant with a ``simulate`` table): travel-time noise (lognormal
+    log-standard deviation), the no-show rate, breakdowns, re-planning after events."""
+
+    enabled: bool = False
+    noise: float = 0.10
+    no_show: float = 0.05
+    breakdowns: int = 0
+    replan: bool = True
+
+
+@dataclass(frozen=True)
 class Variant:
     name: str
     territory: tuple[str, ...]
@@ -122,6 +144,7 @@ class Variant:
     fleet: FleetSpec
     rules: ServiceRules
     carpool: CarpoolSpec = CarpoolSpec()
+    simulate: SimulateSpec = SimulateSpec()
 
 
 @dataclass(frozen=True)
@@ -175,8 +198,8 @@ class ScenarioResult:
 # --------------------------------------------------------------------------------------------
 
 TOP_KEYS = ("name", "day", "seeds", "time_limit_s", "reach_minutes", "base", "variants")
-VARIANT_KEYS = ("name", "territory", "demand", "fleet", "rules", "carpool")
-BASE_KEYS = ("territory", "demand", "fleet", "rules", "carpool")
+VARIANT_KEYS = ("name", "territory", "demand", "fleet", "rules", "carpool", "simulate")
+BASE_KEYS = ("territory", "demand", "fleet", "rules", "carpool", "simulate")
 
 
 def _fail(where: str, message: str) -> InputError:
@@ -205,6 +228,12 @@ def _num(
 
 def _share(v: Any, where: str) -> float:
     return _num(v, where, 0.0, 1.0)
+
+
+def _bool(v: Any, where: str) -> bool:
+    if not isinstance(v, bool):
+        raise _fail(where, f"must be true or false, got {v!r}")
+    return v
 
 
 def _str(v: Any, where: str) -> str:
@@ -282,11 +311,19 @@ CARPOOL_FIELDS: dict[str, Field] = {
     "incentive_per_passenger_km": lambda v, w: _num(v, w),
     "strategy": _strategy,
 }
+SIMULATE_FIELDS: dict[str, Field] = {
+    "enabled": lambda v, w: _bool(v, w),
+    "noise": lambda v, w: _num(v, w, 0.0, 2.0),
+    "no_show": _share,
+    "breakdowns": lambda v, w: _int(v, w, 0),
+    "replan": lambda v, w: _bool(v, w),
+}
 SECTIONS: dict[str, dict[str, Field]] = {
     "demand": DEMAND_FIELDS,
     "fleet": FLEET_FIELDS,
     "rules": RULES_FIELDS,
     "carpool": CARPOOL_FIELDS,
+    "simulate": SIMULATE_FIELDS,
 }
 
 
@@ -376,6 +413,13 @@ def _variant(
     demand = DemandSpec(**merged["demand"])
     fleet = FleetSpec(**merged["fleet"])
     carpool = CarpoolSpec(**merged["carpool"])
+    given = "simulate" in base or "simulate" in own  # a simulate table: the day is lived
+    simulate = SimulateSpec(**{"enabled": given, **merged["simulate"]})
+    if simulate.enabled and carpool.offers:
+        raise _fail(
+            f"{where}.simulate",
+            "the day simulator drives minibuses and volunteers; not a day with carpool offers",
+        )
     if fleet.wheelchair > fleet.vehicles:
         raise _fail(
             f"{where}.fleet.wheelchair",
@@ -414,6 +458,7 @@ def _variant(
         fleet=fleet,
         rules=rules,
         carpool=carpool,
+        simulate=simulate,
     )
 
 
@@ -667,6 +712,7 @@ def run_one(spec: RunSpec) -> RunResult:
         problem = problem_from_dicts(reqs, fleet, terr, net, **common)
         plan = default_solver().solve(problem)
     report = check_plan(problem, plan)
+    lived = _lived(problem, plan, v.simulate, spec.seed)
     k = plan.kpis
     b = compare_with_baselines(problem, plan.routes)
     fk = fare_kpis(
@@ -774,8 +820,50 @@ def run_one(spec: RunSpec) -> RunResult:
         "solve_s": round(plan.stats.total_s, 2),
         "check_ok": report.ok,
         "violations": len(report.violations),
+        **lived,
     }
     return RunResult(spec=spec, row=row, communes=communes)
+
+
+SIM_KEYS = (
+    "sim_promises_kept",
+    "sim_late_p50_min",
+    "sim_late_p90_min",
+    "sim_late_max_min",
+    "sim_no_shows",
+    "sim_refused_after_promise",
+    "sim_extra_km",
+)
+
+
+def _lived(problem: Any, plan: Any, sim: SimulateSpec, seed: int) -> dict[str, Any]:
+    """What the riders live on the planned day, by the day simulator (seeded with the demand's
+    seed), as the row's ``sim_*`` figures; None for each when the variant is not simulated."""
+    if not sim.enabled:
+        return dict.fromkeys(SIM_KEYS)
+    from dispatcher.simulate import SimParams, simulate
+
+    res = simulate(
+        problem,
+        plan,
+        SimParams(
+            seed=seed,
+            noise=sim.noise,
+            no_show=sim.no_show,
+            breakdowns=sim.breakdowns,
+            replan=sim.replan,
+        ),
+    )
+    row = res.row()
+    return {
+        "sim_promises_kept": round(res.kept_share, 4),
+        "sim_late_p50_min": row["late p50"],
+        "sim_late_p90_min": row["late p90"],
+        "sim_late_max_min": row["late max"],
+        "sim_no_shows": res.no_shows,
+        "sim_refused_after_promise": res.refused_after_promise,
+        "sim_extra_km": row["extra km"],
+    }
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ what the riders live measured.
 * Breakdowns (``breakdowns``, default 0): vehicles chosen at random become unavailable at a
   random time of their route.
 * Each vehicle follows its route as the stored live plan says it at that moment: a re-planning
-  after an event (a request handed to another vehicle, a relay) is driven as it is decided.
+  after an event (a request handed to another vehicle, a relay) is driven as it is decided, also
+  by a vehicle waiting at a stop for its window to open (it looks at its route every minute: a
+  stop put before the one it waits at is driven to at once).
 
 Measured (what the riders live): the share of promises kept (picked up within the promised
 window and dropped off by the promised latest arrival; no-shows left out, refusals after a promise
@@ -49,7 +51,8 @@ from dispatcher.store.models import RequestRow
 DEFAULT_DAY = date(2026, 12, 3)
 OPERATOR = KeyInfo(0, "operator", "simulator", "")
 DELAY_DECLARED_S = 300
-LOOK_AGAIN_S = 60  # an idle or waiting vehicle looks at its live route again this often
+LOOK_AGAIN_S = 60  # an idle vehicle, or one waiting at a stop for its window, looks at its
+# live route again this often (a re-planning may have put a stop before)
 
 
 @dataclass(frozen=True)
@@ -280,11 +283,18 @@ def _run(
         if vid in pending:  # arrived (every event is sent at the simulation's own time)
             rid, kind = pending.pop(vid)
             x = next((y for y in todo if (y.request_id, y.kind) == (rid, kind)), None)
-            if x is not None:
-                done_at = sim.visit(vid, x, t, live_problem, state, todo, vs.delay_s)
-                heapq.heappush(heap, (done_at, k, vid))
-            else:  # handed to another vehicle meanwhile: on to its next stop from here
+            if x is None or x is not todo[0]:
+                # handed to another vehicle meanwhile, or a stop put before it: on from here
                 heapq.heappush(heap, (t, k, vid))
+                continue
+            r = live_problem.request(x.request_id)
+            opens = live_problem.pickup_tw(r).start_s if x.kind == "pickup" else t
+            if t < opens:  # waiting there for the window: looking at its route now and then
+                pending[vid] = (rid, kind)
+                heapq.heappush(heap, (min(opens, t + LOOK_AGAIN_S), k, vid))
+                continue
+            done_at = sim.visit(vid, x, t, live_problem, state, todo, vs.delay_s)
+            heapq.heappush(heap, (done_at, k, vid))
             continue
         if not todo:
             end = live_problem.vehicle(vid).end
@@ -306,10 +316,8 @@ def _run(
             continue
         driven_m += live_problem.travel_m(where[vid], x.location_id)
         where[vid] = x.location_id
-        r = live_problem.request(x.request_id)
-        start = max(arrive, live_problem.pickup_tw(r).start_s) if x.kind == "pickup" else arrive
         pending[vid] = (x.request_id, x.kind)
-        heapq.heappush(heap, (start, k, vid))
+        heapq.heappush(heap, (arrive, k, vid))
 
     return _measure(
         svc,

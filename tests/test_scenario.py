@@ -153,6 +153,26 @@ def test_overrides(tmp_path: Path) -> None:
             "Albert or Méaulte",
         ),
         (
+            lambda t: t.replace('name = "two buses"', 'name = "two buses"\nsimulate.noise = -1'),
+            "variants[0].simulate.noise",
+            "must be >= 0",
+        ),
+        (
+            lambda t: t.replace(
+                'name = "two buses"', 'name = "two buses"\nsimulate = { rain = 1 }'
+            ),
+            "variants[0].simulate.rain",
+            "unknown key",
+        ),
+        (
+            lambda t: t.replace(
+                'name = "two buses"',
+                'name = "two buses"\nsimulate = {}\ncarpool = { offers = 2 }',
+            ),
+            "variants[0].simulate",
+            "not a day with carpool offers",
+        ),
+        (
             lambda t: t.replace("requests = 8", "requests = 8, weekday = 7"),
             "base.demand.weekday",
             "0 = Monday",

@@ -290,6 +290,9 @@ class ErrorOut(BaseModel):
     error: str
     where: str = ""
     message: str
+    message_en: str | None = Field(
+        None, description="The message in English, where ``message`` is French (a refusal)"
+    )
 
 
 class RefusalOut(ErrorOut):

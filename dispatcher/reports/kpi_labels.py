@@ -195,6 +195,48 @@ KPI_LABELS: dict[str, Label] = {
         "Part des demandes servies par minibus, bénévole ou covoiturage.",
         "Share of the served requests by minibus, volunteer or carpool.",
     ),
+    "sim_promises_kept": Label(
+        "Promesses tenues (journée simulée)",
+        "Promises kept (simulated day)",
+        "Part des voyageurs pris en charge dans le créneau promis et déposés à l'heure promise, "
+        "quand le plan est vécu par le simulateur (temps de trajet aléatoires, absences, "
+        "replanification après les événements) ; les absents ne comptent pas, un refus après "
+        "promesse compte comme promesse non tenue.",
+        "Share of the riders picked up within the promised window and dropped off by the "
+        "promised time when the plan is lived by the day simulator (random travel times, "
+        "no-shows, re-planning after events); no-shows left out, a refusal after a promise "
+        "counts as broken.",
+    ),
+    "sim_late_p90_min": Label(
+        "Retard p90 (min, journée simulée)",
+        "Lateness p90 (min, simulated day)",
+        "Retard au-delà de la promesse (prise en charge ou arrivée) que 90 % des voyageurs "
+        "transportés ne dépassent pas.",
+        "Lateness beyond the promise (pickup or arrival) that 90% of the riders carried do not "
+        "exceed.",
+    ),
+    "sim_late_max_min": Label(
+        "Retard maximal (min, journée simulée)",
+        "Worst lateness (min, simulated day)",
+        "Le plus grand retard au-delà de la promesse d'un voyageur transporté.",
+        "The largest lateness beyond the promise of a rider carried.",
+    ),
+    "sim_refused_after_promise": Label(
+        "Refus après promesse (journée simulée)",
+        "Refused after a promise (simulated day)",
+        "Trajets promis que la journée n'a pas pu assurer (panne sans relais, par exemple), "
+        "chacun notifié au voyageur.",
+        "Promised trips the day could not carry (a breakdown without a relay, for example), "
+        "each notified to the rider.",
+    ),
+    "sim_extra_km": Label(
+        "Km au-delà du plan (journée simulée)",
+        "Km beyond the plan (simulated day)",
+        "Km roulés dans la journée simulée moins ceux du plan (négatif : les déposes des "
+        "absents ne sont pas faites).",
+        "Km driven in the simulated day minus the plan's (negative: the no-shows' drop-offs "
+        "are not driven).",
+    ),
     "share_volunteer": Label(
         "Part des bénévoles",
         "Volunteer share",

@@ -62,6 +62,13 @@ EQUITY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("worst_commune_refusal_rate", "worst_commune_refusal_rate", "p0"),
     ("pop_share_hub_within", "pop_share_hub_within", "p1"),
 )
+LIVED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("sim_promises_kept", "sim_promises_kept", "p1"),
+    ("sim_late_p90_min", "sim_late_p90_min", "n1"),
+    ("sim_late_max_min", "sim_late_max_min", "n1"),
+    ("sim_refused_after_promise", "sim_refused_after_promise", "n1"),
+    ("sim_extra_km", "sim_extra_km", "s1"),
+)
 RUN_COLUMNS = (
     "variant",
     "seed",
@@ -81,6 +88,7 @@ RUN_COLUMNS = (
     "pop_share_hub_within",
     "solver_status",
     "check_ok",
+    "sim_promises_kept",
 )
 
 # The words of the report, French first (English with lang="en")
@@ -142,6 +150,19 @@ T: dict[str, tuple[str, str]] = {
     "definitions": ("Définitions", "Definitions"),
     "plots": ("Graphiques", "Plots"),
     "runs": ("Chaque plan", "Every run"),
+    "lived": ("La journée vécue (simulation)", "The day lived (simulation)"),
+    "lived_intro": (
+        "Chaque plan des variantes simulées, vécu par le simulateur de journée avec les "
+        "événements des véhicules envoyés au service comme par l'API : {how}.",
+        "Each plan of the simulated variants lived by the day simulator, the vehicles' events "
+        "sent to the service as through the API: {how}.",
+    ),
+    "lived_how": (
+        "{v} : bruit des temps de trajet {n}, absences {a}, {b} panne(s), {r}",
+        "{v}: travel-time noise {n}, no-shows {a}, {b} breakdown(s), {r}",
+    ),
+    "replan": ("replanification après les événements", "re-planning after events"),
+    "no_replan": ("sans replanification", "no re-planning"),
     "yes": ("oui", "yes"),
     "no": ("non", "no"),
     "mean": ("moyenne des {n} tirages", "mean of the {n} seeds"),
@@ -173,6 +194,7 @@ RUN_HEADERS: dict[str, tuple[str, str]] = {
     "pop_share_hub_within": ("population proche d'un pôle", "population near a hub"),
     "solver_status": ("calcul", "solver"),
     "check_ok": ("vérifié", "checked"),
+    "sim_promises_kept": ("promesses tenues (simulées)", "promises kept (simulated)"),
 }
 
 
@@ -232,6 +254,13 @@ CSV_HEADERS_FR: dict[str, str] = {
     "solve_s": "Temps de calcul (s)",
     "check_ok": "Plan vérifié",
     "violations": "Violations",
+    "sim_promises_kept": "Promesses tenues (journée simulée)",
+    "sim_late_p50_min": "Retard p50 (min, journée simulée)",
+    "sim_late_p90_min": "Retard p90 (min, journée simulée)",
+    "sim_late_max_min": "Retard maximal (min, journée simulée)",
+    "sim_no_shows": "Absents (journée simulée)",
+    "sim_refused_after_promise": "Refus après promesse (journée simulée)",
+    "sim_extra_km": "Km au-delà du plan (journée simulée)",
     "insee": "Code INSEE",
     "commune": "Commune",
 }
@@ -536,6 +565,20 @@ def _run_cell(key: str, value: Any, lang: str) -> str:
     return _md_escape(value)
 
 
+def _lived_intro(variants: Sequence[Any], lang: str) -> str:
+    how = "; ".join(
+        _t("lived_how", lang).format(
+            v=_md_escape(v.name),
+            n=percent(v.simulate.noise, 0, lang),
+            a=percent(v.simulate.no_show, 0, lang),
+            b=v.simulate.breakdowns,
+            r=_t("replan" if v.simulate.replan else "no_replan", lang),
+        )
+        for v in variants
+    )
+    return _t("lived_intro", lang).format(how=how)
+
+
 def markdown_report(
     result: ScenarioResult,
     plots: Sequence[Path] = (),
@@ -591,8 +634,22 @@ def markdown_report(
         )
     lines += ["", f"### {_t('worst', lang)}", ""]
     lines += _worst_communes(result, lang)
+    lived = [v for v in sc.variants if v.simulate.enabled]
+    if lived:
+        lines += ["", f"## {_t('lived', lang)}", "", _lived_intro(lived, lang), ""]
+        lines += _table(
+            [_t("variant", lang)] + [KPI_LABELS[lab].name(lang) for _, lab, _ in LIVED_COLUMNS],
+            [
+                [_md_escape(v.name)]
+                + [
+                    _cell([r.get(k) for r in groups[v.name]], how, lang)
+                    for k, _, how in LIVED_COLUMNS
+                ]
+                for v in lived
+            ],
+        )
     lines += ["", f"## {_t('definitions', lang)}", ""]
-    for _, lab, _ in SUMMARY_COLUMNS + EQUITY_COLUMNS:
+    for _, lab, _ in SUMMARY_COLUMNS + EQUITY_COLUMNS + (LIVED_COLUMNS if lived else ()):
         lines.append(f"- **{KPI_LABELS[lab].name(lang)}** : {KPI_LABELS[lab].definition(lang)}")
     if lang == "en":
         lines = [line.replace("** : ", "**: ") for line in lines]

@@ -19,7 +19,7 @@ from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context, Held
 from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import Days, stored_plan
-from dispatcher.service.events import without_broken_vehicles
+from dispatcher.service.events import live_state_in, without_broken_vehicles
 from dispatcher.service.privacy import PRIVATE_KINDS, View
 from dispatcher.service.tickets import Tickets
 from dispatcher.solver.live import check_booking_rules
@@ -158,6 +158,7 @@ class Bookings:
             problem=problem,
             timezone=self.ctx.tz,
             now_s=self.ctx.now_s(day),
+            live=live_state_in(s, day),  # what the events say is done, where vehicles stand
             window_s=self.ctx.service.promise_width_s,
             screens=memory.screens_of(day),
             refused=refused,

@@ -62,6 +62,8 @@ FUTURE_TOLERANCE_S = 120  # an event may be stamped this far ahead of the server
 NOTIFY_STEP_S = 300  # a rider is told again when the estimate moves by this much
 WIDEN_S = 1800  # a breakdown's re-insertion may take this much longer than promised
 RELAY_WINDOW_S = 1800
+LIVE_LOGGED_AGAIN_S = 900  # a screen polling the live day: logged again after this, or when
+# it shows other riders (the console polls every 5 s)
 MAX_TRIES = 4  # vehicles a re-insertion tries (cheapest first) before giving up
 EVENT_KEYS = (
     "event_id",
@@ -74,6 +76,18 @@ EVENT_KEYS = (
     "delay_min",
     "note",
 )
+
+
+class MoveRefused(ConflictError):
+    """A manual move the plan cannot take (a 409): the reason in French (``message``, what
+    the operator's console shows) and in English (``message_en``), as a booking's refusal."""
+
+    def __init__(self, message: str, message_en: str, where: str = "") -> None:
+        super().__init__(message, where)
+        self.message_en = message_en
+
+    def to_dict(self) -> dict[str, str]:
+        return {**super().to_dict(), "message_en": self.message_en}
 
 
 def hm(s: int) -> str:
@@ -170,7 +184,14 @@ class Aftermath:
     plan_now: int | None  # the clock (the day is today), for what the stored plan keeps
     changed: bool = False
     notes: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
-    last: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _last: dict[str, dict[str, Any]] | None = None
+
+    @property
+    def last(self) -> dict[str, dict[str, Any]]:
+        """The last notification of each request of the day, read when first needed."""
+        if self._last is None:
+            self._last = EventStore.last_notified_in(self.s, self.day)
+        return self._last
 
     # ---- building blocks -------------------------------------------------------------------
     def row(self, rid: str) -> Any:
@@ -486,6 +507,12 @@ class Aftermath:
             self.last[rid] = {**data, "kind": "delay"}
 
 
+def live_state_in(s: Any, day: date) -> FleetState | None:
+    """What the day's events established (read inside an open session), None before any."""
+    got = EventStore.state_in(s, day)
+    return None if got is None else FleetState.from_dict(got)
+
+
 def without_broken_vehicles(
     s: Any, day: date, vehicles: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -590,6 +617,7 @@ class Operations:
         data = {k: body[k] for k in EVENT_KEYS if body.get(k) is not None}
         ev = parse_event(vehicle_id, data, day, self.ctx.tz)
         _ = self.privacy.pseudonyms  # read (or made) before the day's lock
+        light: tuple[Plan, Problem, FleetState, int] | None = None
         with self.ctx.store.lock_day(day) as (s, row):
             old = EventStore.event_in(s, day, data["event_id"])
             if old is not None:
@@ -600,9 +628,14 @@ class Operations:
                         "body.event_id",
                     )
                 stored, status, summary = event_out(old), 200, None
+            elif ev.type == "position":
+                stored, light = self._ping(s, row, day, ev, data, key)
+                status, summary, keep = 201, None, None
             else:
                 stored, summary, keep = self._apply(s, row, day, ev, data, key)
                 status = 201
+        if light is not None:  # a ping: the vehicle's live schedule derived after the lock
+            summary, keep = self._ping_held(day, ev, int(stored["seq"]), light)
         if status == 201 and keep is not None:
             self.ctx.memory.remember(keep, day)
         if summary is None:
@@ -611,15 +644,27 @@ class Operations:
                 day, problem, plan, state, vehicle_id, self._now(day, state)
             )
         own = self._own_requests(summary)
-        shown_ev = self.privacy.show(View.EVENT, stored, key, "", day, own_requests=own, log=False)
+        drivers = self.privacy.drivers_of(day)  # read once for both records
+        shown_ev = self.privacy.show(
+            View.EVENT, stored, key, "", day, own_requests=own, log=False, drivers=drivers
+        )
         shown = self.privacy.show(
-            View.LIVE, {"vehicles": [summary]}, key, "", day, own_requests=own, log=False
+            View.LIVE,
+            {"vehicles": [summary]},
+            key,
+            "",
+            day,
+            own_requests=own,
+            log=False,
+            drivers=drivers,
         )
         return status, {"event": shown_ev, "live": shown["vehicles"][0]}
 
-    def _apply(
+    def _accept(
         self, s: Any, row: Any, day: date, ev: Event, data: dict[str, Any], key: KeyInfo
-    ) -> tuple[dict[str, Any], dict[str, Any], Held | None]:
+    ) -> tuple[Plan, Problem, FleetState, Any, int | None]:
+        """The event judged against the stored plan and what is done, and stored: the plan,
+        the problem, the state after the event, the stored row, the clock (the day is today)."""
         plan, problem = self._stored(s, row, day)
         state = FleetState.from_dict(EventStore.state_in(s, day))
         clock = self.ctx.now_s(day)
@@ -634,9 +679,46 @@ class Operations:
         except EventRejected as e:
             raise ConflictError(e.message, f"body.{e.where}" if e.where else "body") from None
         stored = EventStore.append(s, day, ev.vehicle_id, data, ev.time_s, key.id, key.role)
+        return plan, problem, new, stored, clock
+
+    def _ping(
+        self, s: Any, row: Any, day: date, ev: Event, data: dict[str, Any], key: KeyInfo
+    ) -> tuple[dict[str, Any], tuple[Plan, Problem, FleetState, int]]:
+        """The light path of a position ping, the most frequent event: stored with the
+        position, nothing re-timed, checked or re-planned under the lock (a ping moves no visit,
+        no seat, no promise; the ETAs from the new position are derived on read, and a late
+        vehicle is reacted to at its next stop event or declared delay). The vehicle's live
+        plan from where it now stands is judged after the lock (:meth:`_ping_held`)."""
+        plan, problem, new, stored, clock = self._accept(s, row, day, ev, data, key)
+        EventStore.save_state(s, day, new.to_dict())
         now = max(self._now(day, new), ev.time_s) if clock is None else clock
-        after = Aftermath(self, s, day, problem, plan, new, now, clock)
-        after.last = EventStore.last_notified_in(s, day)
+        return event_out(stored), (plan, problem, new, now)
+
+    def _apply(
+        self, s: Any, row: Any, day: date, ev: Event, data: dict[str, Any], key: KeyInfo
+    ) -> tuple[dict[str, Any], dict[str, Any], Held | None]:
+        plan, problem, new, stored, clock = self._accept(s, row, day, ev, data, key)
+        now = max(self._now(day, new), ev.time_s) if clock is None else clock
+        summary, keep = self._react(s, row, day, ev, stored.seq, plan, problem, new, now, clock)
+        return event_out(stored), summary, keep
+
+    def _react(
+        self,
+        s: Any,
+        row: Any,
+        day: date,
+        ev: Event,
+        seq: int,
+        plan: Plan,
+        problem: Problem,
+        state: FleetState,
+        now: int,
+        clock: int | None,
+    ) -> tuple[dict[str, Any], Held | None]:
+        """What follows from event ``ev`` (stored as ``seq``, ``state`` what the day knows after
+        it), under the day's lock: its consequences stored, the notifications appended; the
+        vehicle's live summary and what the commit stores."""
+        after = Aftermath(self, s, day, problem, plan, state, now, clock)
         if ev.type == "no_show" and ev.request_id:
             after.no_show(ev.request_id)
         final = None
@@ -656,14 +738,32 @@ class Operations:
                 self.privacy.rider_id(phone) or "",
                 kind,
                 message,
-                {**ndata, "event_seq": stored.seq, "vehicle_event": ev.type},
+                {**ndata, "event_seq": seq, "vehicle_event": ev.type},
             )
         summary = (
             self._vehicle_out(day, after.problem, final)
             if final is not None
             else self._vehicle_json(day, after.problem, after.plan, after.state, ev.vehicle_id, now)
         )
-        return event_out(stored), summary, keep
+        return summary, keep
+
+    def _ping_held(
+        self, day: date, ev: Event, seq: int, light: tuple[Plan, Problem, FleetState, int]
+    ) -> tuple[dict[str, Any], Held | None]:
+        """A ping's answer: the vehicle's live schedule from where it now stands. Should its
+        live plan no longer pass the checker there (a passenger thought to be alighting where it
+        stood is still aboard elsewhere, and a later pickup no longer fits), the consequences
+        are decided as for any other event, under the day's lock again."""
+        plan, problem, state, now = light
+        lv = vehicle_live(problem, plan, state, ev.vehicle_id, now)
+        if lv.holds:
+            return self._vehicle_out(day, problem, lv), None
+        with self.ctx.store.lock_day(day) as (s, row):
+            plan, problem = self._stored(s, row, day)
+            state = FleetState.from_dict(EventStore.state_in(s, day))
+            clock = self.ctx.now_s(day)
+            now = max(self._now(day, state), ev.time_s) if clock is None else clock
+            return self._react(s, row, day, ev, seq, plan, problem, state, now, clock)
 
     def list_events(
         self, day: date, key: KeyInfo, vehicle_id: str | None = None, after_seq: int = 0
@@ -711,6 +811,7 @@ class Operations:
             day,
             own_requests=own,
             phones={r.id: r.phone for r in problem.requests},
+            poll_s=LIVE_LOGGED_AGAIN_S,
         )
         return shown
 
@@ -964,15 +1065,23 @@ class Operations:
                 request_id in vs.boarded or request_id in vs.no_shows
                 for vs in state.vehicles.values()
             ):
-                raise ConflictError(
-                    f"request {request_id!r} has already been picked up", "request_id"
+                raise MoveRefused(
+                    f"{request_id} a déjà été pris(e) en charge",
+                    f"request {request_id!r} has already been picked up",
+                    "request_id",
                 )
             if got.vehicle_id == vehicle_id:
-                raise ConflictError(
-                    f"request {request_id!r} is already on {vehicle_id}", "body.vehicle_id"
+                raise MoveRefused(
+                    f"{request_id} est déjà sur {vehicle_id}",
+                    f"request {request_id!r} is already on {vehicle_id}",
+                    "body.vehicle_id",
                 )
             if state.of(vehicle_id).unavailable_from is not None:
-                raise ConflictError(f"{vehicle_id} is unavailable", "body.vehicle_id")
+                raise MoveRefused(
+                    f"{vehicle_id} est indisponible",
+                    f"{vehicle_id} is unavailable",
+                    "body.vehicle_id",
+                )
             clock = self.ctx.now_s(day)
             now = clock if clock is not None else self._now(day, state)
             after = Aftermath(self, s, day, problem, plan, state, now, clock)
@@ -980,15 +1089,29 @@ class Operations:
             after.remove(request_id)
             if after.insert(r, set(), only=vehicle_id) is None:
                 alone = replace(problem, requests=(replace(r, return_of=None),))
-                why = (
-                    f"{vehicle_id} cannot serve this trip even alone (capacity, wheelchair "
-                    "places, shift or windows)"
-                    if not feasible_alone(alone, alone.requests[0], target)
-                    else f"{vehicle_id}'s route has no room for it without breaking a promise "
-                    "(its windows, the other riders' windows, ride times, capacity)"
-                )
-                raise ConflictError(
-                    f"cannot move {request_id!r} to {vehicle_id}: {why}", "body.vehicle_id"
+                if not feasible_alone(alone, alone.requests[0], target):
+                    fr = (
+                        f"{vehicle_id} ne peut pas assurer ce trajet, même seul (places, "
+                        "fauteuils roulants, horaires du véhicule ou créneaux)"
+                    )
+                    en = (
+                        f"{vehicle_id} cannot serve this trip even alone (capacity, wheelchair "
+                        "places, shift or windows)"
+                    )
+                else:
+                    fr = (
+                        f"la tournée de {vehicle_id} n'a pas de place pour ce trajet sans manquer "
+                        "une promesse (ses créneaux, ceux des autres passagers, les temps de "
+                        "trajet, les places)"
+                    )
+                    en = (
+                        f"{vehicle_id}'s route has no room for it without breaking a promise "
+                        "(its windows, the other riders' windows, ride times, capacity)"
+                    )
+                raise MoveRefused(
+                    f"impossible de passer {request_id} sur {vehicle_id} : {fr}",
+                    f"cannot move {request_id!r} to {vehicle_id}: {en}",
+                    "body.vehicle_id",
                 )
             after.repromise(request_id)
             keep = self._write(s, row, day, after)

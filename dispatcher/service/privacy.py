@@ -21,6 +21,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -1080,6 +1082,9 @@ class Privacy:
         self.store = PrivacyStore(ctx.store)
         self.communes = Communes(lambda: ctx.territory)
         self._pseudonyms: Pseudonyms | None = None
+        # a screen's polls (see ``show``): (key id, action, day) -> (what it showed, when logged)
+        self._polls: dict[tuple[Any, str, date | None], tuple[Any, float]] = {}
+        self._polls_lock = threading.Lock()
 
     @property
     def pseudonyms(self) -> Pseudonyms:
@@ -1157,19 +1162,23 @@ class Privacy:
         phones: Mapping[str, Any] | None = None,
         log: bool = True,
         drivers: Mapping[str, str] | None = None,
+        poll_s: float = 0,
     ) -> Any:
         """``record`` as ``key`` may see it (``redact`` through its lens), the read logged when
         it showed a personal field (``log``: false for the answer to a write, which shows the
-        writer what it wrote). ``know``: request ids free texts may name; ``phones``: request
-        id -> phone, for the rider ids of the log when the record holds none; ``drivers``: see
-        ``lens``. Never call it inside a write transaction (it may read, and the log writes)."""
+        writer what it wrote; ``poll_s``: a screen's poll, logged again by this process only
+        when it shows other riders than the same key's last logged read of the same day and
+        action, or ``poll_s`` seconds after it). ``know``: request ids free texts may name;
+        ``phones``: request id -> phone, for the rider ids of the log when the record holds none;
+        ``drivers``: see ``lens``. Never call it inside a write transaction (it may read, and
+        the log writes)."""
         lens = self.lens(key, day, own_requests, kinds, drivers)
         lens.know(know, kinds)
         lens.shown_requests.clear()
         lens.shown_drivers.clear()
         out = redact(view, record, lens)
         if log:
-            self.log(key, action, day, lens, phones)
+            self.log(key, action, day, lens, phones, poll_s)
         return out
 
     def log(
@@ -1179,6 +1188,7 @@ class Privacy:
         day: date | None,
         lens: Lens,
         phones: Mapping[str, Any] | None = None,
+        poll_s: float = 0,
     ) -> None:
         if not lens.showed:
             return
@@ -1191,6 +1201,14 @@ class Privacy:
                     found.add(str(phones[rid]))
         rider_ids = [r for r in (self.rider_id(p) for p in found) if r]
         viewer = Viewer.of(key)
+        if poll_s > 0:
+            seen = (frozenset(rider_ids), frozenset(lens.shown_requests | lens.shown_drivers))
+            at, now = (viewer.key_id, action, day), time.monotonic()
+            with self._polls_lock:
+                last = self._polls.get(at)
+                if last is not None and last[0] == seen and now - last[1] < poll_s:
+                    return  # the same riders shown to the same key a moment ago: logged then
+                self._polls[at] = (seen, now)
         self.store.append(viewer.key_id, viewer.actor, action, day, max(lens.records, 1), rider_ids)
 
     def access_log(

@@ -30,8 +30,10 @@ from dispatcher.solver import default_solver
 from dispatcher.solver.checker import check_plan
 from dispatcher.solver.explain import linked_rejection
 from dispatcher.solver.insertion import ScreenCache, remove_from_plan
+from dispatcher.solver.kpis import compute_kpis
 from dispatcher.solver.live import LiveDay, bookable_from, live_problem
 from dispatcher.solver.reoptimise import PROMISE_PRIORITY
+from dispatcher.solver.tracking import FleetState, as_lived
 from dispatcher.store import ConflictError
 
 log = logging.getLogger("dispatcher.service.promises")
@@ -66,6 +68,7 @@ class DayState:
     screens: ScreenCache | None = (
         None  # the routes' screen arrays of the day's last booking (reused where unchanged)
     )
+    live: FleetState | None = None  # what the vehicles' events say (a live day), see _book_live
     refused: Mapping[str, Reason] = field(
         default_factory=dict
     )  # requests of the day refused, with their reason (a return of one is refused too)
@@ -264,6 +267,11 @@ def _book_live(
         # the accepted requests as stored (their promises and pins), on the current places and fleet
         keep = [stored[r.id] for r in compiled.requests if r.id in accepted_ids]
         base = compiled.with_requests(keep)  # the stored requests, validated when they were booked
+    as_stored = plan
+    if day_state.live is not None and day_state.now_s is not None and plan.routes:
+        # a live day: what is done is what the vehicles' events say, the rest not before its
+        # ETA from where each vehicle stands (tracking.as_lived), not the clock alone
+        plan = as_lived(base, plan, day_state.live, day_state.now_s)
     day = LiveDay(
         base,
         plan,
@@ -278,6 +286,18 @@ def _book_live(
         assert out.promise is not None
         p = out.promise
         r = day.problem.request(rid)
+        new_plan = day.plan
+        if plan is not as_stored:  # the other routes as stored (their plan, not their ETAs)
+            was = {rt.vehicle_id: rt for rt in as_stored.routes}
+            routes = tuple(
+                rt if rt.vehicle_id == p.vehicle_id else was.get(rt.vehicle_id, rt)
+                for rt in new_plan.routes
+            )
+            new_plan = replace(
+                new_plan,
+                routes=routes,
+                kpis=compute_kpis(day.problem, routes, new_plan.rejections),
+            )
         return Promise(
             rid,
             p.vehicle_id,
@@ -285,7 +305,7 @@ def _book_live(
             p.planned_dropoff_s,
             day.problem.pickup_tw(r),
             day.problem.dropoff_tw(r),
-            day.plan,
+            new_plan,
             day.problem,
         )
     assert out.reason is not None

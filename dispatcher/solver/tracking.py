@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from dispatcher.model import (
@@ -412,8 +413,20 @@ class VehicleLive:
     residual: tuple[Problem, Plan] | None  # the live plan from the current state on
     orphans: tuple[str, ...] = ()  # requests left on an unavailable vehicle (not yet handed on)
 
-    def check(self) -> CheckReport | None:
+    @cached_property
+    def report(self) -> CheckReport | None:
+        """The checker's report on the live plan from the current state on (judged once)."""
         return None if self.residual is None else check_plan(*self.residual)
+
+    def check(self) -> CheckReport | None:
+        return self.report
+
+    @property
+    def holds(self) -> bool:
+        """Whether the live plan from the current state on holds: nothing left to do, the
+        vehicle unavailable (its stops are handed on), or its residual passes the checker."""
+        todo = any(not st.done and st.request_id for st in self.stops)
+        return self.status == "unavailable" or not todo or bool(self.report and self.report.ok)
 
 
 def nearest_location(problem: Problem, lon: float, lat: float) -> str:
@@ -748,6 +761,56 @@ def settle(
         removed.append(rid)
 
 
+def as_lived(problem: Problem, plan: Plan, state: FleetState, now_s: int) -> Plan:
+    """``plan`` re-stamped so that what is done at ``now_s`` for an insertion (its visits
+    starting before ``now_s``: ``dispatcher.solver.insertion.locked_prefix``) is what the events
+    say, not the clock: for each vehicle that has sent events, its visits done (boarded, dropped
+    off) at the times they were done (before now), the others not before now nor before their
+    ETA from where the vehicle stands (its last stop or ping, its declared delay). A route whose
+    done visits are not the first of its visits (events out of the route's order), an
+    unavailable vehicle's and a silent vehicle's are kept as they are (the clock decides)."""
+    routes = []
+    for route in plan.routes:
+        vs = state.of(route.vehicle_id)
+        if not vs.has_events or vs.unavailable_from is not None or not route.visits:
+            routes.append(route)
+            continue
+        done = [vs.done(x.request_id, x.kind) for x in route.visits]
+        k = sum(done)
+        if any(done[k:]) or not all(done[:k]):
+            routes.append(route)
+            continue
+        eta = {
+            (st.request_id, st.kind): st.eta_s
+            for st in vehicle_live(problem, plan, state, route.vehicle_id, now_s).stops
+            if not st.done and st.eta_s is not None
+        }
+        visits, last = [], -1
+        for x, was in zip(route.visits, done, strict=True):
+            if was:
+                rid = x.request_id
+                if rid in vs.no_shows:
+                    at = vs.no_shows[rid]
+                else:
+                    at = vs.boarded[rid][1] if x.kind == "pickup" else vs.dropped[rid]
+                t = max(last, min(at, now_s - 1))
+            else:
+                t = max(last, x.start_s, now_s, eta.get((x.request_id, x.kind), now_s))
+            last, d = t, t - x.start_s
+            visits.append(
+                x
+                if not d
+                else replace(x, arrival_s=x.arrival_s + d, start_s=t, departure_s=x.departure_s + d)
+            )
+        if all(a is b for a, b in zip(visits, route.visits, strict=True)):
+            routes.append(route)
+        else:
+            routes.append(replace(route, visits=tuple(visits)))
+    if all(a is b for a, b in zip(routes, plan.routes, strict=True)):
+        return plan
+    return replace(plan, routes=tuple(routes))
+
+
 def fleet_live(
     problem: Problem,
     plan: Plan,
@@ -776,6 +839,7 @@ __all__ = [
     "VehicleLive",
     "VehicleState",
     "apply_event",
+    "as_lived",
     "current_place",
     "fleet_live",
     "nearest_location",

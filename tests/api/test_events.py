@@ -110,6 +110,28 @@ def test_roles(api: Api, day: dict[str, Any]) -> None:
     assert mine.get(f"/v1/days/{D}/notifications").status_code == 403
 
 
+def test_a_console_poll_is_logged_once(api: Api, day: dict[str, Any]) -> None:
+    """The console polls the live day every 5 s: the access log has one entry for the polls
+    of a key that show the same riders (again after a quarter of an hour), not one a poll;
+    another key's first read is logged."""
+
+    def live_reads() -> list[dict[str, Any]]:
+        log = api.operator.get("/v1/privacy/access-log", params={"limit": 10000}).json()
+        return [e for e in log if e["action"] == "live.get"]
+
+    before = len(live_reads())
+    for _ in range(3):
+        assert api.operator.get(f"/v1/days/{D}/live").status_code == 200
+    got = live_reads()
+    assert len(got) in (before, before + 1), got[before:]  # (logged already by an earlier read)
+    assert got and got[-1]["rider_ids"]  # who was shown
+    vid = day["on"]["e1"]
+    token, _ = api.store.create_key("driver", "another phone", vid, DAY)
+    with httpx.Client(base_url=api.server.url, headers={"X-API-Key": token}) as other:
+        assert other.get(f"/v1/days/{D}/live").status_code == 200
+    assert len(live_reads()) == len(got) + 1
+
+
 def test_bad_events(api: Api, day: dict[str, Any]) -> None:
     vid = day["on"]["e1"]
     base = {"event_id": "bad", "type": "position", "lon": 2.65, "lat": 50.0}
@@ -207,7 +229,7 @@ def test_breakdown_move_and_notifications(api: Api, day: dict[str, Any]) -> None
     if r.status_code == 200:
         assert r.json()["vehicle_id"] == other
     else:
-        assert other in r.json()["message"]
+        assert other in r.json()["message"] and other in r.json()["message_en"]
     assert (
         api.portal.post(
             f"/v1/days/{D}/requests/{b['request_id']}/move", json={"vehicle_id": other}

@@ -395,6 +395,7 @@ def test_console_moves_a_request_or_says_why_not(site: Site, browser: Any) -> No
     page.wait_for_selector("#move-result.error")
     why = page.inner_text("#move-result")
     assert why.startswith("Impossible") and "bus-1" in why, why
+    assert "ne peut pas assurer ce trajet" in why, why  # the reason in French too
     late = {"id": "r6", "pickup": "Méaulte", "dropoff": "Albert", "name": "M. Tardif",
             "pickup_window": {"start": "15:00", "end": "15:20"}}  # fmt: skip
     r = site.op.post(f"/v1/days/{D}/bookings", json=late)

@@ -260,3 +260,36 @@ def test_report_has_carpool_share_and_savings(tmp_path: Path) -> None:
     assert cells[names.index("Km saved by carpool")] == (
         "—" if saved is None else signed(saved, 0, "en")
     )
+
+
+def test_report_has_the_simulated_day(tmp_path: Path) -> None:
+    """A variant with a ``simulate`` table: each planned day lived by the day simulator, its
+    kept promises, lateness, refusals after a promise and extra km in the rows and the report
+    (French by default, English on demand); a variant without it has none (—)."""
+    p = tmp_path / "lived.toml"
+    p.write_text(
+        'name = "lived"\nday = 2026-12-01\nseeds = [1]\ntime_limit_s = 0.5\n\n[base]\n'
+        "demand = { requests = 8 }\nfleet = { vehicles = 2, wheelchair = 1 }\n\n"
+        '[[variants]]\nname = "planned"\n\n'
+        '[[variants]]\nname = "lived"\nsimulate = { noise = 0.0, no_show = 0.0 }\n',
+        encoding="utf-8",
+    )
+    result = run_scenario(load_scenario(p), workers=1)
+    planned, lived = result.rows
+    assert planned["sim_promises_kept"] is None
+    # without noise nor no-shows the day is lived as planned: every promise kept
+    assert lived["sim_promises_kept"] == 1.0 and lived["sim_late_max_min"] == 0.0
+    assert lived["sim_refused_after_promise"] == 0 and lived["sim_no_shows"] == 0
+    text = write_scenario_report(result, tmp_path / "fr", plots=False).read_text(encoding="utf-8")
+    section = text.split("## La journée vécue (simulation)")[1].split("## Définitions")[0]
+    assert "lived : bruit des temps de trajet 0\u202f%, absences 0\u202f%" in section
+    header = next(line for line in section.splitlines() if line.startswith("| variante |"))
+    assert "| Promesses tenues (journée simulée) |" in header
+    row = next(line for line in section.splitlines() if line.startswith("| lived |"))
+    assert row.split(" | ")[1] == "100,0\u202f%"
+    assert "| planned |" not in section
+    assert "**Refus après promesse (journée simulée)** :" in text
+    en = write_scenario_report(result, tmp_path / "en", plots=False, lang="en").read_text(
+        encoding="utf-8"
+    )
+    assert "## The day lived (simulation)" in en and "Promises kept (simulated day)" in en

@@ -212,8 +212,11 @@ def test_a_manual_move(day: tuple[Service, Clock]) -> None:
     assert out["vehicle_id"] == other
     assert _vehicle_of(svc, "r3") == other
     assert svc.plans.check(DAY, OPERATOR)["ok"] is True
-    with pytest.raises(ConflictError, match="already on"):
+    with pytest.raises(ConflictError, match="déjà sur") as refused:
         svc.operations.move(DAY, "r3", other, OPERATOR)
+    # the reason in French for the console, in English beside it (as a booking's refusal)
+    body = refused.value.to_dict()
+    assert body["where"] == "body.vehicle_id" and "already on" in body["message_en"]
 
 
 RUNS = itertools.count()
@@ -272,3 +275,59 @@ def test_no_accepted_booking_vanishes(
             assert r["status"] in ("no_show", "cancelled")
     for v in svc.operations.live(DAY, OPERATOR)["vehicles"]:
         assert v["check"] is None or v["check"]["ok"], v["check"]
+
+
+def test_a_booking_during_the_day_starts_from_what_the_events_say(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What is done for a booking is what the events say, not the clock: a vehicle late behind
+    its plan (its next pickup planned before now, not done by any event) has that pickup still
+    to do, not before now, when a booking is inserted; a pickup done earlier than planned stays
+    done; every vehicle's live plan passes the checker afterwards."""
+    cfg = tmp_path / "service.toml"
+    text = (Path(__file__).parents[1] / "data" / "every_day.toml").read_text(encoding="utf-8")
+    cfg.write_text(text.replace("same_day_notice_min = 120", "same_day_notice_min = 0"), "utf-8")
+    monkeypatch.setenv("DISPATCHER_SERVICE", str(cfg))
+    clock = Clock(datetime(2030, 1, 7, 12, 0, tzinfo=TZ))
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'd.db'}", solver_processes=False, plan_time_limit_s=1
+    )
+    svc = Service(Context(settings, clock=clock))
+    try:
+        svc.days.put(DAY, "open")
+        svc.fleet.put(FLEET[0])  # one bus: the booking has to go on the late one
+        for rid, (pu, do, start, end) in {
+            "r1": ("Albert", "Méaulte", "09:00", "09:15"),
+            "r2": ("Albert", "Bray-sur-Somme", "09:30", "09:45"),
+        }.items():
+            body = {"id": rid, "pickup": pu, "dropoff": do, "phone": f"06000000{rid[1]}"}
+            body["pickup_window"] = {"start": start, "end": end}
+            assert svc.bookings.book(DAY, body, OPERATOR)[0] == 201
+        vid = FLEET[0]["id"]
+        clock.at = datetime(2030, 1, 8, 9, 40, tzinfo=TZ)
+        for eid, typ, t in (("b1", "boarded", at(8, 55)), ("d1", "dropped_off", at(9, 12))):
+            svc.operations.post(DAY, vid, ev(eid, typ, t, request_id="r1"), OPERATOR)
+        r2 = svc.operations.current(DAY)[0].route(vid)
+        assert r2 is not None and any(
+            x.request_id == "r2" and x.kind == "pickup" and x.start_s < 9 * 3600 + 40 * 60
+            for x in r2.visits
+        ), "the precondition: r2's pickup was planned before now"
+        new = {"id": "r4", "pickup": "Méaulte", "dropoff": "Albert", "phone": "0600000004"}
+        new["pickup_window"] = {"start": "10:30", "end": "10:45"}
+        status, body = svc.bookings.book(DAY, new, OPERATOR)
+        assert status == 201, (body.get("message_en"), body.get("details"))
+        plan, _, state = svc.operations.current(DAY)
+        vs = state.of(vid)
+        route = plan.route(vid)
+        assert route is not None
+        now = 9 * 3600 + 40 * 60
+        for x in route.visits:
+            if vs.done(x.request_id, x.kind):
+                assert x.start_s < now, x  # done by the events: in the past
+            else:
+                assert x.start_s >= now, x  # to do: not planned in the past
+        assert [x.request_id for x in route.visits][:2] == ["r1", "r1"]
+        for v in svc.operations.live(DAY, OPERATOR)["vehicles"]:
+            assert v["check"] is None or v["check"]["ok"], v["check"]
+    finally:
+        svc.close()

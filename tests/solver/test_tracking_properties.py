@@ -9,12 +9,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from dispatcher.model import Plan, Problem
+from dispatcher.solver.insertion import locked_prefix
 from dispatcher.solver.live import build_day
 from dispatcher.solver.tracking import (
     Event,
     EventRejected,
     FleetState,
     apply_event,
+    as_lived,
     settle,
     vehicle_live,
 )
@@ -24,8 +26,9 @@ from .strategies import problems
 
 def candidate_events(problem: Problem, plan: Plan, draw: st.DrawFn) -> list[Event]:
     """Events a day could send: each visit's boarding, no-show or drop-off near its planned
-    time (noise of up to 20 minutes either way), pings, delays, the odd breakdown, and
-    contradictions (a drop-off or a boarding on the wrong vehicle)."""
+    time (noise of up to 20 minutes either way), pings (near the visits, and anywhere at any
+    time), delays, the odd breakdown, and contradictions (a drop-off or a boarding on the wrong
+    vehicle)."""
     out: list[Event] = []
     noise = st.integers(-1200, 1200)
     ids = [r.id for r in problem.requests]
@@ -40,6 +43,10 @@ def candidate_events(problem: Problem, plan: Plan, draw: st.DrawFn) -> list[Even
                 out.append(Event(rt.vehicle_id, "dropped_off", t, v.request_id))
             loc = problem.location(v.location_id)
             out.append(Event(rt.vehicle_id, "position", t + 30, lon=loc.lon, lat=loc.lat))
+        for _ in range(draw(st.integers(0, 3))):  # a ping anywhere, at any time of the route
+            loc = draw(st.sampled_from(problem.locations))
+            t = draw(st.integers(rt.start_s, max(rt.start_s, rt.end_s + 3600)))
+            out.append(Event(rt.vehicle_id, "position", t, lon=loc.lon, lat=loc.lat))
         if draw(st.booleans()):
             t = draw(st.integers(rt.start_s, max(rt.start_s, rt.end_s)))
             out.append(Event(rt.vehicle_id, "delayed", t, delay_s=draw(st.integers(0, 3600))))
@@ -70,6 +77,19 @@ def days_and_streams(draw: st.DrawFn) -> tuple[Problem, Plan, list[Event]]:
     return day.problem, day.plan, events
 
 
+def assert_lived_from_events(problem: Problem, plan: Plan, state: FleetState, now: int) -> None:
+    """What a booking inserts from (``as_lived``): routes in time order, and what is done for
+    the insertion (started before now) is what the events say, not the clock."""
+    lived = as_lived(problem, plan, state, now)
+    for rt, rl in zip(plan.routes, lived.routes, strict=True):
+        vs = state.of(rt.vehicle_id)
+        done = [vs.done(x.request_id, x.kind) for x in rt.visits]
+        starts = [x.start_s for x in rl.visits]
+        assert starts == sorted(starts), "a re-stamped route out of time order"
+        if vs.has_events and vs.unavailable_from is None and done == sorted(done)[::-1]:
+            assert locked_prefix(rl, now) == sum(done), (done, starts, now)
+
+
 @settings(
     max_examples=60,
     deadline=None,
@@ -94,8 +114,15 @@ def test_any_event_stream_keeps_the_live_plan_valid(
             continue
         now = max(now, ev.time_s)
         # what the vehicle can no longer hold is taken off it (the service hands it on or
-        # refuses it): never a rider on board, never a visit done
-        problem, plan, removed = settle(problem, plan, state, ev.vehicle_id, now)
+        # refuses it): never a rider on board, never a visit done. A position ping takes the
+        # service's light path: settled only when the vehicle's live plan from where it now
+        # stands fails the checker (Operations._ping_held)
+        removed: list[str] = []
+        if (
+            ev.type != "position"
+            or not vehicle_live(problem, plan, state, ev.vehicle_id, now).holds
+        ):
+            problem, plan, removed = settle(problem, plan, state, ev.vehicle_id, now)
         for rid in removed:
             assert all(rid not in vs.boarded for vs in state.vehicles.values())
         handed_on |= set(removed)
@@ -117,6 +144,7 @@ def test_any_event_stream_keeps_the_live_plan_valid(
             assert seated <= v.seats
             assert not set(vs.no_shows) & set(vs.boarded)
             assert set(vs.dropped) <= set(vs.boarded)
+        assert_lived_from_events(problem, plan, state, now)
         for rt in plan.routes:
             lv = vehicle_live(problem, plan, state, rt.vehicle_id, now)
             vs = state.of(rt.vehicle_id)
