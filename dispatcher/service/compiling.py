@@ -5,12 +5,13 @@ what an earlier compile of the same day resolved (places, matrices) reused.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -76,6 +77,22 @@ class _Compiled:
     keys: dict[int, tuple[object, str]] = field(
         default_factory=dict
     )  # id(dict) -> (the dict, its key)
+    # the places of the last Problem built from here (ids in order) and its matrices as lists:
+    # the next booking of the day mostly uses the same places, and gets the very same lists
+    last: tuple[tuple[str, ...], Matrix, Matrix] | None = None
+
+    def matrices(self, ids: tuple[str, ...]) -> tuple[Matrix, Matrix]:
+        """The rows and columns of places ``ids`` (in that order) of the matrices, as lists of
+        ints: what the real-time insertion indexes fastest, and the same objects as last time
+        when the places are the same (so neither they nor their stored pieces are made again)."""
+        if self.last is not None and self.last[0] == ids:
+            return self.last[1], self.last[2]
+        rows = [self.index[i] for i in ids]
+        sel = np.ix_(rows, rows)
+        dur = np.asarray(self.duration_s)[sel].tolist()
+        dist = np.asarray(self.distance_m)[sel].tolist()
+        self.last = (ids, dur, dist)
+        return dur, dist
 
     def key(self, d: Any) -> str:
         """``dict_key(d)``, remembered by the dict's identity: the day's accepted request dicts
@@ -121,8 +138,7 @@ class Compiler:
             rules=self.rules(day),
             params=params,
         )
-        self._remember(day, reqs, vehicles, problem)
-        return problem
+        return self._remember(day, reqs, vehicles, problem)
 
     def rules(self, day: date) -> ServiceRules:
         """The service rules of ``day``: its service hours from the service configuration (a
@@ -147,7 +163,9 @@ class Compiler:
         reqs: Sequence[Mapping[str, Any]],
         vehicles: Sequence[Mapping[str, Any]],
         problem: Problem,
-    ) -> None:
+    ) -> Problem:
+        """Remember what the full compile ``problem`` resolved; returns it with its matrices as
+        the lists the next compiles of the day share (``_Compiled.matrices``)."""
         try:
             places = tuple(
                 tuple(
@@ -177,8 +195,13 @@ class Compiler:
                 )
         except Exception:  # nothing to remember (never fails a compile)
             log.debug("compile of %s not remembered", day, exc_info=True)
-            return
+            return problem
         self._compiled[day] = c
+        dur, dist = c.matrices(tuple(loc.id for loc in problem.locations))
+        out = copy.copy(problem)  # the same validated problem, its matrices as lists
+        object.__setattr__(out, "duration_s", dur)
+        object.__setattr__(out, "distance_m", dist)
+        return out
 
     def _compile_known(
         self,
@@ -222,14 +245,11 @@ class Compiler:
         for places in c.vehicle_places:
             for loc in places:
                 order.setdefault(loc.id, loc)
-        rows = [c.index[i] for i in order]
-        sel = np.ix_(rows, rows)
+        duration_s, distance_m = c.matrices(tuple(order))
         problem = Problem(
             locations=tuple(order.values()),
-            duration_s=cast(
-                "Matrix", np.asarray(c.duration_s)[sel]
-            ),  # numpy matrices, as a full compile gives
-            distance_m=cast("Matrix", np.asarray(c.distance_m)[sel]),
+            duration_s=duration_s,
+            distance_m=distance_m,
             requests=(),
             vehicles=c.vehicles,
             rules=self.rules(day),

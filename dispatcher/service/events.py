@@ -491,7 +491,14 @@ def without_broken_vehicles(
 ) -> list[dict[str, Any]]:
     """The day's vehicle dicts with the shift of each vehicle its events made unavailable ended
     at that time (read inside an open session): a booking never lands on a broken vehicle."""
-    state = FleetState.from_dict(EventStore.state_in(s, day))
+    return ended_by_events(EventStore.state_in(s, day), day, vehicles)
+
+
+def ended_by_events(
+    stored: dict[str, Any] | None, day: date, vehicles: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``without_broken_vehicles`` with the day's stored events' state already read."""
+    state = FleetState.from_dict(stored)
     out = []
     for d in vehicles:
         vs = state.vehicles.get(str(d.get("id")))
