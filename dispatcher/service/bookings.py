@@ -64,7 +64,7 @@ class Bookings:
         # checks then run in the order they always have (open day, then the body)
         with self.ctx.store.lock_request(day, str(d["id"]), missing_ok=True) as (s, row, existing):
             self.days.check_open(day, None if row is None else row.status)
-            self.days.validate_requests(day, [d], "body", owner=owner_of(key))
+            self.days.validate_requests(day, [d], "body", owner=owner_of(key), s=s)
             status, body, keep = self._book_locked(s, row, existing, day, d, key, drivers)
         # committed: the next booking of the day in this process starts from it without parsing it
         if keep is not None:

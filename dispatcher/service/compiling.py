@@ -45,12 +45,13 @@ def rewhere(e: InputError, old: str, new: str) -> InputError:
     return type(e)(e.message, where)
 
 
-def unlinked(dicts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def unlinked(dicts: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The request dicts with ``return_of`` kept only towards requests of the same list (a return
-    whose outbound is cancelled or not taken stays a trip of its own)."""
+    whose outbound is cancelled or not taken stays a trip of its own); the others are the very
+    dicts given (their compile is remembered by identity, ``_Compiled.key``)."""
     ids = {str(d.get("id")) for d in dicts}
     return [
-        dict(d)
+        d
         if d.get("return_of") in (None, "") or str(d["return_of"]) in ids
         else {**d, "return_of": None}
         for d in dicts

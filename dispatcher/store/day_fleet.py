@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Integer, String, literal, select, union_all
+from sqlalchemy import Date, Integer, String, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from dispatcher.store.models import CarpoolOfferRow, LiveDayRow, VehicleRow, VolunteerRow
@@ -27,9 +27,8 @@ class DayVehicles:
     state: dict[str, Any] | None = None
 
 
-def day_vehicles_in(s: Session, day: date) -> DayVehicles:
-    """The day's vehicle documents, read inside an open session (the booking's transaction), in
-    the order their own readers give them (``documents_in``, ``Mobility.active_offers_in``)."""
+def _statement() -> Any:
+    """The statement, built once (the day is its one parameter)."""
 
     def part(kind: int, order: Any, pk: Any, data: Any) -> Any:
         return select(
@@ -39,8 +38,9 @@ def day_vehicles_in(s: Session, day: date) -> DayVehicles:
             data.label("data"),
         )
 
+    day = bindparam("day", type_=Date)
     none, zero = literal("", String), literal(0, Integer)
-    q = union_all(
+    return union_all(
         part(VEHICLE, VehicleRow.id, zero, VehicleRow.data),
         part(OFFER, none, CarpoolOfferRow.pk, CarpoolOfferRow.data).where(
             CarpoolOfferRow.day == day, CarpoolOfferRow.status == "active"
@@ -48,9 +48,17 @@ def day_vehicles_in(s: Session, day: date) -> DayVehicles:
         part(VOLUNTEER, VolunteerRow.id, zero, VolunteerRow.data),
         part(STATE, none, zero, LiveDayRow.state).where(LiveDayRow.day == day),
     ).order_by("kind", "o", "n")
+
+
+_STATEMENT = _statement()
+
+
+def day_vehicles_in(s: Session, day: date) -> DayVehicles:
+    """The day's vehicle documents, read inside an open session (the booking's transaction), in
+    the order their own readers give them (``documents_in``, ``Mobility.active_offers_in``)."""
     out = DayVehicles()
     lists = {VEHICLE: out.vehicles, OFFER: out.offers, VOLUNTEER: out.volunteers}
-    for kind, _o, _n, data in s.execute(q):
+    for kind, _o, _n, data in s.execute(_STATEMENT, {"day": day}):
         if kind == STATE:
             out.state = dict(data)
         else:

@@ -653,6 +653,23 @@ class Store:
         }
         return data, back
 
+    @staticmethod
+    def links_in(
+        s: Session, day: date, ids: Sequence[str], owner: int | None = None
+    ) -> tuple[set[str], dict[str, dict[str, Any]]]:
+        """``request_ids`` and the data of ``linked_requests`` (without ``returns``) together,
+        in one statement of the open session ``s``: which of ``ids`` are requests of ``day``
+        (any status), and the data of those still in it (pending or accepted); of key ``owner``
+        only, if given."""
+        q = select(RequestRow.request_id, RequestRow.status, RequestRow.data).where(
+            RequestRow.day == day, RequestRow.request_id.in_(list(ids))
+        )
+        if owner is not None:
+            q = q.where(RequestRow.owner_key_id == owner)
+        rows = s.execute(q).all()
+        live = {"pending", "accepted"}
+        return {r[0] for r in rows}, {r[0]: dict(r[2]) for r in rows if r[1] in live}
+
     def get_request(
         self, day: date, request_id: str, source: str | None = None, owner: int | None = None
     ) -> dict[str, Any]:
