@@ -78,22 +78,26 @@ class _Compiled:
     keys: dict[int, tuple[object, str]] = field(
         default_factory=dict
     )  # id(dict) -> (the dict, its key)
-    # the places of the last Problem built from here (ids in order) and its matrices as lists:
-    # the next booking of the day mostly uses the same places, and gets the very same lists
-    last: tuple[tuple[str, ...], Matrix, Matrix] | None = None
+    rules: ServiceRules | None = None  # the day's service rules, as the full compile had them
+    # the places of the last Problem built from here and its matrices as lists: the next
+    # booking of the day mostly uses the same places, and gets the very same objects (so
+    # neither they nor their stored pieces nor the routes' screens are made again)
+    last: tuple[tuple[Location, ...], Matrix, Matrix] | None = None
 
-    def matrices(self, ids: tuple[str, ...]) -> tuple[Matrix, Matrix]:
-        """The rows and columns of places ``ids`` (in that order) of the matrices, as lists of
-        ints: what the real-time insertion indexes fastest, and the same objects as last time
-        when the places are the same (so neither they nor their stored pieces are made again)."""
-        if self.last is not None and self.last[0] == ids:
-            return self.last[1], self.last[2]
-        rows = [self.index[i] for i in ids]
+    def places(
+        self, locations: tuple[Location, ...]
+    ) -> tuple[tuple[Location, ...], Matrix, Matrix]:
+        """``locations`` (the same tuple as last time when equal) and the rows and columns of
+        those places (in that order) of the matrices, as lists of ints: what the real-time
+        insertion indexes fastest."""
+        if self.last is not None and self.last[0] == locations:
+            return self.last
+        rows = [self.index[loc.id] for loc in locations]
         sel = np.ix_(rows, rows)
         dur = np.asarray(self.duration_s)[sel].tolist()
         dist = np.asarray(self.distance_m)[sel].tolist()
-        self.last = (ids, dur, dist)
-        return dur, dist
+        self.last = (locations, dur, dist)
+        return self.last
 
     def key(self, d: Any) -> str:
         """``dict_key(d)``, remembered by the dict's identity: the day's accepted request dicts
@@ -197,8 +201,9 @@ class Compiler:
         except Exception:  # nothing to remember (never fails a compile)
             log.debug("compile of %s not remembered", day, exc_info=True)
             return problem
+        c.rules = problem.rules
         self._compiled[day] = c
-        dur, dist = c.matrices(tuple(loc.id for loc in problem.locations))
+        locations, dur, dist = c.places(problem.locations)
         out = copy.copy(problem)  # the same validated problem, its matrices as lists
         object.__setattr__(out, "duration_s", dur)
         object.__setattr__(out, "distance_m", dist)
@@ -246,14 +251,14 @@ class Compiler:
         for places in c.vehicle_places:
             for loc in places:
                 order.setdefault(loc.id, loc)
-        duration_s, distance_m = c.matrices(tuple(order))
+        locations, duration_s, distance_m = c.places(tuple(order.values()))
         problem = Problem(
-            locations=tuple(order.values()),
+            locations=locations,
             duration_s=duration_s,
             distance_m=distance_m,
             requests=(),
             vehicles=c.vehicles,
-            rules=self.rules(day),
+            rules=c.rules if c.rules is not None else self.rules(day),
             weights=ObjectiveWeights(),
             params=params,
             day=day,

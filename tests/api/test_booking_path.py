@@ -160,6 +160,7 @@ def test_compiles_share_their_matrices_while_the_places_stay(dispatch: Service) 
     assert isinstance(first.duration_s, list) and isinstance(first.duration_s[0], list)
     second = compile_([*a, trip(3, "Albert", "Méaulte", "11:00")], FLEET, sp)  # same places
     assert second.duration_s is first.duration_s and second.distance_m is first.distance_m
+    assert second.locations is first.locations and second.rules is first.rules
     fewer = compile_(a[1:], FLEET, sp)  # the same places, first used in another order
     assert [loc.id for loc in fewer.locations] != [loc.id for loc in first.locations]
     assert fewer.duration_s is not first.duration_s
