@@ -184,14 +184,20 @@ _PLAIN: dict[str, Any] = {"execution_options": {"synchronize_session": False}}
 """Bulk deletes of pieces: no ORM object of ``DayPiece`` is ever loaded to keep in step."""
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
 def _upsert(s: Session) -> Any:
     """``INSERT`` of pieces that replaces those of the same (day, key), in the session's dialect
-    (PostgreSQL and SQLite say it the same way)."""
+    (PostgreSQL and SQLite say it the same way); built once per dialect."""
     dialect = s.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DayPiece)
-    return ins.on_conflict_do_update(
-        index_elements=[DayPiece.day, DayPiece.key], set_={"data": ins.excluded.data}
-    )
+    got = _UPSERTS.get(dialect)
+    if got is None:
+        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DayPiece)
+        got = _UPSERTS[dialect] = ins.on_conflict_do_update(
+            index_elements=[DayPiece.day, DayPiece.key], set_={"data": ins.excluded.data}
+        )
+    return got
 
 
 def _same(a: Any, b: Any) -> bool:
