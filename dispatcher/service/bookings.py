@@ -63,7 +63,7 @@ class Bookings:
         # the day's status, the lock and a stored request of that id: one statement; the
         # checks then run in the order they always have (open day, then the body)
         with self.ctx.store.lock_request(day, str(d["id"]), missing_ok=True) as (s, row, existing):
-            self.days.check_open(day, None if row is None else row.status)
+            self.days.check_status(day, None if row is None else row.status)
             self.days.validate_requests(day, [d], "body", owner=owner_of(key), s=s)
             status, body, keep = self._book_locked(s, row, existing, day, d, key, drivers)
         # committed: the next booking of the day in this process starts from it without parsing it

@@ -68,11 +68,12 @@ class Days:
     def get(self, day: date) -> dict[str, Any]:
         return self.ctx.store.get_day(day)
 
-    def check_open(self, day: date, status: str | None = "") -> None:
-        """``day`` is open for bookings (an InputError says why not); ``status``: the day's
-        status already read (None: not a service day), else it is read here."""
-        if status == "":
-            status = self.ctx.store.day_status(day)
+    def check_open(self, day: date) -> None:
+        """``day`` is open for bookings (an InputError says why not)."""
+        self.check_status(day, self.ctx.store.day_status(day))
+
+    def check_status(self, day: date, status: str | None) -> None:
+        """``check_open`` with the day's status already read (None: not a service day)."""
         if status is None:
             days = self.ctx.store.service_days()
             listed = ", ".join(days) if days else "none yet"
