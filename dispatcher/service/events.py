@@ -486,18 +486,12 @@ class Aftermath:
             self.last[rid] = {**data, "kind": "delay"}
 
 
-def without_broken_vehicles(
-    s: Any, day: date, vehicles: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The day's vehicle dicts with the shift of each vehicle its events made unavailable ended
-    at that time (read inside an open session): a booking never lands on a broken vehicle."""
-    return ended_by_events(EventStore.state_in(s, day), day, vehicles)
-
-
 def ended_by_events(
     stored: dict[str, Any] | None, day: date, vehicles: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """``without_broken_vehicles`` with the day's stored events' state already read."""
+    """The day's vehicle dicts with the shift of each vehicle its events made unavailable ended
+    at that time (``stored``: the day's events' state as stored, ``EventStore.state_in``): a
+    booking never lands on a broken vehicle."""
     state = FleetState.from_dict(stored)
     out = []
     for d in vehicles:
