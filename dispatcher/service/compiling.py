@@ -79,6 +79,7 @@ class _Compiled:
         default_factory=dict
     )  # id(dict) -> (the dict, its key)
     rules: ServiceRules | None = None  # the day's service rules, as the full compile had them
+    known: tuple[Location, ...] = ()  # the places of the matrices' rows, in row order
     # the places of the last Problem built from here and its matrices as lists: the next
     # booking of the day mostly uses the same places, and gets the very same objects (so
     # neither they nor their stored pieces nor the routes' screens are made again)
@@ -98,6 +99,23 @@ class _Compiled:
         dist = np.asarray(self.distance_m)[sel].tolist()
         self.last = (locations, dur, dist)
         return self.last
+
+    def add_places(self, new: Sequence[Location], network: Any) -> bool:
+        """Grow the matrices by the places ``new`` (the road network's pairwise shortest paths
+        between every place known and these, as a full compile computes them: a pair's figures
+        depend on its two places only); False when the network cannot (the full compile then
+        says why, and where)."""
+        places = (*self.known, *new)
+        try:
+            dur, dist = network.matrices(
+                [(loc.lon, loc.lat) for loc in places], labels=[loc.id for loc in places]
+            )
+        except Exception:
+            return False
+        self.known, self.duration_s, self.distance_m = places, dur, dist
+        self.index = {loc.id: i for i, loc in enumerate(places)}
+        self.last = None
+        return True
 
     def key(self, d: Any) -> str:
         """``dict_key(d)``, remembered by the dict's identity: the day's accepted request dicts
@@ -201,7 +219,7 @@ class Compiler:
         except Exception:  # nothing to remember (never fails a compile)
             log.debug("compile of %s not remembered", day, exc_info=True)
             return problem
-        c.rules = problem.rules
+        c.rules, c.known = problem.rules, problem.locations
         self._compiled[day] = c
         locations, dur, dist = c.places(problem.locations)
         out = copy.copy(problem)  # the same validated problem, its matrices as lists
@@ -240,8 +258,11 @@ class Compiler:
                     drop = resolve_place(r.dropoff, territory, f"requests[{k}].dropoff")
                 except Exception:  # the full compile says what is wrong, and where
                     return None
-                if pick.id not in c.index or drop.id not in c.index:
-                    return None  # a new place: the matrices need its row
+                new = [
+                    loc for loc in {pick.id: pick, drop.id: drop}.values() if loc.id not in c.index
+                ]
+                if new and not c.add_places(new, self.ctx.network):
+                    return None  # a place the road network cannot reach: the full compile says
                 got = (replace(r, pickup=pick.id, dropoff=drop.id), pick, drop)
                 fresh.add(r.id)
             r, pick, drop = got

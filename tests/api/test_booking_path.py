@@ -205,3 +205,42 @@ def test_the_write_memo_keeps_the_last_version_only(dispatch: Service) -> None:
     kept = [obj for obj, _ in dispatch.ctx.memory.memo_of(day)._pieces.values()]
     assert kept and all(id(obj) in current for obj in kept), sizes  # nothing of older versions
     assert sizes[-1] <= len(current)
+
+
+def test_a_new_place_grows_the_matrices_without_a_full_compile(
+    dispatch: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A booking with a place new to the day adds that place's rows and columns to what the
+    day's compile holds instead of compiling every request again; the Problem is still the one
+    a full compile gives."""
+    import numpy as np
+
+    import dispatcher.service.compiling as compiling
+    from dispatcher.io.problem import problem_from_dicts
+
+    day = DAY + timedelta(days=4)
+    compile_ = dispatch.compiler.for_day(day)
+    sp = SolverParams(time_limit_s=1.0)
+    reqs = [trip(20, "Albert", "Méaulte", "09:00"), trip(21, "Méaulte", "Albert", "10:00")]
+    compile_(reqs, FLEET, sp)
+    grown = [*reqs, trip(22, "Albert", "Morlancourt", "13:00")]
+
+    def no_full_compile(*_a: object, **_k: object) -> None:
+        raise AssertionError("a full compile for one new place")
+
+    with monkeypatch.context() as m:
+        m.setattr(compiling, "problem_from_dicts", no_full_compile)
+        fast = compile_(grown, FLEET, sp)
+    full = problem_from_dicts(
+        grown,
+        FLEET,
+        dispatch.ctx.territory,
+        dispatch.ctx.network,
+        day=day,
+        timezone=dispatch.ctx.tz,
+        params=sp,
+    )
+    assert fast.locations == full.locations
+    assert np.array_equal(np.asarray(fast.duration_s), np.asarray(full.duration_s))
+    assert np.array_equal(np.asarray(fast.distance_m), np.asarray(full.distance_m))
+    assert fast.requests == full.requests and fast.vehicles == full.vehicles
