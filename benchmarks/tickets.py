@@ -102,9 +102,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows.append(
             _row("issue a ticket (service: code + insert, committed)", _times(args.n, issue))
         )
-        with ctx.store.write() as s:  # as a booking does: in its own transaction, before commit
+        with ctx.store.write() as s:  # a request booked again: its earlier ticket looked for
             inside = _times(args.n, lambda i: t.issue(s, day, f"x{i}", fare, None))
         rows.append(_row("issue a ticket in the booking's transaction (no commit)", inside))
+
+        def fresh(i: int) -> None:  # as a new booking does: nothing to look for, insert flushed
+            t.issue(s, day, f"y{i}", fare, None, fresh=True)
+            s.flush()
+
+        with ctx.store.write() as s:
+            inside = _times(args.n, fresh)
+        rows.append(_row("the same for a new booking (no lookup; insert flushed)", inside))
         rows.append(
             _row(
                 "check a ticket (service: code + row lock + record, committed)",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import io
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,9 +146,25 @@ def check_code(
     return Verdict("valid", claim)
 
 
+QR_SCALE, QR_BORDER = 4, 2  # pixels per module, modules of quiet zone around
+_DARK_RUNS = re.compile(rb"\x01+")
+
+
 def qr_svg(code: str) -> str:
-    """The code as a QR code, an SVG document (``segno``; error correction M, mask pattern 0: a
-    valid QR code without the search for the best mask, four times faster)."""
-    buf = io.BytesIO()
-    segno.make(code, error="m", mask=0).save(buf, kind="svg", scale=4, border=2, xmldecl=False)
-    return buf.getvalue().decode()
+    """The code as a QR code, an SVG document: ``segno`` encodes it (error correction M, mask
+    pattern 0: a valid QR code without the search for the best mask, four times faster), and
+    each row's runs of dark modules become one rectangle of a single ``<path>`` (what segno's
+    own SVG writer draws, written here in a fraction of its time)."""
+    matrix = segno.make(code, error="m", mask=0).matrix
+    side = len(matrix) + 2 * QR_BORDER
+    d = "".join(
+        f"M{m.start() + QR_BORDER} {y + QR_BORDER}h{m.end() - m.start()}v1h-{m.end() - m.start()}z"
+        for y, row in enumerate(matrix)
+        for m in _DARK_RUNS.finditer(bytes(row))
+    )
+    px = side * QR_SCALE
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{px}" height="{px}" '
+        f'viewBox="0 0 {side} {side}" shape-rendering="crispEdges">'
+        f'<path fill="#fff" d="M0 0h{side}v{side}h-{side}z"/><path fill="#000" d="{d}"/></svg>'
+    )

@@ -9,6 +9,7 @@ become local times: ISO 8601 with the offset of the service's time zone
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -22,8 +23,10 @@ from dispatcher.model import DAY_S, DEFAULT_TIMEZONE, TimeWindow
 _HHMM = re.compile(r"^\s*(\d{1,2})[:hH](\d{2})(?::(\d{2}))?\s*$")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def format_time(seconds: int, day: date | None, tz: str = DEFAULT_TIMEZONE) -> str | int:
-    """Seconds since midnight -> ISO 8601 local time with offset (the int itself without a day)."""
+    """Seconds since midnight -> ISO 8601 local time with offset (the int itself without a day).
+    Remembered: a day's plan is written again after every booking, with mostly the same times."""
     if day is None:
         return int(seconds)
     midnight = datetime.combine(day, time(0), tzinfo=ZoneInfo(tz))

@@ -19,7 +19,6 @@ from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context, Held
 from dispatcher.service.day_fleet import DayFleet
 from dispatcher.service.days import Days, stored_plan
-from dispatcher.service.events import live_state_in, without_broken_vehicles
 from dispatcher.service.privacy import PRIVATE_KINDS, View
 from dispatcher.service.tickets import Tickets
 from dispatcher.solver.live import check_booking_rules
@@ -60,11 +59,13 @@ class Bookings:
 
     def book(self, day: date, d: dict[str, Any], key: KeyInfo) -> tuple[int, dict[str, Any]]:
         """A booking: 201 and the promise, 409 and the refusal (both stored), 200 for a replay."""
-        self.days.check_open(day)
-        self.days.validate_requests(day, [d], "body", owner=owner_of(key))
         drivers: dict[str, str] = {}  # the day's private drivers, read under the lock
-        with self.ctx.store.lock_day(day) as (s, row):
-            status, body, keep = self._book_locked(s, row, day, d, key, drivers)
+        # the day's status, the lock and a stored request of that id: one statement; the
+        # checks then run in the order they always have (open day, then the body)
+        with self.ctx.store.lock_request(day, str(d["id"]), missing_ok=True) as (s, row, existing):
+            self.days.check_status(day, None if row is None else row.status)
+            self.days.validate_requests(day, [d], "body", owner=owner_of(key), s=s)
+            status, body, keep = self._book_locked(s, row, existing, day, d, key, drivers)
         # committed: the next booking of the day in this process starts from it without parsing it
         if keep is not None:
             self.ctx.memory.remember(keep, day)
@@ -86,14 +87,21 @@ class Bookings:
         return status, answer
 
     def _book_locked(
-        self, s: Any, row: Any, day: date, d: dict[str, Any], key: KeyInfo, drivers: dict[str, str]
+        self,
+        s: Any,
+        row: Any,
+        existing: RequestRow | None,
+        day: date,
+        d: dict[str, Any],
+        key: KeyInfo,
+        drivers: dict[str, str],
     ) -> tuple[int, dict[str, Any], Held | None]:
-        """``book`` under the day's lock; also what the commit will store (to hold in memory).
-        A promise names a vehicle of the day's fleet as read here: ``drivers`` gets the private
-        ones (id -> kind), so that its answer is shown without reading them again."""
+        """``book`` under the day's lock (``existing``: the stored request of that id, read with
+        the lock); also what the commit will store (to hold in memory). A promise names a
+        vehicle of the day's fleet as read here: ``drivers`` gets the private ones (id -> kind),
+        so that its answer is shown without reading them again."""
         store, memory = self.ctx.store, self.ctx.memory
         rid = str(d["id"])
-        existing = store.request_row(s, day, rid)
         if existing is not None:
             if (
                 existing.source == "booking"
@@ -147,18 +155,20 @@ class Bookings:
                     refused[out.request_id] = Reason(str((out.refusal or {}).get("reason")))
                 except ValueError:
                     refused[out.request_id] = Reason.DISPLACED
+        # the fleet, volunteers and the day's carpools (a broken vehicle's shift ends then), and
+        # what the events say is done and where vehicles stand: one read
+        vehicles, live = self.fleet.vehicles_in(s, day)
         state = promises.DayState(
             day=day,
             accepted=accepted,
-            # the fleet, volunteers and the day's carpools; a broken vehicle's shift ends then
-            vehicles=without_broken_vehicles(s, day, self.fleet.vehicles_in(s, day)),
+            vehicles=vehicles,
             compile=self.compiler.for_day(day),
             params=SolverParams(time_limit_s=self.ctx.settings.booking_time_limit_s),
             plan=plan,
             problem=problem,
             timezone=self.ctx.tz,
             now_s=self.ctx.now_s(day),
-            live=live_state_in(s, day),  # what the events say is done, where vehicles stand
+            live=live,
             window_s=self.ctx.service.promise_width_s,
             screens=memory.screens_of(day),
             refused=refused,
@@ -200,15 +210,13 @@ class Bookings:
         body = outcome.to_dict()
         fare = pricing.promise_fare(self.ctx, outcome.problem, outcome.vehicle_id, rid)
         body["fare"] = fare.to_dict()
-        body["ticket"] = self.tickets.issue(s, day, rid, fare, key.id)
+        body["ticket"] = self.tickets.issue(s, day, rid, fare, key.id, fresh=fresh_row)
         existing.status, existing.promise, existing.refusal = "accepted", body, None
         memo = memory.memo_of(day)
-        store.live.write(
-            s,
-            row,
-            plan_to_dict(outcome.plan, outcome.problem, memo),
-            problem_to_dict(outcome.problem, memo),
-        )
+        plan_d = plan_to_dict(outcome.plan, outcome.problem, memo)
+        problem_d = problem_to_dict(outcome.problem, memo)
+        memo.sweep()
+        store.live.write(s, row, plan_d, problem_d)
         row.version += 1
         return (
             201,

@@ -5,12 +5,13 @@ what an earlier compile of the same day resolved (places, matrices) reused.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -44,12 +45,13 @@ def rewhere(e: InputError, old: str, new: str) -> InputError:
     return type(e)(e.message, where)
 
 
-def unlinked(dicts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def unlinked(dicts: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The request dicts with ``return_of`` kept only towards requests of the same list (a return
-    whose outbound is cancelled or not taken stays a trip of its own)."""
+    whose outbound is cancelled or not taken stays a trip of its own); the others are the very
+    dicts given (their compile is remembered by identity, ``_Compiled.key``)."""
     ids = {str(d.get("id")) for d in dicts}
     return [
-        dict(d)
+        d
         if d.get("return_of") in (None, "") or str(d["return_of"]) in ids
         else {**d, "return_of": None}
         for d in dicts
@@ -77,6 +79,45 @@ class _Compiled:
     keys: dict[int, tuple[object, str]] = field(
         default_factory=dict
     )  # id(dict) -> (the dict, its key)
+    rules: ServiceRules | None = None  # the day's service rules, as the full compile had them
+    known: tuple[Location, ...] = ()  # the places of the matrices' rows, in row order
+    # the places of the last Problem built from here and its matrices as lists: the next
+    # booking of the day mostly uses the same places, and gets the very same objects (so
+    # neither they nor their stored pieces nor the routes' screens are made again)
+    last: tuple[tuple[Location, ...], Matrix, Matrix] | None = None
+
+    def places(
+        self, locations: tuple[Location, ...]
+    ) -> tuple[tuple[Location, ...], Matrix, Matrix]:
+        """``locations`` (the same tuple as last time when equal) and the rows and columns of
+        those places (in that order) of the matrices, as lists of ints: what the real-time
+        insertion indexes fastest."""
+        if self.last is not None and self.last[0] == locations:
+            return self.last
+        rows = [self.index[loc.id] for loc in locations]
+        sel = np.ix_(rows, rows)
+        dur = np.asarray(self.duration_s)[sel].tolist()
+        dist = np.asarray(self.distance_m)[sel].tolist()
+        self.last = (locations, dur, dist)
+        return self.last
+
+    def add_places(self, new: Sequence[Location], network: Any) -> bool:
+        """Grow the matrices by the places ``new`` (the road network's pairwise shortest paths
+        between every place known and these, as a full compile computes them: a pair's figures
+        depend on its two places only); False when the network cannot (the full compile then
+        says why, and where)."""
+        places = (*self.known, *new)
+        try:
+            dur, dist = network.matrices(
+                [(loc.lon, loc.lat) for loc in places], labels=[loc.id for loc in places]
+            )
+        except Exception:
+            return False
+        self.known, self.duration_s, self.distance_m = places, dur, dist
+        self.index = {loc.id: i for i, loc in enumerate(places)}
+        self.names.update((loc.id, loc.name) for loc in new)
+        self.last = None
+        return True
 
     def key(self, d: Any) -> str:
         """``dict_key(d)``, remembered by the dict's identity: the day's accepted request dicts
@@ -123,8 +164,7 @@ class Compiler:
             params=params,
             geocoder=self.ctx.geocoder,
         )
-        self._remember(day, reqs, vehicles, problem)
-        return problem
+        return self._remember(day, reqs, vehicles, problem)
 
     def rules(self, day: date) -> ServiceRules:
         """The service rules of ``day``: its service hours from the service configuration (a
@@ -149,7 +189,9 @@ class Compiler:
         reqs: Sequence[Mapping[str, Any]],
         vehicles: Sequence[Mapping[str, Any]],
         problem: Problem,
-    ) -> None:
+    ) -> Problem:
+        """Remember what the full compile ``problem`` resolved; returns it with its matrices as
+        the lists the next compiles of the day share (``_Compiled.matrices``)."""
         try:
             places = tuple(
                 tuple(
@@ -180,8 +222,14 @@ class Compiler:
                 )
         except Exception:  # nothing to remember (never fails a compile)
             log.debug("compile of %s not remembered", day, exc_info=True)
-            return
+            return problem
+        c.rules, c.known = problem.rules, problem.locations
         self._compiled[day] = c
+        locations, dur, dist = c.places(problem.locations)
+        out = copy.copy(problem)  # the same validated problem, its matrices as lists
+        object.__setattr__(out, "duration_s", dur)
+        object.__setattr__(out, "distance_m", dist)
+        return out
 
     def _compile_known(
         self,
@@ -214,9 +262,13 @@ class Compiler:
                     drop = resolve_place(r.dropoff, territory, f"requests[{k}].dropoff", coder)
                 except Exception:  # the full compile says what is wrong, and where
                     return None
-                if c.names.get(pick.id) != pick.name or c.names.get(drop.id) != drop.name:
-                    return None  # a new place (the matrices need its row), or a new address
-                    # placed on a known point (the full compile gives it a point of its own)
+                both = list({pick.id: pick, drop.id: drop}.values())
+                if any(loc.id in c.index and c.names.get(loc.id) != loc.name for loc in both):
+                    return None  # a new address placed on a known point (the full compile
+                    # gives it a point of its own)
+                new = [loc for loc in both if loc.id not in c.index]
+                if new and not c.add_places(new, self.ctx.network):
+                    return None  # a place the road network cannot reach: the full compile says
                 got = (replace(r, pickup=pick.id, dropoff=drop.id), pick, drop)
                 fresh.add(r.id)
             r, pick, drop = got
@@ -226,17 +278,14 @@ class Compiler:
         for places in c.vehicle_places:
             for loc in places:
                 order.setdefault(loc.id, loc)
-        rows = [c.index[i] for i in order]
-        sel = np.ix_(rows, rows)
+        locations, duration_s, distance_m = c.places(tuple(order.values()))
         problem = Problem(
-            locations=tuple(order.values()),
-            duration_s=cast(
-                "Matrix", np.asarray(c.duration_s)[sel]
-            ),  # numpy matrices, as a full compile gives
-            distance_m=cast("Matrix", np.asarray(c.distance_m)[sel]),
+            locations=locations,
+            duration_s=duration_s,
+            distance_m=distance_m,
             requests=(),
             vehicles=c.vehicles,
-            rules=self.rules(day),
+            rules=c.rules if c.rules is not None else self.rules(day),
             weights=ObjectiveWeights(),
             params=params,
             day=day,

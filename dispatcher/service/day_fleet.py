@@ -20,9 +20,11 @@ from dispatcher.io.problem import place_of, vehicle_to_dict
 from dispatcher.model import CarpoolOffer, Problem, SolverParams, VolunteerDriver
 from dispatcher.service.compiling import unlinked
 from dispatcher.service.context import Context
+from dispatcher.service.events import ended_by_events
 from dispatcher.solver.carpool import carpool_vehicle
 from dispatcher.solver.mixed import ModeCosts, volunteer_vehicles
-from dispatcher.store.mobility import Mobility
+from dispatcher.solver.tracking import FleetState
+from dispatcher.store.day_fleet import day_vehicles_in
 
 _MAX_KEPT = 256
 
@@ -117,11 +119,12 @@ class DayFleet:
             self._extra[key] = out
         return out
 
-    def vehicles_in(self, s: Session, day: date) -> list[dict[str, Any]]:
-        """The vehicle dicts of the day as a plan job plans it, read inside an open session: the
-        fleet, then the volunteers' and the day's carpool offers' vehicles."""
-        fleet = self.ctx.store.list_vehicles_in(s)
-        extra = self.extra_vehicle_dicts(
-            day, Mobility.active_offers_in(s, day), Mobility.volunteers_in(s)
-        )
-        return [*fleet, *extra]
+    def vehicles_in(self, s: Session, day: date) -> tuple[list[dict[str, Any]], FleetState | None]:
+        """The vehicle dicts of the day as a booking sees them, read inside an open session (one
+        statement): the fleet, then the volunteers' and the day's carpool offers' vehicles, as a
+        plan job plans them; a vehicle its events made unavailable has its shift ended then.
+        With them, what the day's events established (None before any), from the same read."""
+        got = day_vehicles_in(s, day)
+        extra = self.extra_vehicle_dicts(day, got.offers, got.volunteers)
+        live = None if got.state is None else FleetState.from_dict(got.state)
+        return ended_by_events(got.state, day, [*got.vehicles, *extra]), live

@@ -69,7 +69,11 @@ class Days:
         return self.ctx.store.get_day(day)
 
     def check_open(self, day: date) -> None:
-        status = self.ctx.store.day_status(day)
+        """``day`` is open for bookings (an InputError says why not)."""
+        self.check_status(day, self.ctx.store.day_status(day))
+
+    def check_status(self, day: date, status: str | None) -> None:
+        """``check_open`` with the day's status already read (None: not a service day)."""
         if status is None:
             days = self.ctx.store.service_days()
             listed = ", ".join(days) if days else "none yet"
@@ -100,12 +104,18 @@ class Days:
 
     # ---- requests -----------------------------------------------------------------------------
     def validate_requests(
-        self, day: date, dicts: Sequence[Mapping[str, Any]], where: str, owner: int | None = None
+        self,
+        day: date,
+        dicts: Sequence[Mapping[str, Any]],
+        where: str,
+        owner: int | None = None,
+        s: Any = None,
     ) -> None:
         """Every field, place and time of these requests, or an InputError naming the first bad one;
         a ``return_of`` link names a request of the same batch or one already stored for the day
         (of key ``owner`` only, if given: a portal links only to its own bookings, and learns
-        nothing of the others'); nothing already over when the day is today."""
+        nothing of the others'); nothing already over when the day is today. ``s``: a booking's
+        open transaction, where the stored outbound of its return is read (one statement)."""
         batch_ids = {str(d.get("id")) for d in dicts if isinstance(d, Mapping)}
         links = {
             str(d["return_of"])
@@ -113,16 +123,21 @@ class Days:
             if isinstance(d, Mapping) and d.get("return_of") not in (None, "")
         }
         wanted = sorted(links - batch_ids)
-        stored = self.ctx.store.request_ids(day, wanted, owner) if wanted else set()
         # a return is checked against its stored outbound, and no outbound gets two returns
         # (a batch reads the day's returns; a booking leaves that to the day's compile)
         outbounds: dict[str, dict[str, Any]] = {}
         returns: dict[str, str] = {}
         batch = where.endswith("requests")
-        if links and (wanted or batch):
-            outbounds, returns = self.ctx.store.linked_requests(
-                day, sorted(links), owner, returns=batch
+        if s is not None and not batch:
+            stored, outbounds = (
+                self.ctx.store.links_in(s, day, wanted, owner) if wanted else (set(), {})
             )
+        else:
+            stored = self.ctx.store.request_ids(day, wanted, owner) if wanted else set()
+            if links and (wanted or batch):
+                outbounds, returns = self.ctx.store.linked_requests(
+                    day, sorted(links), owner, returns=batch
+                )
         pricing.check_fare_fields(self.ctx, dicts, where)
         self.compiler.validate_requests(
             day,

@@ -507,18 +507,13 @@ class Aftermath:
             self.last[rid] = {**data, "kind": "delay"}
 
 
-def live_state_in(s: Any, day: date) -> FleetState | None:
-    """What the day's events established (read inside an open session), None before any."""
-    got = EventStore.state_in(s, day)
-    return None if got is None else FleetState.from_dict(got)
-
-
-def without_broken_vehicles(
-    s: Any, day: date, vehicles: list[dict[str, Any]]
+def ended_by_events(
+    stored: dict[str, Any] | None, day: date, vehicles: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """The day's vehicle dicts with the shift of each vehicle its events made unavailable ended
-    at that time (read inside an open session): a booking never lands on a broken vehicle."""
-    state = FleetState.from_dict(EventStore.state_in(s, day))
+    at that time (``stored``: the day's events' state as stored, ``EventStore.state_in``): a
+    booking never lands on a broken vehicle."""
+    state = FleetState.from_dict(stored)
     out = []
     for d in vehicles:
         vs = state.vehicles.get(str(d.get("id")))

@@ -73,11 +73,15 @@ class Tickets:
         return out
 
     # ---- issuing ------------------------------------------------------------------------
-    def issue(self, s: Any, day: date, rid: str, fare: Fare, owner: int | None) -> dict[str, Any]:
+    def issue(
+        self, s: Any, day: date, rid: str, fare: Fare, owner: int | None, fresh: bool = False
+    ) -> dict[str, Any]:
         """The trip ticket of an accepted request, in the transaction ``s`` that accepts it: the
         one it holds if still valid for as many passengers (a plan job re-planning the day keeps
-        the riders' codes), else a new one (the others voided)."""
-        row = self.store.latest_for_update(s, day, rid)
+        the riders' codes), else a new one (the others voided). ``fresh``: the request is new to
+        the day (its row is being added in ``s``; request rows are never deleted), so it has no
+        ticket to look for or to void."""
+        row = None if fresh else self.store.latest_for_update(s, day, rid)
         if row is not None and row.status == "valid" and row.passengers == fare.passengers:
             row.product, row.category, row.amount_cents = (
                 fare.product,
@@ -85,7 +89,8 @@ class Tickets:
                 fare.amount_cents,
             )
             return {"code": self.code_of(row), "payment": row.payment, "status": row.status}
-        self.store.void(s, day, [rid])
+        if not fresh:
+            self.store.void(s, day, [rid])
         row = self.store.add(
             s,
             serial=new_serial(),

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, create_engine, event, func, null, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -331,19 +331,41 @@ class Store:
     @contextmanager
     def lock_day(self, day: date) -> Iterator[tuple[Session, ServiceDay]]:
         """A write transaction holding the day's lock (see the module doc)."""
+        with self.lock_request(day, None) as (s, row, _):
+            assert row is not None  # not missing_ok: a missing day raised
+            yield s, row
+
+    @contextmanager
+    def lock_request(
+        self, day: date, request_id: str | None, missing_ok: bool = False
+    ) -> Iterator[tuple[Session, ServiceDay | None, RequestRow | None]]:
+        """``lock_day``, with the day's request ``request_id`` (None when it has no such
+        request) read in the same statement as the lock (one round trip for a booking).
+        ``missing_ok``: a day that is not a service day is yielded as None (the caller says
+        why) instead of a NotFoundError."""
         with self.write() as s:
             # the stored plan and problem (``self.live``) are read only when needed (in this
             # transaction, under the lock): a booking that holds them in memory at this version
             # does not read them again
-            q = select(ServiceDay).where(ServiceDay.day == day).with_for_update()
-            row = s.execute(q).scalar_one_or_none()
-            if row is None:
+            q: Any
+            if request_id is None:
+                q = select(ServiceDay, null())
+            else:
+                q = select(ServiceDay, RequestRow).outerjoin(
+                    RequestRow,
+                    (RequestRow.day == ServiceDay.day) & (RequestRow.request_id == request_id),
+                )
+            got = s.execute(q.where(ServiceDay.day == day).with_for_update(of=ServiceDay)).first()
+            if got is None and missing_ok:
+                yield s, None, None
+                return
+            if got is None:
                 raise NotFoundError(
                     f"{day.isoformat()} is not a service day; "
                     f"open it first (PUT /v1/days/{day.isoformat()})",
                     "day",
                 )
-            yield s, row
+            yield s, got[0], got[1]
 
     def compact(self, tables: Sequence[str]) -> None:
         """Let go of the old versions of rewritten rows (after an erasure or a purge). SQLite:
@@ -400,13 +422,12 @@ class Store:
     def authenticate(self, token: str) -> KeyInfo | None:
         if not token:
             return None
-        with self.read() as s:
-            row = s.execute(
-                select(ApiKey).where(ApiKey.key_hash == hash_token(token))
-            ).scalar_one_or_none()
-            if row is None or row.revoked_at is not None:
-                return None
-            return key_info(row)
+        q = select(
+            ApiKey.id, ApiKey.role, ApiKey.name, ApiKey.prefix, ApiKey.vehicle_id, ApiKey.day
+        ).where(ApiKey.key_hash == hash_token(token), ApiKey.revoked_at.is_(None))
+        with self._reader.connect() as conn:  # every call: plain columns, no ORM object
+            row = conn.execute(q).first()
+        return None if row is None else KeyInfo(*row)
 
     def list_keys(self) -> list[dict[str, Any]]:
         with self.read() as s:
@@ -631,6 +652,23 @@ class Store:
             if returns and isinstance(r.data, dict) and str(r.data.get("return_of")) in want
         }
         return data, back
+
+    @staticmethod
+    def links_in(
+        s: Session, day: date, ids: Sequence[str], owner: int | None = None
+    ) -> tuple[set[str], dict[str, dict[str, Any]]]:
+        """``request_ids`` and the data of ``linked_requests`` (without ``returns``) together,
+        in one statement of the open session ``s``: which of ``ids`` are requests of ``day``
+        (any status), and the data of those still in it (pending or accepted); of key ``owner``
+        only, if given."""
+        q = select(RequestRow.request_id, RequestRow.status, RequestRow.data).where(
+            RequestRow.day == day, RequestRow.request_id.in_(list(ids))
+        )
+        if owner is not None:
+            q = q.where(RequestRow.owner_key_id == owner)
+        rows = s.execute(q).all()
+        live = {"pending", "accepted"}
+        return {r[0] for r in rows}, {r[0]: dict(r[2]) for r in rows if r[1] in live}
 
     def get_request(
         self, day: date, request_id: str, source: str | None = None, owner: int | None = None

@@ -1,8 +1,9 @@
 """A day's current plan and its live problem, stored in pieces (table ``day_pieces``): one per
 route of the plan, one per location, request and vehicle of the problem, one per matrix, and a
 head for the rest of each document. A booking changes a route or two, adds a request and
-sometimes a place: it deletes and inserts only those pieces (two statements, whatever their
-number), not the day's whole plan and problem (about 300 kB at 300 requests).
+sometimes a place: it writes only those pieces (one ``INSERT ... ON CONFLICT DO UPDATE``,
+whatever their number, and a ``DELETE`` of the pieces gone if any), not the day's whole plan
+and problem (about 300 kB at 300 requests).
 
 What is written is found by comparing the new pieces with those stored at the day's version,
 held in this process after its last read or write of the day (or read from the database
@@ -18,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dispatcher.store.models import DayPiece, ServiceDay, utcnow
@@ -132,13 +134,20 @@ class Live:
         changed = [k for k, v in new.items() if k not in before or not _same(before[k], v)]
         gone = [k for k in before if k not in new]
         stale = [k for k in changed if k in before] + gone
+        rows = [{"day": day, "key": k, "data": new[k]} for k in changed]
         if len(stale) > 100 and 2 * len(stale) > len(before):  # most of the day: all of it
-            s.execute(delete(DayPiece).where(DayPiece.day == day))
-            changed, stale = list(new), []
-        if stale:
-            s.execute(delete(DayPiece).where(DayPiece.day == day, DayPiece.key.in_(stale)))
-        if changed:
-            s.execute(insert(DayPiece), [{"day": day, "key": k, "data": new[k]} for k in changed])
+            s.execute(delete(DayPiece).where(DayPiece.day == day), **_PLAIN)
+            rows = [{"day": day, "key": k, "data": v} for k, v in new.items()]
+            changed = list(new)
+            if rows:
+                s.execute(insert(DayPiece), rows)
+        else:
+            if gone:
+                s.execute(
+                    delete(DayPiece).where(DayPiece.day == day, DayPiece.key.in_(gone)), **_PLAIN
+                )
+            if rows:  # the pieces replaced and the new ones: one statement
+                s.execute(_upsert(s), rows)
         row.plan_updated_at = utcnow()  # after the statements above: flushed with the version
         # held once committed, at the version the caller gives the row
         after: list[Any] = s.info.setdefault("after_commit", [])
@@ -169,6 +178,26 @@ class Live:
             self._held[day] = (version, pieces)
             while len(self._held) > DAYS_HELD:
                 del self._held[next(iter(self._held))]
+
+
+_PLAIN: dict[str, Any] = {"execution_options": {"synchronize_session": False}}
+"""Bulk deletes of pieces: no ORM object of ``DayPiece`` is ever loaded to keep in step."""
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(s: Session) -> Any:
+    """``INSERT`` of pieces that replaces those of the same (day, key), in the session's dialect
+    (PostgreSQL and SQLite say it the same way); built once per dialect."""
+    dialect = s.get_bind().dialect.name
+    got = _UPSERTS.get(dialect)
+    if got is None:
+        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DayPiece)
+        got = _UPSERTS[dialect] = ins.on_conflict_do_update(
+            index_elements=[DayPiece.day, DayPiece.key], set_={"data": ins.excluded.data}
+        )
+    return got
 
 
 def _same(a: Any, b: Any) -> bool:

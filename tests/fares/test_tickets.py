@@ -93,3 +93,29 @@ def test_each_verdict() -> None:
 def test_qr_code_is_svg() -> None:
     svg = qr_svg(make_code(KEY, Claim("T", new_serial(), DAY, 1)))
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>") and "<path" in svg
+
+
+def test_qr_svg_draws_exactly_the_dark_modules() -> None:
+    """The SVG's black path covers the dark modules of segno's QR code and nothing else, inside
+    its quiet zone, at the size it says."""
+    import re
+
+    import segno
+
+    from dispatcher.fares.tickets import QR_BORDER, QR_SCALE
+
+    code = make_code(KEY, Claim("T", new_serial(), DAY, 1))
+    svg = qr_svg(code)
+    matrix = segno.make(code, error="m", mask=0).matrix
+    want = {(x, y) for y, row in enumerate(matrix) for x, v in enumerate(row) if v}
+    black = re.search(r'<path fill="#000" d="([^"]*)"', svg)
+    assert black is not None
+    got: set[tuple[int, int]] = set()
+    for x, y, n, back in re.findall(r"M(\d+) (\d+)h(\d+)v1h-(\d+)z", black.group(1)):
+        assert n == back
+        cells = {(int(x) - QR_BORDER + k, int(y) - QR_BORDER) for k in range(int(n))}
+        assert not cells & got  # no module drawn twice
+        got |= cells
+    assert got == want and len(want) > 100
+    side = len(matrix) + 2 * QR_BORDER
+    assert f'viewBox="0 0 {side} {side}"' in svg and f'width="{side * QR_SCALE}"' in svg
