@@ -8,13 +8,16 @@ Node numbering is the OR-Tools model's: vehicle ``s`` starts at node ``s`` and e
 A route is a row of ``seq`` holding ``slen[s]`` nodes, start depot first and end depot last.
 
 The model tuple ``M`` is (T, C, vcls, lo, hi, dem, cap, ride, maxdur, fixed, pen, allowed, rel,
-nv2, mate): ``T[a, b]`` service at ``a`` plus travel to ``b`` (seconds), ``C[vcls[s], a, b]`` the
-arc cost (1e-5 EUR), ``lo/hi`` the window of each node's start of service, ``dem[0|1, node]``
-seats and wheelchairs (+ at pickups, - at drop-offs), ``cap[0|1, s]``, ``ride[q]`` the longest
-time from the pickup's start of service to the drop-off's, ``maxdur[s]`` the longest route,
+nv2, mate, span_w): ``T[a, b]`` service at ``a`` plus travel to ``b`` (seconds),
+``C[vcls[s], a, b]`` the arc cost (1e-5 EUR), ``lo/hi`` the window of each node's start of
+service, ``dem[0|1, node]`` seats and wheelchairs (+ at pickups, - at drop-offs),
+``cap[0|1, s]``, ``ride[q]`` the longest time from the pickup's start of service to the
+drop-off's, ``maxdur[s]`` the longest route,
 ``fixed[s]`` the vehicle's fixed cost, ``pen[q]`` the refusal penalty, ``allowed[q, s]``,
 ``rel[q, q']`` the Shaw relatedness (smaller: more related), ``nv2 = 2 nv``, ``mate[q]`` the other
-half of request q's linked trip (-1: none). A linked trip is served both or neither: a repair
+half of request q's linked trip (-1: none), ``span_w[s]`` the cost per second of the route's
+span (the drivers' hours from leaving the depot to coming back, waiting included; 0: none, and
+then the hours, if any, are on the arcs). A linked trip is served both or neither: a repair
 inserts the two halves together or neither, and after every destroy and repair a half whose
 other half is out leaves its route (``drop_orphans``), so no plan with one half is ever scored.
 Their order is in the windows (``lo``/``hi``, see :mod:`dispatcher.solver.linked`).
@@ -108,7 +111,42 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]  # noqa: C90
 
 
 @njit(cache=True)
-def route_cost(row, L, s, M):  # type: ignore[no-untyped-def]
+# a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
+def min_span(row, L, s, M, x, z, pos):  # type: ignore[no-untyped-def]  # noqa: C901
+    """The shortest span (end minus start) of the route ``row[:L]`` on vehicle ``s``, given
+    ``x`` and ``pos`` as :func:`route_ok` leaves them when it says True (``x`` its least
+    solution). A shortest span ends at the earliest end ``x[L-1]`` (the latest of two timings
+    is a timing too, and shifting a timing earlier only breaks lower bounds that the least one
+    holds), so it starts at the latest start given that end: the greatest solution of the same
+    difference constraints with the end fixed, found by the mirror fixpoint (backward pass,
+    each violated ride limit pulls the drop-off earlier, the backward pass resumes there).
+    ``z`` is scratch (length >= L)."""
+    T, hi, ride, nv2 = M[0], M[4], M[7], M[13]
+    z[L - 1] = x[L - 1]
+    for k in range(L - 2, -1, -1):
+        t = z[k + 1] - T[row[k], row[k + 1]]
+        z[k] = t if t < hi[row[k]] else hi[row[k]]
+    for _ in range(L + 2):
+        m = -1
+        for k in range(1, L - 1):
+            nd = row[k]
+            if (nd - nv2) % 2 == 1:
+                lim = z[pos[nd - 1]] + ride[(nd - nv2) // 2]
+                if z[k] > lim:
+                    z[k] = lim
+                    if k > m:
+                        m = k
+        if m < 0:
+            return x[L - 1] - z[0]
+        for k in range(m - 1, -1, -1):
+            t = z[k + 1] - T[row[k], row[k + 1]]
+            if t < z[k]:
+                z[k] = t
+    return x[L - 1] - x[0]  # (not reached on a feasible route: the least solution's span)
+
+
+@njit(cache=True)
+def arc_cost(row, L, s, M):  # type: ignore[no-untyped-def]
     """Arc costs of the route plus the vehicle's fixed cost if it serves anyone."""
     C = M[1][M[2][s]]
     if L <= 2:
@@ -117,6 +155,25 @@ def route_cost(row, L, s, M):  # type: ignore[no-untyped-def]
     for k in range(L - 1):
         c += C[row[k], row[k + 1]]
     return c
+
+
+@njit(cache=True)
+def span_cost(row, L, s, M, W):  # type: ignore[no-untyped-def]
+    """The cost of the route's shortest span (0 without a span cost, or for an empty route;
+    the route must be feasible). Times it into ``W[0][4]`` / ``W[0][5]`` / ``W[1]``."""
+    w = M[15][s]
+    if w <= 0.0 or L <= 2:
+        return np.int64(0)
+    x = W[0][4]
+    if not route_ok(row, L, s, M, x, W[1]):
+        return np.int64(0)
+    return np.int64(math.floor(w * min_span(row, L, s, M, x, W[0][5], W[1]) + 0.5))
+
+
+@njit(cache=True)
+def route_cost(row, L, s, M, W):  # type: ignore[no-untyped-def]
+    """The route's cost: arcs, fixed cost if it serves anyone, and its span's cost."""
+    return arc_cost(row, L, s, M) + span_cost(row, L, s, M, W)
 
 
 @njit(cache=True)
@@ -145,23 +202,43 @@ def _build_inserted(row, L, p, d, i, j, tmp):  # type: ignore[no-untyped-def]
         n += 1
 
 
+SPAN_EVALS = 8  # with a span cost: at most this many feasible candidates timed per call
+
+
 @njit(cache=True)
-def _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W):  # type: ignore[no-untyped-def]
-    """The cheapest collected candidate whose route passes the exact check."""
+def _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W, route_c):  # type: ignore[no-untyped-def]
+    """The cheapest collected candidate whose route passes the exact check. With a span cost,
+    the candidates' arc costs are lower bounds (a stop more never shortens the shortest span on
+    a metric matrix): the feasible ones are costed with their span, cheapest bound first, until
+    the bound reaches the best cost (or ``SPAN_EVALS`` of them); ``route_c`` is the route's cost."""
     work, pos, tmp = W[0], W[1], W[2]
     order = np.argsort(cd[:cnt])
+    w = M[15][s]
+    best, bi, bj = BIG, -1, -1
+    n_eval = 0
     for t in range(cnt):
         k = order[t]
+        if cd[k] >= best:
+            break
         _build_inserted(row, L, p, d, ci[k], cj[k], tmp)
         if route_ok(tmp, L + 2, s, M, work[4], pos):
-            return cd[k], ci[k], cj[k]
-    return BIG, -1, -1
+            if w <= 0.0:
+                return cd[k], ci[k], cj[k]
+            sc = np.int64(math.floor(w * min_span(tmp, L + 2, s, M, work[4], work[5], pos) + 0.5))
+            c = arc_cost(tmp, L + 2, s, M) + sc - route_c
+            if c < best:
+                best, bi, bj = c, ci[k], cj[k]
+            n_eval += 1
+            if n_eval >= SPAN_EVALS:
+                break
+    return best, bi, bj
 
 
 @njit(cache=True)
 # a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
-def best_insertion(q, s, seq, slen, M, W, ub):  # type: ignore[no-untyped-def]  # noqa: C901
-    """Cheapest feasible insertion of request q into route s costing less than ``ub``:
+def best_insertion(q, s, seq, slen, M, W, ub, route_c):  # type: ignore[no-untyped-def]  # noqa: C901
+    """Cheapest feasible insertion of request q into route s (whose cost is ``route_c``, see
+    :func:`route_cost`) costing less than ``ub``:
     (delta, i, j) with the pickup after position i and the drop-off after position j, or
     (BIG, -1, -1). Positions are enumerated with necessary conditions (capacity, earliest and
     latest times without ride limits, a lower bound on the ride) and only the survivors, the
@@ -248,19 +325,19 @@ def best_insertion(q, s, seq, slen, M, W, ub):  # type: ignore[no-untyped-def]  
                 break
             e = e2
             if cnt >= cap_buf - 2:
-                b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W)
+                b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W, route_c)
                 if i2 >= 0 and b2 < best:
                     best, bi, bj = b2, i2, j2
                     ub = best
                 cnt = 0
         if cnt >= cap_buf - 2:
-            b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W)
+            b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W, route_c)
             if i2 >= 0 and b2 < best:
                 best, bi, bj = b2, i2, j2
                 ub = best
             cnt = 0
     if cnt > 0:
-        b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W)
+        b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W, route_c)
         if i2 >= 0 and b2 < best:
             best, bi, bj = b2, i2, j2
     return best, bi, bj
@@ -319,7 +396,7 @@ def drop_orphans(seq, slen, where, rcost, M, W):  # type: ignore[no-untyped-def]
             s = where[q]
             remove_from(q, s, seq, slen, M, W, False)
             where[q] = -1
-            rcost[s] = route_cost(seq[s], slen[s], s, M)
+            rcost[s] = route_cost(seq[s], slen[s], s, M, W)
             n += 1
     return n
 
@@ -349,7 +426,7 @@ def _remove_request(q, seq, slen, where, rcost, M, W):  # type: ignore[no-untype
     if not remove_from(q, s, seq, slen, M, W, True):
         return False
     where[q] = -1
-    rcost[s] = route_cost(seq[s], slen[s], s, M)
+    rcost[s] = route_cost(seq[s], slen[s], s, M, W)
     return True
 
 
@@ -539,7 +616,7 @@ def _repair(kreg, noise, seq, slen, where, rcost, active, M, W, bd, bn, bi, bj, 
         ub = pen[q] if mode == 0 else BIG
         for s in range(nv):
             if active[s] and allowed[q, s]:
-                dl, i, j = best_insertion(q, s, seq, slen, M, W, ub)
+                dl, i, j = best_insertion(q, s, seq, slen, M, W, ub, rcost[s])
             else:
                 dl, i, j = BIG, -1, -1
             bd[q, s] = dl
@@ -604,7 +681,9 @@ def _repair(kreg, noise, seq, slen, where, rcost, active, M, W, bd, bn, bi, bj, 
             b2, i2, j2 = BIG, -1, -1
             for s in range(nv):
                 if active[s] and allowed[m, s]:
-                    dl, i, j = best_insertion(m, s, seq, slen, M, W, ub2 if b2 > ub2 else b2)
+                    dl, i, j = best_insertion(
+                        m, s, seq, slen, M, W, ub2 if b2 > ub2 else b2, rcost[s]
+                    )
                     if i >= 0 and dl < b2:
                         b2, s2, i2, j2 = dl, s, i, j
             for t in range(nb):
@@ -628,7 +707,7 @@ def _repair(kreg, noise, seq, slen, where, rcost, active, M, W, bd, bn, bi, bj, 
                     continue
                 if active[s] and allowed[q2, s]:
                     ub = pen[q2] if mode == 0 else BIG
-                    dl, i, j = best_insertion(q2, s, seq, slen, M, W, ub)
+                    dl, i, j = best_insertion(q2, s, seq, slen, M, W, ub, rcost[s])
                 else:
                     dl, i, j = BIG, -1, -1
                 bd[q2, s] = dl

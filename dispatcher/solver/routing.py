@@ -113,6 +113,14 @@ class SearchOptions:
     generated days at 30 s it was within 0.6% on 60 requests and 2.8% cheaper on 150 with
     OR-Tools alone, but served 22 riders fewer on 400 (a loaded machine; the plan choices above
     use the real cost either way).
+    ``alns_span_cost``: the ALNS layer charges the drivers' hours on each route's shortest span,
+    waiting included, as the KPIs' cost does (:func:`dispatcher.solver.alns.build_model`); off,
+    on the arcs' travel and service time as OR-Tools does. Without an hourly cost (the
+    literature's instances) both are the same search.
+    ``alns_iterations``: the ALNS layer runs exactly this many iterations instead of until the
+    time limit, and also when ``SolverParams.solution_limit`` bounds OR-Tools' search: with
+    both, a seed gives the same plan every time (its kernels must be ready: ``python -m
+    dispatcher.solver.alns_gate``), with or without breaks, initial routes and pins.
     ``link_activity``: the two halves of a linked trip performed both or neither as a CP
     constraint on their pickups' activity; off by default: on a congested day (150 requests,
     4 vehicles, 10 s) it kept the first-solution heuristics from finding a plan in time (a first
@@ -152,6 +160,8 @@ class SearchOptions:
     link_activity: bool = False
     alns_breaks: bool = True
     span_cost: bool = False
+    alns_span_cost: bool = True
+    alns_iterations: int | None = None
 
 
 @dataclass
@@ -399,8 +409,11 @@ class OrToolsSolver:
             objective = run.sol.ObjectiveValue() / COST_SCALE
             node_routes, hints = m.read_routes(run.sol)
         if use_alns:
+            starts = [node_routes]
+            if initial_routes:  # (OR-Tools may have searched from scratch, or done worse)
+                starts.append(m.start_nodes(initial_routes))
             improved = self._refine_with_alns(
-                m, vehicle_ids, allowed, node_routes, t0, alns_limit_s, reserve, params
+                m, vehicle_ids, allowed, starts, t0, alns_limit_s, reserve, params, pinned
             )
             if improved is not None and any(v.breaks for v in m.vehicles):
                 return self._keep_the_cheaper(
@@ -593,12 +606,15 @@ class OrToolsSolver:
         pinned: object,
     ) -> bool:
         """Whether the ALNS layer runs after OR-Tools (``SolverParams.refinement``): not for a
-        first plan only, a short limit, a search bounded by a solution count, or a live
-        re-optimisation."""
-        if params.refinement != "alns" or first_only or initial or pinned or params.alns_share <= 0:
+        first plan only, a short limit, a search bounded by a solution count, or pins on a day
+        with breaks (the exact re-insertion after the day without them knows no pins)."""
+        if params.refinement != "alns" or first_only or params.alns_share <= 0:
+            return False
+        if pinned and any(v.breaks for v in vehicles):
             return False
         too_short = params.effective_time_limit_s < self.options.alns_min_s
-        if params.solution_limit is not None or too_short:
+        by_count = self.options.alns_iterations is not None
+        if (params.solution_limit is not None and not by_count) or too_short:
             return False
         if not alns_gate.available():
             return False
@@ -611,31 +627,49 @@ class OrToolsSolver:
         m: DarpModel,
         vehicle_ids: Sequence[int],
         allowed: dict[str, list[int]],
-        node_routes: list[list[int]],
+        starts: Sequence[list[list[int]]],
         t0: float,
         limit_s: float,
         reserve: float,
         params: SolverParams,
+        pinned: Pins | None = None,
     ) -> tuple[list[list[int]], float] | None:
-        """The ALNS on the OR-Tools routes until the time limit (minus ``reserve``); None if it
-        found nothing better."""
+        """The ALNS until the time limit (minus ``reserve``), from the cheapest of ``starts`` in
+        its model (the OR-Tools routes first; a live day's initial routes); None if it found
+        nothing better than the first. A pinned request may only be on its vehicle, as in the
+        OR-Tools model."""
         from dispatcher.solver import alns  # (numba loads with it: only when the layer runs)
 
         slot_of = {k: s for s, k in enumerate(vehicle_ids)}
         slots = [[slot_of[k] for k in allowed[r.id]] for r in m.requests]
+        if pinned:
+            slot_by_id = {v.id: s for s, v in enumerate(m.vehicles)}
+            for q, r in enumerate(m.requests):
+                if r.id in pinned and pinned[r.id] in slot_by_id:
+                    slots[q] = [x for x in slots[q] if x == slot_by_id[pinned[r.id]]]
         model = alns.build_model(
-            m.problem, m.requests, [without_breaks(v) for v in m.vehicles], slots
+            m.problem,
+            m.requests,
+            [without_breaks(v) for v in m.vehicles],
+            slots,
+            span_cost=self.options.alns_span_cost,
         )
+        objectives = [alns.plan_objective(model, routes) for routes in starts]
+        k = objectives.index(min(objectives))
+        node_routes = starts[k]
         budget = limit_s - (time.perf_counter() - t0) - reserve
         served = sum(len(nodes) for nodes in node_routes) // 2
-        if budget <= 0.05 and served == len(m.requests):
+        count = self.options.alns_iterations
+        if count is None and budget <= 0.05 and served == len(m.requests) and k == 0:
             return None
         # out of time with requests left out (a short limit, or the kernels loading in a new
         # process): the ALNS still gives them one greedy repair, which is fast
         at = time.perf_counter() - t0
-        res = alns.refine_routes(model, node_routes, max(budget, 0.0), seed=params.seed)
+        res = alns.refine_routes(
+            model, node_routes, max(budget, 0.0), seed=params.seed, max_iterations=count
+        )
         self.trace.alns_iterations = res.iterations
-        if res.objective >= res.start_objective:
+        if res.objective >= objectives[0]:
             return None
         for t, obj in res.trace:
             self.trace.solutions.append((at + t, obj / COST_SCALE))
