@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dispatcher.model import Problem, Request, Vehicle
+from dispatcher.model import Break, Problem, Request, Vehicle
 from dispatcher.solver import alns_kernels as K
 from dispatcher.solver.alns_gate import applicable, mark_ready
 from dispatcher.solver.schedule import horizon_s, stop_service_s, stop_window
@@ -78,6 +78,7 @@ def build_model(
     allowed: Sequence[Sequence[int]],
     *,
     span_cost: bool = True,
+    breaks: Sequence[Break | None] | None = None,
 ) -> AlnsModel:
     """The arrays for ``requests`` served by ``vehicles`` (``allowed[q]``: the vehicle slots
     request q may use), built with the same formulas as the OR-Tools model in routing.py.
@@ -85,7 +86,10 @@ def build_model(
     ``span_cost``: the drivers' hours are charged on each route's shortest span, from leaving
     the depot to coming back, waiting included (as the KPIs' cost charges them) instead of on
     the arcs' travel and service time (as OR-Tools' arc costs do). Vehicles without an hourly
-    cost (the literature's instances) get the same model either way."""
+    cost (the literature's instances) get the same model either way.
+
+    ``breaks[s]``: a break vehicle slot s takes as a floating stop of its route (window clipped
+    to the shift), or None; the vehicles themselves carry no breaks here."""
     nv, nr = len(vehicles), len(requests)
     H = horizon_s(problem)
     loc = [problem.index(v.start) for v in vehicles] + [problem.index(v.end) for v in vehicles]
@@ -154,6 +158,7 @@ def build_model(
         [v.cost_per_hour * COST_SCALE / 3600.0 if span_cost else 0.0 for v in vehicles],
         dtype=np.float64,
     )
+    brk = _break_rows(breaks or (), nv)
     rel = _relatedness(T, np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64), nv, nr)
     mate = np.full(nr, -1, dtype=np.int64)
     q_of = {r.id: q for q, r in enumerate(requests)}
@@ -181,8 +186,19 @@ def build_model(
         np.int64(2 * nv),
         mate,
         span_w,
+        brk,
+        svc,
     )
     return AlnsModel(M, nv, nr)
+
+
+def _break_rows(breaks: Sequence[Break | None], nv: int) -> np.ndarray:
+    """Per vehicle slot: its break's duration, earliest and latest start (zeros: none)."""
+    brk = np.zeros((3, nv), dtype=np.int64)
+    for s, b in enumerate(breaks):
+        if b is not None:
+            brk[:, s] = (b.duration_s, b.window.start_s, b.window.end_s - b.duration_s)
+    return brk
 
 
 def _relatedness(T: np.ndarray, lo: np.ndarray, hi: np.ndarray, nv: int, nr: int) -> np.ndarray:
@@ -591,6 +607,8 @@ def warm_up() -> float:
         np.int64(2 * nv),
         np.full(nr, -1, dtype=np.int64),
         np.ones(nv, dtype=np.float64),
+        np.array([[1], [0], [10]], dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
     )
     refine_routes(AlnsModel(M, nv, nr), [[]], 0.0, max_iterations=3)
     if K.HAVE_NUMBA:

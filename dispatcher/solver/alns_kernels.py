@@ -8,7 +8,7 @@ Node numbering is the OR-Tools model's: vehicle ``s`` starts at node ``s`` and e
 A route is a row of ``seq`` holding ``slen[s]`` nodes, start depot first and end depot last.
 
 The model tuple ``M`` is (T, C, vcls, lo, hi, dem, cap, ride, maxdur, fixed, pen, allowed, rel,
-nv2, mate, span_w): ``T[a, b]`` service at ``a`` plus travel to ``b`` (seconds),
+nv2, mate, span_w, brk, svc): ``T[a, b]`` service at ``a`` plus travel to ``b`` (seconds),
 ``C[vcls[s], a, b]`` the arc cost (1e-5 EUR), ``lo/hi`` the window of each node's start of
 service, ``dem[0|1, node]`` seats and wheelchairs (+ at pickups, - at drop-offs),
 ``cap[0|1, s]``, ``ride[q]`` the longest time from the pickup's start of service to the
@@ -17,9 +17,11 @@ drop-off's, ``maxdur[s]`` the longest route,
 ``rel[q, q']`` the Shaw relatedness (smaller: more related), ``nv2 = 2 nv``, ``mate[q]`` the other
 half of request q's linked trip (-1: none), ``span_w[s]`` the cost per second of the route's
 span (the drivers' hours from leaving the depot to coming back, waiting included; 0: none, and
-then the hours, if any, are on the arcs). A linked trip is served both or neither: a repair
-inserts the two halves together or neither, and after every destroy and repair a half whose
-other half is out leaves its route (``drop_orphans``), so no plan with one half is ever scored.
+then the hours, if any, are on the arcs), ``brk[0|1|2, s]`` the duration, earliest and latest
+start of the vehicle's break (duration 0: none), ``svc[node]`` the service time. A linked trip
+is served both or neither: a repair inserts the two halves together or neither, and after every
+destroy and repair a half whose other half is out leaves its route (``drop_orphans``), so no
+plan with one half is ever scored.
 Their order is in the windows (``lo``/``hi``, see :mod:`dispatcher.solver.linked`).
 """
 
@@ -46,19 +48,24 @@ except ImportError:  # pragma: no cover - exercised only where numba is missing
 BIG = np.int64(1) << np.int64(60)
 
 
-@njit(cache=True)
-# a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
-def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]  # noqa: C901
-    """Whether the node sequence ``row[:L]`` can be served by vehicle ``s``: capacities, then the
-    exact timing (windows, travel, ride-time limits, route duration).
+BREAK_TRIES = 4  # gaps tried for a vehicle's break, from the latest it may start in
 
-    Every timing rule is a difference constraint; the least solution of the lower-bound
-    constraints is found by a monotone fixpoint from the windows' starts (forward pass along
-    the route, then each violated ride or duration limit pushes the earlier time later and the
-    forward pass resumes there), which is Bellman-Ford with a round order that suits routes.
-    The order is feasible iff that least solution exists within the windows' ends. ``x`` and
-    ``pos`` are scratch arrays (length >= L and >= the number of nodes)."""
-    T, dem, cap, lo, hi, ride, maxdur, nv2 = M[0], M[5], M[6], M[3], M[4], M[7], M[8], M[13]
+
+@njit(cache=True)
+def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]
+    """Whether the node sequence ``row[:L]`` can be served by vehicle ``s``: capacities, then the
+    exact timing (windows, travel, ride-time limits, route duration) and, for a vehicle with a
+    break (``brk``), a gap between two stops of the route that holds it.
+
+    The break is a floating stop: in gap g (between ``row[g]`` and ``row[g + 1]``) it starts
+    after the service at ``row[g]`` and within its window, and the next stop comes at least its
+    duration after the break's start and the travel plus its duration after that service, as in
+    :class:`dispatcher.solver.schedule.RouteTimer`'s network. The gaps tried are the last ones
+    the route can leave within the break's latest start (``BREAK_TRIES`` of them, latest first:
+    the fewer stops it delays the likelier it fits); the gap found is left in ``x[L]`` (-1:
+    none), for :func:`min_span`. ``x`` and ``pos`` are scratch arrays (length > L and >= the
+    number of nodes)."""
+    dem, cap = M[5], M[6]
     l0 = 0
     l1 = 0
     for k in range(1, L - 1):
@@ -67,16 +74,74 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]  # noqa: C90
         l1 += dem[1, nd]
         if l0 > cap[0, s] or l1 > cap[1, s]:
             return False
+    x[L] = -1
+    brk = M[16]
+    if brk[0, s] <= 0 or L <= 2:  # no break, or an unused vehicle (which takes none)
+        return timing(row, L, s, M, x, pos, -1)
+    if not timing(row, L, s, M, x, pos, -1):  # (a relaxation: without it, no break fits)
+        return False
+    latest, svc = brk[2, s], M[17]
+    gl = -1
+    for g in range(L - 1):
+        if x[g] + svc[row[g]] > latest:
+            break
+        gl = g
+    for g in range(gl, max(gl - BREAK_TRIES, -1), -1):
+        if timing(row, L, s, M, x, pos, g):
+            x[L] = g
+            return True
+    return False
+
+
+@njit(cache=True)
+def _hi(row, k, g, s, M):  # type: ignore[no-untyped-def]
+    """The latest start of service at position k; with the break in gap g, the stop before it
+    must be done by the break's latest start."""
+    h = M[4][row[k]]
+    if k == g:
+        t = M[16][2, s] - M[17][row[k]]
+        if t < h:
+            return t
+    return h
+
+
+@njit(cache=True)
+def _arc(row, k, g, s, M):  # type: ignore[no-untyped-def]
+    """Time from the start of service at position k to the earliest at k + 1 (the break's
+    duration added in its gap)."""
+    t = M[0][row[k], row[k + 1]]
+    if k == g:
+        t += M[16][0, s]
+    return t
+
+
+@njit(cache=True)
+# a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
+def timing(row, L, s, M, x, pos, g):  # type: ignore[no-untyped-def]  # noqa: C901
+    """Whether ``row[:L]`` can be timed on vehicle ``s`` (windows, travel, ride-time limits,
+    route duration), with the vehicle's break in gap ``g`` (-1: no break); capacities are
+    :func:`route_ok`'s.
+
+    Every timing rule is a difference constraint; the least solution of the lower-bound
+    constraints is found by a monotone fixpoint from the windows' starts (forward pass along
+    the route, then each violated ride or duration limit pushes the earlier time later and the
+    forward pass resumes there), which is Bellman-Ford with a round order that suits routes.
+    The order is feasible iff that least solution exists within the windows' ends, left in
+    ``x``."""
+    lo, ride, maxdur, nv2 = M[3], M[7], M[8], M[13]
     x[0] = lo[row[0]]
-    if x[0] > hi[row[0]]:
+    if x[0] > _hi(row, 0, g, s, M):
         return False
     for k in range(1, L):
-        a = row[k - 1]
         b = row[k]
-        t = x[k - 1] + T[a, b]
+        t = x[k - 1] + _arc(row, k - 1, g, s, M)
         if t < lo[b]:
             t = lo[b]
-        if t > hi[b]:
+        if k == g + 1:  # the break is over before the stop after it
+            after = M[16][1, s] + M[16][0, s]
+            if t < after:
+                t = after
+        if t > _hi(row, k, g, s, M):
             return False
         x[k] = t
         pos[b] = k
@@ -88,23 +153,23 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]  # noqa: C90
                 pk = pos[nd - 1]
                 need = x[k] - ride[(nd - nv2) // 2]
                 if x[pk] < need:
-                    if need > hi[row[pk]]:
+                    if need > _hi(row, pk, g, s, M):
                         return False
                     x[pk] = need
                     if pk < m:
                         m = pk
         if x[L - 1] - x[0] > maxdur[s]:
             need = x[L - 1] - maxdur[s]
-            if need > hi[row[0]]:
+            if need > _hi(row, 0, g, s, M):
                 return False
             x[0] = need
             m = 0
         if m == L:
             return True
         for k in range(m + 1, L):
-            t = x[k - 1] + T[row[k - 1], row[k]]
+            t = x[k - 1] + _arc(row, k - 1, g, s, M)
             if t > x[k]:
-                if t > hi[row[k]]:
+                if t > _hi(row, k, g, s, M):
                     return False
                 x[k] = t
     return False
@@ -115,17 +180,20 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]  # noqa: C90
 def min_span(row, L, s, M, x, z, pos):  # type: ignore[no-untyped-def]  # noqa: C901
     """The shortest span (end minus start) of the route ``row[:L]`` on vehicle ``s``, given
     ``x`` and ``pos`` as :func:`route_ok` leaves them when it says True (``x`` its least
-    solution). A shortest span ends at the earliest end ``x[L-1]`` (the latest of two timings
-    is a timing too, and shifting a timing earlier only breaks lower bounds that the least one
-    holds), so it starts at the latest start given that end: the greatest solution of the same
-    difference constraints with the end fixed, found by the mirror fixpoint (backward pass,
-    each violated ride limit pulls the drop-off earlier, the backward pass resumes there).
-    ``z`` is scratch (length >= L)."""
-    T, hi, ride, nv2 = M[0], M[4], M[7], M[13]
+    solution, ``x[L]`` the break's gap). A shortest span ends at the earliest end ``x[L-1]``
+    (the latest of two timings is a timing too, and shifting a timing earlier only breaks lower
+    bounds that the least one holds), so it starts at the latest start given that end: the
+    greatest solution of the same difference constraints with the end fixed, found by the mirror
+    fixpoint (backward pass, each violated ride limit pulls the drop-off earlier, the backward
+    pass resumes there).
+    The break's gap is given (the one route_ok found). ``z`` is scratch (length >= L)."""
+    ride, nv2 = M[7], M[13]
+    g = x[L]  # the break's gap, as route_ok leaves it
     z[L - 1] = x[L - 1]
     for k in range(L - 2, -1, -1):
-        t = z[k + 1] - T[row[k], row[k + 1]]
-        z[k] = t if t < hi[row[k]] else hi[row[k]]
+        t = z[k + 1] - _arc(row, k, g, s, M)
+        h = _hi(row, k, g, s, M)
+        z[k] = t if t < h else h
     for _ in range(L + 2):
         m = -1
         for k in range(1, L - 1):
@@ -139,7 +207,7 @@ def min_span(row, L, s, M, x, z, pos):  # type: ignore[no-untyped-def]  # noqa: 
         if m < 0:
             return x[L - 1] - z[0]
         for k in range(m - 1, -1, -1):
-            t = z[k + 1] - T[row[k], row[k + 1]]
+            t = z[k + 1] - _arc(row, k, g, s, M)
             if t < z[k]:
                 z[k] = t
     return x[L - 1] - x[0]  # (not reached on a feasible route: the least solution's span)

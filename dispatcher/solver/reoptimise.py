@@ -1,9 +1,9 @@
-"""Warm-started re-optimisation of a live day with OR-Tools.
+"""Warm-started re-optimisation of a live day with OR-Tools and its ALNS layer.
 
 The live problem (:mod:`dispatcher.solver.live`) already pins what is done and holds every
 promise in its windows; here the day's served requests are re-planned by the OR-Tools model of
-:mod:`dispatcher.solver.routing`, starting from the current routes (``ReadAssignmentFromRoutes``)
-with:
+:mod:`dispatcher.solver.routing`, starting from the current routes (``ReadAssignmentFromRoutes``),
+then by the ALNS layer from the cheaper of its plan and those routes, with:
 
 * every served request made as good as mandatory (priority raised so that dropping one costs
   far more than any route), and the result rejected if it drops one anyway;

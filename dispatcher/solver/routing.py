@@ -32,6 +32,7 @@ from ortools.constraint_solver.routing_parameters_pb2 import (
 from ortools.util import optional_boolean_pb2
 
 from dispatcher.model import (
+    Break,
     Plan,
     Problem,
     Rejection,
@@ -85,10 +86,12 @@ class SearchOptions:
     ``alns_min_s``: the ALNS layer (``SolverParams.refinement``: "alns" hands the OR-Tools plan
     to :mod:`dispatcher.solver.alns` for ``SolverParams.alns_share`` of the time limit;
     OR-Tools gets the rest, the portfolio running in it when that rest is at least
-    ``portfolio_min_s``) runs when its model is exact for the day (no breaks, no balance cost,
-    no initial routes or pins), numba is installed and the time limit is at least this (below,
-    the kernels' loading in a new process and OR-Tools' shorter share cost more than the layer
-    gains).
+    ``portfolio_min_s``) runs when its model is exact for the day (no breaks, no balance cost;
+    with breaks see ``alns_breaks``), numba is installed and the time limit is at least this
+    (below, the kernels' loading in a new process and OR-Tools' shorter share cost more than
+    the layer gains). On a live day it starts from the cheaper of OR-Tools' plan and the initial
+    routes, and a pinned request may only use its vehicle there too (not with breaks: the exact
+    re-insertion after the day without them knows no pins).
     ``greedy_min_requests``: from this many requests on, the exact greedy insertion
     (:func:`_greedy_plan`, anytime: it stops at the end of the search's time, refusing what it
     has not reached) makes a plan before OR-Tools searches, so that a plan exists whatever
@@ -117,6 +120,10 @@ class SearchOptions:
     waiting included, as the KPIs' cost does (:func:`dispatcher.solver.alns.build_model`); off,
     on the arcs' travel and service time as OR-Tools does. Without an hourly cost (the
     literature's instances) both are the same search.
+    ``alns_model_breaks``: in the day without breaks that the ALNS layer searches, each vehicle's
+    first break is a floating stop of its route (:func:`dispatcher.solver.alns_kernels.route_ok`),
+    so that its plans keep room for it; off, the break is left out entirely (and routes whose
+    waiting the span cost squeezed out may have no room left for it once timed exactly).
     ``alns_iterations``: the ALNS layer runs exactly this many iterations instead of until the
     time limit, and also when ``SolverParams.solution_limit`` bounds OR-Tools' search: with
     both, a seed gives the same plan every time (its kernels must be ready: ``python -m
@@ -162,6 +169,7 @@ class SearchOptions:
     span_cost: bool = False
     alns_span_cost: bool = True
     alns_iterations: int | None = None
+    alns_model_breaks: bool = True
 
 
 @dataclass
@@ -653,6 +661,9 @@ class OrToolsSolver:
             [without_breaks(v) for v in m.vehicles],
             slots,
             span_cost=self.options.alns_span_cost,
+            breaks=[
+                _modelled_break(v) if self.options.alns_model_breaks else None for v in m.vehicles
+            ],
         )
         objectives = [alns.plan_objective(model, routes) for routes in starts]
         k = objectives.index(min(objectives))
@@ -674,6 +685,13 @@ class OrToolsSolver:
         for t, obj in res.trace:
             self.trace.solutions.append((at + t, obj / COST_SCALE))
         return res.routes, res.objective / COST_SCALE
+
+
+def _modelled_break(v: Vehicle) -> Break | None:
+    """The break the ALNS layer places in the vehicle's route: its first (window clipped to the
+    shift); None without one."""
+    brks = usable_breaks(v)
+    return brks[0] if brks else None
 
 
 def without_breaks(v: Vehicle) -> Vehicle:

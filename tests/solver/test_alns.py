@@ -366,3 +366,59 @@ def test_a_seed_and_iteration_limits_give_the_same_plan_on_every_path(
     assert traces[0] == traces[1]
     if a.routes or b.routes:
         assert traces[0] in (0, 50)
+
+
+@given(
+    problems(max_requests=6, max_vehicles=2), st.randoms(use_true_random=False), st.integers(0, 1)
+)
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+)
+def test_a_modelled_break_fits_where_route_timer_places_one(
+    problem: Problem, rnd, which: int
+) -> None:  # type: ignore[no-untyped-def]
+    """With a vehicle's break as a floating stop of its routes, every order the compiled check
+    accepts can be timed by RouteTimer with that break (and every order it refuses on timing
+    grounds, RouteTimer refuses too, or needs a gap the check does not try); the shortest span
+    it charges is one RouteTimer's network can have."""
+    from dispatcher.solver.routing import _modelled_break, without_breaks
+
+    s = which % len(problem.vehicles)
+    brk = _modelled_break(problem.vehicles[s])
+    if brk is None:
+        return
+    vehicles = [without_breaks(v) for v in problem.vehicles]
+    timed = [
+        dataclasses.replace(v, breaks=(brk,) if k == s else ()) for k, v in enumerate(vehicles)
+    ]
+    reqs = [
+        r
+        for r in problem.requests
+        if stop_window(problem, r, "pickup") and stop_window(problem, r, "dropoff")
+    ]
+    if not reqs:
+        return
+    allowed = [list(range(len(vehicles))) for _ in reqs]
+    model = alns.build_model(
+        problem,
+        reqs,
+        vehicles,
+        allowed,
+        breaks=[brk if k == s else None for k in range(len(vehicles))],
+    )
+    relaxed = alns.build_model(problem, reqs, vehicles, allowed)
+    nv = model.nv
+    agree = 0
+    for _ in range(8):
+        order = _random_order(rnd, reqs, nv)
+        stops = [
+            (reqs[(nd - 2 * nv) // 2], "dropoff" if (nd - 2 * nv) % 2 else "pickup") for nd in order
+        ]
+        exact = _loads_ok(timed[s], stops) and RouteTimer(problem, timed[s], stops).feasible()  # type: ignore[arg-type]
+        span = alns.route_span(model, s, order)
+        if span is not None:
+            assert exact, (s, order)
+            free = alns.route_span(relaxed, s, order)
+            assert free is not None and free <= span
+        agree += (span is not None) == exact
+    assert agree >= 6
