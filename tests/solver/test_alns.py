@@ -422,3 +422,29 @@ def test_a_modelled_break_fits_where_route_timer_places_one(
             assert free is not None and free <= span
         agree += (span is not None) == exact
     assert agree >= 6
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="the ALNS layer only runs with numba")
+@given(problems(max_requests=8, max_vehicles=3))
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_reoptimising_a_day_with_breaks_through_the_layer_keeps_every_promise(
+    problem: Problem,
+) -> None:
+    """A day planned, then re-optimised before it starts (no pins: its breaks stay in the model
+    and the ALNS layer searches from its routes): the plan that comes back serves the same
+    requests, passes the checker with its breaks, and costs no more."""
+    from dispatcher.solver.reoptimise import reoptimise
+
+    if not any(v.breaks for v in problem.vehicles):
+        return
+    alns.warm_up()
+    plan = OrToolsSolver(SolverParams(time_limit_s=0.0)).solve(problem)
+    if not plan.served_ids:
+        return
+    res = reoptimise(problem, plan, time_limit_s=2.5)
+    assert set(res.plan.served_ids) == set(plan.served_ids)
+    report = check_plan(problem, res.plan)
+    assert report.ok, report.summary()
+    assert res.improved == (res.plan is not plan)
+    if res.improved:
+        assert res.new_cost is not None and res.new_cost < res.old_cost
