@@ -14,8 +14,10 @@ accepted only if an exact timing exists (the same simple temporal network that
 :class:`dispatcher.solver.schedule.RouteTimer` solves; a property test holds them together).
 Each route costs its arcs (distance), its vehicle's fixed cost and the drivers' hours on its
 shortest span, waiting included, as the operator pays them (the KPIs' cost; OR-Tools' arc costs
-charge travel and service time only). It covers no drivers' breaks and no global span cost:
-:func:`applicable` says when it may run (breaks: see ``SearchOptions.alns_breaks``).
+charge travel and service time only). Of a vehicle's drivers' breaks it places one, as a
+floating stop of the route (``breaks`` of :func:`build_model`); its plans of days with breaks are
+then timed exactly with all of them (``SearchOptions.alns_breaks``). It covers no global span
+cost: :func:`applicable` says when its model is exact.
 Linked trips (an outbound and its return) are removed and inserted as a unit, and no plan with
 one half served is ever scored (see :mod:`dispatcher.solver.alns_kernels`); their order is in
 the windows, as everywhere (:mod:`dispatcher.solver.linked`).
