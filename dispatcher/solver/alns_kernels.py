@@ -94,28 +94,6 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _hi(row, k, g, s, M):  # type: ignore[no-untyped-def]
-    """The latest start of service at position k; with the break in gap g, the stop before it
-    must be done by the break's latest start."""
-    h = M[4][row[k]]
-    if k == g:
-        t = M[16][2, s] - M[17][row[k]]
-        if t < h:
-            return t
-    return h
-
-
-@njit(cache=True)
-def _arc(row, k, g, s, M):  # type: ignore[no-untyped-def]
-    """Time from the start of service at position k to the earliest at k + 1 (the break's
-    duration added in its gap)."""
-    t = M[0][row[k], row[k + 1]]
-    if k == g:
-        t += M[16][0, s]
-    return t
-
-
-@njit(cache=True)
 # a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
 def timing(row, L, s, M, x, pos, g):  # type: ignore[no-untyped-def]  # noqa: C901
     """Whether ``row[:L]`` can be timed on vehicle ``s`` (windows, travel, ride-time limits,
@@ -127,21 +105,30 @@ def timing(row, L, s, M, x, pos, g):  # type: ignore[no-untyped-def]  # noqa: C9
     the route, then each violated ride or duration limit pushes the earlier time later and the
     forward pass resumes there), which is Bellman-Ford with a round order that suits routes.
     The order is feasible iff that least solution exists within the windows' ends, left in
-    ``x``."""
-    lo, ride, maxdur, nv2 = M[3], M[7], M[8], M[13]
+    ``x``. With the break in gap g, the arc from g to g + 1 takes its duration more, the stop
+    after it comes after its earliest end, and the stop at g must be done by its latest start
+    (scalars here: a call per stop costs in the hot path)."""
+    T, lo, hi, ride, maxdur, nv2 = M[0], M[3], M[4], M[7], M[8], M[13]
+    bdur = np.int64(0)
+    bafter = np.int64(0)
+    hig = np.int64(0)
+    if g >= 0:
+        bdur = M[16][0, s]
+        bafter = M[16][1, s] + bdur
+        hig = min(hi[row[g]], M[16][2, s] - M[17][row[g]])
     x[0] = lo[row[0]]
-    if x[0] > _hi(row, 0, g, s, M):
+    if x[0] > (hig if g == 0 else hi[row[0]]):
         return False
     for k in range(1, L):
         b = row[k]
-        t = x[k - 1] + _arc(row, k - 1, g, s, M)
+        t = x[k - 1] + T[row[k - 1], b]
+        if k - 1 == g:
+            t += bdur
+            if t < bafter:
+                t = bafter
         if t < lo[b]:
             t = lo[b]
-        if k == g + 1:  # the break is over before the stop after it
-            after = M[16][1, s] + M[16][0, s]
-            if t < after:
-                t = after
-        if t > _hi(row, k, g, s, M):
+        if t > (hig if k == g else hi[b]):
             return False
         x[k] = t
         pos[b] = k
@@ -153,23 +140,25 @@ def timing(row, L, s, M, x, pos, g):  # type: ignore[no-untyped-def]  # noqa: C9
                 pk = pos[nd - 1]
                 need = x[k] - ride[(nd - nv2) // 2]
                 if x[pk] < need:
-                    if need > _hi(row, pk, g, s, M):
+                    if need > (hig if pk == g else hi[row[pk]]):
                         return False
                     x[pk] = need
                     if pk < m:
                         m = pk
         if x[L - 1] - x[0] > maxdur[s]:
             need = x[L - 1] - maxdur[s]
-            if need > _hi(row, 0, g, s, M):
+            if need > (hig if g == 0 else hi[row[0]]):
                 return False
             x[0] = need
             m = 0
         if m == L:
             return True
         for k in range(m + 1, L):
-            t = x[k - 1] + _arc(row, k - 1, g, s, M)
+            t = x[k - 1] + T[row[k - 1], row[k]]
+            if k - 1 == g:
+                t += bdur
             if t > x[k]:
-                if t > _hi(row, k, g, s, M):
+                if t > (hig if k == g else hi[row[k]]):
                     return False
                 x[k] = t
     return False
@@ -187,12 +176,17 @@ def min_span(row, L, s, M, x, z, pos):  # type: ignore[no-untyped-def]  # noqa: 
     fixpoint (backward pass, each violated ride limit pulls the drop-off earlier, the backward
     pass resumes there).
     The break's gap is given (the one route_ok found). ``z`` is scratch (length >= L)."""
-    ride, nv2 = M[7], M[13]
+    T, hi, ride, nv2 = M[0], M[4], M[7], M[13]
     g = x[L]  # the break's gap, as route_ok leaves it
+    bdur = np.int64(0)
+    hig = np.int64(0)
+    if g >= 0:
+        bdur = M[16][0, s]
+        hig = min(hi[row[g]], M[16][2, s] - M[17][row[g]])
     z[L - 1] = x[L - 1]
     for k in range(L - 2, -1, -1):
-        t = z[k + 1] - _arc(row, k, g, s, M)
-        h = _hi(row, k, g, s, M)
+        t = z[k + 1] - T[row[k], row[k + 1]] - (bdur if k == g else 0)
+        h = hig if k == g else hi[row[k]]
         z[k] = t if t < h else h
     for _ in range(L + 2):
         m = -1
@@ -207,7 +201,7 @@ def min_span(row, L, s, M, x, z, pos):  # type: ignore[no-untyped-def]  # noqa: 
         if m < 0:
             return x[L - 1] - z[0]
         for k in range(m - 1, -1, -1):
-            t = z[k + 1] - _arc(row, k, g, s, M)
+            t = z[k + 1] - T[row[k], row[k + 1]] - (bdur if k == g else 0)
             if t < z[k]:
                 z[k] = t
     return x[L - 1] - x[0]  # (not reached on a feasible route: the least solution's span)
@@ -241,7 +235,10 @@ def span_cost(row, L, s, M, W):  # type: ignore[no-untyped-def]
 @njit(cache=True)
 def route_cost(row, L, s, M, W):  # type: ignore[no-untyped-def]
     """The route's cost: arcs, fixed cost if it serves anyone, and its span's cost."""
-    return arc_cost(row, L, s, M) + span_cost(row, L, s, M, W)
+    c = arc_cost(row, L, s, M)
+    if M[15][s] > 0.0:
+        c += span_cost(row, L, s, M, W)
+    return c
 
 
 @njit(cache=True)
