@@ -12,7 +12,12 @@ per vehicle, the stop windows, seats and wheelchairs, ride-time limits, route du
 the vehicles each request may use, refusal penalties and fixed vehicle costs. A route is
 accepted only if an exact timing exists (the same simple temporal network that
 :class:`dispatcher.solver.schedule.RouteTimer` solves; a property test holds them together).
-It covers no drivers' breaks and no global span cost: :func:`applicable` says when it may run.
+Each route costs its arcs (distance), its vehicle's fixed cost and the drivers' hours on its
+shortest span, waiting included, as the operator pays them (the KPIs' cost; OR-Tools' arc costs
+charge travel and service time only). Of a vehicle's drivers' breaks it places one, as a
+floating stop of the route (``breaks`` of :func:`build_model`); its plans of days with breaks are
+then timed exactly with all of them (``SearchOptions.alns_breaks``). It covers no global span
+cost: :func:`applicable` says when its model is exact.
 Linked trips (an outbound and its return) are removed and inserted as a unit, and no plan with
 one half served is ever scored (see :mod:`dispatcher.solver.alns_kernels`); their order is in
 the windows, as everywhere (:mod:`dispatcher.solver.linked`).
@@ -32,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dispatcher.model import Problem, Request, Vehicle
+from dispatcher.model import Break, Problem, Request, Vehicle
 from dispatcher.solver import alns_kernels as K
 from dispatcher.solver.alns_gate import applicable, mark_ready
 from dispatcher.solver.schedule import horizon_s, stop_service_s, stop_window
@@ -73,9 +78,20 @@ def build_model(
     requests: Sequence[Request],
     vehicles: Sequence[Vehicle],
     allowed: Sequence[Sequence[int]],
+    *,
+    span_cost: bool = True,
+    breaks: Sequence[Break | None] | None = None,
 ) -> AlnsModel:
     """The arrays for ``requests`` served by ``vehicles`` (``allowed[q]``: the vehicle slots
-    request q may use), built with the same formulas as the OR-Tools model in routing.py."""
+    request q may use), built with the same formulas as the OR-Tools model in routing.py.
+
+    ``span_cost``: the drivers' hours are charged on each route's shortest span, from leaving
+    the depot to coming back, waiting included (as the KPIs' cost charges them) instead of on
+    the arcs' travel and service time (as OR-Tools' arc costs do). Vehicles without an hourly
+    cost (the literature's instances) get the same model either way.
+
+    ``breaks[s]``: a break vehicle slot s takes as a floating stop of its route (window clipped
+    to the shift), or None; the vehicles themselves carry no breaks here."""
     nv, nr = len(vehicles), len(requests)
     H = horizon_s(problem)
     loc = [problem.index(v.start) for v in vehicles] + [problem.index(v.end) for v in vehicles]
@@ -122,11 +138,10 @@ def build_model(
     mats: list[np.ndarray] = []
     vcls = []
     for v in vehicles:
-        key = (v.cost_per_km, v.cost_per_hour, v.cost_per_passenger_km)
+        hourly = 0.0 if span_cost else v.cost_per_hour  # (else on the span, below)
+        key = (v.cost_per_km, hourly, v.cost_per_passenger_km)
         if key not in classes:
-            c = dist * (v.cost_per_km * COST_SCALE / 1000.0) + T * (
-                v.cost_per_hour * COST_SCALE / 3600.0
-            )
+            c = dist * (v.cost_per_km * COST_SCALE / 1000.0) + T * (hourly * COST_SCALE / 3600.0)
             if v.cost_per_passenger_km > 0:
                 c = c + (pax_km * (v.cost_per_passenger_km * COST_SCALE))[:, None]
             classes[key] = len(mats)
@@ -141,6 +156,11 @@ def build_model(
     spans = [v.route_duration_limit_s() for v in vehicles]
     maxdur = np.array([10 * H if x is None else x for x in spans], dtype=np.int64)
     fixed = np.array([int(round(v.fixed_cost * COST_SCALE)) for v in vehicles], dtype=np.int64)
+    span_w = np.array(
+        [v.cost_per_hour * COST_SCALE / 3600.0 if span_cost else 0.0 for v in vehicles],
+        dtype=np.float64,
+    )
+    brk = _break_rows(breaks or (), nv)
     rel = _relatedness(T, np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64), nv, nr)
     mate = np.full(nr, -1, dtype=np.int64)
     q_of = {r.id: q for q, r in enumerate(requests)}
@@ -167,8 +187,20 @@ def build_model(
         rel,
         np.int64(2 * nv),
         mate,
+        span_w,
+        brk,
+        svc,
     )
     return AlnsModel(M, nv, nr)
+
+
+def _break_rows(breaks: Sequence[Break | None], nv: int) -> np.ndarray:
+    """Per vehicle slot: its break's duration, earliest and latest start (zeros: none)."""
+    brk = np.zeros((3, nv), dtype=np.int64)
+    for s, b in enumerate(breaks):
+        if b is not None:
+            brk[:, s] = (b.duration_s, b.window.start_s, b.window.end_s - b.duration_s)
+    return brk
 
 
 def _relatedness(T: np.ndarray, lo: np.ndarray, hi: np.ndarray, nv: int, nr: int) -> np.ndarray:
@@ -221,7 +253,7 @@ def _scratch(model: AlnsModel) -> tuple[np.ndarray, ...]:
     maxl = 2 * nr + 6
     buf = min(maxl * maxl, 1 << 16)
     return (
-        np.zeros((5, maxl), dtype=np.int64),
+        np.zeros((6, maxl), dtype=np.int64),
         np.zeros(model.n_nodes, dtype=np.int64),
         np.zeros(maxl, dtype=np.int64),
         np.zeros(buf, dtype=np.int64),
@@ -237,6 +269,12 @@ def _scratch(model: AlnsModel) -> tuple[np.ndarray, ...]:
 def route_feasible(model: AlnsModel, vehicle: int, nodes: Sequence[int]) -> bool:
     """Whether vehicle slot ``vehicle`` can serve the request nodes ``nodes`` in this order (the
     compiled exact check; the pickup of each request must come before its drop-off)."""
+    return route_span(model, vehicle, nodes) is not None
+
+
+def route_span(model: AlnsModel, vehicle: int, nodes: Sequence[int]) -> int | None:
+    """The shortest span (seconds from leaving the depot to coming back) of vehicle slot
+    ``vehicle`` serving the request nodes ``nodes`` in this order, or None if it cannot."""
     nv = model.nv
     seen: set[int] = set()
     for nd in nodes:
@@ -244,12 +282,15 @@ def route_feasible(model: AlnsModel, vehicle: int, nodes: Sequence[int]) -> bool
             raise ValueError(f"node {nd} is not a request node")
         q, is_drop = divmod(nd - 2 * nv, 2)
         if is_drop and q not in seen:
-            return False
+            return None
         seen.add(q)
     row = np.array([vehicle, *nodes, nv + vehicle], dtype=np.int64)
     x = np.zeros(len(row) + 2, dtype=np.int64)
+    z = np.zeros(len(row) + 2, dtype=np.int64)
     pos = np.zeros(model.n_nodes, dtype=np.int64)
-    return bool(K.route_ok(row, len(row), vehicle, model.M, x, pos))
+    if not K.route_ok(row, len(row), vehicle, model.M, x, pos):
+        return None
+    return int(K.min_span(row, len(row), vehicle, model.M, x, z, pos))
 
 
 def _load(model: AlnsModel, routes: Sequence[Sequence[int]], W: tuple[np.ndarray, ...]) -> _State:
@@ -267,9 +308,15 @@ def _load(model: AlnsModel, routes: Sequence[Sequence[int]], W: tuple[np.ndarray
         st.slen[s] = len(row)
         for nd in nodes:
             st.where[(nd - 2 * nv) // 2] = s
-        st.rcost[s] = K.route_cost(st.seq[s], st.slen[s], s, model.M)
+        st.rcost[s] = K.route_cost(st.seq[s], st.slen[s], s, model.M, W)
     K.drop_orphans(st.seq, st.slen, st.where, st.rcost, model.M, W)
     return st
+
+
+def plan_objective(model: AlnsModel, routes: Sequence[Sequence[int]]) -> int:
+    """The objective of the given routes (per vehicle slot, request nodes without depots) in
+    the layer's model: a route that fails its exact check counts as its requests refused."""
+    return _objective(model, _load(model, routes, _scratch(model)))
 
 
 def _objective(model: AlnsModel, st: _State) -> int:
@@ -561,6 +608,9 @@ def warm_up() -> float:
         np.zeros((nr, nr)),
         np.int64(2 * nv),
         np.full(nr, -1, dtype=np.int64),
+        np.ones(nv, dtype=np.float64),
+        np.array([[1], [0], [10]], dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
     )
     refine_routes(AlnsModel(M, nv, nr), [[]], 0.0, max_iterations=3)
     if K.HAVE_NUMBA:
@@ -574,7 +624,9 @@ __all__ = [
     "AlnsResult",
     "applicable",
     "build_model",
+    "plan_objective",
     "refine_routes",
     "route_feasible",
+    "route_span",
     "warm_up",
 ]

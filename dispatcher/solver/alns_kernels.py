@@ -8,15 +8,20 @@ Node numbering is the OR-Tools model's: vehicle ``s`` starts at node ``s`` and e
 A route is a row of ``seq`` holding ``slen[s]`` nodes, start depot first and end depot last.
 
 The model tuple ``M`` is (T, C, vcls, lo, hi, dem, cap, ride, maxdur, fixed, pen, allowed, rel,
-nv2, mate): ``T[a, b]`` service at ``a`` plus travel to ``b`` (seconds), ``C[vcls[s], a, b]`` the
-arc cost (1e-5 EUR), ``lo/hi`` the window of each node's start of service, ``dem[0|1, node]``
-seats and wheelchairs (+ at pickups, - at drop-offs), ``cap[0|1, s]``, ``ride[q]`` the longest
-time from the pickup's start of service to the drop-off's, ``maxdur[s]`` the longest route,
+nv2, mate, span_w, brk, svc): ``T[a, b]`` service at ``a`` plus travel to ``b`` (seconds),
+``C[vcls[s], a, b]`` the arc cost (1e-5 EUR), ``lo/hi`` the window of each node's start of
+service, ``dem[0|1, node]`` seats and wheelchairs (+ at pickups, - at drop-offs),
+``cap[0|1, s]``, ``ride[q]`` the longest time from the pickup's start of service to the
+drop-off's, ``maxdur[s]`` the longest route,
 ``fixed[s]`` the vehicle's fixed cost, ``pen[q]`` the refusal penalty, ``allowed[q, s]``,
 ``rel[q, q']`` the Shaw relatedness (smaller: more related), ``nv2 = 2 nv``, ``mate[q]`` the other
-half of request q's linked trip (-1: none). A linked trip is served both or neither: a repair
-inserts the two halves together or neither, and after every destroy and repair a half whose
-other half is out leaves its route (``drop_orphans``), so no plan with one half is ever scored.
+half of request q's linked trip (-1: none), ``span_w[s]`` the cost per second of the route's
+span (the drivers' hours from leaving the depot to coming back, waiting included; 0: none, and
+then the hours, if any, are on the arcs), ``brk[0|1|2, s]`` the duration, earliest and latest
+start of the vehicle's break (duration 0: none), ``svc[node]`` the service time. A linked trip
+is served both or neither: a repair inserts the two halves together or neither, and after every
+destroy and repair a half whose other half is out leaves its route (``drop_orphans``), so no
+plan with one half is ever scored.
 Their order is in the windows (``lo``/``hi``, see :mod:`dispatcher.solver.linked`).
 """
 
@@ -43,19 +48,24 @@ except ImportError:  # pragma: no cover - exercised only where numba is missing
 BIG = np.int64(1) << np.int64(60)
 
 
-@njit(cache=True)
-# a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
-def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]  # noqa: C901
-    """Whether the node sequence ``row[:L]`` can be served by vehicle ``s``: capacities, then the
-    exact timing (windows, travel, ride-time limits, route duration).
+BREAK_TRIES = 4  # gaps tried for a vehicle's break, from the latest it may start in
 
-    Every timing rule is a difference constraint; the least solution of the lower-bound
-    constraints is found by a monotone fixpoint from the windows' starts (forward pass along
-    the route, then each violated ride or duration limit pushes the earlier time later and the
-    forward pass resumes there), which is Bellman-Ford with a round order that suits routes.
-    The order is feasible iff that least solution exists within the windows' ends. ``x`` and
-    ``pos`` are scratch arrays (length >= L and >= the number of nodes)."""
-    T, dem, cap, lo, hi, ride, maxdur, nv2 = M[0], M[5], M[6], M[3], M[4], M[7], M[8], M[13]
+
+@njit(cache=True)
+def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]
+    """Whether the node sequence ``row[:L]`` can be served by vehicle ``s``: capacities, then the
+    exact timing (windows, travel, ride-time limits, route duration) and, for a vehicle with a
+    break (``brk``), a gap between two stops of the route that holds it.
+
+    The break is a floating stop: in gap g (between ``row[g]`` and ``row[g + 1]``) it starts
+    after the service at ``row[g]`` and within its window, and the next stop comes at least its
+    duration after the break's start and the travel plus its duration after that service, as in
+    :class:`dispatcher.solver.schedule.RouteTimer`'s network. The gaps tried are the last ones
+    the route can leave within the break's latest start (``BREAK_TRIES`` of them, latest first:
+    the fewer stops it delays the likelier it fits); the gap found is left in ``x[L]`` (-1:
+    none), for :func:`min_span`. ``x`` and ``pos`` are scratch arrays (length > L and >= the
+    number of nodes)."""
+    dem, cap = M[5], M[6]
     l0 = 0
     l1 = 0
     for k in range(1, L - 1):
@@ -64,16 +74,61 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]  # noqa: C90
         l1 += dem[1, nd]
         if l0 > cap[0, s] or l1 > cap[1, s]:
             return False
+    x[L] = -1
+    brk = M[16]
+    if brk[0, s] <= 0 or L <= 2:  # no break, or an unused vehicle (which takes none)
+        return timing(row, L, s, M, x, pos, -1)
+    if not timing(row, L, s, M, x, pos, -1):  # (a relaxation: without it, no break fits)
+        return False
+    latest, svc = brk[2, s], M[17]
+    gl = -1
+    for g in range(L - 1):
+        if x[g] + svc[row[g]] > latest:
+            break
+        gl = g
+    for g in range(gl, max(gl - BREAK_TRIES, -1), -1):
+        if timing(row, L, s, M, x, pos, g):
+            x[L] = g
+            return True
+    return False
+
+
+@njit(cache=True)
+# a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
+def timing(row, L, s, M, x, pos, g):  # type: ignore[no-untyped-def]  # noqa: C901
+    """Whether ``row[:L]`` can be timed on vehicle ``s`` (windows, travel, ride-time limits,
+    route duration), with the vehicle's break in gap ``g`` (-1: no break); capacities are
+    :func:`route_ok`'s.
+
+    Every timing rule is a difference constraint; the least solution of the lower-bound
+    constraints is found by a monotone fixpoint from the windows' starts (forward pass along
+    the route, then each violated ride or duration limit pushes the earlier time later and the
+    forward pass resumes there), which is Bellman-Ford with a round order that suits routes.
+    The order is feasible iff that least solution exists within the windows' ends, left in
+    ``x``. With the break in gap g, the arc from g to g + 1 takes its duration more, the stop
+    after it comes after its earliest end, and the stop at g must be done by its latest start
+    (scalars here: a call per stop costs in the hot path)."""
+    T, lo, hi, ride, maxdur, nv2 = M[0], M[3], M[4], M[7], M[8], M[13]
+    bdur = np.int64(0)
+    bafter = np.int64(0)
+    hig = np.int64(0)
+    if g >= 0:
+        bdur = M[16][0, s]
+        bafter = M[16][1, s] + bdur
+        hig = min(hi[row[g]], M[16][2, s] - M[17][row[g]])
     x[0] = lo[row[0]]
-    if x[0] > hi[row[0]]:
+    if x[0] > (hig if g == 0 else hi[row[0]]):
         return False
     for k in range(1, L):
-        a = row[k - 1]
         b = row[k]
-        t = x[k - 1] + T[a, b]
+        t = x[k - 1] + T[row[k - 1], b]
+        if k - 1 == g:
+            t += bdur
+            if t < bafter:
+                t = bafter
         if t < lo[b]:
             t = lo[b]
-        if t > hi[b]:
+        if t > (hig if k == g else hi[b]):
             return False
         x[k] = t
         pos[b] = k
@@ -85,14 +140,14 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]  # noqa: C90
                 pk = pos[nd - 1]
                 need = x[k] - ride[(nd - nv2) // 2]
                 if x[pk] < need:
-                    if need > hi[row[pk]]:
+                    if need > (hig if pk == g else hi[row[pk]]):
                         return False
                     x[pk] = need
                     if pk < m:
                         m = pk
         if x[L - 1] - x[0] > maxdur[s]:
             need = x[L - 1] - maxdur[s]
-            if need > hi[row[0]]:
+            if need > (hig if g == 0 else hi[row[0]]):
                 return False
             x[0] = need
             m = 0
@@ -100,15 +155,60 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]  # noqa: C90
             return True
         for k in range(m + 1, L):
             t = x[k - 1] + T[row[k - 1], row[k]]
+            if k - 1 == g:
+                t += bdur
             if t > x[k]:
-                if t > hi[row[k]]:
+                if t > (hig if k == g else hi[row[k]]):
                     return False
                 x[k] = t
     return False
 
 
 @njit(cache=True)
-def route_cost(row, L, s, M):  # type: ignore[no-untyped-def]
+# a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
+def min_span(row, L, s, M, x, z, pos):  # type: ignore[no-untyped-def]  # noqa: C901
+    """The shortest span (end minus start) of the route ``row[:L]`` on vehicle ``s``, given
+    ``x`` and ``pos`` as :func:`route_ok` leaves them when it says True (``x`` its least
+    solution, ``x[L]`` the break's gap). A shortest span ends at the earliest end ``x[L-1]``
+    (the latest of two timings is a timing too, and shifting a timing earlier only breaks lower
+    bounds that the least one holds), so it starts at the latest start given that end: the
+    greatest solution of the same difference constraints with the end fixed, found by the mirror
+    fixpoint (backward pass, each violated ride limit pulls the drop-off earlier, the backward
+    pass resumes there).
+    The break's gap is given (the one route_ok found). ``z`` is scratch (length >= L)."""
+    T, hi, ride, nv2 = M[0], M[4], M[7], M[13]
+    g = x[L]  # the break's gap, as route_ok leaves it
+    bdur = np.int64(0)
+    hig = np.int64(0)
+    if g >= 0:
+        bdur = M[16][0, s]
+        hig = min(hi[row[g]], M[16][2, s] - M[17][row[g]])
+    z[L - 1] = x[L - 1]
+    for k in range(L - 2, -1, -1):
+        t = z[k + 1] - T[row[k], row[k + 1]] - (bdur if k == g else 0)
+        h = hig if k == g else hi[row[k]]
+        z[k] = t if t < h else h
+    for _ in range(L + 2):
+        m = -1
+        for k in range(1, L - 1):
+            nd = row[k]
+            if (nd - nv2) % 2 == 1:
+                lim = z[pos[nd - 1]] + ride[(nd - nv2) // 2]
+                if z[k] > lim:
+                    z[k] = lim
+                    if k > m:
+                        m = k
+        if m < 0:
+            return x[L - 1] - z[0]
+        for k in range(m - 1, -1, -1):
+            t = z[k + 1] - T[row[k], row[k + 1]] - (bdur if k == g else 0)
+            if t < z[k]:
+                z[k] = t
+    return x[L - 1] - x[0]  # (not reached on a feasible route: the least solution's span)
+
+
+@njit(cache=True)
+def arc_cost(row, L, s, M):  # type: ignore[no-untyped-def]
     """Arc costs of the route plus the vehicle's fixed cost if it serves anyone."""
     C = M[1][M[2][s]]
     if L <= 2:
@@ -116,6 +216,28 @@ def route_cost(row, L, s, M):  # type: ignore[no-untyped-def]
     c = M[9][s]
     for k in range(L - 1):
         c += C[row[k], row[k + 1]]
+    return c
+
+
+@njit(cache=True)
+def span_cost(row, L, s, M, W):  # type: ignore[no-untyped-def]
+    """The cost of the route's shortest span (0 without a span cost, or for an empty route;
+    the route must be feasible). Times it into ``W[0][4]`` / ``W[0][5]`` / ``W[1]``."""
+    w = M[15][s]
+    if w <= 0.0 or L <= 2:
+        return np.int64(0)
+    x = W[0][4]
+    if not route_ok(row, L, s, M, x, W[1]):
+        return np.int64(0)
+    return np.int64(math.floor(w * min_span(row, L, s, M, x, W[0][5], W[1]) + 0.5))
+
+
+@njit(cache=True)
+def route_cost(row, L, s, M, W):  # type: ignore[no-untyped-def]
+    """The route's cost: arcs, fixed cost if it serves anyone, and its span's cost."""
+    c = arc_cost(row, L, s, M)
+    if M[15][s] > 0.0:
+        c += span_cost(row, L, s, M, W)
     return c
 
 
@@ -145,23 +267,43 @@ def _build_inserted(row, L, p, d, i, j, tmp):  # type: ignore[no-untyped-def]
         n += 1
 
 
+SPAN_EVALS = 8  # with a span cost: at most this many feasible candidates timed per call
+
+
 @njit(cache=True)
-def _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W):  # type: ignore[no-untyped-def]
-    """The cheapest collected candidate whose route passes the exact check."""
+def _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W, route_c):  # type: ignore[no-untyped-def]
+    """The cheapest collected candidate whose route passes the exact check. With a span cost,
+    the candidates' arc costs are lower bounds (a stop more never shortens the shortest span on
+    a metric matrix): the feasible ones are costed with their span, cheapest bound first, until
+    the bound reaches the best cost (or ``SPAN_EVALS`` of them); ``route_c`` is the route's cost."""
     work, pos, tmp = W[0], W[1], W[2]
     order = np.argsort(cd[:cnt])
+    w = M[15][s]
+    best, bi, bj = BIG, -1, -1
+    n_eval = 0
     for t in range(cnt):
         k = order[t]
+        if cd[k] >= best:
+            break
         _build_inserted(row, L, p, d, ci[k], cj[k], tmp)
         if route_ok(tmp, L + 2, s, M, work[4], pos):
-            return cd[k], ci[k], cj[k]
-    return BIG, -1, -1
+            if w <= 0.0:
+                return cd[k], ci[k], cj[k]
+            sc = np.int64(math.floor(w * min_span(tmp, L + 2, s, M, work[4], work[5], pos) + 0.5))
+            c = arc_cost(tmp, L + 2, s, M) + sc - route_c
+            if c < best:
+                best, bi, bj = c, ci[k], cj[k]
+            n_eval += 1
+            if n_eval >= SPAN_EVALS:
+                break
+    return best, bi, bj
 
 
 @njit(cache=True)
 # a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
-def best_insertion(q, s, seq, slen, M, W, ub):  # type: ignore[no-untyped-def]  # noqa: C901
-    """Cheapest feasible insertion of request q into route s costing less than ``ub``:
+def best_insertion(q, s, seq, slen, M, W, ub, route_c):  # type: ignore[no-untyped-def]  # noqa: C901
+    """Cheapest feasible insertion of request q into route s (whose cost is ``route_c``, see
+    :func:`route_cost`) costing less than ``ub``:
     (delta, i, j) with the pickup after position i and the drop-off after position j, or
     (BIG, -1, -1). Positions are enumerated with necessary conditions (capacity, earliest and
     latest times without ride limits, a lower bound on the ride) and only the survivors, the
@@ -248,19 +390,19 @@ def best_insertion(q, s, seq, slen, M, W, ub):  # type: ignore[no-untyped-def]  
                 break
             e = e2
             if cnt >= cap_buf - 2:
-                b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W)
+                b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W, route_c)
                 if i2 >= 0 and b2 < best:
                     best, bi, bj = b2, i2, j2
                     ub = best
                 cnt = 0
         if cnt >= cap_buf - 2:
-            b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W)
+            b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W, route_c)
             if i2 >= 0 and b2 < best:
                 best, bi, bj = b2, i2, j2
                 ub = best
             cnt = 0
     if cnt > 0:
-        b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W)
+        b2, i2, j2 = _first_feasible(row, L, s, p, d, cnt, cd, ci, cj, M, W, route_c)
         if i2 >= 0 and b2 < best:
             best, bi, bj = b2, i2, j2
     return best, bi, bj
@@ -319,7 +461,7 @@ def drop_orphans(seq, slen, where, rcost, M, W):  # type: ignore[no-untyped-def]
             s = where[q]
             remove_from(q, s, seq, slen, M, W, False)
             where[q] = -1
-            rcost[s] = route_cost(seq[s], slen[s], s, M)
+            rcost[s] = route_cost(seq[s], slen[s], s, M, W)
             n += 1
     return n
 
@@ -349,7 +491,7 @@ def _remove_request(q, seq, slen, where, rcost, M, W):  # type: ignore[no-untype
     if not remove_from(q, s, seq, slen, M, W, True):
         return False
     where[q] = -1
-    rcost[s] = route_cost(seq[s], slen[s], s, M)
+    rcost[s] = route_cost(seq[s], slen[s], s, M, W)
     return True
 
 
@@ -539,7 +681,7 @@ def _repair(kreg, noise, seq, slen, where, rcost, active, M, W, bd, bn, bi, bj, 
         ub = pen[q] if mode == 0 else BIG
         for s in range(nv):
             if active[s] and allowed[q, s]:
-                dl, i, j = best_insertion(q, s, seq, slen, M, W, ub)
+                dl, i, j = best_insertion(q, s, seq, slen, M, W, ub, rcost[s])
             else:
                 dl, i, j = BIG, -1, -1
             bd[q, s] = dl
@@ -604,7 +746,9 @@ def _repair(kreg, noise, seq, slen, where, rcost, active, M, W, bd, bn, bi, bj, 
             b2, i2, j2 = BIG, -1, -1
             for s in range(nv):
                 if active[s] and allowed[m, s]:
-                    dl, i, j = best_insertion(m, s, seq, slen, M, W, ub2 if b2 > ub2 else b2)
+                    dl, i, j = best_insertion(
+                        m, s, seq, slen, M, W, ub2 if b2 > ub2 else b2, rcost[s]
+                    )
                     if i >= 0 and dl < b2:
                         b2, s2, i2, j2 = dl, s, i, j
             for t in range(nb):
@@ -628,7 +772,7 @@ def _repair(kreg, noise, seq, slen, where, rcost, active, M, W, bd, bn, bi, bj, 
                     continue
                 if active[s] and allowed[q2, s]:
                     ub = pen[q2] if mode == 0 else BIG
-                    dl, i, j = best_insertion(q2, s, seq, slen, M, W, ub)
+                    dl, i, j = best_insertion(q2, s, seq, slen, M, W, ub, rcost[s])
                 else:
                     dl, i, j = BIG, -1, -1
                 bd[q2, s] = dl

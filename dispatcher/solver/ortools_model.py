@@ -70,13 +70,17 @@ class DarpModel:
         q, is_drop = divmod(node - 2 * self.nv, 2)
         return self.requests[q], "dropoff" if is_drop else "pickup"
 
-    def start_routes(self, initial: Mapping[str, Sequence[tuple[str, str]]]) -> list[list[int]]:
-        """Initial routes (vehicle id -> visits) as routing indices per slot."""
+    def start_nodes(self, initial: Mapping[str, Sequence[tuple[str, str]]]) -> list[list[int]]:
+        """Initial routes (vehicle id -> visits) as nodes per slot (visits of requests out of
+        the model left out)."""
         node_of = self.node_of()
         return [
-            [self.manager.NodeToIndex(node_of[st]) for st in initial.get(v.id, ()) if st in node_of]
-            for v in self.vehicles
+            [node_of[st] for st in initial.get(v.id, ()) if st in node_of] for v in self.vehicles
         ]
+
+    def start_routes(self, initial: Mapping[str, Sequence[tuple[str, str]]]) -> list[list[int]]:
+        """Initial routes (vehicle id -> visits) as routing indices per slot."""
+        return [[self.manager.NodeToIndex(n) for n in nodes] for nodes in self.start_nodes(initial)]
 
     def read_routes(self, sol: pywrapcp.Assignment) -> tuple[list[list[int]], list[list[int]]]:
         """The node routes of a solution per slot, and the time cumuls along each (start, each

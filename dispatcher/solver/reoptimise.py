@@ -1,9 +1,9 @@
-"""Warm-started re-optimisation of a live day with OR-Tools.
+"""Warm-started re-optimisation of a live day with OR-Tools and its ALNS layer.
 
 The live problem (:mod:`dispatcher.solver.live`) already pins what is done and holds every
 promise in its windows; here the day's served requests are re-planned by the OR-Tools model of
-:mod:`dispatcher.solver.routing`, starting from the current routes (``ReadAssignmentFromRoutes``)
-with:
+:mod:`dispatcher.solver.routing`, starting from the current routes (``ReadAssignmentFromRoutes``),
+then by the ALNS layer from the cheaper of its plan and those routes, with:
 
 * every served request made as good as mandatory (priority raised so that dropping one costs
   far more than any route), and the result rejected if it drops one anyway;
@@ -80,13 +80,16 @@ def reoptimise(
     params = SolverParams(
         time_limit_s=time_limit_s, seed=seed, first_solution="PARALLEL_CHEAPEST_INSERTION"
     )
-    # Drivers' breaks are left out of the OR-Tools model here and placed afterwards by the exact
-    # timer: with break intervals, OR-Tools 9.15 reads the current routes
+    # With pins, drivers' breaks are left out of the OR-Tools model here and placed afterwards by
+    # the exact timer: with break intervals, OR-Tools 9.15 reads the current routes
     # (ReadAssignmentFromRoutes, and CheckAssignment accepts them, times and breaks included) but
     # the search from them ends in ROUTING_FAIL (a complete search tree without a solution: the
     # break intervals' decision builder cannot complete the restored routes), so nothing came back
-    # and the fallback first plan dropped every request.
-    has_breaks = any(v.breaks for v in problem.vehicles)
+    # and the fallback first plan dropped every request. Without pins (nothing done yet) the
+    # breaks stay: the engine's ALNS layer searches from the current routes with each break as a
+    # floating stop and times its plan exactly with the breaks (SearchOptions.alns_breaks); a plan
+    # searched without them lost the room for a break and was refused below.
+    has_breaks = bool(pinned) and any(v.breaks for v in problem.vehicles)
     model_problem = (
         replace(solve_problem, vehicles=tuple(replace(v, breaks=()) for v in problem.vehicles))
         if has_breaks
@@ -134,7 +137,7 @@ def reoptimise(
         kpis=compute_kpis(problem, routes, plan.rejections),
         stats=new.stats,
     )
-    report = check_plan(problem, replace(candidate, rejections=()))
+    report = check_plan(problem, candidate)
     if not report.ok:
         return ReoptResult(
             plan,

@@ -32,6 +32,7 @@ from ortools.constraint_solver.routing_parameters_pb2 import (
 from ortools.util import optional_boolean_pb2
 
 from dispatcher.model import (
+    Break,
     Plan,
     Problem,
     Rejection,
@@ -85,10 +86,12 @@ class SearchOptions:
     ``alns_min_s``: the ALNS layer (``SolverParams.refinement``: "alns" hands the OR-Tools plan
     to :mod:`dispatcher.solver.alns` for ``SolverParams.alns_share`` of the time limit;
     OR-Tools gets the rest, the portfolio running in it when that rest is at least
-    ``portfolio_min_s``) runs when its model is exact for the day (no breaks, no balance cost,
-    no initial routes or pins), numba is installed and the time limit is at least this (below,
-    the kernels' loading in a new process and OR-Tools' shorter share cost more than the layer
-    gains).
+    ``portfolio_min_s``) runs when its model is exact for the day (no breaks, no balance cost;
+    with breaks see ``alns_breaks``), numba is installed and the time limit is at least this
+    (below, the kernels' loading in a new process and OR-Tools' shorter share cost more than
+    the layer gains). On a live day it starts from the cheaper of OR-Tools' plan and the initial
+    routes, and a pinned request may only use its vehicle there too (not with breaks: the exact
+    re-insertion after the day without them knows no pins).
     ``greedy_min_requests``: from this many requests on, the exact greedy insertion
     (:func:`_greedy_plan`, anytime: it stops at the end of the search's time, refusing what it
     has not reached) makes a plan before OR-Tools searches, so that a plan exists whatever
@@ -113,6 +116,18 @@ class SearchOptions:
     generated days at 30 s it was within 0.6% on 60 requests and 2.8% cheaper on 150 with
     OR-Tools alone, but served 22 riders fewer on 400 (a loaded machine; the plan choices above
     use the real cost either way).
+    ``alns_span_cost``: the ALNS layer charges the drivers' hours on each route's shortest span,
+    waiting included, as the KPIs' cost does (:func:`dispatcher.solver.alns.build_model`); off,
+    on the arcs' travel and service time as OR-Tools does. Without an hourly cost (the
+    literature's instances) both are the same search.
+    ``alns_model_breaks``: in the day without breaks that the ALNS layer searches, each vehicle's
+    first break is a floating stop of its route (:func:`dispatcher.solver.alns_kernels.route_ok`),
+    so that its plans keep room for it; off, the break is left out entirely (and routes whose
+    waiting the span cost squeezed out may have no room left for it once timed exactly).
+    ``alns_iterations``: the ALNS layer runs exactly this many iterations instead of until the
+    time limit, and also when ``SolverParams.solution_limit`` bounds OR-Tools' search: with
+    both, a seed gives the same plan every time (its kernels must be ready: ``python -m
+    dispatcher.solver.alns_gate``), with or without breaks, initial routes and pins.
     ``link_activity``: the two halves of a linked trip performed both or neither as a CP
     constraint on their pickups' activity; off by default: on a congested day (150 requests,
     4 vehicles, 10 s) it kept the first-solution heuristics from finding a plan in time (a first
@@ -152,6 +167,9 @@ class SearchOptions:
     link_activity: bool = False
     alns_breaks: bool = True
     span_cost: bool = False
+    alns_span_cost: bool = True
+    alns_iterations: int | None = None
+    alns_model_breaks: bool = True
 
 
 @dataclass
@@ -399,8 +417,11 @@ class OrToolsSolver:
             objective = run.sol.ObjectiveValue() / COST_SCALE
             node_routes, hints = m.read_routes(run.sol)
         if use_alns:
+            starts = [node_routes]
+            if initial_routes:  # (OR-Tools may have searched from scratch, or done worse)
+                starts.append(m.start_nodes(initial_routes))
             improved = self._refine_with_alns(
-                m, vehicle_ids, allowed, node_routes, t0, alns_limit_s, reserve, params
+                m, vehicle_ids, allowed, starts, t0, alns_limit_s, reserve, params, pinned
             )
             if improved is not None and any(v.breaks for v in m.vehicles):
                 return self._keep_the_cheaper(
@@ -593,12 +614,15 @@ class OrToolsSolver:
         pinned: object,
     ) -> bool:
         """Whether the ALNS layer runs after OR-Tools (``SolverParams.refinement``): not for a
-        first plan only, a short limit, a search bounded by a solution count, or a live
-        re-optimisation."""
-        if params.refinement != "alns" or first_only or initial or pinned or params.alns_share <= 0:
+        first plan only, a short limit, a search bounded by a solution count, or pins on a day
+        with breaks (the exact re-insertion after the day without them knows no pins)."""
+        if params.refinement != "alns" or first_only or params.alns_share <= 0:
+            return False
+        if pinned and any(v.breaks for v in vehicles):
             return False
         too_short = params.effective_time_limit_s < self.options.alns_min_s
-        if params.solution_limit is not None or too_short:
+        by_count = self.options.alns_iterations is not None
+        if (params.solution_limit is not None and not by_count) or too_short:
             return False
         if not alns_gate.available():
             return False
@@ -611,35 +635,63 @@ class OrToolsSolver:
         m: DarpModel,
         vehicle_ids: Sequence[int],
         allowed: dict[str, list[int]],
-        node_routes: list[list[int]],
+        starts: Sequence[list[list[int]]],
         t0: float,
         limit_s: float,
         reserve: float,
         params: SolverParams,
+        pinned: Pins | None = None,
     ) -> tuple[list[list[int]], float] | None:
-        """The ALNS on the OR-Tools routes until the time limit (minus ``reserve``); None if it
-        found nothing better."""
+        """The ALNS until the time limit (minus ``reserve``), from the cheapest of ``starts`` in
+        its model (the OR-Tools routes first; a live day's initial routes); None if it found
+        nothing better than the first. A pinned request may only be on its vehicle, as in the
+        OR-Tools model."""
         from dispatcher.solver import alns  # (numba loads with it: only when the layer runs)
 
         slot_of = {k: s for s, k in enumerate(vehicle_ids)}
         slots = [[slot_of[k] for k in allowed[r.id]] for r in m.requests]
+        if pinned:
+            slot_by_id = {v.id: s for s, v in enumerate(m.vehicles)}
+            for q, r in enumerate(m.requests):
+                if r.id in pinned and pinned[r.id] in slot_by_id:
+                    slots[q] = [x for x in slots[q] if x == slot_by_id[pinned[r.id]]]
         model = alns.build_model(
-            m.problem, m.requests, [without_breaks(v) for v in m.vehicles], slots
+            m.problem,
+            m.requests,
+            [without_breaks(v) for v in m.vehicles],
+            slots,
+            span_cost=self.options.alns_span_cost,
+            breaks=[
+                _modelled_break(v) if self.options.alns_model_breaks else None for v in m.vehicles
+            ],
         )
+        objectives = [alns.plan_objective(model, routes) for routes in starts]
+        k = objectives.index(min(objectives))
+        node_routes = starts[k]
         budget = limit_s - (time.perf_counter() - t0) - reserve
         served = sum(len(nodes) for nodes in node_routes) // 2
-        if budget <= 0.05 and served == len(m.requests):
+        count = self.options.alns_iterations
+        if count is None and budget <= 0.05 and served == len(m.requests) and k == 0:
             return None
         # out of time with requests left out (a short limit, or the kernels loading in a new
         # process): the ALNS still gives them one greedy repair, which is fast
         at = time.perf_counter() - t0
-        res = alns.refine_routes(model, node_routes, max(budget, 0.0), seed=params.seed)
+        res = alns.refine_routes(
+            model, node_routes, max(budget, 0.0), seed=params.seed, max_iterations=count
+        )
         self.trace.alns_iterations = res.iterations
-        if res.objective >= res.start_objective:
+        if res.objective >= objectives[0]:
             return None
         for t, obj in res.trace:
             self.trace.solutions.append((at + t, obj / COST_SCALE))
         return res.routes, res.objective / COST_SCALE
+
+
+def _modelled_break(v: Vehicle) -> Break | None:
+    """The break the ALNS layer places in the vehicle's route: its first (window clipped to the
+    shift); None without one."""
+    brks = usable_breaks(v)
+    return brks[0] if brks else None
 
 
 def without_breaks(v: Vehicle) -> Vehicle:

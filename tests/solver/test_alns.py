@@ -4,8 +4,10 @@ RouteTimer, its plans against the independent checker, and a short run on a Cord
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -195,3 +197,254 @@ def test_without_breaks_keeps_the_duty_and_drops_the_driving_limit_its_rests_end
     assert without_breaks(short).max_driving_s == 4 * 3600 + 1800  # that rest ends nothing
     plain = dataclasses.replace(v, breaks=())
     assert without_breaks(plain) is plain
+
+
+def _with_duration_limit(model: alns.AlnsModel, s: int, limit: int) -> alns.AlnsModel:
+    maxdur = model.M[8].copy()  # type: ignore[attr-defined]
+    maxdur[s] = limit
+    return alns.AlnsModel((*model.M[:8], maxdur, *model.M[9:]), model.nv, model.nr)
+
+
+def _random_order(rnd, reqs: list[Request], nv: int) -> list[int]:  # type: ignore[no-untyped-def]
+    order: list[int] = []
+    for q in rnd.sample(range(len(reqs)), rnd.randint(1, len(reqs))):
+        i = rnd.randint(0, len(order))
+        order.insert(i, 2 * nv + 2 * q)
+        order.insert(rnd.randint(i + 1, len(order)), 2 * nv + 2 * q + 1)
+    return order
+
+
+@given(
+    problems(max_requests=6, max_vehicles=2), st.randoms(use_true_random=False), st.integers(0, 1)
+)
+@SETTINGS
+def test_route_span_is_the_shortest_duration(problem: Problem, rnd, which: int) -> None:  # type: ignore[no-untyped-def]
+    """The span the layer charges is the shortest one a timing of the route can have: the route
+    can be served within that duration and not within one second less (the compiled check with
+    a route duration limit, itself held to RouteTimer above)."""
+    problem = _no_breaks(problem)
+    reqs, vehicles, model = _modelled(problem)
+    if not reqs:
+        return
+    s = which % len(vehicles)
+    for _ in range(8):
+        order = _random_order(rnd, reqs, model.nv)
+        span = alns.route_span(model, s, order)
+        if span is None:
+            assert not alns.route_feasible(model, s, order)
+            continue
+        assert alns.route_feasible(_with_duration_limit(model, s, span), s, order)
+        assert not alns.route_feasible(_with_duration_limit(model, s, span - 1), s, order)
+
+
+def _route_costs(problem: Problem, model: alns.AlnsModel, routes: list[list[int]]) -> int:
+    """The layer's objective recomputed from scratch: km, fixed costs and hours on the shortest
+    span per used route, plus the refusal penalties (model units)."""
+    nv = model.nv
+    total = 0
+    served: set[int] = set()
+    for s, nodes in enumerate(routes):
+        if not nodes:
+            continue
+        v = problem.vehicles[s]
+        path = [s, *nodes, nv + s]
+        dist = np.asarray(model.M[1])[np.asarray(model.M[2])[s]]
+        total += int(sum(dist[a, b] for a, b in zip(path, path[1:], strict=False)))
+        total += round(v.fixed_cost * alns.COST_SCALE)
+        span = alns.route_span(model, s, nodes)
+        assert span is not None
+        total += int(math.floor(v.cost_per_hour * alns.COST_SCALE / 3600.0 * span + 0.5))
+        served.update((nd - 2 * nv) // 2 for nd in nodes)
+    pen = np.asarray(model.M[10])
+    return total + sum(int(pen[q]) for q in range(model.nr) if q not in served)
+
+
+@given(problems(max_requests=6, max_vehicles=3), st.integers(0, 3))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_objective_charges_the_hours_on_the_span(problem: Problem, seed: int) -> None:
+    """The objective the search keeps up move by move is the plan's km, fixed costs, hours on
+    each route's shortest span (waiting included) and refusals, recomputed from scratch."""
+    problem = _no_breaks(problem)
+    reqs, vehicles, model = _modelled(problem)
+    if not reqs:
+        return
+    res = alns.refine_routes(model, [[] for _ in vehicles], 0.0, seed=seed, max_iterations=40)
+    assert res.objective == _route_costs(problem, model, res.routes)
+
+
+@given(problems(max_requests=6, max_vehicles=3), st.integers(0, 3))
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_without_an_hourly_cost_the_span_term_changes_nothing(problem: Problem, seed: int) -> None:
+    """On a cost model of distance only (the literature's instances), the search with the span
+    term is the search without it, move for move."""
+    problem = _no_breaks(problem)
+    problem = dataclasses.replace(
+        problem,
+        vehicles=tuple(dataclasses.replace(v, cost_per_hour=0.0) for v in problem.vehicles),
+    )
+    reqs, vehicles, _ = _modelled(problem)
+    if not reqs:
+        return
+    allowed = [[s for s, v in enumerate(vehicles) if feasible_alone(problem, r, v)] for r in reqs]
+    runs = [
+        alns.refine_routes(
+            alns.build_model(problem, reqs, vehicles, allowed, span_cost=flag),
+            [[] for _ in vehicles],
+            0.0,
+            seed=seed,
+            max_iterations=40,
+        )
+        for flag in (True, False)
+    ]
+    assert runs[0].routes == runs[1].routes and runs[0].objective == runs[1].objective
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="the ALNS layer only runs with numba")
+@given(problems(max_requests=6, max_vehicles=3), st.randoms(use_true_random=False))
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_alns_from_initial_routes_with_pins_passes_the_checker_and_keeps_the_pins(  # type: ignore[no-untyped-def]
+    problem: Problem, rnd
+) -> None:
+    """A live re-optimisation (initial routes, some requests pinned to their vehicle, every
+    served one as good as mandatory) runs through the ALNS layer; its plan passes the checker
+    and every pinned request is served by its vehicle."""
+    problem = _no_breaks(problem)
+    alns.warm_up()
+    first = OrToolsSolver(SolverParams(time_limit_s=0.0)).solve(problem)
+    served = [(v.request_id, rt.vehicle_id) for rt in first.routes for v in rt.visits]
+    if not served:
+        return
+    ids = {rid for rid, _ in served}
+    problem = dataclasses.replace(
+        problem,
+        requests=tuple(
+            dataclasses.replace(r, priority=1000) for r in problem.requests if r.id in ids
+        ),
+    )
+    initial = {rt.vehicle_id: [(v.request_id, v.kind) for v in rt.visits] for rt in first.routes}
+    pinned = dict(rnd.sample(sorted(set(served)), rnd.randint(1, len(set(served)))))
+    solver = OrToolsSolver(SolverParams(time_limit_s=0.5), SearchOptions(alns_min_s=0.0))
+    plan = solver.solve(problem, initial_routes=initial, pinned=pinned)
+    report = check_plan(problem, plan)
+    assert report.ok, report.summary()
+    assert "ALNS_NOT_READY" not in plan.stats.status_detail
+    assert solver.trace.alns_iterations > 0
+    on = {v.request_id: rt.vehicle_id for rt in plan.routes for v in rt.visits}
+    assert {rid: on.get(rid) for rid in pinned} == pinned
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="the ALNS layer only runs with numba")
+@given(problems(max_requests=10, max_vehicles=3), st.integers(0, 3), st.booleans())
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_a_seed_and_iteration_limits_give_the_same_plan_on_every_path(
+    problem: Problem, seed: int, live: bool
+) -> None:
+    """With OR-Tools bounded by a solution count and the ALNS layer by an iteration count, the
+    same seed gives the same plan, on days with or without breaks, and on a live day (initial
+    routes and pins; breaks taken off, as the re-optimisation does)."""
+    alns.warm_up()
+    params = SolverParams(time_limit_s=30.0, solution_limit=40, seed=seed)
+    options = SearchOptions(alns_min_s=0.0, alns_iterations=50)
+    initial: dict[str, list[tuple[str, str]]] | None = None
+    pinned: dict[str, str] | None = None
+    if live:
+        problem = _no_breaks(problem)
+        first = OrToolsSolver(SolverParams(time_limit_s=0.0)).solve(problem)
+        initial = {
+            rt.vehicle_id: [(v.request_id, v.kind) for v in rt.visits] for rt in first.routes
+        }
+        pinned = {rt.visits[0].request_id: rt.vehicle_id for rt in first.routes[:1]}
+    plans, traces = [], []
+    for _ in range(2):
+        solver = OrToolsSolver(params, options)
+        plans.append(solver.solve(problem, initial_routes=initial, pinned=pinned))
+        traces.append(solver.trace.alns_iterations)
+    a, b = plans
+    assert check_plan(problem, a).ok
+    assert a.routes == b.routes and a.rejections == b.rejections
+    assert a.stats.status_detail == b.stats.status_detail
+    assert traces[0] == traces[1]
+    if a.routes or b.routes:
+        assert traces[0] in (0, 50)
+
+
+@given(
+    problems(max_requests=6, max_vehicles=2), st.randoms(use_true_random=False), st.integers(0, 1)
+)
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+)
+def test_a_modelled_break_fits_where_route_timer_places_one(
+    problem: Problem, rnd, which: int
+) -> None:  # type: ignore[no-untyped-def]
+    """With a vehicle's break as a floating stop of its routes, every order the compiled check
+    accepts can be timed by RouteTimer with that break (and every order it refuses on timing
+    grounds, RouteTimer refuses too, or needs a gap the check does not try); the shortest span
+    it charges is one RouteTimer's network can have."""
+    from dispatcher.solver.routing import _modelled_break, without_breaks
+
+    s = which % len(problem.vehicles)
+    brk = _modelled_break(problem.vehicles[s])
+    if brk is None:
+        return
+    vehicles = [without_breaks(v) for v in problem.vehicles]
+    timed = [
+        dataclasses.replace(v, breaks=(brk,) if k == s else ()) for k, v in enumerate(vehicles)
+    ]
+    reqs = [
+        r
+        for r in problem.requests
+        if stop_window(problem, r, "pickup") and stop_window(problem, r, "dropoff")
+    ]
+    if not reqs:
+        return
+    allowed = [list(range(len(vehicles))) for _ in reqs]
+    model = alns.build_model(
+        problem,
+        reqs,
+        vehicles,
+        allowed,
+        breaks=[brk if k == s else None for k in range(len(vehicles))],
+    )
+    relaxed = alns.build_model(problem, reqs, vehicles, allowed)
+    nv = model.nv
+    agree = 0
+    for _ in range(8):
+        order = _random_order(rnd, reqs, nv)
+        stops = [
+            (reqs[(nd - 2 * nv) // 2], "dropoff" if (nd - 2 * nv) % 2 else "pickup") for nd in order
+        ]
+        exact = _loads_ok(timed[s], stops) and RouteTimer(problem, timed[s], stops).feasible()  # type: ignore[arg-type]
+        span = alns.route_span(model, s, order)
+        if span is not None:
+            assert exact, (s, order)
+            free = alns.route_span(relaxed, s, order)
+            assert free is not None and free <= span
+        agree += (span is not None) == exact
+    assert agree >= 6
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="the ALNS layer only runs with numba")
+@given(problems(max_requests=8, max_vehicles=3))
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_reoptimising_a_day_with_breaks_through_the_layer_keeps_every_promise(
+    problem: Problem,
+) -> None:
+    """A day planned, then re-optimised before it starts (no pins: its breaks stay in the model
+    and the ALNS layer searches from its routes): the plan that comes back serves the same
+    requests, passes the checker with its breaks, and costs no more."""
+    from dispatcher.solver.reoptimise import reoptimise
+
+    if not any(v.breaks for v in problem.vehicles):
+        return
+    alns.warm_up()
+    plan = OrToolsSolver(SolverParams(time_limit_s=0.0)).solve(problem)
+    if not plan.served_ids:
+        return
+    res = reoptimise(problem, plan, time_limit_s=2.5)
+    assert set(res.plan.served_ids) == set(plan.served_ids)
+    report = check_plan(problem, res.plan)
+    assert report.ok, report.summary()
+    assert res.improved == (res.plan is not plan)
+    if res.improved:
+        assert res.new_cost is not None and res.new_cost < res.old_cost
