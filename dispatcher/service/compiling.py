@@ -153,18 +153,28 @@ class Compiler:
         fast = self._compile_known(day, reqs, vehicles, params)
         if fast is not None:
             return fast
-        problem = problem_from_dicts(
+        problem = self.from_dicts(reqs, vehicles, day, rules=self.rules(day), params=params)
+        return self._remember(day, reqs, vehicles, problem)
+
+    def from_dicts(
+        self,
+        reqs: Sequence[Mapping[str, Any]],
+        vehicles: Sequence[Mapping[str, Any]],
+        day: date | None = None,
+        **kw: Any,
+    ) -> Problem:
+        """``problem_from_dicts`` on the service's territory, road network, time zone and
+        geocoder (postal addresses placed as the CLI places them)."""
+        return problem_from_dicts(
             reqs,
             vehicles,
             self.ctx.territory,
             self.ctx.network,
             day=day,
             timezone=self.ctx.tz,
-            rules=self.rules(day),
-            params=params,
             geocoder=self.ctx.geocoder,
+            **kw,
         )
-        return self._remember(day, reqs, vehicles, problem)
 
     def rules(self, day: date) -> ServiceRules:
         """The service rules of ``day``: its service hours from the service configuration (a
@@ -357,15 +367,7 @@ class Compiler:
                 taken[link] = str(d.get("id"))
                 d = {**d, "return_of": None}
             try:
-                problem_from_dicts(
-                    [d],
-                    [],
-                    self.ctx.territory,
-                    self.ctx.network,
-                    day=day,
-                    timezone=self.ctx.tz,
-                    geocoder=self.ctx.geocoder,
-                )
+                self.from_dicts([d], [], day)
             except InputError as e:
                 raise rewhere(
                     e,
@@ -386,15 +388,7 @@ class Compiler:
         arrival and the stay (an error of the outbound alone is the outbound's, said where it
         is validated)."""
         try:
-            problem_from_dicts(
-                [{**outbound, "return_of": None}, ret],
-                [],
-                self.ctx.territory,
-                self.ctx.network,
-                day=day,
-                timezone=self.ctx.tz,
-                geocoder=self.ctx.geocoder,
-            )
+            self.from_dicts([{**outbound, "return_of": None}, ret], [], day)
         except InputError as e:
             if e.where.startswith("requests[1]"):
                 raise rewhere(e, "requests[1]", at) from None
@@ -403,14 +397,7 @@ class Compiler:
 
     def validate_vehicle(self, d: Mapping[str, Any], where: str) -> None:
         try:
-            problem_from_dicts(
-                [],
-                [d],
-                self.ctx.territory,
-                self.ctx.network,
-                timezone=self.ctx.tz,
-                geocoder=self.ctx.geocoder,
-            )
+            self.from_dicts([], [d])
         except InputError as e:
             raise rewhere(e, "vehicles[0]", where) from None
         except (ValueError, TypeError, OverflowError) as e:

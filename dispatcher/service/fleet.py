@@ -14,7 +14,7 @@ from typing import Any
 
 from dispatcher.errors import InputError
 from dispatcher.io.plan import plan_from_dict
-from dispatcher.io.problem import problem_from_dict, problem_from_dicts
+from dispatcher.io.problem import problem_from_dict
 from dispatcher.model import Plan, Problem, Vehicle
 from dispatcher.service.compiling import Compiler
 from dispatcher.service.context import Context
@@ -83,15 +83,7 @@ class Fleet:
     def _redefined(
         self, old: Vehicle, d: Mapping[str, Any], day: date | None, known: set[str]
     ) -> Vehicle:
-        new = problem_from_dicts(
-            [],
-            [d],
-            self.ctx.territory,
-            self.ctx.network,
-            day=day,
-            timezone=self.ctx.tz,
-            geocoder=self.ctx.geocoder,
-        ).vehicles[0]
+        new = self.compiler.from_dicts([], [d], day).vehicles[0]
         places = {"start": new.start, "end": new.end}
         moved = {k: getattr(old, k) for k, loc in places.items() if loc not in known}
         if new.home is not None and new.home not in known:
