@@ -127,4 +127,4 @@ class DayFleet:
         got = day_vehicles_in(s, day)
         extra = self.extra_vehicle_dicts(day, got.offers, got.volunteers)
         live = None if got.state is None else FleetState.from_dict(got.state)
-        return ended_by_events(got.state, day, [*got.vehicles, *extra]), live
+        return ended_by_events(live, day, [*got.vehicles, *extra]), live

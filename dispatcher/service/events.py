@@ -508,12 +508,13 @@ class Aftermath:
 
 
 def ended_by_events(
-    stored: dict[str, Any] | None, day: date, vehicles: list[dict[str, Any]]
+    state: FleetState | None, day: date, vehicles: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """The day's vehicle dicts with the shift of each vehicle its events made unavailable ended
-    at that time (``stored``: the day's events' state as stored, ``EventStore.state_in``): a
-    booking never lands on a broken vehicle."""
-    state = FleetState.from_dict(stored)
+    at that time (``state``: what the day's events established, None before any): a booking
+    never lands on a broken vehicle."""
+    if state is None:
+        return vehicles
     out = []
     for d in vehicles:
         vs = state.vehicles.get(str(d.get("id")))
