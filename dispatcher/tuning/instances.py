@@ -44,7 +44,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -386,8 +385,6 @@ def read_li_lim(
     if sorted(tasks) != list(range(len(tasks))):
         raise DataError("task ids are not 0..m", where)
     coords = tuple((tasks[i][0], tasks[i][1]) for i in range(len(tasks)))
-    euclid, dur, dist = _matrices(coords, scale)
-    locs = tuple(Location(str(i), x, y) for i, (x, y) in enumerate(coords))
     S = scale
     depot = tasks[0]
     horizon = depot[4]
@@ -424,51 +421,50 @@ def read_li_lim(
         raise DataError(
             f"{len(tasks) - 1 - len(node_stops)} task(s) belong to no pickup-delivery pair", where
         )
-    problem = _hierarchical_problem(
-        path,
-        locs,
-        dur,
-        dist,
-        reqs,
-        _fleet(k, cap, TimeWindow(depot[3] * S, depot[4] * S), S),
-        horizon * S,
-    )
-    return Instance(
-        path.stem,
-        "pdptw",
-        problem,
-        coords,
-        euclid,
-        S,
-        bks[0] if bks else None,
-        bks[1] if bks else None,
-        None,
-        "li_lim",
-        node_stops,
-        path,
-    )
+    fleet = _fleet(k, cap, TimeWindow(depot[3] * S, depot[4] * S), S)
+    return _hierarchical_instance(path, "pdptw", coords, S, reqs, fleet, horizon, node_stops, bks)
 
 
-def _hierarchical_problem(
+def _hierarchical_instance(
     path: Path,
-    locs: Any,
-    dur: Any,
-    dist: Any,
+    family: str,
+    coords: tuple[tuple[float, float], ...],
+    scale: int,
     reqs: Sequence[Request],
     vehicles: tuple[Vehicle, ...],
-    horizon_s: int,
-) -> Problem:
+    horizon: int,
+    node_stops: dict[int, StopRef],
+    bks: tuple[float, int | None] | None,
+) -> Instance:
     """Li & Lim and Solomon: fewest vehicles first (fixed cost per vehicle), then distance; service
-    times on the requests, the whole horizon as service hours."""
-    return Problem(
-        locs,
+    times on the requests, the whole horizon (instance units) as service hours."""
+    euclid, dur, dist = _matrices(coords, scale)
+    problem = Problem(
+        tuple(Location(str(i), x, y) for i, (x, y) in enumerate(coords)),
         dur,
         dist,
         tuple(reqs),
         vehicles,
-        rules=ServiceRules(boarding_s=0, alighting_s=0, service_hours=TimeWindow(0, horizon_s)),
+        rules=ServiceRules(
+            boarding_s=0, alighting_s=0, service_hours=TimeWindow(0, horizon * scale)
+        ),
         weights=ObjectiveWeights(refusal_penalty=HIERARCHICAL_REFUSAL_PENALTY),
         name=path.stem,
+    )
+    layout = {"pdptw": "li_lim", "vrptw": "solomon"}[family]
+    return Instance(
+        path.stem,
+        family,
+        problem,
+        coords,
+        euclid,
+        scale,
+        bks[0] if bks else None,
+        bks[1] if bks else None,
+        None,
+        layout,
+        node_stops,
+        path,
     )
 
 
@@ -525,8 +521,6 @@ def read_solomon(
     if not custs or custs[0][0] != 0 or [c[0] for c in custs] != list(range(len(custs))):
         raise DataError("customer lines must number 0 (depot) .. m", where)
     coords = tuple((c[1], c[2]) for c in custs)
-    euclid, dur, dist = _matrices(coords, scale)
-    locs = tuple(Location(str(i), x, y) for i, (x, y) in enumerate(coords))
     S = scale
     depot = custs[0]
     horizon = depot[5]
@@ -554,29 +548,8 @@ def read_solomon(
             )
         )
         node_stops[i] = (rid, "dropoff")
-    problem = _hierarchical_problem(
-        path,
-        locs,
-        dur,
-        dist,
-        reqs,
-        _fleet(k, cap, TimeWindow(depot[4] * S, depot[5] * S), S),
-        horizon * S,
-    )
-    return Instance(
-        path.stem,
-        "vrptw",
-        problem,
-        coords,
-        euclid,
-        S,
-        bks[0] if bks else None,
-        bks[1] if bks else None,
-        None,
-        "solomon",
-        node_stops,
-        path,
-    )
+    fleet = _fleet(k, cap, TimeWindow(depot[4] * S, depot[5] * S), S)
+    return _hierarchical_instance(path, "vrptw", coords, S, reqs, fleet, horizon, node_stops, bks)
 
 
 READERS = {"darp": read_cordeau, "pdptw": read_li_lim, "vrptw": read_solomon}
