@@ -72,21 +72,32 @@ def _is_int(x: object) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
+PLACED = ("", "house", "street", "commune")  # how an address became a point (Location.placed)
+
+
 @dataclass(frozen=True)
 class Location:
     """A place: a stop of the territory, a depot, or any lon/lat point.
 
     ``id`` is unique within a Problem (for a stop, its stop id; for a free point, any string).
     For benchmark instances with given matrices, lon/lat may hold plain x/y coordinates.
+    ``placed``: for a postal address, how precisely the geocoder placed it (``house``, ``street``,
+    or ``commune``: at the commune's main stop); empty for a stop or a point.
     """
 
     id: str
     lon: float
     lat: float
     name: str = ""
+    placed: str = ""
 
     def __post_init__(self) -> None:
         _check(bool(self.id), "location.id", "must be a non-empty string")
+        _check(
+            self.placed in PLACED,
+            f"location[{self.id}].placed",
+            f"must be one of {', '.join(repr(x) for x in PLACED)}, got {self.placed!r}",
+        )
         for attr in ("lon", "lat"):
             v = getattr(self, attr)
             _check(

@@ -151,3 +151,9 @@ def test_links_are_checked_when_requests_change() -> None:
         q.check_link(late, "requests[0]")
     assert e.value.where == "requests[0].pickup_window"
     q.check_link(BACK, "requests[1]")  # a valid return passes
+
+
+def test_a_location_says_how_an_address_was_placed_or_is_refused() -> None:
+    assert Location("a", 2.6, 50.0, "12 rue de Corbie, Albert", placed="commune").placed == "commune"
+    with pytest.raises(InputError, match=r"location\[a\]\.placed"):
+        Location("a", 2.6, 50.0, placed="door")

@@ -327,6 +327,13 @@ class StopPromise(BaseModel):
     location_id: str
     planned: str | int
     window: dict[str, str | int]
+    placed: Literal["street", "commune"] | None = Field(
+        default=None,
+        description="A postal address the geocoder placed less precisely than its house: on its "
+        "street, or at the commune's main stop (absent when placed at the house).",
+    )
+    notice: str | None = Field(default=None, description="What to tell the rider (French).")
+    notice_en: str | None = Field(default=None, description="The same in English.")
 
 
 class FareOut(BaseModel):

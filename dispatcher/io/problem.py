@@ -262,7 +262,11 @@ def resolve_place(
         found = geocoder.locate(key, where)
         address = " ".join(key.split())
         return Location(
-            id=f"{found.lon:.6f},{found.lat:.6f}", lon=found.lon, lat=found.lat, name=address
+            id=f"{found.lon:.6f},{found.lat:.6f}",
+            lon=found.lon,
+            lat=found.lat,
+            name=address,
+            placed=found.precision,
         )
     except InputError as e:
         raise type(e)(e.message, where) from None

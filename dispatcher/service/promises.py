@@ -99,25 +99,41 @@ class Promise:
             "status": "accepted",
             "request_id": self.request_id,
             "vehicle_id": self.vehicle_id,
-            "pickup": {
-                "place": p.location(r.pickup).name or r.pickup,
-                "location_id": r.pickup,
-                "planned": t(self.pickup_s),
-                "window": {
-                    "start": t(self.pickup_window.start_s),
-                    "end": t(self.pickup_window.end_s),
-                },
-            },
-            "dropoff": {
-                "place": p.location(r.dropoff).name or r.dropoff,
-                "location_id": r.dropoff,
-                "planned": t(self.dropoff_s),
-                "window": {
-                    "start": t(self.dropoff_window.start_s),
-                    "end": t(self.dropoff_window.end_s),
-                },
-            },
+            "pickup": _stop_promise(p, r.pickup, t(self.pickup_s), self.pickup_window, t),
+            "dropoff": _stop_promise(p, r.dropoff, t(self.dropoff_s), self.dropoff_window, t),
         }
+
+
+# what the rider is told when the geocoder placed an address less precisely than its house
+PLACED_NOTICES = {
+    "street": (
+        "Numéro introuvable : le point retenu est dans la rue, au plus près du centre de la "
+        "commune.",
+        "House number not found: the point used is on the street, nearest the commune's centre.",
+    ),
+    "commune": (
+        "Adresse introuvable : le point retenu est l'arrêt principal de la commune.",
+        "Address not found: the point used is the commune's main stop.",
+    ),
+}
+
+
+def _stop_promise(
+    p: Problem, location_id: str, planned: Any, window: TimeWindow, t: Callable[[int], Any]
+) -> dict[str, Any]:
+    """One stop of a promise; a postal address placed less precisely than its house says how
+    (``placed``) and tells the rider (``notice``, ``notice_en``)."""
+    loc = p.location(location_id)
+    out: dict[str, Any] = {
+        "place": loc.name or location_id,
+        "location_id": location_id,
+        "planned": planned,
+        "window": {"start": t(window.start_s), "end": t(window.end_s)},
+    }
+    if loc.placed in PLACED_NOTICES:
+        out["placed"] = loc.placed
+        out["notice"], out["notice_en"] = PLACED_NOTICES[loc.placed]
+    return out
 
 
 @dataclass(frozen=True)

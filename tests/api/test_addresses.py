@@ -47,6 +47,11 @@ def test_a_booking_from_an_address_reaches_the_drivers_manifest_and_page(api: Ap
     vehicle = promise["vehicle_id"]
     # the embedded network has no street names: the door is Albert's main stop, named by it
     assert promise["pickup"]["place"] == ADDRESS
+    # ... and the rider is told so, in French and in English; a stop's promise says nothing
+    assert promise["pickup"]["placed"] == "commune"
+    assert "arrêt principal de la commune" in promise["pickup"]["notice"]
+    assert "main stop" in promise["pickup"]["notice_en"]
+    assert promise["dropoff"].get("placed") is None and promise["dropoff"].get("notice") is None
     # a second address on the same point keeps its own name for the driver
     other = {**BOOKING, "id": "door-2", "pickup": "3 place d'Armes, Albert", "name": "M. Place"}
     other["pickup_window"] = {"start": "10:05", "end": "10:20"}
@@ -147,6 +152,7 @@ def test_a_server_with_an_http_geocoder_places_the_door_where_it_says(
             Geocoding.asked.clear()
             r = api.portal.post(f"/v1/days/{D}/bookings", json=BOOKING)
             assert r.status_code == 201, r.text
+            assert r.json()["pickup"].get("placed") is None, r.text  # the house: nothing to say
             rows = _manifest_rows(api.operator)
             (door,) = [r for r in rows if r["request_id"] == "door-1" and r["kind"] == "pickup"]
             assert door["place"] == ADDRESS and door["location_id"] == "2.643100,50.001200"
