@@ -17,8 +17,9 @@ import typer
 from rich.table import Table
 
 from dispatcher import __version__
-from dispatcher.clikit import ServiceFile, console, err_console, handle_errors, step
+from dispatcher.clikit import Lang, ServiceFile, console, err_console, handle_errors, step
 from dispatcher.errors import DispatcherError, InputError, SolverError
+from dispatcher.reports.numbers import check_lang
 
 app = typer.Typer(
     name="dispatcher",
@@ -114,19 +115,21 @@ def graph_build(
         str | None, typer.Option(help="Overpass API endpoint (default: osmnx's).")
     ] = None,
     service: ServiceFile = None,
+    lang: Lang = "fr",
 ) -> None:
     """Build the road graph from a source and print its summary."""
     from dispatcher.graph import build_graph
     from dispatcher.service_config import load_service
 
+    lang = check_lang(lang)
     if source not in ("default", "osm-file", "overpass"):
         raise InputError("must be default, osm-file or overpass", "--source")
     terr = _territory(territory, load_service(service)) if source == "overpass" else None
-    with step("graph_build", source=source):
+    with step("graph_build", lang, source=source):
         summary = build_graph(
             source, path, out, speed_factor=speed_factor, territory=terr, overpass_url=overpass_url
         )
-    _print_summary(summary)
+    _print_summary(summary, lang)
 
 
 @graph_app.command("info")
@@ -137,23 +140,51 @@ def graph_info(
         Path | None,
         typer.Argument(help="A .osm/.osm.pbf file (osm-file) or a built graph (graph)."),
     ] = None,
+    lang: Lang = "fr",
 ) -> None:
     """Nodes, edges, km of road per class, components, bounding box."""
     from dispatcher.graph import graph_summary, load_graph
 
-    with step("graph_load"):
+    lang = check_lang(lang)
+    with step("graph_load", lang):
         G = load_graph(source, path)
-    _print_summary(graph_summary(G))
+    _print_summary(graph_summary(G), lang)
 
 
-def _print_summary(s: dict[str, Any]) -> None:
-    t = Table(title="Road graph", show_header=False)
+# the graph summary's rows for a person (graph_summary's keys are English)
+SUMMARY_FR = {
+    "source": "source",
+    "path": "fichier",
+    "digest": "empreinte",
+    "nodes": "nœuds",
+    "edges": "arcs",
+    "stop_nodes": "nœuds d'arrêt",
+    "km_by_highway": "km par classe de route",
+    "km_total": "km au total",
+    "dropped": "écartés",
+    "components": "composantes",
+    "speed_factor": "facteur de vitesse",
+    "bbox": "emprise (lon, lat)",
+}
+
+
+def _print_summary(s: dict[str, Any], lang: str = "fr") -> None:
+    fr = lang == "fr"
+
+    def num(b: Any) -> str:
+        text = f"{b:g}" if isinstance(b, float) else f"{b}"
+        return text.replace(".", ",") if fr and isinstance(b, float) else text
+
+    t = Table(title="Réseau routier" if fr else "Road graph", show_header=False)
     for k, v in s.items():
         if isinstance(v, dict):
             v = ", ".join(
-                f"{a}: {b:.1f}" if isinstance(b, float) else f"{a}: {b}" for a, b in v.items()
+                f"{SUMMARY_FR.get(a, a)} : {num(b)}" if fr else f"{a}: {num(b)}"
+                for a, b in v.items()
             )
-        t.add_row(str(k), str(v))
+        elif isinstance(v, float):
+            v = num(v)
+        t.add_row(SUMMARY_FR.get(k, k) if fr else str(k), str(v))
     console.print(t)
 
 
@@ -555,9 +586,7 @@ def plan_cmd(
             "own working files, which the driver manifests need)."
         ),
     ] = False,
-    lang: Annotated[
-        str, typer.Option(help="Language of the figures and messages: fr | en.")
-    ] = "fr",
+    lang: Lang = "fr",
 ) -> None:
     """Plan a day: requests and fleet in, routes and refusals (with reasons) out, checked.
     With --carpool and/or --volunteers, one mixed dispatch over every mode."""
@@ -565,7 +594,6 @@ def plan_cmd(
     from dispatcher.graph.geocode import geocoder_from_spec
     from dispatcher.io.mobility import mixed_from_dicts
     from dispatcher.io.tables import load_fleet, load_list, load_requests
-    from dispatcher.reports.kpi_labels import check_lang
     from dispatcher.service_config import load_service
 
     lang = check_lang(lang)
@@ -650,6 +678,7 @@ def simulate_cmd(
     replan: Annotated[
         str, typer.Option(help="Re-planning after events: yes, no, or both (side by side).")
     ] = "both",
+    lang: Lang = "fr",
 ) -> None:
     """Replay a planned day event by event (stochastic travel times, no-shows, breakdowns),
     through the service's event handling, and measure what the riders live: promises kept,
@@ -665,6 +694,7 @@ def simulate_cmd(
         problem_path = plan_path.with_name(plan_path.stem + ".problem.json")
     else:
         raise InputError("give a plan (or a day folder), or --problem and --plan", "arguments")
+    lang = check_lang(lang)
     if replan not in ("yes", "no", "both"):
         raise InputError(f"--replan is yes, no or both, got {replan!r}", "--replan")
     try:
@@ -677,10 +707,10 @@ def simulate_cmd(
     rows = []
     for seed in runs:
         for mode in modes:
-            with step("simulating_on" if mode else "simulating_off", seed=seed):
+            with step("simulating_on" if mode else "simulating_off", lang, seed=seed):
                 sp = SimParams(seed, noise, no_show, breakdowns, mode)
                 rows.append(simulate(p, q, sp).row())
-    console.print(print_table(rows), highlight=False, soft_wrap=True)
+    console.print(print_table(rows, lang), highlight=False, soft_wrap=True)
 
 
 @app.command("demo")
@@ -709,9 +739,7 @@ def demo(
     out: Annotated[
         Path, typer.Option(help="Folder for plan.json, problem, routes.geojson and map.html.")
     ] = Path("out/demo"),
-    lang: Annotated[
-        str, typer.Option(help="Language of the figures and messages: fr | en.")
-    ] = "fr",
+    lang: Lang = "fr",
     service: ServiceFile = None,
 ) -> None:
     """A realistic day on the Pays du Coquelicot (minibuses and a morning of commuters' carpool
@@ -719,7 +747,6 @@ def demo(
     from dispatcher.demand import generate_carpool_offers, generate_fleet, generate_requests
     from dispatcher.graph import RoadNetwork
     from dispatcher.io.mobility import mixed_from_dicts
-    from dispatcher.reports.kpi_labels import check_lang
     from dispatcher.service_config import load_service
 
     lang = check_lang(lang)

@@ -32,6 +32,8 @@ ServiceFile = Annotated[
     ),
 ]
 
+Lang = Annotated[str, typer.Option(help="Language of the figures and messages: fr | en.")]
+
 console = Console()
 err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])

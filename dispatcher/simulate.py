@@ -388,13 +388,40 @@ def _measure(
     )
 
 
-def print_table(rows: Sequence[dict[str, Any]]) -> str:
-    """The rows as a Markdown table (also what the command prints)."""
+# the table's headers for a person (SimResult.row's keys are English)
+HEADERS_FR = {
+    "seed": "graine",
+    "re-planning": "re-planification",
+    "promises": "promesses",
+    "kept %": "tenues %",
+    "late p50": "retard p50 (min)",
+    "late p90": "retard p90 (min)",
+    "late max": "retard max (min)",
+    "no-shows": "absents",
+    "refused after promise": "refus après promesse",
+    "extra km": "km en plus",
+    "events": "événements",
+}
+VALUES_FR = {"yes": "oui", "no": "non"}
+
+
+def print_table(rows: Sequence[dict[str, Any]], lang: str = "en") -> str:
+    """The rows as a Markdown table (also what the command prints: French with ``lang="fr"``,
+    decimal commas too)."""
     if not rows:
         return ""
     head = list(rows[0])
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(str(r[h]) for h in head) + " |" for r in rows]
+
+    def cell(v: Any) -> str:
+        if lang != "fr":
+            return str(v)
+        if isinstance(v, float):
+            return f"{v}".replace(".", ",")
+        return VALUES_FR.get(str(v), str(v))
+
+    names = [HEADERS_FR.get(h, h) for h in head] if lang == "fr" else head
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cell(r[h]) for h in head) + " |" for r in rows]
     return "\n".join(lines)
 
 

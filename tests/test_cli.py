@@ -370,3 +370,36 @@ def test_progress_lines_speak_the_commands_language(
     from dispatcher.clikit import STEPS
 
     assert all(set(texts) == {"fr", "en"} for texts in STEPS.values())
+
+
+def test_graph_info_speaks_french_by_default_and_english_on_request() -> None:
+    fr = run("graph", "info")
+    assert fr.returncode == 0, fr.stderr
+    assert "Réseau routier" in fr.stdout and "km au total" in fr.stdout, fr.stdout
+    assert "0,85" in fr.stdout  # the default network's speed factor, as a French number
+    en = run("graph", "info", "--lang", "en")
+    assert en.returncode == 0 and "Road graph" in en.stdout and "km_total" in en.stdout
+    assert_one_line_error(run("graph", "info", "--lang", "de"), 2, "--lang")
+
+
+def test_simulate_prints_the_lived_day_in_french_by_default(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    p = run(
+        "plan",
+        str(EXAMPLES / "requests.csv"),
+        "--fleet",
+        str(EXAMPLES / "fleet.csv"),
+        "--day",
+        "2026-12-01",
+        "--time-limit",
+        "2",
+        "--out",
+        str(out),
+    )
+    assert p.returncode == 0, p.stderr + p.stdout
+    fr = run("simulate", str(out), "--replan", "no")
+    assert fr.returncode == 0, fr.stderr
+    assert "| graine | re-planification | promesses | tenues % |" in fr.stdout, fr.stdout
+    assert "| non |" in fr.stdout
+    en = run("simulate", str(out), "--replan", "no", "--lang", "en")
+    assert en.returncode == 0 and "| seed | re-planning | promises | kept % |" in en.stdout

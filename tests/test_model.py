@@ -154,6 +154,7 @@ def test_links_are_checked_when_requests_change() -> None:
 
 
 def test_a_location_says_how_an_address_was_placed_or_is_refused() -> None:
-    assert Location("a", 2.6, 50.0, "12 rue de Corbie, Albert", placed="commune").placed == "commune"
+    door = Location("a", 2.6, 50.0, "12 rue de Corbie, Albert", placed="commune")
+    assert door.placed == "commune"
     with pytest.raises(InputError, match=r"location\[a\]\.placed"):
         Location("a", 2.6, 50.0, placed="door")

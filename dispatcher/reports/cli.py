@@ -14,8 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
-from dispatcher.clikit import ServiceFile, console, err_console, handle_errors, step
+from dispatcher.clikit import Lang, ServiceFile, console, err_console, handle_errors, step
 from dispatcher.errors import InputError
+from dispatcher.reports.numbers import check_lang
 
 report_app = typer.Typer(
     help="Operators' outputs: driver manifests, map of the day, GTFS-Flex.", no_args_is_help=True
@@ -27,7 +28,6 @@ scenario_app = typer.Typer(
 # The arguments of the reports on a plan (manifest, map)
 ProblemFile = Annotated[Path, typer.Argument(help="Problem JSON (plan.problem.json).")]
 PlanFile = Annotated[Path, typer.Argument(help="Plan JSON.")]
-Lang = Annotated[str, typer.Option(help="fr | en")]
 CsvStyle = Annotated[
     str,
     typer.Option(
@@ -58,12 +58,6 @@ def _load(problem: Path, plan: Path) -> tuple[Any, Any]:
 
     p = load_problem(problem)
     return p, load_plan(plan, p)
-
-
-def _lang(lang: str) -> str:
-    if lang not in ("fr", "en"):
-        raise InputError(f"must be fr or en, got {lang!r}", "--lang")
-    return lang
 
 
 def _date(value: str | None, where: str) -> date | None:
@@ -109,7 +103,7 @@ def manifest_cmd(
     from dispatcher.territory import Territory
 
     p, pl = _load(problem, plan)
-    lang = _lang(lang)
+    lang = check_lang(lang)
     style = check_style(csv_style)
     svc = load_service(service)
     rules = svc.fares
@@ -164,7 +158,7 @@ refusals in red)."""
             network,
             territory=territory_for_problem(p),
             tiles=True if tiles == "osm" else tiles,
-            lang=_lang(lang),
+            lang=check_lang(lang),
         )
     console.print(f"carte écrite dans {path}" if lang == "fr" else f"map written to {path}")
 
@@ -296,7 +290,7 @@ def scenario_run(
     from dispatcher.scenario import load_scenario, run_scenario, with_overrides
     from dispatcher.service_config import load_service
 
-    lang = _lang(lang)
+    lang = check_lang(lang)
     style = check_style(csv_style)
     sc = load_scenario(file, load_service(service))
     seed_list = None

@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dispatcher.errors import InputError
 from dispatcher.model import SolveStatus
-from dispatcher.reports.numbers import LANGS, number, percent, signed
+from dispatcher.reports.numbers import number, percent, signed
 from dispatcher.solver.kpis import Baselines, compare_with_baselines
 
 
@@ -366,12 +365,6 @@ _DETAIL_WORDS: tuple[tuple[str, str, str], ...] = (
     ("ELIMINATED_", "tournées superflues supprimées", "needless routes removed"),
     ("ALNS", "amélioré par recherche à grand voisinage", "improved by large neighbourhood search"),
 )
-
-
-def check_lang(lang: str, where: str = "--lang") -> str:
-    if lang not in LANGS:
-        raise InputError(f"must be fr or en, got {lang!r}", where)
-    return lang
 
 
 def label(key: str, lang: str = "fr") -> str:

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from datetime import date
 
+from dispatcher.errors import InputError
+
 LANGS = ("fr", "en")
+
+
+def check_lang(lang: str, where: str = "--lang") -> str:
+    """``lang`` if it is one of :data:`LANGS`, else an InputError naming ``where``."""
+    if lang not in LANGS:
+        raise InputError(f"must be fr or en, got {lang!r}", where)
+    return lang
+
+
 NNBSP = "\u202f"  # narrow no-break space: French thousands separator and before "%"
 
 

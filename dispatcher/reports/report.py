@@ -27,8 +27,16 @@ from typing import Any
 
 from dispatcher.io.sheets import CsvStyle, write_csv
 from dispatcher.model import hhmm
-from dispatcher.reports.kpi_labels import KPI_LABELS, check_lang
-from dispatcher.reports.numbers import WEEKDAYS_EN, WEEKDAYS_FR, long_date, number, percent, signed
+from dispatcher.reports.kpi_labels import KPI_LABELS
+from dispatcher.reports.numbers import (
+    WEEKDAYS_EN,
+    WEEKDAYS_FR,
+    check_lang,
+    long_date,
+    number,
+    percent,
+    signed,
+)
 from dispatcher.scenario import DemandSpec, ScenarioResult
 
 # (row key, label key in KPI_LABELS, how shown: "n<decimals>", "p<decimals>" or "s<decimals>")
