@@ -95,7 +95,14 @@ class LiveVehicleOut(BaseModel):
 
 
 class AlertOut(BaseModel):
-    kind: Literal["late", "broken_promise", "no_show", "unavailable", "refused_after_promise"]
+    kind: Literal[
+        "late",
+        "broken_promise",
+        "return_before_outbound",
+        "no_show",
+        "unavailable",
+        "refused_after_promise",
+    ]
     vehicle_id: str | None
     request_id: str | None
     message: str = Field(description="In French, for the operator")

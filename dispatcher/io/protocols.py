@@ -38,6 +38,11 @@ class Located(Protocol):
     @property
     def lat(self) -> float: ...
 
+    @property
+    def precision(self) -> str:
+        """house, street or commune (its main stop)."""
+        ...
+
 
 class Geocoder(Protocol):
     def locate(self, address: str, where: str) -> Located:

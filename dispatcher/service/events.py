@@ -22,6 +22,7 @@ The pure parts (applying an event, the live schedule) are ``dispatcher.solver.tr
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -949,6 +950,7 @@ class Operations:
                         None,
                     )
                 )
+        out += _linked_alerts(problem, lives)
         for vid, vs in state.vehicles.items():
             for rid, at in vs.no_shows.items():
                 backs = [
@@ -1119,6 +1121,36 @@ class Operations:
             View.BOOKING_ANSWER, answer, key, "", day, log=False
         )
         return out
+
+
+def _linked_alerts(problem: Problem, lives: Sequence[VehicleLive]) -> list[dict[str, Any]]:
+    """A return whose pickup comes, as the vehicles now stand, before its outbound's estimated
+    arrival plus alighting and the minimum stay. A vehicle's live plan is judged on its own, so
+    this is seen only here when the two trips are on two vehicles: the operator moves one."""
+    eta: dict[tuple[str, str], tuple[int, str]] = {}
+    for lv in lives:
+        for st in lv.stops:
+            if st.request_id is not None and not st.done and st.eta_s is not None:
+                eta[(st.request_id, st.kind)] = (st.eta_s, lv.vehicle_id)
+    out: list[dict[str, Any]] = []
+    for outbound, back in problem.linked_pairs():
+        drop, pick = eta.get((outbound.id, "dropoff")), eta.get((back.id, "pickup"))
+        if drop is None or pick is None:
+            continue
+        ready = drop[0] + problem.alighting_s(outbound) + back.min_stay_s
+        if pick[0] < ready:
+            out.append(
+                _alert(
+                    "return_before_outbound",
+                    pick[1],
+                    back.id,
+                    f"Le retour {back.id} ({pick[1]}) est prévu à {hm(pick[0])}, avant "
+                    f"l'arrivée estimée de son aller {outbound.id} ({drop[1]}) à {hm(drop[0])} "
+                    f"et {math.ceil(back.min_stay_s / 60)} min de séjour : retour à décaler.",
+                    math.ceil((ready - pick[0]) / 60),
+                )
+            )
+    return out
 
 
 def _alert(

@@ -49,7 +49,8 @@ def test_every_key_used_is_defined() -> None:
         "kind": ("pickup", "dropoff", "break", "depot"),
         "status": ("planned", "on_road", "unavailable", "done"),
         "state": ("promised", "on_board", "done", "no_show", "refused", "cancelled"),
-        "alert": ("late", "broken_promise", "no_show", "unavailable", "refused_after_promise"),
+        "alert": ("late", "broken_promise", "return_before_outbound", "no_show", "unavailable",
+                  "refused_after_promise"),
     }.items():  # fmt: skip
         for n in names:
             assert f"{family}.{n}" in d["fr"], f"{family}.{n}"

@@ -331,3 +331,39 @@ def test_a_booking_during_the_day_starts_from_what_the_events_say(
             assert v["check"] is None or v["check"]["ok"], v["check"]
     finally:
         svc.close()
+
+
+def test_a_late_outbound_on_one_vehicle_flags_its_return_on_another(
+    day: tuple[Service, Clock],
+) -> None:
+    """A vehicle's live plan is judged on its own; the console's alerts see across vehicles: a
+    return picked up, as the vehicles now stand, before its outbound can arrive plus the stay."""
+    svc, clock = day
+    clock.at = datetime(2030, 1, 7, 12, 0, tzinfo=TZ)
+    back = {
+        "id": "r1b",
+        "pickup": "Méaulte",
+        "dropoff": "Albert",
+        "return_of": "r1",
+        "min_stay_s": 900,
+        "phone": "0600000009",
+        "name": "Rider r1",
+        "pickup_window": {"start": "09:45", "end": "10:00"},
+    }
+    status, body = svc.bookings.book(DAY, back, OPERATOR)
+    assert status == 201, body
+    out_vid = _vehicle_of(svc, "r1")
+    other = next(v["id"] for v in FLEET if v["id"] != out_vid)
+    if _vehicle_of(svc, "r1b") != other:
+        svc.operations.move(DAY, "r1b", other, OPERATOR)
+    assert _vehicle_of(svc, "r1b") == other
+    live = svc.operations.live(DAY, OPERATOR)
+    assert not [a for a in live["alerts"] if a["kind"] == "return_before_outbound"]
+
+    clock.at = datetime(2030, 1, 8, 9, 5, tzinfo=TZ)
+    svc.operations.post(DAY, out_vid, ev("b1", "boarded", at(9, 4), request_id="r1"), OPERATOR)
+    svc.operations.post(DAY, out_vid, ev("d1", "delayed", at(9, 5), delay_min=45), OPERATOR)
+    live = svc.operations.live(DAY, OPERATOR)
+    (alert,) = [a for a in live["alerts"] if a["kind"] == "return_before_outbound"]
+    assert alert["request_id"] == "r1b" and alert["vehicle_id"] == other, alert
+    assert "son aller r1" in alert["message"] and alert["minutes"] > 0, alert
