@@ -27,7 +27,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -155,8 +155,13 @@ def key_info(row: ApiKey) -> KeyInfo:
 
 
 def iso_time(dt: datetime | None) -> str | None:
-    """A stored timestamp as ISO 8601 (None stays None)."""
-    return dt.isoformat() if dt else None
+    """A stored timestamp as ISO 8601 with its offset, in UTC (None stays None). Timestamps are
+    written in UTC; SQLite hands them back without their zone, which a reader (the console's
+    clock) would take for local time."""
+    if dt is None:
+        return None
+    aware = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return aware.isoformat()
 
 
 def request_out(row: RequestRow) -> dict[str, Any]:

@@ -4,7 +4,7 @@ database refuses to change or delete one), driver keys carry their vehicle and d
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,6 +33,9 @@ def test_events_are_append_only(store: Store) -> None:
         )
     got = Events(store).list_events(DAY)
     assert [e["event_id"] for e in got] == ["e1"] and got[0]["sent_by"]["role"] == "driver"
+    # when it came, with its offset on every backend (SQLite keeps no zone: a bare time would be
+    # read as local time by the console)
+    assert datetime.fromisoformat(got[0]["received_at"]).utcoffset() == timedelta(0), got[0]
     for sql in ("UPDATE vehicle_events SET type = 'boarded'", "DELETE FROM vehicle_events"):
         with pytest.raises(Exception, match="append-only"), store.write() as s:
             s.execute(text(sql))
