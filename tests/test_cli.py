@@ -27,6 +27,13 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     )
 
 
+def plan_examples(*args: str) -> subprocess.CompletedProcess[str]:
+    """``dispatcher plan`` of the examples' requests and fleet on 2026-12-01, for 2 s."""
+    requests, fleet = str(EXAMPLES / "requests.csv"), str(EXAMPLES / "fleet.csv")
+    day = ("--day", "2026-12-01", "--time-limit", "2")
+    return run("plan", requests, "--fleet", fleet, *day, *args)
+
+
 def assert_one_line_error(p: subprocess.CompletedProcess[str], code: int, *fragments: str) -> None:
     assert p.returncode == code, (p.returncode, p.stdout, p.stderr)
     assert "Traceback" not in p.stderr + p.stdout
@@ -43,20 +50,7 @@ def test_version() -> None:
 
 def test_plan_examples_then_check_the_written_files(tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
-    p = run(
-        "plan",
-        str(EXAMPLES / "requests.csv"),
-        "--fleet",
-        str(EXAMPLES / "fleet.csv"),
-        "--day",
-        "2026-12-01",
-        "--time-limit",
-        "2",
-        "--out",
-        str(out),
-        "--geojson",
-        str(tmp_path / "routes.geojson"),
-    )
+    p = plan_examples("--out", str(out), "--geojson", str(tmp_path / "routes.geojson"))
     assert p.returncode == 0, p.stderr + p.stdout
     assert "vérification : le plan respecte toutes les contraintes" in p.stdout
     plan = json.loads(out.read_text())
@@ -384,18 +378,7 @@ def test_graph_info_speaks_french_by_default_and_english_on_request() -> None:
 
 def test_simulate_prints_the_lived_day_in_french_by_default(tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
-    p = run(
-        "plan",
-        str(EXAMPLES / "requests.csv"),
-        "--fleet",
-        str(EXAMPLES / "fleet.csv"),
-        "--day",
-        "2026-12-01",
-        "--time-limit",
-        "2",
-        "--out",
-        str(out),
-    )
+    p = plan_examples("--out", str(out))
     assert p.returncode == 0, p.stderr + p.stdout
     fr = run("simulate", str(out), "--replan", "no")
     assert fr.returncode == 0, fr.stderr
