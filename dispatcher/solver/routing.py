@@ -46,13 +46,8 @@ from dispatcher.model import (
 from dispatcher.solver import InitialRoutes, Pins, alns_gate, default_solver
 from dispatcher.solver.explain import explain_rejections
 from dispatcher.solver.kpis import compute_kpis
-from dispatcher.solver.ortools_model import (
-    COST_SCALE,
-    DarpModel,
-    ModelRules,
-    build_model,
-    refusal_penalty,
-)
+from dispatcher.solver.node_model import COST_SCALE
+from dispatcher.solver.ortools_model import DarpModel, ModelRules, build_model
 from dispatcher.solver.ortools_names import check_names
 from dispatcher.solver.repair import drop_orphans, greedy_plan, time_route
 from dispatcher.solver.repair import reinsert as reinsert_dropped
@@ -591,15 +586,15 @@ class OrToolsSolver:
                 ]
         cost = 0.0
         served = {n for nodes in routes for n in nodes}
-        for q, r in enumerate(m.requests):
+        for q in range(len(m.requests)):
             if m.node(q, "pickup") not in served:
-                cost += 2 * refusal_penalty(problem, r)
+                cost += 2 * int(m.nodes.penalty[q])
         for s, nodes in enumerate(routes):
             if nodes:
                 path = [s, *nodes, m.nv + s]
-                arcs = m.arc_cost[s]
+                arcs = m.nodes.arc_cost(s)
                 cost += float(sum(arcs[a, b] for a, b in zip(path, path[1:], strict=False)))
-                cost += round(m.vehicles[s].fixed_cost * COST_SCALE)
+                cost += int(m.nodes.fixed[s])
         self.trace.solutions.append((time.perf_counter() - run.t0, cost / COST_SCALE))
         log.info("greedy insertion: %d request(s) left out", len(left))
         run.greedy, run.greedy_cost = routes, cost

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import random
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -32,6 +33,7 @@ from dispatcher.model import (
 from dispatcher.solver import alns
 from dispatcher.solver.alns_kernels import HAVE_NUMBA
 from dispatcher.solver.checker import check_plan
+from dispatcher.solver.node_model import NO_LIMIT, compile_nodes
 from dispatcher.solver.ortools_model import ModelRules, build_model
 from dispatcher.solver.routing import OrToolsSolver, SearchOptions, without_breaks
 from dispatcher.solver.schedule import feasible_alone, stop_window
@@ -173,6 +175,63 @@ def test_ortools_objective_is_the_alns_objective_of_the_same_routes(
         problem, reqs, [without_breaks(v) for v in vehicles], slots, span_cost=False
     )
     assert alns.plan_objective(model, routes) == sol.ObjectiveValue()
+
+
+@given(costed_days(), st.booleans())
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_the_alns_arrays_are_the_node_models(
+    day: tuple[Problem, dict[str, str]], span_cost: bool
+) -> None:
+    """The ALNS layer's model packs the node model's arrays, in the kernels' order: time,
+    arc costs and classes, windows, demands, capacities, ride limits, duty limits (none: ten
+    horizons), fixed costs, refusal penalties (both nodes), then its own, the service times."""
+    problem, pinned = day
+    reqs, vehicles, slots = _modelled(problem, pinned)
+    if not reqs:
+        return
+    nodes = compile_nodes(problem, reqs, vehicles, span_cost)
+    M = alns.build_model(problem, reqs, vehicles, slots, span_cost=span_cost).M
+    duty = np.where(nodes.duty == NO_LIMIT, 10 * nodes.horizon_s, nodes.duty)
+    expected = {
+        0: nodes.time,
+        1: nodes.cost,
+        2: nodes.vclass,
+        3: nodes.lo,
+        4: nodes.hi,
+        5: nodes.demand,
+        6: nodes.capacity,
+        7: nodes.ride,
+        8: duty,
+        9: nodes.fixed,
+        10: 2 * nodes.penalty,
+        15: nodes.span_w,
+        17: nodes.service,
+    }
+    for k, arr in expected.items():
+        assert np.array_equal(np.asarray(M[k]), arr), k
+    assert int(M[13]) == 2 * len(vehicles)  # type: ignore[call-overload]
+    allowed = np.asarray(M[11])
+    assert [list(np.flatnonzero(row)) for row in allowed] == slots
+    # and the formulas: the time matrix is travel plus service at the from-node
+    T = nodes.time
+    n = nodes.n
+    for a in range(n):
+        for b in range(n):
+            travel = problem.duration_s[nodes.loc[a]][nodes.loc[b]]
+            assert T[a, b] == min(travel, nodes.horizon_s + 1) + nodes.service[a]
+    for q, r in enumerate(reqs):
+        assert nodes.penalty[q] == round(problem.weights.refusal_penalty * r.priority * 50_000)
+        assert nodes.demand[0, nodes.node(q, "pickup")] == r.seats
+        assert nodes.demand[1, nodes.node(q, "dropoff")] == -r.wheelchairs
+    for s, v in enumerate(vehicles):
+        hourly = 0.0 if span_cost else v.cost_per_hour
+        c = nodes.arc_cost(s)
+        a, b = s, nodes.node(0, "pickup")
+        want = (
+            problem.distance_m[nodes.loc[a]][nodes.loc[b]] * v.cost_per_km * 100
+            + T[a, b] * hourly * 100_000 / 3600
+        )
+        assert abs(c[a, b] - want) <= 0.5 + 1e-6
 
 
 def _fingerprint(plan: Plan, iterations: int) -> str:
