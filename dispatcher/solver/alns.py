@@ -6,8 +6,9 @@ such move. Ropke & Pisinger's ALNS (2006) instead removes many requests at once 
 costliest, related ones, a whole route) and re-inserts them (greedy or regret, with noise),
 accepting worse plans by simulated annealing and favouring the operators that pay off.
 
-The model is compact arrays (:mod:`dispatcher.solver.alns_kernels` holds the compiled kernels):
-the OR-Tools model's nodes, its time matrix (service at the from-node plus travel), its arc costs
+The model is compact arrays (:mod:`dispatcher.solver.alns_kernels` holds the compiled kernels),
+packed from the day's node model (:mod:`dispatcher.solver.node_model`, which the OR-Tools model
+is built from too): its nodes, its time matrix (service at the from-node plus travel), its arc costs
 per vehicle, the stop windows, seats and wheelchairs, ride-time limits, route duration limits,
 the vehicles each request may use, refusal penalties and fixed vehicle costs. A route is
 accepted only if an exact timing exists (the same simple temporal network that
@@ -40,10 +41,7 @@ import numpy as np
 from dispatcher.model import Break, Problem, Request, Vehicle
 from dispatcher.solver import alns_kernels as K
 from dispatcher.solver.alns_gate import applicable, mark_ready
-from dispatcher.solver.schedule import horizon_s, stop_service_s, stop_window
-
-COST_SCALE = 100_000  # the routing model's objective units per euro
-MAX_DISTANCE_M = 10_000_000
+from dispatcher.solver.node_model import COST_SCALE, NO_LIMIT, compile_nodes
 
 
 @dataclass
@@ -83,7 +81,8 @@ def build_model(
     breaks: Sequence[Break | None] | None = None,
 ) -> AlnsModel:
     """The arrays for ``requests`` served by ``vehicles`` (``allowed[q]``: the vehicle slots
-    request q may use), built with the same formulas as the OR-Tools model in routing.py.
+    request q may use), packed from their node model (:mod:`dispatcher.solver.node_model`, the
+    one the OR-Tools model is built from).
 
     ``span_cost``: the drivers' hours are charged on each route's shortest span, from leaving
     the depot to coming back, waiting included (as the KPIs' cost charges them) instead of on
@@ -92,104 +91,40 @@ def build_model(
 
     ``breaks[s]``: a break vehicle slot s takes as a floating stop of its route (window clipped
     to the shift), or None; the vehicles themselves carry no breaks here."""
-    nv, nr = len(vehicles), len(requests)
-    H = horizon_s(problem)
-    loc = [problem.index(v.start) for v in vehicles] + [problem.index(v.end) for v in vehicles]
-    service = [0] * (2 * nv)
-    d0 = [0] * (2 * nv)
-    d1 = [0] * (2 * nv)
-    lo: list[int] = []
-    hi: list[int] = []
-    for which in ("start_window", "end_window"):  # the start nodes, then the end nodes
-        for v in vehicles:
-            a, b = v.shift.start_s, v.shift.end_s
-            w = getattr(v, which)
-            if w is not None:
-                a, b = max(a, w.start_s), min(b, w.end_s)
-            lo.append(a)
-            hi.append(b)
-    ride = []
-    pen = []
-    for r in requests:
-        loc += [problem.index(r.pickup), problem.index(r.dropoff)]
-        service += [stop_service_s(problem, r, "pickup"), stop_service_s(problem, r, "dropoff")]
-        d0 += [r.seats, -r.seats]
-        d1 += [r.wheelchairs, -r.wheelchairs]
-        for kind in ("pickup", "dropoff"):
-            tw = stop_window(problem, r, kind)
-            if tw is None:
-                raise ValueError(f"request {r.id}: empty {kind} window (not feasible alone)")
-            lo.append(tw.start_s)
-            hi.append(tw.end_s)
-        ride.append(problem.boarding_s(r) + problem.max_ride_s(r))
-        pen.append(2 * int(round(problem.weights.refusal_penalty * r.priority * COST_SCALE / 2)))
-    L = np.asarray(loc, dtype=np.int64)
-    dur = np.minimum(np.asarray(problem.duration_s, dtype=np.int64), H + 1)[np.ix_(L, L)]
-    dist = np.minimum(np.asarray(problem.distance_m, dtype=np.int64), MAX_DISTANCE_M)[np.ix_(L, L)]
-    svc = np.asarray(service, dtype=np.int64)
-    T = np.ascontiguousarray(dur + svc[:, None])
-    n = len(loc)
-    pax_km = np.zeros(n, dtype=np.float64)
-    for q, r in enumerate(requests):
-        pax_km[2 * nv + 2 * q] = (
-            (r.seats + r.wheelchairs) * problem.travel_m(r.pickup, r.dropoff) / 1000.0
-        )
-    classes: dict[tuple[float, float, float], int] = {}
-    mats: list[np.ndarray] = []
-    vcls = []
-    for v in vehicles:
-        hourly = 0.0 if span_cost else v.cost_per_hour  # (else on the span, below)
-        key = (v.cost_per_km, hourly, v.cost_per_passenger_km)
-        if key not in classes:
-            c = dist * (v.cost_per_km * COST_SCALE / 1000.0) + T * (hourly * COST_SCALE / 3600.0)
-            if v.cost_per_passenger_km > 0:
-                c = c + (pax_km * (v.cost_per_passenger_km * COST_SCALE))[:, None]
-            classes[key] = len(mats)
-            mats.append(np.rint(c).astype(np.int64))
-        vcls.append(classes[key])
-    C = np.ascontiguousarray(np.stack(mats))
+    nodes = compile_nodes(problem, requests, vehicles, span_cost)
+    nv, nr = nodes.nv, nodes.nr
     allowed_m = np.zeros((nr, nv), dtype=np.bool_)
     for q, slots in enumerate(allowed):
         allowed_m[q, list(slots)] = True
     # the duty limits as a route duration: the layer runs on days without breaks, where the
     # continuous driving limit bounds the whole route
-    spans = [v.route_duration_limit_s() for v in vehicles]
-    maxdur = np.array([10 * H if x is None else x for x in spans], dtype=np.int64)
-    fixed = np.array([int(round(v.fixed_cost * COST_SCALE)) for v in vehicles], dtype=np.int64)
-    span_w = np.array(
-        [v.cost_per_hour * COST_SCALE / 3600.0 if span_cost else 0.0 for v in vehicles],
-        dtype=np.float64,
-    )
+    maxdur = np.where(nodes.duty == NO_LIMIT, 10 * nodes.horizon_s, nodes.duty)
     brk = _break_rows(breaks or (), nv)
-    rel = _relatedness(T, np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64), nv, nr)
+    rel = _relatedness(nodes.time, nodes.lo, nodes.hi, nv, nr)
     mate = np.full(nr, -1, dtype=np.int64)
     q_of = {r.id: q for q, r in enumerate(requests)}
     for o, back in problem.linked_pairs():
         if o.id in q_of and back.id in q_of:
             mate[q_of[o.id]], mate[q_of[back.id]] = q_of[back.id], q_of[o.id]
     M = (
-        T,
-        C,
-        np.asarray(vcls, dtype=np.int64),
-        np.asarray(lo, dtype=np.int64),
-        np.asarray(hi, dtype=np.int64),
-        np.ascontiguousarray(np.array([d0, d1], dtype=np.int64)),
-        np.ascontiguousarray(
-            np.array(
-                [[v.seats for v in vehicles], [v.wheelchairs for v in vehicles]], dtype=np.int64
-            )
-        ),
-        np.asarray(ride, dtype=np.int64),
+        nodes.time,
+        nodes.cost,
+        nodes.vclass,
+        nodes.lo,
+        nodes.hi,
+        nodes.demand,
+        nodes.capacity,
+        nodes.ride,
         maxdur,
-        fixed,
-        np.asarray(pen, dtype=np.int64),
+        nodes.fixed,
+        2 * nodes.penalty,  # a refused request: both its nodes
         allowed_m,
         rel,
         np.int64(2 * nv),
         mate,
-        span_w,
+        nodes.span_w,
         brk,
-        svc,
+        nodes.service,
     )
     return AlnsModel(M, nv, nr)
 
@@ -619,6 +554,7 @@ def warm_up() -> float:
 
 
 __all__ = [
+    "COST_SCALE",
     "AlnsModel",
     "AlnsOptions",
     "AlnsResult",

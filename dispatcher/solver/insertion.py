@@ -29,7 +29,7 @@ from __future__ import annotations
 import copy
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from dispatcher.model import Matrix, Plan, Problem, Request, Route, TimeWindow, Vehicle, Visit
@@ -483,6 +483,7 @@ def find_insertion(
     requests_by_id: dict[str, Request] | None = None,
     cache: ScreenCache | None = None,
     kpis: bool = True,
+    vehicle_ids: Collection[str] | None = None,
 ) -> Insertion | None:
     """The cheapest confirmed way to add ``request`` to ``plan``, or None.
 
@@ -492,7 +493,8 @@ def find_insertion(
     routes' screen arrays for the next test against the same plan (the routes' requests and
     their windows must be the same in both problems: only ``request`` may differ). ``kpis``
     False leaves the plan's KPIs as they were (a plan built insertion by insertion computes
-    them once at the end).
+    them once at the end). ``vehicle_ids``: only these vehicles may take it (a request pinned to
+    its vehicle: that one).
     """
     t0 = time.perf_counter()
     st = stats if stats is not None else InsertionStats()
@@ -501,6 +503,8 @@ def find_insertion(
     info: dict[str, tuple[Vehicle, Route | None, list[Stop], int]] = {}
     byid = requests_by_id if requests_by_id is not None else {q.id: q for q in problem.requests}
     for v in problem.vehicles:
+        if vehicle_ids is not None and v.id not in vehicle_ids:
+            continue
         if not _fits(r, v) or usable_breaks(v) is None:
             continue
         route = plan.route(v.id)

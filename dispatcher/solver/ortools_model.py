@@ -1,5 +1,6 @@
-"""The dial-a-ride model on OR-Tools routing, built from a Problem (the search is in
-:mod:`dispatcher.solver.routing`).
+"""The dial-a-ride model on OR-Tools routing, built from a Problem's node model
+(:mod:`dispatcher.solver.node_model`: the nodes, matrices, windows, demands, penalties and costs
+the ALNS layer is built from too; the search is in :mod:`dispatcher.solver.routing`).
 
 Nodes: one start and one end per vehicle slot, then a pickup and a drop-off per request
 (``2 * nv + 2 * q`` and ``+ 1``). A time dimension (transit = service at the from-node + travel,
@@ -15,14 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from ortools.constraint_solver import pywrapcp
 
 from dispatcher.model import Problem, Request, Vehicle
-from dispatcher.solver.schedule import horizon_s, stop_service_s, stop_window, usable_breaks
-
-COST_SCALE = 100_000  # objective units per euro
-MAX_DISTANCE_M = 10_000_000  # cap for unreachable pairs in cost matrices
+from dispatcher.solver.node_model import COST_SCALE, NO_LIMIT, NodeModel, compile_nodes
+from dispatcher.solver.schedule import usable_breaks
 
 
 @dataclass(frozen=True)
@@ -47,16 +45,15 @@ class DarpModel:
     manager: pywrapcp.RoutingIndexManager
     routing: pywrapcp.RoutingModel
     tdim: pywrapcp.RoutingDimension
-    arc_cost: list[np.ndarray]  # per vehicle slot: its arc costs, model units
+    nodes: NodeModel  # the arrays the model is built from
     break_vars: dict[int, list[pywrapcp.IntervalVar]]
-    service: list[int]  # service time per node
 
     @property
     def nv(self) -> int:
         return len(self.vehicles)
 
     def node(self, q: int, kind: str) -> int:
-        return 2 * self.nv + 2 * q + (kind == "dropoff")
+        return self.nodes.node(q, kind)
 
     def node_of(self) -> dict[tuple[str, str], int]:
         """(request id, "pickup"|"dropoff") -> node."""
@@ -119,23 +116,13 @@ def build_model(
     """The model of ``requests`` on ``vehicles`` (model slots); ``allowed_slots[q]``: the slots
     that may serve request ``q``; ``pinned``: request id -> vehicle id it must stay on."""
     nv = len(vehicles)
-    loc, service, seats, wheel = _nodes(problem, requests, vehicles)
-    manager = pywrapcp.RoutingIndexManager(len(loc), nv, list(range(nv)), list(range(nv, 2 * nv)))
+    nodes = compile_nodes(problem, requests, vehicles, rules.span_cost)
+    manager = pywrapcp.RoutingIndexManager(nodes.n, nv, list(range(nv)), list(range(nv, 2 * nv)))
     routing = pywrapcp.RoutingModel(manager)
-    H = horizon_s(problem)
-    L = np.asarray(loc, dtype=np.int64)
-    dur = np.minimum(np.asarray(problem.duration_s, dtype=np.int64), H + 1)[np.ix_(L, L)]
-    dist = np.minimum(np.asarray(problem.distance_m, dtype=np.int64), MAX_DISTANCE_M)[np.ix_(L, L)]
-    time_m = dur + np.asarray(service, dtype=np.int64)[:, None]
-    arc_cost = _add_costs(problem, requests, vehicles, routing, dist, time_m, rules.span_cost)
-    tdim = _add_time(problem, vehicles, routing, time_m, H)
-    if rules.span_cost:  # the drivers' hours from leaving the depot to coming back, waiting too
-        for s, v in enumerate(vehicles):
-            coef = int(round(v.cost_per_hour * COST_SCALE / 3600.0))
-            if coef > 0:
-                tdim.SetSpanCostCoefficientForVehicle(coef, s)
-    _add_capacities(vehicles, routing, seats, wheel)
-    m = DarpModel(problem, requests, vehicles, manager, routing, tdim, arc_cost, {}, service)
+    _add_costs(vehicles, routing, nodes)
+    tdim = _add_time(problem, vehicles, routing, nodes)
+    _add_capacities(routing, nodes)
+    m = DarpModel(problem, requests, vehicles, manager, routing, tdim, nodes, {})
     _add_requests(m, allowed_slots, rules)
     if rules.link_activity:
         _add_links(m)
@@ -145,84 +132,46 @@ def build_model(
     return m
 
 
-def _nodes(
-    problem: Problem, requests: Sequence[Request], vehicles: Sequence[Vehicle]
-) -> tuple[list[int], list[int], list[int], list[int]]:
-    """Per node: its place's matrix index, service time, seats and wheelchair changes."""
-    nv = len(vehicles)
-    loc = [problem.index(v.start) for v in vehicles] + [problem.index(v.end) for v in vehicles]
-    service, seats, wheel = [0] * (2 * nv), [0] * (2 * nv), [0] * (2 * nv)
-    for r in requests:
-        loc += [problem.index(r.pickup), problem.index(r.dropoff)]
-        service += [stop_service_s(problem, r, "pickup"), stop_service_s(problem, r, "dropoff")]
-        seats += [r.seats, -r.seats]
-        wheel += [r.wheelchairs, -r.wheelchairs]
-    return loc, service, seats, wheel
-
-
 def _add_costs(
-    problem: Problem,
-    requests: Sequence[Request],
-    vehicles: Sequence[Vehicle],
-    routing: pywrapcp.RoutingModel,
-    dist: np.ndarray,
-    time_m: np.ndarray,
-    span_cost: bool = False,
-) -> list[np.ndarray]:
-    """Arc costs per vehicle class (and fixed costs); returns each slot's cost matrix. A
-    per-passenger-km cost (carpool incentive) is charged on the arcs leaving a pickup:
-    passengers x direct km of that request."""
-    nv = len(vehicles)
-    pax_km = np.zeros(len(time_m), dtype=np.float64)
-    for q, r in enumerate(requests):
-        pax_km[2 * nv + 2 * q] = (
-            (r.seats + r.wheelchairs) * problem.travel_m(r.pickup, r.dropoff) / 1000.0
-        )
+    vehicles: Sequence[Vehicle], routing: pywrapcp.RoutingModel, nodes: NodeModel
+) -> None:
+    """Arc costs per vehicle class, and fixed costs. One callback per vehicle cost class (per
+    km, per hour, per passenger-km: with a span cost, vehicles whose hourly costs differ keep
+    callbacks of their own, as their span costs differ)."""
     cost_cb: dict[tuple[float, float, float], int] = {}
-    cost_mat: dict[tuple[float, float, float], np.ndarray] = {}
-    arc_cost: list[np.ndarray] = []
     for s, v in enumerate(vehicles):
         key = (v.cost_per_km, v.cost_per_hour, v.cost_per_passenger_km)
         if key not in cost_cb:
-            c = dist * (v.cost_per_km * COST_SCALE / 1000.0)
-            if not span_cost:  # (with a span cost the hours are charged on the route's span)
-                c = c + time_m * (v.cost_per_hour * COST_SCALE / 3600.0)
-            if v.cost_per_passenger_km > 0:
-                c = c + (pax_km * (v.cost_per_passenger_km * COST_SCALE))[:, None]
-            cost_mat[key] = np.rint(c).astype(np.int64)
-            cost_cb[key] = routing.RegisterTransitMatrix(cost_mat[key].tolist())
-        arc_cost.append(cost_mat[key])
+            cost_cb[key] = routing.RegisterTransitMatrix(nodes.arc_cost(s).tolist())
         routing.SetArcCostEvaluatorOfVehicle(cost_cb[key], s)
         if v.fixed_cost > 0:
-            routing.SetFixedCostOfVehicle(int(round(v.fixed_cost * COST_SCALE)), s)
-    return arc_cost
+            routing.SetFixedCostOfVehicle(int(nodes.fixed[s]), s)
 
 
 def _add_time(
-    problem: Problem,
-    vehicles: Sequence[Vehicle],
-    routing: pywrapcp.RoutingModel,
-    time_m: np.ndarray,
-    H: int,
+    problem: Problem, vehicles: Sequence[Vehicle], routing: pywrapcp.RoutingModel, nodes: NodeModel
 ) -> pywrapcp.RoutingDimension:
-    """The time dimension: shifts, start and end windows, duty spans, balance cost."""
-    time_cb = routing.RegisterTransitMatrix(time_m.tolist())
+    """The time dimension: shifts, start and end windows, duty spans, the hours on the span
+    (with a span cost), balance cost."""
+    H, nv = nodes.horizon_s, nodes.nv
+    time_cb = routing.RegisterTransitMatrix(nodes.time.tolist())
     routing.AddDimension(time_cb, H, H, False, "time")
     tdim = routing.GetDimensionOrDie("time")
     for s, v in enumerate(vehicles):
         start, end = tdim.CumulVar(routing.Start(s)), tdim.CumulVar(routing.End(s))
-        start.SetRange(v.shift.start_s, v.shift.end_s)
-        end.SetRange(v.shift.start_s, v.shift.end_s)
-        for var, window in ((start, v.start_window), (end, v.end_window)):
-            if window is not None:
-                lo = max(v.shift.start_s, window.start_s)
-                hi = min(v.shift.end_s, window.end_s)
-                var.SetRange(lo, max(lo, hi))
-        span = v.route_duration_limit_s()  # max duty, and continuous driving without rests
-        if span is not None:
-            tdim.SetSpanUpperBoundForVehicle(span, s)
+        for var, k in ((start, s), (end, nv + s)):
+            var.SetRange(v.shift.start_s, v.shift.end_s)
+            lo, hi = int(nodes.lo[k]), int(nodes.hi[k])  # the shift met with the window
+            var.SetRange(lo, max(lo, hi))
+        if nodes.duty[s] != NO_LIMIT:  # max duty, and continuous driving without rests
+            tdim.SetSpanUpperBoundForVehicle(int(nodes.duty[s]), s)
         routing.AddVariableMinimizedByFinalizer(end)
         routing.AddVariableMaximizedByFinalizer(start)
+    if nodes.span_cost:  # the drivers' hours from leaving the depot to coming back, waiting too
+        for s in range(nv):
+            coef = int(round(float(nodes.span_w[s])))
+            if coef > 0:
+                tdim.SetSpanCostCoefficientForVehicle(coef, s)
     if problem.weights.balance_per_hour > 0:
         tdim.SetGlobalSpanCostCoefficient(
             int(round(problem.weights.balance_per_hour * COST_SCALE / 3600.0))
@@ -230,35 +179,31 @@ def _add_time(
     return tdim
 
 
-def _add_capacities(
-    vehicles: Sequence[Vehicle], routing: pywrapcp.RoutingModel, seats: list[int], wheel: list[int]
-) -> None:
+def _add_capacities(routing: pywrapcp.RoutingModel, nodes: NodeModel) -> None:
+    seats, wheel = nodes.demand.tolist()
+    seat_caps, wheel_caps = nodes.capacity.tolist()
     seats_cb = routing.RegisterUnaryTransitVector(seats)
-    routing.AddDimensionWithVehicleCapacity(seats_cb, 0, [v.seats for v in vehicles], True, "seats")
+    routing.AddDimensionWithVehicleCapacity(seats_cb, 0, seat_caps, True, "seats")
     if any(w for w in wheel):
         wheel_cb = routing.RegisterUnaryTransitVector(wheel)
-        routing.AddDimensionWithVehicleCapacity(
-            wheel_cb, 0, [v.wheelchairs for v in vehicles], True, "wheelchairs"
-        )
+        routing.AddDimensionWithVehicleCapacity(wheel_cb, 0, wheel_caps, True, "wheelchairs")
 
 
 def _add_requests(m: DarpModel, allowed_slots: Sequence[Sequence[int]], rules: ModelRules) -> None:
     """Windows, pairs, ride-time limits, allowed vehicles and refusal penalties per request."""
-    problem, routing, manager, tdim = m.problem, m.routing, m.manager, m.tdim
+    routing, manager, tdim, nodes = m.routing, m.manager, m.tdim, m.nodes
     solver = routing.solver()
     pair_limits: list[int] = []
-    for q, r in enumerate(m.requests):
-        pi = manager.NodeToIndex(m.node(q, "pickup"))
-        di = manager.NodeToIndex(m.node(q, "dropoff"))
-        ptw, dtw = stop_window(problem, r, "pickup"), stop_window(problem, r, "dropoff")
-        assert ptw is not None and dtw is not None  # guaranteed by the feasible-alone filter
-        tdim.CumulVar(pi).SetRange(ptw.start_s, ptw.end_s)
-        tdim.CumulVar(di).SetRange(dtw.start_s, dtw.end_s)
+    for q in range(len(m.requests)):
+        p_node, d_node = m.node(q, "pickup"), m.node(q, "dropoff")
+        pi, di = manager.NodeToIndex(p_node), manager.NodeToIndex(d_node)
+        tdim.CumulVar(pi).SetRange(int(nodes.lo[p_node]), int(nodes.hi[p_node]))
+        tdim.CumulVar(di).SetRange(int(nodes.lo[d_node]), int(nodes.hi[d_node]))
         routing.AddPickupAndDelivery(pi, di)
         if rules.hard_pairs:
             solver.Add(routing.VehicleVar(pi) == routing.VehicleVar(di))
             solver.Add(tdim.CumulVar(pi) <= tdim.CumulVar(di))
-        limit = problem.boarding_s(r) + problem.max_ride_s(r)
+        limit = int(nodes.ride[q])
         if rules.hard_ride:
             solver.Add(tdim.CumulVar(di) - tdim.CumulVar(pi) <= limit)
         pair_limits.append(limit)
@@ -268,7 +213,7 @@ def _add_requests(m: DarpModel, allowed_slots: Sequence[Sequence[int]], rules: M
             # cannot build; restricting the vehicle variable is the equivalent (-1: refused).
             routing.VehicleVar(pi).SetValues([-1, *slots])
             routing.VehicleVar(di).SetValues([-1, *slots])
-        penalty = refusal_penalty(problem, r)
+        penalty = int(nodes.penalty[q])
         if rules.pair_disjunction:
             routing.AddDisjunction([pi, di], 2 * penalty, 2)
         else:
@@ -280,11 +225,6 @@ def _add_requests(m: DarpModel, allowed_slots: Sequence[Sequence[int]], rules: M
     # search filters about it (measured: 5x faster first plans on 400 requests).
     for q, limit in enumerate(pair_limits):
         tdim.SetPickupToDeliveryLimitFunctionForPair(lambda a, b, _l=limit: _l, q)
-
-
-def refusal_penalty(problem: Problem, r: Request) -> int:
-    """The model's penalty per node of a refused request (model units)."""
-    return int(round(problem.weights.refusal_penalty * r.priority * COST_SCALE / 2))
 
 
 def _add_links(m: DarpModel) -> None:
@@ -333,7 +273,7 @@ def _add_breaks(m: DarpModel) -> dict[int, list[pywrapcp.IntervalVar]]:
             ivs.append(iv)
         for a, b2 in zip(ivs, ivs[1:], strict=False):
             solver.Add(b2.StartExpr() >= a.EndExpr())
-        tdim.SetBreakIntervalsOfVehicle(ivs, s, m.service)
+        tdim.SetBreakIntervalsOfVehicle(ivs, s, m.nodes.service.tolist())
         if v.max_driving_s is not None and v.resting_breaks():
             # at most max_driving_s of the time dimension (elapsed time, not driving alone)
             # between the route's start, its breaks of at least driving_break_s and its end

@@ -15,7 +15,7 @@ then by the ALNS layer from the cheaper of its plan and those routes, with:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from dispatcher.model import Plan, Problem, Route, SolverParams
@@ -107,7 +107,7 @@ def reoptimise(
             time.perf_counter() - t0,
         )
     if has_breaks:
-        retimed = _retime_with_breaks(problem, plan, new.routes, now_s)
+        retimed = _retime_with_breaks(problem, plan, new.routes, now_s, pinned)
         if retimed is None:
             return ReoptResult(
                 plan,
@@ -192,12 +192,17 @@ def _status_label(plan: Plan) -> str:
 
 
 def _retime_with_breaks(
-    problem: Problem, old_plan: Plan, routes: Sequence[Route], now_s: int | None
+    problem: Problem,
+    old_plan: Plan,
+    routes: Sequence[Route],
+    now_s: int | None,
+    pinned: Mapping[str, str],
 ) -> list[Route] | None:
     """Every route timed exactly on its real vehicle (breaks placed near where they were, or near
     the search's times). A route that cannot take its breaks sheds requests (last picked up first)
     until it can; the shed requests are inserted again (:func:`find_insertion`) into the other
-    routes or back into a route with room. None if one of them finds no place."""
+    routes or back into a route with room, a ``pinned`` one only on its vehicle. None if one of
+    them finds no place."""
     byid = {r.id: r for r in problem.requests}
     out: list[Route] = []
     shed: list[str] = []
@@ -224,7 +229,10 @@ def _retime_with_breaks(
     order = {veh.id: k for k, veh in enumerate(problem.vehicles)}
     partial = Plan(routes=tuple(sorted(out, key=lambda rt: order[rt.vehicle_id])))
     for rid in shed:
-        ins = find_insertion(problem, partial, byid[rid], now_s=now_s, requests_by_id=byid)
+        only = {pinned[rid]} if rid in pinned else None
+        ins = find_insertion(
+            problem, partial, byid[rid], now_s=now_s, requests_by_id=byid, vehicle_ids=only
+        )
         if ins is None:
             return None
         partial = ins.plan

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from dispatcher.model import Plan, Problem, Request, Route, Vehicle
 from dispatcher.solver.insertion import ScreenCache, find_insertion, remove_from_plan
@@ -24,10 +24,12 @@ def reinsert(
     dropped: Sequence[str],
     objective: float,
     deadline: float = math.inf,
+    pinned: Mapping[str, str] | None = None,
 ) -> tuple[list[Route], list[str], float]:
     """Insert what the search left out (each request here is feasible alone), most important and
     longest first, with the exact real-time insertion, until ``deadline`` (``perf_counter``
-    time); returns the routes, who is still refused and the objective corrected by the
+    time); a request ``pinned`` to a vehicle (request id -> vehicle id) only goes back on that
+    vehicle. Returns the routes, who is still refused and the objective corrected by the
     insertions' estimates."""
     byid = {r.id: r for r in problem.requests}
     plan = Plan(routes=tuple(routes))
@@ -56,7 +58,10 @@ def reinsert(
             continue
         trial, added = plan, 0.0
         for rid in unit:
-            ins = find_insertion(problem, trial, byid[rid], requests_by_id=byid, cache=cache)
+            only = {pinned[rid]} if pinned and rid in pinned else None
+            ins = find_insertion(
+                problem, trial, byid[rid], requests_by_id=byid, cache=cache, vehicle_ids=only
+            )
             if ins is None:
                 break
             trial, added = ins.plan, added + ins.added_cost

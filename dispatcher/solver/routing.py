@@ -46,13 +46,8 @@ from dispatcher.model import (
 from dispatcher.solver import InitialRoutes, Pins, alns_gate, default_solver
 from dispatcher.solver.explain import explain_rejections
 from dispatcher.solver.kpis import compute_kpis
-from dispatcher.solver.ortools_model import (
-    COST_SCALE,
-    DarpModel,
-    ModelRules,
-    build_model,
-    refusal_penalty,
-)
+from dispatcher.solver.node_model import COST_SCALE
+from dispatcher.solver.ortools_model import DarpModel, ModelRules, build_model
 from dispatcher.solver.ortools_names import check_names
 from dispatcher.solver.repair import drop_orphans, greedy_plan, time_route
 from dispatcher.solver.repair import reinsert as reinsert_dropped
@@ -90,8 +85,8 @@ class SearchOptions:
     with breaks see ``alns_breaks``), numba is installed and the time limit is at least this
     (below, the kernels' loading in a new process and OR-Tools' shorter share cost more than
     the layer gains). On a live day it starts from the cheaper of OR-Tools' plan and the initial
-    routes, and a pinned request may only use its vehicle there too (not with breaks: the exact
-    re-insertion after the day without them knows no pins).
+    routes, and a pinned request may only use its vehicle there too (with breaks, also in the
+    exact re-insertion after the day without them: :func:`dispatcher.solver.repair.reinsert`).
     ``greedy_min_requests``: from this many requests on, the exact greedy insertion
     (:func:`_greedy_plan`, anytime: it stops at the end of the search's time, refusing what it
     has not reached) makes a plan before OR-Tools searches, so that a plan exists whatever
@@ -108,9 +103,9 @@ class SearchOptions:
     ``alns_breaks``: on days with drivers' breaks the ALNS layer searches the day without them
     (the breaks taken off, and with them the continuous-driving limit they end), then every route
     it changed is timed exactly with its breaks (:class:`dispatcher.solver.schedule.RouteTimer`),
-    what no longer fits is re-inserted exactly, and the plan is kept only if its real cost (the
-    KPIs' cost, waiting and breaks included, plus the refusal penalties) beats the OR-Tools plan
-    timed the same way.
+    what no longer fits is re-inserted exactly (a pinned request only on its vehicle), and the
+    plan is kept only if its real cost (the KPIs' cost, waiting and breaks included, plus the
+    refusal penalties) beats the OR-Tools plan timed the same way.
     ``span_cost``: charge the drivers' hours on each route's span (waiting included, as the
     KPIs' cost does) instead of on the arcs' travel and service time; off by default: on the
     generated days at 30 s it was within 0.6% on 60 requests and 2.8% cheaper on 150 with
@@ -425,7 +420,7 @@ class OrToolsSolver:
             )
             if improved is not None and any(v.breaks for v in m.vehicles):
                 return self._keep_the_cheaper(
-                    m, run, node_routes, hints, improved[0], status, t0 + alns_limit_s
+                    m, run, node_routes, hints, improved[0], status, t0 + alns_limit_s, pinned
                 )
             if improved is not None:
                 changed = [a != b for a, b in zip(node_routes, improved[0], strict=True)]
@@ -456,10 +451,11 @@ class OrToolsSolver:
         relaxed_routes: list[list[int]],
         status: str,
         deadline: float,
+        pinned: Pins | None = None,
     ) -> tuple[SolveStatus, str, list[Route], list[str], float]:
         """The OR-Tools plan and the ALNS layer's plan of the day without breaks, each timed
-        exactly with the breaks (the ALNS plan's leftovers re-inserted exactly): the one of
-        lower real cost (see ``SearchOptions.alns_breaks``)."""
+        exactly with the breaks (the ALNS plan's leftovers re-inserted exactly, a pinned request
+        only on its vehicle): the one of lower real cost (see ``SearchOptions.alns_breaks``)."""
         t_sched = time.perf_counter()
         base, base_served, base_late = _timed_routes(m, node_routes, hints, run.sol)
         changed = [a != b for a, b in zip(node_routes, relaxed_routes, strict=True)]
@@ -467,7 +463,7 @@ class OrToolsSolver:
         cand, cand_served, cand_late = _timed_routes(m, relaxed_routes, alns_hints, run.sol)
         left = [r.id for r in m.requests if r.id not in cand_served]
         if cand_late:  # (until the time limit: the OR-Tools plan is there if time runs out)
-            cand, left, _ = reinsert_dropped(m.problem, cand, left, 0.0, deadline)
+            cand, left, _ = reinsert_dropped(m.problem, cand, left, 0.0, deadline, pinned)
         self.trace.schedule_s = time.perf_counter() - t_sched
         base_refused = [r.id for r in m.requests if r.id not in base_served]
         base_cost = real_cost(m.problem, base, base_refused)
@@ -591,15 +587,15 @@ class OrToolsSolver:
                 ]
         cost = 0.0
         served = {n for nodes in routes for n in nodes}
-        for q, r in enumerate(m.requests):
+        for q in range(len(m.requests)):
             if m.node(q, "pickup") not in served:
-                cost += 2 * refusal_penalty(problem, r)
+                cost += 2 * int(m.nodes.penalty[q])
         for s, nodes in enumerate(routes):
             if nodes:
                 path = [s, *nodes, m.nv + s]
-                arcs = m.arc_cost[s]
+                arcs = m.nodes.arc_cost(s)
                 cost += float(sum(arcs[a, b] for a, b in zip(path, path[1:], strict=False)))
-                cost += round(m.vehicles[s].fixed_cost * COST_SCALE)
+                cost += int(m.nodes.fixed[s])
         self.trace.solutions.append((time.perf_counter() - run.t0, cost / COST_SCALE))
         log.info("greedy insertion: %d request(s) left out", len(left))
         run.greedy, run.greedy_cost = routes, cost
@@ -614,11 +610,8 @@ class OrToolsSolver:
         pinned: object,
     ) -> bool:
         """Whether the ALNS layer runs after OR-Tools (``SolverParams.refinement``): not for a
-        first plan only, a short limit, a search bounded by a solution count, or pins on a day
-        with breaks (the exact re-insertion after the day without them knows no pins)."""
+        first plan only, a short limit, or a search bounded by a solution count."""
         if params.refinement != "alns" or first_only or params.alns_share <= 0:
-            return False
-        if pinned and any(v.breaks for v in vehicles):
             return False
         too_short = params.effective_time_limit_s < self.options.alns_min_s
         by_count = self.options.alns_iterations is not None
@@ -665,7 +658,14 @@ class OrToolsSolver:
                 _modelled_break(v) if self.options.alns_model_breaks else None for v in m.vehicles
             ],
         )
-        objectives = [alns.plan_objective(model, routes) for routes in starts]
+        # (a live day's initial routes with a request off the vehicles it may use, one pinned
+        # elsewhere say, are no start)
+        objectives = [
+            alns.plan_objective(model, routes)
+            if j == 0 or _within(routes, slots, m.nv)
+            else math.inf
+            for j, routes in enumerate(starts)
+        ]
         k = objectives.index(min(objectives))
         node_routes = starts[k]
         budget = limit_s - (time.perf_counter() - t0) - reserve
@@ -685,6 +685,11 @@ class OrToolsSolver:
         for t, obj in res.trace:
             self.trace.solutions.append((at + t, obj / COST_SCALE))
         return res.routes, res.objective / COST_SCALE
+
+
+def _within(routes: Sequence[Sequence[int]], slots: Sequence[Sequence[int]], nv: int) -> bool:
+    """Whether every request of the node routes (per slot) is on a slot it may use."""
+    return all(s in slots[(nd - 2 * nv) // 2] for s, nodes in enumerate(routes) for nd in nodes)
 
 
 def _modelled_break(v: Vehicle) -> Break | None:
