@@ -44,6 +44,7 @@ from dispatcher.solver.schedule import horizon_s, stop_service_s, stop_window
 
 COST_SCALE = 100_000  # the routing model's objective units per euro
 MAX_DISTANCE_M = 10_000_000
+ITERATION_CHUNK = 20  # iterations per compiled call under an iteration limit
 
 
 @dataclass
@@ -416,12 +417,14 @@ class _Search:
                 if done >= max_iterations:
                     break
                 frac = done / max_iterations
-                n = min(chunk, max_iterations - done)
+                # chunks of a fixed size: the same plan for a seed, however fast the machine
+                n = min(ITERATION_CHUNK, max_iterations - done)
             else:
                 if now >= deadline:
                     break
                 frac = (now - t_start) / span
                 n = chunk
+            n = max(1, min(n, opt.segment - self.since_update))  # weights: every segment exactly
             t = temp[0] * (temp[1] / temp[0]) ** frac if temp[0] > 0 and temp[1] > 0 else 0.0
             t_c = time.perf_counter()
             found += K.run_chunk(
