@@ -65,7 +65,9 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]
     the fewer stops it delays the likelier it fits); the gap found is left in ``x[L]`` (-1:
     none), for :func:`min_span`. ``x`` and ``pos`` are scratch arrays (length > L and >= the
     number of nodes)."""
-    dem, cap = M[5], M[6]
+    # M's arrays are taken at the top, before any branch: one taken further down (M[i] in an
+    # expression) costs about 0.15 us a call here (numba's reference counts on it, unpruned)
+    dem, cap, brk, svc = M[5], M[6], M[16], M[17]
     l0 = 0
     l1 = 0
     for k in range(1, L - 1):
@@ -75,12 +77,11 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]
         if l0 > cap[0, s] or l1 > cap[1, s]:
             return False
     x[L] = -1
-    brk = M[16]
     if brk[0, s] <= 0 or L <= 2:  # no break, or an unused vehicle (which takes none)
         return timing(row, L, s, M, x, pos, -1)
     if not timing(row, L, s, M, x, pos, -1):  # (a relaxation: without it, no break fits)
         return False
-    latest, svc = brk[2, s], M[17]
+    latest = brk[2, s]
     gl = -1
     for g in range(L - 1):
         if x[g] + svc[row[g]] > latest:
@@ -93,7 +94,9 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]
     return False
 
 
-@njit(cache=True)
+# inlined where it is called (numba's IR inlining): at route_ok's call without a break, g is the
+# constant -1 and the compiler drops the break's terms (the literature's days)
+@njit(cache=True, inline="always")
 # a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
 def timing(row, L, s, M, x, pos, g):  # type: ignore[no-untyped-def]  # noqa: C901
     """Whether ``row[:L]`` can be timed on vehicle ``s`` (windows, travel, ride-time limits,
@@ -108,14 +111,14 @@ def timing(row, L, s, M, x, pos, g):  # type: ignore[no-untyped-def]  # noqa: C9
     ``x``. With the break in gap g, the arc from g to g + 1 takes its duration more, the stop
     after it comes after its earliest end, and the stop at g must be done by its latest start
     (scalars here: a call per stop costs in the hot path)."""
-    T, lo, hi, ride, maxdur, nv2 = M[0], M[3], M[4], M[7], M[8], M[13]
+    T, lo, hi, ride, maxdur, nv2, brk, svc = M[0], M[3], M[4], M[7], M[8], M[13], M[16], M[17]
     bdur = np.int64(0)
     bafter = np.int64(0)
     hig = np.int64(0)
     if g >= 0:
-        bdur = M[16][0, s]
-        bafter = M[16][1, s] + bdur
-        hig = min(hi[row[g]], M[16][2, s] - M[17][row[g]])
+        bdur = brk[0, s]
+        bafter = brk[1, s] + bdur
+        hig = min(hi[row[g]], brk[2, s] - svc[row[g]])
     x[0] = lo[row[0]]
     if x[0] > (hig if g == 0 else hi[row[0]]):
         return False
@@ -176,13 +179,13 @@ def min_span(row, L, s, M, x, z, pos):  # type: ignore[no-untyped-def]  # noqa: 
     fixpoint (backward pass, each violated ride limit pulls the drop-off earlier, the backward
     pass resumes there).
     The break's gap is given (the one route_ok found). ``z`` is scratch (length >= L)."""
-    T, hi, ride, nv2 = M[0], M[4], M[7], M[13]
+    T, hi, ride, nv2, brk, svc = M[0], M[4], M[7], M[13], M[16], M[17]
     g = x[L]  # the break's gap, as route_ok leaves it
     bdur = np.int64(0)
     hig = np.int64(0)
     if g >= 0:
-        bdur = M[16][0, s]
-        hig = min(hi[row[g]], M[16][2, s] - M[17][row[g]])
+        bdur = brk[0, s]
+        hig = min(hi[row[g]], brk[2, s] - svc[row[g]])
     z[L - 1] = x[L - 1]
     for k in range(L - 2, -1, -1):
         t = z[k + 1] - T[row[k], row[k + 1]] - (bdur if k == g else 0)
@@ -210,10 +213,11 @@ def min_span(row, L, s, M, x, z, pos):  # type: ignore[no-untyped-def]  # noqa: 
 @njit(cache=True)
 def arc_cost(row, L, s, M):  # type: ignore[no-untyped-def]
     """Arc costs of the route plus the vehicle's fixed cost if it serves anyone."""
-    C = M[1][M[2][s]]
+    Cs, vcls, fixed = M[1], M[2], M[9]
+    C = Cs[vcls[s]]
     if L <= 2:
         return np.int64(0)
-    c = M[9][s]
+    c = fixed[s]
     for k in range(L - 1):
         c += C[row[k], row[k + 1]]
     return c
@@ -308,7 +312,9 @@ def best_insertion(q, s, seq, slen, M, W, ub, route_c):  # type: ignore[no-untyp
     (BIG, -1, -1). Positions are enumerated with necessary conditions (capacity, earliest and
     latest times without ride limits, a lower bound on the ride) and only the survivors, the
     cheapest first, get the exact check."""
-    T, C, lo, hi, dem, cap, ride, nv2 = M[0], M[1][M[2][s]], M[3], M[4], M[5], M[6], M[7], M[13]
+    T, Cs, vcls, lo, hi = M[0], M[1], M[2], M[3], M[4]  # (M's arrays at the top: see route_ok)
+    dem, cap, ride, fixed, nv2 = M[5], M[6], M[7], M[9], M[13]
+    C = Cs[vcls[s]]
     work, cd, ci, cj = W[0], W[3], W[4], W[5]
     row = seq[s]
     L = slen[s]
@@ -328,7 +334,7 @@ def best_insertion(q, s, seq, slen, M, W, ub, route_c):  # type: ignore[no-untyp
         t = Lt[k + 1] - T[row[k], row[k + 1]]
         Lt[k] = t if t < hi[row[k]] else hi[row[k]]
     # an empty route costs nothing (not even its start-to-end arc); using it costs the fixed cost
-    extra = M[9][s] + C[row[0], row[1]] if L == 2 else 0
+    extra = fixed[s] + C[row[0], row[1]] if L == 2 else 0
     dp0, dp1 = dem[0, p], dem[1, p]
     c0, c1 = cap[0, s], cap[1, s]
     lim = ride[q]
