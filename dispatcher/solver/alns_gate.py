@@ -46,11 +46,11 @@ _thread: threading.Thread | None = None
 
 
 def applicable(problem: Problem, vehicles: Sequence[Vehicle]) -> bool:
-    """Whether the ALNS model is exact for this day: no drivers' breaks, no global span cost.
-    Without breaks, the drivers' duty limits (max duty, continuous driving) are one route
-    duration limit per vehicle (:meth:`dispatcher.model.Vehicle.route_duration_limit_s`), which
-    the model holds exactly."""
-    return problem.weights.balance_per_hour == 0 and not any(v.breaks for v in vehicles)
+    """Whether the ALNS model is exact for this day: no drivers' breaks (a balance cost is in
+    its objective). Without breaks, the drivers' duty limits (max duty, continuous driving) are
+    one route duration limit per vehicle (:meth:`dispatcher.model.Vehicle.route_duration_limit_s`),
+    which the model holds exactly."""
+    return not any(v.breaks for v in vehicles)
 
 
 def available() -> bool:

@@ -8,7 +8,7 @@ Node numbering is the OR-Tools model's: vehicle ``s`` starts at node ``s`` and e
 A route is a row of ``seq`` holding ``slen[s]`` nodes, start depot first and end depot last.
 
 The model tuple ``M`` is (T, C, vcls, lo, hi, dem, cap, ride, maxdur, fixed, pen, allowed, rel,
-nv2, mate, span_w, brk, svc): ``T[a, b]`` service at ``a`` plus travel to ``b`` (seconds),
+nv2, mate, span_w, brk, svc, bal_w): ``T[a, b]`` service at ``a`` plus travel to ``b`` (seconds),
 ``C[vcls[s], a, b]`` the arc cost (1e-5 EUR), ``lo/hi`` the window of each node's start of
 service, ``dem[0|1, node]`` seats and wheelchairs (+ at pickups, - at drop-offs),
 ``cap[0|1, s]``, ``ride[q]`` the longest time from the pickup's start of service to the
@@ -18,7 +18,9 @@ drop-off's, ``maxdur[s]`` the longest route,
 half of request q's linked trip (-1: none), ``span_w[s]`` the cost per second of the route's
 span (the drivers' hours from leaving the depot to coming back, waiting included; 0: none, and
 then the hours, if any, are on the arcs), ``brk[0|1|2, s]`` the duration, earliest and latest
-start of the vehicle's break (duration 0: none), ``svc[node]`` the service time. A linked trip
+start of the vehicle's break (duration 0: none), ``svc[node]`` the service time, ``bal_w`` the
+balance cost per second of the plan's global span (the latest end of a used route minus the
+earliest start of one, each route timed on its shortest span; 0: none). A linked trip
 is served both or neither: a repair inserts the two halves together or neither, and after every
 destroy and repair a half whose other half is out leaves its route (``drop_orphans``), so no
 plan with one half is ever scored.
@@ -234,6 +236,34 @@ def span_cost(row, L, s, M, W):  # type: ignore[no-untyped-def]
     if not route_ok(row, L, s, M, x, W[1]):
         return np.int64(0)
     return np.int64(math.floor(w * min_span(row, L, s, M, x, W[0][5], W[1]) + 0.5))
+
+
+@njit(cache=True)
+def balance_cost(seq, slen, M, W):  # type: ignore[no-untyped-def]
+    """The balance cost of the plan (OR-Tools' global span cost): ``bal_w`` times the latest end
+    of a used route minus the earliest start of one, each route timed on its shortest span (its
+    earliest end, and its latest start given that end: :func:`min_span`'s timing, the one the
+    drivers' hours are charged on); 0 without one. Times into ``W[0][4]`` / ``W[0][5]`` /
+    ``W[1]``."""
+    bal_w = M[18]
+    if bal_w <= 0:
+        return np.int64(0)
+    x, z, pos = W[0][4], W[0][5], W[1]
+    first = BIG
+    last = -BIG
+    for s in range(slen.shape[0]):
+        L = slen[s]
+        if L <= 2 or not route_ok(seq[s], L, s, M, x, pos):  # (a plan's routes are feasible)
+            continue
+        end = x[L - 1]
+        start = end - min_span(seq[s], L, s, M, x, z, pos)
+        if start < first:
+            first = start
+        if end > last:
+            last = end
+    if last < first:
+        return np.int64(0)
+    return bal_w * (last - first)
 
 
 @njit(cache=True)
@@ -478,9 +508,11 @@ def seed_rng(seed):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _objective(rcost, where, M, mode, bank_w):  # type: ignore[no-untyped-def]
+def plan_cost(seq, slen, rcost, where, M, W, mode, bank_w):  # type: ignore[no-untyped-def]
+    """The plan's objective: its routes' costs, the balance cost (if any) and per unassigned
+    request its refusal penalty (mode 0) or ``bank_w`` (mode 1, the request bank)."""
     pen = M[10]
-    tot = np.int64(0)
+    tot = balance_cost(seq, slen, M, W) if M[18] > 0 else np.int64(0)
     for s in range(rcost.shape[0]):
         tot += rcost[s]
     for q in range(where.shape[0]):
@@ -871,7 +903,7 @@ def run_chunk(  # type: ignore[no-untyped-def]
             mode,
         )
         drop_orphans(cand[0], cand[1], cand[2], cand[3], M, W)  # never expected to act
-        obj = _objective(cand[3], cand[2], M, mode, bank_w)
+        obj = plan_cost(cand[0], cand[1], cand[3], cand[2], M, W, mode, bank_w)
         duse[dop] += 1
         ruse[rop] += 1
         sc = 0.0
