@@ -67,9 +67,11 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]
     the fewer stops it delays the likelier it fits); the gap found is left in ``x[L]`` (-1:
     none), for :func:`min_span`. ``x`` and ``pos`` are scratch arrays (length > L and >= the
     number of nodes)."""
-    # M's arrays are taken at the top, before any branch: one taken further down (M[i] in an
-    # expression) costs about 0.15 us a call here (numba's reference counts on it, unpruned)
-    dem, cap, brk, svc = M[5], M[6], M[16], M[17]
+    # M's arrays are taken here, before any branch, and handed to timing as arrays: one taken
+    # further down (an M[i] in an expression, or in an inlined callee) costs about 0.15 us a
+    # call here, numba's reference counts on it left unpruned (0.38 against 0.27 us on a8-96)
+    T, lo, hi, dem, cap, ride, maxdur = M[0], M[3], M[4], M[5], M[6], M[7], M[8]
+    nv2, brk, svc = M[13], M[16], M[17]
     l0 = 0
     l1 = 0
     for k in range(1, L - 1):
@@ -80,8 +82,8 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]
             return False
     x[L] = -1
     if brk[0, s] <= 0 or L <= 2:  # no break, or an unused vehicle (which takes none)
-        return timing(row, L, s, M, x, pos, -1)
-    if not timing(row, L, s, M, x, pos, -1):  # (a relaxation: without it, no break fits)
+        return timing(row, L, s, T, lo, hi, ride, maxdur, nv2, brk, svc, x, pos, -1)
+    if not timing(row, L, s, T, lo, hi, ride, maxdur, nv2, brk, svc, x, pos, -1):  # (relaxed)
         return False
     latest = brk[2, s]
     gl = -1
@@ -90,7 +92,7 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]
             break
         gl = g
     for g in range(gl, max(gl - BREAK_TRIES, -1), -1):
-        if timing(row, L, s, M, x, pos, g):
+        if timing(row, L, s, T, lo, hi, ride, maxdur, nv2, brk, svc, x, pos, g):
             x[L] = g
             return True
     return False
@@ -100,10 +102,10 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]
 # constant -1 and the compiler drops the break's terms (the literature's days)
 @njit(cache=True, inline="always")
 # a numba kernel (C901): one flat loop on purpose, a call costs in the hot path
-def timing(row, L, s, M, x, pos, g):  # type: ignore[no-untyped-def]  # noqa: C901
+def timing(row, L, s, T, lo, hi, ride, maxdur, nv2, brk, svc, x, pos, g):  # type: ignore[no-untyped-def]  # noqa: C901
     """Whether ``row[:L]`` can be timed on vehicle ``s`` (windows, travel, ride-time limits,
     route duration), with the vehicle's break in gap ``g`` (-1: no break); capacities are
-    :func:`route_ok`'s.
+    :func:`route_ok`'s, and so are the model's arrays ``T`` to ``svc`` (see ``M`` above).
 
     Every timing rule is a difference constraint; the least solution of the lower-bound
     constraints is found by a monotone fixpoint from the windows' starts (forward pass along
@@ -113,7 +115,6 @@ def timing(row, L, s, M, x, pos, g):  # type: ignore[no-untyped-def]  # noqa: C9
     ``x``. With the break in gap g, the arc from g to g + 1 takes its duration more, the stop
     after it comes after its earliest end, and the stop at g must be done by its latest start
     (scalars here: a call per stop costs in the hot path)."""
-    T, lo, hi, ride, maxdur, nv2, brk, svc = M[0], M[3], M[4], M[7], M[8], M[13], M[16], M[17]
     bdur = np.int64(0)
     bafter = np.int64(0)
     hig = np.int64(0)
