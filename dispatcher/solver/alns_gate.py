@@ -103,11 +103,16 @@ def ready(wait_s: float = 0.0) -> bool:
 
 
 def _kernels() -> list[Any]:
-    """numba's dispatchers of the compiled kernels."""
+    """numba's dispatchers of the compiled kernels (not those inlined into their callers, which
+    numba never compiles or caches on their own)."""
     from dispatcher.solver import alns_kernels
 
     return [
-        f for f in vars(alns_kernels).values() if hasattr(f, "_cache") and hasattr(f, "py_func")
+        f
+        for f in vars(alns_kernels).values()
+        if hasattr(f, "_cache")
+        and hasattr(f, "py_func")
+        and getattr(f, "targetoptions", {}).get("inline") != "always"
     ]
 
 
