@@ -17,8 +17,11 @@ Each route costs its arcs (distance), its vehicle's fixed cost and the drivers' 
 shortest span, waiting included, as the operator pays them (the KPIs' cost; OR-Tools' arc costs
 charge travel and service time only). Of a vehicle's drivers' breaks it places one, as a
 floating stop of the route (``breaks`` of :func:`build_model`); its plans of days with breaks are
-then timed exactly with all of them (``SearchOptions.alns_breaks``). It covers no global span
-cost: :func:`applicable` says when its model is exact.
+then timed exactly with all of them (``SearchOptions.alns_breaks``). A balance cost
+(``ObjectiveWeights.balance_per_hour``, OR-Tools' global span cost) is in the objective the
+acceptance compares: its weight times the latest end of a used route minus the earliest start of
+one, each route timed on its shortest span; insertion ignores it (it prices a request by its
+route's cost alone), the plan is scored with it after every repair.
 Linked trips (an outbound and its return) are removed and inserted as a unit, and no plan with
 one half served is ever scored (see :mod:`dispatcher.solver.alns_kernels`); their order is in
 the windows, as everywhere (:mod:`dispatcher.solver.linked`).
@@ -42,6 +45,8 @@ from dispatcher.model import Break, Problem, Request, Vehicle
 from dispatcher.solver import alns_kernels as K
 from dispatcher.solver.alns_gate import applicable, mark_ready
 from dispatcher.solver.node_model import COST_SCALE, NO_LIMIT, compile_nodes
+
+ITERATION_CHUNK = 20  # iterations per compiled call under an iteration limit
 
 
 @dataclass
@@ -125,6 +130,7 @@ def build_model(
         nodes.span_w,
         brk,
         nodes.service,
+        np.int64(nodes.balance_w),  # the balance cost per second of the global span
     )
     return AlnsModel(M, nv, nr)
 
@@ -251,13 +257,16 @@ def _load(model: AlnsModel, routes: Sequence[Sequence[int]], W: tuple[np.ndarray
 def plan_objective(model: AlnsModel, routes: Sequence[Sequence[int]]) -> int:
     """The objective of the given routes (per vehicle slot, request nodes without depots) in
     the layer's model: a route that fails its exact check counts as its requests refused."""
-    return _objective(model, _load(model, routes, _scratch(model)))
+    W = _scratch(model)
+    return _objective(model, _load(model, routes, W), W)
 
 
-def _objective(model: AlnsModel, st: _State) -> int:
-    pen = model.M[10]
-    assert isinstance(pen, np.ndarray)
-    return int(st.rcost.sum() + pen[st.where < 0].sum())
+def _objective(
+    model: AlnsModel, st: _State, W: tuple[np.ndarray, ...], bank_w: int | None = None
+) -> int:
+    """The plan's objective (the request bank's weight ``bank_w`` instead of the penalties)."""
+    mode, w = (0, 0) if bank_w is None else (1, bank_w)
+    return int(K.plan_cost(st.seq, st.slen, st.rcost, st.where, model.M, W, mode, w))
 
 
 @dataclass(frozen=True)
@@ -351,12 +360,14 @@ class _Search:
                 if done >= max_iterations:
                     break
                 frac = done / max_iterations
-                n = min(chunk, max_iterations - done)
+                # chunks of a fixed size: the same plan for a seed, however fast the machine
+                n = min(ITERATION_CHUNK, max_iterations - done)
             else:
                 if now >= deadline:
                     break
                 frac = (now - t_start) / span
                 n = chunk
+            n = max(1, min(n, opt.segment - self.since_update))  # weights: every segment exactly
             t = temp[0] * (temp[1] / temp[0]) ** frac if temp[0] > 0 and temp[1] > 0 else 0.0
             t_c = time.perf_counter()
             found += K.run_chunk(
@@ -416,7 +427,7 @@ def refine_routes(
     search = _Search(model, opt, seed)
     W = search.W
     start = _load(model, routes, W)
-    start_obj = _objective(model, start)
+    start_obj = _objective(model, start, W)
     # requests that the start routes leave out get a chance straight away
     cur = _State(model)
     cur.copy_from(start)
@@ -469,7 +480,7 @@ def refine_routes(
             tbest = _State(model)
             tbest.copy_from(trial)
             objs = np.zeros(2)
-            objs[:] = float(trial.rcost.sum() + bank_w * (trial.where < 0).sum())
+            objs[:] = float(_objective(model, trial, W, bank_w))
             before = search.iterations
             search.run(
                 trial,
@@ -488,7 +499,7 @@ def refine_routes(
             if (tbest.where >= 0).all():
                 best.copy_from(tbest)
                 result.eliminated += 1
-                result.trace.append((time.perf_counter() - t0, _objective(model, best)))
+                result.trace.append((time.perf_counter() - t0, _objective(model, best, W)))
             else:
                 break
         active[:] = True
@@ -501,7 +512,7 @@ def refine_routes(
     n_cycles = max(1, opt.cycles)
     t_from = time.perf_counter()
     for c in range(n_cycles):
-        objs[:] = float(_objective(model, best))
+        objs[:] = float(_objective(model, best, W))
         cur.copy_from(best)
         end = t_from + (deadline - t_from) * (c + 1) / n_cycles
         its = (
@@ -510,7 +521,7 @@ def refine_routes(
             else iters_left // n_cycles + (iters_left % n_cycles if c == n_cycles - 1 else 0)
         )
         result.improvements += search.run(cur, best, objs, active, end, (t_hi, t_lo), 0, 0, its)
-    final = _objective(model, best)
+    final = _objective(model, best, W)
     result.iterations = search.iterations
     if final <= start_obj:
         result.routes = best.routes(nv)
@@ -546,6 +557,7 @@ def warm_up() -> float:
         np.ones(nv, dtype=np.float64),
         np.array([[1], [0], [10]], dtype=np.int64),
         np.zeros(n, dtype=np.int64),
+        np.int64(1),
     )
     refine_routes(AlnsModel(M, nv, nr), [[]], 0.0, max_iterations=3)
     if K.HAVE_NUMBA:

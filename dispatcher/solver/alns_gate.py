@@ -46,11 +46,11 @@ _thread: threading.Thread | None = None
 
 
 def applicable(problem: Problem, vehicles: Sequence[Vehicle]) -> bool:
-    """Whether the ALNS model is exact for this day: no drivers' breaks, no global span cost.
-    Without breaks, the drivers' duty limits (max duty, continuous driving) are one route
-    duration limit per vehicle (:meth:`dispatcher.model.Vehicle.route_duration_limit_s`), which
-    the model holds exactly."""
-    return problem.weights.balance_per_hour == 0 and not any(v.breaks for v in vehicles)
+    """Whether the ALNS model is exact for this day: no drivers' breaks (a balance cost is in
+    its objective). Without breaks, the drivers' duty limits (max duty, continuous driving) are
+    one route duration limit per vehicle (:meth:`dispatcher.model.Vehicle.route_duration_limit_s`),
+    which the model holds exactly."""
+    return not any(v.breaks for v in vehicles)
 
 
 def available() -> bool:
@@ -103,11 +103,16 @@ def ready(wait_s: float = 0.0) -> bool:
 
 
 def _kernels() -> list[Any]:
-    """numba's dispatchers of the compiled kernels."""
+    """numba's dispatchers of the compiled kernels (not those inlined into their callers, which
+    numba never compiles or caches on their own)."""
     from dispatcher.solver import alns_kernels
 
     return [
-        f for f in vars(alns_kernels).values() if hasattr(f, "_cache") and hasattr(f, "py_func")
+        f
+        for f in vars(alns_kernels).values()
+        if hasattr(f, "_cache")
+        and hasattr(f, "py_func")
+        and getattr(f, "targetoptions", {}).get("inline") != "always"
     ]
 
 

@@ -55,6 +55,7 @@ class NodeModel:
     fixed: np.ndarray  # (nv,) fixed cost of using each vehicle
     duty: np.ndarray  # (nv,) longest route per vehicle, or NO_LIMIT
     span_w: np.ndarray  # (nv,) cost per second of each route's span (zeros without span cost)
+    balance_w: int  # cost per second of the global span (latest route end - earliest start)
 
     @property
     def n(self) -> int:
@@ -144,6 +145,7 @@ def compile_nodes(
             [v.cost_per_hour * COST_SCALE / 3600.0 if span_cost else 0.0 for v in vehicles],
             dtype=np.float64,
         ),
+        balance_w=int(round(problem.weights.balance_per_hour * COST_SCALE / 3600.0)),
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ortools.constraint_solver import pywrapcp
 
 from dispatcher.model import Problem, Request, Vehicle
-from dispatcher.solver.node_model import COST_SCALE, NO_LIMIT, NodeModel, compile_nodes
+from dispatcher.solver.node_model import NO_LIMIT, NodeModel, compile_nodes
 from dispatcher.solver.schedule import usable_breaks
 
 
@@ -172,10 +172,8 @@ def _add_time(
             coef = int(round(float(nodes.span_w[s])))
             if coef > 0:
                 tdim.SetSpanCostCoefficientForVehicle(coef, s)
-    if problem.weights.balance_per_hour > 0:
-        tdim.SetGlobalSpanCostCoefficient(
-            int(round(problem.weights.balance_per_hour * COST_SCALE / 3600.0))
-        )
+    if nodes.balance_w > 0:
+        tdim.SetGlobalSpanCostCoefficient(nodes.balance_w)
     return tdim
 
 

@@ -81,12 +81,13 @@ class SearchOptions:
     ``alns_min_s``: the ALNS layer (``SolverParams.refinement``: "alns" hands the OR-Tools plan
     to :mod:`dispatcher.solver.alns` for ``SolverParams.alns_share`` of the time limit;
     OR-Tools gets the rest, the portfolio running in it when that rest is at least
-    ``portfolio_min_s``) runs when its model is exact for the day (no breaks, no balance cost;
-    with breaks see ``alns_breaks``), numba is installed and the time limit is at least this
-    (below, the kernels' loading in a new process and OR-Tools' shorter share cost more than
-    the layer gains). On a live day it starts from the cheaper of OR-Tools' plan and the initial
-    routes, and a pinned request may only use its vehicle there too (with breaks, also in the
-    exact re-insertion after the day without them: :func:`dispatcher.solver.repair.reinsert`).
+    ``portfolio_min_s``) runs when its model is exact for the day (no breaks; a balance cost is
+    in its objective; with breaks see ``alns_breaks``), numba is installed and the time limit
+    is at least this (below, the kernels' loading in a new process and OR-Tools' shorter share
+    cost more than the layer gains). On a live day it starts from the cheaper of OR-Tools' plan
+    and the initial routes, and a pinned request may only use its vehicle there too (with
+    breaks, also in the exact re-insertion after the day without them:
+    :func:`dispatcher.solver.repair.reinsert`).
     ``greedy_min_requests``: from this many requests on, the exact greedy insertion
     (:func:`_greedy_plan`, anytime: it stops at the end of the search's time, refusing what it
     has not reached) makes a plan before OR-Tools searches, so that a plan exists whatever
@@ -621,7 +622,7 @@ class OrToolsSolver:
             return False
         if alns_gate.applicable(problem, vehicles):
             return True
-        return self.options.alns_breaks and problem.weights.balance_per_hour == 0
+        return self.options.alns_breaks
 
     def _refine_with_alns(
         self,
@@ -710,8 +711,13 @@ def without_breaks(v: Vehicle) -> Vehicle:
 
 def real_cost(problem: Problem, routes: Sequence[Route], refused: Sequence[str]) -> float:
     """What a plan costs the operator (the KPIs' cost: km, hours from leaving the depot to
-    coming back, fixed costs) plus the refusal penalties, in euros."""
+    coming back, fixed costs) plus the refusal penalties and the balance cost (its weight on the
+    latest return minus the earliest departure of a used vehicle), in euros."""
     pen = sum(problem.weights.refusal_penalty * problem.request(rid).priority for rid in refused)
+    used = [rt for rt in routes if rt.visits]
+    if used and problem.weights.balance_per_hour > 0:
+        span = max(rt.end_s for rt in used) - min(rt.start_s for rt in used)
+        pen += problem.weights.balance_per_hour * span / 3600.0
     return compute_kpis(problem, routes, []).cost_eur + pen
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dispatcher.model import Problem, Request, SolverParams, Vehicle
+from dispatcher.model import Problem, Request, SolverParams, TimeWindow, Vehicle
 from dispatcher.solver import alns
 from dispatcher.solver.alns_kernels import HAVE_NUMBA
 from dispatcher.solver.checker import check_plan
@@ -275,8 +275,9 @@ def test_objective_charges_the_hours_on_the_span(problem: Problem, seed: int) ->
 @given(problems(max_requests=6, max_vehicles=3), st.integers(0, 3))
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_without_an_hourly_cost_the_span_term_changes_nothing(problem: Problem, seed: int) -> None:
-    """On a cost model of distance only (the literature's instances), the search with the span
-    term is the search without it, move for move."""
+    """On a cost model of distance only without a balance cost (the literature's instances),
+    the search with the span term is the search without it, move for move; so is the search
+    with a balance weight that rounds to nothing per second (the balance term computed, zero)."""
     problem = _no_breaks(problem)
     problem = dataclasses.replace(
         problem,
@@ -286,17 +287,122 @@ def test_without_an_hourly_cost_the_span_term_changes_nothing(problem: Problem, 
     if not reqs:
         return
     allowed = [[s for s, v in enumerate(vehicles) if feasible_alone(problem, r, v)] for r in reqs]
+    tiny = _with_balance(problem, 0.01)  # 0.28 model units per second: rounds to 0
     runs = [
         alns.refine_routes(
-            alns.build_model(problem, reqs, vehicles, allowed, span_cost=flag),
+            alns.build_model(day, reqs, vehicles, allowed, span_cost=flag),
             [[] for _ in vehicles],
             0.0,
             seed=seed,
             max_iterations=40,
         )
-        for flag in (True, False)
+        for day, flag in ((problem, True), (problem, False), (tiny, True))
     ]
-    assert runs[0].routes == runs[1].routes and runs[0].objective == runs[1].objective
+    assert alns.build_model(problem, reqs, vehicles, allowed).M[18] == 0
+    for other in runs[1:]:
+        assert runs[0].routes == other.routes and runs[0].objective == other.objective
+
+
+def _with_balance(problem: Problem, per_hour: float) -> Problem:
+    return dataclasses.replace(
+        problem, weights=dataclasses.replace(problem.weights, balance_per_hour=per_hour)
+    )
+
+
+def _timed(
+    problem: Problem, v: Vehicle, stops: list[tuple[Request, str]], which: str, a: int, b: int
+) -> bool:
+    """Whether RouteTimer can time ``stops`` on ``v`` with its start (or end) window cut to
+    [a, b] (``which``: "start_window" or "end_window")."""
+    w = getattr(v, which)
+    if w is not None:
+        a, b = max(a, w.start_s), min(b, w.end_s)
+    if a > b:
+        return False
+    cut = dataclasses.replace(v, **{which: TimeWindow(a, b)})
+    return RouteTimer(problem, cut, stops).feasible()  # type: ignore[arg-type]
+
+
+def _shortest_span_times(
+    problem: Problem, v: Vehicle, stops: list[tuple[Request, str]]
+) -> tuple[int, int]:
+    """The route's earliest end, and its latest start given that end, found by bisection on
+    its vehicle's windows with RouteTimer (independent of the layer's kernels)."""
+    lo_t, hi_t = v.shift.start_s, v.shift.end_s
+    a, b = lo_t, hi_t  # the earliest end: the least E the route can end by
+    while a < b:
+        mid = (a + b) // 2
+        if _timed(problem, v, stops, "end_window", lo_t, mid):
+            b = mid
+        else:
+            a = mid + 1
+    end = a
+    ended = dataclasses.replace(v, end_window=TimeWindow(lo_t, end))
+    if v.end_window is not None:
+        ended = dataclasses.replace(
+            v, end_window=TimeWindow(max(lo_t, v.end_window.start_s), min(end, v.end_window.end_s))
+        )
+    a, b = lo_t, end  # the latest start given that end
+    while a < b:
+        mid = (a + b + 1) // 2
+        if _timed(problem, ended, stops, "start_window", mid, hi_t):
+            a = mid
+        else:
+            b = mid - 1
+    return a, end
+
+
+@given(
+    problems(max_requests=6, max_vehicles=3),
+    st.integers(0, 3),
+    st.sampled_from([2.0, 30.0, 400.0]),
+)
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_objective_charges_the_balance_on_the_global_span(
+    problem: Problem, seed: int, per_hour: float
+) -> None:
+    """With a balance cost, the objective the search keeps is the plan's routes' costs and
+    refusals (recomputed as above) plus the balance weight (rounded as OR-Tools' coefficient)
+    times the latest end of a used route minus the earliest start of one, each route's times
+    found independently with RouteTimer (earliest end, then latest start given it)."""
+    problem = _with_balance(_no_breaks(problem), per_hour)
+    reqs, vehicles, model = _modelled(problem)
+    if not reqs:
+        return
+    res = alns.refine_routes(model, [[] for _ in vehicles], 0.0, seed=seed, max_iterations=40)
+    nv = model.nv
+    times = []
+    for s, nodes in enumerate(res.routes):
+        if nodes:
+            stops = [
+                (reqs[(nd - 2 * nv) // 2], "dropoff" if (nd - 2 * nv) % 2 else "pickup")
+                for nd in nodes
+            ]
+            times.append(_shortest_span_times(problem, vehicles[s], stops))
+    weight = round(per_hour * alns.COST_SCALE / 3600.0)
+    assert weight > 0
+    balance = weight * (max(e for _, e in times) - min(b for b, _ in times)) if times else 0
+    assert res.objective == _route_costs(problem, model, res.routes) + balance
+    assert alns.plan_objective(model, res.routes) == res.objective
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="the ALNS layer only runs with numba")
+@given(problems(max_requests=6, max_vehicles=3), st.sampled_from([5.0, 60.0, 500.0]))
+@settings(max_examples=24, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_days_with_a_balance_cost_go_through_the_layer_and_pass_the_checker(
+    problem: Problem, per_hour: float
+) -> None:
+    """A day with a balance cost (with or without drivers' breaks) is refined by the ALNS layer
+    and its plan passes the checker."""
+    problem = _with_balance(problem, per_hour)
+    alns.warm_up()
+    solver = OrToolsSolver(SolverParams(time_limit_s=0.5), SearchOptions(alns_min_s=0.0))
+    assert solver._alns_applies(problem, solver.params, problem.vehicles, False, None, None)
+    plan = solver.solve(problem)
+    report = check_plan(problem, plan)
+    assert report.ok, report.summary()
+    assert "ALNS_NOT_READY" not in plan.stats.status_detail
+    assert solver.trace.alns_iterations > 0 or not plan.routes
 
 
 @pytest.mark.skipif(not HAVE_NUMBA, reason="the ALNS layer only runs with numba")

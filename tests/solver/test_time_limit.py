@@ -87,3 +87,15 @@ def test_the_gate_knows_the_layer_applies_without_numba_loaded() -> None:
     p = _no_breaks()
     assert alns_gate.applicable(p, p.vehicles)
     assert not alns_gate.applicable(tiny_problem(), tiny_problem().vehicles)  # bus-1 has a break
+
+
+@pytest.mark.skipif(not alns_gate.available(), reason="the ALNS layer only runs with numba")
+def test_the_gate_sees_the_kernels_as_cached_once_they_are_compiled() -> None:
+    """After a warm-up (which compiles or loads every kernel), numba's cache holds them all by
+    the gate's test: a kernel inlined into its callers (never cached on its own) must not make
+    every new process think they still need compiling (and run its first solve without them)."""
+    from dispatcher.solver import alns
+
+    alns.warm_up()
+    assert alns_gate._kernels()
+    assert alns_gate.cached()
