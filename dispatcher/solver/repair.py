@@ -56,7 +56,9 @@ def reinsert(
             continue
         trial, added = plan, 0.0
         for rid in unit:
-            ins = find_insertion(problem, trial, byid[rid], requests_by_id=byid, cache=cache)
+            ins = find_insertion(
+                problem, trial, byid[rid], requests_by_id=byid, cache=cache, kpis=False
+            )
             if ins is None:
                 break
             trial, added = ins.plan, added + ins.added_cost
