@@ -71,9 +71,6 @@ class AlnsResult:
     improvements: int = 0
     eliminated: int = 0
     trace: list[tuple[float, int]] = field(default_factory=list)
-    # the best plan at each checkpoint of the cost phase where it had changed, oldest first
-    # (AlnsOptions.checkpoints): for a caller whose real cost is not the model's
-    checkpoints: list[tuple[list[list[int]], int]] = field(default_factory=list)
 
 
 def build_model(
@@ -342,9 +339,6 @@ class AlnsOptions:
     again (up to ``max_remove``) when they are fast: an iteration's repair grows with the
     removal times the routes' length, so on a day of long routes or a short limit a fixed
     removal size leaves the layer a few hundred iterations; 0: the removal is never bounded.
-    ``checkpoints``: the cost phase keeps its best plan at this many evenly spaced moments
-    (when it changed since the last), so that a caller judging by another cost (the exact
-    timing with drivers' breaks) can choose among them, not only the model's last best.
     """
 
     start_worse: float = 0.005
@@ -360,7 +354,6 @@ class AlnsOptions:
     cycles: int = 1
     destroy_off: tuple[int, ...] = ()
     min_iterations: int = 3000
-    checkpoints: int = 6
 
 
 class _Search:
@@ -409,12 +402,10 @@ class _Search:
         bank_w: int,
         max_iterations: int | None,
         stop_when_assigned: bool = False,
-        checkpoints: list[tuple[list[list[int]], int]] | None = None,
     ) -> int:
         """Iterate until ``deadline`` (or ``max_iterations``), the temperature going from temp[0]
-        to temp[1] geometrically in time (in iterations with ``max_iterations``); with
-        ``checkpoints``, the best plan is added to it at each of ``AlnsOptions.checkpoints``
-        evenly spaced moments where it improved. Returns the number of new best solutions."""
+        to temp[1] geometrically in time (in iterations with ``max_iterations``). Returns the
+        number of new best solutions."""
         model, opt = self.model, self.opt
         cand = _State(model)
         nr = model.nr
@@ -429,8 +420,6 @@ class _Search:
         chunk = 1
         done = 0
         found = 0
-        n_cp = opt.checkpoints if checkpoints is not None else 0
-        next_cp = 1
         while True:
             now = time.perf_counter()
             if max_iterations is not None:
@@ -443,10 +432,6 @@ class _Search:
                     break
                 frac = (now - t_start) / span
                 n = chunk
-            if checkpoints is not None and next_cp < n_cp and frac * n_cp >= next_cp:
-                next_cp = int(frac * n_cp) + 1
-                if not checkpoints or objs[1] < checkpoints[-1][1]:
-                    checkpoints.append((best.routes(model.nv), int(objs[1])))
             t = temp[0] * (temp[1] / temp[0]) ** frac if temp[0] > 0 and temp[1] > 0 else 0.0
             t_c = time.perf_counter()
             found += K.run_chunk(
@@ -613,9 +598,7 @@ def refine_routes(
             if iters_left is None
             else iters_left // n_cycles + (iters_left % n_cycles if c == n_cycles - 1 else 0)
         )
-        result.improvements += search.run(
-            cur, best, objs, active, end, (t_hi, t_lo), 0, 0, its, checkpoints=result.checkpoints
-        )
+        result.improvements += search.run(cur, best, objs, active, end, (t_hi, t_lo), 0, 0, its)
     final = _objective(model, best)
     result.iterations = search.iterations
     if final <= start_obj:

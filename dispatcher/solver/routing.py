@@ -425,17 +425,11 @@ class OrToolsSolver:
             )
             if improved is not None and any(v.breaks for v in m.vehicles):
                 return self._keep_the_cheaper(
-                    m,
-                    run,
-                    node_routes,
-                    hints,
-                    [improved[0], *improved[2]],
-                    status,
-                    (t0 + alns_limit_s - reserve / 2, t0 + alns_limit_s),
+                    m, run, node_routes, hints, improved[0], status, t0 + alns_limit_s
                 )
             if improved is not None:
                 changed = [a != b for a, b in zip(node_routes, improved[0], strict=True)]
-                node_routes, objective = improved[0], improved[1]
+                node_routes, objective = improved
                 status = f"ALNS_{status}"
                 optimal = False
                 hints = [[] if c else h for c, h in zip(changed, hints, strict=True)]
@@ -459,51 +453,35 @@ class OrToolsSolver:
         run: _Run,
         node_routes: list[list[int]],
         hints: list[list[int]],
-        relaxed: Sequence[list[list[int]]],
+        relaxed_routes: list[list[int]],
         status: str,
-        deadlines: tuple[float, float],
+        deadline: float,
     ) -> tuple[SolveStatus, str, list[Route], list[str], float]:
-        """The OR-Tools plan and the ALNS layer's plans of the day without breaks (its last
-        best first, then its checkpoints, latest first, while there is time for one more before
-        ``deadlines[0]``), each timed exactly with the breaks (an ALNS plan's leftovers
-        re-inserted exactly, until ``deadlines[1]``): the one of lower real cost (see
-        ``SearchOptions.alns_breaks``). The layer's cost is not the real one (the breaks after
-        the first, the timing's own trade between ride and span), and a longer search can
-        widen the difference: its earlier plans are judged too."""
+        """The OR-Tools plan and the ALNS layer's plan of the day without breaks, each timed
+        exactly with the breaks (the ALNS plan's leftovers re-inserted exactly): the one of
+        lower real cost (see ``SearchOptions.alns_breaks``)."""
         t_sched = time.perf_counter()
         base, base_served, base_late = _timed_routes(m, node_routes, hints, run.sol)
+        changed = [a != b for a, b in zip(node_routes, relaxed_routes, strict=True)]
+        alns_hints = [[] if c else h for c, h in zip(changed, hints, strict=True)]
+        cand, cand_served, cand_late = _timed_routes(m, relaxed_routes, alns_hints, run.sol)
+        left = [r.id for r in m.requests if r.id not in cand_served]
+        if cand_late:  # (until the time limit: the OR-Tools plan is there if time runs out)
+            cand, left, _ = reinsert_dropped(m.problem, cand, left, 0.0, deadline)
+        self.trace.schedule_s = time.perf_counter() - t_sched
         base_refused = [r.id for r in m.requests if r.id not in base_served]
         base_cost = real_cost(m.problem, base, base_refused)
-        best: tuple[float, list[Route], list[str]] | None = None
-        for k, routes in enumerate([relaxed[0], *reversed(relaxed[1:])]):
-            t_one = time.perf_counter()
-            changed = [a != b for a, b in zip(node_routes, routes, strict=True)]
-            alns_hints = [[] if c else h for c, h in zip(changed, hints, strict=True)]
-            cand, cand_served, cand_late = _timed_routes(m, routes, alns_hints, run.sol)
-            left = [r.id for r in m.requests if r.id not in cand_served]
-            if cand_late:  # (until the time limit: the OR-Tools plan is there if time runs out)
-                cand, left, _ = reinsert_dropped(m.problem, cand, left, 0.0, deadlines[1])
-            cand_cost = real_cost(m.problem, cand, left)
-            log.info(
-                "ALNS without breaks (plan %d of %d): %d route(s) changed, %d could not be timed "
-                "with the breaks, %d left after re-insertion; real cost %.2f against OR-Tools' "
-                "%.2f",
-                k + 1,
-                len(relaxed),
-                sum(changed),
-                len(cand_late),
-                len(left) - len(base_refused),
-                cand_cost,
-                base_cost,
-            )
-            if best is None or cand_cost < best[0]:
-                best = (cand_cost, cand, left)
-            if time.perf_counter() + (time.perf_counter() - t_one) > deadlines[0]:
-                break
-        assert best is not None
-        cand_cost, cand, left = best
-        self.trace.schedule_s = time.perf_counter() - t_sched
+        cand_cost = real_cost(m.problem, cand, left)
         self.trace.unschedulable = len(base_late)
+        log.info(
+            "ALNS without breaks: %d route(s) changed, %d could not be timed with the breaks, "
+            "%d left after re-insertion; real cost %.2f against OR-Tools' %.2f",
+            sum(changed),
+            len(cand_late),
+            len(left) - len(base_refused),
+            cand_cost,
+            base_cost,
+        )
         if cand_cost < base_cost:
             self.trace.solutions.append((time.perf_counter() - run.t0, cand_cost))
             return SolveStatus.SOLVED, f"ALNS_NO_BREAKS_{status}", cand, left, cand_cost
@@ -663,12 +641,11 @@ class OrToolsSolver:
         reserve: float,
         params: SolverParams,
         pinned: Pins | None = None,
-    ) -> tuple[list[list[int]], float, list[list[list[int]]]] | None:
+    ) -> tuple[list[list[int]], float] | None:
         """The ALNS until the time limit (minus ``reserve``), from the cheapest of ``starts`` in
-        its model (the OR-Tools routes first; a live day's initial routes): its routes, their
-        objective and its checkpoints' routes (oldest first, see ``AlnsOptions.checkpoints``);
-        None if it found nothing better than the first. A pinned request may only be on its
-        vehicle, as in the OR-Tools model."""
+        its model (the OR-Tools routes first; a live day's initial routes); None if it found
+        nothing better than the first. A pinned request may only be on its vehicle, as in the
+        OR-Tools model."""
         from dispatcher.solver import alns  # (numba loads with it: only when the layer runs)
 
         slot_of = {k: s for s, k in enumerate(vehicle_ids)}
@@ -707,8 +684,7 @@ class OrToolsSolver:
             return None
         for t, obj in res.trace:
             self.trace.solutions.append((at + t, obj / COST_SCALE))
-        better = [routes for routes, obj in res.checkpoints if obj < objectives[0]]
-        return res.routes, res.objective / COST_SCALE, better
+        return res.routes, res.objective / COST_SCALE
 
 
 def _modelled_break(v: Vehicle) -> Break | None:
