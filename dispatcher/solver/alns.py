@@ -278,6 +278,11 @@ class AlnsOptions:
     ``min_remove``/``max_remove_share``/``max_remove``: how many requests a destroy removes.
     ``fleet_share``: share of the time for emptying routes when vehicles have a fixed cost.
     ``noise``: the repair noise, a share of the largest arc cost between request nodes.
+    ``min_iterations``: a timed run (not one bounded by ``max_iterations``) lowers the largest
+    removal while its iterations are too slow to reach this many in its time, and raises it
+    again (up to ``max_remove``) when they are fast: an iteration's repair grows with the
+    removal times the routes' length, so on a day of long routes or a short limit a fixed
+    removal size leaves the layer a few hundred iterations; 0: the removal is never bounded.
     """
 
     start_worse: float = 0.005
@@ -292,6 +297,7 @@ class AlnsOptions:
     segment: int = 100
     cycles: int = 1
     destroy_off: tuple[int, ...] = ()
+    min_iterations: int = 3000
 
 
 class _Search:
@@ -351,6 +357,10 @@ class _Search:
         kmin = max(1, min(max(opt.min_remove, int(round(opt.min_remove_share * nr))), kmax))
         t_start = time.perf_counter()
         span = max(deadline - t_start, 1e-9)
+        # seconds an iteration may take for the run to reach min_iterations (timed runs only)
+        afford = span / opt.min_iterations if opt.min_iterations and max_iterations is None else 0
+        k_hi = kmax
+        per_avg = 0.0
         chunk = 1
         done = 0
         found = 0
@@ -374,7 +384,7 @@ class _Search:
                 n,
                 t,
                 kmin,
-                kmax,
+                k_hi,
                 self.noise_amp,
                 mode,
                 bank_w,
@@ -400,6 +410,9 @@ class _Search:
                 self._update_weights()
             # chunks of about 20 ms between time checks
             per = el / n if n else 1e-3
+            if afford:
+                per_avg = per if per_avg == 0 else 0.7 * per_avg + 0.3 * per
+                k_hi = _removal_cap(k_hi, kmin, kmax, per_avg / afford)
             chunk = int(max(1, min(1000, 0.02 / max(per, 1e-7))))
             if max_iterations is None:
                 left = deadline - time.perf_counter()
@@ -407,6 +420,17 @@ class _Search:
             if stop_when_assigned and (best.where >= 0).all():
                 break
         return found
+
+
+def _removal_cap(k_hi: int, kmin: int, kmax: int, slowness: float) -> int:
+    """The largest removal for the next chunk: lower while iterations take more than the run
+    can afford (``slowness`` > 1; the repair's work grows about as the removal's square),
+    higher again while they take less than half of it."""
+    if slowness > 1.0 and k_hi > kmin:
+        return max(kmin, min(k_hi - 1, int(k_hi * max(0.5, slowness**-0.5))))
+    if slowness < 0.5 and k_hi < kmax:
+        return min(kmax, k_hi + max(1, k_hi // 8))
+    return k_hi
 
 
 def refine_routes(

@@ -228,14 +228,16 @@ def arc_cost(row, L, s, M):  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def span_cost(row, L, s, M, W):  # type: ignore[no-untyped-def]
-    """The cost of the route's shortest span (0 without a span cost, or for an empty route;
-    the route must be feasible). Times it into ``W[0][4]`` / ``W[0][5]`` / ``W[1]``."""
+    """The cost of the route's shortest span (0 without a span cost, or for an empty route).
+    Times it into ``W[0][4]`` / ``W[0][5]`` / ``W[1]``. A route the model cannot time (a start
+    route the exact timer made, a removal on a non-metric matrix) is charged its whole shift:
+    charged nothing, it was the cheapest route there is, and the search kept and sought it."""
     w = M[15][s]
     if w <= 0.0 or L <= 2:
         return np.int64(0)
     x = W[0][4]
     if not route_ok(row, L, s, M, x, W[1]):
-        return np.int64(0)
+        return np.int64(math.floor(w * (M[4][row[L - 1]] - M[3][row[0]]) + 0.5))
     return np.int64(math.floor(w * min_span(row, L, s, M, x, W[0][5], W[1]) + 0.5))
 
 

@@ -26,6 +26,7 @@ what is done are already in its windows, so a confirmed insertion keeps every pr
 
 from __future__ import annotations
 
+import bisect
 import copy
 import functools
 import time
@@ -309,14 +310,18 @@ class _Screen:
 
 
 def _candidates(
-    problem: Problem, vehicle: Vehicle, arrays: _RouteArrays, r: Request, stats: InsertionStats
+    problem: Problem,
+    vehicle: Vehicle,
+    arrays: _RouteArrays,
+    r: Request,
+    stats: InsertionStats,
+    windows: tuple[TimeWindow, TimeWindow],
 ) -> list[tuple[float, int, int, int, int]]:
     """Screened (cost, i, j, pickup time, drop-off time) for the route: the pickup goes before
-    old visit i and the drop-off before old visit j (j >= i; j == i: right after the pickup)."""
+    old visit i and the drop-off before old visit j (j >= i; j == i: right after the pickup);
+    ``windows``: the request's pickup and drop-off windows (:func:`stop_window`)."""
     A = arrays
-    pw, dw = stop_window(problem, r, "pickup"), stop_window(problem, r, "dropoff")
-    if pw is None or dw is None:
-        return []
+    pw, dw = windows
     S = _Screen(
         as_lists(problem.duration_s),
         as_lists(problem.distance_m),
@@ -338,10 +343,15 @@ def _candidates(
     )
     dur, dist, n = S.dur, S.dist, A.n
     out: list[tuple[float, int, int, int, int]] = []
-    for i in range(A.locked, n + 1):
+    # The earliest and latest starts only grow along the route: before a visit whose latest
+    # start is before the pickup window the new passenger cannot be picked up, and after a
+    # departure later than the window neither; only the positions between are screened.
+    for i in range(bisect.bisect_left(A.lat, pw.start_s, A.locked, n), n + 1):
         prev = A.loc_at(i - 1)
         nxt = A.loc_at(i)
         dep_prev = A.e[i - 1] + A.svc[i - 1] if i - 1 >= A.locked else A.base_dep
+        if dep_prev > pw.end_s:
+            break
         load_s = A.seats[i - 1] if i >= 1 else 0
         load_w = A.wheel[i - 1] if i >= 1 else 0
         stats.screened += 1
@@ -502,6 +512,10 @@ def find_insertion(
     cands: list[tuple[float, str, int, int, int, int]] = []
     info: dict[str, tuple[Vehicle, Route | None, list[Stop], int]] = {}
     byid = requests_by_id if requests_by_id is not None else {q.id: q for q in problem.requests}
+    pw, dw = stop_window(problem, r, "pickup"), stop_window(problem, r, "dropoff")
+    if pw is None or dw is None:  # (its windows are empty once clipped: no route can take it)
+        st.elapsed_s += time.perf_counter() - t0
+        return None
     for v in problem.vehicles:
         if vehicle_ids is not None and v.id not in vehicle_ids:
             continue
@@ -525,7 +539,7 @@ def find_insertion(
                 functools.partial(_RouteArrays, problem, v, route, stops, locked),
             )
         info[v.id] = (v, route, stops, locked)
-        for cost, i, j, tp, td in _candidates(problem, v, arrays, r, st):
+        for cost, i, j, tp, td in _candidates(problem, v, arrays, r, st, (pw, dw)):
             cands.append((cost, v.id, i, j, tp, td))
     cands.sort()
     tries = 0

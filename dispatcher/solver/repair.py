@@ -60,7 +60,13 @@ def reinsert(
         for rid in unit:
             only = {pinned[rid]} if pinned and rid in pinned else None
             ins = find_insertion(
-                problem, trial, byid[rid], requests_by_id=byid, cache=cache, vehicle_ids=only
+                problem,
+                trial,
+                byid[rid],
+                requests_by_id=byid,
+                cache=cache,
+                vehicle_ids=only,
+                kpis=False,
             )
             if ins is None:
                 break

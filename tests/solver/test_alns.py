@@ -554,3 +554,16 @@ def test_reoptimising_a_day_with_breaks_through_the_layer_keeps_every_promise(
     assert res.improved == (res.plan is not plan)
     if res.improved:
         assert res.new_cost is not None and res.new_cost < res.old_cost
+
+
+def test_the_removal_bound_follows_what_the_time_affords() -> None:
+    """Too slow for the iterations the run needs: the largest removal shrinks (about as the
+    square root of the slowness, never below the smallest removal); fast again: it grows back,
+    never past max_remove; in between it stays."""
+    assert alns._removal_cap(80, 2, 80, 4.0) == 40
+    assert alns._removal_cap(80, 2, 80, 1.2) == 73
+    assert alns._removal_cap(3, 2, 80, 100.0) == 2
+    assert alns._removal_cap(2, 2, 80, 100.0) == 2
+    assert alns._removal_cap(40, 2, 80, 0.25) == 45
+    assert alns._removal_cap(78, 2, 80, 0.1) == 80
+    assert alns._removal_cap(40, 2, 80, 0.8) == 40
