@@ -64,7 +64,8 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]
     duration after the break's start and the travel plus its duration after that service, as in
     :class:`dispatcher.solver.schedule.RouteTimer`'s network. The gaps tried are the last ones
     the route can leave within the break's latest start (``BREAK_TRIES`` of them, latest first:
-    the fewer stops it delays the likelier it fits); the gap found is left in ``x[L]`` (-1:
+    the fewer stops it delays the likelier it fits), then as many of the earlier ones, where it
+    delays the next stop least (:func:`_break_delays`); the gap found is left in ``x[L]`` (-1:
     none), for :func:`min_span`. ``x`` and ``pos`` are scratch arrays (length > L and >= the
     number of nodes)."""
     # M's arrays are taken here, before any branch, and handed to timing as arrays: one taken
@@ -91,11 +92,42 @@ def route_ok(row, L, s, M, x, pos):  # type: ignore[no-untyped-def]
         if x[g] + svc[row[g]] > latest:
             break
         gl = g
-    for g in range(gl, max(gl - BREAK_TRIES, -1), -1):
+    # The gaps tried: first the last ones the route leaves within the break's latest start, then
+    # among the earlier ones those where the break delays the next stop least in the relaxed
+    # timing (it fills a wait: a morning route whose lunch falls in an idle hour)
+    n_late = min(BREAK_TRIES, gl + 1)
+    n_early = min(BREAK_TRIES, gl + 1 - n_late)
+    for k in range(n_late + n_early):
+        if k < n_late:
+            g = gl - k
+        else:
+            if k == n_late:  # (the tries above overwrote x: the relaxed timing again)
+                timing(row, L, s, T, lo, hi, ride, maxdur, nv2, brk, svc, x, pos, -1)
+                delay = _break_delays(row, gl + 1 - n_late, s, T, hi, brk, x)
+            g = int(np.argmin(delay))
+            if delay[g] == BIG:
+                return False
+            delay[g] = BIG
         if timing(row, L, s, T, lo, hi, ride, maxdur, nv2, brk, svc, x, pos, g):
             x[L] = g
             return True
     return False
+
+
+@njit(cache=True)
+def _break_delays(row, n, s, T, hi, brk, x):  # type: ignore[no-untyped-def]
+    """For gaps 0..n-1 of the route timed without its break (``x``): how much later the next stop
+    comes with the break in that gap (BIG if it cannot end in time for it)."""
+    bdur = brk[0, s]
+    bafter = brk[1, s] + bdur
+    delay = np.full(n, BIG)
+    for g in range(n):
+        nxt = x[g] + T[row[g], row[g + 1]] + bdur
+        if nxt < bafter:
+            nxt = bafter
+        if nxt <= hi[row[g + 1]]:
+            delay[g] = nxt - x[g + 1]
+    return delay
 
 
 # inlined where it is called (numba's IR inlining): at route_ok's call without a break, g is the

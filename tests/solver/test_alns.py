@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dispatcher.model import Problem, Request, SolverParams, TimeWindow, Vehicle
+from dispatcher.model import Break, Problem, Request, SolverParams, TimeWindow, Vehicle
 from dispatcher.solver import alns
 from dispatcher.solver.alns_kernels import HAVE_NUMBA
 from dispatcher.solver.checker import check_plan
@@ -567,3 +567,37 @@ def test_the_removal_bound_follows_what_the_time_affords() -> None:
     assert alns._removal_cap(40, 2, 80, 0.25) == 45
     assert alns._removal_cap(78, 2, 80, 0.1) == 80
     assert alns._removal_cap(40, 2, 80, 0.8) == 40
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="the compiled check is numba's")
+def test_a_break_that_only_fits_in_an_early_idle_gap_is_found() -> None:
+    """A morning trip, an idle hour, then a tight afternoon of back-to-back trips: the lunch break
+    (11:30-14:00, 45 min) fits only in the idle hour, far before the last gaps the route leaves
+    within the break's latest start. The compiled check must find it, as RouteTimer does (a day
+    booked trip by trip had such a route, and the layer dropped its requests from its start)."""
+    from tests.solver.conftest import hm, tiny_problem
+
+    morning = Request("m", "A", "B", pickup_window=TimeWindow(hm(11, 0), hm(11, 5)))
+    afternoon = tuple(
+        Request(
+            f"p{k}", "B", "C", pickup_window=TimeWindow(hm(12, 20 + 25 * k), hm(12, 25 + 25 * k))
+        )
+        for k in range(7)
+    )
+    bus = {
+        "shift": TimeWindow(hm(7, 0), hm(17, 0)),
+        "breaks": (Break(TimeWindow(hm(11, 30), hm(14, 0)), 45 * 60),),
+    }
+    base = tiny_problem(bus=bus, with_van=False)
+    problem = dataclasses.replace(base, requests=(morning, *afternoon))
+    from dispatcher.solver.routing import _modelled_break, without_breaks
+
+    v = problem.vehicles[0]
+    reqs = list(problem.requests)
+    model = alns.build_model(
+        problem, reqs, [without_breaks(v)], [[0] for _ in reqs], breaks=[_modelled_break(v)]
+    )
+    order = [2, 3] + [n for k in range(1, len(reqs)) for n in (2 + 2 * k, 3 + 2 * k)]
+    stops = [(reqs[(nd - 2) // 2], "dropoff" if nd % 2 else "pickup") for nd in order]
+    assert RouteTimer(problem, v, stops).feasible()  # type: ignore[arg-type]
+    assert alns.route_feasible(model, 0, order)
